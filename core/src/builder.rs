@@ -1,0 +1,280 @@
+//! Writing blobs (feature `alloc`): the same header types the loader reads.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::format::{
+    payload_start, Config, DType, Header, Role, TensorEntry, TensorTable, FORMAT_VERSION, MAGIC,
+    PREAMBLE_LEN,
+};
+use crate::tensor::Storage;
+use crate::vocab::normalized;
+use crate::{crc32, Error, Model};
+
+/// Why a blob could not be written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BuildError {
+    /// Two different embedding rows claim the same normalized word.
+    ConflictingWord(String),
+    /// Two different embedding rows claim the same character.
+    ConflictingChar(char),
+    /// A tensor does not have `rows * cols` elements.
+    WrongLength(Role),
+    /// The same role was given twice.
+    DuplicateTensor(Role),
+    /// The finished blob does not load (the message names the check that failed).
+    Invalid(Error),
+    /// A PyTorch state_dict or vocabulary does not describe a supported model.
+    Torch(String),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::ConflictingWord(w) => {
+                write!(
+                    f,
+                    "word {w:?} maps to two different embedding rows after normalization"
+                )
+            }
+            BuildError::ConflictingChar(c) => {
+                write!(f, "character {c:?} maps to two different embedding rows")
+            }
+            BuildError::WrongLength(r) => {
+                write!(f, "tensor {r:?} has the wrong number of elements")
+            }
+            BuildError::DuplicateTensor(r) => write!(f, "tensor {r:?} given twice"),
+            BuildError::Invalid(e) => write!(f, "the written model does not load: {e}"),
+            BuildError::Torch(m) => f.write_str(m),
+        }
+    }
+}
+
+impl core::error::Error for BuildError {}
+
+/// Quantizes one row to int8 with a symmetric scale `max|w| / 127`:
+/// every element is then within `scale / 2` of `q * scale`.
+pub fn quantize_row(row: &[f32], q: &mut Vec<u8>) -> f32 {
+    let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let scale = max / 127.0;
+    for &v in row {
+        let x = if scale > 0.0 {
+            libm::roundf(v / scale)
+        } else {
+            0.0
+        };
+        q.push(x.clamp(-127.0, 127.0) as i8 as u8);
+    }
+    scale
+}
+
+/// Collects tensors and vocabularies, then writes a blob.
+#[derive(Debug, Clone)]
+pub struct BlobBuilder {
+    config: Config,
+    tensors: Vec<(Role, DType, u32, u32, Vec<u8>)>,
+}
+
+impl BlobBuilder {
+    /// A builder for a model with this configuration.
+    pub fn new(config: Config) -> Self {
+        BlobBuilder {
+            config,
+            tensors: Vec::new(),
+        }
+    }
+
+    /// The configuration the blob will carry.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn push(
+        &mut self,
+        role: Role,
+        dtype: DType,
+        rows: usize,
+        cols: usize,
+        bytes: Vec<u8>,
+    ) -> Result<(), BuildError> {
+        if self.tensors.iter().any(|t| t.0 == role) {
+            return Err(BuildError::DuplicateTensor(role));
+        }
+        let rows = u32::try_from(rows).map_err(|_| BuildError::WrongLength(role))?;
+        let cols = u32::try_from(cols).map_err(|_| BuildError::WrongLength(role))?;
+        self.tensors.push((role, dtype, rows, cols, bytes));
+        Ok(())
+    }
+
+    /// A (rows, cols) weight matrix, stored as f32 or quantized to int8 per row.
+    pub fn weights(
+        &mut self,
+        role: Role,
+        rows: usize,
+        cols: usize,
+        data: &[f32],
+        storage: Storage,
+    ) -> Result<(), BuildError> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(BuildError::WrongLength(role));
+        }
+        match storage {
+            Storage::F32 => self.push(role, DType::F32, rows, cols, f32_bytes(data)),
+            Storage::I8 => {
+                let mut q = Vec::with_capacity(data.len() + 4 * rows);
+                let mut scales = Vec::with_capacity(rows);
+                for row in data.chunks(cols.max(1)).take(rows) {
+                    scales.push(quantize_row(row, &mut q));
+                }
+                q.extend(f32_bytes(&scales));
+                self.push(role, DType::I8, rows, cols, q)
+            }
+        }
+    }
+
+    /// A vector (always f32): biases and CRF scores.
+    pub fn vector(&mut self, role: Role, data: &[f32]) -> Result<(), BuildError> {
+        self.push(role, DType::F32, 1, data.len(), f32_bytes(data))
+    }
+
+    /// A (n, n) f32 matrix that is never quantized (CRF transitions).
+    pub fn square(&mut self, role: Role, n: usize, data: &[f32]) -> Result<(), BuildError> {
+        if n.checked_mul(n) != Some(data.len()) {
+            return Err(BuildError::WrongLength(role));
+        }
+        self.push(role, DType::F32, n, n, f32_bytes(data))
+    }
+
+    /// The word vocabulary: (word, embedding row) pairs. Words are normalized with
+    /// the config's flags; words that normalize alike must share a row.
+    pub fn words<'w>(
+        &mut self,
+        words: impl IntoIterator<Item = (&'w str, u32)>,
+    ) -> Result<(), BuildError> {
+        let flags = self.config.words.normalize;
+        let mut sorted: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+        for (word, row) in words {
+            let key: String = normalized(word, flags).collect();
+            match sorted.insert(key.clone().into_bytes(), row) {
+                Some(old) if old != row => return Err(BuildError::ConflictingWord(key)),
+                _ => {}
+            }
+        }
+        let (strings, offsets) = string_table(sorted.keys().map(Vec::as_slice));
+        let rows: Vec<u32> = sorted.values().copied().collect();
+        self.push(Role::WordStrings, DType::U8, 1, strings.len(), strings)?;
+        self.push(
+            Role::WordOffsets,
+            DType::U32,
+            1,
+            offsets.len(),
+            u32_bytes(&offsets),
+        )?;
+        self.push(Role::WordRows, DType::U32, 1, rows.len(), u32_bytes(&rows))
+    }
+
+    /// The char vocabulary: (character, embedding row) pairs.
+    pub fn chars(
+        &mut self,
+        chars: impl IntoIterator<Item = (char, u32)>,
+    ) -> Result<(), BuildError> {
+        let mut sorted: BTreeMap<char, u32> = BTreeMap::new();
+        for (c, row) in chars {
+            match sorted.insert(c, row) {
+                Some(old) if old != row => return Err(BuildError::ConflictingChar(c)),
+                _ => {}
+            }
+        }
+        let codes: Vec<u32> = sorted.keys().map(|&c| c as u32).collect();
+        let rows: Vec<u32> = sorted.values().copied().collect();
+        self.push(
+            Role::CharCodes,
+            DType::U32,
+            1,
+            codes.len(),
+            u32_bytes(&codes),
+        )?;
+        self.push(Role::CharRows, DType::U32, 1, rows.len(), u32_bytes(&rows))
+    }
+
+    /// Tag names in tag order.
+    pub fn tag_names<'t>(
+        &mut self,
+        names: impl IntoIterator<Item = &'t str>,
+    ) -> Result<(), BuildError> {
+        let (strings, offsets) = string_table(names.into_iter().map(str::as_bytes));
+        self.push(Role::TagStrings, DType::U8, 1, strings.len(), strings)?;
+        self.push(
+            Role::TagOffsets,
+            DType::U32,
+            1,
+            offsets.len(),
+            u32_bytes(&offsets),
+        )
+    }
+
+    /// Writes the blob and checks that it loads.
+    pub fn finish(self) -> Result<Vec<u8>, BuildError> {
+        let mut entries = Vec::new();
+        let mut payload = Vec::new();
+        for (role, dtype, rows, cols, bytes) in &self.tensors {
+            // Each tensor starts 16-byte aligned relative to the payload start.
+            payload.resize(payload.len().next_multiple_of(16), 0);
+            let offset =
+                u32::try_from(payload.len()).map_err(|_| BuildError::WrongLength(*role))?;
+            let entry = TensorEntry {
+                role: *role,
+                dtype: *dtype,
+                rows: *rows,
+                cols: *cols,
+                offset,
+            };
+            entries.extend(
+                postcard::to_allocvec(&entry)
+                    .map_err(|_| BuildError::Invalid(Error::MalformedHeader))?,
+            );
+            payload.extend_from_slice(bytes);
+        }
+        let header = Header {
+            config: self.config,
+            tensors: TensorTable(&entries),
+        };
+        let header = postcard::to_allocvec(&header)
+            .map_err(|_| BuildError::Invalid(Error::MalformedHeader))?;
+        let start =
+            payload_start(header.len()).ok_or(BuildError::Invalid(Error::MalformedHeader))?;
+        let mut blob = Vec::with_capacity(start + payload.len() + 4);
+        blob.extend_from_slice(&MAGIC);
+        blob.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        blob.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        blob.extend_from_slice(&header);
+        debug_assert_eq!(blob.len(), PREAMBLE_LEN + header.len());
+        blob.resize(start, 0);
+        blob.extend_from_slice(&payload);
+        let crc = crc32(&blob);
+        blob.extend_from_slice(&crc.to_le_bytes());
+        Model::from_bytes(&blob).map_err(BuildError::Invalid)?;
+        Ok(blob)
+    }
+}
+
+fn f32_bytes(data: &[f32]) -> Vec<u8> {
+    data.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn u32_bytes(data: &[u32]) -> Vec<u8> {
+    data.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Concatenated strings and their `n + 1` offsets.
+fn string_table<'s>(strings: impl Iterator<Item = &'s [u8]>) -> (Vec<u8>, Vec<u32>) {
+    let mut bytes = Vec::new();
+    let mut offsets = alloc::vec![0u32];
+    for s in strings {
+        bytes.extend_from_slice(s);
+        offsets.push(bytes.len() as u32);
+    }
+    (bytes, offsets)
+}

@@ -1,0 +1,81 @@
+//! The one error type of the core.
+
+use core::fmt;
+
+/// Everything that can go wrong when loading a blob or tagging.
+///
+/// Numeric codes for the C ABI are assigned in the `postag` crate and never reused.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// The bytes do not start with the postag magic: this is not a model blob.
+    BadMagic,
+    /// The blob's format version is not the one this library reads.
+    UnsupportedVersion {
+        /// The version the blob declares.
+        found: u16,
+    },
+    /// The blob is shorter than its own header says.
+    Truncated,
+    /// The CRC-32 at the end of the blob does not match its contents.
+    ChecksumMismatch,
+    /// The postcard-encoded header cannot be decoded.
+    MalformedHeader,
+    /// The header decodes but describes an inconsistent model (a missing,
+    /// duplicated, misplaced or wrongly shaped tensor, an index out of range).
+    InvalidModel,
+    /// The scratch buffer is smaller than [`crate::Model::scratch_bytes`] asks for.
+    ScratchTooSmall,
+    /// More tokens than [`crate::MAX_TOKENS`] in one call.
+    TooManyTokens,
+    /// An output slice is shorter than the number of tokens (or tokens x tags).
+    OutputTooSmall,
+    /// A token is not valid UTF-8.
+    InvalidUtf8,
+    /// A word is not in the vocabulary and the model has no unknown-word row.
+    UnknownWord,
+    /// A character is not in the vocabulary and the model has no unknown-char row.
+    UnknownChar,
+    /// A caller-held state needs a unidirectional model; one-token steps also need no CRF.
+    NotStreamable,
+    /// A state slice does not have [`crate::Model::state_len`] elements.
+    StateSize,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadMagic => f.write_str("not a postag model (bad magic bytes)"),
+            Error::UnsupportedVersion { found } if *found > crate::format::FORMAT_VERSION => write!(
+                f,
+                "model blob format version {found} is newer than this library reads ({}); upgrade postag",
+                crate::format::FORMAT_VERSION
+            ),
+            Error::UnsupportedVersion { found } => write!(
+                f,
+                "model blob format version {found} is no longer supported (this library reads {}); re-export the model",
+                crate::format::FORMAT_VERSION
+            ),
+            Error::Truncated => f.write_str("model blob is truncated"),
+            Error::ChecksumMismatch => f.write_str("model blob is corrupt (CRC-32 mismatch)"),
+            Error::MalformedHeader => f.write_str("model blob header cannot be decoded"),
+            Error::InvalidModel => f.write_str("model blob describes an inconsistent model"),
+            Error::ScratchTooSmall => f.write_str("scratch buffer is too small for this many tokens"),
+            Error::TooManyTokens => f.write_str("too many tokens in one call"),
+            Error::OutputTooSmall => f.write_str("output buffer is too small"),
+            Error::InvalidUtf8 => f.write_str("token is not valid UTF-8"),
+            Error::UnknownWord => {
+                f.write_str("word not in the vocabulary and the model has no unknown-word entry")
+            }
+            Error::UnknownChar => {
+                f.write_str("character not in the vocabulary and the model has no unknown-char entry")
+            }
+            Error::NotStreamable => f.write_str(
+                "a caller-held state needs a unidirectional model (and one-token steps a model without CRF)",
+            ),
+            Error::StateSize => f.write_str("state buffer has the wrong length for this model"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,358 @@
+//! The weight-blob format, version 1 (byte-level specification in `docs/FORMAT.md`).
+//!
+//! ```text
+//! offset      size  field
+//! 0           6     magic "POSTAG"
+//! 6           2     format version, u16 little-endian (= FORMAT_VERSION)
+//! 8           4     header length N, u32 little-endian
+//! 12          N     header: postcard encoding of `Header`
+//! 12+N        pad   zero bytes up to the next multiple of 16 (payload start P)
+//! P           ...   payload: tensor data, at offsets relative to P
+//! len-4       4     CRC-32 (IEEE) of bytes [0, len-4), u32 little-endian
+//! ```
+//!
+//! These serde types are the only description of the header: the writer
+//! (`builder`, feature `alloc`) serializes them and the loader deserializes them,
+//! borrowed, without allocation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crc32::crc32;
+use crate::Error;
+
+/// First six bytes of every blob.
+pub const MAGIC: [u8; 6] = *b"POSTAG";
+/// The format version this library writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Bytes before the header: magic, version, header length.
+pub const PREAMBLE_LEN: usize = 12;
+/// The payload starts at a multiple of this, counted from the start of the blob.
+pub const PAYLOAD_ALIGN: usize = 16;
+
+/// Largest accepted embedding or hidden size.
+pub const MAX_DIM: u32 = 4096;
+/// Largest accepted number of embedding rows (word or char vocabulary).
+pub const MAX_ROWS: u32 = 1 << 24;
+/// Largest accepted number of stacked LSTM layers (word or char).
+pub const MAX_LAYERS: usize = 4;
+/// Largest accepted number of tags.
+pub const MAX_TAGS: u32 = 4096;
+/// Largest accepted `max_word_chars`.
+pub const MAX_WORD_CHARS: u32 = 1024;
+
+/// Word normalization flag: lowercase every character (Unicode `to_lowercase`).
+pub const NORMALIZE_LOWERCASE: u8 = 1;
+/// Word normalization flag: replace each ASCII digit `0-9` with `0`.
+pub const NORMALIZE_DIGITS: u8 = 2;
+
+/// Shape of one LSTM stack.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LstmShape {
+    /// Hidden size H of each direction.
+    pub hidden: u32,
+    /// Number of stacked layers, 1..=[`MAX_LAYERS`].
+    pub layers: u8,
+    /// Whether each layer also runs from the last element to the first.
+    pub bidirectional: bool,
+}
+
+impl LstmShape {
+    /// 1 or 2.
+    pub fn directions(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Width of a layer's output: H times the number of directions.
+    pub fn output_dim(&self) -> usize {
+        self.hidden as usize * self.directions()
+    }
+}
+
+/// The word embedding and its vocabulary.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordConfig {
+    /// Rows of the word embedding.
+    pub rows: u32,
+    /// Embedding size Dw.
+    pub dim: u32,
+    /// Row used for words missing from the vocabulary; `None`: such words are an error.
+    pub unknown: Option<u32>,
+    /// `NORMALIZE_*` flags applied to a word before it is looked up.
+    pub normalize: u8,
+}
+
+/// Character features: char embedding and char LSTM.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CharConfig {
+    /// Rows of the char embedding.
+    pub rows: u32,
+    /// Embedding size Dc.
+    pub dim: u32,
+    /// Row used for characters missing from the vocabulary; `None`: such characters are an error.
+    pub unknown: Option<u32>,
+    /// A word with more characters than this is read as its first `ceil(m/2)`
+    /// and last `floor(m/2)` characters.
+    pub max_word_chars: u32,
+    /// The char LSTM.
+    pub lstm: LstmShape,
+}
+
+impl CharConfig {
+    /// Width of the char feature `c_w`: the last layer's final hidden state(s).
+    pub fn feature_dim(&self) -> usize {
+        self.lstm.output_dim()
+    }
+}
+
+/// Which CoNLL-U column the model's tags come from (informational).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagColumn {
+    /// Universal POS tags (column 4).
+    Upos,
+    /// Language-specific POS tags (column 5).
+    Xpos,
+}
+
+/// Dimensions and options of a model.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Word embedding and vocabulary.
+    pub words: WordConfig,
+    /// Optional character features.
+    pub chars: Option<CharConfig>,
+    /// The word LSTM.
+    pub lstm: LstmShape,
+    /// Number of tags T.
+    pub tags: u32,
+    /// Whether the blob carries CRF transitions (Viterbi decoding).
+    pub crf: bool,
+    /// Where the tags come from in CoNLL-U.
+    pub tag_column: TagColumn,
+}
+
+impl Config {
+    /// Input width of the first word-LSTM layer: Dw + width of `c_w`.
+    pub fn word_input_dim(&self) -> usize {
+        self.words.dim as usize + self.chars.map_or(0, |c| c.feature_dim())
+    }
+}
+
+/// Which network an LSTM tensor belongs to.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Net {
+    /// The word-level LSTM.
+    Word,
+    /// The character-level LSTM.
+    Char,
+}
+
+/// Which tensor of an LSTM cell.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LstmPart {
+    /// `W_ih`, (4H, in), gate rows in order i, f, g, o.
+    InputWeights,
+    /// `W_hh`, (4H, H).
+    HiddenWeights,
+    /// `b_ih + b_hh`, (1, 4H).
+    Bias,
+}
+
+/// What a tensor holds. Each role appears at most once in a blob.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// (rows, Dw) weights.
+    WordEmbedding,
+    /// (1, bytes) u8: the vocabulary's normalized words, concatenated, sorted bytewise.
+    WordStrings,
+    /// (1, n+1) u32: start of each word in `WordStrings`, then its total length.
+    WordOffsets,
+    /// (1, n) u32: embedding row of each word, in sorted order.
+    WordRows,
+    /// (rows, Dc) weights.
+    CharEmbedding,
+    /// (1, m) u32: the char vocabulary's Unicode scalar values, strictly increasing.
+    CharCodes,
+    /// (1, m) u32: embedding row of each char, in the same order.
+    CharRows,
+    /// One tensor of one LSTM cell.
+    Lstm {
+        /// Word or char LSTM.
+        net: Net,
+        /// Layer index from 0.
+        layer: u8,
+        /// Whether this is the reverse direction.
+        reverse: bool,
+        /// Which tensor.
+        part: LstmPart,
+    },
+    /// (T, D) weights of `hidden2tag`.
+    TagWeights,
+    /// (1, T) f32 bias of `hidden2tag`.
+    TagBias,
+    /// (1, bytes) u8: tag names, UTF-8, concatenated in tag order.
+    TagStrings,
+    /// (1, T+1) u32: start of each tag name in `TagStrings`, then the total length.
+    TagOffsets,
+    /// (T, T) f32: score of moving from tag i (row) to tag j (column).
+    CrfTransitions,
+    /// (1, T) f32: score of starting with each tag.
+    CrfStart,
+    /// (1, T) f32: score of ending with each tag.
+    CrfEnd,
+}
+
+/// Element type of a tensor.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DType {
+    /// IEEE-754 binary32, little-endian; rows*cols*4 bytes.
+    F32,
+    /// Signed bytes with one f32 scale per row: rows*cols bytes of `q`, then rows
+    /// little-endian f32 scales; element = q * scale of its row.
+    I8,
+    /// Bytes; rows*cols bytes.
+    U8,
+    /// u32 little-endian; rows*cols*4 bytes.
+    U32,
+}
+
+impl DType {
+    /// Bytes taken by a (rows, cols) tensor of this type; `None` on overflow.
+    pub fn byte_len(self, rows: u32, cols: u32) -> Option<usize> {
+        let (rows, cols) = (rows as usize, cols as usize);
+        let n = rows.checked_mul(cols)?;
+        match self {
+            DType::F32 | DType::U32 => n.checked_mul(4),
+            DType::U8 => Some(n),
+            DType::I8 => n.checked_add(rows.checked_mul(4)?),
+        }
+    }
+}
+
+/// One row of the tensor table.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorEntry {
+    /// What the tensor is.
+    pub role: Role,
+    /// How its elements are stored.
+    pub dtype: DType,
+    /// Number of rows.
+    pub rows: u32,
+    /// Number of columns.
+    pub cols: u32,
+    /// Byte offset of its data from the payload start.
+    pub offset: u32,
+}
+
+/// The header: the model's configuration and its tensor table.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Dimensions and options.
+    pub config: Config,
+    /// The tensor table: a concatenation of postcard-encoded [`TensorEntry`]s.
+    #[serde(borrow)]
+    pub tensors: TensorTable<'a>,
+}
+
+/// The tensor table as it lies in the blob, decoded entry by entry.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorTable<'a>(#[serde(borrow)] pub &'a [u8]);
+
+impl<'a> TensorTable<'a> {
+    /// The entries in order; an entry that does not decode yields `Err` and ends the iteration.
+    pub fn iter(&self) -> TensorIter<'a> {
+        TensorIter { rest: self.0 }
+    }
+}
+
+/// Iterator over a [`TensorTable`].
+pub struct TensorIter<'a> {
+    rest: &'a [u8],
+}
+
+impl Iterator for TensorIter<'_> {
+    type Item = Result<TensorEntry, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        match postcard::take_from_bytes::<TensorEntry>(self.rest) {
+            Ok((entry, rest)) => {
+                self.rest = rest;
+                Some(Ok(entry))
+            }
+            Err(_) => {
+                self.rest = &[];
+                Some(Err(Error::MalformedHeader))
+            }
+        }
+    }
+}
+
+/// A blob split into its parts, after the magic, version, lengths and CRC were checked.
+#[derive(Debug, Clone, Copy)]
+pub struct RawBlob<'a> {
+    /// The decoded header.
+    pub header: Header<'a>,
+    /// The payload: tensor offsets are relative to its first byte.
+    pub payload: &'a [u8],
+}
+
+/// Offset of the payload for a header of `header_len` bytes.
+pub fn payload_start(header_len: usize) -> Option<usize> {
+    let end = PREAMBLE_LEN.checked_add(header_len)?;
+    end.checked_add(PAYLOAD_ALIGN - 1)
+        .map(|e| e / PAYLOAD_ALIGN * PAYLOAD_ALIGN)
+}
+
+/// The format version a byte string declares, if it starts with the magic.
+pub fn declared_version(bytes: &[u8]) -> Option<u16> {
+    match bytes {
+        [m0, m1, m2, m3, m4, m5, v0, v1, ..] if [*m0, *m1, *m2, *m3, *m4, *m5] == MAGIC => {
+            Some(u16::from_le_bytes([*v0, *v1]))
+        }
+        _ => None,
+    }
+}
+
+/// Checks the framing of a blob (magic, version, lengths, CRC) and decodes its header.
+pub fn split(bytes: &[u8]) -> Result<RawBlob<'_>, Error> {
+    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+        return Err(if MAGIC.starts_with(bytes) {
+            Error::Truncated
+        } else {
+            Error::BadMagic
+        });
+    }
+    let version = declared_version(bytes).ok_or(Error::Truncated)?;
+    if version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion { found: version });
+    }
+    let header_len = match bytes.get(8..PREAMBLE_LEN) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) as usize,
+        _ => return Err(Error::Truncated),
+    };
+    let start = payload_start(header_len).ok_or(Error::Truncated)?;
+    let body_len = bytes.len().checked_sub(4).ok_or(Error::Truncated)?;
+    if start > body_len {
+        return Err(Error::Truncated);
+    }
+    let (body, tail) = bytes.split_at(body_len);
+    let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    if crc32(body) != stored {
+        return Err(Error::ChecksumMismatch);
+    }
+    let header_bytes = &body[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
+    let header = match postcard::take_from_bytes::<Header<'_>>(header_bytes) {
+        Ok((header, [])) => header,
+        _ => return Err(Error::MalformedHeader),
+    };
+    Ok(RawBlob {
+        header,
+        payload: &body[start..],
+    })
+}

@@ -1,0 +1,213 @@
+//! Numeric kernels. Each has a one-line contract; loops use `chunks_exact` and
+//! several independent accumulators so that the compiler vectorizes them.
+
+/// Independent partial sums per dot product (breaks the add dependency chain).
+const LANES: usize = 8;
+
+/// `sum_i a[i] * b[i]` over `min(a.len(), b.len())` elements.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; LANES];
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for k in 0..LANES {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ar.iter().zip(br) {
+        tail += x * y;
+    }
+    reduce(acc) + tail
+}
+
+/// `sum_i w[i] * x[i]` where `w` holds `x.len()` little-endian f32 values.
+#[inline]
+pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (wc, xc) = (w.chunks_exact(4 * LANES), x.chunks_exact(LANES));
+    let (wr, xr) = (wc.remainder(), xc.remainder());
+    for (wb, xv) in wc.zip(xc) {
+        for k in 0..LANES {
+            let b = &wb[4 * k..4 * k + 4];
+            acc[k] += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * xv[k];
+        }
+    }
+    let mut tail = 0.0;
+    for (b, v) in wr.chunks_exact(4).zip(xr) {
+        tail += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * v;
+    }
+    reduce(acc) + tail
+}
+
+/// `sum_i q[i] * x[i]` where `q` holds `x.len()` signed bytes.
+#[inline]
+pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
+    let (qr, xr) = (qc.remainder(), xc.remainder());
+    for (qv, xv) in qc.zip(xc) {
+        for k in 0..LANES {
+            acc[k] += (qv[k] as i8 as f32) * xv[k];
+        }
+    }
+    let mut tail = 0.0;
+    for (&b, v) in qr.iter().zip(xr) {
+        tail += (b as i8 as f32) * v;
+    }
+    reduce(acc) + tail
+}
+
+#[inline(always)]
+fn reduce(acc: [f32; LANES]) -> f32 {
+    // Pairwise halving: the same tree for every LANES.
+    let mut v = acc;
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for k in 0..width {
+            v[k] += v[k + width];
+        }
+    }
+    v[0]
+}
+
+/// `e^x` for f32, written without branches so loops over slices vectorize.
+///
+/// Range reduction `x = n ln2 + r`, `|r| <= ln2/2`, then a degree-7 Taylor
+/// polynomial for `e^r` (truncation error below 2e-9 relative) and `2^n` built
+/// from the exponent bits. Within 2 ulp of the correctly rounded result for
+/// `x` in [-87, 88]; inputs beyond are clamped (the result saturates near 0 or
+/// 1.6e38, which is all the activations below need).
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2_E: f32 = core::f32::consts::LOG2_E;
+    // ln 2 split in two so that n * LN2_HI is exact for |n| < 2^9.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// Logistic function `1 / (1 + e^-x)`.
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// Hyperbolic tangent as `1 - 2 / (1 + e^2x)`: absolute error below 2e-7.
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / (1.0 + exp(2.0 * x))
+}
+
+/// One LSTM cell update from pre-activations, PyTorch gate order i, f, g, o:
+/// `gates (4H,)` is consumed as working memory, `c (H,)` updated in place, `h (H,)` written.
+#[inline]
+pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    let hidden = c.len();
+    let (i_g, rest) = gates.split_at_mut(hidden);
+    let (f_g, rest) = rest.split_at_mut(hidden);
+    let (g_g, o_g) = rest.split_at_mut(hidden);
+    // Separate passes keep each loop free of dependencies, so they vectorize.
+    for (((i, f), g), c) in i_g
+        .iter_mut()
+        .zip(f_g.iter())
+        .zip(g_g.iter())
+        .zip(c.iter_mut())
+    {
+        *c = sigmoid(*f) * *c + sigmoid(*i) * tanh(*g);
+        *i = tanh(*c);
+    }
+    for ((h, o), tc) in h.iter_mut().zip(o_g.iter()).zip(i_g.iter()) {
+        *h = sigmoid(*o) * tc;
+    }
+}
+
+/// In place `x <- x - log(sum(exp(x)))`, computed stably around the maximum.
+pub fn log_softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = x.iter().map(|&v| libm::expf(v - max)).sum();
+    let shift = max + libm::logf(sum);
+    for v in x.iter_mut() {
+        *v -= shift;
+    }
+}
+
+/// Index of the largest element (the first one on ties; NaN never wins); 0 for an empty slice.
+pub fn argmax(x: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v > x[best] || x[best].is_nan() {
+            best = i;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dots_agree_with_a_plain_sum_for_every_length() {
+        for n in 0..40 {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let want: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+            assert!((dot(&a, &b) as f64 - want).abs() < 1e-5, "n={n}");
+            let le: Vec<u8> = a.iter().flat_map(|v| v.to_le_bytes()).collect();
+            assert!((dot_f32le(&le, &b) as f64 - want).abs() < 1e-5, "n={n}");
+            let q: Vec<u8> = (0..n).map(|i| (i as i8 - 20) as u8).collect();
+            let want_q: f64 = (0..n).map(|i| (i as f64 - 20.0) * b[i] as f64).sum();
+            assert!((dot_i8(&q, &b) as f64 - want_q).abs() < 1e-4, "n={n}");
+        }
+    }
+
+    #[test]
+    fn exp_and_activations_match_libm() {
+        let mut worst_exp = 0.0f64;
+        let mut worst_act = 0.0f32;
+        for i in -87_000..88_000 {
+            let x = i as f32 * 1e-3 + 1.234e-4;
+            let want = libm::exp(x as f64);
+            worst_exp = worst_exp.max((exp(x) as f64 - want).abs() / want);
+            let s = 1.0 / (1.0 + libm::exp(-x as f64));
+            worst_act = worst_act.max((sigmoid(x) - s as f32).abs());
+            worst_act = worst_act.max((tanh(x) - libm::tanh(x as f64) as f32).abs());
+        }
+        assert!(worst_exp < 2.5e-7, "exp relative error {worst_exp:e}");
+        assert!(
+            worst_act < 2.5e-7,
+            "activation absolute error {worst_act:e}"
+        );
+        assert_eq!(tanh(1e4), 1.0);
+        assert_eq!(tanh(-1e4), -1.0);
+        assert!(sigmoid(-1e4) < 1e-37 && sigmoid(1e4) == 1.0);
+    }
+
+    #[test]
+    fn log_softmax_matches_hand_computed_values() {
+        // log_softmax([1, 2, 3]) = [1, 2, 3] - ln(e + e^2 + e^3) = [-2.4076, -1.4076, -0.4076]
+        let mut x = [1.0f32, 2.0, 3.0];
+        log_softmax(&mut x);
+        for (got, want) in x.iter().zip([-2.407_606, -1.407_606, -0.407_606]) {
+            assert!((got - want).abs() < 1e-5);
+        }
+        assert_eq!(argmax(&x), 2);
+        assert_eq!(argmax(&[f32::NAN, 1.0, 1.0]), 1);
+    }
+}

@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+#[cfg(feature = "alloc")]
+pub mod builder;
+mod crc32;
+mod error;
+pub mod format;
+pub mod kernels;
+mod model;
+pub mod tensor;
+#[cfg(feature = "alloc")]
+pub mod torch;
+pub mod vocab;
+
+pub use crc32::crc32;
+pub use error::Error;
+pub use format::{CharConfig, Config, LstmShape, TagColumn, WordConfig, FORMAT_VERSION};
+pub use model::{Cell, CharNet, Crf, Model, Stack, MAX_TOKENS, PROJECTION_BLOCK};

@@ -1,0 +1,254 @@
+//! Read-only views of weights where they lie in the blob (zero copy).
+//!
+//! Elements are decoded from little-endian bytes on every read, so a view works
+//! at any address: the blob needs no alignment.
+
+use crate::kernels::{dot_f32le, dot_i8};
+
+/// How a matrix stores its elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// f32, little-endian.
+    F32,
+    /// int8 with one f32 scale per row.
+    I8,
+}
+
+/// A (rows, cols) row-major matrix view.
+#[derive(Debug, Clone, Copy)]
+pub struct Matrix<'a> {
+    rows: usize,
+    cols: usize,
+    storage: Storage,
+    // F32: rows*cols*4 bytes. I8: rows*cols bytes of q.
+    data: &'a [u8],
+    // I8: rows*4 bytes of little-endian f32 scales. F32: empty.
+    scales: &'a [u8],
+}
+
+impl<'a> Matrix<'a> {
+    /// A (0, 0) matrix.
+    pub const EMPTY: Matrix<'static> = Matrix {
+        rows: 0,
+        cols: 0,
+        storage: Storage::F32,
+        data: &[],
+        scales: &[],
+    };
+
+    /// A view of `rows * cols` little-endian f32 values; `None` if the length is wrong.
+    pub fn f32_le(bytes: &'a [u8], rows: usize, cols: usize) -> Option<Self> {
+        (rows.checked_mul(cols)?.checked_mul(4)? == bytes.len()).then_some(Matrix {
+            rows,
+            cols,
+            storage: Storage::F32,
+            data: bytes,
+            scales: &[],
+        })
+    }
+
+    /// A view of int8 rows followed by one little-endian f32 scale per row
+    /// (the `I8` tensor layout); `None` if the length is wrong.
+    pub fn i8_scaled(bytes: &'a [u8], rows: usize, cols: usize) -> Option<Self> {
+        let n = rows.checked_mul(cols)?;
+        if n.checked_add(rows.checked_mul(4)?)? != bytes.len() {
+            return None;
+        }
+        let (data, scales) = bytes.split_at(n);
+        Some(Matrix {
+            rows,
+            cols,
+            storage: Storage::I8,
+            data,
+            scales,
+        })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Element storage.
+    pub fn storage(&self) -> Storage {
+        self.storage
+    }
+
+    /// Bytes this matrix takes in the blob.
+    pub fn byte_len(&self) -> usize {
+        self.data.len() + self.scales.len()
+    }
+
+    fn scale(&self, r: usize) -> f32 {
+        let s = &self.scales[r * 4..r * 4 + 4];
+        f32::from_le_bytes([s[0], s[1], s[2], s[3]])
+    }
+
+    /// `row r [col0 .. col0 + x.len()] . x`. Requires `r < rows`, `col0 + x.len() <= cols`.
+    #[inline]
+    pub fn row_dot(&self, r: usize, col0: usize, x: &[f32]) -> f32 {
+        let start = r * self.cols + col0;
+        match self.storage {
+            Storage::F32 => dot_f32le(&self.data[start * 4..(start + x.len()) * 4], x),
+            Storage::I8 => self.scale(r) * dot_i8(&self.data[start..start + x.len()], x),
+        }
+    }
+
+    /// Decodes row `r` into `out` (`out.len() == cols`).
+    pub fn row_into(&self, r: usize, out: &mut [f32]) {
+        let start = r * self.cols;
+        match self.storage {
+            Storage::F32 => {
+                let row = &self.data[start * 4..(start + self.cols) * 4];
+                for (o, b) in out.iter_mut().zip(row.chunks_exact(4)) {
+                    *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                }
+            }
+            Storage::I8 => {
+                let s = self.scale(r);
+                for (o, &q) in out.iter_mut().zip(&self.data[start..start + self.cols]) {
+                    *o = q as i8 as f32 * s;
+                }
+            }
+        }
+    }
+
+    /// `out (rows,) += W (rows, cols) @ x (cols,)`.
+    pub fn matvec_add(&self, x: &[f32], out: &mut [f32]) {
+        if self.cols == 0 {
+            return;
+        }
+        match self.storage {
+            Storage::F32 => {
+                for (o, row) in out.iter_mut().zip(self.data.chunks_exact(self.cols * 4)) {
+                    *o += dot_f32le(row, x);
+                }
+            }
+            Storage::I8 => {
+                let rows = self
+                    .data
+                    .chunks_exact(self.cols)
+                    .zip(self.scales.chunks_exact(4));
+                for (o, (row, s)) in out.iter_mut().zip(rows) {
+                    *o += f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * dot_i8(row, x);
+                }
+            }
+        }
+    }
+
+    /// `out (b, rows) = xs (b, cols) @ W^T + bias`: each weight row is read once
+    /// for all `b` inputs of the block (it stays in L1 while they are visited).
+    pub fn project_block(&self, xs: &[f32], bias: &Vector<'_>, out: &mut [f32]) {
+        let (cols, rows) = (self.cols, self.rows);
+        if cols == 0 || rows == 0 {
+            return;
+        }
+        match self.storage {
+            Storage::F32 => {
+                for (r, row) in self.data.chunks_exact(cols * 4).enumerate() {
+                    let b = bias.get(r);
+                    for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
+                        o[r] = b + dot_f32le(row, x);
+                    }
+                }
+            }
+            Storage::I8 => {
+                let weights = self
+                    .data
+                    .chunks_exact(cols)
+                    .zip(self.scales.chunks_exact(4));
+                for (r, (row, s)) in weights.enumerate() {
+                    let (b, s) = (bias.get(r), f32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+                    for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
+                        o[r] = b + s * dot_i8(row, x);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A view of little-endian f32 values.
+#[derive(Debug, Clone, Copy)]
+pub struct Vector<'a>(&'a [u8]);
+
+impl<'a> Vector<'a> {
+    /// A vector of length 0.
+    pub const EMPTY: Vector<'static> = Vector(&[]);
+
+    /// A view of `len` little-endian f32 values; `None` if the length is wrong.
+    pub fn f32_le(bytes: &'a [u8], len: usize) -> Option<Self> {
+        (len.checked_mul(4)? == bytes.len()).then_some(Vector(bytes))
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    /// Whether it has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Element `i` (requires `i < len`).
+    #[inline]
+    pub fn get(&self, i: usize) -> f32 {
+        let b = &self.0[i * 4..i * 4 + 4];
+        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// The elements in order.
+    pub fn iter(&self) -> impl Iterator<Item = f32> + 'a {
+        self.0
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Copies the elements into `out` (`out.len() == len`).
+    pub fn copy_into(&self, out: &mut [f32]) {
+        for (o, v) in out.iter_mut().zip(self.iter()) {
+            *o = v;
+        }
+    }
+}
+
+/// A view of little-endian u32 values.
+#[derive(Debug, Clone, Copy)]
+pub struct U32s<'a>(&'a [u8]);
+
+impl<'a> U32s<'a> {
+    /// A view of `len` little-endian u32 values; `None` if the length is wrong.
+    pub fn new(bytes: &'a [u8], len: usize) -> Option<Self> {
+        (len.checked_mul(4)? == bytes.len()).then_some(U32s(bytes))
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    /// Whether it has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Element `i` (requires `i < len`).
+    #[inline]
+    pub fn get(&self, i: usize) -> u32 {
+        let b = &self.0[i * 4..i * 4 + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// The elements in order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + 'a {
+        self.0
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}

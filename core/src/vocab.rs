@@ -1,0 +1,200 @@
+//! Vocabulary lookup without a heap: sorted tables in the blob, binary search.
+
+use core::cmp::Ordering;
+use core::str::Chars;
+
+use crate::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+use crate::tensor::U32s;
+
+/// The characters of `word` after the `NORMALIZE_*` `flags` are applied.
+///
+/// The blob writer stores vocabulary words in this form and lookups compare in
+/// this form, so training and tagging always agree.
+pub fn normalized(word: &str, flags: u8) -> Normalized<'_> {
+    Normalized {
+        chars: word.chars(),
+        lower: None,
+        flags,
+    }
+}
+
+/// Iterator returned by [`normalized`].
+pub struct Normalized<'a> {
+    chars: Chars<'a>,
+    lower: Option<core::char::ToLowercase>,
+    flags: u8,
+}
+
+impl Iterator for Normalized<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        if let Some(c) = self.lower.as_mut().and_then(Iterator::next) {
+            return Some(c);
+        }
+        let c = self.chars.next()?;
+        if self.flags & NORMALIZE_DIGITS != 0 && c.is_ascii_digit() {
+            return Some('0');
+        }
+        if self.flags & NORMALIZE_LOWERCASE != 0 && !c.is_ascii_lowercase() {
+            let mut lower = c.to_lowercase();
+            let first = lower.next();
+            self.lower = Some(lower);
+            return first;
+        }
+        Some(c)
+    }
+}
+
+/// Compares the normalized form of `word` with `stored` bytewise (UTF-8 order).
+pub fn cmp_normalized(word: &str, flags: u8, stored: &[u8]) -> Ordering {
+    let mut pos = 0;
+    for ch in normalized(word, flags) {
+        let mut buf = [0u8; 4];
+        for &b in ch.encode_utf8(&mut buf).as_bytes() {
+            match stored.get(pos) {
+                None => return Ordering::Greater,
+                Some(&s) if s != b => return b.cmp(&s),
+                Some(_) => pos += 1,
+            }
+        }
+    }
+    if pos < stored.len() {
+        Ordering::Less
+    } else {
+        Ordering::Equal
+    }
+}
+
+/// The characters the char LSTM reads from `word`: all of them when there are at
+/// most `max` (the model's `max_word_chars`), else the first `ceil(max/2)` and the
+/// last `floor(max/2)`, so both prefix and suffix survive in a long word.
+pub fn word_chars(word: &str, max: usize) -> impl Iterator<Item = char> + '_ {
+    let count = word.chars().count();
+    let (head, tail) = if count <= max {
+        (count, 0)
+    } else {
+        (max - max / 2, max / 2)
+    };
+    word.chars()
+        .enumerate()
+        .filter(move |&(i, _)| i < head || i >= count - tail)
+        .map(|(_, c)| c)
+}
+
+/// Strings stored as concatenated bytes plus `n + 1` offsets.
+#[derive(Debug, Clone, Copy)]
+pub struct StringTable<'a> {
+    bytes: &'a [u8],
+    offsets: U32s<'a>,
+}
+
+impl<'a> StringTable<'a> {
+    /// Checks that the offsets start at 0, never decrease, end at `bytes.len()`,
+    /// and that every string is UTF-8.
+    pub(crate) fn new(bytes: &'a [u8], offsets: U32s<'a>) -> Option<Self> {
+        if offsets.is_empty() || offsets.get(0) != 0 {
+            return None;
+        }
+        let mut prev = 0usize;
+        for off in offsets.iter().skip(1) {
+            let off = off as usize;
+            if off < prev || off > bytes.len() {
+                return None;
+            }
+            core::str::from_utf8(&bytes[prev..off]).ok()?;
+            prev = off;
+        }
+        (prev == bytes.len()).then_some(StringTable { bytes, offsets })
+    }
+
+    /// Number of strings.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether there are no strings.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// String `i` (empty when `i` is out of range).
+    pub fn get(&self, i: usize) -> &'a str {
+        if i >= self.len() {
+            return "";
+        }
+        let (a, b) = (
+            self.offsets.get(i) as usize,
+            self.offsets.get(i + 1) as usize,
+        );
+        core::str::from_utf8(&self.bytes[a..b]).unwrap_or("")
+    }
+
+    /// Index of the string equal to the normalized `word`, if the table is sorted.
+    pub fn find_normalized(&self, word: &str, flags: u8) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match cmp_normalized(word, flags, self.get(mid).as_bytes()) {
+                Ordering::Equal => return Some(mid),
+                Ordering::Less => hi = mid,
+                Ordering::Greater => lo = mid + 1,
+            }
+        }
+        None
+    }
+
+    /// Whether the strings are in strictly increasing byte order.
+    pub(crate) fn is_strictly_sorted(&self) -> bool {
+        (1..self.len()).all(|i| self.get(i - 1).as_bytes() < self.get(i).as_bytes())
+    }
+
+    /// The strings in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+}
+
+/// Position of `code` in the strictly increasing `codes`.
+pub(crate) fn find_code(codes: U32s<'_>, code: u32) -> Option<usize> {
+    let (mut lo, mut hi) = (0, codes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match codes.get(mid).cmp(&code) {
+            Ordering::Equal => return Some(mid),
+            Ordering::Greater => hi = mid,
+            Ordering::Less => lo = mid + 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::string::String;
+
+    #[test]
+    fn normalization_lowercases_and_folds_digits() {
+        let both = NORMALIZE_LOWERCASE | NORMALIZE_DIGITS;
+        let s: String = normalized("ÀB-2024İ", both).collect();
+        assert_eq!(s, "àb-0000i\u{307}");
+        let s: String = normalized("AB-12", NORMALIZE_DIGITS).collect();
+        assert_eq!(s, "AB-00");
+        assert_eq!(cmp_normalized("Dog", both, b"dog"), Ordering::Equal);
+        assert_eq!(cmp_normalized("Dog", both, b"dogs"), Ordering::Less);
+        assert_eq!(cmp_normalized("Dogs", both, b"dog"), Ordering::Greater);
+        assert_eq!(cmp_normalized("é", 0, "e".as_bytes()), Ordering::Greater);
+    }
+
+    #[test]
+    fn long_words_keep_prefix_and_suffix() {
+        let s: String = word_chars("abcdefghij", 5).collect();
+        assert_eq!(s, "abcij");
+        let s: String = word_chars("abcdefghij", 4).collect();
+        assert_eq!(s, "abij");
+        let s: String = word_chars("ñandú", 5).collect();
+        assert_eq!(s, "ñandú");
+    }
+}

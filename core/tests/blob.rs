@@ -1,0 +1,218 @@
+//! The blob format: pinned bytes, framing errors, hostile input.
+
+mod common;
+
+use common::tiny;
+use postag_core::builder::quantize_row;
+use postag_core::tensor::Matrix;
+use postag_core::{crc32, Error, Model, FORMAT_VERSION};
+use proptest::prelude::*;
+
+const GOLDEN: &str = "tests/golden/tiny.postag";
+
+/// Any change to the encoding changes these bytes. Regenerate deliberately with
+/// `POSTAG_BLESS=1 cargo test -p postag-core --test blob` and bump FORMAT_VERSION
+/// if old blobs no longer load.
+#[test]
+fn golden_blob_bytes_are_pinned() {
+    let path = common::repo().join("core").join(GOLDEN);
+    let built = tiny::blob();
+    if std::env::var("POSTAG_BLESS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &built).unwrap();
+    }
+    let pinned = std::fs::read(&path).expect("golden blob missing; see this test's comment");
+    assert_eq!(built.len(), pinned.len(), "blob length changed");
+    if let Some(i) = built.iter().zip(&pinned).position(|(a, b)| a != b) {
+        panic!("blob bytes changed from offset {i}: the format drifted");
+    }
+    assert_eq!(&pinned[..6], b"POSTAG");
+    assert_eq!(u16::from_le_bytes([pinned[6], pinned[7]]), FORMAT_VERSION);
+    let model = Model::from_bytes(&pinned).unwrap();
+    assert_eq!(model.tag_names().collect::<Vec<_>>(), tiny::TAGS);
+    assert_eq!(model.known_word_row("The"), Some(0));
+    assert_eq!(model.known_word_row("7"), Some(4), "digits fold to 0");
+    assert_eq!(model.known_word_row("ÑANDÚ"), Some(5), "lowercased");
+    assert_eq!(model.known_word_row("cat"), None);
+    assert_eq!(model.word_row("cat"), Some(6));
+}
+
+fn with_crc(mut blob: Vec<u8>) -> Vec<u8> {
+    let n = blob.len() - 4;
+    let crc = crc32(&blob[..n]);
+    blob[n..].copy_from_slice(&crc.to_le_bytes());
+    blob
+}
+
+#[test]
+fn framing_errors_are_named() {
+    let blob = tiny::blob();
+    assert_eq!(Model::from_bytes(b"").unwrap_err(), Error::Truncated);
+    assert_eq!(Model::from_bytes(b"POST").unwrap_err(), Error::Truncated);
+    assert_eq!(
+        Model::from_bytes(b"GIF89a....").unwrap_err(),
+        Error::BadMagic
+    );
+    assert_eq!(
+        Model::from_bytes(&blob[..blob.len() - 1]).unwrap_err(),
+        Error::ChecksumMismatch
+    );
+    assert_eq!(
+        Model::from_bytes(&blob[..20]).unwrap_err(),
+        Error::Truncated
+    );
+
+    let mut newer = blob.clone();
+    newer[6..8].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    let err = Model::from_bytes(&with_crc(newer)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnsupportedVersion {
+            found: FORMAT_VERSION + 1
+        }
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("newer") && msg.contains("upgrade"), "{msg}");
+    // The version is refused before anything else is read, even in a damaged blob.
+    let mut newer_damaged = blob.clone();
+    newer_damaged[6..8].copy_from_slice(&7u16.to_le_bytes());
+    newer_damaged.truncate(30);
+    assert_eq!(
+        Model::from_bytes(&newer_damaged).unwrap_err(),
+        Error::UnsupportedVersion { found: 7 }
+    );
+
+    let mut flipped = blob.clone();
+    let last = flipped.len() - 10;
+    flipped[last] ^= 1;
+    assert_eq!(
+        Model::from_bytes(&flipped).unwrap_err(),
+        Error::ChecksumMismatch
+    );
+}
+
+#[test]
+fn every_truncation_and_every_byte_flip_is_an_error() {
+    let blob = tiny::blob();
+    assert!(blob.len() < 4096, "tiny blob is {} bytes", blob.len());
+    for len in 0..blob.len() {
+        assert!(
+            Model::from_bytes(&blob[..len]).is_err(),
+            "truncated to {len} loads"
+        );
+    }
+    let mut copy = blob.clone();
+    for i in 0..blob.len() {
+        for mask in [0x01u8, 0x10, 0x80, 0xFF] {
+            copy[i] ^= mask;
+            assert!(
+                Model::from_bytes(&copy).is_err(),
+                "byte {i} ^ {mask:#x} loads"
+            );
+            copy[i] ^= mask;
+        }
+    }
+}
+
+/// A blob whose CRC is valid but whose header was altered must still be refused
+/// or be safe to use: loading and tagging never panic and never read out of bounds.
+#[test]
+fn header_changes_with_a_valid_crc_never_panic() {
+    let blob = tiny::blob();
+    let header_end = 12 + u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize;
+    let (mut loaded, mut refused) = (0, 0);
+    for i in 8..header_end {
+        for value in [
+            0u8,
+            1,
+            2,
+            3,
+            0x7F,
+            0x80,
+            0xFF,
+            blob[i].wrapping_add(1),
+            blob[i].wrapping_sub(1),
+        ] {
+            let mut copy = blob.clone();
+            copy[i] = value;
+            match Model::from_bytes(&with_crc(copy)) {
+                Ok(model) => {
+                    loaded += 1;
+                    exercise(&model);
+                }
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    println!("altered headers: {loaded} loaded, {refused} refused");
+    assert!(refused > loaded, "most header changes should be refused");
+}
+
+/// Tags a few sentences with a correctly sized scratch buffer; errors are fine, panics are not.
+fn exercise(model: &Model<'_>) {
+    let sentences: [&[&str]; 3] = [
+        &["the", "dog", "ate", "ñandú"],
+        &["x"],
+        &["", "a\u{0301}\u{1F600}", "0000000000000000000000"],
+    ];
+    for tokens in sentences {
+        let Some(len) = model.scratch_bytes(tokens.len()) else {
+            continue;
+        };
+        if len > 64 << 20 {
+            continue;
+        }
+        let mut scratch = vec![0u8; len];
+        let mut tags = vec![0u16; tokens.len()];
+        let mut scores = vec![0f32; tokens.len() * model.num_tags()];
+        let _ = model.tag(tokens, &mut scratch, &mut tags, Some(&mut scores));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = Model::from_bytes(&bytes);
+        // The same bytes behind a valid preamble and CRC reach the header decoder.
+        let mut framed = b"POSTAG".to_vec();
+        framed.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        framed.extend_from_slice(&(bytes.len() as u32 / 2).to_le_bytes());
+        framed.extend_from_slice(&bytes);
+        framed.extend_from_slice(&[0; 4]);
+        if let Ok(model) = Model::from_bytes(&with_crc(framed)) {
+            exercise(&model);
+        }
+    }
+
+    #[test]
+    fn random_changes_to_a_valid_blob_never_panic(
+        changes in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)
+    ) {
+        let mut blob = tiny::blob();
+        let body = blob.len() - 4;
+        for (at, value) in changes {
+            blob[at % body] = value;
+        }
+        if let Ok(model) = Model::from_bytes(&with_crc(blob)) {
+            exercise(&model);
+        }
+    }
+
+    #[test]
+    fn int8_rows_are_within_half_a_step(row in proptest::collection::vec(-100.0f32..100.0, 1..80)) {
+        let mut q = Vec::new();
+        let scale = quantize_row(&row, &mut q);
+        let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        prop_assert!((scale - max / 127.0).abs() <= f32::EPSILON * max);
+        q.extend_from_slice(&scale.to_le_bytes());
+        let m = Matrix::i8_scaled(&q, 1, row.len()).unwrap();
+        let mut back = vec![0f32; row.len()];
+        m.row_into(0, &mut back);
+        for (w, d) in row.iter().zip(&back) {
+            // |w - q*s| <= s/2, plus rounding of the division and product.
+            prop_assert!((w - d).abs() <= scale * 0.5 + 4.0 * f32::EPSILON * max, "{w} vs {d}, scale {scale}");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! A small model with every feature (chars, two bidirectional layers, CRF, int8
+//! and f32 tensors), built from fixed formulas so its bytes are reproducible.
+
+use postag_core::builder::BlobBuilder;
+use postag_core::format::{
+    CharConfig, Config, LstmPart, LstmShape, Net, Role, TagColumn, WordConfig, NORMALIZE_DIGITS,
+    NORMALIZE_LOWERCASE,
+};
+use postag_core::tensor::Storage;
+
+/// Deterministic weights in [-0.5, 0.5).
+fn values(seed: u32, n: usize) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x % 1000) as f32 / 1000.0 - 0.5
+        })
+        .collect()
+}
+
+pub const WORDS: [&str; 6] = ["the", "dog", "ate", "apple", "0", "ñandú"];
+pub const TAGS: [&str; 4] = ["DET", "NOUN", "VERB", "NUM"];
+
+pub fn config(crf: bool, bidirectional: bool, unknown_char: bool) -> Config {
+    Config {
+        words: WordConfig {
+            rows: 7,
+            dim: 3,
+            unknown: Some(6),
+            normalize: NORMALIZE_LOWERCASE | NORMALIZE_DIGITS,
+        },
+        chars: Some(CharConfig {
+            rows: 9,
+            dim: 2,
+            unknown: unknown_char.then_some(8),
+            max_word_chars: 6,
+            lstm: LstmShape {
+                hidden: 2,
+                layers: 2,
+                bidirectional: true,
+            },
+        }),
+        lstm: LstmShape {
+            hidden: 3,
+            layers: 2,
+            bidirectional,
+        },
+        tags: 4,
+        crf,
+        tag_column: TagColumn::Upos,
+    }
+}
+
+pub fn blob_with(config: Config) -> Vec<u8> {
+    let mut b = BlobBuilder::new(config);
+    let mut seed = 1;
+    let mut next = |n| {
+        seed += 1;
+        values(seed, n)
+    };
+    b.weights(Role::WordEmbedding, 7, 3, &next(21), Storage::I8)
+        .unwrap();
+    b.words(WORDS.iter().enumerate().map(|(i, w)| (*w, i as u32)))
+        .unwrap();
+    b.weights(Role::CharEmbedding, 9, 2, &next(18), Storage::F32)
+        .unwrap();
+    b.chars(
+        "thedogaple"
+            .chars()
+            .filter(|c| *c != 'e')
+            .enumerate()
+            .map(|(i, c)| (c, i as u32 % 8))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    )
+    .unwrap();
+    for (net, shape, input) in [
+        (Net::Char, config.chars.unwrap().lstm, 2),
+        (Net::Word, config.lstm, config.word_input_dim()),
+    ] {
+        let h = shape.hidden as usize;
+        for layer in 0..shape.layers as usize {
+            let in_dim = if layer == 0 {
+                input
+            } else {
+                shape.output_dim()
+            };
+            for reverse in [false, true].into_iter().take(shape.directions()) {
+                let role = |part| Role::Lstm {
+                    net,
+                    layer: layer as u8,
+                    reverse,
+                    part,
+                };
+                b.weights(
+                    role(LstmPart::InputWeights),
+                    4 * h,
+                    in_dim,
+                    &next(4 * h * in_dim),
+                    Storage::F32,
+                )
+                .unwrap();
+                b.weights(
+                    role(LstmPart::HiddenWeights),
+                    4 * h,
+                    h,
+                    &next(4 * h * h),
+                    Storage::I8,
+                )
+                .unwrap();
+                b.vector(role(LstmPart::Bias), &next(4 * h)).unwrap();
+            }
+        }
+    }
+    let d = config.lstm.output_dim();
+    b.weights(Role::TagWeights, 4, d, &next(4 * d), Storage::F32)
+        .unwrap();
+    b.vector(Role::TagBias, &next(4)).unwrap();
+    b.tag_names(TAGS).unwrap();
+    if config.crf {
+        b.square(Role::CrfTransitions, 4, &next(16)).unwrap();
+        b.vector(Role::CrfStart, &next(4)).unwrap();
+        b.vector(Role::CrfEnd, &next(4)).unwrap();
+    }
+    b.finish().unwrap()
+}
+
+/// The pinned model: every feature on.
+pub fn blob() -> Vec<u8> {
+    blob_with(config(true, true, true))
+}

@@ -1,0 +1,198 @@
+//! Tagging-call contracts: limits, bad input, outputs written only on success.
+
+mod common;
+
+use common::tiny;
+use postag_core::{Error, Model, MAX_TOKENS};
+
+fn tag(model: &Model<'_>, tokens: &[&[u8]]) -> Result<(Vec<u16>, Vec<f32>), Error> {
+    let mut scratch = vec![
+        0u8;
+        model
+            .scratch_bytes(tokens.len())
+            .ok_or(Error::TooManyTokens)?
+    ];
+    let mut tags = vec![0u16; tokens.len()];
+    let mut scores = vec![0f32; tokens.len() * model.num_tags()];
+    model.tag(tokens, &mut scratch, &mut tags, Some(&mut scores))?;
+    Ok((tags, scores))
+}
+
+#[test]
+fn bad_tokens_get_named_errors_and_leave_outputs_untouched() {
+    let blob = tiny::blob();
+    let model = Model::from_bytes(&blob).unwrap();
+    let mut scratch = vec![0u8; model.scratch_bytes(3).unwrap()];
+    let mut tags = [9u16; 3];
+    let mut scores = [7f32; 12];
+    let bad: [&[u8]; 3] = [b"the", b"\xff\xfe", b"dog"];
+    assert_eq!(
+        model.tag(&bad, &mut scratch, &mut tags, Some(&mut scores)),
+        Err(Error::InvalidUtf8)
+    );
+    assert_eq!(tags, [9; 3]);
+    assert_eq!(scores, [7.0; 12]);
+
+    let good: [&[u8]; 3] = [b"the", b"dog", b"ate"];
+    assert_eq!(
+        model.tag(&good, &mut scratch, &mut tags[..2], None),
+        Err(Error::OutputTooSmall)
+    );
+    assert_eq!(
+        model.tag(&good, &mut scratch, &mut tags, Some(&mut scores[..11])),
+        Err(Error::OutputTooSmall)
+    );
+    let short = model.scratch_bytes(3).unwrap() / 2;
+    assert_eq!(
+        model.tag(&good, &mut scratch[..short], &mut tags, None),
+        Err(Error::ScratchTooSmall)
+    );
+    assert_eq!(tags, [9; 3]);
+    model
+        .tag(&good, &mut scratch, &mut tags, Some(&mut scores))
+        .unwrap();
+    assert!(tags.iter().all(|&t| t < 4));
+    // Any alignment of the scratch buffer works.
+    let mut big = vec![0u8; model.scratch_bytes(3).unwrap() + 3];
+    let mut other = [0u16; 3];
+    for shift in 0..4 {
+        model
+            .tag(&good, &mut big[shift..], &mut other, None)
+            .unwrap();
+        assert_eq!(other, tags);
+    }
+}
+
+#[test]
+fn token_limit_is_enforced() {
+    let blob = tiny::blob();
+    let model = Model::from_bytes(&blob).unwrap();
+    assert!(model.scratch_bytes(MAX_TOKENS).is_some());
+    assert!(model.scratch_bytes(MAX_TOKENS + 1).is_none());
+    let tokens = vec![&b"dog"[..]; MAX_TOKENS + 1];
+    let mut scratch = vec![0u8; model.scratch_bytes(MAX_TOKENS).unwrap()];
+    let mut tags = vec![0u16; MAX_TOKENS + 1];
+    assert_eq!(
+        model.tag(&tokens, &mut scratch, &mut tags, None),
+        Err(Error::TooManyTokens)
+    );
+    // Exactly at the limit works.
+    model
+        .tag(&tokens[..MAX_TOKENS], &mut scratch, &mut tags, None)
+        .unwrap();
+    // Zero tokens is a valid, empty sentence.
+    model.tag::<&[u8]>(&[], &mut [], &mut [], None).unwrap();
+}
+
+#[test]
+fn unknown_characters_follow_the_vocabulary() {
+    let with_unk = tiny::blob();
+    let without = tiny::blob_with(tiny::config(true, true, false));
+    let (a, b) = (
+        Model::from_bytes(&with_unk).unwrap(),
+        Model::from_bytes(&without).unwrap(),
+    );
+    // 'e' is not in the char vocabulary.
+    assert!(tag(&a, &[b"the"]).is_ok());
+    assert_eq!(tag(&b, &[b"the"]), Err(Error::UnknownChar));
+    assert!(tag(&b, &[b"dog"]).is_ok());
+}
+
+#[test]
+fn long_words_read_their_first_and_last_characters() {
+    // max_word_chars is 6: "dogapplethe" is read as "dog" + "the"; both words are
+    // unknown to the word vocabulary, so only the char LSTM sees them.
+    let blob = tiny::blob();
+    let model = Model::from_bytes(&blob).unwrap();
+    let (_, long) = tag(&model, &[b"x", b"dogapplethe"]).unwrap();
+    let (_, short) = tag(&model, &[b"x", b"dogthe"]).unwrap();
+    assert_eq!(long, short);
+    let (_, other) = tag(&model, &[b"x", b"dogtha"]).unwrap();
+    assert_ne!(long, other, "the last characters must matter");
+    // An empty token has no characters: its char feature is zero, not an error.
+    assert!(tag(&model, &[b"", b"dog"]).is_ok());
+}
+
+#[test]
+fn state_calls_check_direction_length_and_crf() {
+    let bi = tiny::blob();
+    let bi = Model::from_bytes(&bi).unwrap();
+    let mut scratch = vec![0u8; bi.scratch_bytes(1).unwrap()];
+    let mut state = vec![0f32; bi.state_len()];
+    assert_eq!(
+        bi.step(b"dog", &mut state, &mut scratch, None),
+        Err(Error::NotStreamable)
+    );
+
+    let uni_crf = tiny::blob_with(tiny::config(true, false, true));
+    let uni_crf = Model::from_bytes(&uni_crf).unwrap();
+    let mut state = vec![0f32; uni_crf.state_len()];
+    let mut scratch = vec![0u8; uni_crf.scratch_bytes(2).unwrap()];
+    assert_eq!(
+        uni_crf.step(b"dog", &mut state, &mut scratch, None),
+        Err(Error::NotStreamable)
+    );
+    let mut tags = [0u16; 2];
+    uni_crf
+        .tag_from_state(&["the", "dog"], &mut state, &mut scratch, &mut tags, None)
+        .unwrap();
+
+    let uni = tiny::blob_with(tiny::config(false, false, true));
+    let uni = Model::from_bytes(&uni).unwrap();
+    assert_eq!(uni.state_len(), 2 * 2 * 3);
+    let mut wrong = vec![0f32; uni.state_len() - 1];
+    assert_eq!(
+        uni.step(b"dog", &mut wrong, &mut scratch, None),
+        Err(Error::StateSize)
+    );
+    // Streaming from a zero state equals tagging the sentence.
+    let sentence: [&[u8]; 4] = [b"The", b"dog", b"ate", b"42"];
+    let (tags, scores) = tag(&uni, &sentence).unwrap();
+    let mut state = vec![0f32; uni.state_len()];
+    for (i, token) in sentence.iter().enumerate() {
+        let mut s = [0f32; 4];
+        assert_eq!(
+            uni.step(token, &mut state, &mut scratch, Some(&mut s))
+                .unwrap(),
+            tags[i]
+        );
+        assert_eq!(&s[..], &scores[i * 4..(i + 1) * 4]);
+    }
+    // A failed step leaves the state as it was.
+    let before = state.clone();
+    assert_eq!(
+        uni.step(b"\xc3", &mut state, &mut scratch, None),
+        Err(Error::InvalidUtf8)
+    );
+    assert_eq!(state, before);
+}
+
+#[test]
+fn viterbi_finds_the_best_path_by_brute_force() {
+    let blob = tiny::blob();
+    let model = Model::from_bytes(&blob).unwrap();
+    let crf = model.crf().unwrap();
+    let sentence: [&[u8]; 4] = [b"the", b"dog", b"ate", b"apple"];
+    let (tags, e) = tag(&model, &sentence).unwrap();
+    let t = 4usize;
+    let score = |path: &[usize]| {
+        let mut s = crf.start.get(path[0]) + crf.end.get(path[path.len() - 1]);
+        for (i, &y) in path.iter().enumerate() {
+            s += e[i * t + y];
+            if i > 0 {
+                s += crf.transitions.get(path[i - 1] * t + y);
+            }
+        }
+        s
+    };
+    let mut best = (f32::NEG_INFINITY, vec![]);
+    for code in 0..t.pow(4) {
+        let path: Vec<usize> = (0..4).map(|i| code / t.pow(i) % t).collect();
+        let s = score(&path);
+        if s > best.0 {
+            best = (s, path);
+        }
+    }
+    let got: Vec<usize> = tags.iter().map(|&x| x as usize).collect();
+    assert_eq!(got, best.1);
+}
