@@ -13,6 +13,7 @@ mod error;
 pub mod format;
 pub mod kernels;
 mod model;
+mod tagger;
 pub mod tensor;
 #[cfg(feature = "alloc")]
 pub mod torch;
@@ -22,3 +23,4 @@ pub use crc32::crc32;
 pub use error::Error;
 pub use format::{CharConfig, Config, LstmShape, TagColumn, WordConfig, FORMAT_VERSION};
 pub use model::{Cell, CharNet, Crf, Model, Stack, MAX_TOKENS, PROJECTION_BLOCK};
+pub use tagger::Tagger;

@@ -196,3 +196,25 @@ fn viterbi_finds_the_best_path_by_brute_force() {
     let got: Vec<usize> = tags.iter().map(|&x| x as usize).collect();
     assert_eq!(got, best.1);
 }
+
+#[test]
+fn fixed_size_tagger_knows_its_token_capacity() {
+    use postag_core::Tagger;
+    let blob = tiny::blob();
+    let model = Model::from_bytes(&blob).unwrap();
+    let tagger = Tagger::<'_, 8192>::new(&blob).unwrap();
+    let cap = tagger.max_tokens();
+    assert!(model.scratch_bytes(cap).unwrap() <= 8192);
+    assert!(model.scratch_bytes(cap + 1).unwrap() > 8192);
+    let mut tagger = tagger;
+    let tokens = vec!["dog"; cap + 1];
+    let mut tags = vec![0u16; cap + 1];
+    assert_eq!(tagger.tag(&tokens, &mut tags), Err(Error::TooManyTokens));
+    tagger.tag(&tokens[..cap], &mut tags).unwrap();
+    let (want, _) = tag(&model, &vec![&b"dog"[..]; cap]).unwrap();
+    assert_eq!(&tags[..cap], &want[..]);
+    assert_eq!(
+        Tagger::<'_, 64>::new(&blob).unwrap_err(),
+        Error::ScratchTooSmall
+    );
+}
