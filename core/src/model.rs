@@ -786,6 +786,8 @@ struct Lane<'s> {
     x: &'s mut [f32],
     // (B, 4H) gate pre-activations of the current block.
     p: &'s mut [f32],
+    // (in,) one weight row decoded to f32.
+    row: &'s mut [f32],
     h: &'s mut [f32],
     c: &'s mut [f32],
 }
@@ -793,15 +795,22 @@ struct Lane<'s> {
 impl<'s> Lane<'s> {
     /// Words of f32 a lane needs for inputs up to `in_max` wide and hidden size `h`.
     fn len(in_max: usize, h: usize) -> usize {
-        PROJECTION_BLOCK * (in_max + 4 * h) + 2 * h
+        PROJECTION_BLOCK * (in_max + 4 * h) + in_max + 2 * h
     }
 
     fn new(work: &'s mut [f32], in_max: usize, h: usize) -> Self {
         let (x, rest) = work.split_at_mut(PROJECTION_BLOCK * in_max);
         let (p, rest) = rest.split_at_mut(PROJECTION_BLOCK * 4 * h);
+        let (row, rest) = rest.split_at_mut(in_max);
         let (hs, rest) = rest.split_at_mut(h);
         let (c, _) = rest.split_at_mut(h);
-        Lane { x, p, h: hs, c }
+        Lane {
+            x,
+            p,
+            row,
+            h: hs,
+            c,
+        }
     }
 
     fn zero_state(&mut self) {
@@ -851,7 +860,7 @@ impl<'s> Lane<'s> {
             }
             // P (b, 4H) = X (b, in) @ W_ih^T + bias; each weight row serves the whole block.
             let ps = &mut self.p[..b * g];
-            cell.w_ih.project_block(xs, &cell.bias, ps);
+            cell.w_ih.project_block(xs, &cell.bias, self.row, ps);
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
                 cell.w_hh.matvec_add(self.h, gates);
                 lstm_cell(gates, self.c, self.h);

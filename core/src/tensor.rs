@@ -3,7 +3,7 @@
 //! Elements are decoded from little-endian bytes on every read, so a view works
 //! at any address: the blob needs no alignment.
 
-use crate::kernels::{dot_f32le, dot_i8};
+use crate::kernels::{dot, dot_f32le, dot_i8};
 
 /// How a matrix stores its elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,30 +142,29 @@ impl<'a> Matrix<'a> {
     }
 
     /// `out (b, rows) = xs (b, cols) @ W^T + bias`: each weight row is read once
-    /// for all `b` inputs of the block (it stays in L1 while they are visited).
-    pub fn project_block(&self, xs: &[f32], bias: &Vector<'_>, out: &mut [f32]) {
+    /// for all `b` inputs of the block. `row (cols,)` is working memory: an int8 row
+    /// is decoded into it once and then serves every input as plain f32.
+    pub fn project_block(&self, xs: &[f32], bias: &Vector<'_>, row: &mut [f32], out: &mut [f32]) {
         let (cols, rows) = (self.cols, self.rows);
         if cols == 0 || rows == 0 {
             return;
         }
         match self.storage {
             Storage::F32 => {
-                for (r, row) in self.data.chunks_exact(cols * 4).enumerate() {
+                for (r, w) in self.data.chunks_exact(cols * 4).enumerate() {
                     let b = bias.get(r);
                     for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
-                        o[r] = b + dot_f32le(row, x);
+                        o[r] = b + dot_f32le(w, x);
                     }
                 }
             }
             Storage::I8 => {
-                let weights = self
-                    .data
-                    .chunks_exact(cols)
-                    .zip(self.scales.chunks_exact(4));
-                for (r, (row, s)) in weights.enumerate() {
-                    let (b, s) = (bias.get(r), f32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+                let row = &mut row[..cols];
+                for r in 0..rows {
+                    self.row_into(r, row);
+                    let b = bias.get(r);
                     for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
-                        o[r] = b + s * dot_i8(row, x);
+                        o[r] = b + dot(row, x);
                     }
                 }
             }

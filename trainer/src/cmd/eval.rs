@@ -1,0 +1,49 @@
+//! `postag-trainer eval`: accuracy of a model on gold CoNLL-U data.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+use postag_core::Model;
+
+use crate::cmd::{model_bytes, model_name};
+use crate::conllu::{self, Column};
+use crate::evaluate::{evaluate, render};
+use crate::tagging::threads;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The model (default: the built-in English model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Gold data (CoNLL-U).
+    #[arg(long)]
+    data: PathBuf,
+    /// Column to compare with (default: the one the model was trained on).
+    #[arg(long, value_enum)]
+    column: Option<Column>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
+    let bytes = model_bytes(args.model.as_deref())?;
+    let model = Model::from_bytes(&bytes)
+        .map_err(|e| anyhow!("{}: {e}", model_name(args.model.as_ref())))?;
+    let column = args
+        .column
+        .unwrap_or(Column::from_core(model.config().tag_column));
+    let gold = conllu::read(&args.data)?;
+    conllu::require_tags(&gold, column, &args.data)?;
+    let ev = evaluate(&model, &gold, column, threads(args.threads))?;
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&ev)?)?;
+    } else {
+        write!(out, "{}", render(&ev))?;
+    }
+    Ok(())
+}

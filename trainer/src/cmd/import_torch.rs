@@ -1,0 +1,101 @@
+//! `postag-trainer import-torch`: a PyTorch state_dict (safetensors) and the tutorial's
+//! index maps to a postag model.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use postag_core::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+use postag_core::tensor::Storage;
+use postag_core::torch::{self, ImportOptions, TorchVocab};
+use postag_core::Model;
+
+use crate::conllu::Column;
+use crate::fsio::write_atomic;
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// `model.state_dict()` saved with `safetensors.torch.save_file`.
+    #[arg(long)]
+    state_dict: PathBuf,
+    /// `{"word_to_ix": {...}, "tag_to_ix": {...}, "char_to_ix": {...}}`; the key "<unk>"
+    /// names the unknown-word (or unknown-char) row.
+    #[arg(long)]
+    vocab: PathBuf,
+    /// Where to write the model.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// The CoNLL-U column the tags come from (recorded in the model).
+    #[arg(long, value_enum, default_value = "upos")]
+    column: Column,
+    /// Words were lowercased when word_to_ix was built.
+    #[arg(long)]
+    lowercase: bool,
+    /// ASCII digits were replaced with 0 when word_to_ix was built.
+    #[arg(long)]
+    fold_digits: bool,
+    /// Longest word the char LSTM reads whole (longer: first and last halves).
+    #[arg(long, default_value_t = 32)]
+    max_word_chars: u32,
+    /// Write int8 weights.
+    #[arg(long)]
+    quantize: bool,
+}
+
+pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
+    let bytes = std::fs::read(&args.state_dict)
+        .with_context(|| format!("cannot read {}", args.state_dict.display()))?;
+    let tensors =
+        torch::read_safetensors(&bytes).with_context(|| args.state_dict.display().to_string())?;
+    let text = std::fs::read_to_string(&args.vocab)
+        .with_context(|| format!("cannot read {}", args.vocab.display()))?;
+    let vocab = TorchVocab::from_json(&text).with_context(|| args.vocab.display().to_string())?;
+    let options = ImportOptions {
+        normalize: (if args.lowercase {
+            NORMALIZE_LOWERCASE
+        } else {
+            0
+        }) | (if args.fold_digits {
+            NORMALIZE_DIGITS
+        } else {
+            0
+        }),
+        max_word_chars: args.max_word_chars,
+        tag_column: args.column.to_core(),
+        storage: if args.quantize {
+            Storage::I8
+        } else {
+            Storage::F32
+        },
+    };
+    let blob = torch::blob_from_state_dict(tensors, &vocab, &options)
+        .with_context(|| format!("cannot import {}", args.state_dict.display()))?;
+    write_atomic(&args.output, &blob)?;
+    let model = Model::from_bytes(&blob).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let c = model.config();
+    writeln!(
+        out,
+        "wrote {}: {} bytes; word LSTM {} x {}{}{}{}, {} tags{}",
+        args.output.display(),
+        blob.len(),
+        c.lstm.layers,
+        c.lstm.hidden,
+        if c.lstm.bidirectional {
+            " bidirectional"
+        } else {
+            ""
+        },
+        c.chars.map_or(String::new(), |ch| format!(
+            ", char LSTM {} x {}",
+            ch.lstm.layers, ch.lstm.hidden
+        )),
+        if c.crf { ", CRF" } else { "" },
+        c.tags,
+        if c.words.unknown.is_none() {
+            "; no unknown-word entry: unknown words are errors"
+        } else {
+            ""
+        }
+    )?;
+    Ok(())
+}

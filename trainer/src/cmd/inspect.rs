@@ -1,0 +1,168 @@
+//! `postag-trainer inspect`: what a model file holds.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+use postag_core::format::{self, LstmPart, Net, Role, NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+use postag_core::tensor::Storage;
+use postag_core::Model;
+use serde_json::json;
+
+use crate::cmd::{model_bytes, model_name};
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The model (default: the built-in English model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Report scratch memory for sentences of this many tokens.
+    #[arg(long, default_value_t = 64)]
+    tokens: usize,
+}
+
+fn part(role: Role) -> &'static str {
+    match role {
+        Role::WordEmbedding => "word embedding",
+        Role::WordStrings | Role::WordOffsets | Role::WordRows => "word vocabulary",
+        Role::CharEmbedding => "char embedding",
+        Role::CharCodes | Role::CharRows => "char vocabulary",
+        Role::Lstm { net: Net::Char, .. } => "char LSTM",
+        Role::Lstm {
+            net: Net::Word,
+            part: LstmPart::Bias,
+            ..
+        }
+        | Role::Lstm { net: Net::Word, .. } => "word LSTM",
+        Role::TagWeights | Role::TagBias => "hidden2tag",
+        Role::TagStrings | Role::TagOffsets => "tag names",
+        Role::CrfTransitions | Role::CrfStart | Role::CrfEnd => "CRF",
+    }
+}
+
+pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
+    let bytes = model_bytes(args.model.as_deref())?;
+    let name = model_name(args.model.as_ref());
+    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{name}: {e}"))?;
+    let raw = format::split(&bytes).map_err(|e| anyhow!("{name}: {e}"))?;
+    let mut parts: BTreeMap<&str, usize> = BTreeMap::new();
+    for entry in raw.header.tensors.iter().flatten() {
+        *parts.entry(part(entry.role)).or_default() +=
+            entry.dtype.byte_len(entry.rows, entry.cols).unwrap_or(0);
+    }
+    let tensor_bytes: usize = parts.values().sum();
+    parts.insert("header, padding, CRC", bytes.len() - tensor_bytes);
+    let c = model.config();
+    let scratch = model.scratch_bytes(args.tokens);
+    let normalize: Vec<&str> = [
+        (NORMALIZE_LOWERCASE, "lowercase"),
+        (NORMALIZE_DIGITS, "digits to 0"),
+    ]
+    .iter()
+    .filter(|(f, _)| c.words.normalize & f != 0)
+    .map(|(_, n)| *n)
+    .collect();
+    let storage = match model.word_embedding().storage() {
+        Storage::F32 => "f32",
+        Storage::I8 => "int8",
+    };
+    let tags: Vec<&str> = model.tag_names().collect();
+    let info = json!({
+        "model": name,
+        "bytes": bytes.len(),
+        "format_version": format::FORMAT_VERSION,
+        "weights": storage,
+        "tag_column": format!("{:?}", c.tag_column).to_uppercase(),
+        "tags": tags,
+        "words": {"vocabulary": model.vocab_len(), "rows": c.words.rows, "dim": c.words.dim,
+                  "unknown_row": c.words.unknown, "normalize": normalize},
+        "chars": c.chars.map(|ch| json!({"vocabulary": model.chars().map_or(0, |n| n.vocab_len()), "rows": ch.rows,
+                  "dim": ch.dim, "unknown_row": ch.unknown, "max_word_chars": ch.max_word_chars,
+                  "hidden": ch.lstm.hidden, "layers": ch.lstm.layers, "bidirectional": ch.lstm.bidirectional})),
+        "lstm": {"hidden": c.lstm.hidden, "layers": c.lstm.layers, "bidirectional": c.lstm.bidirectional},
+        "crf": c.crf,
+        "bytes_by_part": parts,
+        "scratch_tokens": args.tokens,
+        "scratch_bytes": scratch,
+        "state_floats": if model.has_state() { Some(model.state_len()) } else { None },
+    });
+    if args.json {
+        writeln!(out, "{info}")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "model        {name}: {} bytes, format v{}, {storage} weights",
+        bytes.len(),
+        format::FORMAT_VERSION
+    )?;
+    writeln!(
+        out,
+        "words        {} in the vocabulary, embedding {} x {}, unknown row {}, normalize: {}",
+        model.vocab_len(),
+        c.words.rows,
+        c.words.dim,
+        c.words.unknown.map_or("none".into(), |r| r.to_string()),
+        if normalize.is_empty() {
+            "none".into()
+        } else {
+            normalize.join(", ")
+        }
+    )?;
+    if let Some(ch) = c.chars {
+        writeln!(
+            out,
+            "chars        {} in the vocabulary, embedding {} x {}, LSTM {} layer(s) x {}{}, max {} chars per word",
+            model.chars().map_or(0, |n| n.vocab_len()),
+            ch.rows,
+            ch.dim,
+            ch.lstm.layers,
+            ch.lstm.hidden,
+            if ch.lstm.bidirectional { " bidirectional" } else { "" },
+            ch.max_word_chars
+        )?;
+    }
+    writeln!(
+        out,
+        "word LSTM    {} layer(s) x {}{}",
+        c.lstm.layers,
+        c.lstm.hidden,
+        if c.lstm.bidirectional {
+            " bidirectional"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(
+        out,
+        "tags         {} ({}): {}{}",
+        tags.len(),
+        info["tag_column"].as_str().unwrap_or(""),
+        tags.join(" "),
+        if c.crf { "; CRF/Viterbi" } else { "" }
+    )?;
+    match scratch {
+        Some(s) => writeln!(out, "scratch      {s} bytes for {} tokens", args.tokens)?,
+        None => writeln!(
+            out,
+            "scratch      more than {} tokens per call is not supported",
+            postag_core::MAX_TOKENS
+        )?,
+    }
+    if model.has_state() {
+        writeln!(
+            out,
+            "state        {} floats for streaming",
+            model.state_len()
+        )?;
+    }
+    writeln!(out, "bytes by part:")?;
+    for (k, v) in &parts {
+        writeln!(out, "  {k:<22} {v:>10}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! CoNLL-U reading: sentences of (form, UPOS, XPOS), with the original lines kept so a
+//! file can be written back with one column changed and everything else untouched.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Which column holds the tags.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Column {
+    /// Universal POS tags (column 4).
+    Upos,
+    /// Language-specific POS tags (column 5).
+    Xpos,
+}
+
+impl Column {
+    /// Index of the column among the ten tab-separated fields.
+    pub fn field(self) -> usize {
+        match self {
+            Column::Upos => 3,
+            Column::Xpos => 4,
+        }
+    }
+
+    /// The core's name for it.
+    pub fn to_core(self) -> postag_core::TagColumn {
+        match self {
+            Column::Upos => postag_core::TagColumn::Upos,
+            Column::Xpos => postag_core::TagColumn::Xpos,
+        }
+    }
+
+    /// From the core's name.
+    pub fn from_core(c: postag_core::TagColumn) -> Self {
+        match c {
+            postag_core::TagColumn::Upos => Column::Upos,
+            postag_core::TagColumn::Xpos => Column::Xpos,
+        }
+    }
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Column::Upos => "UPOS",
+            Column::Xpos => "XPOS",
+        })
+    }
+}
+
+/// A malformed line, named by file and line number.
+#[derive(Debug)]
+pub struct ParseError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// One syntactic word (a line with an integer ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// Column 2.
+    pub form: String,
+    /// Column 4 (`_` when absent).
+    pub upos: String,
+    /// Column 5 (`_` when absent).
+    pub xpos: String,
+    /// Index of its line in [`Sentence::lines`].
+    pub line_index: usize,
+    /// 1-based line number in the file.
+    pub line_number: usize,
+}
+
+impl Word {
+    /// The tag in `column`.
+    pub fn tag(&self, column: Column) -> &str {
+        match column {
+            Column::Upos => &self.upos,
+            Column::Xpos => &self.xpos,
+        }
+    }
+}
+
+/// A sentence: its words and every original line (comments, multiword tokens, empty nodes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sentence {
+    /// The syntactic words in order.
+    pub words: Vec<Word>,
+    /// All lines of the sentence as read, without the line terminator.
+    pub lines: Vec<String>,
+}
+
+impl Sentence {
+    /// The word forms.
+    pub fn forms(&self) -> Vec<&str> {
+        self.words.iter().map(|w| w.form.as_str()).collect()
+    }
+
+    /// The lines with `column` of each word replaced by `tags[i]`; each ends with `\n`,
+    /// followed by the blank line that ends the sentence.
+    pub fn write_with_tags(&self, column: Column, tags: &[&str], out: &mut String) {
+        let mut next = self.words.iter().zip(tags).peekable();
+        for (i, line) in self.lines.iter().enumerate() {
+            match next.peek() {
+                Some((w, tag)) if w.line_index == i => {
+                    let mut fields: Vec<&str> = line.split('\t').collect();
+                    fields[column.field()] = tag;
+                    out.push_str(&fields.join("\t"));
+                    next.next();
+                }
+                _ => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+}
+
+/// What kind of line an ID field announces.
+enum Id {
+    Word(usize),
+    Range,
+    Empty,
+}
+
+fn parse_id(id: &str) -> Option<Id> {
+    let number = |s: &str| -> Option<usize> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    if let Some((a, b)) = id.split_once('-') {
+        let (a, b) = (number(a)?, number(b)?);
+        return (a >= 1 && b > a).then_some(Id::Range);
+    }
+    if let Some((a, b)) = id.split_once('.') {
+        number(a)?;
+        return (number(b)? >= 1).then_some(Id::Empty);
+    }
+    let n = number(id)?;
+    (n >= 1).then_some(Id::Word(n))
+}
+
+/// Parses CoNLL-U text. `path` only names the source in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
+    let err = |line: usize, message: String| ParseError {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut sentences = Vec::new();
+    let mut current = Sentence::default();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for (i, raw) in text.split('\n').enumerate() {
+        let number = i + 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.trim().is_empty() {
+            if !current.lines.is_empty() {
+                if current.words.is_empty() {
+                    return Err(err(
+                        number,
+                        "sentence has no words (only comments or ranges)".into(),
+                    ));
+                }
+                sentences.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if line.starts_with('#') {
+            current.lines.push(line.to_string());
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != 10 {
+            return Err(err(
+                number,
+                format!("expected 10 tab-separated fields, found {}", fields.len()),
+            ));
+        }
+        match parse_id(fields[0]) {
+            None => return Err(err(number, format!("bad ID {:?}", fields[0]))),
+            Some(Id::Range | Id::Empty) => {}
+            Some(Id::Word(n)) => {
+                let expected = current.words.len() + 1;
+                if n != expected {
+                    return Err(err(
+                        number,
+                        format!("word ID {n} out of sequence (expected {expected})"),
+                    ));
+                }
+                if fields[1].is_empty() {
+                    return Err(err(number, "empty FORM".into()));
+                }
+                current.words.push(Word {
+                    form: fields[1].to_string(),
+                    upos: fields[3].to_string(),
+                    xpos: fields[4].to_string(),
+                    line_index: current.lines.len(),
+                    line_number: number,
+                });
+            }
+        }
+        current.lines.push(line.to_string());
+    }
+    if !current.lines.is_empty() {
+        if current.words.is_empty() {
+            return Err(err(
+                text.split('\n').count(),
+                "sentence has no words".into(),
+            ));
+        }
+        sentences.push(current);
+    }
+    Ok(sentences)
+}
+
+/// Reads and parses a CoNLL-U file.
+pub fn read(path: &Path) -> anyhow::Result<Vec<Sentence>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+        ParseError {
+            path: path.to_path_buf(),
+            line,
+            message: "invalid UTF-8".into(),
+        }
+    })?;
+    Ok(parse(&text, path)?)
+}
+
+/// Checks that every word of `sentences` has a tag in `column`.
+pub fn require_tags(sentences: &[Sentence], column: Column, path: &Path) -> Result<(), ParseError> {
+    for w in sentences.iter().flat_map(|s| &s.words) {
+        let tag = w.tag(column);
+        if tag.is_empty() || tag == "_" {
+            return Err(ParseError {
+                path: path.to_path_buf(),
+                line: w.line_number,
+                message: format!("word {:?} has no {column} tag", w.form),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# text = Don't go.\n1-2\tDon't\t_\t_\t_\t_\t_\t_\t_\t_\n1\tDo\tdo\tAUX\tVBP\t_\t3\taux\t_\t_\n2\tn't\tnot\tPART\tRB\t_\t3\tadvmod\t_\t_\n2.1\tgone\tgo\tVERB\tVBN\t_\t_\t_\t_\t_\n3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_\n\n1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n";
+
+    #[test]
+    fn skips_comments_ranges_and_empty_nodes() {
+        let s = parse(SAMPLE, Path::new("x.conllu")).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].forms(), ["Do", "n't", "go"]);
+        assert_eq!(s[0].words[2].upos, "VERB");
+        assert_eq!(s[0].words[1].xpos, "RB");
+        assert_eq!(
+            s[1].forms(),
+            ["Hi"],
+            "a last sentence without a blank line counts"
+        );
+    }
+
+    #[test]
+    fn writes_back_only_the_tag_column() {
+        let s = parse(SAMPLE, Path::new("x.conllu")).unwrap();
+        let mut out = String::new();
+        s[0].write_with_tags(Column::Upos, &["A", "B", "C"], &mut out);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "# text = Don't go.");
+        assert_eq!(lines[1], "1-2\tDon't\t_\t_\t_\t_\t_\t_\t_\t_");
+        assert_eq!(lines[2], "1\tDo\tdo\tA\tVBP\t_\t3\taux\t_\t_");
+        assert_eq!(lines[4], "2.1\tgone\tgo\tVERB\tVBN\t_\t_\t_\t_\t_");
+        assert_eq!(lines[5], "3\tgo\tgo\tC\tVB\t_\t0\troot\t_\t_");
+        assert_eq!(lines[6], "");
+    }
+
+    #[test]
+    fn malformed_lines_name_file_and_line() {
+        let bad = "1\tDo\tdo\tAUX\n";
+        let e = parse(bad, Path::new("a.conllu")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a.conllu:1: expected 10 tab-separated fields, found 4"
+        );
+        let bad = "1\tA\ta\tX\t_\t_\t0\troot\t_\t_\n3\tB\tb\tX\t_\t_\t1\tdep\t_\t_\n";
+        let e = parse(bad, Path::new("b.conllu")).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("out of sequence"), "{}", e.message);
+        let bad = "x\tA\ta\tX\t_\t_\t0\troot\t_\t_\n";
+        assert_eq!(
+            parse(bad, Path::new("c")).unwrap_err().message,
+            "bad ID \"x\""
+        );
+        let s = parse("1\tA\ta\t_\t_\t_\t0\troot\t_\t_\n", Path::new("d")).unwrap();
+        let e = require_tags(&s, Column::Upos, Path::new("d")).unwrap_err();
+        assert_eq!(e.to_string(), "d:1: word \"A\" has no UPOS tag");
+    }
+}

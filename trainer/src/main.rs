@@ -1,0 +1,71 @@
+//! `postag-trainer`: train, evaluate, import, quantize, inspect and run postag models.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use postag_trainer::cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "postag-trainer",
+    version,
+    about = "Train, evaluate and run postag part-of-speech taggers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Learn a model from a CoNLL-U treebank.
+    Train(Box<cmd::train::TrainArgs>),
+    /// Accuracy of a model on gold CoNLL-U data.
+    Eval(cmd::eval::EvalArgs),
+    /// Tag text, CoNLL-U or JSON lines.
+    Tag(cmd::tag::TagArgs),
+    /// Convert a PyTorch state_dict (safetensors) and its vocabularies to a model.
+    ImportTorch(cmd::import_torch::ImportArgs),
+    /// Convert a model's weights to int8.
+    Quantize(cmd::quantize::QuantizeArgs),
+    /// Show what a model holds: dimensions, tags, sizes, scratch memory.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Measure tagging throughput on real sentences.
+    Bench(cmd::bench::BenchArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match cli.command {
+        Command::Train(a) => cmd::train::run(*a)?,
+        Command::Eval(a) => cmd::eval::run(a, &mut out)?,
+        Command::Tag(a) => cmd::tag::run(a, &mut out)?,
+        Command::ImportTorch(a) => cmd::import_torch::run(a, &mut out)?,
+        Command::Quantize(a) => cmd::quantize::run(a, &mut out)?,
+        Command::Inspect(a) => cmd::inspect::run(a, &mut out)?,
+        Command::Bench(a) => cmd::bench::run(a, &mut out)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`postag-trainer tag ... | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

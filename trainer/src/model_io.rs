@@ -1,0 +1,192 @@
+//! Trained weights and vocabularies to and from the core's blob format.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use postag_core::builder::BlobBuilder;
+use postag_core::format::{CharConfig, Config, LstmPart, LstmShape, Net, Role, WordConfig};
+use postag_core::tensor::{Matrix, Storage};
+use postag_core::Model;
+
+use crate::nn::{Arch, Cell, CharArch, Crf, Params};
+use crate::vocab::Vocab;
+
+fn shape(hidden: usize, layers: usize, bidirectional: bool) -> LstmShape {
+    LstmShape {
+        hidden: hidden as u32,
+        layers: layers as u8,
+        bidirectional,
+    }
+}
+
+/// The blob configuration for `params` and `vocab`.
+pub fn config(params: &Params, vocab: &Vocab) -> Config {
+    let a = &params.arch;
+    Config {
+        words: WordConfig {
+            rows: a.word_vocab as u32,
+            dim: a.word_dim as u32,
+            unknown: vocab.unknown_word,
+            normalize: vocab.normalize,
+        },
+        chars: a
+            .char
+            .as_ref()
+            .zip(vocab.chars.as_ref())
+            .map(|(c, cv)| CharConfig {
+                rows: c.vocab as u32,
+                dim: c.dim as u32,
+                unknown: cv.unknown,
+                max_word_chars: cv.max_word_chars as u32,
+                lstm: shape(c.hidden, c.layers, c.bidirectional),
+            }),
+        lstm: shape(a.hidden, a.layers, a.bidirectional),
+        tags: a.num_tags as u32,
+        crf: a.crf,
+        tag_column: vocab.column.to_core(),
+    }
+}
+
+/// Writes `params` and `vocab` as a blob, with weight matrices in `storage`.
+pub fn to_blob(params: &Params, vocab: &Vocab, storage: Storage) -> Result<Vec<u8>> {
+    let a = &params.arch;
+    let mut b = BlobBuilder::new(config(params, vocab));
+    b.weights(
+        Role::WordEmbedding,
+        a.word_vocab,
+        a.word_dim,
+        &params.word_emb,
+        storage,
+    )?;
+    b.words(vocab.words.iter().map(|(w, &r)| (w.as_str(), r)))?;
+    if let (Some(c), Some(cv)) = (&a.char, &vocab.chars) {
+        b.weights(
+            Role::CharEmbedding,
+            c.vocab,
+            c.dim,
+            &params.char_emb,
+            storage,
+        )?;
+        b.chars(cv.index.iter().map(|(&c, &r)| (c, r)))?;
+        put_stack(&mut b, Net::Char, &params.char_lstm, storage)?;
+    }
+    put_stack(&mut b, Net::Word, &params.lstm, storage)?;
+    b.weights(
+        Role::TagWeights,
+        a.num_tags,
+        a.lstm_output(),
+        &params.tag_w,
+        storage,
+    )?;
+    b.vector(Role::TagBias, &params.tag_b)?;
+    b.tag_names(vocab.tags.iter().map(String::as_str))?;
+    if let Some(crf) = &params.crf {
+        b.square(Role::CrfTransitions, a.num_tags, &crf.transitions)?;
+        b.vector(Role::CrfStart, &crf.start)?;
+        b.vector(Role::CrfEnd, &crf.end)?;
+    }
+    Ok(b.finish()?)
+}
+
+fn put_stack(b: &mut BlobBuilder, net: Net, layers: &[Vec<Cell>], storage: Storage) -> Result<()> {
+    for (layer, dirs) in layers.iter().enumerate() {
+        for (dir, cell) in dirs.iter().enumerate() {
+            let role = |part| Role::Lstm {
+                net,
+                layer: layer as u8,
+                reverse: dir == 1,
+                part,
+            };
+            let (g, h, input) = (4 * cell.hidden(), cell.hidden(), cell.input());
+            b.weights(role(LstmPart::InputWeights), g, input, &cell.w_ih, storage)?;
+            b.weights(role(LstmPart::HiddenWeights), g, h, &cell.w_hh, storage)?;
+            b.vector(role(LstmPart::Bias), &cell.b)?;
+        }
+    }
+    Ok(())
+}
+
+fn matrix(m: &Matrix<'_>) -> Vec<f32> {
+    let mut out = vec![0.0; m.rows() * m.cols()];
+    for (r, row) in out
+        .chunks_exact_mut(m.cols().max(1))
+        .enumerate()
+        .take(m.rows())
+    {
+        m.row_into(r, row);
+    }
+    out
+}
+
+fn stack(s: &postag_core::Stack<'_>) -> Vec<Vec<Cell>> {
+    let shape = s.shape();
+    (0..shape.layers as usize)
+        .map(|l| {
+            (0..shape.directions())
+                .map(|d| {
+                    let c = s.cell(l, d);
+                    Cell {
+                        w_ih: matrix(&c.w_ih),
+                        w_hh: matrix(&c.w_hh),
+                        b: c.bias.iter().collect(),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Weights (dequantized to f32) and vocabularies of a model.
+pub fn from_model(model: &Model<'_>) -> (Params, Vocab) {
+    let cfg = model.config();
+    let arch = Arch {
+        word_vocab: cfg.words.rows as usize,
+        word_dim: cfg.words.dim as usize,
+        char: cfg.chars.map(|c| CharArch {
+            vocab: c.rows as usize,
+            dim: c.dim as usize,
+            hidden: c.lstm.hidden as usize,
+            layers: c.lstm.layers as usize,
+            bidirectional: c.lstm.bidirectional,
+        }),
+        hidden: cfg.lstm.hidden as usize,
+        layers: cfg.lstm.layers as usize,
+        bidirectional: cfg.lstm.bidirectional,
+        num_tags: cfg.tags as usize,
+        crf: cfg.crf,
+    };
+    let (tag_w, tag_b) = model.tag_layer();
+    let params = Params {
+        word_emb: matrix(model.word_embedding()),
+        char_emb: model
+            .chars()
+            .map(|c| matrix(&c.embedding))
+            .unwrap_or_default(),
+        char_lstm: model.chars().map(|c| stack(&c.lstm)).unwrap_or_default(),
+        lstm: stack(model.lstm()),
+        tag_w: matrix(tag_w),
+        tag_b: tag_b.iter().collect(),
+        crf: model.crf().map(|c| Crf {
+            transitions: c.transitions.iter().collect(),
+            start: c.start.iter().collect(),
+            end: c.end.iter().collect(),
+        }),
+        arch,
+    };
+    (params, Vocab::from_model(model))
+}
+
+/// Reads a model file and validates it.
+pub fn read_blob(path: &Path) -> Result<Vec<u8>> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+    if let Err(e) = Model::from_bytes(&bytes) {
+        bail!("{}: {e}", path.display());
+    }
+    Ok(bytes)
+}
+
+/// Whether the model's weight matrices are int8.
+pub fn is_quantized(model: &Model<'_>) -> bool {
+    model.word_embedding().storage() == Storage::I8
+}

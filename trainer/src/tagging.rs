@@ -1,0 +1,113 @@
+//! Tagging many sentences with the core, on several threads.
+
+use anyhow::{anyhow, bail, Result};
+use postag_core::{Error, Model, MAX_TOKENS};
+
+/// Tags and (optionally) log-probabilities of one sentence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tagged {
+    /// Tag index per token.
+    pub tags: Vec<u16>,
+    /// `tokens * T` log-probabilities, when asked for.
+    pub scores: Vec<f32>,
+}
+
+/// Explains a core error for sentence `index` (0-based), naming the token at fault.
+fn explain(model: &Model<'_>, tokens: &[&str], index: usize, e: Error) -> anyhow::Error {
+    let where_ = format!("sentence {}", index + 1);
+    match e {
+        Error::UnknownWord => {
+            let word = tokens
+                .iter()
+                .find(|w| model.word_row(w).is_none())
+                .copied()
+                .unwrap_or("?");
+            anyhow!("{where_}: word {word:?} is not in the model's vocabulary and the model has no unknown-word entry")
+        }
+        Error::UnknownChar => {
+            let c = model.chars().and_then(|cn| {
+                tokens
+                    .iter()
+                    .flat_map(|w| w.chars())
+                    .find(|&c| cn.row(c).is_none())
+            });
+            anyhow!("{where_}: character {:?} is not in the model's char vocabulary and the model has no unknown-char entry", c.unwrap_or('?'))
+        }
+        Error::TooManyTokens => anyhow!(
+            "{where_}: {} tokens; at most {MAX_TOKENS} per sentence",
+            tokens.len()
+        ),
+        e => anyhow!("{where_}: {e}"),
+    }
+}
+
+/// Tags every sentence; `threads` workers each take a contiguous share.
+pub fn tag_all(
+    model: &Model<'_>,
+    sentences: &[Vec<&str>],
+    scores: bool,
+    threads: usize,
+) -> Result<Vec<Tagged>> {
+    if let Some((i, s)) = sentences
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.len() > MAX_TOKENS)
+    {
+        bail!(
+            "sentence {}: {} tokens; at most {MAX_TOKENS} per sentence",
+            i + 1,
+            s.len()
+        );
+    }
+    let threads = threads.max(1).min(sentences.len().max(1));
+    let chunk = sentences.len().div_ceil(threads).max(1);
+    let t = model.num_tags();
+    let results: Vec<Result<Vec<Tagged>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sentences
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                scope.spawn(move || {
+                    let longest = part.iter().map(Vec::len).max().unwrap_or(0);
+                    let mut scratch = vec![0u8; model.scratch_bytes(longest).unwrap_or(0)];
+                    let mut out = Vec::with_capacity(part.len());
+                    for (i, tokens) in part.iter().enumerate() {
+                        let mut tagged = Tagged {
+                            tags: vec![0; tokens.len()],
+                            scores: if scores {
+                                vec![0.0; tokens.len() * t]
+                            } else {
+                                Vec::new()
+                            },
+                        };
+                        let s = scores.then_some(tagged.scores.as_mut_slice());
+                        model
+                            .tag(tokens, &mut scratch, &mut tagged.tags, s)
+                            .map_err(|e| explain(model, tokens, c * chunk + i, e))?;
+                        out.push(tagged);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("tagging thread panicked")))
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(sentences.len());
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+/// Worker threads to use: the machine's parallelism unless given.
+pub fn threads(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}

@@ -1,0 +1,104 @@
+//! The English model that ships in the repository.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn trainer(args: &[&str], stdin: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The dev accuracy models/README.md documents, as a fraction.
+fn documented_accuracy() -> f64 {
+    let text = std::fs::read_to_string(repo().join("models/README.md")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("UPOS accuracy on EWT dev:"))
+        .expect("accuracy line in models/README.md");
+    let pct = line
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .split('%')
+        .next()
+        .unwrap();
+    pct.parse::<f64>().unwrap() / 100.0
+}
+
+#[test]
+fn built_in_model_loads_and_tags_without_flags() {
+    let info: Value = serde_json::from_str(&trainer(&["inspect", "--json"], "")).unwrap();
+    assert_eq!(info["tag_column"], "UPOS");
+    assert!(
+        info["bytes"].as_u64().unwrap() <= 1_500_000,
+        "the shipped model must stay within 1.5 MB"
+    );
+    let file = std::fs::read(repo().join("models/en_ewt.postag")).unwrap();
+    assert_eq!(
+        info["bytes"].as_u64().unwrap() as usize,
+        file.len(),
+        "the binary embeds models/en_ewt.postag"
+    );
+    let tagged = trainer(&["tag"], "The dog ate the apple .\n");
+    assert_eq!(
+        tagged.trim(),
+        "The/DET dog/NOUN ate/VERB the/DET apple/NOUN ./PUNCT"
+    );
+}
+
+#[test]
+fn built_in_model_reaches_its_documented_dev_accuracy() {
+    let dev = repo().join("../shared/data/ud/en_ewt/en_ewt-ud-dev.conllu");
+    if !dev.is_file() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "{} is missing and CI=true: this test must not skip",
+                dev.display()
+            );
+        }
+        eprintln!("SKIP: {} not found", dev.display());
+        return;
+    }
+    let ev: Value = serde_json::from_str(&trainer(
+        &["eval", "--data", dev.to_str().unwrap(), "--json"],
+        "",
+    ))
+    .unwrap();
+    let accuracy = ev["accuracy"].as_f64().unwrap();
+    let documented = documented_accuracy();
+    println!(
+        "built-in model: dev accuracy {:.4}% (documented {:.2}%)",
+        100.0 * accuracy,
+        100.0 * documented
+    );
+    assert!(
+        accuracy >= documented - 5e-5,
+        "dev accuracy {accuracy} below the documented {documented}"
+    );
+}
