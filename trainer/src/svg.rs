@@ -54,9 +54,19 @@ pub fn line_chart(
         s,
         r#"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="black"/>"#
     );
+    // Whole-number x data (epochs) get whole-number ticks.
+    let integral_x = series
+        .iter()
+        .flat_map(|(_, p)| p.iter())
+        .all(|(x, _)| x.fract() == 0.0);
     for i in 0..=4 {
         let f = i as f64 / 4.0;
-        let (yv, xv) = (y0 + f * (y1 - y0), x0 + f * (x1 - x0));
+        let yv = y0 + f * (y1 - y0);
+        let xv = if integral_x {
+            (x0 + f * (x1 - x0)).round()
+        } else {
+            x0 + f * (x1 - x0)
+        };
         let _ = write!(
             s,
             r##"<line x1="{LEFT}" x2="{}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text><text x="{}" y="{}" text-anchor="middle">{}</text>"##,

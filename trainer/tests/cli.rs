@@ -398,3 +398,91 @@ fn imported_pytorch_models_give_pytorch_log_probs() {
     assert!(worst <= 1e-5, "max diff {worst:e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An interrupted run resumed from its checkpoint ends with the same model, byte for
+/// byte, as an uninterrupted one; and the same seed always gives the same model.
+#[test]
+fn resumed_and_repeated_runs_give_identical_models() {
+    let Some(shared) = shared() else { return };
+    let ud = shared.join("data/ud/en_ewt");
+    let dir = workdir("resume");
+    std::fs::write(
+        dir.join("train.conllu"),
+        slice(&ud.join("en_ewt-ud-train.conllu"), 300),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("dev.conllu"),
+        slice(&ud.join("en_ewt-ud-dev.conllu"), 60),
+    )
+    .unwrap();
+    let args = |out: &'static str| {
+        vec![
+            "train",
+            "--train",
+            "train.conllu",
+            "--dev",
+            "dev.conllu",
+            "-o",
+            out,
+            "--preset",
+            "tiny",
+            "--epochs",
+            "12",
+            "--threads",
+            "2",
+            "--quiet",
+        ]
+    };
+    ok(&dir, &args("a.postag"));
+    ok(&dir, &args("b.postag"));
+    let a = std::fs::read(dir.join("a.postag")).unwrap();
+    assert_eq!(
+        a,
+        std::fs::read(dir.join("b.postag")).unwrap(),
+        "same seed, different model"
+    );
+
+    // Kill a run once its checkpoint holds at least one epoch, then resume it.
+    let ckpt = dir.join("c.postag.ckpt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
+        .args(args("c.postag"))
+        .current_dir(&dir)
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !ckpt.exists() {
+        assert!(start.elapsed().as_secs() < 120, "no checkpoint appeared");
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    if killed {
+        assert!(
+            !dir.join("c.postag").exists(),
+            "an interrupted run must not leave a model behind"
+        );
+        assert!(ckpt.exists());
+    }
+    println!("killed mid-run: {killed}");
+    let mut resume = args("c.postag");
+    resume.push("--resume");
+    ok(&dir, &resume);
+    assert_eq!(
+        a,
+        std::fs::read(dir.join("c.postag")).unwrap(),
+        "resumed run differs (killed mid-run: {killed})"
+    );
+    assert!(!ckpt.exists(), "checkpoint left after a finished run");
+    // A checkpoint from other settings is refused, not silently mixed in.
+    std::fs::copy(dir.join("a.postag"), dir.join("d.postag.ckpt")).unwrap();
+    let mut other = args("d.postag");
+    other.push("--resume");
+    let err = fails(&dir, &other);
+    assert!(err.contains("not a postag training checkpoint"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
