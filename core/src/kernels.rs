@@ -61,6 +61,44 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
     reduce(acc) + tail
 }
 
+/// `sum_i q[i] * x[i]` in exact integer arithmetic, `q` signed bytes and `x` i16.
+/// Callers keep `|x| <= 16383`: each of the eight i32 lanes then holds at most 1032
+/// products (`127 * 16383 * 1032 < 2^31`), so rows up to 8256 long are exact.
+#[inline]
+pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
+    let mut acc = [0i32; LANES];
+    let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
+    let (qr, xr) = (qc.remainder(), xc.remainder());
+    for (qv, xv) in qc.zip(xc) {
+        for k in 0..LANES {
+            acc[k] = acc[k].wrapping_add((qv[k] as i8 as i32).wrapping_mul(xv[k] as i32));
+        }
+    }
+    let mut sum = acc.iter().map(|&a| a as i64).sum::<i64>();
+    for (&b, &v) in qr.iter().zip(xr) {
+        sum += (b as i8 as i64) * (v as i64);
+    }
+    sum
+}
+
+/// Quantizes `x` to i16 in `q` with one scale (returned): `x[i] ~= q[i] * scale`,
+/// `|q[i]| <= 16383`, error at most `scale / 2`.
+#[inline]
+pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> f32 {
+    let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 || !max.is_finite() {
+        q.fill(0);
+        return 0.0;
+    }
+    let inv = 16383.0 / max;
+    for (o, &v) in q.iter_mut().zip(x) {
+        // Adding 0.5 away from zero, then truncating, rounds to nearest.
+        let r = v * inv;
+        *o = (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i16;
+    }
+    max / 16383.0
+}
+
 #[inline(always)]
 fn reduce(acc: [f32; LANES]) -> f32 {
     // Pairwise halving: the same tree for every LANES.
@@ -175,6 +213,36 @@ mod tests {
             let want_q: f64 = (0..n).map(|i| (i as f64 - 20.0) * b[i] as f64).sum();
             assert!((dot_i8(&q, &b) as f64 - want_q).abs() < 1e-4, "n={n}");
         }
+    }
+
+    #[test]
+    fn integer_dot_is_exact_and_quantization_within_half_a_step() {
+        for n in [0usize, 1, 7, 8, 9, 100, 1000] {
+            let q: Vec<u8> = (0..n).map(|i| ((i * 37) % 255) as u8).collect();
+            let x: Vec<i16> = (0..n)
+                .map(|i| ((i as i32 * 7919) % 32767 - 16383) as i16)
+                .collect();
+            let want: i64 = q
+                .iter()
+                .zip(&x)
+                .map(|(&a, &b)| a as i8 as i64 * b as i64)
+                .sum();
+            assert_eq!(dot_i8_i16(&q, &x), want, "n={n}");
+        }
+        // The worst case stays in range: 8192 products of 127 * 16383.
+        assert_eq!(dot_i8_i16(&[127; 8192], &[16383; 8192]), 127 * 16383 * 8192);
+        let x: Vec<f32> = (0..50).map(|i| (i as f32 * 0.7).sin() * 0.9).collect();
+        let mut q = vec![0i16; 50];
+        let s = quantize_i16(&x, &mut q);
+        for (v, &k) in x.iter().zip(&q) {
+            assert!(
+                (v - k as f32 * s).abs() <= s * 0.5 + 1e-7,
+                "{v} vs {}",
+                k as f32 * s
+            );
+            assert!(k.unsigned_abs() <= 16383);
+        }
+        assert_eq!(quantize_i16(&[0.0; 3], &mut q[..3]), 0.0);
     }
 
     #[test]

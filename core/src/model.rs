@@ -4,7 +4,7 @@ use crate::format::{
     self, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM,
     MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_DIGITS, NORMALIZE_LOWERCASE,
 };
-use crate::kernels::{argmax, log_softmax, lstm_cell};
+use crate::kernels::{argmax, log_softmax, lstm_cell, quantize_i16};
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::{find_code, word_chars, StringTable};
 use crate::Error;
@@ -788,6 +788,8 @@ struct Lane<'s> {
     p: &'s mut [f32],
     // (in,) one weight row decoded to f32.
     row: &'s mut [f32],
+    // (H,) the hidden state quantized to i16, for int8 `W_hh`.
+    hq: &'s mut [i16],
     h: &'s mut [f32],
     c: &'s mut [f32],
 }
@@ -795,7 +797,7 @@ struct Lane<'s> {
 impl<'s> Lane<'s> {
     /// Words of f32 a lane needs for inputs up to `in_max` wide and hidden size `h`.
     fn len(in_max: usize, h: usize) -> usize {
-        PROJECTION_BLOCK * (in_max + 4 * h) + in_max + 2 * h
+        PROJECTION_BLOCK * (in_max + 4 * h) + in_max + 2 * h + h.div_ceil(2)
     }
 
     fn new(work: &'s mut [f32], in_max: usize, h: usize) -> Self {
@@ -803,13 +805,15 @@ impl<'s> Lane<'s> {
         let (p, rest) = rest.split_at_mut(PROJECTION_BLOCK * 4 * h);
         let (row, rest) = rest.split_at_mut(in_max);
         let (hs, rest) = rest.split_at_mut(h);
-        let (c, _) = rest.split_at_mut(h);
+        let (c, rest) = rest.split_at_mut(h);
+        let hq: &mut [i16] = bytemuck::cast_slice_mut(&mut rest[..h.div_ceil(2)]);
         Lane {
             x,
             p,
             row,
             h: hs,
             c,
+            hq: &mut hq[..h],
         }
     }
 
@@ -862,7 +866,11 @@ impl<'s> Lane<'s> {
             let ps = &mut self.p[..b * g];
             cell.w_ih.project_block(xs, &cell.bias, self.row, ps);
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
-                cell.w_hh.matvec_add(self.h, gates);
+                // |h| < 1, so int8 weights can multiply an i16 copy of it exactly.
+                let h_scale = quantize_i16(self.h, self.hq);
+                if !cell.w_hh.matvec_add_quantized(self.hq, h_scale, gates) {
+                    cell.w_hh.matvec_add(self.h, gates);
+                }
                 lstm_cell(gates, self.c, self.h);
                 output(step(k), self.h);
             }

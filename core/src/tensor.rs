@@ -3,7 +3,7 @@
 //! Elements are decoded from little-endian bytes on every read, so a view works
 //! at any address: the blob needs no alignment.
 
-use crate::kernels::{dot, dot_f32le, dot_i8};
+use crate::kernels::{dot, dot_f32le, dot_i8, dot_i8_i16};
 
 /// How a matrix stores its elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +139,24 @@ impl<'a> Matrix<'a> {
                 }
             }
         }
+    }
+
+    /// `out (rows,) += W (rows, cols) @ x` for int8 weights and an i16-quantized `x`
+    /// (`x ~= xq * x_scale`): integer dot products, one float multiply per row.
+    /// Returns false (and does nothing) for f32 weights.
+    pub fn matvec_add_quantized(&self, xq: &[i16], x_scale: f32, out: &mut [f32]) -> bool {
+        if self.storage != Storage::I8 || self.cols == 0 {
+            return false;
+        }
+        let rows = self
+            .data
+            .chunks_exact(self.cols)
+            .zip(self.scales.chunks_exact(4));
+        for (o, (row, s)) in out.iter_mut().zip(rows) {
+            let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
+            *o += scale * dot_i8_i16(row, xq) as f32;
+        }
+        true
     }
 
     /// `out (b, rows) = xs (b, cols) @ W^T + bias`: each weight row is read once

@@ -33,13 +33,17 @@ fn trainer(args: &[&str], stdin: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The dev accuracy models/README.md documents, as a fraction.
-fn documented_accuracy() -> f64 {
+/// The dev accuracy models/README.md documents for `model`, as a fraction.
+fn documented_accuracy(model: &str) -> f64 {
     let text = std::fs::read_to_string(repo().join("models/README.md")).unwrap();
-    let line = text
+    let section = text
+        .split("\n## ")
+        .find(|s| s.starts_with(&format!("`{model}`")))
+        .expect("a section per model in models/README.md");
+    let line = section
         .lines()
         .find(|l| l.contains("UPOS accuracy on EWT dev:"))
-        .expect("accuracy line in models/README.md");
+        .expect("an accuracy line per model");
     let pct = line
         .split(':')
         .nth(1)
@@ -73,7 +77,7 @@ fn built_in_model_loads_and_tags_without_flags() {
 }
 
 #[test]
-fn built_in_model_reaches_its_documented_dev_accuracy() {
+fn shipped_models_reach_their_documented_dev_accuracy() {
     let dev = repo().join("../shared/data/ud/en_ewt/en_ewt-ud-dev.conllu");
     if !dev.is_file() {
         if std::env::var("CI").as_deref() == Ok("true") {
@@ -85,20 +89,58 @@ fn built_in_model_reaches_its_documented_dev_accuracy() {
         eprintln!("SKIP: {} not found", dev.display());
         return;
     }
-    let ev: Value = serde_json::from_str(&trainer(
-        &["eval", "--data", dev.to_str().unwrap(), "--json"],
+    for name in ["en_ewt.postag", "en_ewt_micro.postag"] {
+        let path = repo().join("models").join(name);
+        let ev: Value = serde_json::from_str(&trainer(
+            &[
+                "eval",
+                "--model",
+                path.to_str().unwrap(),
+                "--data",
+                dev.to_str().unwrap(),
+                "--json",
+            ],
+            "",
+        ))
+        .unwrap();
+        let accuracy = ev["accuracy"].as_f64().unwrap();
+        let documented = documented_accuracy(name);
+        println!(
+            "{name}: dev accuracy {:.4}% (documented {:.2}%)",
+            100.0 * accuracy,
+            100.0 * documented
+        );
+        assert!(
+            accuracy >= documented - 5e-5,
+            "{name}: dev accuracy {accuracy} below the documented {documented}"
+        );
+    }
+}
+
+#[test]
+fn micro_model_fits_a_microcontroller() {
+    let path = repo().join("models/en_ewt_micro.postag");
+    let info: Value = serde_json::from_str(&trainer(
+        &[
+            "inspect",
+            "--model",
+            path.to_str().unwrap(),
+            "--json",
+            "--tokens",
+            "64",
+        ],
         "",
     ))
     .unwrap();
-    let accuracy = ev["accuracy"].as_f64().unwrap();
-    let documented = documented_accuracy();
-    println!(
-        "built-in model: dev accuracy {:.4}% (documented {:.2}%)",
-        100.0 * accuracy,
-        100.0 * documented
+    assert_eq!(info["weights"], "int8");
+    assert!(
+        info["bytes"].as_u64().unwrap() <= 256 * 1024,
+        "micro blob {} bytes",
+        info["bytes"]
     );
     assert!(
-        accuracy >= documented - 5e-5,
-        "dev accuracy {accuracy} below the documented {documented}"
+        info["scratch_bytes"].as_u64().unwrap() <= 32 * 1024,
+        "micro scratch {} bytes",
+        info["scratch_bytes"]
     );
 }
