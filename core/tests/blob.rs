@@ -6,6 +6,7 @@ use common::tiny;
 use postag_core::builder::quantize_row;
 use postag_core::tensor::Matrix;
 use postag_core::{crc32, Error, Model, FORMAT_VERSION};
+use postag_testutil::repo;
 use proptest::prelude::*;
 
 const GOLDEN: &str = "tests/golden/tiny.postag";
@@ -15,7 +16,7 @@ const GOLDEN: &str = "tests/golden/tiny.postag";
 /// if old blobs no longer load.
 #[test]
 fn golden_blob_bytes_are_pinned() {
-    let path = common::repo().join("core").join(GOLDEN);
+    let path = repo().join("core").join(GOLDEN);
     let built = tiny::blob();
     if std::env::var("POSTAG_BLESS").as_deref() == Ok("1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

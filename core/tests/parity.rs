@@ -2,10 +2,11 @@
 
 mod common;
 
-use common::*;
+use common::torch_fixture;
 use postag_core::tensor::Storage;
 use postag_core::torch::ImportOptions;
 use postag_core::Model;
+use postag_testutil::{floats, indices, max_abs_diff, strings, torch_fixtures};
 
 const TOLERANCE: f32 = 1e-5;
 

@@ -1,42 +1,11 @@
 //! End-to-end runs of the real `postag-trainer` binary in scratch directories.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use postag_core::Model;
+use postag_testutil::{conllu_head as slice, repo, shared, workdir};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `../shared` beside the repository, or `None` after printing why the test skips
-/// (a failure instead under `CI=true`).
-fn shared() -> Option<PathBuf> {
-    let dir = repo().join("../shared");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{} is missing and CI=true: this test must not skip",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIP: {} not found; this test needs the shared data",
-        dir.display()
-    );
-    None
-}
-
-/// A fresh scratch directory for one test.
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("postag-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
@@ -62,17 +31,6 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, args);
     assert!(!out.status.success(), "postag-trainer {args:?} should fail");
     String::from_utf8(out.stderr).unwrap()
-}
-
-/// The first `n` sentences of a CoNLL-U file.
-fn slice(src: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(src).unwrap();
-    let mut out = String::new();
-    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()).take(n) {
-        out.push_str(block.trim_matches('\n'));
-        out.push_str("\n\n");
-    }
-    out
 }
 
 #[test]

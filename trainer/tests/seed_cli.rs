@@ -1,37 +1,11 @@
 //! The seed tutorial's training run through the real CLI: import its PyTorch weights,
 //! train 300 epochs of SGD on its two sentences, and compare with PyTorch.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use postag_core::Model;
-use serde_json::Value;
-
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{} is missing and CI=true: this test must not skip",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIP: {} not found; this test needs the seed fixtures",
-        dir.display()
-    );
-    None
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    match v {
-        Value::Array(items) => items.iter().flat_map(floats).collect(),
-        Value::Number(n) => vec![n.as_f64().unwrap() as f32],
-        other => panic!("not a number array: {other}"),
-    }
-}
+use postag_testutil::{floats, read_json, shared, workdir};
 
 fn run(dir: &Path, args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
@@ -50,11 +24,8 @@ fn run(dir: &Path, args: &[&str]) {
 fn seed_training_run_matches_pytorch_and_the_printed_table() {
     let Some(shared) = shared() else { return };
     let seed = shared.join("fixtures/seed");
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(seed.join("tagger_expected.json")).unwrap())
-            .unwrap();
-    let dir = std::env::temp_dir().join(format!("postag-seed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let expected = read_json(&seed.join("tagger_expected.json"));
+    let dir = workdir("seed");
 
     // The tutorial's training data, in its order, as CoNLL-U.
     let mut conllu = String::new();

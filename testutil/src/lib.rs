@@ -1,0 +1,107 @@
+//! Helpers shared by the tests of every postag crate.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Whether the tests run under `CI=true`, where nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Prints why a test skips, or panics under `CI=true`.
+pub fn skip(reason: &str) {
+    if in_ci() {
+        panic!("{reason}, and CI=true: this test must not skip");
+    }
+    eprintln!("SKIP: {reason}");
+}
+
+/// `../shared` beside the repository (treebanks and the tutorial's fixtures), or
+/// `None` after [`skip`] when it is missing.
+pub fn shared() -> Option<PathBuf> {
+    let dir = repo().join("../shared");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    skip(&format!("{} not found", dir.display()));
+    None
+}
+
+/// A fresh, empty scratch directory for one test.
+pub fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("postag-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every number of a (nested) JSON array, flattened, as f32.
+pub fn floats(v: &Value) -> Vec<f32> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(floats).collect(),
+        Value::Number(n) => vec![n.as_f64().unwrap() as f32],
+        other => panic!("not a number array: {other}"),
+    }
+}
+
+/// A JSON array of strings.
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A JSON array of small non-negative integers.
+pub fn indices(v: &Value) -> Vec<u16> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap() as u16)
+        .collect()
+}
+
+/// Largest absolute difference of two equally long slices.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Names of the PyTorch parity fixtures in `tests/fixtures/torch/index.json`.
+pub fn torch_fixtures() -> Vec<String> {
+    let index = read_json(&repo().join("tests/fixtures/torch/index.json"));
+    let names = strings(&index);
+    assert!(
+        names.len() >= 20,
+        "fixture index lists only {} models",
+        names.len()
+    );
+    names
+}
+
+/// The first `n` sentences of a CoNLL-U file, as text.
+pub fn conllu_head(src: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(src).unwrap();
+    let mut out = String::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()).take(n) {
+        out.push_str(block.trim_matches('\n'));
+        out.push_str("\n\n");
+    }
+    out
+}
