@@ -47,6 +47,7 @@ fn seed_training_run_matches_pytorch_and_the_printed_table() {
         conllu.push('\n');
     }
     std::fs::write(dir.join("seed.conllu"), conllu).unwrap();
+    std::fs::write(dir.join("unknown.txt"), "The dog ate the apple\nThe cat ate\n").unwrap();
     let st = seed.join("tagger_init.safetensors");
     let vocab = seed.join("tagger_vocab.json");
     run(
@@ -91,6 +92,16 @@ fn seed_training_run_matches_pytorch_and_the_printed_table() {
             "--quiet",
         ],
     );
+    // The tutorial's vocabulary has no unknown-word entry: an unknown word is a clear error.
+    let out = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
+        .args(["tag", "--model", "init.postag", "--input", "unknown.txt"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"cat\"") && err.contains("no unknown-word entry"), "{err}");
+
     let blob = std::fs::read(dir.join("trained.postag")).unwrap();
     let model = Model::from_bytes(&blob).unwrap();
     let tokens = ["The", "dog", "ate", "the", "apple"];
