@@ -72,7 +72,11 @@ pub fn evaluate(
     threads: usize,
 ) -> Result<Evaluation> {
     let forms: Vec<Vec<&str>> = sentences.iter().map(Sentence::forms).collect();
-    let tagged = tag_all(model, &forms, false, threads)?;
+    let name = |i: usize| {
+        let line = sentences[i].words.first().map_or(0, |w| w.line_number);
+        format!("sentence at line {line}")
+    };
+    let tagged = tag_all(model, &forms, false, threads, &name)?;
     let mut ev = Evaluation::default();
     let mut all = Count::default();
     for (s, t) in sentences.iter().zip(&tagged) {

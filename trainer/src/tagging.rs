@@ -12,9 +12,8 @@ pub struct Tagged {
     pub scores: Vec<f32>,
 }
 
-/// Explains a core error for sentence `index` (0-based), naming the token at fault.
-fn explain(model: &Model<'_>, tokens: &[&str], index: usize, e: Error) -> anyhow::Error {
-    let where_ = format!("sentence {}", index + 1);
+/// Explains a core error for the sentence at `where_`, naming the token at fault.
+fn explain(model: &Model<'_>, tokens: &[&str], where_: String, e: Error) -> anyhow::Error {
     match e {
         Error::UnknownWord => {
             let word = tokens
@@ -41,12 +40,14 @@ fn explain(model: &Model<'_>, tokens: &[&str], index: usize, e: Error) -> anyhow
     }
 }
 
-/// Tags every sentence; `threads` workers each take a contiguous share.
+/// Tags every sentence; `threads` workers each take a contiguous share. Errors name
+/// the sentence as `name(index)` (0-based index) says, e.g. its file and line.
 pub fn tag_all(
     model: &Model<'_>,
     sentences: &[Vec<&str>],
     scores: bool,
     threads: usize,
+    name: &(dyn Fn(usize) -> String + Sync),
 ) -> Result<Vec<Tagged>> {
     if let Some((i, s)) = sentences
         .iter()
@@ -54,8 +55,8 @@ pub fn tag_all(
         .find(|(_, s)| s.len() > MAX_TOKENS)
     {
         bail!(
-            "sentence {}: {} tokens; at most {MAX_TOKENS} per sentence",
-            i + 1,
+            "{}: {} tokens; at most {MAX_TOKENS} per sentence",
+            name(i),
             s.len()
         );
     }
@@ -83,7 +84,7 @@ pub fn tag_all(
                         let s = scores.then_some(tagged.scores.as_mut_slice());
                         model
                             .tag(tokens, &mut scratch, &mut tagged.tags, s)
-                            .map_err(|e| explain(model, tokens, c * chunk + i, e))?;
+                            .map_err(|e| explain(model, tokens, name(c * chunk + i), e))?;
                         out.push(tagged);
                     }
                     Ok(out)

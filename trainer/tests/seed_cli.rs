@@ -47,7 +47,11 @@ fn seed_training_run_matches_pytorch_and_the_printed_table() {
         conllu.push('\n');
     }
     std::fs::write(dir.join("seed.conllu"), conllu).unwrap();
-    std::fs::write(dir.join("unknown.txt"), "The dog ate the apple\nThe cat ate\n").unwrap();
+    std::fs::write(
+        dir.join("unknown.txt"),
+        "The dog ate the apple\nThe cat ate\n",
+    )
+    .unwrap();
     let st = seed.join("tagger_init.safetensors");
     let vocab = seed.join("tagger_vocab.json");
     run(
@@ -100,7 +104,10 @@ fn seed_training_run_matches_pytorch_and_the_printed_table() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("\"cat\"") && err.contains("no unknown-word entry"), "{err}");
+    assert!(
+        err.contains("\"cat\"") && err.contains("no unknown-word entry"),
+        "{err}"
+    );
 
     let blob = std::fs::read(dir.join("trained.postag")).unwrap();
     let model = Model::from_bytes(&blob).unwrap();

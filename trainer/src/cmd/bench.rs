@@ -46,10 +46,14 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
         forms.len()
     )?;
     for workers in [1, threads(args.threads)] {
-        tag_all(&model, &forms, false, workers)?; // warm-up
+        tag_all(&model, &forms, false, workers, &|i| {
+            format!("sentence {}", i + 1)
+        })?; // warm-up
         let (start, mut done) = (Instant::now(), 0usize);
         while start.elapsed() < budget {
-            tag_all(&model, &forms, false, workers)?;
+            tag_all(&model, &forms, false, workers, &|i| {
+                format!("sentence {}", i + 1)
+            })?;
             done += tokens;
         }
         let secs = start.elapsed().as_secs_f64();

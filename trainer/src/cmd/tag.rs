@@ -79,7 +79,7 @@ pub fn run(args: TagArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let (name, text) = read_input(args.input.as_ref())?;
     let workers = threads(args.threads);
     let result = match args.format {
-        Format::Text => tag_text(&model, &text, workers)?,
+        Format::Text => tag_text(&model, &text, &name, workers)?,
         Format::Conllu => tag_conllu(&model, &text, &name, workers)?,
         Format::Jsonl => tag_jsonl(&model, &text, &name, args.scores, workers)?,
     };
@@ -89,13 +89,14 @@ pub fn run(args: TagArgs, out: &mut dyn std::io::Write) -> Result<()> {
     }
 }
 
-fn tag_text(model: &Model<'_>, text: &str, workers: usize) -> Result<String> {
+fn tag_text(model: &Model<'_>, text: &str, name: &str, workers: usize) -> Result<String> {
     let lines: Vec<Vec<&str>> = text
         .lines()
         .map(|l| l.split_whitespace().collect())
         .collect();
-    let tagged = tag_all(model, &lines, false, workers)
-        .map_err(|e| anyhow!("line {}", e).context("tagging failed"))?;
+    let tagged = tag_all(model, &lines, false, workers, &|i| {
+        format!("{name}:{}", i + 1)
+    })?;
     let mut out = String::with_capacity(text.len() * 2);
     for (tokens, t) in lines.iter().zip(&tagged) {
         let words: Vec<String> = tokens
@@ -112,7 +113,13 @@ fn tag_text(model: &Model<'_>, text: &str, workers: usize) -> Result<String> {
 fn tag_conllu(model: &Model<'_>, text: &str, name: &str, workers: usize) -> Result<String> {
     let sentences = conllu::parse(text, std::path::Path::new(name))?;
     let forms: Vec<Vec<&str>> = sentences.iter().map(conllu::Sentence::forms).collect();
-    let tagged = tag_all(model, &forms, false, workers)?;
+    let at = |i: usize| {
+        format!(
+            "{name}:{}",
+            sentences[i].words.first().map_or(0, |w| w.line_number)
+        )
+    };
+    let tagged = tag_all(model, &forms, false, workers, &at)?;
     let column = Column::from_core(model.config().tag_column);
     let mut out = String::with_capacity(text.len() + 64);
     for (s, t) in sentences.iter().zip(&tagged) {
@@ -131,6 +138,7 @@ fn tag_jsonl(
 ) -> Result<String> {
     let mut objects: Vec<Map<String, Value>> = Vec::new();
     let mut tokens: Vec<Vec<String>> = Vec::new();
+    let mut lines: Vec<usize> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -151,12 +159,15 @@ fn tag_jsonl(
             .ok_or_else(|| anyhow!("{}: every token must be a string", at()))?;
         tokens.push(words);
         objects.push(obj);
+        lines.push(i + 1);
     }
     let views: Vec<Vec<&str>> = tokens
         .iter()
         .map(|s| s.iter().map(String::as_str).collect())
         .collect();
-    let tagged = tag_all(model, &views, scores, workers)?;
+    let tagged = tag_all(model, &views, scores, workers, &|i| {
+        format!("{name}:{}", lines[i])
+    })?;
     let t = model.num_tags();
     let mut out = String::new();
     for (mut obj, tg) in objects.into_iter().zip(tagged) {
