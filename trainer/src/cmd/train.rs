@@ -298,6 +298,29 @@ impl Settings {
         s
     }
 
+    /// Flags that set the architecture or the vocabularies, which `--init` fixes.
+    fn shape_flags(a: &TrainArgs) -> Vec<&'static str> {
+        let given = [
+            ("--word-dim", a.word_dim.is_some()),
+            ("--chars", a.chars.is_some()),
+            ("--char-dim", a.char_dim.is_some()),
+            ("--char-hidden", a.char_hidden.is_some()),
+            ("--char-layers", a.char_layers.is_some()),
+            ("--char-bidirectional", a.char_bidirectional.is_some()),
+            ("--hidden", a.hidden.is_some()),
+            ("--layers", a.layers.is_some()),
+            ("--bidirectional", a.bidirectional.is_some()),
+            ("--crf", a.crf.is_some()),
+            ("--min-word-count", a.min_word_count.is_some()),
+            ("--max-vocab", a.max_vocab.is_some()),
+            ("--min-char-count", a.min_char_count.is_some()),
+            ("--lowercase", a.lowercase.is_some()),
+            ("--fold-digits", a.fold_digits.is_some()),
+            ("--max-word-chars", a.max_word_chars.is_some()),
+        ];
+        given.iter().filter(|g| g.1).map(|g| g.0).collect()
+    }
+
     fn check(&self) -> Result<()> {
         let dims = [
             ("--epochs", self.epochs),
@@ -417,6 +440,13 @@ fn parameters(p: &Params) -> usize {
 pub fn run(args: TrainArgs) -> Result<()> {
     let settings = Settings::from_args(&args);
     settings.check()?;
+    let fixed = Settings::shape_flags(&args);
+    if settings.init.is_some() && !fixed.is_empty() {
+        bail!(
+            "{} cannot be combined with --init: the model's architecture and vocabularies are kept",
+            fixed.join(", ")
+        );
+    }
     let workers = threads(args.threads);
     let say = |msg: String| {
         if !args.quiet {
