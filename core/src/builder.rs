@@ -6,8 +6,8 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::format::{
-    payload_start, Config, DType, Header, Role, TensorEntry, TensorTable, FORMAT_VERSION, MAGIC,
-    PREAMBLE_LEN,
+    payload_start, Config, DType, Header, LstmPart, Net, Role, TensorEntry, TensorTable,
+    FORMAT_VERSION, MAGIC, PREAMBLE_LEN,
 };
 use crate::tensor::Storage;
 use crate::vocab::normalized;
@@ -132,6 +132,59 @@ impl BlobBuilder {
                 self.push(role, DType::I8, rows, cols, q)
             }
         }
+    }
+
+    /// Every tensor of the `net` LSTM stack the config describes (none for `Net::Char`
+    /// without char features), in layer, direction, part order. `tensor(role, rows,
+    /// cols)` gives each one's row-major elements; weights are stored as `storage`,
+    /// biases (1, 4H) as f32.
+    pub fn lstm_stack(
+        &mut self,
+        net: Net,
+        storage: Storage,
+        mut tensor: impl FnMut(Role, usize, usize) -> Result<Vec<f32>, BuildError>,
+    ) -> Result<(), BuildError> {
+        let (shape, input) = match (net, self.config.chars) {
+            (Net::Word, _) => (self.config.lstm, self.config.word_input_dim()),
+            (Net::Char, Some(c)) => (c.lstm, c.dim as usize),
+            (Net::Char, None) => return Ok(()),
+        };
+        let h = shape.hidden as usize;
+        for layer in 0..shape.layers as usize {
+            let in_dim = if layer == 0 {
+                input
+            } else {
+                shape.output_dim()
+            };
+            for reverse in [false, true].into_iter().take(shape.directions()) {
+                for part in [
+                    LstmPart::InputWeights,
+                    LstmPart::HiddenWeights,
+                    LstmPart::Bias,
+                ] {
+                    let role = Role::Lstm {
+                        net,
+                        layer: layer as u8,
+                        reverse,
+                        part,
+                    };
+                    match part {
+                        LstmPart::InputWeights => self.weights(
+                            role,
+                            4 * h,
+                            in_dim,
+                            &tensor(role, 4 * h, in_dim)?,
+                            storage,
+                        )?,
+                        LstmPart::HiddenWeights => {
+                            self.weights(role, 4 * h, h, &tensor(role, 4 * h, h)?, storage)?
+                        }
+                        LstmPart::Bias => self.vector(role, &tensor(role, 1, 4 * h)?)?,
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A vector (always f32): biases and CRF scores.

@@ -13,6 +13,8 @@ mod error;
 pub mod format;
 pub mod kernels;
 mod model;
+#[cfg(feature = "alloc")]
+pub mod synthetic;
 mod tagger;
 pub mod tensor;
 #[cfg(feature = "alloc")]

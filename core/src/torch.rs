@@ -156,48 +156,36 @@ impl Dict {
         })
     }
 
-    /// Moves an LSTM stack's tensors into the builder (biases summed).
-    fn lstm(
+    /// The state_dict tensor for an LSTM role of the blob (`bias_ih + bias_hh` for the
+    /// bias; a missing bias is zero, as for `nn.LSTM(bias=False)`).
+    fn lstm_tensor(
         &mut self,
-        b: &mut BlobBuilder,
-        net: Net,
-        shape: LstmShape,
-        input: usize,
-        storage: Storage,
-    ) -> Result<(), BuildError> {
-        let h = shape.hidden as usize;
-        for layer in 0..shape.layers as usize {
-            let in_dim = if layer == 0 {
-                input
-            } else {
-                shape.output_dim()
-            };
-            for reverse in [false, true].into_iter().take(shape.directions()) {
-                let name = |part| lstm_name(net, layer, reverse, part);
-                let role = |part| Role::Lstm {
-                    net,
-                    layer: layer as u8,
-                    reverse,
-                    part,
-                };
-                let w_ih = self.take(&name(LstmPart::InputWeights), &[4 * h, in_dim])?;
-                let w_hh = self.take(&name(LstmPart::HiddenWeights), &[4 * h, h])?;
-                let b_ih_name = name(LstmPart::Bias);
-                let b_hh_name = b_ih_name.replace("bias_ih", "bias_hh");
-                let mut bias = self
-                    .take_optional(&b_ih_name, &[4 * h])?
-                    .unwrap_or_else(|| vec![0.0; 4 * h]);
-                if let Some(b_hh) = self.take_optional(&b_hh_name, &[4 * h])? {
-                    for (x, y) in bias.iter_mut().zip(b_hh) {
-                        *x += y;
-                    }
-                }
-                b.weights(role(LstmPart::InputWeights), 4 * h, in_dim, &w_ih, storage)?;
-                b.weights(role(LstmPart::HiddenWeights), 4 * h, h, &w_hh, storage)?;
-                b.vector(role(LstmPart::Bias), &bias)?;
+        role: Role,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Vec<f32>, BuildError> {
+        let Role::Lstm {
+            net,
+            layer,
+            reverse,
+            part,
+        } = role
+        else {
+            return err(format!("{role:?} is not an LSTM tensor"));
+        };
+        let name = lstm_name(net, layer as usize, reverse, part);
+        if part != LstmPart::Bias {
+            return self.take(&name, &[rows, cols]);
+        }
+        let mut bias = self
+            .take_optional(&name, &[cols])?
+            .unwrap_or_else(|| vec![0.0; cols]);
+        if let Some(b_hh) = self.take_optional(&name.replace("bias_ih", "bias_hh"), &[cols])? {
+            for (x, y) in bias.iter_mut().zip(b_hh) {
+                *x += y;
             }
         }
-        Ok(())
+        Ok(bias)
     }
 }
 
@@ -306,9 +294,13 @@ pub fn blob_from_state_dict(
         let emb = d.take("char_embeddings.weight", &[rows, dim])?;
         b.weights(Role::CharEmbedding, rows, dim, &emb, storage)?;
         b.chars(pairs)?;
-        d.lstm(&mut b, Net::Char, cc.lstm, dim, storage)?;
+        b.lstm_stack(Net::Char, storage, |role, rows, cols| {
+            d.lstm_tensor(role, rows, cols)
+        })?;
     }
-    d.lstm(&mut b, Net::Word, lstm, word_input, storage)?;
+    b.lstm_stack(Net::Word, storage, |role, rows, cols| {
+        d.lstm_tensor(role, rows, cols)
+    })?;
     let out = lstm.output_dim();
     let w = d.take("hidden2tag.weight", &[tags, out])?;
     b.weights(Role::TagWeights, tags, out, &w, storage)?;

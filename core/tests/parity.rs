@@ -1,12 +1,9 @@
 //! The core's forward pass against PyTorch (fixtures from tests/fixtures/torch/generate.py).
 
-mod common;
-
-use common::torch_fixture;
 use postag_core::tensor::Storage;
 use postag_core::torch::ImportOptions;
 use postag_core::Model;
-use postag_testutil::{floats, indices, max_abs_diff, strings, torch_fixtures};
+use postag_testutil::{floats, indices, max_abs_diff, strings, torch_fixture, torch_fixtures};
 
 const TOLERANCE: f32 = 1e-5;
 

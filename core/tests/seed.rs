@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::{import, state_dict};
+use common::state_dict;
 use postag_core::tensor::{Matrix, Vector};
 use postag_core::torch::{self, ImportOptions};
 use postag_core::{Cell, Model};
-use postag_testutil::{floats, max_abs_diff, shared};
+use postag_testutil::{floats, import, max_abs_diff, shared};
 use serde_json::Value;
 
 fn le(v: &[f32]) -> Vec<u8> {

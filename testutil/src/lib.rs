@@ -2,11 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use postag_core::torch::{self, ImportOptions, TorchVocab};
 use serde_json::Value;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
 }
 
 /// Whether the tests run under `CI=true`, where nothing may be skipped.
@@ -104,4 +106,44 @@ pub fn conllu_head(src: &Path, n: usize) -> String {
         out.push_str("\n\n");
     }
     out
+}
+
+/// A state_dict file and an index-map file imported as a blob.
+pub fn import(safetensors: &Path, vocab: &Path, options: &ImportOptions) -> Vec<u8> {
+    let tensors = torch::read_safetensors(&std::fs::read(safetensors).unwrap()).unwrap();
+    let vocab = TorchVocab::from_json(&std::fs::read_to_string(vocab).unwrap()).unwrap();
+    torch::blob_from_state_dict(tensors, &vocab, options).unwrap()
+}
+
+fn fixture_file(name: &str, ext: &str) -> PathBuf {
+    repo().join(format!("tests/fixtures/torch/{name}.{ext}"))
+}
+
+/// The index maps of a parity fixture.
+pub fn fixture_vocab(name: &str) -> TorchVocab {
+    TorchVocab::from_json(&std::fs::read_to_string(fixture_file(name, "vocab.json")).unwrap())
+        .unwrap()
+}
+
+/// A parity fixture imported with `vocab` and `options`.
+pub fn fixture_blob_with(name: &str, vocab: &TorchVocab, options: &ImportOptions) -> Vec<u8> {
+    let tensors =
+        torch::read_safetensors(&std::fs::read(fixture_file(name, "safetensors")).unwrap())
+            .unwrap();
+    torch::blob_from_state_dict(tensors, vocab, options).unwrap()
+}
+
+/// A parity fixture imported as a blob with `options`.
+pub fn fixture_blob(name: &str, options: &ImportOptions) -> Vec<u8> {
+    fixture_blob_with(name, &fixture_vocab(name), options)
+}
+
+/// A parity fixture's `expected.json`.
+pub fn fixture_expected(name: &str) -> Value {
+    read_json(&fixture_file(name, "expected.json"))
+}
+
+/// A parity fixture: its blob imported with `options`, and its `expected.json`.
+pub fn torch_fixture(name: &str, options: &ImportOptions) -> (Vec<u8>, Value) {
+    (fixture_blob(name, options), fixture_expected(name))
 }

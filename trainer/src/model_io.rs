@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use postag_core::builder::BlobBuilder;
+use postag_core::builder::{BlobBuilder, BuildError};
 use postag_core::format::{CharConfig, Config, LstmPart, LstmShape, Net, Role, WordConfig};
 use postag_core::tensor::{Matrix, Storage};
 use postag_core::Model;
@@ -68,9 +68,13 @@ pub fn to_blob(params: &Params, vocab: &Vocab, storage: Storage) -> Result<Vec<u
             storage,
         )?;
         b.chars(cv.index.iter().map(|(&c, &r)| (c, r)))?;
-        put_stack(&mut b, Net::Char, &params.char_lstm, storage)?;
+        b.lstm_stack(Net::Char, storage, |role, _, _| {
+            cell_tensor(&params.char_lstm, role)
+        })?;
     }
-    put_stack(&mut b, Net::Word, &params.lstm, storage)?;
+    b.lstm_stack(Net::Word, storage, |role, _, _| {
+        cell_tensor(&params.lstm, role)
+    })?;
     b.weights(
         Role::TagWeights,
         a.num_tags,
@@ -88,22 +92,26 @@ pub fn to_blob(params: &Params, vocab: &Vocab, storage: Storage) -> Result<Vec<u
     Ok(b.finish()?)
 }
 
-fn put_stack(b: &mut BlobBuilder, net: Net, layers: &[Vec<Cell>], storage: Storage) -> Result<()> {
-    for (layer, dirs) in layers.iter().enumerate() {
-        for (dir, cell) in dirs.iter().enumerate() {
-            let role = |part| Role::Lstm {
-                net,
-                layer: layer as u8,
-                reverse: dir == 1,
-                part,
-            };
-            let (g, h, input) = (4 * cell.hidden(), cell.hidden(), cell.input());
-            b.weights(role(LstmPart::InputWeights), g, input, &cell.w_ih, storage)?;
-            b.weights(role(LstmPart::HiddenWeights), g, h, &cell.w_hh, storage)?;
-            b.vector(role(LstmPart::Bias), &cell.b)?;
-        }
-    }
-    Ok(())
+/// The weights of an LSTM role from `layers[layer][direction]`.
+fn cell_tensor(layers: &[Vec<Cell>], role: Role) -> Result<Vec<f32>, BuildError> {
+    let Role::Lstm {
+        layer,
+        reverse,
+        part,
+        ..
+    } = role
+    else {
+        return Err(BuildError::WrongLength(role));
+    };
+    let cell = layers
+        .get(layer as usize)
+        .and_then(|l| l.get(reverse as usize))
+        .ok_or(BuildError::WrongLength(role))?;
+    Ok(match part {
+        LstmPart::InputWeights => cell.w_ih.clone(),
+        LstmPart::HiddenWeights => cell.w_hh.clone(),
+        LstmPart::Bias => cell.b.clone(),
+    })
 }
 
 fn matrix(m: &Matrix<'_>) -> Vec<f32> {

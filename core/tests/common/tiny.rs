@@ -3,7 +3,7 @@
 
 use postag_core::builder::BlobBuilder;
 use postag_core::format::{
-    CharConfig, Config, LstmPart, LstmShape, Net, Role, TagColumn, WordConfig, NORMALIZE_DIGITS,
+    CharConfig, Config, LstmShape, Net, Role, TagColumn, WordConfig, NORMALIZE_DIGITS,
     NORMALIZE_LOWERCASE,
 };
 use postag_core::tensor::Storage;
@@ -76,44 +76,15 @@ pub fn blob_with(config: Config) -> Vec<u8> {
             .collect::<std::collections::BTreeMap<_, _>>(),
     )
     .unwrap();
-    for (net, shape, input) in [
-        (Net::Char, config.chars.unwrap().lstm, 2),
-        (Net::Word, config.lstm, config.word_input_dim()),
-    ] {
-        let h = shape.hidden as usize;
-        for layer in 0..shape.layers as usize {
-            let in_dim = if layer == 0 {
-                input
-            } else {
-                shape.output_dim()
-            };
-            for reverse in [false, true].into_iter().take(shape.directions()) {
-                let role = |part| Role::Lstm {
-                    net,
-                    layer: layer as u8,
-                    reverse,
-                    part,
-                };
-                b.weights(
-                    role(LstmPart::InputWeights),
-                    4 * h,
-                    in_dim,
-                    &next(4 * h * in_dim),
-                    Storage::F32,
-                )
-                .unwrap();
-                b.weights(
-                    role(LstmPart::HiddenWeights),
-                    4 * h,
-                    h,
-                    &next(4 * h * h),
-                    Storage::I8,
-                )
-                .unwrap();
-                b.vector(role(LstmPart::Bias), &next(4 * h)).unwrap();
-            }
-        }
-    }
+    // Char LSTM in f32, word LSTM in int8: blobs mix both storages.
+    b.lstm_stack(Net::Char, Storage::F32, |_, rows, cols| {
+        Ok(next(rows * cols))
+    })
+    .unwrap();
+    b.lstm_stack(Net::Word, Storage::I8, |_, rows, cols| {
+        Ok(next(rows * cols))
+    })
+    .unwrap();
     let d = config.lstm.output_dim();
     b.weights(Role::TagWeights, 4, d, &next(4 * d), Storage::F32)
         .unwrap();
