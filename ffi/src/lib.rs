@@ -1,0 +1,124 @@
+//! The C ABI of postag: `libpostag.a` (and a shared library) with the header
+//! `include/postag.h`, generated from this crate by cbindgen.
+//!
+//! Conventions (the root README's "C API" section says the same for C readers):
+//!
+//! - Every function returns a [`postag_status`]; `POSTAG_STATUS_OK` is 0.
+//! - Inputs come first, outputs last; every pointer is followed by its length.
+//! - Outputs are written only when the call returns `POSTAG_STATUS_OK`.
+//! - A `const` pointer is never written through.
+//! - The caller owns all memory (the model object, the scratch buffer, the outputs);
+//!   the library never allocates.
+//! - A NULL pointer is accepted only with a length of 0 (or where a function says
+//!   "may be NULL"); buffers written by a call must not overlap anything else it is
+//!   given (`POSTAG_STATUS_INVALID_ARGUMENT`).
+//!
+//! Every pointer a caller hands in is checked by the helpers of the private `checks`
+//! module and nowhere else.
+//!
+//! Panic policy: the core is panic-free on any input (every blob is validated once,
+//! tagging indexes only within validated bounds), so no panic is expected here. With the
+//! default `std` feature a panic would still be caught at the boundary and returned as
+//! `POSTAG_STATUS_INTERNAL_ERROR`; without it (firmware builds, `no_std`) the panic
+//! handler halts the processor with a permanently undefined instruction (a HardFault on
+//! Cortex-M, which the firmware's fault handler sees) and never unwinds into C.
+#![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![allow(non_camel_case_types)]
+
+mod checks;
+mod model;
+mod status;
+mod tag;
+
+pub use model::{
+    postag_blob_format_version, postag_model, postag_model_get_info, postag_model_info,
+    postag_model_load, postag_num_tags, postag_tag_name, postag_tag_name_copy, POSTAG_MODEL_SIZE,
+    POSTAG_MODEL_WORDS,
+};
+pub use status::{
+    postag_status, postag_status_message, postag_status_str, POSTAG_STATUS_MESSAGE_MAX,
+};
+pub use tag::{
+    postag_scratch_size, postag_state_len, postag_step, postag_tag, postag_tag_from_state,
+    postag_token, POSTAG_MAX_TOKENS,
+};
+
+/// Major version of the library (semantic versioning).
+pub const POSTAG_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library.
+pub const POSTAG_VERSION_MINOR: u32 = 1;
+/// Patch version of the library.
+pub const POSTAG_VERSION_PATCH: u32 = 0;
+/// The model blob format version this library reads.
+pub const POSTAG_FORMAT_VERSION: u16 = 1;
+
+const VERSION: &core::ffi::CStr =
+    match core::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes())
+    {
+        Ok(s) => s,
+        Err(_) => panic!("the package version contains a NUL byte"),
+    };
+
+/// Parses a decimal version component at compile time.
+const fn parse_component(s: &str) -> u32 {
+    let bytes = s.as_bytes();
+    let mut value = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(
+            bytes[i].is_ascii_digit(),
+            "version component is not a number"
+        );
+        value = value * 10 + (bytes[i] - b'0') as u32;
+        i += 1;
+    }
+    value
+}
+
+// The header's version macros are literals (cbindgen copies them); these keep them
+// equal to Cargo.toml, so a version bump that forgets them does not build.
+const _: () = assert!(POSTAG_VERSION_MAJOR == parse_component(env!("CARGO_PKG_VERSION_MAJOR")));
+const _: () = assert!(POSTAG_VERSION_MINOR == parse_component(env!("CARGO_PKG_VERSION_MINOR")));
+const _: () = assert!(POSTAG_VERSION_PATCH == parse_component(env!("CARGO_PKG_VERSION_PATCH")));
+const _: () = assert!(POSTAG_FORMAT_VERSION == postag_core::FORMAT_VERSION);
+
+/// The library version, `"MAJOR.MINOR.PATCH"` as in `Cargo.toml`: a static,
+/// NUL-terminated string.
+#[no_mangle]
+pub extern "C" fn postag_version() -> *const core::ffi::c_char {
+    VERSION.as_ptr()
+}
+
+/// Halts: no unwinding into C. Never reached in practice (the core is panic-free).
+#[cfg(all(not(feature = "std"), not(test)))]
+#[panic_handler]
+fn halt(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        #[cfg(target_arch = "arm")]
+        // SAFETY: `udf` only raises an undefined-instruction exception; it touches no
+        // memory. The fault handler decides what happens next.
+        unsafe {
+            core::arch::asm!("udf #0xfe", options(nomem, nostack))
+        };
+        core::hint::spin_loop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_string_is_cargo_version() {
+        // SAFETY: postag_version returns a static NUL-terminated string.
+        let v = unsafe { core::ffi::CStr::from_ptr(postag_version()) };
+        assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            format!("{POSTAG_VERSION_MAJOR}.{POSTAG_VERSION_MINOR}.{POSTAG_VERSION_PATCH}"),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! Status codes and their messages.
+
+use core::ffi::{c_char, CStr};
+
+use postag_core::Error;
+
+use crate::checks;
+
+/// What a call did: `POSTAG_STATUS_OK` (0) or why it failed.
+///
+/// The numbers are stable: a code keeps its meaning in every later version and a
+/// retired code is never reused. New codes may be added, so treat an unknown code as a
+/// failure (`postag_status_str` names it "unknown status code").
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum postag_status {
+    /// Success.
+    Ok = 0,
+    /// A required pointer is NULL, or a NULL pointer came with a non-zero length.
+    NullPointer = 1,
+    /// An argument is out of range: a tag index past the last tag, a buffer that
+    /// overlaps another argument, a misaligned pointer, a length past the address space.
+    InvalidArgument = 2,
+    /// The `postag_model` was not filled by a successful `postag_model_load`.
+    ModelNotLoaded = 3,
+    /// The bytes do not start with the postag magic: this is not a model blob.
+    BadMagic = 4,
+    /// The blob's format version is not the one this library reads
+    /// (`postag_blob_format_version` tells which it is).
+    UnsupportedVersion = 5,
+    /// The blob is shorter than its own header says.
+    Truncated = 6,
+    /// The CRC-32 at the end of the blob does not match its contents.
+    ChecksumMismatch = 7,
+    /// The blob's header cannot be decoded.
+    MalformedHeader = 8,
+    /// The header decodes but describes an inconsistent model.
+    InvalidModel = 9,
+    /// The scratch buffer is smaller than `postag_scratch_size` asks for.
+    ScratchTooSmall = 10,
+    /// More than `POSTAG_MAX_TOKENS` tokens in one call.
+    TooManyTokens = 11,
+    /// An output buffer is too short (tags: one per token; scores: tokens x tags;
+    /// strings: their length plus the NUL).
+    OutputTooSmall = 12,
+    /// A token is not valid UTF-8.
+    InvalidUtf8 = 13,
+    /// A word is not in the vocabulary and the model has no unknown-word row.
+    UnknownWord = 14,
+    /// A character is not in the vocabulary and the model has no unknown-char row.
+    UnknownChar = 15,
+    /// A caller-held state needs a unidirectional model; one-token steps also need
+    /// a model without CRF transitions.
+    NotStreamable = 16,
+    /// The state buffer's length is not `postag_state_len`.
+    StateSize = 17,
+    /// A bug in postag: a caught panic, or an error this version cannot name.
+    InternalError = 18,
+}
+
+impl From<Error> for postag_status {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::BadMagic => postag_status::BadMagic,
+            Error::UnsupportedVersion { .. } => postag_status::UnsupportedVersion,
+            Error::Truncated => postag_status::Truncated,
+            Error::ChecksumMismatch => postag_status::ChecksumMismatch,
+            Error::MalformedHeader => postag_status::MalformedHeader,
+            Error::InvalidModel => postag_status::InvalidModel,
+            Error::ScratchTooSmall => postag_status::ScratchTooSmall,
+            Error::TooManyTokens => postag_status::TooManyTokens,
+            Error::OutputTooSmall => postag_status::OutputTooSmall,
+            Error::InvalidUtf8 => postag_status::InvalidUtf8,
+            Error::UnknownWord => postag_status::UnknownWord,
+            Error::UnknownChar => postag_status::UnknownChar,
+            Error::NotStreamable => postag_status::NotStreamable,
+            Error::StateSize => postag_status::StateSize,
+            // `Error` is non-exhaustive: a variant added to the core gets its own code
+            // here; until then it is reported, never lost.
+            _ => postag_status::InternalError,
+        }
+    }
+}
+
+/// Bytes a buffer needs for any status message, including its NUL.
+pub const POSTAG_STATUS_MESSAGE_MAX: usize = 128;
+
+/// Messages indexed by code.
+const MESSAGES: [&CStr; 19] = [
+    c"ok",
+    c"a required pointer is NULL (or a NULL pointer came with a non-zero length)",
+    c"invalid argument (index out of range, overlapping or misaligned buffer)",
+    c"the model object was not loaded (call postag_model_load first)",
+    c"not a postag model (bad magic bytes)",
+    c"model blob format version not supported (newer: upgrade postag; older: re-export it)",
+    c"model blob is truncated",
+    c"model blob is corrupt (CRC-32 mismatch)",
+    c"model blob header cannot be decoded",
+    c"model blob describes an inconsistent model",
+    c"scratch buffer is too small for this many tokens (see postag_scratch_size)",
+    c"too many tokens in one call (see POSTAG_MAX_TOKENS)",
+    c"output buffer is too small",
+    c"token is not valid UTF-8",
+    c"word not in the vocabulary and the model has no unknown-word entry",
+    c"character not in the vocabulary and the model has no unknown-char entry",
+    c"a caller-held state needs a unidirectional model (one-token steps also no CRF)",
+    c"state buffer has the wrong length for this model (see postag_state_len)",
+    c"internal error in postag (a bug: please report it)",
+];
+
+const UNKNOWN: &CStr = c"unknown status code";
+
+const _: () = {
+    assert!(MESSAGES.len() == postag_status::InternalError as usize + 1);
+    let mut i = 0;
+    while i < MESSAGES.len() {
+        assert!(MESSAGES[i].count_bytes() < POSTAG_STATUS_MESSAGE_MAX);
+        i += 1;
+    }
+    assert!(UNKNOWN.count_bytes() < POSTAG_STATUS_MESSAGE_MAX);
+};
+
+fn message(status: u32) -> &'static CStr {
+    MESSAGES.get(status as usize).copied().unwrap_or(UNKNOWN)
+}
+
+/// A static, NUL-terminated English description of `status` (any value: codes this
+/// version does not know give "unknown status code"). Never NULL.
+#[no_mangle]
+pub extern "C" fn postag_status_str(status: u32) -> *const c_char {
+    message(status).as_ptr()
+}
+
+/// Copies the description of `status` (as `postag_status_str`), with its NUL, into
+/// `buf`, and its length without the NUL into `*len_out` (`len_out` may be NULL).
+/// A buffer of `POSTAG_STATUS_MESSAGE_MAX` bytes always fits.
+///
+/// Returns `POSTAG_STATUS_OUTPUT_TOO_SMALL` (writing nothing) if `buf_len` is less than
+/// the length plus one.
+///
+/// # Safety
+/// `buf` must be valid for writes of `buf_len` bytes; `len_out` NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn postag_status_message(
+    status: u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    len_out: *mut usize,
+) -> postag_status {
+    checks::boundary(|| {
+        let text = message(status).to_bytes_with_nul();
+        let buf = checks::Out::new(buf.cast::<u8>(), buf_len)?;
+        let len_out = checks::OptionalValue::new(len_out)?;
+        checks::disjoint(&[buf.region(), len_out.region()], &[])?;
+        if buf_len < text.len() {
+            return Err(postag_status::OutputTooSmall);
+        }
+        // SAFETY: the C caller guarantees `buf` is writable for `buf_len` bytes and
+        // `len_out` is NULL or writable; both were checked and do not overlap.
+        unsafe {
+            buf.get()[..text.len()].copy_from_slice(text);
+            len_out.set(text.len() - 1);
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_distinct_message() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in 0..=postag_status::InternalError as u32 {
+            assert!(seen.insert(message(code).to_bytes()), "code {code}");
+        }
+        assert_eq!(message(999), UNKNOWN);
+    }
+
+    #[test]
+    fn core_errors_map_to_their_own_codes() {
+        let errors = [
+            Error::BadMagic,
+            Error::UnsupportedVersion { found: 2 },
+            Error::Truncated,
+            Error::ChecksumMismatch,
+            Error::MalformedHeader,
+            Error::InvalidModel,
+            Error::ScratchTooSmall,
+            Error::TooManyTokens,
+            Error::OutputTooSmall,
+            Error::InvalidUtf8,
+            Error::UnknownWord,
+            Error::UnknownChar,
+            Error::NotStreamable,
+            Error::StateSize,
+        ];
+        let codes: std::collections::BTreeSet<u32> = errors
+            .iter()
+            .map(|&e| postag_status::from(e) as u32)
+            .collect();
+        assert_eq!(codes.len(), errors.len());
+        assert!(!codes.contains(&(postag_status::InternalError as u32)));
+        assert!(!codes.contains(&0));
+    }
+}

@@ -1,0 +1,521 @@
+/*
+ * postag: an embeddable LSTM part-of-speech tagger. C99 and C++ compatible.
+ *
+ * Link libpostag.a (and, on a hosted target, the libraries that
+ * `cargo rustc -p postag-ffi --release --crate-type staticlib -- --print native-static-libs`
+ * names). See the "C API" section of README.md for an example.
+ *
+ * Conventions:
+ * - Every function except postag_version and postag_status_str returns a
+ *   postag_status; POSTAG_STATUS_OK (0) is success.
+ * - Inputs come first, then buffers the call both reads and writes (state, scratch),
+ *   then outputs, last. Every pointer is followed by its length, in elements.
+ * - Outputs (and a state) are written only when the call returns POSTAG_STATUS_OK.
+ * - A `const` pointer is never written through.
+ * - The caller owns all memory: the model object, the blob, the scratch buffer, the
+ *   outputs. The library never allocates and keeps no pointer past a call, except
+ *   that a postag_model points into its blob.
+ * - A NULL pointer is accepted only with a length of 0, or where a parameter says it
+ *   may be NULL (POSTAG_STATUS_NULL_POINTER otherwise). A buffer a call writes must
+ *   not overlap any other argument (POSTAG_STATUS_INVALID_ARGUMENT).
+ * - Nothing panics or aborts across this interface: every input, including any
+ *   blob and any token bytes, gives a status code.
+ * - Functions are reentrant: calls on the same model may run on several threads at
+ *   once, each with its own scratch, state and outputs.
+ */
+
+#ifndef POSTAG_H
+#define POSTAG_H
+
+/* Generated from ffi/src by cbindgen (pinned version, see scripts/test); do not edit. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * Major version of the library (semantic versioning).
+ */
+#define POSTAG_VERSION_MAJOR 0
+
+/**
+ * Minor version of the library.
+ */
+#define POSTAG_VERSION_MINOR 1
+
+/**
+ * Patch version of the library.
+ */
+#define POSTAG_VERSION_PATCH 0
+
+/**
+ * The model blob format version this library reads.
+ */
+#define POSTAG_FORMAT_VERSION 1
+
+/**
+ * Bytes of a `postag_model`, the same on every target: the model view takes about
+ * 2.5 KB on 64-bit targets and 1.3 KB on 32-bit ones (checked at compile time); the
+ * rest leaves room to grow without changing the ABI.
+ */
+#define POSTAG_MODEL_SIZE 3072
+
+/**
+ * Number of 8-byte words in a `postag_model`.
+ */
+#define POSTAG_MODEL_WORDS (POSTAG_MODEL_SIZE / 8)
+
+/**
+ * Bytes a buffer needs for any status message, including its NUL.
+ */
+#define POSTAG_STATUS_MESSAGE_MAX 128
+
+/**
+ * Most tokens one call accepts.
+ */
+#define POSTAG_MAX_TOKENS 4096
+
+/**
+ * What a call did: `POSTAG_STATUS_OK` (0) or why it failed.
+ *
+ * The numbers are stable: a code keeps its meaning in every later version and a
+ * retired code is never reused. New codes may be added, so treat an unknown code as a
+ * failure (`postag_status_str` names it "unknown status code").
+ */
+enum postag_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Success.
+     */
+    POSTAG_STATUS_OK = 0,
+    /**
+     * A required pointer is NULL, or a NULL pointer came with a non-zero length.
+     */
+    POSTAG_STATUS_NULL_POINTER = 1,
+    /**
+     * An argument is out of range: a tag index past the last tag, a buffer that
+     * overlaps another argument, a misaligned pointer, a length past the address space.
+     */
+    POSTAG_STATUS_INVALID_ARGUMENT = 2,
+    /**
+     * The `postag_model` was not filled by a successful `postag_model_load`.
+     */
+    POSTAG_STATUS_MODEL_NOT_LOADED = 3,
+    /**
+     * The bytes do not start with the postag magic: this is not a model blob.
+     */
+    POSTAG_STATUS_BAD_MAGIC = 4,
+    /**
+     * The blob's format version is not the one this library reads
+     * (`postag_blob_format_version` tells which it is).
+     */
+    POSTAG_STATUS_UNSUPPORTED_VERSION = 5,
+    /**
+     * The blob is shorter than its own header says.
+     */
+    POSTAG_STATUS_TRUNCATED = 6,
+    /**
+     * The CRC-32 at the end of the blob does not match its contents.
+     */
+    POSTAG_STATUS_CHECKSUM_MISMATCH = 7,
+    /**
+     * The blob's header cannot be decoded.
+     */
+    POSTAG_STATUS_MALFORMED_HEADER = 8,
+    /**
+     * The header decodes but describes an inconsistent model.
+     */
+    POSTAG_STATUS_INVALID_MODEL = 9,
+    /**
+     * The scratch buffer is smaller than `postag_scratch_size` asks for.
+     */
+    POSTAG_STATUS_SCRATCH_TOO_SMALL = 10,
+    /**
+     * More than `POSTAG_MAX_TOKENS` tokens in one call.
+     */
+    POSTAG_STATUS_TOO_MANY_TOKENS = 11,
+    /**
+     * An output buffer is too short (tags: one per token; scores: tokens x tags;
+     * strings: their length plus the NUL).
+     */
+    POSTAG_STATUS_OUTPUT_TOO_SMALL = 12,
+    /**
+     * A token is not valid UTF-8.
+     */
+    POSTAG_STATUS_INVALID_UTF8 = 13,
+    /**
+     * A word is not in the vocabulary and the model has no unknown-word row.
+     */
+    POSTAG_STATUS_UNKNOWN_WORD = 14,
+    /**
+     * A character is not in the vocabulary and the model has no unknown-char row.
+     */
+    POSTAG_STATUS_UNKNOWN_CHAR = 15,
+    /**
+     * A caller-held state needs a unidirectional model; one-token steps also need
+     * a model without CRF transitions.
+     */
+    POSTAG_STATUS_NOT_STREAMABLE = 16,
+    /**
+     * The state buffer's length is not `postag_state_len`.
+     */
+    POSTAG_STATUS_STATE_SIZE = 17,
+    /**
+     * A bug in postag: a caught panic, or an error this version cannot name.
+     */
+    POSTAG_STATUS_INTERNAL_ERROR = 18,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum postag_status postag_status;
+#else
+typedef uint32_t postag_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * A loaded model: a validated view of a blob, a few KB that the caller owns (a static,
+ * a global, the stack). Opaque: fill it with `postag_model_load`.
+ *
+ * It holds pointers into the blob, never copies of it: the blob must stay where it is,
+ * unchanged, for as long as the model is used. The object may be copied (`memcpy`,
+ * assignment) to another place; the copy works the same. It owns nothing, so there is
+ * nothing to free. A zeroed object is recognized as not loaded
+ * (`POSTAG_STATUS_MODEL_NOT_LOADED`).
+ */
+typedef struct postag_model {
+    /**
+     * Opaque storage, 8-byte aligned.
+     */
+    uint64_t opaque[POSTAG_MODEL_WORDS];
+} postag_model;
+
+/**
+ * Dimensions and options of a loaded model.
+ */
+typedef struct postag_model_info {
+    /**
+     * Size of the blob in bytes.
+     */
+    size_t blob_len;
+    /**
+     * Floats of a caller-held state (`postag_state_len`); 0 for a bidirectional model.
+     */
+    size_t state_len;
+    /**
+     * Number of tags T: tag indices are 0..T-1.
+     */
+    uint32_t num_tags;
+    /**
+     * Words in the vocabulary (not counting an unknown-word row).
+     */
+    uint32_t vocab_words;
+    /**
+     * Rows of the word embedding.
+     */
+    uint32_t word_rows;
+    /**
+     * Word embedding size.
+     */
+    uint32_t word_dim;
+    /**
+     * Hidden size of each direction of the word LSTM.
+     */
+    uint32_t hidden;
+    /**
+     * Layers of the word LSTM (1 to 4).
+     */
+    uint32_t layers;
+    /**
+     * Characters in the char vocabulary; 0 without char features.
+     */
+    uint32_t vocab_chars;
+    /**
+     * Char embedding size; 0 without char features.
+     */
+    uint32_t char_dim;
+    /**
+     * Hidden size of each direction of the char LSTM; 0 without char features.
+     */
+    uint32_t char_hidden;
+    /**
+     * Layers of the char LSTM; 0 without char features.
+     */
+    uint32_t char_layers;
+    /**
+     * Characters of a word the char LSTM reads whole (longer words: the first and
+     * last halves); 0 without char features.
+     */
+    uint32_t max_word_chars;
+    /**
+     * Whether the word LSTM is bidirectional (then no caller-held state).
+     */
+    bool bidirectional;
+    /**
+     * Whether the model decodes with Viterbi over CRF transitions (then no `postag_step`).
+     */
+    bool crf;
+    /**
+     * Whether words missing from the vocabulary use an unknown-word row.
+     */
+    bool unknown_word;
+    /**
+     * Whether words are lowercased before lookup.
+     */
+    bool lowercase;
+    /**
+     * Whether ASCII digits are replaced by `0` before lookup.
+     */
+    bool digits_to_zero;
+    /**
+     * Whether the model has char features.
+     */
+    bool chars;
+    /**
+     * Whether the char LSTM is bidirectional.
+     */
+    bool char_bidirectional;
+    /**
+     * Whether characters missing from the char vocabulary use an unknown-char row.
+     */
+    bool unknown_char;
+    /**
+     * Whether `postag_tag_from_state` works (a unidirectional model).
+     */
+    bool can_tag_from_state;
+    /**
+     * Whether `postag_step` works (a unidirectional model without CRF).
+     */
+    bool can_step;
+} postag_model_info;
+
+/**
+ * A token: `len` bytes of UTF-8 at `ptr` (no NUL needed; `ptr` may be NULL only when
+ * `len` is 0). The bytes are read during the call only.
+ */
+typedef struct postag_token {
+    /**
+     * First byte of the token.
+     */
+    const uint8_t *ptr;
+    /**
+     * Number of bytes.
+     */
+    size_t len;
+} postag_token;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * The library version, `"MAJOR.MINOR.PATCH"` as in `Cargo.toml`: a static,
+ * NUL-terminated string.
+ */
+const char *postag_version(void);
+
+/**
+ * Validates the blob (`blob_len` bytes at `blob`: framing, version, CRC-32, every
+ * tensor and index) and fills `*out` with a model that reads its weights in place.
+ *
+ * The blob is not copied: keep it where it is (flash, a static array, a mapped file),
+ * unchanged, for as long as `*out` is used. It needs no particular alignment.
+ *
+ * Errors: `POSTAG_STATUS_BAD_MAGIC`, `POSTAG_STATUS_UNSUPPORTED_VERSION` (a blob of a
+ * newer or older format), `POSTAG_STATUS_TRUNCATED`, `POSTAG_STATUS_CHECKSUM_MISMATCH`,
+ * `POSTAG_STATUS_MALFORMED_HEADER`, `POSTAG_STATUS_INVALID_MODEL`; `*out` is then left
+ * as it was.
+ *
+ * # Safety
+ * `blob` must be valid for reads of `blob_len` bytes, unchanged, for as long as the
+ * model is used; `out` must be valid for writes of one `postag_model`.
+ */
+postag_status postag_model_load(const uint8_t *blob, size_t blob_len, struct postag_model *out);
+
+/**
+ * The format version that a blob declares, without loading it: to tell a user which
+ * version a refused blob has (`POSTAG_STATUS_UNSUPPORTED_VERSION`). Errors:
+ * `POSTAG_STATUS_BAD_MAGIC`, or `POSTAG_STATUS_TRUNCATED` for fewer than 8 bytes.
+ *
+ * # Safety
+ * `blob` must be valid for reads of `blob_len` bytes; `version_out` for one write.
+ */
+postag_status postag_blob_format_version(const uint8_t *blob,
+                                         size_t blob_len,
+                                         uint16_t *version_out);
+
+/**
+ * Writes the dimensions and options of `model` into `*info_out`.
+ *
+ * # Safety
+ * `model` must point to a loaded or zeroed `postag_model` whose blob is still valid;
+ * `info_out` must be valid for one write.
+ */
+postag_status postag_model_get_info(const struct postag_model *model,
+                                    struct postag_model_info *info_out);
+
+/**
+ * Writes the number of tags T of `model` into `*num_tags_out`.
+ *
+ * # Safety
+ * As `postag_model_get_info`.
+ */
+postag_status postag_num_tags(const struct postag_model *model, size_t *num_tags_out);
+
+/**
+ * The name of tag `tag` (0..T-1) where it lies in the blob: `*name_out` points to
+ * `*name_len_out` bytes of UTF-8, **not** NUL-terminated, valid as long as the blob.
+ * `POSTAG_STATUS_INVALID_ARGUMENT` if `tag` is out of range.
+ *
+ * # Safety
+ * As `postag_model_get_info`; `name_out` and `name_len_out` must be valid for one write.
+ */
+postag_status postag_tag_name(const struct postag_model *model,
+                              size_t tag,
+                              const uint8_t **name_out,
+                              size_t *name_len_out);
+
+/**
+ * Copies the name of tag `tag` (0..T-1) into `buf` with a terminating NUL, and its
+ * length without the NUL into `*name_len_out` (`name_len_out` may be NULL).
+ * `POSTAG_STATUS_OUTPUT_TOO_SMALL` (nothing written) if `buf_len` is not at least
+ * the length plus one; `POSTAG_STATUS_INVALID_ARGUMENT` if `tag` is out of range.
+ *
+ * # Safety
+ * As `postag_model_get_info`; `buf` must be valid for writes of `buf_len` bytes.
+ */
+postag_status postag_tag_name_copy(const struct postag_model *model,
+                                   size_t tag,
+                                   char *buf,
+                                   size_t buf_len,
+                                   size_t *name_len_out);
+
+/**
+ * A static, NUL-terminated English description of `status` (any value: codes this
+ * version does not know give "unknown status code"). Never NULL.
+ */
+const char *postag_status_str(uint32_t status);
+
+/**
+ * Copies the description of `status` (as `postag_status_str`), with its NUL, into
+ * `buf`, and its length without the NUL into `*len_out` (`len_out` may be NULL).
+ * A buffer of `POSTAG_STATUS_MESSAGE_MAX` bytes always fits.
+ *
+ * Returns `POSTAG_STATUS_OUTPUT_TOO_SMALL` (writing nothing) if `buf_len` is less than
+ * the length plus one.
+ *
+ * # Safety
+ * `buf` must be valid for writes of `buf_len` bytes; `len_out` NULL or valid for a write.
+ */
+postag_status postag_status_message(uint32_t status, char *buf, size_t buf_len, size_t *len_out);
+
+/**
+ * Writes into `*bytes_out` the scratch bytes that `postag_tag`, `postag_tag_from_state`
+ * and `postag_step` need for sentences of up to `max_tokens` tokens with this model.
+ * Any buffer of that size works, at any alignment; its contents on entry do not
+ * matter. `POSTAG_STATUS_TOO_MANY_TOKENS` above `POSTAG_MAX_TOKENS`.
+ *
+ * # Safety
+ * `model` must point to a loaded or zeroed `postag_model` whose blob is still valid;
+ * `bytes_out` must be valid for one write.
+ */
+postag_status postag_scratch_size(const struct postag_model *model,
+                                  size_t max_tokens,
+                                  size_t *bytes_out);
+
+/**
+ * Tags a sentence of `n_tokens` tokens (`tokens` may be NULL when `n_tokens` is 0: an
+ * empty sentence is tagged successfully).
+ *
+ * - `scratch`: `scratch_len` bytes of working memory, at least
+ *   `postag_scratch_size(model, n_tokens)`; any alignment.
+ * - `tags_out`: one tag index per token (`tags_len >= n_tokens`); names come from
+ *   `postag_tag_name`.
+ * - `scores_out`: NULL (with `scores_len` 0) or the log-probabilities of every tag for
+ *   every token, row per token (`scores_len >= n_tokens * T`).
+ *
+ * Decodes with Viterbi when the model has CRF transitions, else with the per-token
+ * argmax. Starts from a zero state. Outputs are written only on success.
+ *
+ * # Safety
+ * `model` as in `postag_scratch_size`; `tokens` valid for reads of `n_tokens` tokens,
+ * each token's `ptr` for its `len` bytes; `scratch`, `tags_out` and `scores_out`
+ * valid for reads and writes of their lengths, overlapping nothing else passed.
+ */
+postag_status postag_tag(const struct postag_model *model,
+                         const struct postag_token *tokens,
+                         size_t n_tokens,
+                         uint8_t *scratch,
+                         size_t scratch_len,
+                         uint16_t *tags_out,
+                         size_t tags_len,
+                         float *scores_out,
+                         size_t scores_len);
+
+/**
+ * Writes into `*state_len_out` the number of floats of a caller-held state:
+ * `2 * layers * hidden`, laid out like PyTorch's `(h_0, c_0)`: `h` of layers 0..L-1,
+ * then `c` of layers 0..L-1, `hidden` floats each. `POSTAG_STATUS_NOT_STREAMABLE`
+ * for a bidirectional model.
+ *
+ * # Safety
+ * As `postag_scratch_size`; `state_len_out` must be valid for one write.
+ */
+postag_status postag_state_len(const struct postag_model *model, size_t *state_len_out);
+
+/**
+ * Like `postag_tag` for a unidirectional model, starting from the `(h, c)` in `state`
+ * (`state_len` floats, see `postag_state_len`) and leaving the final state there, so
+ * that the next call continues the stream. A zeroed state is the start of a stream;
+ * zero it again to reset. The same as `postag_step` once per token (for a model
+ * without CRF transitions). The state, too, is written only on success.
+ *
+ * Errors besides `postag_tag`'s: `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional model),
+ * `POSTAG_STATUS_STATE_SIZE` (`state_len` differs from `postag_state_len`).
+ *
+ * # Safety
+ * As `postag_tag`; `state` valid for reads and writes of `state_len` floats,
+ * overlapping nothing else passed.
+ */
+postag_status postag_tag_from_state(const struct postag_model *model,
+                                    const struct postag_token *tokens,
+                                    size_t n_tokens,
+                                    float *state,
+                                    size_t state_len,
+                                    uint8_t *scratch,
+                                    size_t scratch_len,
+                                    uint16_t *tags_out,
+                                    size_t tags_len,
+                                    float *scores_out,
+                                    size_t scores_len);
+
+/**
+ * Streams one token through a unidirectional model without CRF transitions: updates
+ * `state` (see `postag_tag_from_state`) and writes the token's tag into `*tag_out` and,
+ * if `scores_out` is not NULL, its T log-probabilities (`scores_len >= T`).
+ * `scratch` as for `postag_tag` with one token.
+ *
+ * Errors besides `postag_tag`'s: `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional or CRF
+ * model), `POSTAG_STATUS_STATE_SIZE`.
+ *
+ * # Safety
+ * As `postag_tag_from_state`, for the single `token`; `tag_out` valid for one write.
+ */
+postag_status postag_step(const struct postag_model *model,
+                          struct postag_token token,
+                          float *state,
+                          size_t state_len,
+                          uint8_t *scratch,
+                          size_t scratch_len,
+                          uint16_t *tag_out,
+                          float *scores_out,
+                          size_t scores_len);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* POSTAG_H */

@@ -1,0 +1,838 @@
+/*
+ * The C API against the Rust core's outputs and every bad input.
+ *
+ * Usage: test_api MANIFEST. The Rust test (tests/rust/c_api.rs) writes the manifest,
+ * the blobs and the case files (see tests/src/cases.rs), and compiles this file with
+ * -DEXPECTED_VERSION="..." -DEXPECTED_FORMAT_VERSION=N.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cases.h"
+#include "ctest.h"
+#include "postag.h"
+
+/* Models the bad-input checks use, by role. */
+#define STREAM_MODEL "uni1_word_00"        /* unidirectional, no CRF, no unknown-word row */
+#define BIDI_MODEL "bi1_char_bi1_25"       /* bidirectional, char features */
+#define CRF_STREAM_MODEL "uni1_word_crf_08" /* unidirectional with CRF transitions */
+#define NO_UNKNOWN_CHAR "no_unknown_char"  /* unknown-word row, no unknown-char row */
+#define MALFORMED_HEADER "malformed_header" /* a header that does not decode, valid CRC */
+#define INVALID_MODEL "invalid_model"      /* a header that decodes, one tag too many */
+
+#define LAST_STATUS POSTAG_STATUS_INTERNAL_ERROR
+
+static model_case *g_cases;
+static size_t g_count;
+
+static const model_case *need(const char *name) {
+    const model_case *c = find_case(g_cases, g_count, name);
+    if (c == NULL) {
+        fprintf(stderr, "the manifest has no case %s\n", name);
+    }
+    return c;
+}
+
+static postag_token token(const char *text) {
+    postag_token t;
+    t.ptr = (const uint8_t *)text;
+    t.len = strlen(text);
+    return t;
+}
+
+/* Whether n floats agree: bit for bit when tolerance is 0, else within it. */
+static int close_enough(const float *got, const float *want, size_t n, float tolerance,
+                        float *worst) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float d = fabsf(got[i] - want[i]);
+        if (d > *worst) {
+            *worst = d;
+        }
+        if (tolerance == 0.0f ? memcmp(&got[i], &want[i], sizeof(float)) != 0 : !(d <= tolerance)) {
+            fprintf(stderr, "  element %u: got %.9g, want %.9g\n", (unsigned)i, got[i], want[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int check_version(void) {
+    char joined[64];
+    snprintf(joined, sizeof joined, "%d.%d.%d", POSTAG_VERSION_MAJOR, POSTAG_VERSION_MINOR,
+             POSTAG_VERSION_PATCH);
+    CHECK(strcmp(postag_version(), joined) == 0);
+    CHECK(strcmp(postag_version(), EXPECTED_VERSION) == 0);
+    CHECK(POSTAG_FORMAT_VERSION == EXPECTED_FORMAT_VERSION);
+    return 1;
+}
+
+static int check_status_strings(void) {
+    unsigned code, other;
+    char buf[POSTAG_STATUS_MESSAGE_MAX];
+    size_t len = 12345, words[8];
+    const char *want = postag_status_str(POSTAG_STATUS_UNKNOWN_WORD);
+    for (code = 0; code <= LAST_STATUS; code++) {
+        const char *s = postag_status_str(code);
+        CHECK(s != NULL && s[0] != '\0' && strlen(s) < POSTAG_STATUS_MESSAGE_MAX);
+        CHECK(strcmp(s, "unknown status code") != 0);
+        for (other = 0; other < code; other++) {
+            CHECK(strcmp(s, postag_status_str(other)) != 0);
+        }
+        CHECK_OK(postag_status_message(code, buf, sizeof buf, &len));
+        CHECK(strcmp(buf, s) == 0 && len == strlen(s));
+    }
+    CHECK(strcmp(postag_status_str(LAST_STATUS + 1), "unknown status code") == 0);
+    CHECK(strcmp(postag_status_str(0xFFFFFFFFu), "unknown status code") == 0);
+    /* Exactly the length plus the NUL fits; one byte less writes nothing. */
+    CHECK_OK(postag_status_message(POSTAG_STATUS_UNKNOWN_WORD, buf, strlen(want) + 1, NULL));
+    CHECK(strcmp(buf, want) == 0);
+    memset(buf, '#', sizeof buf);
+    len = 12345;
+    CHECK_STATUS(postag_status_message(POSTAG_STATUS_UNKNOWN_WORD, buf, strlen(want), &len),
+                 POSTAG_STATUS_OUTPUT_TOO_SMALL);
+    CHECK(buf[0] == '#' && len == 12345);
+    CHECK_STATUS(postag_status_message(0, NULL, 0, &len), POSTAG_STATUS_OUTPUT_TOO_SMALL);
+    CHECK_STATUS(postag_status_message(0, NULL, 10, &len), POSTAG_STATUS_NULL_POINTER);
+    /* The length output inside the message buffer. */
+    CHECK_STATUS(postag_status_message(0, (char *)words, sizeof words, &words[1]),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    return 1;
+}
+
+struct alignment_probe {
+    char c;
+    postag_model model;
+};
+
+static int check_model_object(void) {
+    CHECK(sizeof(postag_model) == POSTAG_MODEL_SIZE);
+    CHECK(offsetof(struct alignment_probe, model) >= sizeof(void *));
+    return 1;
+}
+
+/* Loads `c` and checks postag_model_info against the case. */
+static int load_and_describe(const model_case *c, postag_model *m, postag_model_info *info) {
+    size_t count = 0, state_len = 0;
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, m));
+    CHECK_OK(postag_model_get_info(m, info));
+    CHECK(info->blob_len == c->blob.len);
+    CHECK(info->num_tags == c->num_tags);
+    CHECK(info->layers == c->layers && info->hidden == c->hidden);
+    CHECK(info->bidirectional == (c->bidirectional != 0));
+    CHECK(info->crf == (c->crf != 0));
+    CHECK(info->chars == (c->chars != 0));
+    CHECK(info->unknown_word == (c->unknown_word != 0));
+    CHECK(info->unknown_char == (c->unknown_char != 0));
+    CHECK(info->state_len == c->state_len);
+    CHECK(info->can_tag_from_state == !c->bidirectional);
+    CHECK(info->can_step == (!c->bidirectional && !c->crf));
+    CHECK(info->chars || (info->char_dim == 0 && info->vocab_chars == 0));
+    CHECK_OK(postag_num_tags(m, &count));
+    CHECK(count == c->num_tags);
+    if (c->bidirectional) {
+        CHECK_STATUS(postag_state_len(m, &state_len), POSTAG_STATUS_NOT_STREAMABLE);
+    } else {
+        CHECK_OK(postag_state_len(m, &state_len));
+        CHECK(state_len == c->state_len && state_len == 2 * c->layers * c->hidden);
+    }
+    return 1;
+}
+
+/* Tags and scores of every fixture sentence equal the Rust core's, bit for bit. */
+static int check_tags_and_scores_equal_the_core(void) {
+    size_t ci, si, models = 0, sentences = 0;
+    for (ci = 0; ci < g_count; ci++) {
+        const model_case *c = &g_cases[ci];
+        postag_model m;
+        postag_model_info info;
+        float worst = 0.0f;
+        if (c->file.data == NULL) {
+            continue;
+        }
+        if (!load_and_describe(c, &m, &info)) {
+            fprintf(stderr, "  model %s\n", c->name);
+            return 0;
+        }
+        for (si = 0; si < c->n_sentences; si++) {
+            const sentence *s = &c->sentences[si];
+            size_t n = s->n, t = c->num_tags, need_bytes;
+            uint8_t *scratch;
+            uint16_t *tags;
+            float *scores;
+            if (!s->has_plain) {
+                continue;
+            }
+            CHECK_OK(postag_scratch_size(&m, n, &need_bytes));
+            /* Exact sizes on the heap, so that the sanitizers see any overrun. The
+             * scratch starts at an odd address: any alignment must work. */
+            scratch = (uint8_t *)malloc(need_bytes + 1);
+            tags = (uint16_t *)malloc(n * sizeof *tags + 1);
+            scores = (float *)malloc(n * t * sizeof *scores + 1);
+            CHECK(scratch && tags && scores);
+            CHECK_OK(postag_tag(&m, s->tokens, n, scratch + 1, need_bytes, tags, n, scores, n * t));
+            CHECK(memcmp(tags, s->tags, n * sizeof *tags) == 0);
+            if (!close_enough(scores, s->scores, n * t, c->tolerance, &worst)) {
+                fprintf(stderr, "  %s sentence %u: scores differ\n", c->name, (unsigned)si);
+                return 0;
+            }
+            /* Without scores: the same tags. */
+            memset(tags, 0xAB, n * sizeof *tags);
+            CHECK_OK(postag_tag(&m, s->tokens, n, scratch, need_bytes, tags, n, NULL, 0));
+            CHECK(memcmp(tags, s->tags, n * sizeof *tags) == 0);
+            free(scratch);
+            free(tags);
+            free(scores);
+            sentences++;
+        }
+        models++;
+    }
+    printf("  %u models, %u sentences: tags and scores equal the Rust core's\n",
+           (unsigned)models, (unsigned)sentences);
+    CHECK(models >= 5);
+    return 1;
+}
+
+/* postag_tag_from_state and postag_step from each sentence's initial state. */
+static int check_streams(void) {
+    size_t ci, si, i, streamed = 0;
+    for (ci = 0; ci < g_count; ci++) {
+        const model_case *c = &g_cases[ci];
+        postag_model m;
+        postag_model_info info;
+        float whole = 0.0f, stepped = 0.0f;
+        size_t t = c->num_tags, sl = c->state_len;
+        int any = 0;
+        if (c->file.data == NULL) {
+            continue;
+        }
+        CHECK(load_and_describe(c, &m, &info));
+        for (si = 0; si < c->n_sentences; si++) {
+            const sentence *s = &c->sentences[si];
+            size_t n = s->n, need_bytes;
+            uint8_t *scratch;
+            uint16_t *tags;
+            float *scores, *state;
+            if (!s->has_stream) {
+                continue;
+            }
+            any = 1;
+            CHECK_OK(postag_scratch_size(&m, n, &need_bytes));
+            scratch = (uint8_t *)malloc(need_bytes);
+            tags = (uint16_t *)malloc(n * sizeof *tags + 1);
+            scores = (float *)malloc(n * t * sizeof *scores + 1);
+            state = (float *)malloc(sl * sizeof *state);
+            CHECK(scratch && tags && scores && state);
+            memcpy(state, s->initial, sl * sizeof *state);
+            CHECK_OK(postag_tag_from_state(&m, s->tokens, n, state, sl, scratch, need_bytes, tags, n,
+                                           scores, n * t));
+            CHECK(memcmp(tags, s->stream_tags, n * sizeof *tags) == 0);
+            CHECK(close_enough(scores, s->stream_scores, n * t, c->tolerance, &whole));
+            CHECK(!s->has_final || close_enough(state, s->final_state, sl, c->tolerance, &whole));
+            if (info.can_step) {
+                memcpy(state, s->initial, sl * sizeof *state);
+                for (i = 0; i < n; i++) {
+                    uint16_t tag = 0xFFFF;
+                    CHECK_OK(postag_step(&m, s->tokens[i], state, sl, scratch, need_bytes, &tag,
+                                         scores + i * t, t));
+                    CHECK(tag == s->stream_tags[i]);
+                }
+                CHECK(close_enough(scores, s->stream_scores, n * t, c->step_tolerance, &stepped));
+                CHECK(!s->has_final ||
+                      close_enough(state, s->final_state, sl, c->step_tolerance, &stepped));
+            } else {
+                uint16_t tag = 0xFFFF;
+                memcpy(state, s->initial, sl * sizeof *state);
+                CHECK_STATUS(postag_step(&m, s->tokens[0], state, sl, scratch, need_bytes, &tag,
+                                         NULL, 0),
+                             POSTAG_STATUS_NOT_STREAMABLE);
+                CHECK(tag == 0xFFFF && memcmp(state, s->initial, sl * sizeof *state) == 0);
+            }
+            free(scratch);
+            free(tags);
+            free(scores);
+            free(state);
+        }
+        if (any) {
+            streamed++;
+            if (c->tolerance > 0.0f) {
+                printf("  %s: max |diff| %.2e (whole sentence), %.2e (one token at a time)\n",
+                       c->name, whole, stepped);
+            }
+        }
+    }
+    printf("  %u models streamed from caller-held states\n", (unsigned)streamed);
+    CHECK(streamed >= 3);
+    return 1;
+}
+
+static int check_tag_names(void) {
+    size_t ci, t;
+    for (ci = 0; ci < g_count; ci++) {
+        const model_case *c = &g_cases[ci];
+        postag_model m;
+        char buf[256];
+        if (c->file.data == NULL) {
+            continue;
+        }
+        CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+        for (t = 0; t < c->num_tags; t++) {
+            const uint8_t *name = NULL;
+            size_t len = 0, copied = 0;
+            CHECK_OK(postag_tag_name(&m, t, &name, &len));
+            CHECK(len == c->tag_names[t].len && memcmp(name, c->tag_names[t].ptr, len) == 0);
+            /* In place: inside the blob. */
+            CHECK(name >= c->blob.data && name + len <= c->blob.data + c->blob.len);
+            CHECK(len + 1 <= sizeof buf);
+            CHECK_OK(postag_tag_name_copy(&m, t, buf, len + 1, &copied));
+            CHECK(copied == len && memcmp(buf, name, len) == 0 && buf[len] == '\0');
+            CHECK_OK(postag_tag_name_copy(&m, t, buf, sizeof buf, NULL));
+            memset(buf, '#', sizeof buf);
+            copied = 777;
+            CHECK_STATUS(postag_tag_name_copy(&m, t, buf, len, &copied),
+                         POSTAG_STATUS_OUTPUT_TOO_SMALL);
+            CHECK(buf[0] == '#' && copied == 777);
+        }
+        {
+            const uint8_t *name = NULL;
+            size_t len = 777;
+            CHECK_STATUS(postag_tag_name(&m, c->num_tags, &name, &len),
+                         POSTAG_STATUS_INVALID_ARGUMENT);
+            CHECK(name == NULL && len == 777);
+            CHECK_STATUS(postag_tag_name_copy(&m, (size_t)-1, buf, sizeof buf, NULL),
+                         POSTAG_STATUS_INVALID_ARGUMENT);
+        }
+    }
+    return 1;
+}
+
+/* A copy of the model object, and a blob at an odd address, work the same. */
+static int check_copies_and_alignment(void) {
+    const model_case *c = need(BIDI_MODEL);
+    const sentence *s;
+    postag_model m, copy;
+    uint8_t *moved, scratch[1 << 16];
+    uint16_t tags[64];
+    CHECK(c != NULL);
+    s = &c->sentences[0];
+    CHECK(s->n <= 64);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    memcpy(&copy, &m, sizeof m);
+    memset(&m, 0, sizeof m);
+    CHECK_OK(postag_tag(&copy, s->tokens, s->n, scratch, sizeof scratch, tags, 64, NULL, 0));
+    CHECK(memcmp(tags, s->tags, s->n * sizeof *tags) == 0);
+    moved = (uint8_t *)malloc(c->blob.len + 3);
+    CHECK(moved != NULL);
+    memcpy(moved + 3, c->blob.data, c->blob.len);
+    CHECK_OK(postag_model_load(moved + 3, c->blob.len, &m));
+    memset(tags, 0, sizeof tags);
+    CHECK_OK(postag_tag(&m, s->tokens, s->n, scratch, sizeof scratch, tags, 64, NULL, 0));
+    CHECK(memcmp(tags, s->tags, s->n * sizeof *tags) == 0);
+    free(moved);
+    return 1;
+}
+
+static int check_empty_sentence(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m;
+    uint16_t tags[2] = {7, 7};
+    float state[64];
+    size_t sl;
+    CHECK(c != NULL);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_OK(postag_tag(&m, NULL, 0, NULL, 0, NULL, 0, NULL, 0));
+    CHECK_OK(postag_tag(&m, NULL, 0, NULL, 0, tags, 2, NULL, 0));
+    CHECK(tags[0] == 7 && tags[1] == 7);
+    CHECK_OK(postag_state_len(&m, &sl));
+    CHECK(sl <= 64);
+    memset(state, 0, sizeof state);
+    state[0] = 0.5f;
+    CHECK_OK(postag_tag_from_state(&m, NULL, 0, state, sl, NULL, 0, NULL, 0, NULL, 0));
+    CHECK(state[0] == 0.5f);
+    return 1;
+}
+
+static int check_model_not_loaded(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m, before;
+    postag_model_info info;
+    postag_token tok = token("x");
+    uint8_t scratch[4096];
+    uint16_t tags[4];
+    size_t out = 0;
+    float state[64];
+    const uint8_t *name;
+    char buf[16];
+    CHECK(c != NULL);
+    memset(&m, 0, sizeof m);
+    CHECK_STATUS(postag_model_get_info(&m, &info), POSTAG_STATUS_MODEL_NOT_LOADED);
+    CHECK_STATUS(postag_num_tags(&m, &out), POSTAG_STATUS_MODEL_NOT_LOADED);
+    CHECK_STATUS(postag_scratch_size(&m, 1, &out), POSTAG_STATUS_MODEL_NOT_LOADED);
+    CHECK_STATUS(postag_state_len(&m, &out), POSTAG_STATUS_MODEL_NOT_LOADED);
+    CHECK_STATUS(postag_tag_name(&m, 0, &name, &out), POSTAG_STATUS_MODEL_NOT_LOADED);
+    CHECK_STATUS(postag_tag_name_copy(&m, 0, buf, sizeof buf, &out), POSTAG_STATUS_MODEL_NOT_LOADED);
+    CHECK_STATUS(postag_tag(&m, &tok, 1, scratch, sizeof scratch, tags, 4, NULL, 0),
+                 POSTAG_STATUS_MODEL_NOT_LOADED);
+    CHECK_STATUS(postag_tag_from_state(&m, &tok, 1, state, 64, scratch, sizeof scratch, tags, 4,
+                                       NULL, 0),
+                 POSTAG_STATUS_MODEL_NOT_LOADED);
+    CHECK_STATUS(postag_step(&m, tok, state, 64, scratch, sizeof scratch, tags, NULL, 0),
+                 POSTAG_STATUS_MODEL_NOT_LOADED);
+    /* A failed load leaves the object as it was. */
+    memset(&m, 0x5A, sizeof m);
+    memcpy(&before, &m, sizeof m);
+    CHECK_STATUS(postag_model_load(c->blob.data, c->blob.len - 1, &m),
+                 POSTAG_STATUS_CHECKSUM_MISMATCH);
+    CHECK(memcmp(&m, &before, sizeof m) == 0);
+    return 1;
+}
+
+static int check_null_pointers(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m;
+    postag_model_info info;
+    const sentence *s;
+    postag_token bad;
+    uint8_t scratch[1 << 14];
+    uint16_t tags[64], tag;
+    float state[64], scores[1024];
+    size_t out, sl;
+    const uint8_t *name;
+    CHECK(c != NULL);
+    s = &c->sentences[0];
+    CHECK_STATUS(postag_model_load(NULL, c->blob.len, &m), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_model_load(c->blob.data, c->blob.len, NULL), POSTAG_STATUS_NULL_POINTER);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_OK(postag_state_len(&m, &sl));
+    memset(state, 0, sizeof state);
+    CHECK_STATUS(postag_model_get_info(NULL, &info), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_model_get_info(&m, NULL), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_num_tags(NULL, &out), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_num_tags(&m, NULL), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_scratch_size(NULL, 1, &out), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_scratch_size(&m, 1, NULL), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_state_len(&m, NULL), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_tag_name(&m, 0, NULL, &out), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_tag_name(&m, 0, &name, NULL), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_tag_name_copy(&m, 0, NULL, 8, NULL), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_blob_format_version(c->blob.data, c->blob.len, NULL),
+                 POSTAG_STATUS_NULL_POINTER);
+    /* postag_tag: the model, the token array, a token's bytes, scratch, tags, scores. */
+    CHECK_STATUS(postag_tag(NULL, s->tokens, s->n, scratch, sizeof scratch, tags, 64, NULL, 0),
+                 POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_tag(&m, NULL, s->n, scratch, sizeof scratch, tags, 64, NULL, 0),
+                 POSTAG_STATUS_NULL_POINTER);
+    bad.ptr = NULL;
+    bad.len = 3;
+    CHECK_STATUS(postag_tag(&m, &bad, 1, scratch, sizeof scratch, tags, 64, NULL, 0),
+                 POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, NULL, sizeof scratch, tags, 64, NULL, 0),
+                 POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, sizeof scratch, NULL, 64, NULL, 0),
+                 POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, sizeof scratch, tags, 64, NULL, 1024),
+                 POSTAG_STATUS_NULL_POINTER);
+    /* Streaming: the state, the step's token and tag. */
+    CHECK_STATUS(postag_tag_from_state(&m, s->tokens, s->n, NULL, sl, scratch, sizeof scratch,
+                                       tags, 64, scores, 1024),
+                 POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_step(&m, bad, state, sl, scratch, sizeof scratch, &tag, NULL, 0),
+                 POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_step(&m, s->tokens[0], state, sl, scratch, sizeof scratch, NULL, NULL, 0),
+                 POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_step(&m, s->tokens[0], NULL, sl, scratch, sizeof scratch, &tag, NULL, 0),
+                 POSTAG_STATUS_NULL_POINTER);
+    /* A NULL pointer with length 0 is an empty buffer, not an error in itself. */
+    bad.len = 0;
+    CHECK_STATUS(postag_tag(&m, &bad, 1, scratch, sizeof scratch, tags, 64, NULL, 0),
+                 POSTAG_STATUS_UNKNOWN_WORD);
+    return 1;
+}
+
+static int check_zero_lengths(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m;
+    const sentence *s;
+    uint8_t scratch[1 << 14];
+    uint16_t tags[64];
+    float scores[1024], state[64];
+    size_t sl;
+    char buf[8];
+    CHECK(c != NULL);
+    s = &c->sentences[0];
+    CHECK_STATUS(postag_model_load(c->blob.data, 0, &m), POSTAG_STATUS_TRUNCATED);
+    CHECK_STATUS(postag_model_load(NULL, 0, &m), POSTAG_STATUS_TRUNCATED);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_OK(postag_state_len(&m, &sl));
+    memset(state, 0, sizeof state);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, 0, tags, 64, NULL, 0),
+                 POSTAG_STATUS_SCRATCH_TOO_SMALL);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, NULL, 0, tags, 64, NULL, 0),
+                 POSTAG_STATUS_SCRATCH_TOO_SMALL);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, sizeof scratch, tags, 0, NULL, 0),
+                 POSTAG_STATUS_OUTPUT_TOO_SMALL);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, sizeof scratch, tags, 64, scores, 0),
+                 POSTAG_STATUS_OUTPUT_TOO_SMALL);
+    CHECK_STATUS(postag_tag_from_state(&m, s->tokens, s->n, state, 0, scratch, sizeof scratch,
+                                       tags, 64, NULL, 0),
+                 POSTAG_STATUS_STATE_SIZE);
+    CHECK_STATUS(postag_tag_name_copy(&m, 0, buf, 0, NULL), POSTAG_STATUS_OUTPUT_TOO_SMALL);
+    /* An empty token is a word like any other: this model does not know it. */
+    {
+        postag_token empty = token("");
+        CHECK_STATUS(postag_tag(&m, &empty, 1, scratch, sizeof scratch, tags, 64, NULL, 0),
+                     POSTAG_STATUS_UNKNOWN_WORD);
+    }
+    return 1;
+}
+
+static int check_invalid_utf8(void) {
+    const model_case *c = need(BIDI_MODEL);
+    postag_model m;
+    postag_token toks[3];
+    uint8_t scratch[1 << 16];
+    uint16_t tags[3] = {9, 9, 9};
+    static const char *bad[] = {"\xff", "\xe1\xbb", "a\xc0\xafz", "\xed\xa0\x80"};
+    size_t i;
+    CHECK(c != NULL);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    toks[0] = c->sentences[0].tokens[0];
+    toks[2] = c->sentences[0].tokens[1];
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        toks[1] = token(bad[i]);
+        CHECK_STATUS(postag_tag(&m, toks, 3, scratch, sizeof scratch, tags, 3, NULL, 0),
+                     POSTAG_STATUS_INVALID_UTF8);
+        CHECK(tags[0] == 9 && tags[1] == 9 && tags[2] == 9);
+    }
+    return 1;
+}
+
+static int check_too_many_tokens(void) {
+    const model_case *c = need(BIDI_MODEL);
+    postag_model m;
+    static postag_token toks[POSTAG_MAX_TOKENS + 1];
+    static uint16_t tags[POSTAG_MAX_TOKENS + 1];
+    static uint8_t scratch[1 << 16];
+    size_t i, bytes;
+    CHECK(c != NULL);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    for (i = 0; i <= POSTAG_MAX_TOKENS; i++) {
+        toks[i] = c->sentences[0].tokens[0];
+    }
+    CHECK_OK(postag_scratch_size(&m, POSTAG_MAX_TOKENS, &bytes));
+    bytes = 0;
+    CHECK_STATUS(postag_scratch_size(&m, POSTAG_MAX_TOKENS + 1, &bytes),
+                 POSTAG_STATUS_TOO_MANY_TOKENS);
+    CHECK(bytes == 0);
+    CHECK_STATUS(postag_tag(&m, toks, POSTAG_MAX_TOKENS + 1, scratch, sizeof scratch, tags,
+                            POSTAG_MAX_TOKENS + 1, NULL, 0),
+                 POSTAG_STATUS_TOO_MANY_TOKENS);
+    return 1;
+}
+
+static int check_scratch_and_outputs_too_small(void) {
+    const model_case *c = need(BIDI_MODEL);
+    postag_model m;
+    const sentence *s;
+    size_t need_bytes, t;
+    uint8_t *scratch;
+    uint16_t tags[64];
+    float scores[2048];
+    CHECK(c != NULL);
+    s = &c->sentences[0];
+    t = c->num_tags;
+    CHECK(s->n >= 2 && s->n <= 64 && s->n * t <= 2048);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_OK(postag_scratch_size(&m, s->n, &need_bytes));
+    /* malloc'd memory is aligned, so the 3 bytes kept for aligning are spare: 4 less is
+     * one word short. */
+    scratch = (uint8_t *)malloc(need_bytes);
+    CHECK(scratch != NULL);
+    memset(tags, 0x11, sizeof tags);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, need_bytes - 4, tags, 64, NULL, 0),
+                 POSTAG_STATUS_SCRATCH_TOO_SMALL);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, 1, tags, 64, NULL, 0),
+                 POSTAG_STATUS_SCRATCH_TOO_SMALL);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, need_bytes, tags, s->n - 1, NULL, 0),
+                 POSTAG_STATUS_OUTPUT_TOO_SMALL);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, need_bytes, tags, s->n, scores,
+                            s->n * t - 1),
+                 POSTAG_STATUS_OUTPUT_TOO_SMALL);
+    CHECK(tags[0] == 0x1111 && tags[s->n - 1] == 0x1111);
+    CHECK_OK(postag_tag(&m, s->tokens, s->n, scratch, need_bytes, tags, s->n, scores, s->n * t));
+    free(scratch);
+    return 1;
+}
+
+static int check_corrupt_blobs(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m;
+    uint8_t *blob;
+    size_t len;
+    uint16_t version = 0;
+    CHECK(c != NULL);
+    len = c->blob.len;
+    blob = (uint8_t *)malloc(len);
+    CHECK(blob != NULL);
+#define RESET() memcpy(blob, c->blob.data, len)
+    RESET();
+    CHECK_OK(postag_blob_format_version(blob, len, &version));
+    CHECK(version == POSTAG_FORMAT_VERSION);
+    blob[0] ^= 0x20;
+    CHECK_STATUS(postag_model_load(blob, len, &m), POSTAG_STATUS_BAD_MAGIC);
+    CHECK_STATUS(postag_blob_format_version(blob, len, &version), POSTAG_STATUS_BAD_MAGIC);
+    /* A newer format is refused by name, and its version can be read. */
+    RESET();
+    blob[6] = POSTAG_FORMAT_VERSION + 1;
+    blob[7] = 0;
+    CHECK_STATUS(postag_model_load(blob, len, &m), POSTAG_STATUS_UNSUPPORTED_VERSION);
+    CHECK_OK(postag_blob_format_version(blob, len, &version));
+    CHECK(version == POSTAG_FORMAT_VERSION + 1);
+    blob[6] = 0;
+    CHECK_STATUS(postag_model_load(blob, len, &m), POSTAG_STATUS_UNSUPPORTED_VERSION);
+    /* A flipped bit in the payload or in the CRC itself. */
+    RESET();
+    blob[len / 2] ^= 0x01;
+    CHECK_STATUS(postag_model_load(blob, len, &m), POSTAG_STATUS_CHECKSUM_MISMATCH);
+    RESET();
+    blob[len - 1] ^= 0x80;
+    CHECK_STATUS(postag_model_load(blob, len, &m), POSTAG_STATUS_CHECKSUM_MISMATCH);
+    /* Too short for its own header, or for the preamble. */
+    RESET();
+    CHECK_STATUS(postag_model_load(blob, 20, &m), POSTAG_STATUS_TRUNCATED);
+    CHECK_STATUS(postag_model_load(blob, 7, &m), POSTAG_STATUS_TRUNCATED);
+    CHECK_STATUS(postag_blob_format_version(blob, 7, &version), POSTAG_STATUS_TRUNCATED);
+    CHECK_STATUS(postag_model_load((const uint8_t *)"POS", 3, &m), POSTAG_STATUS_TRUNCATED);
+    CHECK_STATUS(postag_model_load((const uint8_t *)"XYZ", 3, &m), POSTAG_STATUS_BAD_MAGIC);
+    /* A header length past the end. */
+    blob[8] = blob[9] = blob[10] = blob[11] = 0xFF;
+    CHECK_STATUS(postag_model_load(blob, len, &m), POSTAG_STATUS_TRUNCATED);
+#undef RESET
+    free(blob);
+    /* Blobs with a valid CRC whose header is garbage, or inconsistent. */
+    c = need(MALFORMED_HEADER);
+    CHECK(c != NULL);
+    CHECK_STATUS(postag_model_load(c->blob.data, c->blob.len, &m), POSTAG_STATUS_MALFORMED_HEADER);
+    c = need(INVALID_MODEL);
+    CHECK(c != NULL);
+    CHECK_STATUS(postag_model_load(c->blob.data, c->blob.len, &m), POSTAG_STATUS_INVALID_MODEL);
+    return 1;
+}
+
+/* No proper prefix of a blob loads, and none crashes. */
+static int check_every_prefix_is_refused(void) {
+    const model_case *c = need(STREAM_MODEL); /* the smallest blob: this is quadratic */
+    postag_model m;
+    uint8_t *copy;
+    size_t len;
+    CHECK(c != NULL);
+    for (len = 0; len < c->blob.len; len++) {
+        /* Exactly `len` bytes on the heap: reading past them is an error the
+         * sanitizers report. */
+        copy = (uint8_t *)malloc(len > 0 ? len : 1);
+        CHECK(copy != NULL);
+        memcpy(copy, c->blob.data, len);
+        if (postag_model_load(copy, len, &m) == POSTAG_STATUS_OK) {
+            fprintf(stderr, "a %u-byte prefix loaded\n", (unsigned)len);
+            return 0;
+        }
+        free(copy);
+    }
+    return 1;
+}
+
+static int check_unknown_words_and_chars(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m;
+    postag_token toks[2];
+    uint8_t scratch[1 << 16];
+    uint16_t tags[2] = {5, 5};
+    CHECK(c != NULL);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    toks[0] = c->sentences[0].tokens[0];
+    toks[1] = token("certainly-not-in-the-vocabulary");
+    CHECK_STATUS(postag_tag(&m, toks, 2, scratch, sizeof scratch, tags, 2, NULL, 0),
+                 POSTAG_STATUS_UNKNOWN_WORD);
+    CHECK(tags[0] == 5);
+    c = need(NO_UNKNOWN_CHAR);
+    CHECK(c != NULL && c->unknown_word && !c->unknown_char && c->chars);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    /* An unknown word (fine: it has a row) spelled with a character not in the vocabulary. */
+    toks[1] = token("\xf0\x9f\x90\x88\xe2\x80\x8d\xe2\xac\x9b");
+    CHECK_STATUS(postag_tag(&m, toks + 1, 1, scratch, sizeof scratch, tags, 2, NULL, 0),
+                 POSTAG_STATUS_UNKNOWN_CHAR);
+    CHECK(tags[0] == 5);
+    return 1;
+}
+
+static int check_streaming_refused(void) {
+    const model_case *c = need(BIDI_MODEL);
+    postag_model m;
+    uint8_t scratch[1 << 16];
+    uint16_t tags[64], tag = 3;
+    float state[256];
+    size_t sl = 99;
+    CHECK(c != NULL);
+    memset(state, 0, sizeof state);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_STATUS(postag_state_len(&m, &sl), POSTAG_STATUS_NOT_STREAMABLE);
+    CHECK(sl == 99);
+    /* Whatever the state's length: a bidirectional model has no caller-held state. */
+    sl = 2 * c->layers * c->hidden;
+    CHECK(sl <= 256);
+    CHECK_STATUS(postag_tag_from_state(&m, c->sentences[0].tokens, c->sentences[0].n, state, sl,
+                                       scratch, sizeof scratch, tags, 64, NULL, 0),
+                 POSTAG_STATUS_NOT_STREAMABLE);
+    CHECK_STATUS(postag_step(&m, c->sentences[0].tokens[0], state, sl, scratch, sizeof scratch,
+                             &tag, NULL, 0),
+                 POSTAG_STATUS_NOT_STREAMABLE);
+    CHECK(tag == 3);
+    /* With CRF transitions: whole sentences from a state, but no single steps. */
+    c = need(CRF_STREAM_MODEL);
+    CHECK(c != NULL);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_OK(postag_state_len(&m, &sl));
+    CHECK_OK(postag_tag_from_state(&m, c->sentences[0].tokens, c->sentences[0].n, state, sl,
+                                   scratch, sizeof scratch, tags, 64, NULL, 0));
+    CHECK_STATUS(postag_step(&m, c->sentences[0].tokens[0], state, sl, scratch, sizeof scratch,
+                             &tag, NULL, 0),
+                 POSTAG_STATUS_NOT_STREAMABLE);
+    return 1;
+}
+
+static int check_wrong_state_length(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m;
+    const sentence *s;
+    uint8_t scratch[1 << 14];
+    uint16_t tags[64], tag = 3;
+    float state[64];
+    size_t sl;
+    CHECK(c != NULL);
+    s = &c->sentences[0];
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_OK(postag_state_len(&m, &sl));
+    CHECK(sl + 1 <= 64);
+    memset(state, 0, sizeof state);
+    state[0] = 0.25f;
+    CHECK_STATUS(postag_tag_from_state(&m, s->tokens, s->n, state, sl - 1, scratch, sizeof scratch,
+                                       tags, 64, NULL, 0),
+                 POSTAG_STATUS_STATE_SIZE);
+    CHECK_STATUS(postag_tag_from_state(&m, s->tokens, s->n, state, sl + 1, scratch, sizeof scratch,
+                                       tags, 64, NULL, 0),
+                 POSTAG_STATUS_STATE_SIZE);
+    CHECK_STATUS(postag_step(&m, s->tokens[0], state, sl + 1, scratch, sizeof scratch, &tag, NULL,
+                             0),
+                 POSTAG_STATUS_STATE_SIZE);
+    CHECK(state[0] == 0.25f && tag == 3);
+    /* The state is written only on success: an unknown word leaves it alone. */
+    {
+        postag_token unknown = token("certainly-not-in-the-vocabulary");
+        CHECK_STATUS(postag_step(&m, unknown, state, sl, scratch, sizeof scratch, &tag, NULL, 0),
+                     POSTAG_STATUS_UNKNOWN_WORD);
+        CHECK(state[0] == 0.25f && tag == 3);
+    }
+    return 1;
+}
+
+static int check_overlapping_buffers(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m, *inside;
+    const sentence *s;
+    float *words;
+    uint8_t *blob_copy;
+    uint16_t tags[64], tag;
+    float state[64], scores[1024];
+    size_t sl, t, big = 1 << 16;
+    postag_token in_scratch;
+    CHECK(c != NULL);
+    s = &c->sentences[0];
+    t = c->num_tags;
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_OK(postag_state_len(&m, &sl));
+    memset(state, 0, sizeof state);
+    words = (float *)malloc(big);
+    CHECK(words != NULL);
+    /* tags inside scratch; scores overlapping tags; scratch over the model object. */
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, (uint8_t *)words, big, (uint16_t *)words + 8, 64,
+                            NULL, 0),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, (uint8_t *)(words + 2048), big / 2,
+                            (uint16_t *)words, 64, words + 4, s->n * t),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, (uint8_t *)&m, sizeof m, tags, 64, NULL, 0),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    /* A token's bytes, or the token array, inside the scratch buffer. */
+    memcpy(words, s->tokens[0].ptr, s->tokens[0].len);
+    in_scratch.ptr = (const uint8_t *)words;
+    in_scratch.len = s->tokens[0].len;
+    CHECK_STATUS(postag_tag(&m, &in_scratch, 1, (uint8_t *)words, big, tags, 64, NULL, 0),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    memcpy(words, s->tokens, s->n * sizeof *s->tokens);
+    CHECK_STATUS(postag_tag(&m, (const postag_token *)words, s->n, (uint8_t *)words, big, tags, 64,
+                            NULL, 0),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    /* The state overlapping the scores; the step's tag inside the state. */
+    CHECK_STATUS(postag_tag_from_state(&m, s->tokens, s->n, scores, sl, (uint8_t *)words, big,
+                                       tags, 64, scores + 1, s->n * t),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(postag_step(&m, s->tokens[0], state, sl, (uint8_t *)words, big,
+                             (uint16_t *)state, NULL, 0),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    (void)tag;
+    /* Scratch over the blob the model reads; a model object written over its blob. */
+    blob_copy = (uint8_t *)malloc(c->blob.len + sizeof(postag_model));
+    CHECK(blob_copy != NULL);
+    memcpy(blob_copy, c->blob.data, c->blob.len);
+    CHECK_OK(postag_model_load(blob_copy, c->blob.len, &m));
+    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, blob_copy + 16, c->blob.len - 16, tags, 64, NULL,
+                            0),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    inside = (postag_model *)blob_copy;
+    CHECK_STATUS(postag_model_load(blob_copy, c->blob.len, inside), POSTAG_STATUS_INVALID_ARGUMENT);
+    CHECK(memcmp(blob_copy, c->blob.data, c->blob.len) == 0);
+    free(blob_copy);
+    free(words);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    static const ctest tests[] = {
+        {"version", check_version},
+        {"status_strings", check_status_strings},
+        {"model_object", check_model_object},
+        {"tags_and_scores_equal_the_core", check_tags_and_scores_equal_the_core},
+        {"streams", check_streams},
+        {"tag_names", check_tag_names},
+        {"copies_and_alignment", check_copies_and_alignment},
+        {"empty_sentence", check_empty_sentence},
+        {"model_not_loaded", check_model_not_loaded},
+        {"null_pointers", check_null_pointers},
+        {"zero_lengths", check_zero_lengths},
+        {"invalid_utf8", check_invalid_utf8},
+        {"too_many_tokens", check_too_many_tokens},
+        {"scratch_and_outputs_too_small", check_scratch_and_outputs_too_small},
+        {"corrupt_blobs", check_corrupt_blobs},
+        {"every_prefix_is_refused", check_every_prefix_is_refused},
+        {"unknown_words_and_chars", check_unknown_words_and_chars},
+        {"streaming_refused", check_streaming_refused},
+        {"wrong_state_length", check_wrong_state_length},
+        {"overlapping_buffers", check_overlapping_buffers},
+    };
+    int status;
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s MANIFEST\n", argv[0]);
+        return 2;
+    }
+    if (!load_cases(argv[1], &g_cases, &g_count)) {
+        free_cases(g_cases, g_count);
+        return 2;
+    }
+    status = ctest_main(tests, sizeof tests / sizeof tests[0]);
+    free_cases(g_cases, g_count);
+    return status;
+}

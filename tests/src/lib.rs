@@ -1,0 +1,170 @@
+//! Helpers for the cross-crate tests: building `libpostag.a` with a nested cargo,
+//! finding the C toolchains, importing the PyTorch fixtures, and writing the case
+//! files that the C test programs read.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use postag_core::torch::{ImportOptions, TorchVocab};
+pub use postag_testutil::{
+    fixture_expected, fixture_vocab, floats, in_ci as ci, max_abs_diff, repo, shared, strings,
+    torch_fixtures as fixture_names,
+};
+use serde_json::Value;
+
+pub mod cases;
+pub mod models;
+
+/// `true` if `ok`; otherwise prints why the calling test skips and returns `false`,
+/// or fails the test under `CI=true`.
+pub fn require(ok: bool, reason: &str) -> bool {
+    if !ok {
+        postag_testutil::skip(reason);
+    }
+    ok
+}
+
+/// Whether `program` runs (with `--version`).
+pub fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `true` if every program runs; otherwise skips (or fails under `CI=true`) naming
+/// the first one missing.
+pub fn require_tools(programs: &[&str]) -> bool {
+    programs
+        .iter()
+        .all(|p| require(have(p), &format!("`{p}` is not installed")))
+}
+
+/// Runs `cmd`, panicking with its output if it cannot start or fails.
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// A build of `libpostag.a`.
+#[derive(Debug, Clone)]
+pub struct StaticLib {
+    /// Path of the archive.
+    pub archive: PathBuf,
+    /// Libraries a hosted C program must link after it (`--print native-static-libs`).
+    pub native_libs: Vec<String>,
+}
+
+/// Builds `libpostag.a` in release mode for the host (`target = None`, with `std`) or
+/// for a bare-metal target (without `std`), with a nested cargo whose target directory
+/// is `<target_dir>/nested`: the outer cargo holds the lock of its own.
+///
+/// Built once per process and target; `target_dir` is the test's
+/// `CARGO_TARGET_TMPDIR`.
+pub fn libpostag(target_dir: &Path, target: Option<&str>) -> StaticLib {
+    static BUILT: OnceLock<Mutex<HashMap<Option<String>, StaticLib>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let key = target.map(str::to_string);
+    if let Some(lib) = built.get(&key) {
+        return lib.clone();
+    }
+    let nested = target_dir.join("nested");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(repo())
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .args(["rustc", "-p", "postag-ffi", "--release", "--lib"])
+        .args(["--crate-type", "staticlib", "--target-dir"])
+        .arg(&nested);
+    if let Some(t) = target {
+        cmd.args(["--target", t, "--no-default-features"]);
+    }
+    cmd.args(["--", "--print", "native-static-libs"]);
+    let out = run(&mut cmd);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let native_libs = stderr
+        .lines()
+        .find_map(|l| l.split("native-static-libs:").nth(1))
+        .map(|libs| libs.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let dir = match target {
+        Some(t) => nested.join(t).join("release"),
+        None => nested.join("release"),
+    };
+    let lib = StaticLib {
+        archive: dir.join("libpostag.a"),
+        native_libs,
+    };
+    assert!(
+        lib.archive.is_file(),
+        "{} was not built",
+        lib.archive.display()
+    );
+    built.insert(key, lib.clone());
+    lib
+}
+
+/// A parity fixture imported as a blob with `vocab` (default options).
+pub fn fixture_blob_with(name: &str, vocab: &TorchVocab) -> Vec<u8> {
+    postag_testutil::fixture_blob_with(name, vocab, &ImportOptions::default())
+}
+
+/// A parity fixture imported as a blob.
+pub fn fixture_blob(name: &str) -> Vec<u8> {
+    postag_testutil::fixture_blob(name, &ImportOptions::default())
+}
+
+/// The token lists of a fixture's sentences.
+pub fn fixture_sentences(expected: &Value) -> Vec<Vec<String>> {
+    expected["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| strings(&s["tokens"]))
+        .collect()
+}
+
+/// Flags every C test program is compiled with: the header must pass them.
+pub const C_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+/// Flags of the C++ translation unit.
+pub const CXX_FLAGS: &[&str] = &["-std=c++11", "-Wall", "-Wextra", "-Werror"];
+
+/// Compiles and links C (or C++) `sources` against `lib` into `exe` with `compiler`
+/// and `flags` (plus `-I include -I tests/c`).
+pub fn build_program(
+    compiler: &str,
+    flags: &[&str],
+    sources: &[PathBuf],
+    lib: &StaticLib,
+    exe: &Path,
+) {
+    let repo = repo();
+    let mut cmd = Command::new(compiler);
+    cmd.args(flags)
+        .arg("-I")
+        .arg(repo.join("include"))
+        .arg("-I")
+        .arg(repo.join("tests/c"))
+        .args(sources)
+        .arg(&lib.archive)
+        .args(&lib.native_libs)
+        .arg("-o")
+        .arg(exe);
+    run(&mut cmd);
+}
