@@ -81,14 +81,18 @@ pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
     sum
 }
 
-/// Quantizes `x` to i16 in `q` with one scale (returned): `x[i] ~= q[i] * scale`,
-/// `|q[i]| <= 16383`, error at most `scale / 2`.
+/// Quantizes `x` to i16 in `q` with one scale: `x[i] ~= q[i] * scale`, `|q[i]| <=
+/// 16383`, error at most `scale / 2 = max|x| / 32766`. `None` (and `q` untouched) when
+/// some element is not finite: the caller then keeps to f32 arithmetic.
 #[inline]
-pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> f32 {
+pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if max == 0.0 || !max.is_finite() {
+    if !max.is_finite() || x.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    if max == 0.0 {
         q.fill(0);
-        return 0.0;
+        return Some(0.0);
     }
     let inv = 16383.0 / max;
     for (o, &v) in q.iter_mut().zip(x) {
@@ -96,7 +100,7 @@ pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> f32 {
         let r = v * inv;
         *o = (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i16;
     }
-    max / 16383.0
+    Some(max / 16383.0)
 }
 
 #[inline(always)]
@@ -146,10 +150,17 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
-/// Hyperbolic tangent as `1 - 2 / (1 + e^2x)`: absolute error below 2e-7.
+/// Hyperbolic tangent: `1 - 2 / (1 + e^2x)`, and near zero (where that form cancels)
+/// `x - x^3/3`; absolute error below 2e-7, relative error below 3e-6.
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    1.0 - 2.0 / (1.0 + exp(2.0 * x))
+    let wide = 1.0 - 2.0 / (1.0 + exp(2.0 * x));
+    let near_zero = x * (1.0 - x * x * (1.0 / 3.0));
+    if x.abs() < 0.03 {
+        near_zero
+    } else {
+        wide
+    }
 }
 
 /// One LSTM cell update from pre-activations, PyTorch gate order i, f, g, o:
@@ -185,15 +196,16 @@ pub fn log_softmax(x: &mut [f32]) {
     }
 }
 
-/// Index of the largest element (the first one on ties; NaN never wins); 0 for an empty slice.
+/// Index of the largest element (the first one on ties); NaN never wins unless every
+/// element is NaN; 0 for an empty or all-NaN slice.
 pub fn argmax(x: &[f32]) -> usize {
-    let mut best = 0;
+    let mut best: Option<(usize, f32)> = None;
     for (i, &v) in x.iter().enumerate() {
-        if v > x[best] || x[best].is_nan() {
-            best = i;
+        if !v.is_nan() && best.is_none_or(|(_, b)| v > b) {
+            best = Some((i, v));
         }
     }
-    best
+    best.map_or(0, |(i, _)| i)
 }
 
 #[cfg(test)]
@@ -233,7 +245,7 @@ mod tests {
         assert_eq!(dot_i8_i16(&[127; 8192], &[16383; 8192]), 127 * 16383 * 8192);
         let x: Vec<f32> = (0..50).map(|i| (i as f32 * 0.7).sin() * 0.9).collect();
         let mut q = vec![0i16; 50];
-        let s = quantize_i16(&x, &mut q);
+        let s = quantize_i16(&x, &mut q).unwrap();
         for (v, &k) in x.iter().zip(&q) {
             assert!(
                 (v - k as f32 * s).abs() <= s * 0.5 + 1e-7,
@@ -242,7 +254,9 @@ mod tests {
             );
             assert!(k.unsigned_abs() <= 16383);
         }
-        assert_eq!(quantize_i16(&[0.0; 3], &mut q[..3]), 0.0);
+        assert_eq!(quantize_i16(&[0.0; 3], &mut q[..3]), Some(0.0));
+        assert_eq!(quantize_i16(&[0.5, f32::INFINITY], &mut q[..2]), None);
+        assert_eq!(quantize_i16(&[f32::NAN, 0.5], &mut q[..2]), None);
     }
 
     #[test]
@@ -258,6 +272,12 @@ mod tests {
             worst_act = worst_act.max((tanh(x) - libm::tanh(x as f64) as f32).abs());
         }
         assert!(worst_exp < 2.5e-7, "exp relative error {worst_exp:e}");
+        for x in [1e-8f32, 3e-8, 1e-6, 1e-3, 0.0299, 0.0301, 0.1] {
+            let want = libm::tanh(x as f64);
+            let rel = ((tanh(x) as f64 - want) / want).abs();
+            assert!(rel < 3e-6, "tanh({x}) relative error {rel:e}");
+            assert!((tanh(-x) + tanh(x)).abs() <= 1.2e-7);
+        }
         assert!(
             worst_act < 2.5e-7,
             "activation absolute error {worst_act:e}"
@@ -277,5 +297,7 @@ mod tests {
         }
         assert_eq!(argmax(&x), 2);
         assert_eq!(argmax(&[f32::NAN, 1.0, 1.0]), 1);
+        assert_eq!(argmax(&[f32::NAN, f32::NAN, f32::NAN]), 0);
+        assert_eq!(argmax(&[1.0, f32::NAN, 2.0]), 2);
     }
 }

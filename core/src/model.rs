@@ -66,6 +66,79 @@ impl<'a> Stack<'a> {
     pub fn cell(&self, layer: usize, direction: usize) -> &Cell<'a> {
         &self.cells[layer][direction]
     }
+
+    /// Words of working memory [`Stack::run`] needs for `steps` steps with a first
+    /// layer `input` wide: layer outputs for stacked layers, and one [`Lane`].
+    fn work_len(shape: &LstmShape, steps: usize, input: usize) -> usize {
+        let seq = steps * shape.output_dim();
+        let seqs = match shape.layers {
+            1 => 0,
+            2 => seq,
+            _ => 2 * seq,
+        };
+        seqs + Lane::len(input.max(shape.output_dim()), shape.hidden as usize)
+    }
+
+    /// Runs every layer over `n` steps. Layer 0 reads step t's input (`input` wide)
+    /// through `first(t, x)`; the last layer hands each new hidden state to
+    /// `output(direction, t, h)` and each direction's final hidden state to
+    /// `finished(direction, h)`. Each layer and direction starts from the state in
+    /// `state` (and leaves its final state there), or from zero. `work` holds at
+    /// least [`Stack::work_len`] words.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        n: usize,
+        input: usize,
+        work: &mut [f32],
+        mut state: Option<&mut [f32]>,
+        mut first: impl FnMut(usize, &mut [f32]),
+        mut output: impl FnMut(usize, usize, &[f32]),
+        mut finished: impl FnMut(usize, &[f32]),
+    ) {
+        let shape = self.shape;
+        let (h, layers) = (shape.hidden as usize, shape.layers as usize);
+        let out_dim = shape.output_dim();
+        let seq = if layers > 1 { n * out_dim } else { 0 };
+        let (seq_a, rest) = work.split_at_mut(seq);
+        let (seq_b, rest) = rest.split_at_mut(if layers > 2 { seq } else { 0 });
+        let mut lane = Lane::new(rest, input.max(out_dim), h);
+        // Layer 0 writes `seq_a`; later layers alternate (two layers need only `seq_a`).
+        let (mut prev, mut next) = (seq_b, seq_a);
+        for layer in 0..layers {
+            let last = layer + 1 == layers;
+            for dir in 0..shape.directions() {
+                match state.as_deref() {
+                    Some(s) => lane.load_state(s, layer, layers),
+                    None => lane.zero_state(),
+                }
+                let cell = self.cell(layer, dir);
+                let prev: &[f32] = prev;
+                let input = |t: usize, x: &mut [f32]| {
+                    if layer == 0 {
+                        first(t, x);
+                    } else {
+                        x.copy_from_slice(&prev[t * out_dim..(t + 1) * out_dim]);
+                    }
+                };
+                if last {
+                    lane.run(cell, n, dir == 1, input, |t, h_t| output(dir, t, h_t));
+                    finished(dir, lane.h);
+                } else {
+                    lane.run(cell, n, dir == 1, input, |t, h_t| {
+                        next[t * out_dim + dir * h..t * out_dim + (dir + 1) * h]
+                            .copy_from_slice(h_t);
+                    });
+                }
+                if let Some(s) = state.as_deref_mut() {
+                    lane.store_state(s, layer, layers);
+                }
+            }
+            if !last {
+                core::mem::swap(&mut prev, &mut next);
+            }
+        }
+    }
 }
 
 /// Character features: embedding, vocabulary and char LSTM.
@@ -596,79 +669,42 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    /// Runs every word-LSTM layer; writes `hidden2tag` outputs into `logits` (n, T).
+    /// Runs the word LSTM; its last layer writes `hidden2tag` outputs into `logits` (n, T).
     fn word_lstm(
         &self,
         rows: &[u32],
         feats: &[f32],
-        mut state: Option<&mut [f32]>,
+        state: Option<&mut [f32]>,
         work: &mut [u32],
         logits: &mut [f32],
         n: usize,
     ) {
-        let shape = self.config.lstm;
-        let (h, layers, dirs) = (
-            shape.hidden as usize,
-            shape.layers as usize,
-            shape.directions(),
-        );
-        let out_dim = shape.output_dim();
+        let h = self.config.lstm.hidden as usize;
         let word_dim = self.config.words.dim as usize;
         let feat_dim = feats.len().checked_div(n).unwrap_or(0);
         let num_tags = self.num_tags();
-        let in_max = self.config.word_input_dim().max(out_dim);
-
-        let work: &mut [f32] = bytemuck::cast_slice_mut(work);
-        let seq_len = if layers > 1 { n * out_dim } else { 0 };
-        let (seq_a, rest) = work.split_at_mut(seq_len);
-        let (seq_b, rest) = rest.split_at_mut(if layers > 2 { seq_len } else { 0 });
-        let mut lane = Lane::new(rest, in_max, h);
-        // Layer 0 writes `seq_a`; later layers alternate (two layers need only `seq_a`).
-        let (mut prev, mut next) = (seq_b, seq_a);
-
         for row in logits.chunks_exact_mut(num_tags) {
             self.tag_bias.copy_into(row);
         }
-        for layer in 0..layers {
-            let last = layer + 1 == layers;
-            for dir in 0..dirs {
-                let cell = self.lstm.cell(layer, dir);
-                match state.as_deref() {
-                    Some(s) => lane.load_state(s, layer, layers),
-                    None => lane.zero_state(),
+        let tw = &self.tag_weights;
+        self.lstm.run(
+            n,
+            self.config.word_input_dim(),
+            bytemuck::cast_slice_mut(work),
+            state,
+            |t, x| {
+                let (xw, xc) = x.split_at_mut(word_dim);
+                self.word_embedding.row_into(rows[t] as usize, xw);
+                xc.copy_from_slice(&feats[t * feat_dim..(t + 1) * feat_dim]);
+            },
+            |dir, t, h_t| {
+                let row = &mut logits[t * num_tags..(t + 1) * num_tags];
+                for (k, v) in row.iter_mut().enumerate() {
+                    *v += tw.row_dot(k, dir * h, h_t);
                 }
-                let input = |t: usize, x: &mut [f32]| {
-                    if layer == 0 {
-                        let (xw, xc) = x.split_at_mut(word_dim);
-                        self.word_embedding.row_into(rows[t] as usize, xw);
-                        xc.copy_from_slice(&feats[t * feat_dim..(t + 1) * feat_dim]);
-                    } else {
-                        x.copy_from_slice(&prev[t * out_dim..(t + 1) * out_dim]);
-                    }
-                };
-                if last {
-                    let tw = &self.tag_weights;
-                    lane.run(cell, n, dir == 1, input, |t, h_t| {
-                        let row = &mut logits[t * num_tags..(t + 1) * num_tags];
-                        for (k, v) in row.iter_mut().enumerate() {
-                            *v += tw.row_dot(k, dir * h, h_t);
-                        }
-                    });
-                } else {
-                    lane.run(cell, n, dir == 1, input, |t, h_t| {
-                        next[t * out_dim + dir * h..t * out_dim + (dir + 1) * h]
-                            .copy_from_slice(h_t);
-                    });
-                }
-                if let Some(s) = state.as_deref_mut() {
-                    lane.store_state(s, layer, layers);
-                }
-            }
-            if !last {
-                core::mem::swap(&mut prev, &mut next);
-                // With two layers `next` is never written again; with more it ping-pongs.
-            }
-        }
+            },
+            |_, _| {},
+        );
     }
 }
 
@@ -683,17 +719,10 @@ impl<'a> Tensors<'a> {
 impl CharNet<'_> {
     /// Computes `c_w` of `word` into `out` (width of the last layer's output).
     fn features(&self, word: &str, work: &mut [u32], out: &mut [f32]) -> Result<(), Error> {
-        let shape = self.lstm.shape;
-        let (hc, layers, dirs) = (
-            shape.hidden as usize,
-            shape.layers as usize,
-            shape.directions(),
-        );
-        let out_dim = shape.output_dim();
-        let max = self.max_word_chars;
-        let (ids, rest) = work.split_at_mut(max);
+        let hc = self.lstm.shape.hidden as usize;
+        let (ids, rest) = work.split_at_mut(self.max_word_chars);
         let mut m = 0;
-        for c in word_chars(word, max) {
+        for c in word_chars(word, self.max_word_chars) {
             ids[m] = self.row(c).ok_or(Error::UnknownChar)?;
             m += 1;
         }
@@ -701,40 +730,16 @@ impl CharNet<'_> {
         if m == 0 {
             return Ok(());
         }
-        let rest: &mut [f32] = bytemuck::cast_slice_mut(rest);
-        let seq_len = if layers > 1 { max * out_dim } else { 0 };
-        let (seq_a, rest) = rest.split_at_mut(seq_len);
-        let (seq_b, rest) = rest.split_at_mut(if layers > 2 { seq_len } else { 0 });
-        let in_max = (self.embedding.cols()).max(out_dim);
-        let mut lane = Lane::new(rest, in_max, hc);
-        // Layer 0 writes `seq_a`; later layers alternate (two layers need only `seq_a`).
-        let (mut prev, mut next) = (seq_b, seq_a);
         let ids = &ids[..m];
-        for layer in 0..layers {
-            let last = layer + 1 == layers;
-            for dir in 0..dirs {
-                lane.zero_state();
-                let input = |t: usize, x: &mut [f32]| {
-                    if layer == 0 {
-                        self.embedding.row_into(ids[t] as usize, x);
-                    } else {
-                        x.copy_from_slice(&prev[t * out_dim..(t + 1) * out_dim]);
-                    }
-                };
-                if last {
-                    lane.run(self.lstm.cell(layer, dir), m, dir == 1, input, |_, _| {});
-                    out[dir * hc..(dir + 1) * hc].copy_from_slice(lane.h);
-                } else {
-                    lane.run(self.lstm.cell(layer, dir), m, dir == 1, input, |t, h_t| {
-                        next[t * out_dim + dir * hc..t * out_dim + (dir + 1) * hc]
-                            .copy_from_slice(h_t);
-                    });
-                }
-            }
-            if !last {
-                core::mem::swap(&mut prev, &mut next);
-            }
-        }
+        self.lstm.run(
+            m,
+            self.embedding.cols(),
+            bytemuck::cast_slice_mut(rest),
+            None,
+            |t, x| self.embedding.row_into(ids[t] as usize, x),
+            |_, _, _| {},
+            |dir, h| out[dir * hc..(dir + 1) * hc].copy_from_slice(h),
+        );
         Ok(())
     }
 }
@@ -866,9 +871,12 @@ impl<'s> Lane<'s> {
             let ps = &mut self.p[..b * g];
             cell.w_ih.project_block(xs, &cell.bias, self.row, ps);
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
-                // |h| < 1, so int8 weights can multiply an i16 copy of it exactly.
-                let h_scale = quantize_i16(self.h, self.hq);
-                if !cell.w_hh.matvec_add_quantized(self.hq, h_scale, gates) {
+                // Int8 weights multiply an i16 copy of h in integer arithmetic: h is
+                // rounded to within max|h| / 32766, far below the weights' own
+                // quantization error. f32 weights (or a non-finite h) take floats.
+                let quantized = quantize_i16(self.h, self.hq)
+                    .is_some_and(|scale| cell.w_hh.matvec_add_quantized(self.hq, scale, gates));
+                if !quantized {
                     cell.w_hh.matvec_add(self.h, gates);
                 }
                 lstm_cell(gates, self.c, self.h);
@@ -903,23 +911,12 @@ impl Layout {
         } else {
             0
         };
+        // The char net runs before the word LSTM: they share the working memory.
         let char_work = cfg.chars.map_or(0, |c| {
-            let out = c.feature_dim();
             let m = c.max_word_chars as usize;
-            let seqs = match c.lstm.layers {
-                1 => 0,
-                2 => m * out,
-                _ => 2 * m * out,
-            };
-            m + seqs + Lane::len((c.dim as usize).max(out), c.lstm.hidden as usize)
+            m + Stack::work_len(&c.lstm, m, c.dim as usize)
         });
-        let out = cfg.lstm.output_dim();
-        let seqs = match cfg.lstm.layers {
-            1 => 0,
-            2 => n * out,
-            _ => 2 * n * out,
-        };
-        let word_work = seqs + Lane::len(cfg.word_input_dim().max(out), cfg.lstm.hidden as usize);
+        let word_work = Stack::work_len(&cfg.lstm, n, cfg.word_input_dim());
         let total = n + feats + logits + viterbi + char_work.max(word_work);
         Some(Layout {
             rows: n,

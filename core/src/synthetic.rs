@@ -106,11 +106,11 @@ impl RandomModel {
             (Net::Char, config.chars.map(|c| c.lstm)),
             (Net::Word, Some(config.lstm)),
         ] {
-            let bound = shape.map_or(1.0, |s| 1.0 / (s.hidden as f32).sqrt());
+            let bound = shape.map_or(1.0, |s| 1.0 / libm::sqrtf(s.hidden as f32));
             b.lstm_stack(net, storage, |_, rows, cols| Ok(fill(rows * cols, bound)))?;
         }
         let out = config.lstm.output_dim();
-        let bound = 1.0 / (out as f32).sqrt();
+        let bound = 1.0 / libm::sqrtf(out as f32);
         b.weights(
             Role::TagWeights,
             self.tags,
