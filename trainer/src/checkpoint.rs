@@ -10,13 +10,15 @@ use crate::cmd::train::{EpochRecord, Settings};
 use crate::fsio::write_atomic;
 use crate::nn::optim::AdamState;
 
-const MAGIC: &[u8; 8] = b"PTCKPT01";
+const MAGIC: &[u8; 8] = b"PTCKPT02";
 
 /// The state after a finished epoch.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Checkpoint {
     /// The run's settings; a resumed run must have the same.
     pub settings: Settings,
+    /// CRC-32 of the training file, then of the dev file if any.
+    pub data: Vec<u32>,
     /// The weights after the epoch, as an f32 model blob.
     pub params_blob: Vec<u8>,
     /// Optimizer moments and step count.

@@ -79,8 +79,6 @@ pub struct Word {
     pub upos: String,
     /// Column 5 (`_` when absent).
     pub xpos: String,
-    /// Index of its line in [`Sentence::lines`].
-    pub line_index: usize,
     /// 1-based line number in the file.
     pub line_number: usize,
 }
@@ -95,13 +93,12 @@ impl Word {
     }
 }
 
-/// A sentence: its words and every original line (comments, multiword tokens, empty nodes).
+/// A sentence: its syntactic words (comments, multiword tokens and empty nodes are
+/// skipped; [`retag`] writes them back from the original text).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sentence {
     /// The syntactic words in order.
     pub words: Vec<Word>,
-    /// All lines of the sentence as read, without the line terminator.
-    pub lines: Vec<String>,
 }
 
 impl Sentence {
@@ -109,25 +106,31 @@ impl Sentence {
     pub fn forms(&self) -> Vec<&str> {
         self.words.iter().map(|w| w.form.as_str()).collect()
     }
+}
 
-    /// The lines with `column` of each word replaced by `tags[i]`; each ends with `\n`,
-    /// followed by the blank line that ends the sentence.
-    pub fn write_with_tags(&self, column: Column, tags: &[&str], out: &mut String) {
-        let mut next = self.words.iter().zip(tags).peekable();
-        for (i, line) in self.lines.iter().enumerate() {
-            match next.peek() {
-                Some((w, tag)) if w.line_index == i => {
-                    let mut fields: Vec<&str> = line.split('\t').collect();
-                    fields[column.field()] = tag;
-                    out.push_str(&fields.join("\t"));
-                    next.next();
-                }
-                _ => out.push_str(line),
-            }
-            out.push('\n');
+/// `text` with `column` of every word line replaced by its tag, every other byte
+/// (comments, ranges, empty nodes, blank lines, CRLF endings, a byte-order mark, a
+/// missing final newline) as it was. `sentences` are `parse(text)`, `tags[i][j]` the
+/// tag of word j of sentence i.
+pub fn retag(text: &str, sentences: &[Sentence], column: Column, tags: &[Vec<&str>]) -> String {
+    let mut by_line: std::collections::HashMap<usize, &str> = std::collections::HashMap::new();
+    for (s, t) in sentences.iter().zip(tags) {
+        for (w, tag) in s.words.iter().zip(t) {
+            by_line.insert(w.line_number, tag);
         }
-        out.push('\n');
     }
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        match by_line.get(&(i + 1)) {
+            Some(tag) => {
+                let mut fields: Vec<&str> = line.split('\t').collect();
+                fields[column.field()] = tag;
+                out.push_str(&fields.join("\t"));
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// What kind of line an ID field announces.
@@ -164,26 +167,33 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
     };
     let mut sentences = Vec::new();
     let mut current = Sentence::default();
+    // Line number of the current block's first token line (range, empty node or word);
+    // a block of comments alone (a document header) is skipped.
+    let mut tokens_from: Option<usize> = None;
+    let mut close =
+        |current: &mut Sentence, tokens_from: &mut Option<usize>| match tokens_from.take() {
+            Some(line) if current.words.is_empty() => Err(err(
+                line,
+                "sentence has no words (only multiword ranges or empty nodes)".into(),
+            )),
+            Some(_) => {
+                sentences.push(std::mem::take(current));
+                Ok(())
+            }
+            None => Ok(()),
+        };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (i, raw) in text.split('\n').enumerate() {
         let number = i + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line.trim().is_empty() {
-            if !current.lines.is_empty() {
-                if current.words.is_empty() {
-                    return Err(err(
-                        number,
-                        "sentence has no words (only comments or ranges)".into(),
-                    ));
-                }
-                sentences.push(std::mem::take(&mut current));
-            }
+            close(&mut current, &mut tokens_from)?;
             continue;
         }
         if line.starts_with('#') {
-            current.lines.push(line.to_string());
             continue;
         }
+        tokens_from.get_or_insert(number);
         let fields: Vec<&str> = line.split('\t').collect();
         if fields.len() != 10 {
             return Err(err(
@@ -209,22 +219,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
                     form: fields[1].to_string(),
                     upos: fields[3].to_string(),
                     xpos: fields[4].to_string(),
-                    line_index: current.lines.len(),
                     line_number: number,
                 });
             }
         }
-        current.lines.push(line.to_string());
     }
-    if !current.lines.is_empty() {
-        if current.words.is_empty() {
-            return Err(err(
-                text.split('\n').count(),
-                "sentence has no words".into(),
-            ));
-        }
-        sentences.push(current);
-    }
+    close(&mut current, &mut tokens_from)?;
     Ok(sentences)
 }
 
@@ -232,15 +232,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
 pub fn read(path: &Path) -> anyhow::Result<Vec<Sentence>> {
     let bytes =
         std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-        ParseError {
-            path: path.to_path_buf(),
-            line,
-            message: "invalid UTF-8".into(),
-        }
-    })?;
+    let text = crate::fsio::utf8(bytes, &path.display().to_string())?;
     Ok(parse(&text, path)?)
 }
 
@@ -280,17 +272,26 @@ mod tests {
     }
 
     #[test]
-    fn writes_back_only_the_tag_column() {
-        let s = parse(SAMPLE, Path::new("x.conllu")).unwrap();
-        let mut out = String::new();
-        s[0].write_with_tags(Column::Upos, &["A", "B", "C"], &mut out);
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[0], "# text = Don't go.");
-        assert_eq!(lines[1], "1-2\tDon't\t_\t_\t_\t_\t_\t_\t_\t_");
-        assert_eq!(lines[2], "1\tDo\tdo\tA\tVBP\t_\t3\taux\t_\t_");
-        assert_eq!(lines[4], "2.1\tgone\tgo\tVERB\tVBN\t_\t_\t_\t_\t_");
-        assert_eq!(lines[5], "3\tgo\tgo\tC\tVB\t_\t0\troot\t_\t_");
-        assert_eq!(lines[6], "");
+    fn retag_changes_only_the_tag_column_byte_for_byte() {
+        let text = format!("\u{feff}{}", SAMPLE.replace('\n', "\r\n")) + "\r\n\r\n  \n";
+        let s = parse(&text, Path::new("x.conllu")).unwrap();
+        let out = retag(&text, &s, Column::Upos, &[vec!["A", "B", "C"], vec!["D"]]);
+        let want = text
+            .replace("1\tDo\tdo\tAUX", "1\tDo\tdo\tA")
+            .replace("2\tn't\tnot\tPART", "2\tn't\tnot\tB")
+            .replace("3\tgo\tgo\tVERB", "3\tgo\tgo\tC")
+            .replace("1\tHi\thi\tINTJ", "1\tHi\thi\tD");
+        assert_eq!(out, want);
+        let out = retag(
+            SAMPLE.trim_end(),
+            &s,
+            Column::Xpos,
+            &[vec!["x", "y", "z"], vec!["w"]],
+        );
+        assert!(
+            out.ends_with("1\tHi\thi\tINTJ\tw\t_\t0\troot\t_\t_"),
+            "no newline is added"
+        );
     }
 
     #[test]
@@ -305,6 +306,19 @@ mod tests {
         let e = parse(bad, Path::new("b.conllu")).unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("out of sequence"), "{}", e.message);
+        let bad = "# only a comment\n\n1-2\tAB\t_\t_\t_\t_\t_\t_\t_\t_\n\n";
+        let e = parse(bad, Path::new("r")).unwrap_err();
+        assert_eq!((e.line, e.message.contains("no words")), (3, true), "{e}");
+        let header = parse(
+            "# newdoc\n\n1\tA\ta\tX\t_\t_\t0\troot\t_\t_\n",
+            Path::new("h"),
+        )
+        .unwrap();
+        assert_eq!(
+            header.len(),
+            1,
+            "a comment-only block is a document header, not a sentence"
+        );
         let bad = "x\tA\ta\tX\t_\t_\t0\troot\t_\t_\n";
         assert_eq!(
             parse(bad, Path::new("c")).unwrap_err().message,

@@ -32,6 +32,77 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// A file written under a temporary name and renamed over its path by
+/// [`AtomicFile::commit`]; dropped without a commit, it removes the temporary file and
+/// leaves the path untouched.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        let tmp = temp_path(path);
+        let file =
+            File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::new(file)),
+        })
+    }
+
+    /// Flushes to disk and renames the file into place.
+    pub fn commit(mut self) -> Result<()> {
+        let file = self
+            .file
+            .take()
+            .map(|w| w.into_inner().map_err(|e| e.into_error()));
+        let result = (|| -> std::io::Result<()> {
+            if let Some(f) = file {
+                f?.sync_all()?;
+            }
+            fs::rename(&self.tmp, &self.path)
+        })();
+        result.with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("file already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// `bytes` as UTF-8, or an error naming `name` and the line of the first bad byte.
+pub fn utf8(bytes: Vec<u8>, name: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let ok = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = ok.iter().filter(|&&b| b == b'\n').count() + 1;
+        anyhow::anyhow!("{name}:{line}: invalid UTF-8")
+    })
+}
+
 /// A sibling path with `suffix` appended to the file name (`m.postag` -> `m.postag.report.json`).
 pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let name = path
@@ -44,6 +115,28 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("postag-fsio-atomic-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.txt");
+        {
+            let mut f = AtomicFile::create(&path).unwrap();
+            f.write_all(b"partial").unwrap();
+        }
+        assert!(!path.exists());
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            0,
+            "temporary file left"
+        );
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"whole").unwrap();
+        f.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"whole");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_failed_write_leaves_the_old_file_and_no_temporary() {

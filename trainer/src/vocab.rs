@@ -62,6 +62,13 @@ pub struct Vocab {
     pub column: Column,
 }
 
+/// The `format::NORMALIZE_*` flags for the two options.
+pub fn normalize_flags(lowercase: bool, fold_digits: bool) -> u8 {
+    use postag_core::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+    (if lowercase { NORMALIZE_LOWERCASE } else { 0 })
+        | (if fold_digits { NORMALIZE_DIGITS } else { 0 })
+}
+
 fn key(word: &str, flags: u8) -> String {
     normalized(word, flags).collect()
 }

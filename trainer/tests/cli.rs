@@ -197,6 +197,32 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
         assert!((p - 1.0).abs() < 1e-4, "probabilities sum to {p}");
     }
 
+    // Continuing from a model keeps its architecture and records it.
+    ok(
+        &dir,
+        &[
+            "train",
+            "--train",
+            "train.conllu",
+            "--init",
+            "m.postag",
+            "-o",
+            "m2.postag",
+            "--epochs",
+            "1",
+            "--quiet",
+        ],
+    );
+    let report2: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m2.postag.report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report2["settings"]["hidden"], report["settings"]["hidden"]);
+    assert_eq!(report2["settings"]["column"], "upos");
+    assert!(
+        !dir.join("m2.postag.accuracy.svg").exists(),
+        "no dev: no accuracy plot"
+    );
+
     // quantize and inspect.
     ok(
         &dir,
@@ -443,4 +469,42 @@ fn resumed_and_repeated_runs_give_identical_models() {
     let err = fails(&dir, &other);
     assert!(err.contains("not a postag training checkpoint"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Interactive use: each line is answered before the next one is typed.
+#[test]
+fn tag_answers_each_line_as_it_arrives() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
+        .arg("tag")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        let _ = tx.send(line);
+    });
+    for sentence in ["The dog barks .", "I like tea ."] {
+        writeln!(stdin, "{sentence}").unwrap();
+        stdin.flush().unwrap();
+        // With input read to its end before tagging, no answer would come while stdin is open.
+        let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+            let _ = child.kill();
+            panic!("no answer to {sentence:?} while input stays open");
+        };
+        assert_eq!(
+            line.split(' ').count(),
+            sentence.split(' ').count(),
+            "{line}"
+        );
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
 }

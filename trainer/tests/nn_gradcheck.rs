@@ -291,9 +291,5 @@ fn batched_prediction_equals_one_sentence_at_a_time() {
         }
     }
     assert!(worst < 1e-6, "batched vs alone: {worst}");
-    let tags = decode(&params, &batch, 1);
-    for (s, t) in sents.iter().zip(&tags) {
-        assert_eq!(t.len(), s.words.len());
-    }
     println!("batched vs one at a time: max |diff| {worst:e}");
 }

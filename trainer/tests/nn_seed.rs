@@ -70,5 +70,6 @@ fn seed_tagger_trains_like_pytorch() {
         "after training: max |diff| {d_after}\n{after:?}"
     );
     // The tutorial's verdict: DET NN V DET NN.
-    assert_eq!(decode(&params, &[probe], 1)[0], vec![0, 1, 2, 0, 1]);
+    let tags: Vec<usize> = after.chunks(3).map(postag_core::kernels::argmax).collect();
+    assert_eq!(tags, [0, 1, 2, 0, 1]);
 }

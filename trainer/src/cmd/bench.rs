@@ -37,7 +37,10 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
     if tokens == 0 {
         return Err(anyhow!("{} has no words", args.data.display()));
     }
-    let budget = Duration::from_secs_f64(args.seconds.max(0.1));
+    if !(0.1..=3600.0).contains(&args.seconds) {
+        return Err(anyhow!("--seconds must be between 0.1 and 3600"));
+    }
+    let budget = Duration::from_secs_f64(args.seconds);
     writeln!(
         out,
         "model {} ({} bytes); {} sentences, {tokens} tokens",

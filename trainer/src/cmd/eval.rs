@@ -39,6 +39,9 @@ pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
         .unwrap_or(Column::from_core(model.config().tag_column));
     let gold = conllu::read(&args.data)?;
     conllu::require_tags(&gold, column, &args.data)?;
+    if gold.iter().all(|s| s.words.is_empty()) {
+        return Err(anyhow!("{} has no words to evaluate", args.data.display()));
+    }
     let ev = evaluate(&model, &gold, column, threads(args.threads))?;
     if args.json {
         writeln!(out, "{}", serde_json::to_string(&ev)?)?;

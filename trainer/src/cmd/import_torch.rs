@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use postag_core::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
 use postag_core::tensor::Storage;
 use postag_core::torch::{self, ImportOptions, TorchVocab};
 use postag_core::Model;
 
 use crate::conllu::Column;
 use crate::fsio::write_atomic;
+use crate::vocab::normalize_flags;
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -34,8 +34,10 @@ pub struct ImportArgs {
     /// ASCII digits were replaced with 0 when word_to_ix was built.
     #[arg(long)]
     fold_digits: bool,
-    /// Longest word the char LSTM reads whole (longer: first and last halves).
-    #[arg(long, default_value_t = 32)]
+    /// Longest word the char LSTM reads whole (longer: first and last halves). The
+    /// default, the format's maximum, reads every word of up to 1024 characters whole,
+    /// as PyTorch does; a smaller value shrinks scratch memory for stacked char LSTMs.
+    #[arg(long, default_value_t = postag_core::format::MAX_WORD_CHARS)]
     max_word_chars: u32,
     /// Write int8 weights.
     #[arg(long)]
@@ -51,15 +53,7 @@ pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
         .with_context(|| format!("cannot read {}", args.vocab.display()))?;
     let vocab = TorchVocab::from_json(&text).with_context(|| args.vocab.display().to_string())?;
     let options = ImportOptions {
-        normalize: (if args.lowercase {
-            NORMALIZE_LOWERCASE
-        } else {
-            0
-        }) | (if args.fold_digits {
-            NORMALIZE_DIGITS
-        } else {
-            0
-        }),
+        normalize: normalize_flags(args.lowercase, args.fold_digits),
         max_word_chars: args.max_word_chars,
         tag_column: args.column.to_core(),
         storage: if args.quantize {

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use postag_core::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
 use postag_core::tensor::Storage;
-use postag_core::Model;
+use postag_core::{Model, MAX_TOKENS};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::Checkpoint;
@@ -19,7 +19,7 @@ use crate::model_io::{from_model, read_blob, to_blob};
 use crate::nn::{self, Adam, Arch, CharArch, Params, Rng, Sgd, TrainOpts};
 use crate::svg;
 use crate::tagging::threads;
-use crate::vocab::{Vocab, VocabOptions};
+use crate::vocab::{normalize_flags, Vocab, VocabOptions};
 
 /// Named sets of defaults; every flag overrides its preset value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -321,7 +321,46 @@ impl Settings {
         given.iter().filter(|g| g.1).map(|g| g.0).collect()
     }
 
+    /// Takes the architecture and vocabulary settings of a model to continue from.
+    fn adopt(&mut self, arch: &Arch, vocab: &Vocab) {
+        self.column = vocab.column;
+        self.word_dim = arch.word_dim;
+        self.chars = arch.char.is_some();
+        if let Some(c) = &arch.char {
+            (self.char_dim, self.char_hidden, self.char_layers) = (c.dim, c.hidden, c.layers);
+            self.char_bidirectional = c.bidirectional;
+        }
+        (self.hidden, self.layers, self.bidirectional, self.crf) =
+            (arch.hidden, arch.layers, arch.bidirectional, arch.crf);
+        self.lowercase = vocab.normalize & NORMALIZE_LOWERCASE != 0;
+        self.fold_digits = vocab.normalize & NORMALIZE_DIGITS != 0;
+        if let Some(cv) = &vocab.chars {
+            self.max_word_chars = cv.max_word_chars;
+        }
+        // The vocabulary comes whole from the model: no cut-offs apply.
+        (self.min_word_count, self.max_vocab, self.min_char_count) = (0, 0, 0);
+    }
+
     fn check(&self) -> Result<()> {
+        use postag_core::format::{MAX_DIM, MAX_WORD_CHARS};
+        let mut limits = vec![
+            ("--word-dim", self.word_dim, MAX_DIM as usize),
+            ("--hidden", self.hidden, MAX_DIM as usize),
+            (
+                "--max-word-chars",
+                self.max_word_chars,
+                MAX_WORD_CHARS as usize,
+            ),
+        ];
+        if self.chars {
+            limits.push(("--char-dim", self.char_dim, MAX_DIM as usize));
+            limits.push(("--char-hidden", self.char_hidden, MAX_DIM as usize));
+        }
+        for (name, value, max) in limits {
+            if value > max {
+                bail!("{name} {value} is above the model format's limit of {max}");
+            }
+        }
         let dims = [
             ("--epochs", self.epochs),
             ("--batch-size", self.batch_size),
@@ -352,15 +391,7 @@ impl Settings {
     }
 
     fn normalize(&self) -> u8 {
-        (if self.lowercase {
-            NORMALIZE_LOWERCASE
-        } else {
-            0
-        }) | (if self.fold_digits {
-            NORMALIZE_DIGITS
-        } else {
-            0
-        })
+        normalize_flags(self.lowercase, self.fold_digits)
     }
 }
 
@@ -437,9 +468,96 @@ fn parameters(p: &Params) -> usize {
     p.tensors().iter().map(|t| t.data.len()).sum()
 }
 
+/// Reads training or dev data: every word tagged in `column`, at least one word, no
+/// sentence longer than the core tags in one call.
+fn read_data(
+    path: &Path,
+    column: Column,
+    max_sentences: Option<usize>,
+) -> Result<Vec<conllu::Sentence>> {
+    let mut sentences = conllu::read(path)?;
+    if let Some(n) = max_sentences {
+        sentences.truncate(n);
+    }
+    conllu::require_tags(&sentences, column, path)?;
+    if sentences.iter().all(|s| s.words.is_empty()) {
+        bail!("{} has no words", path.display());
+    }
+    if let Some(s) = sentences.iter().find(|s| s.words.len() > MAX_TOKENS) {
+        bail!(
+            "{}:{}: a sentence of {} words; models tag at most {MAX_TOKENS} per sentence",
+            path.display(),
+            s.words[0].line_number,
+            s.words.len()
+        );
+    }
+    Ok(sentences)
+}
+
+/// Fails now, not after an epoch, when the output's directory cannot take files.
+fn check_writable(output: &Path) -> Result<()> {
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: directory {} does not exist",
+            output.display(),
+            dir.display()
+        );
+    }
+    let probe = sibling(output, &format!(".probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write in {}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// CRC-32 of the training and dev files, so that `--resume` refuses other data.
+fn fingerprint(args: &TrainArgs) -> Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for path in std::iter::once(&args.train).chain(&args.dev) {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        out.push(postag_core::crc32(&bytes));
+    }
+    Ok(out)
+}
+
+/// Fresh vocabularies from the training data and freshly initialized weights.
+fn fresh_model(settings: &Settings, train: &[conllu::Sentence]) -> Result<(Params, Vocab)> {
+    let mut vocab = Vocab::build(
+        train,
+        &VocabOptions {
+            column: settings.column,
+            min_word_count: settings.min_word_count,
+            normalize: settings.normalize(),
+            chars: settings.chars,
+            min_char_count: settings.min_char_count,
+            max_word_chars: settings.max_word_chars,
+        },
+    )?;
+    if settings.max_vocab > 0 {
+        vocab.truncate_words(settings.max_vocab);
+    }
+    if vocab.word_rows > postag_core::format::MAX_ROWS as usize {
+        bail!(
+            "{} distinct words; limit them with --max-vocab or --min-word-count",
+            vocab.word_rows - 1
+        );
+    }
+    let params = Params::init(&build_arch(settings, &vocab), &mut Rng::new(settings.seed));
+    Ok((params, vocab))
+}
+
+/// Weights and vocabularies of a model blob.
+fn model_parts(blob: &[u8], what: &dyn std::fmt::Display) -> Result<(Params, Vocab)> {
+    let model = Model::from_bytes(blob).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    Ok(from_model(&model))
+}
+
 pub fn run(args: TrainArgs) -> Result<()> {
-    let settings = Settings::from_args(&args);
-    settings.check()?;
+    let mut settings = Settings::from_args(&args);
     let fixed = Settings::shape_flags(&args);
     if settings.init.is_some() && !fixed.is_empty() {
         bail!(
@@ -453,54 +571,58 @@ pub fn run(args: TrainArgs) -> Result<()> {
             eprintln!("{msg}");
         }
     };
+    check_writable(&args.output)?;
 
-    let mut train = conllu::read(&args.train)?;
-    if let Some(n) = settings.max_sentences {
-        train.truncate(n);
+    // A model to continue from fixes the architecture, vocabularies and tag column.
+    let init = match &settings.init {
+        Some(path) => Some(model_parts(&read_blob(path)?, &path.display())?),
+        None => None,
+    };
+    if let Some((params, vocab)) = &init {
+        if args.column.is_some_and(|c| c != vocab.column) {
+            bail!(
+                "the --init model tags {}, not {}",
+                vocab.column,
+                settings.column
+            );
+        }
+        settings.adopt(&params.arch, vocab);
     }
-    let dev = args.dev.as_deref().map(conllu::read).transpose()?;
+    settings.check()?;
     let column = settings.column;
-    conllu::require_tags(&train, column, &args.train)?;
-    if let (Some(d), Some(p)) = (&dev, &args.dev) {
-        conllu::require_tags(d, column, p)?;
-    }
+    let train = read_data(&args.train, column, settings.max_sentences)?;
+    let dev = args
+        .dev
+        .as_deref()
+        .map(|p| read_data(p, column, None))
+        .transpose()?;
+    let data = fingerprint(&args)?;
 
-    // Vocabularies and initial weights: fresh, or from --init.
-    let (mut params, vocab) = match &settings.init {
-        Some(path) => {
-            let blob = read_blob(path)?;
-            let model =
-                Model::from_bytes(&blob).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            let (params, vocab) = from_model(&model);
-            if vocab.column != column && args.column.is_some() {
+    let ckpt_path = sibling(&args.output, ".ckpt");
+    let resumed = if args.resume {
+        Checkpoint::read(&ckpt_path)?
+    } else {
+        None
+    };
+    if args.resume && resumed.is_none() {
+        say(format!(
+            "no checkpoint at {}; starting from the beginning",
+            ckpt_path.display()
+        ));
+    }
+    let (mut params, vocab) = match (&resumed, init) {
+        (Some(c), _) => {
+            if c.settings != settings || c.data != data {
                 bail!(
-                    "--init model tags {} but --column asks for {column}",
-                    vocab.column
+                    "{} was written for other settings or data; remove it or train with the same flags and files",
+                    ckpt_path.display()
                 );
             }
-            (params, vocab)
+            model_parts(&c.params_blob, &ckpt_path.display())?
         }
-        None => {
-            let mut vocab = Vocab::build(
-                &train,
-                &VocabOptions {
-                    column,
-                    min_word_count: settings.min_word_count,
-                    normalize: settings.normalize(),
-                    chars: settings.chars,
-                    min_char_count: settings.min_char_count,
-                    max_word_chars: settings.max_word_chars,
-                },
-            )?;
-            if settings.max_vocab > 0 {
-                vocab.truncate_words(settings.max_vocab);
-            }
-            let arch = build_arch(&settings, &vocab);
-            let params = Params::init(&arch, &mut Rng::new(settings.seed));
-            (params, vocab)
-        }
+        (None, Some(init)) => init,
+        (None, None) => fresh_model(&settings, &train)?,
     };
-    let column = vocab.column;
     let encoded: Vec<nn::Sentence> = train
         .iter()
         .map(|s| vocab.encode(s, true))
@@ -517,7 +639,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
         parameters(&params)
     ));
 
-    let ckpt_path = sibling(&args.output, ".ckpt");
     let mut grads = Params::zeros(&params.arch);
     let mut adam = Adam::new(settings.lr, &params);
     adam.threads = workers;
@@ -527,29 +648,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut rng = Rng::new(settings.seed ^ 0x005E_ED0F_DA7A);
     let mut history: Vec<EpochRecord> = Vec::new();
     let mut best: Option<(f64, usize, Vec<u8>)> = None;
-    let mut start_epoch = 1;
-    if args.resume {
-        match Checkpoint::read(&ckpt_path)? {
-            None => say(format!(
-                "no checkpoint at {}; starting from the beginning",
-                ckpt_path.display()
-            )),
-            Some(c) => {
-                if c.settings != settings {
-                    bail!("{} was written with other settings; remove it or train with the same flags", ckpt_path.display());
-                }
-                let model = Model::from_bytes(&c.params_blob)
-                    .map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
-                params = from_model(&model).0;
-                adam.restore(&c.adam)?;
-                rng = Rng::from_state(c.rng);
-                history = c.history;
-                best = c.best;
-                start_epoch = history.len() + 1;
-                say(format!("resuming after epoch {}", history.len()));
-            }
-        }
+    if let Some(c) = resumed {
+        adam.restore(&c.adam)?;
+        rng = Rng::from_state(c.rng);
+        history = c.history;
+        best = c.best;
+        say(format!("resuming after epoch {}", history.len()));
     }
+    let start_epoch = history.len() + 1;
 
     let opts = TrainOpts {
         dropout: settings.dropout,
@@ -650,6 +756,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         Checkpoint {
             settings: settings.clone(),
+            data: data.clone(),
             params_blob: blob,
             adam: adam.state(),
             rng: rng.state(),
@@ -702,13 +809,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         model_bytes: final_blob.len(),
         scratch_bytes_64_tokens: model.scratch_bytes(64).unwrap_or(0),
     };
-    write_report(
-        &args.output,
-        &report,
-        &history,
-        dev_eval.as_ref(),
-        &vocab.tags,
-    )?;
+    write_report(&args.output, &report, &history, dev_eval.as_ref())?;
     say(format!(
         "wrote {} ({} bytes{}, epoch {best_epoch}){}; {:.1} min, {:.0} tokens/s",
         args.output.display(),
@@ -729,7 +830,6 @@ fn write_report(
     report: &Report<'_>,
     history: &[EpochRecord],
     dev: Option<&Evaluation>,
-    tags: &[String],
 ) -> Result<()> {
     let json = serde_json::to_string_pretty(report)?;
     write_atomic(&sibling(output, ".report.json"), json.as_bytes())?;
@@ -748,20 +848,31 @@ fn write_report(
         .iter()
         .filter_map(|r| r.dev_accuracy.map(|a| (r.epoch as f64, 100.0 * a)))
         .collect();
-    if !acc.is_empty() {
-        let chart = svg::line_chart("dev accuracy", "epoch", "accuracy (%)", &[("dev", acc)]);
-        write_atomic(&sibling(output, ".accuracy.svg"), chart.as_bytes())?;
-    }
-    if let Some(ev) = dev {
-        let count = |g: &str, p: &str| {
-            ev.confusion
-                .get(g)
-                .and_then(|r| r.get(p))
-                .copied()
-                .unwrap_or(0)
-        };
-        let chart = svg::confusion_matrix("dev confusion (rows: gold)", tags, &count);
-        write_atomic(&sibling(output, ".confusion.svg"), chart.as_bytes())?;
+    let (acc_path, confusion_path) = (
+        sibling(output, ".accuracy.svg"),
+        sibling(output, ".confusion.svg"),
+    );
+    match dev {
+        Some(ev) => {
+            let chart = svg::line_chart("dev accuracy", "epoch", "accuracy (%)", &[("dev", acc)]);
+            write_atomic(&acc_path, chart.as_bytes())?;
+            let count = |g: &str, p: &str| {
+                ev.confusion
+                    .get(g)
+                    .and_then(|r| r.get(p))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            // Every tag that was gold or predicted, so dev-only tags show too.
+            let labels: Vec<String> = ev.per_tag.keys().cloned().collect();
+            let chart = svg::confusion_matrix("dev confusion (rows: gold)", &labels, &count);
+            write_atomic(&confusion_path, chart.as_bytes())?;
+        }
+        None => {
+            // Plots of an earlier run with --dev would describe another model.
+            let _ = std::fs::remove_file(&acc_path);
+            let _ = std::fs::remove_file(&confusion_path);
+        }
     }
     Ok(())
 }

@@ -19,7 +19,7 @@
 //! let loss = loss_and_grad(&params, &[&s], &mut grads, &opts, &mut rng);
 //! clip_grad_norm(&mut grads, 5.0);
 //! adam.step(&mut params, &grads);
-//! let tags = decode(&params, &[&s], 1);
+//! let log_probs = predict(&params, &[&s], 1);
 //! ```
 //!
 //! Layout: [`params`] (shapes, names, init), [`model`] (batch forward/backward),
@@ -35,7 +35,7 @@ pub mod optim;
 pub mod params;
 pub mod rng;
 
-pub use model::{decode, loss, loss_and_grad, predict, Sentence, TrainOpts};
+pub use model::{loss, loss_and_grad, predict, Sentence, TrainOpts};
 pub use optim::{clip_grad_norm, Adam, AdamState, AdamStateError, Sgd};
 pub use params::{Arch, Cell, CharArch, Crf, Params, Tensor, TensorMut};
 pub use rng::Rng;

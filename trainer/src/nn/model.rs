@@ -703,30 +703,6 @@ pub fn predict(params: &Params, batch: &[&Sentence], threads: usize) -> Vec<Vec<
     .collect()
 }
 
-/// Best tags per sentence: Viterbi with a CRF, else the argmax of each token's scores
-/// (ties to the lower tag index, as `torch.argmax`).
-pub fn decode(params: &Params, batch: &[&Sentence], threads: usize) -> Vec<Vec<u16>> {
-    let nt = params.arch.num_tags;
-    predict(params, batch, threads)
-        .into_iter()
-        .map(|scores| match &params.crf {
-            Some(crf) => crf.viterbi(&scores, scores.len() / nt),
-            None => scores
-                .chunks_exact(nt)
-                .map(|row| {
-                    let mut best = 0;
-                    for (k, &v) in row.iter().enumerate() {
-                        if v > row[best] {
-                            best = k;
-                        }
-                    }
-                    best as u16
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
