@@ -1,12 +1,9 @@
 //! The seed tutorial's printed numbers, from ../shared/fixtures/seed.
 
-mod common;
-
-use common::state_dict;
 use postag_core::tensor::{Matrix, Vector};
-use postag_core::torch::{self, ImportOptions};
+use postag_core::torch::ImportOptions;
 use postag_core::{Cell, Model};
-use postag_testutil::{floats, import, max_abs_diff, shared};
+use postag_testutil::{floats, import, lstm_3x3_tagger, max_abs_diff, shared};
 use serde_json::Value;
 
 fn le(v: &[f32]) -> Vec<u8> {
@@ -71,25 +68,7 @@ fn lstm_3x3_step_by_step_and_whole_sequence_match_pytorch() {
 #[test]
 fn lstm_3x3_as_a_tagger_from_an_initial_state() {
     let Some(f) = lstm_fixture() else { return };
-    let eye = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-    let dict = state_dict(&[
-        ("word_embeddings.weight", vec![5, 3], floats(&f["inputs"])),
-        ("lstm.weight_ih_l0", vec![12, 3], floats(&f["weight_ih_l0"])),
-        ("lstm.weight_hh_l0", vec![12, 3], floats(&f["weight_hh_l0"])),
-        ("lstm.bias_ih_l0", vec![12], floats(&f["bias_ih_l0"])),
-        ("lstm.bias_hh_l0", vec![12], floats(&f["bias_hh_l0"])),
-        ("hidden2tag.weight", vec![3, 3], eye),
-        ("hidden2tag.bias", vec![3], vec![0.0; 3]),
-    ]);
-    let vocab = torch::TorchVocab {
-        word_to_ix: (0..5).map(|i| (format!("x{i}"), i)).collect(),
-        tag_to_ix: [("a", 0), ("b", 1), ("c", 2)]
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect(),
-        char_to_ix: None,
-    };
-    let blob = torch::blob_from_state_dict(dict, &vocab, &ImportOptions::default()).unwrap();
+    let blob = lstm_3x3_tagger(&f);
     let model = Model::from_bytes(&blob).unwrap();
     let tokens = ["x0", "x1", "x2", "x3", "x4"];
     let mut scratch = vec![0u8; model.scratch_bytes(5).unwrap()];

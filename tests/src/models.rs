@@ -1,10 +1,9 @@
 //! Models the tests build: the seed's LSTM as a tagger, derived fixtures, and the
 //! firmware's model.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use postag_core::torch::{self, ImportOptions, TorchTensor, TorchVocab};
+use postag_core::torch;
 use serde_json::Value;
 
 use crate::cases::{Case, Sentence, Stream};
@@ -18,41 +17,7 @@ use crate::{fixture_blob_with, fixture_vocab, floats};
 pub fn seed_lstm_3x3(shared: &Path) -> Case {
     let path = shared.join("fixtures/seed/lstm_3x3.json");
     let f: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let tensor = |shape: &[usize], data: Vec<f32>| TorchTensor {
-        shape: shape.to_vec(),
-        data,
-    };
-    let eye = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-    let dict: BTreeMap<String, TorchTensor> = [
-        (
-            "word_embeddings.weight",
-            tensor(&[5, 3], floats(&f["inputs"])),
-        ),
-        (
-            "lstm.weight_ih_l0",
-            tensor(&[12, 3], floats(&f["weight_ih_l0"])),
-        ),
-        (
-            "lstm.weight_hh_l0",
-            tensor(&[12, 3], floats(&f["weight_hh_l0"])),
-        ),
-        ("lstm.bias_ih_l0", tensor(&[12], floats(&f["bias_ih_l0"]))),
-        ("lstm.bias_hh_l0", tensor(&[12], floats(&f["bias_hh_l0"]))),
-        ("hidden2tag.weight", tensor(&[3, 3], eye)),
-        ("hidden2tag.bias", tensor(&[3], vec![0.0; 3])),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let vocab = TorchVocab {
-        word_to_ix: (0..5).map(|i| (format!("x{i}"), i)).collect(),
-        tag_to_ix: [("a", 0), ("b", 1), ("c", 2)]
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect(),
-        char_to_ix: None,
-    };
-    let blob = torch::blob_from_state_dict(dict, &vocab, &ImportOptions::default()).unwrap();
+    let blob = postag_testutil::lstm_3x3_tagger(&f);
     let tokens: Vec<Vec<u8>> = (0..5).map(|i| format!("x{i}").into_bytes()).collect();
     let sentences = ["step_by_step", "whole_sequence"]
         .iter()

@@ -147,3 +147,46 @@ pub fn fixture_expected(name: &str) -> Value {
 pub fn torch_fixture(name: &str, options: &ImportOptions) -> (Vec<u8>, Value) {
     (fixture_blob(name, options), fixture_expected(name))
 }
+
+/// The seed's first example (`lstm_3x3.json`: `nn.LSTM(3, 3)` over five inputs) as a
+/// tagger blob: words `x0`..`x4` whose embeddings are the five inputs, tags `a b c`,
+/// and an identity `hidden2tag`, so that the scores are `log_softmax` of the LSTM's
+/// outputs. The model has no unknown-word row.
+pub fn lstm_3x3_tagger(fixture: &Value) -> Vec<u8> {
+    let tensor = |shape: &[usize], data: Vec<f32>| torch::TorchTensor {
+        shape: shape.to_vec(),
+        data,
+    };
+    let eye = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+    let f = fixture;
+    let dict = [
+        (
+            "word_embeddings.weight",
+            tensor(&[5, 3], floats(&f["inputs"])),
+        ),
+        (
+            "lstm.weight_ih_l0",
+            tensor(&[12, 3], floats(&f["weight_ih_l0"])),
+        ),
+        (
+            "lstm.weight_hh_l0",
+            tensor(&[12, 3], floats(&f["weight_hh_l0"])),
+        ),
+        ("lstm.bias_ih_l0", tensor(&[12], floats(&f["bias_ih_l0"]))),
+        ("lstm.bias_hh_l0", tensor(&[12], floats(&f["bias_hh_l0"]))),
+        ("hidden2tag.weight", tensor(&[3, 3], eye)),
+        ("hidden2tag.bias", tensor(&[3], vec![0.0; 3])),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let vocab = TorchVocab {
+        word_to_ix: (0..5).map(|i| (format!("x{i}"), i)).collect(),
+        tag_to_ix: [("a", 0), ("b", 1), ("c", 2)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        char_to_ix: None,
+    };
+    torch::blob_from_state_dict(dict, &vocab, &ImportOptions::default()).unwrap()
+}

@@ -33,21 +33,27 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
-#[test]
-fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
-    let Some(shared) = shared() else { return };
+/// A scratch directory with the first sentences of EWT as `train.conllu` and `dev.conllu`.
+fn ewt_slices(shared: &Path, name: &str, train: usize, dev: usize) -> std::path::PathBuf {
     let ud = shared.join("data/ud/en_ewt");
-    let dir = workdir("ewt");
+    let dir = workdir(name);
     std::fs::write(
         dir.join("train.conllu"),
-        slice(&ud.join("en_ewt-ud-train.conllu"), 400),
+        slice(&ud.join("en_ewt-ud-train.conllu"), train),
     )
     .unwrap();
     std::fs::write(
         dir.join("dev.conllu"),
-        slice(&ud.join("en_ewt-ud-dev.conllu"), 120),
+        slice(&ud.join("en_ewt-ud-dev.conllu"), dev),
     )
     .unwrap();
+    dir
+}
+
+#[test]
+fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
+    let Some(shared) = shared() else { return };
+    let dir = ewt_slices(&shared, "ewt", 400, 120);
     ok(
         &dir,
         &[
@@ -388,18 +394,7 @@ fn imported_pytorch_models_give_pytorch_log_probs() {
 #[test]
 fn resumed_and_repeated_runs_give_identical_models() {
     let Some(shared) = shared() else { return };
-    let ud = shared.join("data/ud/en_ewt");
-    let dir = workdir("resume");
-    std::fs::write(
-        dir.join("train.conllu"),
-        slice(&ud.join("en_ewt-ud-train.conllu"), 300),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("dev.conllu"),
-        slice(&ud.join("en_ewt-ud-dev.conllu"), 60),
-    )
-    .unwrap();
+    let dir = ewt_slices(&shared, "resume", 300, 60);
     let args = |out: &'static str| {
         vec![
             "train",
