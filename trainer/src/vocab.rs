@@ -69,6 +69,14 @@ pub fn normalize_flags(lowercase: bool, fold_digits: bool) -> u8 {
         | (if fold_digits { NORMALIZE_DIGITS } else { 0 })
 }
 
+/// Tag name -> output column.
+fn index_tags(tags: &[String]) -> HashMap<String, u16> {
+    tags.iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i as u16))
+        .collect()
+}
+
 fn key(word: &str, flags: u8) -> String {
     normalized(word, flags).collect()
 }
@@ -136,11 +144,7 @@ impl Vocab {
             words,
             unknown_word: Some(unknown_word),
             chars,
-            tag_index: tags
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.clone(), i as u16))
-                .collect(),
+            tag_index: index_tags(&tags),
             tags,
             column: opt.column,
         })
@@ -168,11 +172,7 @@ impl Vocab {
             unknown_word: cfg.words.unknown,
             word_rows: cfg.words.rows as usize,
             chars,
-            tag_index: tags
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.clone(), i as u16))
-                .collect(),
+            tag_index: index_tags(&tags),
             tags,
             column: Column::from_core(cfg.tag_column),
         }
