@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use postag_core::Model;
-use postag_testutil::{conllu_head as slice, repo, shared, workdir};
+use postag_testutil::{conllu_head as slice, repo, shared, torch_fixtures, workdir};
 use serde_json::Value;
 
 fn run(dir: &Path, args: &[&str]) -> Output {
@@ -325,9 +325,7 @@ fn malformed_conllu_is_reported_with_file_and_line_and_writes_nothing() {
 fn imported_pytorch_models_give_pytorch_log_probs() {
     let dir = workdir("import");
     let fixtures = repo().join("tests/fixtures/torch");
-    let names: Vec<String> =
-        serde_json::from_str(&std::fs::read_to_string(fixtures.join("index.json")).unwrap())
-            .unwrap();
+    let names = torch_fixtures();
     let mut worst = 0.0f64;
     for name in &names {
         let st = fixtures.join(format!("{name}.safetensors"));
