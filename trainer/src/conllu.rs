@@ -182,7 +182,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
             }
             None => Ok(()),
         };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = text.strip_prefix(crate::fsio::BOM).unwrap_or(text);
     for (i, raw) in text.split('\n').enumerate() {
         let number = i + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);

@@ -7,7 +7,7 @@ use postag_core::Model;
 use serde::Serialize;
 
 use crate::conllu::{Column, Sentence};
-use crate::tagging::tag_all;
+use crate::tagging::{tag_all, warn_long_sentences};
 
 /// Counts for one tag.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -76,6 +76,7 @@ pub fn evaluate(
         let line = sentences[i].words.first().map_or(0, |w| w.line_number);
         format!("sentence at line {line}")
     };
+    warn_long_sentences(&forms, &name);
     let tagged = tag_all(model, &forms, false, threads, &name)?;
     let mut ev = Evaluation::default();
     let mut all = Count::default();

@@ -94,6 +94,21 @@ impl Drop for AtomicFile {
     }
 }
 
+/// The byte-order mark some editors put at the start of UTF-8 files. Every reader of
+/// text skips it there.
+pub const BOM: &str = "\u{feff}";
+
+/// The text of `path`: UTF-8 (else an error naming the file and line), without a
+/// leading byte-order mark.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = utf8(bytes, &path.display().to_string())?;
+    Ok(match text.strip_prefix(BOM) {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
 /// `bytes` as UTF-8, or an error naming `name` and the line of the first bad byte.
 pub fn utf8(bytes: Vec<u8>, name: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {

@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod fsio;
 pub mod model_io;
 pub mod nn;
+pub mod stream;
 pub mod svg;
 pub mod tagging;
 pub mod vocab;

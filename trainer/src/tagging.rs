@@ -1,6 +1,8 @@
 //! Tagging many sentences with the core, on several threads.
 
-use anyhow::{anyhow, bail, Result};
+use std::ops::Range;
+
+use anyhow::{anyhow, Result};
 use postag_core::{Error, Model, MAX_TOKENS};
 
 /// Tags and (optionally) log-probabilities of one sentence.
@@ -32,16 +34,93 @@ fn explain(model: &Model<'_>, tokens: &[&str], where_: String, e: Error) -> anyh
             });
             anyhow!("{where_}: character {:?} is not in the model's char vocabulary and the model has no unknown-char entry", c.unwrap_or('?'))
         }
-        Error::TooManyTokens => anyhow!(
-            "{where_}: {} tokens; at most {MAX_TOKENS} per sentence",
-            tokens.len()
-        ),
         e => anyhow!("{where_}: {e}"),
     }
 }
 
-/// Tags every sentence; `threads` workers each take a contiguous share. Errors name
-/// the sentence as `name(index)` (0-based index) says, e.g. its file and line.
+/// Context, in tokens, that a window of a sentence longer than [`MAX_TOKENS`] reads on
+/// each side of the tokens it answers for.
+pub const WINDOW_CONTEXT: usize = 256;
+
+/// How a sentence of `n` tokens is tagged: `(window, kept)` pairs of token ranges, the
+/// core tagging `window` (at most [`MAX_TOKENS`] tokens) and the answer for `kept` (a
+/// part of it) taken from there. Sentences up to [`MAX_TOKENS`] are one window; longer
+/// ones are cut into consecutive kept ranges of `MAX_TOKENS - 2 * WINDOW_CONTEXT`
+/// tokens, each read with up to [`WINDOW_CONTEXT`] tokens of context on either side.
+pub fn windows(n: usize) -> Vec<(Range<usize>, Range<usize>)> {
+    if n <= MAX_TOKENS {
+        return vec![(0..n, 0..n)];
+    }
+    let stride = MAX_TOKENS - 2 * WINDOW_CONTEXT;
+    (0..n)
+        .step_by(stride)
+        .map(|a| {
+            let b = (a + stride).min(n);
+            let window = a.saturating_sub(WINDOW_CONTEXT)..(b + WINDOW_CONTEXT).min(n);
+            (window, a..b)
+        })
+        .collect()
+}
+
+/// Tags one sentence of any length (see [`windows`]) with `scratch` sized for
+/// `min(tokens.len(), MAX_TOKENS)` tokens.
+fn tag_one(
+    model: &Model<'_>,
+    tokens: &[&str],
+    scores: bool,
+    scratch: &mut [u8],
+) -> Result<Tagged, Error> {
+    let t = model.num_tags();
+    let mut out = Tagged {
+        tags: vec![0; tokens.len()],
+        scores: if scores {
+            vec![0.0; tokens.len() * t]
+        } else {
+            Vec::new()
+        },
+    };
+    let whole = tokens.len() <= MAX_TOKENS;
+    let mut part = Tagged::default();
+    for (window, kept) in windows(tokens.len()) {
+        if whole {
+            let s = scores.then_some(out.scores.as_mut_slice());
+            model.tag(tokens, scratch, &mut out.tags, s)?;
+            break;
+        }
+        part.tags.resize(window.len(), 0);
+        part.scores
+            .resize(if scores { window.len() * t } else { 0 }, 0.0);
+        let s = scores.then_some(part.scores.as_mut_slice());
+        model.tag(&tokens[window.clone()], scratch, &mut part.tags, s)?;
+        let from = kept.start - window.start..kept.end - window.start;
+        out.tags[kept.clone()].copy_from_slice(&part.tags[from.clone()]);
+        if scores {
+            out.scores[kept.start * t..kept.end * t]
+                .copy_from_slice(&part.scores[from.start * t..from.end * t]);
+        }
+    }
+    Ok(out)
+}
+
+/// Warns on stderr about each sentence longer than [`MAX_TOKENS`] (named by
+/// `name(index)`): it is tagged in overlapping windows (see [`windows`]).
+pub fn warn_long_sentences(sentences: &[Vec<&str>], name: &dyn Fn(usize) -> String) {
+    for (i, s) in sentences
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.len() > MAX_TOKENS)
+    {
+        eprintln!(
+            "warning: {}: {} tokens, more than the {MAX_TOKENS} the model reads at once; tagged in overlapping windows of {MAX_TOKENS} tokens ({WINDOW_CONTEXT} of context on each side)",
+            name(i),
+            s.len()
+        );
+    }
+}
+
+/// Tags every sentence; `threads` workers each take a contiguous share. Sentences
+/// longer than [`MAX_TOKENS`] are tagged in windows (see [`windows`]). Errors name the
+/// sentence as `name(index)` (0-based index) says, e.g. its file and line.
 pub fn tag_all(
     model: &Model<'_>,
     sentences: &[Vec<&str>],
@@ -49,20 +128,8 @@ pub fn tag_all(
     threads: usize,
     name: &(dyn Fn(usize) -> String + Sync),
 ) -> Result<Vec<Tagged>> {
-    if let Some((i, s)) = sentences
-        .iter()
-        .enumerate()
-        .find(|(_, s)| s.len() > MAX_TOKENS)
-    {
-        bail!(
-            "{}: {} tokens; at most {MAX_TOKENS} per sentence",
-            name(i),
-            s.len()
-        );
-    }
     let threads = threads.max(1).min(sentences.len().max(1));
     let chunk = sentences.len().div_ceil(threads).max(1);
-    let t = model.num_tags();
     let results: Vec<Result<Vec<Tagged>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = sentences
             .chunks(chunk)
@@ -70,24 +137,15 @@ pub fn tag_all(
             .map(|(c, part)| {
                 scope.spawn(move || {
                     let longest = part.iter().map(Vec::len).max().unwrap_or(0);
-                    let mut scratch = vec![0u8; model.scratch_bytes(longest).unwrap_or(0)];
-                    let mut out = Vec::with_capacity(part.len());
-                    for (i, tokens) in part.iter().enumerate() {
-                        let mut tagged = Tagged {
-                            tags: vec![0; tokens.len()],
-                            scores: if scores {
-                                vec![0.0; tokens.len() * t]
-                            } else {
-                                Vec::new()
-                            },
-                        };
-                        let s = scores.then_some(tagged.scores.as_mut_slice());
-                        model
-                            .tag(tokens, &mut scratch, &mut tagged.tags, s)
-                            .map_err(|e| explain(model, tokens, name(c * chunk + i), e))?;
-                        out.push(tagged);
-                    }
-                    Ok(out)
+                    let bytes = model.scratch_bytes(longest.min(MAX_TOKENS)).unwrap_or(0);
+                    let mut scratch = vec![0u8; bytes];
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, tokens)| {
+                            tag_one(model, tokens, scores, &mut scratch)
+                                .map_err(|e| explain(model, tokens, name(c * chunk + i), e))
+                        })
+                        .collect()
                 })
             })
             .collect();
@@ -111,4 +169,39 @@ pub fn threads(requested: Option<usize>) -> usize {
     requested
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_every_token_once_and_fit_the_model() {
+        for n in [
+            0,
+            1,
+            MAX_TOKENS - 1,
+            MAX_TOKENS,
+            MAX_TOKENS + 1,
+            3 * MAX_TOKENS + 17,
+            20_000,
+        ] {
+            let w = windows(n);
+            let mut next = 0;
+            for (window, kept) in &w {
+                assert_eq!(kept.start, next, "n = {n}: kept ranges are consecutive");
+                assert!(window.start <= kept.start && kept.end <= window.end);
+                assert!(
+                    window.len() <= MAX_TOKENS,
+                    "n = {n}: window {window:?} too long"
+                );
+                assert!(kept.start - window.start == kept.start.min(WINDOW_CONTEXT));
+                assert!(window.end - kept.end == (n - kept.end).min(WINDOW_CONTEXT));
+                next = kept.end;
+            }
+            assert_eq!(next, n, "n = {n}: every token is answered for");
+        }
+        assert_eq!(windows(MAX_TOKENS).len(), 1);
+        assert_eq!(windows(MAX_TOKENS + 1).len(), 2);
+    }
 }

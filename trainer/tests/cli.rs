@@ -501,3 +501,134 @@ fn tag_answers_each_line_as_it_arrives() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// A sentence longer than the core reads at once is tagged in windows, with a warning,
+/// and counted by `eval`; the rest of the file is tagged as usual.
+#[test]
+fn over_long_sentences_are_tagged_in_windows_and_counted() {
+    let Some(shared) = shared() else { return };
+    let dev = slice(&shared.join("data/ud/en_ewt/en_ewt-ud-dev.conllu"), 600);
+    // The word lines of EWT dev sentences, renumbered into one sentence.
+    let mut long = String::new();
+    let mut n = 0;
+    for line in dev.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() == 10 && fields[0].bytes().all(|b| b.is_ascii_digit()) {
+            n += 1;
+            long.push_str(&format!("{n}\t{}\n", fields[1..].join("\t")));
+        }
+        if n == 2 * postag_core::MAX_TOKENS + 100 {
+            break;
+        }
+    }
+    assert_eq!(
+        n,
+        2 * postag_core::MAX_TOKENS + 100,
+        "EWT dev slice too short"
+    );
+    let dir = workdir("long-sentence");
+    std::fs::write(dir.join("separate.conllu"), &dev).unwrap();
+    let short = "1\tHello\t_\tINTJ\t_\t_\t0\troot\t_\t_\n";
+    std::fs::write(dir.join("long.conllu"), format!("{short}\n{long}\n")).unwrap();
+
+    let out = run(&dir, &["eval", "--data", "long.conllu", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sentence at line 3: 8292 tokens") && stderr.contains("windows"),
+        "{stderr}"
+    );
+    let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["words"], n + 1, "every word is counted");
+    // The same words as separate sentences: windows cost next to nothing.
+    let separate: Value =
+        serde_json::from_str(&ok(&dir, &["eval", "--data", "separate.conllu", "--json"])).unwrap();
+    let (acc, sep) = (
+        ev["accuracy"].as_f64().unwrap(),
+        separate["accuracy"].as_f64().unwrap(),
+    );
+    assert!(acc > 0.93 && (acc - sep).abs() < 0.02, "{acc} vs {sep}");
+
+    let out = run(
+        &dir,
+        &["tag", "--format", "conllu", "--input", "long.conllu"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("long.conllu:3: 8292 tokens"));
+    let tagged = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(tagged.lines().filter(|l| l.contains('\t')).count(), n + 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs with `stdin` as standard input and requires success; returns stdout.
+fn ok_with_input(dir: &Path, args: &[&str], stdin: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot start postag-trainer");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "postag-trainer {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A UTF-8 byte-order mark at the start of any text input is skipped: it changes no tag
+/// and no model.
+#[test]
+fn a_leading_byte_order_mark_is_skipped_by_every_reader() {
+    let dir = workdir("bom");
+    let bom = |s: &str| format!("\u{feff}{s}").into_bytes();
+    let text = "Please help .\n";
+    assert_eq!(
+        ok_with_input(&dir, &["tag"], &bom(text)),
+        "Please/INTJ help/VERB ./PUNCT\n"
+    );
+    let json = "{\"tokens\": [\"Please\", \"help\", \".\"]}\n";
+    let args = ["tag", "--format", "jsonl", "--scores"];
+    assert_eq!(
+        ok_with_input(&dir, &args, &bom(json)),
+        ok_with_input(&dir, &args, json.as_bytes())
+    );
+    let conllu =
+        "1\tPlease\t_\tINTJ\t_\t_\t0\troot\t_\t_\n2\thelp\t_\tVERB\t_\t_\t1\tdep\t_\t_\n\n";
+    std::fs::write(dir.join("bom.conllu"), bom(conllu)).unwrap();
+    let eval = ok(&dir, &["eval", "--data", "bom.conllu", "--json"]);
+    assert!(eval.contains("\"correct\":2"), "{eval}");
+
+    let fixtures = repo().join("tests/fixtures/torch");
+    let name = &torch_fixtures()[0];
+    let st = fixtures.join(format!("{name}.safetensors"));
+    let vocab = std::fs::read_to_string(fixtures.join(format!("{name}.vocab.json"))).unwrap();
+    std::fs::write(dir.join("plain.json"), &vocab).unwrap();
+    std::fs::write(dir.join("bom.json"), bom(&vocab)).unwrap();
+    for v in ["plain", "bom"] {
+        let args = ["import-torch", "--state-dict", st.to_str().unwrap()];
+        let out = format!("{v}.postag");
+        ok(
+            &dir,
+            &[&args[..], &["--vocab", &format!("{v}.json"), "-o", &out]].concat(),
+        );
+    }
+    assert_eq!(
+        std::fs::read(dir.join("plain.postag")).unwrap(),
+        std::fs::read(dir.join("bom.postag")).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -134,3 +134,27 @@ fn micro_model_fits_a_microcontroller() {
         info["scratch_bytes"]
     );
 }
+
+/// The README's quick start prints what the README says it prints.
+#[test]
+fn readme_quick_start_prints_what_it_shows() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let quick = readme
+        .split("## Quick start")
+        .nth(1)
+        .expect("a Quick start section");
+    let command = quick
+        .lines()
+        .find(|l| l.starts_with("echo \""))
+        .expect("an echo command");
+    let sentence = command.split('"').nth(1).unwrap();
+    let shown = quick
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("the printed output in a text block");
+    assert_eq!(
+        trainer(&["tag"], &format!("{sentence}\n")).trim_end(),
+        shown
+    );
+}

@@ -49,8 +49,7 @@ pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
         .with_context(|| format!("cannot read {}", args.state_dict.display()))?;
     let tensors =
         torch::read_safetensors(&bytes).with_context(|| args.state_dict.display().to_string())?;
-    let text = std::fs::read_to_string(&args.vocab)
-        .with_context(|| format!("cannot read {}", args.vocab.display()))?;
+    let text = crate::fsio::read_text(&args.vocab)?;
     let vocab = TorchVocab::from_json(&text).with_context(|| args.vocab.display().to_string())?;
     let options = ImportOptions {
         normalize: normalize_flags(args.lowercase, args.fold_digits),

@@ -1,0 +1,209 @@
+//! Streamed tagging of line formats: every input line is answered by exactly one
+//! output line, its own, as soon as it has arrived.
+//!
+//! Each line is read into a [`Line`] (its tokens and what its answer is built from),
+//! every line of a chunk is tagged, blank ones included (as zero tokens), and the
+//! answers are written in input order: output line N always answers input line N.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{anyhow, bail, Context, Result};
+use postag_core::Model;
+use serde_json::{Map, Value};
+
+use crate::tagging::{tag_all, warn_long_sentences, Tagged};
+
+/// A format read and written one line at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineFormat {
+    /// One sentence per line, tokens separated by whitespace; answered with
+    /// `token/TAG` separated by single spaces (a blank line stays blank).
+    Text,
+    /// One `{"tokens": [...]}` object per line, answered with the same object plus
+    /// `"tags"` (and, with `scores`, each token's log-probabilities of every tag in the
+    /// model's tag order); a blank line stays blank.
+    Jsonl {
+        /// Whether to add `"scores"`.
+        scores: bool,
+    },
+}
+
+/// One input line, read.
+enum Line {
+    /// Empty or whitespace only: answered with an empty line.
+    Blank,
+    /// A text line's tokens.
+    Text(Vec<String>),
+    /// A JSON line's object and its tokens.
+    Json(Map<String, Value>, Vec<String>),
+}
+
+impl Line {
+    fn tokens(&self) -> Vec<&str> {
+        match self {
+            Line::Blank => Vec::new(),
+            Line::Text(t) | Line::Json(_, t) => t.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl LineFormat {
+    /// Reads one line (without its line ending); `at` names it in errors.
+    fn read(self, line: &str, at: &dyn Fn() -> String) -> Result<Line> {
+        if line.trim().is_empty() {
+            return Ok(Line::Blank);
+        }
+        match self {
+            LineFormat::Text => Ok(Line::Text(
+                line.split_whitespace().map(str::to_string).collect(),
+            )),
+            LineFormat::Jsonl { .. } => {
+                let value: Value =
+                    serde_json::from_str(line).with_context(|| format!("{}: not JSON", at()))?;
+                let Value::Object(obj) = value else {
+                    bail!("{}: expected an object with \"tokens\"", at())
+                };
+                let Some(Value::Array(list)) = obj.get("tokens") else {
+                    bail!("{}: expected \"tokens\": an array of strings", at())
+                };
+                let tokens = list
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| anyhow!("{}: every token must be a string", at()))?;
+                Ok(Line::Json(obj, tokens))
+            }
+        }
+    }
+
+    /// Appends the answer to `line` (with its newline) to `out`.
+    fn write(self, model: &Model<'_>, line: Line, tagged: &Tagged, out: &mut String) -> Result<()> {
+        let tag_name = |&g: &u16| model.tag_name(g as usize);
+        match line {
+            Line::Blank => {}
+            Line::Text(tokens) => {
+                let words: Vec<String> = tokens
+                    .iter()
+                    .zip(tagged.tags.iter().map(tag_name))
+                    .map(|(w, t)| format!("{w}/{t}"))
+                    .collect();
+                out.push_str(&words.join(" "));
+            }
+            Line::Json(mut obj, _) => {
+                let tags = tagged.tags.iter().map(|g| Value::from(tag_name(g)));
+                obj.insert("tags".into(), Value::Array(tags.collect()));
+                if let LineFormat::Jsonl { scores: true } = self {
+                    let rows = tagged
+                        .scores
+                        .chunks_exact(model.num_tags().max(1))
+                        .map(|r| Value::Array(r.iter().map(|&x| Value::from(x as f64)).collect()));
+                    obj.insert("scores".into(), Value::Array(rows.collect()));
+                }
+                out.push_str(&serde_json::to_string(&obj)?);
+            }
+        }
+        out.push('\n');
+        Ok(())
+    }
+
+    /// Tags `lines` (the text of lines `first`, `first + 1`, ... of `name`) and
+    /// returns their answers, one line each, in order.
+    pub fn tag_lines(
+        self,
+        model: &Model<'_>,
+        lines: &[String],
+        first: usize,
+        name: &str,
+        workers: usize,
+    ) -> Result<String> {
+        let at = |i: usize| format!("{name}:{}", first + i);
+        let read = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| self.read(l, &|| at(i)))
+            .collect::<Result<Vec<Line>>>()?;
+        let tokens: Vec<Vec<&str>> = read.iter().map(Line::tokens).collect();
+        let scores = matches!(self, LineFormat::Jsonl { scores: true });
+        warn_long_sentences(&tokens, &at);
+        let tagged = tag_all(model, &tokens, scores, workers, &at)?;
+        drop(tokens);
+        let mut out = String::new();
+        for (line, tagged) in read.into_iter().zip(&tagged) {
+            self.write(model, line, tagged, &mut out)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Lines tagged together: enough to keep every thread busy, few enough that output
+/// follows input closely.
+const CHUNK_LINES: usize = 2048;
+
+/// Tags `input` (named `name` in errors) line by line into `sink`. Lines are read on a
+/// thread of their own and tagged in chunks: a full chunk, or whatever has arrived when
+/// the reader would wait, so that interactive input is answered line by line. A
+/// byte-order mark at the start of the input is skipped; line endings are `\n` or
+/// `\r\n`; a line that is not UTF-8 is an error naming it.
+pub fn tag_stream(
+    model: &Model<'_>,
+    format: LineFormat,
+    input: Box<dyn BufRead + Send>,
+    name: &str,
+    sink: &mut dyn Write,
+    workers: usize,
+) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(CHUNK_LINES);
+    // Detached: on an error the process exits without waiting for input to end.
+    std::thread::spawn(move || {
+        let mut input = input;
+        loop {
+            let mut line = Vec::new();
+            match input.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {
+                    if tx.send(Ok(line)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    let mut next_line = 1;
+    while let Ok(first) = rx.recv() {
+        let mut chunk = vec![first];
+        while chunk.len() < CHUNK_LINES {
+            match rx.try_recv() {
+                Ok(line) => chunk.push(line),
+                Err(_) => break,
+            }
+        }
+        let mut lines = Vec::with_capacity(chunk.len());
+        for (k, line) in chunk.into_iter().enumerate() {
+            let number = next_line + k;
+            let at = format!("{name}:{number}");
+            let mut bytes = line.with_context(|| format!("cannot read {at}"))?;
+            if number == 1 && bytes.starts_with(crate::fsio::BOM.as_bytes()) {
+                bytes.drain(..crate::fsio::BOM.len());
+            }
+            if bytes.last() == Some(&b'\n') {
+                bytes.pop();
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
+            }
+            lines.push(String::from_utf8(bytes).map_err(|_| anyhow!("{at}: invalid UTF-8"))?);
+        }
+        sink.write_all(
+            format
+                .tag_lines(model, &lines, next_line, name, workers)?
+                .as_bytes(),
+        )?;
+        sink.flush()?;
+        next_line += lines.len();
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! Streamed formats answer input line N with output line N, whatever the mix of lines
+//! and however the bytes arrive: checked against the core tagging each line alone.
+
+use std::io::{BufReader, Read};
+
+use postag_core::Model;
+use postag_trainer::cmd::DEFAULT_MODEL;
+use postag_trainer::stream::{tag_stream, LineFormat};
+use proptest::prelude::*;
+use serde_json::Value;
+
+/// Input that arrives in pieces of the given sizes (cycled), the reader thread yielding
+/// between pieces so that lines reach the tagger in varying groups.
+struct Pieces {
+    data: Vec<u8>,
+    at: usize,
+    sizes: Vec<usize>,
+    next: usize,
+}
+
+impl Read for Pieces {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let size = self.sizes[self.next % self.sizes.len()].max(1);
+        self.next += 1;
+        let n = size.min(buf.len()).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        std::thread::yield_now();
+        Ok(n)
+    }
+}
+
+fn stream(model: &Model<'_>, format: LineFormat, data: &[u8], sizes: Vec<usize>) -> String {
+    let input = Pieces {
+        data: data.to_vec(),
+        at: 0,
+        sizes,
+        next: 0,
+    };
+    let mut out = Vec::new();
+    tag_stream(
+        model,
+        format,
+        Box::new(BufReader::with_capacity(64, input)),
+        "input",
+        &mut out,
+        2,
+    )
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The core's tags and scores of one sentence.
+fn core_tags(model: &Model<'_>, tokens: &[&str]) -> (Vec<String>, Vec<f32>) {
+    let mut scratch = vec![0u8; model.scratch_bytes(tokens.len()).unwrap()];
+    let mut tags = vec![0u16; tokens.len()];
+    let mut scores = vec![0f32; tokens.len() * model.num_tags()];
+    model
+        .tag(tokens, &mut scratch, &mut tags, Some(&mut scores))
+        .unwrap();
+    let names = tags.iter().map(|&t| model.tag_name(t as usize).to_string());
+    (names.collect(), scores)
+}
+
+/// Checks that output line i answers input line i alone.
+fn check(model: &Model<'_>, format: LineFormat, lines: &[String], out: &str) {
+    let got: Vec<&str> = out.split_terminator('\n').collect();
+    assert_eq!(got.len(), lines.len(), "one output line per input line");
+    for (line, answer) in lines.iter().zip(got) {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.trim().is_empty() {
+            assert_eq!(answer, "", "a blank line stays blank");
+            continue;
+        }
+        match format {
+            LineFormat::Text => {
+                let tokens: Vec<&str> = line.split_whitespace().collect();
+                let (tags, _) = core_tags(model, &tokens);
+                let want: Vec<String> = tokens
+                    .iter()
+                    .zip(&tags)
+                    .map(|(w, t)| format!("{w}/{t}"))
+                    .collect();
+                assert_eq!(answer, want.join(" "), "answer to {line:?}");
+            }
+            LineFormat::Jsonl { scores } => {
+                let input: Value = serde_json::from_str(line).unwrap();
+                let output: Value = serde_json::from_str(answer).unwrap();
+                assert_eq!(output["tokens"], input["tokens"], "answer to {line:?}");
+                let tokens: Vec<&str> = input["tokens"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect();
+                let (tags, want_scores) = core_tags(model, &tokens);
+                assert_eq!(
+                    output["tags"],
+                    serde_json::json!(tags),
+                    "answer to {line:?}"
+                );
+                if scores {
+                    let got: Vec<f32> = output["scores"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .flat_map(|r| r.as_array().unwrap().iter())
+                        .map(|x| x.as_f64().unwrap() as f32)
+                        .collect();
+                    assert_eq!(got, want_scores, "scores of {line:?}");
+                } else {
+                    assert!(output.get("scores").is_none());
+                }
+            }
+        }
+    }
+}
+
+const WORDS: &[&str] = &[
+    "The", "dog", "barks", ".", "I", "like", "tea", ",", "Please", "help", "ñandú", "Σ", "42",
+];
+
+/// A line of input: 0 blank, 1 whitespace only, 2 a sentence, 3 (JSON) no tokens.
+fn line(kind: u8, words: &[usize], format: LineFormat, crlf: bool) -> String {
+    let tokens: Vec<&str> = words.iter().map(|&i| WORDS[i % WORDS.len()]).collect();
+    let text = match (kind % 4, format) {
+        (0, _) => String::new(),
+        (1, _) => " \t ".to_string(),
+        (_, LineFormat::Text) => tokens.join("  "),
+        (2, LineFormat::Jsonl { .. }) => serde_json::json!({ "tokens": tokens }).to_string(),
+        (_, LineFormat::Jsonl { .. }) => "{\"tokens\": []}".to_string(),
+    };
+    text + if crlf { "\r\n" } else { "\n" }
+}
+
+fn formats() -> [LineFormat; 3] {
+    [
+        LineFormat::Text,
+        LineFormat::Jsonl { scores: false },
+        LineFormat::Jsonl { scores: true },
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn every_streamed_format_answers_each_line_alone(
+        spec in prop::collection::vec(
+            (0u8..4, prop::collection::vec(0usize..WORDS.len(), 1..7), any::<bool>()),
+            0..24,
+        ),
+        sizes in prop::collection::vec(1usize..200, 1..6),
+        final_newline in any::<bool>(),
+    ) {
+        let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+        for format in formats() {
+            let mut lines: Vec<String> =
+                spec.iter().map(|(k, w, crlf)| line(*k, w, format, *crlf)).collect();
+            let mut data = lines.concat().into_bytes();
+            if !final_newline && data.pop().is_some() && lines.last().is_some_and(|l| l == "\n") {
+                // Without its newline, an empty last line is no line at all.
+                lines.pop();
+            }
+            // Piece by piece, one byte at a time, and the whole input at once.
+            for sizes in [sizes.clone(), vec![1], vec![data.len().max(1)]] {
+                check(&model, format, &lines, &stream(&model, format, &data, sizes));
+            }
+        }
+    }
+}
+
+/// The case users reported: a blank line between two objects, and a blank first line.
+#[test]
+fn jsonl_blank_lines_keep_every_object_in_place() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let format = LineFormat::Jsonl { scores: false };
+    let out = stream(
+        &model,
+        format,
+        b"{\"tokens\":[\"Hi\"]}\n\n{\"tokens\":[\"Bye\"]}\n",
+        vec![4096],
+    );
+    assert_eq!(
+        out,
+        "{\"tokens\":[\"Hi\"],\"tags\":[\"INTJ\"]}\n\n{\"tokens\":[\"Bye\"],\"tags\":[\"PROPN\"]}\n"
+    );
+    let data = b"\n{\"tokens\":[\"The\",\"dog\",\"barks\",\".\"]}\n{\"tokens\":[\"Hi\"]}\n{\"tokens\":[]}\n";
+    let out = stream(&model, format, data, vec![4096]);
+    let lines: Vec<&str> = out.split_terminator('\n').collect();
+    assert_eq!(lines[0], "");
+    assert!(lines[1].ends_with("\"tags\":[\"DET\",\"NOUN\",\"VERB\",\"PUNCT\"]}"));
+    assert_eq!(lines[2], "{\"tokens\":[\"Hi\"],\"tags\":[\"INTJ\"]}");
+    assert_eq!(lines[3], "{\"tokens\":[],\"tags\":[]}");
+}
+
+/// A byte-order mark before the first line is not part of the first token.
+#[test]
+fn a_leading_byte_order_mark_is_skipped_by_every_streamed_format() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let text = stream(
+        &model,
+        LineFormat::Text,
+        "\u{feff}Please help .\n".as_bytes(),
+        vec![2],
+    );
+    assert_eq!(text, "Please/INTJ help/VERB ./PUNCT\n");
+    let line = "{\"tokens\":[\"Please\",\"help\",\".\"]}\n";
+    let format = LineFormat::Jsonl { scores: true };
+    let with_bom = format!("\u{feff}{line}");
+    let json = stream(&model, format, with_bom.as_bytes(), vec![1]);
+    assert_eq!(json, stream(&model, format, line.as_bytes(), vec![1]));
+    assert!(
+        json.contains("\"tags\":[\"INTJ\",\"VERB\",\"PUNCT\"]"),
+        "{json}"
+    );
+}
