@@ -1,7 +1,6 @@
 //! postag's trainer: the training engine ([`nn`]), CoNLL-U and vocabularies, the
 //! conversion between trained weights and the core's blobs, and the CLI commands.
 
-pub mod checkpoint;
 pub mod cmd;
 pub mod conllu;
 pub mod evaluate;

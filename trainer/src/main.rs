@@ -1,4 +1,4 @@
-//! `postag-trainer`: train, evaluate, import, quantize, inspect and run postag models.
+//! `postag`: tag text, and train, evaluate, import, quantize and inspect postag models.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use postag_trainer::cmd;
 
 #[derive(Parser)]
 #[command(
-    name = "postag-trainer",
+    name = "postag",
     version,
     about = "Train, evaluate and run postag part-of-speech taggers"
 )]
@@ -54,7 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
-        // A closed pipe (`postag-trainer tag ... | head`) is not an error.
+        // A closed pipe (`postag tag ... | head`) is not an error.
         Err(e)
             if e.chain().any(|c| {
                 c.downcast_ref::<std::io::Error>()

@@ -1,8 +1,6 @@
 //! Trained weights and vocabularies to and from the core's blob format.
 
-use std::path::Path;
-
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use postag_core::builder::{BlobBuilder, BuildError};
 use postag_core::format::{CharConfig, Config, LstmPart, LstmShape, Net, Role, WordConfig};
 use postag_core::tensor::{Matrix, Storage};
@@ -182,16 +180,6 @@ pub fn from_model(model: &Model<'_>) -> (Params, Vocab) {
         arch,
     };
     (params, Vocab::from_model(model))
-}
-
-/// Reads a model file and validates it.
-pub fn read_blob(path: &Path) -> Result<Vec<u8>> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
-    if let Err(e) = Model::from_bytes(&bytes) {
-        bail!("{}: {e}", path.display());
-    }
-    Ok(bytes)
 }
 
 /// Whether the model's weight matrices are int8.

@@ -1,37 +1,14 @@
-//! End-to-end runs of the real `postag-trainer` binary in scratch directories.
+//! End-to-end runs of the real `postag` binary in scratch directories.
+
+mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+
+use common::{fails, ok, ok_with_input, postag, run};
 
 use postag_core::Model;
 use postag_testutil::{conllu_head as slice, repo, shared, torch_fixtures, workdir};
 use serde_json::Value;
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("cannot start postag-trainer")
-}
-
-/// Runs and requires success; returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "postag-trainer {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs and requires failure; returns stderr.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(!out.status.success(), "postag-trainer {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
-}
 
 /// A scratch directory with the first sentences of EWT as `train.conllu` and `dev.conllu`.
 fn ewt_slices(shared: &Path, name: &str, train: usize, dev: usize) -> std::path::PathBuf {
@@ -422,11 +399,7 @@ fn resumed_and_repeated_runs_give_identical_models() {
 
     // Kill a run once its checkpoint holds at least one epoch, then resume it.
     let ckpt = dir.join("c.postag.ckpt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
-        .args(args("c.postag"))
-        .current_dir(&dir)
-        .spawn()
-        .unwrap();
+    let mut child = postag(&dir).args(args("c.postag")).spawn().unwrap();
     let start = std::time::Instant::now();
     while !ckpt.exists() {
         assert!(start.elapsed().as_secs() < 120, "no checkpoint appeared");
@@ -468,7 +441,7 @@ fn resumed_and_repeated_runs_give_identical_models() {
 #[test]
 fn tag_answers_each_line_as_it_arrives() {
     use std::io::{BufRead, BufReader, Write};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
+    let mut child = postag(&repo())
         .arg("tag")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -568,27 +541,6 @@ fn over_long_sentences_are_tagged_in_windows_and_counted() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs with `stdin` as standard input and requires success; returns stdout.
-fn ok_with_input(dir: &Path, args: &[&str], stdin: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("cannot start postag-trainer");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "postag-trainer {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// A UTF-8 byte-order mark at the start of any text input is skipped: it changes no tag
 /// and no model.
 #[test]
@@ -630,5 +582,111 @@ fn a_leading_byte_order_mark_is_skipped_by_every_reader() {
         std::fs::read(dir.join("plain.postag")).unwrap(),
         std::fs::read(dir.join("bom.postag")).unwrap()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn weights(dir: &Path, model: &str) -> String {
+    let info: Value =
+        serde_json::from_str(&ok(dir, &["inspect", "--model", model, "--json"])).unwrap();
+    info["weights"].as_str().unwrap().to_string()
+}
+
+/// On/off settings are `--x` / `--no-x` on every command (the later one wins), never
+/// `--x true`; `--init` keeps the storage of the model it continues unless told.
+#[test]
+fn switches_are_flag_pairs_and_init_keeps_the_storage() {
+    let Some(shared) = shared() else { return };
+    let dir = ewt_slices(&shared, "switches", 60, 20);
+    let train = [
+        "train",
+        "--train",
+        "train.conllu",
+        "--preset",
+        "tiny",
+        "--epochs",
+        "1",
+        "--quiet",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&train[..], extra].concat() };
+    ok(&dir, &with(&["-o", "f32.postag"]));
+    assert_eq!(
+        weights(&dir, "f32.postag"),
+        "f32",
+        "the tiny preset writes f32"
+    );
+    ok(&dir, &with(&["-o", "q.postag", "--quantize"]));
+    assert_eq!(weights(&dir, "q.postag"), "int8");
+    ok(
+        &dir,
+        &with(&["-o", "n.postag", "--quantize", "--no-quantize"]),
+    );
+    assert_eq!(weights(&dir, "n.postag"), "f32", "the later flag wins");
+    let err = fails(&dir, &with(&["-o", "x.postag", "--quantize", "false"]));
+    assert!(err.contains("unexpected argument 'false'"), "{err}");
+
+    // Continuing a model keeps its storage (the preset's would quantize this one).
+    let init = [
+        "train",
+        "--train",
+        "train.conllu",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--init",
+    ];
+    ok(
+        &dir,
+        &[&init[..], &["f32.postag", "-o", "more.postag"]].concat(),
+    );
+    assert_eq!(weights(&dir, "more.postag"), "f32");
+    ok(
+        &dir,
+        &[
+            &init[..],
+            &["f32.postag", "-o", "more8.postag", "--quantize"],
+        ]
+        .concat(),
+    );
+    assert_eq!(weights(&dir, "more8.postag"), "int8");
+    ok(
+        &dir,
+        &[&init[..], &["q.postag", "-o", "again.postag"]].concat(),
+    );
+    assert_eq!(weights(&dir, "again.postag"), "int8");
+
+    let fixtures = repo().join("tests/fixtures/torch");
+    let name = &torch_fixtures()[0];
+    let st = fixtures.join(format!("{name}.safetensors"));
+    let vocab = fixtures.join(format!("{name}.vocab.json"));
+    let import = [
+        "import-torch",
+        "--state-dict",
+        st.to_str().unwrap(),
+        "--vocab",
+        vocab.to_str().unwrap(),
+    ];
+    ok(
+        &dir,
+        &[
+            &import[..],
+            &[
+                "-o",
+                "i.postag",
+                "--lowercase",
+                "--no-lowercase",
+                "--quantize",
+            ],
+        ]
+        .concat(),
+    );
+    let info: Value =
+        serde_json::from_str(&ok(&dir, &["inspect", "--model", "i.postag", "--json"])).unwrap();
+    assert_eq!(info["words"]["normalize"], serde_json::json!([]));
+    assert_eq!(info["weights"], "int8");
+    let err = fails(
+        &dir,
+        &[&import[..], &["-o", "j.postag", "--quantize", "true"]].concat(),
+    );
+    assert!(err.contains("unexpected argument 'true'"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,32 +1,12 @@
 //! The English model that ships in the repository.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use postag_testutil::{repo, skip};
 use serde_json::Value;
 
-fn trainer(args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+fn postag(args: &[&str], stdin: &str) -> String {
+    common::ok_with_input(&repo(), args, stdin.as_bytes())
 }
 
 /// The dev accuracy models/README.md documents for `model`, as a fraction.
@@ -53,7 +33,7 @@ fn documented_accuracy(model: &str) -> f64 {
 
 #[test]
 fn built_in_model_loads_and_tags_without_flags() {
-    let info: Value = serde_json::from_str(&trainer(&["inspect", "--json"], "")).unwrap();
+    let info: Value = serde_json::from_str(&postag(&["inspect", "--json"], "")).unwrap();
     assert_eq!(info["tag_column"], "UPOS");
     assert!(
         info["bytes"].as_u64().unwrap() <= 1_500_000,
@@ -65,7 +45,7 @@ fn built_in_model_loads_and_tags_without_flags() {
         file.len(),
         "the binary embeds models/en_ewt.postag"
     );
-    let tagged = trainer(&["tag"], "The dog ate the apple .\n");
+    let tagged = postag(&["tag"], "The dog ate the apple .\n");
     assert_eq!(
         tagged.trim(),
         "The/DET dog/NOUN ate/VERB the/DET apple/NOUN ./PUNCT"
@@ -81,7 +61,7 @@ fn shipped_models_reach_their_documented_dev_accuracy() {
     }
     for name in ["en_ewt.postag", "en_ewt_micro.postag"] {
         let path = repo().join("models").join(name);
-        let ev: Value = serde_json::from_str(&trainer(
+        let ev: Value = serde_json::from_str(&postag(
             &[
                 "eval",
                 "--model",
@@ -110,7 +90,7 @@ fn shipped_models_reach_their_documented_dev_accuracy() {
 #[test]
 fn micro_model_fits_a_microcontroller() {
     let path = repo().join("models/en_ewt_micro.postag");
-    let info: Value = serde_json::from_str(&trainer(
+    let info: Value = serde_json::from_str(&postag(
         &[
             "inspect",
             "--model",
@@ -153,8 +133,5 @@ fn readme_quick_start_prints_what_it_shows() {
         .nth(1)
         .and_then(|b| b.split("\n```").next())
         .expect("the printed output in a text block");
-    assert_eq!(
-        trainer(&["tag"], &format!("{sentence}\n")).trim_end(),
-        shown
-    );
+    assert_eq!(postag(&["tag"], &format!("{sentence}\n")).trim_end(), shown);
 }

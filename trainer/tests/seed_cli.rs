@@ -1,24 +1,12 @@
 //! The seed tutorial's training run through the real CLI: import its PyTorch weights,
 //! train 300 epochs of SGD on its two sentences, and compare with PyTorch.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
+use common::{fails, ok};
 
 use postag_core::Model;
 use postag_testutil::{floats, read_json, shared, workdir};
-
-fn run(dir: &Path, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 #[test]
 fn seed_training_run_matches_pytorch_and_the_printed_table() {
@@ -54,7 +42,7 @@ fn seed_training_run_matches_pytorch_and_the_printed_table() {
     .unwrap();
     let st = seed.join("tagger_init.safetensors");
     let vocab = seed.join("tagger_vocab.json");
-    run(
+    ok(
         &dir,
         &[
             "import-torch",
@@ -66,7 +54,7 @@ fn seed_training_run_matches_pytorch_and_the_printed_table() {
             "init.postag",
         ],
     );
-    run(
+    ok(
         &dir,
         &[
             "train",
@@ -91,19 +79,15 @@ fn seed_training_run_matches_pytorch_and_the_printed_table() {
             "0",
             "--clip",
             "0",
-            "--quantize",
-            "false",
+            "--no-quantize",
             "--quiet",
         ],
     );
     // The tutorial's vocabulary has no unknown-word entry: an unknown word is a clear error.
-    let out = Command::new(env!("CARGO_BIN_EXE_postag-trainer"))
-        .args(["tag", "--model", "init.postag", "--input", "unknown.txt"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        &dir,
+        &["tag", "--model", "init.postag", "--input", "unknown.txt"],
+    );
     assert!(
         err.contains("\"cat\"") && err.contains("no unknown-word entry"),
         "{err}"

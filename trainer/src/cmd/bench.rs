@@ -1,21 +1,19 @@
-//! `postag-trainer bench`: tagging throughput of a model on real sentences.
+//! `postag bench`: tagging throughput of a model on real sentences.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use postag_core::Model;
 
-use crate::cmd::{model_bytes, model_name};
+use crate::cmd::ModelArg;
 use crate::conllu;
 use crate::tagging::{tag_all, threads};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// The model (default: the built-in English model).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
     /// Sentences to tag (CoNLL-U).
     #[arg(long)]
     data: PathBuf,
@@ -28,9 +26,8 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    let bytes = model_bytes(args.model.as_deref())?;
-    let model = Model::from_bytes(&bytes)
-        .map_err(|e| anyhow!("{}: {e}", model_name(args.model.as_ref())))?;
+    let file = args.model.open()?;
+    let model = file.load()?;
     let sentences = conllu::read(&args.data)?;
     let forms: Vec<Vec<&str>> = sentences.iter().map(conllu::Sentence::forms).collect();
     let tokens: usize = forms.iter().map(Vec::len).sum();
@@ -44,8 +41,8 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
     writeln!(
         out,
         "model {} ({} bytes); {} sentences, {tokens} tokens",
-        model_name(args.model.as_ref()),
-        bytes.len(),
+        file.name(),
+        file.bytes().len(),
         forms.len()
     )?;
     for workers in [1, threads(args.threads)] {

@@ -1,21 +1,19 @@
-//! `postag-trainer eval`: accuracy of a model on gold CoNLL-U data.
+//! `postag eval`: accuracy of a model on gold CoNLL-U data.
 
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use postag_core::Model;
 
-use crate::cmd::{model_bytes, model_name};
+use crate::cmd::ModelArg;
 use crate::conllu::{self, Column};
 use crate::evaluate::{evaluate, render};
 use crate::tagging::threads;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// The model (default: the built-in English model).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
     /// Gold data (CoNLL-U).
     #[arg(long)]
     data: PathBuf,
@@ -31,9 +29,8 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    let bytes = model_bytes(args.model.as_deref())?;
-    let model = Model::from_bytes(&bytes)
-        .map_err(|e| anyhow!("{}: {e}", model_name(args.model.as_ref())))?;
+    let file = args.model.open()?;
+    let model = file.load()?;
     let column = args
         .column
         .unwrap_or(Column::from_core(model.config().tag_column));

@@ -1,4 +1,4 @@
-//! `postag-trainer import-torch`: a PyTorch state_dict (safetensors) and the tutorial's
+//! `postag import-torch`: a PyTorch state_dict (safetensors) and the tutorial's
 //! index maps to a postag model.
 
 use std::path::PathBuf;
@@ -28,20 +28,29 @@ pub struct ImportArgs {
     /// The CoNLL-U column the tags come from (recorded in the model).
     #[arg(long, value_enum, default_value = "upos")]
     column: Column,
-    /// Words were lowercased when word_to_ix was built.
-    #[arg(long)]
+    /// Words were lowercased (Python's `str.lower()`) when word_to_ix was built.
+    #[arg(long, overrides_with = "no_lowercase")]
     lowercase: bool,
+    /// Words are looked up as written (the default).
+    #[arg(long, overrides_with = "lowercase")]
+    no_lowercase: bool,
     /// ASCII digits were replaced with 0 when word_to_ix was built.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_fold_digits")]
     fold_digits: bool,
+    /// Digits are looked up as written (the default).
+    #[arg(long, overrides_with = "fold_digits")]
+    no_fold_digits: bool,
     /// Longest word the char LSTM reads whole (longer: first and last halves). The
     /// default, the format's maximum, reads every word of up to 1024 characters whole,
     /// as PyTorch does; a smaller value shrinks scratch memory for stacked char LSTMs.
     #[arg(long, default_value_t = postag_core::format::MAX_WORD_CHARS)]
     max_word_chars: u32,
-    /// Write int8 weights.
-    #[arg(long)]
+    /// Write int8 weights with a per-row scale (about 4x smaller).
+    #[arg(long, overrides_with = "no_quantize")]
     quantize: bool,
+    /// Write f32 weights (the default).
+    #[arg(long, overrides_with = "quantize")]
+    no_quantize: bool,
 }
 
 pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
@@ -64,7 +73,7 @@ pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let blob = torch::blob_from_state_dict(tensors, &vocab, &options)
         .with_context(|| format!("cannot import {}", args.state_dict.display()))?;
     write_atomic(&args.output, &blob)?;
-    let model = Model::from_bytes(&blob).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let model = Model::from_bytes(&blob)?;
     let c = model.config();
     writeln!(
         out,

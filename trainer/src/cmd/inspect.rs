@@ -1,22 +1,19 @@
-//! `postag-trainer inspect`: what a model file holds.
+//! `postag inspect`: what a model file holds.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use anyhow::{anyhow, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use postag_core::format::{self, LstmPart, Net, Role, NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
 use postag_core::tensor::Storage;
-use postag_core::Model;
 use serde_json::json;
 
-use crate::cmd::{model_bytes, model_name};
+use crate::cmd::ModelArg;
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// The model (default: the built-in English model).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -45,10 +42,10 @@ fn part(role: Role) -> &'static str {
 }
 
 pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    let bytes = model_bytes(args.model.as_deref())?;
-    let name = model_name(args.model.as_ref());
-    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{name}: {e}"))?;
-    let raw = format::split(&bytes).map_err(|e| anyhow!("{name}: {e}"))?;
+    let file = args.model.open()?;
+    let model = file.load()?;
+    let (name, bytes) = (file.name(), file.bytes());
+    let raw = format::split(bytes).with_context(|| name.to_string())?;
     let mut parts: BTreeMap<&str, usize> = BTreeMap::new();
     for entry in raw.header.tensors.iter().flatten() {
         *parts.entry(part(entry.role)).or_default() +=

@@ -11,25 +11,88 @@ pub mod train;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-
-use crate::model_io::read_blob;
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use postag_core::Model;
 
 /// The English model that ships with postag (UD English EWT, UPOS; see README).
 pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../../models/en_ewt.postag");
 
-/// The bytes of `path`, or of the built-in default model.
-pub fn model_bytes(path: Option<&Path>) -> Result<Cow<'static, [u8]>> {
-    match path {
-        Some(p) => Ok(Cow::Owned(read_blob(p)?)),
-        None => Ok(Cow::Borrowed(DEFAULT_MODEL)),
+/// A model's bytes and the name errors know it by: a file, or the built-in model.
+pub struct ModelFile {
+    name: String,
+    bytes: Cow<'static, [u8]>,
+}
+
+impl ModelFile {
+    /// Reads the model file at `path`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+        Ok(ModelFile {
+            name: path.display().to_string(),
+            bytes: Cow::Owned(bytes),
+        })
+    }
+
+    /// The model at `path`, or the built-in English model.
+    pub fn open(path: Option<&Path>) -> Result<Self> {
+        match path {
+            Some(p) => Self::read(p),
+            None => Ok(ModelFile {
+                name: "the built-in English model".to_string(),
+                bytes: Cow::Borrowed(DEFAULT_MODEL),
+            }),
+        }
+    }
+
+    /// Validates the bytes (once) and returns the model reading them; an error names
+    /// the file.
+    pub fn load(&self) -> Result<Model<'_>> {
+        Model::from_bytes(&self.bytes).with_context(|| self.name.clone())
+    }
+
+    /// The file's name (or "the built-in English model").
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The blob.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
-/// Display name of a model argument.
-pub fn model_name(path: Option<&PathBuf>) -> String {
-    path.map_or_else(
-        || "the built-in English model".to_string(),
-        |p| p.display().to_string(),
-    )
+/// The `--model` argument of the commands that run a model.
+#[derive(Args, Debug)]
+pub struct ModelArg {
+    /// The model (default: the built-in English model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+impl ModelArg {
+    /// The model file it names.
+    pub fn open(&self) -> Result<ModelFile> {
+        ModelFile::open(self.model.as_deref())
+    }
+}
+
+/// A progress bar of `len` steps on stderr, drawn only when stderr is a terminal and
+/// not `quiet`.
+pub fn progress_bar(quiet: bool, len: u64, prefix: String) -> ProgressBar {
+    let target = if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), target);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {msg} ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix);
+    bar
 }

@@ -1,14 +1,14 @@
-//! `postag-trainer quantize`: int8 weights with a per-row scale (about 4x smaller).
+//! `postag quantize`: int8 weights with a per-row scale (about 4x smaller).
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use clap::Args;
 use postag_core::tensor::Storage;
-use postag_core::Model;
 
+use crate::cmd::ModelFile;
 use crate::fsio::write_atomic;
-use crate::model_io::{from_model, read_blob, to_blob};
+use crate::model_io::{from_model, to_blob};
 
 #[derive(Args, Debug)]
 pub struct QuantizeArgs {
@@ -21,8 +21,9 @@ pub struct QuantizeArgs {
 }
 
 pub fn run(args: QuantizeArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    let bytes = read_blob(&args.model)?;
-    let model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", args.model.display()))?;
+    let file = ModelFile::read(&args.model)?;
+    let model = file.load()?;
+    let bytes = file.bytes();
     let (params, vocab) = from_model(&model);
     let q = to_blob(&params, &vocab, Storage::I8)?;
     write_atomic(&args.output, &q)?;

@@ -1,14 +1,16 @@
-//! `postag-trainer tag`: tag text, CoNLL-U or JSON lines.
+//! `postag tag`: tag text, CoNLL-U or JSON lines.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use postag_core::Model;
 
-use crate::cmd::{model_bytes, model_name};
+use indicatif::ProgressBar;
+
+use crate::cmd::{progress_bar, ModelArg};
 use crate::conllu::{self, Column};
 use crate::fsio::{self, AtomicFile};
 use crate::stream::{tag_stream, LineFormat};
@@ -30,9 +32,8 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct TagArgs {
-    /// The model (default: the built-in English model).
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// With jsonl: add each token's log-probabilities of every tag, in the model's tag order.
@@ -49,15 +50,21 @@ pub struct TagArgs {
     threads: Option<usize>,
 }
 
-fn open_input(path: Option<&PathBuf>) -> Result<(String, Box<dyn BufRead + Send>)> {
+/// The input's name, its reader and a progress bar over its bytes (drawn for a file,
+/// when stderr is a terminal).
+fn open_input(path: Option<&PathBuf>) -> Result<(String, Box<dyn BufRead + Send>, ProgressBar)> {
     Ok(match path {
         Some(p) => {
             let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
-            (p.display().to_string(), Box::new(BufReader::new(f)))
+            let len = f.metadata().map_or(0, |m| m.len());
+            let bar = progress_bar(false, len, "tagging".to_string());
+            let reader = BufReader::new(bar.wrap_read(f));
+            (p.display().to_string(), Box::new(reader), bar)
         }
         None => (
             "<stdin>".to_string(),
             Box::new(BufReader::new(std::io::stdin())),
+            ProgressBar::hidden(),
         ),
     })
 }
@@ -66,14 +73,13 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     if args.scores && args.format != Format::Jsonl {
         bail!("--scores needs --format jsonl");
     }
-    let bytes = model_bytes(args.model.as_deref())?;
-    let model = Model::from_bytes(&bytes)
-        .map_err(|e| anyhow!("{}: {e}", model_name(args.model.as_ref())))?;
+    let model_file = args.model.open()?;
+    let model = model_file.load()?;
     let workers = threads(args.threads);
-    let (name, mut input) = open_input(args.input.as_ref())?;
+    let (name, mut input, bar) = open_input(args.input.as_ref())?;
     // A file is written whole or not at all; standard output gets each chunk as it is done.
-    let mut file = args.output.as_deref().map(AtomicFile::create).transpose()?;
-    let sink: &mut dyn Write = match &mut file {
+    let mut output = args.output.as_deref().map(AtomicFile::create).transpose()?;
+    let sink: &mut dyn Write = match &mut output {
         Some(f) => f,
         None => out,
     };
@@ -84,7 +90,7 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
                 .read_to_end(&mut raw)
                 .with_context(|| format!("cannot read {name}"))?;
             let text = fsio::utf8(raw, &name)?;
-            sink.write_all(tag_conllu(&model, &text, &name, workers)?.as_bytes())?;
+            sink.write_all(tag_conllu(&model, &text, &name, workers, &bar)?.as_bytes())?;
         }
         Format::Text => tag_stream(&model, LineFormat::Text, input, &name, sink, workers)?,
         Format::Jsonl => {
@@ -94,13 +100,23 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             tag_stream(&model, format, input, &name, sink, workers)?
         }
     }
-    if let Some(f) = file {
+    bar.finish_and_clear();
+    if let Some(f) = output {
         f.commit()?;
     }
     Ok(())
 }
 
-fn tag_conllu(model: &Model<'_>, text: &str, name: &str, workers: usize) -> Result<String> {
+/// Sentences tagged between two updates of the progress bar.
+const PROGRESS_SENTENCES: usize = 512;
+
+fn tag_conllu(
+    model: &Model<'_>,
+    text: &str,
+    name: &str,
+    workers: usize,
+    bar: &ProgressBar,
+) -> Result<String> {
     let sentences = conllu::parse(text, std::path::Path::new(name))?;
     let forms: Vec<Vec<&str>> = sentences.iter().map(conllu::Sentence::forms).collect();
     let at = |i: usize| {
@@ -110,7 +126,14 @@ fn tag_conllu(model: &Model<'_>, text: &str, name: &str, workers: usize) -> Resu
         )
     };
     warn_long_sentences(&forms, &at);
-    let tagged = tag_all(model, &forms, false, workers, &at)?;
+    bar.reset();
+    bar.set_length(forms.len() as u64);
+    let mut tagged = Vec::with_capacity(forms.len());
+    for (k, part) in forms.chunks(PROGRESS_SENTENCES).enumerate() {
+        let first = k * PROGRESS_SENTENCES;
+        tagged.extend(tag_all(model, part, false, workers, &|i| at(first + i))?);
+        bar.inc(part.len() as u64);
+    }
     let names: Vec<Vec<&str>> = tagged
         .iter()
         .map(|t| t.tags.iter().map(|&g| model.tag_name(g as usize)).collect())

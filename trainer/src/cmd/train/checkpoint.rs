@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cmd::train::{EpochRecord, Settings};
+use super::report::EpochRecord;
+use super::settings::Settings;
 use crate::fsio::write_atomic;
 use crate::nn::optim::AdamState;
 

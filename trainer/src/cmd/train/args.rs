@@ -1,0 +1,184 @@
+//! The arguments of `postag train`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::settings::{Optimizer, Preset};
+use crate::conllu::Column;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training data (CoNLL-U).
+    #[arg(long)]
+    pub(super) train: PathBuf,
+    /// Development data (CoNLL-U): evaluated after every epoch; the best epoch is kept.
+    #[arg(long)]
+    pub(super) dev: Option<PathBuf>,
+    /// Where to write the model (written atomically, with a report and plots beside it).
+    #[arg(short, long)]
+    pub(super) output: PathBuf,
+    /// Which CoNLL-U column to learn.
+    #[arg(long, value_enum)]
+    pub(super) column: Option<Column>,
+    /// Defaults for every setting below.
+    #[arg(long, value_enum, default_value = "default")]
+    pub(super) preset: Preset,
+    /// Passes over the training data.
+    #[arg(long)]
+    pub(super) epochs: Option<usize>,
+    /// Seed for initialization, shuffling and dropout.
+    #[arg(long, default_value_t = 1)]
+    pub(super) seed: u64,
+    /// Start from this model's weights, vocabularies and tag order.
+    #[arg(long)]
+    pub(super) init: Option<PathBuf>,
+    /// Continue an interrupted run from the checkpoint beside the output.
+    #[arg(long)]
+    pub(super) resume: bool,
+    #[arg(long, value_enum)]
+    pub(super) optimizer: Option<Optimizer>,
+    /// Learning rate.
+    #[arg(long)]
+    pub(super) lr: Option<f64>,
+    /// Sentences per update.
+    #[arg(long)]
+    pub(super) batch_size: Option<usize>,
+    /// Shuffle the training data every epoch (the default).
+    #[arg(long, overrides_with = "no_shuffle")]
+    pub(super) shuffle: bool,
+    /// Keep the training data in file order.
+    #[arg(long, overrides_with = "shuffle")]
+    pub(super) no_shuffle: bool,
+    /// Dropout on LSTM inputs and outputs.
+    #[arg(long)]
+    pub(super) dropout: Option<f32>,
+    /// Word dropout: a training word is replaced by the unknown word with probability a/(a+count).
+    #[arg(long)]
+    pub(super) word_dropout: Option<f32>,
+    /// Clip the gradient's L2 norm to this (0: no clipping).
+    #[arg(long)]
+    pub(super) clip: Option<f32>,
+    /// Stop after this many epochs without a better dev accuracy (0: never).
+    #[arg(long)]
+    pub(super) patience: Option<usize>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub(super) threads: Option<usize>,
+    /// Word embedding size.
+    #[arg(long)]
+    pub(super) word_dim: Option<usize>,
+    /// Use character features (default: the preset's; `--no-chars` turns it off).
+    #[arg(long, overrides_with = "no_chars")]
+    pub(super) chars: bool,
+    /// Word embeddings only.
+    #[arg(long, overrides_with = "chars")]
+    pub(super) no_chars: bool,
+    /// Char embedding size.
+    #[arg(long)]
+    pub(super) char_dim: Option<usize>,
+    /// Char LSTM hidden size (per direction).
+    #[arg(long)]
+    pub(super) char_hidden: Option<usize>,
+    /// Char LSTM layers.
+    #[arg(long)]
+    pub(super) char_layers: Option<usize>,
+    /// Bidirectional char LSTM (default: the preset's; `--no-char-bidirectional` turns it off).
+    #[arg(long, overrides_with = "no_char_bidirectional")]
+    pub(super) char_bidirectional: bool,
+    /// Forward char LSTM only.
+    #[arg(long, overrides_with = "char_bidirectional")]
+    pub(super) no_char_bidirectional: bool,
+    /// Word LSTM hidden size (per direction).
+    #[arg(long)]
+    pub(super) hidden: Option<usize>,
+    /// Word LSTM layers.
+    #[arg(long)]
+    pub(super) layers: Option<usize>,
+    /// Bidirectional word LSTM (default: the preset's; `--no-bidirectional` turns it off).
+    #[arg(long, overrides_with = "no_bidirectional")]
+    pub(super) bidirectional: bool,
+    /// Forward word LSTM only.
+    #[arg(long, overrides_with = "bidirectional")]
+    pub(super) no_bidirectional: bool,
+    /// CRF transitions with Viterbi decoding (default: the preset's; `--no-crf` turns it off).
+    #[arg(long, overrides_with = "no_crf")]
+    pub(super) crf: bool,
+    /// Independent per-token decisions (no CRF).
+    #[arg(long, overrides_with = "crf")]
+    pub(super) no_crf: bool,
+    /// Words seen fewer times share the unknown-word entry.
+    #[arg(long)]
+    pub(super) min_word_count: Option<usize>,
+    /// Keep at most this many words (the most frequent).
+    #[arg(long)]
+    pub(super) max_vocab: Option<usize>,
+    /// Characters seen fewer times share the unknown-char entry.
+    #[arg(long)]
+    pub(super) min_char_count: Option<usize>,
+    /// Lowercase words before lookup, as Python's str.lower() (char features still see case) (default: the preset's; `--no-lowercase` turns it off).
+    #[arg(long, overrides_with = "no_lowercase")]
+    pub(super) lowercase: bool,
+    /// Look words up as written.
+    #[arg(long, overrides_with = "lowercase")]
+    pub(super) no_lowercase: bool,
+    /// Replace ASCII digits with 0 before lookup (default: the preset's; `--no-fold-digits` turns it off).
+    #[arg(long, overrides_with = "no_fold_digits")]
+    pub(super) fold_digits: bool,
+    /// Keep digits as written.
+    #[arg(long, overrides_with = "fold_digits")]
+    pub(super) no_fold_digits: bool,
+    /// Longest word the char LSTM reads whole; a longer one is read as its first and
+    /// last halves, in training and tagging alike (default: the preset's, 32, or 24 for
+    /// micro; `import-torch` defaults to the format's maximum instead, because a PyTorch
+    /// model was trained on whole words).
+    #[arg(long)]
+    pub(super) max_word_chars: Option<usize>,
+    /// Write int8 weights (about 4x smaller) (default: the preset's; `--no-quantize` turns it off).
+    #[arg(long, overrides_with = "no_quantize")]
+    pub(super) quantize: bool,
+    /// Write f32 weights.
+    #[arg(long, overrides_with = "quantize")]
+    pub(super) no_quantize: bool,
+    /// Use only the first N training sentences.
+    #[arg(long)]
+    pub(super) max_sentences: Option<usize>,
+    /// No progress bars or epoch lines.
+    #[arg(long, short)]
+    pub(super) quiet: bool,
+}
+
+/// `Some(true)` for `--x`, `Some(false)` for `--no-x`, `None` when neither was given
+/// (the later one wins when both are).
+fn flag(yes: bool, no: bool) -> Option<bool> {
+    (yes || no).then_some(yes)
+}
+
+/// The on/off settings as given: `Some(true)` for `--x`, `Some(false)` for `--no-x`,
+/// `None` for neither.
+pub(super) struct Switches {
+    pub chars: Option<bool>,
+    pub char_bidirectional: Option<bool>,
+    pub bidirectional: Option<bool>,
+    pub crf: Option<bool>,
+    pub lowercase: Option<bool>,
+    pub fold_digits: Option<bool>,
+    pub quantize: Option<bool>,
+    pub shuffle: Option<bool>,
+}
+
+impl TrainArgs {
+    /// The on/off settings given on the command line.
+    pub(super) fn switches(&self) -> Switches {
+        Switches {
+            chars: flag(self.chars, self.no_chars),
+            char_bidirectional: flag(self.char_bidirectional, self.no_char_bidirectional),
+            bidirectional: flag(self.bidirectional, self.no_bidirectional),
+            crf: flag(self.crf, self.no_crf),
+            lowercase: flag(self.lowercase, self.no_lowercase),
+            fold_digits: flag(self.fold_digits, self.no_fold_digits),
+            quantize: flag(self.quantize, self.no_quantize),
+            shuffle: flag(self.shuffle, self.no_shuffle),
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! `postag train`: learn a model from a CoNLL-U treebank.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use postag_core::tensor::Storage;
+use postag_core::{Model, MAX_TOKENS};
+
+use crate::cmd::{progress_bar, ModelFile};
+use crate::conllu::{self, Column};
+use crate::evaluate::evaluate;
+use crate::fsio::{sibling, write_atomic};
+use crate::model_io::{from_model, is_quantized, to_blob};
+use crate::nn::{self, Adam, Arch, CharArch, Params, Rng, Sgd, TrainOpts};
+use crate::tagging::threads;
+use crate::vocab::{Vocab, VocabOptions};
+
+mod args;
+pub mod checkpoint;
+mod report;
+mod settings;
+
+pub use args::TrainArgs;
+pub use report::EpochRecord;
+pub use settings::{Optimizer, Preset, Settings};
+
+use checkpoint::Checkpoint;
+use report::{write_report, Report};
+
+fn build_arch(s: &Settings, vocab: &Vocab) -> Arch {
+    Arch {
+        word_vocab: vocab.word_rows,
+        word_dim: s.word_dim,
+        char: vocab.chars.as_ref().map(|cv| CharArch {
+            vocab: cv.rows,
+            dim: s.char_dim,
+            hidden: s.char_hidden,
+            layers: s.char_layers,
+            bidirectional: s.char_bidirectional,
+        }),
+        hidden: s.hidden,
+        layers: s.layers,
+        bidirectional: s.bidirectional,
+        num_tags: vocab.tags.len(),
+        crf: s.crf,
+    }
+}
+
+/// Parameter count.
+fn parameters(p: &Params) -> usize {
+    p.tensors().iter().map(|t| t.data.len()).sum()
+}
+
+/// Reads training or dev data: every word tagged in `column`, at least one word, no
+/// sentence longer than the core tags in one call.
+fn read_data(
+    path: &Path,
+    column: Column,
+    max_sentences: Option<usize>,
+) -> Result<Vec<conllu::Sentence>> {
+    let mut sentences = conllu::read(path)?;
+    if let Some(n) = max_sentences {
+        sentences.truncate(n);
+    }
+    conllu::require_tags(&sentences, column, path)?;
+    if sentences.iter().all(|s| s.words.is_empty()) {
+        bail!("{} has no words", path.display());
+    }
+    if let Some(s) = sentences.iter().find(|s| s.words.len() > MAX_TOKENS) {
+        bail!(
+            "{}:{}: a sentence of {} words; models tag at most {MAX_TOKENS} per sentence",
+            path.display(),
+            s.words[0].line_number,
+            s.words.len()
+        );
+    }
+    Ok(sentences)
+}
+
+/// Fails now, not after an epoch, when the output's directory cannot take files.
+fn check_writable(output: &Path) -> Result<()> {
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: directory {} does not exist",
+            output.display(),
+            dir.display()
+        );
+    }
+    let probe = sibling(output, &format!(".probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write in {}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// CRC-32 of the training and dev files, so that `--resume` refuses other data.
+fn fingerprint(args: &TrainArgs) -> Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for path in std::iter::once(&args.train).chain(&args.dev) {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        out.push(postag_core::crc32(&bytes));
+    }
+    Ok(out)
+}
+
+/// Fresh vocabularies from the training data and freshly initialized weights.
+fn fresh_model(settings: &Settings, train: &[conllu::Sentence]) -> Result<(Params, Vocab)> {
+    let mut vocab = Vocab::build(
+        train,
+        &VocabOptions {
+            column: settings.column,
+            min_word_count: settings.min_word_count,
+            normalize: settings.normalize(),
+            chars: settings.chars,
+            min_char_count: settings.min_char_count,
+            max_word_chars: settings.max_word_chars,
+        },
+    )?;
+    if settings.max_vocab > 0 {
+        vocab.truncate_words(settings.max_vocab);
+    }
+    if vocab.word_rows > postag_core::format::MAX_ROWS as usize {
+        bail!(
+            "{} distinct words; limit them with --max-vocab or --min-word-count",
+            vocab.word_rows - 1
+        );
+    }
+    let params = Params::init(&build_arch(settings, &vocab), &mut Rng::new(settings.seed));
+    Ok((params, vocab))
+}
+
+/// Weights and vocabularies of a model blob; `what` names it in errors.
+fn model_parts(blob: &[u8], what: &dyn std::fmt::Display) -> Result<(Params, Vocab)> {
+    let model = Model::from_bytes(blob).with_context(|| what.to_string())?;
+    Ok(from_model(&model))
+}
+
+/// The encoded training sentences and what word dropout needs of them.
+struct TrainSet {
+    sentences: Vec<nn::Sentence>,
+    /// Tokens in `sentences`.
+    tokens: usize,
+    /// Training occurrences of each word row.
+    counts: Vec<u32>,
+    /// The unknown-word row, if the vocabulary has one.
+    unknown: Option<u32>,
+}
+
+/// The weights being learned and what updates them.
+struct Learner {
+    params: Params,
+    grads: Params,
+    adam: Adam,
+    sgd: Sgd,
+    opts: TrainOpts,
+}
+
+/// One pass over the training data in minibatches; returns the mean token loss and
+/// the tokens seen.
+fn train_epoch(
+    epoch: usize,
+    settings: &Settings,
+    set: &TrainSet,
+    l: &mut Learner,
+    rng: &mut Rng,
+    quiet: bool,
+) -> Result<(f64, usize)> {
+    let t0 = Instant::now();
+    let mut order: Vec<usize> = (0..set.sentences.len()).collect();
+    if settings.shuffle {
+        rng.shuffle(&mut order);
+    }
+    let bar = progress_bar(
+        quiet,
+        set.tokens as u64,
+        format!("epoch {epoch}/{}", settings.epochs),
+    );
+    let (mut loss_sum, mut loss_tokens) = (0.0f64, 0usize);
+    for batch_ids in order.chunks(settings.batch_size) {
+        let mut batch: Vec<nn::Sentence> = batch_ids
+            .iter()
+            .map(|&i| set.sentences[i].clone())
+            .collect();
+        if let (Some(unk), true) = (set.unknown, settings.word_dropout > 0.0) {
+            let a = settings.word_dropout as f64;
+            for w in batch.iter_mut().flat_map(|s| s.words.iter_mut()) {
+                let c = set.counts.get(*w as usize).copied().unwrap_or(0) as f64;
+                if rng.next_f64() < a / (a + c) {
+                    *w = unk;
+                }
+            }
+        }
+        let refs: Vec<&nn::Sentence> = batch.iter().collect();
+        let n: usize = refs.iter().map(|s| s.words.len()).sum();
+        l.grads.fill_zero();
+        let loss = nn::loss_and_grad(&l.params, &refs, &mut l.grads, &l.opts, rng);
+        if !loss.is_finite() {
+            bail!("the training loss became {loss} in epoch {epoch}; lower --lr or set --clip");
+        }
+        if settings.clip > 0.0 {
+            nn::clip_grad_norm(&mut l.grads, settings.clip);
+        }
+        match settings.optimizer {
+            Optimizer::Adam => l.adam.step(&mut l.params, &l.grads),
+            Optimizer::Sgd => l.sgd.step(&mut l.params, &l.grads),
+        }
+        loss_sum += loss as f64 * n as f64;
+        loss_tokens += n;
+        bar.inc(n as u64);
+        let secs = t0.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "loss {:.4}  {:.0} tok/s",
+            loss_sum / loss_tokens as f64,
+            loss_tokens as f64 / secs
+        ));
+    }
+    bar.finish_and_clear();
+    Ok((loss_sum / loss_tokens.max(1) as f64, loss_tokens))
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let mut settings = Settings::from_args(&args);
+    let fixed = Settings::shape_flags(&args);
+    if settings.init.is_some() && !fixed.is_empty() {
+        bail!(
+            "{} cannot be combined with --init: the model's architecture and vocabularies are kept",
+            fixed.join(", ")
+        );
+    }
+    let workers = threads(args.threads);
+    let say = |msg: String| {
+        if !args.quiet {
+            eprintln!("{msg}");
+        }
+    };
+    check_writable(&args.output)?;
+
+    // A model to continue from fixes the architecture, vocabularies and tag column.
+    let init = match &settings.init {
+        Some(path) => {
+            let file = ModelFile::read(path)?;
+            let model = file.load()?;
+            Some((from_model(&model), is_quantized(&model)))
+        }
+        None => None,
+    };
+    if let Some(((params, vocab), quantized)) = &init {
+        if args.column.is_some_and(|c| c != vocab.column) {
+            bail!(
+                "the --init model tags {}, not {}",
+                vocab.column,
+                settings.column
+            );
+        }
+        settings.adopt(&params.arch, vocab);
+        // The output keeps the storage of the model it continues, unless told.
+        if args.switches().quantize.is_none() {
+            settings.quantize = *quantized;
+        }
+    }
+    let init = init.map(|(parts, _)| parts);
+    settings.check()?;
+    let column = settings.column;
+    let train = read_data(&args.train, column, settings.max_sentences)?;
+    let dev = args
+        .dev
+        .as_deref()
+        .map(|p| read_data(p, column, None))
+        .transpose()?;
+    let data = fingerprint(&args)?;
+
+    let ckpt_path = sibling(&args.output, ".ckpt");
+    let resumed = if args.resume {
+        Checkpoint::read(&ckpt_path)?
+    } else {
+        None
+    };
+    if args.resume && resumed.is_none() {
+        say(format!(
+            "no checkpoint at {}; starting from the beginning",
+            ckpt_path.display()
+        ));
+    }
+    let (params, vocab) = match (&resumed, init) {
+        (Some(c), _) => {
+            if c.settings != settings || c.data != data {
+                bail!(
+                    "{} was written for other settings or data; remove it or train with the same flags and files",
+                    ckpt_path.display()
+                );
+            }
+            model_parts(&c.params_blob, &ckpt_path.display())?
+        }
+        (None, Some(init)) => init,
+        (None, None) => fresh_model(&settings, &train)?,
+    };
+    let encoded: Vec<nn::Sentence> = train
+        .iter()
+        .map(|s| vocab.encode(s, true))
+        .collect::<Result<_>>()
+        .with_context(|| format!("in {}", args.train.display()))?;
+    let set = TrainSet {
+        tokens: encoded.iter().map(|s| s.words.len()).sum(),
+        counts: vocab.row_counts(&encoded),
+        unknown: vocab.unknown_word,
+        sentences: encoded,
+    };
+    let tokens = set.tokens;
+    say(format!(
+        "training on {} sentences, {tokens} tokens; {} words, {} chars, {} tags; {} parameters; {workers} threads",
+        set.sentences.len(),
+        vocab.words.len(),
+        vocab.chars.as_ref().map_or(0, |c| c.chars.len()),
+        vocab.tags.len(),
+        parameters(&params)
+    ));
+
+    let mut learner = Learner {
+        grads: Params::zeros(&params.arch),
+        adam: Adam::new(settings.lr, &params),
+        sgd: Sgd {
+            lr: settings.lr as f32,
+        },
+        opts: TrainOpts {
+            dropout: settings.dropout,
+            threads: workers,
+        },
+        params,
+    };
+    learner.adam.threads = workers;
+    let mut rng = Rng::new(settings.seed ^ 0x005E_ED0F_DA7A);
+    let mut history: Vec<EpochRecord> = Vec::new();
+    let mut best: Option<(f64, usize, Vec<u8>)> = None;
+    if let Some(c) = resumed {
+        learner.adam.restore(&c.adam)?;
+        rng = Rng::from_state(c.rng);
+        history = c.history;
+        best = c.best;
+        say(format!("resuming after epoch {}", history.len()));
+    }
+    let start_epoch = history.len() + 1;
+
+    let started = Instant::now();
+    let mut stale = history
+        .len()
+        .saturating_sub(best.as_ref().map_or(0, |b| b.1));
+    for epoch in start_epoch..=settings.epochs {
+        if settings.patience > 0 && dev.is_some() && stale >= settings.patience {
+            say(format!("no dev improvement for {stale} epochs; stopping"));
+            break;
+        }
+        let t0 = Instant::now();
+        let (train_loss, loss_tokens) =
+            train_epoch(epoch, &settings, &set, &mut learner, &mut rng, args.quiet)?;
+        let seconds = t0.elapsed().as_secs_f64();
+        let blob = to_blob(&learner.params, &vocab, Storage::F32)?;
+        let dev_accuracy = match &dev {
+            Some(d) => {
+                let model = Model::from_bytes(&blob)?;
+                Some(evaluate(&model, d, column, workers)?.accuracy)
+            }
+            None => None,
+        };
+        let record = EpochRecord {
+            epoch,
+            train_loss,
+            dev_accuracy,
+            seconds,
+            tokens_per_second: loss_tokens as f64 / seconds.max(1e-9),
+        };
+        say(format!(
+            "epoch {epoch:>3}  loss {:.4}  {}{:.1}s  {:.0} tok/s",
+            record.train_loss,
+            dev_accuracy.map_or(String::new(), |a| format!("dev {:.2}%  ", 100.0 * a)),
+            seconds,
+            record.tokens_per_second
+        ));
+        history.push(record);
+        let improved = match (&best, dev_accuracy) {
+            (_, None) => true,
+            (None, Some(_)) => true,
+            (Some((b, _, _)), Some(a)) => a > *b,
+        };
+        if improved {
+            best = Some((dev_accuracy.unwrap_or(0.0), epoch, blob.clone()));
+            stale = 0;
+        } else {
+            stale += 1;
+        }
+        Checkpoint {
+            settings: settings.clone(),
+            data: data.clone(),
+            params_blob: blob,
+            adam: learner.adam.state(),
+            rng: rng.state(),
+            history: history.clone(),
+            best: best.clone(),
+        }
+        .write(&ckpt_path)?;
+    }
+    let training_seconds = started.elapsed().as_secs_f64();
+
+    let Some((_, best_epoch, best_blob)) = best else {
+        bail!(
+            "no epoch was trained (--epochs {} and a finished checkpoint?)",
+            settings.epochs
+        );
+    };
+    // The kept epoch, in the requested storage.
+    let final_blob = if settings.quantize {
+        let model = Model::from_bytes(&best_blob)?;
+        let (p, v) = from_model(&model);
+        to_blob(&p, &v, Storage::I8)?
+    } else {
+        best_blob
+    };
+    let model = Model::from_bytes(&final_blob)?;
+    let dev_eval = dev
+        .as_ref()
+        .map(|d| evaluate(&model, d, column, workers))
+        .transpose()?;
+    write_atomic(&args.output, &final_blob)?;
+    let _ = std::fs::remove_file(&ckpt_path);
+
+    let trained_tokens: usize = (history.len().saturating_sub(start_epoch - 1)) * tokens;
+    let report = Report {
+        model: args.output.display().to_string(),
+        train: args.train.display().to_string(),
+        dev_data: args.dev.as_ref().map(|p| p.display().to_string()),
+        settings: &settings,
+        train_sentences: set.sentences.len(),
+        train_tokens: tokens,
+        word_vocab: vocab.words.len(),
+        char_vocab: vocab.chars.as_ref().map_or(0, |c| c.chars.len()),
+        tags: &vocab.tags,
+        parameters: parameters(&learner.params),
+        epochs: &history,
+        best_epoch,
+        dev_evaluation: dev_eval.as_ref(),
+        training_seconds,
+        tokens_per_second: trained_tokens as f64 / training_seconds.max(1e-9),
+        model_bytes: final_blob.len(),
+        scratch_bytes_64_tokens: model.scratch_bytes(64).unwrap_or(0),
+    };
+    write_report(&args.output, &report, &history, dev_eval.as_ref())?;
+    say(format!(
+        "wrote {} ({} bytes{}, epoch {best_epoch}){}; {:.1} min, {:.0} tokens/s",
+        args.output.display(),
+        final_blob.len(),
+        if settings.quantize { ", int8" } else { "" },
+        dev_eval.as_ref().map_or(String::new(), |e| format!(
+            ", dev accuracy {:.2}%",
+            100.0 * e.accuracy
+        )),
+        training_seconds / 60.0,
+        report.tokens_per_second
+    ));
+    Ok(())
+}
