@@ -139,7 +139,9 @@ pub struct Params {
 /// A named view of one tensor, for optimizers, gradient checks, clipping and export.
 #[derive(Debug)]
 pub struct TensorMut<'a> {
-    /// PyTorch-style name, e.g. `lstm.weight_ih_l0_reverse`, `lstm.bias_l0`, `crf.transitions`.
+    /// The PyTorch parameter name, e.g. `lstm.weight_ih_l0_reverse`, `crf.transitions`;
+    /// an LSTM bias, which stands for PyTorch's two, is named after both:
+    /// `lstm.bias_ih_l0+bias_hh_l0`.
     pub name: String,
     /// Shape, outermost first (the data is row-major).
     pub shape: Vec<usize>,
@@ -181,7 +183,8 @@ fn tensor_specs(arch: &Arch) -> Vec<(String, Vec<usize>, usize)> {
                 let name = |what: &str| format!("{prefix}.{what}_l{layer}{sfx}");
                 specs.push((name("weight_ih"), vec![4 * hidden, layer_in], 1));
                 specs.push((name("weight_hh"), vec![4 * hidden, hidden], 1));
-                specs.push((name("bias"), vec![4 * hidden], 2));
+                let bias = format!("{}+bias_hh_l{layer}{sfx}", name("bias_ih"));
+                specs.push((bias, vec![4 * hidden], 2));
             }
         }
     };
@@ -417,7 +420,7 @@ mod tests {
         assert_eq!(names[0], "word_embeddings.weight");
         assert_eq!(names[1], "char_embeddings.weight");
         assert_eq!(names[2], "char_lstm.weight_ih_l0");
-        assert!(names.contains(&"char_lstm.bias_l1_reverse".to_string()));
+        assert!(names.contains(&"char_lstm.bias_ih_l1_reverse+bias_hh_l1_reverse".to_string()));
         assert!(names.contains(&"lstm.weight_ih_l1_reverse".to_string()));
         assert_eq!(names.last().unwrap(), "crf.end_transitions");
         for t in p.tensors_mut() {
@@ -427,7 +430,7 @@ mod tests {
                 "{}",
                 t.name
             );
-            assert_eq!(t.copies, if t.name.contains(".bias_l") { 2 } else { 1 });
+            assert_eq!(t.copies, if t.name.contains("+bias_hh_l") { 2 } else { 1 });
         }
         // Word LSTM layer 0 eats [x_w ; c_w] = 4 + 2*2; layer 1 eats 2*5.
         assert_eq!(p.lstm[0][1].input(), 8);
