@@ -20,7 +20,7 @@ fn tmp() -> &'static Path {
 fn manifest() -> &'static Path {
     static MANIFEST: OnceLock<PathBuf> = OnceLock::new();
     MANIFEST.get_or_init(|| {
-        let mut cases: Vec<Case> = fixture_names()
+        let mut cases: Vec<Case> = torch_fixtures()
             .iter()
             .map(|name| {
                 let expected = fixture_expected(name);

@@ -1,6 +1,11 @@
 //! Helpers for the cross-crate tests: building `libpostag.a` with a nested cargo,
 //! finding the C toolchains, importing the PyTorch fixtures, and writing the case
 //! files that the C test programs read.
+//!
+//! This crate depends on the C ABI crate and holds the C, C++ and firmware tests; the
+//! helpers every crate's tests share (paths, `../shared`, fixtures) live in
+//! `postag-testutil`, which depends on the core alone so that the core's and the
+//! trainer's tests can use them without building the C ABI.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,8 +14,7 @@ use std::sync::{Mutex, OnceLock};
 
 use postag_core::torch::{ImportOptions, TorchVocab};
 pub use postag_testutil::{
-    fixture_expected, fixture_vocab, floats, in_ci as ci, max_abs_diff, repo, shared, strings,
-    torch_fixtures as fixture_names,
+    fixture_expected, fixture_vocab, floats, max_abs_diff, repo, shared, strings, torch_fixtures,
 };
 use serde_json::Value;
 

@@ -1,4 +1,7 @@
-//! Helpers shared by the tests of every postag crate.
+//! Helpers shared by the tests of every postag crate: repository paths, `../shared`
+//! (skipped with a message, or failed under `CI=true`, when absent), fixture JSON.
+//! It depends on the core alone, so the core's own tests can use it; the C ABI's test
+//! helpers live in `postag-tests`.
 
 use std::path::{Path, PathBuf};
 
