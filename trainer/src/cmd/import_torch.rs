@@ -28,7 +28,7 @@ pub struct ImportArgs {
     /// The CoNLL-U column the tags come from (recorded in the model).
     #[arg(long, value_enum, default_value = "upos")]
     column: Column,
-    /// Words were lowercased when word_to_ix was built.
+    /// Words were lowercased (Python's str.lower()) when word_to_ix was built.
     #[arg(long)]
     lowercase: bool,
     /// ASCII digits were replaced with 0 when word_to_ix was built.

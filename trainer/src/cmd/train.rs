@@ -137,7 +137,7 @@ pub struct TrainArgs {
     /// Characters seen fewer times share the unknown-char entry.
     #[arg(long)]
     min_char_count: Option<usize>,
-    /// Lowercase words before lookup (char features still see case).
+    /// Lowercase words before lookup, as Python's str.lower() (char features still see case).
     #[arg(long)]
     lowercase: Option<bool>,
     /// Replace ASCII digits with 0 before lookup.
