@@ -40,7 +40,9 @@ pub const MAX_TAGS: u32 = 4096;
 /// Largest accepted `max_word_chars`.
 pub const MAX_WORD_CHARS: u32 = 1024;
 
-/// Word normalization flag: lowercase every character (Unicode `to_lowercase`).
+/// Word normalization flag: lowercase the word exactly as Python's `str.lower()`
+/// (Unicode [`crate::vocab::UNICODE_VERSION`], with the Final_Sigma context rule); see
+/// [`crate::vocab::normalized`].
 pub const NORMALIZE_LOWERCASE: u8 = 1;
 /// Word normalization flag: replace each ASCII digit `0-9` with `0`.
 pub const NORMALIZE_DIGITS: u8 = 2;

@@ -12,6 +12,7 @@ mod crc32;
 mod error;
 pub mod format;
 pub mod kernels;
+mod lowercase;
 mod model;
 #[cfg(feature = "alloc")]
 pub mod synthetic;

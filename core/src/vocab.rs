@@ -4,24 +4,39 @@ use core::cmp::Ordering;
 use core::str::Chars;
 
 use crate::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+use crate::lowercase::{lower, sigma_lower, Lower, CAPITAL_SIGMA};
 use crate::tensor::U32s;
 
+/// The Unicode version whose case mapping `NORMALIZE_LOWERCASE` follows: that of
+/// Python 3.11's `unicodedata`, from which the lowercase tables are generated.
+pub const UNICODE_VERSION: &str = crate::lowercase::UNICODE_VERSION;
+
 /// The characters of `word` after the `NORMALIZE_*` `flags` are applied.
+///
+/// `NORMALIZE_DIGITS` replaces each ASCII digit with `0`; `NORMALIZE_LOWERCASE`
+/// lowercases the word exactly as Python's `str.lower()` does (Unicode
+/// [`UNICODE_VERSION`], that of Python 3.11), including the context rule for capital sigma (final `ς`
+/// at the end of a word, else `σ`) and one-to-many mappings (`İ` gives `i̇`). Both may
+/// apply: digits are folded, then the rest is lowercased (no digit has a case, so the
+/// order does not matter).
 ///
 /// The blob writer stores vocabulary words in this form and lookups compare in
 /// this form, so training and tagging always agree.
 pub fn normalized(word: &str, flags: u8) -> Normalized<'_> {
     Normalized {
+        word,
         chars: word.chars(),
-        lower: None,
+        pending: "".chars(),
         flags,
     }
 }
 
 /// Iterator returned by [`normalized`].
 pub struct Normalized<'a> {
+    word: &'a str,
     chars: Chars<'a>,
-    lower: Option<core::char::ToLowercase>,
+    /// The rest of a character that lowercases to several.
+    pending: Chars<'static>,
     flags: u8,
 }
 
@@ -29,20 +44,28 @@ impl Iterator for Normalized<'_> {
     type Item = char;
 
     fn next(&mut self) -> Option<char> {
-        if let Some(c) = self.lower.as_mut().and_then(Iterator::next) {
+        if let Some(c) = self.pending.next() {
             return Some(c);
         }
         let c = self.chars.next()?;
         if self.flags & NORMALIZE_DIGITS != 0 && c.is_ascii_digit() {
             return Some('0');
         }
-        if self.flags & NORMALIZE_LOWERCASE != 0 && !c.is_ascii_lowercase() {
-            let mut lower = c.to_lowercase();
-            let first = lower.next();
-            self.lower = Some(lower);
-            return first;
+        if self.flags & NORMALIZE_LOWERCASE == 0 {
+            return Some(c);
         }
-        Some(c)
+        if c == CAPITAL_SIGMA {
+            let after = self.chars.as_str();
+            let at = self.word.len() - after.len() - c.len_utf8();
+            return Some(sigma_lower(self.word.get(..at).unwrap_or(""), after));
+        }
+        match lower(c) {
+            Lower::One(l) => Some(l),
+            Lower::Many(s) => {
+                self.pending = s.chars();
+                self.pending.next()
+            }
+        }
     }
 }
 

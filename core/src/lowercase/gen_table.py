@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Writes the lowercase tables of postag-core and the fixture that tests them.
+
+Word normalization (`NORMALIZE_LOWERCASE`) must equal Python's `str.lower()` for every
+input, so the tables are derived from the running Python itself:
+
+- `str.lower()` of every Unicode scalar value, encoded as runs of code points that share
+  one offset (stride 1, or stride 2 for alternating upper/lower pairs such as A-macron
+  a-macron A-breve a-breve), plus the few one-to-many mappings (U+0130 -> i + U+0307);
+- the two properties CPython's Final_Sigma rule reads (`_PyUnicode_IsCaseIgnorable`,
+  `_PyUnicode_IsCased` in Objects/unicodeobject.c, `handle_capital_sigma`), probed
+  through `str.lower()` itself rather than restated: for each character c,
+  `("A" + c + "\u03a3").lower()` ends in a final sigma exactly when c is case-ignorable
+  or cased, and `(c + "\u03a3").lower()` exactly when c is cased and not
+  case-ignorable. Whether a case-ignorable character is also cased never matters (the
+  rule skips case-ignorable characters before it tests cased), so the table keeps two
+  classes: case-ignorable, and cased (not case-ignorable).
+
+The tables follow the Unicode version of the Python that runs this script
+(`unicodedata.unidata_version`; Python 3.11 has Unicode 14.0.0).
+
+Usage (from anywhere; the default outputs are the committed files):
+
+    python3 core/src/lowercase/gen_table.py [TABLE_RS FIXTURE_TXT]
+"""
+
+import random
+import sys
+import unicodedata
+from pathlib import Path
+
+SIGMA = "\u03a3"
+HERE = Path(__file__).resolve().parent
+DEFAULT_TABLE = HERE / "table.rs"
+DEFAULT_FIXTURE = HERE.parent.parent / "tests" / "golden" / "python_lower.txt"
+
+# Bits of a packed run (`u32`): the first code point, then the length minus one.
+START_BITS = 21
+LOWER_LEN_BITS = 7  # lowercase runs: up to 128 mapped code points
+STRIDE_BIT = 31  # lowercase runs: stride 2 instead of 1
+CASE_LEN_BITS = 10  # case-class runs: up to 1024 code points
+IGNORABLE_BIT = 31  # case-class runs: case-ignorable instead of cased
+
+
+def scalars():
+    return (c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+
+def final_sigma(s):
+    """Whether the last character of `s.lower()` is the final sigma."""
+    return s.lower()[-1] == "\u03c2"
+
+
+def case_class(c):
+    """'I' (case-ignorable), 'C' (cased, not case-ignorable) or None, as CPython sees c."""
+    ch = chr(c)
+    if not final_sigma("A" + ch + SIGMA):
+        return None
+    return "C" if final_sigma(ch + SIGMA) else "I"
+
+
+def lower_runs(single):
+    """Greedy runs (start, length, stride, delta) over the sorted (code point, delta)."""
+    runs = []
+    i = 0
+    while i < len(single):
+        c, d = single[i]
+        j = i
+        while j + 1 < len(single) and single[j + 1] == (single[j][0] + 1, d):
+            j += 1
+        k = i
+        while k + 1 < len(single) and single[k + 1] == (single[k][0] + 2, d):
+            k += 1
+        stride, end = (2, k) if k > j else (1, j)
+        n = end - i + 1
+        while n > 0:  # split runs longer than the packed length allows
+            m = min(n, 1 << LOWER_LEN_BITS)
+            runs.append((c, m, stride, d))
+            c += m * stride
+            n -= m
+        i = end + 1
+    return runs
+
+
+def class_runs(classes):
+    """Runs (start, length, ignorable) of equal class, each at most 2^CASE_LEN_BITS long."""
+    runs = []
+    for c in sorted(classes):
+        k = classes[c]
+        if runs:
+            start, n, ign = runs[-1]
+            if start + n == c and ign == (k == "I") and n < (1 << CASE_LEN_BITS):
+                runs[-1] = (start, n + 1, ign)
+                continue
+        runs.append((c, 1, k == "I"))
+    return runs
+
+
+def rust_str(s):
+    return '"' + "".join(f"\\u{{{ord(ch):x}}}" for ch in s) + '"'
+
+
+def rust_u32s(name, doc, values):
+    lines = [f"/// {doc}", f"pub(super) static {name}: [u32; {len(values)}] = ["]
+    for i in range(0, len(values), 6):
+        lines.append("    " + " ".join(f"0x{v:08x}," for v in values[i : i + 6]))
+    lines.append("];")
+    return "\n".join(lines)
+
+
+def rust_i32s(name, doc, values):
+    lines = [f"/// {doc}", f"pub(super) static {name}: [i32; {len(values)}] = ["]
+    for i in range(0, len(values), 10):
+        lines.append("    " + " ".join(f"{v}," for v in values[i : i + 10]))
+    lines.append("];")
+    return "\n".join(lines)
+
+
+def table_rs(version, lower, classes):
+    single = sorted((c, ord(s) - c) for c, s in lower.items() if len(s) == 1)
+    multi = sorted((c, s) for c, s in lower.items() if len(s) > 1)
+    runs = lower_runs(single)
+    case = class_runs(classes)
+    packed_lower = [
+        start | (n - 1) << START_BITS | (stride == 2) << STRIDE_BIT
+        for start, n, stride, _ in runs
+    ]
+    packed_case = [start | (n - 1) << START_BITS | ign << IGNORABLE_BIT for start, n, ign in case]
+    multi_lines = "\n".join(f"    ('\\u{{{c:x}}}', {rust_str(s)})," for c, s in multi)
+    return f"""\
+// @generated by core/src/lowercase/gen_table.py from Python's unicodedata, Unicode {version}.
+// Do not edit: regenerate with `python3 core/src/lowercase/gen_table.py` (Python 3.11 has
+// Unicode 14.0.0; another Unicode version changes this file and the test fixture).
+
+/// The Unicode version these tables follow.
+pub(super) const UNICODE_VERSION: &str = "{version}";
+
+/// Bits of the first code point in a packed run.
+pub(super) const START_BITS: u32 = {START_BITS};
+/// Bits of (length - 1) in a packed lowercase run, above the start.
+pub(super) const LOWER_LEN_BITS: u32 = {LOWER_LEN_BITS};
+/// Bit set in a packed lowercase run whose code points step by 2 (else by 1).
+pub(super) const STRIDE_BIT: u32 = {STRIDE_BIT};
+/// Bits of (length - 1) in a packed case-class run, above the start.
+pub(super) const CASE_LEN_BITS: u32 = {CASE_LEN_BITS};
+/// Bit set in a packed case-class run of case-ignorable characters (else cased).
+pub(super) const IGNORABLE_BIT: u32 = {IGNORABLE_BIT};
+
+{rust_u32s("LOWER_RUNS", "Runs of code points whose lowercase is one code point at a common offset, by start.", packed_lower)}
+
+{rust_i32s("LOWER_DELTAS", "The offset (lowercase minus code point) of each of `LOWER_RUNS`.", [r[3] for r in runs])}
+
+/// Code points whose lowercase is several code points, by code point.
+pub(super) static LOWER_MULTI: [(char, &str); {len(multi)}] = [
+{multi_lines}
+];
+
+{rust_u32s("CASE_RUNS", "Runs of case-ignorable, or else cased, code points (Final_Sigma context), by start.", packed_case)}
+"""
+
+
+def hexes(s):
+    return " ".join(f"{ord(ch):04X}" for ch in s)
+
+
+def context_words(classes):
+    fixed = [
+        "ΤΟΥΣ", "Σ", "ΣΣ", "ΣΣΣ", "ΑΣ", "ΑΣ.", "ΑΣ'Α", "ΑΣ'", "'Σ", "Σ'", "Σ̈Α", "ΑΣ̈",
+        "ΑΣ̈Α", "ΑΣΑ", "ΑΣ Α", "Α Σ", "ΑΣ1", "Α1Σ", "A\u00adΣ", "A\u00adΣ\u00ad",
+        "ΑΣ\u00adΑ", "aΣ", "aΣb", "ǅΣ", "Σǅ", "ΑΣǅ", "İΣ", "İ", "İİ", "ǅ", "Ǆǅǆ",
+        "ΟΔΥΣΣΕΥΣ", "ΌΣΟΣ", "ΣΊΣΥΦΟΣ", "ΣΑΣ-ΣΑΣ", "ΑΣ-Α", "ΑΣ\u0345", "\u0345Σ",
+        "Α\u0345Σ", "ʰΣ", "AʰΣ", "ΑΣʰ", "ΑΣʰA", "中Σ", "Α中Σ", "ΑΣ中", "ΑΣ\u200dΑ",
+        "ΑΣ\u2019", "ΑΣ\u2019Α", "ΑΣ\U0001f3fb", "\U00010400Σ", "Σ\U00010400",
+        "ΑΣ\U0001d400", "MAΣ", "DOGΣ", "ΣDOG", "ΑΣ:", "ΑΣ:Α", "Α.Σ", "Α..Σ..",
+        "KΣ", "\u212aΣ", "ẞΣ", "ΣẞΣ", "ΑΣ\u0300\u0301", "ΑΣ\u0300\u0301Α", "2024ΣΑ",
+        "ΆΣ", "ΑΣ\u00a0", "Ω\u2126Σ", "ⓐΣ", "ⒶΣ", "ΑΣⒶ", "ꭰΣ", "ᏸΣ", "", "A", "ABC",
+    ]
+    rng = random.Random(20240614)
+    cased = sorted(c for c, k in classes.items() if k == "C")
+    ignorable = sorted(c for c, k in classes.items() if k == "I")
+    pools = [
+        list("ΣΣΣσςΑΩΆΌAaZzİǅǄǆДЖжԱաẞK"),
+        ["'", ".", ":", "^", "`", "\u00ad", "\u0308", "\u0345", "ʰ", "\u200d", "\u2019"],
+        list("0123456789"),
+        list(" -中א_"),
+    ]
+    words = []
+    for _ in range(400):
+        n = rng.randint(1, 8)
+        w = []
+        for _ in range(n):
+            r = rng.random()
+            if r < 0.35:
+                w.append(rng.choice(pools[0]))
+            elif r < 0.55:
+                w.append(rng.choice(pools[1]))
+            elif r < 0.65:
+                w.append(rng.choice(pools[2]))
+            elif r < 0.75:
+                w.append(rng.choice(pools[3]))
+            elif r < 0.88:
+                w.append(chr(rng.choice(cased)))
+            else:
+                w.append(chr(rng.choice(ignorable)))
+        words.append("".join(w))
+    return fixed + words
+
+
+def fixture_txt(version, lower, words):
+    out = [
+        f"# Python str.lower(), Unicode {version}: written by core/src/lowercase/gen_table.py;",
+        "# do not edit. Code points are hex, separated by spaces; fields by a tab.",
+        "# [scalars]: every Unicode scalar value whose lower() differs from itself, and lower().",
+        "# [words]: a word, and its lower() (Final_Sigma contexts, one-to-many mappings).",
+        "[scalars]",
+    ]
+    out += [f"{c:04X}\t{hexes(s)}" for c, s in sorted(lower.items())]
+    out.append("[words]")
+    out += [f"{hexes(w)}\t{hexes(w.lower())}" for w in words]
+    return "\n".join(out) + "\n"
+
+
+def main(argv):
+    if len(argv) not in (1, 3):
+        sys.exit(__doc__)
+    table, fixture = (Path(argv[1]), Path(argv[2])) if len(argv) == 3 else (
+        DEFAULT_TABLE, DEFAULT_FIXTURE)
+    version = unicodedata.unidata_version
+    lower = {c: chr(c).lower() for c in scalars() if chr(c).lower() != chr(c)}
+    classes = {c: k for c in scalars() if (k := case_class(c))}
+    table.write_text(table_rs(version, lower, classes), encoding="utf-8", newline="\n")
+    fixture.write_text(fixture_txt(version, lower, context_words(classes)), encoding="utf-8",
+                       newline="\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
