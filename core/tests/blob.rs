@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::exercise::exercise;
 use common::tiny;
 use postag_core::builder::quantize_row;
 use postag_core::tensor::Matrix;
@@ -147,27 +148,6 @@ fn header_changes_with_a_valid_crc_never_panic() {
     }
     println!("altered headers: {loaded} loaded, {refused} refused");
     assert!(refused > loaded, "most header changes should be refused");
-}
-
-/// Tags a few sentences with a correctly sized scratch buffer; errors are fine, panics are not.
-fn exercise(model: &Model<'_>) {
-    let sentences: [&[&str]; 3] = [
-        &["the", "dog", "ate", "ñandú"],
-        &["x"],
-        &["", "a\u{0301}\u{1F600}", "0000000000000000000000"],
-    ];
-    for tokens in sentences {
-        let Some(len) = model.scratch_bytes(tokens.len()) else {
-            continue;
-        };
-        if len > 64 << 20 {
-            continue;
-        }
-        let mut scratch = vec![0u8; len];
-        let mut tags = vec![0u16; tokens.len()];
-        let mut scores = vec![0f32; tokens.len() * model.num_tags()];
-        let _ = model.tag(tokens, &mut scratch, &mut tags, Some(&mut scores));
-    }
 }
 
 proptest! {

@@ -6,11 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 use postag_core::Model;
 
-const SENTENCES: [&[&str]; 3] = [
-    &["the", "dog", "ate", "ñandú"],
-    &[""],
-    &["a\u{0301}\u{1F600}", "0000000000000000000000000000000000"],
-];
+#[path = "../../core/tests/common/exercise.rs"]
+mod exercise;
 
 fuzz_target!(|data: &[u8]| {
     exercise(data);
@@ -24,19 +21,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn exercise(data: &[u8]) {
-    let Ok(model) = Model::from_bytes(data) else {
-        return;
-    };
-    for tokens in SENTENCES {
-        let Some(len) = model.scratch_bytes(tokens.len()) else {
-            continue;
-        };
-        if len > 16 << 20 {
-            continue;
-        }
-        let mut scratch = vec![0u8; len];
-        let mut tags = vec![0u16; tokens.len()];
-        let mut scores = vec![0f32; tokens.len() * model.num_tags()];
-        let _ = model.tag(tokens, &mut scratch, &mut tags, Some(&mut scores));
+    if let Ok(model) = Model::from_bytes(data) {
+        exercise::exercise(&model);
     }
 }

@@ -1,3 +1,4 @@
 //! Helpers shared by the core's integration tests.
 
+pub mod exercise;
 pub mod tiny;
