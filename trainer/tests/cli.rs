@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, ok, ok_with_input, postag, run};
+use common::{fails, import_torch, ok, ok_with_input, postag, run, succeeded, torch_fixture_files};
 
 use postag_core::Model;
 use postag_testutil::{conllu_head as slice, repo, shared, torch_fixtures, workdir};
@@ -305,21 +305,10 @@ fn imported_pytorch_models_give_pytorch_log_probs() {
     let names = torch_fixtures();
     let mut worst = 0.0f64;
     for name in &names {
-        let st = fixtures.join(format!("{name}.safetensors"));
-        let vocab = fixtures.join(format!("{name}.vocab.json"));
+        let (st, vocab) = torch_fixture_files(name);
         let out = dir.join(format!("{name}.postag"));
-        ok(
-            &dir,
-            &[
-                "import-torch",
-                "--state-dict",
-                st.to_str().unwrap(),
-                "--vocab",
-                vocab.to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ],
-        );
+        let out = out.to_str().unwrap();
+        succeeded(&[], import_torch(&dir, &st, &vocab, out, &[]));
         let expected: Value = serde_json::from_str(
             &std::fs::read_to_string(fixtures.join(format!("{name}.expected.json"))).unwrap(),
         )
@@ -333,14 +322,7 @@ fn imported_pytorch_models_give_pytorch_log_probs() {
         let tagged = ok(
             &dir,
             &[
-                "tag",
-                "--model",
-                out.to_str().unwrap(),
-                "--format",
-                "jsonl",
-                "--scores",
-                "--input",
-                "in.jsonl",
+                "tag", "--model", out, "--format", "jsonl", "--scores", "--input", "in.jsonl",
             ],
         );
         for (line, s) in tagged
@@ -564,19 +546,14 @@ fn a_leading_byte_order_mark_is_skipped_by_every_reader() {
     let eval = ok(&dir, &["eval", "--data", "bom.conllu", "--json"]);
     assert!(eval.contains("\"correct\":2"), "{eval}");
 
-    let fixtures = repo().join("tests/fixtures/torch");
-    let name = &torch_fixtures()[0];
-    let st = fixtures.join(format!("{name}.safetensors"));
-    let vocab = std::fs::read_to_string(fixtures.join(format!("{name}.vocab.json"))).unwrap();
+    let (st, vocab_file) = torch_fixture_files(&torch_fixtures()[0]);
+    let vocab = std::fs::read_to_string(vocab_file).unwrap();
     std::fs::write(dir.join("plain.json"), &vocab).unwrap();
     std::fs::write(dir.join("bom.json"), bom(&vocab)).unwrap();
     for v in ["plain", "bom"] {
-        let args = ["import-torch", "--state-dict", st.to_str().unwrap()];
+        let vocab = dir.join(format!("{v}.json"));
         let out = format!("{v}.postag");
-        ok(
-            &dir,
-            &[&args[..], &["--vocab", &format!("{v}.json"), "-o", &out]].concat(),
-        );
+        succeeded(&[], import_torch(&dir, &st, &vocab, &out, &[]));
     }
     assert_eq!(
         std::fs::read(dir.join("plain.postag")).unwrap(),
@@ -654,39 +631,16 @@ fn switches_are_flag_pairs_and_init_keeps_the_storage() {
     );
     assert_eq!(weights(&dir, "again.postag"), "int8");
 
-    let fixtures = repo().join("tests/fixtures/torch");
-    let name = &torch_fixtures()[0];
-    let st = fixtures.join(format!("{name}.safetensors"));
-    let vocab = fixtures.join(format!("{name}.vocab.json"));
-    let import = [
-        "import-torch",
-        "--state-dict",
-        st.to_str().unwrap(),
-        "--vocab",
-        vocab.to_str().unwrap(),
-    ];
-    ok(
-        &dir,
-        &[
-            &import[..],
-            &[
-                "-o",
-                "i.postag",
-                "--lowercase",
-                "--no-lowercase",
-                "--quantize",
-            ],
-        ]
-        .concat(),
-    );
+    let (st, vocab) = torch_fixture_files(&torch_fixtures()[0]);
+    let switches = ["--lowercase", "--no-lowercase", "--quantize"];
+    succeeded(&[], import_torch(&dir, &st, &vocab, "i.postag", &switches));
     let info: Value =
         serde_json::from_str(&ok(&dir, &["inspect", "--model", "i.postag", "--json"])).unwrap();
     assert_eq!(info["words"]["normalize"], serde_json::json!([]));
     assert_eq!(info["weights"], "int8");
-    let err = fails(
-        &dir,
-        &[&import[..], &["-o", "j.postag", "--quantize", "true"]].concat(),
-    );
+    let out = import_torch(&dir, &st, &vocab, "j.postag", &["--quantize", "true"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unexpected argument 'true'"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fails, ok};
+use common::{fails, import_torch, ok, succeeded};
 
 use postag_core::Model;
 use postag_testutil::{floats, read_json, shared, workdir};
@@ -42,18 +42,7 @@ fn seed_training_run_matches_pytorch_and_the_printed_table() {
     .unwrap();
     let st = seed.join("tagger_init.safetensors");
     let vocab = seed.join("tagger_vocab.json");
-    ok(
-        &dir,
-        &[
-            "import-torch",
-            "--state-dict",
-            st.to_str().unwrap(),
-            "--vocab",
-            vocab.to_str().unwrap(),
-            "-o",
-            "init.postag",
-        ],
-    );
+    succeeded(&[], import_torch(&dir, &st, &vocab, "init.postag", &[]));
     ok(
         &dir,
         &[

@@ -57,3 +57,27 @@ pub fn fails(dir: &Path, args: &[&str]) -> String {
     assert!(!out.status.success(), "postag {args:?} should fail");
     String::from_utf8(out.stderr).unwrap()
 }
+
+/// Runs `postag import-torch --state-dict ST --vocab VOCAB -o OUT EXTRA...` in `dir`.
+pub fn import_torch(dir: &Path, st: &Path, vocab: &Path, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "import-torch",
+        "--state-dict",
+        st.to_str().unwrap(),
+        "--vocab",
+        vocab.to_str().unwrap(),
+        "-o",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    run(dir, &args)
+}
+
+/// The safetensors and vocabulary files of the PyTorch parity fixture `name`.
+pub fn torch_fixture_files(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = postag_testutil::repo().join("tests/fixtures/torch");
+    (
+        dir.join(format!("{name}.safetensors")),
+        dir.join(format!("{name}.vocab.json")),
+    )
+}
