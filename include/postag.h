@@ -167,6 +167,19 @@ enum postag_status
      * A bug in postag: a caught panic, or an error this version cannot name.
      */
     POSTAG_STATUS_INTERNAL_ERROR = 18,
+    /**
+     * The blob holds a NaN or infinite f32 weight, bias, int8 row scale or CRF score.
+     */
+    POSTAG_STATUS_NON_FINITE_WEIGHT = 19,
+    /**
+     * A token is empty (zero bytes); checked before anything is written.
+     */
+    POSTAG_STATUS_EMPTY_TOKEN = 20,
+    /**
+     * The model's arithmetic overflowed on this input (finite weights so large that a
+     * score became NaN, or the best CRF path's score infinite): no tag is trusted.
+     */
+    POSTAG_STATUS_NON_FINITE_SCORE = 21,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -319,15 +332,16 @@ const char *postag_version(void);
 
 /**
  * Validates the blob (`blob_len` bytes at `blob`: framing, version, CRC-32, every
- * tensor and index) and fills `*out` with a model that reads its weights in place.
+ * tensor and index, every f32 weight, bias, int8 row scale and CRF score finite) and
+ * fills `*out` with a model that reads its weights in place.
  *
  * The blob is not copied: keep it where it is (flash, a static array, a mapped file),
  * unchanged, for as long as `*out` is used. It needs no particular alignment.
  *
  * Errors: `POSTAG_STATUS_BAD_MAGIC`, `POSTAG_STATUS_UNSUPPORTED_VERSION` (a blob of a
  * newer or older format), `POSTAG_STATUS_TRUNCATED`, `POSTAG_STATUS_CHECKSUM_MISMATCH`,
- * `POSTAG_STATUS_MALFORMED_HEADER`, `POSTAG_STATUS_INVALID_MODEL`; `*out` is then left
- * as it was.
+ * `POSTAG_STATUS_MALFORMED_HEADER`, `POSTAG_STATUS_INVALID_MODEL`,
+ * `POSTAG_STATUS_NON_FINITE_WEIGHT` (a NaN or an infinity); `*out` is then left as it was.
  *
  * # Safety
  * `blob` must be valid for reads of `blob_len` bytes, unchanged, for as long as the
@@ -418,6 +432,14 @@ postag_status postag_status_message(uint32_t status, char *buf, size_t buf_len, 
  * Any buffer of that size works, at any alignment; its contents on entry do not
  * matter. `POSTAG_STATUS_TOO_MANY_TOKENS` above `POSTAG_MAX_TOKENS`.
  *
+ * The size is 0 for `max_tokens` 0 (an empty sentence needs no scratch), else
+ * `4 * (n * (1 + F + T) + V + S + max(Ww, Wc)) + 3` bytes for `n = max_tokens`: word
+ * rows, char features (`F` = char LSTM output width, 0 without chars) and scores (`T`
+ * tags) per token; `V = 2T + ceil(n*T/2)` for CRF models (else 0); `S = 2 * layers *
+ * hidden` for a unidirectional word LSTM (else 0); `Ww` and `Wc` the word and char
+ * LSTMs' working memory, defined in `core/README.md` ("Memory") from the model's
+ * dimensions (`postag_model_info`). It grows linearly with `n`.
+ *
  * # Safety
  * `model` must point to a loaded or zeroed `postag_model` whose blob is still valid;
  * `bytes_out` must be valid for one write.
@@ -439,6 +461,13 @@ postag_status postag_scratch_size(const struct postag_model *model,
  *
  * Decodes with Viterbi when the model has CRF transitions, else with the per-token
  * argmax. Starts from a zero state. Outputs are written only on success.
+ *
+ * Every token must have at least one byte: an empty token is
+ * `POSTAG_STATUS_EMPTY_TOKEN`, checked before anything is written. Token errors:
+ * `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_UNKNOWN_WORD`,
+ * `POSTAG_STATUS_UNKNOWN_CHAR`. `POSTAG_STATUS_NON_FINITE_SCORE` if the model's finite
+ * weights are so large that the arithmetic overflows on this input (a NaN score, or
+ * an infinite best CRF path): no tag is given.
  *
  * # Safety
  * `model` as in `postag_scratch_size`; `tokens` valid for reads of `n_tokens` tokens,
@@ -473,7 +502,8 @@ postag_status postag_state_len(const struct postag_model *model, size_t *state_l
  * zero it again to reset. The same as `postag_step` once per token (for a model
  * without CRF transitions). The state, too, is written only on success.
  *
- * Errors besides `postag_tag`'s: `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional model),
+ * Errors besides `postag_tag`'s (an empty token among them, leaving the state as it
+ * was): `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional model),
  * `POSTAG_STATUS_STATE_SIZE` (`state_len` differs from `postag_state_len`).
  *
  * # Safety
@@ -498,8 +528,9 @@ postag_status postag_tag_from_state(const struct postag_model *model,
  * if `scores_out` is not NULL, its T log-probabilities (`scores_len >= T`).
  * `scratch` as for `postag_tag` with one token.
  *
- * Errors besides `postag_tag`'s: `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional or CRF
- * model), `POSTAG_STATUS_STATE_SIZE`.
+ * Errors besides `postag_tag`'s (an empty `token` is `POSTAG_STATUS_EMPTY_TOKEN`, state
+ * untouched): `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional or CRF model),
+ * `POSTAG_STATUS_STATE_SIZE`.
  *
  * # Safety
  * As `postag_tag_from_state`, for the single `token`; `tag_out` valid for one write.

@@ -28,6 +28,17 @@ pub enum BuildError {
     Invalid(Error),
     /// A PyTorch state_dict or vocabulary does not describe a supported model.
     Torch(String),
+    /// A tensor holds a NaN or an infinity (`row` is 0 for a vector).
+    NonFinite {
+        /// The tensor.
+        role: Role,
+        /// Row of the value.
+        row: usize,
+        /// Column of the value.
+        col: usize,
+        /// The value.
+        value: f32,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -48,6 +59,18 @@ impl fmt::Display for BuildError {
             BuildError::DuplicateTensor(r) => write!(f, "tensor {r:?} given twice"),
             BuildError::Invalid(e) => write!(f, "the written model does not load: {e}"),
             BuildError::Torch(m) => f.write_str(m),
+            BuildError::NonFinite {
+                role,
+                row,
+                col,
+                value,
+            } => {
+                if role.is_vector() {
+                    write!(f, "{role}[{col}] is {value}; weights must be finite")
+                } else {
+                    write!(f, "{role}[{row}, {col}] is {value}; weights must be finite")
+                }
+            }
         }
     }
 }
@@ -99,6 +122,20 @@ impl BlobBuilder {
         cols: usize,
         bytes: Vec<u8>,
     ) -> Result<(), BuildError> {
+        if dtype == DType::F32 {
+            let value = |i: usize| {
+                let b = &bytes[4 * i..4 * i + 4];
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            };
+            if let Some(i) = (0..bytes.len() / 4).find(|&i| !value(i).is_finite()) {
+                return Err(BuildError::NonFinite {
+                    role,
+                    row: i / cols.max(1),
+                    col: i % cols.max(1),
+                    value: value(i),
+                });
+            }
+        }
         if self.tensors.iter().any(|t| t.0 == role) {
             return Err(BuildError::DuplicateTensor(role));
         }
@@ -119,6 +156,15 @@ impl BlobBuilder {
     ) -> Result<(), BuildError> {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(BuildError::WrongLength(role));
+        }
+        // Checked before quantizing, which would turn a NaN into an ordinary int8 value.
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(BuildError::NonFinite {
+                role,
+                row: i / cols.max(1),
+                col: i % cols.max(1),
+                value: data[i],
+            });
         }
         match storage {
             Storage::F32 => self.push(role, DType::F32, rows, cols, f32_bytes(data)),

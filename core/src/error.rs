@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::format::Role;
+
 /// Everything that can go wrong when loading a blob or tagging.
 ///
 /// Numeric codes for the C ABI are assigned in the `postag` crate and never reused.
@@ -40,6 +42,22 @@ pub enum Error {
     NotStreamable,
     /// A state slice does not have [`crate::Model::state_len`] elements.
     StateSize,
+    /// A weight, bias, int8 row scale or CRF score in the blob is NaN or infinite.
+    NonFiniteWeight {
+        /// The tensor.
+        role: Role,
+        /// Its row (0 for a vector).
+        row: u32,
+        /// Its column, or `None` for the int8 scale of `row`.
+        col: Option<u32>,
+        /// The value's bits (`f32::from_bits`): a NaN or an infinity.
+        bits: u32,
+    },
+    /// A token is empty (zero bytes): there is no word to tag.
+    EmptyToken,
+    /// The arithmetic overflowed on this input (finite weights so large that a score
+    /// became NaN or the best CRF path's score infinite): no tag can be trusted.
+    NonFiniteScore,
 }
 
 impl fmt::Display for Error {
@@ -74,6 +92,23 @@ impl fmt::Display for Error {
                 "a caller-held state needs a unidirectional model (and one-token steps a model without CRF)",
             ),
             Error::StateSize => f.write_str("state buffer has the wrong length for this model"),
+            Error::NonFiniteWeight {
+                role,
+                row,
+                col,
+                bits,
+            } => {
+                let value = f32::from_bits(*bits);
+                match col {
+                    None => write!(f, "model blob is invalid: the int8 scale of {role} row {row} is {value}"),
+                    Some(c) if role.is_vector() => write!(f, "model blob is invalid: {role}[{c}] is {value}"),
+                    Some(c) => write!(f, "model blob is invalid: {role}[{row}, {c}] is {value}"),
+                }
+            }
+            Error::EmptyToken => f.write_str("a token is empty (zero bytes)"),
+            Error::NonFiniteScore => f.write_str(
+                "the model's arithmetic overflowed on this input (a score is NaN or infinite); its weights are too large",
+            ),
         }
     }
 }

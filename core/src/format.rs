@@ -207,6 +207,65 @@ pub enum Role {
     CrfEnd,
 }
 
+impl core::fmt::Display for Role {
+    /// The PyTorch `state_dict` name of the tensor (see `crate::torch`); the combined
+    /// LSTM bias is `bias_ih + bias_hh`, the vocabularies and tag names have
+    /// descriptive names.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Role::WordEmbedding => f.write_str("word_embeddings.weight"),
+            Role::WordStrings => f.write_str("word strings"),
+            Role::WordOffsets => f.write_str("word offsets"),
+            Role::WordRows => f.write_str("word rows"),
+            Role::CharEmbedding => f.write_str("char_embeddings.weight"),
+            Role::CharCodes => f.write_str("char codes"),
+            Role::CharRows => f.write_str("char rows"),
+            Role::Lstm {
+                net,
+                layer,
+                reverse,
+                part,
+            } => {
+                let prefix = match net {
+                    Net::Word => "lstm",
+                    Net::Char => "char_lstm",
+                };
+                let suffix = if reverse { "_reverse" } else { "" };
+                match part {
+                    LstmPart::InputWeights => write!(f, "{prefix}.weight_ih_l{layer}{suffix}"),
+                    LstmPart::HiddenWeights => write!(f, "{prefix}.weight_hh_l{layer}{suffix}"),
+                    LstmPart::Bias => write!(
+                        f,
+                        "{prefix}.bias_ih_l{layer}{suffix} + {prefix}.bias_hh_l{layer}{suffix}"
+                    ),
+                }
+            }
+            Role::TagWeights => f.write_str("hidden2tag.weight"),
+            Role::TagBias => f.write_str("hidden2tag.bias"),
+            Role::TagStrings => f.write_str("tag strings"),
+            Role::TagOffsets => f.write_str("tag offsets"),
+            Role::CrfTransitions => f.write_str("crf.transitions"),
+            Role::CrfStart => f.write_str("crf.start_transitions"),
+            Role::CrfEnd => f.write_str("crf.end_transitions"),
+        }
+    }
+}
+
+impl Role {
+    /// Whether the tensor is a (1, n) vector (its elements are named `name[i]`).
+    pub fn is_vector(&self) -> bool {
+        matches!(
+            self,
+            Role::Lstm {
+                part: LstmPart::Bias,
+                ..
+            } | Role::TagBias
+                | Role::CrfStart
+                | Role::CrfEnd
+        )
+    }
+}
+
 /// Element type of a tensor.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DType {

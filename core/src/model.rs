@@ -67,8 +67,9 @@ impl<'a> Stack<'a> {
         &self.cells[layer][direction]
     }
 
-    /// Words of working memory [`Stack::run`] needs for `steps` steps with a first
-    /// layer `input` wide: layer outputs for stacked layers, and one [`Lane`].
+    /// Words of working memory [`Stack::run`] needs for up to `steps` steps (at least
+    /// one) with a first layer `input` wide: layer outputs for stacked layers, and one
+    /// [`Lane`].
     fn work_len(shape: &LstmShape, steps: usize, input: usize) -> usize {
         let seq = steps * shape.output_dim();
         let seqs = match shape.layers {
@@ -76,7 +77,8 @@ impl<'a> Stack<'a> {
             2 => seq,
             _ => 2 * seq,
         };
-        seqs + Lane::len(input.max(shape.output_dim()), shape.hidden as usize)
+        let block = steps.min(PROJECTION_BLOCK);
+        seqs + Lane::len(input.max(shape.output_dim()), shape.hidden as usize, block)
     }
 
     /// Runs every layer over `n` steps. Layer 0 reads step t's input (`input` wide)
@@ -102,7 +104,7 @@ impl<'a> Stack<'a> {
         let seq = if layers > 1 { n * out_dim } else { 0 };
         let (seq_a, rest) = work.split_at_mut(seq);
         let (seq_b, rest) = rest.split_at_mut(if layers > 2 { seq } else { 0 });
-        let mut lane = Lane::new(rest, input.max(out_dim), h);
+        let mut lane = Lane::new(rest, input.max(out_dim), h, n.min(PROJECTION_BLOCK));
         // Layer 0 writes `seq_a`; later layers alternate (two layers need only `seq_a`).
         let (mut prev, mut next) = (seq_b, seq_a);
         for layer in 0..layers {
@@ -260,16 +262,23 @@ impl<'a> Tensors<'a> {
         if e.rows as usize != rows || e.cols as usize != cols {
             return Err(Error::InvalidModel);
         }
-        match e.dtype {
+        let m = match e.dtype {
             DType::F32 => Matrix::f32_le(bytes, rows, cols),
             DType::I8 => Matrix::i8_scaled(bytes, rows, cols),
             _ => None,
         }
-        .ok_or(Error::InvalidModel)
+        .ok_or(Error::InvalidModel)?;
+        // Int8 elements are always finite: only f32 elements and row scales are read.
+        match e.dtype {
+            DType::I8 => check_finite(role, &bytes[rows * cols..], 1, true)?,
+            _ => check_finite(role, bytes, cols, false)?,
+        }
+        Ok(m)
     }
 
     fn vector(&mut self, role: Role, len: usize) -> Result<Vector<'a>, Error> {
         let bytes = self.get(role, DType::F32, 1, len)?;
+        check_finite(role, bytes, len, false)?;
         Vector::f32_le(bytes, len).ok_or(Error::InvalidModel)
     }
 
@@ -322,6 +331,33 @@ impl<'a> Tensors<'a> {
     /// Number of entries in the table.
     fn count(&self) -> usize {
         self.table.iter().count()
+    }
+}
+
+/// Refuses a NaN or infinite value among the little-endian f32 values in `bytes`,
+/// `cols` per row (`scales`: one int8 row scale per value), naming the first one.
+fn check_finite(role: Role, bytes: &[u8], cols: usize, scales: bool) -> Result<(), Error> {
+    const EXPONENT: u32 = 0x7F80_0000;
+    let bits = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    // One pass without branches in the loop; locating the value is the rare case.
+    let any_non_finite = bytes
+        .chunks_exact(4)
+        .fold(false, |bad, b| bad | (bits(b) & EXPONENT == EXPONENT));
+    if !any_non_finite {
+        return Ok(());
+    }
+    let cols = cols.max(1);
+    match bytes
+        .chunks_exact(4)
+        .position(|b| bits(b) & EXPONENT == EXPONENT)
+    {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFiniteWeight {
+            role,
+            row: (i / cols) as u32,
+            col: (!scales).then_some((i % cols) as u32),
+            bits: bits(&bytes[i * 4..]),
+        }),
     }
 }
 
@@ -549,8 +585,13 @@ impl<'a> Model<'a> {
     /// for [`Model::step`]); `None` above [`MAX_TOKENS`].
     pub fn scratch_bytes(&self, tokens: usize) -> Option<usize> {
         let layout = Layout::new(self, tokens)?;
-        // Three bytes of slack let any buffer be aligned to 4 internally.
-        Some(layout.total * 4 + 3)
+        // Three bytes of slack let any buffer be aligned to 4 internally; a call with
+        // no tokens needs no scratch at all.
+        Some(if layout.total == 0 {
+            0
+        } else {
+            layout.total * 4 + 3
+        })
     }
 
     /// Tags a sentence. Writes one tag per token into `tags[..tokens.len()]` and, if
@@ -626,6 +667,9 @@ impl<'a> Model<'a> {
                 return Err(Error::OutputTooSmall);
             }
         }
+        if tokens.iter().any(|t| t.as_ref().is_empty()) {
+            return Err(Error::EmptyToken);
+        }
         if n == 0 {
             return Ok(());
         }
@@ -633,9 +677,17 @@ impl<'a> Model<'a> {
         let (rows, rest) = words.split_at_mut(layout.rows);
         let (feats, rest) = rest.split_at_mut(layout.feats);
         let (logits, rest) = rest.split_at_mut(layout.logits);
-        let (viterbi, work) = rest.split_at_mut(layout.viterbi);
+        let (viterbi, rest) = rest.split_at_mut(layout.viterbi);
+        let (new_state, work) = rest.split_at_mut(layout.state);
         let feats: &mut [f32] = bytemuck::cast_slice_mut(feats);
         let logits: &mut [f32] = bytemuck::cast_slice_mut(logits);
+        // A unidirectional LSTM runs on a copy of the state (zero for `tag`), which
+        // reaches the caller's state only when the call succeeds.
+        let new_state: &mut [f32] = bytemuck::cast_slice_mut(new_state);
+        match &state {
+            Some(s) => new_state.copy_from_slice(s),
+            None => new_state.fill(0.0),
+        }
 
         // Phase 1: every lookup and the char features. All input errors surface
         // here, before any output or state is touched.
@@ -649,14 +701,19 @@ impl<'a> Model<'a> {
         }
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
-        self.word_lstm(rows, feats, state, work, logits, n);
+        let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
+        self.word_lstm(rows, feats, lstm_state, work, logits, n);
 
-        // Phase 3: log_softmax per token, then decode.
+        // Phase 3: log_softmax per token, then decode. Finite weights can still
+        // overflow (a logit of inf gives NaN scores): that is an error, never a tag.
         for row in logits.chunks_exact_mut(num_tags) {
             log_softmax(row);
         }
+        if logits.iter().any(|v| v.is_nan()) {
+            return Err(Error::NonFiniteScore);
+        }
         match &self.crf {
-            Some(crf) => crf.viterbi(logits, n, viterbi, tags_out),
+            Some(crf) => crf.viterbi(logits, n, viterbi, tags_out)?,
             None => {
                 for (tag, row) in tags_out.iter_mut().zip(logits.chunks_exact(num_tags)) {
                     *tag = argmax(row) as u16;
@@ -665,6 +722,9 @@ impl<'a> Model<'a> {
         }
         if let Some(out) = scores_out {
             out[..n * num_tags].copy_from_slice(logits);
+        }
+        if let Some(s) = state {
+            s.copy_from_slice(new_state);
         }
         Ok(())
     }
@@ -712,6 +772,7 @@ impl<'a> Tensors<'a> {
     /// A (T, T) f32 tensor viewed as a flat vector.
     fn vector_2d(&mut self, role: Role, t: usize) -> Result<Vector<'a>, Error> {
         let bytes = self.get(role, DType::F32, t, t)?;
+        check_finite(role, bytes, t, false)?;
         Vector::f32_le(bytes, t * t).ok_or(Error::InvalidModel)
     }
 }
@@ -746,8 +807,15 @@ impl CharNet<'_> {
 
 impl Crf<'_> {
     /// Best tag path for emissions `e` (n, T) into `tags`; `work` holds
-    /// backpointers (n, T) and two score rows.
-    fn viterbi(&self, e: &[f32], n: usize, work: &mut [u32], tags: &mut [u16]) {
+    /// backpointers (n, T) and two score rows. `tags` is written only when the best
+    /// path's score is finite.
+    fn viterbi(
+        &self,
+        e: &[f32],
+        n: usize,
+        work: &mut [u32],
+        tags: &mut [u16],
+    ) -> Result<(), Error> {
         let t_count = self.start.len();
         let (scores, back) = work.split_at_mut(2 * t_count);
         let scores: &mut [f32] = bytemuck::cast_slice_mut(scores);
@@ -775,12 +843,16 @@ impl Crf<'_> {
             *s += self.end.get(j);
         }
         let mut tag = argmax(cur);
+        if !cur[tag].is_finite() {
+            return Err(Error::NonFiniteScore);
+        }
         for t in (0..n).rev() {
             tags[t] = tag as u16;
             if t > 0 {
                 tag = back[t * t_count + tag] as usize;
             }
         }
+        Ok(())
     }
 }
 
@@ -800,14 +872,17 @@ struct Lane<'s> {
 }
 
 impl<'s> Lane<'s> {
-    /// Words of f32 a lane needs for inputs up to `in_max` wide and hidden size `h`.
-    fn len(in_max: usize, h: usize) -> usize {
-        PROJECTION_BLOCK * (in_max + 4 * h) + in_max + 2 * h + h.div_ceil(2)
+    /// Words of f32 a lane needs for inputs up to `in_max` wide, hidden size `h` and
+    /// blocks of up to `block` steps.
+    fn len(in_max: usize, h: usize, block: usize) -> usize {
+        block * (in_max + 4 * h) + in_max + 2 * h + h.div_ceil(2)
     }
 
-    fn new(work: &'s mut [f32], in_max: usize, h: usize) -> Self {
-        let (x, rest) = work.split_at_mut(PROJECTION_BLOCK * in_max);
-        let (p, rest) = rest.split_at_mut(PROJECTION_BLOCK * 4 * h);
+    /// A lane for runs of at most `block` steps per block ([`Lane::run`] takes blocks
+    /// of `min(PROJECTION_BLOCK, steps left)`, so `min(n, PROJECTION_BLOCK)` serves `n` steps).
+    fn new(work: &'s mut [f32], in_max: usize, h: usize, block: usize) -> Self {
+        let (x, rest) = work.split_at_mut(block * in_max);
+        let (p, rest) = rest.split_at_mut(block * 4 * h);
         let (row, rest) = rest.split_at_mut(in_max);
         let (hs, rest) = rest.split_at_mut(h);
         let (c, rest) = rest.split_at_mut(h);
@@ -887,12 +962,14 @@ impl<'s> Lane<'s> {
     }
 }
 
-/// Sizes, in 4-byte words, of the scratch regions for one call.
+/// Sizes, in 4-byte words, of the scratch regions for one call of `n` tokens
+/// (documented as a formula in `core/README.md`, "Memory"; all zero for `n = 0`).
 struct Layout {
     rows: usize,
     feats: usize,
     logits: usize,
     viterbi: usize,
+    state: usize,
     total: usize,
 }
 
@@ -900,6 +977,16 @@ impl Layout {
     fn new(model: &Model<'_>, n: usize) -> Option<Self> {
         if n > MAX_TOKENS {
             return None;
+        }
+        if n == 0 {
+            return Some(Layout {
+                rows: 0,
+                feats: 0,
+                logits: 0,
+                viterbi: 0,
+                state: 0,
+                total: 0,
+            });
         }
         let cfg = &model.config;
         let tags = cfg.tags as usize;
@@ -911,18 +998,25 @@ impl Layout {
         } else {
             0
         };
+        // A unidirectional word LSTM runs on a copy of its state.
+        let state = if model.has_state() {
+            model.state_len()
+        } else {
+            0
+        };
         // The char net runs before the word LSTM: they share the working memory.
         let char_work = cfg.chars.map_or(0, |c| {
             let m = c.max_word_chars as usize;
             m + Stack::work_len(&c.lstm, m, c.dim as usize)
         });
         let word_work = Stack::work_len(&cfg.lstm, n, cfg.word_input_dim());
-        let total = n + feats + logits + viterbi + char_work.max(word_work);
+        let total = n + feats + logits + viterbi + state + char_work.max(word_work);
         Some(Layout {
             rows: n,
             feats,
             logits,
             viterbi,
+            state,
             total,
         })
     }

@@ -91,6 +91,29 @@ struct Dict {
     tensors: BTreeMap<String, TorchTensor>,
 }
 
+/// `[i, j, ...]`: the PyTorch index of element `flat` of a row-major tensor of `shape`.
+fn index(shape: &[usize], mut flat: usize) -> String {
+    let mut parts = vec![0; shape.len()];
+    for (p, &d) in parts.iter_mut().zip(shape).rev() {
+        *p = flat % d.max(1);
+        flat /= d.max(1);
+    }
+    let parts: Vec<String> = parts.iter().map(|p| format!("{p}")).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Refuses a NaN or infinite element of tensor `name`, naming its index.
+fn check_finite(name: &str, shape: &[usize], data: &[f32]) -> Result<(), BuildError> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => err(format!(
+            "{name}{} is {}; weights must be finite",
+            index(shape, i),
+            data[i]
+        )),
+    }
+}
+
 impl Dict {
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>, BuildError> {
         match self.tensors.remove(name) {
@@ -98,7 +121,10 @@ impl Dict {
             Some(t) if t.shape != shape || t.data.len() != shape.iter().product::<usize>() => err(
                 format!("`{name}` has shape {:?}, expected {:?}", t.shape, shape),
             ),
-            Some(t) => Ok(t.data),
+            Some(t) => {
+                check_finite(name, shape, &t.data)?;
+                Ok(t.data)
+            }
         }
     }
 
@@ -120,10 +146,29 @@ impl Dict {
 
     /// The shape of an LSTM stack `prefix` (`lstm` or `char_lstm`), read from its names.
     fn lstm_shape(&self, prefix: &str, input: usize) -> Result<LstmShape, BuildError> {
+        // nn.LSTM's options: `batch_first` and `dropout` leave no trace in the
+        // state_dict; `bias=False` drops the biases (zero here); `num_layers` and
+        // `bidirectional` are read from the names below; `proj_size` is refused.
+        if let Some(hr) = self
+            .tensors
+            .keys()
+            .find(|k| k.starts_with(&format!("{prefix}.weight_hr_l")))
+        {
+            return err(format!(
+                "`{prefix}`: LSTMs with projections (`proj_size`, `{hr}`) are not supported"
+            ));
+        }
         let name = format!("{prefix}.weight_hh_l0");
         let Some(&[g, h]) = self.shape(&name) else {
             return err(format!("state_dict has no 2-D tensor `{name}`"));
         };
+        if h > 0 && g != 4 * h && (g == 3 * h || g == h) {
+            let guess = if g == 3 * h { "a GRU?" } else { "an RNN?" };
+            let rows = if g == 3 * h { "3H" } else { "1H" };
+            return err(format!(
+                "`{prefix}` is not an LSTM: `{name}` has shape [{g}, {h}], {rows} rows ({guess}); an LSTM has 4H"
+            ));
+        }
         if g != 4 * h || h == 0 {
             return err(format!("`{name}` has shape [{g}, {h}], expected [4H, H]"));
         }
@@ -180,9 +225,15 @@ impl Dict {
         let mut bias = self
             .take_optional(&name, &[cols])?
             .unwrap_or_else(|| vec![0.0; cols]);
-        if let Some(b_hh) = self.take_optional(&name.replace("bias_ih", "bias_hh"), &[cols])? {
-            for (x, y) in bias.iter_mut().zip(b_hh) {
+        let hh = name.replace("bias_ih", "bias_hh");
+        if let Some(b_hh) = self.take_optional(&hh, &[cols])? {
+            for (i, (x, y)) in bias.iter_mut().zip(b_hh).enumerate() {
                 *x += y;
+                if !x.is_finite() {
+                    return err(format!(
+                        "{name}[{i}] + {hh}[{i}] is {x} (the sum overflows f32); weights must be finite"
+                    ));
+                }
             }
         }
         Ok(bias)
@@ -341,7 +392,7 @@ pub fn blob_from_state_dict(
 
     if let Some(extra) = d.tensors.keys().next() {
         return err(format!(
-            "state_dict tensor `{extra}` is not part of a supported model"
+            "state_dict tensor `{extra}` is not understood: it is not part of a supported model (see `postag_core::torch` for the names)"
         ));
     }
     b.finish()
@@ -364,10 +415,23 @@ mod io {
                     .chunks_exact(4)
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect(),
-                Dtype::F64 => raw
-                    .chunks_exact(8)
-                    .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32)
-                    .collect(),
+                Dtype::F64 => {
+                    let wide: Vec<f64> = raw
+                        .chunks_exact(8)
+                        .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+                        .collect();
+                    if let Some(i) = wide
+                        .iter()
+                        .position(|v| v.is_finite() && !(*v as f32).is_finite())
+                    {
+                        return err(format!(
+                            "{name}{} is {:e}, out of f32 range",
+                            index(view.shape(), i),
+                            wide[i]
+                        ));
+                    }
+                    wide.iter().map(|&v| v as f32).collect()
+                }
                 Dtype::F16 => raw
                     .chunks_exact(2)
                     .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))

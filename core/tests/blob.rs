@@ -4,8 +4,9 @@ mod common;
 
 use common::exercise::exercise;
 use common::tiny;
-use postag_core::builder::quantize_row;
-use postag_core::tensor::Matrix;
+use postag_core::builder::{quantize_row, BlobBuilder, BuildError};
+use postag_core::format::{self, DType, Role};
+use postag_core::tensor::{Matrix, Storage};
 use postag_core::{crc32, Error, Model, FORMAT_VERSION};
 use postag_testutil::repo;
 use proptest::prelude::*;
@@ -114,6 +115,129 @@ fn every_truncation_and_every_byte_flip_is_an_error() {
             copy[i] ^= mask;
         }
     }
+}
+
+/// Every f32 tensor and every int8 row scale of the tiny model, with a NaN, an
+/// infinity or a negative infinity written into its last element (or last row's
+/// scale) and the CRC recomputed, is refused at load naming that element.
+#[test]
+fn non_finite_weights_are_refused_at_load_naming_the_element() {
+    let blob = tiny::blob();
+    let raw = format::split(&blob).unwrap();
+    let payload_start = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+    let entries: Vec<_> = raw.header.tensors.iter().map(Result::unwrap).collect();
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut checked = 0;
+    for e in &entries {
+        let (rows, cols) = (e.rows as usize, e.cols as usize);
+        // Byte position of the poisoned value and the error's (row, col).
+        let (at, col) = match e.dtype {
+            DType::F32 => (4 * (rows * cols - 1), Some(e.cols - 1)),
+            DType::I8 => (rows * cols + 4 * (rows - 1), None),
+            _ => continue,
+        };
+        kinds.insert(format!("{:?}", e.dtype));
+        for value in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut copy = blob.clone();
+            let i = payload_start + e.offset as usize + at;
+            copy[i..i + 4].copy_from_slice(&value.to_le_bytes());
+            assert_eq!(
+                Model::from_bytes(&with_crc(copy)).unwrap_err(),
+                Error::NonFiniteWeight {
+                    role: e.role,
+                    row: e.rows - 1,
+                    col,
+                    bits: value.to_bits(),
+                },
+                "{:?} = {value}",
+                e.role
+            );
+            checked += 1;
+        }
+    }
+    // Two embeddings (int8 words, f32 chars), 12 tensors of each LSTM (two
+    // bidirectional layers: f32 char weights, int8 word weights, f32 biases),
+    // hidden2tag's weights and bias, three CRF tensors: 31 tensors, 3 values each.
+    assert_eq!(checked, 3 * 31);
+    assert_eq!(kinds.len(), 2);
+
+    // The message names the tensor the way PyTorch does, and the element.
+    let e = entries.iter().find(|e| e.role == Role::TagWeights).unwrap();
+    let mut copy = blob.clone();
+    let i = payload_start + e.offset as usize + 4 * 6;
+    copy[i..i + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert_eq!(
+        Model::from_bytes(&with_crc(copy)).unwrap_err().to_string(),
+        "model blob is invalid: hidden2tag.weight[1, 0] is NaN"
+    );
+    let e = entries.iter().find(|e| e.role == Role::CrfStart).unwrap();
+    let mut copy = blob.clone();
+    let i = payload_start + e.offset as usize + 4 * 2;
+    copy[i..i + 4].copy_from_slice(&f32::NEG_INFINITY.to_le_bytes());
+    assert_eq!(
+        Model::from_bytes(&with_crc(copy)).unwrap_err().to_string(),
+        "model blob is invalid: crf.start_transitions[2] is -inf"
+    );
+    let e = entries
+        .iter()
+        .find(|e| e.role == Role::WordEmbedding)
+        .unwrap();
+    let mut copy = blob.clone();
+    let i = payload_start + e.offset as usize + 7 * 3 + 4 * 5;
+    copy[i..i + 4].copy_from_slice(&f32::INFINITY.to_le_bytes());
+    assert_eq!(
+        Model::from_bytes(&with_crc(copy)).unwrap_err().to_string(),
+        "model blob is invalid: the int8 scale of word_embeddings.weight row 5 is inf"
+    );
+}
+
+/// The writer refuses NaN and infinities in every kind of tensor (before an int8
+/// quantization could turn them into ordinary values), naming the element.
+#[test]
+fn the_writer_refuses_non_finite_values() {
+    let config = tiny::config(true, true, true);
+    let lstm = Role::Lstm {
+        net: format::Net::Word,
+        layer: 0,
+        reverse: false,
+        part: format::LstmPart::HiddenWeights,
+    };
+    for storage in [Storage::F32, Storage::I8] {
+        let mut data = vec![0.5f32; 12 * 3];
+        data[3 + 2] = f32::NAN; // row 1 (of 3 columns), col 2
+        let err = BlobBuilder::new(config)
+            .weights(lstm, 12, 3, &data, storage)
+            .unwrap_err();
+        assert!(
+            matches!(err, BuildError::NonFinite { role, row: 1, col: 2, value } if role == lstm && value.is_nan()),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "lstm.weight_hh_l0[1, 2] is NaN; weights must be finite"
+        );
+    }
+    let err = BlobBuilder::new(config)
+        .vector(Role::TagBias, &[0.0, 1.0, f32::NEG_INFINITY, 0.0])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "hidden2tag.bias[2] is -inf; weights must be finite"
+    );
+    let mut square = vec![0.0f32; 16];
+    square[4 * 3] = f32::INFINITY;
+    let err = BlobBuilder::new(config)
+        .square(Role::CrfTransitions, 4, &square)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        BuildError::NonFinite {
+            role: Role::CrfTransitions,
+            row: 3,
+            col: 0,
+            value: f32::INFINITY
+        }
+    );
 }
 
 /// A blob whose CRC is valid but whose header was altered must still be refused

@@ -109,8 +109,141 @@ fn long_words_read_their_first_and_last_characters() {
     assert_eq!(long, short);
     let (_, other) = tag(&model, &[b"x", b"dogtha"]).unwrap();
     assert_ne!(long, other, "the last characters must matter");
-    // An empty token has no characters: its char feature is zero, not an error.
-    assert!(tag(&model, &[b"", b"dog"]).is_ok());
+}
+
+#[test]
+fn empty_tokens_are_refused_before_anything_is_written() {
+    for (crf, bidirectional) in [(true, true), (false, false), (true, false)] {
+        let blob = tiny::blob_with(tiny::config(crf, bidirectional, true));
+        let model = Model::from_bytes(&blob).unwrap();
+        let mut scratch = vec![0u8; model.scratch_bytes(3).unwrap()];
+        let mut tags = [9u16; 3];
+        let mut scores = [7f32; 12];
+        for tokens in [[&b""[..], b"dog", b"ate"], [b"the", b"dog", b""]] {
+            assert_eq!(
+                model.tag(&tokens, &mut scratch, &mut tags, Some(&mut scores)),
+                Err(Error::EmptyToken)
+            );
+            assert_eq!((tags, scores), ([9; 3], [7.0; 12]));
+            if bidirectional {
+                continue;
+            }
+            let mut state = vec![0.25f32; model.state_len()];
+            assert_eq!(
+                model.tag_from_state(&tokens, &mut state, &mut scratch, &mut tags, None),
+                Err(Error::EmptyToken)
+            );
+            assert_eq!(tags, [9; 3]);
+            assert!(state.iter().all(|&v| v == 0.25));
+            if !crf {
+                assert_eq!(
+                    model.step(b"", &mut state, &mut scratch, Some(&mut scores[..4])),
+                    Err(Error::EmptyToken)
+                );
+                assert!(state.iter().all(|&v| v == 0.25));
+                assert_eq!(scores, [7.0; 12]);
+            }
+        }
+    }
+    assert_eq!(
+        Error::EmptyToken.to_string(),
+        "a token is empty (zero bytes)"
+    );
+}
+
+/// A one-word-vocabulary model whose finite weights overflow f32: the hidden state
+/// is tanh(1) ~ 0.76 (every gate's bias is 10, so i, f, o ~ 1, g ~ 1, c = 1), so
+/// hidden2tag's first logit is 3e38 + 3e38 * 0.76 = inf. Without overflow
+/// (`huge = false`) the same model tags normally.
+fn overflowing(crf: bool, huge: bool) -> Vec<u8> {
+    use postag_core::builder::BlobBuilder;
+    use postag_core::format::{Config, LstmShape, Net, Role, TagColumn, WordConfig};
+    use postag_core::tensor::Storage;
+    let config = Config {
+        words: WordConfig {
+            rows: 2,
+            dim: 1,
+            unknown: Some(1),
+            normalize: 0,
+        },
+        chars: None,
+        lstm: LstmShape {
+            hidden: 1,
+            layers: 1,
+            bidirectional: false,
+        },
+        tags: 2,
+        crf,
+        tag_column: TagColumn::Upos,
+    };
+    let big = if huge { 3e38 } else { 1.0 };
+    let mut b = BlobBuilder::new(config);
+    b.weights(Role::WordEmbedding, 2, 1, &[1.0, 1.0], Storage::F32)
+        .unwrap();
+    b.words([("a", 0)]).unwrap();
+    b.lstm_stack(Net::Word, Storage::F32, |role, rows, cols| {
+        Ok(match role {
+            Role::Lstm {
+                part: postag_core::format::LstmPart::Bias,
+                ..
+            } => vec![10.0; cols],
+            _ => vec![0.0; rows * cols],
+        })
+    })
+    .unwrap();
+    if crf {
+        // Emissions stay small; the path score overflows: 3e38 + e + 3e38.
+        b.weights(Role::TagWeights, 2, 1, &[0.0, 0.0], Storage::F32)
+            .unwrap();
+        b.vector(Role::TagBias, &[0.0, 0.0]).unwrap();
+        b.square(Role::CrfTransitions, 2, &[big; 4]).unwrap();
+        b.vector(Role::CrfStart, &[big, big]).unwrap();
+        b.vector(Role::CrfEnd, &[big, big]).unwrap();
+    } else {
+        b.weights(Role::TagWeights, 2, 1, &[big, 0.0], Storage::F32)
+            .unwrap();
+        b.vector(Role::TagBias, &[big, 0.0]).unwrap();
+    }
+    b.tag_names(["A", "B"]).unwrap();
+    b.finish().unwrap()
+}
+
+#[test]
+fn finite_weights_that_overflow_are_an_error_not_a_tag() {
+    for crf in [false, true] {
+        let sane = overflowing(crf, false);
+        let sane = Model::from_bytes(&sane).unwrap();
+        let (tags, _) = tag(&sane, &[b"a", b"b"]).unwrap();
+        // Logits 1 + 0.76 vs 0: tag A; with CRF, equal emissions and transitions: A.
+        assert_eq!(tags, [0, 0]);
+
+        let blob = overflowing(crf, true);
+        let model = Model::from_bytes(&blob).unwrap();
+        assert_eq!(tag(&model, &[b"a", b"b"]), Err(Error::NonFiniteScore));
+        let mut scratch = vec![0u8; model.scratch_bytes(2).unwrap()];
+        let mut state = vec![0.5f32; model.state_len()];
+        let mut tags = [9u16; 2];
+        let mut scores = [7f32; 4];
+        assert_eq!(
+            model.tag_from_state(
+                &["a", "b"],
+                &mut state,
+                &mut scratch,
+                &mut tags,
+                Some(&mut scores)
+            ),
+            Err(Error::NonFiniteScore)
+        );
+        assert_eq!((tags, scores), ([9; 2], [7.0; 4]));
+        assert_eq!(state, [0.5, 0.5], "the state is written only on success");
+        if !crf {
+            assert_eq!(
+                model.step(b"a", &mut state, &mut scratch, None),
+                Err(Error::NonFiniteScore)
+            );
+            assert_eq!(state, [0.5, 0.5]);
+        }
+    }
 }
 
 #[test]

@@ -83,15 +83,16 @@ pub(crate) unsafe fn loaded<'a>(model: *const postag_model) -> Result<ModelArg<'
 }
 
 /// Validates the blob (`blob_len` bytes at `blob`: framing, version, CRC-32, every
-/// tensor and index) and fills `*out` with a model that reads its weights in place.
+/// tensor and index, every f32 weight, bias, int8 row scale and CRF score finite) and
+/// fills `*out` with a model that reads its weights in place.
 ///
 /// The blob is not copied: keep it where it is (flash, a static array, a mapped file),
 /// unchanged, for as long as `*out` is used. It needs no particular alignment.
 ///
 /// Errors: `POSTAG_STATUS_BAD_MAGIC`, `POSTAG_STATUS_UNSUPPORTED_VERSION` (a blob of a
 /// newer or older format), `POSTAG_STATUS_TRUNCATED`, `POSTAG_STATUS_CHECKSUM_MISMATCH`,
-/// `POSTAG_STATUS_MALFORMED_HEADER`, `POSTAG_STATUS_INVALID_MODEL`; `*out` is then left
-/// as it was.
+/// `POSTAG_STATUS_MALFORMED_HEADER`, `POSTAG_STATUS_INVALID_MODEL`,
+/// `POSTAG_STATUS_NON_FINITE_WEIGHT` (a NaN or an infinity); `*out` is then left as it was.
 ///
 /// # Safety
 /// `blob` must be valid for reads of `blob_len` bytes, unchanged, for as long as the

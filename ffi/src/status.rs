@@ -57,7 +57,17 @@ pub enum postag_status {
     StateSize = 17,
     /// A bug in postag: a caught panic, or an error this version cannot name.
     InternalError = 18,
+    /// The blob holds a NaN or infinite f32 weight, bias, int8 row scale or CRF score.
+    NonFiniteWeight = 19,
+    /// A token is empty (zero bytes); checked before anything is written.
+    EmptyToken = 20,
+    /// The model's arithmetic overflowed on this input (finite weights so large that a
+    /// score became NaN, or the best CRF path's score infinite): no tag is trusted.
+    NonFiniteScore = 21,
 }
+
+/// The highest code this version assigns.
+const LAST: postag_status = postag_status::NonFiniteScore;
 
 impl From<Error> for postag_status {
     fn from(e: Error) -> Self {
@@ -76,6 +86,9 @@ impl From<Error> for postag_status {
             Error::UnknownChar => postag_status::UnknownChar,
             Error::NotStreamable => postag_status::NotStreamable,
             Error::StateSize => postag_status::StateSize,
+            Error::NonFiniteWeight { .. } => postag_status::NonFiniteWeight,
+            Error::EmptyToken => postag_status::EmptyToken,
+            Error::NonFiniteScore => postag_status::NonFiniteScore,
             // `Error` is non-exhaustive: a variant added to the core gets its own code
             // here; until then it is reported, never lost.
             _ => postag_status::InternalError,
@@ -87,7 +100,7 @@ impl From<Error> for postag_status {
 pub const POSTAG_STATUS_MESSAGE_MAX: usize = 128;
 
 /// Messages indexed by code.
-const MESSAGES: [&CStr; 19] = [
+const MESSAGES: [&CStr; 22] = [
     c"ok",
     c"a required pointer is NULL (or a NULL pointer came with a non-zero length)",
     c"invalid argument (index out of range, overlapping or misaligned buffer)",
@@ -107,12 +120,15 @@ const MESSAGES: [&CStr; 19] = [
     c"a caller-held state needs a unidirectional model (one-token steps also no CRF)",
     c"state buffer has the wrong length for this model (see postag_state_len)",
     c"internal error in postag (a bug: please report it)",
+    c"model blob holds a NaN or infinite weight",
+    c"a token is empty (zero bytes)",
+    c"the model's arithmetic overflowed on this input (NaN or infinite score)",
 ];
 
 const UNKNOWN: &CStr = c"unknown status code";
 
 const _: () = {
-    assert!(MESSAGES.len() == postag_status::InternalError as usize + 1);
+    assert!(MESSAGES.len() == LAST as usize + 1);
     let mut i = 0;
     while i < MESSAGES.len() {
         assert!(MESSAGES[i].count_bytes() < POSTAG_STATUS_MESSAGE_MAX);
@@ -173,7 +189,7 @@ mod tests {
     #[test]
     fn every_code_has_a_distinct_message() {
         let mut seen = std::collections::BTreeSet::new();
-        for code in 0..=postag_status::InternalError as u32 {
+        for code in 0..=LAST as u32 {
             assert!(seen.insert(message(code).to_bytes()), "code {code}");
         }
         assert_eq!(message(999), UNKNOWN);
@@ -196,6 +212,14 @@ mod tests {
             Error::UnknownChar,
             Error::NotStreamable,
             Error::StateSize,
+            Error::NonFiniteWeight {
+                role: postag_core::format::Role::TagBias,
+                row: 0,
+                col: Some(1),
+                bits: f32::NAN.to_bits(),
+            },
+            Error::EmptyToken,
+            Error::NonFiniteScore,
         ];
         let codes: std::collections::BTreeSet<u32> = errors
             .iter()

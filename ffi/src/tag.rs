@@ -25,6 +25,14 @@ pub struct postag_token {
 /// Any buffer of that size works, at any alignment; its contents on entry do not
 /// matter. `POSTAG_STATUS_TOO_MANY_TOKENS` above `POSTAG_MAX_TOKENS`.
 ///
+/// The size is 0 for `max_tokens` 0 (an empty sentence needs no scratch), else
+/// `4 * (n * (1 + F + T) + V + S + max(Ww, Wc)) + 3` bytes for `n = max_tokens`: word
+/// rows, char features (`F` = char LSTM output width, 0 without chars) and scores (`T`
+/// tags) per token; `V = 2T + ceil(n*T/2)` for CRF models (else 0); `S = 2 * layers *
+/// hidden` for a unidirectional word LSTM (else 0); `Ww` and `Wc` the word and char
+/// LSTMs' working memory, defined in `core/README.md` ("Memory") from the model's
+/// dimensions (`postag_model_info`). It grows linearly with `n`.
+///
 /// # Safety
 /// `model` must point to a loaded or zeroed `postag_model` whose blob is still valid;
 /// `bytes_out` must be valid for one write.
@@ -62,6 +70,13 @@ pub unsafe extern "C" fn postag_scratch_size(
 ///
 /// Decodes with Viterbi when the model has CRF transitions, else with the per-token
 /// argmax. Starts from a zero state. Outputs are written only on success.
+///
+/// Every token must have at least one byte: an empty token is
+/// `POSTAG_STATUS_EMPTY_TOKEN`, checked before anything is written. Token errors:
+/// `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_UNKNOWN_WORD`,
+/// `POSTAG_STATUS_UNKNOWN_CHAR`. `POSTAG_STATUS_NON_FINITE_SCORE` if the model's finite
+/// weights are so large that the arithmetic overflows on this input (a NaN score, or
+/// an infinite best CRF path): no tag is given.
 ///
 /// # Safety
 /// `model` as in `postag_scratch_size`; `tokens` valid for reads of `n_tokens` tokens,
@@ -131,7 +146,8 @@ pub unsafe extern "C" fn postag_state_len(
 /// zero it again to reset. The same as `postag_step` once per token (for a model
 /// without CRF transitions). The state, too, is written only on success.
 ///
-/// Errors besides `postag_tag`'s: `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional model),
+/// Errors besides `postag_tag`'s (an empty token among them, leaving the state as it
+/// was): `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional model),
 /// `POSTAG_STATUS_STATE_SIZE` (`state_len` differs from `postag_state_len`).
 ///
 /// # Safety
@@ -190,8 +206,9 @@ pub unsafe extern "C" fn postag_tag_from_state(
 /// if `scores_out` is not NULL, its T log-probabilities (`scores_len >= T`).
 /// `scratch` as for `postag_tag` with one token.
 ///
-/// Errors besides `postag_tag`'s: `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional or CRF
-/// model), `POSTAG_STATUS_STATE_SIZE`.
+/// Errors besides `postag_tag`'s (an empty `token` is `POSTAG_STATUS_EMPTY_TOKEN`, state
+/// untouched): `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional or CRF model),
+/// `POSTAG_STATUS_STATE_SIZE`.
 ///
 /// # Safety
 /// As `postag_tag_from_state`, for the single `token`; `tag_out` valid for one write.

@@ -24,7 +24,7 @@
 #define MALFORMED_HEADER "malformed_header" /* a header that does not decode, valid CRC */
 #define INVALID_MODEL "invalid_model"      /* a header that decodes, one tag too many */
 
-#define LAST_STATUS POSTAG_STATUS_INTERNAL_ERROR
+#define LAST_STATUS POSTAG_STATUS_NON_FINITE_SCORE
 
 static model_case *g_cases;
 static size_t g_count;
@@ -446,10 +446,11 @@ static int check_null_pointers(void) {
                  POSTAG_STATUS_NULL_POINTER);
     CHECK_STATUS(postag_step(&m, s->tokens[0], NULL, sl, scratch, sizeof scratch, &tag, NULL, 0),
                  POSTAG_STATUS_NULL_POINTER);
-    /* A NULL pointer with length 0 is an empty buffer, not an error in itself. */
+    /* A NULL pointer with length 0 is an empty buffer, not a NULL-pointer error: an
+       empty token. */
     bad.len = 0;
     CHECK_STATUS(postag_tag(&m, &bad, 1, scratch, sizeof scratch, tags, 64, NULL, 0),
-                 POSTAG_STATUS_UNKNOWN_WORD);
+                 POSTAG_STATUS_EMPTY_TOKEN);
     return 1;
 }
 
@@ -481,12 +482,47 @@ static int check_zero_lengths(void) {
                                        tags, 64, NULL, 0),
                  POSTAG_STATUS_STATE_SIZE);
     CHECK_STATUS(postag_tag_name_copy(&m, 0, buf, 0, NULL), POSTAG_STATUS_OUTPUT_TOO_SMALL);
-    /* An empty token is a word like any other: this model does not know it. */
-    {
-        postag_token empty = token("");
-        CHECK_STATUS(postag_tag(&m, &empty, 1, scratch, sizeof scratch, tags, 64, NULL, 0),
-                     POSTAG_STATUS_UNKNOWN_WORD);
+    return 1;
+}
+
+/* An empty token is refused before anything is written: tags, scores, state. */
+static int check_empty_tokens(void) {
+    const model_case *c = need(STREAM_MODEL);
+    postag_model m;
+    postag_token toks[3];
+    uint8_t scratch[1 << 14];
+    uint16_t tags[3] = {9, 9, 9}, tag = 9;
+    float scores[256], state[64];
+    size_t sl, i;
+    CHECK(c != NULL);
+    CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
+    CHECK_OK(postag_state_len(&m, &sl));
+    CHECK(sl <= 64);
+    for (i = 0; i < 256; i++) {
+        scores[i] = 7.0f;
     }
+    for (i = 0; i < 64; i++) {
+        state[i] = 0.25f;
+    }
+    toks[0] = c->sentences[0].tokens[0];
+    toks[1] = token("");
+    toks[2] = c->sentences[0].tokens[0];
+    CHECK_STATUS(postag_tag(&m, toks, 3, scratch, sizeof scratch, tags, 3, scores, 256),
+                 POSTAG_STATUS_EMPTY_TOKEN);
+    CHECK_STATUS(postag_tag_from_state(&m, toks, 3, state, sl, scratch, sizeof scratch, tags, 3,
+                                       scores, 256),
+                 POSTAG_STATUS_EMPTY_TOKEN);
+    CHECK_STATUS(postag_step(&m, toks[1], state, sl, scratch, sizeof scratch, &tag, scores, 256),
+                 POSTAG_STATUS_EMPTY_TOKEN);
+    CHECK(tags[0] == 9 && tags[1] == 9 && tags[2] == 9 && tag == 9);
+    for (i = 0; i < 256; i++) {
+        CHECK(scores[i] == 7.0f);
+    }
+    for (i = 0; i < sl; i++) {
+        CHECK(state[i] == 0.25f);
+    }
+    CHECK(strcmp(postag_status_str(POSTAG_STATUS_EMPTY_TOKEN), "a token is empty (zero bytes)") ==
+          0);
     return 1;
 }
 
@@ -813,6 +849,7 @@ int main(int argc, char **argv) {
         {"model_not_loaded", check_model_not_loaded},
         {"null_pointers", check_null_pointers},
         {"zero_lengths", check_zero_lengths},
+        {"empty_tokens", check_empty_tokens},
         {"invalid_utf8", check_invalid_utf8},
         {"too_many_tokens", check_too_many_tokens},
         {"scratch_and_outputs_too_small", check_scratch_and_outputs_too_small},

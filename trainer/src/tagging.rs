@@ -34,6 +34,10 @@ fn explain(model: &Model<'_>, tokens: &[&str], where_: String, e: Error) -> anyh
             });
             anyhow!("{where_}: character {:?} is not in the model's char vocabulary and the model has no unknown-char entry", c.unwrap_or('?'))
         }
+        Error::EmptyToken => {
+            let i = tokens.iter().position(|w| w.is_empty()).unwrap_or(0);
+            anyhow!("{where_}: token {} of {} is empty", i + 1, tokens.len())
+        }
         e => anyhow!("{where_}: {e}"),
     }
 }
@@ -203,5 +207,21 @@ mod tests {
         }
         assert_eq!(windows(MAX_TOKENS).len(), 1);
         assert_eq!(windows(MAX_TOKENS + 1).len(), 2);
+    }
+
+    #[test]
+    fn an_empty_token_is_named_by_its_position() {
+        let blob = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../models/en_ewt.postag"
+        ))
+        .unwrap();
+        let model = Model::from_bytes(&blob).unwrap();
+        let sentences = vec![vec!["The", "dog"], vec!["The", "dog", "", "ran"]];
+        let err = tag_all(&model, &sentences, false, 1, &|i| {
+            format!("in.jsonl:{}", i + 1)
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "in.jsonl:2: token 3 of 4 is empty");
     }
 }

@@ -88,8 +88,14 @@ pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
             ""
         },
         c.chars.map_or(String::new(), |ch| format!(
-            ", char LSTM {} x {}",
-            ch.lstm.layers, ch.lstm.hidden
+            ", char LSTM {} x {}{}",
+            ch.lstm.layers,
+            ch.lstm.hidden,
+            if ch.lstm.bidirectional {
+                " bidirectional"
+            } else {
+                ""
+            }
         )),
         if c.crf { ", CRF" } else { "" },
         c.tags,
