@@ -370,26 +370,22 @@ pub fn payload_start(header_len: usize) -> Option<usize> {
         .map(|e| e / PAYLOAD_ALIGN * PAYLOAD_ALIGN)
 }
 
-/// The format version a byte string declares, if it starts with the magic.
-pub fn declared_version(bytes: &[u8]) -> Option<u16> {
+/// The format version a byte string declares, read without validating anything else.
+/// [`Error::BadMagic`] if it does not start with the magic (or a part of it), else
+/// [`Error::Truncated`] if it ends before the version.
+pub fn declared_version(bytes: &[u8]) -> Result<u16, Error> {
     match bytes {
         [m0, m1, m2, m3, m4, m5, v0, v1, ..] if [*m0, *m1, *m2, *m3, *m4, *m5] == MAGIC => {
-            Some(u16::from_le_bytes([*v0, *v1]))
+            Ok(u16::from_le_bytes([*v0, *v1]))
         }
-        _ => None,
+        _ if MAGIC.starts_with(&bytes[..bytes.len().min(MAGIC.len())]) => Err(Error::Truncated),
+        _ => Err(Error::BadMagic),
     }
 }
 
 /// Checks the framing of a blob (magic, version, lengths, CRC) and decodes its header.
 pub fn split(bytes: &[u8]) -> Result<RawBlob<'_>, Error> {
-    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
-        return Err(if MAGIC.starts_with(bytes) {
-            Error::Truncated
-        } else {
-            Error::BadMagic
-        });
-    }
-    let version = declared_version(bytes).ok_or(Error::Truncated)?;
+    let version = declared_version(bytes)?;
     if version != FORMAT_VERSION {
         return Err(Error::UnsupportedVersion { found: version });
     }

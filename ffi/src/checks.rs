@@ -9,7 +9,7 @@
 use core::mem::size_of;
 
 use crate::postag_status;
-use crate::tag::postag_token;
+use crate::token::postag_token;
 
 /// Runs the body of an exported function and turns its result into a status.
 ///

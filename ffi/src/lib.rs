@@ -32,6 +32,7 @@ mod checks;
 mod model;
 mod status;
 mod tag;
+mod token;
 
 pub use model::{
     postag_blob_format_version, postag_model, postag_model_get_info, postag_model_info,
@@ -43,8 +44,9 @@ pub use status::{
 };
 pub use tag::{
     postag_scratch_size, postag_state_len, postag_step, postag_tag, postag_tag_from_state,
-    postag_token, POSTAG_MAX_TOKENS,
+    POSTAG_MAX_TOKENS,
 };
+pub use token::postag_token;
 
 /// Major version of the library (semantic versioning).
 pub const POSTAG_VERSION_MAJOR: u32 = 0;

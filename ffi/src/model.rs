@@ -60,6 +60,29 @@ impl ModelArg<'_> {
     }
 }
 
+/// The body of a call that reads a loaded model and writes one value: checks `model`
+/// and `out` (which must not overlap the model), computes the value, and writes it on
+/// success; at the boundary.
+///
+/// # Safety
+/// `model` as in [`loaded`]; `out` valid for one write.
+pub(crate) unsafe fn answer<T>(
+    model: *const postag_model,
+    out: *mut T,
+    value: impl FnOnce(&Model<'static>) -> Result<T, postag_status>,
+) -> postag_status {
+    checks::boundary(|| {
+        // SAFETY: forwarded caller's contract.
+        let model = unsafe { loaded(model) }?;
+        let out = Value::new(out)?;
+        checks::disjoint(&[out.region()], &model.reads())?;
+        let value = value(&model.loaded.model)?;
+        // SAFETY: writable (caller's contract), overlaps no input.
+        unsafe { out.set(value) };
+        Ok(())
+    })
+}
+
 /// Checks `model` and returns the model it holds.
 ///
 /// # Safety
@@ -142,14 +165,7 @@ pub unsafe extern "C" fn postag_blob_format_version(
         checks::disjoint(&[out.region()], &[bytes.region()])?;
         // SAFETY: readable for the call (caller's contract), not written.
         let bytes = unsafe { bytes.get() };
-        let magic = &postag_core::format::MAGIC;
-        let version = postag_core::format::declared_version(bytes).ok_or(
-            if bytes.len() < 8 && magic.starts_with(&bytes[..bytes.len().min(magic.len())]) {
-                postag_status::Truncated
-            } else {
-                postag_status::BadMagic
-            },
-        )?;
+        let version = postag_core::format::declared_version(bytes)?;
         // SAFETY: writable (caller's contract), overlaps no input.
         unsafe { out.set(version) };
         Ok(())
@@ -252,15 +268,8 @@ pub unsafe extern "C" fn postag_model_get_info(
     model: *const postag_model,
     info_out: *mut postag_model_info,
 ) -> postag_status {
-    checks::boundary(|| {
-        // SAFETY: forwarded caller's contract.
-        let model = unsafe { loaded(model) }?;
-        let out = Value::new(info_out)?;
-        checks::disjoint(&[out.region()], &model.reads())?;
-        // SAFETY: writable (caller's contract), overlaps no input.
-        unsafe { out.set(postag_model_info::of(&model.loaded.model)) };
-        Ok(())
-    })
+    // SAFETY: forwarded caller's contract.
+    unsafe { answer(model, info_out, |m| Ok(postag_model_info::of(m))) }
 }
 
 /// Writes the number of tags T of `model` into `*num_tags_out`.
@@ -272,15 +281,8 @@ pub unsafe extern "C" fn postag_num_tags(
     model: *const postag_model,
     num_tags_out: *mut usize,
 ) -> postag_status {
-    checks::boundary(|| {
-        // SAFETY: forwarded caller's contract.
-        let model = unsafe { loaded(model) }?;
-        let out = Value::new(num_tags_out)?;
-        checks::disjoint(&[out.region()], &model.reads())?;
-        // SAFETY: writable (caller's contract), overlaps no input.
-        unsafe { out.set(model.loaded.model.num_tags()) };
-        Ok(())
-    })
+    // SAFETY: forwarded caller's contract.
+    unsafe { answer(model, num_tags_out, |m| Ok(m.num_tags())) }
 }
 
 /// The name of tag `tag` (0..T-1) where it lies in the blob: `*name_out` points to

@@ -1,24 +1,16 @@
 //! Tagging: whole sentences, and streams from a caller-held state.
 
-use crate::checks::{self, region_of_optional, Out, Value};
-use crate::model::{loaded, postag_model};
+use postag_core::Model;
+
+use crate::checks::{self, region_of_optional, Out, Token};
+use crate::model::{answer, loaded, postag_model};
 use crate::postag_status;
+use crate::token::postag_token;
 
 /// Most tokens one call accepts.
 pub const POSTAG_MAX_TOKENS: usize = 4096;
 
 const _: () = assert!(POSTAG_MAX_TOKENS == postag_core::MAX_TOKENS);
-
-/// A token: `len` bytes of UTF-8 at `ptr` (no NUL needed; `ptr` may be NULL only when
-/// `len` is 0). The bytes are read during the call only.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct postag_token {
-    /// First byte of the token.
-    pub ptr: *const u8,
-    /// Number of bytes.
-    pub len: usize,
-}
 
 /// Writes into `*bytes_out` the scratch bytes that `postag_tag`, `postag_tag_from_state`
 /// and `postag_step` need for sentences of up to `max_tokens` tokens with this model.
@@ -42,20 +34,13 @@ pub unsafe extern "C" fn postag_scratch_size(
     max_tokens: usize,
     bytes_out: *mut usize,
 ) -> postag_status {
-    checks::boundary(|| {
-        // SAFETY: forwarded caller's contract.
-        let model = unsafe { loaded(model) }?;
-        let out = Value::new(bytes_out)?;
-        checks::disjoint(&[out.region()], &model.reads())?;
-        let bytes = model
-            .loaded
-            .model
-            .scratch_bytes(max_tokens)
-            .ok_or(postag_status::TooManyTokens)?;
-        // SAFETY: writable (caller's contract), overlaps no input.
-        unsafe { out.set(bytes) };
-        Ok(())
-    })
+    // SAFETY: forwarded caller's contract.
+    unsafe {
+        answer(model, bytes_out, |m| {
+            m.scratch_bytes(max_tokens)
+                .ok_or(postag_status::TooManyTokens)
+        })
+    }
 }
 
 /// Tags a sentence of `n_tokens` tokens (`tokens` may be NULL when `n_tokens` is 0: an
@@ -94,23 +79,18 @@ pub unsafe extern "C" fn postag_tag(
     scores_out: *mut f32,
     scores_len: usize,
 ) -> postag_status {
-    checks::boundary(|| {
-        // SAFETY: forwarded caller's contract.
-        let model = unsafe { loaded(model) }?;
-        let scratch = Out::new(scratch, scratch_len)?;
-        let tags = Out::new(tags_out, tags_len)?;
-        let scores = Out::optional(scores_out, scores_len)?;
-        let writes = [scratch.region(), tags.region(), region_of_optional(&scores)];
-        checks::disjoint(&writes, &model.reads())?;
-        // SAFETY: forwarded caller's contract; checked against every written region.
-        let tokens = unsafe { checks::tokens(tokens, n_tokens, &writes) }?;
-        // SAFETY: the written buffers are valid (caller's contract) and overlap neither
-        // each other nor any input (checked above).
-        let (scratch, tags, scores) =
-            unsafe { (scratch.get(), tags.get(), scores.map(|s| s.get())) };
-        model.loaded.model.tag(tokens, scratch, tags, scores)?;
-        Ok(())
-    })
+    let buffers = Buffers {
+        state: None,
+        scratch: (scratch, scratch_len),
+        tags: (tags_out, tags_len),
+        scores: (scores_out, scores_len),
+    };
+    // SAFETY: forwarded caller's contract.
+    unsafe {
+        tag_call(model, tokens, n_tokens, buffers, |m, call| {
+            m.tag(call.tokens, call.scratch, call.tags, call.scores)
+        })
+    }
 }
 
 /// Writes into `*state_len_out` the number of floats of a caller-held state:
@@ -125,19 +105,15 @@ pub unsafe extern "C" fn postag_state_len(
     model: *const postag_model,
     state_len_out: *mut usize,
 ) -> postag_status {
-    checks::boundary(|| {
-        // SAFETY: forwarded caller's contract.
-        let model = unsafe { loaded(model) }?;
-        let out = Value::new(state_len_out)?;
-        checks::disjoint(&[out.region()], &model.reads())?;
-        let m = &model.loaded.model;
-        if !m.has_state() {
-            return Err(postag_status::NotStreamable);
-        }
-        // SAFETY: writable (caller's contract), overlaps no input.
-        unsafe { out.set(m.state_len()) };
-        Ok(())
-    })
+    // SAFETY: forwarded caller's contract.
+    unsafe {
+        answer(model, state_len_out, |m| {
+            if !m.has_state() {
+                return Err(postag_status::NotStreamable);
+            }
+            Ok(m.state_len())
+        })
+    }
 }
 
 /// Like `postag_tag` for a unidirectional model, starting from the `(h, c)` in `state`
@@ -167,38 +143,19 @@ pub unsafe extern "C" fn postag_tag_from_state(
     scores_out: *mut f32,
     scores_len: usize,
 ) -> postag_status {
-    checks::boundary(|| {
-        // SAFETY: forwarded caller's contract.
-        let model = unsafe { loaded(model) }?;
-        let state = Out::new(state, state_len)?;
-        let scratch = Out::new(scratch, scratch_len)?;
-        let tags = Out::new(tags_out, tags_len)?;
-        let scores = Out::optional(scores_out, scores_len)?;
-        let writes = [
-            state.region(),
-            scratch.region(),
-            tags.region(),
-            region_of_optional(&scores),
-        ];
-        checks::disjoint(&writes, &model.reads())?;
-        // SAFETY: forwarded caller's contract; checked against every written region.
-        let tokens = unsafe { checks::tokens(tokens, n_tokens, &writes) }?;
-        // SAFETY: the written buffers are valid (caller's contract) and overlap neither
-        // each other nor any input (checked above).
-        let (state, scratch, tags, scores) = unsafe {
-            (
-                state.get(),
-                scratch.get(),
-                tags.get(),
-                scores.map(|s| s.get()),
-            )
-        };
-        model
-            .loaded
-            .model
-            .tag_from_state(tokens, state, scratch, tags, scores)?;
-        Ok(())
-    })
+    let buffers = Buffers {
+        state: Some((state, state_len)),
+        scratch: (scratch, scratch_len),
+        tags: (tags_out, tags_len),
+        scores: (scores_out, scores_len),
+    };
+    // SAFETY: forwarded caller's contract.
+    unsafe {
+        tag_call(model, tokens, n_tokens, buffers, |m, call| {
+            let state = call.state.unwrap_or_default();
+            m.tag_from_state(call.tokens, state, call.scratch, call.tags, call.scores)
+        })
+    }
 }
 
 /// Streams one token through a unidirectional model without CRF transitions: updates
@@ -224,33 +181,87 @@ pub unsafe extern "C" fn postag_step(
     scores_out: *mut f32,
     scores_len: usize,
 ) -> postag_status {
+    let buffers = Buffers {
+        state: Some((state, state_len)),
+        scratch: (scratch, scratch_len),
+        tags: (tag_out, 1),
+        scores: (scores_out, scores_len),
+    };
+    // SAFETY: forwarded caller's contract; `token` is a local copy, readable as an
+    // array of one token for the call.
+    unsafe {
+        tag_call(model, &token, 1, buffers, |m, call| {
+            let state = call.state.unwrap_or_default();
+            call.tags[0] = m.step(call.tokens[0].as_ref(), state, call.scratch, call.scores)?;
+            Ok(())
+        })
+    }
+}
+
+/// The buffers a tagging call writes, as pointers and lengths: the stream's state (for
+/// the streaming calls), the scratch, the tags and the optional scores.
+struct Buffers {
+    state: Option<(*mut f32, usize)>,
+    scratch: (*mut u8, usize),
+    tags: (*mut u16, usize),
+    scores: (*mut f32, usize),
+}
+
+/// The checked arguments of a tagging call.
+struct Call<'a> {
+    tokens: &'a [Token],
+    state: Option<&'a mut [f32]>,
+    scratch: &'a mut [u8],
+    tags: &'a mut [u16],
+    scores: Option<&'a mut [f32]>,
+}
+
+/// Checks the arguments every tagging call shares (`model` loaded; every buffer
+/// non-NULL unless empty, aligned, and overlapping no other argument; the tokens and
+/// their bytes), then runs `body`, at the boundary.
+///
+/// # Safety
+/// `model` as in [`loaded`]; `tokens` valid for reads of `n_tokens` tokens, each
+/// token's `ptr` for its `len` bytes; every buffer valid for reads and writes of its
+/// length.
+unsafe fn tag_call(
+    model: *const postag_model,
+    tokens: *const postag_token,
+    n_tokens: usize,
+    buffers: Buffers,
+    body: impl FnOnce(&Model<'static>, Call<'_>) -> Result<(), postag_core::Error>,
+) -> postag_status {
     checks::boundary(|| {
         // SAFETY: forwarded caller's contract.
         let model = unsafe { loaded(model) }?;
-        let state = Out::new(state, state_len)?;
-        let scratch = Out::new(scratch, scratch_len)?;
-        let tag = Value::new(tag_out)?;
-        let scores = Out::optional(scores_out, scores_len)?;
+        let state = buffers
+            .state
+            .map(|(ptr, len)| Out::new(ptr, len))
+            .transpose()?;
+        let scratch = Out::new(buffers.scratch.0, buffers.scratch.1)?;
+        let tags = Out::new(buffers.tags.0, buffers.tags.1)?;
+        let scores = Out::optional(buffers.scores.0, buffers.scores.1)?;
         let writes = [
-            state.region(),
+            region_of_optional(&state),
             scratch.region(),
-            tag.region(),
+            tags.region(),
             region_of_optional(&scores),
         ];
         checks::disjoint(&writes, &model.reads())?;
-        // SAFETY: `token` is a local copy (readable); its bytes are the caller's
-        // contract and are checked against every written region.
-        let token = unsafe { checks::tokens(&token, 1, &writes) }?;
+        // SAFETY: forwarded caller's contract; checked against every written region.
+        let tokens = unsafe { checks::tokens(tokens, n_tokens, &writes) }?;
         // SAFETY: the written buffers are valid (caller's contract) and overlap neither
         // each other nor any input (checked above).
-        let (state, scratch, scores) =
-            unsafe { (state.get(), scratch.get(), scores.map(|s| s.get())) };
-        let index = model
-            .loaded
-            .model
-            .step(token[0].as_ref(), state, scratch, scores)?;
-        // SAFETY: writable (caller's contract), overlaps no input.
-        unsafe { tag.set(index) };
+        let call = unsafe {
+            Call {
+                tokens,
+                state: state.map(|s| s.get()),
+                scratch: scratch.get(),
+                tags: tags.get(),
+                scores: scores.map(|s| s.get()),
+            }
+        };
+        body(&model.loaded.model, call)?;
         Ok(())
     })
 }

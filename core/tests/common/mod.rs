@@ -1,4 +1,6 @@
 //! Helpers shared by the core's integration tests.
 
+// Not every test file runs models through it.
+#[allow(dead_code)]
 pub mod exercise;
 pub mod tiny;
