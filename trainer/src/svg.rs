@@ -1,16 +1,16 @@
-//! SVG charts for training reports: line charts drawn with `plotters` and a
-//! hand-written confusion matrix.
+//! SVG charts for training reports, drawn with `plotters`: line charts and a
+//! confusion matrix.
 //!
 //! Only the SVG backend is used, without a font engine: plotters lays text out with
 //! a size estimate and writes it as `<text>` elements, so no font files or system
 //! libraries are needed and the viewer renders the text in its own sans-serif.
 
-use std::fmt::Write;
 use std::ops::Range;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const W: u32 = 640;
 const H: u32 = 400;
@@ -191,73 +191,155 @@ pub fn line_chart(
     })
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Sequential blues from near-white (0) to dark blue (1).
+fn blues(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 3] = [
+        (247.0, 251.0, 255.0),
+        (107.0, 174.0, 214.0),
+        (8.0, 48.0, 107.0),
+    ];
+    let t = t.clamp(0.0, 1.0) * 2.0;
+    let i = (t as usize).min(1);
+    let (a, b, f) = (STOPS[i], STOPS[i + 1], t - i as f64);
+    let mix = |p: f64, q: f64| (p + (q - p) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
-/// A confusion matrix: rows gold, columns predicted; cell shade = share of the gold row.
+/// Colour position of a row share: square root, so that the small shares of the
+/// errors stay visible next to the large ones on the diagonal.
+fn shade(share: f64) -> f64 {
+    share.clamp(0.0, 1.0).sqrt()
+}
+
+/// The colour bar's labelled shares (percent of the gold row).
+const SCALE_TICKS: [f64; 7] = [0.0, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0];
+
+/// A confusion matrix: rows are gold tags, columns predicted tags. Each non-zero cell
+/// shows its token count; its colour is the cell's share of the gold row, read on
+/// the colour bar at the right (0–100 % of the gold row).
 pub fn confusion_matrix(
     title: &str,
     labels: &[String],
     counts: &dyn Fn(&str, &str) -> usize,
 ) -> String {
-    let n = labels.len().max(1);
-    let cell = (560.0 / n as f64).clamp(12.0, 36.0);
-    let (left, top) = (90.0, 90.0);
-    let size = cell * n as f64;
-    let (w, h) = (left + size + 20.0, top + size + 20.0);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="10"><rect width="100%" height="100%" fill="white"/><text x="{}" y="18" text-anchor="middle" font-size="14">{}</text><text x="{}" y="36" text-anchor="middle">predicted</text><text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle">gold</text>"#,
-        w / 2.0,
-        escape(title),
-        left + size / 2.0,
-        top + size / 2.0,
-        top + size / 2.0
+    let n = labels.len();
+    let cell = (560.0 / n.max(1) as f64).clamp(14.0, 36.0);
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as u32;
+    let label_area = 30 + 8 * longest.min(16);
+    let size = (cell * n.max(1) as f64).round() as u32;
+    let (bar_w, title_h) = (120, 40);
+    let (w, h) = (
+        label_area + size + 15 + bar_w,
+        title_h + size + label_area + 15,
     );
-    for (i, gold) in labels.iter().enumerate() {
-        let row_total: usize = labels.iter().map(|p| counts(gold, p)).sum();
-        let y = top + i as f64 * cell;
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
-            left - 4.0,
-            y + cell * 0.65,
-            escape(gold)
-        );
-        for (j, pred) in labels.iter().enumerate() {
-            let c = counts(gold, pred);
-            let share = if row_total > 0 {
-                c as f64 / row_total as f64
-            } else {
-                0.0
-            };
-            let shade = (255.0 * (1.0 - share.sqrt())).round() as u8;
-            let x = left + j as f64 * cell;
-            let _ = write!(
-                s,
-                r#"<rect x="{x:.1}" y="{y:.1}" width="{cell:.1}" height="{cell:.1}" fill="rgb({shade},{shade},255)" stroke="white"><title>gold {} predicted {}: {c}</title></rect>"#,
-                escape(gold),
-                escape(pred)
-            );
+    let grid: Vec<Vec<usize>> = labels
+        .iter()
+        .map(|g| labels.iter().map(|p| counts(g, p)).collect())
+        .collect();
+    let count_font = (cell * 0.36).clamp(7.0, 12.0);
+    let last = n.saturating_sub(1);
+    render(w, h, |root| {
+        let root = root.titled(title, (FONT, 20))?;
+        let (matrix_area, bar_area) = root.split_horizontally(label_area + size + 15);
+        // Row i of the matrix is drawn at y = n - 1 - i so the first gold tag is on top.
+        let mut chart = ChartBuilder::on(&matrix_area)
+            .margin_right(15)
+            .x_label_area_size(label_area)
+            .y_label_area_size(label_area)
+            // An integer range segments inclusively: 0..last is n cells.
+            .build_cartesian_2d((0..last).into_segmented(), (0..last).into_segmented())?;
+        let name = |v: &SegmentValue<usize>, flip: bool| match v {
+            SegmentValue::CenterOf(i) if *i < n => {
+                labels[if flip { n - 1 - i } else { *i }].clone()
+            }
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            // Column labels are drawn below, turned to read upwards; the mesh only
+            // draws their ticks (an invisible label style writes no text).
+            .x_labels(n + 1)
+            .x_label_formatter(&|_| String::new())
+            .x_label_style((FONT, 12).into_font().color(&TRANSPARENT))
+            .y_labels(n + 1)
+            .y_label_formatter(&|v| name(v, true))
+            .y_label_style((FONT, 12))
+            .x_desc("predicted")
+            .y_desc("gold")
+            .axis_desc_style((FONT, 15))
+            .draw()?;
+        let column_label = (FONT, 12)
+            .into_font()
+            .transform(FontTransform::Rotate270)
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        chart.draw_series(labels.iter().enumerate().map(|(j, l)| {
+            EmptyElement::at((SegmentValue::CenterOf(j), SegmentValue::Exact(0)))
+                + Text::new(l.clone(), (0, 6), column_label.clone())
+        }))?;
+        for (i, row) in grid.iter().enumerate() {
+            let total: usize = row.iter().sum();
+            let y = n - 1 - i;
+            for (j, &c) in row.iter().enumerate() {
+                let share = if total > 0 {
+                    c as f64 / total as f64
+                } else {
+                    0.0
+                };
+                let t = shade(share);
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (SegmentValue::Exact(j), SegmentValue::Exact(y)),
+                        (SegmentValue::Exact(j + 1), SegmentValue::Exact(y + 1)),
+                    ],
+                    blues(t).filled(),
+                )))?;
+                if c > 0 {
+                    let ink = if t > 0.6 { WHITE } else { BLACK };
+                    chart.draw_series(std::iter::once(Text::new(
+                        c.to_string(),
+                        (SegmentValue::CenterOf(j), SegmentValue::CenterOf(y)),
+                        (FONT, count_font)
+                            .into_font()
+                            .color(&ink)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
+                    )))?;
+                }
+            }
         }
-    }
-    for (j, pred) in labels.iter().enumerate() {
-        let x = left + j as f64 * cell + cell * 0.65;
-        let _ = write!(
-            s,
-            r#"<text x="{x:.1}" y="{}" transform="rotate(-60 {x:.1} {})">{}</text>"#,
-            top - 4.0,
-            top - 4.0,
-            escape(pred)
-        );
-    }
-    s.push_str("</svg>\n");
-    s
+        // The colour bar, on a square-root axis labelled in percent of the gold row.
+        let mut bar = ChartBuilder::on(&bar_area)
+            .margin_left(5)
+            .margin_right(5)
+            .x_label_area_size(label_area)
+            .right_y_label_area_size(80)
+            .build_cartesian_2d(
+                0.0..1.0,
+                FixedTicks::new(
+                    0.0..1.0,
+                    SCALE_TICKS.iter().map(|p| shade(p / 100.0)).collect(),
+                ),
+            )?;
+        let steps = 100;
+        bar.draw_series((0..steps).map(|k| {
+            let (a, b) = (k as f64 / steps as f64, (k + 1) as f64 / steps as f64);
+            Rectangle::new([(0.0, a), (1.0, b)], blues((a + b) / 2.0).filled())
+        }))?;
+        bar.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_label_formatter(&|t| format!("{:.0}%", 100.0 * t * t))
+            .y_label_style((FONT, 12))
+            .y_desc("% of gold row")
+            .axis_desc_style((FONT, 13))
+            .draw()?;
+        bar.draw_series(std::iter::once(Rectangle::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            BLACK.stroke_width(1),
+        )))?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -343,6 +425,39 @@ mod tests {
             let t = texts(&line_chart("t", "x", "y", &[("s", data)]));
             assert!(t.iter().any(|x| x == "t"));
         }
+    }
+
+    #[test]
+    fn confusion_matrix_shows_counts_axes_and_scale() {
+        let labels: Vec<String> = ["NOUN", "VERB", "A&B"].map(String::from).into();
+        let table = |g: &str, p: &str| match (g, p) {
+            ("NOUN", "NOUN") => 1234,
+            ("NOUN", "VERB") => 17,
+            ("VERB", "VERB") => 980,
+            ("VERB", "NOUN") => 3,
+            ("A&B", "A&B") => 5,
+            _ => 0,
+        };
+        let svg = confusion_matrix("dev confusion", &labels, &table);
+        let t = texts(&svg);
+        for s in ["dev confusion", "predicted", "gold", "% of gold row"] {
+            assert!(t.iter().any(|x| x == s), "{s:?} missing: {t:?}");
+        }
+        // Each tag labels a row and a column.
+        for l in &labels {
+            assert_eq!(t.iter().filter(|x| *x == l).count(), 2, "{l}: {t:?}");
+        }
+        // Every non-zero count is written, and no zero cell is.
+        for c in ["1234", "17", "980", "3", "5"] {
+            assert!(t.iter().any(|x| x == c), "count {c} missing: {t:?}");
+        }
+        assert!(!t.iter().any(|x| x == "0"), "{t:?}");
+        // The colour bar runs from 0% to 100% of the gold row.
+        for s in ["0%", "50%", "100%"] {
+            assert!(t.iter().any(|x| x == s), "scale label {s} missing: {t:?}");
+        }
+        // Empty input still gives a document.
+        texts(&confusion_matrix("empty", &[], &|_, _| 0));
     }
 
     #[test]
