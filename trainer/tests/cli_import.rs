@@ -1,0 +1,258 @@
+//! End-to-end runs of the real `postag` binary: importing PyTorch models, quantizing.
+
+mod common;
+
+use std::path::Path;
+
+use common::{fails, import_torch, ok, succeeded, torch_fixture_files};
+
+use postag_core::torch::{read_safetensors, TorchTensor};
+use postag_testutil::{repo, torch_fixtures, workdir};
+use serde_json::Value;
+
+/// Every parity fixture through `import-torch` and `tag --format jsonl --scores`.
+#[test]
+fn imported_pytorch_models_give_pytorch_log_probs() {
+    let dir = workdir("import");
+    let fixtures = repo().join("tests/fixtures/torch");
+    let names = torch_fixtures();
+    let mut worst = 0.0f64;
+    for name in &names {
+        let (st, vocab) = torch_fixture_files(name);
+        let out = dir.join(format!("{name}.postag"));
+        let out = out.to_str().unwrap();
+        succeeded(&[], import_torch(&dir, &st, &vocab, out, &[]));
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures.join(format!("{name}.expected.json"))).unwrap(),
+        )
+        .unwrap();
+        let mut input = String::new();
+        for s in expected["sentences"].as_array().unwrap() {
+            input.push_str(&serde_json::json!({"tokens": s["tokens"]}).to_string());
+            input.push('\n');
+        }
+        std::fs::write(dir.join("in.jsonl"), input).unwrap();
+        let tagged = ok(
+            &dir,
+            &[
+                "tag", "--model", out, "--format", "jsonl", "--scores", "--input", "in.jsonl",
+            ],
+        );
+        for (line, s) in tagged
+            .lines()
+            .zip(expected["sentences"].as_array().unwrap())
+        {
+            let got: Value = serde_json::from_str(line).unwrap();
+            let want = s["log_probs"].as_array().unwrap();
+            for (g, w) in got["scores"].as_array().unwrap().iter().zip(want) {
+                for (a, b) in g.as_array().unwrap().iter().zip(w.as_array().unwrap()) {
+                    worst = worst.max((a.as_f64().unwrap() - b.as_f64().unwrap()).abs());
+                }
+            }
+        }
+    }
+    println!(
+        "import-torch: max |log_prob diff| over {} fixtures = {worst:.2e}",
+        names.len()
+    );
+    assert!(worst <= 1e-5, "max diff {worst:e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes `tensors` as a safetensors file (f32, row-major), as
+/// `safetensors.torch.save_file` does.
+fn write_safetensors(path: &Path, tensors: &std::collections::BTreeMap<String, TorchTensor>) {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for (name, t) in tensors {
+        let start = data.len();
+        data.extend(t.data.iter().flat_map(|v| v.to_le_bytes()));
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": t.shape, "data_offsets": [start, data.len()]}),
+        );
+    }
+    let header = Value::Object(header).to_string().into_bytes();
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header);
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn fixture_tensors(name: &str) -> std::collections::BTreeMap<String, TorchTensor> {
+    let path = repo().join(format!("tests/fixtures/torch/{name}.safetensors"));
+    read_safetensors(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A NaN or an infinity anywhere in a state_dict is refused with the PyTorch name and
+/// index of the element, and nothing is written.
+#[test]
+fn import_torch_refuses_non_finite_weights_naming_the_element() {
+    let dir = workdir("import-nan");
+    let vocab = repo().join("tests/fixtures/torch/uni1_word_00.vocab.json");
+    let cases = [
+        (
+            "lstm.weight_hh_l0",
+            0,
+            f32::NAN,
+            "lstm.weight_hh_l0[0, 0] is NaN",
+        ),
+        (
+            "lstm.weight_ih_l0",
+            1,
+            f32::INFINITY,
+            "lstm.weight_ih_l0[0, 1] is inf",
+        ),
+        (
+            "hidden2tag.bias",
+            2,
+            f32::NEG_INFINITY,
+            "hidden2tag.bias[2] is -inf",
+        ),
+        (
+            "word_embeddings.weight",
+            0,
+            f32::NAN,
+            "word_embeddings.weight[0, 0] is NaN",
+        ),
+    ];
+    for (tensor, index, value, message) in cases {
+        let mut tensors = fixture_tensors("uni1_word_00");
+        tensors.get_mut(tensor).unwrap().data[index] = value;
+        write_safetensors(&dir.join("bad.safetensors"), &tensors);
+        for quantize in [false, true] {
+            let mut args = vec![
+                "import-torch",
+                "--state-dict",
+                "bad.safetensors",
+                "--vocab",
+                vocab.to_str().unwrap(),
+                "-o",
+                "out.postag",
+            ];
+            if quantize {
+                args.push("--quantize");
+            }
+            let err = fails(&dir, &args);
+            assert!(err.contains(message), "{tensor}: {err}");
+            assert!(!dir.join("out.postag").exists(), "{tensor}: wrote a model");
+        }
+    }
+    // Two finite biases whose sum overflows f32 are named together.
+    let mut tensors = fixture_tensors("uni1_word_00");
+    tensors.get_mut("lstm.bias_ih_l0").unwrap().data[3] = 3e38;
+    tensors.get_mut("lstm.bias_hh_l0").unwrap().data[3] = 3e38;
+    write_safetensors(&dir.join("bad.safetensors"), &tensors);
+    let vocab = vocab.to_str().unwrap();
+    let args = [
+        "import-torch",
+        "--state-dict",
+        "bad.safetensors",
+        "--vocab",
+        vocab,
+        "-o",
+        "out.postag",
+    ];
+    let err = fails(&dir, &args);
+    assert!(
+        err.contains("lstm.bias_ih_l0[3] + lstm.bias_hh_l0[3] is inf"),
+        "{err}"
+    );
+    assert!(!dir.join("out.postag").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `quantize` refuses a model whose f32 weights hold a NaN (written by another tool:
+/// the CRC is valid) instead of turning it into an ordinary int8 value.
+#[test]
+fn quantize_refuses_a_model_with_a_nan() {
+    let dir = workdir("quantize-nan");
+    let fixtures = repo().join("tests/fixtures/torch");
+    let st = fixtures.join("uni1_word_00.safetensors");
+    let vocab = fixtures.join("uni1_word_00.vocab.json");
+    ok(
+        &dir,
+        &[
+            "import-torch",
+            "--state-dict",
+            st.to_str().unwrap(),
+            "--vocab",
+            vocab.to_str().unwrap(),
+            "-o",
+            "f32.postag",
+        ],
+    );
+    let mut blob = std::fs::read(dir.join("f32.postag")).unwrap();
+    let raw = postag_core::format::split(&blob).unwrap();
+    let start = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+    let entry = raw
+        .header
+        .tensors
+        .iter()
+        .map(Result::unwrap)
+        .find(|e| e.role == postag_core::format::Role::TagWeights)
+        .unwrap();
+    assert_eq!(entry.dtype, postag_core::format::DType::F32);
+    // Row 2, column 1.
+    let at = start + entry.offset as usize + 4 * (2 * entry.cols as usize + 1);
+    blob[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let n = blob.len() - 4;
+    let crc = postag_core::crc32(&blob[..n]);
+    blob[n..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(dir.join("nan.postag"), &blob).unwrap();
+    let err = fails(
+        &dir,
+        &["quantize", "--model", "nan.postag", "-o", "q.postag"],
+    );
+    assert!(err.contains("hidden2tag.weight[2, 1] is NaN"), "{err}");
+    assert!(!dir.join("q.postag").exists());
+    let err = fails(
+        &dir,
+        &["tag", "--model", "nan.postag", "--input", "nan.postag"],
+    );
+    assert!(err.contains("hidden2tag.weight[2, 1] is NaN"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The import summary says whether each LSTM is bidirectional, as `inspect` does.
+#[test]
+fn import_torch_summary_names_the_char_lstm_direction() {
+    let dir = workdir("import-summary");
+    for (name, want) in [
+        ("bi1_char_bi1_25", ", char LSTM 1 x "),
+        ("bi1_char_uni1_unk_13", ", char LSTM 1 x "),
+    ] {
+        let fixtures = repo().join("tests/fixtures/torch");
+        let st = fixtures.join(format!("{name}.safetensors"));
+        let vocab = fixtures.join(format!("{name}.vocab.json"));
+        let out = ok(
+            &dir,
+            &[
+                "import-torch",
+                "--state-dict",
+                st.to_str().unwrap(),
+                "--vocab",
+                vocab.to_str().unwrap(),
+                "-o",
+                "m.postag",
+            ],
+        );
+        let tensors = fixture_tensors(name);
+        let hidden = tensors["char_lstm.weight_hh_l0"].shape[1];
+        let bidirectional = tensors.contains_key("char_lstm.weight_ih_l0_reverse");
+        assert_eq!(bidirectional, name.contains("char_bi"));
+        let char_part = format!(
+            "{want}{hidden}{}",
+            if bidirectional { " bidirectional" } else { "" }
+        );
+        let after = out
+            .split(&char_part)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            after.starts_with(',') || after.starts_with(';') || after.starts_with('\n'),
+            "{out}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,205 @@
+//! End-to-end runs of the real `postag` binary: tagging text, JSON lines and CoNLL-U.
+
+mod common;
+
+use common::{fails, import_torch, ok, ok_with_input, postag, run, succeeded, torch_fixture_files};
+
+use postag_testutil::{conllu_head as slice, repo, shared, torch_fixtures, workdir};
+use serde_json::Value;
+
+#[test]
+fn malformed_conllu_is_reported_with_file_and_line_and_writes_nothing() {
+    let dir = workdir("bad");
+    std::fs::write(
+        dir.join("bad.conllu"),
+        "# ok\n1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\n",
+    )
+    .unwrap();
+    let err = fails(
+        &dir,
+        &[
+            "train",
+            "--train",
+            "bad.conllu",
+            "-o",
+            "m.postag",
+            "--preset",
+            "tiny",
+        ],
+    );
+    assert!(
+        err.contains("bad.conllu:3:") && err.contains("10 tab-separated fields"),
+        "{err}"
+    );
+    assert!(!dir.join("m.postag").exists());
+    let err = fails(
+        &dir,
+        &[
+            "tag",
+            "--format",
+            "conllu",
+            "--input",
+            "bad.conllu",
+            "-o",
+            "out.conllu",
+        ],
+    );
+    assert!(err.contains("bad.conllu:3:"), "{err}");
+    assert!(!dir.join("out.conllu").exists(), "no partial output file");
+    std::fs::write(dir.join("bad.bin"), b"The \xff dog\n").unwrap();
+    let err = fails(&dir, &["tag", "--input", "bad.bin"]);
+    assert!(err.contains("bad.bin:1: invalid UTF-8"), "{err}");
+    std::fs::write(dir.join("junk.postag"), b"not a model").unwrap();
+    let err = fails(
+        &dir,
+        &["tag", "--model", "junk.postag", "--input", "bad.conllu"],
+    );
+    assert!(
+        err.contains("junk.postag") && err.contains("not a postag model"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Interactive use: each line is answered before the next one is typed.
+#[test]
+fn tag_answers_each_line_as_it_arrives() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = postag(&repo())
+        .arg("tag")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        let _ = tx.send(line);
+    });
+    for sentence in ["The dog barks .", "I like tea ."] {
+        writeln!(stdin, "{sentence}").unwrap();
+        stdin.flush().unwrap();
+        // With input read to its end before tagging, no answer would come while stdin is open.
+        let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+            let _ = child.kill();
+            panic!("no answer to {sentence:?} while input stays open");
+        };
+        assert_eq!(
+            line.split(' ').count(),
+            sentence.split(' ').count(),
+            "{line}"
+        );
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+/// A sentence longer than the core reads at once is tagged in windows, with a warning,
+/// and counted by `eval`; the rest of the file is tagged as usual.
+#[test]
+fn over_long_sentences_are_tagged_in_windows_and_counted() {
+    let Some(shared) = shared() else { return };
+    let dev = slice(&shared.join("data/ud/en_ewt/en_ewt-ud-dev.conllu"), 600);
+    // The word lines of EWT dev sentences, renumbered into one sentence.
+    let mut long = String::new();
+    let mut n = 0;
+    for line in dev.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() == 10 && fields[0].bytes().all(|b| b.is_ascii_digit()) {
+            n += 1;
+            long.push_str(&format!("{n}\t{}\n", fields[1..].join("\t")));
+        }
+        if n == 2 * postag_core::MAX_TOKENS + 100 {
+            break;
+        }
+    }
+    assert_eq!(
+        n,
+        2 * postag_core::MAX_TOKENS + 100,
+        "EWT dev slice too short"
+    );
+    let dir = workdir("long-sentence");
+    std::fs::write(dir.join("separate.conllu"), &dev).unwrap();
+    let short = "1\tHello\t_\tINTJ\t_\t_\t0\troot\t_\t_\n";
+    std::fs::write(dir.join("long.conllu"), format!("{short}\n{long}\n")).unwrap();
+
+    let out = run(&dir, &["eval", "--data", "long.conllu", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sentence at line 3: 8292 tokens") && stderr.contains("windows"),
+        "{stderr}"
+    );
+    let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["words"], n + 1, "every word is counted");
+    // The same words as separate sentences: windows cost next to nothing.
+    let separate: Value =
+        serde_json::from_str(&ok(&dir, &["eval", "--data", "separate.conllu", "--json"])).unwrap();
+    let (acc, sep) = (
+        ev["accuracy"].as_f64().unwrap(),
+        separate["accuracy"].as_f64().unwrap(),
+    );
+    assert!(acc > 0.93 && (acc - sep).abs() < 0.02, "{acc} vs {sep}");
+
+    let out = run(
+        &dir,
+        &["tag", "--format", "conllu", "--input", "long.conllu"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("long.conllu:3: 8292 tokens"));
+    let tagged = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(tagged.lines().filter(|l| l.contains('\t')).count(), n + 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A UTF-8 byte-order mark at the start of any text input is skipped: it changes no tag
+/// and no model.
+#[test]
+fn a_leading_byte_order_mark_is_skipped_by_every_reader() {
+    let dir = workdir("bom");
+    let bom = |s: &str| format!("\u{feff}{s}").into_bytes();
+    let text = "Please help .\n";
+    assert_eq!(
+        ok_with_input(&dir, &["tag"], &bom(text)),
+        "Please/INTJ help/VERB ./PUNCT\n"
+    );
+    let json = "{\"tokens\": [\"Please\", \"help\", \".\"]}\n";
+    let args = ["tag", "--format", "jsonl", "--scores"];
+    assert_eq!(
+        ok_with_input(&dir, &args, &bom(json)),
+        ok_with_input(&dir, &args, json.as_bytes())
+    );
+    let conllu =
+        "1\tPlease\t_\tINTJ\t_\t_\t0\troot\t_\t_\n2\thelp\t_\tVERB\t_\t_\t1\tdep\t_\t_\n\n";
+    std::fs::write(dir.join("bom.conllu"), bom(conllu)).unwrap();
+    let eval = ok(&dir, &["eval", "--data", "bom.conllu", "--json"]);
+    assert!(eval.contains("\"correct\":2"), "{eval}");
+
+    let (st, vocab_file) = torch_fixture_files(&torch_fixtures()[0]);
+    let vocab = std::fs::read_to_string(vocab_file).unwrap();
+    std::fs::write(dir.join("plain.json"), &vocab).unwrap();
+    std::fs::write(dir.join("bom.json"), bom(&vocab)).unwrap();
+    for v in ["plain", "bom"] {
+        let vocab = dir.join(format!("{v}.json"));
+        let out = format!("{v}.postag");
+        succeeded(&[], import_torch(&dir, &st, &vocab, &out, &[]));
+    }
+    assert_eq!(
+        std::fs::read(dir.join("plain.postag")).unwrap(),
+        std::fs::read(dir.join("bom.postag")).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

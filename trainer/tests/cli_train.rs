@@ -1,0 +1,400 @@
+//! End-to-end runs of the real `postag` binary: training, its reports and switches.
+
+mod common;
+
+use std::path::Path;
+
+use common::{fails, import_torch, ok, postag, succeeded, torch_fixture_files};
+
+use postag_core::Model;
+use postag_testutil::{conllu_head as slice, shared, torch_fixtures, workdir};
+use serde_json::Value;
+
+/// A scratch directory with the first sentences of EWT as `train.conllu` and `dev.conllu`.
+fn ewt_slices(shared: &Path, name: &str, train: usize, dev: usize) -> std::path::PathBuf {
+    let ud = shared.join("data/ud/en_ewt");
+    let dir = workdir(name);
+    std::fs::write(
+        dir.join("train.conllu"),
+        slice(&ud.join("en_ewt-ud-train.conllu"), train),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("dev.conllu"),
+        slice(&ud.join("en_ewt-ud-dev.conllu"), dev),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
+    let Some(shared) = shared() else { return };
+    let dir = ewt_slices(&shared, "ewt", 400, 120);
+    ok(
+        &dir,
+        &[
+            "train",
+            "--train",
+            "train.conllu",
+            "--dev",
+            "dev.conllu",
+            "-o",
+            "m.postag",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "6",
+            "--quiet",
+        ],
+    );
+    for f in [
+        "m.postag",
+        "m.postag.report.json",
+        "m.postag.loss.svg",
+        "m.postag.accuracy.svg",
+        "m.postag.confusion.svg",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    assert!(
+        !dir.join("m.postag.ckpt").exists(),
+        "checkpoint left behind"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m.postag.report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["epochs"].as_array().unwrap().len(), 6);
+    let last_loss = report["epochs"][5]["train_loss"].as_f64().unwrap();
+    assert!(
+        last_loss < report["epochs"][0]["train_loss"].as_f64().unwrap(),
+        "loss did not fall"
+    );
+
+    // eval --json agrees with the report and with a hand count over `tag --format conllu`.
+    let ev: Value = serde_json::from_str(&ok(
+        &dir,
+        &[
+            "eval",
+            "--model",
+            "m.postag",
+            "--data",
+            "dev.conllu",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let (words, correct) = (
+        ev["words"].as_u64().unwrap(),
+        ev["correct"].as_u64().unwrap(),
+    );
+    assert!(words > 1000);
+    assert_eq!(
+        ev["accuracy"].as_f64().unwrap(),
+        correct as f64 / words as f64
+    );
+    assert!(
+        ev["accuracy"].as_f64().unwrap() > 0.7,
+        "a trained tiny model should beat 70%: {}",
+        ev["accuracy"]
+    );
+    assert_eq!(
+        report["dev_evaluation"]["correct"].as_u64().unwrap(),
+        correct
+    );
+    let tagged = ok(
+        &dir,
+        &[
+            "tag",
+            "--model",
+            "m.postag",
+            "--format",
+            "conllu",
+            "--input",
+            "dev.conllu",
+        ],
+    );
+    let gold = std::fs::read_to_string(dir.join("dev.conllu")).unwrap();
+    let (mut n, mut same) = (0, 0);
+    for (g, t) in gold.lines().zip(tagged.lines()) {
+        let (gf, tf): (Vec<&str>, Vec<&str>) = (g.split('\t').collect(), t.split('\t').collect());
+        assert_eq!(gf.len(), tf.len());
+        if gf.len() == 10 && gf[0].bytes().all(|b| b.is_ascii_digit()) {
+            n += 1;
+            same += (gf[3] == tf[3]) as u64;
+            for k in (0..10).filter(|&k| k != 3) {
+                assert_eq!(gf[k], tf[k], "column {k} changed");
+            }
+        } else {
+            assert_eq!(g, t, "non-word lines are copied");
+        }
+    }
+    assert_eq!((n, same), (words, correct));
+
+    // text and jsonl agree with each other.
+    std::fs::write(
+        dir.join("in.txt"),
+        "The dog ate the apple .\n\nI like green tea\n",
+    )
+    .unwrap();
+    let text = ok(&dir, &["tag", "--model", "m.postag", "--input", "in.txt"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1], "");
+    assert!(lines[0].starts_with("The/"), "{}", lines[0]);
+    std::fs::write(
+        dir.join("in.jsonl"),
+        "{\"tokens\": [\"I\", \"like\", \"green\", \"tea\"], \"id\": 7}\n",
+    )
+    .unwrap();
+    let js: Value = serde_json::from_str(&ok(
+        &dir,
+        &[
+            "tag", "--model", "m.postag", "--format", "jsonl", "--scores", "--input", "in.jsonl",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(js["id"], 7, "other keys are kept");
+    let text_tags: Vec<&str> = lines[2]
+        .split(' ')
+        .map(|w| w.rsplit_once('/').unwrap().1)
+        .collect();
+    let js_tags: Vec<&str> = js["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(text_tags, js_tags);
+    let scores = js["scores"].as_array().unwrap();
+    let t = report["tags"].as_array().unwrap().len();
+    assert_eq!(scores.len(), 4);
+    for row in scores {
+        let p: f64 = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap().exp())
+            .sum();
+        assert_eq!(row.as_array().unwrap().len(), t);
+        assert!((p - 1.0).abs() < 1e-4, "probabilities sum to {p}");
+    }
+
+    // Continuing from a model keeps its architecture and records it.
+    ok(
+        &dir,
+        &[
+            "train",
+            "--train",
+            "train.conllu",
+            "--init",
+            "m.postag",
+            "-o",
+            "m2.postag",
+            "--epochs",
+            "1",
+            "--quiet",
+        ],
+    );
+    let report2: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m2.postag.report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report2["settings"]["hidden"], report["settings"]["hidden"]);
+    assert_eq!(report2["settings"]["column"], "upos");
+    assert!(
+        !dir.join("m2.postag.accuracy.svg").exists(),
+        "no dev: no accuracy plot"
+    );
+
+    // quantize and inspect.
+    ok(
+        &dir,
+        &["quantize", "--model", "m.postag", "-o", "m8.postag"],
+    );
+    let f32_size = std::fs::metadata(dir.join("m.postag")).unwrap().len();
+    let i8_size = std::fs::metadata(dir.join("m8.postag")).unwrap().len();
+    assert!(i8_size * 2 < f32_size, "int8 {i8_size} vs f32 {f32_size}");
+    let info: Value = serde_json::from_str(&ok(
+        &dir,
+        &[
+            "inspect",
+            "--model",
+            "m8.postag",
+            "--json",
+            "--tokens",
+            "32",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(info["weights"], "int8");
+    assert_eq!(info["bytes"].as_u64().unwrap(), i8_size);
+    let blob = std::fs::read(dir.join("m8.postag")).unwrap();
+    let model = Model::from_bytes(&blob).unwrap();
+    assert_eq!(
+        info["scratch_bytes"].as_u64().unwrap() as usize,
+        model.scratch_bytes(32).unwrap()
+    );
+    assert_eq!(info["tags"].as_array().unwrap().len(), model.num_tags());
+    let human = ok(&dir, &["inspect", "--model", "m8.postag"]);
+    assert!(
+        human.contains("scratch") && human.contains("word LSTM"),
+        "{human}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An interrupted run resumed from its checkpoint ends with the same model, byte for
+/// byte, as an uninterrupted one; and the same seed always gives the same model.
+#[test]
+fn resumed_and_repeated_runs_give_identical_models() {
+    let Some(shared) = shared() else { return };
+    let dir = ewt_slices(&shared, "resume", 300, 60);
+    let args = |out: &'static str| {
+        vec![
+            "train",
+            "--train",
+            "train.conllu",
+            "--dev",
+            "dev.conllu",
+            "-o",
+            out,
+            "--preset",
+            "tiny",
+            "--epochs",
+            "12",
+            "--threads",
+            "2",
+            "--quiet",
+        ]
+    };
+    ok(&dir, &args("a.postag"));
+    ok(&dir, &args("b.postag"));
+    let a = std::fs::read(dir.join("a.postag")).unwrap();
+    assert_eq!(
+        a,
+        std::fs::read(dir.join("b.postag")).unwrap(),
+        "same seed, different model"
+    );
+
+    // Kill a run once its checkpoint holds at least one epoch, then resume it.
+    let ckpt = dir.join("c.postag.ckpt");
+    let mut child = postag(&dir).args(args("c.postag")).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while !ckpt.exists() {
+        assert!(start.elapsed().as_secs() < 120, "no checkpoint appeared");
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    if killed {
+        assert!(
+            !dir.join("c.postag").exists(),
+            "an interrupted run must not leave a model behind"
+        );
+        assert!(ckpt.exists());
+    }
+    println!("killed mid-run: {killed}");
+    let mut resume = args("c.postag");
+    resume.push("--resume");
+    ok(&dir, &resume);
+    assert_eq!(
+        a,
+        std::fs::read(dir.join("c.postag")).unwrap(),
+        "resumed run differs (killed mid-run: {killed})"
+    );
+    assert!(!ckpt.exists(), "checkpoint left after a finished run");
+    // A checkpoint from other settings is refused, not silently mixed in.
+    std::fs::copy(dir.join("a.postag"), dir.join("d.postag.ckpt")).unwrap();
+    let mut other = args("d.postag");
+    other.push("--resume");
+    let err = fails(&dir, &other);
+    assert!(err.contains("not a postag training checkpoint"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn weights(dir: &Path, model: &str) -> String {
+    let info: Value =
+        serde_json::from_str(&ok(dir, &["inspect", "--model", model, "--json"])).unwrap();
+    info["weights"].as_str().unwrap().to_string()
+}
+
+/// On/off settings are `--x` / `--no-x` on every command (the later one wins), never
+/// `--x true`; `--init` keeps the storage of the model it continues unless told.
+#[test]
+fn switches_are_flag_pairs_and_init_keeps_the_storage() {
+    let Some(shared) = shared() else { return };
+    let dir = ewt_slices(&shared, "switches", 60, 20);
+    let train = [
+        "train",
+        "--train",
+        "train.conllu",
+        "--preset",
+        "tiny",
+        "--epochs",
+        "1",
+        "--quiet",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&train[..], extra].concat() };
+    ok(&dir, &with(&["-o", "f32.postag"]));
+    assert_eq!(
+        weights(&dir, "f32.postag"),
+        "f32",
+        "the tiny preset writes f32"
+    );
+    ok(&dir, &with(&["-o", "q.postag", "--quantize"]));
+    assert_eq!(weights(&dir, "q.postag"), "int8");
+    ok(
+        &dir,
+        &with(&["-o", "n.postag", "--quantize", "--no-quantize"]),
+    );
+    assert_eq!(weights(&dir, "n.postag"), "f32", "the later flag wins");
+    let err = fails(&dir, &with(&["-o", "x.postag", "--quantize", "false"]));
+    assert!(err.contains("unexpected argument 'false'"), "{err}");
+
+    // Continuing a model keeps its storage (the preset's would quantize this one).
+    let init = [
+        "train",
+        "--train",
+        "train.conllu",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--init",
+    ];
+    ok(
+        &dir,
+        &[&init[..], &["f32.postag", "-o", "more.postag"]].concat(),
+    );
+    assert_eq!(weights(&dir, "more.postag"), "f32");
+    ok(
+        &dir,
+        &[
+            &init[..],
+            &["f32.postag", "-o", "more8.postag", "--quantize"],
+        ]
+        .concat(),
+    );
+    assert_eq!(weights(&dir, "more8.postag"), "int8");
+    ok(
+        &dir,
+        &[&init[..], &["q.postag", "-o", "again.postag"]].concat(),
+    );
+    assert_eq!(weights(&dir, "again.postag"), "int8");
+
+    let (st, vocab) = torch_fixture_files(&torch_fixtures()[0]);
+    let switches = ["--lowercase", "--no-lowercase", "--quantize"];
+    succeeded(&[], import_torch(&dir, &st, &vocab, "i.postag", &switches));
+    let info: Value =
+        serde_json::from_str(&ok(&dir, &["inspect", "--model", "i.postag", "--json"])).unwrap();
+    assert_eq!(info["words"]["normalize"], serde_json::json!([]));
+    assert_eq!(info["weights"], "int8");
+    let out = import_torch(&dir, &st, &vocab, "j.postag", &["--quantize", "true"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected argument 'true'"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
