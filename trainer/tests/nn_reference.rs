@@ -83,7 +83,7 @@ fn reference_log_probs(p: &Params, s: &Sentence) -> Vec<f64> {
                     })
                     .collect();
                 if chars.is_empty() {
-                    x.extend(vec![0.0; c.out_dim()]);
+                    x.extend(vec![0.0; c.feature_dim()]);
                 } else {
                     let ys = lstm_stack(&p.char_lstm, chars);
                     // Final states: forward after the last char, reverse after the first.

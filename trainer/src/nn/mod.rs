@@ -23,9 +23,10 @@
 //! ```
 //!
 //! Layout: [`params`] (shapes, names, init), [`model`] (batch forward/backward),
-//! `lstm` (one packed LSTM layer), [`crf`], [`optim`], [`rng`]; `gemm` and `math` are the
+//! `chars` (the char features of a batch), `lstm` (one packed LSTM layer), [`crf`], [`optim`], [`rng`]; `gemm` and `math` are the
 //! kernels.
 
+mod chars;
 pub mod crf;
 mod gemm;
 mod lstm;

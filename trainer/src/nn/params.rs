@@ -19,7 +19,7 @@ pub struct CharArch {
 
 impl CharArch {
     /// Width of `c_w`.
-    pub fn out_dim(&self) -> usize {
+    pub fn feature_dim(&self) -> usize {
         self.hidden * dirs(self.bidirectional)
     }
 }
@@ -48,13 +48,13 @@ pub struct Arch {
 
 impl Arch {
     /// Width of `c_w` (0 without char features).
-    pub fn char_out(&self) -> usize {
-        self.char.as_ref().map_or(0, CharArch::out_dim)
+    pub fn char_feature_dim(&self) -> usize {
+        self.char.as_ref().map_or(0, CharArch::feature_dim)
     }
 
     /// Width of the word LSTM's input `[x_w ; c_w]`.
-    pub fn lstm_input(&self) -> usize {
-        self.word_dim + self.char_out()
+    pub fn word_input_dim(&self) -> usize {
+        self.word_dim + self.char_feature_dim()
     }
 
     /// Width `D` of the word LSTM's output (the input of hidden2tag).
@@ -193,7 +193,7 @@ fn tensor_specs(arch: &Arch) -> Vec<(String, Vec<usize>, usize)> {
     }
     push_lstm(
         "lstm",
-        arch.lstm_input(),
+        arch.word_input_dim(),
         arch.hidden,
         arch.layers,
         arch.bidirectional,
@@ -248,7 +248,7 @@ impl Params {
             char_emb,
             char_lstm,
             lstm: lstm_zeros(
-                arch.lstm_input(),
+                arch.word_input_dim(),
                 arch.hidden,
                 arch.layers,
                 arch.bidirectional,
