@@ -4,6 +4,10 @@
  * Usage: test_api MANIFEST. The Rust test (tests/rust/c_api.rs) writes the manifest,
  * the blobs and the case files (see tests/src/cases.rs), and compiles this file with
  * -DEXPECTED_VERSION="..." -DEXPECTED_FORMAT_VERSION=N.
+ *
+ * One file of about 900 lines: each check is a function returning pass/fail, listed in
+ * main's table, so that one program runs them all plain, under the sanitizers and under
+ * valgrind.
  */
 #include <math.h>
 #include <stddef.h>
