@@ -110,13 +110,25 @@ impl CharConfig {
     }
 }
 
-/// Which CoNLL-U column the model's tags come from (informational).
+/// Which CoNLL-U column the model's tags come from (informational). Displayed as UD
+/// names it (`UPOS`, `XPOS`); serialized by variant index in the blob, as `"upos"` /
+/// `"xpos"` in self-describing formats such as JSON.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
 pub enum TagColumn {
     /// Universal POS tags (column 4).
     Upos,
     /// Language-specific POS tags (column 5).
     Xpos,
+}
+
+impl core::fmt::Display for TagColumn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            TagColumn::Upos => "UPOS",
+            TagColumn::Xpos => "XPOS",
+        })
+    }
 }
 
 /// Dimensions and options of a model.

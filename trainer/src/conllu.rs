@@ -4,50 +4,22 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Which column holds the tags.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Column {
-    /// Universal POS tags (column 4).
-    Upos,
-    /// Language-specific POS tags (column 5).
-    Xpos,
+pub use postag_core::TagColumn;
+
+/// The `--column` argument's parser: `upos` or `xpos`.
+pub fn column_parser() -> impl clap::builder::TypedValueParser<Value = TagColumn> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["upos", "xpos"]).map(|s| match s.as_str() {
+        "xpos" => TagColumn::Xpos,
+        _ => TagColumn::Upos,
+    })
 }
 
-impl Column {
-    /// Index of the column among the ten tab-separated fields.
-    pub fn field(self) -> usize {
-        match self {
-            Column::Upos => 3,
-            Column::Xpos => 4,
-        }
-    }
-
-    /// The core's name for it.
-    pub fn to_core(self) -> postag_core::TagColumn {
-        match self {
-            Column::Upos => postag_core::TagColumn::Upos,
-            Column::Xpos => postag_core::TagColumn::Xpos,
-        }
-    }
-
-    /// From the core's name.
-    pub fn from_core(c: postag_core::TagColumn) -> Self {
-        match c {
-            postag_core::TagColumn::Upos => Column::Upos,
-            postag_core::TagColumn::Xpos => Column::Xpos,
-        }
-    }
-}
-
-impl fmt::Display for Column {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Column::Upos => "UPOS",
-            Column::Xpos => "XPOS",
-        })
+/// Index of `column` among a word line's ten tab-separated fields.
+fn field(column: TagColumn) -> usize {
+    match column {
+        TagColumn::Upos => 3,
+        TagColumn::Xpos => 4,
     }
 }
 
@@ -73,11 +45,11 @@ impl std::error::Error for ParseError {}
 /// One syntactic word (a line with an integer ID).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
-    /// Column 2.
+    /// TagColumn 2.
     pub form: String,
-    /// Column 4 (`_` when absent).
+    /// TagColumn 4 (`_` when absent).
     pub upos: String,
-    /// Column 5 (`_` when absent).
+    /// TagColumn 5 (`_` when absent).
     pub xpos: String,
     /// 1-based line number in the file.
     pub line_number: usize,
@@ -85,10 +57,10 @@ pub struct Word {
 
 impl Word {
     /// The tag in `column`.
-    pub fn tag(&self, column: Column) -> &str {
+    pub fn tag(&self, column: TagColumn) -> &str {
         match column {
-            Column::Upos => &self.upos,
-            Column::Xpos => &self.xpos,
+            TagColumn::Upos => &self.upos,
+            TagColumn::Xpos => &self.xpos,
         }
     }
 }
@@ -112,7 +84,7 @@ impl Sentence {
 /// (comments, ranges, empty nodes, blank lines, CRLF endings, a byte-order mark, a
 /// missing final newline) as it was. `sentences` are `parse(text)`, `tags[i][j]` the
 /// tag of word j of sentence i.
-pub fn retag(text: &str, sentences: &[Sentence], column: Column, tags: &[Vec<&str>]) -> String {
+pub fn retag(text: &str, sentences: &[Sentence], column: TagColumn, tags: &[Vec<&str>]) -> String {
     let mut by_line: std::collections::HashMap<usize, &str> = std::collections::HashMap::new();
     for (s, t) in sentences.iter().zip(tags) {
         for (w, tag) in s.words.iter().zip(t) {
@@ -124,7 +96,7 @@ pub fn retag(text: &str, sentences: &[Sentence], column: Column, tags: &[Vec<&st
         match by_line.get(&(i + 1)) {
             Some(tag) => {
                 let mut fields: Vec<&str> = line.split('\t').collect();
-                fields[column.field()] = tag;
+                fields[field(column)] = tag;
                 out.push_str(&fields.join("\t"));
             }
             None => out.push_str(line),
@@ -237,7 +209,11 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Sentence>> {
 }
 
 /// Checks that every word of `sentences` has a tag in `column`.
-pub fn require_tags(sentences: &[Sentence], column: Column, path: &Path) -> Result<(), ParseError> {
+pub fn require_tags(
+    sentences: &[Sentence],
+    column: TagColumn,
+    path: &Path,
+) -> Result<(), ParseError> {
     for w in sentences.iter().flat_map(|s| &s.words) {
         let tag = w.tag(column);
         if tag.is_empty() || tag == "_" {
@@ -275,7 +251,12 @@ mod tests {
     fn retag_changes_only_the_tag_column_byte_for_byte() {
         let text = format!("\u{feff}{}", SAMPLE.replace('\n', "\r\n")) + "\r\n\r\n  \n";
         let s = parse(&text, Path::new("x.conllu")).unwrap();
-        let out = retag(&text, &s, Column::Upos, &[vec!["A", "B", "C"], vec!["D"]]);
+        let out = retag(
+            &text,
+            &s,
+            TagColumn::Upos,
+            &[vec!["A", "B", "C"], vec!["D"]],
+        );
         let want = text
             .replace("1\tDo\tdo\tAUX", "1\tDo\tdo\tA")
             .replace("2\tn't\tnot\tPART", "2\tn't\tnot\tB")
@@ -285,7 +266,7 @@ mod tests {
         let out = retag(
             SAMPLE.trim_end(),
             &s,
-            Column::Xpos,
+            TagColumn::Xpos,
             &[vec!["x", "y", "z"], vec!["w"]],
         );
         assert!(
@@ -325,7 +306,7 @@ mod tests {
             "bad ID \"x\""
         );
         let s = parse("1\tA\ta\t_\t_\t_\t0\troot\t_\t_\n", Path::new("d")).unwrap();
-        let e = require_tags(&s, Column::Upos, Path::new("d")).unwrap_err();
+        let e = require_tags(&s, TagColumn::Upos, Path::new("d")).unwrap_err();
         assert_eq!(e.to_string(), "d:1: word \"A\" has no UPOS tag");
     }
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use postag_core::Model;
 use serde::Serialize;
 
-use crate::conllu::{Column, Sentence};
+use crate::conllu::{Sentence, TagColumn};
 use crate::tagging::{tag_all, warn_long_sentences};
 
 /// Counts for one tag.
@@ -68,7 +68,7 @@ pub struct Evaluation {
 pub fn evaluate(
     model: &Model<'_>,
     sentences: &[Sentence],
-    column: Column,
+    column: TagColumn,
     threads: usize,
 ) -> Result<Evaluation> {
     let forms: Vec<Vec<&str>> = sentences.iter().map(Sentence::forms).collect();

@@ -41,7 +41,7 @@ pub fn config(params: &Params, vocab: &Vocab) -> Config {
         lstm: shape(a.hidden, a.layers, a.bidirectional),
         tags: a.num_tags as u32,
         crf: a.crf,
-        tag_column: vocab.column.to_core(),
+        tag_column: vocab.column,
     }
 }
 

@@ -6,14 +6,14 @@ use anyhow::{bail, Result};
 use postag_core::vocab::{normalized, word_chars};
 use postag_core::Model;
 
-use crate::conllu::{self, Column};
+use crate::conllu::{self, TagColumn};
 use crate::nn;
 
 /// How to build vocabularies from training data.
 #[derive(Debug, Clone, Copy)]
 pub struct VocabOptions {
     /// Tag column.
-    pub column: Column,
+    pub column: TagColumn,
     /// Words seen fewer times than this share the unknown-word row.
     pub min_word_count: usize,
     /// `format::NORMALIZE_*` flags applied before word lookup.
@@ -59,7 +59,7 @@ pub struct Vocab {
     /// Inverse of `tags`.
     pub tag_index: HashMap<String, u16>,
     /// Where the tags come from in CoNLL-U.
-    pub column: Column,
+    pub column: TagColumn,
 }
 
 /// The `format::NORMALIZE_*` flags for the two options.
@@ -174,7 +174,7 @@ impl Vocab {
             chars,
             tag_index: index_tags(&tags),
             tags,
-            column: Column::from_core(cfg.tag_column),
+            column: cfg.tag_column,
         }
     }
 

@@ -6,7 +6,7 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 
 use crate::cmd::ModelArg;
-use crate::conllu::{self, Column};
+use crate::conllu::{self, TagColumn};
 use crate::evaluate::{evaluate, render};
 use crate::tagging::threads;
 
@@ -18,8 +18,8 @@ pub struct EvalArgs {
     #[arg(long)]
     data: PathBuf,
     /// Column to compare with (default: the one the model was trained on).
-    #[arg(long, value_enum)]
-    column: Option<Column>,
+    #[arg(long, value_parser = conllu::column_parser())]
+    column: Option<TagColumn>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -31,9 +31,7 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let file = args.model.open()?;
     let model = file.load()?;
-    let column = args
-        .column
-        .unwrap_or(Column::from_core(model.config().tag_column));
+    let column = args.column.unwrap_or(model.config().tag_column);
     let gold = conllu::read(&args.data)?;
     conllu::require_tags(&gold, column, &args.data)?;
     if gold.iter().all(|s| s.words.is_empty()) {

@@ -9,7 +9,7 @@ use postag_core::tensor::Storage;
 use postag_core::torch::{self, ImportOptions, TorchVocab};
 use postag_core::Model;
 
-use crate::conllu::Column;
+use crate::conllu::{self, TagColumn};
 use crate::fsio::write_atomic;
 use crate::vocab::normalize_flags;
 
@@ -26,8 +26,8 @@ pub struct ImportArgs {
     #[arg(short, long)]
     output: PathBuf,
     /// The CoNLL-U column the tags come from (recorded in the model).
-    #[arg(long, value_enum, default_value = "upos")]
-    column: Column,
+    #[arg(long, value_parser = conllu::column_parser(), default_value = "upos")]
+    column: TagColumn,
     /// Words were lowercased (Python's `str.lower()`) when word_to_ix was built.
     #[arg(long, overrides_with = "no_lowercase")]
     lowercase: bool,
@@ -63,7 +63,7 @@ pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let options = ImportOptions {
         normalize: normalize_flags(args.lowercase, args.fold_digits),
         max_word_chars: args.max_word_chars,
-        tag_column: args.column.to_core(),
+        tag_column: args.column,
         storage: if args.quantize {
             Storage::I8
         } else {

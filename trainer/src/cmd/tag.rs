@@ -11,7 +11,7 @@ use postag_core::Model;
 use indicatif::ProgressBar;
 
 use crate::cmd::{progress_bar, ModelArg};
-use crate::conllu::{self, Column};
+use crate::conllu;
 use crate::fsio::{self, AtomicFile};
 use crate::stream::{tag_stream, LineFormat};
 use crate::tagging::{tag_all, threads, warn_long_sentences};
@@ -138,6 +138,6 @@ fn tag_conllu(
         .iter()
         .map(|t| t.tags.iter().map(|&g| model.tag_name(g as usize)).collect())
         .collect();
-    let column = Column::from_core(model.config().tag_column);
+    let column = model.config().tag_column;
     Ok(conllu::retag(text, &sentences, column, &names))
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::settings::{Optimizer, Preset};
-use crate::conllu::Column;
+use crate::conllu::{self, TagColumn};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -19,8 +19,8 @@ pub struct TrainArgs {
     #[arg(short, long)]
     pub(super) output: PathBuf,
     /// Which CoNLL-U column to learn.
-    #[arg(long, value_enum)]
-    pub(super) column: Option<Column>,
+    #[arg(long, value_parser = conllu::column_parser())]
+    pub(super) column: Option<TagColumn>,
     /// Defaults for every setting below.
     #[arg(long, value_enum, default_value = "default")]
     pub(super) preset: Preset,

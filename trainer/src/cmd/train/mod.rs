@@ -8,7 +8,7 @@ use postag_core::tensor::Storage;
 use postag_core::{Model, MAX_TOKENS};
 
 use crate::cmd::{progress_bar, ModelFile};
-use crate::conllu::{self, Column};
+use crate::conllu::{self, TagColumn};
 use crate::evaluate::evaluate;
 use crate::fsio::{sibling, write_atomic};
 use crate::model_io::{from_model, is_quantized, to_blob};
@@ -56,7 +56,7 @@ fn parameters(p: &Params) -> usize {
 /// sentence longer than the core tags in one call.
 fn read_data(
     path: &Path,
-    column: Column,
+    column: TagColumn,
     max_sentences: Option<usize>,
 ) -> Result<Vec<conllu::Sentence>> {
     let mut sentences = conllu::read(path)?;

@@ -8,7 +8,7 @@ use postag_core::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
 use serde::{Deserialize, Serialize};
 
 use super::args::TrainArgs;
-use crate::conllu::Column;
+use crate::conllu::TagColumn;
 use crate::nn::Arch;
 use crate::vocab::{normalize_flags, Vocab};
 
@@ -38,7 +38,7 @@ pub enum Optimizer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub preset: Preset,
-    pub column: Column,
+    pub column: TagColumn,
     pub epochs: usize,
     pub seed: u64,
     pub optimizer: Optimizer,
@@ -74,7 +74,7 @@ impl Settings {
     fn preset(p: Preset) -> Self {
         let base = Settings {
             preset: p,
-            column: Column::Upos,
+            column: TagColumn::Upos,
             epochs: 30,
             seed: 1,
             optimizer: Optimizer::Adam,
