@@ -45,11 +45,11 @@ impl std::error::Error for ParseError {}
 /// One syntactic word (a line with an integer ID).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
-    /// TagColumn 2.
+    /// Column 2.
     pub form: String,
-    /// TagColumn 4 (`_` when absent).
+    /// Column 4 (`_` when absent).
     pub upos: String,
-    /// TagColumn 5 (`_` when absent).
+    /// Column 5 (`_` when absent).
     pub xpos: String,
     /// 1-based line number in the file.
     pub line_number: usize,
