@@ -91,7 +91,7 @@ fn gradcheck(arch: &Arch, seed: u64) -> Worst {
     );
 
     let analytic: Vec<(String, Vec<f32>)> = grads
-        .tensors()
+        .named_parameters()
         .into_iter()
         .map(|t| (t.name, t.data.to_vec()))
         .collect();
@@ -108,13 +108,13 @@ fn gradcheck(arch: &Arch, seed: u64) -> Worst {
         for i in idx {
             let mut eval = |delta: f32| -> f64 {
                 let orig = {
-                    let mut ts = params.tensors_mut();
+                    let mut ts = params.named_parameters_mut();
                     let v = ts[ti].data[i];
                     ts[ti].data[i] = v + delta;
                     v
                 };
                 let l = loss(&params, &batch, 1) as f64;
-                params.tensors_mut()[ti].data[i] = orig;
+                params.named_parameters_mut()[ti].data[i] = orig;
                 l
             };
             let (m2, m1, p1, p2) = (eval(-2.0 * H), eval(-H), eval(H), eval(2.0 * H));
@@ -251,7 +251,11 @@ fn loss_and_gradients_do_not_depend_on_thread_count() {
         let rel = ((l1 - lt) / l1).abs() as f64;
         assert!(rel <= 1e-6, "loss {l1} vs {lt} with {threads} threads");
         worst = worst.max(rel);
-        for (x, y) in g1.tensors().iter().zip(gt.tensors().iter()) {
+        for (x, y) in g1
+            .named_parameters()
+            .iter()
+            .zip(gt.named_parameters().iter())
+        {
             let d = max_rel_diff(x.data, y.data);
             assert!(
                 d <= 1e-6,

@@ -38,5 +38,5 @@ pub mod rng;
 
 pub use model::{loss, loss_and_grad, predict, Sentence, TrainOpts};
 pub use optim::{clip_grad_norm, Adam, AdamState, AdamStateError, Sgd};
-pub use params::{Arch, Cell, CharArch, Crf, Params, Tensor, TensorMut};
+pub use params::{Arch, Cell, CharArch, Crf, Param, ParamMut, Params};
 pub use rng::Rng;

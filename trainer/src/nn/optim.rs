@@ -2,7 +2,7 @@
 //!
 //! An LSTM bias here is PyTorch's `bias_ih + bias_hh`: two parameters with equal gradients
 //! and (for Adam) equal state. Stepping each of them is stepping the sum twice, so every
-//! update below is applied `copies` times ([`TensorMut::copies`](super::TensorMut::copies)).
+//! update below is applied `copies` times ([`ParamMut::copies`](super::ParamMut::copies)).
 
 use super::params::Params;
 use multiversion::multiversion;
@@ -19,7 +19,11 @@ impl Sgd {
     /// One update of every tensor.
     pub fn step(&self, params: &mut Params, grads: &Params) {
         assert_eq!(params.arch, grads.arch);
-        for (p, g) in params.tensors_mut().into_iter().zip(grads.tensors()) {
+        for (p, g) in params
+            .named_parameters_mut()
+            .into_iter()
+            .zip(grads.named_parameters())
+        {
             for _ in 0..p.copies {
                 for (x, &d) in p.data.iter_mut().zip(g.data) {
                     *x += -self.lr * d;
@@ -45,7 +49,7 @@ pub struct Adam {
     /// result does not depend on it.
     pub threads: usize,
     step: u64,
-    /// First moments, one per tensor in `Params::tensors` order.
+    /// First moments, one per tensor in `Params::named_parameters` order.
     m: Vec<Vec<f32>>,
     /// Second moments.
     v: Vec<Vec<f32>>,
@@ -56,7 +60,7 @@ impl Adam {
     pub fn new(lr: f64, params: &Params) -> Self {
         let zeros = || {
             params
-                .tensors()
+                .named_parameters()
                 .iter()
                 .map(|t| vec![0.0f32; t.data.len()])
                 .collect()
@@ -92,7 +96,10 @@ impl Adam {
             bias_correction2_sqrt: bias_correction2.sqrt() as f32,
             eps: self.eps as f32,
         };
-        let tensors = params.tensors_mut().into_iter().zip(grads.tensors());
+        let tensors = params
+            .named_parameters_mut()
+            .into_iter()
+            .zip(grads.named_parameters());
         for ((p, g), (m, v)) in tensors.zip(self.m.iter_mut().zip(&mut self.v)) {
             let copies = p.copies as f32;
             let parts = if p.data.len() >= PARALLEL_MIN {
@@ -149,7 +156,7 @@ impl Adam {
     }
 }
 
-/// Adam's state: step count and moments, one vector per tensor in `Params::tensors` order.
+/// Adam's state: step count and moments, one vector per tensor in `Params::named_parameters` order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamState {
     /// Updates taken.
@@ -207,13 +214,13 @@ fn adam_update(
 /// bias counted twice, as PyTorch's two). Returns the norm before clipping.
 pub fn clip_grad_norm(grads: &mut Params, max_norm: f32) -> f32 {
     let mut total = 0.0f64;
-    for t in grads.tensors() {
+    for t in grads.named_parameters() {
         total += sum_of_squares(t.data) * t.copies as f64;
     }
     let total = total.sqrt() as f32;
     let coef = max_norm / (total + 1e-6);
     if coef < 1.0 {
-        for t in grads.tensors_mut() {
+        for t in grads.named_parameters_mut() {
             scale(t.data, coef);
         }
     }
@@ -269,7 +276,7 @@ mod tests {
     fn sgd_steps_biases_twice() {
         let mut p = tiny();
         let mut g = tiny();
-        for t in g.tensors_mut() {
+        for t in g.named_parameters_mut() {
             t.data.fill(1.0);
         }
         Sgd { lr: 0.5 }.step(&mut p, &g);
@@ -315,7 +322,7 @@ mod tests {
         let mut rng = crate::nn::rng::Rng::new(5);
         let start = Params::init(&arch, &mut rng);
         let mut g = Params::zeros(&arch);
-        for t in g.tensors_mut() {
+        for t in g.named_parameters_mut() {
             t.data.iter_mut().for_each(|x| *x = rng.normal());
         }
         let run = |threads: usize| {

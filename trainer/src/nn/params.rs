@@ -80,7 +80,7 @@ pub struct Cell {
     /// (4H, H) row-major.
     pub w_hh: Vec<f32>,
     /// (4H,) = PyTorch's `bias_ih + bias_hh`. PyTorch trains the two as separate parameters
-    /// with equal gradients, so the optimizers step this tensor twice (see [`TensorMut::copies`]).
+    /// with equal gradients, so the optimizers step this tensor twice (see [`ParamMut::copies`]).
     pub b: Vec<f32>,
 }
 
@@ -136,9 +136,9 @@ pub struct Params {
     pub crf: Option<Crf>,
 }
 
-/// A named view of one tensor, for optimizers, gradient checks, clipping and export.
+/// One named parameter (a tensor, as PyTorch's `named_parameters()` yields), for optimizers, gradient checks, clipping and export.
 #[derive(Debug)]
-pub struct TensorMut<'a> {
+pub struct ParamMut<'a> {
     /// The PyTorch parameter name, e.g. `lstm.weight_ih_l0_reverse`, `crf.transitions`;
     /// an LSTM bias, which stands for PyTorch's two, is named after both:
     /// `lstm.bias_ih_l0+bias_hh_l0`.
@@ -154,22 +154,22 @@ pub struct TensorMut<'a> {
     pub data: &'a mut [f32],
 }
 
-/// Read-only counterpart of [`TensorMut`].
+/// Read-only counterpart of [`ParamMut`].
 #[derive(Debug)]
-pub struct Tensor<'a> {
-    /// See [`TensorMut::name`].
+pub struct Param<'a> {
+    /// See [`ParamMut::name`].
     pub name: String,
-    /// See [`TensorMut::shape`].
+    /// See [`ParamMut::shape`].
     pub shape: Vec<usize>,
-    /// See [`TensorMut::copies`].
+    /// See [`ParamMut::copies`].
     pub copies: usize,
     /// The values.
     pub data: &'a [f32],
 }
 
-/// (name, shape, copies) of every tensor, in PyTorch's module order; `tensors()` and
-/// `tensors_mut()` yield the data in this order.
-fn tensor_specs(arch: &Arch) -> Vec<(String, Vec<usize>, usize)> {
+/// (name, shape, copies) of every tensor, in PyTorch's module order; `named_parameters()` and
+/// `named_parameters_mut()` yield the data in this order.
+fn parameter_specs(arch: &Arch) -> Vec<(String, Vec<usize>, usize)> {
     let mut specs = vec![(
         "word_embeddings.weight".to_string(),
         vec![arch.word_vocab, arch.word_dim],
@@ -300,7 +300,7 @@ impl Params {
         p
     }
 
-    /// The tensors' storage in `tensor_specs` order.
+    /// The tensors' storage in `parameter_specs` order.
     fn slices(&self) -> Vec<&[f32]> {
         let mut v: Vec<&[f32]> = vec![&self.word_emb];
         if self.arch.char.is_some() {
@@ -337,11 +337,11 @@ impl Params {
     }
 
     /// Every tensor with its PyTorch-style name, in a stable order.
-    pub fn tensors(&self) -> Vec<Tensor<'_>> {
-        tensor_specs(&self.arch)
+    pub fn named_parameters(&self) -> Vec<Param<'_>> {
+        parameter_specs(&self.arch)
             .into_iter()
             .zip(self.slices())
-            .map(|((name, shape, copies), data)| Tensor {
+            .map(|((name, shape, copies), data)| Param {
                 name,
                 shape,
                 copies,
@@ -350,12 +350,12 @@ impl Params {
             .collect()
     }
 
-    /// Every tensor, mutably, with its PyTorch-style name, in the order of [`Params::tensors`].
-    pub fn tensors_mut(&mut self) -> Vec<TensorMut<'_>> {
-        tensor_specs(&self.arch)
+    /// Every tensor, mutably, with its PyTorch-style name, in the order of [`Params::named_parameters`].
+    pub fn named_parameters_mut(&mut self) -> Vec<ParamMut<'_>> {
+        parameter_specs(&self.arch)
             .into_iter()
             .zip(self.slices_mut())
-            .map(|((name, shape, copies), data)| TensorMut {
+            .map(|((name, shape, copies), data)| ParamMut {
                 name,
                 shape,
                 copies,
@@ -416,14 +416,18 @@ mod tests {
     #[test]
     fn names_shapes_and_sizes_agree() {
         let mut p = Params::zeros(&arch());
-        let names: Vec<String> = p.tensors().iter().map(|t| t.name.clone()).collect();
+        let names: Vec<String> = p
+            .named_parameters()
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
         assert_eq!(names[0], "word_embeddings.weight");
         assert_eq!(names[1], "char_embeddings.weight");
         assert_eq!(names[2], "char_lstm.weight_ih_l0");
         assert!(names.contains(&"char_lstm.bias_ih_l1_reverse+bias_hh_l1_reverse".to_string()));
         assert!(names.contains(&"lstm.weight_ih_l1_reverse".to_string()));
         assert_eq!(names.last().unwrap(), "crf.end_transitions");
-        for t in p.tensors_mut() {
+        for t in p.named_parameters_mut() {
             assert_eq!(
                 t.shape.iter().product::<usize>(),
                 t.data.len(),

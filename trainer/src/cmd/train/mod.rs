@@ -49,7 +49,7 @@ fn build_arch(s: &Settings, vocab: &Vocab) -> Arch {
 
 /// Parameter count.
 fn parameters(p: &Params) -> usize {
-    p.tensors().iter().map(|t| t.data.len()).sum()
+    p.named_parameters().iter().map(|t| t.data.len()).sum()
 }
 
 /// Reads training or dev data: every word tagged in `column`, at least one word, no
