@@ -282,7 +282,7 @@ typedef struct postag_model_info {
     /**
      * Whether ASCII digits are replaced by `0` before lookup.
      */
-    bool digits_to_zero;
+    bool fold_digits;
     /**
      * Whether the model has char features.
      */

@@ -45,7 +45,7 @@ pub const MAX_WORD_CHARS: u32 = 1024;
 /// [`crate::vocab::normalized`].
 pub const NORMALIZE_LOWERCASE: u8 = 1;
 /// Word normalization flag: replace each ASCII digit `0-9` with `0`.
-pub const NORMALIZE_DIGITS: u8 = 2;
+pub const NORMALIZE_FOLD_DIGITS: u8 = 2;
 
 /// Shape of one LSTM stack.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use crate::format::{
     self, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM,
-    MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_DIGITS, NORMALIZE_LOWERCASE,
+    MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE,
 };
 use crate::kernels::{argmax, log_softmax, lstm_cell, quantize_i16};
 use crate::tensor::{Matrix, U32s, Vector};
@@ -408,7 +408,7 @@ impl<'a> Model<'a> {
         let word_rows = check_rows(config.words.rows)?;
         let word_dim = check_dim(config.words.dim)?;
         check_row(config.words.unknown, word_rows)?;
-        if config.words.normalize & !(NORMALIZE_LOWERCASE | NORMALIZE_DIGITS) != 0 {
+        if config.words.normalize & !(NORMALIZE_LOWERCASE | NORMALIZE_FOLD_DIGITS) != 0 {
             return Err(Error::InvalidModel);
         }
         check_shape(&config.lstm)?;

@@ -3,7 +3,7 @@
 use core::cmp::Ordering;
 use core::str::Chars;
 
-use crate::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+use crate::format::{NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
 use crate::lowercase::{lower, sigma_lower, Lower, CAPITAL_SIGMA};
 use crate::tensor::U32s;
 
@@ -13,7 +13,7 @@ pub const UNICODE_VERSION: &str = crate::lowercase::UNICODE_VERSION;
 
 /// The characters of `word` after the `NORMALIZE_*` `flags` are applied.
 ///
-/// `NORMALIZE_DIGITS` replaces each ASCII digit with `0`; `NORMALIZE_LOWERCASE`
+/// `NORMALIZE_FOLD_DIGITS` replaces each ASCII digit with `0`; `NORMALIZE_LOWERCASE`
 /// lowercases the word exactly as Python's `str.lower()` does (Unicode
 /// [`UNICODE_VERSION`], that of Python 3.11), including the context rule for capital sigma (final `ς`
 /// at the end of a word, else `σ`) and one-to-many mappings (`İ` gives `i̇`). Both may
@@ -48,7 +48,7 @@ impl Iterator for Normalized<'_> {
             return Some(c);
         }
         let c = self.chars.next()?;
-        if self.flags & NORMALIZE_DIGITS != 0 && c.is_ascii_digit() {
+        if self.flags & NORMALIZE_FOLD_DIGITS != 0 && c.is_ascii_digit() {
             return Some('0');
         }
         if self.flags & NORMALIZE_LOWERCASE == 0 {
@@ -200,10 +200,10 @@ mod tests {
 
     #[test]
     fn normalization_lowercases_and_folds_digits() {
-        let both = NORMALIZE_LOWERCASE | NORMALIZE_DIGITS;
+        let both = NORMALIZE_LOWERCASE | NORMALIZE_FOLD_DIGITS;
         let s: String = normalized("ÀB-2024İ", both).collect();
         assert_eq!(s, "àb-0000i\u{307}");
-        let s: String = normalized("AB-12", NORMALIZE_DIGITS).collect();
+        let s: String = normalized("AB-12", NORMALIZE_FOLD_DIGITS).collect();
         assert_eq!(s, "AB-00");
         assert_eq!(cmp_normalized("Dog", both, b"dog"), Ordering::Equal);
         assert_eq!(cmp_normalized("Dog", both, b"dogs"), Ordering::Less);

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use postag_core::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+use postag_core::format::{NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
 use postag_core::vocab::{cmp_normalized, normalized, UNICODE_VERSION};
 use postag_testutil::{skip, workdir};
 
-const BOTH: u8 = NORMALIZE_LOWERCASE | NORMALIZE_DIGITS;
+const BOTH: u8 = NORMALIZE_LOWERCASE | NORMALIZE_FOLD_DIGITS;
 
 fn core_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -150,7 +150,7 @@ fn words_lowercase_like_python_in_context() {
     for (word, expected) in &f.words {
         failures.extend(check(word, NORMALIZE_LOWERCASE, expected));
         failures.extend(check(word, BOTH, &fold_digits(expected)));
-        failures.extend(check(word, NORMALIZE_DIGITS, &fold_digits(word)));
+        failures.extend(check(word, NORMALIZE_FOLD_DIGITS, &fold_digits(word)));
     }
     // cmp_normalized orders like the bytes of Python's lower() against any stored word.
     for (word, expected) in &f.words {

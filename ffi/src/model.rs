@@ -212,7 +212,7 @@ pub struct postag_model_info {
     /// Whether words are lowercased before lookup.
     pub lowercase: bool,
     /// Whether ASCII digits are replaced by `0` before lookup.
-    pub digits_to_zero: bool,
+    pub fold_digits: bool,
     /// Whether the model has char features.
     pub chars: bool,
     /// Whether the char LSTM is bidirectional.
@@ -248,7 +248,7 @@ impl postag_model_info {
             crf: config.crf,
             unknown_word: config.words.unknown.is_some(),
             lowercase: config.words.normalize & postag_core::format::NORMALIZE_LOWERCASE != 0,
-            digits_to_zero: config.words.normalize & postag_core::format::NORMALIZE_DIGITS != 0,
+            fold_digits: config.words.normalize & postag_core::format::NORMALIZE_FOLD_DIGITS != 0,
             chars: chars.is_some(),
             char_bidirectional: chars.is_some_and(|c| c.lstm.bidirectional),
             unknown_char: chars.is_some_and(|c| c.unknown.is_some()),

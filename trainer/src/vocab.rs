@@ -64,9 +64,13 @@ pub struct Vocab {
 
 /// The `format::NORMALIZE_*` flags for the two options.
 pub fn normalize_flags(lowercase: bool, fold_digits: bool) -> u8 {
-    use postag_core::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+    use postag_core::format::{NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
     (if lowercase { NORMALIZE_LOWERCASE } else { 0 })
-        | (if fold_digits { NORMALIZE_DIGITS } else { 0 })
+        | (if fold_digits {
+            NORMALIZE_FOLD_DIGITS
+        } else {
+            0
+        })
 }
 
 /// Tag name -> output column.

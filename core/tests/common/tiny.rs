@@ -3,7 +3,7 @@
 
 use postag_core::builder::BlobBuilder;
 use postag_core::format::{
-    CharConfig, Config, LstmShape, Net, Role, TagColumn, WordConfig, NORMALIZE_DIGITS,
+    CharConfig, Config, LstmShape, Net, Role, TagColumn, WordConfig, NORMALIZE_FOLD_DIGITS,
     NORMALIZE_LOWERCASE,
 };
 use postag_core::tensor::Storage;
@@ -30,7 +30,7 @@ pub fn config(crf: bool, bidirectional: bool, unknown_char: bool) -> Config {
             rows: 7,
             dim: 3,
             unknown: Some(6),
-            normalize: NORMALIZE_LOWERCASE | NORMALIZE_DIGITS,
+            normalize: NORMALIZE_LOWERCASE | NORMALIZE_FOLD_DIGITS,
         },
         chars: Some(CharConfig {
             rows: 9,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use postag_core::format::{self, LstmPart, Net, Role, NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+use postag_core::format::{self, LstmPart, Net, Role, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
 use postag_core::tensor::Storage;
 use serde_json::json;
 
@@ -57,7 +57,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let scratch = model.scratch_bytes(args.tokens);
     let normalize: Vec<&str> = [
         (NORMALIZE_LOWERCASE, "lowercase"),
-        (NORMALIZE_DIGITS, "digits to 0"),
+        (NORMALIZE_FOLD_DIGITS, "fold digits"),
     ]
     .iter()
     .filter(|(f, _)| c.words.normalize & f != 0)

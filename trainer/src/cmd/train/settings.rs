@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::ValueEnum;
-use postag_core::format::{NORMALIZE_DIGITS, NORMALIZE_LOWERCASE};
+use postag_core::format::{NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
 use serde::{Deserialize, Serialize};
 
 use super::args::TrainArgs;
@@ -215,7 +215,7 @@ impl Settings {
         (self.hidden, self.layers, self.bidirectional, self.crf) =
             (arch.hidden, arch.layers, arch.bidirectional, arch.crf);
         self.lowercase = vocab.normalize & NORMALIZE_LOWERCASE != 0;
-        self.fold_digits = vocab.normalize & NORMALIZE_DIGITS != 0;
+        self.fold_digits = vocab.normalize & NORMALIZE_FOLD_DIGITS != 0;
         if let Some(cv) = &vocab.chars {
             self.max_word_chars = cv.max_word_chars;
         }
