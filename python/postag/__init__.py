@@ -14,8 +14,15 @@ Importing postag does not import numpy (or torch); `Model.scores` and `export` i
 when first called.
 """
 
-from typing import Any, Mapping, Optional, Union
+from __future__ import annotations
+
 import os
+
+# `typing` is imported only by type checkers: importing it at run time would cost more
+# than the rest of `import postag` together.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping, Optional, Union
 
 from ._postag import (
     FORMAT_VERSION,
@@ -54,7 +61,7 @@ def _as_float32(name: str, value: Any):
     return tuple(int(d) for d in array.shape), array.tobytes()
 
 
-def _index_map(what: str, mapping: Mapping[str, int]) -> "dict[str, int]":
+def _index_map(what: str, mapping: Mapping[str, int]) -> dict[str, int]:
     out = {}
     for key, ix in mapping.items():
         if not isinstance(key, str):
@@ -68,7 +75,7 @@ def export(
     word_to_ix: Mapping[str, int],
     tag_to_ix: Mapping[str, int],
     char_to_ix: Optional[Mapping[str, int]] = None,
-    path: Union[str, "os.PathLike[str]", None] = None,
+    path: Union[str, os.PathLike[str], None] = None,
     *,
     lowercase: bool = False,
     fold_digits: bool = False,
