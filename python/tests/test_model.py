@@ -116,3 +116,30 @@ def test_import_postag_imports_neither_numpy_nor_torch():
     code = "import sys, postag; print(sorted(m for m in ('numpy', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_tag_many_releases_the_gil(model, ewt_dev):
+    """While one thread tags, another keeps running Python: were the GIL held through
+    the call, the main loop below would stall for the whole call."""
+    import threading
+    import time
+
+    done = threading.Event()
+    span = []
+
+    def work():
+        start = time.perf_counter()
+        model.tag_many(ewt_dev, threads=1)
+        span.append(time.perf_counter() - start)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    last = time.perf_counter()
+    longest_gap = 0.0
+    worker.start()
+    while not done.is_set():
+        now = time.perf_counter()
+        longest_gap = max(longest_gap, now - last)
+        last = now
+    worker.join()
+    assert longest_gap < span[0] / 2, (longest_gap, span[0])
