@@ -1,0 +1,136 @@
+"""postag: an LSTM part-of-speech tagger whose Rust core runs PyTorch-trained taggers.
+
+    >>> import postag
+    >>> model = postag.Model.default()          # the built-in English model (UD EWT, UPOS)
+    >>> model.tag(["She", "wrote", "a", "letter", "."])
+    ['PRON', 'VERB', 'DET', 'NOUN', 'PUNCT']
+
+`Model` tags (`tag`, `tag_many`, `scores`); `export` turns a trained PyTorch tagger (the
+`LSTMTagger` of PyTorch's "Sequence models and LSTM networks" tutorial and its char, stacked,
+bidirectional and CRF variants) into a postag model file. `postag.corpus` tags JSON-lines
+shards, one model load per process, for distributed engines such as Dask or Spark.
+
+Importing postag does not import numpy (or torch); `Model.scores` and `export` import numpy
+when first called.
+"""
+
+from __future__ import annotations
+
+import os
+
+# `typing` is imported only by type checkers: importing it at run time would cost more
+# than the rest of `import postag` together.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping, Optional, Union
+
+from ._postag import (
+    FORMAT_VERSION,
+    MAX_TOKENS,
+    MAX_WORD_CHARS,
+    Model,
+    PostagError,
+    __version__,
+    _export,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_TOKENS",
+    "MAX_WORD_CHARS",
+    "Model",
+    "PostagError",
+    "__version__",
+    "export",
+]
+
+
+def _as_float32(name: str, value: Any):
+    """(shape, native-endian float32 bytes) of a torch tensor or any numpy array-like."""
+    import numpy as np
+
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor
+        value = value.detach().cpu()
+        if value.is_floating_point():
+            value = value.float()  # bf16 and f16 have no numpy view; f64 narrows here
+        value = value.numpy()
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"`{name}` has dtype {array.dtype}; a numeric array is expected")
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    return tuple(int(d) for d in array.shape), array.tobytes()
+
+
+def _index_map(what: str, mapping: Mapping[str, int]) -> dict[str, int]:
+    out = {}
+    for key, ix in mapping.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{what} keys must be str, not {type(key).__name__} ({key!r})")
+        out[key] = int(ix)
+    return out
+
+
+def export(
+    model: Any,
+    word_to_ix: Mapping[str, int],
+    tag_to_ix: Mapping[str, int],
+    char_to_ix: Optional[Mapping[str, int]] = None,
+    path: Union[str, os.PathLike[str], None] = None,
+    *,
+    lowercase: bool = False,
+    fold_digits: bool = False,
+    quantize: bool = False,
+    max_word_chars: int = MAX_WORD_CHARS,
+    tag_column: str = "upos",
+) -> bytes:
+    """Converts a trained PyTorch tagger into a postag model blob; returns the blob.
+
+    `model` is a live `torch.nn.Module` of the tutorial's shape (its `state_dict()` is
+    read) or any mapping from PyTorch state_dict names to array-likes (torch tensors,
+    numpy arrays, nested lists), e.g. for the tutorial's `LSTMTagger`:
+
+        word_embeddings.weight  (V, E)        lstm.weight_ih_l0  (4H, E)
+        lstm.weight_hh_l0       (4H, H)       lstm.bias_ih_l0, lstm.bias_hh_l0  (4H,)
+        hidden2tag.weight       (T, H)        hidden2tag.bias    (T,)
+
+    (stacked and bidirectional LSTMs add `_l1`, `_reverse`; char models add
+    `char_embeddings.weight` and `char_lstm.*`; CRF models `crf.transitions` (T, T),
+    `crf.start_transitions` and `crf.end_transitions` (T,)). Every value is converted to
+    float32. The architecture is read from the names and shapes; a tensor outside the
+    model family is an error that names it.
+
+    `word_to_ix`, `tag_to_ix` and `char_to_ix` (char models) are the tutorial's index
+    maps: word -> embedding row, tag -> output column, character -> char embedding row.
+    A `"<unk>"` key names the row for words (or characters) not in the map; without one,
+    tagging an unknown word raises PostagError.
+
+    `lowercase=True` when `word_to_ix` was built from `word.lower()` (tagging then
+    lowercases exactly as Python's `str.lower()`); `fold_digits=True` when ASCII digits
+    were replaced with "0". `quantize=True` stores int8 weights with a per-row scale
+    (about 4x smaller). `max_word_chars`: the longest word the char LSTM reads whole
+    (longer words: first and last halves; the default reads every word whole, as
+    PyTorch does). `tag_column`: "upos" or "xpos", recorded for CoNLL-U tagging.
+
+    With `path`, the blob is also written there, atomically (a temporary file renamed
+    into place). Raises PostagError with the core's message when the state_dict or the
+    maps do not describe a supported model.
+
+    This goes through the same builder as `postag import-torch`.
+    """
+    state = model.state_dict() if callable(getattr(model, "state_dict", None)) else model
+    tensors = []
+    for name, value in state.items():
+        shape, data = _as_float32(str(name), value)
+        tensors.append((str(name), list(shape), data))
+    return _export(
+        tensors,
+        _index_map("word_to_ix", word_to_ix),
+        _index_map("tag_to_ix", tag_to_ix),
+        None if char_to_ix is None else _index_map("char_to_ix", char_to_ix),
+        None if path is None else os.fspath(path),
+        bool(lowercase),
+        bool(fold_digits),
+        bool(quantize),
+        int(max_word_chars),
+        str(tag_column),
+    )

@@ -1,0 +1,84 @@
+"""Type stubs of the extension module `postag._postag` (re-exported by `postag`)."""
+
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+FORMAT_VERSION: int
+"""The blob format version this library reads and writes."""
+MAX_TOKENS: int
+"""The most tokens one sentence may have (4096); more raises PostagError."""
+MAX_WORD_CHARS: int
+"""The largest `max_word_chars` a model may have (1024)."""
+
+class PostagError(ValueError):
+    """An error of the postag core: a blob that does not load, a token it cannot tag,
+    a state_dict it cannot export. The message says which."""
+
+class Model:
+    """A part-of-speech tagger: a validated postag model blob, ready to tag.
+
+    Immutable; one model may be used from several threads at once. Picklable (the
+    blob travels). There is no raw-text method yet: postag models have no segmenter,
+    so tokens are given one by one.
+    """
+
+    @classmethod
+    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Model":
+        """Reads and validates the model file at `path`.
+
+        Raises OSError when the file cannot be read, PostagError when it is not a
+        valid model."""
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "Model":
+        """Validates a model blob (copied: the model keeps its own copy)."""
+    @classmethod
+    def default(cls) -> "Model":
+        """The built-in English model (UD English EWT, UPOS tags)."""
+    def tag(self, tokens: Sequence[str]) -> List[str]:
+        """Tags one sentence of n tokens: n tag names.
+
+        Raises PostagError for an empty token, a word or character the model cannot
+        look up (no "<unk>" entry), or more than MAX_TOKENS tokens."""
+    def tag_many(
+        self, sentences: Sequence[Sequence[str]], threads: Optional[int] = None
+    ) -> List[List[str]]:
+        """Tags many sentences (a list of token lists): one tag list per sentence, in order.
+
+        The GIL is released while tagging; `threads` worker threads (default: every
+        core) each tag a contiguous share, one core call per sentence (a bulk core
+        entry point will be used when one exists). An error names the sentence's
+        0-based index and raises PostagError."""
+    def scores(self, tokens: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Log-probabilities of shape (n_tokens, n_tags), float32: row i is the
+        `log_softmax` of token i's tag scores, columns in the order of `tags`."""
+    @property
+    def tags(self) -> List[str]:
+        """The tag names in the model's order (the columns of `scores`)."""
+    def info(self) -> Dict[str, Any]:
+        """Dimensions and options:
+
+        name, blob_bytes, format_version, storage ("f32" or "int8"), tags (list),
+        tag_column ("upos" or "xpos"), words (vocabulary size), word_rows, word_dim,
+        unknown_word, lowercase, fold_digits, chars (None, or a dict with chars, rows,
+        dim, unknown_char, max_word_chars, lstm), lstm (hidden, layers, bidirectional),
+        crf, scratch_bytes_per_token."""
+    def to_bytes(self) -> bytes:
+        """The model blob."""
+    def __reduce__(self) -> Tuple[Any, Tuple[bytes]]: ...
+
+def _export(
+    tensors: List[Tuple[str, List[int], bytes]],
+    word_to_ix: Dict[str, int],
+    tag_to_ix: Dict[str, int],
+    char_to_ix: Optional[Dict[str, int]],
+    path: Optional[str],
+    lowercase: bool,
+    fold_digits: bool,
+    quantize: bool,
+    max_word_chars: int,
+    tag_column: str,
+) -> bytes: ...

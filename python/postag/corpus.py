@@ -1,0 +1,127 @@
+"""Tagging JSON-lines corpora shard by shard, for distributed engines (Dask, Spark, ...).
+
+A shard is a JSON-lines file: each line an object with `"tokens": [str, ...]` (other keys
+are kept), answered by the same object with `"tags"` added, the CLI's `postag tag
+--format jsonl` convention; blank lines stay blank, so output line N answers input line N.
+
+`tag_jsonl_file` is the task a worker runs per shard; it gets its model from
+`cached_model`, which loads each model file once per process and reuses it for every
+later shard (a model is immutable and thread-safe, so the threads of one worker share it).
+
+    import postag.corpus
+    stats = postag.corpus.tag_jsonl_file("part-0.jsonl", "out/part-0.jsonl", "m.postag")
+"""
+
+import json
+import os
+import threading
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+
+from . import Model
+
+_PathLike = Union[str, "os.PathLike[str]"]
+
+_lock = threading.Lock()
+_models: Dict[Tuple[str, int, int], Model] = {}
+_loads = 0
+
+
+def cached_model(path: Optional[_PathLike] = None) -> Model:
+    """The model at `path` (None: the built-in English model), loaded at most once in
+    this process: later calls return the same object. A file that changed since (other
+    size or modification time) is loaded again."""
+    global _loads
+    if path is None:
+        key = ("", 0, 0)
+    else:
+        full = os.path.abspath(os.fspath(path))
+        st = os.stat(full)
+        key = (full, st.st_size, st.st_mtime_ns)
+    with _lock:
+        model = _models.get(key)
+        if model is None:
+            model = Model.default() if path is None else Model.load(key[0])
+            _models[key] = model
+            _loads += 1
+        return model
+
+
+def load_count() -> int:
+    """How many times `cached_model` has loaded a model file in this process."""
+    return _loads
+
+
+def tag_lines(model: Model, lines: Iterable[str], threads: Optional[int] = 1) -> List[str]:
+    """Tags JSON lines (see the module's docstring); returns the output lines, without
+    line ends. Raises ValueError naming the line (1-based) that is not a JSON object with
+    a list of str under "tokens", and PostagError when a sentence cannot be tagged."""
+    return _tag_lines(model, lines, threads)[0]
+
+
+def _tag_lines(
+    model: Model, lines: Iterable[str], threads: Optional[int]
+) -> Tuple[List[str], int, int]:
+    """`tag_lines`, with the number of sentences and of tokens."""
+    records: List[Optional[Dict[str, Any]]] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            records.append(None)
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"line {number}: not JSON: {e}") from None
+        tokens = record.get("tokens") if isinstance(record, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise ValueError(f'line {number}: expected an object with "tokens": [str, ...]')
+        records.append(record)
+    sentences = [r["tokens"] for r in records if r is not None]
+    tagged = iter(model.tag_many(sentences, threads=threads))
+    out = []
+    for record in records:
+        if record is None:
+            out.append("")
+        else:
+            record["tags"] = next(tagged)
+            out.append(json.dumps(record, ensure_ascii=False))
+    return out, len(sentences), sum(len(s) for s in sentences)
+
+
+def tag_jsonl_file(
+    src: _PathLike,
+    dst: _PathLike,
+    model_path: Optional[_PathLike] = None,
+    threads: Optional[int] = 1,
+) -> Dict[str, Any]:
+    """Tags the JSON-lines shard `src` into `dst` (written whole or not at all: a
+    temporary file renamed into place) with the model at `model_path` (None: built-in),
+    loaded once per process (`cached_model`). `threads`: tagging threads for this shard
+    (1 suits an engine that runs one task per core; None uses every core).
+
+    Returns {"src", "dst", "sentences", "tokens", "pid", "loads"}: `loads` is
+    `load_count()` after the shard, so a caller can check that each process loaded the
+    model once."""
+    model = cached_model(model_path)
+    with open(src, encoding="utf-8-sig") as f:
+        lines = f.read().splitlines()
+    out, sentences, tokens = _tag_lines(model, lines, threads)
+    dst = os.fspath(dst)
+    tmp = os.path.join(os.path.dirname(dst) or ".", f".{os.path.basename(dst)}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for line in out:
+                f.write(line)
+                f.write("\n")
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return {
+        "src": os.fspath(src),
+        "dst": dst,
+        "sentences": sentences,
+        "tokens": tokens,
+        "pid": os.getpid(),
+        "loads": load_count(),
+    }

@@ -1,0 +1,532 @@
+//! `postag._postag`: the Python extension module (see `postag/__init__.py` for the
+//! Python-facing package and `postag/_postag.pyi` for the typed signatures).
+//!
+//! The Rust core does all the work; the GIL is released while a model loads, tags or
+//! is built.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use postag_core::tensor::Storage;
+use postag_core::torch::{self, ImportOptions, TorchTensor, TorchVocab};
+use postag_core::{Error, TagColumn, MAX_TOKENS};
+use pyo3::create_exception;
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyType};
+
+mod blob;
+use blob::Loaded;
+
+/// The English model that ships with postag (UD English EWT, UPOS).
+const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/en_ewt.postag");
+
+create_exception!(
+    _postag,
+    PostagError,
+    PyValueError,
+    "An error of the postag core: a blob that does not load, a token it cannot tag, a state_dict it cannot export. The message says which."
+);
+
+fn core_err(e: impl std::fmt::Display) -> PyErr {
+    PostagError::new_err(e.to_string())
+}
+
+/// The Python exception for an I/O error on `path` (FileNotFoundError,
+/// PermissionError or OSError), with a message naming the file.
+fn os_error(e: &std::io::Error, path: &str) -> PyErr {
+    let msg = format!("{path}: {e}");
+    match e.kind() {
+        std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
+        std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
+        _ => PyOSError::new_err(msg),
+    }
+}
+
+/// A sentence's tokens: any sequence of str except a str itself (whose characters
+/// would pass for tokens).
+fn tokens_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "tokens must be a sequence of str (one per token), not a str: split the text first",
+        ));
+    }
+    obj.extract()
+}
+
+thread_local! {
+    /// Working memory of `Model.tag` and `Model.scores` on this thread, grown as needed.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A part-of-speech tagger: a validated postag model blob, ready to tag.
+///
+/// Make one with `Model.load(path)`, `Model.from_bytes(blob)` or `Model.default()`.
+/// A model is immutable and may be used from several threads at once.
+#[pyclass(frozen, module = "postag")]
+struct Model {
+    loaded: Loaded,
+    /// Where the model came from, for `repr` and error messages.
+    name: String,
+    /// The tag names as Python strings, made once: every tag returned is one of these.
+    tags: Vec<Py<PyString>>,
+}
+
+impl Model {
+    fn new(py: Python<'_>, loaded: Loaded, name: String) -> Self {
+        let m = loaded.model();
+        let tags = (0..m.num_tags())
+            .map(|i| PyString::new(py, m.tag_name(i)).unbind())
+            .collect();
+        Model { loaded, name, tags }
+    }
+
+    /// The message for a core error on `tokens`, naming the token at fault.
+    fn explain(&self, tokens: &[String], e: Error) -> String {
+        let model = self.loaded.model();
+        match e {
+            Error::UnknownWord => {
+                let word = tokens
+                    .iter()
+                    .find(|w| model.word_row(w).is_none())
+                    .map_or("?", String::as_str);
+                format!("word {word:?} is not in the model's vocabulary and the model has no unknown-word entry")
+            }
+            Error::UnknownChar => {
+                let c = model.chars().and_then(|cn| {
+                    tokens
+                        .iter()
+                        .flat_map(|w| w.chars())
+                        .find(|&c| cn.row(c).is_none())
+                });
+                format!("character {:?} is not in the model's char vocabulary and the model has no unknown-char entry", c.unwrap_or('?'))
+            }
+            Error::EmptyToken => {
+                let i = tokens.iter().position(String::is_empty).unwrap_or(0);
+                format!("token {} of {} is empty", i + 1, tokens.len())
+            }
+            Error::TooManyTokens => format!(
+                "{} tokens, more than the {MAX_TOKENS} the model reads in one call; split the sentence",
+                tokens.len()
+            ),
+            e => e.to_string(),
+        }
+    }
+
+    /// Tags one sentence into `tags` (and `scores`), with `scratch` grown as needed.
+    fn tag_into(
+        &self,
+        tokens: &[String],
+        scratch: &mut Vec<u8>,
+        tags: &mut [u16],
+        scores: Option<&mut [f32]>,
+    ) -> Result<(), String> {
+        let model = self.loaded.model();
+        let bytes = model
+            .scratch_bytes(tokens.len())
+            .ok_or_else(|| self.explain(tokens, Error::TooManyTokens))?;
+        if scratch.len() < bytes {
+            scratch.resize(bytes, 0);
+        }
+        model
+            .tag(tokens, scratch, tags, scores)
+            .map_err(|e| self.explain(tokens, e))
+    }
+
+    /// Tags one sentence on this thread's scratch buffer.
+    fn tag_one(&self, tokens: &[String], scores: Option<&mut [f32]>) -> Result<Vec<u16>, String> {
+        let mut tags = vec![0u16; tokens.len()];
+        SCRATCH.with_borrow_mut(|scratch| self.tag_into(tokens, scratch, &mut tags, scores))?;
+        Ok(tags)
+    }
+
+    fn tag_list<'py>(&self, py: Python<'py>, tags: &[u16]) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, tags.iter().map(|&t| self.tags[t as usize].bind(py)))
+    }
+}
+
+/// Tags `sentences` on `threads` worker threads, each taking a contiguous share with
+/// its own scratch buffer. On error: the index of the first sentence that failed and
+/// the message.
+fn tag_sentences(
+    model: &Model,
+    sentences: &[Vec<String>],
+    threads: usize,
+) -> Result<Vec<Vec<u16>>, (usize, String)> {
+    let threads = threads.max(1).min(sentences.len().max(1));
+    let chunk = sentences.len().div_ceil(threads).max(1);
+    let work = |first: usize, part: &[Vec<String>]| -> Result<Vec<Vec<u16>>, (usize, String)> {
+        let mut scratch = Vec::new();
+        part.iter()
+            .enumerate()
+            .map(|(i, tokens)| {
+                let mut tags = vec![0u16; tokens.len()];
+                model
+                    .tag_into(tokens, &mut scratch, &mut tags, None)
+                    .map(|()| tags)
+                    .map_err(|e| (first + i, e))
+            })
+            .collect()
+    };
+    if threads == 1 {
+        return work(0, sentences);
+    }
+    let parts: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sentences
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| scope.spawn(move || work(c * chunk, part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err((0, "tagging thread panicked".to_string())))
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(sentences.len());
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(all)
+}
+
+#[pymethods]
+impl Model {
+    /// Reads and validates the model file at `path` (a postag blob: `postag train`,
+    /// `postag import-torch` or `postag.export` write one).
+    ///
+    /// Raises OSError when the file cannot be read and PostagError when it is not a
+    /// valid model.
+    #[classmethod]
+    fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let name = path.display().to_string();
+        let loaded = py.detach(|| -> PyResult<Loaded> {
+            let bytes = std::fs::read(&path).map_err(|e| os_error(&e, &name))?;
+            Loaded::owned(bytes.into_boxed_slice())
+                .map_err(|e| PostagError::new_err(format!("{name}: {e}")))
+        })?;
+        Ok(Model::new(py, loaded, name))
+    }
+
+    /// Validates a model blob given as bytes (copied: the model keeps its own copy).
+    #[classmethod]
+    fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, blob: &[u8]) -> PyResult<Self> {
+        let bytes: Box<[u8]> = blob.into();
+        let loaded = py.detach(|| Loaded::owned(bytes)).map_err(core_err)?;
+        Ok(Model::new(py, loaded, "<bytes>".to_string()))
+    }
+
+    /// The built-in English model (UD English EWT, UPOS tags), embedded in the package.
+    #[classmethod]
+    fn default(_cls: &Bound<'_, PyType>, py: Python<'_>) -> PyResult<Self> {
+        let loaded = py
+            .detach(|| Loaded::borrowed(DEFAULT_MODEL))
+            .map_err(core_err)?;
+        Ok(Model::new(
+            py,
+            loaded,
+            "the built-in English model".to_string(),
+        ))
+    }
+
+    /// Tags one sentence: `tokens` is a list of n words (str), the result n tag names.
+    ///
+    /// Raises PostagError for an empty token, a word (or character) the model cannot
+    /// look up, or more than MAX_TOKENS tokens.
+    fn tag<'py>(
+        &self,
+        py: Python<'py>,
+        tokens: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let tokens = tokens_of(tokens)?;
+        let tags = py
+            .detach(|| self.tag_one(&tokens, None))
+            .map_err(PostagError::new_err)?;
+        self.tag_list(py, &tags)
+    }
+
+    /// Tags many sentences: a list of token lists in, a list of tag-name lists out (in
+    /// the same order).
+    ///
+    /// The GIL is released while tagging. `threads` worker threads (default: every
+    /// core) each tag a contiguous share of the sentences, one core call per sentence;
+    /// when the core gains a bulk (many-sentence) entry point, this method will use it.
+    /// An error names the sentence (0-based index) and raises PostagError.
+    #[pyo3(signature = (sentences, threads=None))]
+    fn tag_many<'py>(
+        &self,
+        py: Python<'py>,
+        sentences: &Bound<'py, PyAny>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if sentences.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(
+                "sentences must be a sequence of token lists, not a str",
+            ));
+        }
+        let sentences = sentences
+            .try_iter()?
+            .map(|s| tokens_of(&s?))
+            .collect::<PyResult<Vec<_>>>()?;
+        if threads == Some(0) {
+            return Err(PyValueError::new_err("threads must be at least 1"));
+        }
+        let threads = threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let tagged = py
+            .detach(|| tag_sentences(self, &sentences, threads))
+            .map_err(|(i, e)| PostagError::new_err(format!("sentence {i}: {e}")))?;
+        let lists = tagged
+            .iter()
+            .map(|tags| self.tag_list(py, tags))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, lists)
+    }
+
+    /// The log-probabilities of every tag for each token: a numpy float32 array of
+    /// shape (n_tokens, n_tags), columns in the order of `Model.tags` (rows are
+    /// `log_softmax` outputs, as PyTorch's tagger returns). Imports numpy on first use.
+    fn scores<'py>(
+        &self,
+        py: Python<'py>,
+        tokens: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let tokens = tokens_of(tokens)?;
+        let t = self.tags.len();
+        let n = tokens.len();
+        let scores = py
+            .detach(|| {
+                let mut scores = vec![0f32; n * t];
+                self.tag_one(&tokens, Some(&mut scores)).map(|_| scores)
+            })
+            .map_err(PostagError::new_err)?;
+        let numpy = py.import("numpy")?;
+        if n == 0 {
+            return numpy.call_method1("zeros", ((0, t), "float32"));
+        }
+        let raw: Vec<u8> = scores.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let buffer = PyByteArray::new(py, &raw);
+        numpy
+            .call_method1("frombuffer", (buffer, "float32"))?
+            .call_method1("reshape", ((n, t),))
+    }
+
+    /// The tag names, in the model's tag order (the columns of `scores`).
+    #[getter]
+    fn tags<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.tags.iter().map(|t| t.bind(py)))
+    }
+
+    /// The model's dimensions and options as a dict (see the type stubs for the keys).
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let model = self.loaded.model();
+        let c = model.config();
+        let lstm = |s: postag_core::LstmShape| -> PyResult<Bound<'py, PyDict>> {
+            let d = PyDict::new(py);
+            d.set_item("hidden", s.hidden)?;
+            d.set_item("layers", s.layers)?;
+            d.set_item("bidirectional", s.bidirectional)?;
+            Ok(d)
+        };
+        let d = PyDict::new(py);
+        d.set_item("name", &self.name)?;
+        d.set_item("blob_bytes", model.blob_len())?;
+        d.set_item("format_version", postag_core::FORMAT_VERSION)?;
+        d.set_item(
+            "storage",
+            match model.word_embedding().storage() {
+                Storage::F32 => "f32",
+                Storage::I8 => "int8",
+            },
+        )?;
+        d.set_item("tags", self.tags(py)?)?;
+        d.set_item(
+            "tag_column",
+            match c.tag_column {
+                TagColumn::Upos => "upos",
+                TagColumn::Xpos => "xpos",
+            },
+        )?;
+        d.set_item("words", model.vocab_len())?;
+        d.set_item("word_rows", c.words.rows)?;
+        d.set_item("word_dim", c.words.dim)?;
+        d.set_item("unknown_word", c.words.unknown.is_some())?;
+        d.set_item(
+            "lowercase",
+            c.words.normalize & postag_core::format::NORMALIZE_LOWERCASE != 0,
+        )?;
+        d.set_item(
+            "fold_digits",
+            c.words.normalize & postag_core::format::NORMALIZE_DIGITS != 0,
+        )?;
+        let chars = match (c.chars, model.chars()) {
+            (Some(cc), Some(net)) => {
+                let ch = PyDict::new(py);
+                ch.set_item("chars", net.vocab_len())?;
+                ch.set_item("rows", cc.rows)?;
+                ch.set_item("dim", cc.dim)?;
+                ch.set_item("unknown_char", cc.unknown.is_some())?;
+                ch.set_item("max_word_chars", cc.max_word_chars)?;
+                ch.set_item("lstm", lstm(cc.lstm)?)?;
+                Some(ch)
+            }
+            _ => None,
+        };
+        d.set_item("chars", chars)?;
+        d.set_item("lstm", lstm(c.lstm)?)?;
+        d.set_item("crf", c.crf)?;
+        d.set_item("scratch_bytes_per_token", model.scratch_bytes(1))?;
+        Ok(d)
+    }
+
+    /// The model blob (bytes): `Model.from_bytes(m.to_bytes())` is the same model.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.loaded.bytes())
+    }
+
+    /// Pickling sends the blob: a model unpickles as `Model.from_bytes(blob)`.
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let from_bytes = py.get_type::<Model>().getattr("from_bytes")?;
+        Ok((from_bytes, (self.to_bytes(py),)))
+    }
+
+    fn __repr__(&self) -> String {
+        let c = self.loaded.model().config();
+        format!(
+            "<postag.Model {}: {} tags, word LSTM {} x {}{}{}{}>",
+            self.name,
+            c.tags,
+            c.lstm.layers,
+            c.lstm.hidden,
+            if c.lstm.bidirectional { " bidi" } else { "" },
+            if c.chars.is_some() { ", chars" } else { "" },
+            if c.crf { ", CRF" } else { "" },
+        )
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all: a temporary file in the same
+/// directory, flushed to disk, then renamed over `path`.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The core of `postag.export`: `tensors` are (PyTorch name, shape, native-endian
+/// float32 bytes) triples; the blob is built by `postag_core::torch::blob_from_state_dict`
+/// (the mapping `postag import-torch` uses) and written to `path` when given.
+#[pyfunction]
+#[pyo3(signature = (tensors, word_to_ix, tag_to_ix, char_to_ix, path, lowercase, fold_digits, quantize, max_word_chars, tag_column))]
+#[allow(clippy::too_many_arguments)]
+fn _export<'py>(
+    py: Python<'py>,
+    tensors: Vec<(String, Vec<usize>, Bound<'py, PyBytes>)>,
+    word_to_ix: BTreeMap<String, u32>,
+    tag_to_ix: BTreeMap<String, u32>,
+    char_to_ix: Option<BTreeMap<String, u32>>,
+    path: Option<PathBuf>,
+    lowercase: bool,
+    fold_digits: bool,
+    quantize: bool,
+    max_word_chars: u32,
+    tag_column: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let tag_column = match tag_column {
+        "upos" | "UPOS" => TagColumn::Upos,
+        "xpos" | "XPOS" => TagColumn::Xpos,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "tag_column must be \"upos\" or \"xpos\", not {other:?}"
+            )))
+        }
+    };
+    let mut dict = BTreeMap::new();
+    for (name, shape, data) in &tensors {
+        let raw = data.as_bytes();
+        let data: Vec<f32> = raw
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if raw.len() != 4 * shape.iter().product::<usize>() {
+            return Err(PyValueError::new_err(format!(
+                "`{name}`: {} bytes for shape {shape:?}",
+                raw.len()
+            )));
+        }
+        if dict
+            .insert(
+                name.clone(),
+                TorchTensor {
+                    shape: shape.clone(),
+                    data,
+                },
+            )
+            .is_some()
+        {
+            return Err(PyValueError::new_err(format!("`{name}` given twice")));
+        }
+    }
+    let vocab = TorchVocab {
+        word_to_ix,
+        tag_to_ix,
+        char_to_ix,
+    };
+    let options = ImportOptions {
+        normalize: if lowercase {
+            postag_core::format::NORMALIZE_LOWERCASE
+        } else {
+            0
+        } | if fold_digits {
+            postag_core::format::NORMALIZE_DIGITS
+        } else {
+            0
+        },
+        max_word_chars,
+        tag_column,
+        storage: if quantize { Storage::I8 } else { Storage::F32 },
+    };
+    let blob = py.detach(|| -> PyResult<Vec<u8>> {
+        let blob = torch::blob_from_state_dict(dict, &vocab, &options)
+            .map_err(|e| PostagError::new_err(format!("cannot export the model: {e}")))?;
+        if let Some(path) = &path {
+            write_atomic(path, &blob).map_err(|e| os_error(&e, &path.display().to_string()))?;
+        }
+        Ok(blob)
+    })?;
+    Ok(PyBytes::new(py, &blob))
+}
+
+#[pymodule]
+fn _postag(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Model>()?;
+    m.add_function(wrap_pyfunction!(_export, m)?)?;
+    m.add("PostagError", m.py().get_type::<PostagError>())?;
+    m.add("MAX_TOKENS", MAX_TOKENS)?;
+    m.add("MAX_WORD_CHARS", postag_core::format::MAX_WORD_CHARS)?;
+    m.add("FORMAT_VERSION", postag_core::FORMAT_VERSION)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,99 @@
+"""Corpus scale: JSON-lines shards tagged by postag.corpus, in one process and on a local
+Dask cluster of two worker processes (examples/dask_tag_corpus.py), with equal output."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+import postag
+import postag.corpus
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def write_shards(directory: Path, sentences, shards: int):
+    directory.mkdir()
+    per = -(-len(sentences) // shards)
+    paths = []
+    for k in range(shards):
+        path = directory / f"part-{k}.jsonl"
+        with open(path, "w", encoding="utf-8") as f:
+            for i, tokens in enumerate(sentences[k * per : (k + 1) * per]):
+                f.write(json.dumps({"id": f"{k}-{i}", "tokens": tokens}, ensure_ascii=False))
+                f.write("\n")
+        paths.append(path)
+    return paths
+
+
+def read_tags(paths):
+    out = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            out.extend(json.loads(line)["tags"] for line in f if line.strip())
+    return out
+
+
+def test_tag_lines_keeps_blank_lines_and_other_keys():
+    model = postag.Model.default()
+    lines = ['{"tokens": ["The", "dog"], "id": 7}', "", "  ", '{"tokens": []}']
+    out = postag.corpus.tag_lines(model, lines)
+    assert out[1:3] == ["", ""]
+    first = json.loads(out[0])
+    assert first == {"tokens": ["The", "dog"], "id": 7, "tags": model.tag(["The", "dog"])}
+    assert json.loads(out[3]) == {"tokens": [], "tags": []}
+    with pytest.raises(ValueError, match="line 2: expected an object"):
+        postag.corpus.tag_lines(model, ['{"tokens": ["a"]}', '{"words": ["a"]}'])
+    with pytest.raises(ValueError, match="line 1: not JSON"):
+        postag.corpus.tag_lines(model, ["{"])
+
+
+def test_cached_model_loads_each_file_once(tmp_path):
+    path = tmp_path / "m.postag"
+    path.write_bytes(postag.Model.default().to_bytes())
+    before = postag.corpus.load_count()
+    first = postag.corpus.cached_model(path)
+    assert postag.corpus.cached_model(str(path)) is first
+    assert postag.corpus.load_count() == before + 1
+
+
+def test_a_sharded_corpus_tagged_on_a_dask_cluster_equals_one_process(tmp_path, ewt_dev):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as e:
+        from conftest import skip_or_fail
+
+        skip_or_fail(f"dask distributed is not installed ({e}): pip install 'dask[distributed]'")
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import dask_tag_corpus
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+    sentences = ewt_dev
+    shards = write_shards(tmp_path / "corpus", sentences, shards=6)
+    model_path = tmp_path / "en.postag"
+    model_path.write_bytes(postag.Model.default().to_bytes())
+    out_dir = tmp_path / "tagged"
+    out_dir.mkdir()
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, Client(cluster) as client:
+        stats = dask_tag_corpus.tag_shards(client, [str(p) for p in shards], str(out_dir), str(model_path))
+
+    # Two worker processes, neither of them this one, each of which loaded the model
+    # once however many shards it tagged.
+    pids = {s["pid"] for s in stats}
+    assert 1 <= len(pids) <= 2 and os.getpid() not in pids
+    assert all(s["loads"] == 1 for s in stats), stats
+    assert sum(s["sentences"] for s in stats) == len(sentences)
+
+    single = postag.Model.load(model_path).tag_many(sentences, threads=1)
+    outputs = [out_dir / p.name for p in shards]
+    assert read_tags(outputs) == single
+    ids = [json.loads(line)["id"] for p in outputs for line in open(p, encoding="utf-8")]
+    assert ids == [json.loads(line)["id"] for p in shards for line in open(p, encoding="utf-8")]

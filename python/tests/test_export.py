@@ -1,0 +1,131 @@
+"""postag.export without torch: state_dicts of numpy arrays built from the committed
+PyTorch fixtures (tests/fixtures/torch/) give the fixtures' PyTorch outputs."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import postag
+from conftest import SEED, TORCH_FIXTURES, fixture_names, read_safetensors, skip_or_fail
+
+TOLERANCE = 1e-5
+
+
+def export_fixture(name, **options):
+    state = read_safetensors(TORCH_FIXTURES / f"{name}.safetensors")
+    vocab = json.loads((TORCH_FIXTURES / f"{name}.vocab.json").read_text(encoding="utf-8"))
+    blob = postag.export(
+        state, vocab["word_to_ix"], vocab["tag_to_ix"], vocab.get("char_to_ix"), **options
+    )
+    return blob, state, vocab
+
+
+def expected(name):
+    return json.loads((TORCH_FIXTURES / f"{name}.expected.json").read_text(encoding="utf-8"))
+
+
+def test_every_fixture_matches_pytorch_log_probs_and_tags():
+    names = fixture_names()
+    assert len(names) >= 20
+    worst = 0.0
+    for name in names:
+        blob, _, _ = export_fixture(name)
+        model = postag.Model.from_bytes(blob)
+        want = expected(name)
+        key = "viterbi" if model.info()["crf"] else "argmax"
+        for i, sentence in enumerate(want["sentences"]):
+            scores = model.scores(sentence["tokens"])
+            diff = float(np.abs(scores - np.asarray(sentence["log_probs"], np.float32)).max())
+            assert diff <= TOLERANCE, f"{name} sentence {i}: max |diff| {diff:.2e}"
+            worst = max(worst, diff)
+            tags = model.tag(sentence["tokens"])
+            assert tags == [model.tags[t] for t in sentence[key]], f"{name} sentence {i}"
+        sentences = [s["tokens"] for s in want["sentences"]]
+        assert model.tag_many(sentences, threads=2) == [model.tag(s) for s in sentences]
+    print(f"{len(names)} fixtures: max |log_prob diff| = {worst:.2e} (tolerance {TOLERANCE:g})")
+
+
+def test_array_likes_of_any_float_type_and_lists_are_accepted():
+    name = "uni1_word_00"
+    blob, state, vocab = export_fixture(name)
+    as_f64 = {k: v.astype(np.float64) for k, v in state.items()}
+    as_lists = {k: v.tolist() for k, v in state.items()}
+    fortran = {k: np.asfortranarray(v) for k, v in state.items()}
+    for other in (as_f64, as_lists, fortran):
+        assert postag.export(other, vocab["word_to_ix"], vocab["tag_to_ix"]) == blob
+
+
+def test_export_writes_the_file_atomically(tmp_path):
+    path = tmp_path / "model.postag"
+    blob, _, _ = export_fixture("bi1_char_bi1_25", path=path)
+    assert path.read_bytes() == blob
+    assert os.listdir(tmp_path) == ["model.postag"]
+    assert postag.Model.load(path).tags == postag.Model.from_bytes(blob).tags
+    with pytest.raises(FileNotFoundError):
+        export_fixture("uni1_word_00", path=tmp_path / "no" / "such" / "dir.postag")
+    assert path.read_bytes() == blob
+
+
+def test_quantized_export_stays_close_to_the_f32_model():
+    name = "bi2_char_bi2_unk_15"
+    f32, _, _ = export_fixture(name)
+    int8, _, _ = export_fixture(name, quantize=True)
+    a, b = postag.Model.from_bytes(f32), postag.Model.from_bytes(int8)
+    assert b.info()["storage"] == "int8" and a.info()["storage"] == "f32"
+    assert len(int8) < len(f32)
+    for sentence in expected(name)["sentences"]:
+        assert np.abs(a.scores(sentence["tokens"]) - b.scores(sentence["tokens"])).max() < 0.05
+
+
+def test_options_are_recorded_in_the_blob():
+    blob, _, _ = export_fixture(
+        "uni1_char_uni1_10", lowercase=True, fold_digits=True, max_word_chars=16, tag_column="xpos"
+    )
+    info = postag.Model.from_bytes(blob).info()
+    assert info["lowercase"] and info["fold_digits"]
+    assert info["chars"]["max_word_chars"] == 16
+    assert info["tag_column"] == "xpos"
+
+
+def test_bad_state_dicts_raise_the_core_message():
+    state = read_safetensors(TORCH_FIXTURES / "uni1_word_00.safetensors")
+    vocab = json.loads((TORCH_FIXTURES / "uni1_word_00.vocab.json").read_text())
+    w, t = vocab["word_to_ix"], vocab["tag_to_ix"]
+
+    missing = {k: v for k, v in state.items() if k != "hidden2tag.weight"}
+    with pytest.raises(postag.PostagError, match="no 2-D tensor `hidden2tag.weight`"):
+        postag.export(missing, w, t)
+
+    nan = dict(state)
+    nan["lstm.weight_hh_l0"] = state["lstm.weight_hh_l0"].copy()
+    nan["lstm.weight_hh_l0"][2, 1] = np.nan
+    with pytest.raises(postag.PostagError, match=r"lstm.weight_hh_l0\[2, 1\] is NaN"):
+        postag.export(nan, w, t)
+
+    extra = dict(state, **{"dropout.p": np.zeros(1, np.float32)})
+    with pytest.raises(postag.PostagError, match="`dropout.p` is not understood"):
+        postag.export(extra, w, t)
+
+    with pytest.raises(postag.PostagError, match="model has 3 tags"):
+        postag.export(state, w, dict(t, EXTRA=7))
+    with pytest.raises(TypeError, match="keys must be str"):
+        postag.export(state, {1: 0}, t)
+    with pytest.raises(ValueError, match="tag_column"):
+        postag.export(state, w, t, tag_column="feats")
+
+
+def test_the_seed_tagger_before_training_gives_the_seeds_scores():
+    """The tutorial's own LSTMTagger (../shared/fixtures/seed), exported from numpy."""
+    if not (SEED / "tagger_init.safetensors").exists():
+        skip_or_fail(f"{SEED} is missing (the seed fixtures live in ../shared)")
+    state = read_safetensors(SEED / "tagger_init.safetensors")
+    vocab = json.loads((SEED / "tagger_vocab.json").read_text())
+    want = json.loads((SEED / "tagger_expected.json").read_text())
+    model = postag.Model.from_bytes(
+        postag.export(state, vocab["word_to_ix"], vocab["tag_to_ix"])
+    )
+    words = want["training_data"][0]["words"]
+    scores = model.scores(words)
+    np.testing.assert_allclose(scores, want["scores_before_training"], atol=TOLERANCE, rtol=0)

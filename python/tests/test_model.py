@@ -1,0 +1,145 @@
+"""postag.Model: loading, tagging, scores, errors, on the built-in English model."""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import postag
+
+SENTENCE = "She quickly wrote a long letter to her brother in Paris .".split()
+SENTENCE_TAGS = "PRON ADV VERB DET ADJ NOUN ADP PRON NOUN ADP PROPN PUNCT".split()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return postag.Model.default()
+
+
+def test_default_model_tags_the_readme_sentence(model):
+    assert model.tag(SENTENCE) == SENTENCE_TAGS
+    assert model.tag(tuple(SENTENCE)) == SENTENCE_TAGS  # any sequence of str
+    assert model.tag([]) == []
+
+
+def test_tags_and_info_describe_the_model(model):
+    tags = model.tags
+    assert len(tags) == 17 and "NOUN" in tags and tags == sorted(tags)
+    info = model.info()
+    assert info["tags"] == tags
+    assert info["tag_column"] == "upos"
+    assert info["storage"] == "int8"
+    assert info["blob_bytes"] == len(model.to_bytes())
+    assert info["format_version"] == postag.FORMAT_VERSION
+    assert info["lowercase"] and info["unknown_word"]
+    assert info["chars"]["lstm"]["bidirectional"] in (True, False)
+    assert info["lstm"]["layers"] >= 1 and not info["crf"]
+    assert "17 tags" in repr(model)
+
+
+def test_scores_are_log_probabilities_whose_argmax_is_the_tag(model):
+    scores = model.scores(SENTENCE)
+    assert isinstance(scores, np.ndarray)
+    assert scores.shape == (len(SENTENCE), len(model.tags)) and scores.dtype == np.float32
+    np.testing.assert_allclose(np.exp(scores.astype(np.float64)).sum(axis=1), 1.0, atol=1e-5)
+    assert [model.tags[i] for i in scores.argmax(axis=1)] == SENTENCE_TAGS
+    empty = model.scores([])
+    assert empty.shape == (0, len(model.tags)) and empty.dtype == np.float32
+
+
+def test_tag_many_equals_tag_one_by_one_on_any_thread_count(model, ewt_dev):
+    sentences = ewt_dev[:400]
+    one_by_one = [model.tag(s) for s in sentences]
+    assert model.tag_many(sentences, threads=1) == one_by_one
+    assert model.tag_many(sentences, threads=2) == one_by_one
+    assert model.tag_many(sentences, threads=7) == one_by_one
+    assert model.tag_many(sentences) == one_by_one
+    assert model.tag_many([]) == []
+    assert model.tag_many([[], ["Hi"]], threads=2) == [[], model.tag(["Hi"])]
+
+
+def test_load_from_bytes_and_pickle_give_the_same_model(model, tmp_path):
+    path = tmp_path / "en.postag"
+    path.write_bytes(model.to_bytes())
+    for other in (
+        postag.Model.load(path),
+        postag.Model.load(str(path)),
+        postag.Model.from_bytes(model.to_bytes()),
+        pickle.loads(pickle.dumps(model)),
+    ):
+        assert other.tags == model.tags
+        np.testing.assert_array_equal(other.scores(SENTENCE), model.scores(SENTENCE))
+    assert str(path) in repr(postag.Model.load(path))
+
+
+def test_errors_carry_the_core_message(model, tmp_path):
+    with pytest.raises(postag.PostagError, match="token 2 of 3 is empty"):
+        model.tag(["a", "", "b"])
+    with pytest.raises(postag.PostagError, match=r"sentence 1: token 1 of 1 is empty"):
+        model.tag_many([["fine"], [""]])
+    with pytest.raises(postag.PostagError, match="more than the 4096"):
+        model.tag(["word"] * (postag.MAX_TOKENS + 1))
+    with pytest.raises(postag.PostagError, match="bad magic"):
+        postag.Model.from_bytes(b"not a model")
+    broken = bytearray(model.to_bytes())
+    broken[100] ^= 0xFF
+    with pytest.raises(postag.PostagError, match="CRC-32"):
+        postag.Model.from_bytes(bytes(broken))
+    bad = tmp_path / "bad.postag"
+    bad.write_bytes(bytes(broken))
+    with pytest.raises(postag.PostagError, match="bad.postag: model blob is corrupt"):
+        postag.Model.load(bad)
+    with pytest.raises(FileNotFoundError, match="missing.postag"):
+        postag.Model.load(tmp_path / "missing.postag")
+    with pytest.raises(TypeError, match="not a str"):
+        model.tag("She wrote")
+    with pytest.raises(TypeError):
+        model.tag([1, 2])
+    with pytest.raises(ValueError, match="threads"):
+        model.tag_many([["a"]], threads=0)
+    assert issubclass(postag.PostagError, ValueError)
+    assert model.tag(["a"]) == model.tag(["a"])  # still usable after errors
+
+
+def test_a_model_is_shared_by_python_threads(model, ewt_dev):
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentences = ewt_dev[:200]
+    expected = [model.tag(s) for s in sentences]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(model.tag, sentences)) == expected
+
+
+def test_import_postag_imports_neither_numpy_nor_torch():
+    code = "import sys, postag; print(sorted(m for m in ('numpy', 'torch') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_tag_many_releases_the_gil(model, ewt_dev):
+    """While one thread tags, another keeps running Python: were the GIL held through
+    the call, the main loop below would stall for the whole call."""
+    import threading
+    import time
+
+    done = threading.Event()
+    span = []
+
+    def work():
+        start = time.perf_counter()
+        model.tag_many(ewt_dev, threads=1)
+        span.append(time.perf_counter() - start)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    last = time.perf_counter()
+    longest_gap = 0.0
+    worker.start()
+    while not done.is_set():
+        now = time.perf_counter()
+        longest_gap = max(longest_gap, now - last)
+        last = now
+    worker.join()
+    assert longest_gap < span[0] / 2, (longest_gap, span[0])
