@@ -38,6 +38,7 @@ fn part(role: Role) -> &'static str {
         Role::TagWeights | Role::TagBias => "hidden2tag",
         Role::TagStrings | Role::TagOffsets => "tag names",
         Role::CrfTransitions | Role::CrfStart | Role::CrfEnd => "CRF",
+        Role::Segmenter(_) => "segmenter",
     }
 }
 
