@@ -7,6 +7,8 @@ pub mod evaluate;
 pub mod fsio;
 pub mod model_io;
 pub mod nn;
+pub mod rawtext;
+pub mod score;
 pub mod stream;
 pub mod svg;
 pub mod tagging;
