@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod fsio;
 pub mod model_io;
 pub mod nn;
+pub mod pipeline;
 pub mod rawtext;
 pub mod score;
 pub mod stream;
