@@ -237,6 +237,42 @@ mod tests {
     }
 }
 
+/// One sentence per line: `word/TAG` separated by spaces.
+pub fn write_text(sentences: &[SysSentence]) -> String {
+    let mut out = String::new();
+    for s in sentences {
+        let words = s.tokens.iter().flat_map(|t| &t.words);
+        let line: Vec<String> = words
+            .zip(&s.tags)
+            .map(|(w, t)| format!("{w}/{t}"))
+            .collect();
+        out.push_str(&line.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+/// One JSON object per sentence: `tokens` (text, byte offsets `start`/`end`, `words`),
+/// `words` and `tags` in word order, `newpar`.
+pub fn write_jsonl(text: &str, sentences: &[SysSentence]) -> String {
+    let mut out = String::new();
+    for s in sentences {
+        let tokens: Vec<serde_json::Value> = s
+            .tokens
+            .iter()
+            .map(|t| {
+                serde_json::json!({"text": &text[t.start..t.end], "start": t.start, "end": t.end,
+                                   "words": t.words})
+            })
+            .collect();
+        let words: Vec<&String> = s.tokens.iter().flat_map(|t| &t.words).collect();
+        let v = serde_json::json!({"newpar": s.newpar, "tokens": tokens, "words": words, "tags": s.tags});
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    out
+}
+
 /// What [`eval_raw`] measured.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RawEval {
