@@ -233,6 +233,23 @@ impl BlobBuilder {
         Ok(())
     }
 
+    /// A tensor given as its stored bytes (see [`DType`] for the layouts).
+    pub fn stored(
+        &mut self,
+        role: Role,
+        dtype: DType,
+        rows: usize,
+        cols: usize,
+        bytes: Vec<u8>,
+    ) -> Result<(), BuildError> {
+        if dtype.byte_len(rows as u32, cols as u32) != Some(bytes.len())
+            || u32::try_from(rows.max(cols)).is_err()
+        {
+            return Err(BuildError::WrongLength(role));
+        }
+        self.push(role, dtype, rows, cols, bytes)
+    }
+
     /// A vector (always f32): biases and CRF scores.
     pub fn vector(&mut self, role: Role, data: &[f32]) -> Result<(), BuildError> {
         self.push(role, DType::F32, 1, data.len(), f32_bytes(data))

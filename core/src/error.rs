@@ -58,6 +58,8 @@ pub enum Error {
     /// The arithmetic overflowed on this input (finite weights so large that a score
     /// became NaN or the best CRF path's score infinite): no tag can be trusted.
     NonFiniteScore,
+    /// Raw text was given to a blob without a segmenter (it tags pre-tokenized input only).
+    NoSegmenter,
 }
 
 impl fmt::Display for Error {
@@ -108,6 +110,9 @@ impl fmt::Display for Error {
             Error::EmptyToken => f.write_str("a token is empty (zero bytes)"),
             Error::NonFiniteScore => f.write_str(
                 "the model's arithmetic overflowed on this input (a score is NaN or infinite); its weights are too large",
+            ),
+            Error::NoSegmenter => f.write_str(
+                "this model has no segmenter: it tags tokens, not raw text (train one from CoNLL-U with # text)",
             ),
         }
     }

@@ -217,7 +217,45 @@ pub enum Role {
     CrfStart,
     /// (1, T) f32: score of ending with each tag.
     CrfEnd,
+    /// A tensor of the optional segmenter (see [`SegPart`] and `crate::segment`).
+    Segmenter(SegPart),
 }
+
+/// Which tensor of the segmenter, the char-level network that splits raw text into
+/// tokens and sentences. A blob has all of the required ones or none.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegPart {
+    /// (1, 4) u32: flags (`SEG_SPACES_IN_TOKENS`), then three zero words reserved.
+    Options,
+    /// (rows, E) weights: char embedding; row 0 is the row of unknown characters.
+    CharEmbedding,
+    /// (1, m) u32: the char vocabulary's Unicode scalar values, strictly increasing.
+    CharCodes,
+    /// (1, m) u32: embedding row of each char, in the same order.
+    CharRows,
+    /// One tensor of the one-layer char LSTM (a reverse direction makes it bidirectional).
+    Lstm {
+        /// Whether this is the reverse direction.
+        reverse: bool,
+        /// Which tensor.
+        part: LstmPart,
+    },
+    /// (5, D) weights: LSTM output (D = H or 2H) to the five label scores.
+    OutputWeights,
+    /// (1, 5) f32 bias of the output layer.
+    OutputBias,
+    /// (1, bytes) u8: multiword surface forms, lowercased, concatenated, sorted bytewise.
+    MultiwordForms,
+    /// (1, n+1) u32: start of each surface form in `MultiwordForms`, then the total length.
+    MultiwordFormOffsets,
+    /// (1, bytes) u8: each surface form's words, separated by a tab, concatenated.
+    MultiwordWords,
+    /// (1, n+1) u32: start of each entry in `MultiwordWords`, then the total length.
+    MultiwordWordOffsets,
+}
+
+/// Segmenter option flag: a token may contain U+0020 SPACE (Vietnamese words).
+pub const SEG_SPACES_IN_TOKENS: u32 = 1;
 
 impl core::fmt::Display for Role {
     /// The PyTorch `state_dict` name of the tensor (see `crate::torch`); the combined
@@ -259,6 +297,16 @@ impl core::fmt::Display for Role {
             Role::CrfTransitions => f.write_str("crf.transitions"),
             Role::CrfStart => f.write_str("crf.start_transitions"),
             Role::CrfEnd => f.write_str("crf.end_transitions"),
+            Role::Segmenter(SegPart::Lstm { reverse, part }) => {
+                let suffix = if reverse { "_reverse" } else { "" };
+                let name = match part {
+                    LstmPart::InputWeights => "weight_ih",
+                    LstmPart::HiddenWeights => "weight_hh",
+                    LstmPart::Bias => "bias",
+                };
+                write!(f, "segmenter.lstm.{name}_l0{suffix}")
+            }
+            Role::Segmenter(part) => write!(f, "segmenter {part:?}"),
         }
     }
 }
@@ -272,6 +320,12 @@ impl Role {
                 part: LstmPart::Bias,
                 ..
             } | Role::TagBias
+                | Role::Segmenter(
+                    SegPart::Lstm {
+                        part: LstmPart::Bias,
+                        ..
+                    } | SegPart::OutputBias
+                )
                 | Role::CrfStart
                 | Role::CrfEnd
         )

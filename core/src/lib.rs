@@ -14,6 +14,7 @@ pub mod format;
 pub mod kernels;
 mod lowercase;
 mod model;
+pub mod segment;
 #[cfg(feature = "alloc")]
 pub mod synthetic;
 mod tagger;

@@ -328,9 +328,20 @@ impl<'a> Tensors<'a> {
         Ok(Stack { shape, cells })
     }
 
-    /// Number of entries in the table.
+    /// Number of entries in the table, the optional segmenter's (`crate::segment`) aside.
     fn count(&self) -> usize {
-        self.table.iter().count()
+        self.table
+            .iter()
+            .filter(|e| {
+                !matches!(
+                    e,
+                    Ok(TensorEntry {
+                        role: Role::Segmenter(_),
+                        ..
+                    })
+                )
+            })
+            .count()
     }
 }
 

@@ -33,6 +33,8 @@ enum Command {
     Inspect(cmd::inspect::InspectArgs),
     /// Measure tagging throughput on real sentences.
     Bench(cmd::bench::BenchArgs),
+    /// Learn a segmenter (raw text to tokens and sentences) into a model.
+    Segmenter(cmd::segmenter::SegmenterArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -46,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Quantize(a) => cmd::quantize::run(a, &mut out)?,
         Command::Inspect(a) => cmd::inspect::run(a, &mut out)?,
         Command::Bench(a) => cmd::bench::run(a, &mut out)?,
+        Command::Segmenter(a) => cmd::segmenter::run(a, &mut out)?,
     }
     out.flush()?;
     Ok(())

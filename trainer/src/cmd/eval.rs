@@ -26,10 +26,28 @@ pub struct EvalArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Rebuild the raw text from the gold data's `# text`, segment and tag it, and report
+    /// the CoNLL 2018 Tokens, Sentences, Words and UPOS F1.
+    #[arg(long)]
+    raw: bool,
 }
 
 pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let file = args.model.open()?;
+    if args.raw {
+        let r = crate::pipeline::eval_raw(
+            file.bytes(),
+            file.name(),
+            &args.data,
+            threads(args.threads),
+        )?;
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&r)?)?;
+        } else {
+            write!(out, "{}", crate::score::render(&r.scores))?;
+        }
+        return Ok(());
+    }
     let model = file.load()?;
     let column = args.column.unwrap_or(model.config().tag_column);
     let gold = conllu::read(&args.data)?;

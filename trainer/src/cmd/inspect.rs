@@ -38,6 +38,7 @@ fn part(role: Role) -> &'static str {
         Role::TagWeights | Role::TagBias => "hidden2tag",
         Role::TagStrings | Role::TagOffsets => "tag names",
         Role::CrfTransitions | Role::CrfStart | Role::CrfEnd => "CRF",
+        Role::Segmenter(_) => "segmenter",
     }
 }
 
@@ -68,6 +69,8 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         Storage::I8 => "int8",
     };
     let tags: Vec<&str> = model.tag_names().collect();
+    let segmenter =
+        postag_core::segment::Segmenter::from_bytes(bytes).with_context(|| name.to_string())?;
     let info = json!({
         "model": name,
         "bytes": bytes.len(),
@@ -86,6 +89,9 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         "scratch_tokens": args.tokens,
         "scratch_bytes": scratch,
         "state_floats": if model.has_state() { Some(model.state_len()) } else { None },
+        "segmenter": segmenter.map(|s| json!({"bytes": s.byte_len(), "chars": s.vocab_len(),
+                  "dim": s.embedding_dim(), "hidden": s.hidden(), "bidirectional": s.bidirectional(),
+                  "multiword_forms": s.multiwords(), "spaces_in_tokens": s.spaces_in_tokens()})),
     });
     if args.json {
         writeln!(out, "{info}")?;
@@ -156,6 +162,28 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
             "state        {} floats for streaming",
             model.state_len()
         )?;
+    }
+    match segmenter {
+        Some(s) => writeln!(
+            out,
+            "segmenter    {} bytes: {} chars, embedding {}, LSTM {}{}, {} multiword forms{}",
+            s.byte_len(),
+            s.vocab_len(),
+            s.embedding_dim(),
+            s.hidden(),
+            if s.bidirectional() {
+                " bidirectional"
+            } else {
+                ""
+            },
+            s.multiwords(),
+            if s.spaces_in_tokens() {
+                ", spaces inside tokens"
+            } else {
+                ""
+            }
+        )?,
+        None => writeln!(out, "segmenter    none (tags pre-tokenized input only)")?,
     }
     writeln!(out, "bytes by part:")?;
     for (k, v) in &parts {

@@ -5,6 +5,7 @@ pub mod eval;
 pub mod import_torch;
 pub mod inspect;
 pub mod quantize;
+pub mod segmenter;
 pub mod tag;
 pub mod train;
 

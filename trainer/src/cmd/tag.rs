@@ -28,6 +28,20 @@ pub enum Format {
     /// One `{"tokens": [...]}` object per line; adds `"tags"` (and `"scores"`).
     /// Streamed; blank lines stay blank.
     Jsonl,
+    /// Plain UTF-8 text (a blank line ends a paragraph), split into sentences and tokens
+    /// by the model's segmenter; writes what `--raw-output` says.
+    Raw,
+}
+
+/// What `--format raw` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RawOutput {
+    /// CoNLL-U with `# newpar`, `# sent_id`, `# text`, multiword ranges, `SpaceAfter=No`.
+    Conllu,
+    /// One sentence per line, `word/TAG` separated by spaces.
+    Text,
+    /// One object per sentence: its words, tags, and each token's byte offsets.
+    Jsonl,
 }
 
 #[derive(Args, Debug)]
@@ -48,6 +62,9 @@ pub struct TagArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// With `--format raw`: the output format.
+    #[arg(long, value_enum, default_value = "conllu")]
+    raw_output: RawOutput,
 }
 
 /// The input's name, its reader and a progress bar over its bytes (drawn for a file,
@@ -91,6 +108,24 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
                 .with_context(|| format!("cannot read {name}"))?;
             let text = fsio::utf8(raw, &name)?;
             sink.write_all(tag_conllu(&model, &text, &name, workers, &bar)?.as_bytes())?;
+        }
+        Format::Raw => {
+            let mut raw = Vec::new();
+            input
+                .read_to_end(&mut raw)
+                .with_context(|| format!("cannot read {name}"))?;
+            let text = fsio::utf8(raw, &name)?;
+            let text = text.strip_prefix(fsio::BOM).unwrap_or(&text);
+            let seg = crate::pipeline::segmenter(model_file.bytes(), model_file.name())?;
+            let mut sentences = crate::pipeline::segment(&seg, text)?;
+            crate::pipeline::tag(&model, &mut sentences, workers)?;
+            let xpos = model.config().tag_column == conllu::TagColumn::Xpos;
+            let written = match args.raw_output {
+                RawOutput::Conllu => crate::pipeline::write_conllu(text, &sentences, xpos),
+                RawOutput::Text => crate::pipeline::write_text(&sentences),
+                RawOutput::Jsonl => crate::pipeline::write_jsonl(text, &sentences),
+            };
+            sink.write_all(written.as_bytes())?;
         }
         Format::Text => tag_stream(&model, LineFormat::Text, input, &name, sink, workers)?,
         Format::Jsonl => {

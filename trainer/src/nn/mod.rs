@@ -35,6 +35,7 @@ pub mod model;
 pub mod optim;
 pub mod params;
 pub mod rng;
+pub mod segmenter;
 
 pub use model::{loss, loss_and_grad, predict, Sentence, TrainOpts};
 pub use optim::{clip_grad_norm, Adam, AdamState, AdamStateError, Sgd};

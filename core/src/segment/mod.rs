@@ -1,0 +1,638 @@
+//! The segmenter: raw UTF-8 text to tokens, sentences and multiword tokens, without a heap.
+//!
+//! A char-level network, stored as an optional part of the blob ([`Role::Segmenter`]),
+//! labels every character of a window of text: char embedding -> one-layer (Bi)LSTM ->
+//! linear -> argmax over five classes ([`CLASS_LABELS`]): no boundary, or the last
+//! character of a token, marked as a multiword token and/or as the end of a sentence.
+//!
+//! Decoding (the same for every window):
+//! - whitespace (`char::is_whitespace`) ends the open token and belongs to no token,
+//!   except U+0020 inside an open token when the model allows spaces in tokens
+//!   ([`SEG_SPACES_IN_TOKENS`], Vietnamese): then only a label ends the token;
+//! - any other character opens a token if none is open; a token-end label closes it;
+//! - a token never ends on whitespace, so the tokens plus the whitespace between them
+//!   are the text, byte for byte.
+//!
+//! Windows: [`Segmenter::segment`] reads at most `window` characters at a time. A text
+//! of at most `window` characters is one window. Otherwise the tokens of a window are
+//! kept up to its last sentence end (or, without one, all but its last token, which may
+//! continue past the window; a window of one token keeps it), and the next window starts
+//! right after the last kept token. Only the end of the whole text forces a sentence end.
+//!
+//! Multiword tokens: [`Segmenter::expand`] gives a token's words from the blob's table
+//! (keys lowercased as [`NORMALIZE_LOWERCASE`] does). When the table's words spell the
+//! surface form, the words are spans of the text (their case kept); otherwise they are the
+//! table's strings. A token the network marks but the table lacks is one word, itself.
+
+#[cfg(feature = "alloc")]
+pub mod build;
+
+use crate::format::{
+    self, DType, LstmPart, Role, SegPart, TensorEntry, NORMALIZE_LOWERCASE, SEG_SPACES_IN_TOKENS,
+};
+use crate::kernels::argmax;
+use crate::tensor::{Matrix, U32s, Vector};
+use crate::vocab::{find_code, StringTable};
+use crate::{Cell, Error};
+
+/// Label bit: the character is the last of a token.
+pub const LABEL_TOKEN_END: u8 = 1;
+/// Label bit: the token it ends is a multiword token.
+pub const LABEL_MULTIWORD: u8 = 2;
+/// Label bit: the token it ends is the last of a sentence.
+pub const LABEL_SENTENCE_END: u8 = 4;
+/// No boundary after this character.
+pub const LABEL_NONE: u8 = 0;
+/// Number of output classes.
+pub const CLASSES: usize = 5;
+/// The label of each output class.
+pub const CLASS_LABELS: [u8; CLASSES] = [
+    LABEL_NONE,
+    LABEL_TOKEN_END,
+    LABEL_TOKEN_END | LABEL_MULTIWORD,
+    LABEL_TOKEN_END | LABEL_SENTENCE_END,
+    LABEL_TOKEN_END | LABEL_MULTIWORD | LABEL_SENTENCE_END,
+];
+
+/// The class of a label (labels without `LABEL_TOKEN_END` are class 0).
+pub fn class_of(label: u8) -> usize {
+    if label & LABEL_TOKEN_END == 0 {
+        return 0;
+    }
+    CLASS_LABELS.iter().position(|&l| l == label).unwrap_or(1)
+}
+
+/// Largest accepted window, in characters.
+pub const MAX_WINDOW: usize = 1 << 16;
+
+/// [`SegToken::flags`] bit: the token ends a sentence.
+pub const TOKEN_SENTENCE_END: u32 = 1;
+/// [`SegToken::flags`] bit: the token is a multiword token (see [`Segmenter::expand`]).
+pub const TOKEN_MULTIWORD: u32 = 2;
+
+/// A token: bytes `[start, end)` of the text, and `TOKEN_*` flags.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SegToken {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+    /// `TOKEN_SENTENCE_END`, `TOKEN_MULTIWORD`.
+    pub flags: u32,
+}
+
+/// What one [`Segmenter::segment`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segmented {
+    /// Tokens written to the start of the output.
+    pub tokens: usize,
+    /// Bytes of the text read: the whole text, or less when the output filled up (call
+    /// again with the rest; the result is the same as in one call).
+    pub consumed: usize,
+}
+
+/// The segmenter of a blob: a view of its tensors, like [`crate::Model`].
+#[derive(Debug, Clone, Copy)]
+pub struct Segmenter<'a> {
+    flags: u32,
+    // (rows, E); row 0 is the unknown character.
+    embedding: Matrix<'a>,
+    // (m,) strictly increasing code points and their rows.
+    codes: U32s<'a>,
+    rows: U32s<'a>,
+    forward: Cell<'a>,
+    backward: Option<Cell<'a>>,
+    // (5, D), (5,)
+    out_w: Matrix<'a>,
+    out_b: Vector<'a>,
+    mwt_forms: StringTable<'a>,
+    mwt_words: StringTable<'a>,
+    bytes: usize,
+}
+
+/// The segmenter's tensors in a blob's table.
+struct Tensors<'a> {
+    raw: format::RawBlob<'a>,
+}
+
+impl<'a> Tensors<'a> {
+    fn find(&mut self, part: SegPart) -> Result<Option<(TensorEntry, &'a [u8])>, Error> {
+        let mut found = None;
+        for entry in self.raw.header.tensors.iter() {
+            let entry = entry?;
+            if entry.role != Role::Segmenter(part) {
+                continue;
+            }
+            let len = entry
+                .dtype
+                .byte_len(entry.rows, entry.cols)
+                .ok_or(Error::InvalidModel)?;
+            let start = entry.offset as usize;
+            let bytes = start
+                .checked_add(len)
+                .and_then(|end| self.raw.payload.get(start..end))
+                .ok_or(Error::InvalidModel)?;
+            if found.replace((entry, bytes)).is_some() {
+                return Err(Error::InvalidModel);
+            }
+        }
+        Ok(found)
+    }
+
+    fn need(&mut self, part: SegPart) -> Result<(TensorEntry, &'a [u8]), Error> {
+        self.find(part)?.ok_or(Error::InvalidModel)
+    }
+
+    fn matrix(
+        &mut self,
+        part: SegPart,
+        rows: Option<usize>,
+        cols: usize,
+    ) -> Result<Matrix<'a>, Error> {
+        let (e, bytes) = self.need(part)?;
+        let r = e.rows as usize;
+        if e.cols as usize != cols || rows.is_some_and(|n| n != r) || r == 0 {
+            return Err(Error::InvalidModel);
+        }
+        let (m, floats) = match e.dtype {
+            DType::F32 => (Matrix::f32_le(bytes, r, cols), bytes),
+            DType::I8 => (
+                Matrix::i8_scaled(bytes, r, cols),
+                &bytes[(r * cols).min(bytes.len())..],
+            ),
+            _ => return Err(Error::InvalidModel),
+        };
+        finite(Role::Segmenter(part), floats)?;
+        m.ok_or(Error::InvalidModel)
+    }
+
+    fn vector(&mut self, part: SegPart, len: usize) -> Result<Vector<'a>, Error> {
+        let (e, bytes) = self.need(part)?;
+        if e.dtype != DType::F32 || e.rows != 1 || e.cols as usize != len {
+            return Err(Error::InvalidModel);
+        }
+        finite(Role::Segmenter(part), bytes)?;
+        Vector::f32_le(bytes, len).ok_or(Error::InvalidModel)
+    }
+
+    fn u32s(&mut self, part: SegPart) -> Result<U32s<'a>, Error> {
+        let (e, bytes) = self.need(part)?;
+        if e.dtype != DType::U32 || e.rows != 1 {
+            return Err(Error::InvalidModel);
+        }
+        U32s::new(bytes, e.cols as usize).ok_or(Error::InvalidModel)
+    }
+
+    fn strings(&mut self, strings: SegPart, offsets: SegPart) -> Result<StringTable<'a>, Error> {
+        let offsets = self.u32s(offsets)?;
+        let (e, bytes) = self.need(strings)?;
+        if e.dtype != DType::U8 || e.rows != 1 {
+            return Err(Error::InvalidModel);
+        }
+        StringTable::new(bytes, offsets).ok_or(Error::InvalidModel)
+    }
+
+    fn cell(&mut self, reverse: bool, input: usize, h: Option<usize>) -> Result<Cell<'a>, Error> {
+        let part = |part| SegPart::Lstm { reverse, part };
+        let (e, _) = self.need(part(LstmPart::HiddenWeights))?;
+        let hidden = e.cols as usize;
+        if hidden == 0 || hidden > format::MAX_DIM as usize || h.is_some_and(|h| h != hidden) {
+            return Err(Error::InvalidModel);
+        }
+        Ok(Cell {
+            w_ih: self.matrix(part(LstmPart::InputWeights), Some(4 * hidden), input)?,
+            w_hh: self.matrix(part(LstmPart::HiddenWeights), Some(4 * hidden), hidden)?,
+            bias: self.vector(part(LstmPart::Bias), 4 * hidden)?,
+        })
+    }
+}
+
+/// Refuses a NaN or infinity among little-endian f32 values.
+fn finite(role: Role, bytes: &[u8]) -> Result<(), Error> {
+    for (i, b) in bytes.chunks_exact(4).enumerate() {
+        let bits = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if bits & 0x7F80_0000 == 0x7F80_0000 {
+            return Err(Error::NonFiniteWeight {
+                role,
+                row: 0,
+                col: Some(i as u32),
+                bits,
+            });
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Segmenter<'a> {
+    /// The segmenter of a blob: `Ok(None)` when the blob has none, an error when the blob
+    /// or its segmenter part is invalid. Every tensor is validated here.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Option<Self>, Error> {
+        let raw = format::split(bytes)?;
+        let mut t = Tensors { raw };
+        let Some((e, options)) = t.find(SegPart::Options)? else {
+            if raw.header.tensors.iter().any(|e| {
+                matches!(
+                    e,
+                    Ok(TensorEntry {
+                        role: Role::Segmenter(_),
+                        ..
+                    })
+                )
+            }) {
+                return Err(Error::InvalidModel);
+            }
+            return Ok(None);
+        };
+        let options = match (e.dtype, e.rows, e.cols) {
+            (DType::U32, 1, 4) => U32s::new(options, 4).ok_or(Error::InvalidModel)?,
+            _ => return Err(Error::InvalidModel),
+        };
+        let flags = options.get(0);
+        if flags & !SEG_SPACES_IN_TOKENS != 0 || options.iter().skip(1).any(|w| w != 0) {
+            return Err(Error::InvalidModel);
+        }
+        let (emb, _) = t.need(SegPart::CharEmbedding)?;
+        let (rows, dim) = (emb.rows as usize, emb.cols as usize);
+        if !(1..=format::MAX_ROWS as usize).contains(&rows)
+            || !(1..=format::MAX_DIM as usize).contains(&dim)
+        {
+            return Err(Error::InvalidModel);
+        }
+        let embedding = t.matrix(SegPart::CharEmbedding, Some(rows), dim)?;
+        let codes = t.u32s(SegPart::CharCodes)?;
+        let char_rows = t.u32s(SegPart::CharRows)?;
+        let n = codes.len();
+        if char_rows.len() != n
+            || !(1..n).all(|i| codes.get(i - 1) < codes.get(i))
+            || char_rows.iter().any(|r| r as usize >= rows)
+        {
+            return Err(Error::InvalidModel);
+        }
+        let forward = t.cell(false, dim, None)?;
+        let h = forward.hidden();
+        let backward = match t.find(SegPart::Lstm {
+            reverse: true,
+            part: LstmPart::HiddenWeights,
+        })? {
+            None => None,
+            Some(_) => Some(t.cell(true, dim, Some(h))?),
+        };
+        let out_dim = if backward.is_some() { 2 * h } else { h };
+        let out_w = t.matrix(SegPart::OutputWeights, Some(CLASSES), out_dim)?;
+        let out_b = t.vector(SegPart::OutputBias, CLASSES)?;
+        let mwt_forms = t.strings(SegPart::MultiwordForms, SegPart::MultiwordFormOffsets)?;
+        let mwt_words = t.strings(SegPart::MultiwordWords, SegPart::MultiwordWordOffsets)?;
+        if mwt_forms.len() != mwt_words.len() || !mwt_forms.is_strictly_sorted() {
+            return Err(Error::InvalidModel);
+        }
+        Ok(Some(Segmenter {
+            flags,
+            embedding,
+            codes,
+            rows: char_rows,
+            forward,
+            backward,
+            out_w,
+            out_b,
+            mwt_forms,
+            mwt_words,
+            bytes: raw
+                .header
+                .tensors
+                .iter()
+                .flatten()
+                .filter(|e| matches!(e.role, Role::Segmenter(_)))
+                .map(|e| e.dtype.byte_len(e.rows, e.cols).unwrap_or(0))
+                .sum(),
+        }))
+    }
+
+    /// Whether U+0020 may be inside a token.
+    pub fn spaces_in_tokens(&self) -> bool {
+        self.flags & SEG_SPACES_IN_TOKENS != 0
+    }
+
+    /// Embedding size E.
+    pub fn embedding_dim(&self) -> usize {
+        self.embedding.cols()
+    }
+
+    /// Hidden size H of each LSTM direction.
+    pub fn hidden(&self) -> usize {
+        self.forward.hidden()
+    }
+
+    /// Whether the LSTM is bidirectional.
+    pub fn bidirectional(&self) -> bool {
+        self.backward.is_some()
+    }
+
+    /// Characters in the vocabulary.
+    pub fn vocab_len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Entries in the multiword table.
+    pub fn multiwords(&self) -> usize {
+        self.mwt_forms.len()
+    }
+
+    /// The multiword table: (lowercased surface form, its words separated by tabs).
+    pub fn multiword_table(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.mwt_forms.iter().zip(self.mwt_words.iter())
+    }
+
+    /// Bytes of the blob's payload the segmenter's tensors take (plus their padding,
+    /// at most 16 bytes each, not counted).
+    pub fn byte_len(&self) -> usize {
+        self.bytes
+    }
+
+    /// Embedding row of a character (row 0 for an unknown one).
+    fn row(&self, c: char) -> usize {
+        find_code(self.codes, c as u32).map_or(0, |i| self.rows.get(i) as usize)
+    }
+
+    /// Words (u32) of scratch for a window of `window` characters.
+    fn scratch_words(&self, window: usize) -> Option<usize> {
+        let h = self.hidden();
+        let back = if self.bidirectional() {
+            window.checked_mul(h)?
+        } else {
+            0
+        };
+        // Offsets (n+1), rows (n), labels (n); backward outputs; h, c, gates, x, logits.
+        back.checked_add(window.checked_mul(3)?)?
+            .checked_add(1 + 6 * h + self.embedding_dim() + CLASSES)
+    }
+
+    /// Bytes of scratch [`Segmenter::segment`] needs for windows of `window` characters
+    /// (`None` if `window` is 0 or above [`MAX_WINDOW`]). Any address: 3 bytes of
+    /// alignment slack are included.
+    pub fn scratch_bytes(&self, window: usize) -> Option<usize> {
+        if !(1..=MAX_WINDOW).contains(&window) {
+            return None;
+        }
+        self.scratch_words(window)?.checked_mul(4)?.checked_add(3)
+    }
+
+    /// Labels each character of `text` (at most the window's size): `labels[i]` gets the
+    /// `LABEL_*` bits of character i, `offsets[i]` its first byte, `offsets[n]` the length.
+    fn label(&self, text: &str, u: &mut [u32], f: &mut [f32]) -> usize {
+        let h = self.hidden();
+        let e = self.embedding_dim();
+        let n = text.chars().count();
+        let (offsets, rest) = u.split_at_mut(n + 1);
+        let (rows, rest) = rest.split_at_mut(n);
+        let labels = &mut rest[..n];
+        for (i, (b, c)) in text.char_indices().enumerate() {
+            offsets[i] = b as u32;
+            rows[i] = self.row(c) as u32;
+        }
+        offsets[n] = text.len() as u32;
+        let (back, rest) = f.split_at_mut(if self.bidirectional() { n * h } else { 0 });
+        let (hs, rest) = rest.split_at_mut(h);
+        let (cs, rest) = rest.split_at_mut(h);
+        let (gates, rest) = rest.split_at_mut(4 * h);
+        let (x, rest) = rest.split_at_mut(e);
+        let logits = &mut rest[..CLASSES];
+        if let Some(cell) = &self.backward {
+            hs.fill(0.0);
+            cs.fill(0.0);
+            for t in (0..n).rev() {
+                self.embedding.row_into(rows[t] as usize, x);
+                cell.step(x, hs, cs, gates);
+                back[t * h..(t + 1) * h].copy_from_slice(hs);
+            }
+        }
+        hs.fill(0.0);
+        cs.fill(0.0);
+        for t in 0..n {
+            self.embedding.row_into(rows[t] as usize, x);
+            self.forward.step(x, hs, cs, gates);
+            for (k, l) in logits.iter_mut().enumerate() {
+                let mut v = self.out_b.get(k) + self.out_w.row_dot(k, 0, hs);
+                if self.bidirectional() {
+                    v += self.out_w.row_dot(k, h, &back[t * h..(t + 1) * h]);
+                }
+                *l = v;
+            }
+            labels[t] = CLASS_LABELS[argmax(logits)] as u32;
+        }
+        n
+    }
+
+    /// Splits `text` into tokens and sentences, into `out`, in windows of at most
+    /// `window` characters (see the module's documentation). `out.len()` of
+    /// `text.chars().count()` always suffices; with less (at least `window`), the call
+    /// stops at a window's end and says how many bytes it read; with room for no window,
+    /// it fails with [`Error::OutputTooSmall`]. `scratch` holds at least
+    /// [`Segmenter::scratch_bytes`]`(window)` bytes.
+    pub fn segment(
+        &self,
+        text: &str,
+        window: usize,
+        scratch: &mut [u8],
+        out: &mut [SegToken],
+    ) -> Result<Segmented, Error> {
+        let need = self.scratch_bytes(window).ok_or(Error::ScratchTooSmall)?;
+        if scratch.len() < need || text.len() > u32::MAX as usize {
+            return Err(Error::ScratchTooSmall);
+        }
+        let (_, words, _) = bytemuck::pod_align_to_mut::<u8, u32>(scratch);
+        let words = &mut words[..self.scratch_words(window).ok_or(Error::ScratchTooSmall)?];
+        let (u, f) = words.split_at_mut(3 * window + 1);
+        let f: &mut [f32] = bytemuck::cast_slice_mut(f);
+        let mut pos = 0usize;
+        let mut written = 0usize;
+        while pos < text.len() {
+            let rest = &text[pos..];
+            let end = rest
+                .char_indices()
+                .nth(window)
+                .map_or(rest.len(), |(b, _)| b);
+            let last = end == rest.len();
+            let n = self.label(&rest[..end], u, f);
+            let (offsets, rest_u) = u.split_at(n + 1);
+            let labels = &rest_u[n..2 * n];
+            let room = &mut out[written..];
+            let Some(count) = self.decode(&rest[..end], offsets, labels, pos, room) else {
+                if written == 0 {
+                    return Err(Error::OutputTooSmall);
+                }
+                return Ok(Segmented {
+                    tokens: written,
+                    consumed: pos,
+                });
+            };
+            let (keep, next) = if last {
+                if let Some(t) = room[..count].last_mut() {
+                    t.flags |= TOKEN_SENTENCE_END;
+                }
+                (count, text.len())
+            } else {
+                match room[..count]
+                    .iter()
+                    .rposition(|t| t.flags & TOKEN_SENTENCE_END != 0)
+                {
+                    Some(i) => (i + 1, room[i].end as usize),
+                    None if count >= 2 => (count - 1, room[count - 2].end as usize),
+                    None if count == 1 => (1, room[0].end as usize),
+                    None => (0, pos + end),
+                }
+            };
+            written += keep;
+            pos = next;
+        }
+        // The last window may hold only whitespace after the previous one's tokens.
+        if let Some(t) = out[..written].last_mut() {
+            t.flags |= TOKEN_SENTENCE_END;
+        }
+        Ok(Segmented {
+            tokens: written,
+            consumed: text.len(),
+        })
+    }
+
+    /// Tokens of one labelled window (`base`: its first byte in the whole text), into
+    /// `out`; `None` if `out` is too short.
+    fn decode(
+        &self,
+        text: &str,
+        offsets: &[u32],
+        labels: &[u32],
+        base: usize,
+        out: &mut [SegToken],
+    ) -> Option<usize> {
+        let mut count = 0usize;
+        let mut open: Option<u32> = None;
+        let mut last_end = 0u32;
+        let spaces = self.spaces_in_tokens();
+        let base = base as u32;
+        let mut emit = |start: u32, end: u32, label: u32, count: &mut usize| -> Option<()> {
+            let mut flags = 0;
+            if label & LABEL_SENTENCE_END as u32 != 0 {
+                flags |= TOKEN_SENTENCE_END;
+            }
+            if label & LABEL_MULTIWORD as u32 != 0 {
+                flags |= TOKEN_MULTIWORD;
+            }
+            *out.get_mut(*count)? = SegToken {
+                start: base + start,
+                end: base + end,
+                flags,
+            };
+            *count += 1;
+            Some(())
+        };
+        for (i, c) in text.chars().enumerate() {
+            let (b0, b1) = (offsets[i], offsets[i + 1]);
+            if c.is_whitespace() {
+                let inside = spaces && c == ' ' && open.is_some();
+                if !inside {
+                    if let Some(s) = open.take() {
+                        emit(s, last_end, 0, &mut count)?;
+                    }
+                }
+                continue;
+            }
+            let start = *open.get_or_insert(b0);
+            last_end = b1;
+            if labels[i] & LABEL_TOKEN_END as u32 != 0 {
+                emit(start, b1, labels[i], &mut count)?;
+                open = None;
+            }
+        }
+        if let Some(s) = open {
+            emit(s, last_end, 0, &mut count)?;
+        }
+        Some(count)
+    }
+
+    /// The words of the token `surface`: itself, unless it is in the multiword table.
+    pub fn expand<'s>(&self, surface: &'s str) -> Expansion<'a, 's> {
+        let entry = self
+            .mwt_forms
+            .find_normalized(surface, NORMALIZE_LOWERCASE)
+            .map(|i| self.mwt_words.get(i));
+        let spelled = entry.is_some_and(|words| {
+            let letters = words.chars().filter(|&c| c != '\t');
+            letters.clone().count() == surface.chars().count()
+                && letters
+                    .zip(surface.chars().flat_map(char::to_lowercase))
+                    .all(|(a, b)| a == b)
+        });
+        Expansion {
+            surface,
+            words: entry.unwrap_or(""),
+            found: entry.is_some(),
+            spelled,
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+/// One word of an expanded token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Word<'a, 's> {
+    /// Bytes `[start, end)` of the surface form.
+    Surface(usize, usize, &'s str),
+    /// A string of the blob's multiword table.
+    Table(&'a str),
+}
+
+impl<'a: 'r, 's: 'r, 'r> Word<'a, 's> {
+    /// The word's text.
+    pub fn as_str(&self) -> &'r str {
+        match *self {
+            Word::Surface(_, _, s) | Word::Table(s) => s,
+        }
+    }
+}
+
+/// Iterator over the words of a token ([`Segmenter::expand`]).
+#[derive(Debug, Clone)]
+pub struct Expansion<'a, 's> {
+    surface: &'s str,
+    words: &'a str,
+    found: bool,
+    spelled: bool,
+    // Bytes of `surface` (spelled) already given; index into `words` otherwise.
+    at: usize,
+    done: bool,
+}
+
+impl<'a, 's> Iterator for Expansion<'a, 's> {
+    type Item = Word<'a, 's>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if !self.found {
+            self.done = true;
+            return Some(Word::Surface(0, self.surface.len(), self.surface));
+        }
+        let (word, rest) = match self.words.split_once('\t') {
+            Some((w, r)) => (w, r),
+            None => {
+                self.done = true;
+                (self.words, "")
+            }
+        };
+        self.words = rest;
+        if !self.spelled {
+            return Some(Word::Table(word));
+        }
+        let len: usize = self.surface[self.at..]
+            .chars()
+            .take(word.chars().count())
+            .map(char::len_utf8)
+            .sum();
+        let start = self.at;
+        self.at += len;
+        Some(Word::Surface(start, self.at, &self.surface[start..self.at]))
+    }
+}

@@ -1,0 +1,251 @@
+//! The segmenter's view, decoding and windows, on small segmenters with fixed weights.
+
+mod common;
+
+use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
+use postag_core::segment::{SegToken, Segmenter, Word, TOKEN_MULTIWORD, TOKEN_SENTENCE_END};
+use postag_core::tensor::Storage;
+use postag_core::{Error, Model};
+use proptest::prelude::*;
+
+/// Deterministic pseudo-random weights.
+fn weights(n: usize, seed: u32) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+/// A segmenter over "abc .!" with random weights; `bias` is added to the output bias of
+/// each class (to force a label).
+fn seg(bidirectional: bool, spaces: bool, bias: [f32; 5]) -> SegmenterWeights {
+    let (dim, h) = (4, 3);
+    let chars: Vec<(char, u32)> = "abc .!".chars().zip(1..).collect();
+    let rows = chars.len() + 1;
+    let cells = (0..1 + bidirectional as u32)
+        .map(|d| SegCell {
+            w_ih: weights(4 * h * dim, 10 + d),
+            w_hh: weights(4 * h * h, 20 + d),
+            bias: weights(4 * h, 30 + d),
+        })
+        .collect::<Vec<_>>();
+    let out_dim = h * cells.len();
+    let mut out_b = weights(5, 40);
+    for (b, x) in out_b.iter_mut().zip(bias) {
+        *b += x;
+    }
+    SegmenterWeights {
+        spaces_in_tokens: spaces,
+        chars,
+        embedding: weights(rows * dim, 1),
+        rows,
+        dim,
+        cells,
+        out_w: weights(5 * out_dim, 50),
+        out_b,
+        multiwords: vec![
+            ("cannot".into(), vec!["can".into(), "not".into()]),
+            ("du".into(), vec!["de".into(), "le".into()]),
+        ],
+    }
+}
+
+fn blob(s: &SegmenterWeights) -> Vec<u8> {
+    with_segmenter(&common::tiny::blob(), Some(s), Storage::F32).unwrap()
+}
+
+fn run(s: &Segmenter<'_>, text: &str, window: usize) -> Vec<SegToken> {
+    let mut scratch = vec![0u8; s.scratch_bytes(window).unwrap()];
+    let mut out = vec![SegToken::default(); text.chars().count()];
+    let r = s.segment(text, window, &mut scratch, &mut out).unwrap();
+    assert_eq!(r.consumed, text.len());
+    out.truncate(r.tokens);
+    out
+}
+
+/// Tokens plus the bytes between them are the text; the bytes between are whitespace;
+/// tokens are non-empty, in order, and the last one ends a sentence.
+fn check_lossless(text: &str, tokens: &[SegToken]) {
+    let mut rebuilt = String::new();
+    let mut at = 0usize;
+    for t in tokens {
+        let (s, e) = (t.start as usize, t.end as usize);
+        assert!(at <= s && s < e, "{tokens:?}");
+        let gap = &text[at..s];
+        assert!(gap.chars().all(char::is_whitespace), "gap {gap:?}");
+        rebuilt.push_str(gap);
+        rebuilt.push_str(&text[s..e]);
+        at = e;
+    }
+    assert!(text[at..].chars().all(char::is_whitespace));
+    rebuilt.push_str(&text[at..]);
+    assert_eq!(rebuilt, text);
+    if let Some(t) = tokens.last() {
+        assert!(t.flags & TOKEN_SENTENCE_END != 0);
+    }
+}
+
+#[test]
+fn a_blob_without_segmenter_has_none_and_still_tags() {
+    let plain = common::tiny::blob();
+    assert!(Segmenter::from_bytes(&plain).unwrap().is_none());
+    let with = blob(&seg(true, false, [0.0; 5]));
+    let s = Segmenter::from_bytes(&with).unwrap().unwrap();
+    assert_eq!(
+        (s.hidden(), s.embedding_dim(), s.bidirectional()),
+        (3, 4, true)
+    );
+    assert_eq!(s.multiwords(), 2);
+    // The tagger part is unchanged and still loads.
+    let m = Model::from_bytes(&with).unwrap();
+    assert_eq!(m.num_tags(), Model::from_bytes(&plain).unwrap().num_tags());
+    // Removing it gives back a blob without one.
+    let without = with_segmenter(&with, None, Storage::F32).unwrap();
+    assert!(Segmenter::from_bytes(&without).unwrap().is_none());
+}
+
+#[test]
+fn a_corrupt_segmenter_is_refused() {
+    let mut b = blob(&seg(false, false, [0.0; 5]));
+    // Flip a byte of the payload: the CRC catches it.
+    let n = b.len();
+    b[n - 10] ^= 1;
+    assert_eq!(
+        Segmenter::from_bytes(&b).unwrap_err(),
+        Error::ChecksumMismatch
+    );
+}
+
+#[test]
+fn forced_labels_decode_as_documented() {
+    // Token end everywhere: every non-space char is a token.
+    let s = blob(&seg(false, false, [0.0, 100.0, 0.0, 0.0, 0.0]));
+    let s = Segmenter::from_bytes(&s).unwrap().unwrap();
+    let t = run(&s, "ab c", 64);
+    let spans: Vec<(u32, u32)> = t.iter().map(|t| (t.start, t.end)).collect();
+    assert_eq!(spans, [(0, 1), (1, 2), (3, 4)]);
+    assert_eq!(
+        t[2].flags, TOKEN_SENTENCE_END,
+        "end of text ends a sentence"
+    );
+    // No boundary labels: whitespace alone splits.
+    let s = blob(&seg(true, false, [100.0, 0.0, 0.0, 0.0, 0.0]));
+    let s = Segmenter::from_bytes(&s).unwrap().unwrap();
+    let t = run(&s, " ab  c\n", 64);
+    let spans: Vec<(u32, u32)> = t.iter().map(|t| (t.start, t.end)).collect();
+    assert_eq!(spans, [(1, 3), (5, 6)]);
+    // Spaces in tokens: with no labels, the whole line is one token, up to the newline.
+    let s = blob(&seg(true, true, [100.0, 0.0, 0.0, 0.0, 0.0]));
+    let s = Segmenter::from_bytes(&s).unwrap().unwrap();
+    let t = run(&s, " ab  c \nb", 64);
+    let spans: Vec<(u32, u32)> = t.iter().map(|t| (t.start, t.end)).collect();
+    assert_eq!(spans, [(1, 6), (8, 9)]);
+    // Multiword + sentence end everywhere.
+    let s = blob(&seg(false, false, [0.0, 0.0, 0.0, 0.0, 100.0]));
+    let s = Segmenter::from_bytes(&s).unwrap().unwrap();
+    let t = run(&s, "a b", 64);
+    assert!(t
+        .iter()
+        .all(|t| t.flags == TOKEN_SENTENCE_END | TOKEN_MULTIWORD));
+}
+
+#[test]
+fn multiword_tokens_expand_from_the_table() {
+    let b = blob(&seg(false, false, [0.0; 5]));
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let words: Vec<Word> = s.expand("Cannot").collect();
+    assert_eq!(
+        words,
+        [Word::Surface(0, 3, "Can"), Word::Surface(3, 6, "not")]
+    );
+    let words: Vec<&str> = s.expand("Du").map(|w| w.as_str()).collect();
+    assert_eq!(
+        words,
+        ["de", "le"],
+        "not spelled by the surface: the table's words"
+    );
+    let words: Vec<Word> = s.expand("au").collect();
+    assert_eq!(
+        words,
+        [Word::Surface(0, 2, "au")],
+        "unknown: the token itself"
+    );
+}
+
+#[test]
+fn output_too_small_stops_at_a_window_and_resumes_identically() {
+    let b = blob(&seg(true, false, [0.0, 1.5, 0.0, 0.5, 0.0]));
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let text = "abc ab. cab! a b c. ccc aaa bbb. ab!ba";
+    let all = run(&s, text, 8);
+    let mut scratch = vec![0u8; s.scratch_bytes(8).unwrap()];
+    let mut got = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let mut out = vec![SegToken::default(); 8];
+        let r = s.segment(&text[at..], 8, &mut scratch, &mut out).unwrap();
+        assert!(r.tokens > 0 && r.consumed > 0);
+        got.extend(out[..r.tokens].iter().map(|t| SegToken {
+            start: t.start + at as u32,
+            end: t.end + at as u32,
+            flags: t.flags,
+        }));
+        at += r.consumed;
+    }
+    assert_eq!(got, all);
+    let mut out: Vec<SegToken> = Vec::new();
+    assert_eq!(
+        s.segment(text, 8, &mut scratch, &mut out).unwrap_err(),
+        Error::OutputTooSmall
+    );
+    assert_eq!(
+        s.segment(text, 8, &mut scratch[..10], &mut out)
+            .unwrap_err(),
+        Error::ScratchTooSmall
+    );
+}
+
+fn any_text() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        Just("a".to_string()),
+        Just("b. ".to_string()),
+        Just("c!".to_string()),
+        Just(" ".to_string()),
+        Just("\n\n".to_string()),
+        Just("\t\r\n".to_string()),
+        Just("\u{0}".to_string()),
+        Just("\u{1}\u{7f}".to_string()),
+        Just("e\u{301}".to_string()),
+        Just("\u{1F600}\u{200D}\u{1F467}".to_string()),
+        Just("שלום".to_string()),
+        Just("\u{a0}\u{3000}".to_string()),
+        Just("\u{FEFF}".to_string()),
+        any::<char>().prop_map(|c| c.to_string()),
+    ];
+    prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #[test]
+    fn segmentation_never_loses_or_invents_a_byte(
+        text in any_text(),
+        window in 1usize..24,
+        spaces: bool,
+        bias in prop::array::uniform5(-1.0f32..1.0),
+    ) {
+        let b = blob(&seg(true, spaces, bias));
+        let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+        let tokens = run(&s, &text, window);
+        check_lossless(&text, &tokens);
+        // A text that fits in a window segments the same whatever the window.
+        let n = text.chars().count().max(1);
+        if n <= 24 {
+            prop_assert_eq!(run(&s, &text, n), run(&s, &text, 64));
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `postag segmenter`: learn the segmenter (raw text to tokens and sentences) from a
+//! CoNLL-U treebank that carries `# text`, and store it in a model blob.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::Args;
+use postag_core::segment::build::{with_segmenter, SegmenterWeights};
+use postag_core::tensor::Storage;
+
+use crate::cmd::ModelArg;
+use crate::fsio::write_atomic;
+use crate::nn::segmenter::{train, SegOpts};
+use crate::pipeline::eval_raw;
+use crate::rawtext::{self, TokSentence};
+use crate::score::render;
+
+#[derive(Args, Debug)]
+pub struct SegmenterArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// Training data (CoNLL-U with `# text`).
+    #[arg(long)]
+    train: PathBuf,
+    /// Dev data: report raw-text Tokens, Sentences, Words and UPOS F1 on it.
+    #[arg(long)]
+    dev: Option<PathBuf>,
+    /// Where to write the model with its segmenter.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Optimizer steps.
+    #[arg(long, default_value_t = SegOpts::default().steps)]
+    steps: usize,
+    /// Char embedding size.
+    #[arg(long, default_value_t = SegOpts::default().dim)]
+    dim: usize,
+    /// LSTM hidden size per direction.
+    #[arg(long, default_value_t = SegOpts::default().hidden)]
+    hidden: usize,
+    /// A forward-only LSTM.
+    #[arg(long)]
+    unidirectional: bool,
+    /// Store the segmenter's weight matrices as int8.
+    #[arg(long)]
+    int8: bool,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker threads for tagging the dev set.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Each multiword surface form (lowercased) with its most frequent words (lowercased).
+pub fn multiword_table(sentences: &[TokSentence]) -> Vec<(String, Vec<String>)> {
+    let mut counts: HashMap<String, HashMap<Vec<String>, usize>> = HashMap::new();
+    for t in sentences
+        .iter()
+        .flat_map(|s| &s.tokens)
+        .filter(|t| t.multiword)
+    {
+        let words = t.words.iter().map(|w| w.form.to_lowercase()).collect();
+        *counts
+            .entry(t.form.to_lowercase())
+            .or_default()
+            .entry(words)
+            .or_default() += 1;
+    }
+    let mut table: Vec<(String, Vec<String>)> = counts
+        .into_iter()
+        .map(|(form, e)| {
+            let best = e
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+                .map(|(w, _)| w)
+                .unwrap_or_default();
+            (form, best)
+        })
+        .collect();
+    table.sort();
+    table
+}
+
+/// Trains a segmenter on `train` (which must carry `# text`).
+pub fn learn(train_path: &Path, opts: &SegOpts, quiet: bool) -> Result<SegmenterWeights> {
+    let sentences = rawtext::read(train_path)?;
+    if !rawtext::has_text(&sentences) {
+        bail!(
+            "{} has no `# text` comments: no segmenter can be learned",
+            train_path.display()
+        );
+    }
+    let (chars, labels, mismatched, spaces) = rawtext::labels(&sentences);
+    if mismatched > 0 && !quiet {
+        eprintln!("segmenter: {mismatched} sentences whose # text does not match their tokens are left unlabelled");
+    }
+    let table = multiword_table(&sentences);
+    let started = std::time::Instant::now();
+    let w = train(&chars, &labels, spaces, table, opts, |step, loss| {
+        if !quiet {
+            eprintln!(
+                "segmenter: step {step}/{} loss {loss:.4} ({:.0} s)",
+                opts.steps,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    });
+    Ok(w)
+}
+
+pub fn run(args: SegmenterArgs, out: &mut dyn std::io::Write) -> Result<()> {
+    let file = args.model.open()?;
+    let opts = SegOpts {
+        steps: args.steps,
+        dim: args.dim,
+        hidden: args.hidden,
+        bidirectional: !args.unidirectional,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let w = learn(&args.train, &opts, false)?;
+    let storage = if args.int8 { Storage::I8 } else { Storage::F32 };
+    let blob = with_segmenter(file.bytes(), Some(&w), storage)?;
+    write_atomic(&args.output, &blob)?;
+    let seg = crate::pipeline::segmenter(&blob, &args.output.display().to_string())?;
+    writeln!(
+        out,
+        "wrote {} ({} bytes; segmenter {} bytes, {} chars, {} multiword forms)",
+        args.output.display(),
+        blob.len(),
+        seg.byte_len(),
+        seg.vocab_len(),
+        seg.multiwords()
+    )?;
+    if let Some(dev) = &args.dev {
+        let r = eval_raw(
+            &blob,
+            &args.output.display().to_string(),
+            dev,
+            crate::tagging::threads(args.threads),
+        )?;
+        write!(out, "{}", render(&r.scores))?;
+        writeln!(
+            out,
+            "segmented {} bytes in {:.2} s: {:.2} MB/s",
+            r.text_bytes,
+            r.segment_seconds,
+            r.text_bytes as f64 / r.segment_seconds / 1e6
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! Raw text to tagged CoNLL-U: paragraphs (split at blank lines), the blob's segmenter
+//! (tokens, sentences, multiword tokens), then the tagger on the syntactic words.
+
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, Result};
+use postag_core::segment::{SegToken, Segmenter, TOKEN_MULTIWORD, TOKEN_SENTENCE_END};
+use postag_core::{Error, Model};
+
+use crate::rawtext::{TokSentence, TokWord, Token};
+use crate::tagging::tag_all;
+
+/// Characters the segmenter reads at a time (see `postag_core::segment`).
+pub const WINDOW: usize = 2048;
+
+/// A token of the system's output: bytes `[start, end)` of the text and its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SysToken {
+    /// First byte in the text.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// Whether the segmenter marked it as a multiword token.
+    pub multiword: bool,
+    /// Its syntactic words.
+    pub words: Vec<String>,
+}
+
+/// A sentence of the system's output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SysSentence {
+    /// First sentence of a paragraph.
+    pub newpar: bool,
+    /// The tokens.
+    pub tokens: Vec<SysToken>,
+    /// One tag per word, once tagged.
+    pub tags: Vec<String>,
+}
+
+/// Byte ranges of the paragraphs of `text`: maximal runs of lines that are not blank.
+pub fn paragraphs(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let blank = line.trim().is_empty();
+        match (blank, start) {
+            (true, Some(s)) => {
+                out.push((s, at));
+                start = None;
+            }
+            (false, None) => start = Some(at),
+            _ => {}
+        }
+        at += line.len();
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// Splits `text` into sentences of tokens (multiword tokens expanded).
+pub fn segment(seg: &Segmenter<'_>, text: &str) -> Result<Vec<SysSentence>> {
+    let mut scratch = vec![0u8; seg.scratch_bytes(WINDOW).unwrap_or(0)];
+    let mut out = Vec::new();
+    for (p0, p1) in paragraphs(text) {
+        let para = &text[p0..p1];
+        let mut toks = vec![SegToken::default(); para.chars().count()];
+        let r = seg.segment(para, WINDOW, &mut scratch, &mut toks)?;
+        let mut sentence = SysSentence {
+            newpar: true,
+            ..Default::default()
+        };
+        for t in &toks[..r.tokens] {
+            let (s, e) = (t.start as usize, t.end as usize);
+            let surface = &para[s..e];
+            let multiword = t.flags & TOKEN_MULTIWORD != 0;
+            let words: Vec<String> = if multiword {
+                seg.expand(surface)
+                    .map(|w| w.as_str().to_string())
+                    .collect()
+            } else {
+                vec![surface.to_string()]
+            };
+            sentence.tokens.push(SysToken {
+                start: p0 + s,
+                end: p0 + e,
+                multiword: multiword && words.len() > 1,
+                words,
+            });
+            if t.flags & TOKEN_SENTENCE_END != 0 {
+                out.push(std::mem::take(&mut sentence));
+            }
+        }
+        if !sentence.tokens.is_empty() {
+            out.push(sentence);
+        }
+    }
+    Ok(out)
+}
+
+/// The segmenter of a blob, or an error saying it has none.
+pub fn segmenter<'a>(bytes: &'a [u8], name: &str) -> Result<Segmenter<'a>> {
+    Segmenter::from_bytes(bytes)
+        .map_err(|e| anyhow!("{name}: {e}"))?
+        .ok_or_else(|| anyhow!("{name}: {}", Error::NoSegmenter))
+}
+
+/// Tags the words of every sentence.
+pub fn tag(model: &Model<'_>, sentences: &mut [SysSentence], threads: usize) -> Result<()> {
+    let words: Vec<Vec<&str>> = sentences
+        .iter()
+        .map(|s| {
+            s.tokens
+                .iter()
+                .flat_map(|t| t.words.iter().map(String::as_str))
+                .collect()
+        })
+        .collect();
+    let tagged = tag_all(model, &words, false, threads, &|i| {
+        format!("sentence {}", i + 1)
+    })?;
+    let tags: Vec<Vec<String>> = tagged
+        .into_iter()
+        .map(|t| {
+            t.tags
+                .into_iter()
+                .map(|x| model.tag_name(x as usize).to_string())
+                .collect()
+        })
+        .collect();
+    for (s, t) in sentences.iter_mut().zip(tags) {
+        s.tags = t;
+    }
+    Ok(())
+}
+
+/// The sentences as the scorer and the CoNLL-U writer see them.
+pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentence> {
+    sentences
+        .iter()
+        .map(|s| {
+            let mut tags = s.tags.iter();
+            let tokens = s
+                .tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let next = s.tokens.get(i + 1).map_or(t.end, |n| n.start);
+                    Token {
+                        form: text[t.start..t.end].to_string(),
+                        space_after: next > t.end || i + 1 == s.tokens.len(),
+                        multiword: t.multiword,
+                        words: t
+                            .words
+                            .iter()
+                            .map(|w| TokWord {
+                                form: w.clone(),
+                                upos: tags.next().cloned().unwrap_or_else(|| "_".into()),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
+            let (a, b) = (s.tokens[0].start, s.tokens[s.tokens.len() - 1].end);
+            TokSentence {
+                text: Some(text[a..b].replace(['\n', '\r', '\t'], " ")),
+                newdoc: false,
+                newpar: s.newpar,
+                tokens,
+            }
+        })
+        .collect()
+}
+
+/// CoNLL-U: `# newpar`, `# sent_id`, `# text`, ranges for multiword tokens,
+/// `SpaceAfter=No`, UPOS (or XPOS, `xpos`) filled; no syntax (HEAD, DEPREL `_`).
+pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String {
+    let mut out = String::new();
+    for (n, s) in to_tok_sentences(text, sentences).iter().enumerate() {
+        if s.newpar {
+            out.push_str("# newpar\n");
+        }
+        let _ = writeln!(out, "# sent_id = {}", n + 1);
+        let _ = writeln!(out, "# text = {}", s.text.as_deref().unwrap_or(""));
+        let mut id = 1;
+        for (i, t) in s.tokens.iter().enumerate() {
+            let last = i + 1 == s.tokens.len();
+            let misc = if t.space_after || last {
+                "_"
+            } else {
+                "SpaceAfter=No"
+            };
+            let clean = |f: &str| f.replace(['\t', '\n', '\r'], " ");
+            if t.multiword {
+                let _ = writeln!(
+                    out,
+                    "{id}-{}\t{}\t_\t_\t_\t_\t_\t_\t_\t{misc}",
+                    id + t.words.len() - 1,
+                    clean(&t.form)
+                );
+            }
+            for w in &t.words {
+                let (upos, xp) = if xpos {
+                    ("_", w.upos.as_str())
+                } else {
+                    (w.upos.as_str(), "_")
+                };
+                let m = if t.multiword { "_" } else { misc };
+                let _ = writeln!(
+                    out,
+                    "{id}\t{}\t_\t{upos}\t{xp}\t_\t_\t_\t_\t{m}",
+                    clean(&w.form)
+                );
+                id += 1;
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paragraphs_are_runs_of_non_blank_lines() {
+        let t = "a b\nc\n\n \r\nd\n\n";
+        let p = paragraphs(t);
+        assert_eq!(
+            p.iter().map(|&(a, b)| &t[a..b]).collect::<Vec<_>>(),
+            ["a b\nc\n", "d\n"]
+        );
+        assert!(paragraphs("\n\n").is_empty());
+    }
+}
+
+/// One sentence per line: `word/TAG` separated by spaces.
+pub fn write_text(sentences: &[SysSentence]) -> String {
+    let mut out = String::new();
+    for s in sentences {
+        let words = s.tokens.iter().flat_map(|t| &t.words);
+        let line: Vec<String> = words
+            .zip(&s.tags)
+            .map(|(w, t)| format!("{w}/{t}"))
+            .collect();
+        out.push_str(&line.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+/// One JSON object per sentence: `tokens` (text, byte offsets `start`/`end`, `words`),
+/// `words` and `tags` in word order, `newpar`.
+pub fn write_jsonl(text: &str, sentences: &[SysSentence]) -> String {
+    let mut out = String::new();
+    for s in sentences {
+        let tokens: Vec<serde_json::Value> = s
+            .tokens
+            .iter()
+            .map(|t| {
+                serde_json::json!({"text": &text[t.start..t.end], "start": t.start, "end": t.end,
+                                   "words": t.words})
+            })
+            .collect();
+        let words: Vec<&String> = s.tokens.iter().flat_map(|t| &t.words).collect();
+        let v = serde_json::json!({"newpar": s.newpar, "tokens": tokens, "words": words, "tags": s.tags});
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// What [`eval_raw`] measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RawEval {
+    /// The CoNLL 2018 metrics.
+    pub scores: crate::score::Scores,
+    /// Bytes of raw text.
+    pub text_bytes: usize,
+    /// Seconds the segmenter took (one thread).
+    pub segment_seconds: f64,
+}
+
+/// Rebuilds the raw text of the gold treebank at `gold` ([`crate::rawtext::raw_text`]),
+/// segments and tags it with `bytes`' model and scores the result.
+pub fn eval_raw(
+    bytes: &[u8],
+    name: &str,
+    gold: &std::path::Path,
+    threads: usize,
+) -> Result<RawEval> {
+    let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
+    let seg = segmenter(bytes, name)?;
+    let gold = crate::rawtext::read(gold)?;
+    let text = crate::rawtext::raw_text(&gold);
+    let started = std::time::Instant::now();
+    let mut sentences = segment(&seg, &text)?;
+    let segment_seconds = started.elapsed().as_secs_f64();
+    tag(&model, &mut sentences, threads)?;
+    let system = to_tok_sentences(&text, &sentences);
+    let scores = crate::score::evaluate(
+        &crate::score::Doc::new(&gold),
+        &crate::score::Doc::new(&system),
+    )?;
+    Ok(RawEval {
+        scores,
+        text_bytes: text.len(),
+        segment_seconds,
+    })
+}

@@ -1,0 +1,135 @@
+//! `tag --format raw` and `eval --raw` with a small segmenter learned in the test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use postag_core::segment::build::with_segmenter;
+use postag_core::tensor::Storage;
+use postag_testutil::repo;
+use postag_trainer::cmd::segmenter::learn;
+use postag_trainer::nn::segmenter::SegOpts;
+use postag_trainer::{conllu, rawtext, score};
+
+const TRAIN: &str = "# newpar\n# text = I can't go.\n1\tI\tI\tPRON\t_\t_\t_\t_\t_\t_\n2-3\tcan't\t_\t_\t_\t_\t_\t_\t_\t_\n2\tca\tcan\tAUX\t_\t_\t_\t_\t_\t_\n3\tn't\tnot\tPART\t_\t_\t_\t_\t_\t_\n4\tgo\tgo\tVERB\t_\t_\t_\t_\t_\tSpaceAfter=No\n5\t.\t.\tPUNCT\t_\t_\t_\t_\t_\t_\n\n# text = Hello, world!\n1\tHello\thello\tINTJ\t_\t_\t_\t_\t_\tSpaceAfter=No\n2\t,\t,\tPUNCT\t_\t_\t_\t_\t_\t_\n3\tworld\tworld\tNOUN\t_\t_\t_\t_\t_\tSpaceAfter=No\n4\t!\t!\tPUNCT\t_\t_\t_\t_\t_\t_\n\n";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("postag-cli-raw-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The micro English model with a segmenter trained for a few steps on `TRAIN`.
+fn model(dir: &Path) -> PathBuf {
+    let train = dir.join("train.conllu");
+    std::fs::write(&train, TRAIN.repeat(20)).unwrap();
+    let opts = SegOpts {
+        dim: 8,
+        hidden: 8,
+        window: 40,
+        batch: 4,
+        steps: 60,
+        ..Default::default()
+    };
+    let w = learn(&train, &opts, true).unwrap();
+    let micro = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
+    let blob = with_segmenter(&micro, Some(&w), Storage::F32).unwrap();
+    let path = dir.join("m.postag");
+    std::fs::write(&path, blob).unwrap();
+    path
+}
+
+#[test]
+fn raw_output_is_conllu_that_spells_the_input() {
+    let dir = scratch("roundtrip");
+    let m = model(&dir);
+    let m = m.to_str().unwrap();
+    let input = "\u{feff}I can't go. Hello, world!\r\nSecond line  here\n\n\nNew paragraph: 5:30pm (really).\n";
+    let out = common::ok_with_input(
+        &dir,
+        &["tag", "--model", m, "--format", "raw"],
+        input.as_bytes(),
+    );
+    let path = dir.join("out.conllu");
+    std::fs::write(&path, &out).unwrap();
+    // Our word-level reader accepts it; the token-level reader spells the input.
+    let words = conllu::parse(&out, &path).unwrap();
+    assert!(words.iter().all(|s| s.words.iter().all(|w| w.upos != "_")));
+    let sentences = rawtext::parse(&out, &path).unwrap();
+    assert_eq!(sentences.iter().filter(|s| s.newpar).count(), 2);
+    let spelled: String = sentences
+        .iter()
+        .flat_map(|s| &s.tokens)
+        .map(|t| t.form.as_str())
+        .collect();
+    let want: String = input
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert_eq!(spelled, want);
+    for s in &sentences {
+        let text = s.text.clone().unwrap();
+        assert_eq!(
+            text,
+            s.text(),
+            "# text agrees with the forms and SpaceAfter"
+        );
+    }
+    // The eval rebuilds the same text from it (no character mismatch) and scores it.
+    let report = common::ok(
+        &dir,
+        &[
+            "eval",
+            "--raw",
+            "--json",
+            "--model",
+            m,
+            "--data",
+            path.to_str().unwrap(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert!(v["scores"]["Tokens"]["f1"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn raw_input_needs_a_segmenter_and_valid_utf8() {
+    let dir = scratch("errors");
+    let micro = repo().join("models/en_ewt_micro.postag");
+    let e = common::fails(
+        &dir,
+        &["tag", "--model", micro.to_str().unwrap(), "--format", "raw"],
+    );
+    assert!(e.contains("has no segmenter"), "{e}");
+    let m = model(&dir);
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, b"ok\nstill ok\n\xff\n").unwrap();
+    let out = common::run(
+        &dir,
+        &[
+            "tag",
+            "--model",
+            m.to_str().unwrap(),
+            "--format",
+            "raw",
+            "-i",
+            bad.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.txt:3: invalid UTF-8"), "{err}");
+}
+
+#[test]
+fn gold_scored_against_itself_is_perfect() {
+    let dir = scratch("self");
+    let path = dir.join("g.conllu");
+    std::fs::write(&path, TRAIN).unwrap();
+    let s = rawtext::read(&path).unwrap();
+    let r = score::evaluate(&score::Doc::new(&s), &score::Doc::new(&s)).unwrap();
+    assert_eq!(
+        (r.tokens.f1, r.sentences.f1, r.words.f1, r.upos.f1),
+        (1.0, 1.0, 1.0, 1.0)
+    );
+}
