@@ -180,6 +180,10 @@ enum postag_status
      * score became NaN, or the best CRF path's score infinite): no tag is trusted.
      */
     POSTAG_STATUS_NON_FINITE_SCORE = 21,
+    /**
+     * Raw text was given to a model without a segmenter (it tags tokens only).
+     */
+    POSTAG_STATUS_NO_SEGMENTER = 22,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

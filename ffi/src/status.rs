@@ -64,10 +64,12 @@ pub enum postag_status {
     /// The model's arithmetic overflowed on this input (finite weights so large that a
     /// score became NaN, or the best CRF path's score infinite): no tag is trusted.
     NonFiniteScore = 21,
+    /// Raw text was given to a model without a segmenter (it tags tokens only).
+    NoSegmenter = 22,
 }
 
 /// The highest code this version assigns.
-const LAST: postag_status = postag_status::NonFiniteScore;
+const LAST: postag_status = postag_status::NoSegmenter;
 
 impl From<Error> for postag_status {
     fn from(e: Error) -> Self {
@@ -89,6 +91,7 @@ impl From<Error> for postag_status {
             Error::NonFiniteWeight { .. } => postag_status::NonFiniteWeight,
             Error::EmptyToken => postag_status::EmptyToken,
             Error::NonFiniteScore => postag_status::NonFiniteScore,
+            Error::NoSegmenter => postag_status::NoSegmenter,
             // `Error` is non-exhaustive: a variant added to the core gets its own code
             // here; until then it is reported, never lost.
             _ => postag_status::InternalError,
@@ -100,7 +103,7 @@ impl From<Error> for postag_status {
 pub const POSTAG_STATUS_MESSAGE_MAX: usize = 128;
 
 /// Messages indexed by code.
-const MESSAGES: [&CStr; 22] = [
+const MESSAGES: [&CStr; 23] = [
     c"ok",
     c"a required pointer is NULL (or a NULL pointer came with a non-zero length)",
     c"invalid argument (index out of range, overlapping or misaligned buffer)",
@@ -123,6 +126,7 @@ const MESSAGES: [&CStr; 22] = [
     c"model blob holds a NaN or infinite weight",
     c"a token is empty (zero bytes)",
     c"the model's arithmetic overflowed on this input (NaN or infinite score)",
+    c"the model has no segmenter: it tags tokens, not raw text",
 ];
 
 const UNKNOWN: &CStr = c"unknown status code";
@@ -220,6 +224,7 @@ mod tests {
             },
             Error::EmptyToken,
             Error::NonFiniteScore,
+            Error::NoSegmenter,
         ];
         let codes: std::collections::BTreeSet<u32> = errors
             .iter()

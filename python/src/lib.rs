@@ -363,7 +363,7 @@ impl Model {
         )?;
         d.set_item(
             "fold_digits",
-            c.words.normalize & postag_core::format::NORMALIZE_DIGITS != 0,
+            c.words.normalize & postag_core::format::NORMALIZE_FOLD_DIGITS != 0,
         )?;
         let chars = match (c.chars, model.chars()) {
             (Some(cc), Some(net)) => {
@@ -500,7 +500,7 @@ fn _export<'py>(
         } else {
             0
         } | if fold_digits {
-            postag_core::format::NORMALIZE_DIGITS
+            postag_core::format::NORMALIZE_FOLD_DIGITS
         } else {
             0
         },
