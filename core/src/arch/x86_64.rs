@@ -1,0 +1,322 @@
+//! x86-64 kernels: SSE2 (the x86-64 baseline) and AVX2 with FMA.
+//!
+//! Each entry point is a `#[target_feature]` function; the generic kernels and the
+//! vector methods below are `#[inline(always)]` and compile inside it with its
+//! instructions. Callers (the dispatch in `super`) run an entry point only at a
+//! level the processor supports.
+
+use core::arch::x86_64::*;
+
+use super::generic::{self, finish_i8_i16, F32Le, Vector, I8};
+use super::Rows;
+
+/// Eight f32 lanes, fused multiply-add.
+#[derive(Clone, Copy)]
+struct Avx2(__m256);
+
+impl Vector for Avx2 {
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: AVX is enabled in every caller (trait contract).
+        Avx2(unsafe { _mm256_setzero_ps() })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: `p` is valid for 8 f32 (trait contract); the load is unaligned.
+        Avx2(unsafe { _mm256_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn load_le(p: *const u8) -> Self {
+        // SAFETY: as `load`; x86-64 is little-endian, so the bytes are the f32 values.
+        Avx2(unsafe { _mm256_loadu_ps(p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn load_i8(p: *const u8) -> Self {
+        // SAFETY: `p` is valid for 8 bytes; `_mm_loadl_epi64` reads exactly 8,
+        // unaligned. Sign-extends to i32, then converts exactly to f32.
+        Avx2(unsafe { _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(p.cast()))) })
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+        // SAFETY: FMA is enabled in every caller.
+        Avx2(unsafe { _mm256_fmadd_ps(self.0, b.0, acc.0) })
+    }
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        // SAFETY: AVX is enabled in every caller.
+        unsafe {
+            let halves = _mm_add_ps(
+                _mm256_castps256_ps128(self.0),
+                _mm256_extractf128_ps::<1>(self.0),
+            );
+            sum4(halves)
+        }
+    }
+}
+
+/// Four f32 lanes, separate multiply and add.
+#[derive(Clone, Copy)]
+struct Sse2(__m128);
+
+impl Vector for Sse2 {
+    const LANES: usize = 4;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_setzero_ps() })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: `p` is valid for 4 f32 (trait contract); the load is unaligned.
+        Sse2(unsafe { _mm_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn load_le(p: *const u8) -> Self {
+        // SAFETY: as `load`; x86-64 is little-endian.
+        Sse2(unsafe { _mm_loadu_ps(p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn load_i8(p: *const u8) -> Self {
+        // SAFETY: `p` is valid for 4 bytes, read unaligned. Each byte is widened by
+        // pairing it with itself and shifting the sign in (i8 -> i16 -> i32).
+        unsafe {
+            let v = _mm_cvtsi32_si128(p.cast::<i32>().read_unaligned());
+            let w16 = _mm_srai_epi16::<8>(_mm_unpacklo_epi8(v, v));
+            let w32 = _mm_srai_epi32::<16>(_mm_unpacklo_epi16(w16, w16));
+            Sse2(_mm_cvtepi32_ps(w32))
+        }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_add_ps(_mm_mul_ps(self.0, b.0), acc.0) })
+    }
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        // SAFETY: SSE2 is part of the target.
+        unsafe { sum4(self.0) }
+    }
+}
+
+/// `(v0 + v2) + (v1 + v3)`.
+#[inline(always)]
+unsafe fn sum4(v: __m128) -> f32 {
+    // SAFETY: SSE is part of the target.
+    unsafe {
+        let v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+        let v = _mm_add_ss(v, _mm_shuffle_ps::<0b01>(v, v));
+        _mm_cvtss_f32(v)
+    }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::gemv`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemv_avx2(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe {
+        if w.int8 {
+            generic::gemv::<Avx2, I8>(w, x, out)
+        } else {
+            generic::gemv::<Avx2, F32Le>(w, x, out)
+        }
+    }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::gemv`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn gemv_sse2(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe {
+        if w.int8 {
+            generic::gemv::<Sse2, I8>(w, x, out)
+        } else {
+            generic::gemv::<Sse2, F32Le>(w, x, out)
+        }
+    }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::project`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn project_avx2(
+    w: &Rows<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe {
+        if w.int8 {
+            generic::project::<Avx2, I8>(w, xs, b, bias, out)
+        } else {
+            generic::project::<Avx2, F32Le>(w, xs, b, bias, out)
+        }
+    }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::project`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn project_sse2(
+    w: &Rows<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        if w.int8 {
+            generic::project::<Sse2, I8>(w, xs, b, bias, out)
+        } else {
+            generic::project::<Sse2, F32Le>(w, xs, b, bias, out)
+        }
+    }
+}
+
+/// Rows per tile of the integer product.
+const INT_ROWS: usize = 4;
+
+/// Integer dot products of int8 rows with i16 inputs, 16 columns per step.
+///
+/// Overflow: `_mm256_madd_epi16` adds two exact i16 x i16 products into an i32 lane,
+/// so after `cols / 16` steps each of the 8 lanes holds `cols / 8` products; with
+/// `cols <= MAX_EXACT_COLS` (8256) and `|q| <= 127`, `|x| <= 16383` that stays
+/// below 2^31. The lanes and the scalar tail are summed in i64. The sum is therefore
+/// exact, equal to the scalar `dot_i8_i16`.
+///
+/// # Safety
+///
+/// AVX2 is enabled; rows `w + r * stride` (`cols` bytes each) and `x` (`cols` i16)
+/// lie in memory.
+#[inline(always)]
+unsafe fn dot_i8_i16_avx2<const R: usize>(
+    w: *const u8,
+    stride: usize,
+    cols: usize,
+    x: *const i16,
+) -> [i64; R] {
+    // SAFETY: loads stay within `i + 16 <= cols` (vectors) and `j < cols` (tail).
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); R];
+        let mut i = 0;
+        while i + 16 <= cols {
+            let xv = _mm256_loadu_si256(x.add(i).cast());
+            for (r, a) in acc.iter_mut().enumerate() {
+                let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(w.add(r * stride + i).cast()));
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(q, xv));
+            }
+            i += 16;
+        }
+        let mut out = [0i64; R];
+        for (r, (o, a)) in out.iter_mut().zip(&acc).enumerate() {
+            let mut lanes = [0i32; 8];
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), *a);
+            let mut s: i64 = lanes.iter().map(|&v| v as i64).sum();
+            for j in i..cols {
+                s += (w.add(r * stride + j).read() as i8 as i64) * (x.add(j).read() as i64);
+            }
+            *o = s;
+        }
+        out
+    }
+}
+
+/// The SSE2 form of [`dot_i8_i16_avx2`]: 16 columns per step in two accumulators
+/// per row (low and high 8 bytes), so each of the 4 + 4 lanes again holds
+/// `cols / 8` products: the same overflow bound, the same exact sum.
+///
+/// # Safety
+///
+/// As [`dot_i8_i16_avx2`], with SSE2.
+#[inline(always)]
+unsafe fn dot_i8_i16_sse2<const R: usize>(
+    w: *const u8,
+    stride: usize,
+    cols: usize,
+    x: *const i16,
+) -> [i64; R] {
+    // SAFETY: loads stay within `i + 16 <= cols` (vectors) and `j < cols` (tail).
+    unsafe {
+        let mut lo = [_mm_setzero_si128(); R];
+        let mut hi = [_mm_setzero_si128(); R];
+        let mut i = 0;
+        while i + 16 <= cols {
+            let x0 = _mm_loadu_si128(x.add(i).cast());
+            let x1 = _mm_loadu_si128(x.add(i + 8).cast());
+            for r in 0..R {
+                let q = _mm_loadu_si128(w.add(r * stride + i).cast());
+                // Pairing each byte with itself and shifting right by 8 sign-extends it.
+                let q0 = _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q));
+                let q1 = _mm_srai_epi16::<8>(_mm_unpackhi_epi8(q, q));
+                lo[r] = _mm_add_epi32(lo[r], _mm_madd_epi16(q0, x0));
+                hi[r] = _mm_add_epi32(hi[r], _mm_madd_epi16(q1, x1));
+            }
+            i += 16;
+        }
+        let mut out = [0i64; R];
+        for (r, o) in out.iter_mut().enumerate() {
+            let mut lanes = [0i32; 8];
+            _mm_storeu_si128(lanes.as_mut_ptr().cast(), lo[r]);
+            _mm_storeu_si128(lanes.as_mut_ptr().add(4).cast(), hi[r]);
+            let mut s: i64 = lanes.iter().map(|&v| v as i64).sum();
+            for j in i..cols {
+                s += (w.add(r * stride + j).read() as i8 as i64) * (x.add(j).read() as i64);
+            }
+            *o = s;
+        }
+        out
+    }
+}
+
+macro_rules! gemv_i8_i16 {
+    ($name:ident, $features:literal, $dot:ident) => {
+        /// # Safety
+        ///
+        /// The target features are available; `w.int8`, `w.in_bounds()`,
+        /// `w.cols <= MAX_EXACT_COLS`, `xq.len() >= w.cols`, `out.len() >= w.rows`.
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn $name(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+            let base = w.data.as_ptr();
+            let mut r = 0;
+            // SAFETY: rows r..r+INT_ROWS (or r) are within `w.rows`, all in `data`;
+            // `xq` holds `cols` values.
+            unsafe {
+                while r + INT_ROWS <= w.rows {
+                    let d = $dot::<INT_ROWS>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
+                    for (k, &d) in d.iter().enumerate() {
+                        finish_i8_i16(w, r + k, x_scale, d, out);
+                    }
+                    r += INT_ROWS;
+                }
+                while r < w.rows {
+                    let d = $dot::<1>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
+                    finish_i8_i16(w, r, x_scale, d[0], out);
+                    r += 1;
+                }
+            }
+        }
+    };
+}
+
+gemv_i8_i16!(gemv_i8_i16_avx2, "avx2", dot_i8_i16_avx2);
+gemv_i8_i16!(gemv_i8_i16_sse2, "sse2", dot_i8_i16_sse2);
+
+/// [`crate::kernels::lstm_cell`] compiled with AVX2: the same element-wise
+/// operations (Rust never fuses a multiply and an add by itself), 8 lanes wide.
+///
+/// # Safety
+///
+/// AVX2 and FMA are available.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    crate::kernels::lstm_cell(gates, c, h)
+}
