@@ -5,7 +5,8 @@
 //! words), char BiLSTM 32 (char embedding 32), word BiLSTM 128, 17 tags. Levels run
 //! in interleaved rounds (so that a busy machine slows them alike); the figures are
 //! medians over rounds. Run: `cargo bench -p postag-core` (`POSTAG_BENCH_ROUNDS`
-//! sets the number of rounds, default 7).
+//! sets the number of rounds, default 7; `POSTAG_BENCH_LEVELS=scalar,avx2` picks
+//! levels).
 
 use std::time::Instant;
 
@@ -88,9 +89,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
+    let only = std::env::var("POSTAG_BENCH_LEVELS").unwrap_or_default();
     let levels: Vec<Level> = Level::ALL
         .into_iter()
         .filter(|l| l.is_supported())
+        .filter(|l| only.is_empty() || only.split(',').any(|n| n.trim() == l.name()))
         .collect();
     println!(
         "kernel level: {} by default (POSTAG_SIMD={}); levels run here: {}",

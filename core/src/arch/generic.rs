@@ -18,6 +18,7 @@ use super::Rows;
 /// Every method requires the level's target features; pointers must be valid for
 /// reads of `LANES` elements (no alignment needed).
 pub(super) trait Vector: Copy {
+    /// At most [`MAX_LANES`].
     const LANES: usize;
     unsafe fn zero() -> Self;
     /// `LANES` f32 from `p`.
@@ -32,6 +33,9 @@ pub(super) trait Vector: Copy {
     unsafe fn sum(self) -> f32;
 }
 
+/// The widest vector, in f32 lanes.
+const MAX_LANES: usize = 8;
+
 /// How weights are stored.
 pub(super) trait Elem {
     /// Bytes per element.
@@ -42,12 +46,6 @@ pub(super) trait Elem {
     ///
     /// As [`Vector`]'s loads.
     unsafe fn load<V: Vector>(p: *const u8) -> V;
-    /// The element at `p`.
-    ///
-    /// # Safety
-    ///
-    /// `p` is valid for reads of `BYTES` bytes.
-    unsafe fn get(p: *const u8) -> f32;
     /// Row `r`'s dot product `s` as the matrix means it (times the row's scale).
     fn finish(w: &Rows<'_>, r: usize, s: f32) -> f32;
 }
@@ -65,11 +63,6 @@ impl Elem for F32Le {
         unsafe { V::load_le(p) }
     }
     #[inline(always)]
-    unsafe fn get(p: *const u8) -> f32 {
-        // SAFETY: `p` is valid for 4 bytes (caller); `[u8; 4]` has alignment 1.
-        f32::from_le_bytes(unsafe { p.cast::<[u8; 4]>().read() })
-    }
-    #[inline(always)]
     fn finish(_: &Rows<'_>, _: usize, s: f32) -> f32 {
         s
     }
@@ -81,11 +74,6 @@ impl Elem for I8 {
     unsafe fn load<V: Vector>(p: *const u8) -> V {
         // SAFETY: forwarded to the caller.
         unsafe { V::load_i8(p) }
-    }
-    #[inline(always)]
-    unsafe fn get(p: *const u8) -> f32 {
-        // SAFETY: `p` is valid for 1 byte (caller).
-        unsafe { p.read() as i8 as f32 }
     }
     #[inline(always)]
     fn finish(w: &Rows<'_>, r: usize, s: f32) -> f32 {
@@ -108,8 +96,10 @@ unsafe fn tile<V: Vector, E: Elem, const R: usize, const T: usize>(
     x: *const f32,
     x_stride: usize,
 ) -> [[f32; T]; R] {
+    const { assert!(V::LANES <= MAX_LANES) };
     // SAFETY: every pointer below stays within the R rows and T inputs of `cols`
-    // elements the caller guarantees (`i + LANES <= cols`, then `j < cols`).
+    // elements the caller guarantees (`i + LANES <= cols`, then `rem` elements
+    // from `i`); the padded copies hold `MAX_LANES` elements.
     unsafe {
         let mut acc = [[V::zero(); T]; R];
         let mut i = 0;
@@ -126,14 +116,33 @@ unsafe fn tile<V: Vector, E: Elem, const R: usize, const T: usize>(
             }
             i += V::LANES;
         }
-        let mut out = [[0.0f32; T]; R];
-        for (r, (out_r, acc_r)) in out.iter_mut().zip(&acc).enumerate() {
-            for (t, (o, a)) in out_r.iter_mut().zip(acc_r).enumerate() {
-                let mut tail = 0.0f32;
-                for j in i..cols {
-                    tail += E::get(w.add(r * row_bytes + j * E::BYTES)) * *x.add(t * x_stride + j);
+        // The last `cols % LANES` columns: one more step on zero-padded copies
+        // (padding contributes 0 * 0).
+        let rem = cols - i;
+        if rem > 0 {
+            let mut xv = [V::zero(); T];
+            for (t, v) in xv.iter_mut().enumerate() {
+                let mut pad = [0.0f32; MAX_LANES];
+                core::ptr::copy_nonoverlapping(x.add(t * x_stride + i), pad.as_mut_ptr(), rem);
+                *v = V::load(pad.as_ptr());
+            }
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let mut pad = [0u8; 4 * MAX_LANES];
+                core::ptr::copy_nonoverlapping(
+                    w.add(r * row_bytes + i * E::BYTES),
+                    pad.as_mut_ptr(),
+                    rem * E::BYTES,
+                );
+                let wv: V = E::load(pad.as_ptr());
+                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                    *a = wv.mul_add(xt, *a);
                 }
-                *o = a.sum() + tail;
+            }
+        }
+        let mut out = [[0.0f32; T]; R];
+        for (out_r, acc_r) in out.iter_mut().zip(&acc) {
+            for (o, a) in out_r.iter_mut().zip(acc_r) {
+                *o = a.sum();
             }
         }
         out
