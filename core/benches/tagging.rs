@@ -6,7 +6,7 @@
 //! in interleaved rounds (so that a busy machine slows them alike); the figures are
 //! medians over rounds. Run: `cargo bench -p postag-core` (`POSTAG_BENCH_ROUNDS`
 //! sets the number of rounds, default 7; `POSTAG_BENCH_LEVELS=scalar,avx2` picks
-//! levels).
+//! levels, `POSTAG_BENCH_PARTS=tagging` or `steps` one part).
 
 use std::time::Instant;
 
@@ -106,8 +106,16 @@ fn main() {
             .join(", ")
     );
 
-    println!("batch-1 tagging, base model, 1 thread (median of {rounds} rounds):");
-    for storage in [Storage::F32, Storage::I8] {
+    let parts = std::env::var("POSTAG_BENCH_PARTS").unwrap_or_default();
+    let run_part = |name: &str| parts.is_empty() || parts.split(',').any(|p| p.trim() == name);
+
+    if run_part("tagging") {
+        println!("batch-1 tagging, base model, 1 thread (median of {rounds} rounds):");
+    }
+    for storage in [Storage::F32, Storage::I8]
+        .into_iter()
+        .filter(|_| run_part("tagging"))
+    {
         let spec = RandomModel {
             storage,
             ..RandomModel::BASE
@@ -134,8 +142,13 @@ fn main() {
         );
     }
 
-    println!("streaming Cell::step, input -> hidden (median of {rounds} rounds):");
-    for storage in [Storage::F32, Storage::I8] {
+    if run_part("steps") {
+        println!("streaming Cell::step, input -> hidden (median of {rounds} rounds):");
+    }
+    for storage in [Storage::F32, Storage::I8]
+        .into_iter()
+        .filter(|_| run_part("steps"))
+    {
         for (input, hidden) in [(16, 16), (128, 128), (164, 128)] {
             let [w_ih, w_hh, bias] = cell_bytes(storage, input, hidden, 42);
             let cell = Cell {

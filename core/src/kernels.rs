@@ -171,7 +171,7 @@ pub fn tanh(x: f32) -> f32 {
 
 /// One LSTM cell update from pre-activations, PyTorch gate order i, f, g, o:
 /// `gates (4H,)` is consumed as working memory, `c (H,)` updated in place, `h (H,)` written.
-#[inline]
+#[inline(always)]
 pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     let hidden = c.len();
     let (i_g, rest) = gates.split_at_mut(hidden);

@@ -700,9 +700,7 @@ impl<'a> Model<'a> {
             },
             |dir, t, h_t| {
                 let row = &mut logits[t * num_tags..(t + 1) * num_tags];
-                for (k, v) in row.iter_mut().enumerate() {
-                    *v += tw.row_dot(k, dir * h, h_t);
-                }
+                tw.matvec_add_cols(dir * h, h_t, row);
             },
             |_, _| {},
         );

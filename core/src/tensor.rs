@@ -112,6 +112,26 @@ impl<'a> Matrix<'a> {
         }
     }
 
+    /// `out[r] += row r [col0 .. col0 + x.len()] . x` for every row (`out.len() ==
+    /// rows`): [`Matrix::row_dot`] for all rows at once.
+    pub fn matvec_add_cols(&self, col0: usize, x: &[f32], out: &mut [f32]) {
+        let size = match self.storage {
+            Storage::F32 => 4,
+            Storage::I8 => 1,
+        };
+        let sub = (col0 + x.len() <= self.cols).then(|| arch::Rows {
+            data: self.data.get(col0 * size..).unwrap_or(&[]),
+            cols: x.len(),
+            ..self.kernel_rows()
+        });
+        if sub.is_some_and(|w| arch::gemv(&w, x, out)) {
+            return;
+        }
+        for (r, o) in out.iter_mut().enumerate().take(self.rows) {
+            *o += self.row_dot(r, col0, x);
+        }
+    }
+
     /// Decodes row `r` into `out` (`out.len() == cols`).
     pub fn row_into(&self, r: usize, out: &mut [f32]) {
         let start = r * self.cols;

@@ -50,6 +50,20 @@ impl Vector for Neon {
         // SAFETY: NEON is part of the target.
         unsafe { vaddvq_f32(self.0) }
     }
+    #[inline(always)]
+    unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
+        // SAFETY: NEON is part of the target; `out` holds 8 f32.
+        unsafe {
+            let mut out = [0.0f32; 8];
+            for (k, o) in out.chunks_exact_mut(4).enumerate() {
+                // Pairwise adds: [a01, a23, b01, b23], then [a, b, c, d].
+                let ab = vpaddq_f32(v[4 * k].0, v[4 * k + 1].0);
+                let cd = vpaddq_f32(v[4 * k + 2].0, v[4 * k + 3].0);
+                vst1q_f32(o.as_mut_ptr(), vpaddq_f32(ab, cd));
+            }
+            out
+        }
+    }
 }
 
 /// # Safety

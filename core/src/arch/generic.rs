@@ -27,10 +27,47 @@ pub(super) trait Vector: Copy {
     unsafe fn load_le(p: *const u8) -> Self;
     /// `LANES` signed bytes from `p`, converted to f32.
     unsafe fn load_i8(p: *const u8) -> Self;
+    /// The first `n < LANES` f32 from `p` (valid for `n` reads), the rest zero.
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        let mut pad = [0.0f32; MAX_LANES];
+        // SAFETY: `p` is valid for `n <= MAX_LANES` reads; `pad` holds MAX_LANES.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, pad.as_mut_ptr(), n);
+            Self::load(pad.as_ptr())
+        }
+    }
+    /// The first `n < LANES` little-endian f32 from `p`, the rest zero.
+    #[inline(always)]
+    unsafe fn load_le_partial(p: *const u8, n: usize) -> Self {
+        let mut pad = [0u8; 4 * MAX_LANES];
+        // SAFETY: `p` is valid for `4 n` bytes; `pad` holds `4 MAX_LANES`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, pad.as_mut_ptr(), 4 * n);
+            Self::load_le(pad.as_ptr())
+        }
+    }
+    /// The first `n < LANES` signed bytes from `p` as f32, the rest zero.
+    #[inline(always)]
+    unsafe fn load_i8_partial(p: *const u8, n: usize) -> Self {
+        let mut pad = [0u8; MAX_LANES];
+        // SAFETY: `p` is valid for `n` bytes; `pad` holds MAX_LANES.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, pad.as_mut_ptr(), n);
+            Self::load_i8(pad.as_ptr())
+        }
+    }
     /// `acc + self * b` (fused where the level has FMA).
     unsafe fn mul_add(self, b: Self, acc: Self) -> Self;
     /// The sum of the lanes.
     unsafe fn sum(self) -> f32;
+    /// The lane sums of eight vectors (a transposing reduction where the level has
+    /// one).
+    #[inline(always)]
+    unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
+        // SAFETY: forwarded to the caller.
+        v.map(|x| unsafe { x.sum() })
+    }
 }
 
 /// The widest vector, in f32 lanes.
@@ -46,6 +83,12 @@ pub(super) trait Elem {
     ///
     /// As [`Vector`]'s loads.
     unsafe fn load<V: Vector>(p: *const u8) -> V;
+    /// The first `n < V::LANES` elements from `p`, the other lanes zero.
+    ///
+    /// # Safety
+    ///
+    /// As [`Vector`]'s partial loads.
+    unsafe fn load_partial<V: Vector>(p: *const u8, n: usize) -> V;
     /// Row `r`'s dot product `s` as the matrix means it (times the row's scale).
     fn finish(w: &Rows<'_>, r: usize, s: f32) -> f32;
 }
@@ -63,6 +106,11 @@ impl Elem for F32Le {
         unsafe { V::load_le(p) }
     }
     #[inline(always)]
+    unsafe fn load_partial<V: Vector>(p: *const u8, n: usize) -> V {
+        // SAFETY: forwarded to the caller.
+        unsafe { V::load_le_partial(p, n) }
+    }
+    #[inline(always)]
     fn finish(_: &Rows<'_>, _: usize, s: f32) -> f32 {
         s
     }
@@ -74,6 +122,11 @@ impl Elem for I8 {
     unsafe fn load<V: Vector>(p: *const u8) -> V {
         // SAFETY: forwarded to the caller.
         unsafe { V::load_i8(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial<V: Vector>(p: *const u8, n: usize) -> V {
+        // SAFETY: forwarded to the caller.
+        unsafe { V::load_i8_partial(p, n) }
     }
     #[inline(always)]
     fn finish(w: &Rows<'_>, r: usize, s: f32) -> f32 {
@@ -99,7 +152,7 @@ unsafe fn tile<V: Vector, E: Elem, const R: usize, const T: usize>(
     const { assert!(V::LANES <= MAX_LANES) };
     // SAFETY: every pointer below stays within the R rows and T inputs of `cols`
     // elements the caller guarantees (`i + LANES <= cols`, then `rem` elements
-    // from `i`); the padded copies hold `MAX_LANES` elements.
+    // from `i`).
     unsafe {
         let mut acc = [[V::zero(); T]; R];
         let mut i = 0;
@@ -116,33 +169,33 @@ unsafe fn tile<V: Vector, E: Elem, const R: usize, const T: usize>(
             }
             i += V::LANES;
         }
-        // The last `cols % LANES` columns: one more step on zero-padded copies
-        // (padding contributes 0 * 0).
+        // The last `cols % LANES` columns: one more step with the missing lanes
+        // zero (they contribute 0 * 0).
         let rem = cols - i;
         if rem > 0 {
             let mut xv = [V::zero(); T];
             for (t, v) in xv.iter_mut().enumerate() {
-                let mut pad = [0.0f32; MAX_LANES];
-                core::ptr::copy_nonoverlapping(x.add(t * x_stride + i), pad.as_mut_ptr(), rem);
-                *v = V::load(pad.as_ptr());
+                *v = V::load_partial(x.add(t * x_stride + i), rem);
             }
             for (r, acc_r) in acc.iter_mut().enumerate() {
-                let mut pad = [0u8; 4 * MAX_LANES];
-                core::ptr::copy_nonoverlapping(
-                    w.add(r * row_bytes + i * E::BYTES),
-                    pad.as_mut_ptr(),
-                    rem * E::BYTES,
-                );
-                let wv: V = E::load(pad.as_ptr());
+                let wv: V = E::load_partial(w.add(r * row_bytes + i * E::BYTES), rem);
                 for (a, &xt) in acc_r.iter_mut().zip(&xv) {
                     *a = wv.mul_add(xt, *a);
                 }
             }
         }
         let mut out = [[0.0f32; T]; R];
-        for (out_r, acc_r) in out.iter_mut().zip(&acc) {
-            for (o, a) in out_r.iter_mut().zip(acc_r) {
-                *o = a.sum();
+        if R * T == 8 {
+            // One transposing reduction for all eight accumulators.
+            let sums = V::sum8(core::array::from_fn(|k| acc[k / T][k % T]));
+            for (k, s) in sums.into_iter().enumerate() {
+                out[k / T][k % T] = s;
+            }
+        } else {
+            for (out_r, acc_r) in out.iter_mut().zip(&acc) {
+                for (o, a) in out_r.iter_mut().zip(acc_r) {
+                    *o = a.sum();
+                }
             }
         }
         out

@@ -306,10 +306,11 @@ pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) ->
     }
 }
 
-/// Longest int8 row whose integer dot products are exact: every i32 lane of every
-/// level then holds at most `8256 / 8 = 1032` products of `|q| <= 127` and
-/// `|x| <= 16383`, and `127 * 16383 * 1032 < 2^31`.
-pub(crate) const MAX_EXACT_COLS: usize = 8256;
+/// Longest int8 row whose integer dot products are exact at every level: each i32
+/// lane then holds at most `8192 / 8 = 1024` products of `|q| <= 128` and
+/// `|x| <= 16383`, and `128 * 16383 * 1024 < 2^31`. (Blob rows are at most
+/// `MAX_DIM` = 4096 long.)
+pub(crate) const MAX_EXACT_COLS: usize = 8192;
 
 /// `out[r] += (scale_r * x_scale) * (q_r . xq)` for int8 rows, the dot product in
 /// exact integer arithmetic (callers keep `|xq| <= 16383`): the same result as the

@@ -113,6 +113,17 @@ fn float_kernels_match_scalar_at_every_level() {
                     let mag = wmax * scale * cols as f32;
                     close(&run(level), &run(Level::Scalar), mag, &what);
 
+                    // The same on a column range (the tag layer's per-direction half).
+                    let (col0, len) = (cols / 3, cols - cols / 3 - cols / 4);
+                    let run = |l| {
+                        at(l, || {
+                            let mut out = init.clone();
+                            w.matvec_add_cols(col0, &x[..len], &mut out);
+                            out
+                        })
+                    };
+                    close(&run(level), &run(Level::Scalar), mag, &what);
+
                     // P = X W^T + bias for every block size.
                     let bias_f = rng.floats(rows, 1.0);
                     let bias_b: Vec<u8> = bias_f.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -167,27 +178,31 @@ fn integer_kernel_is_identical_at_every_level() {
                 );
             }
         }
-        // The extremes: every product at its largest magnitude, one sign, longest rows.
-        for (q, x) in [
+        // The extremes: every product at its largest magnitude, one sign, longest
+        // rows (up to 1024 columns sums may be reduced in i32, beyond in i64).
+        let extremes = [
             (127u8, 16383i16),
             (0x80, 16383),
             (0x80, -16383),
             (127, -16383),
-        ] {
-            let cols = 4096;
-            let mut bytes = vec![q; 3 * cols];
-            for _ in 0..3 {
-                bytes.extend_from_slice(&1.0f32.to_le_bytes());
+        ];
+        let shapes = [(3, 4096), (8, 1024), (9, 1024), (8, 1040)];
+        for (q, x) in extremes {
+            for (rows, cols) in shapes {
+                let mut bytes = vec![q; rows * cols];
+                for _ in 0..rows {
+                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
+                }
+                let w = matrix(&bytes, Storage::I8, rows, cols);
+                let xq = vec![x; cols];
+                let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
+                let out = at(level, || {
+                    let mut out = vec![0.0f32; rows];
+                    w.matvec_add_quantized(&xq, 1.0, &mut out);
+                    out
+                });
+                assert_eq!(out, vec![want; rows], "{level:?} q={q} x={x} {rows}x{cols}");
             }
-            let w = matrix(&bytes, Storage::I8, 3, cols);
-            let xq = vec![x; cols];
-            let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
-            let out = at(level, || {
-                let mut out = vec![0.0f32; 3];
-                w.matvec_add_quantized(&xq, 1.0, &mut out);
-                out
-            });
-            assert_eq!(out, vec![want; 3], "{level:?} q={q} x={x}");
         }
     }
 }

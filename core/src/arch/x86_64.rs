@@ -38,6 +38,31 @@ impl Vector for Avx2 {
         Avx2(unsafe { _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(p.cast()))) })
     }
     #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        // SAFETY: AVX2 is enabled; masked-off lanes are not read (no fault), the
+        // first `n` are valid.
+        unsafe { Avx2(_mm256_maskload_ps(p, first_lanes(n))) }
+    }
+    #[inline(always)]
+    unsafe fn load_le_partial(p: *const u8, n: usize) -> Self {
+        // SAFETY: as `load_partial`; little-endian bytes are the f32 values.
+        unsafe { Avx2(_mm256_maskload_ps(p.cast(), first_lanes(n))) }
+    }
+    #[inline(always)]
+    unsafe fn load_i8_partial(p: *const u8, n: usize) -> Self {
+        let mut v = 0u64;
+        for k in 0..n {
+            // SAFETY: `k < n` bytes are valid.
+            v |= (unsafe { p.add(k).read() } as u64) << (8 * k);
+        }
+        // SAFETY: AVX2 is enabled.
+        unsafe {
+            Avx2(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(
+                v as i64,
+            ))))
+        }
+    }
+    #[inline(always)]
     unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
         // SAFETY: FMA is enabled in every caller.
         Avx2(unsafe { _mm256_fmadd_ps(self.0, b.0, acc.0) })
@@ -52,6 +77,37 @@ impl Vector for Avx2 {
             );
             sum4(halves)
         }
+    }
+    #[inline(always)]
+    unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
+        // SAFETY: AVX is enabled in every caller.
+        unsafe {
+            // Pairwise horizontal adds leave [s0..s3 | s0'..s3'] partial sums per
+            // 128-bit half; the halves then add up lane by lane.
+            let t0 = _mm256_hadd_ps(v[0].0, v[1].0);
+            let t1 = _mm256_hadd_ps(v[2].0, v[3].0);
+            let t2 = _mm256_hadd_ps(v[4].0, v[5].0);
+            let t3 = _mm256_hadd_ps(v[6].0, v[7].0);
+            let u0 = _mm256_hadd_ps(t0, t1);
+            let u1 = _mm256_hadd_ps(t2, t3);
+            let lo = _mm256_permute2f128_ps::<0x20>(u0, u1);
+            let hi = _mm256_permute2f128_ps::<0x31>(u0, u1);
+            let mut out = [0.0f32; 8];
+            _mm256_storeu_ps(out.as_mut_ptr(), _mm256_add_ps(lo, hi));
+            out
+        }
+    }
+}
+
+/// `[sum(a), sum(b), sum(c), sum(d)]` by a 4 x 4 transpose.
+#[inline(always)]
+unsafe fn sum4x4(a: __m128, b: __m128, c: __m128, d: __m128) -> __m128 {
+    // SAFETY: SSE2 is part of the target.
+    unsafe {
+        // [a0+a2, b0+b2, a1+a3, b1+b3] and the same for c, d.
+        let ab = _mm_add_ps(_mm_unpacklo_ps(a, b), _mm_unpackhi_ps(a, b));
+        let cd = _mm_add_ps(_mm_unpacklo_ps(c, d), _mm_unpackhi_ps(c, d));
+        _mm_add_ps(_mm_movelh_ps(ab, cd), _mm_movehl_ps(cd, ab))
     }
 }
 
@@ -96,6 +152,31 @@ impl Vector for Sse2 {
     unsafe fn sum(self) -> f32 {
         // SAFETY: SSE2 is part of the target.
         unsafe { sum4(self.0) }
+    }
+    #[inline(always)]
+    unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
+        // SAFETY: SSE2 is part of the target; `out` holds 8 f32.
+        unsafe {
+            let mut out = [0.0f32; 8];
+            _mm_storeu_ps(out.as_mut_ptr(), sum4x4(v[0].0, v[1].0, v[2].0, v[3].0));
+            _mm_storeu_ps(
+                out.as_mut_ptr().add(4),
+                sum4x4(v[4].0, v[5].0, v[6].0, v[7].0),
+            );
+            out
+        }
+    }
+}
+
+/// A mask of the first `n` of 8 lanes.
+#[inline(always)]
+unsafe fn first_lanes(n: usize) -> __m256i {
+    // SAFETY: AVX2 is enabled in every caller.
+    unsafe {
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(n as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
     }
 }
 
@@ -182,14 +263,15 @@ pub(super) unsafe fn project_sse2(
     }
 }
 
-/// Rows per tile of the integer product.
-const INT_ROWS: usize = 4;
+/// Longest rows whose integer dot products may be summed in i32 lanes: every
+/// partial sum is at most `128 * 16383 * 1024 < 2^31` in magnitude.
+const I32_SUM_COLS: usize = 1024;
 
 /// Integer dot products of int8 rows with i16 inputs, 16 columns per step.
 ///
 /// Overflow: `_mm256_madd_epi16` adds two exact i16 x i16 products into an i32 lane,
 /// so after `cols / 16` steps each of the 8 lanes holds `cols / 8` products; with
-/// `cols <= MAX_EXACT_COLS` (8256) and `|q| <= 127`, `|x| <= 16383` that stays
+/// `cols <= MAX_EXACT_COLS` (8192) and `|q| <= 128`, `|x| <= 16383` that stays
 /// below 2^31. The lanes and the scalar tail are summed in i64. The sum is therefore
 /// exact, equal to the scalar `dot_i8_i16`.
 ///
@@ -217,14 +299,35 @@ unsafe fn dot_i8_i16_avx2<const R: usize>(
             i += 16;
         }
         let mut out = [0i64; R];
-        for (r, (o, a)) in out.iter_mut().zip(&acc).enumerate() {
+        if R == 8 && cols <= I32_SUM_COLS {
+            // Every partial sum of the row is at most `128 * 16383 * cols < 2^31`
+            // in magnitude: the eight rows reduce exactly in i32, transposed.
+            let t0 = _mm256_hadd_epi32(acc[0], acc[1]);
+            let t1 = _mm256_hadd_epi32(acc[2], acc[3]);
+            let t2 = _mm256_hadd_epi32(acc[4], acc[5]);
+            let t3 = _mm256_hadd_epi32(acc[6], acc[7]);
+            let u0 = _mm256_hadd_epi32(t0, t1);
+            let u1 = _mm256_hadd_epi32(t2, t3);
+            let sums = _mm256_add_epi32(
+                _mm256_permute2x128_si256::<0x20>(u0, u1),
+                _mm256_permute2x128_si256::<0x31>(u0, u1),
+            );
             let mut lanes = [0i32; 8];
-            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), *a);
-            let mut s: i64 = lanes.iter().map(|&v| v as i64).sum();
-            for j in i..cols {
-                s += (w.add(r * stride + j).read() as i8 as i64) * (x.add(j).read() as i64);
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sums);
+            for (o, &v) in out.iter_mut().zip(&lanes) {
+                *o = v as i64;
             }
-            *o = s;
+        } else {
+            for (o, a) in out.iter_mut().zip(&acc) {
+                let mut lanes = [0i32; 8];
+                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), *a);
+                *o = lanes.iter().map(|&v| v as i64).sum();
+            }
+        }
+        for (r, o) in out.iter_mut().enumerate() {
+            for j in i..cols {
+                *o += (w.add(r * stride + j).read() as i8 as i64) * (x.add(j).read() as i64);
+            }
         }
         out
     }
@@ -278,7 +381,7 @@ unsafe fn dot_i8_i16_sse2<const R: usize>(
 }
 
 macro_rules! gemv_i8_i16 {
-    ($name:ident, $features:literal, $dot:ident) => {
+    ($name:ident, $features:literal, $dot:ident, $rows:literal) => {
         /// # Safety
         ///
         /// The target features are available; `w.int8`, `w.in_bounds()`,
@@ -287,15 +390,15 @@ macro_rules! gemv_i8_i16 {
         pub(super) unsafe fn $name(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
             let base = w.data.as_ptr();
             let mut r = 0;
-            // SAFETY: rows r..r+INT_ROWS (or r) are within `w.rows`, all in `data`;
+            // SAFETY: the rows of each tile (or row r) are within `w.rows`, all in `data`;
             // `xq` holds `cols` values.
             unsafe {
-                while r + INT_ROWS <= w.rows {
-                    let d = $dot::<INT_ROWS>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
+                while r + $rows <= w.rows {
+                    let d = $dot::<$rows>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
                     for (k, &d) in d.iter().enumerate() {
                         finish_i8_i16(w, r + k, x_scale, d, out);
                     }
-                    r += INT_ROWS;
+                    r += $rows;
                 }
                 while r < w.rows {
                     let d = $dot::<1>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
@@ -307,8 +410,9 @@ macro_rules! gemv_i8_i16 {
     };
 }
 
-gemv_i8_i16!(gemv_i8_i16_avx2, "avx2", dot_i8_i16_avx2);
-gemv_i8_i16!(gemv_i8_i16_sse2, "sse2", dot_i8_i16_sse2);
+// Rows per tile: eight 256-bit accumulators, or four pairs of 128-bit ones.
+gemv_i8_i16!(gemv_i8_i16_avx2, "avx2", dot_i8_i16_avx2, 8);
+gemv_i8_i16!(gemv_i8_i16_sse2, "sse2", dot_i8_i16_sse2, 4);
 
 /// [`crate::kernels::lstm_cell`] compiled with AVX2: the same element-wise
 /// operations (Rust never fuses a multiply and an add by itself), 8 lanes wide.
