@@ -91,6 +91,8 @@ pub(super) trait Elem {
     unsafe fn load_partial<V: Vector>(p: *const u8, n: usize) -> V;
     /// Row `r`'s dot product `s` as the matrix means it (times the row's scale).
     fn finish(w: &Rows<'_>, r: usize, s: f32) -> f32;
+    /// [`Elem::finish`] of rows `r..r + s.len()` in place.
+    fn finish_rows(w: &Rows<'_>, r: usize, s: &mut [f32]);
 }
 
 /// Little-endian f32 weights.
@@ -114,6 +116,8 @@ impl Elem for F32Le {
     fn finish(_: &Rows<'_>, _: usize, s: f32) -> f32 {
         s
     }
+    #[inline(always)]
+    fn finish_rows(_: &Rows<'_>, _: usize, _: &mut [f32]) {}
 }
 
 impl Elem for I8 {
@@ -132,6 +136,13 @@ impl Elem for I8 {
     fn finish(w: &Rows<'_>, r: usize, s: f32) -> f32 {
         let b = &w.scales[r * 4..r * 4 + 4];
         f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * s
+    }
+    #[inline(always)]
+    fn finish_rows(w: &Rows<'_>, r: usize, s: &mut [f32]) {
+        let scales = &w.scales[r * 4..(r + s.len()) * 4];
+        for (v, b) in s.iter_mut().zip(scales.chunks_exact(4)) {
+            *v *= f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
     }
 }
 
@@ -218,10 +229,17 @@ const PROJECT_INPUTS: usize = 4;
 #[inline(always)]
 pub(super) unsafe fn gemv<V: Vector, E: Elem>(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded to the caller.
-    unsafe { gemv_rows::<V, E>(w, x.as_ptr(), |r, s| out[r] += s) }
+    unsafe {
+        gemv_rows::<V, E>(w, x.as_ptr(), |r, s| {
+            for (o, &v) in out[r..r + s.len()].iter_mut().zip(s) {
+                *o += v;
+            }
+        })
+    }
 }
 
-/// Calls `put(r, finish(r, row r . x))` for every row.
+/// Calls `put(r, s)` with `s[k] = finish(r + k, row r + k . x)` for consecutive runs
+/// of rows covering all of them.
 ///
 /// # Safety
 ///
@@ -230,7 +248,7 @@ pub(super) unsafe fn gemv<V: Vector, E: Elem>(w: &Rows<'_>, x: &[f32], out: &mut
 unsafe fn gemv_rows<V: Vector, E: Elem>(
     w: &Rows<'_>,
     x: *const f32,
-    mut put: impl FnMut(usize, f32),
+    mut put: impl FnMut(usize, &[f32]),
 ) {
     let row_bytes = w.stride * E::BYTES;
     let base = w.data.as_ptr();
@@ -239,14 +257,14 @@ unsafe fn gemv_rows<V: Vector, E: Elem>(
     unsafe {
         while r + GEMV_ROWS <= w.rows {
             let s = tile::<V, E, GEMV_ROWS, 1>(base.add(r * row_bytes), row_bytes, w.cols, x, 0);
-            for (k, s) in s.iter().enumerate() {
-                put(r + k, E::finish(w, r + k, s[0]));
-            }
+            let mut v: [f32; GEMV_ROWS] = core::array::from_fn(|k| s[k][0]);
+            E::finish_rows(w, r, &mut v);
+            put(r, &v);
             r += GEMV_ROWS;
         }
         while r < w.rows {
             let s = tile::<V, E, 1, 1>(base.add(r * row_bytes), row_bytes, w.cols, x, 0);
-            put(r, E::finish(w, r, s[0][0]));
+            put(r, &[E::finish(w, r, s[0][0])]);
             r += 1;
         }
     }
@@ -313,7 +331,12 @@ pub(super) unsafe fn project<V: Vector, E: Elem>(
         }
         while t < b {
             let o = &mut out[t * rows..(t + 1) * rows];
-            gemv_rows::<V, E>(w, xs.as_ptr().add(t * cols), |r, s| o[r] = bias_at(r) + s);
+            gemv_rows::<V, E>(w, xs.as_ptr().add(t * cols), |r, s| {
+                let bs = &bias[r * 4..(r + s.len()) * 4];
+                for ((o, &v), b) in o[r..r + s.len()].iter_mut().zip(s).zip(bs.chunks_exact(4)) {
+                    *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]) + v;
+                }
+            });
             t += 1;
         }
     }

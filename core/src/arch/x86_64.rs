@@ -299,30 +299,10 @@ unsafe fn dot_i8_i16_avx2<const R: usize>(
             i += 16;
         }
         let mut out = [0i64; R];
-        if R == 8 && cols <= I32_SUM_COLS {
-            // Every partial sum of the row is at most `128 * 16383 * cols < 2^31`
-            // in magnitude: the eight rows reduce exactly in i32, transposed.
-            let t0 = _mm256_hadd_epi32(acc[0], acc[1]);
-            let t1 = _mm256_hadd_epi32(acc[2], acc[3]);
-            let t2 = _mm256_hadd_epi32(acc[4], acc[5]);
-            let t3 = _mm256_hadd_epi32(acc[6], acc[7]);
-            let u0 = _mm256_hadd_epi32(t0, t1);
-            let u1 = _mm256_hadd_epi32(t2, t3);
-            let sums = _mm256_add_epi32(
-                _mm256_permute2x128_si256::<0x20>(u0, u1),
-                _mm256_permute2x128_si256::<0x31>(u0, u1),
-            );
+        for (o, a) in out.iter_mut().zip(&acc) {
             let mut lanes = [0i32; 8];
-            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sums);
-            for (o, &v) in out.iter_mut().zip(&lanes) {
-                *o = v as i64;
-            }
-        } else {
-            for (o, a) in out.iter_mut().zip(&acc) {
-                let mut lanes = [0i32; 8];
-                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), *a);
-                *o = lanes.iter().map(|&v| v as i64).sum();
-            }
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), *a);
+            *o = lanes.iter().map(|&v| v as i64).sum();
         }
         for (r, o) in out.iter_mut().enumerate() {
             for j in i..cols {
@@ -330,6 +310,97 @@ unsafe fn dot_i8_i16_avx2<const R: usize>(
             }
         }
         out
+    }
+}
+
+/// The eight rows' integer dot products as i32 lanes, for `cols <= I32_SUM_COLS`:
+/// every partial sum of a row is then at most `128 * 16383 * cols < 2^31` in
+/// magnitude, so the lanes, the transposing reduction and the tail all stay exact
+/// in i32, and equal the scalar `dot_i8_i16`.
+///
+/// # Safety
+///
+/// As [`dot_i8_i16_avx2`] with `R = 8`.
+#[inline(always)]
+unsafe fn dot8_i32_avx2(w: *const u8, stride: usize, cols: usize, x: *const i16) -> __m256i {
+    // SAFETY: loads stay within `i + 16 <= cols` (vectors) and `j < cols` (tail).
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); 8];
+        let mut i = 0;
+        while i + 16 <= cols {
+            let xv = _mm256_loadu_si256(x.add(i).cast());
+            for (r, a) in acc.iter_mut().enumerate() {
+                let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(w.add(r * stride + i).cast()));
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(q, xv));
+            }
+            i += 16;
+        }
+        // Pairwise horizontal adds, then the two 128-bit halves lane by lane.
+        let t0 = _mm256_hadd_epi32(acc[0], acc[1]);
+        let t1 = _mm256_hadd_epi32(acc[2], acc[3]);
+        let t2 = _mm256_hadd_epi32(acc[4], acc[5]);
+        let t3 = _mm256_hadd_epi32(acc[6], acc[7]);
+        let u0 = _mm256_hadd_epi32(t0, t1);
+        let u1 = _mm256_hadd_epi32(t2, t3);
+        let mut sums = _mm256_add_epi32(
+            _mm256_permute2x128_si256::<0x20>(u0, u1),
+            _mm256_permute2x128_si256::<0x31>(u0, u1),
+        );
+        if i < cols {
+            let mut tail = [0i32; 8];
+            for (r, t) in tail.iter_mut().enumerate() {
+                for j in i..cols {
+                    *t += (w.add(r * stride + j).read() as i8 as i32) * (x.add(j).read() as i32);
+                }
+            }
+            sums = _mm256_add_epi32(sums, _mm256_loadu_si256(tail.as_ptr().cast()));
+        }
+        sums
+    }
+}
+
+/// `out[r] += (scale_r * x_scale) * (q_r . xq)` with AVX2: eight rows at a time, the
+/// integer sums converted and scaled in one vector (multiply, then add: the scalar
+/// path's two roundings, so the same result).
+///
+/// # Safety
+///
+/// AVX2 is available; `w.int8`, `w.in_bounds()`, `w.cols <= MAX_EXACT_COLS`,
+/// `xq.len() >= w.cols`, `out.len() >= w.rows`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn gemv_i8_i16_avx2(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    let (base, x) = (w.data.as_ptr(), xq.as_ptr());
+    let mut r = 0;
+    // SAFETY: rows r..r+8 (or r) are within `w.rows`, all in `data`, with their
+    // scales in `scales` and their outputs in `out`; `xq` holds `cols` values.
+    unsafe {
+        if w.cols <= I32_SUM_COLS {
+            let xs = _mm256_set1_ps(x_scale);
+            while r + 8 <= w.rows {
+                let d =
+                    _mm256_cvtepi32_ps(dot8_i32_avx2(base.add(r * w.stride), w.stride, w.cols, x));
+                let scale = _mm256_mul_ps(_mm256_loadu_ps(w.scales.as_ptr().add(4 * r).cast()), xs);
+                let o = out.as_mut_ptr().add(r);
+                _mm256_storeu_ps(
+                    o,
+                    _mm256_add_ps(_mm256_loadu_ps(o), _mm256_mul_ps(scale, d)),
+                );
+                r += 8;
+            }
+        } else {
+            while r + 8 <= w.rows {
+                let d = dot_i8_i16_avx2::<8>(base.add(r * w.stride), w.stride, w.cols, x);
+                for (k, &d) in d.iter().enumerate() {
+                    finish_i8_i16(w, r + k, x_scale, d, out);
+                }
+                r += 8;
+            }
+        }
+        while r < w.rows {
+            let d = dot_i8_i16_avx2::<1>(base.add(r * w.stride), w.stride, w.cols, x);
+            finish_i8_i16(w, r, x_scale, d[0], out);
+            r += 1;
+        }
     }
 }
 
@@ -410,8 +481,7 @@ macro_rules! gemv_i8_i16 {
     };
 }
 
-// Rows per tile: eight 256-bit accumulators, or four pairs of 128-bit ones.
-gemv_i8_i16!(gemv_i8_i16_avx2, "avx2", dot_i8_i16_avx2, 8);
+// Four rows per tile: four pairs of 128-bit accumulators.
 gemv_i8_i16!(gemv_i8_i16_sse2, "sse2", dot_i8_i16_sse2, 4);
 
 /// [`crate::kernels::lstm_cell`] compiled with AVX2: the same element-wise
