@@ -4,7 +4,8 @@
 //! Base model with random weights (`RandomModel::BASE`): word embedding 100 (10k
 //! words), char BiLSTM 32 (char embedding 32), word BiLSTM 128, 17 tags. Levels run
 //! in interleaved rounds (so that a busy machine slows them alike); the figures are
-//! medians over rounds. Run: `cargo bench -p postag-core` (`POSTAG_BENCH_ROUNDS`
+//! medians over rounds of the thread's CPU time (on Unix; wall time elsewhere), so
+//! that other processes taking turns on the processor do not count. Run: `cargo bench -p postag-core` (`POSTAG_BENCH_ROUNDS`
 //! sets the number of rounds, default 7; `POSTAG_BENCH_LEVELS=scalar,avx2` picks
 //! levels, `POSTAG_BENCH_PARTS=tagging` or `steps` one part).
 
@@ -14,6 +15,30 @@ use postag_core::arch::{self, Level};
 use postag_core::synthetic::RandomModel;
 use postag_core::tensor::{Matrix, Storage, Vector};
 use postag_core::{Cell, Model};
+
+/// Seconds this thread has run on a processor, so that time-slicing on a shared
+/// machine does not count; `None` where there is no such clock.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn cpu_seconds() -> Option<f64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
+    ok.then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+}
+
+#[cfg(not(unix))]
+fn cpu_seconds() -> Option<f64> {
+    None
+}
+
+/// A clock: thread CPU time where available, else wall time since `origin`.
+fn clock(origin: Instant) -> f64 {
+    cpu_seconds().unwrap_or_else(|| origin.elapsed().as_secs_f64())
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -27,9 +52,10 @@ fn interleaved(levels: &[Level], rounds: usize, mut pass: impl FnMut() -> usize)
     for round in 0..=rounds {
         for (i, &level) in levels.iter().enumerate() {
             assert!(arch::force(Some(level)));
-            let start = Instant::now();
+            let origin = Instant::now();
+            let start = clock(origin);
             let units = pass();
-            let secs = start.elapsed().as_secs_f64();
+            let secs = clock(origin) - start;
             if round > 0 {
                 // Round 0 warms caches and branch predictors.
                 times[i].push(secs / units as f64);
@@ -96,14 +122,19 @@ fn main() {
         .filter(|l| only.is_empty() || only.split(',').any(|n| n.trim() == l.name()))
         .collect();
     println!(
-        "kernel level: {} by default (POSTAG_SIMD={}); levels run here: {}",
+        "kernel level: {} by default (POSTAG_SIMD={}); levels run here: {}; times: {}",
         arch::level().name(),
         std::env::var("POSTAG_SIMD").unwrap_or_default(),
         levels
             .iter()
             .map(|l| l.name())
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
+        if cpu_seconds().is_some() {
+            "CPU time of the benchmark thread"
+        } else {
+            "wall clock"
+        }
     );
 
     let parts = std::env::var("POSTAG_BENCH_PARTS").unwrap_or_default();
