@@ -19,7 +19,8 @@
 //! (same element-wise operations, no contraction into FMA).
 //!
 //! With `std`, the best level the processor supports is detected once and cached
-//! (`POSTAG_SIMD=scalar|sse2|avx2|neon` in the environment caps it). Without `std`,
+//! (`POSTAG_SIMD=scalar|sse2|avx2|neon` in the environment picks another one the
+//! processor supports). Without `std`,
 //! the level is fixed at compile time by the target features (for example
 //! `-C target-feature=+avx2,+fma`); Cortex-M targets run the scalar path.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -133,7 +134,9 @@ mod cache {
     fn detect() -> Level {
         let best = super::best();
         let level = match std::env::var("POSTAG_SIMD") {
-            Ok(name) => Level::from_name(name.trim()).map_or(best, |l| l.min(best)),
+            Ok(name) => Level::from_name(name.trim())
+                .filter(|l| l.is_supported())
+                .unwrap_or(best),
             Err(_) => best,
         };
         // Racing threads store the same value.
@@ -142,12 +145,19 @@ mod cache {
     }
 
     fn from_u8(v: u8) -> Option<Level> {
-        Level::ALL.into_iter().find(|&l| l as u8 == v)
+        match v {
+            1 => Some(Level::Scalar),
+            2 => Some(Level::Sse2),
+            3 => Some(Level::Avx2),
+            4 => Some(Level::Neon),
+            _ => None,
+        }
     }
 
     #[inline]
     pub fn level() -> Level {
-        let forced = FORCED.with(Cell::get);
+        // (While the thread's locals are being destroyed: no forced level.)
+        let forced = FORCED.try_with(Cell::get).unwrap_or(0);
         let v = if forced != 0 {
             forced
         } else {
@@ -162,10 +172,9 @@ mod cache {
     pub fn force(level: Option<Level>) -> bool {
         match level {
             Some(l) if !l.is_supported() => false,
-            _ => {
-                FORCED.with(|f| f.set(level.map_or(0, |l| l as u8)));
-                true
-            }
+            _ => FORCED
+                .try_with(|f| f.set(level.map_or(0, |l| l as u8)))
+                .is_ok(),
         }
     }
 }
