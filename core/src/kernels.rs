@@ -84,7 +84,7 @@ pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
 /// Quantizes `x` to i16 in `q` with one scale: `x[i] ~= q[i] * scale`, `|q[i]| <=
 /// 16383`, error at most `scale / 2 = max|x| / 32766`. `None` (and `q` untouched) when
 /// some element is not finite: the caller then keeps to f32 arithmetic.
-#[inline(always)]
+#[inline]
 pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     if !max.is_finite() || x.iter().any(|v| v.is_nan()) {

@@ -1,11 +1,11 @@
 //! The validated model view and the forward pass.
 
-use crate::arch::{lstm_cell, quantize_i16};
+use crate::arch::lstm_cell;
 use crate::format::{
     self, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM,
     MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_DIGITS, NORMALIZE_LOWERCASE,
 };
-use crate::kernels::{argmax, log_softmax};
+use crate::kernels::{argmax, log_softmax, quantize_i16};
 use crate::tensor::{Matrix, Storage, U32s, Vector};
 use crate::vocab::{find_code, word_chars, StringTable};
 use crate::Error;

@@ -293,33 +293,6 @@ fn lstm_cell_is_identical_at_every_level() {
 }
 
 #[test]
-fn quantization_is_identical_at_every_level() {
-    let mut rng = Rng(5);
-    for n in [1, 3, 8, 17, 32, 128, 200] {
-        let mut x = rng.floats(n, 4.0);
-        let run = |l, x: &[f32]| {
-            at(l, || {
-                let mut q = vec![7i16; x.len()];
-                let s = super::quantize_i16(x, &mut q);
-                (s.map(f32::to_bits), q)
-            })
-        };
-        for level in simd_levels() {
-            assert_eq!(run(level, &x), run(Level::Scalar, &x), "{level:?} n={n}");
-            x[n / 2] = f32::NAN;
-            assert_eq!(
-                run(level, &x),
-                run(Level::Scalar, &x),
-                "{level:?} n={n} NaN"
-            );
-            x[n / 2] = f32::INFINITY;
-            assert_eq!(run(level, &x).0, None);
-            x[n / 2] = 0.5;
-        }
-    }
-}
-
-#[test]
 fn levels_have_names_and_forcing_is_per_thread() {
     for l in Level::ALL {
         assert_eq!(Level::from_name(l.name()), Some(l));

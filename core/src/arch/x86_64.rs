@@ -494,14 +494,3 @@ gemv_i8_i16!(gemv_i8_i16_sse2, "sse2", dot_i8_i16_sse2, 4);
 pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     crate::kernels::lstm_cell(gates, c, h)
 }
-
-/// [`crate::kernels::quantize_i16`] compiled with AVX2: the same element-wise
-/// operations and an exact maximum, 8 lanes wide.
-///
-/// # Safety
-///
-/// AVX2 and FMA are available.
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> {
-    crate::kernels::quantize_i16(x, q)
-}
