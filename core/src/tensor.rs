@@ -119,11 +119,14 @@ impl<'a> Matrix<'a> {
             Storage::F32 => 4,
             Storage::I8 => 1,
         };
-        let sub = (col0 + x.len() <= self.cols).then(|| arch::Rows {
-            data: self.data.get(col0 * size..).unwrap_or(&[]),
-            cols: x.len(),
-            ..self.kernel_rows()
-        });
+        let sub =
+            (arch::level() != arch::Level::Scalar && col0 + x.len() <= self.cols).then(|| {
+                arch::Rows {
+                    data: self.data.get(col0 * size..).unwrap_or(&[]),
+                    cols: x.len(),
+                    ..self.kernel_rows()
+                }
+            });
         if sub.is_some_and(|w| arch::gemv(&w, x, out)) {
             return;
         }

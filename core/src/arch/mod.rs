@@ -190,8 +190,30 @@ pub fn level() -> Level {
 #[cfg(not(feature = "std"))]
 #[inline]
 pub fn level() -> Level {
-    best()
+    COMPILED
 }
+
+/// The best level the compile-time target features allow (a constant, so that
+/// builds without `std` keep only that level's code).
+#[cfg(not(feature = "std"))]
+const COMPILED: Level = if cfg!(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    target_feature = "avx2",
+    target_feature = "fma"
+)) {
+    Level::Avx2
+} else if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+    Level::Sse2
+} else if cfg!(all(
+    target_arch = "aarch64",
+    target_endian = "little",
+    target_feature = "neon"
+)) {
+    Level::Neon
+} else {
+    Level::Scalar
+};
 
 /// Makes the kernels of the calling thread run at `level` (`None`: the detected
 /// level again), for tests and benchmarks. Returns false, changing nothing, if the
@@ -244,10 +266,11 @@ impl Rows<'_> {
 /// Returns false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]
 pub(crate) fn gemv(w: &Rows<'_>, x: &[f32], out: &mut [f32]) -> bool {
-    if !w.in_bounds() || x.len() < w.cols || out.len() < w.rows {
+    let level = level();
+    if level == Level::Scalar || !w.in_bounds() || x.len() < w.cols || out.len() < w.rows {
         return false;
     }
-    match level() {
+    match level {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         Level::Avx2 => {
             // SAFETY: the level is supported (checked when it was set); `in_bounds` and
@@ -279,16 +302,18 @@ pub(crate) fn gemv(w: &Rows<'_>, x: &[f32], out: &mut [f32]) -> bool {
 /// Returns false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]
 pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) -> bool {
+    let level = level();
     let Some(b) = xs.len().checked_div(w.cols) else {
         return false;
     };
-    if !w.in_bounds()
+    if level == Level::Scalar
+        || !w.in_bounds()
         || w.rows.checked_mul(4).is_none_or(|n| bias.len() < n)
         || b.checked_mul(w.rows).is_none_or(|n| out.len() < n)
     {
         return false;
     }
-    match level() {
+    match level {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         Level::Avx2 => {
             // SAFETY: the level is supported; shapes checked above.
@@ -338,7 +363,9 @@ pub(crate) const MAX_EXACT_COLS: usize = 8192;
     allow(unused_variables)
 )]
 pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) -> bool {
-    if !w.int8
+    let level = level();
+    if level == Level::Scalar
+        || !w.int8
         || !w.in_bounds()
         || w.cols > MAX_EXACT_COLS
         || xq.len() < w.cols
@@ -346,7 +373,7 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
     {
         return false;
     }
-    match level() {
+    match level {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         Level::Avx2 => {
             // SAFETY: the level is supported; shapes checked above.
