@@ -62,8 +62,8 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
 }
 
 /// `sum_i q[i] * x[i]` in exact integer arithmetic, `q` signed bytes and `x` i16.
-/// Callers keep `|x| <= 16383`: each of the eight i32 lanes then holds at most 1032
-/// products (`127 * 16383 * 1032 < 2^31`), so rows up to 8256 long are exact.
+/// Callers keep `|x| <= 16383`: each of the eight i32 lanes then holds at most 1024
+/// products (`128 * 16383 * 1024 < 2^31`), so rows up to 8192 long are exact.
 #[inline]
 pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
     let mut acc = [0i32; LANES];
@@ -171,7 +171,7 @@ pub fn tanh(x: f32) -> f32 {
 
 /// One LSTM cell update from pre-activations, PyTorch gate order i, f, g, o:
 /// `gates (4H,)` is consumed as working memory, `c (H,)` updated in place, `h (H,)` written.
-#[inline]
+#[inline(always)]
 pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     let hidden = c.len();
     let (i_g, rest) = gates.split_at_mut(hidden);

@@ -1,10 +1,16 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+
+// The only module with `unsafe` code: instruction-set specific kernels.
+#[allow(unsafe_code)]
+pub mod arch;
 
 #[cfg(feature = "alloc")]
 pub mod builder;

@@ -1,11 +1,12 @@
 //! The validated model view and the forward pass.
 
+use crate::arch::lstm_cell;
 use crate::format::{
     self, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM,
     MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE,
 };
-use crate::kernels::{argmax, log_softmax, lstm_cell, quantize_i16};
-use crate::tensor::{Matrix, U32s, Vector};
+use crate::kernels::{argmax, log_softmax, quantize_i16};
+use crate::tensor::{Matrix, Storage, U32s, Vector};
 use crate::vocab::{find_code, word_chars, StringTable};
 use crate::Error;
 
@@ -770,9 +771,7 @@ impl<'a> Model<'a> {
             },
             |dir, t, h_t| {
                 let row = &mut logits[t * num_tags..(t + 1) * num_tags];
-                for (k, v) in row.iter_mut().enumerate() {
-                    *v += tw.row_dot(k, dir * h, h_t);
-                }
+                tw.matvec_add_cols(dir * h, h_t, row);
             },
             |_, _| {},
         );
@@ -960,8 +959,9 @@ impl<'s> Lane<'s> {
                 // Int8 weights multiply an i16 copy of h in integer arithmetic: h is
                 // rounded to within max|h| / 32766, far below the weights' own
                 // quantization error. f32 weights (or a non-finite h) take floats.
-                let quantized = quantize_i16(self.h, self.hq)
-                    .is_some_and(|scale| cell.w_hh.matvec_add_quantized(self.hq, scale, gates));
+                let quantized = cell.w_hh.storage() == Storage::I8
+                    && quantize_i16(self.h, self.hq)
+                        .is_some_and(|scale| cell.w_hh.matvec_add_quantized(self.hq, scale, gates));
                 if !quantized {
                     cell.w_hh.matvec_add(self.h, gates);
                 }

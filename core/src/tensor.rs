@@ -3,6 +3,7 @@
 //! Elements are decoded from little-endian bytes on every read, so a view works
 //! at any address: the blob needs no alignment.
 
+use crate::arch;
 use crate::kernels::{dot, dot_f32le, dot_i8, dot_i8_i16};
 
 /// How a matrix stores its elements.
@@ -84,6 +85,18 @@ impl<'a> Matrix<'a> {
         self.data.len() + self.scales.len()
     }
 
+    /// The whole matrix as the instruction-set kernels read it.
+    fn kernel_rows(&self) -> arch::Rows<'a> {
+        arch::Rows {
+            data: self.data,
+            scales: self.scales,
+            int8: self.storage == Storage::I8,
+            rows: self.rows,
+            cols: self.cols,
+            stride: self.cols,
+        }
+    }
+
     fn scale(&self, r: usize) -> f32 {
         let s = &self.scales[r * 4..r * 4 + 4];
         f32::from_le_bytes([s[0], s[1], s[2], s[3]])
@@ -96,6 +109,29 @@ impl<'a> Matrix<'a> {
         match self.storage {
             Storage::F32 => dot_f32le(&self.data[start * 4..(start + x.len()) * 4], x),
             Storage::I8 => self.scale(r) * dot_i8(&self.data[start..start + x.len()], x),
+        }
+    }
+
+    /// `out[r] += row r [col0 .. col0 + x.len()] . x` for every row (`out.len() ==
+    /// rows`): [`Matrix::row_dot`] for all rows at once.
+    pub fn matvec_add_cols(&self, col0: usize, x: &[f32], out: &mut [f32]) {
+        let size = match self.storage {
+            Storage::F32 => 4,
+            Storage::I8 => 1,
+        };
+        let sub =
+            (arch::level() != arch::Level::Scalar && col0 + x.len() <= self.cols).then(|| {
+                arch::Rows {
+                    data: self.data.get(col0 * size..).unwrap_or(&[]),
+                    cols: x.len(),
+                    ..self.kernel_rows()
+                }
+            });
+        if sub.is_some_and(|w| arch::gemv(&w, x, out)) {
+            return;
+        }
+        for (r, o) in out.iter_mut().enumerate().take(self.rows) {
+            *o += self.row_dot(r, col0, x);
         }
     }
 
@@ -120,7 +156,7 @@ impl<'a> Matrix<'a> {
 
     /// `out (rows,) += W (rows, cols) @ x (cols,)`.
     pub fn matvec_add(&self, x: &[f32], out: &mut [f32]) {
-        if self.cols == 0 {
+        if self.cols == 0 || arch::gemv(&self.kernel_rows(), x, out) {
             return;
         }
         match self.storage {
@@ -148,6 +184,9 @@ impl<'a> Matrix<'a> {
         if self.storage != Storage::I8 || self.cols == 0 {
             return false;
         }
+        if arch::gemv_i8_i16(&self.kernel_rows(), xq, x_scale, out) {
+            return true;
+        }
         let rows = self
             .data
             .chunks_exact(self.cols)
@@ -164,7 +203,7 @@ impl<'a> Matrix<'a> {
     /// is decoded into it once and then serves every input as plain f32.
     pub fn project_block(&self, xs: &[f32], bias: &Vector<'_>, row: &mut [f32], out: &mut [f32]) {
         let (cols, rows) = (self.cols, self.rows);
-        if cols == 0 || rows == 0 {
+        if cols == 0 || rows == 0 || arch::project(&self.kernel_rows(), xs, bias.0, out) {
             return;
         }
         match self.storage {

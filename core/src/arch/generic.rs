@@ -1,0 +1,351 @@
+//! Floating-point kernels written once over a vector type ([`Vector`]) and a weight
+//! element type ([`Elem`]). Every function here is `#[inline(always)]`: it is
+//! compiled only inside a level's `#[target_feature]` entry point, with that level's
+//! instructions.
+//!
+//! The register tile: `R` weight rows times `T` inputs, one vector accumulator per
+//! (row, input) pair. Each weight vector is loaded (and, for int8, converted) once
+//! and serves all `T` inputs; each input vector serves all `R` rows. After the
+//! columns, one horizontal sum per pair, plus the `cols % LANES` tail in scalar
+//! arithmetic.
+
+use super::Rows;
+
+/// A vector of `LANES` f32.
+///
+/// # Safety
+///
+/// Every method requires the level's target features; pointers must be valid for
+/// reads of `LANES` elements (no alignment needed).
+pub(super) trait Vector: Copy {
+    /// At most [`MAX_LANES`].
+    const LANES: usize;
+    unsafe fn zero() -> Self;
+    /// `LANES` f32 from `p`.
+    unsafe fn load(p: *const f32) -> Self;
+    /// `LANES` little-endian f32 from the bytes at `p`.
+    unsafe fn load_le(p: *const u8) -> Self;
+    /// `LANES` signed bytes from `p`, converted to f32.
+    unsafe fn load_i8(p: *const u8) -> Self;
+    /// The first `n < LANES` f32 from `p` (valid for `n` reads), the rest zero.
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        let mut pad = [0.0f32; MAX_LANES];
+        // SAFETY: `p` is valid for `n <= MAX_LANES` reads; `pad` holds MAX_LANES.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, pad.as_mut_ptr(), n);
+            Self::load(pad.as_ptr())
+        }
+    }
+    /// The first `n < LANES` little-endian f32 from `p`, the rest zero.
+    #[inline(always)]
+    unsafe fn load_le_partial(p: *const u8, n: usize) -> Self {
+        let mut pad = [0u8; 4 * MAX_LANES];
+        // SAFETY: `p` is valid for `4 n` bytes; `pad` holds `4 MAX_LANES`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, pad.as_mut_ptr(), 4 * n);
+            Self::load_le(pad.as_ptr())
+        }
+    }
+    /// The first `n < LANES` signed bytes from `p` as f32, the rest zero.
+    #[inline(always)]
+    unsafe fn load_i8_partial(p: *const u8, n: usize) -> Self {
+        let mut pad = [0u8; MAX_LANES];
+        // SAFETY: `p` is valid for `n` bytes; `pad` holds MAX_LANES.
+        unsafe {
+            core::ptr::copy_nonoverlapping(p, pad.as_mut_ptr(), n);
+            Self::load_i8(pad.as_ptr())
+        }
+    }
+    /// `acc + self * b` (fused where the level has FMA).
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self;
+    /// The sum of the lanes.
+    unsafe fn sum(self) -> f32;
+    /// The lane sums of eight vectors (a transposing reduction where the level has
+    /// one).
+    #[inline(always)]
+    unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
+        // SAFETY: forwarded to the caller.
+        v.map(|x| unsafe { x.sum() })
+    }
+}
+
+/// The widest vector, in f32 lanes.
+const MAX_LANES: usize = 8;
+
+/// How weights are stored.
+pub(super) trait Elem {
+    /// Bytes per element.
+    const BYTES: usize;
+    /// `V::LANES` elements from `p`.
+    ///
+    /// # Safety
+    ///
+    /// As [`Vector`]'s loads.
+    unsafe fn load<V: Vector>(p: *const u8) -> V;
+    /// The first `n < V::LANES` elements from `p`, the other lanes zero.
+    ///
+    /// # Safety
+    ///
+    /// As [`Vector`]'s partial loads.
+    unsafe fn load_partial<V: Vector>(p: *const u8, n: usize) -> V;
+    /// Row `r`'s dot product `s` as the matrix means it (times the row's scale).
+    fn finish(w: &Rows<'_>, r: usize, s: f32) -> f32;
+    /// [`Elem::finish`] of rows `r..r + s.len()` in place.
+    fn finish_rows(w: &Rows<'_>, r: usize, s: &mut [f32]);
+}
+
+/// Little-endian f32 weights.
+pub(super) struct F32Le;
+/// Signed byte weights with one f32 scale per row.
+pub(super) struct I8;
+
+impl Elem for F32Le {
+    const BYTES: usize = 4;
+    #[inline(always)]
+    unsafe fn load<V: Vector>(p: *const u8) -> V {
+        // SAFETY: forwarded to the caller.
+        unsafe { V::load_le(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial<V: Vector>(p: *const u8, n: usize) -> V {
+        // SAFETY: forwarded to the caller.
+        unsafe { V::load_le_partial(p, n) }
+    }
+    #[inline(always)]
+    fn finish(_: &Rows<'_>, _: usize, s: f32) -> f32 {
+        s
+    }
+    #[inline(always)]
+    fn finish_rows(_: &Rows<'_>, _: usize, _: &mut [f32]) {}
+}
+
+impl Elem for I8 {
+    const BYTES: usize = 1;
+    #[inline(always)]
+    unsafe fn load<V: Vector>(p: *const u8) -> V {
+        // SAFETY: forwarded to the caller.
+        unsafe { V::load_i8(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial<V: Vector>(p: *const u8, n: usize) -> V {
+        // SAFETY: forwarded to the caller.
+        unsafe { V::load_i8_partial(p, n) }
+    }
+    #[inline(always)]
+    fn finish(w: &Rows<'_>, r: usize, s: f32) -> f32 {
+        let b = &w.scales[r * 4..r * 4 + 4];
+        f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * s
+    }
+    #[inline(always)]
+    fn finish_rows(w: &Rows<'_>, r: usize, s: &mut [f32]) {
+        let scales = &w.scales[r * 4..(r + s.len()) * 4];
+        for (v, b) in s.iter_mut().zip(scales.chunks_exact(4)) {
+            *v *= f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
+}
+
+/// The `R x T` dot products of rows `w + r * row_bytes` (`cols` elements each) with
+/// inputs `x + t * x_stride` (`cols` f32 each).
+///
+/// # Safety
+///
+/// The level's target features are enabled; every row and input lies in memory.
+#[inline(always)]
+unsafe fn tile<V: Vector, E: Elem, const R: usize, const T: usize>(
+    w: *const u8,
+    row_bytes: usize,
+    cols: usize,
+    x: *const f32,
+    x_stride: usize,
+) -> [[f32; T]; R] {
+    const { assert!(V::LANES <= MAX_LANES) };
+    // SAFETY: every pointer below stays within the R rows and T inputs of `cols`
+    // elements the caller guarantees (`i + LANES <= cols`, then `rem` elements
+    // from `i`).
+    unsafe {
+        let mut acc = [[V::zero(); T]; R];
+        let mut i = 0;
+        while i + V::LANES <= cols {
+            let mut xv = [V::zero(); T];
+            for (t, v) in xv.iter_mut().enumerate() {
+                *v = V::load(x.add(t * x_stride + i));
+            }
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let wv: V = E::load(w.add(r * row_bytes + i * E::BYTES));
+                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                    *a = wv.mul_add(xt, *a);
+                }
+            }
+            i += V::LANES;
+        }
+        // The last `cols % LANES` columns: one more step with the missing lanes
+        // zero (they contribute 0 * 0).
+        let rem = cols - i;
+        if rem > 0 {
+            let mut xv = [V::zero(); T];
+            for (t, v) in xv.iter_mut().enumerate() {
+                *v = V::load_partial(x.add(t * x_stride + i), rem);
+            }
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let wv: V = E::load_partial(w.add(r * row_bytes + i * E::BYTES), rem);
+                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                    *a = wv.mul_add(xt, *a);
+                }
+            }
+        }
+        let mut out = [[0.0f32; T]; R];
+        if R * T == 8 {
+            // One transposing reduction for all eight accumulators.
+            let sums = V::sum8(core::array::from_fn(|k| acc[k / T][k % T]));
+            for (k, s) in sums.into_iter().enumerate() {
+                out[k / T][k % T] = s;
+            }
+        } else {
+            for (out_r, acc_r) in out.iter_mut().zip(&acc) {
+                for (o, a) in out_r.iter_mut().zip(acc_r) {
+                    *o = a.sum();
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Rows per tile of the matrix-vector product: enough independent accumulators to
+/// hide the multiply-add latency, one input load shared by all of them.
+const GEMV_ROWS: usize = 8;
+/// Rows and inputs per tile of the block projection.
+const PROJECT_ROWS: usize = 2;
+const PROJECT_INPUTS: usize = 4;
+
+/// `out[r] += finish(r, row r . x)`; one input (from `x`) against every row.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `w.in_bounds()`, `x.len() >= w.cols`,
+/// `out.len() >= w.rows`.
+#[inline(always)]
+pub(super) unsafe fn gemv<V: Vector, E: Elem>(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        gemv_rows::<V, E>(w, x.as_ptr(), |r, s| {
+            for (o, &v) in out[r..r + s.len()].iter_mut().zip(s) {
+                *o += v;
+            }
+        })
+    }
+}
+
+/// Calls `put(r, s)` with `s[k] = finish(r + k, row r + k . x)` for consecutive runs
+/// of rows covering all of them.
+///
+/// # Safety
+///
+/// As [`gemv`], with `x` valid for `w.cols` reads.
+#[inline(always)]
+unsafe fn gemv_rows<V: Vector, E: Elem>(
+    w: &Rows<'_>,
+    x: *const f32,
+    mut put: impl FnMut(usize, &[f32]),
+) {
+    let row_bytes = w.stride * E::BYTES;
+    let base = w.data.as_ptr();
+    let mut r = 0;
+    // SAFETY: rows r..r+GEMV_ROWS (or r) are within `w.rows`, which lie in `data`.
+    unsafe {
+        while r + GEMV_ROWS <= w.rows {
+            let s = tile::<V, E, GEMV_ROWS, 1>(base.add(r * row_bytes), row_bytes, w.cols, x, 0);
+            let mut v: [f32; GEMV_ROWS] = core::array::from_fn(|k| s[k][0]);
+            E::finish_rows(w, r, &mut v);
+            put(r, &v);
+            r += GEMV_ROWS;
+        }
+        while r < w.rows {
+            let s = tile::<V, E, 1, 1>(base.add(r * row_bytes), row_bytes, w.cols, x, 0);
+            put(r, &[E::finish(w, r, s[0][0])]);
+            r += 1;
+        }
+    }
+}
+
+/// `out[t * rows + r] = bias[r] + finish(r, row r . xs[t])` for `b` inputs.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `w.in_bounds()`, `xs.len() >= b *
+/// w.cols`, `bias.len() >= 4 * w.rows`, `out.len() >= b * w.rows`.
+#[inline(always)]
+pub(super) unsafe fn project<V: Vector, E: Elem>(
+    w: &Rows<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    let (rows, cols) = (w.rows, w.cols);
+    let bias_at = |r: usize| {
+        let v = &bias[r * 4..r * 4 + 4];
+        f32::from_le_bytes([v[0], v[1], v[2], v[3]])
+    };
+    let row_bytes = w.stride * E::BYTES;
+    let base = w.data.as_ptr();
+    let mut t = 0;
+    // SAFETY: inputs t..t+PROJECT_INPUTS are within `b`, rows within `w.rows`.
+    unsafe {
+        while t + PROJECT_INPUTS <= b {
+            let x = xs.as_ptr().add(t * cols);
+            let mut r = 0;
+            while r + PROJECT_ROWS <= rows {
+                let s = tile::<V, E, PROJECT_ROWS, PROJECT_INPUTS>(
+                    base.add(r * row_bytes),
+                    row_bytes,
+                    cols,
+                    x,
+                    cols,
+                );
+                for (i, s) in s.iter().enumerate() {
+                    let bi = bias_at(r + i);
+                    for (k, &v) in s.iter().enumerate() {
+                        out[(t + k) * rows + r + i] = bi + E::finish(w, r + i, v);
+                    }
+                }
+                r += PROJECT_ROWS;
+            }
+            while r < rows {
+                let s = tile::<V, E, 1, PROJECT_INPUTS>(
+                    base.add(r * row_bytes),
+                    row_bytes,
+                    cols,
+                    x,
+                    cols,
+                );
+                let bi = bias_at(r);
+                for (k, &v) in s[0].iter().enumerate() {
+                    out[(t + k) * rows + r] = bi + E::finish(w, r, v);
+                }
+                r += 1;
+            }
+            t += PROJECT_INPUTS;
+        }
+        while t < b {
+            let o = &mut out[t * rows..(t + 1) * rows];
+            gemv_rows::<V, E>(w, xs.as_ptr().add(t * cols), |r, s| {
+                let bs = &bias[r * 4..(r + s.len()) * 4];
+                for ((o, &v), b) in o[r..r + s.len()].iter_mut().zip(s).zip(bs.chunks_exact(4)) {
+                    *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]) + v;
+                }
+            });
+            t += 1;
+        }
+    }
+}
+
+/// `out[r] += (scale_r * x_scale) * dot(r)`, as the scalar path computes it.
+#[inline(always)]
+pub(super) fn finish_i8_i16(w: &Rows<'_>, r: usize, x_scale: f32, dot: i64, out: &mut [f32]) {
+    let s = &w.scales[r * 4..r * 4 + 4];
+    let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
+    out[r] += scale * dot as f32;
+}

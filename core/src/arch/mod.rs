@@ -1,0 +1,416 @@
+//! Instruction-set specific kernels, chosen at run time (with `std`) or at compile
+//! time (without it). This module is the only place in the crate that uses `unsafe`.
+//!
+//! Levels:
+//!
+//! - [`Level::Scalar`]: the portable code of [`crate::kernels`] and [`crate::tensor`],
+//!   which stays the definition of every kernel. Firmware runs it.
+//! - [`Level::Sse2`] (x86-64): explicit 128-bit kernels, four rows or four tokens
+//!   sharing each load, one horizontal sum per dot product.
+//! - [`Level::Avx2`] (x86-64 with AVX2 and FMA): the same kernels 256 bits wide with
+//!   fused multiply-adds; the LSTM gate activations are compiled for AVX2 too.
+//! - [`Level::Neon`] (little-endian AArch64): the 128-bit kernels with NEON fused
+//!   multiply-adds.
+//!
+//! Floating-point kernels sum in a different order than the scalar code (and FMA
+//! rounds once per multiply-add), so their results differ from the scalar path in the
+//! last bits. The int8 × i16 recurrent product is exact integer arithmetic at every
+//! level, hence identical. The activations give identical results at every level
+//! (same element-wise operations, no contraction into FMA).
+//!
+//! With `std`, the best level the processor supports is detected once and cached
+//! (`POSTAG_SIMD=scalar|sse2|avx2|neon` in the environment picks another one the
+//! processor supports). Without `std`,
+//! the level is fixed at compile time by the target features (for example
+//! `-C target-feature=+avx2,+fma`); Cortex-M targets run the scalar path.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+#[cfg(all(
+    target_arch = "aarch64",
+    target_endian = "little",
+    target_feature = "neon"
+))]
+mod aarch64;
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(
+        target_arch = "aarch64",
+        target_endian = "little",
+        target_feature = "neon"
+    )
+))]
+mod generic;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod x86_64;
+
+/// An instruction-set level of the kernels, from slowest to fastest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Level {
+    /// Portable Rust; the definition of every kernel.
+    Scalar = 1,
+    /// x86-64 SSE2 (every x86-64 processor).
+    Sse2 = 2,
+    /// x86-64 AVX2 with FMA.
+    Avx2 = 3,
+    /// AArch64 NEON.
+    Neon = 4,
+}
+
+impl Level {
+    /// Every level, slowest first.
+    pub const ALL: [Level; 4] = [Level::Scalar, Level::Sse2, Level::Avx2, Level::Neon];
+
+    /// Lower-case name, as `POSTAG_SIMD` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Scalar => "scalar",
+            Level::Sse2 => "sse2",
+            Level::Avx2 => "avx2",
+            Level::Neon => "neon",
+        }
+    }
+
+    /// The level named `name` (as [`Level::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    /// Whether this processor (or, without `std`, this build's target features)
+    /// runs the level.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Level::Scalar => true,
+            Level::Sse2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Level::Avx2 => avx2_supported(),
+            Level::Neon => cfg!(all(
+                target_arch = "aarch64",
+                target_endian = "little",
+                target_feature = "neon"
+            )),
+        }
+    }
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64", target_feature = "sse2"))]
+fn avx2_supported() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+#[cfg(not(all(feature = "std", target_arch = "x86_64", target_feature = "sse2")))]
+fn avx2_supported() -> bool {
+    cfg!(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        target_feature = "avx2",
+        target_feature = "fma"
+    ))
+}
+
+/// The fastest level this processor supports.
+pub fn best() -> Level {
+    Level::ALL
+        .into_iter()
+        .rev()
+        .find(|l| l.is_supported())
+        .unwrap_or(Level::Scalar)
+}
+
+#[cfg(feature = "std")]
+mod cache {
+    use super::Level;
+    use core::sync::atomic::{AtomicU8, Ordering};
+    use std::cell::Cell;
+
+    /// The detected level, 0 until the first kernel call.
+    static DETECTED: AtomicU8 = AtomicU8::new(0);
+
+    std::thread_local! {
+        /// A level forced on this thread (tests, benchmarks), 0 for none.
+        static FORCED: Cell<u8> = const { Cell::new(0) };
+    }
+
+    fn detect() -> Level {
+        let best = super::best();
+        let level = match std::env::var("POSTAG_SIMD") {
+            Ok(name) => Level::from_name(name.trim())
+                .filter(|l| l.is_supported())
+                .unwrap_or(best),
+            Err(_) => best,
+        };
+        // Racing threads store the same value.
+        DETECTED.store(level as u8, Ordering::Relaxed);
+        level
+    }
+
+    fn from_u8(v: u8) -> Option<Level> {
+        match v {
+            1 => Some(Level::Scalar),
+            2 => Some(Level::Sse2),
+            3 => Some(Level::Avx2),
+            4 => Some(Level::Neon),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn level() -> Level {
+        // (While the thread's locals are being destroyed: no forced level.)
+        let forced = FORCED.try_with(Cell::get).unwrap_or(0);
+        let v = if forced != 0 {
+            forced
+        } else {
+            DETECTED.load(Ordering::Relaxed)
+        };
+        match from_u8(v) {
+            Some(l) => l,
+            None => detect(),
+        }
+    }
+
+    pub fn force(level: Option<Level>) -> bool {
+        match level {
+            Some(l) if !l.is_supported() => false,
+            _ => FORCED
+                .try_with(|f| f.set(level.map_or(0, |l| l as u8)))
+                .is_ok(),
+        }
+    }
+}
+
+/// The level the kernels run at on this thread.
+#[cfg(feature = "std")]
+#[inline]
+pub fn level() -> Level {
+    cache::level()
+}
+
+/// The level the kernels run at: fixed by the build's target features.
+#[cfg(not(feature = "std"))]
+#[inline]
+pub fn level() -> Level {
+    COMPILED
+}
+
+/// The best level the compile-time target features allow (a constant, so that
+/// builds without `std` keep only that level's code).
+#[cfg(not(feature = "std"))]
+const COMPILED: Level = if cfg!(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    target_feature = "avx2",
+    target_feature = "fma"
+)) {
+    Level::Avx2
+} else if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+    Level::Sse2
+} else if cfg!(all(
+    target_arch = "aarch64",
+    target_endian = "little",
+    target_feature = "neon"
+)) {
+    Level::Neon
+} else {
+    Level::Scalar
+};
+
+/// Makes the kernels of the calling thread run at `level` (`None`: the detected
+/// level again), for tests and benchmarks. Returns false, changing nothing, if the
+/// processor does not support it.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub fn force(level: Option<Level>) -> bool {
+    cache::force(level)
+}
+
+/// A row-major matrix as the kernels read it: row `r` starts at element `r * stride`
+/// of `data`, and its first `cols` elements take part.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rows<'a> {
+    /// Little-endian f32 values, or signed bytes if `int8`.
+    pub data: &'a [u8],
+    /// int8: one little-endian f32 scale per row.
+    pub scales: &'a [u8],
+    pub int8: bool,
+    pub rows: usize,
+    pub cols: usize,
+    pub stride: usize,
+}
+
+impl Rows<'_> {
+    /// Whether every row (and scale) lies within the slices.
+    fn in_bounds(&self) -> bool {
+        let size = if self.int8 { 1 } else { 4 };
+        let end = match self.rows.checked_sub(1) {
+            None => 0,
+            Some(last) => match last
+                .checked_mul(self.stride)
+                .and_then(|s| s.checked_add(self.cols))
+            {
+                Some(e) => e,
+                None => return false,
+            },
+        };
+        self.cols <= self.stride
+            && end.checked_mul(size).is_some_and(|b| b <= self.data.len())
+            && (!self.int8
+                || self
+                    .rows
+                    .checked_mul(4)
+                    .is_some_and(|b| b <= self.scales.len()))
+    }
+}
+
+/// `out[r] += row r . x[..cols]` (times the row's scale for int8) for every row.
+/// Returns false, doing nothing, at the scalar level or if the shapes disagree.
+#[inline]
+pub(crate) fn gemv(w: &Rows<'_>, x: &[f32], out: &mut [f32]) -> bool {
+    let level = level();
+    if level == Level::Scalar || !w.in_bounds() || x.len() < w.cols || out.len() < w.rows {
+        return false;
+    }
+    match level {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Avx2 => {
+            // SAFETY: the level is supported (checked when it was set); `in_bounds` and
+            // the lengths above are the kernel's requirements.
+            unsafe { x86_64::gemv_avx2(w, x, out) };
+            true
+        }
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Sse2 => {
+            // SAFETY: as above; SSE2 is part of the compile-time target.
+            unsafe { x86_64::gemv_sse2(w, x, out) };
+            true
+        }
+        #[cfg(all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        ))]
+        Level::Neon => {
+            // SAFETY: as above; NEON is part of the compile-time target.
+            unsafe { aarch64::gemv_neon(w, x, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `out (b, rows) = xs (b, cols) @ W^T + bias` with `b = xs.len() / cols`.
+/// Returns false, doing nothing, at the scalar level or if the shapes disagree.
+#[inline]
+pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) -> bool {
+    let level = level();
+    let Some(b) = xs.len().checked_div(w.cols) else {
+        return false;
+    };
+    if level == Level::Scalar
+        || !w.in_bounds()
+        || w.rows.checked_mul(4).is_none_or(|n| bias.len() < n)
+        || b.checked_mul(w.rows).is_none_or(|n| out.len() < n)
+    {
+        return false;
+    }
+    match level {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64::project_avx2(w, xs, b, bias, out) };
+            true
+        }
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Sse2 => {
+            // SAFETY: as above.
+            unsafe { x86_64::project_sse2(w, xs, b, bias, out) };
+            true
+        }
+        #[cfg(all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        ))]
+        Level::Neon => {
+            // SAFETY: as above.
+            unsafe { aarch64::project_neon(w, xs, b, bias, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Longest int8 row whose integer dot products are exact at every level: each i32
+/// lane then holds at most `8192 / 8 = 1024` products of `|q| <= 128` and
+/// `|x| <= 16383`, and `128 * 16383 * 1024 < 2^31`. (Blob rows are at most
+/// `MAX_DIM` = 4096 long.)
+pub(crate) const MAX_EXACT_COLS: usize = 8192;
+
+/// `out[r] += (scale_r * x_scale) * (q_r . xq)` for int8 rows, the dot product in
+/// exact integer arithmetic (callers keep `|xq| <= 16383`): the same result as the
+/// scalar path at every level. Returns false, doing nothing, at the scalar level or
+/// if the shapes disagree.
+#[inline]
+#[cfg_attr(
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        )
+    )),
+    allow(unused_variables)
+)]
+pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) -> bool {
+    let level = level();
+    if level == Level::Scalar
+        || !w.int8
+        || !w.in_bounds()
+        || w.cols > MAX_EXACT_COLS
+        || xq.len() < w.cols
+        || out.len() < w.rows
+    {
+        return false;
+    }
+    match level {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64::gemv_i8_i16_avx2(w, xq, x_scale, out) };
+            true
+        }
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Sse2 => {
+            // SAFETY: as above.
+            unsafe { x86_64::gemv_i8_i16_sse2(w, xq, x_scale, out) };
+            true
+        }
+        #[cfg(all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        ))]
+        Level::Neon => {
+            // SAFETY: as above.
+            unsafe { aarch64::gemv_i8_i16_neon(w, xq, x_scale, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// [`crate::kernels::lstm_cell`], compiled for the level's vector width where that
+/// helps; identical results at every level.
+#[inline]
+pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    match level() {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        // SAFETY: the level is supported.
+        Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h) },
+        _ => crate::kernels::lstm_cell(gates, c, h),
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests;

@@ -1,0 +1,309 @@
+//! Every kernel at every level this machine runs, against the scalar path.
+
+use super::{force, Level, Rows};
+use crate::tensor::{Matrix, Storage, Vector};
+
+/// xorshift64*: deterministic test data without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in [-scale, scale).
+    fn f32(&mut self, scale: f32) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+    }
+    fn floats(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| self.f32(scale)).collect()
+    }
+}
+
+/// The levels other than scalar that this machine runs.
+fn simd_levels() -> Vec<Level> {
+    Level::ALL
+        .into_iter()
+        .filter(|&l| l != Level::Scalar && l.is_supported())
+        .collect()
+}
+
+/// Runs `f` at `level` on this thread.
+fn at<R>(level: Level, f: impl FnOnce() -> R) -> R {
+    assert!(force(Some(level)));
+    let r = f();
+    force(None);
+    r
+}
+
+/// A matrix blob `shift` bytes into a buffer (so that it is misaligned), kept alive
+/// by the returned vector.
+fn blob(rng: &mut Rng, storage: Storage, rows: usize, cols: usize, scale: f32) -> Vec<u8> {
+    match storage {
+        Storage::F32 => rng
+            .floats(rows * cols, scale)
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        Storage::I8 => {
+            let mut b: Vec<u8> = (0..rows * cols).map(|_| rng.next() as u8).collect();
+            for _ in 0..rows {
+                b.extend_from_slice(&(rng.f32(scale).abs() / 127.0 + 1e-3).to_le_bytes());
+            }
+            b
+        }
+    }
+}
+
+fn matrix(bytes: &[u8], storage: Storage, rows: usize, cols: usize) -> Matrix<'_> {
+    match storage {
+        Storage::F32 => Matrix::f32_le(bytes, rows, cols),
+        Storage::I8 => Matrix::i8_scaled(bytes, rows, cols),
+    }
+    .unwrap()
+}
+
+/// `|got - want| <= tol * (sum |w x| + 1)`: summation order and FMA change rounding.
+fn close(got: &[f32], want: &[f32], magnitude: f32, what: &str) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 2e-6 * (magnitude + 1.0),
+            "{what}: element {i}: {g} vs scalar {w}"
+        );
+    }
+}
+
+#[cfg(not(miri))]
+const ROWS: &[usize] = &[1, 2, 3, 5, 7, 8, 9, 17, 33];
+#[cfg(not(miri))]
+const COLS: &[usize] = &[1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100, 164];
+/// Longer integer rows (the i32 and i64 reductions).
+#[cfg(not(miri))]
+const INT_COLS: &[usize] = &[128, 255, 256, 257, 4096];
+/// (rows, cols) of the integer extremes.
+#[cfg(not(miri))]
+const EXTREME_SHAPES: &[(usize, usize)] = &[(3, 4096), (8, 1024), (9, 1024), (8, 1040)];
+
+// Under Miri (which checks every pointer of the kernels): fewer, smaller shapes.
+#[cfg(miri)]
+const ROWS: &[usize] = &[1, 3, 8, 9];
+#[cfg(miri)]
+const COLS: &[usize] = &[1, 4, 7, 8, 9, 17];
+#[cfg(miri)]
+const INT_COLS: &[usize] = &[33];
+#[cfg(miri)]
+const EXTREME_SHAPES: &[(usize, usize)] = &[(3, 40), (8, 17), (9, 16)];
+
+#[test]
+fn float_kernels_match_scalar_at_every_level() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut checked = 0;
+    for level in simd_levels() {
+        for storage in [Storage::F32, Storage::I8] {
+            for &rows in ROWS {
+                for &cols in COLS {
+                    let shift = 1 + (rows + cols) % 3;
+                    let scale = if cols % 2 == 0 { 1.0 } else { 300.0 };
+                    let mut buf = vec![0u8; shift];
+                    buf.extend(blob(&mut rng, storage, rows, cols, scale));
+                    let w = matrix(&buf[shift..], storage, rows, cols);
+                    // Upper bound on |w| * |x| summed over a row.
+                    let wmax = if storage == Storage::F32 {
+                        scale
+                    } else {
+                        scale + 0.2
+                    };
+                    let what = format!("{level:?} {storage:?} {rows}x{cols}");
+
+                    // out += W x
+                    let x = rng.floats(cols, scale);
+                    let init = rng.floats(rows, 1.0);
+                    let run = |l| {
+                        at(l, || {
+                            let mut out = init.clone();
+                            w.matvec_add(&x, &mut out);
+                            out
+                        })
+                    };
+                    let mag = wmax * scale * cols as f32;
+                    close(&run(level), &run(Level::Scalar), mag, &what);
+
+                    // The same on a column range (the tag layer's per-direction half).
+                    let (col0, len) = (cols / 3, cols - cols / 3 - cols / 4);
+                    let run = |l| {
+                        at(l, || {
+                            let mut out = init.clone();
+                            w.matvec_add_cols(col0, &x[..len], &mut out);
+                            out
+                        })
+                    };
+                    close(&run(level), &run(Level::Scalar), mag, &what);
+
+                    // P = X W^T + bias for every block size.
+                    let bias_f = rng.floats(rows, 1.0);
+                    let bias_b: Vec<u8> = bias_f.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    let bias = Vector::f32_le(&bias_b, rows).unwrap();
+                    for b in 1..=crate::PROJECTION_BLOCK {
+                        let xs = rng.floats(b * cols, scale);
+                        let run = |l| {
+                            at(l, || {
+                                let mut out = vec![f32::NAN; b * rows];
+                                let mut row = vec![0.0; cols];
+                                w.project_block(&xs, &bias, &mut row, &mut out);
+                                out
+                            })
+                        };
+                        close(&run(level), &run(Level::Scalar), mag, &what);
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    println!("{checked} shapes checked at {:?}", simd_levels());
+}
+
+#[test]
+fn integer_kernel_is_identical_at_every_level() {
+    let mut rng = Rng(12345);
+    for level in simd_levels() {
+        let mut cols_list = COLS.to_vec();
+        cols_list.extend(INT_COLS);
+        for &rows in ROWS {
+            for &cols in &cols_list {
+                let mut buf = vec![0u8; 1];
+                buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+                let w = matrix(&buf[1..], Storage::I8, rows, cols);
+                let xq: Vec<i16> = (0..cols)
+                    .map(|_| (rng.next() % 32767) as i16 - 16383)
+                    .collect();
+                let init = rng.floats(rows, 1.0);
+                let run = |l| {
+                    at(l, || {
+                        let mut out = init.clone();
+                        assert!(w.matvec_add_quantized(&xq, 3e-5, &mut out));
+                        out
+                    })
+                };
+                let (got, want) = (run(level), run(Level::Scalar));
+                assert_eq!(
+                    got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "{level:?} {rows}x{cols}"
+                );
+            }
+        }
+        // The extremes: every product at its largest magnitude, one sign, longest
+        // rows (up to 1024 columns sums may be reduced in i32, beyond in i64).
+        let extremes = [
+            (127u8, 16383i16),
+            (0x80, 16383),
+            (0x80, -16383),
+            (127, -16383),
+        ];
+        for (q, x) in extremes {
+            for &(rows, cols) in EXTREME_SHAPES {
+                let mut bytes = vec![q; rows * cols];
+                for _ in 0..rows {
+                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
+                }
+                let w = matrix(&bytes, Storage::I8, rows, cols);
+                let xq = vec![x; cols];
+                let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
+                let out = at(level, || {
+                    let mut out = vec![0.0f32; rows];
+                    w.matvec_add_quantized(&xq, 1.0, &mut out);
+                    out
+                });
+                assert_eq!(out, vec![want; rows], "{level:?} q={q} x={x} {rows}x{cols}");
+            }
+        }
+    }
+}
+
+#[test]
+fn strided_rows_read_only_their_columns() {
+    // Rows of 10 columns of which the kernels read 7 starting at column 0: the other
+    // three hold NaN, which must not leak into the sums.
+    let mut rng = Rng(7);
+    let (rows, cols, stride) = (11, 7, 10);
+    let mut vals = rng.floats(rows * stride, 1.0);
+    for r in 0..rows {
+        for v in &mut vals[r * stride + cols..(r + 1) * stride] {
+            *v = f32::NAN;
+        }
+    }
+    let data: Vec<u8> = vals[..(rows - 1) * stride + cols]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let w = Rows {
+        data: &data,
+        scales: &[],
+        int8: false,
+        rows,
+        cols,
+        stride,
+    };
+    let x = rng.floats(cols, 1.0);
+    let want: Vec<f32> = (0..rows)
+        .map(|r| {
+            (0..cols)
+                .map(|j| vals[r * stride + j] as f64 * x[j] as f64)
+                .sum::<f64>() as f32
+        })
+        .collect();
+    for level in simd_levels() {
+        let out = at(level, || {
+            let mut out = vec![0.0f32; rows];
+            assert!(super::gemv(&w, &x, &mut out));
+            out
+        });
+        close(&out, &want, cols as f32, &format!("{level:?}"));
+    }
+    // Rows that do not fit the data are refused, not read.
+    let short = Rows { rows: 12, ..w };
+    for level in simd_levels() {
+        assert!(!at(level, || super::gemv(&short, &x, &mut [0.0; 12])));
+    }
+    assert!(!at(Level::Scalar, || super::gemv(&w, &x, &mut [0.0; 11])));
+}
+
+#[test]
+fn lstm_cell_is_identical_at_every_level() {
+    let mut rng = Rng(99);
+    for hidden in [1, 3, 8, 17, 32, 128] {
+        let gates = rng.floats(4 * hidden, 12.0);
+        let c0 = rng.floats(hidden, 3.0);
+        let run = |l| {
+            at(l, || {
+                let (mut g, mut c, mut h) = (gates.clone(), c0.clone(), vec![0.0; hidden]);
+                super::lstm_cell(&mut g, &mut c, &mut h);
+                (c, h)
+            })
+        };
+        let want = run(Level::Scalar);
+        for level in simd_levels() {
+            assert_eq!(run(level), want, "{level:?} hidden {hidden}");
+        }
+    }
+}
+
+#[test]
+fn levels_have_names_and_forcing_is_per_thread() {
+    for l in Level::ALL {
+        assert_eq!(Level::from_name(l.name()), Some(l));
+    }
+    assert!(Level::Scalar.is_supported() && super::best().is_supported());
+    assert!(force(Some(Level::Scalar)));
+    assert_eq!(super::level(), Level::Scalar);
+    let other = std::thread::spawn(super::level).join().unwrap();
+    assert_eq!(other, super::best().min(other));
+    force(None);
+    for l in Level::ALL.into_iter().filter(|l| !l.is_supported()) {
+        assert!(!force(Some(l)));
+    }
+}

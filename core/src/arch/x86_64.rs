@@ -1,0 +1,496 @@
+//! x86-64 kernels: SSE2 (the x86-64 baseline) and AVX2 with FMA.
+//!
+//! Each entry point is a `#[target_feature]` function; the generic kernels and the
+//! vector methods below are `#[inline(always)]` and compile inside it with its
+//! instructions. Callers (the dispatch in `super`) run an entry point only at a
+//! level the processor supports.
+
+use core::arch::x86_64::*;
+
+use super::generic::{self, finish_i8_i16, F32Le, Vector, I8};
+use super::Rows;
+
+/// Eight f32 lanes, fused multiply-add.
+#[derive(Clone, Copy)]
+struct Avx2(__m256);
+
+impl Vector for Avx2 {
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: AVX is enabled in every caller (trait contract).
+        Avx2(unsafe { _mm256_setzero_ps() })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: `p` is valid for 8 f32 (trait contract); the load is unaligned.
+        Avx2(unsafe { _mm256_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn load_le(p: *const u8) -> Self {
+        // SAFETY: as `load`; x86-64 is little-endian, so the bytes are the f32 values.
+        Avx2(unsafe { _mm256_loadu_ps(p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn load_i8(p: *const u8) -> Self {
+        // SAFETY: `p` is valid for 8 bytes; `_mm_loadl_epi64` reads exactly 8,
+        // unaligned. Sign-extends to i32, then converts exactly to f32.
+        Avx2(unsafe { _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(p.cast()))) })
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        // SAFETY: AVX2 is enabled; masked-off lanes are not read (no fault), the
+        // first `n` are valid.
+        unsafe { Avx2(_mm256_maskload_ps(p, first_lanes(n))) }
+    }
+    #[inline(always)]
+    unsafe fn load_le_partial(p: *const u8, n: usize) -> Self {
+        // SAFETY: as `load_partial`; little-endian bytes are the f32 values.
+        unsafe { Avx2(_mm256_maskload_ps(p.cast(), first_lanes(n))) }
+    }
+    #[inline(always)]
+    unsafe fn load_i8_partial(p: *const u8, n: usize) -> Self {
+        let mut v = 0u64;
+        for k in 0..n {
+            // SAFETY: `k < n` bytes are valid.
+            v |= (unsafe { p.add(k).read() } as u64) << (8 * k);
+        }
+        // SAFETY: AVX2 is enabled.
+        unsafe {
+            Avx2(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(
+                v as i64,
+            ))))
+        }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+        // SAFETY: FMA is enabled in every caller.
+        Avx2(unsafe { _mm256_fmadd_ps(self.0, b.0, acc.0) })
+    }
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        // SAFETY: AVX is enabled in every caller.
+        unsafe {
+            let halves = _mm_add_ps(
+                _mm256_castps256_ps128(self.0),
+                _mm256_extractf128_ps::<1>(self.0),
+            );
+            sum4(halves)
+        }
+    }
+    #[inline(always)]
+    unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
+        // SAFETY: AVX is enabled in every caller.
+        unsafe {
+            // Pairwise horizontal adds leave [s0..s3 | s0'..s3'] partial sums per
+            // 128-bit half; the halves then add up lane by lane.
+            let t0 = _mm256_hadd_ps(v[0].0, v[1].0);
+            let t1 = _mm256_hadd_ps(v[2].0, v[3].0);
+            let t2 = _mm256_hadd_ps(v[4].0, v[5].0);
+            let t3 = _mm256_hadd_ps(v[6].0, v[7].0);
+            let u0 = _mm256_hadd_ps(t0, t1);
+            let u1 = _mm256_hadd_ps(t2, t3);
+            let lo = _mm256_permute2f128_ps::<0x20>(u0, u1);
+            let hi = _mm256_permute2f128_ps::<0x31>(u0, u1);
+            let mut out = [0.0f32; 8];
+            _mm256_storeu_ps(out.as_mut_ptr(), _mm256_add_ps(lo, hi));
+            out
+        }
+    }
+}
+
+/// `[sum(a), sum(b), sum(c), sum(d)]` by a 4 x 4 transpose.
+#[inline(always)]
+unsafe fn sum4x4(a: __m128, b: __m128, c: __m128, d: __m128) -> __m128 {
+    // SAFETY: SSE2 is part of the target.
+    unsafe {
+        // [a0+a2, b0+b2, a1+a3, b1+b3] and the same for c, d.
+        let ab = _mm_add_ps(_mm_unpacklo_ps(a, b), _mm_unpackhi_ps(a, b));
+        let cd = _mm_add_ps(_mm_unpacklo_ps(c, d), _mm_unpackhi_ps(c, d));
+        _mm_add_ps(_mm_movelh_ps(ab, cd), _mm_movehl_ps(cd, ab))
+    }
+}
+
+/// Four f32 lanes, separate multiply and add.
+#[derive(Clone, Copy)]
+struct Sse2(__m128);
+
+impl Vector for Sse2 {
+    const LANES: usize = 4;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_setzero_ps() })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: `p` is valid for 4 f32 (trait contract); the load is unaligned.
+        Sse2(unsafe { _mm_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn load_le(p: *const u8) -> Self {
+        // SAFETY: as `load`; x86-64 is little-endian.
+        Sse2(unsafe { _mm_loadu_ps(p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn load_i8(p: *const u8) -> Self {
+        // SAFETY: `p` is valid for 4 bytes, read unaligned. Each byte is widened by
+        // pairing it with itself and shifting the sign in (i8 -> i16 -> i32).
+        unsafe {
+            let v = _mm_cvtsi32_si128(p.cast::<i32>().read_unaligned());
+            let w16 = _mm_srai_epi16::<8>(_mm_unpacklo_epi8(v, v));
+            let w32 = _mm_srai_epi32::<16>(_mm_unpacklo_epi16(w16, w16));
+            Sse2(_mm_cvtepi32_ps(w32))
+        }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_add_ps(_mm_mul_ps(self.0, b.0), acc.0) })
+    }
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        // SAFETY: SSE2 is part of the target.
+        unsafe { sum4(self.0) }
+    }
+    #[inline(always)]
+    unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
+        // SAFETY: SSE2 is part of the target; `out` holds 8 f32.
+        unsafe {
+            let mut out = [0.0f32; 8];
+            _mm_storeu_ps(out.as_mut_ptr(), sum4x4(v[0].0, v[1].0, v[2].0, v[3].0));
+            _mm_storeu_ps(
+                out.as_mut_ptr().add(4),
+                sum4x4(v[4].0, v[5].0, v[6].0, v[7].0),
+            );
+            out
+        }
+    }
+}
+
+/// A mask of the first `n` of 8 lanes.
+#[inline(always)]
+unsafe fn first_lanes(n: usize) -> __m256i {
+    // SAFETY: AVX2 is enabled in every caller.
+    unsafe {
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(n as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    }
+}
+
+/// `(v0 + v2) + (v1 + v3)`.
+#[inline(always)]
+unsafe fn sum4(v: __m128) -> f32 {
+    // SAFETY: SSE is part of the target.
+    unsafe {
+        let v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+        let v = _mm_add_ss(v, _mm_shuffle_ps::<0b01>(v, v));
+        _mm_cvtss_f32(v)
+    }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::gemv`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemv_avx2(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe {
+        if w.int8 {
+            generic::gemv::<Avx2, I8>(w, x, out)
+        } else {
+            generic::gemv::<Avx2, F32Le>(w, x, out)
+        }
+    }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::gemv`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn gemv_sse2(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe {
+        if w.int8 {
+            generic::gemv::<Sse2, I8>(w, x, out)
+        } else {
+            generic::gemv::<Sse2, F32Le>(w, x, out)
+        }
+    }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::project`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn project_avx2(
+    w: &Rows<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe {
+        if w.int8 {
+            generic::project::<Avx2, I8>(w, xs, b, bias, out)
+        } else {
+            generic::project::<Avx2, F32Le>(w, xs, b, bias, out)
+        }
+    }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::project`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn project_sse2(
+    w: &Rows<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        if w.int8 {
+            generic::project::<Sse2, I8>(w, xs, b, bias, out)
+        } else {
+            generic::project::<Sse2, F32Le>(w, xs, b, bias, out)
+        }
+    }
+}
+
+/// Longest rows whose integer dot products may be summed in i32 lanes: every
+/// partial sum is at most `128 * 16383 * 1024 < 2^31` in magnitude.
+const I32_SUM_COLS: usize = 1024;
+
+/// Integer dot products of int8 rows with i16 inputs, 16 columns per step.
+///
+/// Overflow: `_mm256_madd_epi16` adds two exact i16 x i16 products into an i32 lane,
+/// so after `cols / 16` steps each of the 8 lanes holds `cols / 8` products; with
+/// `cols <= MAX_EXACT_COLS` (8192) and `|q| <= 128`, `|x| <= 16383` that stays
+/// below 2^31. The lanes and the scalar tail are summed in i64. The sum is therefore
+/// exact, equal to the scalar `dot_i8_i16`.
+///
+/// # Safety
+///
+/// AVX2 is enabled; rows `w + r * stride` (`cols` bytes each) and `x` (`cols` i16)
+/// lie in memory.
+#[inline(always)]
+unsafe fn dot_i8_i16_avx2<const R: usize>(
+    w: *const u8,
+    stride: usize,
+    cols: usize,
+    x: *const i16,
+) -> [i64; R] {
+    // SAFETY: loads stay within `i + 16 <= cols` (vectors) and `j < cols` (tail).
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); R];
+        let mut i = 0;
+        while i + 16 <= cols {
+            let xv = _mm256_loadu_si256(x.add(i).cast());
+            for (r, a) in acc.iter_mut().enumerate() {
+                let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(w.add(r * stride + i).cast()));
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(q, xv));
+            }
+            i += 16;
+        }
+        let mut out = [0i64; R];
+        for (o, a) in out.iter_mut().zip(&acc) {
+            let mut lanes = [0i32; 8];
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), *a);
+            *o = lanes.iter().map(|&v| v as i64).sum();
+        }
+        for (r, o) in out.iter_mut().enumerate() {
+            for j in i..cols {
+                *o += (w.add(r * stride + j).read() as i8 as i64) * (x.add(j).read() as i64);
+            }
+        }
+        out
+    }
+}
+
+/// The eight rows' integer dot products as i32 lanes, for `cols <= I32_SUM_COLS`:
+/// every partial sum of a row is then at most `128 * 16383 * cols < 2^31` in
+/// magnitude, so the lanes, the transposing reduction and the tail all stay exact
+/// in i32, and equal the scalar `dot_i8_i16`.
+///
+/// # Safety
+///
+/// As [`dot_i8_i16_avx2`] with `R = 8`.
+#[inline(always)]
+unsafe fn dot8_i32_avx2(w: *const u8, stride: usize, cols: usize, x: *const i16) -> __m256i {
+    // SAFETY: loads stay within `i + 16 <= cols` (vectors) and `j < cols` (tail).
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); 8];
+        let mut i = 0;
+        while i + 16 <= cols {
+            let xv = _mm256_loadu_si256(x.add(i).cast());
+            for (r, a) in acc.iter_mut().enumerate() {
+                let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(w.add(r * stride + i).cast()));
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(q, xv));
+            }
+            i += 16;
+        }
+        // Pairwise horizontal adds, then the two 128-bit halves lane by lane.
+        let t0 = _mm256_hadd_epi32(acc[0], acc[1]);
+        let t1 = _mm256_hadd_epi32(acc[2], acc[3]);
+        let t2 = _mm256_hadd_epi32(acc[4], acc[5]);
+        let t3 = _mm256_hadd_epi32(acc[6], acc[7]);
+        let u0 = _mm256_hadd_epi32(t0, t1);
+        let u1 = _mm256_hadd_epi32(t2, t3);
+        let mut sums = _mm256_add_epi32(
+            _mm256_permute2x128_si256::<0x20>(u0, u1),
+            _mm256_permute2x128_si256::<0x31>(u0, u1),
+        );
+        if i < cols {
+            let mut tail = [0i32; 8];
+            for (r, t) in tail.iter_mut().enumerate() {
+                for j in i..cols {
+                    *t += (w.add(r * stride + j).read() as i8 as i32) * (x.add(j).read() as i32);
+                }
+            }
+            sums = _mm256_add_epi32(sums, _mm256_loadu_si256(tail.as_ptr().cast()));
+        }
+        sums
+    }
+}
+
+/// `out[r] += (scale_r * x_scale) * (q_r . xq)` with AVX2: eight rows at a time, the
+/// integer sums converted and scaled in one vector (multiply, then add: the scalar
+/// path's two roundings, so the same result).
+///
+/// # Safety
+///
+/// AVX2 is available; `w.int8`, `w.in_bounds()`, `w.cols <= MAX_EXACT_COLS`,
+/// `xq.len() >= w.cols`, `out.len() >= w.rows`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn gemv_i8_i16_avx2(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    let (base, x) = (w.data.as_ptr(), xq.as_ptr());
+    let mut r = 0;
+    // SAFETY: rows r..r+8 (or r) are within `w.rows`, all in `data`, with their
+    // scales in `scales` and their outputs in `out`; `xq` holds `cols` values.
+    unsafe {
+        if w.cols <= I32_SUM_COLS {
+            let xs = _mm256_set1_ps(x_scale);
+            while r + 8 <= w.rows {
+                let d =
+                    _mm256_cvtepi32_ps(dot8_i32_avx2(base.add(r * w.stride), w.stride, w.cols, x));
+                let scale = _mm256_mul_ps(_mm256_loadu_ps(w.scales.as_ptr().add(4 * r).cast()), xs);
+                let o = out.as_mut_ptr().add(r);
+                _mm256_storeu_ps(
+                    o,
+                    _mm256_add_ps(_mm256_loadu_ps(o), _mm256_mul_ps(scale, d)),
+                );
+                r += 8;
+            }
+        } else {
+            while r + 8 <= w.rows {
+                let d = dot_i8_i16_avx2::<8>(base.add(r * w.stride), w.stride, w.cols, x);
+                for (k, &d) in d.iter().enumerate() {
+                    finish_i8_i16(w, r + k, x_scale, d, out);
+                }
+                r += 8;
+            }
+        }
+        while r < w.rows {
+            let d = dot_i8_i16_avx2::<1>(base.add(r * w.stride), w.stride, w.cols, x);
+            finish_i8_i16(w, r, x_scale, d[0], out);
+            r += 1;
+        }
+    }
+}
+
+/// The SSE2 form of [`dot_i8_i16_avx2`]: 16 columns per step in two accumulators
+/// per row (low and high 8 bytes), so each of the 4 + 4 lanes again holds
+/// `cols / 8` products: the same overflow bound, the same exact sum.
+///
+/// # Safety
+///
+/// As [`dot_i8_i16_avx2`], with SSE2.
+#[inline(always)]
+unsafe fn dot_i8_i16_sse2<const R: usize>(
+    w: *const u8,
+    stride: usize,
+    cols: usize,
+    x: *const i16,
+) -> [i64; R] {
+    // SAFETY: loads stay within `i + 16 <= cols` (vectors) and `j < cols` (tail).
+    unsafe {
+        let mut lo = [_mm_setzero_si128(); R];
+        let mut hi = [_mm_setzero_si128(); R];
+        let mut i = 0;
+        while i + 16 <= cols {
+            let x0 = _mm_loadu_si128(x.add(i).cast());
+            let x1 = _mm_loadu_si128(x.add(i + 8).cast());
+            for r in 0..R {
+                let q = _mm_loadu_si128(w.add(r * stride + i).cast());
+                // Pairing each byte with itself and shifting right by 8 sign-extends it.
+                let q0 = _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q));
+                let q1 = _mm_srai_epi16::<8>(_mm_unpackhi_epi8(q, q));
+                lo[r] = _mm_add_epi32(lo[r], _mm_madd_epi16(q0, x0));
+                hi[r] = _mm_add_epi32(hi[r], _mm_madd_epi16(q1, x1));
+            }
+            i += 16;
+        }
+        let mut out = [0i64; R];
+        for (r, o) in out.iter_mut().enumerate() {
+            let mut lanes = [0i32; 8];
+            _mm_storeu_si128(lanes.as_mut_ptr().cast(), lo[r]);
+            _mm_storeu_si128(lanes.as_mut_ptr().add(4).cast(), hi[r]);
+            let mut s: i64 = lanes.iter().map(|&v| v as i64).sum();
+            for j in i..cols {
+                s += (w.add(r * stride + j).read() as i8 as i64) * (x.add(j).read() as i64);
+            }
+            *o = s;
+        }
+        out
+    }
+}
+
+macro_rules! gemv_i8_i16 {
+    ($name:ident, $features:literal, $dot:ident, $rows:literal) => {
+        /// # Safety
+        ///
+        /// The target features are available; `w.int8`, `w.in_bounds()`,
+        /// `w.cols <= MAX_EXACT_COLS`, `xq.len() >= w.cols`, `out.len() >= w.rows`.
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn $name(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+            let base = w.data.as_ptr();
+            let mut r = 0;
+            // SAFETY: the rows of each tile (or row r) are within `w.rows`, all in `data`;
+            // `xq` holds `cols` values.
+            unsafe {
+                while r + $rows <= w.rows {
+                    let d = $dot::<$rows>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
+                    for (k, &d) in d.iter().enumerate() {
+                        finish_i8_i16(w, r + k, x_scale, d, out);
+                    }
+                    r += $rows;
+                }
+                while r < w.rows {
+                    let d = $dot::<1>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
+                    finish_i8_i16(w, r, x_scale, d[0], out);
+                    r += 1;
+                }
+            }
+        }
+    };
+}
+
+// Four rows per tile: four pairs of 128-bit accumulators.
+gemv_i8_i16!(gemv_i8_i16_sse2, "sse2", dot_i8_i16_sse2, 4);
+
+/// [`crate::kernels::lstm_cell`] compiled with AVX2: the same element-wise
+/// operations (Rust never fuses a multiply and an add by itself), 8 lanes wide.
+///
+/// # Safety
+///
+/// AVX2 and FMA are available.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    crate::kernels::lstm_cell(gates, c, h)
+}
