@@ -1,0 +1,249 @@
+//! The LSTM stack (PyTorch's `nn.LSTM`: layers, directions, gate order i, f, g, o) and
+//! the working memory one direction uses while it runs.
+
+use crate::arch::lstm_cell;
+use crate::format::{LstmShape, MAX_LAYERS};
+use crate::kernels::quantize_i16;
+use crate::tensor::{Matrix, Storage, Vector};
+
+/// Tokens whose input projection `W_ih x` is computed together, so that each
+/// weight row is read once per block instead of once per token.
+pub const PROJECTION_BLOCK: usize = 8;
+
+/// One direction of one LSTM layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Cell<'a> {
+    /// `W_ih` (4H, in) row-major, gate rows i, f, g, o.
+    pub w_ih: Matrix<'a>,
+    /// `W_hh` (4H, H) row-major.
+    pub w_hh: Matrix<'a>,
+    /// `b_ih + b_hh` (4H,).
+    pub bias: Vector<'a>,
+}
+
+impl Cell<'_> {
+    pub(super) const EMPTY: Cell<'static> = Cell {
+        w_ih: Matrix::EMPTY,
+        w_hh: Matrix::EMPTY,
+        bias: Vector::EMPTY,
+    };
+
+    /// Hidden size H.
+    pub fn hidden(&self) -> usize {
+        self.w_hh.cols()
+    }
+
+    /// One time step: `x (in,)`, state `h, c (H,)` updated in place, `gates (4H,)` is
+    /// working memory. Tagging runs the same arithmetic a block of steps at a time.
+    pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], gates: &mut [f32]) {
+        self.bias.copy_into(gates);
+        self.w_ih.matvec_add(x, gates);
+        self.w_hh.matvec_add(h, gates);
+        lstm_cell(gates, c, h);
+    }
+}
+
+/// A stack of LSTM layers; `cells[layer][direction]`, direction 1 = reverse.
+#[derive(Debug, Clone, Copy)]
+pub struct Stack<'a> {
+    pub(super) shape: LstmShape,
+    // `[layer][direction]`; layers and directions beyond `shape` are empty.
+    pub(super) cells: [[Cell<'a>; 2]; MAX_LAYERS],
+}
+
+impl<'a> Stack<'a> {
+    /// The shape from the header.
+    pub fn shape(&self) -> LstmShape {
+        self.shape
+    }
+
+    /// Cell of `layer` (from 0) and `direction` (0 forward, 1 reverse).
+    pub fn cell(&self, layer: usize, direction: usize) -> &Cell<'a> {
+        &self.cells[layer][direction]
+    }
+
+    /// Words of working memory [`Stack::run`] needs for up to `steps` steps (at least
+    /// one) with a first layer `input` wide: layer outputs for stacked layers, and one
+    /// [`DirectionScratch`].
+    pub(super) fn work_len(shape: &LstmShape, steps: usize, input: usize) -> usize {
+        let seq = steps * shape.output_dim();
+        let seqs = match shape.layers {
+            1 => 0,
+            2 => seq,
+            _ => 2 * seq,
+        };
+        let block = steps.min(PROJECTION_BLOCK);
+        seqs + DirectionScratch::len(input.max(shape.output_dim()), shape.hidden as usize, block)
+    }
+
+    /// Runs every layer over `n` steps. Layer 0 reads step t's input (`input` wide)
+    /// through `first(t, x)`; the last layer hands each new hidden state to
+    /// `output(direction, t, h)` and each direction's final hidden state to
+    /// `finished(direction, h)`. Each layer and direction starts from the state in
+    /// `state` (and leaves its final state there), or from zero. `work` holds at
+    /// least [`Stack::work_len`] words.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run(
+        &self,
+        n: usize,
+        input: usize,
+        work: &mut [f32],
+        mut state: Option<&mut [f32]>,
+        mut first: impl FnMut(usize, &mut [f32]),
+        mut output: impl FnMut(usize, usize, &[f32]),
+        mut finished: impl FnMut(usize, &[f32]),
+    ) {
+        let shape = self.shape;
+        let (h, layers) = (shape.hidden as usize, shape.layers as usize);
+        let out_dim = shape.output_dim();
+        let seq = if layers > 1 { n * out_dim } else { 0 };
+        let (seq_a, rest) = work.split_at_mut(seq);
+        let (seq_b, rest) = rest.split_at_mut(if layers > 2 { seq } else { 0 });
+        let mut scratch =
+            DirectionScratch::new(rest, input.max(out_dim), h, n.min(PROJECTION_BLOCK));
+        // Layer 0 writes `seq_a`; later layers alternate (two layers need only `seq_a`).
+        let (mut prev, mut next) = (seq_b, seq_a);
+        for layer in 0..layers {
+            let last = layer + 1 == layers;
+            for dir in 0..shape.directions() {
+                match state.as_deref() {
+                    Some(s) => scratch.load_state(s, layer, layers),
+                    None => scratch.zero_state(),
+                }
+                let cell = self.cell(layer, dir);
+                let prev: &[f32] = prev;
+                let input = |t: usize, x: &mut [f32]| {
+                    if layer == 0 {
+                        first(t, x);
+                    } else {
+                        x.copy_from_slice(&prev[t * out_dim..(t + 1) * out_dim]);
+                    }
+                };
+                if last {
+                    scratch.run(cell, n, dir == 1, input, |t, h_t| output(dir, t, h_t));
+                    finished(dir, scratch.h);
+                } else {
+                    scratch.run(cell, n, dir == 1, input, |t, h_t| {
+                        next[t * out_dim + dir * h..t * out_dim + (dir + 1) * h]
+                            .copy_from_slice(h_t);
+                    });
+                }
+                if let Some(s) = state.as_deref_mut() {
+                    scratch.store_state(s, layer, layers);
+                }
+            }
+            if !last {
+                core::mem::swap(&mut prev, &mut next);
+            }
+        }
+    }
+}
+
+/// Working memory of one LSTM direction: the block of inputs, their projections,
+/// and the recurrent state.
+struct DirectionScratch<'s> {
+    // (B, in) inputs of the current block, row per token.
+    x: &'s mut [f32],
+    // (B, 4H) gate pre-activations of the current block.
+    p: &'s mut [f32],
+    // (in,) one weight row decoded to f32.
+    row: &'s mut [f32],
+    // (H,) the hidden state quantized to i16, for int8 `W_hh`.
+    hq: &'s mut [i16],
+    // (H,) hidden state.
+    h: &'s mut [f32],
+    // (H,) cell state.
+    c: &'s mut [f32],
+}
+
+impl<'s> DirectionScratch<'s> {
+    /// Words of f32 it needs for inputs up to `in_max` wide, hidden size `h` and
+    /// blocks of up to `block` steps.
+    fn len(in_max: usize, h: usize, block: usize) -> usize {
+        block * (in_max + 4 * h) + in_max + 2 * h + h.div_ceil(2)
+    }
+
+    /// The working memory for runs of at most `block` steps per block ([`DirectionScratch::run`] takes blocks
+    /// of `min(PROJECTION_BLOCK, steps left)`, so `min(n, PROJECTION_BLOCK)` serves `n` steps).
+    fn new(work: &'s mut [f32], in_max: usize, h: usize, block: usize) -> Self {
+        let (x, rest) = work.split_at_mut(block * in_max);
+        let (p, rest) = rest.split_at_mut(block * 4 * h);
+        let (row, rest) = rest.split_at_mut(in_max);
+        let (hs, rest) = rest.split_at_mut(h);
+        let (c, rest) = rest.split_at_mut(h);
+        let hq: &mut [i16] = bytemuck::cast_slice_mut(&mut rest[..h.div_ceil(2)]);
+        DirectionScratch {
+            x,
+            p,
+            row,
+            h: hs,
+            c,
+            hq: &mut hq[..h],
+        }
+    }
+
+    fn zero_state(&mut self) {
+        self.h.fill(0.0);
+        self.c.fill(0.0);
+    }
+
+    fn load_state(&mut self, state: &[f32], layer: usize, layers: usize) {
+        let h = self.h.len();
+        self.h.copy_from_slice(&state[layer * h..(layer + 1) * h]);
+        self.c
+            .copy_from_slice(&state[(layers + layer) * h..(layers + layer + 1) * h]);
+    }
+
+    fn store_state(&self, state: &mut [f32], layer: usize, layers: usize) {
+        let h = self.h.len();
+        state[layer * h..(layer + 1) * h].copy_from_slice(self.h);
+        state[(layers + layer) * h..(layers + layer + 1) * h].copy_from_slice(self.c);
+    }
+
+    /// Runs `cell` over `n` steps from the current state (in reverse order if
+    /// `reverse`), reading step t's input through `input(t, x)` and handing
+    /// each new hidden state to `output(t, h)`.
+    fn run(
+        &mut self,
+        cell: &Cell<'_>,
+        n: usize,
+        reverse: bool,
+        mut input: impl FnMut(usize, &mut [f32]),
+        mut output: impl FnMut(usize, &[f32]),
+    ) {
+        let in_dim = cell.w_ih.cols();
+        let g = cell.w_hh.rows();
+        let mut done = 0;
+        while done < n {
+            let b = PROJECTION_BLOCK.min(n - done);
+            let step = |k: usize| {
+                if reverse {
+                    n - 1 - (done + k)
+                } else {
+                    done + k
+                }
+            };
+            let xs = &mut self.x[..b * in_dim];
+            for (k, x) in xs.chunks_exact_mut(in_dim).enumerate() {
+                input(step(k), x);
+            }
+            // P (b, 4H) = X (b, in) @ W_ih^T + bias; each weight row serves the whole block.
+            let ps = &mut self.p[..b * g];
+            cell.w_ih.project_block(xs, &cell.bias, self.row, ps);
+            for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
+                // Int8 weights multiply an i16 copy of h in integer arithmetic: h is
+                // rounded to within max|h| / 32766, far below the weights' own
+                // quantization error. f32 weights (or a non-finite h) take floats.
+                let quantized = cell.w_hh.storage() == Storage::I8
+                    && quantize_i16(self.h, self.hq)
+                        .is_some_and(|scale| cell.w_hh.matvec_add_quantized(self.hq, scale, gates));
+                if !quantized {
+                    cell.w_hh.matvec_add(self.h, gates);
+                }
+                lstm_cell(gates, self.c, self.h);
+                output(step(k), self.h);
+            }
+            done += b;
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The validated model view and the forward pass.
+//!
+//! Split by concern, as the trainer's `nn` is: `lstm` (the LSTM stack and one
+//! direction's working memory), `chars` (char features), `crf` (Viterbi), `load`
+//! (blob to tensors, validated once) and `scratch` (the per-call memory layout).
+
+mod chars;
+mod crf;
+mod load;
+mod lstm;
+mod scratch;
+
+pub use chars::CharNet;
+pub use crf::Crf;
+pub use lstm::{Cell, Stack, PROJECTION_BLOCK};
+
+use crate::format::Config;
+use crate::kernels::{argmax, log_softmax};
+use crate::tensor::{Matrix, U32s, Vector};
+use crate::vocab::StringTable;
+use crate::Error;
+use scratch::{aligned_words, Layout};
+
+/// Most tokens accepted in one call.
+pub const MAX_TOKENS: usize = 4096;
+
+/// A model whose blob was validated once; tagging reads weights in place.
+#[derive(Debug, Clone, Copy)]
+pub struct Model<'a> {
+    /// Dimensions and options from the header.
+    config: Config,
+    /// (rows, Dw) `word_embeddings.weight`.
+    word_embedding: Matrix<'a>,
+    /// (n,) the vocabulary's normalized words, in byte order.
+    words: StringTable<'a>,
+    /// (n,) embedding row of each word of `words`.
+    word_rows: U32s<'a>,
+    /// Char features, when the model has them.
+    chars: Option<CharNet<'a>>,
+    /// The word LSTM over `[x_w ; c_w]` (Dw + F wide).
+    lstm: Stack<'a>,
+    /// (T, D) `hidden2tag.weight`, D the word LSTM's output width.
+    tag_weights: Matrix<'a>,
+    /// (T,) `hidden2tag.bias`.
+    tag_bias: Vector<'a>,
+    /// (T,) tag names, in tag order.
+    tag_names: StringTable<'a>,
+    /// Transitions for Viterbi decoding, when the model has them.
+    crf: Option<Crf<'a>>,
+    /// Length of the blob in bytes.
+    blob_len: usize,
+}
+
+impl<'a> Model<'a> {
+    /// Dimensions and options.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Size of the blob in bytes.
+    pub fn blob_len(&self) -> usize {
+        self.blob_len
+    }
+
+    /// Number of tags T.
+    pub fn num_tags(&self) -> usize {
+        self.config.tags as usize
+    }
+
+    /// Name of tag `i` (empty when out of range).
+    pub fn tag_name(&self, i: usize) -> &'a str {
+        self.tag_names.get(i)
+    }
+
+    /// Tag names in tag order.
+    pub fn tag_names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.tag_names.iter()
+    }
+
+    /// Index of the tag called `name`.
+    pub fn tag_index(&self, name: &str) -> Option<usize> {
+        self.tag_names.iter().position(|t| t == name)
+    }
+
+    /// The word embedding (rows, Dw).
+    pub fn word_embedding(&self) -> &Matrix<'a> {
+        &self.word_embedding
+    }
+
+    /// Number of words in the vocabulary (not counting an unknown-word row).
+    pub fn vocab_len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// The vocabulary as (normalized word, embedding row) pairs, in byte order.
+    pub fn vocab(&self) -> impl Iterator<Item = (&'a str, u32)> + '_ {
+        self.words.iter().zip(self.word_rows.iter())
+    }
+
+    /// Embedding row used for `word` (after normalization), or the unknown-word row.
+    pub fn word_row(&self, word: &str) -> Option<u32> {
+        self.known_word_row(word).or(self.config.words.unknown)
+    }
+
+    /// Embedding row of `word` if it is in the vocabulary.
+    pub fn known_word_row(&self, word: &str) -> Option<u32> {
+        self.words
+            .find_normalized(word, self.config.words.normalize)
+            .map(|i| self.word_rows.get(i))
+    }
+
+    /// Character features, if the model has them.
+    pub fn chars(&self) -> Option<&CharNet<'a>> {
+        self.chars.as_ref()
+    }
+
+    /// The word LSTM.
+    pub fn lstm(&self) -> &Stack<'a> {
+        &self.lstm
+    }
+
+    /// `hidden2tag` weights (T, D) and bias (T,).
+    pub fn tag_layer(&self) -> (&Matrix<'a>, &Vector<'a>) {
+        (&self.tag_weights, &self.tag_bias)
+    }
+
+    /// CRF transitions, if the model decodes with Viterbi.
+    pub fn crf(&self) -> Option<&Crf<'a>> {
+        self.crf.as_ref()
+    }
+
+    /// Whether the model runs from a caller-held state ([`Model::tag_from_state`]):
+    /// a unidirectional word LSTM.
+    pub fn has_state(&self) -> bool {
+        !self.config.lstm.bidirectional
+    }
+
+    /// Length of a streaming state: `(h, c)` of every layer, laid out like PyTorch's
+    /// `(h_0, c_0)`: `h` of layers 0..L, then `c` of layers 0..L, H floats each.
+    pub fn state_len(&self) -> usize {
+        2 * self.config.lstm.layers as usize * self.config.lstm.hidden as usize
+    }
+
+    /// Scratch bytes needed to tag up to `tokens` tokens in one call (also enough
+    /// for [`Model::step`]); `None` above [`MAX_TOKENS`].
+    pub fn scratch_bytes(&self, tokens: usize) -> Option<usize> {
+        let layout = Layout::new(self, tokens)?;
+        // Three bytes of slack let any buffer be aligned to 4 internally; a call with
+        // no tokens needs no scratch at all.
+        Some(if layout.total == 0 {
+            0
+        } else {
+            layout.total * 4 + 3
+        })
+    }
+
+    /// Tags a sentence. Writes one tag per token into `tags[..tokens.len()]` and, if
+    /// given, the log-probabilities of every tag (`tokens.len() * T`, row per token)
+    /// into `scores`. Decodes with Viterbi when the model has CRF transitions, else
+    /// with the per-token argmax. Outputs are written only on success.
+    pub fn tag<T: AsRef<[u8]>>(
+        &self,
+        tokens: &[T],
+        scratch: &mut [u8],
+        tags: &mut [u16],
+        scores: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
+        self.run(tokens, None, scratch, tags, scores)
+    }
+
+    /// Like [`Model::tag`] for a unidirectional model, starting from the `(h, c)` in
+    /// `state` (see [`Model::state_len`]) and leaving the final state there: the same
+    /// as calling [`Model::step`] once per token.
+    pub fn tag_from_state<T: AsRef<[u8]>>(
+        &self,
+        tokens: &[T],
+        state: &mut [f32],
+        scratch: &mut [u8],
+        tags: &mut [u16],
+        scores: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
+        if !self.has_state() {
+            return Err(Error::NotStreamable);
+        }
+        if state.len() != self.state_len() {
+            return Err(Error::StateSize);
+        }
+        self.run(tokens, Some(state), scratch, tags, scores)
+    }
+
+    /// Streams one token: updates `state` and returns its tag (and its T log-probabilities
+    /// in `scores`, if given). A zeroed state is the start of a sentence. Needs a
+    /// unidirectional model without CRF transitions, whose tags depend only on the
+    /// tokens so far (a CRF model is tagged a sentence at a time, with
+    /// [`Model::tag_from_state`]).
+    pub fn step(
+        &self,
+        token: &[u8],
+        state: &mut [f32],
+        scratch: &mut [u8],
+        scores: Option<&mut [f32]>,
+    ) -> Result<u16, Error> {
+        if self.crf.is_some() {
+            return Err(Error::NotStreamable);
+        }
+        let mut tag = [0u16];
+        self.tag_from_state(&[token], state, scratch, &mut tag, scores)?;
+        Ok(tag[0])
+    }
+
+    fn run<T: AsRef<[u8]>>(
+        &self,
+        tokens: &[T],
+        state: Option<&mut [f32]>,
+        scratch: &mut [u8],
+        tags_out: &mut [u16],
+        scores_out: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
+        let n = tokens.len();
+        let num_tags = self.num_tags();
+        let layout = Layout::new(self, n).ok_or(Error::TooManyTokens)?;
+        if tags_out.len() < n {
+            return Err(Error::OutputTooSmall);
+        }
+        if let Some(s) = &scores_out {
+            if s.len() < n * num_tags {
+                return Err(Error::OutputTooSmall);
+            }
+        }
+        if tokens.iter().any(|t| t.as_ref().is_empty()) {
+            return Err(Error::EmptyToken);
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let words = aligned_words(scratch, layout.total).ok_or(Error::ScratchTooSmall)?;
+        let (rows, rest) = words.split_at_mut(layout.rows);
+        let (feats, rest) = rest.split_at_mut(layout.feats);
+        let (logits, rest) = rest.split_at_mut(layout.logits);
+        let (viterbi, rest) = rest.split_at_mut(layout.viterbi);
+        let (new_state, work) = rest.split_at_mut(layout.state);
+        let feats: &mut [f32] = bytemuck::cast_slice_mut(feats);
+        let logits: &mut [f32] = bytemuck::cast_slice_mut(logits);
+        // A unidirectional LSTM runs on a copy of the state (zero for `tag`), which
+        // reaches the caller's state only when the call succeeds.
+        let new_state: &mut [f32] = bytemuck::cast_slice_mut(new_state);
+        match &state {
+            Some(s) => new_state.copy_from_slice(s),
+            None => new_state.fill(0.0),
+        }
+
+        // Phase 1: every lookup and the char features. All input errors surface
+        // here, before any output or state is touched.
+        let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
+        for (i, token) in tokens.iter().enumerate() {
+            let word = core::str::from_utf8(token.as_ref()).map_err(|_| Error::InvalidUtf8)?;
+            rows[i] = self.word_row(word).ok_or(Error::UnknownWord)?;
+            if let Some(chars) = &self.chars {
+                chars.features(word, work, &mut feats[i * feat_dim..(i + 1) * feat_dim])?;
+            }
+        }
+
+        // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
+        let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
+        self.word_lstm(rows, feats, lstm_state, work, logits, n);
+
+        // Phase 3: log_softmax per token, then decode. Finite weights can still
+        // overflow (a logit of inf gives NaN scores): that is an error, never a tag.
+        for row in logits.chunks_exact_mut(num_tags) {
+            log_softmax(row);
+        }
+        if logits.iter().any(|v| v.is_nan()) {
+            return Err(Error::NonFiniteScore);
+        }
+        match &self.crf {
+            Some(crf) => crf.viterbi(logits, n, viterbi, tags_out)?,
+            None => {
+                for (tag, row) in tags_out.iter_mut().zip(logits.chunks_exact(num_tags)) {
+                    *tag = argmax(row) as u16;
+                }
+            }
+        }
+        if let Some(out) = scores_out {
+            out[..n * num_tags].copy_from_slice(logits);
+        }
+        if let Some(s) = state {
+            s.copy_from_slice(new_state);
+        }
+        Ok(())
+    }
+
+    /// Runs the word LSTM; its last layer writes `hidden2tag` outputs into `logits` (n, T).
+    fn word_lstm(
+        &self,
+        rows: &[u32],
+        feats: &[f32],
+        state: Option<&mut [f32]>,
+        work: &mut [u32],
+        logits: &mut [f32],
+        n: usize,
+    ) {
+        let h = self.config.lstm.hidden as usize;
+        let word_dim = self.config.words.dim as usize;
+        let feat_dim = feats.len().checked_div(n).unwrap_or(0);
+        let num_tags = self.num_tags();
+        for row in logits.chunks_exact_mut(num_tags) {
+            self.tag_bias.copy_into(row);
+        }
+        let tw = &self.tag_weights;
+        self.lstm.run(
+            n,
+            self.config.word_input_dim(),
+            bytemuck::cast_slice_mut(work),
+            state,
+            |t, x| {
+                let (xw, xc) = x.split_at_mut(word_dim);
+                self.word_embedding.row_into(rows[t] as usize, xw);
+                xc.copy_from_slice(&feats[t * feat_dim..(t + 1) * feat_dim]);
+            },
+            |dir, t, h_t| {
+                let row = &mut logits[t * num_tags..(t + 1) * num_tags];
+                tw.matvec_add_cols(dir * h, h_t, row);
+            },
+            |_, _| {},
+        );
+    }
+}
