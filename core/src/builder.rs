@@ -167,7 +167,7 @@ impl BlobBuilder {
             });
         }
         match storage {
-            Storage::F32 => self.push(role, DType::F32, rows, cols, f32_bytes(data)),
+            Storage::F32 => self.push(role, storage.into(), rows, cols, f32_bytes(data)),
             Storage::I8 => {
                 let mut q = Vec::with_capacity(data.len() + 4 * rows);
                 let mut scales = Vec::with_capacity(rows);
@@ -175,7 +175,7 @@ impl BlobBuilder {
                     scales.push(quantize_row(row, &mut q));
                 }
                 q.extend(f32_bytes(&scales));
-                self.push(role, DType::I8, rows, cols, q)
+                self.push(role, storage.into(), rows, cols, q)
             }
         }
     }

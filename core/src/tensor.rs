@@ -4,15 +4,27 @@
 //! at any address: the blob needs no alignment.
 
 use crate::arch;
+use crate::format::DType;
 use crate::kernels::{dot, dot_f32le, dot_i8, dot_i8_i16};
 
-/// How a matrix stores its elements.
+/// How a weight matrix stores its elements: the two element types ([`DType`]) a weight
+/// may have in a blob. A restricted type of its own, so that code matching on a
+/// matrix's storage needs no arm for the blob's index types (`U8`, `U32`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
-    /// f32, little-endian.
+    /// f32, little-endian ([`DType::F32`]).
     F32,
-    /// int8 with one f32 scale per row.
+    /// int8 with one f32 scale per row ([`DType::I8`]).
     I8,
+}
+
+impl From<Storage> for DType {
+    fn from(s: Storage) -> DType {
+        match s {
+            Storage::F32 => DType::F32,
+            Storage::I8 => DType::I8,
+        }
+    }
 }
 
 /// A (rows, cols) row-major matrix view.
