@@ -325,3 +325,62 @@ impl<'a> Model<'a> {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec;
+
+    use super::*;
+    use crate::arch::{force, Level};
+
+    /// The pinned test model: char BiLSTM, two bidirectional word LSTM layers, CRF.
+    const TINY: &[u8] = include_bytes!("../../tests/golden/tiny.postag");
+
+    /// Score of a tag path under the CRF: start, emissions, transitions, end.
+    fn path_score(crf: &Crf<'_>, e: &[f32], t: usize, path: &[u16]) -> f64 {
+        let mut s =
+            (crf.start.get(path[0] as usize) + crf.end.get(path[path.len() - 1] as usize)) as f64;
+        for (i, &p) in path.iter().enumerate() {
+            s += e[i * t + p as usize] as f64;
+            if i > 0 {
+                s += crf.transitions.get(path[i - 1] as usize * t + p as usize) as f64;
+            }
+        }
+        s
+    }
+
+    /// The scalar forward pass of a model with every feature: scores are
+    /// log-probabilities (each row's exponentials sum to 1) and the Viterbi path
+    /// scores at least as high as any other path tried. Small enough to run under
+    /// Miri, which checks every access of the pass.
+    #[test]
+    fn scalar_tagging_gives_log_probabilities_and_the_best_path() {
+        assert!(force(Some(Level::Scalar)));
+        let model = Model::from_bytes(TINY).unwrap();
+        let t = model.num_tags();
+        let tokens = ["The", "dog", "ate", "7", "ÑANDÚ", "cat"];
+        let n = tokens.len();
+        let mut scratch = vec![0u8; model.scratch_bytes(n).unwrap()];
+        let (mut tags, mut scores) = (vec![0u16; n], vec![0f32; n * t]);
+        model
+            .tag(&tokens, &mut scratch, &mut tags, Some(&mut scores))
+            .unwrap();
+        for row in scores.chunks_exact(t) {
+            let total: f64 = row.iter().map(|&s| libm::exp(s as f64)).sum();
+            assert!((total - 1.0).abs() < 1e-5, "{row:?}");
+        }
+        let crf = model.crf().expect("the tiny model has a CRF");
+        let best = path_score(crf, &scores, t, &tags);
+        let argmax_path: vec::Vec<u16> = scores.chunks_exact(t).map(|r| argmax(r) as u16).collect();
+        assert!(best >= path_score(crf, &scores, t, &argmax_path) - 1e-5);
+        for k in 0..t {
+            for i in 0..n {
+                let mut other = tags.clone();
+                other[i] = k as u16;
+                assert!(best >= path_score(crf, &scores, t, &other) - 1e-5);
+            }
+        }
+        force(None);
+    }
+}
