@@ -5,7 +5,8 @@
     >>> model.tag(["She", "wrote", "a", "letter", "."])
     ['PRON', 'VERB', 'DET', 'NOUN', 'PUNCT']
 
-`Model` tags (`tag`, `tag_many`, `scores`); `export` turns a trained PyTorch tagger (the
+`Model` tags tokens (`tag`, `tag_many`, `scores`) and, when the model has a segmenter, raw
+text (`tag_text`, which returns sentences of `Token`s); `export` turns a trained PyTorch tagger (the
 `LSTMTagger` of PyTorch's "Sequence models and LSTM networks" tutorial and its char, stacked,
 bidirectional and CRF variants) into a postag model file. `postag.corpus` tags JSON-lines
 shards, one model load per process, for distributed engines such as Dask or Spark.
@@ -30,6 +31,7 @@ from ._postag import (
     MAX_WORD_CHARS,
     Model,
     PostagError,
+    Token,
     __version__,
     _export,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "MAX_WORD_CHARS",
     "Model",
     "PostagError",
+    "Token",
     "__version__",
     "export",
 ]

@@ -22,8 +22,9 @@ class Model:
     """A part-of-speech tagger: a validated postag model blob, ready to tag.
 
     Immutable; one model may be used from several threads at once. Picklable (the
-    blob travels). There is no raw-text method yet: postag models have no segmenter,
-    so tokens are given one by one.
+    blob travels). `tag`, `tag_many` and `scores` take text already split into tokens;
+    `tag_text` takes raw text when the model has a segmenter (`has_segmenter`; the
+    shipped models have none: `postag segmenter` adds one to a copy of a model).
     """
 
     @classmethod
@@ -56,6 +57,27 @@ class Model:
         """Log-probabilities of shape (n_tokens, n_tags), float32: row i is the
         `log_softmax` of token i's tag scores, columns in the order of `tags`."""
     @property
+    def has_segmenter(self) -> bool:
+        """Whether the model can split raw text into sentences and tokens (`tag_text`)."""
+    def tag_text(self, text: str, threads: Optional[int] = None) -> List[List["Token"]]:
+        """Tags raw text: a list of sentences, each a list of `Token`s in text order.
+
+        Does what `postag tag --format raw` does: the text is split into paragraphs at
+        blank lines; the model's segmenter splits each into sentences and tokens;
+        a multiword token (e.g. "can't") is expanded into its syntactic words
+        ("ca", "n't"), as Universal Dependencies does; each sentence's words are tagged
+        (more than MAX_TOKENS words: in overlapping windows). Whitespace belongs to no
+        token. A leading U+FEFF (byte order mark) is skipped.
+
+        Offsets are str indices into `text` (characters, not UTF-8 bytes):
+        `text[tok.start:tok.end] == tok.text`. Paragraph breaks are not marked: a
+        blank line between two tokens tells them.
+
+        The GIL is released; `threads` worker threads (default: every core) tag the
+        sentences (segmenting is one thread). Raises PostagError with the core's
+        message when the model has no segmenter ("this model has no segmenter ...")
+        or a word cannot be tagged (naming the 0-based sentence)."""
+    @property
     def tags(self) -> List[str]:
         """The tag names in the model's order (the columns of `scores`)."""
     def info(self) -> Dict[str, Any]:
@@ -69,6 +91,27 @@ class Model:
     def to_bytes(self) -> bytes:
         """The model blob."""
     def __reduce__(self) -> Tuple[Any, Tuple[bytes]]: ...
+
+class Token:
+    """A token of raw text, as `Model.tag_text` returns it. Immutable; compares by
+    value; picklable."""
+
+    text: str
+    """The token as it is in the text: `source[start:end]`."""
+    start: int
+    """Index of its first character in the source str (characters, not bytes)."""
+    end: int
+    """One past its last character."""
+    words: List[str]
+    """Its syntactic words: `[text]`, or several for a multiword token."""
+    tags: List[str]
+    """One tag per word."""
+    def __init__(
+        self, text: str, start: int, end: int, words: List[str], tags: List[str]
+    ) -> None: ...
+    def __reduce__(
+        self,
+    ) -> Tuple[Any, Tuple[str, int, int, List[str], List[str]]]: ...
 
 def _export(
     tensors: List[Tuple[str, List[int], bytes]],

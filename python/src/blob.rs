@@ -7,6 +7,7 @@
 
 use std::ptr::NonNull;
 
+use postag_core::segment::Segmenter;
 use postag_core::{Error, Model};
 
 /// A heap byte buffer owned through a raw pointer (made from a `Box<[u8]>`, freed in
@@ -55,11 +56,15 @@ enum Bytes {
 
 /// A validated model and the bytes it reads.
 pub struct Loaded {
-    // Fields drop in declaration order: the view goes first, then the bytes it reads.
-    // (`Model` has no `Drop` of its own; the order is kept anyway.)
+    // Fields drop in declaration order: the views go first, then the bytes they read.
+    // (`Model` and `Segmenter` have no `Drop` of their own; the order is kept anyway.)
     /// Borrows `bytes`: `'static` is a lie kept inside this type; `model()` gives it
     /// out only for the lifetime of `&self`.
     model: Model<'static>,
+    /// The blob's segmenter, as `Segmenter::from_bytes` found it (an invalid segmenter
+    /// part does not stop the tagger from loading; the error is raised on raw text, as
+    /// the CLI does). Borrows `bytes` like `model`.
+    segmenter: Result<Option<Segmenter<'static>>, Error>,
     bytes: Bytes,
 }
 
@@ -68,6 +73,7 @@ impl Loaded {
     pub fn borrowed(bytes: &'static [u8]) -> Result<Self, Error> {
         Ok(Loaded {
             model: Model::from_bytes(bytes)?,
+            segmenter: Segmenter::from_bytes(bytes),
             bytes: Bytes::Static(bytes),
         })
     }
@@ -75,14 +81,15 @@ impl Loaded {
     /// Takes ownership of `bytes` and validates them.
     pub fn owned(bytes: Box<[u8]>) -> Result<Self, Error> {
         let owned = OwnedBytes::new(bytes);
-        // SAFETY: the slice is used only by the `Model` stored next to `owned` in the
-        // `Loaded` built below, which drops that `Model` before `owned` frees the
-        // bytes (field order) and never gives the `Model` out for longer than a
-        // borrow of itself. On error both are dropped here, the slice unused.
+        // SAFETY: the slice is used only by the `Model` and `Segmenter` stored next to
+        // `owned` in the `Loaded` built below, which drops them before `owned` frees
+        // the bytes (field order) and never gives them out for longer than a borrow of
+        // itself. On error all are dropped here, the slice unused.
         let view: &'static [u8] = unsafe { owned.get() };
         let model = Model::from_bytes(view)?;
         Ok(Loaded {
             model,
+            segmenter: Segmenter::from_bytes(view),
             bytes: Bytes::Owned(owned),
         })
     }
@@ -90,6 +97,13 @@ impl Loaded {
     /// The model view, borrowed from `self` (`Model` is covariant in its lifetime).
     pub fn model(&self) -> &Model<'_> {
         &self.model
+    }
+
+    /// The segmenter view, borrowed from `self` (`Segmenter` is covariant in its
+    /// lifetime): `Ok(None)` when the blob has none, the core's error when its
+    /// segmenter part is invalid.
+    pub fn segmenter(&self) -> Result<Option<&Segmenter<'_>>, Error> {
+        self.segmenter.as_ref().map(Option::as_ref).map_err(|e| *e)
     }
 
     /// The blob.

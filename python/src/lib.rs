@@ -1,8 +1,8 @@
 //! `postag._postag`: the Python extension module (see `postag/__init__.py` for the
 //! Python-facing package and `postag/_postag.pyi` for the typed signatures).
 //!
-//! The Rust core does all the work; the GIL is released while a model loads, tags or
-//! is built.
+//! The Rust core does all the work; the GIL is released while a model loads, tags,
+//! segments raw text or is built.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyType};
 
 mod blob;
+mod raw;
 use blob::Loaded;
 
 /// The English model that ships with postag (UD English EWT, UPOS).
@@ -136,6 +137,27 @@ impl Model {
             .map_err(|e| self.explain(tokens, e))
     }
 
+    /// Tags one sentence of any length as `postag tag` does: more than MAX_TOKENS words
+    /// are tagged in overlapping windows (see `raw::windows`).
+    fn tag_long(
+        &self,
+        tokens: &[String],
+        scratch: &mut Vec<u8>,
+        tags: &mut [u16],
+    ) -> Result<(), String> {
+        if tokens.len() <= MAX_TOKENS {
+            return self.tag_into(tokens, scratch, tags, None);
+        }
+        let mut part = Vec::new();
+        for (window, kept) in raw::windows(tokens.len()) {
+            part.resize(window.len(), 0);
+            self.tag_into(&tokens[window.clone()], scratch, &mut part, None)?;
+            let from = kept.start - window.start..kept.end - window.start;
+            tags[kept].copy_from_slice(&part[from]);
+        }
+        Ok(())
+    }
+
     /// Tags one sentence on this thread's scratch buffer.
     fn tag_one(&self, tokens: &[String], scores: Option<&mut [f32]>) -> Result<Vec<u16>, String> {
         let mut tags = vec![0u16; tokens.len()];
@@ -148,13 +170,24 @@ impl Model {
     }
 }
 
+/// The `threads` argument: at least 1; every core when not given.
+fn worker_threads(threads: Option<usize>) -> PyResult<usize> {
+    match threads {
+        Some(0) => Err(PyValueError::new_err("threads must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
+    }
+}
+
 /// Tags `sentences` on `threads` worker threads, each taking a contiguous share with
-/// its own scratch buffer. On error: the index of the first sentence that failed and
-/// the message.
+/// its own scratch buffer; `long`: sentences of more than MAX_TOKENS words are tagged
+/// in windows (`Model::tag_long`) rather than refused. On error: the index of the
+/// first sentence that failed and the message.
 fn tag_sentences(
     model: &Model,
     sentences: &[Vec<String>],
     threads: usize,
+    long: bool,
 ) -> Result<Vec<Vec<u16>>, (usize, String)> {
     let threads = threads.max(1).min(sentences.len().max(1));
     let chunk = sentences.len().div_ceil(threads).max(1);
@@ -164,10 +197,13 @@ fn tag_sentences(
             .enumerate()
             .map(|(i, tokens)| {
                 let mut tags = vec![0u16; tokens.len()];
-                model
-                    .tag_into(tokens, &mut scratch, &mut tags, None)
-                    .map(|()| tags)
-                    .map_err(|e| (first + i, e))
+                if long {
+                    model.tag_long(tokens, &mut scratch, &mut tags)
+                } else {
+                    model.tag_into(tokens, &mut scratch, &mut tags, None)
+                }
+                .map(|()| tags)
+                .map_err(|e| (first + i, e))
             })
             .collect()
     };
@@ -273,14 +309,9 @@ impl Model {
             .try_iter()?
             .map(|s| tokens_of(&s?))
             .collect::<PyResult<Vec<_>>>()?;
-        if threads == Some(0) {
-            return Err(PyValueError::new_err("threads must be at least 1"));
-        }
-        let threads = threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        });
+        let threads = worker_threads(threads)?;
         let tagged = py
-            .detach(|| tag_sentences(self, &sentences, threads))
+            .detach(|| tag_sentences(self, &sentences, threads, false))
             .map_err(|(i, e)| PostagError::new_err(format!("sentence {i}: {e}")))?;
         let lists = tagged
             .iter()
@@ -315,6 +346,72 @@ impl Model {
         numpy
             .call_method1("frombuffer", (buffer, "float32"))?
             .call_method1("reshape", ((n, t),))
+    }
+
+    /// Whether the model has a segmenter, so that `tag_text` can tag raw text.
+    #[getter]
+    fn has_segmenter(&self) -> bool {
+        matches!(self.loaded.segmenter(), Ok(Some(_)))
+    }
+
+    /// Tags raw text as `postag tag --format raw` does: paragraphs (split at blank
+    /// lines), each split into sentences and tokens by the model's segmenter,
+    /// multiword tokens expanded into their words, each sentence's words tagged.
+    ///
+    /// Returns a list of sentences, each a list of `Token`s; `Token.start`/`end` are
+    /// indices into `text` (str characters, not bytes): `text[t.start:t.end] == t.text`.
+    /// A leading U+FEFF (byte order mark) is skipped, as the CLI skips it.
+    ///
+    /// The GIL is released; `threads` worker threads (default: every core) tag the
+    /// sentences. Raises PostagError when the model has no segmenter (see
+    /// `has_segmenter`) or a word cannot be tagged (naming the 0-based sentence).
+    #[pyo3(signature = (text, threads=None))]
+    fn tag_text<'py>(
+        &self,
+        py: Python<'py>,
+        text: String,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let threads = worker_threads(threads)?;
+        let seg = self
+            .loaded
+            .segmenter()
+            .and_then(|s| s.ok_or(Error::NoSegmenter))
+            .map_err(|e| PostagError::new_err(format!("{}: {e}", self.name)))?;
+        let bom = usize::from(text.starts_with('\u{feff}'));
+        let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let (sentences, tags) = py.detach(|| {
+            let sentences = raw::segment(seg, body).map_err(core_err)?;
+            let words: Vec<Vec<String>> = sentences
+                .iter()
+                .map(|s| s.iter().flat_map(|t| t.words.iter().cloned()).collect())
+                .collect();
+            let tags = tag_sentences(self, &words, threads, true)
+                .map_err(|(i, e)| PostagError::new_err(format!("sentence {i}: {e}")))?;
+            PyResult::Ok((sentences, tags))
+        })?;
+        let mut chars = raw::CharIndex::new(body);
+        let out = PyList::empty(py);
+        for (sentence, tags) in sentences.into_iter().zip(tags) {
+            let mut tags = tags.into_iter();
+            let tokens = PyList::empty(py);
+            for t in sentence {
+                let token = Token {
+                    text: body[t.start..t.end].to_string(),
+                    start: bom + chars.at(t.start),
+                    end: bom + chars.at(t.end),
+                    tags: tags
+                        .by_ref()
+                        .take(t.words.len())
+                        .map(|x| self.loaded.model().tag_name(x as usize).to_string())
+                        .collect(),
+                    words: t.words,
+                };
+                tokens.append(Bound::new(py, token)?)?;
+            }
+            out.append(tokens)?;
+        }
+        Ok(out)
     }
 
     /// The tag names, in the model's tag order (the columns of `scores`).
@@ -519,9 +616,70 @@ fn _export<'py>(
     Ok(PyBytes::new(py, &blob))
 }
 
+/// A token of raw text, as `Model.tag_text` returns it: `text` is `source[start:end]`
+/// (offsets in str characters), `words` its syntactic words (one, or several for a
+/// multiword token such as "can't" -> "ca", "n't") and `tags` one tag per word.
+#[pyclass(frozen, get_all, eq, module = "postag")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Token {
+    text: String,
+    start: usize,
+    end: usize,
+    words: Vec<String>,
+    tags: Vec<String>,
+}
+
+#[pymethods]
+impl Token {
+    #[new]
+    fn new(text: String, start: usize, end: usize, words: Vec<String>, tags: Vec<String>) -> Self {
+        Token {
+            text,
+            start,
+            end,
+            words,
+            tags,
+        }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let repr = |v: Bound<'_, PyAny>| v.repr().map(|r| r.to_string());
+        Ok(format!(
+            "Token(text={}, start={}, end={}, words={}, tags={})",
+            repr(PyString::new(py, &self.text).into_any())?,
+            self.start,
+            self.end,
+            repr(PyList::new(py, &self.words)?.into_any())?,
+            repr(PyList::new(py, &self.tags)?.into_any())?,
+        ))
+    }
+
+    /// Pickling sends the fields.
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyType>,
+        (String, usize, usize, Vec<String>, Vec<String>),
+    ) {
+        (
+            py.get_type::<Token>(),
+            (
+                self.text.clone(),
+                self.start,
+                self.end,
+                self.words.clone(),
+                self.tags.clone(),
+            ),
+        )
+    }
+}
+
 #[pymodule]
 fn _postag(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
+    m.add_class::<Token>()?;
     m.add_function(wrap_pyfunction!(_export, m)?)?;
     m.add("PostagError", m.py().get_type::<PostagError>())?;
     m.add("MAX_TOKENS", MAX_TOKENS)?;

@@ -3,6 +3,7 @@
 import json
 import os
 import struct
+import subprocess
 from pathlib import Path
 from typing import Dict, List
 
@@ -77,3 +78,50 @@ def ewt_dev() -> List[List[str]]:
     if not EWT_DEV.exists():
         skip_or_fail(f"{EWT_DEV} is missing (the UD treebanks live in ../shared/data/ud)")
     return read_conllu_forms(EWT_DEV)
+
+
+EWT_TRAIN = SHARED / "data" / "ud" / "en_ewt" / "en_ewt-ud-train.conllu"
+MICRO_MODEL = REPO / "models" / "en_ewt_micro.postag"
+
+
+@pytest.fixture(scope="session")
+def postag_bin() -> Path:
+    """The `postag` CLI: $POSTAG_BIN, or built here with
+    `cargo build --release -p postag-trainer --bin postag` into the workspace's target/."""
+    given = os.environ.get("POSTAG_BIN")
+    if given:
+        return Path(given)
+    # The workspace's own target directory, whatever CARGO_TARGET_DIR says for the
+    # extension (scripts/test points it at target/python).
+    target = REPO / "target"
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target))
+    cmd = ["cargo", "build", "--release", "--quiet", "-p", "postag-trainer", "--bin", "postag"]
+    try:
+        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    except FileNotFoundError:
+        skip_or_fail("cargo is not installed: the postag CLI cannot be built")
+    if done.returncode != 0:
+        skip_or_fail(f"`{' '.join(cmd)}` failed:\n{done.stderr[-2000:]}")
+    exe = target / "release" / ("postag.exe" if os.name == "nt" else "postag")
+    if not exe.exists():
+        skip_or_fail(f"{exe} was not built")
+    return exe
+
+
+@pytest.fixture(scope="session")
+def segmenter_model(postag_bin: Path, tmp_path_factory) -> Path:
+    """The micro English model with a small segmenter trained for a few seconds on the
+    first 600 sentences of UD English EWT train (`postag segmenter`)."""
+    if not EWT_TRAIN.exists():
+        skip_or_fail(f"{EWT_TRAIN} is missing (the UD treebanks live in ../shared/data/ud)")
+    work = tmp_path_factory.mktemp("segmenter")
+    train = work / "train.conllu"
+    blocks = EWT_TRAIN.read_text(encoding="utf-8-sig").split("\n\n")
+    train.write_text("\n\n".join(blocks[:600]) + "\n\n", encoding="utf-8")
+    out = work / "seg.postag"
+    subprocess.run(
+        [str(postag_bin), "segmenter", "--model", str(MICRO_MODEL), "--train", str(train),
+         "-o", str(out), "--steps", "300", "--dim", "16", "--hidden", "32", "--threads", "1"],
+        check=True, capture_output=True,
+    )
+    return out
