@@ -138,7 +138,7 @@ impl Model {
     }
 
     /// Tags one sentence of any length as `postag tag` does: more than MAX_TOKENS words
-    /// are tagged in overlapping windows (see `raw::windows`).
+    /// are tagged in overlapping windows (see `postag_core::sentence_windows`).
     fn tag_long(
         &self,
         tokens: &[String],
@@ -149,7 +149,7 @@ impl Model {
             return self.tag_into(tokens, scratch, tags, None);
         }
         let mut part = Vec::new();
-        for (window, kept) in raw::windows(tokens.len()) {
+        for (window, kept) in postag_core::sentence_windows(tokens.len()) {
             part.resize(window.len(), 0);
             self.tag_into(&tokens[window.clone()], scratch, &mut part, None)?;
             let from = kept.start - window.start..kept.end - window.start;
@@ -381,10 +381,15 @@ impl Model {
         let bom = usize::from(text.starts_with('\u{feff}'));
         let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let (sentences, tags) = py.detach(|| {
-            let sentences = raw::segment(seg, body).map_err(core_err)?;
+            let sentences = postag_core::segment::sentences(seg, body).map_err(core_err)?;
             let words: Vec<Vec<String>> = sentences
                 .iter()
-                .map(|s| s.iter().flat_map(|t| t.words.iter().cloned()).collect())
+                .map(|s| {
+                    s.tokens
+                        .iter()
+                        .flat_map(|t| t.words.iter().cloned())
+                        .collect()
+                })
                 .collect();
             let tags = tag_sentences(self, &words, threads, true)
                 .map_err(|(i, e)| PostagError::new_err(format!("sentence {i}: {e}")))?;
@@ -395,7 +400,7 @@ impl Model {
         for (sentence, tags) in sentences.into_iter().zip(tags) {
             let mut tags = tags.into_iter();
             let tokens = PyList::empty(py);
-            for t in sentence {
+            for t in sentence.tokens {
                 let token = Token {
                     text: body[t.start..t.end].to_string(),
                     start: bom + chars.at(t.start),

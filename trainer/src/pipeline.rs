@@ -4,100 +4,33 @@
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
-use postag_core::segment::{SegToken, Segmenter, TOKEN_MULTIWORD, TOKEN_SENTENCE_END};
+use postag_core::segment::{sentences, RawToken, Segmenter};
 use postag_core::{Error, Model};
 
 use crate::rawtext::{TokSentence, TokWord, Token};
 use crate::tagging::tag_all;
 
-/// Characters the segmenter reads at a time (see `postag_core::segment`).
-pub const WINDOW: usize = 2048;
-
-/// A token of the system's output: bytes `[start, end)` of the text and its words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SysToken {
-    /// First byte in the text.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
-    /// Whether the segmenter marked it as a multiword token.
-    pub multiword: bool,
-    /// Its syntactic words.
-    pub words: Vec<String>,
-}
-
-/// A sentence of the system's output.
+/// A sentence of the system's output: the segmenter's, then its tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SysSentence {
     /// First sentence of a paragraph.
     pub newpar: bool,
     /// The tokens.
-    pub tokens: Vec<SysToken>,
+    pub tokens: Vec<RawToken>,
     /// One tag per word, once tagged.
     pub tags: Vec<String>,
 }
 
-/// Byte ranges of the paragraphs of `text`: maximal runs of lines that are not blank.
-pub fn paragraphs(text: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let blank = line.trim().is_empty();
-        match (blank, start) {
-            (true, Some(s)) => {
-                out.push((s, at));
-                start = None;
-            }
-            (false, None) => start = Some(at),
-            _ => {}
-        }
-        at += line.len();
-    }
-    if let Some(s) = start {
-        out.push((s, text.len()));
-    }
-    out
-}
-
 /// Splits `text` into sentences of tokens (multiword tokens expanded).
 pub fn segment(seg: &Segmenter<'_>, text: &str) -> Result<Vec<SysSentence>> {
-    let mut scratch = vec![0u8; seg.scratch_bytes(WINDOW).unwrap_or(0)];
-    let mut out = Vec::new();
-    for (p0, p1) in paragraphs(text) {
-        let para = &text[p0..p1];
-        let mut toks = vec![SegToken::default(); para.chars().count()];
-        let r = seg.segment(para, WINDOW, &mut scratch, &mut toks)?;
-        let mut sentence = SysSentence {
-            newpar: true,
-            ..Default::default()
-        };
-        for t in &toks[..r.tokens] {
-            let (s, e) = (t.start as usize, t.end as usize);
-            let surface = &para[s..e];
-            let multiword = t.flags & TOKEN_MULTIWORD != 0;
-            let words: Vec<String> = if multiword {
-                seg.expand(surface)
-                    .map(|w| w.as_str().to_string())
-                    .collect()
-            } else {
-                vec![surface.to_string()]
-            };
-            sentence.tokens.push(SysToken {
-                start: p0 + s,
-                end: p0 + e,
-                multiword: multiword && words.len() > 1,
-                words,
-            });
-            if t.flags & TOKEN_SENTENCE_END != 0 {
-                out.push(std::mem::take(&mut sentence));
-            }
-        }
-        if !sentence.tokens.is_empty() {
-            out.push(sentence);
-        }
-    }
-    Ok(out)
+    Ok(sentences(seg, text)?
+        .into_iter()
+        .map(|s| SysSentence {
+            newpar: s.newpar,
+            tokens: s.tokens,
+            tags: Vec::new(),
+        })
+        .collect())
 }
 
 /// The segmenter of a blob, or an error saying it has none.
@@ -219,22 +152,6 @@ pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paragraphs_are_runs_of_non_blank_lines() {
-        let t = "a b\nc\n\n \r\nd\n\n";
-        let p = paragraphs(t);
-        assert_eq!(
-            p.iter().map(|&(a, b)| &t[a..b]).collect::<Vec<_>>(),
-            ["a b\nc\n", "d\n"]
-        );
-        assert!(paragraphs("\n\n").is_empty());
-    }
 }
 
 /// One sentence per line: `word/TAG` separated by spaces.

@@ -1,9 +1,7 @@
 //! Tagging many sentences with the core, on several threads.
 
-use std::ops::Range;
-
 use anyhow::{anyhow, Result};
-use postag_core::{Error, Model, MAX_TOKENS};
+use postag_core::{sentence_windows, Error, Model, MAX_TOKENS, WINDOW_CONTEXT};
 
 /// Tags and (optionally) log-probabilities of one sentence.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -42,31 +40,7 @@ fn explain(model: &Model<'_>, tokens: &[&str], where_: String, e: Error) -> anyh
     }
 }
 
-/// Context, in tokens, that a window of a sentence longer than [`MAX_TOKENS`] reads on
-/// each side of the tokens it answers for.
-pub const WINDOW_CONTEXT: usize = 256;
-
-/// How a sentence of `n` tokens is tagged: `(window, kept)` pairs of token ranges, the
-/// core tagging `window` (at most [`MAX_TOKENS`] tokens) and the answer for `kept` (a
-/// part of it) taken from there. Sentences up to [`MAX_TOKENS`] are one window; longer
-/// ones are cut into consecutive kept ranges of `MAX_TOKENS - 2 * WINDOW_CONTEXT`
-/// tokens, each read with up to [`WINDOW_CONTEXT`] tokens of context on either side.
-pub fn windows(n: usize) -> Vec<(Range<usize>, Range<usize>)> {
-    if n <= MAX_TOKENS {
-        return vec![(0..n, 0..n)];
-    }
-    let stride = MAX_TOKENS - 2 * WINDOW_CONTEXT;
-    (0..n)
-        .step_by(stride)
-        .map(|a| {
-            let b = (a + stride).min(n);
-            let window = a.saturating_sub(WINDOW_CONTEXT)..(b + WINDOW_CONTEXT).min(n);
-            (window, a..b)
-        })
-        .collect()
-}
-
-/// Tags one sentence of any length (see [`windows`]) with `scratch` sized for
+/// Tags one sentence of any length (see [`sentence_windows`]) with `scratch` sized for
 /// `min(tokens.len(), MAX_TOKENS)` tokens.
 fn tag_one(
     model: &Model<'_>,
@@ -85,7 +59,7 @@ fn tag_one(
     };
     let whole = tokens.len() <= MAX_TOKENS;
     let mut part = Tagged::default();
-    for (window, kept) in windows(tokens.len()) {
+    for (window, kept) in sentence_windows(tokens.len()) {
         if whole {
             let s = scores.then_some(out.scores.as_mut_slice());
             model.tag(tokens, scratch, &mut out.tags, s)?;
@@ -107,7 +81,7 @@ fn tag_one(
 }
 
 /// Warns on stderr about each sentence longer than [`MAX_TOKENS`] (named by
-/// `name(index)`): it is tagged in overlapping windows (see [`windows`]).
+/// `name(index)`): it is tagged in overlapping windows (see [`sentence_windows`]).
 pub fn warn_long_sentences(sentences: &[Vec<&str>], name: &dyn Fn(usize) -> String) {
     for (i, s) in sentences
         .iter()
@@ -123,7 +97,7 @@ pub fn warn_long_sentences(sentences: &[Vec<&str>], name: &dyn Fn(usize) -> Stri
 }
 
 /// Tags every sentence; `threads` workers each take a contiguous share. Sentences
-/// longer than [`MAX_TOKENS`] are tagged in windows (see [`windows`]). Errors name the
+/// longer than [`MAX_TOKENS`] are tagged in windows (see [`sentence_windows`]). Errors name the
 /// sentence as `name(index)` (0-based index) says, e.g. its file and line.
 pub fn tag_all(
     model: &Model<'_>,
@@ -178,36 +152,6 @@ pub fn threads(requested: Option<usize>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn windows_cover_every_token_once_and_fit_the_model() {
-        for n in [
-            0,
-            1,
-            MAX_TOKENS - 1,
-            MAX_TOKENS,
-            MAX_TOKENS + 1,
-            3 * MAX_TOKENS + 17,
-            20_000,
-        ] {
-            let w = windows(n);
-            let mut next = 0;
-            for (window, kept) in &w {
-                assert_eq!(kept.start, next, "n = {n}: kept ranges are consecutive");
-                assert!(window.start <= kept.start && kept.end <= window.end);
-                assert!(
-                    window.len() <= MAX_TOKENS,
-                    "n = {n}: window {window:?} too long"
-                );
-                assert!(kept.start - window.start == kept.start.min(WINDOW_CONTEXT));
-                assert!(window.end - kept.end == (n - kept.end).min(WINDOW_CONTEXT));
-                next = kept.end;
-            }
-            assert_eq!(next, n, "n = {n}: every token is answered for");
-        }
-        assert_eq!(windows(MAX_TOKENS).len(), 1);
-        assert_eq!(windows(MAX_TOKENS + 1).len(), 2);
-    }
 
     #[test]
     fn an_empty_token_is_named_by_its_position() {

@@ -24,6 +24,30 @@ use scratch::{aligned_words, Layout};
 /// Most tokens accepted in one call.
 pub const MAX_TOKENS: usize = 4096;
 
+/// Context, in tokens, that a window of a sentence longer than [`MAX_TOKENS`] reads on
+/// each side of the tokens it answers for (see [`sentence_windows`]).
+pub const WINDOW_CONTEXT: usize = 256;
+
+/// How a sentence of `n` tokens of any length is tagged: `(window, kept)` pairs of
+/// token ranges, a call tagging `window` (at most [`MAX_TOKENS`] tokens) and the
+/// answer for `kept` (a part of it) taken from there. Sentences up to [`MAX_TOKENS`]
+/// are one window; longer ones are cut into consecutive kept ranges of
+/// `MAX_TOKENS - 2 * WINDOW_CONTEXT` tokens, each read with up to [`WINDOW_CONTEXT`]
+/// tokens of context on either side.
+pub fn sentence_windows(
+    n: usize,
+) -> impl Iterator<Item = (core::ops::Range<usize>, core::ops::Range<usize>)> {
+    let (stride, context) = if n <= MAX_TOKENS {
+        (n.max(1), 0)
+    } else {
+        (MAX_TOKENS - 2 * WINDOW_CONTEXT, WINDOW_CONTEXT)
+    };
+    (0..n.max(1)).step_by(stride).map(move |a| {
+        let b = (a + stride).min(n);
+        (a.saturating_sub(context)..(b + context).min(n), a..b)
+    })
+}
+
 /// A model whose blob was validated once; tagging reads weights in place.
 #[derive(Debug, Clone, Copy)]
 pub struct Model<'a> {
@@ -336,6 +360,36 @@ mod tests {
 
     /// The pinned test model: char BiLSTM, two bidirectional word LSTM layers, CRF.
     const TINY: &[u8] = include_bytes!("../../tests/golden/tiny.postag");
+
+    #[test]
+    fn windows_cover_every_token_once_and_fit_the_model() {
+        for n in [
+            0,
+            1,
+            MAX_TOKENS - 1,
+            MAX_TOKENS,
+            MAX_TOKENS + 1,
+            3 * MAX_TOKENS + 17,
+            20_000,
+        ] {
+            let w: vec::Vec<_> = sentence_windows(n).collect();
+            let mut next = 0;
+            for (window, kept) in &w {
+                assert_eq!(kept.start, next, "n = {n}: kept ranges are consecutive");
+                assert!(window.start <= kept.start && kept.end <= window.end);
+                assert!(
+                    window.len() <= MAX_TOKENS,
+                    "n = {n}: window {window:?} too long"
+                );
+                assert!(kept.start - window.start == kept.start.min(WINDOW_CONTEXT));
+                assert!(window.end - kept.end == (n - kept.end).min(WINDOW_CONTEXT));
+                next = kept.end;
+            }
+            assert_eq!(next, n, "n = {n}: every token is answered for");
+        }
+        assert_eq!(sentence_windows(MAX_TOKENS).count(), 1);
+        assert_eq!(sentence_windows(MAX_TOKENS + 1).count(), 2);
+    }
 
     /// Score of a tag path under the CRF: start, emissions, transitions, end.
     fn path_score(crf: &Crf<'_>, e: &[f32], t: usize, path: &[u16]) -> f64 {

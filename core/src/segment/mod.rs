@@ -26,6 +26,11 @@
 
 #[cfg(feature = "alloc")]
 pub mod build;
+#[cfg(feature = "alloc")]
+mod sentences;
+
+#[cfg(feature = "alloc")]
+pub use sentences::{sentences, RawSentence, RawToken};
 
 use crate::format::{
     self, DType, LstmPart, Role, SegPart, TensorEntry, NORMALIZE_LOWERCASE, SEG_SPACES_IN_TOKENS,
@@ -64,6 +69,30 @@ pub fn class_of(label: u8) -> usize {
 
 /// Largest accepted window, in characters.
 pub const MAX_WINDOW: usize = 1 << 16;
+
+/// The window, in characters, that `postag tag --format raw` and the Python package
+/// segment with.
+pub const WINDOW: usize = 2048;
+
+/// Byte ranges of the paragraphs of `text`: maximal runs of lines that are not blank
+/// (a line of whitespace only is blank).
+pub fn paragraphs(text: &str) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
+    let mut lines = text.split_inclusive('\n');
+    let mut at = 0;
+    core::iter::from_fn(move || {
+        let mut start = None;
+        for line in lines.by_ref() {
+            let line_start = at;
+            at += line.len();
+            match (line.trim().is_empty(), start) {
+                (true, Some(s)) => return Some(s..line_start),
+                (false, None) => start = Some(line_start),
+                _ => {}
+            }
+        }
+        start.map(|s| s..text.len())
+    })
+}
 
 /// [`SegToken::flags`] bit: the token ends a sentence.
 pub const TOKEN_SENTENCE_END: u32 = 1;
@@ -634,5 +663,23 @@ impl<'a, 's> Iterator for Expansion<'a, 's> {
         let start = self.at;
         self.at += len;
         Some(Word::Surface(start, self.at, &self.surface[start..self.at]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::paragraphs;
+
+    #[test]
+    fn paragraphs_are_runs_of_non_blank_lines() {
+        let t = "a b\nc\n\n \r\nd\n\n";
+        let p: Vec<&str> = paragraphs(t).map(|r| &t[r]).collect();
+        assert_eq!(p, ["a b\nc\n", "d\n"]);
+        assert_eq!(paragraphs("\n\n").count(), 0);
+        assert_eq!(paragraphs("x").map(|r| &"x"[r]).collect::<Vec<_>>(), ["x"]);
+        assert_eq!(paragraphs("").count(), 0);
     }
 }
