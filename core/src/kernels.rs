@@ -4,6 +4,22 @@
 /// Independent partial sums per dot product (breaks the add dependency chain).
 const LANES: usize = 8;
 
+/// `f(k)` for every lane `k` in order, written out rather than looped, so that the
+/// lane accumulators stay in registers in builds that do not unroll loops (the
+/// size-optimized firmware profile).
+#[inline(always)]
+fn each_lane(mut f: impl FnMut(usize)) {
+    const _: () = assert!(LANES == 8);
+    f(0);
+    f(1);
+    f(2);
+    f(3);
+    f(4);
+    f(5);
+    f(6);
+    f(7);
+}
+
 /// `sum_i a[i] * b[i]` over `min(a.len(), b.len())` elements.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -13,9 +29,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let (ar, br) = (ac.remainder(), bc.remainder());
     for (x, y) in ac.zip(bc) {
-        for k in 0..LANES {
-            acc[k] += x[k] * y[k];
-        }
+        each_lane(|k| acc[k] += x[k] * y[k]);
     }
     let mut tail = 0.0;
     for (x, y) in ar.iter().zip(br) {
@@ -31,10 +45,10 @@ pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
     let (wc, xc) = (w.chunks_exact(4 * LANES), x.chunks_exact(LANES));
     let (wr, xr) = (wc.remainder(), xc.remainder());
     for (wb, xv) in wc.zip(xc) {
-        for k in 0..LANES {
+        each_lane(|k| {
             let b = &wb[4 * k..4 * k + 4];
             acc[k] += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * xv[k];
-        }
+        });
     }
     let mut tail = 0.0;
     for (b, v) in wr.chunks_exact(4).zip(xr) {
@@ -50,9 +64,7 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
     let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
     let (qr, xr) = (qc.remainder(), xc.remainder());
     for (qv, xv) in qc.zip(xc) {
-        for k in 0..LANES {
-            acc[k] += (qv[k] as i8 as f32) * xv[k];
-        }
+        each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k]);
     }
     let mut tail = 0.0;
     for (&b, v) in qr.iter().zip(xr) {
@@ -70,11 +82,12 @@ pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
     let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
     let (qr, xr) = (qc.remainder(), xc.remainder());
     for (qv, xv) in qc.zip(xc) {
-        for k in 0..LANES {
+        each_lane(|k| {
             acc[k] = acc[k].wrapping_add((qv[k] as i8 as i32).wrapping_mul(xv[k] as i32));
-        }
+        });
     }
-    let mut sum = acc.iter().map(|&a| a as i64).sum::<i64>();
+    let mut sum = 0i64;
+    each_lane(|k| sum += acc[k] as i64);
     for (&b, &v) in qr.iter().zip(xr) {
         sum += (b as i8 as i64) * (v as i64);
     }
@@ -104,17 +117,11 @@ pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
 }
 
 #[inline(always)]
-fn reduce(acc: [f32; LANES]) -> f32 {
-    // Pairwise halving: the same tree for every LANES.
-    let mut v = acc;
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for k in 0..width {
-            v[k] += v[k + width];
-        }
-    }
-    v[0]
+fn reduce(v: [f32; LANES]) -> f32 {
+    // Pairwise halving (lane k + width onto lane k, width 4, 2, 1), written out.
+    let (a, b, c, d) = (v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]);
+    let (a, b) = (a + c, b + d);
+    a + b
 }
 
 /// `e^x` for f32, written without branches so that loops over slices vectorize.
@@ -122,7 +129,11 @@ fn reduce(acc: [f32; LANES]) -> f32 {
 /// Cody-Waite range reduction `x = n ln2 + r`, `|r| <= ln2/2`, then Cephes' `expf`
 /// minimax polynomial for `e^r` (about 1 ulp) and `2^n` built in the exponent bits.
 /// Inputs are clamped to [-87, 88], where the result still is a normal f32.
-#[inline(always)]
+///
+/// On bare-metal targets one out-of-line copy serves the five calls of
+/// [`lstm_cell`] (smaller code; a call is small next to the polynomial).
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn exp(x: f32) -> f32 {
     const LOG2_E: f32 = core::f32::consts::LOG2_E;
     // ln 2 split so that n * LN2_HI is exact for the n that occur.

@@ -114,18 +114,20 @@ pub struct StringTable<'a> {
 
 impl<'a> StringTable<'a> {
     /// Checks that the offsets start at 0, never decrease, end at `bytes.len()`,
-    /// and that every string is UTF-8.
+    /// and that every string is UTF-8: all the bytes are, and every offset falls on
+    /// a character boundary (one pass over the bytes, not one call per string).
     pub(crate) fn new(bytes: &'a [u8], offsets: U32s<'a>) -> Option<Self> {
         if offsets.is_empty() || offsets.get(0) != 0 {
             return None;
         }
+        let text = core::str::from_utf8(bytes).ok()?;
         let mut prev = 0usize;
         for off in offsets.iter().skip(1) {
             let off = off as usize;
-            if off < prev || off > bytes.len() {
+            // (Not a boundary either past the end.)
+            if off < prev || !text.is_char_boundary(off) {
                 return None;
             }
-            core::str::from_utf8(&bytes[prev..off]).ok()?;
             prev = off;
         }
         (prev == bytes.len()).then_some(StringTable { bytes, offsets })
@@ -143,14 +145,20 @@ impl<'a> StringTable<'a> {
 
     /// String `i` (empty when `i` is out of range).
     pub fn get(&self, i: usize) -> &'a str {
+        core::str::from_utf8(self.bytes_of(i)).unwrap_or("")
+    }
+
+    /// The bytes of string `i` (empty when `i` is out of range), UTF-8 as checked
+    /// by [`StringTable::new`]: comparisons need not decode them again.
+    fn bytes_of(&self, i: usize) -> &'a [u8] {
         if i >= self.len() {
-            return "";
+            return &[];
         }
         let (a, b) = (
             self.offsets.get(i) as usize,
             self.offsets.get(i + 1) as usize,
         );
-        core::str::from_utf8(&self.bytes[a..b]).unwrap_or("")
+        &self.bytes[a..b]
     }
 
     /// Index of the string equal to the normalized `word`, if the table is sorted.
@@ -158,7 +166,7 @@ impl<'a> StringTable<'a> {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match cmp_normalized(word, flags, self.get(mid).as_bytes()) {
+            match cmp_normalized(word, flags, self.bytes_of(mid)) {
                 Ordering::Equal => return Some(mid),
                 Ordering::Less => hi = mid,
                 Ordering::Greater => lo = mid + 1,
@@ -169,7 +177,18 @@ impl<'a> StringTable<'a> {
 
     /// Whether the strings are in strictly increasing byte order.
     pub(crate) fn is_strictly_sorted(&self) -> bool {
-        (1..self.len()).all(|i| self.get(i - 1).as_bytes() < self.get(i).as_bytes())
+        // One pass over the offsets, each string's end the next one's start.
+        let mut offsets = self.offsets.iter().map(|o| o as usize);
+        let (Some(mut a), Some(mut b)) = (offsets.next(), offsets.next()) else {
+            return true;
+        };
+        for c in offsets {
+            if self.bytes[a..b] >= self.bytes[b..c] {
+                return false;
+            }
+            (a, b) = (b, c);
+        }
+        true
     }
 
     /// The strings in order.
@@ -219,5 +238,34 @@ mod tests {
         assert_eq!(s, "abij");
         let s: String = word_chars("ñandú", 5).collect();
         assert_eq!(s, "ñandú");
+    }
+
+    #[test]
+    fn string_tables_accept_utf8_strings_only() {
+        use std::vec::Vec;
+        let le =
+            |offsets: &[u32]| -> Vec<u8> { offsets.iter().flat_map(|o| o.to_le_bytes()).collect() };
+        let table = |bytes: &'static [u8], offsets: &[u32]| {
+            let raw = std::boxed::Box::leak(le(offsets).into_boxed_slice());
+            StringTable::new(bytes, U32s::new(raw, offsets.len()).unwrap())
+        };
+        let text = "añb".as_bytes(); // 'ñ' is bytes 1..3
+        let t = table(text, &[0, 1, 3, 4]).unwrap();
+        assert_eq!(
+            (t.get(0), t.get(1), t.get(2), t.get(3)),
+            ("a", "ñ", "b", "")
+        );
+        // Byte order: 'ñ' (0xC3 0xB1) sorts after 'b'.
+        assert!(!t.is_strictly_sorted());
+        assert!(table(text, &[0, 1, 4]).unwrap().is_strictly_sorted());
+        assert!(
+            table(text, &[0, 2, 4]).is_none(),
+            "an offset inside a character"
+        );
+        assert!(table(text, &[0, 1, 5]).is_none(), "an offset past the end");
+        assert!(table(text, &[0, 3, 1, 4]).is_none(), "decreasing offsets");
+        assert!(table(text, &[0, 3]).is_none(), "bytes left over");
+        assert!(table(&[0x61, 0xFF], &[0, 1, 2]).is_none(), "not UTF-8");
+        assert!(table(b"", &[0]).unwrap().is_empty());
     }
 }

@@ -6,7 +6,11 @@
 //! flash and RAM use, stack high-water mark, scratch use and instructions per token.
 //!
 //! The model is one parameter: `POSTAG_FIRMWARE_MODEL=path/to/model.postag` (default:
-//! `models::FIRMWARE_MODEL`, the shipped micro English model).
+//! `models::FIRMWARE_MODEL`, the shipped micro English model). The library is built
+//! with the cargo profile `POSTAG_FIRMWARE_PROFILE` (default `firmware`, the
+//! size-optimized profile of the root `Cargo.toml`; `release` is the speed profile),
+//! and with the `firmware` profile its code and read-only data must stay within
+//! [`TEXT_BUDGET`] and [`RODATA_BUDGET`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,7 +19,7 @@ use std::process::Command;
 
 use postag_core::arch::{self, Level};
 use postag_core::Model;
-use postag_tests::{libpostag, models, repo, require, require_tools, run};
+use postag_tests::{libpostag_with_profile, models, repo, require, require_tools, run};
 
 const TARGET: &str = "thumbv7em-none-eabihf";
 const ARCH_FLAGS: &[&str] = &[
@@ -26,6 +30,14 @@ const ARCH_FLAGS: &[&str] = &[
 ];
 /// Instructions per SysTick tick: the 25 MHz clock under `-icount shift=0` (1 ns each).
 const INSTRUCTIONS_PER_TICK: u64 = 40;
+/// Bytes of `.text` that `libpostag.a` may bring into the image (`firmware` profile).
+const TEXT_BUDGET: u64 = 24 * 1024;
+/// Bytes of `.rodata` that `libpostag.a` may bring into the image (`firmware` profile).
+const RODATA_BUDGET: u64 = 8 * 1024;
+
+fn profile() -> String {
+    std::env::var("POSTAG_FIRMWARE_PROFILE").unwrap_or_else(|_| "firmware".into())
+}
 
 fn tmp() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("firmware")
@@ -133,6 +145,35 @@ fn section_sizes(elf: &Path) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// Bytes per output section (`.text`, `.rodata`, ...) that input sections from
+/// `libpostag.a` occupy in the linked image, from the linker map (sections dropped by
+/// `--gc-sections` are listed before the memory map and do not count).
+fn library_sizes(map: &Path) -> BTreeMap<String, u64> {
+    let map = std::fs::read_to_string(map).unwrap();
+    let (_, memory_map) = map
+        .split_once("Linker script and memory map")
+        .expect("a linker map");
+    let (mut sizes, mut output) = (BTreeMap::new(), String::new());
+    for line in memory_map.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !line.starts_with(' ') {
+            if let Some(name) = words.first().filter(|w| w.starts_with('.')) {
+                output = name.to_string();
+            }
+            continue;
+        }
+        // An input section: [name] address size file.
+        if let [.., address, size, file] = words[..] {
+            if address.starts_with("0x") && file.contains("libpostag.a(") {
+                if let Ok(size) = u64::from_str_radix(size.trim_start_matches("0x"), 16) {
+                    *sizes.entry(output.clone()).or_insert(0) += size;
+                }
+            }
+        }
+    }
+    sizes
+}
+
 #[test]
 fn firmware_under_qemu_tags_like_the_host_core() {
     if !require_tools(&["arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"])
@@ -145,7 +186,12 @@ fn firmware_under_qemu_tags_like_the_host_core() {
     }
     let dir = tmp();
     std::fs::create_dir_all(&dir).unwrap();
-    let lib = libpostag(Path::new(env!("CARGO_TARGET_TMPDIR")), Some(TARGET));
+    let profile = profile();
+    let lib = libpostag_with_profile(
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        Some(TARGET),
+        &profile,
+    );
     let (model_name, blob) = models::firmware_model();
     let blob_path = dir.join("model.postag");
     std::fs::write(&blob_path, &blob).unwrap();
@@ -259,9 +305,13 @@ fn firmware_under_qemu_tags_like_the_host_core() {
     let flash_code = size(".vectors") + size(".text") + size(".rodata") + size(".ARM.exidx");
     let flash = flash_code + size(".model") + size(".data");
     let ram = size(".data") + size(".bss");
+    let library = library_sizes(&dir.join("firmware.map"));
+    let (lib_text, lib_rodata) = (library[".text"], library[".rodata"]);
     let tokens = figures["tokens"];
     let per_token = figures["tag_ticks"] * INSTRUCTIONS_PER_TICK / tokens;
-    println!("firmware (Cortex-M4F, QEMU mps2-an386), model {model_name}:");
+    println!(
+        "firmware (Cortex-M4F, QEMU mps2-an386), model {model_name}, libpostag.a profile {profile}:"
+    );
     println!(
         "  tags: {} sentences, {tokens} tokens equal the host's; scores bit-identical: {exact} of {total_scores} (max |diff| {worst:e})",
         host.len()
@@ -270,6 +320,9 @@ fn firmware_under_qemu_tags_like_the_host_core() {
         "  flash: {flash} bytes = code+rodata {flash_code} + model blob {} + .data {}",
         size(".model"),
         size(".data")
+    );
+    println!(
+        "  libpostag.a in the image: .text {lib_text} + .rodata {lib_rodata} bytes (linker map)"
     );
     println!(
         "  RAM: {ram} bytes (.data {} + .bss {}: model object {}, scratch {}, scores and tags) + stack",
@@ -313,4 +366,11 @@ fn firmware_under_qemu_tags_like_the_host_core() {
         blob.len(),
         "the blob stays in flash as it is"
     );
+    // The size budget of the firmware profile (deterministic for a given toolchain).
+    if profile == "firmware" {
+        assert!(
+            lib_text <= TEXT_BUDGET && lib_rodata <= RODATA_BUDGET,
+            "libpostag.a brings .text {lib_text} (budget {TEXT_BUDGET}) and .rodata {lib_rodata} (budget {RODATA_BUDGET}) bytes"
+        );
+    }
 }

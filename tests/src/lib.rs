@@ -78,12 +78,21 @@ pub struct StaticLib {
 /// Built once per process and target; `target_dir` is the test's
 /// `CARGO_TARGET_TMPDIR`.
 pub fn libpostag(target_dir: &Path, target: Option<&str>) -> StaticLib {
-    static BUILT: OnceLock<Mutex<HashMap<Option<String>, StaticLib>>> = OnceLock::new();
+    libpostag_with_profile(target_dir, target, "release")
+}
+
+/// [`libpostag`] with the cargo profile `profile` (`release`, or `firmware`: the
+/// size-optimized build of the root `Cargo.toml`). Built once per process, target
+/// and profile.
+pub fn libpostag_with_profile(target_dir: &Path, target: Option<&str>, profile: &str) -> StaticLib {
+    // (target, profile) -> build
+    type Builds = HashMap<(Option<String>, String), StaticLib>;
+    static BUILT: OnceLock<Mutex<Builds>> = OnceLock::new();
     let mut built = BUILT
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let key = target.map(str::to_string);
+    let key = (target.map(str::to_string), profile.to_string());
     if let Some(lib) = built.get(&key) {
         return lib.clone();
     }
@@ -93,7 +102,7 @@ pub fn libpostag(target_dir: &Path, target: Option<&str>) -> StaticLib {
     cmd.current_dir(repo())
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
-        .args(["rustc", "-p", "postag-ffi", "--release", "--lib"])
+        .args(["rustc", "-p", "postag-ffi", "--profile", profile, "--lib"])
         .args(["--crate-type", "staticlib", "--target-dir"])
         .arg(&nested);
     if let Some(t) = target {
@@ -108,8 +117,8 @@ pub fn libpostag(target_dir: &Path, target: Option<&str>) -> StaticLib {
         .map(|libs| libs.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     let dir = match target {
-        Some(t) => nested.join(t).join("release"),
-        None => nested.join("release"),
+        Some(t) => nested.join(t).join(profile),
+        None => nested.join(profile),
     };
     let lib = StaticLib {
         archive: dir.join("libpostag.a"),

@@ -70,9 +70,9 @@ impl CharNet<'_> {
             self.embedding.cols(),
             bytemuck::cast_slice_mut(rest),
             None,
-            |t, x| self.embedding.row_into(ids[t] as usize, x),
-            |_, _, _| {},
-            |dir, h| out[dir * hc..(dir + 1) * hc].copy_from_slice(h),
+            &mut |t, x| self.embedding.row_into(ids[t] as usize, x),
+            &mut |_, _, _| {},
+            &mut |dir, h| out[dir * hc..(dir + 1) * hc].copy_from_slice(h),
         );
         Ok(())
     }

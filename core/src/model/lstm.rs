@@ -82,6 +82,10 @@ impl<'a> Stack<'a> {
     /// `finished(direction, h)`. Each layer and direction starts from the state in
     /// `state` (and leaves its final state there), or from zero. `work` holds at
     /// least [`Stack::work_len`] words.
+    ///
+    /// The callbacks are trait objects, so that the word and the char LSTM share one
+    /// copy of this code and of the kernels inlined into it (they are called once
+    /// per step, next to a step's matrix products).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn run(
         &self,
@@ -89,9 +93,9 @@ impl<'a> Stack<'a> {
         input: usize,
         work: &mut [f32],
         mut state: Option<&mut [f32]>,
-        mut first: impl FnMut(usize, &mut [f32]),
-        mut output: impl FnMut(usize, usize, &[f32]),
-        mut finished: impl FnMut(usize, &[f32]),
+        first: &mut dyn FnMut(usize, &mut [f32]),
+        output: &mut dyn FnMut(usize, usize, &[f32]),
+        finished: &mut dyn FnMut(usize, &[f32]),
     ) {
         let shape = self.shape;
         let (h, layers) = (shape.hidden as usize, shape.layers as usize);
@@ -112,7 +116,7 @@ impl<'a> Stack<'a> {
                 }
                 let cell = self.cell(layer, dir);
                 let prev: &[f32] = prev;
-                let input = |t: usize, x: &mut [f32]| {
+                let mut input = |t: usize, x: &mut [f32]| {
                     if layer == 0 {
                         first(t, x);
                     } else {
@@ -120,10 +124,12 @@ impl<'a> Stack<'a> {
                     }
                 };
                 if last {
-                    scratch.run(cell, n, dir == 1, input, |t, h_t| output(dir, t, h_t));
+                    scratch.run(cell, n, dir == 1, &mut input, &mut |t, h_t| {
+                        output(dir, t, h_t)
+                    });
                     finished(dir, scratch.h);
                 } else {
-                    scratch.run(cell, n, dir == 1, input, |t, h_t| {
+                    scratch.run(cell, n, dir == 1, &mut input, &mut |t, h_t| {
                         next[t * out_dim + dir * h..t * out_dim + (dir + 1) * h]
                             .copy_from_slice(h_t);
                     });
@@ -208,8 +214,8 @@ impl<'s> DirectionScratch<'s> {
         cell: &Cell<'_>,
         n: usize,
         reverse: bool,
-        mut input: impl FnMut(usize, &mut [f32]),
-        mut output: impl FnMut(usize, &[f32]),
+        input: &mut dyn FnMut(usize, &mut [f32]),
+        output: &mut dyn FnMut(usize, &[f32]),
     ) {
         let in_dim = cell.w_ih.cols();
         let g = cell.w_hh.rows();

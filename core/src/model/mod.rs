@@ -336,16 +336,16 @@ impl<'a> Model<'a> {
             self.config.word_input_dim(),
             bytemuck::cast_slice_mut(work),
             state,
-            |t, x| {
+            &mut |t, x| {
                 let (xw, xc) = x.split_at_mut(word_dim);
                 self.word_embedding.row_into(rows[t] as usize, xw);
                 xc.copy_from_slice(&feats[t * feat_dim..(t + 1) * feat_dim]);
             },
-            |dir, t, h_t| {
+            &mut |dir, t, h_t| {
                 let row = &mut logits[t * num_tags..(t + 1) * num_tags];
                 tw.matvec_add_cols(dir * h, h_t, row);
             },
-            |_, _| {},
+            &mut |_, _| {},
         );
     }
 }
