@@ -9,7 +9,7 @@ import pytest
 
 import postag
 
-from conftest import EWT_DEV
+from conftest import EWT_DEV, MICRO_MODEL
 
 TEXT = (
     "I can't go. Hello, world! I don't know.\r\nSecond line  here\n\n\n"
@@ -34,10 +34,22 @@ def cli_jsonl(postag_bin, model_path, text):
 
 
 def test_a_model_without_segmenter_raises():
-    m = postag.Model.default()
+    m = postag.Model.load(str(MICRO_MODEL))
     assert not m.has_segmenter
     with pytest.raises(postag.PostagError, match="this model has no segmenter"):
         m.tag_text("Hello there.")
+
+
+def test_the_built_in_model_segments_raw_text():
+    m = postag.Model.default()
+    assert m.has_segmenter
+    sentences = m.tag_text("Hello, world! We're gonna go.")
+    assert [[t.text for t in s] for s in sentences] == [
+        ["Hello", ",", "world", "!"],
+        ["We're", "gonna", "go", "."],
+    ]
+    gonna = sentences[1][1]
+    assert gonna.words == ["gon", "na"] and len(gonna.tags) == 2
 
 
 def test_tokens_spell_the_text_and_offsets_are_str_indices(model):

@@ -135,3 +135,17 @@ fn readme_quick_start_prints_what_it_shows() {
         .expect("the printed output in a text block");
     assert_eq!(postag(&["tag"], &format!("{sentence}\n")).trim_end(), shown);
 }
+
+/// The built-in model carries a segmenter: raw text comes out as sentences of tokens,
+/// multiword tokens expanded into UD's words.
+#[test]
+fn built_in_model_tags_raw_text() {
+    let out = postag(
+        &["tag", "--format", "raw", "--raw-output", "text"],
+        "Hello, world! We're gonna go.\n",
+    );
+    assert_eq!(
+        out,
+        "Hello/INTJ ,/PUNCT world/NOUN !/PUNCT\nWe/PRON 're/AUX gon/VERB na/PART go/VERB ./PUNCT\n"
+    );
+}
