@@ -9,61 +9,21 @@
 //! sets the number of rounds, default 7; `POSTAG_BENCH_LEVELS=scalar,avx2` picks
 //! levels, `POSTAG_BENCH_PARTS=tagging` or `steps` one part).
 
-use std::time::Instant;
-
 use postag_core::arch::{self, Level};
 use postag_core::synthetic::RandomModel;
 use postag_core::tensor::{Matrix, Storage, Vector};
 use postag_core::{Cell, Model};
+use postag_testutil::timing;
 
-/// Seconds this thread has run on a processor, so that time-slicing on a shared
-/// machine does not count; `None` where there is no such clock.
-#[cfg(unix)]
-#[allow(unsafe_code)]
-fn cpu_seconds() -> Option<f64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
-    ok.then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
-}
-
-#[cfg(not(unix))]
-fn cpu_seconds() -> Option<f64> {
-    None
-}
-
-/// A clock: thread CPU time where available, else wall time since `origin`.
-fn clock(origin: Instant) -> f64 {
-    cpu_seconds().unwrap_or_else(|| origin.elapsed().as_secs_f64())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Runs `pass` (which returns how many units it did) once per level per round, and
-/// returns the median seconds per unit of each level.
+/// Runs `pass` (which returns how many units it did) at every level in interleaved
+/// rounds; the median seconds per unit of each level.
 fn interleaved(levels: &[Level], rounds: usize, mut pass: impl FnMut() -> usize) -> Vec<f64> {
-    let mut times = vec![Vec::new(); levels.len()];
-    for round in 0..=rounds {
-        for (i, &level) in levels.iter().enumerate() {
-            assert!(arch::force(Some(level)));
-            let origin = Instant::now();
-            let start = clock(origin);
-            let units = pass();
-            let secs = clock(origin) - start;
-            if round > 0 {
-                // Round 0 warms caches and branch predictors.
-                times[i].push(secs / units as f64);
-            }
-        }
-    }
+    let times = timing::interleaved(rounds, levels.len(), |i| {
+        assert!(arch::force(Some(levels[i])));
+        pass()
+    });
     arch::force(None);
-    times.into_iter().map(median).collect()
+    times
 }
 
 fn row(label: &str, levels: &[Level], values: &[f64], unit: &str) {
@@ -130,11 +90,7 @@ fn main() {
             .map(|l| l.name())
             .collect::<Vec<_>>()
             .join(", "),
-        if cpu_seconds().is_some() {
-            "CPU time of the benchmark thread"
-        } else {
-            "wall clock"
-        }
+        timing::clock_name()
     );
 
     let parts = std::env::var("POSTAG_BENCH_PARTS").unwrap_or_default();

@@ -5,33 +5,25 @@
 //! Run: `cargo bench -p postag-tests`. Three figures per weight type: the core's
 //! `Model::tag`; `postag_tag` called from Rust (the C ABI function, with its pointer
 //! checks); and `tests/c/bench.c`, a C program linked with `libpostag.a` (needs gcc).
-//! The three take turns for several rounds and the best round of each is printed, so
-//! that load from other processes affects them alike.
+//! The Rust contenders take turns for several rounds and their medians are printed
+//! (`postag_testutil::timing`, the thread's CPU time), so that load from other
+//! processes affects them alike; the C program reports its own rate, the median of as
+//! many runs.
 
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use postag::{postag_model, postag_status, postag_token};
 use postag_core::synthetic::RandomModel;
 use postag_core::tensor::Storage;
 use postag_core::Model;
 use postag_tests::{build_program, have, libpostag, repo, run};
+use postag_testutil::timing;
 
-/// Length of one measurement.
+/// Length of one run of the C program.
 const SECONDS: f64 = 0.75;
 const ROUNDS: usize = 5;
-
-/// Runs `tag_all` (which returns the tokens it tagged) for about SECONDS; tokens/s.
-fn measure(tag_all: &mut dyn FnMut() -> usize) -> f64 {
-    tag_all(); // warm up
-    let (mut tokens, start) = (0usize, Instant::now());
-    while start.elapsed() < Duration::from_secs_f64(SECONDS) {
-        tokens += tag_all();
-    }
-    tokens as f64 / start.elapsed().as_secs_f64()
-}
 
 fn main() {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench");
@@ -135,15 +127,11 @@ fn main() {
                 .unwrap()
         };
 
-        let (mut core_best, mut ffi_best, mut c_best) = (0f64, 0f64, None::<f64>);
-        for _ in 0..ROUNDS {
-            core_best = core_best.max(measure(&mut core));
-            ffi_best = ffi_best.max(measure(&mut ffi));
-            if let Some(exe) = &c_bench {
-                c_best = Some(c_best.unwrap_or(0.0).max(c_program(exe)));
-            }
-        }
-        let (core, ffi, c) = (core_best, ffi_best, c_best);
+        let per_token = timing::interleaved(ROUNDS, 2, |i| if i == 0 { core() } else { ffi() });
+        let (core, ffi) = (1.0 / per_token[0], 1.0 / per_token[1]);
+        let c = c_bench
+            .as_ref()
+            .map(|exe| timing::median((0..ROUNDS).map(|_| c_program(exe)).collect()));
 
         println!(
             "batch-1 tagging, base model {storage:?} (blob {} KB):",

@@ -3,6 +3,8 @@
 //! It depends on the core alone, so the core's own tests can use it; the C ABI's test
 //! helpers live in `postag-tests`.
 
+pub mod timing;
+
 use std::path::{Path, PathBuf};
 
 use postag_core::torch::{self, ImportOptions, TorchVocab};
