@@ -245,27 +245,38 @@ mod tests {
         use std::vec::Vec;
         let le =
             |offsets: &[u32]| -> Vec<u8> { offsets.iter().flat_map(|o| o.to_le_bytes()).collect() };
-        let table = |bytes: &'static [u8], offsets: &[u32]| {
-            let raw = std::boxed::Box::leak(le(offsets).into_boxed_slice());
-            StringTable::new(bytes, U32s::new(raw, offsets.len()).unwrap())
+        // Checks `bytes` and `offsets` as a table; `Some(strings)` when accepted.
+        let table = |bytes: &[u8], offsets: &[u32], check: &dyn Fn(&StringTable<'_>)| {
+            let raw = le(offsets);
+            let t = StringTable::new(bytes, U32s::new(&raw, offsets.len()).unwrap());
+            if let Some(t) = &t {
+                check(t);
+            }
+            t.is_some()
         };
         let text = "añb".as_bytes(); // 'ñ' is bytes 1..3
-        let t = table(text, &[0, 1, 3, 4]).unwrap();
-        assert_eq!(
-            (t.get(0), t.get(1), t.get(2), t.get(3)),
-            ("a", "ñ", "b", "")
-        );
-        // Byte order: 'ñ' (0xC3 0xB1) sorts after 'b'.
-        assert!(!t.is_strictly_sorted());
-        assert!(table(text, &[0, 1, 4]).unwrap().is_strictly_sorted());
+        assert!(table(text, &[0, 1, 3, 4], &|t| {
+            assert_eq!(
+                (t.get(0), t.get(1), t.get(2), t.get(3)),
+                ("a", "ñ", "b", "")
+            );
+            // Byte order: 'ñ' (0xC3 0xB1) sorts after 'b'.
+            assert!(!t.is_strictly_sorted());
+        }));
+        assert!(table(
+            text,
+            &[0, 1, 4],
+            &|t| assert!(t.is_strictly_sorted())
+        ));
+        let none = |_: &StringTable<'_>| {};
         assert!(
-            table(text, &[0, 2, 4]).is_none(),
+            !table(text, &[0, 2, 4], &none),
             "an offset inside a character"
         );
-        assert!(table(text, &[0, 1, 5]).is_none(), "an offset past the end");
-        assert!(table(text, &[0, 3, 1, 4]).is_none(), "decreasing offsets");
-        assert!(table(text, &[0, 3]).is_none(), "bytes left over");
-        assert!(table(&[0x61, 0xFF], &[0, 1, 2]).is_none(), "not UTF-8");
-        assert!(table(b"", &[0]).unwrap().is_empty());
+        assert!(!table(text, &[0, 1, 5], &none), "an offset past the end");
+        assert!(!table(text, &[0, 3, 1, 4], &none), "decreasing offsets");
+        assert!(!table(text, &[0, 3], &none), "bytes left over");
+        assert!(!table(&[0x61, 0xFF], &[0, 1, 2], &none), "not UTF-8");
+        assert!(table(b"", &[0], &|t| assert!(t.is_empty())));
     }
 }
