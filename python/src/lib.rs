@@ -87,33 +87,12 @@ impl Model {
 
     /// The message for a core error on `tokens`, naming the token at fault.
     fn explain(&self, tokens: &[String], e: Error) -> String {
-        let model = self.loaded.model();
         match e {
-            Error::UnknownWord => {
-                let word = tokens
-                    .iter()
-                    .find(|w| model.word_row(w).is_none())
-                    .map_or("?", String::as_str);
-                format!("word {word:?} is not in the model's vocabulary and the model has no unknown-word entry")
-            }
-            Error::UnknownChar => {
-                let c = model.chars().and_then(|cn| {
-                    tokens
-                        .iter()
-                        .flat_map(|w| w.chars())
-                        .find(|&c| cn.row(c).is_none())
-                });
-                format!("character {:?} is not in the model's char vocabulary and the model has no unknown-char entry", c.unwrap_or('?'))
-            }
-            Error::EmptyToken => {
-                let i = tokens.iter().position(String::is_empty).unwrap_or(0);
-                format!("token {} of {} is empty", i + 1, tokens.len())
-            }
             Error::TooManyTokens => format!(
-                "{} tokens, more than the {MAX_TOKENS} the model reads in one call; split the sentence",
-                tokens.len()
+                "{}; split the sentence",
+                self.loaded.model().explain(tokens, e)
             ),
-            e => e.to_string(),
+            e => self.loaded.model().explain(tokens, e).to_string(),
         }
     }
 

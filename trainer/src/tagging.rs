@@ -12,32 +12,9 @@ pub struct Tagged {
     pub scores: Vec<f32>,
 }
 
-/// Explains a core error for the sentence at `where_`, naming the token at fault.
+/// A core error for the sentence at `where_`, naming the token at fault.
 fn explain(model: &Model<'_>, tokens: &[&str], where_: String, e: Error) -> anyhow::Error {
-    match e {
-        Error::UnknownWord => {
-            let word = tokens
-                .iter()
-                .find(|w| model.word_row(w).is_none())
-                .copied()
-                .unwrap_or("?");
-            anyhow!("{where_}: word {word:?} is not in the model's vocabulary and the model has no unknown-word entry")
-        }
-        Error::UnknownChar => {
-            let c = model.chars().and_then(|cn| {
-                tokens
-                    .iter()
-                    .flat_map(|w| w.chars())
-                    .find(|&c| cn.row(c).is_none())
-            });
-            anyhow!("{where_}: character {:?} is not in the model's char vocabulary and the model has no unknown-char entry", c.unwrap_or('?'))
-        }
-        Error::EmptyToken => {
-            let i = tokens.iter().position(|w| w.is_empty()).unwrap_or(0);
-            anyhow!("{where_}: token {} of {} is empty", i + 1, tokens.len())
-        }
-        e => anyhow!("{where_}: {e}"),
-    }
+    anyhow!("{where_}: {}", model.explain(tokens, e))
 }
 
 /// Tags one sentence of any length (see [`sentence_windows`]) with `scratch` sized for

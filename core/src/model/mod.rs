@@ -6,12 +6,14 @@
 
 mod chars;
 mod crf;
+mod explain;
 mod load;
 mod lstm;
 mod scratch;
 
 pub use chars::CharNet;
 pub use crf::Crf;
+pub use explain::Explained;
 pub use lstm::{Cell, Stack, PROJECTION_BLOCK};
 
 use crate::format::Config;
