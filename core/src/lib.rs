@@ -8,7 +8,7 @@ extern crate alloc;
 #[cfg(all(feature = "std", not(test)))]
 extern crate std;
 
-// The only module with `unsafe` code: instruction-set specific kernels.
+// Instruction-set specific kernels: the one module allowed `unsafe_code`.
 #[allow(unsafe_code)]
 pub mod arch;
 
