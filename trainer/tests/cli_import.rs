@@ -256,3 +256,34 @@ fn import_torch_summary_names_the_char_lstm_direction() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Rewriting a model's tagger keeps the segmenter it carries, byte for byte.
+#[test]
+fn quantize_keeps_the_segmenter() {
+    let dir = workdir("quantize-segmenter");
+    let shipped = repo().join("models/en_ewt.postag");
+    ok(
+        &dir,
+        &[
+            "quantize",
+            "--model",
+            shipped.to_str().unwrap(),
+            "-o",
+            "q.postag",
+        ],
+    );
+    let info = |m: &str| -> Value {
+        serde_json::from_str(&ok(&dir, &["inspect", "--model", m, "--json"])).unwrap()
+    };
+    let (before, after) = (info(shipped.to_str().unwrap()), info("q.postag"));
+    assert!(
+        before["segmenter"].is_object(),
+        "the shipped model has a segmenter"
+    );
+    assert_eq!(after["segmenter"], before["segmenter"]);
+    let text = "Hello, world! We're gonna go.\n";
+    let raw = ["tag", "--format", "raw", "--raw-output", "text", "--model"];
+    let tagged = |m: &str| common::ok_with_input(&dir, &[&raw[..], &[m]].concat(), text.as_bytes());
+    assert_eq!(tagged("q.postag"), tagged(shipped.to_str().unwrap()));
+    let _ = std::fs::remove_dir_all(&dir);
+}

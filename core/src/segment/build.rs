@@ -70,29 +70,25 @@ fn table(b: &mut BlobBuilder, strings: &[&[u8]], s: SegPart, o: SegPart) -> Resu
     )
 }
 
-/// `blob` with its segmenter replaced by `seg` (or removed, for `None`); every other
-/// tensor is copied as it is stored. Segmenter weight matrices are stored as `storage`.
-pub fn with_segmenter(
+/// Copies the tensors of `blob` whose role `keep` accepts into `b`, as they are stored.
+fn copy_stored(
     blob: &[u8],
-    seg: Option<&SegmenterWeights>,
-    storage: Storage,
-) -> Result<Vec<u8>, BuildError> {
+    b: &mut BlobBuilder,
+    keep: impl Fn(Role) -> bool,
+) -> Result<(), BuildError> {
     let raw = format::split(blob).map_err(BuildError::Invalid)?;
-    let mut b = BlobBuilder::new(raw.header.config);
+    let invalid = BuildError::Invalid(Error::InvalidModel);
     for e in raw.header.tensors.iter() {
         let e = e.map_err(BuildError::Invalid)?;
-        if matches!(e.role, Role::Segmenter(_)) {
+        if !keep(e.role) {
             continue;
         }
-        let len = e
-            .dtype
-            .byte_len(e.rows, e.cols)
-            .ok_or(BuildError::Invalid(Error::InvalidModel))?;
+        let len = e.dtype.byte_len(e.rows, e.cols).ok_or(invalid.clone())?;
         let start = e.offset as usize;
-        let bytes = raw
-            .payload
-            .get(start..start + len)
-            .ok_or(BuildError::Invalid(Error::InvalidModel))?;
+        let bytes = start
+            .checked_add(len)
+            .and_then(|end| raw.payload.get(start..end))
+            .ok_or(invalid.clone())?;
         b.stored(
             e.role,
             e.dtype,
@@ -101,6 +97,36 @@ pub fn with_segmenter(
             bytes.to_vec(),
         )?;
     }
+    Ok(())
+}
+
+/// `to` with the segmenter of `from` (as it is stored), or without one if `from` has
+/// none: for rewriting a model's tagger (`quantize`, `train --init`) without losing
+/// the segmenter it carried.
+pub fn copy_segmenter(from: &[u8], to: &[u8]) -> Result<Vec<u8>, BuildError> {
+    let config = format::split(to)
+        .map_err(BuildError::Invalid)?
+        .header
+        .config;
+    let mut b = BlobBuilder::new(config);
+    copy_stored(to, &mut b, |role| !matches!(role, Role::Segmenter(_)))?;
+    copy_stored(from, &mut b, |role| matches!(role, Role::Segmenter(_)))?;
+    b.finish()
+}
+
+/// `blob` with its segmenter replaced by `seg` (or removed, for `None`); every other
+/// tensor is copied as it is stored. Segmenter weight matrices are stored as `storage`.
+pub fn with_segmenter(
+    blob: &[u8],
+    seg: Option<&SegmenterWeights>,
+    storage: Storage,
+) -> Result<Vec<u8>, BuildError> {
+    let config = format::split(blob)
+        .map_err(BuildError::Invalid)?
+        .header
+        .config;
+    let mut b = BlobBuilder::new(config);
+    copy_stored(blob, &mut b, |role| !matches!(role, Role::Segmenter(_)))?;
     let Some(seg) = seg else {
         return b.finish();
     };

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use postag_core::segment::build::copy_segmenter;
 use postag_core::tensor::Storage;
 
 use crate::cmd::ModelFile;
@@ -25,7 +26,8 @@ pub fn run(args: QuantizeArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let model = file.load()?;
     let bytes = file.bytes();
     let (params, vocab) = from_model(&model);
-    let q = to_blob(&params, &vocab, Storage::I8)?;
+    // The segmenter, if the model carries one, is copied as it is stored.
+    let q = copy_segmenter(bytes, &to_blob(&params, &vocab, Storage::I8)?)?;
     write_atomic(&args.output, &q)?;
     writeln!(
         out,

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use postag_core::segment::build::copy_segmenter;
 use postag_core::tensor::Storage;
 use postag_core::{Model, MAX_TOKENS};
 
@@ -245,11 +246,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(path) => {
             let file = ModelFile::read(path)?;
             let model = file.load()?;
-            Some((from_model(&model), is_quantized(&model)))
+            Some((
+                from_model(&model),
+                is_quantized(&model),
+                file.bytes().to_vec(),
+            ))
         }
         None => None,
     };
-    if let Some(((params, vocab), quantized)) = &init {
+    if let Some(((params, vocab), quantized, _)) = &init {
         if args.column.is_some_and(|c| c != vocab.column) {
             bail!(
                 "the --init model tags {}, not {}",
@@ -263,7 +268,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
             settings.quantize = *quantized;
         }
     }
-    let init = init.map(|(parts, _)| parts);
+    // A segmenter the --init model carries goes into the output unchanged.
+    let (init, init_blob) = match init {
+        Some((parts, _, blob)) => (Some(parts), Some(blob)),
+        None => (None, None),
+    };
     settings.check()?;
     let column = settings.column;
     let train = read_data(&args.train, column, settings.max_sentences)?;
@@ -411,14 +420,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
             settings.epochs
         );
     };
-    // The kept epoch, in the requested storage.
-    let final_blob = if settings.quantize {
+    // The kept epoch, in the requested storage, with the --init model's segmenter.
+    let mut final_blob = if settings.quantize {
         let model = Model::from_bytes(&best_blob)?;
         let (p, v) = from_model(&model);
         to_blob(&p, &v, Storage::I8)?
     } else {
         best_blob
     };
+    if let Some(init_blob) = &init_blob {
+        final_blob = copy_segmenter(init_blob, &final_blob)?;
+    }
     let model = Model::from_bytes(&final_blob)?;
     let dev_eval = dev
         .as_ref()
