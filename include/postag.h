@@ -181,7 +181,8 @@ enum postag_status
      */
     POSTAG_STATUS_NON_FINITE_SCORE = 21,
     /**
-     * Raw text was given to a model without a segmenter (it tags tokens only).
+     * Raw text was given to a model without a segmenter (it tags tokens only). No C
+     * function takes raw text yet: the code is numbered now for the raw-text calls to come.
      */
     POSTAG_STATUS_NO_SEGMENTER = 22,
 };
@@ -537,7 +538,8 @@ postag_status postag_tag_from_state(const struct postag_model *model,
  * `POSTAG_STATUS_STATE_SIZE`.
  *
  * # Safety
- * As `postag_tag_from_state`, for the single `token`; `tag_out` valid for one write.
+ * As `postag_tag_from_state`, for the single `token`; `tag_out` valid for reads and
+ * writes of one `uint16_t`.
  */
 postag_status postag_step(const struct postag_model *model,
                           struct postag_token token,

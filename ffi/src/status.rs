@@ -64,7 +64,8 @@ pub enum postag_status {
     /// The model's arithmetic overflowed on this input (finite weights so large that a
     /// score became NaN, or the best CRF path's score infinite): no tag is trusted.
     NonFiniteScore = 21,
-    /// Raw text was given to a model without a segmenter (it tags tokens only).
+    /// Raw text was given to a model without a segmenter (it tags tokens only). No C
+    /// function takes raw text yet: the code is numbered now for the raw-text calls to come.
     NoSegmenter = 22,
 }
 

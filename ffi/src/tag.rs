@@ -168,7 +168,8 @@ pub unsafe extern "C" fn postag_tag_from_state(
 /// `POSTAG_STATUS_STATE_SIZE`.
 ///
 /// # Safety
-/// As `postag_tag_from_state`, for the single `token`; `tag_out` valid for one write.
+/// As `postag_tag_from_state`, for the single `token`; `tag_out` valid for reads and
+/// writes of one `uint16_t`.
 #[no_mangle]
 pub unsafe extern "C" fn postag_step(
     model: *const postag_model,

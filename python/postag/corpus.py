@@ -102,16 +102,23 @@ def tag_jsonl_file(
     `load_count()` after the shard, so a caller can check that each process loaded the
     model once."""
     model = cached_model(model_path)
-    with open(src, encoding="utf-8-sig") as f:
-        lines = f.read().splitlines()
+    # Lines end at "\n" only (as the CLI reads them): str.splitlines would also split
+    # at U+2028, U+2029 and U+0085, which JSON strings may hold unescaped.
+    with open(src, encoding="utf-8-sig", newline="") as f:
+        text = f.read()
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
     out, sentences, tokens = _tag_lines(model, lines, threads)
     dst = os.fspath(dst)
     tmp = os.path.join(os.path.dirname(dst) or ".", f".{os.path.basename(dst)}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
             for line in out:
                 f.write(line)
                 f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, dst)
     except BaseException:
         if os.path.exists(tmp):

@@ -54,7 +54,8 @@ impl AtomicFile {
         })
     }
 
-    /// Flushes to disk and renames the file into place.
+    /// Flushes to disk and renames the file into place; on an error the temporary file
+    /// is removed and the path left as it was.
     pub fn commit(mut self) -> Result<()> {
         let file = self
             .file
@@ -66,6 +67,9 @@ impl AtomicFile {
             }
             fs::rename(&self.tmp, &self.path)
         })();
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
         result.with_context(|| format!("cannot write {}", self.path.display()))
     }
 }

@@ -169,17 +169,18 @@ pub fn write_text(sentences: &[SysSentence]) -> String {
     out
 }
 
-/// One JSON object per sentence: `tokens` (text, byte offsets `start`/`end`, `words`),
+/// One JSON object per sentence: `tokens` (text, byte offsets `start`/`end` plus `base`, the
+/// bytes before `text` in the input, `words`),
 /// `words` and `tags` in word order, `newpar`.
-pub fn write_jsonl(text: &str, sentences: &[SysSentence]) -> String {
+pub fn write_jsonl(text: &str, base: usize, sentences: &[SysSentence]) -> String {
     let mut out = String::new();
     for s in sentences {
         let tokens: Vec<serde_json::Value> = s
             .tokens
             .iter()
             .map(|t| {
-                serde_json::json!({"text": &text[t.start..t.end], "start": t.start, "end": t.end,
-                                   "words": t.words})
+                serde_json::json!({"text": &text[t.start..t.end], "start": base + t.start,
+                                   "end": base + t.end, "words": t.words})
             })
             .collect();
         let words: Vec<&String> = s.tokens.iter().flat_map(|t| &t.words).collect();

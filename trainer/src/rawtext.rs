@@ -201,6 +201,7 @@ pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, usize, bool) {
             while at < sent.len() && sent[at].is_whitespace() {
                 at += 1;
             }
+            let mut spelled = 0;
             for c in t.form.chars() {
                 if c.is_whitespace() {
                     spaces_in_tokens = true;
@@ -211,6 +212,7 @@ pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, usize, bool) {
                 }
                 if at < sent.len() && sent[at] == c {
                     at += 1;
+                    spelled += 1;
                 } else {
                     ok = false;
                     break;
@@ -219,11 +221,18 @@ pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, usize, bool) {
             if !ok {
                 break;
             }
+            // A token that spelled no character of the text (a FORM of whitespace
+            // only) cannot be labelled: the sentence counts as mismatched.
+            if spelled == 0 {
+                ok = false;
+                break;
+            }
+            let end = at - 1;
             let mut label = LABEL_TOKEN_END;
             if t.multiword {
                 label |= LABEL_MULTIWORD;
             }
-            marks.push((at - 1, label));
+            marks.push((end, label));
         }
         if ok && !marks.is_empty() {
             if let Some(last) = marks.last_mut() {
@@ -296,5 +305,18 @@ mod tests {
         let (_, labels, mismatched, _) = labels(&s);
         assert_eq!(mismatched, 1);
         assert!(labels.iter().all(|&l| l == LABEL_NONE));
+    }
+
+    #[test]
+    fn a_token_of_whitespace_only_is_left_unlabelled_not_a_panic() {
+        for doc in [
+            "# text = a b\n1\t \t_\tX\t_\t_\t0\troot\t_\t_\n2\tb\t_\tX\t_\t_\t1\tdep\t_\t_\n",
+            "# text = a b\n1\ta\t_\tX\t_\t_\t0\troot\t_\t_\n2\t \t_\tX\t_\t_\t1\tdep\t_\t_\n",
+        ] {
+            let s = parse(doc, Path::new("x")).unwrap();
+            let (_, labels, mismatched, _) = labels(&s);
+            assert_eq!(mismatched, 1, "{doc:?}");
+            assert!(labels.iter().all(|&l| l == LABEL_NONE));
+        }
     }
 }

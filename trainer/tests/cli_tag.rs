@@ -203,3 +203,28 @@ fn a_leading_byte_order_mark_is_skipped_by_every_reader() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Raw-text JSON lines give byte offsets into the input as given, a byte-order mark
+/// included.
+#[test]
+fn raw_jsonl_offsets_index_the_input_bytes() {
+    let dir = workdir("raw-offsets");
+    for input in ["Hi, you. Ok!\n", "\u{feff}Hi, you. Ok!\n"] {
+        let out = ok_with_input(
+            &dir,
+            &["tag", "--format", "raw", "--raw-output", "jsonl"],
+            input.as_bytes(),
+        );
+        let mut seen = 0;
+        for line in out.lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            for t in v["tokens"].as_array().unwrap() {
+                let (s, e) = (t["start"].as_u64().unwrap(), t["end"].as_u64().unwrap());
+                assert_eq!(&input[s as usize..e as usize], t["text"], "{input:?}");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 5, "{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

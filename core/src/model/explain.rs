@@ -3,6 +3,7 @@
 use core::fmt;
 
 use super::Model;
+use crate::vocab::word_chars;
 use crate::Error;
 
 /// An [`Error`] of a tagging call together with the tokens it was given; its
@@ -48,10 +49,12 @@ impl<T: AsRef<[u8]>> fmt::Display for Explained<'_, '_, T> {
                 )
             }
             Error::UnknownChar => {
-                let c = self
-                    .model
-                    .chars()
-                    .and_then(|cn| words().flat_map(str::chars).find(|&c| cn.row(c).is_none()));
+                // The characters the char net reads (a long word's middle is not read).
+                let c = self.model.chars().and_then(|cn| {
+                    words()
+                        .flat_map(|w| word_chars(w, cn.max_word_chars))
+                        .find(|&c| cn.row(c).is_none())
+                });
                 write!(
                     f,
                     "character {:?} is not in the model's char vocabulary and the model has no unknown-char entry",

@@ -110,7 +110,13 @@ pub fn learn(train_path: &Path, opts: &SegOpts, quiet: bool) -> Result<Segmenter
 }
 
 pub fn run(args: SegmenterArgs, out: &mut dyn std::io::Write) -> Result<()> {
+    // Everything that can be checked before minutes of training is checked first.
     let file = args.model.open()?;
+    file.load()?;
+    crate::cmd::train::check_writable(&args.output)?;
+    if args.dim == 0 || args.hidden == 0 || args.steps == 0 {
+        anyhow::bail!("--dim, --hidden and --steps must be at least 1");
+    }
     let opts = SegOpts {
         steps: args.steps,
         dim: args.dim,

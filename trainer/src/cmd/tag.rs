@@ -114,8 +114,10 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             input
                 .read_to_end(&mut raw)
                 .with_context(|| format!("cannot read {name}"))?;
-            let text = fsio::utf8(raw, &name)?;
-            let text = text.strip_prefix(fsio::BOM).unwrap_or(&text);
+            let input_text = fsio::utf8(raw, &name)?;
+            let text = input_text.strip_prefix(fsio::BOM).unwrap_or(&input_text);
+            // Offsets count bytes of the input as given, a byte-order mark included.
+            let base = input_text.len() - text.len();
             let seg = crate::pipeline::segmenter(model_file.bytes(), model_file.name())?;
             let mut sentences = crate::pipeline::segment(&seg, text)?;
             crate::pipeline::tag(&model, &mut sentences, workers)?;
@@ -123,7 +125,7 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             let written = match args.raw_output {
                 RawOutput::Conllu => crate::pipeline::write_conllu(text, &sentences, xpos),
                 RawOutput::Text => crate::pipeline::write_text(&sentences),
-                RawOutput::Jsonl => crate::pipeline::write_jsonl(text, &sentences),
+                RawOutput::Jsonl => crate::pipeline::write_jsonl(text, base, &sentences),
             };
             sink.write_all(written.as_bytes())?;
         }

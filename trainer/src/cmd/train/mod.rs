@@ -80,7 +80,7 @@ fn read_data(
 }
 
 /// Fails now, not after an epoch, when the output's directory cannot take files.
-fn check_writable(output: &Path) -> Result<()> {
+pub(crate) fn check_writable(output: &Path) -> Result<()> {
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
