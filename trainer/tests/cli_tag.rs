@@ -228,3 +228,28 @@ fn raw_jsonl_offsets_index_the_input_bytes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The raw-text evaluation scores UPOS only: asked for another column it says so
+/// instead of printing a number that means nothing.
+#[test]
+fn raw_evaluation_refuses_a_column_it_cannot_score() {
+    let Some(shared) = shared() else { return };
+    let dev = shared.join("data/ud/en_ewt/en_ewt-ud-dev.conllu");
+    let dir = workdir("raw-eval-column");
+    let err = fails(
+        &dir,
+        &[
+            "eval",
+            "--raw",
+            "--column",
+            "xpos",
+            "--data",
+            dev.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("eval --raw scores UPOS") && err.contains("XPOS"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

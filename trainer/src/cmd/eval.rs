@@ -35,6 +35,15 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let file = args.model.open()?;
     if args.raw {
+        // The CoNLL 2018 metrics score UPOS: another column would give a number that
+        // means nothing.
+        let column = args.column.unwrap_or(file.load()?.config().tag_column);
+        if column != conllu::TagColumn::Upos {
+            anyhow::bail!(
+                "eval --raw scores UPOS (the CoNLL 2018 metrics); {} tags {column}",
+                file.name()
+            );
+        }
         let r = crate::pipeline::eval_raw(
             file.bytes(),
             file.name(),
