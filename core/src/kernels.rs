@@ -94,6 +94,31 @@ pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
     sum
 }
 
+/// Inputs the batched kernel [`gemm_lanes`] runs side by side.
+pub const BATCH_LANES: usize = 8;
+
+/// `out[r * 8 + l] += sum_k w_r[k] * xt[k * 8 + l]` for the eight lanes `l`: eight
+/// inputs side by side, `xt` (cols, 8) holding input `l` in lane `l`, `out` (rows,
+/// 8). Row `r` of `w` is the `cols` little-endian f32 at byte `4 * r * stride`. Each
+/// sum starts at zero and adds its products in column order, then lands in `out`.
+#[inline]
+pub fn gemm_lanes(w: &[u8], stride: usize, rows: usize, cols: usize, xt: &[f32], out: &mut [f32]) {
+    const L: usize = BATCH_LANES;
+    for (r, o) in out.chunks_exact_mut(L).take(rows).enumerate() {
+        let row = &w[4 * r * stride..4 * (r * stride + cols)];
+        let mut acc = [0.0f32; L];
+        for (b, x) in row.chunks_exact(4).zip(xt.chunks_exact(L)) {
+            let wk = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            for (a, &v) in acc.iter_mut().zip(x) {
+                *a += wk * v;
+            }
+        }
+        for (o, a) in o.iter_mut().zip(acc) {
+            *o += a;
+        }
+    }
+}
+
 /// Quantizes `x` to i16 in `q` with one scale: `x[i] ~= q[i] * scale`, `|q[i]| <=
 /// 16383`, error at most `scale / 2 = max|x| / 32766`. `None` (and `q` untouched) when
 /// some element is not finite: the caller then keeps to f32 arithmetic.

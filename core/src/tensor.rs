@@ -166,6 +166,21 @@ impl<'a> Matrix<'a> {
         }
     }
 
+    /// `out (rows, 8) += W (rows, cols) @ xt (cols, 8)` for f32 weights: eight
+    /// inputs side by side, input `l` in lane `l` of each row of `xt`
+    /// ([`crate::kernels::gemm_lanes`]). Returns false (and does nothing) for int8
+    /// weights or if `xt` or `out` is too short.
+    pub fn gemm_lanes_add(&self, xt: &[f32], out: &mut [f32]) -> bool {
+        const L: usize = crate::kernels::BATCH_LANES;
+        if self.storage != Storage::F32 || xt.len() < self.cols * L || out.len() < self.rows * L {
+            return false;
+        }
+        if !arch::gemm_lanes(&self.kernel_rows(), xt, out) {
+            crate::kernels::gemm_lanes(self.data, self.cols, self.rows, self.cols, xt, out);
+        }
+        true
+    }
+
     /// `out (rows,) += W (rows, cols) @ x (cols,)`.
     pub fn matvec_add(&self, x: &[f32], out: &mut [f32]) {
         if self.cols == 0 || arch::gemv(&self.kernel_rows(), x, out) {

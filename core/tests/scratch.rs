@@ -25,7 +25,7 @@ fn work(s: &LstmShape, input: usize, k: usize) -> usize {
 }
 
 /// The README's formula, written from the documentation alone.
-fn documented(c: &Config, n: usize) -> usize {
+fn documented(c: &Config, f32_char_lstm: bool, n: usize) -> usize {
     if n == 0 {
         return 0;
     }
@@ -47,9 +47,22 @@ fn documented(c: &Config, n: usize) -> usize {
     let ww = work(&c.lstm, in0, n);
     let wc = c.chars.map_or(0, |ch| {
         let m = ch.max_word_chars as usize;
-        m + work(&ch.lstm, ch.dim as usize, m)
+        let (dc, hc) = (ch.dim as usize, ch.lstm.hidden as usize);
+        if ch.lstm.layers == 1 && f32_char_lstm {
+            n * (m + 2) + dc + 8 * (dc + 6 * hc)
+        } else {
+            m + work(&ch.lstm, dc, m)
+        }
     });
     4 * (n * (1 + f + t) + v + s + ww.max(wc)) + 3
+}
+
+/// Whether the char LSTM holds f32 weights (`inspect` shows each tensor's type).
+fn f32_char_lstm(model: &Model<'_>) -> bool {
+    model.chars().is_some_and(|c| {
+        let cell = c.lstm.cell(0, 0);
+        cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
+    })
 }
 
 fn models() -> Vec<Vec<u8>> {
@@ -59,19 +72,22 @@ fn models() -> Vec<Vec<u8>> {
         blobs.push(tiny::blob_with(tiny::config(crf, bi, true)));
     }
     for (layers, bidirectional, chars) in [(1, true, Some((8, 5))), (3, false, None)] {
-        let m = RandomModel {
-            words: 50,
-            word_dim: 12,
-            chars,
-            hidden: 7,
-            layers,
-            bidirectional,
-            tags: 5,
-            storage: Storage::I8,
-            seed: 3,
-        };
-        blobs.push(m.build().unwrap().0);
+        for storage in [Storage::I8, Storage::F32] {
+            let m = RandomModel {
+                words: 50,
+                word_dim: 12,
+                chars,
+                hidden: 7,
+                layers,
+                bidirectional,
+                tags: 5,
+                storage,
+                seed: 3,
+            };
+            blobs.push(m.build().unwrap().0);
+        }
     }
+    blobs.push(RandomModel::BASE.build().unwrap().0);
     for name in ["en_ewt.postag", "en_ewt_micro.postag"] {
         blobs.push(std::fs::read(repo().join("models").join(name)).unwrap());
     }
@@ -85,7 +101,7 @@ fn scratch_bytes_is_the_documented_formula() {
         for n in [0, 1, 2, 5, 7, 8, 9, 16, 33, 100, 4096] {
             assert_eq!(
                 model.scratch_bytes(n),
-                Some(documented(model.config(), n)),
+                Some(documented(model.config(), f32_char_lstm(&model), n)),
                 "{:?}, n = {n}",
                 model.config()
             );

@@ -41,6 +41,21 @@ impl Vector for Neon {
         }
     }
     #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        // SAFETY: NEON is part of the target.
+        Neon(unsafe { vdupq_n_f32(v) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: `p` is valid for 4 f32 writes (trait contract).
+        unsafe { vst1q_f32(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: NEON is part of the target.
+        Neon(unsafe { vaddq_f32(self.0, b.0) })
+    }
+    #[inline(always)]
     unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
         // SAFETY: NEON is part of the target.
         Neon(unsafe { vfmaq_f32(acc.0, self.0, b.0) })
@@ -79,6 +94,15 @@ pub(super) unsafe fn gemv_neon(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
             generic::gemv::<Neon, F32Le>(w, x, out)
         }
     }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::gemm_lanes`].
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn gemm_lanes_neon(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { generic::gemm_lanes::<Neon, 4, 2>(w, xt, out) }
 }
 
 /// # Safety

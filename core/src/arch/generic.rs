@@ -57,6 +57,12 @@ pub(super) trait Vector: Copy {
             Self::load_i8(pad.as_ptr())
         }
     }
+    /// `v` in every lane.
+    unsafe fn splat(v: f32) -> Self;
+    /// Writes the `LANES` f32 to `p` (valid for `LANES` writes, no alignment needed).
+    unsafe fn store(self, p: *mut f32);
+    /// `self + b`, lane by lane.
+    unsafe fn add(self, b: Self) -> Self;
     /// `acc + self * b` (fused where the level has FMA).
     unsafe fn mul_add(self, b: Self, acc: Self) -> Self;
     /// The sum of the lanes.
@@ -348,4 +354,69 @@ pub(super) fn finish_i8_i16(w: &Rows<'_>, r: usize, x_scale: f32, dot: i64, out:
     let s = &w.scales[r * 4..r * 4 + 4];
     let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
     out[r] += scale * dot as f32;
+}
+
+/// `out[r * 8 + l] += sum_k w_r[k] * xt[k * 8 + l]`: eight inputs side by side
+/// ([`crate::kernels::gemm_lanes`], whose summation order it keeps: from zero, column by
+/// column). `VPR` vectors hold the eight lanes; `R` rows share each load of `xt`, each
+/// weight broadcast to all lanes, so no horizontal sums are needed.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `V::LANES * VPR == 8`; `w.in_bounds()`,
+/// f32 rows, `xt.len() >= 8 * w.cols`, `out.len() >= 8 * w.rows`.
+#[inline(always)]
+pub(super) unsafe fn gemm_lanes<V: Vector, const R: usize, const VPR: usize>(
+    w: &Rows<'_>,
+    xt: &[f32],
+    out: &mut [f32],
+) {
+    const L: usize = crate::kernels::BATCH_LANES;
+    const { assert!(R > 0 && VPR > 0) };
+    let (cols, row_bytes) = (w.cols, 4 * w.stride);
+    let base = w.data.as_ptr();
+    let (x, o) = (xt.as_ptr(), out.as_mut_ptr());
+    // SAFETY: rows `r..r + R` (or `r`) are below `w.rows`, whose bytes lie in `data`
+    // (`in_bounds`); column `k < cols` of `xt` and row `r` of `out` hold 8 f32 each.
+    unsafe {
+        let mut r = 0;
+        while r + R <= w.rows {
+            let mut acc = [[V::zero(); VPR]; R];
+            for k in 0..cols {
+                let mut xv = [V::zero(); VPR];
+                for (j, v) in xv.iter_mut().enumerate() {
+                    *v = V::load(x.add(k * L + j * V::LANES));
+                }
+                for (i, acc_i) in acc.iter_mut().enumerate() {
+                    let p = base.add((r + i) * row_bytes + 4 * k);
+                    let wk = V::splat(f32::from_le_bytes(p.cast::<[u8; 4]>().read()));
+                    for (a, &xj) in acc_i.iter_mut().zip(&xv) {
+                        *a = wk.mul_add(xj, *a);
+                    }
+                }
+            }
+            for (i, acc_i) in acc.iter().enumerate() {
+                for (j, a) in acc_i.iter().enumerate() {
+                    let p = o.add((r + i) * L + j * V::LANES);
+                    V::load(p).add(*a).store(p);
+                }
+            }
+            r += R;
+        }
+        while r < w.rows {
+            let mut acc = [V::zero(); VPR];
+            for k in 0..cols {
+                let p = base.add(r * row_bytes + 4 * k);
+                let wk = V::splat(f32::from_le_bytes(p.cast::<[u8; 4]>().read()));
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a = wk.mul_add(V::load(x.add(k * L + j * V::LANES)), *a);
+                }
+            }
+            for (j, a) in acc.iter().enumerate() {
+                let p = o.add(r * L + j * V::LANES);
+                V::load(p).add(*a).store(p);
+            }
+            r += 1;
+        }
+    }
 }

@@ -340,6 +340,48 @@ pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) ->
     }
 }
 
+/// `out[r * 8 + l] += row r . (lane l of xt)` for f32 rows and eight inputs side by
+/// side ([`crate::kernels::gemm_lanes`]). Returns false, doing nothing, at the scalar
+/// level, for int8 rows or if the shapes disagree.
+#[inline]
+pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
+    const L: usize = crate::kernels::BATCH_LANES;
+    let level = level();
+    if level == Level::Scalar
+        || w.int8
+        || !w.in_bounds()
+        || w.cols.checked_mul(L).is_none_or(|n| xt.len() < n)
+        || w.rows.checked_mul(L).is_none_or(|n| out.len() < n)
+    {
+        return false;
+    }
+    match level {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; f32 rows and shapes checked above.
+            unsafe { x86_64::gemm_lanes_avx2(w, xt, out) };
+            true
+        }
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Sse2 => {
+            // SAFETY: as above.
+            unsafe { x86_64::gemm_lanes_sse2(w, xt, out) };
+            true
+        }
+        #[cfg(all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        ))]
+        Level::Neon => {
+            // SAFETY: as above.
+            unsafe { aarch64::gemm_lanes_neon(w, xt, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Longest int8 row whose integer dot products are exact at every level: each i32
 /// lane then holds at most `8192 / 8 = 1024` products of `|q| <= 128` and
 /// `|x| <= 16383`, and `128 * 16383 * 1024 < 2^31`. (Blob rows are at most

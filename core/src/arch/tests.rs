@@ -97,6 +97,57 @@ const INT_COLS: &[usize] = &[33];
 #[cfg(miri)]
 const EXTREME_SHAPES: &[(usize, usize)] = &[(3, 40), (8, 17), (9, 16)];
 
+/// Eight inputs side by side: the SIMD levels against the scalar definition. Without
+/// FMA (SSE2) the sums are bit for bit the scalar ones (same products, same order);
+/// with it, within rounding.
+#[test]
+fn side_by_side_kernel_matches_scalar_at_every_level() {
+    const L: usize = crate::kernels::BATCH_LANES;
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut checked = 0;
+    for level in simd_levels() {
+        for &rows in ROWS {
+            for &cols in COLS {
+                let shift = 1 + (rows + cols) % 3;
+                let scale = if cols % 2 == 0 { 1.0 } else { 300.0 };
+                let mut buf = vec![0u8; shift];
+                buf.extend(blob(&mut rng, Storage::F32, rows, cols, scale));
+                let w = matrix(&buf[shift..], Storage::F32, rows, cols);
+                let xt = rng.floats(cols * L, scale);
+                let init = rng.floats(rows * L, 1.0);
+                let run = |l| {
+                    at(l, || {
+                        let mut out = init.clone();
+                        assert!(w.gemm_lanes_add(&xt, &mut out));
+                        out
+                    })
+                };
+                let (got, want) = (run(level), run(Level::Scalar));
+                let what = format!("{level:?} side by side {rows}x{cols}");
+                if level == Level::Sse2 {
+                    assert_eq!(got, want, "{what}");
+                }
+                close(&got, &want, scale * scale * cols as f32, &what);
+                // Lane l is row r . (lane l of xt), whatever the other lanes hold.
+                for (r, lane) in [(0, 0), (rows - 1, L - 1), (rows / 2, 3)] {
+                    let x: Vec<f32> = (0..cols).map(|k| xt[k * L + lane]).collect();
+                    let mut one = vec![0.0f32; rows];
+                    at(Level::Scalar, || w.matvec_add(&x, &mut one));
+                    let mag = scale * scale * cols as f32;
+                    let d = got[r * L + lane] - init[r * L + lane] - one[r];
+                    assert!(d.abs() <= 4e-6 * (mag + 1.0), "{what}: lane {lane} row {r}");
+                }
+                checked += 1;
+            }
+        }
+        // int8 rows are not for this kernel: it declines them.
+        let q = blob(&mut rng, Storage::I8, 4, 4, 1.0);
+        let w = matrix(&q, Storage::I8, 4, 4);
+        assert!(!at(level, || w.gemm_lanes_add(&[0.0; 4 * L], &mut [0.0; 4 * L])));
+    }
+    println!("side-by-side kernel: {checked} shapes checked");
+}
+
 #[test]
 fn float_kernels_match_scalar_at_every_level() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);

@@ -63,6 +63,21 @@ impl Vector for Avx2 {
         }
     }
     #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        // SAFETY: AVX is enabled in every caller.
+        Avx2(unsafe { _mm256_set1_ps(v) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: `p` is valid for 8 f32 writes (trait contract); unaligned store.
+        unsafe { _mm256_storeu_ps(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: AVX is enabled in every caller.
+        Avx2(unsafe { _mm256_add_ps(self.0, b.0) })
+    }
+    #[inline(always)]
     unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
         // SAFETY: FMA is enabled in every caller.
         Avx2(unsafe { _mm256_fmadd_ps(self.0, b.0, acc.0) })
@@ -142,6 +157,21 @@ impl Vector for Sse2 {
             let w32 = _mm_srai_epi32::<16>(_mm_unpacklo_epi16(w16, w16));
             Sse2(_mm_cvtepi32_ps(w32))
         }
+    }
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_set1_ps(v) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: `p` is valid for 4 f32 writes (trait contract); unaligned store.
+        unsafe { _mm_storeu_ps(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_add_ps(self.0, b.0) })
     }
     #[inline(always)]
     unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
@@ -261,6 +291,24 @@ pub(super) unsafe fn project_sse2(
             generic::project::<Sse2, F32Le>(w, xs, b, bias, out)
         }
     }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::gemm_lanes`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemm_lanes_avx2(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::gemm_lanes::<Avx2, 8, 1>(w, xt, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::gemm_lanes`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn gemm_lanes_sse2(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { generic::gemm_lanes::<Sse2, 4, 2>(w, xt, out) }
 }
 
 /// Longest rows whose integer dot products may be summed in i32 lanes: every

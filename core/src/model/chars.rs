@@ -2,7 +2,9 @@
 //! characters.
 
 use super::lstm::Stack;
-use crate::tensor::{Matrix, U32s};
+use crate::arch::lstm_cell;
+use crate::kernels::BATCH_LANES;
+use crate::tensor::{Matrix, Storage, U32s};
 use crate::vocab::{find_code, word_chars};
 use crate::Error;
 
@@ -75,5 +77,131 @@ impl CharNet<'_> {
             &mut |dir, h| out[dir * hc..(dir + 1) * hc].copy_from_slice(h),
         );
         Ok(())
+    }
+}
+
+/// Words the side-by-side schedule ([`CharNet::features_lanes`]) runs at once.
+const L: usize = BATCH_LANES;
+
+impl CharNet<'_> {
+    /// Whether the char features run eight words side by side
+    /// ([`CharNet::features_lanes`]): a one-layer char LSTM with f32 weights. Other
+    /// char nets run one word at a time ([`CharNet::features`]).
+    pub(super) fn runs_in_lanes(&self) -> bool {
+        let shape = self.lstm.shape;
+        shape.layers == 1
+            && (0..shape.directions()).all(|d| {
+                let cell = self.lstm.cell(0, d);
+                cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
+            })
+    }
+
+    /// Words of one word's entry in the char-id table: its length, then up to
+    /// `max_word_chars` embedding rows.
+    pub(super) fn ids_len(&self) -> usize {
+        1 + self.max_word_chars
+    }
+
+    /// Words of working memory [`CharNet::features_lanes`] needs for `n` words, the
+    /// char-id table included.
+    pub(super) fn lanes_work_len(&self, n: usize) -> usize {
+        let (dc, hc) = (self.embedding.cols(), self.lstm.shape.hidden as usize);
+        n * (self.ids_len() + 1) + dc + L * (dc + 6 * hc)
+    }
+
+    /// Writes `word`'s entry of the char-id table into `ids` ([`CharNet::ids_len`]
+    /// words): its length, then the embedding row of each char it reads.
+    pub(super) fn char_ids(&self, word: &str, ids: &mut [u32]) -> Result<(), Error> {
+        let (count, rows) = ids.split_first_mut().ok_or(Error::ScratchTooSmall)?;
+        let mut m = 0;
+        for (c, slot) in word_chars(word, self.max_word_chars).zip(rows.iter_mut()) {
+            *slot = self.row(c).ok_or(Error::UnknownChar)?;
+            m += 1;
+        }
+        *count = m as u32;
+        Ok(())
+    }
+
+    /// The char features of `n` words whose char-id table ([`CharNet::char_ids`]) fills
+    /// the start of `work`, into `out` (n, F): the arithmetic of [`CharNet::features`]
+    /// for each word, eight words side by side, each in a lane of the batched kernels
+    /// so that every weight load and activation pass serves eight words. A lane takes
+    /// the next word (longest first) as soon as its word ends. A word's features do not
+    /// depend on the words beside it: lanes never mix.
+    pub(super) fn features_lanes(&self, n: usize, work: &mut [u32], out: &mut [f32]) {
+        let shape = self.lstm.shape;
+        let (dc, hc) = (self.embedding.cols(), shape.hidden as usize);
+        let feat = shape.output_dim();
+        let stride = self.ids_len();
+        let (ids, rest) = work.split_at_mut(n * stride);
+        let (order, rest) = rest.split_at_mut(n);
+        let rest: &mut [f32] = bytemuck::cast_slice_mut(rest);
+        let (row, rest) = rest.split_at_mut(dc);
+        let (xt, rest) = rest.split_at_mut(L * dc);
+        let (gates, rest) = rest.split_at_mut(L * 4 * hc);
+        let (h, rest) = rest.split_at_mut(L * hc);
+        let c = &mut rest[..L * hc];
+        let len = |w: usize| ids[w * stride] as usize;
+        for (i, o) in order.iter_mut().enumerate() {
+            *o = i as u32;
+        }
+        order.sort_unstable_by_key(|&w| (core::cmp::Reverse(len(w as usize)), w));
+        out[..n * feat].fill(0.0);
+        for dir in 0..shape.directions() {
+            let cell = self.lstm.cell(0, dir);
+            // Each lane's word and how many of its chars it has read.
+            let mut lanes: [Option<(usize, usize)>; L] = [None; L];
+            let mut queue = order.iter().map(|&w| w as usize).filter(|&w| len(w) > 0);
+            loop {
+                for (lane, slot) in lanes.iter_mut().enumerate() {
+                    if slot.is_none() {
+                        *slot = queue.next().map(|w| (w, 0));
+                        for j in 0..hc {
+                            h[j * L + lane] = 0.0;
+                            c[j * L + lane] = 0.0;
+                        }
+                    }
+                }
+                if lanes.iter().all(Option::is_none) {
+                    break;
+                }
+                for (lane, slot) in lanes.iter().enumerate() {
+                    match *slot {
+                        Some((w, s)) => {
+                            let m = len(w);
+                            let t = if dir == 1 { m - 1 - s } else { s };
+                            self.embedding
+                                .row_into(ids[w * stride + 1 + t] as usize, row);
+                            for (k, &v) in row.iter().enumerate() {
+                                xt[k * L + lane] = v;
+                            }
+                        }
+                        None => {
+                            for k in 0..dc {
+                                xt[k * L + lane] = 0.0;
+                            }
+                        }
+                    }
+                }
+                for (r, g) in gates.chunks_exact_mut(L).enumerate() {
+                    g.fill(cell.bias.get(r));
+                }
+                cell.w_ih.gemm_lanes_add(xt, gates);
+                cell.w_hh.gemm_lanes_add(h, gates);
+                lstm_cell(gates, c, h);
+                for (lane, slot) in lanes.iter_mut().enumerate() {
+                    if let Some((w, s)) = slot {
+                        *s += 1;
+                        if *s == len(*w) {
+                            let f = &mut out[*w * feat + dir * hc..][..hc];
+                            for (j, v) in f.iter_mut().enumerate() {
+                                *v = h[j * L + lane];
+                            }
+                            *slot = None;
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -278,12 +278,24 @@ impl<'a> Model<'a> {
         // Phase 1: every lookup and the char features. All input errors surface
         // here, before any output or state is touched.
         let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
+        let lanes = self.chars.as_ref().filter(|c| c.runs_in_lanes());
         for (i, token) in tokens.iter().enumerate() {
             let word = core::str::from_utf8(token.as_ref()).map_err(|_| Error::InvalidUtf8)?;
             rows[i] = self.word_row(word).ok_or(Error::UnknownWord)?;
-            if let Some(chars) = &self.chars {
-                chars.features(word, work, &mut feats[i * feat_dim..(i + 1) * feat_dim])?;
+            match (&self.chars, lanes) {
+                (Some(chars), None) => {
+                    chars.features(word, work, &mut feats[i * feat_dim..(i + 1) * feat_dim])?
+                }
+                // The char-id table, read by `features_lanes` once every word is in.
+                (_, Some(chars)) => {
+                    let k = chars.ids_len();
+                    chars.char_ids(word, &mut work[i * k..(i + 1) * k])?
+                }
+                (None, None) => {}
             }
+        }
+        if let Some(chars) = lanes {
+            chars.features_lanes(n, work, feats);
         }
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
@@ -391,6 +403,81 @@ mod tests {
         }
         assert_eq!(sentence_windows(MAX_TOKENS).count(), 1);
         assert_eq!(sentence_windows(MAX_TOKENS + 1).count(), 2);
+    }
+
+    /// The char net's side-by-side schedule ([`CharNet::features_lanes`]) against the
+    /// one-word-at-a-time one ([`CharNet::features`]), at every level: equal up to
+    /// summation order, and a word's features do not depend on the words beside it
+    /// (bit for bit the same as when it is alone).
+    #[test]
+    fn char_features_side_by_side_match_one_word_at_a_time() {
+        use crate::synthetic::RandomModel;
+        use crate::tensor::Storage;
+        let counts: &[usize] = if cfg!(miri) { &[9] } else { &[1, 7, 8, 9, 23] };
+        for bidirectional in [true, false] {
+            let spec = RandomModel {
+                words: 40,
+                word_dim: 6,
+                chars: Some((5, if cfg!(miri) { 3 } else { 11 })),
+                hidden: 4,
+                layers: 1,
+                bidirectional: true,
+                tags: 3,
+                storage: Storage::F32,
+                seed: 11 + bidirectional as u64,
+            };
+            let (blob, _) = spec.build().unwrap();
+            let mut model = Model::from_bytes(&blob).unwrap();
+            let chars = model.chars.as_mut().unwrap();
+            if !bidirectional {
+                chars.lstm.shape.bidirectional = false;
+            }
+            let chars = *chars;
+            assert!(chars.runs_in_lanes());
+            let feat = chars.lstm.shape.output_dim();
+            // Lengths 1 to 40: some longer than max_word_chars (32).
+            let alphabet: vec::Vec<char> = chars.vocab().map(|(c, _)| c).collect();
+            let words: vec::Vec<std::string::String> = (0..*counts.last().unwrap())
+                .map(|i| {
+                    let len = 1 + (i * 7 + i * i) % 40;
+                    (0..len)
+                        .map(|k| alphabet[(i * 13 + k * 5) % alphabet.len()])
+                        .collect()
+                })
+                .collect();
+            for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+                assert!(force(Some(level)));
+                for &n in counts {
+                    let k = chars.ids_len();
+                    let mut work = vec![0u32; chars.lanes_work_len(n).max(4096)];
+                    for (i, w) in words[..n].iter().enumerate() {
+                        chars.char_ids(w, &mut work[i * k..(i + 1) * k]).unwrap();
+                    }
+                    let mut lanes = vec![0f32; n * feat];
+                    chars.features_lanes(n, &mut work, &mut lanes);
+                    for (i, w) in words[..n].iter().enumerate() {
+                        let mut one = vec![0f32; feat];
+                        chars.features(w, &mut work, &mut one).unwrap();
+                        let got = &lanes[i * feat..(i + 1) * feat];
+                        for (g, o) in got.iter().zip(&one) {
+                            assert!(
+                                (g - o).abs() <= 1e-5,
+                                "{level:?} n={n} word {i}: {got:?} vs {one:?}"
+                            );
+                        }
+                        let mut alone = vec![0f32; feat];
+                        chars.char_ids(w, &mut work[..k]).unwrap();
+                        chars.features_lanes(1, &mut work, &mut alone);
+                        assert_eq!(
+                            got,
+                            &alone[..],
+                            "{level:?} n={n} word {i}: neighbours changed it"
+                        );
+                    }
+                }
+            }
+            force(None);
+        }
     }
 
     /// Score of a tag path under the CRF: start, emissions, transitions, end.

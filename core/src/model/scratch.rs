@@ -52,10 +52,13 @@ impl Layout {
             0
         };
         // The char net runs before the word LSTM: they share the working memory.
-        let char_work = cfg.chars.map_or(0, |c| {
-            let m = c.max_word_chars as usize;
-            m + Stack::work_len(&c.lstm, m, c.dim as usize)
-        });
+        let char_work = match &model.chars {
+            Some(chars) if chars.runs_in_lanes() => chars.lanes_work_len(n),
+            _ => cfg.chars.map_or(0, |c| {
+                let m = c.max_word_chars as usize;
+                m + Stack::work_len(&c.lstm, m, c.dim as usize)
+            }),
+        };
         let word_work = Stack::work_len(&cfg.lstm, n, cfg.word_input_dim());
         let total = n + feats + logits + viterbi + state + char_work.max(word_work);
         Some(Layout {
