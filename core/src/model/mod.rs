@@ -4,6 +4,7 @@
 //! direction's working memory), `chars` (char features), `crf` (Viterbi), `load`
 //! (blob to tensors, validated once) and `scratch` (the per-call memory layout).
 
+mod batch;
 mod chars;
 mod crf;
 mod explain;
@@ -11,6 +12,7 @@ mod load;
 mod lstm;
 mod scratch;
 
+pub use batch::MAX_BATCH_TOKENS;
 pub use chars::CharNet;
 pub use crf::Crf;
 pub use explain::Explained;
@@ -277,26 +279,7 @@ impl<'a> Model<'a> {
 
         // Phase 1: every lookup and the char features. All input errors surface
         // here, before any output or state is touched.
-        let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
-        let lanes = self.chars.as_ref().filter(|c| c.runs_in_lanes());
-        for (i, token) in tokens.iter().enumerate() {
-            let word = core::str::from_utf8(token.as_ref()).map_err(|_| Error::InvalidUtf8)?;
-            rows[i] = self.word_row(word).ok_or(Error::UnknownWord)?;
-            match (&self.chars, lanes) {
-                (Some(chars), None) => {
-                    chars.features(word, work, &mut feats[i * feat_dim..(i + 1) * feat_dim])?
-                }
-                // The char-id table, read by `features_lanes` once every word is in.
-                (_, Some(chars)) => {
-                    let k = chars.ids_len();
-                    chars.char_ids(word, &mut work[i * k..(i + 1) * k])?
-                }
-                (None, None) => {}
-            }
-        }
-        if let Some(chars) = lanes {
-            chars.features_lanes(n, work, feats);
-        }
+        self.lookups(tokens.iter(), n, rows, feats, work)?;
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
@@ -323,6 +306,40 @@ impl<'a> Model<'a> {
         }
         if let Some(s) = state {
             s.copy_from_slice(new_state);
+        }
+        Ok(())
+    }
+
+    /// Phase 1 of tagging `n` tokens: each token's embedding row into `rows` and its
+    /// char features into `feats` (n, F), `work` being the shared working memory.
+    /// Every input error surfaces here, in token order.
+    fn lookups<'t, T: AsRef<[u8]> + 't>(
+        &self,
+        tokens: impl Iterator<Item = &'t T>,
+        n: usize,
+        rows: &mut [u32],
+        feats: &mut [f32],
+        work: &mut [u32],
+    ) -> Result<(), Error> {
+        let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
+        let lanes = self.chars.as_ref().filter(|c| c.runs_in_lanes());
+        for (i, token) in tokens.enumerate().take(n) {
+            let word = core::str::from_utf8(token.as_ref()).map_err(|_| Error::InvalidUtf8)?;
+            rows[i] = self.word_row(word).ok_or(Error::UnknownWord)?;
+            match (&self.chars, lanes) {
+                (Some(chars), None) => {
+                    chars.features(word, work, &mut feats[i * feat_dim..(i + 1) * feat_dim])?
+                }
+                // The char-id table, read by `features_lanes` once every word is in.
+                (_, Some(chars)) => {
+                    let k = chars.ids_len();
+                    chars.char_ids(word, &mut work[i * k..(i + 1) * k])?
+                }
+                (None, None) => {}
+            }
+        }
+        if let Some(chars) = lanes {
+            chars.features_lanes(n, work, feats);
         }
         Ok(())
     }

@@ -1,0 +1,394 @@
+//! Several sentences per call ([`Model::tag_batch`]): the word LSTM runs eight
+//! sentences side by side, so each recurrent weight load serves eight of them.
+
+use super::scratch::aligned_words;
+use super::{Model, MAX_TOKENS, PROJECTION_BLOCK};
+use crate::arch::lstm_cell;
+use crate::kernels::{argmax, log_softmax, BATCH_LANES};
+use crate::tensor::Storage;
+use crate::Error;
+
+/// Sentences the word LSTM runs side by side.
+const L: usize = BATCH_LANES;
+
+/// Most tokens, summed over the sentences, accepted in one [`Model::tag_batch`] call.
+pub const MAX_BATCH_TOKENS: usize = 1 << 20;
+
+/// Sizes, in 4-byte words, of the scratch regions of one batch call.
+struct BatchLayout {
+    rows: usize,
+    feats: usize,
+    logits: usize,
+    viterbi: usize,
+    total: usize,
+}
+
+impl Model<'_> {
+    /// Whether [`Model::tag_batch`] runs sentences side by side: a word LSTM with f32
+    /// weights. Other models are tagged one sentence after another, with the same
+    /// results as [`Model::tag`].
+    pub fn batches_side_by_side(&self) -> bool {
+        let shape = self.lstm.shape;
+        (0..shape.layers as usize).all(|l| {
+            (0..shape.directions()).all(|d| {
+                let cell = self.lstm.cell(l, d);
+                cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
+            })
+        })
+    }
+
+    fn batch_layout(&self, tokens: usize, longest: usize) -> Option<BatchLayout> {
+        if tokens > MAX_BATCH_TOKENS || longest > MAX_TOKENS.min(tokens) {
+            return None;
+        }
+        let cfg = &self.config;
+        let t = cfg.tags as usize;
+        let (h, out_dim) = (cfg.lstm.hidden as usize, cfg.lstm.output_dim());
+        let feat_dim = cfg.chars.map_or(0, |c| c.feature_dim());
+        let viterbi = if cfg.crf && longest > 0 {
+            2 * t + (longest * t).div_ceil(2)
+        } else {
+            0
+        };
+        let char_work = match &self.chars {
+            Some(c) if c.runs_in_lanes() => c.lanes_work_len(tokens),
+            Some(_) => cfg.chars.map_or(0, |c| {
+                let m = c.max_word_chars as usize;
+                m + super::lstm::Stack::work_len(&c.lstm, m, c.dim as usize)
+            }),
+            None => 0,
+        };
+        let input = cfg.word_input_dim().max(out_dim);
+        let seq = if cfg.lstm.layers > 1 { out_dim } else { 0 };
+        // Layer input and output per token, one direction's input projection per
+        // token, a decoded row, eight lanes of gates and state, one projection block
+        // (inputs and outputs) and one hidden state.
+        let word_work = tokens * (input + seq + 4 * h)
+            + input
+            + L * 6 * h
+            + PROJECTION_BLOCK * (input + 4 * h)
+            + h;
+        let total = tokens * (1 + feat_dim + t) + viterbi + char_work.max(word_work);
+        Some(BatchLayout {
+            rows: tokens,
+            feats: tokens * feat_dim,
+            logits: tokens * t,
+            viterbi,
+            total: if tokens == 0 { 0 } else { total },
+        })
+    }
+
+    /// Scratch bytes [`Model::tag_batch`] needs for sentences of `tokens` tokens in
+    /// all, the longest `longest` tokens long; `None` when `longest` exceeds
+    /// [`MAX_TOKENS`] or `tokens`, or `tokens` exceeds [`MAX_BATCH_TOKENS`].
+    pub fn batch_scratch_bytes(&self, tokens: usize, longest: usize) -> Option<usize> {
+        if !self.batches_side_by_side() {
+            if longest > tokens || tokens > MAX_BATCH_TOKENS {
+                return None;
+            }
+            // The staged outputs, then one sentence's scratch, which starts aligned
+            // to 4 there and so needs none of its own 3 bytes of slack.
+            let staged = 4 * (tokens.div_ceil(2) + tokens * self.num_tags()) + 3;
+            return Some(staged + self.scratch_bytes(longest)?.saturating_sub(3));
+        }
+        let layout = self.batch_layout(tokens, longest)?;
+        Some(if layout.total == 0 {
+            0
+        } else {
+            layout.total * 4 + 3
+        })
+    }
+
+    /// Tags several sentences in one call: the tags of sentence `i` go to
+    /// `tags[o_i..o_i + n_i]` (and its log-probabilities, if `scores` is given, to
+    /// `scores[o_i * T..(o_i + n_i) * T]`), where `o_i` is the number of tokens of the
+    /// sentences before it. `scratch` holds [`Model::batch_scratch_bytes`] for the
+    /// total and the longest sentence.
+    ///
+    /// Each sentence gets the tags and scores [`Model::tag`] gives it, up to the
+    /// order of the sums of the recurrent product (the word LSTM runs eight sentences
+    /// side by side when [`Model::batches_side_by_side`]); a sentence's result does
+    /// not depend on the sentences beside it. Errors are those of [`Model::tag`], for
+    /// the first sentence that has one, and nothing is written then.
+    pub fn tag_batch<S, T>(
+        &self,
+        sentences: &[S],
+        scratch: &mut [u8],
+        tags: &mut [u16],
+        scores: Option<&mut [f32]>,
+    ) -> Result<(), Error>
+    where
+        S: AsRef<[T]>,
+        T: AsRef<[u8]>,
+    {
+        let num_tags = self.num_tags();
+        let mut total = 0usize;
+        let mut longest = 0usize;
+        for s in sentences {
+            let n = s.as_ref().len();
+            if n > MAX_TOKENS {
+                return Err(Error::TooManyTokens);
+            }
+            total = total.saturating_add(n);
+            longest = longest.max(n);
+        }
+        if total > MAX_BATCH_TOKENS {
+            return Err(Error::TooManyTokens);
+        }
+        if tags.len() < total || scores.as_ref().is_some_and(|s| s.len() < total * num_tags) {
+            return Err(Error::OutputTooSmall);
+        }
+        if sentences
+            .iter()
+            .any(|s| s.as_ref().iter().any(|t| t.as_ref().is_empty()))
+        {
+            return Err(Error::EmptyToken);
+        }
+        if !self.batches_side_by_side() {
+            return self.tag_each(sentences, total, scratch, tags, scores);
+        }
+        let layout = self
+            .batch_layout(total, longest)
+            .ok_or(Error::TooManyTokens)?;
+        if total == 0 {
+            return Ok(());
+        }
+        let words = aligned_words(scratch, layout.total).ok_or(Error::ScratchTooSmall)?;
+        let (rows, rest) = words.split_at_mut(layout.rows);
+        let (feats, rest) = rest.split_at_mut(layout.feats);
+        let (logits, rest) = rest.split_at_mut(layout.logits);
+        let (viterbi, work) = rest.split_at_mut(layout.viterbi);
+        let feats: &mut [f32] = bytemuck::cast_slice_mut(feats);
+        let logits: &mut [f32] = bytemuck::cast_slice_mut(logits);
+
+        // Phase 1: every lookup and the char features of every word of every
+        // sentence; all input errors surface here.
+        let all = sentences.iter().flat_map(|s| s.as_ref().iter());
+        self.lookups(all, total, rows, feats, work)?;
+
+        // Phase 2: the word LSTM, sentences side by side.
+        let len = |i: usize| sentences[i].as_ref().len();
+        self.word_lstm_lanes(
+            sentences.len(),
+            &len,
+            total,
+            rows,
+            feats,
+            bytemuck::cast_slice_mut(work),
+            logits,
+        );
+
+        // Phase 3: log_softmax, then each sentence decoded into the room the embedding
+        // rows took (no longer needed), so that `tags` is written only on success.
+        for row in logits.chunks_exact_mut(num_tags) {
+            log_softmax(row);
+        }
+        if logits.iter().any(|v| v.is_nan()) {
+            return Err(Error::NonFiniteScore);
+        }
+        let staged: &mut [u16] = &mut bytemuck::cast_slice_mut(rows)[..total];
+        let mut offset = 0;
+        for s in sentences {
+            let n = s.as_ref().len();
+            let e = &logits[offset * num_tags..(offset + n) * num_tags];
+            let out = &mut staged[offset..offset + n];
+            match &self.crf {
+                Some(crf) if n > 0 => crf.viterbi(e, n, viterbi, out)?,
+                _ => {
+                    for (tag, row) in out.iter_mut().zip(e.chunks_exact(num_tags)) {
+                        *tag = argmax(row) as u16;
+                    }
+                }
+            }
+            offset += n;
+        }
+        tags[..total].copy_from_slice(staged);
+        if let Some(out) = scores {
+            out[..total * num_tags].copy_from_slice(logits);
+        }
+        Ok(())
+    }
+
+    /// [`Model::tag_batch`] one sentence at a time, for models whose word LSTM does
+    /// not run side by side: the outputs are staged in `scratch` and reach the caller
+    /// only when every sentence succeeded.
+    fn tag_each<S, T>(
+        &self,
+        sentences: &[S],
+        total: usize,
+        scratch: &mut [u8],
+        tags: &mut [u16],
+        scores: Option<&mut [f32]>,
+    ) -> Result<(), Error>
+    where
+        S: AsRef<[T]>,
+        T: AsRef<[u8]>,
+    {
+        let num_tags = self.num_tags();
+        let staged_words = total.div_ceil(2) + total * num_tags;
+        let skip = scratch.as_ptr().align_offset(4).min(scratch.len());
+        let (head, rest) = scratch[skip..]
+            .split_at_mut_checked(staged_words * 4)
+            .ok_or(Error::ScratchTooSmall)?;
+        let head: &mut [u32] =
+            bytemuck::try_cast_slice_mut(head).map_err(|_| Error::ScratchTooSmall)?;
+        let (staged_tags, staged_scores) = head.split_at_mut(total.div_ceil(2));
+        let staged_tags: &mut [u16] = &mut bytemuck::cast_slice_mut(staged_tags)[..total];
+        let staged_scores: &mut [f32] = bytemuck::cast_slice_mut(staged_scores);
+        let mut offset = 0;
+        for s in sentences {
+            let n = s.as_ref().len();
+            self.tag(
+                s.as_ref(),
+                rest,
+                &mut staged_tags[offset..offset + n],
+                Some(&mut staged_scores[offset * num_tags..(offset + n) * num_tags]),
+            )?;
+            offset += n;
+        }
+        tags[..total].copy_from_slice(staged_tags);
+        if let Some(out) = scores {
+            out[..total * num_tags].copy_from_slice(staged_scores);
+        }
+        Ok(())
+    }
+
+    /// Runs every layer of the word LSTM over `count` sentences of `len(i)` tokens
+    /// (`total` tokens, concatenated), eight side by side, the last layer feeding
+    /// `hidden2tag` into `logits`. The input projection of each sentence runs in the
+    /// blocks [`Model::tag`] uses, so it is the same; only the recurrent product sums
+    /// in another order.
+    #[allow(clippy::too_many_arguments)]
+    fn word_lstm_lanes(
+        &self,
+        count: usize,
+        len: &dyn Fn(usize) -> usize,
+        total: usize,
+        rows: &[u32],
+        feats: &[f32],
+        work: &mut [f32],
+        logits: &mut [f32],
+    ) {
+        let cfg = &self.config;
+        let shape = cfg.lstm;
+        let (h, layers, out_dim) = (
+            shape.hidden as usize,
+            shape.layers as usize,
+            shape.output_dim(),
+        );
+        let (in0, word_dim) = (cfg.word_input_dim(), cfg.words.dim as usize);
+        let feat_dim = in0 - word_dim;
+        let input = in0.max(out_dim);
+        let num_tags = self.num_tags();
+        let block = PROJECTION_BLOCK;
+        let (x, rest) = work.split_at_mut(total * input);
+        let (y, rest) = rest.split_at_mut(if layers > 1 { total * out_dim } else { 0 });
+        let (p, rest) = rest.split_at_mut(total * 4 * h);
+        let (row, rest) = rest.split_at_mut(input);
+        let (gates, rest) = rest.split_at_mut(L * 4 * h);
+        let (hs, rest) = rest.split_at_mut(L * h);
+        let (cs, rest) = rest.split_at_mut(L * h);
+        let (xb, rest) = rest.split_at_mut(block * input);
+        let (pb, rest) = rest.split_at_mut(block * 4 * h);
+        let hcol = &mut rest[..h];
+        for (t, xt) in x.chunks_exact_mut(in0).take(total).enumerate() {
+            let (xw, xc) = xt.split_at_mut(word_dim);
+            self.word_embedding.row_into(rows[t] as usize, xw);
+            xc.copy_from_slice(&feats[t * feat_dim..(t + 1) * feat_dim]);
+        }
+        for row in logits.chunks_exact_mut(num_tags) {
+            self.tag_bias.copy_into(row);
+        }
+        for layer in 0..layers {
+            let in_l = if layer == 0 { in0 } else { out_dim };
+            let last = layer + 1 == layers;
+            for dir in 0..shape.directions() {
+                let cell = self.lstm.cell(layer, dir);
+                // The input projection, sentence by sentence in `tag`'s blocks (steps
+                // in reading order, so backwards for the reverse direction).
+                let mut off = 0;
+                for i in 0..count {
+                    let n = len(i);
+                    let token = |step: usize| off + if dir == 1 { n - 1 - step } else { step };
+                    let mut done = 0;
+                    while done < n {
+                        let b = block.min(n - done);
+                        for k in 0..b {
+                            let t = token(done + k);
+                            xb[k * in_l..(k + 1) * in_l]
+                                .copy_from_slice(&x[t * in_l..(t + 1) * in_l]);
+                        }
+                        let pb = &mut pb[..b * 4 * h];
+                        cell.w_ih
+                            .project_block(&xb[..b * in_l], &cell.bias, row, pb);
+                        for k in 0..b {
+                            let t = token(done + k);
+                            p[t * 4 * h..(t + 1) * 4 * h]
+                                .copy_from_slice(&pb[k * 4 * h..(k + 1) * 4 * h]);
+                        }
+                        done += b;
+                    }
+                    off += n;
+                }
+                // The recurrence: a lane takes the next sentence when its own ends.
+                // Lane state: (first token, length, steps done).
+                let mut lanes: [Option<(usize, usize, usize)>; L] = [None; L];
+                let (mut next, mut next_off) = (0, 0);
+                loop {
+                    for (lane, slot) in lanes.iter_mut().enumerate() {
+                        if slot.is_some() {
+                            continue;
+                        }
+                        while slot.is_none() && next < count {
+                            let n = len(next);
+                            if n > 0 {
+                                *slot = Some((next_off, n, 0));
+                            }
+                            next += 1;
+                            next_off += n;
+                        }
+                        for j in 0..h {
+                            hs[j * L + lane] = 0.0;
+                            cs[j * L + lane] = 0.0;
+                        }
+                    }
+                    if lanes.iter().all(Option::is_none) {
+                        break;
+                    }
+                    let step_token = |(off, n, k): (usize, usize, usize)| {
+                        off + if dir == 1 { n - 1 - k } else { k }
+                    };
+                    for (lane, slot) in lanes.iter().enumerate() {
+                        let src = slot.map(|s| step_token(s) * 4 * h);
+                        for r in 0..4 * h {
+                            gates[r * L + lane] = src.map_or(0.0, |s| p[s + r]);
+                        }
+                    }
+                    cell.w_hh.gemm_lanes_add(hs, gates);
+                    lstm_cell(gates, cs, hs);
+                    for (lane, slot) in lanes.iter_mut().enumerate() {
+                        let Some(state) = slot else { continue };
+                        let t = step_token(*state);
+                        for (j, v) in hcol.iter_mut().enumerate() {
+                            *v = hs[j * L + lane];
+                        }
+                        if last {
+                            let row = &mut logits[t * num_tags..(t + 1) * num_tags];
+                            self.tag_weights.matvec_add_cols(dir * h, hcol, row);
+                        } else {
+                            y[t * out_dim + dir * h..t * out_dim + (dir + 1) * h]
+                                .copy_from_slice(hcol);
+                        }
+                        state.2 += 1;
+                        if state.2 == state.1 {
+                            *slot = None;
+                        }
+                    }
+                }
+            }
+            if !last {
+                x[..total * out_dim].copy_from_slice(y);
+            }
+        }
+    }
+}

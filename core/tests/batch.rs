@@ -1,0 +1,218 @@
+//! `Model::tag_batch` against `Model::tag` one sentence at a time: the same tags and,
+//! up to the summation order of the recurrent product, the same scores, at every
+//! kernel level; a sentence's result does not depend on its neighbours; errors write
+//! nothing.
+
+use postag_core::arch::{self, Level};
+use postag_core::synthetic::RandomModel;
+use postag_core::tensor::Storage;
+use postag_core::{Error, Model, MAX_TOKENS};
+
+/// Models of every shape the side-by-side schedule handles, and int8 ones, which are
+/// tagged one sentence after another.
+fn models() -> Vec<(String, Vec<u8>, Vec<String>)> {
+    let mut out = Vec::new();
+    for (i, (chars, hidden, layers, bidirectional, storage)) in [
+        (Some((6, 5)), 9, 1, true, Storage::F32),
+        (None, 8, 2, true, Storage::F32),
+        (Some((4, 3)), 7, 3, false, Storage::F32),
+        (Some((6, 5)), 16, 1, false, Storage::F32),
+        (Some((6, 5)), 9, 1, true, Storage::I8),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let spec = RandomModel {
+            words: 60,
+            word_dim: 10,
+            chars,
+            hidden,
+            layers,
+            bidirectional,
+            tags: 6,
+            storage,
+            seed: 100 + i as u64,
+        };
+        let (blob, words) = spec.build().unwrap();
+        out.push((format!("{spec:?}"), blob, words));
+    }
+    out
+}
+
+/// Sentences of 0 to 40 tokens, some repeated, in a fixed random order.
+fn sentences(words: &[String]) -> Vec<Vec<String>> {
+    let mut s = RandomModel::sentences(words, 29, 5);
+    s.insert(3, Vec::new());
+    s.push(words.iter().cycle().take(40).cloned().collect());
+    s.push(vec![words[1].clone()]);
+    s.insert(10, s[4].clone());
+    s
+}
+
+fn tag_one(model: &Model<'_>, s: &[String]) -> (Vec<u16>, Vec<f32>) {
+    let mut scratch = vec![0u8; model.scratch_bytes(s.len()).unwrap()];
+    let (mut tags, mut scores) = (vec![0u16; s.len()], vec![0f32; s.len() * model.num_tags()]);
+    model
+        .tag(s, &mut scratch, &mut tags, Some(&mut scores))
+        .unwrap();
+    (tags, scores)
+}
+
+fn tag_batch(model: &Model<'_>, batch: &[Vec<String>]) -> (Vec<u16>, Vec<f32>) {
+    let total: usize = batch.iter().map(Vec::len).sum();
+    let longest = batch.iter().map(Vec::len).max().unwrap_or(0);
+    let mut scratch = vec![0u8; model.batch_scratch_bytes(total, longest).unwrap()];
+    let (mut tags, mut scores) = (vec![0u16; total], vec![0f32; total * model.num_tags()]);
+    model
+        .tag_batch(batch, &mut scratch, &mut tags, Some(&mut scores))
+        .unwrap();
+    (tags, scores)
+}
+
+#[test]
+fn a_batch_tags_each_sentence_as_tag_does_at_every_level() {
+    let mut checked = 0;
+    for (name, blob, words) in models() {
+        let model = Model::from_bytes(&blob).unwrap();
+        let t = model.num_tags();
+        let batch = sentences(&words);
+        for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+            assert!(arch::force(Some(level)));
+            let (tags, scores) = tag_batch(&model, &batch);
+            let mut offset = 0;
+            for (i, s) in batch.iter().enumerate() {
+                let n = s.len();
+                let (want_tags, want_scores) = tag_one(&model, s);
+                let got = &scores[offset * t..(offset + n) * t];
+                if model.batches_side_by_side() {
+                    for (g, w) in got.iter().zip(&want_scores) {
+                        assert!(
+                            (g - w).abs() <= 1e-5,
+                            "{name} {level:?} sentence {i}: {g} vs {w}"
+                        );
+                    }
+                } else {
+                    assert_eq!(got, &want_scores[..], "{name} {level:?} sentence {i}");
+                }
+                assert_eq!(
+                    &tags[offset..offset + n],
+                    &want_tags[..],
+                    "{name} {level:?} sentence {i}"
+                );
+                // Alone in a batch, bit for bit what it got beside the others.
+                let (alone_tags, alone_scores) = tag_batch(&model, std::slice::from_ref(s));
+                assert_eq!(
+                    alone_scores, got,
+                    "{name} {level:?} sentence {i}: neighbours matter"
+                );
+                assert_eq!(alone_tags, &tags[offset..offset + n]);
+                offset += n;
+                checked += 1;
+            }
+        }
+        arch::force(None);
+    }
+    println!("{checked} sentences checked");
+}
+
+#[test]
+fn the_shipped_models_batch_as_they_tag() {
+    let repo = postag_testutil::repo();
+    let text = [
+        "The quick brown fox jumps over the lazy dog .",
+        "I ca n't believe it 's 5:30 !",
+        "Yes",
+        "",
+    ];
+    let batch: Vec<Vec<String>> = text
+        .iter()
+        .map(|s| s.split_whitespace().map(String::from).collect())
+        .collect();
+    for name in ["en_ewt.postag", "en_ewt_micro.postag"] {
+        let blob = std::fs::read(repo.join("models").join(name)).unwrap();
+        let model = Model::from_bytes(&blob).unwrap();
+        let (tags, _) = tag_batch(&model, &batch);
+        let want: Vec<u16> = batch.iter().flat_map(|s| tag_one(&model, s).0).collect();
+        assert_eq!(tags, want, "{name}");
+    }
+}
+
+#[test]
+fn batch_errors_name_the_fault_and_write_nothing() {
+    for (name, blob, words) in models() {
+        let model = Model::from_bytes(&blob).unwrap();
+        let t = model.num_tags();
+        let good = sentences(&words);
+        let total: usize = good.iter().map(Vec::len).sum();
+        let need = model.batch_scratch_bytes(total, 40).unwrap();
+        let mut scratch = vec![0u8; need + 3];
+        let mut tags = vec![7u16; total + 1];
+        let mut scores = vec![9f32; (total + 1) * t];
+        for (fault, want) in [
+            ("\u{0}bad\u{ff}".to_string(), Error::UnknownChar),
+            (String::new(), Error::EmptyToken),
+        ] {
+            tags.fill(7);
+            scores.fill(9.0);
+            let mut bad = good.clone();
+            bad[6].insert(1, fault.clone());
+            let n: usize = bad.iter().map(Vec::len).sum();
+            let mut scratch = vec![0u8; model.batch_scratch_bytes(n, 40).unwrap()];
+            let got = model.tag_batch(&bad, &mut scratch, &mut tags, Some(&mut scores));
+            // A model with an unknown-char row takes any char: then no error.
+            if got.is_err() || want == Error::EmptyToken {
+                assert_eq!(got, Err(want), "{name} {fault:?}");
+                assert!(tags.iter().all(|&v| v == 7) && scores.iter().all(|&v| v == 9.0));
+            }
+        }
+        // Bytes that are not UTF-8.
+        tags.fill(7);
+        let bad: Vec<Vec<&[u8]>> = vec![vec![b"a"], vec![b"\xff\xfe"]];
+        let mut s = vec![0u8; model.batch_scratch_bytes(3, 2).unwrap()];
+        assert_eq!(
+            model.tag_batch(&bad, &mut s, &mut tags, None),
+            Err(Error::InvalidUtf8)
+        );
+        assert!(tags.iter().all(|&v| v == 7));
+        // Outputs and scratch too small, a sentence too long.
+        assert_eq!(
+            model.tag_batch(&good, &mut scratch, &mut tags[..total - 1], None),
+            Err(Error::OutputTooSmall)
+        );
+        assert_eq!(
+            model.tag_batch(
+                &good,
+                &mut scratch,
+                &mut tags,
+                Some(&mut scores[..total * t - 1])
+            ),
+            Err(Error::OutputTooSmall)
+        );
+        let longest = good.iter().map(Vec::len).max().unwrap();
+        let exact = model.batch_scratch_bytes(total, longest).unwrap();
+        let mut buf = vec![0u8; exact + 4];
+        for shift in 0..4 {
+            let s = &mut buf[shift..];
+            model
+                .tag_batch(&good, &mut s[..exact], &mut tags, None)
+                .unwrap();
+            if s.as_ptr().align_offset(4) == 3 {
+                assert_eq!(
+                    model.tag_batch(&good, &mut s[..exact - 1], &mut tags, None),
+                    Err(Error::ScratchTooSmall),
+                    "{name}: one byte less"
+                );
+            }
+        }
+        let long = vec![vec![words[0].clone(); MAX_TOKENS + 1]];
+        assert_eq!(
+            model.tag_batch(&long, &mut scratch, &mut vec![0; MAX_TOKENS + 1], None),
+            Err(Error::TooManyTokens)
+        );
+        assert_eq!(
+            model.batch_scratch_bytes(MAX_TOKENS + 1, MAX_TOKENS + 1),
+            None
+        );
+        assert_eq!(model.batch_scratch_bytes(3, 4), None);
+    }
+}
