@@ -1,5 +1,7 @@
-//! Batch-1 tagging throughput (one sentence per call, as a firmware caller tags) and
-//! the streaming `Cell::step`, at every kernel level this processor runs.
+//! Tagging throughput, batch-1 (one sentence per call, as a firmware caller tags) and
+//! bulk (`Model::tag_batch`, 32 sentences per call), with the achieved GFLOP/s and
+//! their share of the level's peak multiply-add rate (a probe measured in the same
+//! run), and the streaming `Cell::step`, at every kernel level this processor runs.
 //!
 //! Base model with random weights (`RandomModel::BASE`): word embedding 100 (10k
 //! words), char BiLSTM 32 (char embedding 32), word BiLSTM 128, 17 tags. Levels run
@@ -12,7 +14,7 @@
 use postag_core::arch::{self, Level};
 use postag_core::synthetic::RandomModel;
 use postag_core::tensor::{Matrix, Storage, Vector};
-use postag_core::{Cell, Model};
+use postag_core::{Cell, LstmShape, Model};
 use postag_testutil::timing;
 
 /// Runs `pass` (which returns how many units it did) at every level in interleaved
@@ -70,6 +72,35 @@ fn view(bytes: &[u8], storage: Storage, rows: usize, cols: usize) -> Matrix<'_> 
     .unwrap()
 }
 
+/// Sentences per `tag_batch` call in the bulk figures.
+const BULK: usize = 32;
+
+/// Floating-point operations of tagging `sentences`: 2 per multiply-add of the char
+/// LSTM (per char it reads), the word LSTM and hidden2tag (per token). Activations,
+/// lookups and decoding are not counted.
+fn flops(model: &Model<'_>, sentences: &[Vec<String>]) -> f64 {
+    let lstm = |shape: &LstmShape, input: usize| -> usize {
+        let (h, d) = (shape.hidden as usize, shape.directions());
+        (0..shape.layers as usize)
+            .map(|l| {
+                let i = if l == 0 { input } else { shape.output_dim() };
+                d * 4 * h * (i + h)
+            })
+            .sum()
+    };
+    let cfg = model.config();
+    let per_token =
+        lstm(&cfg.lstm, cfg.word_input_dim()) + cfg.tags as usize * cfg.lstm.output_dim();
+    let per_char = cfg.chars.map_or(0, |c| lstm(&c.lstm, c.dim as usize));
+    let max_chars = cfg.chars.map_or(0, |c| c.max_word_chars as usize);
+    let macs: usize = sentences
+        .iter()
+        .flatten()
+        .map(|w| per_token + per_char * w.chars().count().min(max_chars))
+        .sum();
+    2.0 * macs as f64
+}
+
 fn main() {
     let rounds: usize = std::env::var("POSTAG_BENCH_ROUNDS")
         .ok()
@@ -96,8 +127,29 @@ fn main() {
     let parts = std::env::var("POSTAG_BENCH_PARTS").unwrap_or_default();
     let run_part = |name: &str| parts.is_empty() || parts.split(',').any(|p| p.trim() == name);
 
+    // The peak multiply-add rate of each level, measured in this run: the yardstick
+    // for the achieved GFLOP/s below.
+    let probe = interleaved(&levels, rounds, || {
+        let (sum, flops) = arch::fma_probe(2_000_000, 1.0);
+        std::hint::black_box(sum);
+        flops as usize
+    });
+    let peak: Vec<f64> = probe.iter().map(|s| 1e-9 / s).collect();
+    println!(
+        "peak multiply-add probe, 1 thread: {}",
+        levels
+            .iter()
+            .zip(&peak)
+            .map(|(l, g)| format!("{} {g:.1} GFLOP/s", l.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
     if run_part("tagging") {
-        println!("batch-1 tagging, base model, 1 thread (median of {rounds} rounds):");
+        println!(
+            "tagging, base model, 1 thread (median of {rounds} rounds); batch-1 = one sentence \
+             per call (Model::tag), bulk = {BULK} sentences per call (Model::tag_batch):"
+        );
     }
     for storage in [Storage::F32, Storage::I8]
         .into_iter()
@@ -110,22 +162,46 @@ fn main() {
         let (blob, words) = spec.build().unwrap();
         let model = Model::from_bytes(&blob).unwrap();
         let sentences = RandomModel::sentences(&words, 300, 7);
+        let tokens: usize = sentences.iter().map(Vec::len).sum();
+        let flop_per_token = flops(&model, &sentences) / tokens as f64;
         let mut scratch = vec![0u8; model.scratch_bytes(64).unwrap()];
-        let mut tags = vec![0u16; 64];
-        let per_token = interleaved(&levels, rounds, || {
-            let mut tokens = 0;
-            for s in &sentences {
-                model.tag(s, &mut scratch, &mut tags, None).unwrap();
-                tokens += s.len();
+        let mut tags = vec![0u16; tokens];
+        let longest = sentences.iter().map(Vec::len).max().unwrap();
+        let mut batch_scratch =
+            vec![0u8; model.batch_scratch_bytes(BULK * longest, longest).unwrap()];
+        for (mode, bulk) in [("batch-1", false), ("bulk", true)] {
+            let per_token = interleaved(&levels, rounds, || {
+                if bulk {
+                    for chunk in sentences.chunks(BULK) {
+                        let n = chunk.iter().map(Vec::len).sum();
+                        model
+                            .tag_batch(chunk, &mut batch_scratch, &mut tags[..n], None)
+                            .unwrap();
+                    }
+                } else {
+                    for s in &sentences {
+                        model.tag(s, &mut scratch, &mut tags, None).unwrap();
+                    }
+                }
+                tokens
+            });
+            for ((level, secs), peak) in levels.iter().zip(&per_token).zip(&peak) {
+                let gflops = flop_per_token / secs * 1e-9;
+                println!(
+                    "  {:<26} {:>6} {:8.2} us/token {:>9.0} tokens/s {:6.1} GFLOP/s {:4.0}% of peak",
+                    format!("{storage:?} {mode} (blob {} KB)", blob.len() / 1024),
+                    level.name(),
+                    secs * 1e6,
+                    1.0 / secs,
+                    gflops,
+                    100.0 * gflops / peak
+                );
             }
-            tokens
-        });
-        let us: Vec<f64> = per_token.iter().map(|s| s * 1e6).collect();
-        row(
-            &format!("  {storage:?} (blob {} KB)", blob.len() / 1024,),
-            &levels,
-            &us,
-            "us/token",
+        }
+        println!(
+            "  ({:.3} MFLOP per token: the multiply-adds of the char and word LSTMs and \
+             hidden2tag, 2 FLOP each)",
+            flop_per_token * 1e-6
         );
     }
 

@@ -98,6 +98,15 @@ pub(super) unsafe fn gemv_neon(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
 
 /// # Safety
 ///
+/// NEON is part of the target.
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn fma_probe_neon(rounds: usize, seed: f32) -> (f32, u64) {
+    // SAFETY: register arithmetic only.
+    unsafe { generic::fma_probe::<Neon>(rounds, seed) }
+}
+
+/// # Safety
+///
 /// The requirements of [`generic::gemm_lanes`].
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn gemm_lanes_neon(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) {

@@ -420,3 +420,33 @@ pub(super) unsafe fn gemm_lanes<V: Vector, const R: usize, const VPR: usize>(
         }
     }
 }
+
+/// Independent multiply-add chains per probe: enough to cover the latency of a fused
+/// multiply-add on every processor the levels run on (4 cycles, 2 per cycle).
+const PROBE_CHAINS: usize = 12;
+
+/// The peak multiply-add rate of a level: `rounds` rounds of [`PROBE_CHAINS`]
+/// independent `acc = acc * a + b` vectors (nothing but multiply-adds in the loop).
+/// Returns the lanes' sum (so the work is kept) and the floating-point operations done.
+///
+/// # Safety
+///
+/// The level's target features are enabled.
+#[inline(always)]
+pub(super) unsafe fn fma_probe<V: Vector>(rounds: usize, seed: f32) -> (f32, u64) {
+    // SAFETY: register arithmetic only; the caller enabled the features.
+    unsafe {
+        let mut acc: [V; PROBE_CHAINS] = core::array::from_fn(|k| V::splat(seed + k as f32 * 1e-3));
+        let (a, b) = (V::splat(0.999_9), V::splat(1e-4));
+        for _ in 0..rounds {
+            for v in acc.iter_mut() {
+                *v = v.mul_add(a, b);
+            }
+        }
+        let mut total = V::zero();
+        for v in acc {
+            total = total.add(v);
+        }
+        (total.sum(), (rounds * PROBE_CHAINS * V::LANES * 2) as u64)
+    }
+}

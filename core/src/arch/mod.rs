@@ -382,6 +382,44 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
     }
 }
 
+/// The peak multiply-add rate of the level this thread runs at, for benchmarks to
+/// state what share of it they reach: `rounds` rounds of independent multiply-add
+/// vector chains (separate multiply and add where the level has no fused one; plain
+/// Rust at the scalar level). Returns the sum of the results (use it, so that the work
+/// is kept) and the floating-point operations done (2 per multiply-add per lane).
+#[doc(hidden)]
+pub fn fma_probe(rounds: usize, seed: f32) -> (f32, u64) {
+    match level() {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        // SAFETY: the level is supported (checked when it was set).
+        Level::Avx2 => unsafe { x86_64::fma_probe_avx2(rounds, seed) },
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        // SAFETY: SSE2 is part of the compile-time target.
+        Level::Sse2 => unsafe { x86_64::fma_probe_sse2(rounds, seed) },
+        #[cfg(all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        ))]
+        // SAFETY: NEON is part of the compile-time target.
+        Level::Neon => unsafe { aarch64::fma_probe_neon(rounds, seed) },
+        _ => {
+            // Eight-wide chains, as the compiler vectorizes the portable kernels.
+            const CHAINS: usize = 12;
+            let mut acc: [[f32; 8]; CHAINS] = core::array::from_fn(|k| [seed + k as f32 * 1e-3; 8]);
+            for _ in 0..rounds {
+                for chain in acc.iter_mut() {
+                    for v in chain.iter_mut() {
+                        *v = *v * 0.999_9 + 1e-4;
+                    }
+                }
+            }
+            let sum = acc.iter().flatten().sum();
+            (sum, (rounds * CHAINS * 8 * 2) as u64)
+        }
+    }
+}
+
 /// Longest int8 row whose integer dot products are exact at every level: each i32
 /// lane then holds at most `8192 / 8 = 1024` products of `|q| <= 128` and
 /// `|x| <= 16383`, and `128 * 16383 * 1024 < 2^31`. (Blob rows are at most

@@ -358,3 +358,33 @@ fn levels_have_names_and_forcing_is_per_thread() {
         assert!(!force(Some(l)));
     }
 }
+
+/// The peak probe does the work it counts at every level: the same chains (within
+/// the rounding fused multiply-adds change) and the stated operation count.
+#[test]
+fn peak_probe_counts_its_work_at_every_level() {
+    let rounds = if cfg!(miri) { 3 } else { 1000 };
+    // Every lane of every chain: x <- x * 0.9999 + 1e-4, from seed + chain * 1e-3.
+    let chain = |k: usize| {
+        let mut x = 1.0f64 + k as f64 * 1e-3;
+        for _ in 0..rounds {
+            x = x * 0.999_9 + 1e-4;
+        }
+        x
+    };
+    for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+        let (sum, flops) = at(level, || super::fma_probe(rounds, 1.0));
+        let lanes = (flops / (2 * rounds as u64)) as usize;
+        assert!(lanes >= 8 && lanes % 4 == 0, "{level:?}: {flops} FLOP");
+        let width = if level == Level::Scalar {
+            8
+        } else {
+            lanes / 12
+        };
+        let want: f64 = (0..lanes / width).map(|k| chain(k) * width as f64).sum();
+        assert!(
+            (sum as f64 - want).abs() <= 1e-4 * want,
+            "{level:?}: {sum} vs {want}"
+        );
+    }
+}

@@ -311,6 +311,24 @@ pub(super) unsafe fn gemm_lanes_sse2(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
     unsafe { generic::gemm_lanes::<Sse2, 4, 2>(w, xt, out) }
 }
 
+/// # Safety
+///
+/// AVX2 and FMA are available.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn fma_probe_avx2(rounds: usize, seed: f32) -> (f32, u64) {
+    // SAFETY: the target features are enabled here.
+    unsafe { generic::fma_probe::<Avx2>(rounds, seed) }
+}
+
+/// # Safety
+///
+/// SSE2 is available (part of every x86-64 target).
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn fma_probe_sse2(rounds: usize, seed: f32) -> (f32, u64) {
+    // SAFETY: as above.
+    unsafe { generic::fma_probe::<Sse2>(rounds, seed) }
+}
+
 /// Longest rows whose integer dot products may be summed in i32 lanes: every
 /// partial sum is at most `128 * 16383 * 1024 < 2^31` in magnitude.
 const I32_SUM_COLS: usize = 1024;
