@@ -76,6 +76,11 @@
 #define POSTAG_MAX_TOKENS 4096
 
 /**
+ * Most tokens, summed over its sentences, one `postag_tag_batch` call accepts.
+ */
+#define POSTAG_MAX_BATCH_TOKENS (1 << 20)
+
+/**
  * What a call did: `POSTAG_STATUS_OK` (0) or why it failed.
  *
  * The numbers are stable: a code keeps its meaning in every later version and a
@@ -488,6 +493,53 @@ postag_status postag_tag(const struct postag_model *model,
                          size_t tags_len,
                          float *scores_out,
                          size_t scores_len);
+
+/**
+ * Writes into `*bytes_out` the scratch bytes `postag_tag_batch` needs for sentences of
+ * `n_tokens` tokens in all, the longest `longest` tokens long. Any buffer of that size
+ * works, at any alignment. `POSTAG_STATUS_TOO_MANY_TOKENS` when `longest` exceeds
+ * `POSTAG_MAX_TOKENS` or `n_tokens` exceeds `POSTAG_MAX_BATCH_TOKENS`;
+ * `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`.
+ *
+ * # Safety
+ * As `postag_scratch_size`.
+ */
+postag_status postag_batch_scratch_size(const struct postag_model *model,
+                                        size_t n_tokens,
+                                        size_t longest,
+                                        size_t *bytes_out);
+
+/**
+ * Tags `n_sentences` sentences in one call (server throughput; `postag_tag` is the call
+ * for one sentence). `tokens` holds all `n_tokens` tokens, sentence after sentence;
+ * `sentence_lens[i]` is sentence `i`'s token count (0 is an empty sentence), and the
+ * lengths sum to `n_tokens` (else `POSTAG_STATUS_INVALID_ARGUMENT`). The outputs follow
+ * the same order: `tags_out` one tag per token (`tags_len >= n_tokens`), `scores_out`
+ * NULL or one row of T log-probabilities per token. `scratch` holds at least
+ * `postag_batch_scratch_size(model, n_tokens, longest sentence)` bytes.
+ *
+ * Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM weights the
+ * word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
+ * the summation order of the recurrent product (within 1e-5 on the tests), and a
+ * sentence's result never depends on the sentences beside it. Errors are
+ * `postag_tag`'s (an empty token anywhere is reported first); outputs are written
+ * only on success.
+ *
+ * # Safety
+ * As `postag_tag`, with `sentence_lens` valid for reads of `n_sentences` values
+ * (may be NULL when `n_sentences` is 0), overlapping nothing written.
+ */
+postag_status postag_tag_batch(const struct postag_model *model,
+                               const struct postag_token *tokens,
+                               size_t n_tokens,
+                               const size_t *sentence_lens,
+                               size_t n_sentences,
+                               uint8_t *scratch,
+                               size_t scratch_len,
+                               uint16_t *tags_out,
+                               size_t tags_len,
+                               float *scores_out,
+                               size_t scores_len);
 
 /**
  * Writes into `*state_len_out` the number of floats of a caller-held state:

@@ -2,7 +2,7 @@
 
 use postag_core::Model;
 
-use crate::checks::{self, region_of_optional, Out, Token};
+use crate::checks::{self, region_of_optional, In, Out, Token};
 use crate::model::{answer, loaded, postag_model};
 use crate::postag_status;
 use crate::token::postag_token;
@@ -80,6 +80,7 @@ pub unsafe extern "C" fn postag_tag(
     scores_len: usize,
 ) -> postag_status {
     let buffers = Buffers {
+        sentence_lens: None,
         state: None,
         scratch: (scratch, scratch_len),
         tags: (tags_out, tags_len),
@@ -89,6 +90,91 @@ pub unsafe extern "C" fn postag_tag(
     unsafe {
         tag_call(model, tokens, n_tokens, buffers, |m, call| {
             m.tag(call.tokens, call.scratch, call.tags, call.scores)
+        })
+    }
+}
+
+/// Writes into `*bytes_out` the scratch bytes `postag_tag_batch` needs for sentences of
+/// `n_tokens` tokens in all, the longest `longest` tokens long. Any buffer of that size
+/// works, at any alignment. `POSTAG_STATUS_TOO_MANY_TOKENS` when `longest` exceeds
+/// `POSTAG_MAX_TOKENS` or `n_tokens` exceeds `POSTAG_MAX_BATCH_TOKENS`;
+/// `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`.
+///
+/// # Safety
+/// As `postag_scratch_size`.
+#[no_mangle]
+pub unsafe extern "C" fn postag_batch_scratch_size(
+    model: *const postag_model,
+    n_tokens: usize,
+    longest: usize,
+    bytes_out: *mut usize,
+) -> postag_status {
+    // SAFETY: forwarded caller's contract.
+    unsafe {
+        answer(model, bytes_out, |m| {
+            if longest > n_tokens {
+                return Err(postag_status::InvalidArgument);
+            }
+            m.batch_scratch_bytes(n_tokens, longest)
+                .ok_or(postag_status::TooManyTokens)
+        })
+    }
+}
+
+/// Most tokens, summed over its sentences, one `postag_tag_batch` call accepts.
+pub const POSTAG_MAX_BATCH_TOKENS: usize = 1 << 20;
+
+const _: () = assert!(POSTAG_MAX_BATCH_TOKENS == postag_core::MAX_BATCH_TOKENS);
+
+/// Tags `n_sentences` sentences in one call (server throughput; `postag_tag` is the call
+/// for one sentence). `tokens` holds all `n_tokens` tokens, sentence after sentence;
+/// `sentence_lens[i]` is sentence `i`'s token count (0 is an empty sentence), and the
+/// lengths sum to `n_tokens` (else `POSTAG_STATUS_INVALID_ARGUMENT`). The outputs follow
+/// the same order: `tags_out` one tag per token (`tags_len >= n_tokens`), `scores_out`
+/// NULL or one row of T log-probabilities per token. `scratch` holds at least
+/// `postag_batch_scratch_size(model, n_tokens, longest sentence)` bytes.
+///
+/// Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM weights the
+/// word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
+/// the summation order of the recurrent product (within 1e-5 on the tests), and a
+/// sentence's result never depends on the sentences beside it. Errors are
+/// `postag_tag`'s (an empty token anywhere is reported first); outputs are written
+/// only on success.
+///
+/// # Safety
+/// As `postag_tag`, with `sentence_lens` valid for reads of `n_sentences` values
+/// (may be NULL when `n_sentences` is 0), overlapping nothing written.
+#[no_mangle]
+pub unsafe extern "C" fn postag_tag_batch(
+    model: *const postag_model,
+    tokens: *const postag_token,
+    n_tokens: usize,
+    sentence_lens: *const usize,
+    n_sentences: usize,
+    scratch: *mut u8,
+    scratch_len: usize,
+    tags_out: *mut u16,
+    tags_len: usize,
+    scores_out: *mut f32,
+    scores_len: usize,
+) -> postag_status {
+    let buffers = Buffers {
+        sentence_lens: Some((sentence_lens, n_sentences)),
+        state: None,
+        scratch: (scratch, scratch_len),
+        tags: (tags_out, tags_len),
+        scores: (scores_out, scores_len),
+    };
+    // SAFETY: forwarded caller's contract.
+    unsafe {
+        tag_call(model, tokens, n_tokens, buffers, |m, call| {
+            let tokens = call.tokens;
+            let sentences = call.sentence_lens.iter().scan(0usize, |start, &n| {
+                let s = &tokens[*start..*start + n];
+                *start += n;
+                Some(s)
+            });
+            m.tag_batch_iter(sentences, call.scratch, call.tags, call.scores)
         })
     }
 }
@@ -144,6 +230,7 @@ pub unsafe extern "C" fn postag_tag_from_state(
     scores_len: usize,
 ) -> postag_status {
     let buffers = Buffers {
+        sentence_lens: None,
         state: Some((state, state_len)),
         scratch: (scratch, scratch_len),
         tags: (tags_out, tags_len),
@@ -183,6 +270,7 @@ pub unsafe extern "C" fn postag_step(
     scores_len: usize,
 ) -> postag_status {
     let buffers = Buffers {
+        sentence_lens: None,
         state: Some((state, state_len)),
         scratch: (scratch, scratch_len),
         tags: (tag_out, 1),
@@ -202,6 +290,8 @@ pub unsafe extern "C" fn postag_step(
 /// The buffers a tagging call writes, as pointers and lengths: the stream's state (for
 /// the streaming calls), the scratch, the tags and the optional scores.
 struct Buffers {
+    /// The sentences' lengths, for the batch call.
+    sentence_lens: Option<(*const usize, usize)>,
     state: Option<(*mut f32, usize)>,
     scratch: (*mut u8, usize),
     tags: (*mut u16, usize),
@@ -211,6 +301,8 @@ struct Buffers {
 /// The checked arguments of a tagging call.
 struct Call<'a> {
     tokens: &'a [Token],
+    /// The sentences' lengths (summing to `tokens.len()`), for the batch call.
+    sentence_lens: &'a [usize],
     state: Option<&'a mut [f32]>,
     scratch: &'a mut [u8],
     tags: &'a mut [u16],
@@ -251,11 +343,26 @@ unsafe fn tag_call(
         checks::disjoint(&writes, &model.reads())?;
         // SAFETY: forwarded caller's contract; checked against every written region.
         let tokens = unsafe { checks::tokens(tokens, n_tokens, &writes) }?;
+        let sentence_lens: &[usize] = match buffers.sentence_lens {
+            None => &[],
+            Some((ptr, len)) => {
+                let lens = In::new(ptr, len)?;
+                checks::disjoint(&writes, &[lens.region()])?;
+                // SAFETY: forwarded caller's contract; overlaps nothing written.
+                let lens = unsafe { lens.get() };
+                let sum = lens.iter().try_fold(0usize, |a, &n| a.checked_add(n));
+                if sum != Some(n_tokens) {
+                    return Err(postag_status::InvalidArgument);
+                }
+                lens
+            }
+        };
         // SAFETY: the written buffers are valid (caller's contract) and overlap neither
         // each other nor any input (checked above).
         let call = unsafe {
             Call {
                 tokens,
+                sentence_lens,
                 state: state.map(|s| s.get()),
                 scratch: scratch.get(),
                 tags: tags.get(),

@@ -201,6 +201,103 @@ static int check_tags_and_scores_equal_the_core(void) {
     return 1;
 }
 
+/* postag_tag_batch: every model's sentences in one call give postag_tag's tags, and its
+ * scores up to the summation order of the recurrent product; bad lengths are refused. */
+static int check_batch_equals_the_core(void) {
+    size_t ci, si, models = 0, sentences = 0;
+    for (ci = 0; ci < g_count; ci++) {
+        const model_case *c = &g_cases[ci];
+        postag_model m;
+        postag_model_info info;
+        float worst = 0.0f, tolerance = c->tolerance > 1e-5f ? c->tolerance : 1e-5f;
+        size_t total = 0, longest = 0, count = 0, t = c->num_tags, need_bytes, o;
+        postag_token *toks;
+        size_t *lens;
+        uint8_t *scratch;
+        uint16_t *tags;
+        float *scores;
+        if (c->file.data == NULL) {
+            continue;
+        }
+        if (!load_and_describe(c, &m, &info)) {
+            return 0;
+        }
+        for (si = 0; si < c->n_sentences; si++) {
+            if (c->sentences[si].has_plain) {
+                total += c->sentences[si].n;
+                longest = c->sentences[si].n > longest ? c->sentences[si].n : longest;
+                count++;
+            }
+        }
+        toks = (postag_token *)malloc(total * sizeof *toks + 1);
+        lens = (size_t *)malloc(count * sizeof *lens + 1);
+        CHECK(toks && lens);
+        for (si = 0, o = 0, count = 0; si < c->n_sentences; si++) {
+            const sentence *s = &c->sentences[si];
+            if (s->has_plain) {
+                memcpy(toks + o, s->tokens, s->n * sizeof *toks);
+                lens[count++] = s->n;
+                o += s->n;
+            }
+        }
+        CHECK_OK(postag_batch_scratch_size(&m, total, longest, &need_bytes));
+        scratch = (uint8_t *)malloc(need_bytes + 1);
+        tags = (uint16_t *)malloc(total * sizeof *tags + 1);
+        scores = (float *)malloc(total * t * sizeof *scores + 1);
+        CHECK(scratch && tags && scores);
+        /* Lengths that do not sum to the tokens: refused, nothing written. */
+        if (count > 0 && total > 0) {
+            memset(tags, 0xAB, total * sizeof *tags);
+            lens[0] += 1;
+            CHECK_STATUS(postag_tag_batch(&m, toks, total, lens, count, scratch + 1, need_bytes,
+                                          tags, total, scores, total * t),
+                         POSTAG_STATUS_INVALID_ARGUMENT);
+            CHECK(tags[0] == 0xABAB);
+            lens[0] -= 1;
+            CHECK_STATUS(postag_tag_batch(&m, toks, total, NULL, count, scratch + 1, need_bytes,
+                                          tags, total, scores, total * t),
+                         POSTAG_STATUS_NULL_POINTER);
+        }
+        CHECK_OK(postag_tag_batch(&m, toks, total, lens, count, scratch + 1, need_bytes, tags,
+                                  total, scores, total * t));
+        for (si = 0, o = 0; si < c->n_sentences; si++) {
+            const sentence *s = &c->sentences[si];
+            if (!s->has_plain) {
+                continue;
+            }
+            CHECK(memcmp(tags + o, s->tags, s->n * sizeof *tags) == 0);
+            if (!close_enough(scores + o * t, s->scores, s->n * t, tolerance, &worst)) {
+                fprintf(stderr, "  %s sentence %u: batch scores differ\n", c->name, (unsigned)si);
+                return 0;
+            }
+            o += s->n;
+            sentences++;
+        }
+        free(toks);
+        free(lens);
+        free(scratch);
+        free(tags);
+        free(scores);
+        models++;
+    }
+    printf("  %u models, %u sentences: batch tags equal the Rust core's\n", (unsigned)models,
+           (unsigned)sentences);
+    CHECK(models >= 5);
+    {
+        /* An empty batch needs no pointers. */
+        postag_model m;
+        size_t zero = 1;
+        CHECK_OK(postag_model_load(g_cases[0].blob.data, g_cases[0].blob.len, &m));
+        CHECK_OK(postag_batch_scratch_size(&m, 0, 0, &zero));
+        CHECK(zero == 0);
+        CHECK_OK(postag_tag_batch(&m, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0));
+        CHECK_STATUS(postag_batch_scratch_size(&m, 3, 4, &zero), POSTAG_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(postag_batch_scratch_size(&m, POSTAG_MAX_BATCH_TOKENS + 1, 1, &zero),
+                     POSTAG_STATUS_TOO_MANY_TOKENS);
+    }
+    return 1;
+}
+
 /* postag_tag_from_state and postag_step from each sentence's initial state. */
 static int check_streams(void) {
     size_t ci, si, i, streamed = 0;
@@ -847,6 +944,7 @@ int main(int argc, char **argv) {
         {"model_object", check_model_object},
         {"tags_and_scores_equal_the_core", check_tags_and_scores_equal_the_core},
         {"streams", check_streams},
+        {"batch_equals_the_core", check_batch_equals_the_core},
         {"tag_names", check_tag_names},
         {"copies_and_alignment", check_copies_and_alignment},
         {"empty_sentence", check_empty_sentence},

@@ -108,8 +108,9 @@ impl Model<'_> {
     /// Each sentence gets the tags and scores [`Model::tag`] gives it, up to the
     /// order of the sums of the recurrent product (the word LSTM runs eight sentences
     /// side by side when [`Model::batches_side_by_side`]); a sentence's result does
-    /// not depend on the sentences beside it. Errors are those of [`Model::tag`], for
-    /// the first sentence that has one, and nothing is written then.
+    /// not depend on the sentences beside it. Errors are those of [`Model::tag`] (an
+    /// empty token anywhere is reported first, then token errors in order), and
+    /// nothing is written then.
     pub fn tag_batch<S, T>(
         &self,
         sentences: &[S],
@@ -121,11 +122,28 @@ impl Model<'_> {
         S: AsRef<[T]>,
         T: AsRef<[u8]>,
     {
+        self.tag_batch_iter(sentences.iter().map(AsRef::as_ref), scratch, tags, scores)
+    }
+
+    /// [`Model::tag_batch`] for sentences given by an iterator (read several times), for
+    /// callers that hold the tokens in another shape, such as one array of all tokens
+    /// and the sentences' lengths.
+    pub fn tag_batch_iter<'s, T, I>(
+        &self,
+        sentences: I,
+        scratch: &mut [u8],
+        tags: &mut [u16],
+        scores: Option<&mut [f32]>,
+    ) -> Result<(), Error>
+    where
+        T: AsRef<[u8]> + 's,
+        I: Iterator<Item = &'s [T]> + Clone,
+    {
         let num_tags = self.num_tags();
         let mut total = 0usize;
         let mut longest = 0usize;
-        for s in sentences {
-            let n = s.as_ref().len();
+        for s in sentences.clone() {
+            let n = s.len();
             if n > MAX_TOKENS {
                 return Err(Error::TooManyTokens);
             }
@@ -139,8 +157,8 @@ impl Model<'_> {
             return Err(Error::OutputTooSmall);
         }
         if sentences
-            .iter()
-            .any(|s| s.as_ref().iter().any(|t| t.as_ref().is_empty()))
+            .clone()
+            .any(|s| s.iter().any(|t| t.as_ref().is_empty()))
         {
             return Err(Error::EmptyToken);
         }
@@ -163,14 +181,12 @@ impl Model<'_> {
 
         // Phase 1: every lookup and the char features of every word of every
         // sentence; all input errors surface here.
-        let all = sentences.iter().flat_map(|s| s.as_ref().iter());
+        let all = sentences.clone().flatten();
         self.lookups(all, total, rows, feats, work)?;
 
         // Phase 2: the word LSTM, sentences side by side.
-        let len = |i: usize| sentences[i].as_ref().len();
         self.word_lstm_lanes(
-            sentences.len(),
-            &len,
+            sentences.clone().map(<[T]>::len),
             total,
             rows,
             feats,
@@ -189,7 +205,7 @@ impl Model<'_> {
         let staged: &mut [u16] = &mut bytemuck::cast_slice_mut(rows)[..total];
         let mut offset = 0;
         for s in sentences {
-            let n = s.as_ref().len();
+            let n = s.len();
             let e = &logits[offset * num_tags..(offset + n) * num_tags];
             let out = &mut staged[offset..offset + n];
             match &self.crf {
@@ -212,17 +228,17 @@ impl Model<'_> {
     /// [`Model::tag_batch`] one sentence at a time, for models whose word LSTM does
     /// not run side by side: the outputs are staged in `scratch` and reach the caller
     /// only when every sentence succeeded.
-    fn tag_each<S, T>(
+    fn tag_each<'s, T, I>(
         &self,
-        sentences: &[S],
+        sentences: I,
         total: usize,
         scratch: &mut [u8],
         tags: &mut [u16],
         scores: Option<&mut [f32]>,
     ) -> Result<(), Error>
     where
-        S: AsRef<[T]>,
-        T: AsRef<[u8]>,
+        T: AsRef<[u8]> + 's,
+        I: Iterator<Item = &'s [T]>,
     {
         let num_tags = self.num_tags();
         let staged_words = total.div_ceil(2) + total * num_tags;
@@ -237,9 +253,9 @@ impl Model<'_> {
         let staged_scores: &mut [f32] = bytemuck::cast_slice_mut(staged_scores);
         let mut offset = 0;
         for s in sentences {
-            let n = s.as_ref().len();
+            let n = s.len();
             self.tag(
-                s.as_ref(),
+                s,
                 rest,
                 &mut staged_tags[offset..offset + n],
                 Some(&mut staged_scores[offset * num_tags..(offset + n) * num_tags]),
@@ -253,16 +269,14 @@ impl Model<'_> {
         Ok(())
     }
 
-    /// Runs every layer of the word LSTM over `count` sentences of `len(i)` tokens
+    /// Runs every layer of the word LSTM over sentences of lengths `lens`
     /// (`total` tokens, concatenated), eight side by side, the last layer feeding
     /// `hidden2tag` into `logits`. The input projection of each sentence runs in the
     /// blocks [`Model::tag`] uses, so it is the same; only the recurrent product sums
     /// in another order.
-    #[allow(clippy::too_many_arguments)]
     fn word_lstm_lanes(
         &self,
-        count: usize,
-        len: &dyn Fn(usize) -> usize,
+        lens: impl Iterator<Item = usize> + Clone,
         total: usize,
         rows: &[u32],
         feats: &[f32],
@@ -307,8 +321,7 @@ impl Model<'_> {
                 // The input projection, sentence by sentence in `tag`'s blocks (steps
                 // in reading order, so backwards for the reverse direction).
                 let mut off = 0;
-                for i in 0..count {
-                    let n = len(i);
+                for n in lens.clone() {
                     let token = |step: usize| off + if dir == 1 { n - 1 - step } else { step };
                     let mut done = 0;
                     while done < n {
@@ -333,18 +346,17 @@ impl Model<'_> {
                 // The recurrence: a lane takes the next sentence when its own ends.
                 // Lane state: (first token, length, steps done).
                 let mut lanes: [Option<(usize, usize, usize)>; L] = [None; L];
-                let (mut next, mut next_off) = (0, 0);
+                let (mut queue, mut next_off) = (lens.clone(), 0);
                 loop {
                     for (lane, slot) in lanes.iter_mut().enumerate() {
                         if slot.is_some() {
                             continue;
                         }
-                        while slot.is_none() && next < count {
-                            let n = len(next);
+                        while slot.is_none() {
+                            let Some(n) = queue.next() else { break };
                             if n > 0 {
                                 *slot = Some((next_off, n, 0));
                             }
-                            next += 1;
                             next_off += n;
                         }
                         for j in 0..h {
