@@ -48,8 +48,9 @@ fn documented(c: &Config, f32_char_lstm: bool, n: usize) -> usize {
     let wc = c.chars.map_or(0, |ch| {
         let m = ch.max_word_chars as usize;
         let (dc, hc) = (ch.dim as usize, ch.lstm.hidden as usize);
-        if ch.lstm.layers == 1 && f32_char_lstm {
-            n * (m + 2) + dc + 8 * (dc + 6 * hc)
+        let vector_target = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+        if ch.lstm.layers == 1 && f32_char_lstm && vector_target {
+            n * (m + 1) + dc + 8 * (dc + 6 * hc)
         } else {
             m + work(&ch.lstm, dc, m)
         }

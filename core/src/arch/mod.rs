@@ -44,6 +44,18 @@ mod generic;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86_64;
 
+/// Whether this build has vector levels (x86-64 with SSE2, little-endian AArch64 with
+/// NEON): schedules that only pay off with vector kernels (the char LSTM's eight words
+/// side by side) are compiled for these targets only, keeping firmware code small.
+pub(crate) const HAS_VECTOR_LEVELS: bool = cfg!(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(
+        target_arch = "aarch64",
+        target_endian = "little",
+        target_feature = "neon"
+    )
+));
+
 /// An instruction-set level of the kernels, from slowest to fastest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]

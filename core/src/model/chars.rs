@@ -85,11 +85,14 @@ const L: usize = BATCH_LANES;
 
 impl CharNet<'_> {
     /// Whether the char features run eight words side by side
-    /// ([`CharNet::features_lanes`]): a one-layer char LSTM with f32 weights. Other
-    /// char nets run one word at a time ([`CharNet::features`]).
+    /// ([`CharNet::features_lanes`]): a one-layer char LSTM with f32 weights, in builds
+    /// for processors with vector kernels (x86-64, AArch64). Other char nets, and every
+    /// char net on other targets (Cortex-M), run one word at a time
+    /// ([`CharNet::features`]).
     pub(super) fn runs_in_lanes(&self) -> bool {
         let shape = self.lstm.shape;
-        shape.layers == 1
+        crate::arch::HAS_VECTOR_LEVELS
+            && shape.layers == 1
             && (0..shape.directions()).all(|d| {
                 let cell = self.lstm.cell(0, d);
                 cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
@@ -106,7 +109,7 @@ impl CharNet<'_> {
     /// char-id table included.
     pub(super) fn lanes_work_len(&self, n: usize) -> usize {
         let (dc, hc) = (self.embedding.cols(), self.lstm.shape.hidden as usize);
-        n * (self.ids_len() + 1) + dc + L * (dc + 6 * hc)
+        n * self.ids_len() + dc + L * (dc + 6 * hc)
     }
 
     /// Writes `word`'s entry of the char-id table into `ids` ([`CharNet::ids_len`]
@@ -126,7 +129,7 @@ impl CharNet<'_> {
     /// the start of `work`, into `out` (n, F): the arithmetic of [`CharNet::features`]
     /// for each word, eight words side by side, each in a lane of the batched kernels
     /// so that every weight load and activation pass serves eight words. A lane takes
-    /// the next word (longest first) as soon as its word ends. A word's features do not
+    /// the next word as soon as its word ends. A word's features do not
     /// depend on the words beside it: lanes never mix.
     pub(super) fn features_lanes(&self, n: usize, work: &mut [u32], out: &mut [f32]) {
         let shape = self.lstm.shape;
@@ -134,7 +137,6 @@ impl CharNet<'_> {
         let feat = shape.output_dim();
         let stride = self.ids_len();
         let (ids, rest) = work.split_at_mut(n * stride);
-        let (order, rest) = rest.split_at_mut(n);
         let rest: &mut [f32] = bytemuck::cast_slice_mut(rest);
         let (row, rest) = rest.split_at_mut(dc);
         let (xt, rest) = rest.split_at_mut(L * dc);
@@ -142,16 +144,12 @@ impl CharNet<'_> {
         let (h, rest) = rest.split_at_mut(L * hc);
         let c = &mut rest[..L * hc];
         let len = |w: usize| ids[w * stride] as usize;
-        for (i, o) in order.iter_mut().enumerate() {
-            *o = i as u32;
-        }
-        order.sort_unstable_by_key(|&w| (core::cmp::Reverse(len(w as usize)), w));
         out[..n * feat].fill(0.0);
         for dir in 0..shape.directions() {
             let cell = self.lstm.cell(0, dir);
             // Each lane's word and how many of its chars it has read.
             let mut lanes: [Option<(usize, usize)>; L] = [None; L];
-            let mut queue = order.iter().map(|&w| w as usize).filter(|&w| len(w) > 0);
+            let mut queue = (0..n).filter(|&w| len(w) > 0);
             loop {
                 for (lane, slot) in lanes.iter_mut().enumerate() {
                     if slot.is_none() {
