@@ -49,10 +49,11 @@ fn documented(c: &Config, f32_char_lstm: bool, n: usize) -> usize {
         let m = ch.max_word_chars as usize;
         let (dc, hc) = (ch.dim as usize, ch.lstm.hidden as usize);
         let vector_target = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+        let one = m + work(&ch.lstm, dc, m);
         if ch.lstm.layers == 1 && f32_char_lstm && vector_target {
-            n * (m + 1) + dc + 8 * (dc + 6 * hc)
+            one.max(n * (m + 1) + dc + 8 * (dc + 6 * hc))
         } else {
-            m + work(&ch.lstm, dc, m)
+            one
         }
     });
     4 * (n * (1 + f + t) + v + s + ww.max(wc)) + 3

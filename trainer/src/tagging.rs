@@ -19,7 +19,7 @@ fn explain(model: &Model<'_>, tokens: &[&str], where_: String, e: Error) -> anyh
 
 /// Tags one sentence of any length (see [`sentence_windows`]) with `scratch` sized for
 /// `min(tokens.len(), MAX_TOKENS)` tokens.
-fn tag_one(
+pub(crate) fn tag_one(
     model: &Model<'_>,
     tokens: &[&str],
     scores: bool,
@@ -57,6 +57,47 @@ fn tag_one(
     Ok(out)
 }
 
+/// Sentences per core call when tagging many ([`Model::tag_batch`]).
+const BATCH: usize = 32;
+
+/// Tags `sentences` (each at most [`MAX_TOKENS`] long) in one [`Model::tag_batch`] call,
+/// growing `scratch` as needed.
+fn tag_batch(
+    model: &Model<'_>,
+    sentences: &[Vec<&str>],
+    scores: bool,
+    scratch: &mut Vec<u8>,
+) -> Result<Vec<Tagged>, Error> {
+    let t = model.num_tags();
+    let total: usize = sentences.iter().map(Vec::len).sum();
+    let longest = sentences.iter().map(Vec::len).max().unwrap_or(0);
+    let bytes = model
+        .batch_scratch_bytes(total, longest)
+        .ok_or(Error::TooManyTokens)?;
+    scratch.resize(bytes.max(scratch.len()), 0);
+    let mut tags = vec![0u16; total];
+    let mut all_scores = vec![0f32; if scores { total * t } else { 0 }];
+    let s = scores.then_some(all_scores.as_mut_slice());
+    model.tag_batch(sentences, scratch, &mut tags, s)?;
+    let mut offset = 0;
+    Ok(sentences
+        .iter()
+        .map(|s| {
+            let n = s.len();
+            let out = Tagged {
+                tags: tags[offset..offset + n].to_vec(),
+                scores: if scores {
+                    all_scores[offset * t..(offset + n) * t].to_vec()
+                } else {
+                    Vec::new()
+                },
+            };
+            offset += n;
+            out
+        })
+        .collect())
+}
+
 /// Warns on stderr about each sentence longer than [`MAX_TOKENS`] (named by
 /// `name(index)`): it is tagged in overlapping windows (see [`sentence_windows`]).
 pub fn warn_long_sentences(sentences: &[Vec<&str>], name: &dyn Fn(usize) -> String) {
@@ -73,8 +114,9 @@ pub fn warn_long_sentences(sentences: &[Vec<&str>], name: &dyn Fn(usize) -> Stri
     }
 }
 
-/// Tags every sentence; `threads` workers each take a contiguous share. Sentences
-/// longer than [`MAX_TOKENS`] are tagged in windows (see [`sentence_windows`]). Errors name the
+/// Tags every sentence; `threads` workers each take a contiguous share and tag it up to
+/// [`BATCH`] sentences per core call ([`Model::tag_batch`]). Sentences longer than
+/// [`MAX_TOKENS`] are tagged in windows (see [`sentence_windows`]). Errors name the
 /// sentence as `name(index)` (0-based index) says, e.g. its file and line.
 pub fn tag_all(
     model: &Model<'_>,
@@ -91,16 +133,41 @@ pub fn tag_all(
             .enumerate()
             .map(|(c, part)| {
                 scope.spawn(move || {
-                    let longest = part.iter().map(Vec::len).max().unwrap_or(0);
-                    let bytes = model.scratch_bytes(longest.min(MAX_TOKENS)).unwrap_or(0);
-                    let mut scratch = vec![0u8; bytes];
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, tokens)| {
-                            tag_one(model, tokens, scores, &mut scratch)
-                                .map_err(|e| explain(model, tokens, name(c * chunk + i), e))
-                        })
-                        .collect()
+                    let mut out = Vec::with_capacity(part.len());
+                    let mut scratch = Vec::new();
+                    let mut start = 0;
+                    while start < part.len() {
+                        // A run of up to BATCH sentences the core reads whole goes in one
+                        // call; a longer sentence is tagged alone, in windows.
+                        let run = part[start..]
+                            .iter()
+                            .take(BATCH)
+                            .take_while(|s| s.len() <= MAX_TOKENS)
+                            .count();
+                        let group = &part[start..start + run.max(1)];
+                        let tagged = if run > 1 {
+                            tag_batch(model, group, scores, &mut scratch).ok()
+                        } else {
+                            None
+                        };
+                        match tagged {
+                            Some(t) => out.extend(t),
+                            // One at a time: a long sentence, or a batch with an error,
+                            // which names the sentence at fault.
+                            None => {
+                                for (i, tokens) in group.iter().enumerate() {
+                                    let n = tokens.len().min(MAX_TOKENS);
+                                    scratch.resize(model.scratch_bytes(n).unwrap_or(0), 0);
+                                    let t = tag_one(model, tokens, scores, &mut scratch).map_err(
+                                        |e| explain(model, tokens, name(c * chunk + start + i), e),
+                                    )?;
+                                    out.push(t);
+                                }
+                            }
+                        }
+                        start += group.len();
+                    }
+                    Ok(out)
                 })
             })
             .collect();

@@ -84,10 +84,11 @@ impl CharNet<'_> {
 const L: usize = BATCH_LANES;
 
 impl CharNet<'_> {
-    /// Whether the char features run eight words side by side
+    /// Whether the char features can run eight words side by side
     /// ([`CharNet::features_lanes`]): a one-layer char LSTM with f32 weights, in builds
-    /// for processors with vector kernels (x86-64, AArch64). Other char nets, and every
-    /// char net on other targets (Cortex-M), run one word at a time
+    /// for processors with vector kernels (x86-64, AArch64). They do at every level but
+    /// the scalar one ([`CharNet::runs_in_lanes_now`]), which stays the portable path,
+    /// the same arithmetic as on Cortex-M, where every char net runs one word at a time
     /// ([`CharNet::features`]).
     pub(super) fn runs_in_lanes(&self) -> bool {
         let shape = self.lstm.shape;
@@ -97,6 +98,12 @@ impl CharNet<'_> {
                 let cell = self.lstm.cell(0, d);
                 cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
             })
+    }
+
+    /// Whether this call runs the char features side by side: [`CharNet::runs_in_lanes`]
+    /// and a kernel level other than scalar.
+    pub(super) fn runs_in_lanes_now(&self) -> bool {
+        self.runs_in_lanes() && crate::arch::level() != crate::arch::Level::Scalar
     }
 
     /// Words of one word's entry in the char-id table: its length, then up to

@@ -322,7 +322,7 @@ impl<'a> Model<'a> {
         work: &mut [u32],
     ) -> Result<(), Error> {
         let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
-        let lanes = self.chars.as_ref().filter(|c| c.runs_in_lanes());
+        let lanes = self.chars.as_ref().filter(|c| c.runs_in_lanes_now());
         for (i, token) in tokens.enumerate().take(n) {
             let word = core::str::from_utf8(token.as_ref()).map_err(|_| Error::InvalidUtf8)?;
             rows[i] = self.word_row(word).ok_or(Error::UnknownWord)?;

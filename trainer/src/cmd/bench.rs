@@ -8,7 +8,8 @@ use clap::Args;
 
 use crate::cmd::ModelArg;
 use crate::conllu;
-use crate::tagging::{tag_all, threads};
+use crate::tagging::{tag_all, tag_one, threads};
+use postag_core::MAX_TOKENS;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -45,24 +46,39 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
         file.bytes().len(),
         forms.len()
     )?;
-    for workers in [1, threads(args.threads)] {
-        tag_all(&model, &forms, false, workers, &|i| {
-            format!("sentence {}", i + 1)
-        })?; // warm-up
+    // Batch-1 (one sentence per core call, as firmware and streaming callers tag), then
+    // bulk (`tag_all`: up to 32 sentences per call) on one thread and on all.
+    let longest = forms.iter().map(Vec::len).max().unwrap_or(0);
+    let mut scratch = vec![0u8; model.scratch_bytes(longest.min(MAX_TOKENS)).unwrap_or(0)];
+    let mut one_per_call = || -> Result<()> {
+        for (i, s) in forms.iter().enumerate() {
+            tag_one(&model, s, false, &mut scratch)
+                .map_err(|e| anyhow!("sentence {}: {}", i + 1, model.explain(s, e)))?;
+        }
+        Ok(())
+    };
+    let mut measure = |label: &str, pass: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        pass()?; // warm-up
         let (start, mut done) = (Instant::now(), 0usize);
         while start.elapsed() < budget {
-            tag_all(&model, &forms, false, workers, &|i| {
-                format!("sentence {}", i + 1)
-            })?;
+            pass()?;
             done += tokens;
         }
         let secs = start.elapsed().as_secs_f64();
-        writeln!(
-            out,
-            "tagging, one sentence per call, {workers} thread(s): {:.0} tokens/s",
-            done as f64 / secs
-        )?;
-        if workers == threads(args.threads) {
+        writeln!(out, "tagging, {label}: {:.0} tokens/s", done as f64 / secs)?;
+        Ok(())
+    };
+    measure("one sentence per call, 1 thread(s)", &mut one_per_call)?;
+    let all = threads(args.threads);
+    for workers in [1, all] {
+        let label = format!("32 sentences per call, {workers} thread(s)");
+        measure(&label, &mut || {
+            tag_all(&model, &forms, false, workers, &|i| {
+                format!("sentence {}", i + 1)
+            })?;
+            Ok(())
+        })?;
+        if workers == all {
             break;
         }
     }
