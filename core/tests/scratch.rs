@@ -72,7 +72,7 @@ fn models() -> Vec<Vec<u8>> {
         };
         blobs.push(m.build().unwrap().0);
     }
-    for name in ["en_ewt.postag", "en_ewt_micro.postag"] {
+    for name in ["en_ewt.postag", "en_ewt_micro.postag", "en_ewt_nano.postag"] {
         blobs.push(std::fs::read(repo().join("models").join(name)).unwrap());
     }
     blobs
