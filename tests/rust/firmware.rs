@@ -160,6 +160,10 @@ const MICROBIT_TOKENS: usize = 6;
 /// at a time.
 static HOST: Mutex<()> = Mutex::new(());
 
+fn board(key: &str) -> &'static Board {
+    BOARDS.iter().find(|b| b.key == key).expect("a board")
+}
+
 fn profile() -> String {
     std::env::var("POSTAG_FIRMWARE_PROFILE").unwrap_or_else(|_| "firmware".into())
 }
@@ -723,22 +727,22 @@ fn run_board(board: &Board) {
 
 #[test]
 fn cortex_m4f_mps2_an386() {
-    run_board(&BOARDS[0]);
+    run_board(board("m4"));
 }
 
 #[test]
 fn cortex_m7_mps2_an500() {
-    run_board(&BOARDS[1]);
+    run_board(board("m7"));
 }
 
 #[test]
 fn cortex_m33_mps2_an505() {
-    run_board(&BOARDS[2]);
+    run_board(board("m33"));
 }
 
 #[test]
 fn cortex_m0_microbit() {
-    run_board(&BOARDS[3]);
+    run_board(board("m0"));
 }
 
 /// The Rust firmware of `examples/firmware-rust/` (`no_std`, `postag-core` with
@@ -746,7 +750,7 @@ fn cortex_m0_microbit() {
 /// and score bits must equal the host's.
 #[test]
 fn rust_firmware_example_on_cortex_m4f() {
-    let board = &BOARDS[0];
+    let board = board("m4");
     if !selected(board) {
         println!("SKIP: {} is not in POSTAG_FIRMWARE_BOARDS", board.key);
         return;
