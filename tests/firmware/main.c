@@ -92,7 +92,7 @@ static void end_line(void) {
     flush();
 }
 
-/* ---- SysTick: one tick per 40 instructions under -icount shift=0 ---- */
+/* ---- SysTick on the CPU clock: one tick per 1e9 / clock instructions under -icount shift=0 ---- */
 
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
