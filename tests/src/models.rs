@@ -78,6 +78,12 @@ pub const FIRMWARE_MODEL: &str = "models/en_ewt_micro.postag";
 /// that fits the BBC micro:bit).
 pub const FIRMWARE_NANO_MODEL: &str = "models/en_ewt_nano.postag";
 
+/// One firmware model blob: the file named by `POSTAG_FIRMWARE_MODEL` if set, else
+/// [`FIRMWARE_MODEL`].
+pub fn firmware_model() -> (String, Vec<u8>) {
+    firmware_models(&[FIRMWARE_MODEL]).remove(0)
+}
+
 /// The models the firmware runs on a board: the file named by `POSTAG_FIRMWARE_MODEL`
 /// if set, else `defaults` (paths relative to the repository), as (path, blob) pairs.
 pub fn firmware_models(defaults: &[&str]) -> Vec<(String, Vec<u8>)> {
