@@ -32,6 +32,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#if UINTPTR_MAX > 0xFFFFFFFFu
+/**
+ * Defined on targets with 64-bit pointers: selects the POSTAG_MODEL_SIZE of such targets.
+ */
+#define POSTAG_POINTER_64
+#else
+/**
+ * Defined on targets with 32-bit pointers: selects the POSTAG_MODEL_SIZE of such targets.
+ */
+#define POSTAG_POINTER_32
+#endif
 
 /**
  * Major version of the library (semantic versioning).
@@ -53,12 +64,21 @@
  */
 #define POSTAG_FORMAT_VERSION 1
 
+#if defined(POSTAG_POINTER_64)
 /**
- * Bytes of a `postag_model`, the same on every target: the model view takes about
- * 2.5 KB on 64-bit targets and 1.3 KB on 32-bit ones (checked at compile time); the
- * rest leaves room to grow without changing the ABI.
+ * Bytes of a `postag_model` on a target with 64-bit pointers: exactly what the model
+ * view takes there (checked at compile time).
  */
-#define POSTAG_MODEL_SIZE 3072
+#define POSTAG_MODEL_SIZE 2520
+#endif
+
+#if defined(POSTAG_POINTER_32)
+/**
+ * Bytes of a `postag_model` on a target with 32-bit pointers (Cortex-M, wasm32): exactly
+ * what the model view takes there (checked at compile time).
+ */
+#define POSTAG_MODEL_SIZE 1312
+#endif
 
 /**
  * Number of 8-byte words in a `postag_model`.

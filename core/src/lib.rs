@@ -36,4 +36,4 @@ pub use model::{
     sentence_windows, Cell, CharNet, Crf, Explained, Model, Stack, MAX_BATCH_TOKENS, MAX_TOKENS,
     PROJECTION_BLOCK, WINDOW_CONTEXT,
 };
-pub use tagger::Tagger;
+pub use tagger::{CharDims, Dims, Tagger};

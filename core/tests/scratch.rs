@@ -90,7 +90,7 @@ fn models() -> Vec<Vec<u8>> {
         }
     }
     blobs.push(RandomModel::BASE.build().unwrap().0);
-    for name in ["en_ewt.postag", "en_ewt_micro.postag"] {
+    for name in ["en_ewt.postag", "en_ewt_micro.postag", "en_ewt_nano.postag"] {
         blobs.push(std::fs::read(repo().join("models").join(name)).unwrap());
     }
     blobs

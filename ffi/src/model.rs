@@ -8,10 +8,18 @@ use postag_core::Model;
 use crate::checks::{self, In, OptionalValue, Out, Ref, Region, Value};
 use crate::postag_status;
 
-/// Bytes of a `postag_model`, the same on every target: the model view takes about
-/// 2.5 KB on 64-bit targets and 1.3 KB on 32-bit ones (checked at compile time); the
-/// rest leaves room to grow without changing the ABI.
-pub const POSTAG_MODEL_SIZE: usize = 3072;
+/// Bytes of a `postag_model` on a target with 64-bit pointers: exactly what the model
+/// view takes there (checked at compile time).
+#[cfg(target_pointer_width = "64")]
+pub const POSTAG_MODEL_SIZE: usize = 2520;
+
+/// Bytes of a `postag_model` on a target with 32-bit pointers (Cortex-M, wasm32): exactly
+/// what the model view takes there (checked at compile time).
+#[cfg(target_pointer_width = "32")]
+pub const POSTAG_MODEL_SIZE: usize = 1312;
+
+#[cfg(not(any(target_pointer_width = "32", target_pointer_width = "64")))]
+compile_error!("postag_model is sized for 32-bit and 64-bit pointers only");
 
 /// Number of 8-byte words in a `postag_model`.
 pub const POSTAG_MODEL_WORDS: usize = POSTAG_MODEL_SIZE / 8;
@@ -43,7 +51,9 @@ pub(crate) struct Loaded {
 /// "postag01": marks a `postag_model` that `postag_model_load` filled.
 const LOADED: u64 = u64::from_le_bytes(*b"postag01");
 
-const _: () = assert!(size_of::<Loaded>() <= size_of::<postag_model>());
+// Exact, so that no byte of a caller's object is wasted: a change of the model view
+// changes POSTAG_MODEL_SIZE (and the ABI) with it.
+const _: () = assert!(size_of::<Loaded>() == size_of::<postag_model>());
 const _: () = assert!(align_of::<Loaded>() <= align_of::<postag_model>());
 const _: () = assert!(POSTAG_MODEL_SIZE % 8 == 0);
 

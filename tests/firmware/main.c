@@ -1,11 +1,13 @@
 /*
- * Firmware for the MPS2 AN386 board (Cortex-M4F) under QEMU: tags the sentences of
+ * Firmware for the Cortex-M boards of the firmware test under QEMU: tags the sentences of
  * sentences.h with the model blob in flash, and prints through semihosting each token's
  * tag and the bits of its scores, then the figures: instructions (SysTick ticks under
- * `-icount shift=0`), stack high-water mark, scratch bytes touched.
+ * `-icount shift=0`, with a calibration loop of known length), stack high-water marks of
+ * the load and of tagging, scratch bytes touched.
  *
- * Build parameters (-D): SCRATCH_BYTES (the one static scratch buffer) and SCORES_LEN
- * (floats of the score buffer: longest sentence x tags).
+ * Build parameters (-D): SCRATCH_BYTES (the one static scratch buffer), SCORES_LEN
+ * (floats of the score buffer: longest sentence x tags) and LINE_BYTES (the print
+ * buffer; a longer line goes out in pieces).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,10 +21,13 @@ extern uint32_t _stack_bottom[];
 extern uint32_t _stack_top[];
 extern uint32_t STACK_PAINT[]; /* a linker symbol: its address is the paint value */
 
+_Static_assert(sizeof(postag_model) == POSTAG_MODEL_SIZE, "postag_model is POSTAG_MODEL_SIZE");
+
 static postag_model model;
 static uint8_t scratch[SCRATCH_BYTES];
 static float scores[SCORES_LEN];
 static uint16_t tags[MAX_SENTENCE_TOKENS];
+static postag_token tokens[MAX_SENTENCE_TOKENS];
 
 /* ---- semihosting ---- */
 
@@ -41,11 +46,20 @@ void semihost_exit(int status) {
     }
 }
 
-static char line[4096];
+static char line[LINE_BYTES];
 static size_t line_len;
 
+static void flush(void) {
+    line[line_len] = '\0';
+    semihost(0x04, line); /* SYS_WRITE0 */
+    line_len = 0;
+}
+
 static void put(const char *s) {
-    while (*s != '\0' && line_len + 1 < sizeof line) {
+    while (*s != '\0') {
+        if (line_len + 2 >= sizeof line) {
+            flush();
+        }
         line[line_len++] = *s++;
     }
 }
@@ -75,12 +89,10 @@ static void put_hex(uint32_t v) {
 
 static void end_line(void) {
     line[line_len++] = '\n';
-    line[line_len] = '\0';
-    semihost(0x04, line); /* SYS_WRITE0 */
-    line_len = 0;
+    flush();
 }
 
-/* ---- SysTick: one tick per 40 instructions under -icount shift=0 ---- */
+/* ---- SysTick on the CPU clock: one tick per 1e9 / clock instructions under -icount shift=0 ---- */
 
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
@@ -96,6 +108,9 @@ static void systick_start(void) {
     SYST_RVR = 0xFFFFFFu;
     SYST_CVR = 0;
     SYST_CSR = 7; /* enable, interrupt on wrap, processor clock */
+    while (SYST_CVR == 0) {
+        /* until the first tick reloads the counter from SYST_RVR */
+    }
 }
 
 static uint64_t ticks(void) {
@@ -105,6 +120,44 @@ static uint64_t ticks(void) {
         value = SYST_CVR;
     } while (wraps != systick_wraps);
     return ((uint64_t)wraps << 24) + (0xFFFFFFu - value);
+}
+
+/* Ticks of a loop of CALIBRATION_LOOPS x 2 instructions: instructions per tick. */
+#define CALIBRATION_LOOPS 1000000u
+
+static uint32_t calibration_ticks(void) {
+    uint32_t n = CALIBRATION_LOOPS;
+    uint64_t start = ticks();
+#if __ARM_ARCH_ISA_THUMB == 1
+    /* GCC reads Thumb-1 inline assembly in divided syntax. */
+    __asm__ volatile(".syntax unified\n1: subs %0, #1\n\tbne 1b\n.syntax divided"
+                     : "+l"(n)
+                     :
+                     : "cc");
+#else
+    __asm__ volatile("1: subs %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
+#endif
+    return (uint32_t)(ticks() - start);
+}
+
+/* ---- stack high-water marks ---- */
+
+/* Bytes of stack used since the paint: from the top down to the lowest word that lost
+ * the paint the reset handler (or repaint_stack) put on it. */
+static uint32_t stack_used(void) {
+    uint32_t *p;
+    for (p = _stack_bottom; p < _stack_top && *p == (uint32_t)(uintptr_t)STACK_PAINT; p++) {
+    }
+    return (uint32_t)((uintptr_t)_stack_top - (uintptr_t)p);
+}
+
+/* Paints the stack below this function's frame again, for the next high-water mark. */
+static void __attribute__((noinline)) repaint_stack(void) {
+    uint32_t *p, *sp;
+    __asm__ volatile("mov %0, sp" : "=l"(sp));
+    for (p = _stack_bottom; p + 16 < sp; p++) {
+        *(volatile uint32_t *)p = (uint32_t)(uintptr_t)STACK_PAINT;
+    }
 }
 
 /* ---- tagging ---- */
@@ -122,11 +175,12 @@ int main(void) {
     size_t blob_len = (size_t)(postag_blob_end - postag_blob);
     size_t i, k, num_tags, needed, touched;
     uint64_t start, load_ticks, tag_ticks = 0;
-    uint32_t tokens_total = 0, *p;
+    uint32_t tokens_total = 0, stack_load, calibration;
     postag_status status;
     const uint8_t paint = 0xA5;
 
     systick_start();
+    calibration = calibration_ticks();
     for (i = 0; i < sizeof scratch; i++) {
         scratch[i] = paint;
     }
@@ -137,6 +191,8 @@ int main(void) {
     if (status != POSTAG_STATUS_OK) {
         return fail("load", status);
     }
+    stack_load = stack_used();
+    repaint_stack();
     status = postag_num_tags(&model, &num_tags);
     if (status == POSTAG_STATUS_OK) {
         status = postag_scratch_size(&model, MAX_SENTENCE_TOKENS, &needed);
@@ -162,7 +218,6 @@ int main(void) {
     }
 
     for (i = 0; i < N_SENTENCES; i++) {
-        postag_token tokens[MAX_SENTENCE_TOKENS];
         size_t n = SENTENCE_LEN[i];
         uint64_t spent;
         for (k = 0; k < n; k++) {
@@ -202,9 +257,6 @@ int main(void) {
         }
     }
 
-    /* The deepest the stack went: the lowest word that lost its paint. */
-    for (p = _stack_bottom; p < _stack_top && *p == (uint32_t)(uintptr_t)STACK_PAINT; p++) {
-    }
     /* The scratch bytes tagging wrote: up to the last byte that lost its paint. */
     for (touched = sizeof scratch; touched > 0 && scratch[touched - 1] == paint; touched--) {
     }
@@ -212,12 +264,18 @@ int main(void) {
     put_dec(tokens_total);
     put(" tag_ticks ");
     put_dec((uint32_t)tag_ticks);
-    put(" stack_used ");
-    put_dec((uint32_t)((uintptr_t)_stack_top - (uintptr_t)p));
+    put(" stack_load ");
+    put_dec(stack_load);
+    put(" stack_tag ");
+    put_dec(stack_used());
     put(" stack_size ");
     put_dec((uint32_t)((uintptr_t)_stack_top - (uintptr_t)_stack_bottom));
     put(" scratch_touched ");
     put_dec((uint32_t)touched);
+    put(" calibration_ticks ");
+    put_dec(calibration);
+    put(" calibration_instructions ");
+    put_dec(2 * CALIBRATION_LOOPS);
     end_line();
     put("done");
     end_line();

@@ -45,8 +45,13 @@ fn format_version_and_limits_match_the_core() {
         define(&h, "POSTAG_MAX_TOKENS"),
         postag_core::MAX_TOKENS.to_string()
     );
+    // One size per pointer width; this target's is the one under its macro.
+    let block = format!("#if defined(POSTAG_POINTER_{})", usize::BITS);
+    let (_, ours) = h
+        .split_once(&block)
+        .expect("a POSTAG_MODEL_SIZE per pointer width");
     assert_eq!(
-        define(&h, "POSTAG_MODEL_SIZE"),
+        define(ours, "POSTAG_MODEL_SIZE"),
         postag::POSTAG_MODEL_SIZE.to_string()
     );
 }

@@ -71,18 +71,33 @@ pub fn without_unknown_char(name: &str) -> Vec<u8> {
     fixture_blob_with(name, &vocab)
 }
 
-/// The model the firmware runs by default: the shipped micro English model.
+/// The shipped micro English model, which the firmware runs on the boards with room for it.
 pub const FIRMWARE_MODEL: &str = "models/en_ewt_micro.postag";
 
-/// The firmware's model blob: the file named by `POSTAG_FIRMWARE_MODEL` if set, else
+/// The shipped nano English model, which the firmware runs on every board (the only one
+/// that fits the BBC micro:bit).
+pub const FIRMWARE_NANO_MODEL: &str = "models/en_ewt_nano.postag";
+
+/// One firmware model blob: the file named by `POSTAG_FIRMWARE_MODEL` if set, else
 /// [`FIRMWARE_MODEL`].
 pub fn firmware_model() -> (String, Vec<u8>) {
-    let path = std::env::var_os("POSTAG_FIRMWARE_MODEL").map_or_else(
-        || crate::repo().join(FIRMWARE_MODEL),
-        std::path::PathBuf::from,
-    );
-    let blob = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (path.display().to_string(), blob)
+    firmware_models(&[FIRMWARE_MODEL]).remove(0)
+}
+
+/// The models the firmware runs on a board: the file named by `POSTAG_FIRMWARE_MODEL`
+/// if set, else `defaults` (paths relative to the repository), as (path, blob) pairs.
+pub fn firmware_models(defaults: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let paths: Vec<std::path::PathBuf> = match std::env::var_os("POSTAG_FIRMWARE_MODEL") {
+        Some(path) => vec![path.into()],
+        None => defaults.iter().map(|p| crate::repo().join(p)).collect(),
+    };
+    paths
+        .into_iter()
+        .map(|path| {
+            let blob = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (path.display().to_string(), blob)
+        })
+        .collect()
 }
 
 /// `blob` with its header replaced by `edit(header)`, framed and checksummed anew:

@@ -59,7 +59,7 @@ fn shipped_models_reach_their_documented_dev_accuracy() {
         skip(&format!("{} not found", dev.display()));
         return;
     }
-    for name in ["en_ewt.postag", "en_ewt_micro.postag"] {
+    for name in ["en_ewt.postag", "en_ewt_micro.postag", "en_ewt_nano.postag"] {
         let path = repo().join("models").join(name);
         let ev: Value = serde_json::from_str(&postag(
             &[
@@ -111,6 +111,36 @@ fn micro_model_fits_a_microcontroller() {
     assert!(
         info["scratch_bytes"].as_u64().unwrap() <= 32 * 1024,
         "micro scratch {} bytes",
+        info["scratch_bytes"]
+    );
+}
+
+#[test]
+fn nano_model_fits_a_micro_bit() {
+    // 256 KB of flash (the blob beside the code) and 16 KB of RAM, of which the scratch
+    // for the 6-token sentences of the firmware test takes this much.
+    let path = repo().join("models/en_ewt_nano.postag");
+    let info: Value = serde_json::from_str(&postag(
+        &[
+            "inspect",
+            "--model",
+            path.to_str().unwrap(),
+            "--json",
+            "--tokens",
+            "6",
+        ],
+        "",
+    ))
+    .unwrap();
+    assert_eq!(info["weights"], "int8");
+    assert!(
+        info["bytes"].as_u64().unwrap() <= 200 * 1024,
+        "nano blob {} bytes",
+        info["bytes"]
+    );
+    assert!(
+        info["scratch_bytes"].as_u64().unwrap() <= 9 * 1024,
+        "nano scratch {} bytes",
         info["scratch_bytes"]
     );
 }

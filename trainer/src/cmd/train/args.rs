@@ -130,7 +130,7 @@ pub struct TrainArgs {
     pub(super) no_fold_digits: bool,
     /// Longest word the char LSTM reads whole; a longer one is read as its first and
     /// last halves, in training and tagging alike (default: the preset's, 32, or 24 for
-    /// micro; `import-torch` defaults to the format's maximum instead, because a PyTorch
+    /// micro and nano; `import-torch` defaults to the format's maximum instead, because a PyTorch
     /// model was trained on whole words).
     #[arg(long)]
     pub(super) max_word_chars: Option<usize>,

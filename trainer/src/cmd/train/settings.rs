@@ -20,6 +20,9 @@ pub enum Preset {
     Default,
     /// For microcontrollers: int8 blob under 256 KB, small scratch.
     Micro,
+    /// For the smallest microcontrollers (BBC micro:bit: 256 KB flash, 16 KB RAM): int8
+    /// blob under 200 KB, to fit beside the code, and little scratch.
+    Nano,
     /// Very small and fast; for smoke tests.
     Tiny,
 }
@@ -113,6 +116,15 @@ impl Settings {
                 char_hidden: 24,
                 hidden: 64,
                 max_vocab: 3000,
+                max_word_chars: 24,
+                ..base
+            },
+            Preset::Nano => Settings {
+                word_dim: 24,
+                char_dim: 12,
+                char_hidden: 16,
+                hidden: 48,
+                max_vocab: 2000,
                 max_word_chars: 24,
                 ..base
             },
