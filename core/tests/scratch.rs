@@ -25,7 +25,7 @@ fn work(s: &LstmShape, input: usize, k: usize) -> usize {
 }
 
 /// The README's formula, written from the documentation alone.
-fn documented(c: &Config, f32_char_lstm: bool, n: usize) -> usize {
+fn documented(c: &Config, n: usize) -> usize {
     if n == 0 {
         return 0;
     }
@@ -47,24 +47,9 @@ fn documented(c: &Config, f32_char_lstm: bool, n: usize) -> usize {
     let ww = work(&c.lstm, in0, n);
     let wc = c.chars.map_or(0, |ch| {
         let m = ch.max_word_chars as usize;
-        let (dc, hc) = (ch.dim as usize, ch.lstm.hidden as usize);
-        let vector_target = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
-        let one = m + work(&ch.lstm, dc, m);
-        if ch.lstm.layers == 1 && f32_char_lstm && vector_target {
-            one.max(n * (m + 1) + dc + 8 * (dc + 6 * hc))
-        } else {
-            one
-        }
+        m + work(&ch.lstm, ch.dim as usize, m)
     });
     4 * (n * (1 + f + t) + v + s + ww.max(wc)) + 3
-}
-
-/// Whether the char LSTM holds f32 weights (`inspect` shows each tensor's type).
-fn f32_char_lstm(model: &Model<'_>) -> bool {
-    model.chars().is_some_and(|c| {
-        let cell = c.lstm.cell(0, 0);
-        cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
-    })
 }
 
 fn models() -> Vec<Vec<u8>> {
@@ -103,7 +88,7 @@ fn scratch_bytes_is_the_documented_formula() {
         for n in [0, 1, 2, 5, 7, 8, 9, 16, 33, 100, 4096] {
             assert_eq!(
                 model.scratch_bytes(n),
-                Some(documented(model.config(), f32_char_lstm(&model), n)),
+                Some(documented(model.config(), n)),
                 "{:?}, n = {n}",
                 model.config()
             );

@@ -51,18 +51,10 @@ impl Model<'_> {
             0
         };
         let char_work = match &self.chars {
-            Some(c) => {
-                let one = cfg.chars.map_or(0, |c| {
-                    let m = c.max_word_chars as usize;
-                    m + super::lstm::Stack::work_len(&c.lstm, m, c.dim as usize)
-                });
-                // Enough for either schedule: the level can change between calls.
-                if c.runs_in_lanes() {
-                    one.max(c.lanes_work_len(tokens))
-                } else {
-                    one
-                }
-            }
+            Some(_) => cfg.chars.map_or(0, |c| {
+                let m = c.max_word_chars as usize;
+                m + super::lstm::Stack::work_len(&c.lstm, m, c.dim as usize)
+            }),
             None => 0,
         };
         let input = cfg.word_input_dim().max(out_dim);

@@ -112,11 +112,17 @@ impl CharNet<'_> {
         1 + self.max_word_chars
     }
 
-    /// Words of working memory [`CharNet::features_lanes`] needs for `n` words, the
-    /// char-id table included.
-    pub(super) fn lanes_work_len(&self, n: usize) -> usize {
+    /// Words [`CharNet::features_lanes`] takes of its working memory besides the
+    /// char-id table: a decoded embedding row, and eight lanes of inputs, gates and state.
+    fn lanes_state_len(&self) -> usize {
         let (dc, hc) = (self.embedding.cols(), self.lstm.shape.hidden as usize);
-        n * self.ids_len() + dc + L * (dc + 6 * hc)
+        dc + L * (dc + 6 * hc)
+    }
+
+    /// How many words' char-id tables fit in `words` of working memory beside the
+    /// lanes' state: the most [`CharNet::features_lanes`] runs in one call there.
+    pub(super) fn lanes_capacity(&self, words: usize) -> usize {
+        words.saturating_sub(self.lanes_state_len()) / self.ids_len()
     }
 
     /// Writes `word`'s entry of the char-id table into `ids` ([`CharNet::ids_len`]

@@ -19,7 +19,7 @@ pub use explain::Explained;
 pub use lstm::{Cell, Stack, PROJECTION_BLOCK};
 
 use crate::format::Config;
-use crate::kernels::{argmax, log_softmax};
+use crate::kernels::{argmax, log_softmax, BATCH_LANES};
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::StringTable;
 use crate::Error;
@@ -322,7 +322,15 @@ impl<'a> Model<'a> {
         work: &mut [u32],
     ) -> Result<(), Error> {
         let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
-        let lanes = self.chars.as_ref().filter(|c| c.runs_in_lanes_now());
+        // Side by side, the char net runs on groups of as many words as the working
+        // memory holds char-id tables for (at least a full set of lanes), in order.
+        let lanes = self
+            .chars
+            .as_ref()
+            .filter(|c| c.runs_in_lanes_now())
+            .map(|c| (c, c.lanes_capacity(work.len())))
+            .filter(|&(_, cap)| cap >= BATCH_LANES);
+        let (mut group_start, mut in_group) = (0, 0);
         for (i, token) in tokens.enumerate().take(n) {
             let word = core::str::from_utf8(token.as_ref()).map_err(|_| Error::InvalidUtf8)?;
             rows[i] = self.word_row(word).ok_or(Error::UnknownWord)?;
@@ -330,16 +338,18 @@ impl<'a> Model<'a> {
                 (Some(chars), None) => {
                     chars.features(word, work, &mut feats[i * feat_dim..(i + 1) * feat_dim])?
                 }
-                // The char-id table, read by `features_lanes` once every word is in.
-                (_, Some(chars)) => {
+                (_, Some((chars, cap))) => {
                     let k = chars.ids_len();
-                    chars.char_ids(word, &mut work[i * k..(i + 1) * k])?
+                    chars.char_ids(word, &mut work[in_group * k..(in_group + 1) * k])?;
+                    in_group += 1;
+                    if in_group == cap || i + 1 == n {
+                        let out = &mut feats[group_start * feat_dim..(i + 1) * feat_dim];
+                        chars.features_lanes(in_group, work, out);
+                        (group_start, in_group) = (i + 1, 0);
+                    }
                 }
                 (None, None) => {}
             }
-        }
-        if let Some(chars) = lanes {
-            chars.features_lanes(n, work, feats);
         }
         Ok(())
     }
@@ -466,7 +476,8 @@ mod tests {
                 assert!(force(Some(level)));
                 for &n in counts {
                     let k = chars.ids_len();
-                    let mut work = vec![0u32; chars.lanes_work_len(n).max(4096)];
+                    let mut work = vec![0u32; 1 << 16];
+                    assert!(chars.lanes_capacity(work.len()) >= n);
                     for (i, w) in words[..n].iter().enumerate() {
                         chars.char_ids(w, &mut work[i * k..(i + 1) * k]).unwrap();
                     }

@@ -52,15 +52,11 @@ impl Layout {
             0
         };
         // The char net runs before the word LSTM: they share the working memory.
-        let one_at_a_time = cfg.chars.map_or(0, |c| {
+        // (The char net's side-by-side schedule runs in what this reserves.)
+        let char_work = cfg.chars.map_or(0, |c| {
             let m = c.max_word_chars as usize;
             m + Stack::work_len(&c.lstm, m, c.dim as usize)
         });
-        // Enough for either schedule of the char net: the level can change between calls.
-        let char_work = match &model.chars {
-            Some(chars) if chars.runs_in_lanes() => one_at_a_time.max(chars.lanes_work_len(n)),
-            _ => one_at_a_time,
-        };
         let word_work = Stack::work_len(&cfg.lstm, n, cfg.word_input_dim());
         let total = n + feats + logits + viterbi + state + char_work.max(word_work);
         Some(Layout {
