@@ -479,11 +479,28 @@ postag_status postag_scratch_size(const struct postag_model *model,
                                   size_t *bytes_out);
 
 /**
+ * Writes into `*bytes_out` the least scratch that tags sentences of up to `max_tokens`
+ * tokens: the low-memory schedule (the LSTMs project one token's input at a time),
+ * for firmware with little RAM. A tagging call given at least this but less than
+ * `postag_scratch_size` runs it, with the same results on Cortex-M (bit for bit at
+ * the scalar kernel level). The formula is `postag_scratch_size`'s with the
+ * projection block 1 (`core/README.md`, "Memory"). `POSTAG_STATUS_TOO_MANY_TOKENS`
+ * above `POSTAG_MAX_TOKENS`.
+ *
+ * # Safety
+ * As `postag_scratch_size`.
+ */
+postag_status postag_min_scratch_size(const struct postag_model *model,
+                                      size_t max_tokens,
+                                      size_t *bytes_out);
+
+/**
  * Tags a sentence of `n_tokens` tokens (`tokens` may be NULL when `n_tokens` is 0: an
  * empty sentence is tagged successfully).
  *
  * - `scratch`: `scratch_len` bytes of working memory, at least
- *   `postag_scratch_size(model, n_tokens)`; any alignment.
+ *   `postag_scratch_size(model, n_tokens)` (or `postag_min_scratch_size`, for the
+ *   low-memory schedule); any alignment.
  * - `tags_out`: one tag index per token (`tags_len >= n_tokens`); names come from
  *   `postag_tag_name`.
  * - `scores_out`: NULL (with `scores_len` 0) or the log-probabilities of every tag for

@@ -2,7 +2,7 @@
 //! and the sizes that let the buffer be sized at compile time from a token count.
 
 use crate::format::{Config, LstmShape};
-use crate::{Error, Model, MAX_TOKENS, PROJECTION_BLOCK};
+use crate::{Error, Model, LOW_MEMORY_BLOCK, MAX_TOKENS, PROJECTION_BLOCK};
 
 /// The sizes of a model that set its scratch memory, as constants: what
 /// [`Model::scratch_bytes`] reads from a blob's [`Config`], written out so that a
@@ -78,6 +78,17 @@ impl Dims {
     /// [`Model::scratch_bytes`] gives for a model of these sizes (the formula of
     /// `core/README.md`, "Memory"), at compile time; `None` above [`MAX_TOKENS`].
     pub const fn scratch_bytes(&self, tokens: usize) -> Option<usize> {
+        self.bytes_for(tokens, PROJECTION_BLOCK)
+    }
+
+    /// The least scratch that tags up to `tokens` tokens: what
+    /// [`Model::min_scratch_bytes`] gives (the low-memory schedule), at compile time.
+    pub const fn min_scratch_bytes(&self, tokens: usize) -> Option<usize> {
+        self.bytes_for(tokens, LOW_MEMORY_BLOCK)
+    }
+
+    /// The formula, LSTM inputs projected `block` steps at a time.
+    const fn bytes_for(&self, tokens: usize, block: usize) -> Option<usize> {
         let n = tokens;
         if n > MAX_TOKENS {
             return None;
@@ -91,7 +102,7 @@ impl Dims {
                 let m = c.max_word_chars as usize;
                 (
                     output_dim(&c.lstm),
-                    m + work_words(&c.lstm, m, c.dim as usize),
+                    m + work_words(&c.lstm, m, c.dim as usize, block),
                 )
             }
             None => (0, 0),
@@ -107,7 +118,7 @@ impl Dims {
         } else {
             2 * self.lstm.layers as usize * self.lstm.hidden as usize
         };
-        let word_work = work_words(&self.lstm, n, self.word_dim as usize + features);
+        let word_work = work_words(&self.lstm, n, self.word_dim as usize + features, block);
         let work = if char_work > word_work {
             char_work
         } else {
@@ -125,18 +136,14 @@ const fn output_dim(shape: &LstmShape) -> usize {
 
 /// Words of LSTM working memory for `steps` steps of a first layer `input` wide:
 /// stacked layers' outputs, then one direction's block of projections and its state.
-const fn work_words(shape: &LstmShape, steps: usize, input: usize) -> usize {
+const fn work_words(shape: &LstmShape, steps: usize, input: usize, block: usize) -> usize {
     let (h, d) = (shape.hidden as usize, output_dim(shape));
     let outputs = match shape.layers {
         0 | 1 => 0,
         2 => steps * d,
         _ => 2 * steps * d,
     };
-    let block = if steps < PROJECTION_BLOCK {
-        steps
-    } else {
-        PROJECTION_BLOCK
-    };
+    let block = if steps < block { steps } else { block };
     let width = if input > d { input } else { d };
     outputs + block * (width + 4 * h) + width + 2 * h + h.div_ceil(2)
 }

@@ -84,6 +84,11 @@ fn dims_give_the_models_scratch_bytes() {
                 model.scratch_bytes(n),
                 "{dims:?}, n = {n}"
             );
+            assert_eq!(
+                dims.min_scratch_bytes(n),
+                model.min_scratch_bytes(n),
+                "{dims:?}, n = {n}"
+            );
         }
     }
 }

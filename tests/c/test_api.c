@@ -188,6 +188,15 @@ static int check_tags_and_scores_equal_the_core(void) {
             memset(tags, 0xAB, n * sizeof *tags);
             CHECK_OK(postag_tag(&m, s->tokens, n, scratch, need_bytes, tags, n, NULL, 0));
             CHECK(memcmp(tags, s->tags, n * sizeof *tags) == 0);
+            /* The low-memory schedule: less scratch, the same tags. */
+            {
+                size_t least;
+                CHECK_OK(postag_min_scratch_size(&m, n, &least));
+                CHECK(least <= need_bytes);
+                memset(tags, 0xAB, n * sizeof *tags);
+                CHECK_OK(postag_tag(&m, s->tokens, n, scratch + 1, least, tags, n, NULL, 0));
+                CHECK(memcmp(tags, s->tags, n * sizeof *tags) == 0);
+            }
             free(scratch);
             free(tags);
             free(scores);
@@ -686,12 +695,20 @@ static int check_scratch_and_outputs_too_small(void) {
     CHECK_OK(postag_model_load(c->blob.data, c->blob.len, &m));
     CHECK_OK(postag_scratch_size(&m, s->n, &need_bytes));
     /* malloc'd memory is aligned, so the 3 bytes kept for aligning are spare: 4 less is
-     * one word short. */
+     * one word short of the low-memory schedule's least, and a word short of
+     * postag_scratch_size still runs that schedule. */
     scratch = (uint8_t *)malloc(need_bytes);
     CHECK(scratch != NULL);
     memset(tags, 0x11, sizeof tags);
-    CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, need_bytes - 4, tags, 64, NULL, 0),
-                 POSTAG_STATUS_SCRATCH_TOO_SMALL);
+    CHECK_OK(postag_tag(&m, s->tokens, s->n, scratch, need_bytes - 4, tags, 64, NULL, 0));
+    CHECK(memcmp(tags, s->tags, s->n * sizeof *tags) == 0);
+    memset(tags, 0x11, sizeof tags);
+    {
+        size_t least;
+        CHECK_OK(postag_min_scratch_size(&m, s->n, &least));
+        CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, least - 4, tags, 64, NULL, 0),
+                     POSTAG_STATUS_SCRATCH_TOO_SMALL);
+    }
     CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, 1, tags, 64, NULL, 0),
                  POSTAG_STATUS_SCRATCH_TOO_SMALL);
     CHECK_STATUS(postag_tag(&m, s->tokens, s->n, scratch, need_bytes, tags, s->n - 1, NULL, 0),

@@ -5,7 +5,8 @@
  * `-icount shift=0`, with a calibration loop of known length), stack high-water marks of
  * the load and of tagging, scratch bytes touched.
  *
- * Build parameters (-D): SCRATCH_BYTES (the one static scratch buffer), SCORES_LEN
+ * Build parameters (-D): SCRATCH_BYTES (the one static scratch buffer), LOW_MEMORY (1:
+ * the buffer is sized by postag_min_scratch_size, the low-memory schedule), SCORES_LEN
  * (floats of the score buffer: longest sentence x tags) and LINE_BYTES (the print
  * buffer; a longer line goes out in pieces).
  */
@@ -195,7 +196,11 @@ int main(void) {
     repaint_stack();
     status = postag_num_tags(&model, &num_tags);
     if (status == POSTAG_STATUS_OK) {
+#if LOW_MEMORY
+        status = postag_min_scratch_size(&model, MAX_SENTENCE_TOKENS, &needed);
+#else
         status = postag_scratch_size(&model, MAX_SENTENCE_TOKENS, &needed);
+#endif
     }
     if (status != POSTAG_STATUS_OK) {
         return fail("model", status);

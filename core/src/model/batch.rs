@@ -53,7 +53,7 @@ impl Model<'_> {
         let char_work = match &self.chars {
             Some(_) => cfg.chars.map_or(0, |c| {
                 let m = c.max_word_chars as usize;
-                m + super::lstm::Stack::work_len(&c.lstm, m, c.dim as usize)
+                m + super::lstm::Stack::work_len(&c.lstm, m, c.dim as usize, PROJECTION_BLOCK)
             }),
             None => 0,
         };
@@ -181,7 +181,7 @@ impl Model<'_> {
         // Phase 1: every lookup and the char features of every word of every
         // sentence; all input errors surface here.
         let all = sentences.clone().flatten();
-        self.lookups(all, total, rows, feats, work)?;
+        self.lookups(all, total, rows, feats, work, PROJECTION_BLOCK)?;
 
         // Phase 2: the word LSTM, sentences side by side.
         self.word_lstm_lanes(

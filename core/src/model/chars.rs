@@ -48,12 +48,14 @@ impl CharNet<'_> {
 }
 
 impl CharNet<'_> {
-    /// Computes `c_w` of `word` into `out` (width of the last layer's output).
+    /// Computes `c_w` of `word` into `out` (width of the last layer's output), the char
+    /// LSTM projecting `block` chars' inputs at a time.
     pub(super) fn features(
         &self,
         word: &str,
         work: &mut [u32],
         out: &mut [f32],
+        block: usize,
     ) -> Result<(), Error> {
         let hc = self.lstm.shape.hidden as usize;
         let (ids, rest) = work.split_at_mut(self.max_word_chars);
@@ -75,6 +77,7 @@ impl CharNet<'_> {
             &mut |t, x| self.embedding.row_into(ids[t] as usize, x),
             &mut |_, _, _| {},
             &mut |dir, h| out[dir * hc..(dir + 1) * hc].copy_from_slice(h),
+            block,
         );
         Ok(())
     }

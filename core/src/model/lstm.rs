@@ -10,6 +10,10 @@ use crate::tensor::{Matrix, Storage, Vector};
 /// weight row is read once per block instead of once per token.
 pub const PROJECTION_BLOCK: usize = 8;
 
+/// The projection block of the low-memory schedule ([`crate::Model::min_scratch_bytes`]):
+/// one token's input projection at a time.
+pub const LOW_MEMORY_BLOCK: usize = 1;
+
 /// One direction of one LSTM layer.
 #[derive(Debug, Clone, Copy)]
 pub struct Cell<'a> {
@@ -63,16 +67,16 @@ impl<'a> Stack<'a> {
     }
 
     /// Words of working memory [`Stack::run`] needs for up to `steps` steps (at least
-    /// one) with a first layer `input` wide: layer outputs for stacked layers, and one
-    /// [`DirectionScratch`].
-    pub(super) fn work_len(shape: &LstmShape, steps: usize, input: usize) -> usize {
+    /// one) with a first layer `input` wide, projecting inputs `block` steps at a time:
+    /// layer outputs for stacked layers, and one [`DirectionScratch`].
+    pub(super) fn work_len(shape: &LstmShape, steps: usize, input: usize, block: usize) -> usize {
         let seq = steps * shape.output_dim();
         let seqs = match shape.layers {
             1 => 0,
             2 => seq,
             _ => 2 * seq,
         };
-        let block = steps.min(PROJECTION_BLOCK);
+        let block = steps.min(block);
         seqs + DirectionScratch::len(input.max(shape.output_dim()), shape.hidden as usize, block)
     }
 
@@ -80,8 +84,9 @@ impl<'a> Stack<'a> {
     /// through `first(t, x)`; the last layer hands each new hidden state to
     /// `output(direction, t, h)` and each direction's final hidden state to
     /// `finished(direction, h)`. Each layer and direction starts from the state in
-    /// `state` (and leaves its final state there), or from zero. `work` holds at
-    /// least [`Stack::work_len`] words.
+    /// `state` (and leaves its final state there), or from zero. Inputs are projected
+    /// `block` steps at a time (the results do not depend on it at the scalar level).
+    /// `work` holds at least [`Stack::work_len`] words for that block.
     ///
     /// The callbacks are trait objects, so that the word and the char LSTM share one
     /// copy of this code and of the kernels inlined into it (they are called once
@@ -96,6 +101,7 @@ impl<'a> Stack<'a> {
         first: &mut dyn FnMut(usize, &mut [f32]),
         output: &mut dyn FnMut(usize, usize, &[f32]),
         finished: &mut dyn FnMut(usize, &[f32]),
+        block: usize,
     ) {
         let shape = self.shape;
         let (h, layers) = (shape.hidden as usize, shape.layers as usize);
@@ -103,8 +109,7 @@ impl<'a> Stack<'a> {
         let seq = if layers > 1 { n * out_dim } else { 0 };
         let (seq_a, rest) = work.split_at_mut(seq);
         let (seq_b, rest) = rest.split_at_mut(if layers > 2 { seq } else { 0 });
-        let mut scratch =
-            DirectionScratch::new(rest, input.max(out_dim), h, n.min(PROJECTION_BLOCK));
+        let mut scratch = DirectionScratch::new(rest, input.max(out_dim), h, n.min(block).max(1));
         // Layer 0 writes `seq_a`; later layers alternate (two layers need only `seq_a`).
         let (mut prev, mut next) = (seq_b, seq_a);
         for layer in 0..layers {
@@ -160,6 +165,8 @@ struct DirectionScratch<'s> {
     h: &'s mut [f32],
     // (H,) cell state.
     c: &'s mut [f32],
+    // Steps whose inputs are projected together.
+    block: usize,
 }
 
 impl<'s> DirectionScratch<'s> {
@@ -169,8 +176,8 @@ impl<'s> DirectionScratch<'s> {
         block * (in_max + 4 * h) + in_max + 2 * h + h.div_ceil(2)
     }
 
-    /// The working memory for runs of at most `block` steps per block ([`DirectionScratch::run`] takes blocks
-    /// of `min(PROJECTION_BLOCK, steps left)`, so `min(n, PROJECTION_BLOCK)` serves `n` steps).
+    /// The working memory for runs of at most `block` steps per block
+    /// ([`DirectionScratch::run`] takes blocks of `min(block, steps left)`).
     fn new(work: &'s mut [f32], in_max: usize, h: usize, block: usize) -> Self {
         let (x, rest) = work.split_at_mut(block * in_max);
         let (p, rest) = rest.split_at_mut(block * 4 * h);
@@ -185,6 +192,7 @@ impl<'s> DirectionScratch<'s> {
             h: hs,
             c,
             hq: &mut hq[..h],
+            block,
         }
     }
 
@@ -221,7 +229,7 @@ impl<'s> DirectionScratch<'s> {
         let g = cell.w_hh.rows();
         let mut done = 0;
         while done < n {
-            let b = PROJECTION_BLOCK.min(n - done);
+            let b = self.block.min(n - done);
             let step = |k: usize| {
                 if reverse {
                     n - 1 - (done + k)

@@ -16,7 +16,7 @@ pub use batch::MAX_BATCH_TOKENS;
 pub use chars::CharNet;
 pub use crf::Crf;
 pub use explain::Explained;
-pub use lstm::{Cell, Stack, PROJECTION_BLOCK};
+pub use lstm::{Cell, Stack, LOW_MEMORY_BLOCK, PROJECTION_BLOCK};
 
 use crate::format::Config;
 use crate::kernels::{argmax, log_softmax, BATCH_LANES};
@@ -172,14 +172,17 @@ impl<'a> Model<'a> {
     /// Scratch bytes needed to tag up to `tokens` tokens in one call (also enough
     /// for [`Model::step`]); `None` above [`MAX_TOKENS`].
     pub fn scratch_bytes(&self, tokens: usize) -> Option<usize> {
-        let layout = Layout::new(self, tokens)?;
-        // Three bytes of slack let any buffer be aligned to 4 internally; a call with
-        // no tokens needs no scratch at all.
-        Some(if layout.total == 0 {
-            0
-        } else {
-            layout.total * 4 + 3
-        })
+        Layout::new(self, tokens, PROJECTION_BLOCK).map(|l| l.bytes())
+    }
+
+    /// The least scratch that tags up to `tokens` tokens in one call: the low-memory
+    /// schedule, which projects one token's LSTM inputs at a time instead of
+    /// [`PROJECTION_BLOCK`] (for firmware with little RAM; slower on processors with
+    /// caches). A call given less than [`Model::scratch_bytes`] but at least this runs
+    /// it; at the scalar level (as on Cortex-M) the results are bit for bit the same.
+    /// `None` above [`MAX_TOKENS`].
+    pub fn min_scratch_bytes(&self, tokens: usize) -> Option<usize> {
+        Layout::new(self, tokens, LOW_MEMORY_BLOCK).map(|l| l.bytes())
     }
 
     /// Tags a sentence. Writes one tag per token into `tags[..tokens.len()]` and, if
@@ -246,7 +249,13 @@ impl<'a> Model<'a> {
     ) -> Result<(), Error> {
         let n = tokens.len();
         let num_tags = self.num_tags();
-        let layout = Layout::new(self, n).ok_or(Error::TooManyTokens)?;
+        let layout = Layout::new(self, n, PROJECTION_BLOCK).ok_or(Error::TooManyTokens)?;
+        // Less scratch than that, but enough for one token's projection at a time: the
+        // low-memory schedule.
+        let (layout, block) = match Layout::new(self, n, LOW_MEMORY_BLOCK) {
+            Some(low) if scratch.len() < layout.bytes() => (low, LOW_MEMORY_BLOCK),
+            _ => (layout, PROJECTION_BLOCK),
+        };
         if tags_out.len() < n {
             return Err(Error::OutputTooSmall);
         }
@@ -279,11 +288,11 @@ impl<'a> Model<'a> {
 
         // Phase 1: every lookup and the char features. All input errors surface
         // here, before any output or state is touched.
-        self.lookups(tokens.iter(), n, rows, feats, work)?;
+        self.lookups(tokens.iter(), n, rows, feats, work, block)?;
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
-        self.word_lstm(rows, feats, lstm_state, work, logits, n);
+        self.word_lstm(rows, feats, lstm_state, work, logits, block);
 
         // Phase 3: log_softmax per token, then decode. Finite weights can still
         // overflow (a logit of inf gives NaN scores): that is an error, never a tag.
@@ -320,6 +329,7 @@ impl<'a> Model<'a> {
         rows: &mut [u32],
         feats: &mut [f32],
         work: &mut [u32],
+        block: usize,
     ) -> Result<(), Error> {
         let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
         // Side by side, the char net runs on groups of as many words as the working
@@ -336,7 +346,8 @@ impl<'a> Model<'a> {
             rows[i] = self.word_row(word).ok_or(Error::UnknownWord)?;
             match (&self.chars, lanes) {
                 (Some(chars), None) => {
-                    chars.features(word, work, &mut feats[i * feat_dim..(i + 1) * feat_dim])?
+                    let out = &mut feats[i * feat_dim..(i + 1) * feat_dim];
+                    chars.features(word, work, out, block)?
                 }
                 (_, Some((chars, cap))) => {
                     let k = chars.ids_len();
@@ -362,8 +373,9 @@ impl<'a> Model<'a> {
         state: Option<&mut [f32]>,
         work: &mut [u32],
         logits: &mut [f32],
-        n: usize,
+        block: usize,
     ) {
+        let n = rows.len();
         let h = self.config.lstm.hidden as usize;
         let word_dim = self.config.words.dim as usize;
         let feat_dim = feats.len().checked_div(n).unwrap_or(0);
@@ -387,6 +399,7 @@ impl<'a> Model<'a> {
                 tw.matvec_add_cols(dir * h, h_t, row);
             },
             &mut |_, _| {},
+            block,
         );
     }
 }
@@ -485,7 +498,9 @@ mod tests {
                     chars.features_lanes(n, &mut work, &mut lanes);
                     for (i, w) in words[..n].iter().enumerate() {
                         let mut one = vec![0f32; feat];
-                        chars.features(w, &mut work, &mut one).unwrap();
+                        chars
+                            .features(w, &mut work, &mut one, PROJECTION_BLOCK)
+                            .unwrap();
                         let got = &lanes[i * feat..(i + 1) * feat];
                         for (g, o) in got.iter().zip(&one) {
                             assert!(

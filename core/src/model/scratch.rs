@@ -21,7 +21,8 @@ pub(super) struct Layout {
 }
 
 impl Layout {
-    pub(super) fn new(model: &Model<'_>, n: usize) -> Option<Self> {
+    /// The layout for `n` tokens, LSTM inputs projected `block` steps at a time.
+    pub(super) fn new(model: &Model<'_>, n: usize, block: usize) -> Option<Self> {
         if n > MAX_TOKENS {
             return None;
         }
@@ -55,9 +56,9 @@ impl Layout {
         // (The char net's side-by-side schedule runs in what this reserves.)
         let char_work = cfg.chars.map_or(0, |c| {
             let m = c.max_word_chars as usize;
-            m + Stack::work_len(&c.lstm, m, c.dim as usize)
+            m + Stack::work_len(&c.lstm, m, c.dim as usize, block)
         });
-        let word_work = Stack::work_len(&cfg.lstm, n, cfg.word_input_dim());
+        let word_work = Stack::work_len(&cfg.lstm, n, cfg.word_input_dim(), block);
         let total = n + feats + logits + viterbi + state + char_work.max(word_work);
         Some(Layout {
             rows: n,
@@ -67,6 +68,18 @@ impl Layout {
             state,
             total,
         })
+    }
+}
+
+impl Layout {
+    /// Bytes of scratch for this layout: three bytes of slack let any buffer be aligned
+    /// to 4 inside; a call with no tokens needs none.
+    pub(super) fn bytes(&self) -> usize {
+        if self.total == 0 {
+            0
+        } else {
+            self.total * 4 + 3
+        }
     }
 }
 

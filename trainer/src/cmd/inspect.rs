@@ -56,6 +56,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     parts.insert("header, padding, CRC", bytes.len() - tensor_bytes);
     let c = model.config();
     let scratch = model.scratch_bytes(args.tokens);
+    let min_scratch = model.min_scratch_bytes(args.tokens);
     let normalize: Vec<&str> = [
         (NORMALIZE_LOWERCASE, "lowercase"),
         (NORMALIZE_FOLD_DIGITS, "fold digits"),
@@ -88,6 +89,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         "bytes_by_part": parts,
         "scratch_tokens": args.tokens,
         "scratch_bytes": scratch,
+        "min_scratch_bytes": min_scratch,
         "state_floats": if model.has_state() { Some(model.state_len()) } else { None },
         "segmenter": segmenter.map(|s| json!({"bytes": s.byte_len(), "chars": s.vocab_len(),
                   "dim": s.embedding_dim(), "hidden": s.hidden(), "bidirectional": s.bidirectional(),
@@ -149,7 +151,12 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         if c.crf { "; CRF/Viterbi" } else { "" }
     )?;
     match scratch {
-        Some(s) => writeln!(out, "scratch      {s} bytes for {} tokens", args.tokens)?,
+        Some(s) => writeln!(
+            out,
+            "scratch      {s} bytes for {} tokens ({} with the low-memory schedule)",
+            args.tokens,
+            min_scratch.unwrap_or(s)
+        )?,
         None => writeln!(
             out,
             "scratch      more than {} tokens per call is not supported",
