@@ -155,7 +155,8 @@ enum postag_status
      */
     POSTAG_STATUS_INVALID_MODEL = 9,
     /**
-     * The scratch buffer is smaller than `postag_scratch_size` asks for.
+     * The scratch buffer is smaller than `postag_min_scratch_size` asks for (the least;
+     * `postag_scratch_size` is the size of the default, faster schedule).
      */
     POSTAG_STATUS_SCRATCH_TOO_SMALL = 10,
     /**

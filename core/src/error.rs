@@ -26,7 +26,8 @@ pub enum Error {
     /// The header decodes but describes an inconsistent model (a missing,
     /// duplicated, misplaced or wrongly shaped tensor, an index out of range).
     InvalidModel,
-    /// The scratch buffer is smaller than [`crate::Model::scratch_bytes`] asks for.
+    /// The scratch buffer is smaller than [`crate::Model::min_scratch_bytes`] asks for (the
+    /// least; [`crate::Model::scratch_bytes`] is the size of the default schedule).
     ScratchTooSmall,
     /// More tokens than [`crate::MAX_TOKENS`] in one call.
     TooManyTokens,

@@ -37,7 +37,8 @@ pub enum postag_status {
     MalformedHeader = 8,
     /// The header decodes but describes an inconsistent model.
     InvalidModel = 9,
-    /// The scratch buffer is smaller than `postag_scratch_size` asks for.
+    /// The scratch buffer is smaller than `postag_min_scratch_size` asks for (the least;
+    /// `postag_scratch_size` is the size of the default, faster schedule).
     ScratchTooSmall = 10,
     /// More than `POSTAG_MAX_TOKENS` tokens in one call.
     TooManyTokens = 11,
