@@ -207,24 +207,29 @@ pub fn tanh(x: f32) -> f32 {
 
 /// One LSTM cell update from pre-activations, PyTorch gate order i, f, g, o:
 /// `gates (4H,)` is consumed as working memory, `c (H,)` updated in place, `h (H,)` written.
+/// `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h = sigmoid(o) * tanh(c')`.
 #[inline(always)]
 pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     let hidden = c.len();
-    let (i_g, rest) = gates.split_at_mut(hidden);
-    let (f_g, rest) = rest.split_at_mut(hidden);
-    let (g_g, o_g) = rest.split_at_mut(hidden);
-    // Separate passes keep each loop free of dependencies, so they vectorize.
-    for (((i, f), g), c) in i_g
-        .iter_mut()
-        .zip(f_g.iter())
-        .zip(g_g.iter())
-        .zip(c.iter_mut())
-    {
-        *c = sigmoid(*f) * *c + sigmoid(*i) * tanh(*g);
-        *i = tanh(*c);
+    let (ifg, o_g) = gates.split_at_mut(3 * hidden);
+    let (if_g, g_g) = ifg.split_at_mut(2 * hidden);
+    // The activations first, each a loop of independent elements (they vectorize, and
+    // the processor overlaps their long dependency chains), then the state update.
+    for v in if_g.iter_mut() {
+        *v = sigmoid(*v);
     }
-    for ((h, o), tc) in h.iter_mut().zip(o_g.iter()).zip(i_g.iter()) {
-        *h = sigmoid(*o) * tc;
+    for v in g_g.iter_mut() {
+        *v = tanh(*v);
+    }
+    for v in o_g.iter_mut() {
+        *v = sigmoid(*v);
+    }
+    let (i_g, f_g) = if_g.split_at_mut(hidden);
+    for (((c, i), f), g) in c.iter_mut().zip(i_g.iter()).zip(f_g.iter()).zip(g_g.iter()) {
+        *c = *f * *c + *i * *g;
+    }
+    for ((h, o), c) in h.iter_mut().zip(o_g.iter()).zip(c.iter()) {
+        *h = *o * tanh(*c);
     }
 }
 

@@ -197,9 +197,16 @@ fn batch_errors_name_the_fault_and_write_nothing() {
                 .tag_batch(&good, &mut s[..exact], &mut tags, None)
                 .unwrap();
             if s.as_ptr().align_offset(4) == 3 {
+                // One sentence at a time, one byte less runs `tag`'s low-memory
+                // schedule; side by side, it does not fit.
+                let want = if model.batches_side_by_side() {
+                    Err(Error::ScratchTooSmall)
+                } else {
+                    Ok(())
+                };
                 assert_eq!(
                     model.tag_batch(&good, &mut s[..exact - 1], &mut tags, None),
-                    Err(Error::ScratchTooSmall),
+                    want,
                     "{name}: one byte less"
                 );
             }
