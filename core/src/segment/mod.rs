@@ -163,7 +163,10 @@ impl<'a> Tensors<'a> {
                 .and_then(|end| self.raw.payload.get(start..end))
                 .ok_or(Error::InvalidModel)?;
             if found.replace((entry, bytes)).is_some() {
-                return Err(Error::InvalidModel);
+                return Err(Error::UnexpectedTensor {
+                    role: entry.role,
+                    duplicate: true,
+                });
             }
         }
         Ok(found)
@@ -260,16 +263,13 @@ impl<'a> Segmenter<'a> {
         let raw = format::split(bytes)?;
         let mut t = Tensors { raw };
         let Some((e, options)) = t.find(SegPart::Options)? else {
-            if raw.header.tensors.iter().any(|e| {
-                matches!(
-                    e,
-                    Ok(TensorEntry {
-                        role: Role::Segmenter(_),
-                        ..
-                    })
-                )
-            }) {
-                return Err(Error::InvalidModel);
+            for entry in raw.header.tensors.iter() {
+                if let role @ Role::Segmenter(_) = entry?.role {
+                    return Err(Error::UnexpectedTensor {
+                        role,
+                        duplicate: false,
+                    });
+                }
             }
             return Ok(None);
         };
@@ -307,6 +307,18 @@ impl<'a> Segmenter<'a> {
             None => None,
             Some(_) => Some(t.cell(true, dim, Some(h))?),
         };
+        // Every segmenter tensor was looked up above (and refused if duplicated), except
+        // the reverse direction's of a unidirectional segmenter: those are stray.
+        if backward.is_none() {
+            for entry in raw.header.tensors.iter() {
+                if let role @ Role::Segmenter(SegPart::Lstm { reverse: true, .. }) = entry?.role {
+                    return Err(Error::UnexpectedTensor {
+                        role,
+                        duplicate: false,
+                    });
+                }
+            }
+        }
         let out_dim = if backward.is_some() { 2 * h } else { h };
         let out_w = t.matrix(SegPart::OutputWeights, Some(CLASSES), out_dim)?;
         let out_b = t.vector(SegPart::OutputBias, CLASSES)?;
@@ -457,7 +469,9 @@ impl<'a> Segmenter<'a> {
     /// `text.chars().count()` always suffices; with less (at least `window`), the call
     /// stops at a window's end and says how many bytes it read; with room for no window,
     /// it fails with [`Error::OutputTooSmall`]. `scratch` holds at least
-    /// [`Segmenter::scratch_bytes`]`(window)` bytes.
+    /// [`Segmenter::scratch_bytes`]`(window)` bytes. A window of 0 or above
+    /// [`MAX_WINDOW`] is [`Error::InvalidWindow`]; a text of 4 GiB or more
+    /// [`Error::TextTooLong`].
     pub fn segment(
         &self,
         text: &str,
@@ -465,8 +479,14 @@ impl<'a> Segmenter<'a> {
         scratch: &mut [u8],
         out: &mut [SegToken],
     ) -> Result<Segmented, Error> {
+        if !(1..=MAX_WINDOW).contains(&window) {
+            return Err(Error::InvalidWindow);
+        }
+        if text.len() > u32::MAX as usize {
+            return Err(Error::TextTooLong);
+        }
         let need = self.scratch_bytes(window).ok_or(Error::ScratchTooSmall)?;
-        if scratch.len() < need || text.len() > u32::MAX as usize {
+        if scratch.len() < need {
             return Err(Error::ScratchTooSmall);
         }
         let (_, words, _) = bytemuck::pod_align_to_mut::<u8, u32>(scratch);
