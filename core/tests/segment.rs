@@ -2,8 +2,8 @@
 
 mod common;
 
-use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
 use postag_core::format::{self, DType, Header, LstmPart, Role, SegPart, TensorEntry, TensorTable};
+use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
 use postag_core::segment::{
     SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_MULTIWORD, TOKEN_SENTENCE_END,
 };
@@ -336,7 +336,8 @@ fn stray_or_duplicated_segmenter_tensors_are_refused_by_name() {
         }
     );
     assert!(
-        err.to_string().contains("segmenter.lstm.weight_ih_l0_reverse"),
+        err.to_string()
+            .contains("segmenter.lstm.weight_ih_l0_reverse"),
         "{err}"
     );
     // A duplicated tensor, whichever it is.
@@ -388,9 +389,13 @@ fn a_bad_window_has_its_own_error() {
     let mut scratch = vec![0u8; s.scratch_bytes(MAX_WINDOW).unwrap()];
     let mut out = vec![SegToken::default(); 8];
     for window in [0, MAX_WINDOW + 1, usize::MAX] {
-        let err = s.segment("ab c", window, &mut scratch, &mut out).unwrap_err();
+        let err = s
+            .segment("ab c", window, &mut scratch, &mut out)
+            .unwrap_err();
         assert_eq!(err, Error::InvalidWindow);
         assert!(err.to_string().contains("65536"), "{err}");
     }
-    assert!(s.segment("ab c", MAX_WINDOW, &mut scratch, &mut out).is_ok());
+    assert!(s
+        .segment("ab c", MAX_WINDOW, &mut scratch, &mut out)
+        .is_ok());
 }

@@ -3,6 +3,7 @@
 use core::ffi::c_char;
 use core::mem::{align_of, size_of};
 
+use postag_core::segment::Segmenter;
 use postag_core::Model;
 
 use crate::checks::{self, In, OptionalValue, Out, Ref, Region, Value};
@@ -38,6 +39,8 @@ pub(crate) struct Loaded {
     /// The blob's bytes, for overlap checks against buffers a call writes.
     blob: Region,
     pub(crate) model: Model<'static>,
+    /// The blob's segmenter, if it has one.
+    pub(crate) segmenter: Option<Segmenter<'static>>,
 }
 
 /// "postag01": marks a `postag_model` that `postag_model_load` filled.
@@ -135,10 +138,12 @@ pub unsafe extern "C" fn postag_model_load(
         // is used, which is all the lifetime this library relies on.
         let bytes: &'static [u8] = unsafe { bytes.get() };
         let model = Model::from_bytes(bytes)?;
+        let segmenter = Segmenter::from_bytes(bytes)?;
         let loaded = Loaded {
             magic: LOADED,
             blob,
             model,
+            segmenter,
         };
         // SAFETY: `out` is writable (caller's contract, checked above), overlaps no
         // input, and `Loaded` fits a `postag_model` (size and alignment asserted above).
