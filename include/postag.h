@@ -542,6 +542,10 @@ postag_status postag_tag_name_copy(const struct postag_model *model,
  * Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
  * `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),
  * `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB or more).
+ * `postag_model_load` does not look at the segmenter (a program that tags tokens only
+ * does not link its code): every raw-text call validates it, and refuses an invalid
+ * one with `POSTAG_STATUS_INVALID_MODEL`, `POSTAG_STATUS_UNEXPECTED_TENSOR` or
+ * `POSTAG_STATUS_NON_FINITE_WEIGHT`.
  *
  * # Safety
  * `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;

@@ -3,7 +3,6 @@
 use core::ffi::c_char;
 use core::mem::{align_of, size_of};
 
-use postag_core::segment::Segmenter;
 use postag_core::Model;
 
 use crate::checks::{self, In, OptionalValue, Out, Ref, Region, Value};
@@ -39,8 +38,9 @@ pub(crate) struct Loaded {
     /// The blob's bytes, for overlap checks against buffers a call writes.
     blob: Region,
     pub(crate) model: Model<'static>,
-    /// The blob's segmenter, if it has one.
-    pub(crate) segmenter: Option<Segmenter<'static>>,
+    /// The blob, for the segmenter (read by each raw-text call, so that a program
+    /// that tags tokens only does not link the segmenter's code).
+    bytes: &'static [u8],
 }
 
 /// "postag01": marks a `postag_model` that `postag_model_load` filled.
@@ -60,6 +60,11 @@ impl ModelArg<'_> {
     /// The regions nothing the call writes may overlap: the object and the blob.
     pub(crate) fn reads(&self) -> [Region; 2] {
         [self.object, self.loaded.blob]
+    }
+
+    /// The blob's bytes.
+    pub(crate) fn blob(&self) -> &'static [u8] {
+        self.loaded.bytes
     }
 }
 
@@ -138,12 +143,11 @@ pub unsafe extern "C" fn postag_model_load(
         // is used, which is all the lifetime this library relies on.
         let bytes: &'static [u8] = unsafe { bytes.get() };
         let model = Model::from_bytes(bytes)?;
-        let segmenter = Segmenter::from_bytes(bytes)?;
         let loaded = Loaded {
             magic: LOADED,
             blob,
             model,
-            segmenter,
+            bytes,
         };
         // SAFETY: `out` is writable (caller's contract, checked above), overlaps no
         // input, and `Loaded` fits a `postag_model` (size and alignment asserted above).

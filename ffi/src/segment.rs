@@ -97,13 +97,10 @@ fn with_model(model: &ModelArg<'_>, input: Region) -> [Region; 3] {
     [object, blob, input]
 }
 
-/// The model's segmenter, or `POSTAG_STATUS_NO_SEGMENTER`.
-fn segmenter<'m>(model: &'m ModelArg<'_>) -> Result<&'m Segmenter<'static>, postag_status> {
-    model
-        .loaded
-        .segmenter
-        .as_ref()
-        .ok_or(postag_status::NoSegmenter)
+/// The model's segmenter (validated on each call, without the CRC-32 that loading the
+/// model checked), or `POSTAG_STATUS_NO_SEGMENTER`.
+fn segmenter(model: &ModelArg<'_>) -> Result<Segmenter<'static>, postag_status> {
+    Segmenter::from_accepted_bytes(model.blob())?.ok_or(postag_status::NoSegmenter)
 }
 
 /// The text as `str`: `POSTAG_STATUS_TEXT_TOO_LONG` from 4 GiB on, else
@@ -197,6 +194,10 @@ fn sizes(
 /// Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
 /// `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),
 /// `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB or more).
+/// `postag_model_load` does not look at the segmenter (a program that tags tokens only
+/// does not link its code): every raw-text call validates it, and refuses an invalid
+/// one with `POSTAG_STATUS_INVALID_MODEL`, `POSTAG_STATUS_UNEXPECTED_TENSOR` or
+/// `POSTAG_STATUS_NON_FINITE_WEIGHT`.
 ///
 /// # Safety
 /// `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;
@@ -212,7 +213,7 @@ pub unsafe extern "C" fn postag_text_size(
     checks::boundary(|| {
         // SAFETY: forwarded caller's contract.
         let model = unsafe { loaded(model) }?;
-        let seg = segmenter(&model)?;
+        let seg = &segmenter(&model)?;
         let text = In::new(text, text_len)?;
         let out = Value::new(sizes_out)?;
         checks::disjoint(&[out.region()], &with_model(&model, text.region()))?;
@@ -265,7 +266,7 @@ pub unsafe extern "C" fn postag_segment(
     checks::boundary(|| {
         // SAFETY: forwarded caller's contract.
         let model = unsafe { loaded(model) }?;
-        let seg = segmenter(&model)?;
+        let seg = &segmenter(&model)?;
         let text = In::new(text, text_len)?;
         let scratch = Out::new(scratch, scratch_len)?;
         let tokens = Out::new(tokens_out.cast::<SegToken>(), tokens_len)?;
@@ -341,7 +342,7 @@ pub unsafe extern "C" fn postag_expand(
     checks::boundary(|| {
         // SAFETY: forwarded caller's contract.
         let model = unsafe { loaded(model) }?;
-        let seg = segmenter(&model)?;
+        let seg = &segmenter(&model)?;
         let token = In::new(token, token_len)?;
         let words = Out::new(words_out, words_len)?;
         let n_out = Value::new(n_words_out)?;
@@ -410,7 +411,7 @@ pub unsafe extern "C" fn postag_tag_text(
     checks::boundary(|| {
         // SAFETY: forwarded caller's contract.
         let model = unsafe { loaded(model) }?;
-        let seg = segmenter(&model)?;
+        let seg = &segmenter(&model)?;
         let text = In::new(text, text_len)?;
         let scratch = Out::new(scratch, scratch_len)?;
         let tokens_out = Out::new(tokens_out, tokens_len)?;

@@ -260,7 +260,18 @@ impl<'a> Segmenter<'a> {
     /// The segmenter of a blob: `Ok(None)` when the blob has none, an error when the blob
     /// or its segmenter part is invalid. Every tensor is validated here.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Option<Self>, Error> {
-        let raw = format::split(bytes)?;
+        Self::from_raw(format::split(bytes)?)
+    }
+
+    /// [`Segmenter::from_bytes`] without the CRC-32 check, which is the one pass over
+    /// the whole blob: for a blob that [`crate::Model::from_bytes`] (or this module)
+    /// accepted before and that has not changed since, such as the blob of a loaded C
+    /// `postag_model`. Every segmenter tensor is still validated.
+    pub fn from_accepted_bytes(bytes: &'a [u8]) -> Result<Option<Self>, Error> {
+        Self::from_raw(format::split_with(bytes, false)?)
+    }
+
+    fn from_raw(raw: format::RawBlob<'a>) -> Result<Option<Self>, Error> {
         let mut t = Tensors { raw };
         let Some((e, options)) = t.find(SegPart::Options)? else {
             for entry in raw.header.tensors.iter() {
