@@ -121,6 +121,17 @@ pub struct Segmented {
     pub consumed: usize,
 }
 
+/// Refuses a window of 0 or above [`MAX_WINDOW`] characters and a text of 4 GiB or more.
+fn check_text(window: usize, text_len: usize) -> Result<(), Error> {
+    if !(1..=MAX_WINDOW).contains(&window) {
+        return Err(Error::InvalidWindow);
+    }
+    if u32::try_from(text_len).is_err() {
+        return Err(Error::TextTooLong);
+    }
+    Ok(())
+}
+
 /// The segmenter of a blob: a view of its tensors, like [`crate::Model`].
 #[derive(Debug, Clone, Copy)]
 pub struct Segmenter<'a> {
@@ -490,12 +501,7 @@ impl<'a> Segmenter<'a> {
         scratch: &mut [u8],
         out: &mut [SegToken],
     ) -> Result<Segmented, Error> {
-        if !(1..=MAX_WINDOW).contains(&window) {
-            return Err(Error::InvalidWindow);
-        }
-        if text.len() > u32::MAX as usize {
-            return Err(Error::TextTooLong);
-        }
+        check_text(window, text.len())?;
         let need = self.scratch_bytes(window).ok_or(Error::ScratchTooSmall)?;
         if scratch.len() < need {
             return Err(Error::ScratchTooSmall);
@@ -702,7 +708,24 @@ mod tests {
     extern crate std;
     use std::vec::Vec;
 
-    use super::paragraphs;
+    use super::{check_text, paragraphs, MAX_WINDOW};
+    use crate::Error;
+
+    #[test]
+    fn a_bad_window_and_a_text_of_4_gib_have_their_own_errors() {
+        assert_eq!(check_text(1, 0), Ok(()));
+        assert_eq!(check_text(MAX_WINDOW, u32::MAX as usize), Ok(()));
+        assert_eq!(check_text(0, 10), Err(Error::InvalidWindow));
+        assert_eq!(check_text(MAX_WINDOW + 1, 10), Err(Error::InvalidWindow));
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(
+            check_text(2048, u32::MAX as usize + 1),
+            Err(Error::TextTooLong)
+        );
+        // The window is checked first.
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(check_text(0, usize::MAX), Err(Error::InvalidWindow));
+    }
 
     #[test]
     fn paragraphs_are_runs_of_non_blank_lines() {
