@@ -586,3 +586,142 @@ fn words_arena<'s, 't>(bytes: &'s mut [u8], n: usize) -> &'s mut [&'t [u8]] {
     // of `T`.
     unsafe { &mut *(slots as *mut [MaybeUninit<&'t [u8]>] as *mut [&'t [u8]]) }
 }
+
+#[cfg(test)]
+mod tests {
+    use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
+    use postag_core::segment::TOKEN_MULTIWORD;
+    use postag_core::tensor::Storage;
+
+    use super::*;
+    use crate::postag_model;
+
+    /// The core's pinned test model with a small segmenter whose multiword table has a
+    /// form the table's words spell and one they do not.
+    fn blob() -> Vec<u8> {
+        let tiny = include_bytes!("../../core/tests/golden/tiny.postag");
+        let (dim, h) = (4, 3);
+        let chars: Vec<(char, u32)> = "thedogat .'ñ".chars().zip(1..).collect();
+        let rows = chars.len() + 1;
+        let w = |n: usize, seed: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| (((i * 7919 + seed * 104_729) % 2001) as f32) / 1000.0 - 1.0)
+                .collect()
+        };
+        let seg = SegmenterWeights {
+            spaces_in_tokens: false,
+            chars,
+            embedding: w(rows * dim, 1),
+            rows,
+            dim,
+            cells: (0..2)
+                .map(|d| SegCell {
+                    w_ih: w(4 * h * dim, 10 + d),
+                    w_hh: w(4 * h * h, 20 + d),
+                    bias: w(4 * h, 30 + d),
+                })
+                .collect(),
+            out_w: w(5 * 2 * h, 50),
+            // Every character ends a multiword token, some a sentence.
+            out_b: vec![-9.0, -9.0, 9.0, -9.0, 8.9],
+            multiwords: vec![
+                ("t".into(), vec!["the".into(), "dog".into()]),
+                ("e".into(), vec!["e".into()]),
+            ],
+        };
+        with_segmenter(tiny, Some(&seg), Storage::F32).unwrap()
+    }
+
+    #[test]
+    fn tag_text_equals_the_core_at_any_scratch_alignment() {
+        let blob = blob();
+        let text = "the dog ate. ñat'e";
+        let mut model = postag_model {
+            opaque: [0; crate::POSTAG_MODEL_WORDS],
+        };
+        // SAFETY: valid buffers of the stated lengths.
+        let status = unsafe { crate::postag_model_load(blob.as_ptr(), blob.len(), &mut model) };
+        assert_eq!(status, postag_status::Ok);
+        let mut sizes = postag_text_sizes::default();
+        // SAFETY: as above.
+        let status = unsafe { postag_text_size(&model, text.as_ptr(), text.len(), 5, &mut sizes) };
+        assert_eq!(status, postag_status::Ok);
+        assert_eq!(sizes.max_tokens, 15);
+        assert_eq!(sizes.max_token_words, 2);
+
+        // The core's answer: tokens, words, one tag per sentence's word.
+        let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+        let tagger = Model::from_bytes(&blob).unwrap();
+        let mut s = vec![0u8; seg.scratch_bytes(5).unwrap()];
+        let mut toks = vec![SegToken::default(); 20];
+        let n = seg.segment(text, 5, &mut s, &mut toks).unwrap().tokens;
+        let mut want_words: Vec<&[u8]> = Vec::new();
+        let mut want_tags: Vec<u16> = Vec::new();
+        let mut first = 0;
+        for t in &toks[..n] {
+            let surface = &text[t.start as usize..t.end as usize];
+            assert!(t.flags & TOKEN_MULTIWORD != 0);
+            want_words.extend(seg.expand(surface).map(|w| w.as_str().as_bytes()));
+            if t.flags & TOKEN_SENTENCE_END != 0 {
+                let sentence = &want_words[first..];
+                let mut tags = vec![0u16; sentence.len()];
+                let mut s = vec![0u8; tagger.scratch_bytes(sentence.len()).unwrap()];
+                tagger.tag(sentence, &mut s, &mut tags, None).unwrap();
+                want_tags.extend(tags);
+                first = want_words.len();
+            }
+        }
+        assert!(want_words.len() > n, "some token expands into two words");
+
+        for offset in 0..8 {
+            let mut scratch = vec![0u8; sizes.tag_text_scratch + offset];
+            let mut tokens = vec![postag_text_token::default(); n];
+            let mut words = vec![
+                postag_token {
+                    ptr: core::ptr::null(),
+                    len: 0
+                };
+                want_words.len()
+            ];
+            let mut tags = vec![0u16; want_words.len()];
+            let mut counts = postag_text_counts::default();
+            // SAFETY: valid, disjoint buffers of the stated lengths.
+            let status = unsafe {
+                postag_tag_text(
+                    &model,
+                    text.as_ptr(),
+                    text.len(),
+                    5,
+                    scratch.as_mut_ptr().add(offset),
+                    sizes.tag_text_scratch,
+                    tokens.as_mut_ptr(),
+                    tokens.len(),
+                    words.as_mut_ptr(),
+                    words.len(),
+                    tags.as_mut_ptr(),
+                    tags.len(),
+                    &mut counts,
+                )
+            };
+            assert_eq!(status, postag_status::Ok, "offset {offset}");
+            assert_eq!((counts.n_tokens, counts.n_words), (n, want_words.len()));
+            let got: Vec<&[u8]> = words
+                .iter()
+                // SAFETY: the words point into `text` or `blob`, both alive.
+                .map(|w| unsafe { core::slice::from_raw_parts(w.ptr, w.len) })
+                .collect();
+            assert_eq!(got, want_words);
+            assert_eq!(tags, want_tags);
+            let mut next = 0;
+            for (t, want) in tokens.iter().zip(&toks[..n]) {
+                assert_eq!(
+                    (t.start, t.end, t.flags),
+                    (want.start, want.end, want.flags)
+                );
+                assert_eq!(t.first_word, next);
+                next += t.n_words;
+            }
+            assert_eq!(next as usize, want_words.len());
+        }
+    }
+}
