@@ -460,6 +460,10 @@ const char *postag_version(void);
  * tensor and index, every f32 weight, bias, int8 row scale and CRF score finite) and
  * fills `*out` with a model that reads its weights in place.
  *
+ * A segmenter section, if the blob has one, is validated by the raw-text calls
+ * (`postag_text_size` and the others) instead, so that a program that tags tokens only
+ * does not carry the segmenter's code.
+ *
  * The blob is not copied: keep it where it is (flash, a static array, a mapped file),
  * unchanged, for as long as `*out` is used. It needs no particular alignment.
  *
