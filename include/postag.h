@@ -356,7 +356,8 @@ typedef struct postag_text_sizes {
      */
     size_t max_token_words;
     /**
-     * Most words the text can have: `max_tokens * max_token_words`.
+     * Most words the text can have: `max_tokens * max_token_words` (saturated at
+     * `SIZE_MAX`).
      */
     size_t max_words;
     /**
@@ -364,7 +365,8 @@ typedef struct postag_text_sizes {
      */
     size_t segment_scratch;
     /**
-     * Scratch bytes `postag_tag_text` needs for this text and window.
+     * Scratch bytes `postag_tag_text` needs for this text and window (`SIZE_MAX` if
+     * that is more than the address space: split the text).
      */
     size_t tag_text_scratch;
 } postag_text_sizes;

@@ -73,11 +73,13 @@ pub struct postag_text_sizes {
     pub max_tokens: usize,
     /// Most words one token can expand into (the longest entry of the multiword table).
     pub max_token_words: usize,
-    /// Most words the text can have: `max_tokens * max_token_words`.
+    /// Most words the text can have: `max_tokens * max_token_words` (saturated at
+    /// `SIZE_MAX`).
     pub max_words: usize,
     /// Scratch bytes `postag_segment` needs for the window.
     pub segment_scratch: usize,
-    /// Scratch bytes `postag_tag_text` needs for this text and window.
+    /// Scratch bytes `postag_tag_text` needs for this text and window (`SIZE_MAX` if
+    /// that is more than the address space: split the text).
     pub tag_text_scratch: usize,
 }
 
@@ -163,7 +165,7 @@ fn sizes(
     seg: &Segmenter<'_>,
     text: &str,
     window: usize,
-) -> Result<(postag_text_sizes, Layout), postag_status> {
+) -> Result<(postag_text_sizes, Option<Layout>), postag_status> {
     let segment_scratch = seg.scratch_bytes(window).ok_or(Error::InvalidWindow)?;
     let max_tokens = text.chars().filter(|c| !c.is_whitespace()).count();
     let max_token_words = seg
@@ -172,16 +174,18 @@ fn sizes(
         .max()
         .unwrap_or(1)
         .max(1);
-    let too_big = postag_status::InvalidArgument;
+    // Saturated: still upper bounds, and a scratch no buffer can have.
     let mut sizes = postag_text_sizes {
         max_tokens,
         max_token_words,
-        max_words: max_tokens.checked_mul(max_token_words).ok_or(too_big)?,
+        max_words: max_tokens.saturating_mul(max_token_words),
         segment_scratch,
-        tag_text_scratch: 0,
+        tag_text_scratch: usize::MAX,
     };
-    let layout = Layout::new(model, seg, &sizes, window).ok_or(too_big)?;
-    sizes.tag_text_scratch = layout.total;
+    let layout = Layout::new(model, seg, &sizes, window);
+    if let Some(l) = &layout {
+        sizes.tag_text_scratch = l.total;
+    }
     Ok((sizes, layout))
 }
 
@@ -432,6 +436,7 @@ pub unsafe extern "C" fn postag_tag_text(
         let text = text_str(unsafe { text.get() })?;
         let tagger = &model.loaded.model;
         let (sizes, layout) = sizes(tagger, seg, text, window)?;
+        let layout = layout.ok_or(postag_status::ScratchTooSmall)?;
         if scratch_len < layout.total {
             return Err(postag_status::ScratchTooSmall);
         }
