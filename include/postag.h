@@ -86,6 +86,28 @@
 #define POSTAG_MODEL_WORDS (POSTAG_MODEL_SIZE / 8)
 
 /**
+ * `postag_segment_token` flag: the token ends a sentence.
+ */
+#define POSTAG_TOKEN_SENTENCE_END 1
+
+/**
+ * `postag_segment_token` flag: the token is a multiword token (`postag_expand` gives
+ * its words).
+ */
+#define POSTAG_TOKEN_MULTIWORD 2
+
+/**
+ * The window, in characters, that `postag tag --format raw` segments with: pass it to
+ * get the same tokens as the command line.
+ */
+#define POSTAG_SEGMENT_WINDOW 2048
+
+/**
+ * The largest window, in characters.
+ */
+#define POSTAG_MAX_WINDOW 65536
+
+/**
  * Bytes a buffer needs for any status message, including its NUL.
  */
 #define POSTAG_STATUS_MESSAGE_MAX 128
@@ -207,10 +229,21 @@ enum postag_status
      */
     POSTAG_STATUS_NON_FINITE_SCORE = 21,
     /**
-     * Raw text was given to a model without a segmenter (it tags tokens only). No C
-     * function takes raw text yet: the code is numbered now for the raw-text calls to come.
+     * Raw text was given to a model without a segmenter (it tags tokens only).
      */
     POSTAG_STATUS_NO_SEGMENTER = 22,
+    /**
+     * A segmenter window of 0 characters or more than `POSTAG_MAX_WINDOW`.
+     */
+    POSTAG_STATUS_INVALID_WINDOW = 23,
+    /**
+     * Raw text of 4 GiB or more (token offsets are 32-bit).
+     */
+    POSTAG_STATUS_TEXT_TOO_LONG = 24,
+    /**
+     * The blob's segmenter has a tensor twice, or one that does not belong to it.
+     */
+    POSTAG_STATUS_UNEXPECTED_TENSOR = 25,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -337,6 +370,53 @@ typedef struct postag_model_info {
 } postag_model_info;
 
 /**
+ * Upper bounds for one text, from `postag_text_size`.
+ */
+typedef struct postag_text_sizes {
+    /**
+     * Most tokens the text can have: its characters that are not whitespace.
+     */
+    size_t max_tokens;
+    /**
+     * Most words one token can expand into (the longest entry of the multiword table).
+     */
+    size_t max_token_words;
+    /**
+     * Most words the text can have: `max_tokens * max_token_words` (saturated at
+     * `SIZE_MAX`).
+     */
+    size_t max_words;
+    /**
+     * Scratch bytes `postag_segment` needs for the window.
+     */
+    size_t segment_scratch;
+    /**
+     * Scratch bytes `postag_tag_text` needs for this text and window (`SIZE_MAX` if
+     * that is more than the address space: split the text).
+     */
+    size_t tag_text_scratch;
+} postag_text_sizes;
+
+/**
+ * A token of raw text: bytes `[start, end)` of the text, and `POSTAG_TOKEN_*` flags.
+ * The tokens plus the whitespace between them are the text, byte for byte.
+ */
+typedef struct postag_segment_token {
+    /**
+     * First byte.
+     */
+    uint32_t start;
+    /**
+     * One past the last byte.
+     */
+    uint32_t end;
+    /**
+     * `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`.
+     */
+    uint32_t flags;
+} postag_segment_token;
+
+/**
  * A token: `len` bytes of UTF-8 at `ptr` (no NUL needed; `ptr` may be NULL only when
  * `len` is 0). The bytes are read during the call only.
  */
@@ -350,6 +430,48 @@ typedef struct postag_token {
      */
     size_t len;
 } postag_token;
+
+/**
+ * A token of `postag_tag_text`: as `postag_segment_token`, and its syntactic words,
+ * `words_out[first_word .. first_word + n_words]` (one word unless it is a multiword
+ * token).
+ */
+typedef struct postag_text_token {
+    /**
+     * First byte.
+     */
+    uint32_t start;
+    /**
+     * One past the last byte.
+     */
+    uint32_t end;
+    /**
+     * `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`.
+     */
+    uint32_t flags;
+    /**
+     * Index of its first word.
+     */
+    uint32_t first_word;
+    /**
+     * Number of its words (at least 1).
+     */
+    uint32_t n_words;
+} postag_text_token;
+
+/**
+ * What `postag_tag_text` wrote.
+ */
+typedef struct postag_text_counts {
+    /**
+     * Tokens written to `tokens_out`.
+     */
+    size_t n_tokens;
+    /**
+     * Words written to `words_out`, and tags to `tags_out`.
+     */
+    size_t n_words;
+} postag_text_counts;
 
 #ifdef __cplusplus
 extern "C" {
@@ -365,6 +487,10 @@ const char *postag_version(void);
  * Validates the blob (`blob_len` bytes at `blob`: framing, version, CRC-32, every
  * tensor and index, every f32 weight, bias, int8 row scale and CRF score finite) and
  * fills `*out` with a model that reads its weights in place.
+ *
+ * A segmenter section, if the blob has one, is validated by the raw-text calls
+ * (`postag_text_size` and the others) instead, so that a program that tags tokens only
+ * does not carry the segmenter's code.
  *
  * The blob is not copied: keep it where it is (flash, a static array, a mapped file),
  * unchanged, for as long as `*out` is used. It needs no particular alignment.
@@ -437,6 +563,126 @@ postag_status postag_tag_name_copy(const struct postag_model *model,
                                    char *buf,
                                    size_t buf_len,
                                    size_t *name_len_out);
+
+/**
+ * Writes into `*sizes_out` upper bounds for `text` (`text_len` bytes of UTF-8, one
+ * paragraph) segmented in windows of `window` characters (`POSTAG_SEGMENT_WINDOW` as
+ * the command line): the tokens and words it can have, and the scratch bytes
+ * `postag_segment` and `postag_tag_text` need. It reads the text but does not run the
+ * network.
+ *
+ * Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
+ * `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),
+ * `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB or more).
+ * `postag_model_load` does not look at the segmenter (a program that tags tokens only
+ * does not link its code): every raw-text call validates it, and refuses an invalid
+ * one with `POSTAG_STATUS_INVALID_MODEL`, `POSTAG_STATUS_UNEXPECTED_TENSOR` or
+ * `POSTAG_STATUS_NON_FINITE_WEIGHT`.
+ *
+ * # Safety
+ * `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;
+ * `sizes_out` valid for one write.
+ */
+postag_status postag_text_size(const struct postag_model *model,
+                               const uint8_t *text,
+                               size_t text_len,
+                               size_t window,
+                               struct postag_text_sizes *sizes_out);
+
+/**
+ * Splits `text` (`text_len` bytes of UTF-8, one paragraph) into tokens and sentences
+ * with the model's segmenter, in windows of `window` characters (see `core/README.md`,
+ * "Raw text"): the same tokens as the Rust core's `Segmenter::segment`.
+ *
+ * - `scratch`: at least `postag_text_size(...).segment_scratch` bytes, any alignment.
+ * - `tokens_out`: at least `min(max_tokens, window)` tokens (`postag_text_size`),
+ *   else `POSTAG_STATUS_OUTPUT_TOO_SMALL`. With `max_tokens` the whole text fits;
+ *   with less, the call stops at the end of a window: `*consumed_out` is then less
+ *   than `text_len` and the next call continues with the rest of the text (offsets
+ *   are relative to the text of each call; the tokens are those of one call).
+ * - `*n_tokens_out`: tokens written; `*consumed_out` (may be NULL): bytes of the text
+ *   read.
+ *
+ * The last token of the text ends a sentence. Multiword tokens are flagged
+ * (`POSTAG_TOKEN_MULTIWORD`); `postag_expand` gives their words.
+ *
+ * Errors: those of `postag_text_size`, `POSTAG_STATUS_SCRATCH_TOO_SMALL`,
+ * `POSTAG_STATUS_OUTPUT_TOO_SMALL`; nothing is written then.
+ *
+ * # Safety
+ * `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;
+ * `scratch` and `tokens_out` valid for reads and writes of their lengths;
+ * `n_tokens_out` valid for one write, `consumed_out` NULL or valid for one write;
+ * no written buffer overlaps another argument.
+ */
+postag_status postag_segment(const struct postag_model *model,
+                             const uint8_t *text,
+                             size_t text_len,
+                             size_t window,
+                             uint8_t *scratch,
+                             size_t scratch_len,
+                             struct postag_segment_token *tokens_out,
+                             size_t tokens_len,
+                             size_t *n_tokens_out,
+                             size_t *consumed_out);
+
+/**
+ * Writes the syntactic words of a multiword token into `words_out` and their number
+ * into `*n_words_out`: `token` is the token's bytes (`token_len`, UTF-8), e.g. a
+ * `postag_segment_token`'s span of the text. Each word points either into `token`
+ * (a span of its surface, case kept, when the table's words spell it) or into the
+ * blob (the table's string); a token not in the table is its one word, itself. At
+ * most `postag_text_size(...).max_token_words` words.
+ *
+ * Errors: `POSTAG_STATUS_NO_SEGMENTER`, `POSTAG_STATUS_INVALID_UTF8`,
+ * `POSTAG_STATUS_OUTPUT_TOO_SMALL` (nothing written).
+ *
+ * # Safety
+ * `model` as in `postag_scratch_size`; `token` valid for reads of `token_len` bytes
+ * for as long as the words are used; `words_out` valid for writes of `words_len`
+ * words; `n_words_out` for one write.
+ */
+postag_status postag_expand(const struct postag_model *model,
+                            const uint8_t *token,
+                            size_t token_len,
+                            struct postag_token *words_out,
+                            size_t words_len,
+                            size_t *n_words_out);
+
+/**
+ * Segments and tags a paragraph: `postag_segment` over the whole `text`, each
+ * multiword token expanded (`postag_expand`), then each sentence's words tagged as
+ * `postag_tag` does. What `postag tag --format raw` does with one paragraph.
+ *
+ * - `scratch`: at least `postag_text_size(...).tag_text_scratch` bytes, any alignment.
+ * - `tokens_out`: the tokens, each with its words' range in `words_out`.
+ * - `words_out`: the words, pointing into `text` or into the blob (as
+ *   `postag_expand`); `tags_out`: one tag per word.
+ * - `*counts_out`: how many tokens and words were written.
+ *
+ * The outputs need only hold the text's actual tokens and words
+ * (`POSTAG_STATUS_OUTPUT_TOO_SMALL` otherwise); `max_tokens` and `max_words` of
+ * `postag_text_size` always suffice. Sentences of more than `POSTAG_MAX_TOKENS` words
+ * are `POSTAG_STATUS_TOO_MANY_TOKENS`. Other errors: those of `postag_text_size` and
+ * `postag_tag`. Nothing is written on error.
+ *
+ * # Safety
+ * As `postag_segment`; `words_out`, `tags_out` valid for writes of their lengths and
+ * `counts_out` for one write; no written buffer overlaps another argument.
+ */
+postag_status postag_tag_text(const struct postag_model *model,
+                              const uint8_t *text,
+                              size_t text_len,
+                              size_t window,
+                              uint8_t *scratch,
+                              size_t scratch_len,
+                              struct postag_text_token *tokens_out,
+                              size_t tokens_len,
+                              struct postag_token *words_out,
+                              size_t words_len,
+                              uint16_t *tags_out,
+                              size_t tags_len,
+                              struct postag_text_counts *counts_out);
 
 /**
  * A static, NUL-terminated English description of `status` (any value: codes this

@@ -61,6 +61,18 @@ pub enum Error {
     NonFiniteScore,
     /// Raw text was given to a blob without a segmenter (it tags pre-tokenized input only).
     NoSegmenter,
+    /// A segmenter window of 0 characters or more than [`crate::segment::MAX_WINDOW`].
+    InvalidWindow,
+    /// Raw text longer than 4 GiB - 1 bytes (token offsets are 32-bit).
+    TextTooLong,
+    /// A segmenter tensor appears twice, or does not belong (a reverse-direction tensor
+    /// of a unidirectional segmenter, a segmenter tensor without the segmenter's options).
+    UnexpectedTensor {
+        /// The tensor.
+        role: Role,
+        /// Whether it appears twice (else it does not belong).
+        duplicate: bool,
+    },
 }
 
 impl fmt::Display for Error {
@@ -114,6 +126,23 @@ impl fmt::Display for Error {
             ),
             Error::NoSegmenter => f.write_str(
                 "this model has no segmenter: it tags tokens, not raw text (train one from CoNLL-U with # text)",
+            ),
+            Error::InvalidWindow => write!(
+                f,
+                "segmenter window must be 1 to {} characters",
+                crate::segment::MAX_WINDOW
+            ),
+            Error::TextTooLong => f.write_str("raw text is longer than 4 GiB - 1 bytes"),
+            Error::UnexpectedTensor {
+                role,
+                duplicate: true,
+            } => write!(f, "model blob is invalid: tensor {role} appears twice"),
+            Error::UnexpectedTensor {
+                role,
+                duplicate: false,
+            } => write!(
+                f,
+                "model blob is invalid: tensor {role} does not belong to its segmenter"
             ),
         }
     }

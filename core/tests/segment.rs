@@ -2,8 +2,11 @@
 
 mod common;
 
+use postag_core::format::{self, DType, Header, LstmPart, Role, SegPart, TensorEntry, TensorTable};
 use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
-use postag_core::segment::{SegToken, Segmenter, Word, TOKEN_MULTIWORD, TOKEN_SENTENCE_END};
+use postag_core::segment::{
+    SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_MULTIWORD, TOKEN_SENTENCE_END,
+};
 use postag_core::tensor::Storage;
 use postag_core::{Error, Model};
 use proptest::prelude::*;
@@ -248,4 +251,151 @@ proptest! {
             prop_assert_eq!(run(&s, &text, n), run(&s, &text, 64));
         }
     }
+}
+
+/// `blob` rebuilt from its tensors as stored, after `edit` changed the list.
+fn rebuilt(
+    blob: &[u8],
+    edit: impl FnOnce(&mut Vec<(Role, DType, usize, usize, Vec<u8>)>),
+) -> Vec<u8> {
+    let raw = format::split(blob).unwrap();
+    let mut tensors: Vec<_> = raw
+        .header
+        .tensors
+        .iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let start = e.offset as usize;
+            let len = e.dtype.byte_len(e.rows, e.cols).unwrap();
+            let bytes = raw.payload[start..start + len].to_vec();
+            (e.role, e.dtype, e.rows as usize, e.cols as usize, bytes)
+        })
+        .collect();
+    edit(&mut tensors);
+    // Laid out as `BlobBuilder::finish` does, without its refusal of duplicates.
+    let mut entries = Vec::new();
+    let mut payload = Vec::new();
+    for (role, dtype, rows, cols, bytes) in &tensors {
+        payload.resize(payload.len().next_multiple_of(16), 0);
+        let entry = TensorEntry {
+            role: *role,
+            dtype: *dtype,
+            rows: *rows as u32,
+            cols: *cols as u32,
+            offset: payload.len() as u32,
+        };
+        entries.extend(postcard::to_allocvec(&entry).unwrap());
+        payload.extend_from_slice(bytes);
+    }
+    let header = postcard::to_allocvec(&Header {
+        config: raw.header.config,
+        tensors: TensorTable(&entries),
+    })
+    .unwrap();
+    let mut out = format::MAGIC.to_vec();
+    out.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.resize(format::payload_start(header.len()).unwrap(), 0);
+    out.extend_from_slice(&payload);
+    let crc = postag_core::crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+#[test]
+fn stray_or_duplicated_segmenter_tensors_are_refused_by_name() {
+    let uni = blob(&seg(false, false, [0.0; 5]));
+    let bi = blob(&seg(true, false, [0.0; 5]));
+    let reverse_ih = Role::Segmenter(SegPart::Lstm {
+        reverse: true,
+        part: LstmPart::InputWeights,
+    });
+    // A reverse-direction tensor in a unidirectional segmenter.
+    let stray = rebuilt(&uni, |t| {
+        let from_bi = rebuilt(&bi, |_| {});
+        let raw = format::split(&from_bi).unwrap();
+        let e = raw
+            .header
+            .tensors
+            .iter()
+            .map(Result::unwrap)
+            .find(|e| e.role == reverse_ih)
+            .unwrap();
+        let start = e.offset as usize;
+        let len = e.dtype.byte_len(e.rows, e.cols).unwrap();
+        let bytes = raw.payload[start..start + len].to_vec();
+        t.push((e.role, e.dtype, e.rows as usize, e.cols as usize, bytes));
+    });
+    let err = Segmenter::from_bytes(&stray).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnexpectedTensor {
+            role: reverse_ih,
+            duplicate: false
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("segmenter.lstm.weight_ih_l0_reverse"),
+        "{err}"
+    );
+    // A duplicated tensor, whichever it is.
+    for part in [
+        SegPart::Options,
+        SegPart::CharCodes,
+        SegPart::OutputBias,
+        SegPart::MultiwordWords,
+        SegPart::Lstm {
+            reverse: true,
+            part: LstmPart::Bias,
+        },
+    ] {
+        let role = Role::Segmenter(part);
+        let twice = rebuilt(&bi, |t| {
+            let copy = t.iter().find(|x| x.0 == role).unwrap().clone();
+            t.push(copy);
+        });
+        let err = Segmenter::from_bytes(&twice).unwrap_err();
+        assert_eq!(
+            err,
+            Error::UnexpectedTensor {
+                role,
+                duplicate: true
+            }
+        );
+        assert!(err.to_string().contains(&role.to_string()), "{err}");
+        assert!(err.to_string().contains("twice"), "{err}");
+    }
+    // Segmenter tensors without the segmenter's options.
+    let orphan = rebuilt(&uni, |t| {
+        t.retain(|x| x.0 != Role::Segmenter(SegPart::Options))
+    });
+    assert!(matches!(
+        Segmenter::from_bytes(&orphan).unwrap_err(),
+        Error::UnexpectedTensor {
+            role: Role::Segmenter(_),
+            duplicate: false
+        }
+    ));
+    // The tagger ignores the segmenter section, stray or not.
+    assert!(Model::from_bytes(&stray).is_ok());
+}
+
+#[test]
+fn a_bad_window_has_its_own_error() {
+    let b = blob(&seg(false, false, [0.0; 5]));
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let mut scratch = vec![0u8; s.scratch_bytes(MAX_WINDOW).unwrap()];
+    let mut out = vec![SegToken::default(); 8];
+    for window in [0, MAX_WINDOW + 1, usize::MAX] {
+        let err = s
+            .segment("ab c", window, &mut scratch, &mut out)
+            .unwrap_err();
+        assert_eq!(err, Error::InvalidWindow);
+        assert!(err.to_string().contains("65536"), "{err}");
+    }
+    assert!(s
+        .segment("ab c", MAX_WINDOW, &mut scratch, &mut out)
+        .is_ok());
 }

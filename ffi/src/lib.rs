@@ -30,6 +30,7 @@
 
 mod checks;
 mod model;
+mod segment;
 mod status;
 mod tag;
 mod token;
@@ -38,6 +39,11 @@ pub use model::{
     postag_blob_format_version, postag_model, postag_model_get_info, postag_model_info,
     postag_model_load, postag_num_tags, postag_tag_name, postag_tag_name_copy, POSTAG_MODEL_SIZE,
     POSTAG_MODEL_WORDS,
+};
+pub use segment::{
+    postag_expand, postag_segment, postag_segment_token, postag_tag_text, postag_text_counts,
+    postag_text_size, postag_text_sizes, postag_text_token, POSTAG_MAX_WINDOW,
+    POSTAG_SEGMENT_WINDOW, POSTAG_TOKEN_MULTIWORD, POSTAG_TOKEN_SENTENCE_END,
 };
 pub use status::{
     postag_status, postag_status_message, postag_status_str, POSTAG_STATUS_MESSAGE_MAX,

@@ -46,6 +46,9 @@ pub(crate) struct Loaded {
     /// The blob's bytes, for overlap checks against buffers a call writes.
     blob: Region,
     pub(crate) model: Model<'static>,
+    /// The blob, for the segmenter (read by each raw-text call, so that a program
+    /// that tags tokens only does not link the segmenter's code).
+    bytes: &'static [u8],
 }
 
 /// "postag01": marks a `postag_model` that `postag_model_load` filled.
@@ -67,6 +70,11 @@ impl ModelArg<'_> {
     /// The regions nothing the call writes may overlap: the object and the blob.
     pub(crate) fn reads(&self) -> [Region; 2] {
         [self.object, self.loaded.blob]
+    }
+
+    /// The blob's bytes.
+    pub(crate) fn blob(&self) -> &'static [u8] {
+        self.loaded.bytes
     }
 }
 
@@ -119,6 +127,10 @@ pub(crate) unsafe fn loaded<'a>(model: *const postag_model) -> Result<ModelArg<'
 /// tensor and index, every f32 weight, bias, int8 row scale and CRF score finite) and
 /// fills `*out` with a model that reads its weights in place.
 ///
+/// A segmenter section, if the blob has one, is validated by the raw-text calls
+/// (`postag_text_size` and the others) instead, so that a program that tags tokens only
+/// does not carry the segmenter's code.
+///
 /// The blob is not copied: keep it where it is (flash, a static array, a mapped file),
 /// unchanged, for as long as `*out` is used. It needs no particular alignment.
 ///
@@ -149,6 +161,7 @@ pub unsafe extern "C" fn postag_model_load(
             magic: LOADED,
             blob,
             model,
+            bytes,
         };
         // SAFETY: `out` is writable (caller's contract, checked above), overlaps no
         // input, and `Loaded` fits a `postag_model` (size and alignment asserted above).

@@ -65,13 +65,18 @@ pub enum postag_status {
     /// The model's arithmetic overflowed on this input (finite weights so large that a
     /// score became NaN, or the best CRF path's score infinite): no tag is trusted.
     NonFiniteScore = 21,
-    /// Raw text was given to a model without a segmenter (it tags tokens only). No C
-    /// function takes raw text yet: the code is numbered now for the raw-text calls to come.
+    /// Raw text was given to a model without a segmenter (it tags tokens only).
     NoSegmenter = 22,
+    /// A segmenter window of 0 characters or more than `POSTAG_MAX_WINDOW`.
+    InvalidWindow = 23,
+    /// Raw text of 4 GiB or more (token offsets are 32-bit).
+    TextTooLong = 24,
+    /// The blob's segmenter has a tensor twice, or one that does not belong to it.
+    UnexpectedTensor = 25,
 }
 
 /// The highest code this version assigns.
-const LAST: postag_status = postag_status::NoSegmenter;
+const LAST: postag_status = postag_status::UnexpectedTensor;
 
 impl From<Error> for postag_status {
     fn from(e: Error) -> Self {
@@ -94,6 +99,9 @@ impl From<Error> for postag_status {
             Error::EmptyToken => postag_status::EmptyToken,
             Error::NonFiniteScore => postag_status::NonFiniteScore,
             Error::NoSegmenter => postag_status::NoSegmenter,
+            Error::InvalidWindow => postag_status::InvalidWindow,
+            Error::TextTooLong => postag_status::TextTooLong,
+            Error::UnexpectedTensor { .. } => postag_status::UnexpectedTensor,
             // `Error` is non-exhaustive: a variant added to the core gets its own code
             // here; until then it is reported, never lost.
             _ => postag_status::InternalError,
@@ -105,7 +113,7 @@ impl From<Error> for postag_status {
 pub const POSTAG_STATUS_MESSAGE_MAX: usize = 128;
 
 /// Messages indexed by code.
-const MESSAGES: [&CStr; 23] = [
+const MESSAGES: [&CStr; 26] = [
     c"ok",
     c"a required pointer is NULL (or a NULL pointer came with a non-zero length)",
     c"invalid argument (index out of range, overlapping or misaligned buffer)",
@@ -129,6 +137,9 @@ const MESSAGES: [&CStr; 23] = [
     c"a token is empty (zero bytes)",
     c"the model's arithmetic overflowed on this input (NaN or infinite score)",
     c"the model has no segmenter: it tags tokens, not raw text",
+    c"segmenter window must be 1 to POSTAG_MAX_WINDOW characters",
+    c"raw text is 4 GiB or longer",
+    c"model blob's segmenter has a duplicated or stray tensor",
 ];
 
 const UNKNOWN: &CStr = c"unknown status code";
@@ -227,6 +238,12 @@ mod tests {
             Error::EmptyToken,
             Error::NonFiniteScore,
             Error::NoSegmenter,
+            Error::InvalidWindow,
+            Error::TextTooLong,
+            Error::UnexpectedTensor {
+                role: postag_core::format::Role::TagBias,
+                duplicate: true,
+            },
         ];
         let codes: std::collections::BTreeSet<u32> = errors
             .iter()

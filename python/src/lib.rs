@@ -496,7 +496,10 @@ impl Model {
 }
 
 /// Writes `bytes` to `path` whole or not at all: a temporary file in the same
-/// directory, flushed to disk, then renamed over `path`.
+/// directory, flushed to disk, then renamed over `path`. The same steps as the
+/// command line's `fsio::write_atomic`, which this extension cannot call: that one lives
+/// in the `postag` binary crate (no library target) and reports `anyhow` errors, where
+/// this one returns the `io::Error` that becomes Python's `OSError`.
 fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let name = path

@@ -1,9 +1,11 @@
 /*
  * The C API against the Rust core's outputs and every bad input.
  *
- * Usage: test_api MANIFEST. The Rust test (tests/rust/c_api.rs) writes the manifest,
+ * Usage: test_api MANIFEST [RAW_CASE...]. The Rust test (tests/rust/c_api.rs) writes the manifest,
  * the blobs and the case files (see tests/src/cases.rs), and compiles this file with
- * -DEXPECTED_VERSION="..." -DEXPECTED_FORMAT_VERSION=N.
+ * -DEXPECTED_VERSION="..." -DEXPECTED_FORMAT_VERSION=N. Each RAW_CASE is a raw-text case
+ * (tests/src/raw.rs): a model with a segmenter, a text, and the core's tokens, words
+ * and tags for it.
  *
  * One file of about 900 lines: each check is a function returning pass/fail, listed in
  * main's table, so that one program runs them all plain, under the sanitizers and under
@@ -28,7 +30,7 @@
 #define MALFORMED_HEADER "malformed_header" /* a header that does not decode, valid CRC */
 #define INVALID_MODEL "invalid_model"      /* a header that decodes, one tag too many */
 
-#define LAST_STATUS POSTAG_STATUS_NO_SEGMENTER
+#define LAST_STATUS POSTAG_STATUS_UNEXPECTED_TENSOR
 
 static model_case *g_cases;
 static size_t g_count;
@@ -954,6 +956,317 @@ static int check_overlapping_buffers(void) {
     return 1;
 }
 
+/* ---- Raw text: the segmenter and postag_tag_text against the core ---- */
+
+typedef struct raw_token {
+    uint32_t start, end, flags, first_word, n_words;
+} raw_token;
+
+typedef struct raw_word {
+    char where; /* 't': offset into the text, 'b': into the blob */
+    size_t offset, len;
+    unsigned tag;
+} raw_word;
+
+typedef struct raw_case {
+    bytes blob, text;
+    size_t window, max_tokens, n_tokens, n_words;
+    raw_token *tokens;
+    raw_word *words;
+} raw_case;
+
+#define MAX_RAW_CASES 4
+static raw_case g_raw[MAX_RAW_CASES];
+static size_t g_raw_count;
+
+static int read_raw_case(const char *path, raw_case *r) {
+    char model[4096], text[4096];
+    size_t i;
+    int ok = 1;
+    FILE *f = fopen(path, "r");
+    memset(r, 0, sizeof *r);
+    if (f == NULL) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return 0;
+    }
+    ok = fscanf(f, "model %4095s text %4095s window %zu max_tokens %zu tokens %zu", model, text,
+                &r->window, &r->max_tokens, &r->n_tokens) == 5;
+    r->tokens = ok ? (raw_token *)calloc(r->n_tokens + 1, sizeof(raw_token)) : NULL;
+    for (i = 0; ok && i < r->n_tokens; i++) {
+        raw_token *t = &r->tokens[i];
+        ok = r->tokens != NULL && fscanf(f, " %u %u %u %u %u", &t->start, &t->end, &t->flags,
+                                         &t->first_word, &t->n_words) == 5;
+    }
+    ok = ok && fscanf(f, " words %zu", &r->n_words) == 1;
+    r->words = ok ? (raw_word *)calloc(r->n_words + 1, sizeof(raw_word)) : NULL;
+    for (i = 0; ok && i < r->n_words; i++) {
+        raw_word *w = &r->words[i];
+        ok = r->words != NULL &&
+             fscanf(f, " %c %zu %zu %u", &w->where, &w->offset, &w->len, &w->tag) == 4;
+    }
+    fclose(f);
+    ok = ok && read_file(model, &r->blob) && read_file(text, &r->text);
+    if (!ok) {
+        fprintf(stderr, "cannot read raw case %s\n", path);
+    }
+    return ok;
+}
+
+static void free_raw_case(raw_case *r) {
+    free(r->blob.data);
+    free(r->text.data);
+    free(r->tokens);
+    free(r->words);
+}
+
+/* The place a word of the case must point to. */
+static const uint8_t *raw_word_ptr(const raw_case *r, const raw_word *w) {
+    return (w->where == 'b' ? r->blob.data : r->text.data) + w->offset;
+}
+
+static int check_raw_cases_given(void) {
+    CHECK(g_raw_count > 0);
+    return 1;
+}
+
+/* postag_text_size, postag_segment and postag_expand give the core's tokens and words. */
+static int check_segment_equals_the_core(void) {
+    size_t k, i, j;
+    for (k = 0; k < g_raw_count; k++) {
+        const raw_case *r = &g_raw[k];
+        postag_model m;
+        postag_text_sizes sizes;
+        postag_segment_token *toks;
+        postag_token words[16];
+        uint8_t *scratch;
+        size_t n = 0, consumed = 0, n_words = 0;
+        CHECK_OK(postag_model_load(r->blob.data, r->blob.len, &m));
+        CHECK_OK(postag_text_size(&m, r->text.data, r->text.len, r->window, &sizes));
+        CHECK(sizes.max_tokens == r->max_tokens);
+        CHECK(sizes.max_token_words >= 1 && sizes.max_token_words <= 16);
+        CHECK(sizes.max_words == sizes.max_tokens * sizes.max_token_words);
+        CHECK(sizes.segment_scratch > 0 && sizes.tag_text_scratch > sizes.segment_scratch);
+        toks = (postag_segment_token *)calloc(sizes.max_tokens, sizeof *toks);
+        scratch = (uint8_t *)malloc(sizes.segment_scratch);
+        CHECK(toks != NULL && scratch != NULL);
+        CHECK_OK(postag_segment(&m, r->text.data, r->text.len, r->window, scratch,
+                                sizes.segment_scratch, toks, sizes.max_tokens, &n, &consumed));
+        CHECK(n == r->n_tokens && consumed == r->text.len);
+        for (i = 0; i < n; i++) {
+            const raw_token *want = &r->tokens[i];
+            const uint8_t *surface = r->text.data + toks[i].start;
+            CHECK(toks[i].start == want->start && toks[i].end == want->end);
+            CHECK(toks[i].flags == want->flags);
+            if (!(toks[i].flags & POSTAG_TOKEN_MULTIWORD)) {
+                CHECK(want->n_words == 1);
+                continue;
+            }
+            CHECK_OK(postag_expand(&m, surface, toks[i].end - toks[i].start, words, 16, &n_words));
+            CHECK(n_words == want->n_words);
+            for (j = 0; j < n_words; j++) {
+                const raw_word *w = &r->words[want->first_word + j];
+                /* Surface words point into the bytes given to postag_expand. */
+                CHECK(words[j].ptr == raw_word_ptr(r, w) && words[j].len == w->len);
+            }
+        }
+        free(toks);
+        free(scratch);
+    }
+    return 1;
+}
+
+/* With room for a window only, postag_segment stops at window ends and the calls
+ * together give the tokens of one call. */
+static int check_segment_resumes_at_window_ends(void) {
+    size_t k, got = 0;
+    for (k = 0; k < g_raw_count; k++) {
+        const raw_case *r = &g_raw[k];
+        postag_model m;
+        postag_text_sizes sizes;
+        postag_segment_token *toks;
+        uint8_t *scratch;
+        size_t at = 0, calls = 0;
+        if (r->window >= r->max_tokens) {
+            continue; /* one window holds the whole text: nothing to resume */
+        }
+        got++;
+        CHECK_OK(postag_model_load(r->blob.data, r->blob.len, &m));
+        CHECK_OK(postag_text_size(&m, r->text.data, r->text.len, r->window, &sizes));
+        toks = (postag_segment_token *)calloc(r->window, sizeof *toks);
+        scratch = (uint8_t *)malloc(sizes.segment_scratch);
+        CHECK(toks != NULL && scratch != NULL);
+        /* One token short of a window: refused, nothing written. */
+        {
+            size_t n = 777, consumed = 777;
+            toks[0].start = 12345;
+            CHECK_STATUS(postag_segment(&m, r->text.data, r->text.len, r->window, scratch,
+                                        sizes.segment_scratch, toks, r->window - 1, &n, &consumed),
+                         POSTAG_STATUS_OUTPUT_TOO_SMALL);
+            CHECK(n == 777 && consumed == 777 && toks[0].start == 12345);
+        }
+        {
+            size_t i = 0, base = 0;
+            while (base < r->text.len) {
+                size_t n = 0, consumed = 0, j;
+                CHECK_OK(postag_segment(&m, r->text.data + base, r->text.len - base, r->window,
+                                        scratch, sizes.segment_scratch, toks, r->window, &n,
+                                        &consumed));
+                CHECK(consumed > 0 && consumed <= r->text.len - base);
+                for (j = 0; j < n; j++, i++) {
+                    CHECK(i < r->n_tokens);
+                    CHECK(base + toks[j].start == r->tokens[i].start);
+                    CHECK(base + toks[j].end == r->tokens[i].end);
+                    CHECK(toks[j].flags == r->tokens[i].flags);
+                }
+                base += consumed;
+                calls++;
+            }
+            CHECK(i == r->n_tokens && calls > 1);
+            (void)at;
+        }
+        free(toks);
+        free(scratch);
+    }
+    CHECK(got > 0);
+    return 1;
+}
+
+/* postag_tag_text gives the core's tokens, words and tags; exact-size outputs suffice,
+ * smaller ones are refused without a write. */
+static int check_tag_text_equals_the_core(void) {
+    size_t k, i;
+    for (k = 0; k < g_raw_count; k++) {
+        const raw_case *r = &g_raw[k];
+        postag_model m;
+        postag_text_sizes sizes;
+        postag_text_counts counts = {0, 0};
+        postag_text_token *toks;
+        postag_token *words;
+        uint16_t *tags;
+        uint8_t *scratch;
+        size_t nt = r->n_tokens, nw = r->n_words;
+        CHECK_OK(postag_model_load(r->blob.data, r->blob.len, &m));
+        CHECK_OK(postag_text_size(&m, r->text.data, r->text.len, r->window, &sizes));
+        CHECK(nt <= sizes.max_tokens && nw <= sizes.max_words);
+        toks = (postag_text_token *)calloc(nt, sizeof *toks);
+        words = (postag_token *)calloc(nw, sizeof *words);
+        tags = (uint16_t *)calloc(nw, sizeof *tags);
+        scratch = (uint8_t *)malloc(sizes.tag_text_scratch);
+        CHECK(toks != NULL && words != NULL && tags != NULL && scratch != NULL);
+        /* Too small by one, each in turn, and a scratch one byte short: nothing written. */
+        tags[0] = 4242;
+        CHECK_STATUS(postag_tag_text(&m, r->text.data, r->text.len, r->window, scratch,
+                                     sizes.tag_text_scratch, toks, nt - 1, words, nw, tags, nw,
+                                     &counts),
+                     POSTAG_STATUS_OUTPUT_TOO_SMALL);
+        CHECK_STATUS(postag_tag_text(&m, r->text.data, r->text.len, r->window, scratch,
+                                     sizes.tag_text_scratch, toks, nt, words, nw - 1, tags, nw,
+                                     &counts),
+                     POSTAG_STATUS_OUTPUT_TOO_SMALL);
+        CHECK_STATUS(postag_tag_text(&m, r->text.data, r->text.len, r->window, scratch,
+                                     sizes.tag_text_scratch, toks, nt, words, nw, tags, nw - 1,
+                                     &counts),
+                     POSTAG_STATUS_OUTPUT_TOO_SMALL);
+        CHECK_STATUS(postag_tag_text(&m, r->text.data, r->text.len, r->window, scratch,
+                                     sizes.tag_text_scratch - 1, toks, nt, words, nw, tags, nw,
+                                     &counts),
+                     POSTAG_STATUS_SCRATCH_TOO_SMALL);
+        CHECK(counts.n_tokens == 0 && counts.n_words == 0 && tags[0] == 4242);
+        CHECK(toks[0].end == 0 && words[0].ptr == NULL);
+        CHECK_OK(postag_tag_text(&m, r->text.data, r->text.len, r->window, scratch,
+                                 sizes.tag_text_scratch, toks, nt, words, nw, tags, nw, &counts));
+        CHECK(counts.n_tokens == nt && counts.n_words == nw);
+        for (i = 0; i < nt; i++) {
+            const raw_token *want = &r->tokens[i];
+            CHECK(toks[i].start == want->start && toks[i].end == want->end);
+            CHECK(toks[i].flags == want->flags);
+            CHECK(toks[i].first_word == want->first_word && toks[i].n_words == want->n_words);
+        }
+        for (i = 0; i < nw; i++) {
+            const raw_word *w = &r->words[i];
+            CHECK(words[i].ptr == raw_word_ptr(r, w) && words[i].len == w->len);
+            CHECK(tags[i] == w->tag);
+        }
+        free(toks);
+        free(words);
+        free(tags);
+        free(scratch);
+    }
+    return 1;
+}
+
+/* Bad raw-text input: invalid UTF-8, a bad window, a model without a segmenter. */
+static int check_raw_text_errors(void) {
+    const raw_case *r = &g_raw[0];
+    const model_case *plain = need(STREAM_MODEL);
+    static const uint8_t bad[] = {'a', ' ', 0xFF, 'b', '.'};
+    static const uint8_t ok_text[] = "It's fine.";
+    postag_model m, p;
+    postag_text_sizes sizes = {0, 0, 0, 0, 0};
+    postag_segment_token toks[16];
+    postag_text_token ttoks[16];
+    postag_token words[16];
+    postag_text_counts counts = {0, 0};
+    uint16_t tags[16];
+    static uint8_t scratch[1 << 20];
+    size_t n = 99, consumed = 99;
+    CHECK(plain != NULL);
+    CHECK_OK(postag_model_load(r->blob.data, r->blob.len, &m));
+    CHECK_OK(postag_model_load(plain->blob.data, plain->blob.len, &p));
+    CHECK_STATUS(postag_text_size(&m, bad, sizeof bad, 64, &sizes), POSTAG_STATUS_INVALID_UTF8);
+    CHECK_STATUS(postag_segment(&m, bad, sizeof bad, 64, scratch, sizeof scratch, toks, 16, &n,
+                                &consumed),
+                 POSTAG_STATUS_INVALID_UTF8);
+    CHECK_STATUS(postag_expand(&m, bad + 2, 2, words, 16, &n), POSTAG_STATUS_INVALID_UTF8);
+    CHECK_STATUS(postag_tag_text(&m, bad, sizeof bad, 64, scratch, sizeof scratch, ttoks, 16,
+                                 words, 16, tags, 16, &counts),
+                 POSTAG_STATUS_INVALID_UTF8);
+    CHECK(n == 99 && consumed == 99 && sizes.max_tokens == 0 && counts.n_tokens == 0);
+    /* Windows of 0 and past the largest. */
+    CHECK_STATUS(postag_text_size(&m, ok_text, sizeof ok_text - 1, 0, &sizes),
+                 POSTAG_STATUS_INVALID_WINDOW);
+    CHECK_STATUS(postag_text_size(&m, ok_text, sizeof ok_text - 1, POSTAG_MAX_WINDOW + 1, &sizes),
+                 POSTAG_STATUS_INVALID_WINDOW);
+    CHECK_STATUS(postag_segment(&m, ok_text, sizeof ok_text - 1, 0, scratch, sizeof scratch, toks,
+                                16, &n, &consumed),
+                 POSTAG_STATUS_INVALID_WINDOW);
+    CHECK_STATUS(postag_tag_text(&m, ok_text, sizeof ok_text - 1, POSTAG_MAX_WINDOW + 1, scratch,
+                                 sizeof scratch, ttoks, 16, words, 16, tags, 16, &counts),
+                 POSTAG_STATUS_INVALID_WINDOW);
+    /* A model without a segmenter. */
+    CHECK_STATUS(postag_text_size(&p, ok_text, sizeof ok_text - 1, 64, &sizes),
+                 POSTAG_STATUS_NO_SEGMENTER);
+    CHECK_STATUS(postag_segment(&p, ok_text, sizeof ok_text - 1, 64, scratch, sizeof scratch,
+                                toks, 16, &n, &consumed),
+                 POSTAG_STATUS_NO_SEGMENTER);
+    CHECK_STATUS(postag_expand(&p, ok_text, 4, words, 16, &n), POSTAG_STATUS_NO_SEGMENTER);
+    CHECK_STATUS(postag_tag_text(&p, ok_text, sizeof ok_text - 1, 64, scratch, sizeof scratch,
+                                 ttoks, 16, words, 16, tags, 16, &counts),
+                 POSTAG_STATUS_NO_SEGMENTER);
+    CHECK(n == 99 && consumed == 99 && sizes.max_tokens == 0 && counts.n_tokens == 0);
+    /* NULL pointers, a scratch too small, outputs over the text. */
+    CHECK_STATUS(postag_text_size(&m, NULL, 3, 64, &sizes), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_text_size(&m, ok_text, 3, 64, NULL), POSTAG_STATUS_NULL_POINTER);
+    CHECK_STATUS(postag_segment(&m, ok_text, sizeof ok_text - 1, 64, scratch, 10, toks, 16, &n,
+                                &consumed),
+                 POSTAG_STATUS_SCRATCH_TOO_SMALL);
+    CHECK_STATUS(postag_segment(&m, ok_text, sizeof ok_text - 1, 64, scratch, sizeof scratch,
+                                (postag_segment_token *)scratch, 16, &n, &consumed),
+                 POSTAG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(postag_expand(&m, ok_text, 4, words, 0, &n), POSTAG_STATUS_OUTPUT_TOO_SMALL);
+    CHECK(n == 99 && consumed == 99);
+    /* An empty text: no token, success. */
+    CHECK_OK(postag_segment(&m, ok_text, 0, 64, scratch, sizeof scratch, toks, 0, &n, &consumed));
+    CHECK(n == 0 && consumed == 0);
+    CHECK_OK(postag_tag_text(&m, NULL, 0, 64, scratch, sizeof scratch, NULL, 0, NULL, 0, NULL, 0,
+                             &counts));
+    CHECK(counts.n_tokens == 0 && counts.n_words == 0);
+    /* A token not in the multiword table is its one word, itself. */
+    CHECK_OK(postag_expand(&m, ok_text + 5, 4, words, 1, &n));
+    CHECK(n == 1 && words[0].ptr == ok_text + 5 && words[0].len == 4);
+    return 1;
+}
+
 int main(int argc, char **argv) {
     static const ctest tests[] = {
         {"version", check_version},
@@ -978,11 +1291,23 @@ int main(int argc, char **argv) {
         {"streaming_refused", check_streaming_refused},
         {"wrong_state_length", check_wrong_state_length},
         {"overlapping_buffers", check_overlapping_buffers},
+        {"raw_cases_given", check_raw_cases_given},
+        {"segment_equals_the_core", check_segment_equals_the_core},
+        {"segment_resumes_at_window_ends", check_segment_resumes_at_window_ends},
+        {"tag_text_equals_the_core", check_tag_text_equals_the_core},
+        {"raw_text_errors", check_raw_text_errors},
     };
+    size_t k;
     int status;
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s MANIFEST\n", argv[0]);
+    if (argc < 2 || argc - 2 > MAX_RAW_CASES) {
+        fprintf(stderr, "usage: %s MANIFEST [RAW_CASE...]\n", argv[0]);
         return 2;
+    }
+    for (k = 0; k < (size_t)argc - 2; k++) {
+        if (!read_raw_case(argv[k + 2], &g_raw[k])) {
+            return 2;
+        }
+        g_raw_count++;
     }
     if (!load_cases(argv[1], &g_cases, &g_count)) {
         free_cases(g_cases, g_count);
@@ -990,5 +1315,8 @@ int main(int argc, char **argv) {
     }
     status = ctest_main(tests, sizeof tests / sizeof tests[0]);
     free_cases(g_cases, g_count);
+    for (k = 0; k < g_raw_count; k++) {
+        free_raw_case(&g_raw[k]);
+    }
     return status;
 }

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use postag_core::Model;
 use postag_tests::cases::{write_manifest, Case};
-use postag_tests::{models, *};
+use postag_tests::{models, raw, *};
 
 fn tmp() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -56,6 +56,26 @@ fn manifest() -> &'static Path {
             ("invalid_model", models::invalid_model(&good)),
         ];
         write_manifest(&tmp().join("cases"), &cases, &raw)
+    })
+}
+
+/// The raw-text cases: the shipped English model (it has a segmenter) on a paragraph,
+/// in the command line's window and in a small one (several windows per text).
+fn raw_cases() -> &'static [PathBuf] {
+    static CASES: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    CASES.get_or_init(|| {
+        let model = repo().join("models/en_ewt.postag");
+        let dir = tmp().join("raw");
+        vec![
+            raw::write_case(
+                &dir,
+                "window_2048",
+                &model,
+                raw::ENGLISH,
+                postag_core::segment::WINDOW,
+            ),
+            raw::write_case(&dir, "window_24", &model, raw::ENGLISH, 24),
+        ]
     })
 }
 
@@ -107,7 +127,7 @@ fn c_tests_pass() {
         return;
     }
     let exe = build_test_api("plain", &["-O2"]);
-    run_report(Command::new(exe).arg(manifest()));
+    run_report(Command::new(exe).arg(manifest()).args(raw_cases()));
 }
 
 #[test]
@@ -128,6 +148,7 @@ fn c_tests_pass_under_address_and_undefined_behavior_sanitizers() {
     run_report(
         Command::new(exe)
             .arg(manifest())
+            .args(raw_cases())
             .env(
                 "ASAN_OPTIONS",
                 "detect_leaks=1:abort_on_error=0:exitcode=23",
@@ -152,7 +173,8 @@ fn c_tests_pass_under_valgrind_without_errors_or_leaks() {
                 "--errors-for-leak-kinds=all",
             ])
             .arg(exe)
-            .arg(manifest()),
+            .arg(manifest())
+            .args(raw_cases()),
     );
 }
 

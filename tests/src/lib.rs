@@ -20,6 +20,7 @@ use serde_json::Value;
 
 pub mod cases;
 pub mod models;
+pub mod raw;
 
 /// `true` if `ok`; otherwise prints why the calling test skips and returns `false`,
 /// or fails the test under `CI=true`.

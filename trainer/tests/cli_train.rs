@@ -46,6 +46,7 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
             "--epochs",
             "6",
             "--quiet",
+            "--no-segmenter",
         ],
     );
     for f in [
@@ -194,6 +195,7 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
             "--epochs",
             "1",
             "--quiet",
+            "--no-segmenter",
         ],
     );
     let report2: Value =
@@ -265,6 +267,7 @@ fn resumed_and_repeated_runs_give_identical_models() {
             "--threads",
             "2",
             "--quiet",
+            "--no-segmenter",
         ]
     };
     ok(&dir, &args("a.postag"));
@@ -337,6 +340,7 @@ fn switches_are_flag_pairs_and_init_keeps_the_storage() {
         "--epochs",
         "1",
         "--quiet",
+        "--no-segmenter",
     ];
     let with = |extra: &[&'static str]| -> Vec<&'static str> { [&train[..], extra].concat() };
     ok(&dir, &with(&["-o", "f32.postag"]));
@@ -363,6 +367,7 @@ fn switches_are_flag_pairs_and_init_keeps_the_storage() {
         "--epochs",
         "1",
         "--quiet",
+        "--no-segmenter",
         "--init",
     ];
     ok(
@@ -396,5 +401,98 @@ fn switches_are_flag_pairs_and_init_keeps_the_storage() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unexpected argument 'true'"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn train_learns_the_segmenter_exactly_as_train_then_segmenter() {
+    let Some(shared) = shared() else { return };
+    let dir = ewt_slices(&shared, "autoseg", 150, 20);
+    let train = |out: &'static str, extra: &[&'static str]| -> Vec<&'static str> {
+        let mut a = vec![
+            "train",
+            "--train",
+            "train.conllu",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+            "--quiet",
+            "-o",
+            out,
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    let seg_opts = ["--dim", "8", "--hidden", "8", "--steps", "20"];
+    let train_seg_opts = [
+        "--segmenter-dim",
+        "8",
+        "--segmenter-hidden",
+        "8",
+        "--segmenter-steps",
+        "20",
+    ];
+    let has_segmenter = |name: &str| {
+        let blob = std::fs::read(dir.join(name)).unwrap();
+        postag_core::segment::Segmenter::from_bytes(&blob)
+            .unwrap()
+            .is_some()
+    };
+    // f32 (the tiny preset's storage), then int8 (following --quantize).
+    for (quantize, int8) in [(&[][..], &[][..]), (&["--quantize"][..], &["--int8"][..])] {
+        ok(
+            &dir,
+            &[train("auto.postag", &train_seg_opts), quantize.to_vec()].concat(),
+        );
+        assert!(has_segmenter("auto.postag"));
+        ok(
+            &dir,
+            &[
+                train("plain.postag", &["--no-segmenter"]),
+                quantize.to_vec(),
+            ]
+            .concat(),
+        );
+        assert!(!has_segmenter("plain.postag"));
+        ok(
+            &dir,
+            &[
+                &[
+                    "segmenter",
+                    "--model",
+                    "plain.postag",
+                    "--train",
+                    "train.conllu",
+                ][..],
+                &seg_opts,
+                int8,
+                &["-o", "two_steps.postag"],
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            std::fs::read(dir.join("auto.postag")).unwrap(),
+            std::fs::read(dir.join("two_steps.postag")).unwrap(),
+            "train with a segmenter differs from train, then segmenter ({quantize:?})"
+        );
+    }
+    // Without `# text`, no segmenter; bad segmenter options are refused before training.
+    let no_text: String = std::fs::read_to_string(dir.join("train.conllu"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("# text"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("no_text.conllu"), no_text).unwrap();
+    let mut args = train("nt.postag", &[]);
+    args[2] = "no_text.conllu";
+    ok(&dir, &args);
+    assert!(!has_segmenter("nt.postag"));
+    let err = fails(&dir, &train("bad.postag", &["--segmenter-steps", "0"]));
+    assert!(err.contains("--segmenter-steps"), "{err}");
+    assert!(!dir.join("bad.postag").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

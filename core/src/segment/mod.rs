@@ -121,6 +121,17 @@ pub struct Segmented {
     pub consumed: usize,
 }
 
+/// Refuses a window of 0 or above [`MAX_WINDOW`] characters and a text of 4 GiB or more.
+fn check_text(window: usize, text_len: usize) -> Result<(), Error> {
+    if !(1..=MAX_WINDOW).contains(&window) {
+        return Err(Error::InvalidWindow);
+    }
+    if u32::try_from(text_len).is_err() {
+        return Err(Error::TextTooLong);
+    }
+    Ok(())
+}
+
 /// The segmenter of a blob: a view of its tensors, like [`crate::Model`].
 #[derive(Debug, Clone, Copy)]
 pub struct Segmenter<'a> {
@@ -163,7 +174,10 @@ impl<'a> Tensors<'a> {
                 .and_then(|end| self.raw.payload.get(start..end))
                 .ok_or(Error::InvalidModel)?;
             if found.replace((entry, bytes)).is_some() {
-                return Err(Error::InvalidModel);
+                return Err(Error::UnexpectedTensor {
+                    role: entry.role,
+                    duplicate: true,
+                });
             }
         }
         Ok(found)
@@ -257,19 +271,27 @@ impl<'a> Segmenter<'a> {
     /// The segmenter of a blob: `Ok(None)` when the blob has none, an error when the blob
     /// or its segmenter part is invalid. Every tensor is validated here.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Option<Self>, Error> {
-        let raw = format::split(bytes)?;
+        Self::from_raw(format::split(bytes)?)
+    }
+
+    /// [`Segmenter::from_bytes`] without the CRC-32 check, which is the one pass over
+    /// the whole blob: for a blob that [`crate::Model::from_bytes`] (or this module)
+    /// accepted before and that has not changed since, such as the blob of a loaded C
+    /// `postag_model`. Every segmenter tensor is still validated.
+    pub fn from_accepted_bytes(bytes: &'a [u8]) -> Result<Option<Self>, Error> {
+        Self::from_raw(format::split_with(bytes, false)?)
+    }
+
+    fn from_raw(raw: format::RawBlob<'a>) -> Result<Option<Self>, Error> {
         let mut t = Tensors { raw };
         let Some((e, options)) = t.find(SegPart::Options)? else {
-            if raw.header.tensors.iter().any(|e| {
-                matches!(
-                    e,
-                    Ok(TensorEntry {
-                        role: Role::Segmenter(_),
-                        ..
-                    })
-                )
-            }) {
-                return Err(Error::InvalidModel);
+            for entry in raw.header.tensors.iter() {
+                if let role @ Role::Segmenter(_) = entry?.role {
+                    return Err(Error::UnexpectedTensor {
+                        role,
+                        duplicate: false,
+                    });
+                }
             }
             return Ok(None);
         };
@@ -307,6 +329,18 @@ impl<'a> Segmenter<'a> {
             None => None,
             Some(_) => Some(t.cell(true, dim, Some(h))?),
         };
+        // Every segmenter tensor was looked up above (and refused if duplicated), except
+        // the reverse direction's of a unidirectional segmenter: those are stray.
+        if backward.is_none() {
+            for entry in raw.header.tensors.iter() {
+                if let role @ Role::Segmenter(SegPart::Lstm { reverse: true, .. }) = entry?.role {
+                    return Err(Error::UnexpectedTensor {
+                        role,
+                        duplicate: false,
+                    });
+                }
+            }
+        }
         let out_dim = if backward.is_some() { 2 * h } else { h };
         let out_w = t.matrix(SegPart::OutputWeights, Some(CLASSES), out_dim)?;
         let out_b = t.vector(SegPart::OutputBias, CLASSES)?;
@@ -457,7 +491,9 @@ impl<'a> Segmenter<'a> {
     /// `text.chars().count()` always suffices; with less (at least `window`), the call
     /// stops at a window's end and says how many bytes it read; with room for no window,
     /// it fails with [`Error::OutputTooSmall`]. `scratch` holds at least
-    /// [`Segmenter::scratch_bytes`]`(window)` bytes.
+    /// [`Segmenter::scratch_bytes`]`(window)` bytes. A window of 0 or above
+    /// [`MAX_WINDOW`] is [`Error::InvalidWindow`]; a text of 4 GiB or more
+    /// [`Error::TextTooLong`].
     pub fn segment(
         &self,
         text: &str,
@@ -465,8 +501,9 @@ impl<'a> Segmenter<'a> {
         scratch: &mut [u8],
         out: &mut [SegToken],
     ) -> Result<Segmented, Error> {
+        check_text(window, text.len())?;
         let need = self.scratch_bytes(window).ok_or(Error::ScratchTooSmall)?;
-        if scratch.len() < need || text.len() > u32::MAX as usize {
+        if scratch.len() < need {
             return Err(Error::ScratchTooSmall);
         }
         let (_, words, _) = bytemuck::pod_align_to_mut::<u8, u32>(scratch);
@@ -671,7 +708,24 @@ mod tests {
     extern crate std;
     use std::vec::Vec;
 
-    use super::paragraphs;
+    use super::{check_text, paragraphs, MAX_WINDOW};
+    use crate::Error;
+
+    #[test]
+    fn a_bad_window_and_a_text_of_4_gib_have_their_own_errors() {
+        assert_eq!(check_text(1, 0), Ok(()));
+        assert_eq!(check_text(MAX_WINDOW, u32::MAX as usize), Ok(()));
+        assert_eq!(check_text(0, 10), Err(Error::InvalidWindow));
+        assert_eq!(check_text(MAX_WINDOW + 1, 10), Err(Error::InvalidWindow));
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(
+            check_text(2048, u32::MAX as usize + 1),
+            Err(Error::TextTooLong)
+        );
+        // The window is checked first.
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(check_text(0, usize::MAX), Err(Error::InvalidWindow));
+    }
 
     #[test]
     fn paragraphs_are_runs_of_non_blank_lines() {

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::settings::{Optimizer, Preset};
 use crate::conllu::{self, TagColumn};
+use crate::nn::segmenter::SegOpts;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -140,9 +141,32 @@ pub struct TrainArgs {
     /// Write f32 weights.
     #[arg(long, overrides_with = "quantize")]
     pub(super) no_quantize: bool,
-    /// Use only the first N training sentences.
+    /// Use only the first N training sentences (the tagger's; a segmenter learns from
+    /// the whole file).
     #[arg(long)]
     pub(super) max_sentences: Option<usize>,
+    /// Do not learn a segmenter, even when the training data carries `# text`.
+    #[arg(long)]
+    pub(super) no_segmenter: bool,
+    /// Segmenter: optimizer steps (as `postag segmenter --steps`).
+    #[arg(long, default_value_t = SegOpts::default().steps)]
+    pub(super) segmenter_steps: usize,
+    /// Segmenter: char embedding size (as `postag segmenter --dim`).
+    #[arg(long, default_value_t = SegOpts::default().dim)]
+    pub(super) segmenter_dim: usize,
+    /// Segmenter: LSTM hidden size per direction (as `postag segmenter --hidden`).
+    #[arg(long, default_value_t = SegOpts::default().hidden)]
+    pub(super) segmenter_hidden: usize,
+    /// Segmenter: a forward-only LSTM (as `postag segmenter --unidirectional`).
+    #[arg(long)]
+    pub(super) segmenter_unidirectional: bool,
+    /// Segmenter: int8 weight matrices (as `postag segmenter --int8`) (default: int8
+    /// when the tagger's weights are; `--segmenter-f32` turns it off).
+    #[arg(long, overrides_with = "segmenter_f32")]
+    pub(super) segmenter_int8: bool,
+    /// Segmenter: f32 weight matrices.
+    #[arg(long, overrides_with = "segmenter_int8")]
+    pub(super) segmenter_f32: bool,
     /// No progress bars or epoch lines.
     #[arg(long, short)]
     pub(super) quiet: bool,
@@ -165,9 +189,22 @@ pub(super) struct Switches {
     pub fold_digits: Option<bool>,
     pub quantize: Option<bool>,
     pub shuffle: Option<bool>,
+    pub segmenter_int8: Option<bool>,
 }
 
 impl TrainArgs {
+    /// The segmenter's options (`postag segmenter`'s, with `--seed`).
+    pub(super) fn segmenter_opts(&self) -> SegOpts {
+        SegOpts {
+            steps: self.segmenter_steps,
+            dim: self.segmenter_dim,
+            hidden: self.segmenter_hidden,
+            bidirectional: !self.segmenter_unidirectional,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+
     /// The on/off settings given on the command line.
     pub(super) fn switches(&self) -> Switches {
         Switches {
@@ -179,6 +216,7 @@ impl TrainArgs {
             fold_digits: flag(self.fold_digits, self.no_fold_digits),
             quantize: flag(self.quantize, self.no_quantize),
             shuffle: flag(self.shuffle, self.no_shuffle),
+            segmenter_int8: flag(self.segmenter_int8, self.segmenter_f32),
         }
     }
 }

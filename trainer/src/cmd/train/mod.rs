@@ -4,7 +4,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use postag_core::segment::build::copy_segmenter;
+use postag_core::segment::build::{copy_segmenter, with_segmenter};
+use postag_core::segment::Segmenter;
 use postag_core::tensor::Storage;
 use postag_core::{Model, MAX_TOKENS};
 
@@ -14,6 +15,7 @@ use crate::evaluate::evaluate;
 use crate::fsio::{sibling, write_atomic};
 use crate::model_io::{from_model, is_quantized, to_blob};
 use crate::nn::{self, Adam, Arch, CharArch, Params, Rng, Sgd, TrainOpts};
+use crate::rawtext;
 use crate::tagging::threads;
 use crate::vocab::{Vocab, VocabOptions};
 
@@ -281,6 +283,20 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .as_deref()
         .map(|p| read_data(p, column, None))
         .transpose()?;
+    // A segmenter is learned from training data that carries `# text`, unless told not
+    // to or the --init model brings its own: decided (and its options checked) now,
+    // learned after the tagger.
+    let seg_opts = args.segmenter_opts();
+    let learn_segmenter = !args.no_segmenter
+        && init_blob
+            .as_deref()
+            .is_none_or(|b| Segmenter::from_bytes(b).ok().flatten().is_none())
+        && rawtext::has_text(&rawtext::read(&args.train).context(
+            "the training data's tokens are read for a segmenter (--no-segmenter skips it)",
+        )?);
+    if learn_segmenter && (seg_opts.dim == 0 || seg_opts.hidden == 0 || seg_opts.steps == 0) {
+        bail!("--segmenter-dim, --segmenter-hidden and --segmenter-steps must be at least 1");
+    }
     let data = fingerprint(&args)?;
 
     let ckpt_path = sibling(&args.output, ".ckpt");
@@ -430,6 +446,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     if let Some(init_blob) = &init_blob {
         final_blob = copy_segmenter(init_blob, &final_blob)?;
+    }
+    // The same steps as `postag segmenter` on the written model: the same bytes.
+    if learn_segmenter {
+        say(format!(
+            "learning the segmenter from the # text of {}",
+            args.train.display()
+        ));
+        let w = crate::cmd::segmenter::learn(&args.train, &seg_opts, args.quiet)?;
+        let int8 = args.switches().segmenter_int8.unwrap_or(settings.quantize);
+        let storage = if int8 { Storage::I8 } else { Storage::F32 };
+        final_blob = with_segmenter(&final_blob, Some(&w), storage)?;
     }
     let model = Model::from_bytes(&final_blob)?;
     let dev_eval = dev
