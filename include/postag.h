@@ -69,7 +69,7 @@
  * Bytes of a `postag_model` on a target with 64-bit pointers: exactly what the model
  * view takes there (checked at compile time).
  */
-#define POSTAG_MODEL_SIZE 2520
+#define POSTAG_MODEL_SIZE 2536
 #endif
 
 #if defined(POSTAG_POINTER_32)
@@ -77,7 +77,7 @@
  * Bytes of a `postag_model` on a target with 32-bit pointers (Cortex-M, wasm32): exactly
  * what the model view takes there (checked at compile time).
  */
-#define POSTAG_MODEL_SIZE 1312
+#define POSTAG_MODEL_SIZE 1320
 #endif
 
 /**
