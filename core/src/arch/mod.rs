@@ -44,6 +44,25 @@ mod generic;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86_64;
 
+// The int8 x i16 block projection: a driver over integer tiles, one tile per level.
+#[cfg(all(
+    target_arch = "aarch64",
+    target_endian = "little",
+    target_feature = "neon"
+))]
+mod aarch64_int8;
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(
+        target_arch = "aarch64",
+        target_endian = "little",
+        target_feature = "neon"
+    )
+))]
+mod int8;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod x86_64_int8;
+
 /// An instruction-set level of the kernels, from slowest to fastest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
@@ -394,6 +413,69 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
         Level::Neon => {
             // SAFETY: as above.
             unsafe { aarch64::gemv_i8_i16_neon(w, xq, x_scale, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r . xq_t)` for the `b =
+/// x_scales.len()` i16 inputs `xq_t = xq[t * cols..(t + 1) * cols]` (callers keep
+/// `|xq| <= 16383`), each dot product in exact integer arithmetic: the scalar path's
+/// result at every level. Returns false, doing nothing, at the scalar level or if the
+/// shapes disagree.
+#[inline]
+#[cfg_attr(
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        )
+    )),
+    allow(unused_variables)
+)]
+pub(crate) fn project_i8_i16(
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    bias: &[u8],
+    out: &mut [f32],
+) -> bool {
+    let level = level();
+    let b = x_scales.len();
+    if level == Level::Scalar
+        || !w.int8
+        || !w.in_bounds()
+        || w.cols > MAX_EXACT_COLS
+        || b.checked_mul(w.cols).is_none_or(|n| xq.len() < n)
+        || w.rows.checked_mul(4).is_none_or(|n| bias.len() < n)
+        || b.checked_mul(w.rows).is_none_or(|n| out.len() < n)
+    {
+        return false;
+    }
+    match level {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_int8::project_i8_i16_avx2(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Sse2 => {
+            // SAFETY: as above.
+            unsafe { x86_64_int8::project_i8_i16_sse2(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        ))]
+        Level::Neon => {
+            // SAFETY: as above.
+            unsafe { aarch64_int8::project_i8_i16_neon(w, xq, x_scales, bias, out) };
             true
         }
         _ => false,

@@ -224,6 +224,87 @@ fn integer_kernel_is_identical_at_every_level() {
     }
 }
 
+/// Random i16 inputs within the quantizer's range, with runs at its ends.
+fn quantized(rng: &mut Rng, n: usize) -> Vec<i16> {
+    (0..n)
+        .map(|_| match rng.next() % 8 {
+            0 => 16383,
+            1 => -16383,
+            _ => (rng.next() % 32767) as i16 - 16383,
+        })
+        .collect()
+}
+
+#[test]
+fn integer_projection_is_identical_at_every_level() {
+    let mut rng = Rng(4242);
+    let mut cols_list = COLS.to_vec();
+    cols_list.extend(INT_COLS);
+    let mut checked = 0;
+    for level in simd_levels() {
+        for &rows in ROWS {
+            for &cols in &cols_list {
+                let shift = 1 + (rows + cols) % 3;
+                let mut buf = vec![0u8; shift];
+                buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+                let w = matrix(&buf[shift..], Storage::I8, rows, cols);
+                let bias_b: Vec<u8> = rng
+                    .floats(rows, 1.0)
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect();
+                let bias = Vector::f32_le(&bias_b, rows).unwrap();
+                for b in 1..=crate::PROJECTION_BLOCK {
+                    let xq = quantized(&mut rng, b * cols);
+                    let x_scales: Vec<f32> = (0..b).map(|_| rng.f32(1e-3).abs()).collect();
+                    let run = |l| {
+                        at(l, || {
+                            let mut out = vec![f32::NAN; b * rows];
+                            assert!(w.project_block_quantized(&xq, &x_scales, &bias, &mut out));
+                            out
+                        })
+                    };
+                    let (got, want) = (run(level), run(Level::Scalar));
+                    assert_eq!(
+                        got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        "{level:?} {rows}x{cols}, {b} inputs"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        // Every product at its largest magnitude with one sign, on the longest rows
+        // (sums beyond 1024 columns leave i32), for one input and for a full tile.
+        for (q, x) in [(127u8, 16383i16), (0x80, 16383), (0x80, -16383)] {
+            for &(rows, cols) in EXTREME_SHAPES {
+                let mut bytes = vec![q; rows * cols];
+                for _ in 0..rows {
+                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
+                }
+                let w = matrix(&bytes, Storage::I8, rows, cols);
+                let zeros = vec![0u8; 4 * rows];
+                let bias = Vector::f32_le(&zeros, rows).unwrap();
+                for b in [1, 5] {
+                    let xq = vec![x; b * cols];
+                    let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
+                    let out = at(level, || {
+                        let mut out = vec![0.0f32; b * rows];
+                        w.project_block_quantized(&xq, &vec![1.0; b], &bias, &mut out);
+                        out
+                    });
+                    assert_eq!(
+                        out,
+                        vec![want; b * rows],
+                        "{level:?} q={q} x={x} {rows}x{cols}"
+                    );
+                }
+            }
+        }
+    }
+    println!("{checked} projections checked at {:?}", simd_levels());
+}
+
 #[test]
 fn strided_rows_read_only_their_columns() {
     // Rows of 10 columns of which the kernels read 7 starting at column 0: the other
