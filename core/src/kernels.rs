@@ -99,10 +99,14 @@ pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
 /// some element is not finite: the caller then keeps to f32 arithmetic.
 #[inline]
 pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
-    let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if !max.is_finite() || x.iter().any(|v| v.is_nan()) {
+    // The largest magnitude as bits: for non-negative floats the bit patterns order
+    // as the values do, infinity above every finite value and NaN above infinity, so
+    // one integer maximum (which vectorizes) finds max|x| and any non-finite value.
+    let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7FFF_FFFF));
+    if max_bits >= f32::INFINITY.to_bits() {
         return None;
     }
+    let max = f32::from_bits(max_bits);
     if max == 0.0 {
         q.fill(0);
         return Some(0.0);

@@ -98,7 +98,7 @@ impl<'a> Matrix<'a> {
     }
 
     /// The whole matrix as the instruction-set kernels read it.
-    fn kernel_rows(&self) -> arch::Rows<'a> {
+    pub(crate) fn kernel_rows(&self) -> arch::Rows<'a> {
         arch::Rows {
             data: self.data,
             scales: self.scales,

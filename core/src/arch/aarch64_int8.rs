@@ -4,60 +4,50 @@
 
 use core::arch::aarch64::*;
 
-use super::int8::{self, tail, IntTile, CHUNK};
+use super::int8::{self, IntTile};
 use super::Rows;
 
 /// 16 columns per step, one i32x4 accumulator per (row, input): four products per
-/// lane per step, so a chunk of 1024 columns puts 256 products in a lane.
+/// lane per step.
 pub(super) struct Neon;
 
 impl IntTile for Neon {
+    type Acc = int32x4_t;
     #[inline(always)]
-    unsafe fn tile<const R: usize, const T: usize>(
-        w: *const u8,
-        stride: usize,
-        cols: usize,
-        x: *const i16,
-        x_stride: usize,
-    ) -> [[i64; T]; R] {
-        let mut out = [[0i64; T]; R];
-        let mut c0 = 0;
-        // SAFETY: loads stay within `i + 16 <= c1 <= cols` (vectors) and `j < cols`
-        // (tails) of each row and input; NEON is part of the target, and byte and
-        // i16 loads need no more alignment than their pointers have.
+    unsafe fn zero() -> int32x4_t {
+        // SAFETY: NEON is part of the target.
+        unsafe { vdupq_n_s32(0) }
+    }
+    #[inline(always)]
+    unsafe fn step<const R: usize, const T: usize>(
+        acc: &mut [[int32x4_t; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: NEON is part of the target; every pointer is valid for 16
+        // elements (trait contract), and byte and i16 loads need no more alignment
+        // than their pointers have.
         unsafe {
-            while c0 < cols {
-                let c1 = cols.min(c0 + CHUNK);
-                let mut acc = [[vdupq_n_s32(0); T]; R];
-                let mut i = c0;
-                while i + 16 <= c1 {
-                    let q: [(int16x8_t, int16x8_t); R] = core::array::from_fn(|r| {
-                        let q = vld1q_s8(w.add(r * stride + i).cast());
-                        (vmovl_s8(vget_low_s8(q)), vmovl_high_s8(q))
-                    });
-                    for t in 0..T {
-                        let xt = x.add(t * x_stride + i);
-                        let (x0, x1) = (vld1q_s16(xt), vld1q_s16(xt.add(8)));
-                        for (r, &(lo, hi)) in q.iter().enumerate() {
-                            let mut a = acc[r][t];
-                            a = vmlal_s16(a, vget_low_s16(lo), vget_low_s16(x0));
-                            a = vmlal_high_s16(a, lo, x0);
-                            a = vmlal_s16(a, vget_low_s16(hi), vget_low_s16(x1));
-                            acc[r][t] = vmlal_high_s16(a, hi, x1);
-                        }
-                    }
-                    i += 16;
+            let q: [(int16x8_t, int16x8_t); R] = core::array::from_fn(|r| {
+                let q = vld1q_s8(w[r].cast());
+                (vmovl_s8(vget_low_s8(q)), vmovl_high_s8(q))
+            });
+            for (t, &xt) in x.iter().enumerate() {
+                let (x0, x1) = (vld1q_s16(xt), vld1q_s16(xt.add(8)));
+                for (acc_r, &(lo, hi)) in acc.iter_mut().zip(&q) {
+                    let mut a = acc_r[t];
+                    a = vmlal_s16(a, vget_low_s16(lo), vget_low_s16(x0));
+                    a = vmlal_high_s16(a, lo, x0);
+                    a = vmlal_s16(a, vget_low_s16(hi), vget_low_s16(x1));
+                    acc_r[t] = vmlal_high_s16(a, hi, x1);
                 }
-                for (r, (o, a)) in out.iter_mut().zip(&acc).enumerate() {
-                    for (t, (o, &a)) in o.iter_mut().zip(a).enumerate() {
-                        *o += vaddvq_s32(a) as i64
-                            + tail(w.add(r * stride), x.add(t * x_stride), i, c1);
-                    }
-                }
-                c0 = c1;
             }
         }
-        out
+    }
+    #[inline(always)]
+    unsafe fn sums<const R: usize, const T: usize>(acc: &[[int32x4_t; T]; R]) -> [[i32; T]; R] {
+        // SAFETY: NEON is part of the target.
+        acc.map(|a| a.map(|v| unsafe { vaddvq_s32(v) }))
     }
 }
 
@@ -74,4 +64,13 @@ pub(super) unsafe fn project_i8_i16_neon(
 ) {
     // SAFETY: forwarded; NEON is enabled here.
     unsafe { int8::project::<Neon>(w, xq, x_scales, bias, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`int8::gemv`].
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn gemv_i8_i16_neon(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    // SAFETY: forwarded; NEON is enabled here.
+    unsafe { int8::gemv::<Neon>(w, xq, x_scale, out) }
 }

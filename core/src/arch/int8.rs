@@ -4,55 +4,123 @@
 //! `#[target_feature]` entry point.
 //!
 //! Exactness: a tile sums at most [`CHUNK`] columns in i32 lanes and reduces them in
-//! i32 (every partial sum is at most `128 * 16383 * 1024 < 2^31` in magnitude), then
-//! adds the chunks in i64. The result is the exact integer dot product, equal to
-//! the scalar `dot_i8_i16`, whatever the order of the additions.
+//! i32 (with `|q| <= 128` and `|x| <= 16383` every partial sum is at most `128 *
+//! 16383 * 1024 < 2^31` in magnitude), then adds the chunks in i64. The result is
+//! the exact integer dot product, equal to the scalar `dot_i8_i16`, whatever the
+//! order of the additions.
 
 use super::Rows;
 
-/// Columns summed in i32 before a tile's sums move to i64; a multiple of every
-/// level's step (16 columns).
-pub(super) const CHUNK: usize = 1024;
+/// Columns summed in i32 before a tile's sums move to i64; a multiple of [`STEP`].
+const CHUNK: usize = 1024;
+/// Columns per step of a tile.
+pub(super) const STEP: usize = 16;
 
-/// The exact `R x T` integer dot products of int8 rows with i16 inputs.
+/// A level's integer register tile: one accumulator per (row, input), a step over
+/// [`STEP`] columns, and a reduction of the accumulators to i32.
 pub(super) trait IntTile {
-    /// `out[r][t] = sum_j q[r * stride + j] * x[t * x_stride + j]` over `j < cols`,
-    /// exact.
+    /// Lanes of partial sums in i32.
+    type Acc: Copy;
+    /// # Safety
+    ///
+    /// The level's target features are enabled.
+    unsafe fn zero() -> Self::Acc;
+    /// `acc[r][t] += q_r[j] * x_t[j]` for the [`STEP`] columns at `w[r]` (bytes) and
+    /// `x[t]` (i16), each product added into a lane of i32.
     ///
     /// # Safety
     ///
-    /// The level's target features are enabled; rows `w + r * stride` (`cols` bytes
-    /// each, `r < R`) and inputs `x + t * x_stride` (`cols` i16 each, `t < T`) lie in
-    /// memory.
-    unsafe fn tile<const R: usize, const T: usize>(
-        w: *const u8,
-        stride: usize,
-        cols: usize,
-        x: *const i16,
-        x_stride: usize,
-    ) -> [[i64; T]; R];
+    /// The level's target features are enabled; every pointer is valid for [`STEP`]
+    /// elements.
+    unsafe fn step<const R: usize, const T: usize>(
+        acc: &mut [[Self::Acc; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    );
+    /// The sum of each accumulator's lanes, in i32 (exact when the lanes hold the
+    /// products of at most [`CHUNK`] columns).
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled.
+    unsafe fn sums<const R: usize, const T: usize>(acc: &[[Self::Acc; T]; R]) -> [[i32; T]; R];
 }
 
-/// `sum_j q[j] * x[j]` for `j` in `from..to`, the scalar tail of a tile.
+/// `out[r][t] = sum_j q[r * stride + j] * x[t * x_stride + j]` over `j < cols`,
+/// exact: full steps, then the last `cols % STEP` columns as one step on zero-padded
+/// copies; each chunk of [`CHUNK`] columns reduced in i32, the chunks added in i64.
 ///
 /// # Safety
 ///
-/// `q` and `x` are valid for `to` elements.
+/// The level's target features are enabled; rows `w + r * stride` (`cols` bytes each,
+/// `r < R`) and inputs `x + t * x_stride` (`cols` i16 each, `t < T`) lie in memory.
 #[inline(always)]
-pub(super) unsafe fn tail(q: *const u8, x: *const i16, from: usize, to: usize) -> i64 {
-    let mut s = 0i64;
-    for j in from..to {
-        // SAFETY: `j < to` (the caller's bound).
-        s += unsafe { (q.add(j).read() as i8 as i64) * (x.add(j).read() as i64) };
+unsafe fn tile<K: IntTile, const R: usize, const T: usize>(
+    w: *const u8,
+    stride: usize,
+    cols: usize,
+    x: *const i16,
+    x_stride: usize,
+) -> [[i64; T]; R] {
+    let mut out = [[0i64; T]; R];
+    let mut c0 = 0;
+    // SAFETY: full steps read `i + STEP <= c1 <= cols` elements of each row and
+    // input; the padded step copies the `c1 - i < STEP` that remain.
+    unsafe {
+        while c0 < cols {
+            let c1 = cols.min(c0 + CHUNK);
+            let mut acc = [[K::zero(); T]; R];
+            let mut i = c0;
+            while i + STEP <= c1 {
+                K::step(
+                    &mut acc,
+                    core::array::from_fn(|r| w.add(r * stride + i)),
+                    core::array::from_fn(|t| x.add(t * x_stride + i)),
+                );
+                i += STEP;
+            }
+            if i < c1 {
+                let n = c1 - i;
+                let mut wpad = [[0u8; STEP]; R];
+                let mut xpad = [[0i16; STEP]; T];
+                // Element loops (at most 15 each): shorter than a call to `memcpy`.
+                for (r, p) in wpad.iter_mut().enumerate() {
+                    for (j, v) in p[..n].iter_mut().enumerate() {
+                        *v = w.add(r * stride + i + j).read();
+                    }
+                }
+                for (t, p) in xpad.iter_mut().enumerate() {
+                    for (j, v) in p[..n].iter_mut().enumerate() {
+                        *v = x.add(t * x_stride + i + j).read();
+                    }
+                }
+                K::step(
+                    &mut acc,
+                    core::array::from_fn(|r| wpad[r].as_ptr()),
+                    core::array::from_fn(|t| xpad[t].as_ptr()),
+                );
+            }
+            let sums = K::sums(&acc);
+            if c0 == 0 && c1 == cols {
+                // One chunk (the usual case): no sums to add up.
+                return sums.map(|s| s.map(i64::from));
+            }
+            for (o, s) in out.iter_mut().zip(sums) {
+                for (o, s) in o.iter_mut().zip(s) {
+                    *o += s as i64;
+                }
+            }
+            c0 = c1;
+        }
     }
-    s
+    out
 }
 
 /// Tokens per tile of the block projection; each weight load serves all of them.
 const TOKENS: usize = 4;
-/// Rows per tile of the block projection.
+/// Rows per tile of the block projection; each input load serves all of them.
 const ROWS: usize = 2;
-/// Rows per tile for a single token.
+/// Rows per tile for a single input.
 const GEMV_ROWS: usize = 8;
 
 /// `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r . xq_t)` for the
@@ -79,7 +147,7 @@ pub(super) unsafe fn project<K: IntTile>(
         let scale = f32_at(w.scales, r) * x_scales[t];
         out[t * rows + r] = f32_at(bias, r) + scale * d as f32;
     };
-    let base = w.data.as_ptr();
+    let (base, stride) = (w.data.as_ptr(), w.stride);
     let mut t = 0;
     // SAFETY: tiles cover rows `r..r + R <= rows` (in `data` by `in_bounds`) and inputs
     // `t..t + T <= b` (in `xq`), `cols` elements each.
@@ -88,7 +156,7 @@ pub(super) unsafe fn project<K: IntTile>(
             let x = xq.as_ptr().add(t * cols);
             let mut r = 0;
             while r + ROWS <= rows {
-                let d = K::tile::<ROWS, TOKENS>(base.add(r * w.stride), w.stride, cols, x, cols);
+                let d = tile::<K, ROWS, TOKENS>(base.add(r * stride), stride, cols, x, cols);
                 for (i, d) in d.iter().enumerate() {
                     for (k, &d) in d.iter().enumerate() {
                         put(r + i, t + k, d);
@@ -97,7 +165,7 @@ pub(super) unsafe fn project<K: IntTile>(
                 r += ROWS;
             }
             while r < rows {
-                let d = K::tile::<1, TOKENS>(base.add(r * w.stride), w.stride, cols, x, cols);
+                let d = tile::<K, 1, TOKENS>(base.add(r * stride), stride, cols, x, cols);
                 for (k, &d) in d[0].iter().enumerate() {
                     put(r, t + k, d);
                 }
@@ -109,18 +177,47 @@ pub(super) unsafe fn project<K: IntTile>(
             let x = xq.as_ptr().add(t * cols);
             let mut r = 0;
             while r + GEMV_ROWS <= rows {
-                let d = K::tile::<GEMV_ROWS, 1>(base.add(r * w.stride), w.stride, cols, x, 0);
+                let d = tile::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
                 for (i, d) in d.iter().enumerate() {
                     put(r + i, t, d[0]);
                 }
                 r += GEMV_ROWS;
             }
             while r < rows {
-                let d = K::tile::<1, 1>(base.add(r * w.stride), w.stride, cols, x, 0);
+                let d = tile::<K, 1, 1>(base.add(r * stride), stride, cols, x, 0);
                 put(r, t, d[0][0]);
                 r += 1;
             }
             t += 1;
+        }
+    }
+}
+
+/// `out[r] += (scale_r * x_scale) * (q_r . xq)` for one input, eight rows per tile:
+/// the scalar path's float operations in its order.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `w.int8`, `w.in_bounds()`, `xq.len() >=
+/// w.cols`, `out.len() >= w.rows`.
+#[inline(always)]
+pub(super) unsafe fn gemv<K: IntTile>(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    let (base, stride, cols, x) = (w.data.as_ptr(), w.stride, w.cols, xq.as_ptr());
+    let mut r = 0;
+    // SAFETY: tiles cover rows `r..r + R <= w.rows`, in `data` by `in_bounds`; `xq`
+    // holds `cols` values.
+    unsafe {
+        while r + GEMV_ROWS <= w.rows {
+            let d = tile::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
+            for (i, d) in d.iter().enumerate() {
+                super::generic::finish_i8_i16(w, r + i, x_scale, d[0], out);
+            }
+            r += GEMV_ROWS;
+        }
+        while r < w.rows {
+            let d = tile::<K, 1, 1>(base.add(r * stride), stride, cols, x, 0);
+            super::generic::finish_i8_i16(w, r, x_scale, d[0][0], out);
+            r += 1;
         }
     }
 }

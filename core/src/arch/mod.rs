@@ -44,6 +44,11 @@ mod generic;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86_64;
 
+// Cortex-M with the DSP extension (selected by the build script); its kernels' logic is
+// tested on every host through a portable model of the instructions.
+#[cfg(any(postag_arm_dsp, all(test, feature = "std")))]
+mod arm;
+
 // The int8 x i16 block projection: a driver over integer tiles, one tile per level.
 #[cfg(all(
     target_arch = "aarch64",
@@ -377,13 +382,14 @@ pub(crate) const MAX_EXACT_COLS: usize = 8192;
             target_arch = "aarch64",
             target_endian = "little",
             target_feature = "neon"
-        )
+        ),
+        postag_arm_dsp
     )),
     allow(unused_variables)
 )]
 pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) -> bool {
     let level = level();
-    if level == Level::Scalar
+    if (level == Level::Scalar && !cfg!(postag_arm_dsp))
         || !w.int8
         || !w.in_bounds()
         || w.cols > MAX_EXACT_COLS
@@ -402,7 +408,7 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         Level::Sse2 => {
             // SAFETY: as above.
-            unsafe { x86_64::gemv_i8_i16_sse2(w, xq, x_scale, out) };
+            unsafe { x86_64_int8::gemv_i8_i16_sse2(w, xq, x_scale, out) };
             true
         }
         #[cfg(all(
@@ -412,9 +418,11 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
         ))]
         Level::Neon => {
             // SAFETY: as above.
-            unsafe { aarch64::gemv_i8_i16_neon(w, xq, x_scale, out) };
+            unsafe { aarch64_int8::gemv_i8_i16_neon(w, xq, x_scale, out) };
             true
         }
+        #[cfg(postag_arm_dsp)]
+        Level::Scalar => arm::gemv_i8_i16::<arm::Asm>(w, xq, x_scale, out),
         _ => false,
     }
 }
@@ -432,7 +440,8 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
             target_arch = "aarch64",
             target_endian = "little",
             target_feature = "neon"
-        )
+        ),
+        postag_arm_dsp
     )),
     allow(unused_variables)
 )]
@@ -445,7 +454,7 @@ pub(crate) fn project_i8_i16(
 ) -> bool {
     let level = level();
     let b = x_scales.len();
-    if level == Level::Scalar
+    if (level == Level::Scalar && !cfg!(postag_arm_dsp))
         || !w.int8
         || !w.in_bounds()
         || w.cols > MAX_EXACT_COLS
@@ -478,6 +487,8 @@ pub(crate) fn project_i8_i16(
             unsafe { aarch64_int8::project_i8_i16_neon(w, xq, x_scales, bias, out) };
             true
         }
+        #[cfg(postag_arm_dsp)]
+        Level::Scalar => arm::project_i8_i16::<arm::Asm>(w, xq, x_scales, bias, out),
         _ => false,
     }
 }

@@ -5,7 +5,7 @@
 
 use core::arch::x86_64::*;
 
-use super::int8::{self, tail, IntTile, CHUNK};
+use super::int8::{self, IntTile};
 use super::Rows;
 
 /// `[sum(a), sum(b), sum(c), sum(d)]` of i32 lanes by a 4 x 4 transpose.
@@ -20,87 +20,70 @@ unsafe fn sum4x4_epi32(a: __m128i, b: __m128i, c: __m128i, d: __m128i) -> __m128
     }
 }
 
-/// The sum of the i32 lanes of `v`, in i64.
-#[inline(always)]
-unsafe fn sum_epi32_sse2(v: __m128i) -> i64 {
-    let mut lanes = [0i32; 4];
-    // SAFETY: SSE2 is part of the target; `lanes` holds 4 i32.
-    unsafe { _mm_storeu_si128(lanes.as_mut_ptr().cast(), v) };
-    lanes.iter().map(|&v| v as i64).sum()
-}
-
 /// 16 columns per step: the 16 weight bytes widen to two i16 vectors, each input's
 /// 16 values are two more, and `pmaddwd` adds four products into each i32 lane of
-/// the one accumulator per (row, input); a chunk of 1024 columns puts 256 products
-/// in a lane.
+/// the one accumulator per (row, input).
 pub(super) struct Sse2;
 
 impl IntTile for Sse2 {
+    type Acc = __m128i;
     #[inline(always)]
-    unsafe fn tile<const R: usize, const T: usize>(
-        w: *const u8,
-        stride: usize,
-        cols: usize,
-        x: *const i16,
-        x_stride: usize,
-    ) -> [[i64; T]; R] {
-        let mut out = [[0i64; T]; R];
-        let mut c0 = 0;
-        // SAFETY: loads stay within `i + 16 <= c1 <= cols` (vectors) and `j < cols`
-        // (tails) of each row and input; SSE2 is part of the target.
+    unsafe fn zero() -> __m128i {
+        // SAFETY: SSE2 is part of the target.
+        unsafe { _mm_setzero_si128() }
+    }
+    #[inline(always)]
+    unsafe fn step<const R: usize, const T: usize>(
+        acc: &mut [[__m128i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: every pointer is valid for 16 elements (trait contract); the loads
+        // are unaligned.
         unsafe {
-            while c0 < cols {
-                let c1 = cols.min(c0 + CHUNK);
-                let mut acc = [[_mm_setzero_si128(); T]; R];
-                let mut i = c0;
-                while i + 16 <= c1 {
-                    let q: [(__m128i, __m128i); R] = core::array::from_fn(|r| {
-                        let q = _mm_loadu_si128(w.add(r * stride + i).cast());
-                        // Pairing each byte with itself and shifting right by 8
-                        // sign-extends it.
-                        (
-                            _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q)),
-                            _mm_srai_epi16::<8>(_mm_unpackhi_epi8(q, q)),
-                        )
-                    });
-                    for t in 0..T {
-                        let xt = x.add(t * x_stride + i);
-                        let x0 = _mm_loadu_si128(xt.cast());
-                        let x1 = _mm_loadu_si128(xt.add(8).cast());
-                        for (r, &(q0, q1)) in q.iter().enumerate() {
-                            let p = _mm_add_epi32(_mm_madd_epi16(q0, x0), _mm_madd_epi16(q1, x1));
-                            acc[r][t] = _mm_add_epi32(acc[r][t], p);
-                        }
-                    }
-                    i += 16;
+            let q: [(__m128i, __m128i); R] = core::array::from_fn(|r| {
+                let q = _mm_loadu_si128(w[r].cast());
+                // Pairing each byte with itself and shifting right by 8 sign-extends it.
+                (
+                    _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q)),
+                    _mm_srai_epi16::<8>(_mm_unpackhi_epi8(q, q)),
+                )
+            });
+            for (t, &xt) in x.iter().enumerate() {
+                let x0 = _mm_loadu_si128(xt.cast());
+                let x1 = _mm_loadu_si128(xt.add(8).cast());
+                for (acc_r, &(q0, q1)) in acc.iter_mut().zip(&q) {
+                    let p = _mm_add_epi32(_mm_madd_epi16(q0, x0), _mm_madd_epi16(q1, x1));
+                    acc_r[t] = _mm_add_epi32(acc_r[t], p);
                 }
-                if R * T == 8 {
-                    let a: [__m128i; 8] = core::array::from_fn(|k| acc[k / T][k % T]);
-                    let mut sums = [0i32; 8];
-                    _mm_storeu_si128(
-                        sums.as_mut_ptr().cast(),
-                        sum4x4_epi32(a[0], a[1], a[2], a[3]),
-                    );
-                    _mm_storeu_si128(
-                        sums.as_mut_ptr().add(4).cast(),
-                        sum4x4_epi32(a[4], a[5], a[6], a[7]),
-                    );
-                    for (k, &s) in sums.iter().enumerate() {
-                        out[k / T][k % T] += s as i64;
-                    }
-                } else {
-                    for (o, a) in out.iter_mut().zip(&acc) {
-                        for (o, &a) in o.iter_mut().zip(a) {
-                            *o += sum_epi32_sse2(a);
-                        }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn sums<const R: usize, const T: usize>(acc: &[[__m128i; T]; R]) -> [[i32; T]; R] {
+        let mut out = [[0i32; T]; R];
+        // SAFETY: SSE2 is part of the target; the stores write 4 i32 into `lanes`.
+        unsafe {
+            if R * T == 8 {
+                let a: [__m128i; 8] = core::array::from_fn(|k| acc[k / T][k % T]);
+                let mut lanes = [0i32; 8];
+                let (lo, hi) = (
+                    sum4x4_epi32(a[0], a[1], a[2], a[3]),
+                    sum4x4_epi32(a[4], a[5], a[6], a[7]),
+                );
+                _mm_storeu_si128(lanes.as_mut_ptr().cast(), lo);
+                _mm_storeu_si128(lanes.as_mut_ptr().add(4).cast(), hi);
+                for (k, &s) in lanes.iter().enumerate() {
+                    out[k / T][k % T] = s;
+                }
+            } else {
+                for (o, a) in out.iter_mut().zip(acc) {
+                    for (o, &a) in o.iter_mut().zip(a) {
+                        let mut lanes = [0i32; 4];
+                        _mm_storeu_si128(lanes.as_mut_ptr().cast(), a);
+                        *o = lanes.iter().sum();
                     }
                 }
-                for (r, o) in out.iter_mut().enumerate() {
-                    for (t, o) in o.iter_mut().enumerate() {
-                        *o += tail(w.add(r * stride), x.add(t * x_stride), i, c1);
-                    }
-                }
-                c0 = c1;
             }
         }
         out
@@ -109,75 +92,70 @@ impl IntTile for Sse2 {
 
 /// 16 columns per step: the 16 weight bytes widen to one 256-bit i16 vector
 /// (`vpmovsxbw`), and `vpmaddwd` adds two products into each of the 8 i32 lanes of
-/// the one accumulator per (row, input); a chunk of 1024 columns puts 128 products in
-/// a lane.
+/// the one accumulator per (row, input).
 pub(super) struct Avx2;
 
 impl IntTile for Avx2 {
+    type Acc = __m256i;
     #[inline(always)]
-    unsafe fn tile<const R: usize, const T: usize>(
-        w: *const u8,
-        stride: usize,
-        cols: usize,
-        x: *const i16,
-        x_stride: usize,
-    ) -> [[i64; T]; R] {
-        let mut out = [[0i64; T]; R];
-        let mut c0 = 0;
-        // SAFETY: loads stay within `i + 16 <= c1 <= cols` (vectors) and `j < cols`
-        // (tails) of each row and input; AVX2 is enabled in every caller.
+    unsafe fn zero() -> __m256i {
+        // SAFETY: AVX2 is enabled in every caller.
+        unsafe { _mm256_setzero_si256() }
+    }
+    #[inline(always)]
+    unsafe fn step<const R: usize, const T: usize>(
+        acc: &mut [[__m256i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: AVX2 is enabled in every caller; every pointer is valid for 16
+        // elements (trait contract); the loads are unaligned.
         unsafe {
-            while c0 < cols {
-                let c1 = cols.min(c0 + CHUNK);
-                let mut acc = [[_mm256_setzero_si256(); T]; R];
-                let mut i = c0;
-                while i + 16 <= c1 {
-                    let xv: [__m256i; T] = core::array::from_fn(|t| {
-                        _mm256_loadu_si256(x.add(t * x_stride + i).cast())
-                    });
-                    for (r, acc_r) in acc.iter_mut().enumerate() {
-                        let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(w.add(r * stride + i).cast()));
-                        for (a, &xt) in acc_r.iter_mut().zip(&xv) {
-                            *a = _mm256_add_epi32(*a, _mm256_madd_epi16(q, xt));
-                        }
-                    }
-                    i += 16;
+            let xv: [__m256i; T] = core::array::from_fn(|t| _mm256_loadu_si256(x[t].cast()));
+            for (acc_r, &wr) in acc.iter_mut().zip(&w) {
+                let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(wr.cast()));
+                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                    *a = _mm256_add_epi32(*a, _mm256_madd_epi16(q, xt));
                 }
-                if R * T == 8 {
-                    // Pairwise horizontal adds, then the two 128-bit halves lane by lane.
-                    let a: [__m256i; 8] = core::array::from_fn(|k| acc[k / T][k % T]);
-                    let t0 = _mm256_hadd_epi32(a[0], a[1]);
-                    let t1 = _mm256_hadd_epi32(a[2], a[3]);
-                    let t2 = _mm256_hadd_epi32(a[4], a[5]);
-                    let t3 = _mm256_hadd_epi32(a[6], a[7]);
-                    let u0 = _mm256_hadd_epi32(t0, t1);
-                    let u1 = _mm256_hadd_epi32(t2, t3);
-                    let s = _mm256_add_epi32(
-                        _mm256_permute2x128_si256::<0x20>(u0, u1),
-                        _mm256_permute2x128_si256::<0x31>(u0, u1),
-                    );
-                    let mut sums = [0i32; 8];
-                    _mm256_storeu_si256(sums.as_mut_ptr().cast(), s);
-                    for (k, &s) in sums.iter().enumerate() {
-                        out[k / T][k % T] += s as i64;
-                    }
-                } else {
-                    for (o, a) in out.iter_mut().zip(&acc) {
-                        for (o, &a) in o.iter_mut().zip(a) {
-                            let half = _mm_add_epi32(
-                                _mm256_castsi256_si128(a),
-                                _mm256_extracti128_si256::<1>(a),
-                            );
-                            *o += sum_epi32_sse2(half);
-                        }
-                    }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn sums<const R: usize, const T: usize>(acc: &[[__m256i; T]; R]) -> [[i32; T]; R] {
+        let mut out = [[0i32; T]; R];
+        // SAFETY: AVX2 is enabled in every caller; the stores write 8 or 4 i32 into
+        // `lanes`.
+        unsafe {
+            if R * T == 8 {
+                // Pairwise horizontal adds, then the two 128-bit halves lane by lane.
+                let a: [__m256i; 8] = core::array::from_fn(|k| acc[k / T][k % T]);
+                let t0 = _mm256_hadd_epi32(a[0], a[1]);
+                let t1 = _mm256_hadd_epi32(a[2], a[3]);
+                let t2 = _mm256_hadd_epi32(a[4], a[5]);
+                let t3 = _mm256_hadd_epi32(a[6], a[7]);
+                let u0 = _mm256_hadd_epi32(t0, t1);
+                let u1 = _mm256_hadd_epi32(t2, t3);
+                let s = _mm256_add_epi32(
+                    _mm256_permute2x128_si256::<0x20>(u0, u1),
+                    _mm256_permute2x128_si256::<0x31>(u0, u1),
+                );
+                let mut lanes = [0i32; 8];
+                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), s);
+                for (k, &s) in lanes.iter().enumerate() {
+                    out[k / T][k % T] = s;
                 }
-                for (r, o) in out.iter_mut().enumerate() {
-                    for (t, o) in o.iter_mut().enumerate() {
-                        *o += tail(w.add(r * stride), x.add(t * x_stride), i, c1);
+            } else {
+                for (o, a) in out.iter_mut().zip(acc) {
+                    for (o, &a) in o.iter_mut().zip(a) {
+                        let half = _mm_add_epi32(
+                            _mm256_castsi256_si128(a),
+                            _mm256_extracti128_si256::<1>(a),
+                        );
+                        let mut lanes = [0i32; 4];
+                        _mm_storeu_si128(lanes.as_mut_ptr().cast(), half);
+                        *o = lanes.iter().sum();
                     }
                 }
-                c0 = c1;
             }
         }
         out
@@ -212,4 +190,13 @@ pub(super) unsafe fn project_i8_i16_sse2(
 ) {
     // SAFETY: forwarded.
     unsafe { int8::project::<Sse2>(w, xq, x_scales, bias, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`int8::gemv`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn gemv_i8_i16_sse2(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { int8::gemv::<Sse2>(w, xq, x_scale, out) }
 }
