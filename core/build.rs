@@ -35,9 +35,12 @@ fn main() {
     let cpus = values("target-cpu");
     let dsp_on = features.iter().any(|f| f == "+dsp");
     let dsp_off = features.iter().any(|f| f == "-dsp");
-    let dsp_cpu = cpus
-        .iter()
-        .any(|c| matches!(c.as_str(), "cortex-m33" | "cortex-m35p" | "cortex-m55" | "cortex-m85"));
+    let dsp_cpu = cpus.iter().any(|c| {
+        matches!(
+            c.as_str(),
+            "cortex-m33" | "cortex-m35p" | "cortex-m55" | "cortex-m85"
+        )
+    });
     let dsp = if target.starts_with("thumbv7em") {
         !dsp_off
     } else if target.starts_with("thumbv8m.main") {

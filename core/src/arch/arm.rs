@@ -65,7 +65,10 @@ fn pair(x: &[i16], out: &mut [u32], step: usize, first: usize) {
 /// `sum q[j] * x[j]` over the columns `from..` that do not fill a group.
 fn tail(q: &[u8], x: &[i16], from: usize) -> i32 {
     let (q, x) = (q.get(from..).unwrap_or(&[]), x.get(from..).unwrap_or(&[]));
-    q.iter().zip(x).map(|(&q, &x)| q as i8 as i32 * x as i32).sum()
+    q.iter()
+        .zip(x)
+        .map(|(&q, &x)| q as i8 as i32 * x as i32)
+        .sum()
 }
 
 fn f32_at(bytes: &[u8], i: usize) -> f32 {
@@ -78,27 +81,17 @@ fn row<'a>(w: &Rows<'a>, r: usize) -> &'a [u8] {
     &w.data[r * w.stride..r * w.stride + w.cols]
 }
 
-/// `out[r] += (scale_r * x_scale) * (q_r . xq)`, as the scalar path computes it;
-/// rows two at a time. False (nothing done) for rows longer than [`MAX_COLS`].
-///
-/// Requires `w.int8`, `w.in_bounds()`, `xq.len() >= w.cols`, `out.len() >= w.rows`.
-pub(super) fn gemv_i8_i16<K: DualMac>(
+/// Pairs `x` (`w.cols` values) into `buf` and calls `put(r, q_r . x)` for every row,
+/// rows two at a time (one paired word serves both). Requires `w.cols <= MAX_COLS`.
+#[inline(always)]
+fn each_row<K: DualMac>(
     w: &Rows<'_>,
-    xq: &[i16],
-    x_scale: f32,
-    out: &mut [f32],
-) -> bool {
-    let (cols, groups) = (w.cols, w.cols / 4);
-    if cols > MAX_COLS {
-        return false;
-    }
-    let xq = &xq[..cols];
-    let mut buf = [0u32; BUF_WORDS];
-    pair(&xq[..4 * groups], &mut buf, 2, 0);
-    let finish = |r: usize, d: i32, out: &mut [f32]| {
-        let scale = f32_at(w.scales, r) * x_scale;
-        out[r] += scale * (d as i64) as f32;
-    };
+    x: &[i16],
+    buf: &mut [u32; BUF_WORDS],
+    mut put: impl FnMut(usize, i32),
+) {
+    let groups = w.cols / 4;
+    pair(&x[..4 * groups], buf, 2, 0);
     for r in (0..w.rows).step_by(2) {
         let r1 = (r + 1).min(w.rows - 1);
         let (q0, q1) = (row(w, r), row(w, r1));
@@ -109,11 +102,30 @@ pub(super) fn gemv_i8_i16<K: DualMac>(
             // `2 * groups <= BUF_WORDS` paired words; `groups >= 1`.
             unsafe { K::dot2(q0.as_ptr(), q1.as_ptr(), buf.as_ptr(), groups) }
         };
-        finish(r, d[0] + tail(q0, xq, 4 * groups), out);
+        put(r, d[0] + tail(q0, x, 4 * groups));
         if r1 != r {
-            finish(r1, d[1] + tail(q1, xq, 4 * groups), out);
+            put(r1, d[1] + tail(q1, x, 4 * groups));
         }
     }
+}
+
+/// `out[r] += (scale_r * x_scale) * (q_r . xq)`, as the scalar path computes it.
+/// False (nothing done) for rows longer than [`MAX_COLS`].
+///
+/// Requires `w.int8`, `w.in_bounds()`, `xq.len() >= w.cols`, `out.len() >= w.rows`.
+pub(super) fn gemv_i8_i16<K: DualMac>(
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scale: f32,
+    out: &mut [f32],
+) -> bool {
+    if w.cols > MAX_COLS {
+        return false;
+    }
+    let mut buf = [0u32; BUF_WORDS];
+    each_row::<K>(w, &xq[..w.cols], &mut buf, |r, d| {
+        out[r] += (f32_at(w.scales, r) * x_scale) * d as f32;
+    });
     true
 }
 
@@ -139,7 +151,7 @@ pub(super) fn project_i8_i16<K: DualMac>(
     let input = |t: usize| &xq[t * cols..(t + 1) * cols];
     let mut put = |r: usize, t: usize, d: i32| {
         let scale = f32_at(w.scales, r) * x_scales[t];
-        out[t * rows + r] = f32_at(bias, r) + scale * (d as i64) as f32;
+        out[t * rows + r] = f32_at(bias, r) + scale * d as f32;
     };
     let mut buf = [0u32; BUF_WORDS];
     let mut t = 0;
@@ -159,22 +171,7 @@ pub(super) fn project_i8_i16<K: DualMac>(
         t += TOKENS;
     }
     while t < b {
-        let x = input(t);
-        pair(&x[..4 * groups], &mut buf, 2, 0);
-        for r in (0..rows).step_by(2) {
-            let r1 = (r + 1).min(rows - 1);
-            let (q0, q1) = (row(w, r), row(w, r1));
-            let d = if groups == 0 {
-                [0, 0]
-            } else {
-                // SAFETY: as in `gemv_i8_i16`.
-                unsafe { K::dot2(q0.as_ptr(), q1.as_ptr(), buf.as_ptr(), groups) }
-            };
-            put(r, t, d[0] + tail(q0, x, 4 * groups));
-            if r1 != r {
-                put(r1, t, d[1] + tail(q1, x, 4 * groups));
-            }
-        }
+        each_row::<K>(w, input(t), &mut buf, |r, d| put(r, t, d));
         t += 1;
     }
     true

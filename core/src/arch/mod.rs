@@ -4,7 +4,9 @@
 //! Levels:
 //!
 //! - [`Level::Scalar`]: the portable code of [`crate::kernels`] and [`crate::tensor`],
-//!   which stays the definition of every kernel. Firmware runs it.
+//!   which stays the definition of every kernel. Firmware runs it; on Cortex-M with the
+//!   DSP extension its int8 x i16 products run the `SMLAD` kernels of `arm.rs` (chosen
+//!   at compile time by the build script, identical results).
 //! - [`Level::Sse2`] (x86-64): explicit 128-bit kernels, four rows or four tokens
 //!   sharing each load, one horizontal sum per dot product.
 //! - [`Level::Avx2`] (x86-64 with AVX2 and FMA): the same kernels 256 bits wide with
@@ -14,7 +16,7 @@
 //!
 //! Floating-point kernels sum in a different order than the scalar code (and FMA
 //! rounds once per multiply-add), so their results differ from the scalar path in the
-//! last bits. The int8 × i16 recurrent product is exact integer arithmetic at every
+//! last bits. The int8 × i16 products (`W_ih`, `W_hh`) are exact integer arithmetic at every
 //! level, hence identical. The activations give identical results at every level
 //! (same element-wise operations, no contraction into FMA).
 //!

@@ -429,7 +429,9 @@ fn dsp_kernels_match_scalar() {
             let mut want = init.clone();
             let mut got = init.clone();
             if cols > 0 {
-                at(Level::Scalar, || w.matvec_add_quantized(&xq, 3e-5, &mut want));
+                at(Level::Scalar, || {
+                    w.matvec_add_quantized(&xq, 3e-5, &mut want)
+                });
             }
             assert_eq!(arm::gemv_i8_i16::<Portable>(&kr, &xq, 3e-5, &mut got), fits);
             if fits {
@@ -472,7 +474,12 @@ fn dsp_kernels_match_scalar() {
         let kr = w.kernel_rows();
         let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
         let mut out = vec![0.0f32; rows];
-        assert!(arm::gemv_i8_i16::<Portable>(&kr, &vec![x; cols], 1.0, &mut out));
+        assert!(arm::gemv_i8_i16::<Portable>(
+            &kr,
+            &vec![x; cols],
+            1.0,
+            &mut out
+        ));
         assert_eq!(out, vec![want; rows], "q={q} x={x}");
     }
     println!("{checked} DSP projections checked");

@@ -34,7 +34,10 @@ impl Cell<'_> {
     }
 
     /// One time step: `x (in,)`, state `h, c (H,)` updated in place, `gates (4H,)` is
-    /// working memory. Tagging runs the same arithmetic a block of steps at a time.
+    /// working memory. Tagging runs the same arithmetic a block of steps at a time for
+    /// f32 weights; for int8 weights it multiplies i16 copies of `x` and `h` in integer
+    /// arithmetic (core/README.md, "Numerics"), where this step decodes the weights to
+    /// f32, so the two differ by that rounding.
     pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], gates: &mut [f32]) {
         self.bias.copy_into(gates);
         self.w_ih.matvec_add(x, gates);
