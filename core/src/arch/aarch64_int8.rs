@@ -45,6 +45,27 @@ impl IntTile for Neon {
         }
     }
     #[inline(always)]
+    unsafe fn step4<const R: usize, const T: usize>(
+        acc: &mut [[int32x4_t; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: NEON is part of the target; every pointer is valid for 4 elements
+        // (trait contract): 4 weight bytes read unaligned, 4 i16 of input.
+        unsafe {
+            let q: [int16x4_t; R] = core::array::from_fn(|r| {
+                let b = w[r].cast::<u32>().read_unaligned();
+                vget_low_s16(vmovl_s8(vcreate_s8(b as u64)))
+            });
+            for (t, &xt) in x.iter().enumerate() {
+                let xv = vld1_s16(xt);
+                for (acc_r, &q) in acc.iter_mut().zip(&q) {
+                    acc_r[t] = vmlal_s16(acc_r[t], q, xv);
+                }
+            }
+        }
+    }
+    #[inline(always)]
     unsafe fn sums<const R: usize, const T: usize>(acc: &[[int32x4_t; T]; R]) -> [[i32; T]; R] {
         // SAFETY: NEON is part of the target.
         acc.map(|a| a.map(|v| unsafe { vaddvq_s32(v) }))

@@ -37,6 +37,17 @@ pub(super) trait IntTile {
         w: [*const u8; R],
         x: [*const i16; T],
     );
+    /// As [`IntTile::step`] for 4 columns (the loads read exactly 4 elements).
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled; every pointer is valid for 4
+    /// elements.
+    unsafe fn step4<const R: usize, const T: usize>(
+        acc: &mut [[Self::Acc; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    );
     /// The sum of each accumulator's lanes, in i32 (exact when the lanes hold the
     /// products of at most [`CHUNK`] columns).
     ///
@@ -47,8 +58,9 @@ pub(super) trait IntTile {
 }
 
 /// `out[r][t] = sum_j q[r * stride + j] * x[t * x_stride + j]` over `j < cols`,
-/// exact: full steps, then the last `cols % STEP` columns as one step on zero-padded
-/// copies; each chunk of [`CHUNK`] columns reduced in i32, the chunks added in i64.
+/// exact: full steps, then steps of 4 columns, then the last `cols % 4` columns in
+/// scalar arithmetic; each chunk of [`CHUNK`] columns reduced in i32, the chunks
+/// added in i64.
 ///
 /// # Safety
 ///
@@ -64,8 +76,8 @@ unsafe fn tile<K: IntTile, const R: usize, const T: usize>(
 ) -> [[i64; T]; R] {
     let mut out = [[0i64; T]; R];
     let mut c0 = 0;
-    // SAFETY: full steps read `i + STEP <= c1 <= cols` elements of each row and
-    // input; the padded step copies the `c1 - i < STEP` that remain.
+    // SAFETY: steps read `i + STEP <= c1 <= cols` or `i + 4 <= c1` elements of each
+    // row and input, the scalar tail the elements `j < c1`.
     unsafe {
         while c0 < cols {
             let c1 = cols.min(c0 + CHUNK);
@@ -79,28 +91,23 @@ unsafe fn tile<K: IntTile, const R: usize, const T: usize>(
                 );
                 i += STEP;
             }
-            if i < c1 {
-                let n = c1 - i;
-                let mut wpad = [[0u8; STEP]; R];
-                let mut xpad = [[0i16; STEP]; T];
-                // Element loops (at most 15 each): shorter than a call to `memcpy`.
-                for (r, p) in wpad.iter_mut().enumerate() {
-                    for (j, v) in p[..n].iter_mut().enumerate() {
-                        *v = w.add(r * stride + i + j).read();
-                    }
-                }
-                for (t, p) in xpad.iter_mut().enumerate() {
-                    for (j, v) in p[..n].iter_mut().enumerate() {
-                        *v = x.add(t * x_stride + i + j).read();
-                    }
-                }
-                K::step(
+            while i + 4 <= c1 {
+                K::step4(
                     &mut acc,
-                    core::array::from_fn(|r| wpad[r].as_ptr()),
-                    core::array::from_fn(|t| xpad[t].as_ptr()),
+                    core::array::from_fn(|r| w.add(r * stride + i)),
+                    core::array::from_fn(|t| x.add(t * x_stride + i)),
                 );
+                i += 4;
             }
-            let sums = K::sums(&acc);
+            let mut sums = K::sums(&acc);
+            for (r, s) in sums.iter_mut().enumerate() {
+                for (t, s) in s.iter_mut().enumerate() {
+                    for j in i..c1 {
+                        let q = w.add(r * stride + j).read() as i8 as i32;
+                        *s = s.wrapping_add(q * x.add(t * x_stride + j).read() as i32);
+                    }
+                }
+            }
             if c0 == 0 && c1 == cols {
                 // One chunk (the usual case): no sums to add up.
                 return sums.map(|s| s.map(i64::from));

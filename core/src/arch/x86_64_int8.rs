@@ -60,6 +60,27 @@ impl IntTile for Sse2 {
         }
     }
     #[inline(always)]
+    unsafe fn step4<const R: usize, const T: usize>(
+        acc: &mut [[__m128i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: every pointer is valid for 4 elements (trait contract): 4 bytes of
+        // weights, 4 i16 (8 bytes) of input, read unaligned; the other lanes are zero.
+        unsafe {
+            let q: [__m128i; R] = core::array::from_fn(|r| {
+                let q = _mm_cvtsi32_si128(w[r].cast::<i32>().read_unaligned());
+                _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q))
+            });
+            for (t, &xt) in x.iter().enumerate() {
+                let xv = _mm_loadl_epi64(xt.cast());
+                for (acc_r, &q) in acc.iter_mut().zip(&q) {
+                    acc_r[t] = _mm_add_epi32(acc_r[t], _mm_madd_epi16(q, xv));
+                }
+            }
+        }
+    }
+    #[inline(always)]
     unsafe fn sums<const R: usize, const T: usize>(acc: &[[__m128i; T]; R]) -> [[i32; T]; R] {
         let mut out = [[0i32; T]; R];
         // SAFETY: SSE2 is part of the target; the stores write 4 i32 into `lanes`.
@@ -116,6 +137,27 @@ impl IntTile for Avx2 {
                 let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(wr.cast()));
                 for (a, &xt) in acc_r.iter_mut().zip(&xv) {
                     *a = _mm256_add_epi32(*a, _mm256_madd_epi16(q, xt));
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn step4<const R: usize, const T: usize>(
+        acc: &mut [[__m256i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: AVX2 is enabled in every caller; every pointer is valid for 4
+        // elements (trait contract), read unaligned; the other lanes are zero.
+        unsafe {
+            let q: [__m128i; R] = core::array::from_fn(|r| {
+                _mm_cvtepi8_epi16(_mm_cvtsi32_si128(w[r].cast::<i32>().read_unaligned()))
+            });
+            for (t, &xt) in x.iter().enumerate() {
+                let xv = _mm_loadl_epi64(xt.cast());
+                for (acc_r, &q) in acc.iter_mut().zip(&q) {
+                    let p = _mm256_set_m128i(_mm_setzero_si128(), _mm_madd_epi16(q, xv));
+                    acc_r[t] = _mm256_add_epi32(acc_r[t], p);
                 }
             }
         }
