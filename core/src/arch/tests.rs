@@ -407,7 +407,13 @@ fn dsp_kernels_match_scalar() {
     use super::arm::{self, model::Portable, MAX_COLS};
     let mut rng = Rng(0xd5b);
     let mut cols_list = COLS.to_vec();
-    cols_list.extend([0, 6, 10, 11, 127, 128, 129, 130, 255, 511, 512, 513]);
+    // Groups of four and their remainders, the buffer's limits (four inputs up to 128
+    // columns, one up to 512).
+    if cfg!(miri) {
+        cols_list.extend([0, 6, 11]);
+    } else {
+        cols_list.extend([0, 6, 10, 11, 127, 128, 129, 130, 255, 511, 512, 513]);
+    }
     let mut checked = 0;
     for &rows in ROWS {
         for &cols in &cols_list {
