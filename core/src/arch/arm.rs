@@ -63,7 +63,11 @@ fn pair(x: &[i16], out: &mut [u32], step: usize, first: usize) {
 }
 
 /// `sum q[j] * x[j]` over the columns `from..` that do not fill a group.
+#[inline(always)]
 fn tail(q: &[u8], x: &[i16], from: usize) -> i32 {
+    if from >= q.len() {
+        return 0;
+    }
     let (q, x) = (q.get(from..).unwrap_or(&[]), x.get(from..).unwrap_or(&[]));
     q.iter()
         .zip(x)
@@ -149,10 +153,6 @@ pub(super) fn project_i8_i16<K: DualMac>(
         return false;
     }
     let input = |t: usize| &xq[t * cols..(t + 1) * cols];
-    let mut put = |r: usize, t: usize, d: i32| {
-        let scale = f32_at(w.scales, r) * x_scales[t];
-        out[t * rows + r] = f32_at(bias, r) + scale * d as f32;
-    };
     let mut buf = [0u32; BUF_WORDS];
     let mut t = 0;
     while t + TOKENS <= b && groups > 0 && 2 * TOKENS * groups <= BUF_WORDS {
@@ -164,14 +164,20 @@ pub(super) fn project_i8_i16<K: DualMac>(
             // SAFETY: the row holds `cols >= 4 * groups` bytes, `buf` the `2 * TOKENS
             // * groups <= BUF_WORDS` interleaved words; `groups >= 1`.
             let d = unsafe { K::dot1x4(q.as_ptr(), buf.as_ptr(), groups) };
+            // The scalar path's operations, with the row's scale and bias read once.
+            let (scale, bias_r) = (f32_at(w.scales, r), f32_at(bias, r));
             for (k, &d) in d.iter().enumerate() {
-                put(r, t + k, d + tail(q, input(t + k), 4 * groups));
+                let d = d + tail(q, input(t + k), 4 * groups);
+                out[(t + k) * rows + r] = bias_r + (scale * x_scales[t + k]) * d as f32;
             }
         }
         t += TOKENS;
     }
     while t < b {
-        each_row::<K>(w, input(t), &mut buf, |r, d| put(r, t, d));
+        each_row::<K>(w, input(t), &mut buf, |r, d| {
+            let scale = f32_at(w.scales, r) * x_scales[t];
+            out[t * rows + r] = f32_at(bias, r) + scale * d as f32;
+        });
         t += 1;
     }
     true
