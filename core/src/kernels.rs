@@ -74,22 +74,28 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
 }
 
 /// `sum_i q[i] * x[i]` in exact integer arithmetic, `q` signed bytes and `x` i16.
-/// Callers keep `|x| <= 16383`: each of the eight i32 lanes then holds at most 1024
-/// products (`128 * 16383 * 1024 < 2^31`), so rows up to 8192 long are exact.
+/// Callers keep `|x| <= 16383`: then the products of up to 1024 columns sum to less
+/// than `128 * 16383 * 1024 < 2^31` in magnitude, so each chunk of 1024 columns is
+/// summed in i32 (eight lanes, then the lanes and the tail) and the chunks in i64.
 #[inline]
 pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
-    let mut acc = [0i32; LANES];
-    let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
-    let (qr, xr) = (qc.remainder(), xc.remainder());
-    for (qv, xv) in qc.zip(xc) {
-        each_lane(|k| {
-            acc[k] = acc[k].wrapping_add((qv[k] as i8 as i32).wrapping_mul(xv[k] as i32));
-        });
-    }
+    const CHUNK: usize = 1024;
+    let n = q.len().min(x.len());
     let mut sum = 0i64;
-    each_lane(|k| sum += acc[k] as i64);
-    for (&b, &v) in qr.iter().zip(xr) {
-        sum += (b as i8 as i64) * (v as i64);
+    for (q, x) in q[..n].chunks(CHUNK).zip(x[..n].chunks(CHUNK)) {
+        let mut acc = [0i32; LANES];
+        let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
+        let (qr, xr) = (qc.remainder(), xc.remainder());
+        for (qv, xv) in qc.zip(xc) {
+            each_lane(|k| acc[k] = acc[k].wrapping_add(qv[k] as i8 as i32 * xv[k] as i32));
+        }
+        // Wrapping adds: exact within the callers' bound, and never a panic outside it.
+        let mut s = 0i32;
+        each_lane(|k| s = s.wrapping_add(acc[k]));
+        for (&b, &v) in qr.iter().zip(xr) {
+            s = s.wrapping_add(b as i8 as i32 * v as i32);
+        }
+        sum += s as i64;
     }
     sum
 }
@@ -124,10 +130,14 @@ pub fn gemm_lanes(w: &[u8], stride: usize, rows: usize, cols: usize, xt: &[f32],
 /// some element is not finite: the caller then keeps to f32 arithmetic.
 #[inline]
 pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
-    let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if !max.is_finite() || x.iter().any(|v| v.is_nan()) {
+    // The largest magnitude as bits: for non-negative floats the bit patterns order
+    // as the values do, infinity above every finite value and NaN above infinity, so
+    // one integer maximum (which vectorizes) finds max|x| and any non-finite value.
+    let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7FFF_FFFF));
+    if max_bits >= f32::INFINITY.to_bits() {
         return None;
     }
+    let max = f32::from_bits(max_bits);
     if max == 0.0 {
         q.fill(0);
         return Some(0.0);

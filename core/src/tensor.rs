@@ -98,7 +98,7 @@ impl<'a> Matrix<'a> {
     }
 
     /// The whole matrix as the instruction-set kernels read it.
-    fn kernel_rows(&self) -> arch::Rows<'a> {
+    pub(crate) fn kernel_rows(&self) -> arch::Rows<'a> {
         arch::Rows {
             data: self.data,
             scales: self.scales,
@@ -221,6 +221,39 @@ impl<'a> Matrix<'a> {
         for (o, (row, s)) in out.iter_mut().zip(rows) {
             let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
             *o += scale * dot_i8_i16(row, xq) as f32;
+        }
+        true
+    }
+
+    /// `out (b, rows) = X (b, cols) @ W^T + bias` for int8 weights and inputs quantized to
+    /// i16 one by one (`x_t ~= xq[t * cols..(t + 1) * cols] * x_scales[t]`, `b =
+    /// x_scales.len()`): `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r .
+    /// xq_t)`, each dot product in exact integer arithmetic (callers keep `|xq| <=
+    /// 16383`). Returns false (and does nothing) for f32 weights.
+    pub fn project_block_quantized(
+        &self,
+        xq: &[i16],
+        x_scales: &[f32],
+        bias: &Vector<'_>,
+        out: &mut [f32],
+    ) -> bool {
+        let (cols, rows) = (self.cols, self.rows);
+        if self.storage != Storage::I8 || cols == 0 {
+            return false;
+        }
+        if rows == 0 || arch::project_i8_i16(&self.kernel_rows(), xq, x_scales, bias.0, out) {
+            return true;
+        }
+        let rows_q = self
+            .data
+            .chunks_exact(cols)
+            .zip(self.scales.chunks_exact(4));
+        for (r, (row, s)) in rows_q.enumerate() {
+            let (scale, b) = (f32::from_le_bytes([s[0], s[1], s[2], s[3]]), bias.get(r));
+            let inputs = xq.chunks_exact(cols).zip(x_scales);
+            for ((x, &x_scale), o) in inputs.zip(out.chunks_exact_mut(rows)) {
+                o[r] = b + (scale * x_scale) * dot_i8_i16(row, x) as f32;
+            }
         }
         true
     }

@@ -24,7 +24,7 @@ fn work(s: &LstmShape, input: usize, k: usize, block: usize) -> usize {
     };
     let i = input.max(d);
     let b = k.min(block);
-    seq * k * d + b * (i + 4 * h) + i + 2 * h + h.div_ceil(2)
+    seq * k * d + b * (i + 4 * h) + i + 2 * h + h.div_ceil(2) + (b * i).div_ceil(2) + b
 }
 
 /// The README's formula, written from the documentation alone.

@@ -26,8 +26,9 @@ use postag_core::Model;
 use postag_tests::{libpostag_with_profile, models, repo, require, require_tools, run};
 
 /// Bytes of `.text` that `libpostag.a` may bring into the image (`firmware` profile) on
-/// the Thumb-2 boards (ARMv7-M, ARMv8-M Mainline).
-const TEXT_BUDGET: u64 = 24 * 1024;
+/// the Thumb-2 boards (ARMv7-M, ARMv8-M Mainline): 24 KiB of tagging code and about
+/// 3.5 KiB of the int8 DSP kernels (SMLAD), which halve the instructions per token.
+const TEXT_BUDGET: u64 = 28 * 1024;
 /// Bytes of `.text` that `libpostag.a` may bring into the image (`firmware` profile) on
 /// ARMv6-M: 16-bit Thumb only, and the soft-float routines come with the library.
 const TEXT_BUDGET_V6M: u64 = 30 * 1024;

@@ -4,7 +4,7 @@
 
 use core::arch::aarch64::*;
 
-use super::generic::{self, finish_i8_i16, F32Le, Vector, I8};
+use super::generic::{self, F32Le, Vector, I8};
 use super::Rows;
 
 /// Four f32 lanes, fused multiply-add.
@@ -131,82 +131,6 @@ pub(super) unsafe fn project_neon(
             generic::project::<Neon, I8>(w, xs, b, bias, out)
         } else {
             generic::project::<Neon, F32Le>(w, xs, b, bias, out)
-        }
-    }
-}
-
-/// Rows per tile of the integer product.
-const INT_ROWS: usize = 4;
-
-/// Integer dot products of int8 rows with i16 inputs, 16 columns per step into four
-/// i32x4 accumulators per row (widening multiply-accumulate): each lane holds
-/// `cols / 16` exact products, far from overflow for `cols <= MAX_EXACT_COLS`;
-/// lanes and tail are summed in i64, so the sum equals the scalar `dot_i8_i16`.
-///
-/// # Safety
-///
-/// NEON is enabled; rows `w + r * stride` (`cols` bytes each) and `x` (`cols` i16)
-/// lie in memory.
-#[inline(always)]
-unsafe fn dot_i8_i16<const R: usize>(
-    w: *const u8,
-    stride: usize,
-    cols: usize,
-    x: *const i16,
-) -> [i64; R] {
-    // SAFETY: loads stay within `i + 16 <= cols` (vectors) and `j < cols` (tail);
-    // byte and i16 loads need no more alignment than their pointers have.
-    unsafe {
-        let mut acc = [[vdupq_n_s32(0); 4]; R];
-        let mut i = 0;
-        while i + 16 <= cols {
-            let x0 = vld1q_s16(x.add(i));
-            let x1 = vld1q_s16(x.add(i + 8));
-            for (r, a) in acc.iter_mut().enumerate() {
-                let q = vld1q_s8(w.add(r * stride + i).cast());
-                let lo = vmovl_s8(vget_low_s8(q));
-                let hi = vmovl_high_s8(q);
-                a[0] = vmlal_s16(a[0], vget_low_s16(lo), vget_low_s16(x0));
-                a[1] = vmlal_high_s16(a[1], lo, x0);
-                a[2] = vmlal_s16(a[2], vget_low_s16(hi), vget_low_s16(x1));
-                a[3] = vmlal_high_s16(a[3], hi, x1);
-            }
-            i += 16;
-        }
-        let mut out = [0i64; R];
-        for (r, (o, a)) in out.iter_mut().zip(&acc).enumerate() {
-            let mut s: i64 = a.iter().map(|&v| vaddlvq_s32(v)).sum();
-            for j in i..cols {
-                s += (w.add(r * stride + j).read() as i8 as i64) * (x.add(j).read() as i64);
-            }
-            *o = s;
-        }
-        out
-    }
-}
-
-/// # Safety
-///
-/// `w.int8`, `w.in_bounds()`, `w.cols <= MAX_EXACT_COLS`, `xq.len() >= w.cols`,
-/// `out.len() >= w.rows`.
-#[target_feature(enable = "neon")]
-pub(super) unsafe fn gemv_i8_i16_neon(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
-    let base = w.data.as_ptr();
-    let mut r = 0;
-    // SAFETY: rows r..r+INT_ROWS (or r) are within `w.rows`, all in `data`; `xq`
-    // holds `cols` values.
-    unsafe {
-        while r + INT_ROWS <= w.rows {
-            let d = dot_i8_i16::<INT_ROWS>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
-            for (k, &d) in d.iter().enumerate() {
-                finish_i8_i16(w, r + k, x_scale, d, out);
-            }
-            r += INT_ROWS;
-        }
-        while r < w.rows {
-            let d = dot_i8_i16::<1>(base.add(r * w.stride), w.stride, w.cols, xq.as_ptr());
-            finish_i8_i16(w, r, x_scale, d[0], out);
-            r += 1;
         }
     }
 }

@@ -4,7 +4,9 @@
 //! Levels:
 //!
 //! - [`Level::Scalar`]: the portable code of [`crate::kernels`] and [`crate::tensor`],
-//!   which stays the definition of every kernel. Firmware runs it.
+//!   which stays the definition of every kernel. Firmware runs it; on Cortex-M with the
+//!   DSP extension its int8 x i16 products run the `SMLAD` kernels of `arm.rs` (chosen
+//!   at compile time by the build script, identical results).
 //! - [`Level::Sse2`] (x86-64): explicit 128-bit kernels, four rows or four tokens
 //!   sharing each load, one horizontal sum per dot product.
 //! - [`Level::Avx2`] (x86-64 with AVX2 and FMA): the same kernels 256 bits wide with
@@ -14,7 +16,7 @@
 //!
 //! Floating-point kernels sum in a different order than the scalar code (and FMA
 //! rounds once per multiply-add), so their results differ from the scalar path in the
-//! last bits. The int8 × i16 recurrent product is exact integer arithmetic at every
+//! last bits. The int8 × i16 products (`W_ih`, `W_hh`) are exact integer arithmetic at every
 //! level, hence identical. The activations give identical results at every level
 //! (same element-wise operations, no contraction into FMA).
 //!
@@ -43,6 +45,30 @@ mod aarch64;
 mod generic;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86_64;
+
+// Cortex-M with the DSP extension (selected by the build script); its kernels' logic is
+// tested on every host through a portable model of the instructions.
+#[cfg(any(postag_arm_dsp, all(test, feature = "std")))]
+mod arm;
+
+// The int8 x i16 block projection: a driver over integer tiles, one tile per level.
+#[cfg(all(
+    target_arch = "aarch64",
+    target_endian = "little",
+    target_feature = "neon"
+))]
+mod aarch64_int8;
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    all(
+        target_arch = "aarch64",
+        target_endian = "little",
+        target_feature = "neon"
+    )
+))]
+mod int8;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod x86_64_int8;
 
 /// Whether this build has vector levels (x86-64 with SSE2, little-endian AArch64 with
 /// NEON): schedules that only pay off with vector kernels (the char LSTM's eight words
@@ -450,13 +476,14 @@ pub(crate) const MAX_EXACT_COLS: usize = 8192;
             target_arch = "aarch64",
             target_endian = "little",
             target_feature = "neon"
-        )
+        ),
+        postag_arm_dsp
     )),
     allow(unused_variables)
 )]
 pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) -> bool {
     let level = level();
-    if level == Level::Scalar
+    if (level == Level::Scalar && !cfg!(postag_arm_dsp))
         || !w.int8
         || !w.in_bounds()
         || w.cols > MAX_EXACT_COLS
@@ -475,7 +502,7 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         Level::Sse2 => {
             // SAFETY: as above.
-            unsafe { x86_64::gemv_i8_i16_sse2(w, xq, x_scale, out) };
+            unsafe { x86_64_int8::gemv_i8_i16_sse2(w, xq, x_scale, out) };
             true
         }
         #[cfg(all(
@@ -485,9 +512,77 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
         ))]
         Level::Neon => {
             // SAFETY: as above.
-            unsafe { aarch64::gemv_i8_i16_neon(w, xq, x_scale, out) };
+            unsafe { aarch64_int8::gemv_i8_i16_neon(w, xq, x_scale, out) };
             true
         }
+        #[cfg(postag_arm_dsp)]
+        Level::Scalar => arm::gemv_i8_i16::<arm::Asm>(w, xq, x_scale, out),
+        _ => false,
+    }
+}
+
+/// `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r . xq_t)` for the `b =
+/// x_scales.len()` i16 inputs `xq_t = xq[t * cols..(t + 1) * cols]` (callers keep
+/// `|xq| <= 16383`), each dot product in exact integer arithmetic: the scalar path's
+/// result at every level. Returns false, doing nothing, at the scalar level or if the
+/// shapes disagree.
+#[inline]
+#[cfg_attr(
+    not(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        ),
+        postag_arm_dsp
+    )),
+    allow(unused_variables)
+)]
+pub(crate) fn project_i8_i16(
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    bias: &[u8],
+    out: &mut [f32],
+) -> bool {
+    let level = level();
+    let b = x_scales.len();
+    if (level == Level::Scalar && !cfg!(postag_arm_dsp))
+        || !w.int8
+        || !w.in_bounds()
+        || w.cols > MAX_EXACT_COLS
+        || b.checked_mul(w.cols).is_none_or(|n| xq.len() < n)
+        || w.rows.checked_mul(4).is_none_or(|n| bias.len() < n)
+        || b.checked_mul(w.rows).is_none_or(|n| out.len() < n)
+    {
+        return false;
+    }
+    match level {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_int8::project_i8_i16_avx2(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        Level::Sse2 => {
+            // SAFETY: as above.
+            unsafe { x86_64_int8::project_i8_i16_sse2(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(all(
+            target_arch = "aarch64",
+            target_endian = "little",
+            target_feature = "neon"
+        ))]
+        Level::Neon => {
+            // SAFETY: as above.
+            unsafe { aarch64_int8::project_i8_i16_neon(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(postag_arm_dsp)]
+        Level::Scalar => arm::project_i8_i16::<arm::Asm>(w, xq, x_scales, bias, out),
         _ => false,
     }
 }

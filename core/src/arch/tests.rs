@@ -275,6 +275,87 @@ fn integer_kernel_is_identical_at_every_level() {
     }
 }
 
+/// Random i16 inputs within the quantizer's range, with runs at its ends.
+fn quantized(rng: &mut Rng, n: usize) -> Vec<i16> {
+    (0..n)
+        .map(|_| match rng.next() % 8 {
+            0 => 16383,
+            1 => -16383,
+            _ => (rng.next() % 32767) as i16 - 16383,
+        })
+        .collect()
+}
+
+#[test]
+fn integer_projection_is_identical_at_every_level() {
+    let mut rng = Rng(4242);
+    let mut cols_list = COLS.to_vec();
+    cols_list.extend(INT_COLS);
+    let mut checked = 0;
+    for level in simd_levels() {
+        for &rows in ROWS {
+            for &cols in &cols_list {
+                let shift = 1 + (rows + cols) % 3;
+                let mut buf = vec![0u8; shift];
+                buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+                let w = matrix(&buf[shift..], Storage::I8, rows, cols);
+                let bias_b: Vec<u8> = rng
+                    .floats(rows, 1.0)
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect();
+                let bias = Vector::f32_le(&bias_b, rows).unwrap();
+                for b in 1..=crate::PROJECTION_BLOCK {
+                    let xq = quantized(&mut rng, b * cols);
+                    let x_scales: Vec<f32> = (0..b).map(|_| rng.f32(1e-3).abs()).collect();
+                    let run = |l| {
+                        at(l, || {
+                            let mut out = vec![f32::NAN; b * rows];
+                            assert!(w.project_block_quantized(&xq, &x_scales, &bias, &mut out));
+                            out
+                        })
+                    };
+                    let (got, want) = (run(level), run(Level::Scalar));
+                    assert_eq!(
+                        got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        "{level:?} {rows}x{cols}, {b} inputs"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        // Every product at its largest magnitude with one sign, on the longest rows
+        // (sums beyond 1024 columns leave i32), for one input and for a full tile.
+        for (q, x) in [(127u8, 16383i16), (0x80, 16383), (0x80, -16383)] {
+            for &(rows, cols) in EXTREME_SHAPES {
+                let mut bytes = vec![q; rows * cols];
+                for _ in 0..rows {
+                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
+                }
+                let w = matrix(&bytes, Storage::I8, rows, cols);
+                let zeros = vec![0u8; 4 * rows];
+                let bias = Vector::f32_le(&zeros, rows).unwrap();
+                for b in [1, 5] {
+                    let xq = vec![x; b * cols];
+                    let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
+                    let out = at(level, || {
+                        let mut out = vec![0.0f32; b * rows];
+                        w.project_block_quantized(&xq, &vec![1.0; b], &bias, &mut out);
+                        out
+                    });
+                    assert_eq!(
+                        out,
+                        vec![want; b * rows],
+                        "{level:?} q={q} x={x} {rows}x{cols}"
+                    );
+                }
+            }
+        }
+    }
+    println!("{checked} projections checked at {:?}", simd_levels());
+}
+
 #[test]
 fn strided_rows_read_only_their_columns() {
     // Rows of 10 columns of which the kernels read 7 starting at column 0: the other
@@ -387,4 +468,110 @@ fn peak_probe_counts_its_work_at_every_level() {
             "{level:?}: {sum} vs {want}"
         );
     }
+}
+
+#[test]
+fn dsp_instruction_model_matches_the_architecture_manual() {
+    use super::arm::model::{smlad, sxtb16};
+    // Bytes 7F 01 FF 80 (little-endian word 0x80FF017F): even bytes 127, -1; odd
+    // bytes 1, -128 (`SXTB16` with `ROR #8`).
+    let w = 0x80FF_017Fu32;
+    assert_eq!(sxtb16(w), 0xFFFF_007F);
+    assert_eq!(sxtb16(w.rotate_right(8)), 0xFF80_0001);
+    // 127 * 16383 + (-1) * (-16383) + 5 = 2_096_769.
+    let x = (16383u32) | ((-16383i16 as u16 as u32) << 16);
+    assert_eq!(smlad(sxtb16(w), x, 5), 127 * 16383 + 16383 + 5);
+}
+
+#[test]
+fn dsp_kernels_match_scalar() {
+    use super::arm::{self, model::Portable, MAX_COLS};
+    let mut rng = Rng(0xd5b);
+    let mut cols_list = COLS.to_vec();
+    // Groups of four and their remainders, the buffer's limits (four inputs up to 128
+    // columns, one up to 512).
+    if cfg!(miri) {
+        cols_list.extend([0, 6, 11]);
+    } else {
+        cols_list.extend([0, 6, 10, 11, 127, 128, 129, 130, 255, 511, 512, 513]);
+    }
+    let mut checked = 0;
+    for &rows in ROWS {
+        for &cols in &cols_list {
+            let shift = 1 + (rows + cols) % 3;
+            let mut buf = vec![0u8; shift];
+            buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+            let w = matrix(&buf[shift..], Storage::I8, rows, cols);
+            let kr = w.kernel_rows();
+            let bias_b: Vec<u8> = rng
+                .floats(rows, 1.0)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            let bias = Vector::f32_le(&bias_b, rows).unwrap();
+            let fits = cols <= MAX_COLS;
+
+            let xq = quantized(&mut rng, cols);
+            let init = rng.floats(rows, 1.0);
+            let mut want = init.clone();
+            let mut got = init.clone();
+            if cols > 0 {
+                at(Level::Scalar, || {
+                    w.matvec_add_quantized(&xq, 3e-5, &mut want)
+                });
+            }
+            assert_eq!(arm::gemv_i8_i16::<Portable>(&kr, &xq, 3e-5, &mut got), fits);
+            if fits {
+                assert_eq!(bits(&got), bits(&want), "gemv {rows}x{cols}");
+            }
+
+            for b in 1..=crate::PROJECTION_BLOCK {
+                let xq = quantized(&mut rng, b * cols);
+                let x_scales: Vec<f32> = (0..b).map(|_| rng.f32(1e-3).abs()).collect();
+                let mut want = vec![0.0; b * rows];
+                let mut got = vec![f32::NAN; b * rows];
+                if cols > 0 {
+                    at(Level::Scalar, || {
+                        w.project_block_quantized(&xq, &x_scales, &bias, &mut want)
+                    });
+                } else {
+                    // No columns: the bias alone.
+                    for (o, r) in want.iter_mut().zip((0..rows).cycle()) {
+                        *o = bias.get(r) + 0.0;
+                    }
+                }
+                let ok = arm::project_i8_i16::<Portable>(&kr, &xq, &x_scales, &bias_b, &mut got);
+                assert_eq!(ok, fits);
+                if fits {
+                    assert_eq!(bits(&got), bits(&want), "project {rows}x{cols}, {b} inputs");
+                }
+                checked += 1;
+            }
+        }
+    }
+    // The extremes: every product at its largest magnitude with one sign, on the
+    // longest rows the kernels take.
+    for (q, x) in [(127u8, 16383i16), (0x80, 16383), (0x80, -16383)] {
+        let (rows, cols) = (3, MAX_COLS);
+        let mut bytes = vec![q; rows * cols];
+        for _ in 0..rows {
+            bytes.extend_from_slice(&1.0f32.to_le_bytes());
+        }
+        let w = matrix(&bytes, Storage::I8, rows, cols);
+        let kr = w.kernel_rows();
+        let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
+        let mut out = vec![0.0f32; rows];
+        assert!(arm::gemv_i8_i16::<Portable>(
+            &kr,
+            &vec![x; cols],
+            1.0,
+            &mut out
+        ));
+        assert_eq!(out, vec![want; rows], "q={q} x={x}");
+    }
+    println!("{checked} DSP projections checked");
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|v| v.to_bits()).collect()
 }

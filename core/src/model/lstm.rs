@@ -38,7 +38,10 @@ impl Cell<'_> {
     }
 
     /// One time step: `x (in,)`, state `h, c (H,)` updated in place, `gates (4H,)` is
-    /// working memory. Tagging runs the same arithmetic a block of steps at a time.
+    /// working memory. Tagging runs the same arithmetic a block of steps at a time for
+    /// f32 weights; for int8 weights it multiplies i16 copies of `x` and `h` in integer
+    /// arithmetic (core/README.md, "Numerics"), where this step decodes the weights to
+    /// f32, so the two differ by that rounding.
     pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], gates: &mut [f32]) {
         self.bias.copy_into(gates);
         self.w_ih.matvec_add(x, gates);
@@ -161,6 +164,10 @@ struct DirectionScratch<'s> {
     row: &'s mut [f32],
     // (H,) the hidden state quantized to i16, for int8 `W_hh`.
     hq: &'s mut [i16],
+    // (B, in) the inputs of the block quantized to i16, for int8 `W_ih`.
+    xq: &'s mut [i16],
+    // (B,) the scale of each row of `xq`.
+    x_scales: &'s mut [f32],
     // (H,) hidden state.
     h: &'s mut [f32],
     // (H,) cell state.
@@ -173,7 +180,12 @@ impl<'s> DirectionScratch<'s> {
     /// Words of f32 it needs for inputs up to `in_max` wide, hidden size `h` and
     /// blocks of up to `block` steps.
     fn len(in_max: usize, h: usize, block: usize) -> usize {
-        block * (in_max + 4 * h) + in_max + 2 * h + h.div_ceil(2)
+        block * (in_max + 4 * h)
+            + in_max
+            + 2 * h
+            + h.div_ceil(2)
+            + (block * in_max).div_ceil(2)
+            + block
     }
 
     /// The working memory for runs of at most `block` steps per block
@@ -184,7 +196,10 @@ impl<'s> DirectionScratch<'s> {
         let (row, rest) = rest.split_at_mut(in_max);
         let (hs, rest) = rest.split_at_mut(h);
         let (c, rest) = rest.split_at_mut(h);
-        let hq: &mut [i16] = bytemuck::cast_slice_mut(&mut rest[..h.div_ceil(2)]);
+        let (hq, rest) = rest.split_at_mut(h.div_ceil(2));
+        let hq: &mut [i16] = bytemuck::cast_slice_mut(hq);
+        let (xq, rest) = rest.split_at_mut((block * in_max).div_ceil(2));
+        let xq: &mut [i16] = bytemuck::cast_slice_mut(xq);
         DirectionScratch {
             x,
             p,
@@ -192,6 +207,8 @@ impl<'s> DirectionScratch<'s> {
             h: hs,
             c,
             hq: &mut hq[..h],
+            xq: &mut xq[..block * in_max],
+            x_scales: &mut rest[..block],
             block,
         }
     }
@@ -242,8 +259,24 @@ impl<'s> DirectionScratch<'s> {
                 input(step(k), x);
             }
             // P (b, 4H) = X (b, in) @ W_ih^T + bias; each weight row serves the whole block.
+            // Int8 weights multiply i16 copies of the inputs (one scale per input) in
+            // integer arithmetic, as `W_hh` does with h below.
             let ps = &mut self.p[..b * g];
-            cell.w_ih.project_block(xs, &cell.bias, self.row, ps);
+            let xq = &mut self.xq[..b * in_dim];
+            let x_scales = &mut self.x_scales[..b];
+            let quantized = cell.w_ih.storage() == Storage::I8
+                && in_dim > 0
+                && xs
+                    .chunks_exact(in_dim)
+                    .zip(xq.chunks_exact_mut(in_dim))
+                    .zip(x_scales.iter_mut())
+                    .all(|((x, q), s)| quantize_i16(x, q).map(|v| *s = v).is_some())
+                && cell
+                    .w_ih
+                    .project_block_quantized(xq, x_scales, &cell.bias, ps);
+            if !quantized {
+                cell.w_ih.project_block(xs, &cell.bias, self.row, ps);
+            }
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
                 // Int8 weights multiply an i16 copy of h in integer arithmetic: h is
                 // rounded to within max|h| / 32766, far below the weights' own

@@ -1,0 +1,54 @@
+//! Selects the Cortex-M DSP kernels (`core/src/arch/arm.rs`) at compile time.
+//!
+//! Stable Rust does not report the `dsp` target feature to `cfg(target_feature)`, so
+//! this script decides from the target and the flags and sets `cfg(postag_arm_dsp)`:
+//! every `thumbv7em-*` target (ARMv7E-M, whose DSP instructions are part of the
+//! architecture) unless the flags turn `dsp` off, and `thumbv8m.main-*` when the flags
+//! turn it on (`-C target-feature=+dsp`) or name a core that has it (`-C
+//! target-cpu=cortex-m33`, `cortex-m35p`, `cortex-m55`, `cortex-m85`).
+
+use std::env;
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(postag_arm_dsp)");
+    println!("cargo::rerun-if-changed=build.rs");
+    let target = env::var("TARGET").unwrap_or_default();
+    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let flags: Vec<&str> = flags.split('\x1f').collect();
+    // `-C target-feature=+a,-b` or `-Ctarget-feature=...`, in either spelling.
+    let values = |key: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, f) in flags.iter().enumerate() {
+            let f = f.strip_prefix("-C").unwrap_or(f);
+            let f = if f.is_empty() {
+                flags.get(i + 1).copied().unwrap_or("")
+            } else {
+                f
+            };
+            if let Some(v) = f.strip_prefix(key).and_then(|v| v.strip_prefix('=')) {
+                out.extend(v.split(',').map(str::to_string));
+            }
+        }
+        out
+    };
+    let features = values("target-feature");
+    let cpus = values("target-cpu");
+    let dsp_on = features.iter().any(|f| f == "+dsp");
+    let dsp_off = features.iter().any(|f| f == "-dsp");
+    let dsp_cpu = cpus.iter().any(|c| {
+        matches!(
+            c.as_str(),
+            "cortex-m33" | "cortex-m35p" | "cortex-m55" | "cortex-m85"
+        )
+    });
+    let dsp = if target.starts_with("thumbv7em") {
+        !dsp_off
+    } else if target.starts_with("thumbv8m.main") {
+        (dsp_on || dsp_cpu) && !dsp_off
+    } else {
+        false
+    };
+    if dsp {
+        println!("cargo::rustc-cfg=postag_arm_dsp");
+    }
+}

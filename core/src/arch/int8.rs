@@ -1,0 +1,230 @@
+//! The int8 x i16 block projection written once over an integer register tile
+//! ([`IntTile`]), which each vector level implements with its widening multiply-adds.
+//! Every function here is `#[inline(always)]`: it compiles inside a level's
+//! `#[target_feature]` entry point.
+//!
+//! Exactness: a tile sums at most [`CHUNK`] columns in i32 lanes and reduces them in
+//! i32 (with `|q| <= 128` and `|x| <= 16383` every partial sum is at most `128 *
+//! 16383 * 1024 < 2^31` in magnitude), then adds the chunks in i64. The result is
+//! the exact integer dot product, equal to the scalar `dot_i8_i16`, whatever the
+//! order of the additions.
+
+use super::Rows;
+
+/// Columns summed in i32 before a tile's sums move to i64; a multiple of [`STEP`].
+const CHUNK: usize = 1024;
+/// Columns per step of a tile.
+pub(super) const STEP: usize = 16;
+
+/// A level's integer register tile: one accumulator per (row, input), a step over
+/// [`STEP`] columns, and a reduction of the accumulators to i32.
+pub(super) trait IntTile {
+    /// Lanes of partial sums in i32.
+    type Acc: Copy;
+    /// # Safety
+    ///
+    /// The level's target features are enabled.
+    unsafe fn zero() -> Self::Acc;
+    /// `acc[r][t] += q_r[j] * x_t[j]` for the [`STEP`] columns at `w[r]` (bytes) and
+    /// `x[t]` (i16), each product added into a lane of i32.
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled; every pointer is valid for [`STEP`]
+    /// elements.
+    unsafe fn step<const R: usize, const T: usize>(
+        acc: &mut [[Self::Acc; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    );
+    /// As [`IntTile::step`] for 4 columns (the loads read exactly 4 elements).
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled; every pointer is valid for 4
+    /// elements.
+    unsafe fn step4<const R: usize, const T: usize>(
+        acc: &mut [[Self::Acc; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    );
+    /// The sum of each accumulator's lanes, in i32 (exact when the lanes hold the
+    /// products of at most [`CHUNK`] columns).
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled.
+    unsafe fn sums<const R: usize, const T: usize>(acc: &[[Self::Acc; T]; R]) -> [[i32; T]; R];
+}
+
+/// `out[r][t] = sum_j q[r * stride + j] * x[t * x_stride + j]` over `j < cols`,
+/// exact: full steps, then steps of 4 columns, then the last `cols % 4` columns in
+/// scalar arithmetic; each chunk of [`CHUNK`] columns reduced in i32, the chunks
+/// added in i64.
+///
+/// # Safety
+///
+/// The level's target features are enabled; rows `w + r * stride` (`cols` bytes each,
+/// `r < R`) and inputs `x + t * x_stride` (`cols` i16 each, `t < T`) lie in memory.
+#[inline(always)]
+unsafe fn tile<K: IntTile, const R: usize, const T: usize>(
+    w: *const u8,
+    stride: usize,
+    cols: usize,
+    x: *const i16,
+    x_stride: usize,
+) -> [[i64; T]; R] {
+    let mut out = [[0i64; T]; R];
+    let mut c0 = 0;
+    // SAFETY: steps read `i + STEP <= c1 <= cols` or `i + 4 <= c1` elements of each
+    // row and input, the scalar tail the elements `j < c1`.
+    unsafe {
+        while c0 < cols {
+            let c1 = cols.min(c0 + CHUNK);
+            let mut acc = [[K::zero(); T]; R];
+            let mut i = c0;
+            while i + STEP <= c1 {
+                K::step(
+                    &mut acc,
+                    core::array::from_fn(|r| w.add(r * stride + i)),
+                    core::array::from_fn(|t| x.add(t * x_stride + i)),
+                );
+                i += STEP;
+            }
+            while i + 4 <= c1 {
+                K::step4(
+                    &mut acc,
+                    core::array::from_fn(|r| w.add(r * stride + i)),
+                    core::array::from_fn(|t| x.add(t * x_stride + i)),
+                );
+                i += 4;
+            }
+            let mut sums = K::sums(&acc);
+            for (r, s) in sums.iter_mut().enumerate() {
+                for (t, s) in s.iter_mut().enumerate() {
+                    for j in i..c1 {
+                        let q = w.add(r * stride + j).read() as i8 as i32;
+                        *s = s.wrapping_add(q * x.add(t * x_stride + j).read() as i32);
+                    }
+                }
+            }
+            if c0 == 0 && c1 == cols {
+                // One chunk (the usual case): no sums to add up.
+                return sums.map(|s| s.map(i64::from));
+            }
+            for (o, s) in out.iter_mut().zip(sums) {
+                for (o, s) in o.iter_mut().zip(s) {
+                    *o += s as i64;
+                }
+            }
+            c0 = c1;
+        }
+    }
+    out
+}
+
+/// Tokens per tile of the block projection; each weight load serves all of them.
+const TOKENS: usize = 4;
+/// Rows per tile of the block projection; each input load serves all of them.
+const ROWS: usize = 2;
+/// Rows per tile for a single input.
+const GEMV_ROWS: usize = 8;
+
+/// `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r . xq_t)` for the
+/// `b = x_scales.len()` inputs, the float operations in the scalar path's order.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `w.int8`, `w.in_bounds()`, `xq.len() >=
+/// b * w.cols`, `bias.len() >= 4 * w.rows`, `out.len() >= b * w.rows`.
+#[inline(always)]
+pub(super) unsafe fn project<K: IntTile>(
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    let (rows, cols, b) = (w.rows, w.cols, x_scales.len());
+    let f32_at = |bytes: &[u8], i: usize| {
+        let v = &bytes[i * 4..i * 4 + 4];
+        f32::from_le_bytes([v[0], v[1], v[2], v[3]])
+    };
+    let mut put = |r: usize, t: usize, d: i64| {
+        let scale = f32_at(w.scales, r) * x_scales[t];
+        out[t * rows + r] = f32_at(bias, r) + scale * d as f32;
+    };
+    let (base, stride) = (w.data.as_ptr(), w.stride);
+    let mut t = 0;
+    // SAFETY: tiles cover rows `r..r + R <= rows` (in `data` by `in_bounds`) and inputs
+    // `t..t + T <= b` (in `xq`), `cols` elements each.
+    unsafe {
+        while t + TOKENS <= b {
+            let x = xq.as_ptr().add(t * cols);
+            let mut r = 0;
+            while r + ROWS <= rows {
+                let d = tile::<K, ROWS, TOKENS>(base.add(r * stride), stride, cols, x, cols);
+                for (i, d) in d.iter().enumerate() {
+                    for (k, &d) in d.iter().enumerate() {
+                        put(r + i, t + k, d);
+                    }
+                }
+                r += ROWS;
+            }
+            while r < rows {
+                let d = tile::<K, 1, TOKENS>(base.add(r * stride), stride, cols, x, cols);
+                for (k, &d) in d[0].iter().enumerate() {
+                    put(r, t + k, d);
+                }
+                r += 1;
+            }
+            t += TOKENS;
+        }
+        while t < b {
+            let x = xq.as_ptr().add(t * cols);
+            let mut r = 0;
+            while r + GEMV_ROWS <= rows {
+                let d = tile::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
+                for (i, d) in d.iter().enumerate() {
+                    put(r + i, t, d[0]);
+                }
+                r += GEMV_ROWS;
+            }
+            while r < rows {
+                let d = tile::<K, 1, 1>(base.add(r * stride), stride, cols, x, 0);
+                put(r, t, d[0][0]);
+                r += 1;
+            }
+            t += 1;
+        }
+    }
+}
+
+/// `out[r] += (scale_r * x_scale) * (q_r . xq)` for one input, eight rows per tile:
+/// the scalar path's float operations in its order.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `w.int8`, `w.in_bounds()`, `xq.len() >=
+/// w.cols`, `out.len() >= w.rows`.
+#[inline(always)]
+pub(super) unsafe fn gemv<K: IntTile>(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    let (base, stride, cols, x) = (w.data.as_ptr(), w.stride, w.cols, xq.as_ptr());
+    let mut r = 0;
+    // SAFETY: tiles cover rows `r..r + R <= w.rows`, in `data` by `in_bounds`; `xq`
+    // holds `cols` values.
+    unsafe {
+        while r + GEMV_ROWS <= w.rows {
+            let d = tile::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
+            for (i, d) in d.iter().enumerate() {
+                super::generic::finish_i8_i16(w, r + i, x_scale, d[0], out);
+            }
+            r += GEMV_ROWS;
+        }
+        while r < w.rows {
+            let d = tile::<K, 1, 1>(base.add(r * stride), stride, cols, x, 0);
+            super::generic::finish_i8_i16(w, r, x_scale, d[0][0], out);
+            r += 1;
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! x86-64 integer tiles for the int8 x i16 block projection: `pmaddwd` (SSE2) and
+//! `vpmaddwd` (AVX2) multiply 16-bit pairs exactly and add each pair into an i32
+//! lane. Weight bytes are sign-extended to i16 once per load and serve every input
+//! of the tile.
+
+use core::arch::x86_64::*;
+
+use super::int8::{self, IntTile};
+use super::Rows;
+
+/// `[sum(a), sum(b), sum(c), sum(d)]` of i32 lanes by a 4 x 4 transpose.
+#[inline(always)]
+unsafe fn sum4x4_epi32(a: __m128i, b: __m128i, c: __m128i, d: __m128i) -> __m128i {
+    // SAFETY: SSE2 is part of the target.
+    unsafe {
+        // [a0+a2, b0+b2, a1+a3, b1+b3] and the same for c, d.
+        let ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));
+        let cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d));
+        _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd))
+    }
+}
+
+/// 16 columns per step: the 16 weight bytes widen to two i16 vectors, each input's
+/// 16 values are two more, and `pmaddwd` adds four products into each i32 lane of
+/// the one accumulator per (row, input).
+pub(super) struct Sse2;
+
+impl IntTile for Sse2 {
+    type Acc = __m128i;
+    #[inline(always)]
+    unsafe fn zero() -> __m128i {
+        // SAFETY: SSE2 is part of the target.
+        unsafe { _mm_setzero_si128() }
+    }
+    #[inline(always)]
+    unsafe fn step<const R: usize, const T: usize>(
+        acc: &mut [[__m128i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: every pointer is valid for 16 elements (trait contract); the loads
+        // are unaligned.
+        unsafe {
+            let q: [(__m128i, __m128i); R] = core::array::from_fn(|r| {
+                let q = _mm_loadu_si128(w[r].cast());
+                // Pairing each byte with itself and shifting right by 8 sign-extends it.
+                (
+                    _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q)),
+                    _mm_srai_epi16::<8>(_mm_unpackhi_epi8(q, q)),
+                )
+            });
+            for (t, &xt) in x.iter().enumerate() {
+                let x0 = _mm_loadu_si128(xt.cast());
+                let x1 = _mm_loadu_si128(xt.add(8).cast());
+                for (acc_r, &(q0, q1)) in acc.iter_mut().zip(&q) {
+                    let p = _mm_add_epi32(_mm_madd_epi16(q0, x0), _mm_madd_epi16(q1, x1));
+                    acc_r[t] = _mm_add_epi32(acc_r[t], p);
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn step4<const R: usize, const T: usize>(
+        acc: &mut [[__m128i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: every pointer is valid for 4 elements (trait contract): 4 bytes of
+        // weights, 4 i16 (8 bytes) of input, read unaligned; the other lanes are zero.
+        unsafe {
+            let q: [__m128i; R] = core::array::from_fn(|r| {
+                let q = _mm_cvtsi32_si128(w[r].cast::<i32>().read_unaligned());
+                _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q))
+            });
+            for (t, &xt) in x.iter().enumerate() {
+                let xv = _mm_loadl_epi64(xt.cast());
+                for (acc_r, &q) in acc.iter_mut().zip(&q) {
+                    acc_r[t] = _mm_add_epi32(acc_r[t], _mm_madd_epi16(q, xv));
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn sums<const R: usize, const T: usize>(acc: &[[__m128i; T]; R]) -> [[i32; T]; R] {
+        let mut out = [[0i32; T]; R];
+        // SAFETY: SSE2 is part of the target; the stores write 4 i32 into `lanes`.
+        unsafe {
+            if R * T == 8 {
+                let a: [__m128i; 8] = core::array::from_fn(|k| acc[k / T][k % T]);
+                let mut lanes = [0i32; 8];
+                let (lo, hi) = (
+                    sum4x4_epi32(a[0], a[1], a[2], a[3]),
+                    sum4x4_epi32(a[4], a[5], a[6], a[7]),
+                );
+                _mm_storeu_si128(lanes.as_mut_ptr().cast(), lo);
+                _mm_storeu_si128(lanes.as_mut_ptr().add(4).cast(), hi);
+                for (k, &s) in lanes.iter().enumerate() {
+                    out[k / T][k % T] = s;
+                }
+            } else {
+                for (o, a) in out.iter_mut().zip(acc) {
+                    for (o, &a) in o.iter_mut().zip(a) {
+                        let mut lanes = [0i32; 4];
+                        _mm_storeu_si128(lanes.as_mut_ptr().cast(), a);
+                        *o = lanes.iter().sum();
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// 16 columns per step: the 16 weight bytes widen to one 256-bit i16 vector
+/// (`vpmovsxbw`), and `vpmaddwd` adds two products into each of the 8 i32 lanes of
+/// the one accumulator per (row, input).
+pub(super) struct Avx2;
+
+impl IntTile for Avx2 {
+    type Acc = __m256i;
+    #[inline(always)]
+    unsafe fn zero() -> __m256i {
+        // SAFETY: AVX2 is enabled in every caller.
+        unsafe { _mm256_setzero_si256() }
+    }
+    #[inline(always)]
+    unsafe fn step<const R: usize, const T: usize>(
+        acc: &mut [[__m256i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: AVX2 is enabled in every caller; every pointer is valid for 16
+        // elements (trait contract); the loads are unaligned.
+        unsafe {
+            let xv: [__m256i; T] = core::array::from_fn(|t| _mm256_loadu_si256(x[t].cast()));
+            for (acc_r, &wr) in acc.iter_mut().zip(&w) {
+                let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(wr.cast()));
+                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                    *a = _mm256_add_epi32(*a, _mm256_madd_epi16(q, xt));
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn step4<const R: usize, const T: usize>(
+        acc: &mut [[__m256i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: AVX2 is enabled in every caller; every pointer is valid for 4
+        // elements (trait contract), read unaligned; the other lanes are zero.
+        unsafe {
+            let q: [__m128i; R] = core::array::from_fn(|r| {
+                _mm_cvtepi8_epi16(_mm_cvtsi32_si128(w[r].cast::<i32>().read_unaligned()))
+            });
+            for (t, &xt) in x.iter().enumerate() {
+                let xv = _mm_loadl_epi64(xt.cast());
+                for (acc_r, &q) in acc.iter_mut().zip(&q) {
+                    let p = _mm256_set_m128i(_mm_setzero_si128(), _mm_madd_epi16(q, xv));
+                    acc_r[t] = _mm256_add_epi32(acc_r[t], p);
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn sums<const R: usize, const T: usize>(acc: &[[__m256i; T]; R]) -> [[i32; T]; R] {
+        let mut out = [[0i32; T]; R];
+        // SAFETY: AVX2 is enabled in every caller; the stores write 8 or 4 i32 into
+        // `lanes`.
+        unsafe {
+            if R * T == 8 {
+                // Pairwise horizontal adds, then the two 128-bit halves lane by lane.
+                let a: [__m256i; 8] = core::array::from_fn(|k| acc[k / T][k % T]);
+                let t0 = _mm256_hadd_epi32(a[0], a[1]);
+                let t1 = _mm256_hadd_epi32(a[2], a[3]);
+                let t2 = _mm256_hadd_epi32(a[4], a[5]);
+                let t3 = _mm256_hadd_epi32(a[6], a[7]);
+                let u0 = _mm256_hadd_epi32(t0, t1);
+                let u1 = _mm256_hadd_epi32(t2, t3);
+                let s = _mm256_add_epi32(
+                    _mm256_permute2x128_si256::<0x20>(u0, u1),
+                    _mm256_permute2x128_si256::<0x31>(u0, u1),
+                );
+                let mut lanes = [0i32; 8];
+                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), s);
+                for (k, &s) in lanes.iter().enumerate() {
+                    out[k / T][k % T] = s;
+                }
+            } else {
+                for (o, a) in out.iter_mut().zip(acc) {
+                    for (o, &a) in o.iter_mut().zip(a) {
+                        let half = _mm_add_epi32(
+                            _mm256_castsi256_si128(a),
+                            _mm256_extracti128_si256::<1>(a),
+                        );
+                        let mut lanes = [0i32; 4];
+                        _mm_storeu_si128(lanes.as_mut_ptr().cast(), half);
+                        *o = lanes.iter().sum();
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// # Safety
+///
+/// AVX2 is available; the requirements of [`int8::project`].
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn project_i8_i16_avx2(
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; AVX2 is enabled here.
+    unsafe { int8::project::<Avx2>(w, xq, x_scales, bias, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`int8::project`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn project_i8_i16_sse2(
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded.
+    unsafe { int8::project::<Sse2>(w, xq, x_scales, bias, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`int8::gemv`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn gemv_i8_i16_sse2(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { int8::gemv::<Sse2>(w, xq, x_scale, out) }
+}
