@@ -28,7 +28,7 @@ use crate::{Error, Model, LOW_MEMORY_BLOCK, MAX_TOKENS, PROJECTION_BLOCK};
 /// };
 /// // Scratch for sentences of up to 32 tokens, counted by the compiler.
 /// type NanoTagger<'a> = Tagger<'a, { NANO.scratch_bytes(32).unwrap() }>;
-/// assert_eq!(NANO.scratch_bytes(32), Some(16_483));
+/// assert_eq!(NANO.scratch_bytes(32), Some(18_051));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dims {
@@ -145,7 +145,15 @@ const fn work_words(shape: &LstmShape, steps: usize, input: usize, block: usize)
     };
     let block = if steps < block { steps } else { block };
     let width = if input > d { input } else { d };
-    outputs + block * (width + 4 * h) + width + 2 * h + h.div_ceil(2)
+    // Inputs and projections of a block, a decoded row, h and c, then the i16 copies
+    // of h and of the block's inputs (for int8 weights) and the inputs' scales.
+    outputs
+        + block * (width + 4 * h)
+        + width
+        + 2 * h
+        + h.div_ceil(2)
+        + (block * width).div_ceil(2)
+        + block
 }
 
 /// A [`Model`] and `BYTES` bytes of scratch memory, sized at compile time (by hand, or
