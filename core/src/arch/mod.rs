@@ -300,6 +300,41 @@ impl Rows<'_> {
     }
 }
 
+/// Runs the level's entry point (`$avx2`, `$sse2` or `$neon`, each an `unsafe fn`
+/// taking `$args`) and evaluates to true, or to false at a level without one (scalar).
+/// Callers check first what the entry points require besides the level: shapes and
+/// bounds.
+macro_rules! dispatch {
+    ($level:expr, $avx2:path, $sse2:path, $neon:path, ($($arg:expr),*)) => {
+        match $level {
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Level::Avx2 => {
+                // SAFETY: the level is supported (checked when it was set), and the
+                // caller checked the entry point's requirements on its arguments.
+                unsafe { $avx2($($arg),*) };
+                true
+            }
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Level::Sse2 => {
+                // SAFETY: as above; SSE2 is part of the compile-time target.
+                unsafe { $sse2($($arg),*) };
+                true
+            }
+            #[cfg(all(
+                target_arch = "aarch64",
+                target_endian = "little",
+                target_feature = "neon"
+            ))]
+            Level::Neon => {
+                // SAFETY: as above; NEON is part of the compile-time target.
+                unsafe { $neon($($arg),*) };
+                true
+            }
+            _ => false,
+        }
+    };
+}
+
 /// `out[r] += row r . x[..cols]` (times the row's scale for int8) for every row.
 /// Returns false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]
@@ -308,32 +343,7 @@ pub(crate) fn gemv(w: &Rows<'_>, x: &[f32], out: &mut [f32]) -> bool {
     if level == Level::Scalar || !w.in_bounds() || x.len() < w.cols || out.len() < w.rows {
         return false;
     }
-    match level {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        Level::Avx2 => {
-            // SAFETY: the level is supported (checked when it was set); `in_bounds` and
-            // the lengths above are the kernel's requirements.
-            unsafe { x86_64::gemv_avx2(w, x, out) };
-            true
-        }
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        Level::Sse2 => {
-            // SAFETY: as above; SSE2 is part of the compile-time target.
-            unsafe { x86_64::gemv_sse2(w, x, out) };
-            true
-        }
-        #[cfg(all(
-            target_arch = "aarch64",
-            target_endian = "little",
-            target_feature = "neon"
-        ))]
-        Level::Neon => {
-            // SAFETY: as above; NEON is part of the compile-time target.
-            unsafe { aarch64::gemv_neon(w, x, out) };
-            true
-        }
-        _ => false,
-    }
+    dispatch!(level, x86_64::gemv_avx2, x86_64::gemv_sse2, aarch64::gemv_neon, (w, x, out))
 }
 
 /// `out (b, rows) = xs (b, cols) @ W^T + bias` with `b = xs.len() / cols`.
@@ -351,31 +361,7 @@ pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) ->
     {
         return false;
     }
-    match level {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        Level::Avx2 => {
-            // SAFETY: the level is supported; shapes checked above.
-            unsafe { x86_64::project_avx2(w, xs, b, bias, out) };
-            true
-        }
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        Level::Sse2 => {
-            // SAFETY: as above.
-            unsafe { x86_64::project_sse2(w, xs, b, bias, out) };
-            true
-        }
-        #[cfg(all(
-            target_arch = "aarch64",
-            target_endian = "little",
-            target_feature = "neon"
-        ))]
-        Level::Neon => {
-            // SAFETY: as above.
-            unsafe { aarch64::project_neon(w, xs, b, bias, out) };
-            true
-        }
-        _ => false,
-    }
+    dispatch!(level, x86_64::project_avx2, x86_64::project_sse2, aarch64::project_neon, (w, xs, b, bias, out))
 }
 
 /// `out[r * 8 + l] += row r . (lane l of xt)` for f32 rows and eight inputs side by
@@ -393,31 +379,7 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
     {
         return false;
     }
-    match level {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        Level::Avx2 => {
-            // SAFETY: the level is supported; f32 rows and shapes checked above.
-            unsafe { x86_64::gemm_lanes_avx2(w, xt, out) };
-            true
-        }
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        Level::Sse2 => {
-            // SAFETY: as above.
-            unsafe { x86_64::gemm_lanes_sse2(w, xt, out) };
-            true
-        }
-        #[cfg(all(
-            target_arch = "aarch64",
-            target_endian = "little",
-            target_feature = "neon"
-        ))]
-        Level::Neon => {
-            // SAFETY: as above.
-            unsafe { aarch64::gemm_lanes_neon(w, xt, out) };
-            true
-        }
-        _ => false,
-    }
+    dispatch!(level, x86_64::gemm_lanes_avx2, x86_64::gemm_lanes_sse2, aarch64::gemm_lanes_neon, (w, xt, out))
 }
 
 /// The peak multiply-add rate of the level this thread runs at, for benchmarks to
