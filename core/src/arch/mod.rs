@@ -343,7 +343,13 @@ pub(crate) fn gemv(w: &Rows<'_>, x: &[f32], out: &mut [f32]) -> bool {
     if level == Level::Scalar || !w.in_bounds() || x.len() < w.cols || out.len() < w.rows {
         return false;
     }
-    dispatch!(level, x86_64::gemv_avx2, x86_64::gemv_sse2, aarch64::gemv_neon, (w, x, out))
+    dispatch!(
+        level,
+        x86_64::gemv_avx2,
+        x86_64::gemv_sse2,
+        aarch64::gemv_neon,
+        (w, x, out)
+    )
 }
 
 /// `out (b, rows) = xs (b, cols) @ W^T + bias` with `b = xs.len() / cols`.
@@ -361,7 +367,13 @@ pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) ->
     {
         return false;
     }
-    dispatch!(level, x86_64::project_avx2, x86_64::project_sse2, aarch64::project_neon, (w, xs, b, bias, out))
+    dispatch!(
+        level,
+        x86_64::project_avx2,
+        x86_64::project_sse2,
+        aarch64::project_neon,
+        (w, xs, b, bias, out)
+    )
 }
 
 /// `out[r * 8 + l] += row r . (lane l of xt)` for f32 rows and eight inputs side by
@@ -379,7 +391,13 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
     {
         return false;
     }
-    dispatch!(level, x86_64::gemm_lanes_avx2, x86_64::gemm_lanes_sse2, aarch64::gemm_lanes_neon, (w, xt, out))
+    dispatch!(
+        level,
+        x86_64::gemm_lanes_avx2,
+        x86_64::gemm_lanes_sse2,
+        aarch64::gemm_lanes_neon,
+        (w, xt, out)
+    )
 }
 
 /// The peak multiply-add rate of the level this thread runs at, for benchmarks to
