@@ -450,6 +450,10 @@ mod tests {
     /// summation order, and a word's features do not depend on the words beside it
     /// (bit for bit the same as when it is alone).
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
     fn char_features_side_by_side_match_one_word_at_a_time() {
         use crate::synthetic::RandomModel;
         use crate::tensor::Storage;
