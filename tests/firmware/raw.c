@@ -8,20 +8,16 @@
  *
  * Build parameters (-D): WINDOW (characters per segmenter window), SCRATCH_BYTES,
  * MAX_TOKENS and MAX_WORDS (from the host's postag_text_size for the text), and a
- * generated raw_text.h with RAW_TEXT and RAW_TEXT_LEN. Shares startup.S, link.ld and
- * model.S with main.c.
+ * generated raw_text.h with RAW_TEXT and RAW_TEXT_LEN. Shares startup.S, link.ld,
+ * model.S and support.c with main.c.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "postag.h"
 #include "raw_text.h"
+#include "support.h"
 
-extern const uint8_t postag_blob[];
-extern const uint8_t postag_blob_end[];
-extern uint32_t _stack_bottom[];
-extern uint32_t _stack_top[];
-extern uint32_t STACK_PAINT[]; /* a linker symbol: its address is the paint value */
 
 static postag_model model;
 static uint8_t scratch[SCRATCH_BYTES];
@@ -30,79 +26,6 @@ static postag_text_token tokens[MAX_TOKENS];
 static postag_token words[MAX_WORDS];
 static uint16_t tags[MAX_WORDS];
 
-/* ---- semihosting (as main.c) ---- */
-
-static int semihost(int op, const void *arg) {
-    register int r0 __asm__("r0") = op;
-    register const void *r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-
-/* Called by the reset handler with main's return value. */
-void semihost_exit(int status) {
-    semihost(0x18, (const void *)(uintptr_t)(status == 0 ? 0x20026 : 0x20023));
-    for (;;) {
-    }
-}
-
-static char line[256];
-static size_t line_len;
-
-static void put(const char *s) {
-    while (*s != '\0' && line_len + 1 < sizeof line) {
-        line[line_len++] = *s++;
-    }
-}
-
-static void put_dec(uint32_t v) {
-    char digits[11];
-    int i = 10;
-    digits[i] = '\0';
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    put(&digits[i]);
-}
-
-static void end_line(void) {
-    line[line_len++] = '\n';
-    line[line_len] = '\0';
-    semihost(0x04, line); /* SYS_WRITE0 */
-    line_len = 0;
-}
-
-/* ---- SysTick: one tick per 40 instructions under -icount shift=0 ---- */
-
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-
-static volatile uint32_t systick_wraps;
-
-void SysTick_Handler(void) {
-    systick_wraps++;
-}
-
-static uint64_t ticks(void) {
-    uint32_t wraps, value;
-    do {
-        wraps = systick_wraps;
-        value = SYST_CVR;
-    } while (wraps != systick_wraps);
-    return ((uint64_t)wraps << 24) + (0xFFFFFFu - value);
-}
-
-static int fail(const char *what, postag_status status) {
-    put("error ");
-    put(what);
-    put(": ");
-    put(postag_status_str(status));
-    end_line();
-    return 1;
-}
-
 int main(void) {
     size_t blob_len = (size_t)(postag_blob_end - postag_blob);
     size_t i, n_seg = 0, consumed = 0;
@@ -110,14 +33,9 @@ int main(void) {
     postag_text_sizes sizes;
     postag_text_counts counts;
     postag_status status;
-    uint32_t *p;
+    uint32_t stack;
 
-    SYST_RVR = 0xFFFFFFu;
-    SYST_CVR = 0;
-    SYST_CSR = 7;
-    while (SYST_CVR == 0) {
-        /* the first reload: from here on the counter counts down from 0xFFFFFF */
-    }
+    systick_start();
 
     start = ticks();
     status = postag_model_load(postag_blob, blob_len, &model);
@@ -195,8 +113,7 @@ int main(void) {
         put_dec(tags[i]);
         end_line();
     }
-    for (p = _stack_bottom; p < _stack_top && *p == (uint32_t)(uintptr_t)STACK_PAINT; p++) {
-    }
+    stack = stack_used();
     put("figures tokens ");
     put_dec((uint32_t)counts.n_tokens);
     put(" words ");
@@ -206,7 +123,7 @@ int main(void) {
     put(" tag_text_ticks ");
     put_dec((uint32_t)tag_text_ticks);
     put(" stack_used ");
-    put_dec((uint32_t)((uintptr_t)_stack_top - (uintptr_t)p));
+    put_dec(stack);
     end_line();
     put("done");
     end_line();

@@ -23,7 +23,10 @@ use std::sync::Mutex;
 
 use postag_core::arch::{self, Level};
 use postag_core::Model;
-use postag_tests::{libpostag_with_profile, models, repo, require, require_tools, run};
+use postag_tests::{
+    fields, libpostag_with_profile, models, repo, require, require_tools, run,
+    rust_target_installed,
+};
 
 /// Bytes of `.text` that `libpostag.a` may bring into the image (`firmware` profile) on
 /// the Thumb-2 boards (ARMv7-M, ARMv8-M Mainline): 24 KiB of tagging code and about
@@ -183,18 +186,6 @@ fn selected(board: &Board) -> bool {
         .unwrap_or(true)
 }
 
-fn rust_target_installed(target: &str) -> bool {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(target)
-        .is_dir()
-}
-
 /// The sentences of `tests/firmware/sentences.txt`, whitespace-tokenized, each cut into
 /// pieces of at most `max_tokens` tokens.
 fn sentences(max_tokens: Option<usize>) -> Vec<Vec<String>> {
@@ -269,15 +260,6 @@ fn sentences_header(sentences: &[Vec<String>]) -> String {
     )
     .unwrap();
     h
-}
-
-/// The `key value` pairs of a firmware output line after its first word.
-fn fields(line: &str) -> BTreeMap<&str, u64> {
-    let words: Vec<&str> = line.split_whitespace().skip(1).collect();
-    words
-        .chunks(2)
-        .filter_map(|kv| Some((kv[0], kv.get(1)?.parse().ok()?)))
-        .collect()
 }
 
 /// Section sizes from `arm-none-eabi-size -A`.
@@ -417,6 +399,7 @@ fn run_model(board: &Board, lib: &Path, dir: &Path, name: &str, blob: &[u8]) -> 
         .arg(fw.join("startup.S"))
         .arg(fw.join("model.S"))
         .arg(fw.join("main.c"))
+        .arg(fw.join("support.c"))
         .arg(lib)
         .arg("-lgcc")
         .arg("-o")

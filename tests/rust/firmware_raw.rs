@@ -8,7 +8,6 @@
 //! Uses `startup.S`, `link.ld` and `model.S` of `tests/firmware` as the tagging
 //! firmware does, with its own build and run steps here.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +15,9 @@ use std::process::Command;
 use postag_core::arch::{self, Level};
 use postag_core::segment::{Segmenter, WINDOW};
 use postag_tests::raw::{self, Place};
-use postag_tests::{libpostag_with_profile, repo, require, require_tools, run};
+use postag_tests::{
+    fields, libpostag_with_profile, repo, require, require_tools, run, rust_target_installed,
+};
 
 const TARGET: &str = "thumbv7em-none-eabihf";
 const ARCH_FLAGS: &[&str] = &[
@@ -30,27 +31,6 @@ const INSTRUCTIONS_PER_TICK: u64 = 40;
 
 fn tmp() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("firmware_raw")
-}
-
-fn rust_target_installed() -> bool {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(TARGET)
-        .is_dir()
-}
-
-/// `key value` pairs of a line.
-fn fields(line: &str) -> BTreeMap<&str, u64> {
-    let w: Vec<&str> = line.split_whitespace().collect();
-    w[1..]
-        .chunks(2)
-        .filter_map(|kv| Some((kv[0], kv.get(1)?.parse().ok()?)))
-        .collect()
 }
 
 /// The paragraph: the English sample three times, about 1 KB.
@@ -74,7 +54,7 @@ fn text_header(text: &str) -> String {
 fn firmware_under_qemu_segments_and_tags_raw_text_like_the_host_core() {
     if !require_tools(&["arm-none-eabi-gcc", "qemu-system-arm"])
         || !require(
-            rust_target_installed(),
+            rust_target_installed(TARGET),
             &format!("rust target {TARGET} is not installed (rustup target add {TARGET})"),
         )
     {
@@ -135,6 +115,7 @@ fn firmware_under_qemu_segments_and_tags_raw_text_like_the_host_core() {
         .arg(fw.join("startup.S"))
         .arg(fw.join("model.S"))
         .arg(fw.join("raw.c"))
+        .arg(fw.join("support.c"))
         .arg(&lib.archive)
         .arg("-lgcc")
         .arg("-o")

@@ -47,6 +47,30 @@ pub fn require_tools(programs: &[&str]) -> bool {
         .all(|p| require(have(p), &format!("`{p}` is not installed")))
 }
 
+/// Whether rustup's sysroot holds the standard library for `target` (`rustup target
+/// add` installed it).
+pub fn rust_target_installed(target: &str) -> bool {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(target)
+        .is_dir()
+}
+
+/// The `key value` pairs after the first word of a line a firmware prints, the values
+/// that are numbers.
+pub fn fields(line: &str) -> std::collections::BTreeMap<&str, u64> {
+    let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+    words
+        .chunks(2)
+        .filter_map(|kv| Some((kv[0], kv.get(1)?.parse().ok()?)))
+        .collect()
+}
+
 /// Runs `cmd`, panicking with its output if it cannot start or fails.
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd
