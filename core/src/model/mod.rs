@@ -252,9 +252,11 @@ impl<'a> Model<'a> {
         let layout = Layout::new(self, n, PROJECTION_BLOCK).ok_or(Error::TooManyTokens)?;
         // Less scratch than that, but enough for one token's projection at a time: the
         // low-memory schedule.
-        let (layout, block) = match Layout::new(self, n, LOW_MEMORY_BLOCK) {
-            Some(low) if scratch.len() < layout.bytes() => (low, LOW_MEMORY_BLOCK),
-            _ => (layout, PROJECTION_BLOCK),
+        let (layout, block) = if scratch.len() < layout.bytes() {
+            let low = Layout::new(self, n, LOW_MEMORY_BLOCK).ok_or(Error::TooManyTokens)?;
+            (low, LOW_MEMORY_BLOCK)
+        } else {
+            (layout, PROJECTION_BLOCK)
         };
         if tags_out.len() < n {
             return Err(Error::OutputTooSmall);
