@@ -181,6 +181,54 @@ fn multiword_tokens_expand_from_the_table() {
 }
 
 #[test]
+fn a_token_the_table_lacks_splits_off_the_longest_known_last_word() {
+    let mut w = seg(false, false, [0.0; 5]);
+    for (form, words) in [
+        ("bob's", ["bob", "'s"]),
+        ("gonna", ["gon", "na"]),
+        ("kinda", ["kind", "a"]),
+    ] {
+        w.multiwords
+            .push((form.into(), words.iter().map(|&s| s.into()).collect()));
+    }
+    let b = blob(&w);
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let words = |t: &'static str| -> Vec<Word<'_, 'static>> { s.expand(t).collect() };
+    assert_eq!(
+        words("Arafat's"),
+        [Word::Surface(0, 6, "Arafat"), Word::Surface(6, 8, "'s")]
+    );
+    assert_eq!(
+        words("ÉCOLE'S"),
+        [Word::Surface(0, 6, "ÉCOLE"), Word::Surface(6, 8, "'S")],
+        "compared lowercased, case kept, byte offsets"
+    );
+    assert_eq!(
+        words("wanna"),
+        [Word::Surface(0, 3, "wan"), Word::Surface(3, 5, "na")],
+        "the longest last word wins: `na` over `a`"
+    );
+    assert_eq!(
+        words("Kannot"),
+        [Word::Surface(0, 3, "Kan"), Word::Surface(3, 6, "not")]
+    );
+    assert_eq!(
+        words("école"),
+        [Word::Surface(0, 6, "école")],
+        "`du` -> `de le` does not spell its form: its `le` splits nothing"
+    );
+    assert_eq!(
+        words("'s"),
+        [Word::Surface(0, 2, "'s")],
+        "a suffix must leave a first word"
+    );
+    assert_eq!(
+        words("bob's"),
+        [Word::Surface(0, 3, "bob"), Word::Surface(3, 5, "'s")]
+    );
+}
+
+#[test]
 fn output_too_small_stops_at_a_window_and_resumes_identically() {
     let b = blob(&seg(true, false, [0.0, 1.5, 0.0, 0.5, 0.0]));
     let s = Segmenter::from_bytes(&b).unwrap().unwrap();

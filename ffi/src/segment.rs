@@ -324,8 +324,11 @@ fn expand_into<'t>(seg: &Segmenter<'static>, token: &'t str, mut put: impl FnMut
 /// into `*n_words_out`: `token` is the token's bytes (`token_len`, UTF-8), e.g. a
 /// `postag_segment_token`'s span of the text. Each word points either into `token`
 /// (a span of its surface, case kept, when the table's words spell it) or into the
-/// blob (the table's string); a token not in the table is its one word, itself. At
-/// most `postag_text_size(...).max_token_words` words.
+/// blob (the table's string). A token not in the table splits in two spans of itself
+/// when it ends with the last word of an entry whose words spell their form (the
+/// longest such word: `Arafat's` is `Arafat` + `'s` by an entry `kerry's`), and is
+/// otherwise its one word, itself. At most `postag_text_size(...).max_token_words`
+/// words.
 ///
 /// Errors: `POSTAG_STATUS_NO_SEGMENTER`, `POSTAG_STATUS_INVALID_UTF8`,
 /// `POSTAG_STATUS_OUTPUT_TOO_SMALL` (nothing written).

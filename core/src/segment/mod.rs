@@ -22,7 +22,12 @@
 //! Multiword tokens: [`Segmenter::expand`] gives a token's words from the blob's table
 //! (keys lowercased as [`NORMALIZE_LOWERCASE`] does). When the table's words spell the
 //! surface form, the words are spans of the text (their case kept); otherwise they are the
-//! table's strings. A token the network marks but the table lacks is one word, itself.
+//! table's strings. A token the table lacks splits like the entries it has: among the
+//! entries whose words spell their form, the one whose last word is the longest proper
+//! suffix of the token (compared lowercased, character by character) gives that suffix as
+//! the second word and the rest of the token as the first (`Arafat's` -> `Arafat` `'s`
+//! from `kerry's` -> `kerry` `'s`; the first such entry in the table's order wins a tie);
+//! a token no entry's last word ends is one word, itself.
 
 #[cfg(feature = "alloc")]
 pub mod build;
@@ -36,6 +41,7 @@ use crate::format::{
     self, DType, LstmPart, Role, SegPart, TensorEntry, NORMALIZE_LOWERCASE, SEG_SPACES_IN_TOKENS,
 };
 use crate::kernels::argmax;
+use crate::lowercase::{lower, Lower};
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::{find_code, StringTable};
 use crate::{Cell, Error};
@@ -616,28 +622,79 @@ impl<'a> Segmenter<'a> {
         Some(count)
     }
 
-    /// The words of the token `surface`: itself, unless it is in the multiword table.
+    /// The words of the token `surface`: from the multiword table, or split off by the
+    /// table's longest matching last word, or itself (see the module's documentation).
     pub fn expand<'s>(&self, surface: &'s str) -> Expansion<'a, 's> {
         let entry = self
             .mwt_forms
             .find_normalized(surface, NORMALIZE_LOWERCASE)
             .map(|i| self.mwt_words.get(i));
-        let spelled = entry.is_some_and(|words| {
-            let letters = words.chars().filter(|&c| c != '\t');
-            letters.clone().count() == surface.chars().count()
-                && letters
-                    .zip(surface.chars().flat_map(char::to_lowercase))
-                    .all(|(a, b)| a == b)
-        });
+        let spelled = entry.is_some_and(|words| spells(words, surface.chars()));
+        let split = match entry {
+            Some(_) => None,
+            None => self.suffix_split(surface),
+        };
         Expansion {
             surface,
             words: entry.unwrap_or(""),
             found: entry.is_some(),
             spelled,
+            split,
             at: 0,
             done: false,
         }
     }
+
+    /// Where an unknown token splits: the byte offset of the longest last word of a
+    /// spelled table entry that is a proper suffix of `surface`.
+    fn suffix_split(&self, surface: &str) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None; // (suffix chars, byte offset)
+        for (form, words) in self.multiword_table() {
+            let Some((_, last)) = words.rsplit_once('\t') else {
+                continue;
+            };
+            let chars = last.chars().count();
+            if best.is_some_and(|(n, _)| n >= chars) || !spells(words, form.chars()) {
+                continue;
+            }
+            if let Some(at) = suffix_start(surface, last) {
+                best = Some((chars, at));
+            }
+        }
+        best.map(|(_, at)| at)
+    }
+}
+
+/// Whether `words` (separated by tabs, lowercase) spell `surface` lowercased.
+fn spells(words: &str, surface: impl Iterator<Item = char>) -> bool {
+    let mut letters = words.chars().filter(|&c| c != '\t');
+    let mut surface = surface;
+    loop {
+        match (letters.next(), surface.next()) {
+            (None, None) => return true,
+            (Some(w), Some(c)) if lowers_to(c, w) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Whether `c` lowercases to exactly the character `w` (as [`NORMALIZE_LOWERCASE`]).
+fn lowers_to(c: char, w: char) -> bool {
+    matches!(lower(c), Lower::One(l) if l == w)
+}
+
+/// The byte offset of `suffix` (lowercase) at the end of `surface`, compared character
+/// by character lowercased, if `surface` has more characters than it.
+fn suffix_start(surface: &str, suffix: &str) -> Option<usize> {
+    let mut rest = surface.char_indices().rev();
+    let mut at = surface.len();
+    for w in suffix.chars().rev() {
+        match rest.next() {
+            Some((b, c)) if lowers_to(c, w) => at = b,
+            _ => return None,
+        }
+    }
+    (at > 0).then_some(at)
 }
 
 /// One word of an expanded token.
@@ -665,7 +722,9 @@ pub struct Expansion<'a, 's> {
     words: &'a str,
     found: bool,
     spelled: bool,
-    // Bytes of `surface` (spelled) already given; index into `words` otherwise.
+    // Not in the table: the byte offset where the token splits in two, if it does.
+    split: Option<usize>,
+    // Bytes of `surface` (spelled or split) already given; unused otherwise.
     at: usize,
     done: bool,
 }
@@ -678,8 +737,14 @@ impl<'a, 's> Iterator for Expansion<'a, 's> {
             return None;
         }
         if !self.found {
-            self.done = true;
-            return Some(Word::Surface(0, self.surface.len(), self.surface));
+            let start = self.at;
+            let end = match self.split {
+                Some(k) if start < k => k,
+                _ => self.surface.len(),
+            };
+            self.at = end;
+            self.done = end == self.surface.len();
+            return Some(Word::Surface(start, end, &self.surface[start..end]));
         }
         let (word, rest) = match self.words.split_once('\t') {
             Some((w, r)) => (w, r),
