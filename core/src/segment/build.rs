@@ -114,12 +114,61 @@ pub fn copy_segmenter(from: &[u8], to: &[u8]) -> Result<Vec<u8>, BuildError> {
     b.finish()
 }
 
+/// Characters of a lowercased form that a token's character does not lowercase to on its
+/// own: U+0307 (from `İ`, which lowercases to two characters) and final sigma (from `Σ`
+/// at a word's end). A form with one is looked up for tokens whose characters do not
+/// spell it one to one, which expand to the table's strings: such an entry always stays.
+const CONTEXT_LOWERCASE: [char; 2] = ['\u{307}', '\u{3c2}'];
+
+/// The multiword table without the entries that [`Segmenter::expand`] derives from the
+/// others: a two-word entry whose words spell its form and whose form the others' longest
+/// matching last word ([`super::suffix_split`]) splits in the same place, and without a
+/// character of [`CONTEXT_LOWERCASE`]. Every token
+/// expands the same way with either table: an entry goes only while another one with the
+/// same last word stays, so the last words the fallback can choose are the same.
+fn without_derivable(mut table: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let forms: Vec<String> = table.keys().cloned().collect();
+    for form in forms {
+        let words = table[&form].clone();
+        let derivable = match words.split_once('\t') {
+            Some((first, last))
+                if !last.contains('\t')
+                    && !form.contains(CONTEXT_LOWERCASE)
+                    && super::spells(&words, form.chars()) =>
+            {
+                let others = table
+                    .iter()
+                    .filter(|(f, _)| **f != form)
+                    .map(|(f, w)| (f.as_str(), w.as_str()));
+                super::suffix_split(others, &form) == Some(first.len())
+            }
+            _ => false,
+        };
+        if derivable {
+            table.remove(&form);
+        }
+    }
+    table
+}
+
 /// `blob` with its segmenter replaced by `seg` (or removed, for `None`); every other
 /// tensor is copied as it is stored. Segmenter weight matrices are stored as `storage`.
+/// The multiword table leaves out the entries [`Segmenter::expand`] derives from the
+/// others (every token expands the same way with or without them).
 pub fn with_segmenter(
     blob: &[u8],
     seg: Option<&SegmenterWeights>,
     storage: Storage,
+) -> Result<Vec<u8>, BuildError> {
+    write_segmenter(blob, seg, storage, true)
+}
+
+/// [`with_segmenter`], with the whole multiword table unless `prune`.
+fn write_segmenter(
+    blob: &[u8],
+    seg: Option<&SegmenterWeights>,
+    storage: Storage,
+    prune: bool,
 ) -> Result<Vec<u8>, BuildError> {
     let config = format::split(blob)
         .map_err(BuildError::Invalid)?
@@ -206,6 +255,7 @@ pub fn with_segmenter(
         let key: String = normalized(form, NORMALIZE_LOWERCASE).collect();
         mwt.entry(key).or_insert_with(|| words.join("\t"));
     }
+    let mwt = if prune { without_derivable(mwt) } else { mwt };
     let keys: Vec<&[u8]> = mwt.keys().map(|k| k.as_bytes()).collect();
     let values: Vec<&[u8]> = mwt.values().map(|v| v.as_bytes()).collect();
     table(
@@ -223,4 +273,167 @@ pub fn with_segmenter(
     let out = b.finish()?;
     Segmenter::from_bytes(&out).map_err(BuildError::Invalid)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::ToString;
+    use std::vec;
+
+    use super::*;
+    use crate::segment::Word;
+    use crate::synthetic::RandomModel;
+    use proptest::prelude::*;
+
+    /// A table shaped like a treebank's: possessives, contractions, typos without an
+    /// apostrophe, a three-word form, forms whose words do not spell them.
+    const TABLE: &[(&str, &[&str])] = &[
+        ("kerry's", &["kerry", "'s"]),
+        ("bob's", &["bob", "'s"]),
+        ("world\u{2019}s", &["world", "\u{2019}s"]),
+        ("parents'", &["parents", "'"]),
+        ("sanders'", &["sanders", "'"]),
+        ("don't", &["do", "n't"]),
+        ("doesn't", &["does", "n't"]),
+        ("can't", &["ca", "n't"]),
+        ("won't", &["wo", "n't"]),
+        ("we've", &["we", "'ve"]),
+        ("you're", &["you", "'re"]),
+        ("dont", &["do", "nt"]),
+        ("couldnt", &["could", "nt"]),
+        ("its", &["it", "s"]),
+        ("animals", &["animal", "s"]),
+        ("gonna", &["gon", "na"]),
+        ("wanna", &["wan", "na"]),
+        ("kinda", &["kind", "a"]),
+        ("dunno", &["du", "n", "no"]),
+        ("cannot", &["can", "not"]),
+        ("du", &["de", "le"]),
+        ("au", &["\u{e0}", "le"]),
+        (
+            "\u{3c3}\u{3c4}\u{3bf}",
+            &["\u{3c3}\u{3b5}", "\u{3c4}\u{3bf}"],
+        ),
+        // Derivable, but tokens that lowercase to them need not spell them one to one.
+        ("i\u{307}'s", &["i\u{307}", "'s"]),
+        ("\u{3b1}\u{3c2}'s", &["\u{3b1}\u{3c2}", "'s"]),
+    ];
+
+    fn blob(prune: bool) -> Vec<u8> {
+        let tiny = RandomModel {
+            words: 20,
+            word_dim: 4,
+            chars: None,
+            hidden: 3,
+            layers: 1,
+            bidirectional: false,
+            tags: 3,
+            storage: Storage::F32,
+            seed: 7,
+        };
+        let (tagger, _) = tiny.build().unwrap();
+        let (dim, h) = (2, 2);
+        let seg = SegmenterWeights {
+            spaces_in_tokens: false,
+            chars: vec![('a', 1)],
+            embedding: vec![0.1; 2 * dim],
+            rows: 2,
+            dim,
+            cells: vec![SegCell {
+                w_ih: vec![0.1; 4 * h * dim],
+                w_hh: vec![0.1; 4 * h * h],
+                bias: vec![0.0; 4 * h],
+            }],
+            out_w: vec![0.1; CLASSES * h],
+            out_b: vec![0.0; CLASSES],
+            multiwords: TABLE
+                .iter()
+                .map(|(f, w)| (f.to_string(), w.iter().map(|w| w.to_string()).collect()))
+                .collect(),
+        };
+        write_segmenter(&tagger, Some(&seg), Storage::F32, prune).unwrap()
+    }
+
+    fn words(seg: &Segmenter<'_>, token: &str) -> Vec<(bool, String)> {
+        seg.expand(token)
+            .map(|w| (matches!(w, Word::Surface(..)), w.as_str().to_string()))
+            .collect()
+    }
+
+    /// Tokens to try: the forms, their capitalised and uppercase spellings, each form's
+    /// last word after other stems and alone.
+    fn tokens() -> Vec<String> {
+        let mut out = Vec::new();
+        for (form, words) in TABLE {
+            let last = words[words.len() - 1];
+            out.push(form.to_string());
+            out.push(form.to_uppercase());
+            let mut c = form.chars();
+            out.extend(
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>()),
+            );
+            for stem in [
+                "x",
+                "Arafat",
+                "\u{c9}cole",
+                "a'",
+                "\u{130}",
+                "\u{391}\u{3a3}",
+            ] {
+                out.push(alloc::format!("{stem}{last}"));
+            }
+            out.push(last.to_string());
+        }
+        out
+    }
+
+    #[test]
+    fn pruning_keeps_every_expansion_and_drops_derivable_entries() {
+        let (full, pruned) = (blob(false), blob(true));
+        let (full, pruned) = (
+            Segmenter::from_bytes(&full).unwrap().unwrap(),
+            Segmenter::from_bytes(&pruned).unwrap().unwrap(),
+        );
+        for t in tokens() {
+            assert_eq!(words(&pruned, &t), words(&full, &t), "{t}");
+        }
+        let kept: Vec<&str> = pruned.multiword_table().map(|(f, _)| f).collect();
+        // Of each group of two-word spelled entries with the same last word, the last in
+        // byte order stays (for `'s` that is `i̇'s`, which stays anyway, so `kerry's`
+        // goes too); three-word and not-spelled forms stay.
+        assert_eq!(full.multiwords(), TABLE.len());
+        assert_eq!(
+            kept,
+            [
+                "au",
+                "cannot",
+                "dont",
+                "du",
+                "dunno",
+                "its",
+                "i\u{307}'s",
+                "kinda",
+                "sanders'",
+                "wanna",
+                "we've",
+                "won't",
+                "world\u{2019}s",
+                "you're",
+                "\u{3b1}\u{3c2}'s",
+                "\u{3c3}\u{3c4}\u{3bf}",
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn pruning_keeps_the_expansion_of_any_token(t in "[a-zA-Z'\u{2019}\u{e9}\u{3c3}\u{3c4}\u{3bf}\u{130}\u{3a3}\u{391}\u{3b1}\u{307}]{0,10}") {
+            let (full, pruned) = (blob(false), blob(true));
+            let full = Segmenter::from_bytes(&full).unwrap().unwrap();
+            let pruned = Segmenter::from_bytes(&pruned).unwrap().unwrap();
+            prop_assert_eq!(words(&pruned, &t), words(&full, &t));
+        }
+    }
 }

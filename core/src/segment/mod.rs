@@ -27,7 +27,8 @@
 //! suffix of the token (compared lowercased, character by character) gives that suffix as
 //! the second word and the rest of the token as the first (`Arafat's` -> `Arafat` `'s`
 //! from `kerry's` -> `kerry` `'s`; the first such entry in the table's order wins a tie);
-//! a token no entry's last word ends is one word, itself.
+//! a token no entry's last word ends is one word, itself. The builder leaves out the
+//! entries this split reproduces from the others (see [`build::with_segmenter`]).
 
 #[cfg(feature = "alloc")]
 pub mod build;
@@ -645,28 +646,37 @@ impl<'a> Segmenter<'a> {
         }
     }
 
-    /// Where an unknown token splits: the byte offset of the longest last word of a
-    /// spelled table entry that is a proper suffix of `surface`.
+    /// Where an unknown token splits (see [`suffix_split`]).
     fn suffix_split(&self, surface: &str) -> Option<usize> {
-        let mut best: Option<(usize, usize)> = None; // (suffix chars, byte offset)
-        for (form, words) in self.multiword_table() {
-            let Some((_, last)) = words.rsplit_once('\t') else {
-                continue;
-            };
-            let chars = last.chars().count();
-            if best.is_some_and(|(n, _)| n >= chars) || !spells(words, form.chars()) {
-                continue;
-            }
-            if let Some(at) = suffix_start(surface, last) {
-                best = Some((chars, at));
-            }
-        }
-        best.map(|(_, at)| at)
+        suffix_split(self.multiword_table(), surface)
     }
 }
 
+/// Where a token the multiword `table` (lowercased form, tab-separated words) lacks
+/// splits: the byte offset of the longest last word of an entry whose words spell its
+/// form that is a proper suffix of `surface` (lowercased); `None` if no such word ends it.
+pub(crate) fn suffix_split<'t>(
+    table: impl Iterator<Item = (&'t str, &'t str)>,
+    surface: &str,
+) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None; // (suffix chars, byte offset)
+    for (form, words) in table {
+        let Some((_, last)) = words.rsplit_once('\t') else {
+            continue;
+        };
+        let chars = last.chars().count();
+        if best.is_some_and(|(n, _)| n >= chars) || !spells(words, form.chars()) {
+            continue;
+        }
+        if let Some(at) = suffix_start(surface, last) {
+            best = Some((chars, at));
+        }
+    }
+    best.map(|(_, at)| at)
+}
+
 /// Whether `words` (separated by tabs, lowercase) spell `surface` lowercased.
-fn spells(words: &str, surface: impl Iterator<Item = char>) -> bool {
+pub(crate) fn spells(words: &str, surface: impl Iterator<Item = char>) -> bool {
     let mut letters = words.chars().filter(|&c| c != '\t');
     let mut surface = surface;
     loop {
