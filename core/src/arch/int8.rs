@@ -55,6 +55,96 @@ pub(super) trait IntTile {
     ///
     /// The level's target features are enabled.
     unsafe fn sums<const R: usize, const T: usize>(acc: &[[Self::Acc; T]; R]) -> [[i32; T]; R];
+    /// [`IntTile::sums`] converted to f32 (each i32 rounded to the nearest f32, as
+    /// `as f32` does).
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled.
+    #[inline(always)]
+    unsafe fn sums_f32<const R: usize, const T: usize>(acc: &[[Self::Acc; T]; R]) -> [[f32; T]; R] {
+        // SAFETY: forwarded.
+        let sums = unsafe { Self::sums(acc) };
+        let mut out = [[0.0f32; T]; R];
+        for (o, s) in out.iter_mut().zip(&sums) {
+            for (o, &s) in o.iter_mut().zip(s) {
+                *o = s as f32;
+            }
+        }
+        out
+    }
+}
+
+/// Adds the products of columns `c0..` into `acc`: full steps, then steps of 4
+/// columns, up to `c1`; returns the first column not added (`c1 - (c1 - c0) % 4`).
+///
+/// # Safety
+///
+/// As [`tile`], for the columns `c0..c1`.
+#[inline(always)]
+unsafe fn accumulate<K: IntTile, const R: usize, const T: usize>(
+    acc: &mut [[K::Acc; T]; R],
+    w: *const u8,
+    stride: usize,
+    x: *const i16,
+    x_stride: usize,
+    c0: usize,
+    c1: usize,
+) -> usize {
+    let mut i = c0;
+    // SAFETY: steps read `i + STEP <= c1` or `i + 4 <= c1` elements of each row and
+    // input, which lie in memory (caller's contract).
+    unsafe {
+        while i + STEP <= c1 {
+            K::step(
+                acc,
+                core::array::from_fn(|r| w.add(r * stride + i)),
+                core::array::from_fn(|t| x.add(t * x_stride + i)),
+            );
+            i += STEP;
+        }
+        while i + 4 <= c1 {
+            K::step4(
+                acc,
+                core::array::from_fn(|r| w.add(r * stride + i)),
+                core::array::from_fn(|t| x.add(t * x_stride + i)),
+            );
+            i += 4;
+        }
+    }
+    i
+}
+
+/// [`tile`] as f32 (each exact sum rounded to the nearest f32). One chunk whose columns
+/// the steps cover converts the i32 sums directly; anything else goes through [`tile`].
+///
+/// # Safety
+///
+/// As [`tile`].
+#[inline(always)]
+unsafe fn tile_f32<K: IntTile, const R: usize, const T: usize>(
+    w: *const u8,
+    stride: usize,
+    cols: usize,
+    x: *const i16,
+    x_stride: usize,
+) -> [[f32; T]; R] {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        if cols <= CHUNK && cols % 4 == 0 {
+            let mut acc = [[K::zero(); T]; R];
+            accumulate::<K, R, T>(&mut acc, w, stride, x, x_stride, 0, cols);
+            return K::sums_f32(&acc);
+        }
+        let d = tile::<K, R, T>(w, stride, cols, x, x_stride);
+        let mut out = [[0.0f32; T]; R];
+        for (o, d) in out.iter_mut().zip(&d) {
+            for (o, &d) in o.iter_mut().zip(d) {
+                *o = d as f32;
+            }
+        }
+        out
+    }
 }
 
 /// `out[r][t] = sum_j q[r * stride + j] * x[t * x_stride + j]` over `j < cols`,
@@ -82,23 +172,7 @@ unsafe fn tile<K: IntTile, const R: usize, const T: usize>(
         while c0 < cols {
             let c1 = cols.min(c0 + CHUNK);
             let mut acc = [[K::zero(); T]; R];
-            let mut i = c0;
-            while i + STEP <= c1 {
-                K::step(
-                    &mut acc,
-                    core::array::from_fn(|r| w.add(r * stride + i)),
-                    core::array::from_fn(|t| x.add(t * x_stride + i)),
-                );
-                i += STEP;
-            }
-            while i + 4 <= c1 {
-                K::step4(
-                    &mut acc,
-                    core::array::from_fn(|r| w.add(r * stride + i)),
-                    core::array::from_fn(|t| x.add(t * x_stride + i)),
-                );
-                i += 4;
-            }
+            let i = accumulate::<K, R, T>(&mut acc, w, stride, x, x_stride, c0, c1);
             let mut sums = K::sums(&acc);
             for (r, s) in sums.iter_mut().enumerate() {
                 for (t, s) in s.iter_mut().enumerate() {
@@ -146,9 +220,9 @@ pub(super) unsafe fn project<K: IntTile>(
         let v = &bytes[i * 4..i * 4 + 4];
         f32::from_le_bytes([v[0], v[1], v[2], v[3]])
     };
-    let mut put = |r: usize, t: usize, d: i64| {
+    let mut put = |r: usize, t: usize, d: f32| {
         let scale = f32_at(w.scales, r) * x_scales[t];
-        out[t * rows + r] = f32_at(bias, r) + scale * d as f32;
+        out[t * rows + r] = f32_at(bias, r) + scale * d;
     };
     let (base, stride) = (w.data.as_ptr(), w.stride);
     let mut t = 0;
@@ -159,7 +233,7 @@ pub(super) unsafe fn project<K: IntTile>(
             let x = xq.as_ptr().add(t * cols);
             let mut r = 0;
             while r + ROWS <= rows {
-                let d = tile::<K, ROWS, TOKENS>(base.add(r * stride), stride, cols, x, cols);
+                let d = tile_f32::<K, ROWS, TOKENS>(base.add(r * stride), stride, cols, x, cols);
                 for (i, d) in d.iter().enumerate() {
                     for (k, &d) in d.iter().enumerate() {
                         put(r + i, t + k, d);
@@ -168,7 +242,7 @@ pub(super) unsafe fn project<K: IntTile>(
                 r += ROWS;
             }
             while r < rows {
-                let d = tile::<K, 1, TOKENS>(base.add(r * stride), stride, cols, x, cols);
+                let d = tile_f32::<K, 1, TOKENS>(base.add(r * stride), stride, cols, x, cols);
                 for (k, &d) in d[0].iter().enumerate() {
                     put(r, t + k, d);
                 }
@@ -180,14 +254,14 @@ pub(super) unsafe fn project<K: IntTile>(
             let x = xq.as_ptr().add(t * cols);
             let mut r = 0;
             while r + GEMV_ROWS <= rows {
-                let d = tile::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
+                let d = tile_f32::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
                 for (i, d) in d.iter().enumerate() {
                     put(r + i, t, d[0]);
                 }
                 r += GEMV_ROWS;
             }
             while r < rows {
-                let d = tile::<K, 1, 1>(base.add(r * stride), stride, cols, x, 0);
+                let d = tile_f32::<K, 1, 1>(base.add(r * stride), stride, cols, x, 0);
                 put(r, t, d[0][0]);
                 r += 1;
             }

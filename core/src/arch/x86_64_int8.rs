@@ -111,6 +111,29 @@ impl IntTile for Sse2 {
     }
 }
 
+/// The lane sums of eight accumulators, in their order: pairwise horizontal adds,
+/// then the two 128-bit halves lane by lane.
+///
+/// # Safety
+///
+/// AVX2 is enabled in every caller.
+#[inline(always)]
+unsafe fn sum8(a: [__m256i; 8]) -> __m256i {
+    // SAFETY: AVX2 is enabled in every caller.
+    unsafe {
+        let t0 = _mm256_hadd_epi32(a[0], a[1]);
+        let t1 = _mm256_hadd_epi32(a[2], a[3]);
+        let t2 = _mm256_hadd_epi32(a[4], a[5]);
+        let t3 = _mm256_hadd_epi32(a[6], a[7]);
+        let u0 = _mm256_hadd_epi32(t0, t1);
+        let u1 = _mm256_hadd_epi32(t2, t3);
+        _mm256_add_epi32(
+            _mm256_permute2x128_si256::<0x20>(u0, u1),
+            _mm256_permute2x128_si256::<0x31>(u0, u1),
+        )
+    }
+}
+
 /// 16 columns per step: the 16 weight bytes widen to one 256-bit i16 vector
 /// (`vpmovsxbw`), and `vpmaddwd` adds two products into each of the 8 i32 lanes of
 /// the one accumulator per (row, input).
@@ -169,18 +192,7 @@ impl IntTile for Avx2 {
         // `lanes`.
         unsafe {
             if R * T == 8 {
-                // Pairwise horizontal adds, then the two 128-bit halves lane by lane.
-                let a: [__m256i; 8] = core::array::from_fn(|k| acc[k / T][k % T]);
-                let t0 = _mm256_hadd_epi32(a[0], a[1]);
-                let t1 = _mm256_hadd_epi32(a[2], a[3]);
-                let t2 = _mm256_hadd_epi32(a[4], a[5]);
-                let t3 = _mm256_hadd_epi32(a[6], a[7]);
-                let u0 = _mm256_hadd_epi32(t0, t1);
-                let u1 = _mm256_hadd_epi32(t2, t3);
-                let s = _mm256_add_epi32(
-                    _mm256_permute2x128_si256::<0x20>(u0, u1),
-                    _mm256_permute2x128_si256::<0x31>(u0, u1),
-                );
+                let s = sum8(core::array::from_fn(|k| acc[k / T][k % T]));
                 let mut lanes = [0i32; 8];
                 _mm256_storeu_si256(lanes.as_mut_ptr().cast(), s);
                 for (k, &s) in lanes.iter().enumerate() {
@@ -196,6 +208,29 @@ impl IntTile for Avx2 {
                         let mut lanes = [0i32; 4];
                         _mm_storeu_si128(lanes.as_mut_ptr().cast(), half);
                         *o = lanes.iter().sum();
+                    }
+                }
+            }
+        }
+        out
+    }
+    #[inline(always)]
+    unsafe fn sums_f32<const R: usize, const T: usize>(acc: &[[__m256i; T]; R]) -> [[f32; T]; R] {
+        let mut out = [[0.0f32; T]; R];
+        // SAFETY: AVX2 is enabled in every caller; the store writes 8 f32 into `lanes`.
+        unsafe {
+            if R * T == 8 {
+                // The eight exact i32 sums converted at once (`as f32`'s rounding).
+                let s = sum8(core::array::from_fn(|k| acc[k / T][k % T]));
+                let mut lanes = [0.0f32; 8];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_cvtepi32_ps(s));
+                for (k, &s) in lanes.iter().enumerate() {
+                    out[k / T][k % T] = s;
+                }
+            } else {
+                for (o, s) in out.iter_mut().zip(Self::sums(acc)) {
+                    for (o, s) in o.iter_mut().zip(s) {
+                        *o = s as f32;
                     }
                 }
             }
