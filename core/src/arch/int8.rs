@@ -55,6 +55,33 @@ pub(super) trait IntTile {
     ///
     /// The level's target features are enabled.
     unsafe fn sums<const R: usize, const T: usize>(acc: &[[Self::Acc; T]; R]) -> [[i32; T]; R];
+    /// The outputs of a [`ROWS`] x [`TOKENS`] projection tile:
+    /// `out[t * rows + r] = bias[r] + (scales[r] * x_scales[t]) * sum(acc[r][t])`, each
+    /// sum an exact i32 rounded to f32, the float operations in that order.
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled; `out` is valid for writes at
+    /// `t * rows + r` for `t < TOKENS`, `r < ROWS`.
+    #[inline(always)]
+    unsafe fn store_projection(
+        acc: &[[Self::Acc; TOKENS]; ROWS],
+        scales: [f32; ROWS],
+        bias: [f32; ROWS],
+        x_scales: [f32; TOKENS],
+        out: *mut f32,
+        rows: usize,
+    ) {
+        // SAFETY: forwarded; the writes are the caller's.
+        unsafe {
+            let d = Self::sums_f32(acc);
+            for (r, d) in d.iter().enumerate() {
+                for (t, &d) in d.iter().enumerate() {
+                    *out.add(t * rows + r) = bias[r] + (scales[r] * x_scales[t]) * d;
+                }
+            }
+        }
+    }
     /// [`IntTile::sums`] converted to f32 (each i32 rounded to the nearest f32, as
     /// `as f32` does).
     ///
@@ -194,9 +221,9 @@ unsafe fn tile<K: IntTile, const R: usize, const T: usize>(
 }
 
 /// Tokens per tile of the block projection; each weight load serves all of them.
-const TOKENS: usize = 4;
+pub(super) const TOKENS: usize = 4;
 /// Rows per tile of the block projection; each input load serves all of them.
-const ROWS: usize = 2;
+pub(super) const ROWS: usize = 2;
 /// Rows per tile for a single input.
 const GEMV_ROWS: usize = 8;
 
@@ -220,7 +247,7 @@ pub(super) unsafe fn project<K: IntTile>(
         let v = &bytes[i * 4..i * 4 + 4];
         f32::from_le_bytes([v[0], v[1], v[2], v[3]])
     };
-    let mut put = |r: usize, t: usize, d: f32| {
+    let put = |out: &mut [f32], r: usize, t: usize, d: f32| {
         let scale = f32_at(w.scales, r) * x_scales[t];
         out[t * rows + r] = f32_at(bias, r) + scale * d;
     };
@@ -232,11 +259,34 @@ pub(super) unsafe fn project<K: IntTile>(
         while t + TOKENS <= b {
             let x = xq.as_ptr().add(t * cols);
             let mut r = 0;
+            // One chunk whose columns the steps cover: the tile's sums stay exact in i32
+            // and go out through the level's own conversion and scaling.
+            while cols <= CHUNK && cols % 4 == 0 && r + ROWS <= rows {
+                let mut acc = [[K::zero(); TOKENS]; ROWS];
+                accumulate::<K, ROWS, TOKENS>(
+                    &mut acc,
+                    base.add(r * stride),
+                    stride,
+                    x,
+                    cols,
+                    0,
+                    cols,
+                );
+                K::store_projection(
+                    &acc,
+                    core::array::from_fn(|i| f32_at(w.scales, r + i)),
+                    core::array::from_fn(|i| f32_at(bias, r + i)),
+                    core::array::from_fn(|k| x_scales[t + k]),
+                    out.as_mut_ptr().add(t * rows + r),
+                    rows,
+                );
+                r += ROWS;
+            }
             while r + ROWS <= rows {
                 let d = tile_f32::<K, ROWS, TOKENS>(base.add(r * stride), stride, cols, x, cols);
                 for (i, d) in d.iter().enumerate() {
                     for (k, &d) in d.iter().enumerate() {
-                        put(r + i, t + k, d);
+                        put(out, r + i, t + k, d);
                     }
                 }
                 r += ROWS;
@@ -244,7 +294,7 @@ pub(super) unsafe fn project<K: IntTile>(
             while r < rows {
                 let d = tile_f32::<K, 1, TOKENS>(base.add(r * stride), stride, cols, x, cols);
                 for (k, &d) in d[0].iter().enumerate() {
-                    put(r, t + k, d);
+                    put(out, r, t + k, d);
                 }
                 r += 1;
             }
@@ -256,13 +306,13 @@ pub(super) unsafe fn project<K: IntTile>(
             while r + GEMV_ROWS <= rows {
                 let d = tile_f32::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
                 for (i, d) in d.iter().enumerate() {
-                    put(r + i, t, d[0]);
+                    put(out, r + i, t, d[0]);
                 }
                 r += GEMV_ROWS;
             }
             while r < rows {
                 let d = tile_f32::<K, 1, 1>(base.add(r * stride), stride, cols, x, 0);
-                put(r, t, d[0][0]);
+                put(out, r, t, d[0][0]);
                 r += 1;
             }
             t += 1;

@@ -5,7 +5,7 @@
 
 use core::arch::x86_64::*;
 
-use super::int8::{self, IntTile};
+use super::int8::{self, IntTile, ROWS, TOKENS};
 use super::Rows;
 
 /// `[sum(a), sum(b), sum(c), sum(d)]` of i32 lanes by a 4 x 4 transpose.
@@ -213,6 +213,39 @@ impl IntTile for Avx2 {
             }
         }
         out
+    }
+    #[inline(always)]
+    unsafe fn store_projection(
+        acc: &[[__m256i; TOKENS]; ROWS],
+        scales: [f32; ROWS],
+        bias: [f32; ROWS],
+        x_scales: [f32; TOKENS],
+        out: *mut f32,
+        rows: usize,
+    ) {
+        const { assert!(ROWS == 2 && TOKENS == 4) };
+        // SAFETY: AVX2 is enabled in every caller; the four 8-byte stores write
+        // `out[t * rows + r]` for `r < 2`, `t < 4` (caller's contract), unaligned.
+        unsafe {
+            // Lane r * 4 + t: row r's sum for input t, converted exactly as `as f32`.
+            let d = _mm256_cvtepi32_ps(sum8([
+                acc[0][0], acc[0][1], acc[0][2], acc[0][3], acc[1][0], acc[1][1], acc[1][2],
+                acc[1][3],
+            ]));
+            let halves = |v: [f32; 2]| _mm256_set_m128(_mm_set1_ps(v[1]), _mm_set1_ps(v[0]));
+            let xs = _mm_loadu_ps(x_scales.as_ptr());
+            // bias_r + (scale_r * x_scale_t) * d: the scalar path's three roundings.
+            let scale = _mm256_mul_ps(halves(scales), _mm256_set_m128(xs, xs));
+            let v = _mm256_add_ps(halves(bias), _mm256_mul_ps(scale, d));
+            // Rows r and r + 1 of input t are neighbours in `out`: one 8-byte store each.
+            let (r0, r1) = (_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let t01 = _mm_castps_si128(_mm_unpacklo_ps(r0, r1));
+            let t23 = _mm_castps_si128(_mm_unpackhi_ps(r0, r1));
+            _mm_storel_epi64(out.cast(), t01);
+            _mm_storel_epi64(out.add(rows).cast(), _mm_unpackhi_epi64(t01, t01));
+            _mm_storel_epi64(out.add(2 * rows).cast(), t23);
+            _mm_storel_epi64(out.add(3 * rows).cast(), _mm_unpackhi_epi64(t23, t23));
+        }
     }
     #[inline(always)]
     unsafe fn sums_f32<const R: usize, const T: usize>(acc: &[[__m256i; T]; R]) -> [[f32; T]; R] {
