@@ -579,5 +579,17 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     }
 }
 
+/// [`crate::kernels::quantize_i16`], compiled for the level's vector width where that
+/// helps; identical results at every level.
+#[inline]
+pub(crate) fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
+    match level() {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        // SAFETY: the level is supported.
+        Level::Avx2 => unsafe { x86_64::quantize_i16_avx2(x, q) },
+        _ => crate::kernels::quantize_i16(x, q),
+    }
+}
+
 #[cfg(all(test, feature = "std"))]
 mod tests;

@@ -425,6 +425,36 @@ fn lstm_cell_is_identical_at_every_level() {
 }
 
 #[test]
+fn quantize_i16_is_identical_at_every_level() {
+    let mut rng = Rng(7);
+    for n in [1, 3, 8, 17, 48, 100, 196] {
+        let mut cases = vec![rng.floats(n, 5.0), vec![0.0; n]];
+        // Halves after scaling (the rounding ties), both signs, and the largest value.
+        let mut ties: Vec<f32> = (0..n).map(|i| (i as f32 - n as f32 / 2.0) + 0.5).collect();
+        ties[0] = 16383.0;
+        cases.push(ties);
+        let mut bad = rng.floats(n, 1.0);
+        bad[n / 2] = f32::NAN;
+        cases.push(bad.clone());
+        bad[n / 2] = f32::NEG_INFINITY;
+        cases.push(bad);
+        for x in &cases {
+            let run = |l| {
+                at(l, || {
+                    let mut q = vec![7i16; n];
+                    let s = super::quantize_i16(x, &mut q).map(f32::to_bits);
+                    (s, q)
+                })
+            };
+            let want = run(Level::Scalar);
+            for level in simd_levels() {
+                assert_eq!(run(level), want, "{level:?} {n}");
+            }
+        }
+    }
+}
+
+#[test]
 fn levels_have_names_and_forcing_is_per_thread() {
     for l in Level::ALL {
         assert_eq!(Level::from_name(l.name()), Some(l));

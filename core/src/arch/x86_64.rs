@@ -480,3 +480,14 @@ pub(super) unsafe fn gemv_i8_i16_avx2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
 pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     crate::kernels::lstm_cell(gates, c, h)
 }
+
+/// [`crate::kernels::quantize_i16`] compiled with AVX2: the same operations (the
+/// maximum, one multiply, one add, a saturating conversion), 8 lanes wide.
+///
+/// # Safety
+///
+/// AVX2 is available.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> {
+    crate::kernels::quantize_i16(x, q)
+}

@@ -1,9 +1,8 @@
 //! The LSTM stack (PyTorch's `nn.LSTM`: layers, directions, gate order i, f, g, o) and
 //! the working memory one direction uses while it runs.
 
-use crate::arch::lstm_cell;
+use crate::arch::{lstm_cell, quantize_i16};
 use crate::format::{LstmShape, MAX_LAYERS};
-use crate::kernels::quantize_i16;
 use crate::tensor::{Matrix, Storage, Vector};
 
 /// Tokens whose input projection `W_ih x` is computed together, so that each
