@@ -154,7 +154,7 @@ impl<'a> Stack<'a> {
 
 /// Working memory of one LSTM direction: the block of inputs, their projections,
 /// and the recurrent state.
-struct DirectionScratch<'s> {
+pub(crate) struct DirectionScratch<'s> {
     // (B, in) inputs of the current block, row per token.
     x: &'s mut [f32],
     // (B, 4H) gate pre-activations of the current block.
@@ -178,7 +178,7 @@ struct DirectionScratch<'s> {
 impl<'s> DirectionScratch<'s> {
     /// Words of f32 it needs for inputs up to `in_max` wide, hidden size `h` and
     /// blocks of up to `block` steps.
-    fn len(in_max: usize, h: usize, block: usize) -> usize {
+    pub(crate) fn len(in_max: usize, h: usize, block: usize) -> usize {
         block * (in_max + 4 * h)
             + in_max
             + 2 * h
@@ -189,7 +189,7 @@ impl<'s> DirectionScratch<'s> {
 
     /// The working memory for runs of at most `block` steps per block
     /// ([`DirectionScratch::run`] takes blocks of `min(block, steps left)`).
-    fn new(work: &'s mut [f32], in_max: usize, h: usize, block: usize) -> Self {
+    pub(crate) fn new(work: &'s mut [f32], in_max: usize, h: usize, block: usize) -> Self {
         let (x, rest) = work.split_at_mut(block * in_max);
         let (p, rest) = rest.split_at_mut(block * 4 * h);
         let (row, rest) = rest.split_at_mut(in_max);
@@ -212,7 +212,7 @@ impl<'s> DirectionScratch<'s> {
         }
     }
 
-    fn zero_state(&mut self) {
+    pub(crate) fn zero_state(&mut self) {
         self.h.fill(0.0);
         self.c.fill(0.0);
     }
@@ -233,7 +233,7 @@ impl<'s> DirectionScratch<'s> {
     /// Runs `cell` over `n` steps from the current state (in reverse order if
     /// `reverse`), reading step t's input through `input(t, x)` and handing
     /// each new hidden state to `output(t, h)`.
-    fn run(
+    pub(crate) fn run(
         &mut self,
         cell: &Cell<'_>,
         n: usize,

@@ -16,6 +16,7 @@ pub use batch::MAX_BATCH_TOKENS;
 pub use chars::CharNet;
 pub use crf::Crf;
 pub use explain::Explained;
+pub(crate) use lstm::DirectionScratch;
 pub use lstm::{Cell, Stack, LOW_MEMORY_BLOCK, PROJECTION_BLOCK};
 
 use crate::format::Config;

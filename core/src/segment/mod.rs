@@ -43,6 +43,7 @@ use crate::format::{
 };
 use crate::kernels::argmax;
 use crate::lowercase::{lower, Lower};
+use crate::model::{DirectionScratch, PROJECTION_BLOCK};
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::{find_code, StringTable};
 use crate::{Cell, Error};
@@ -432,9 +433,11 @@ impl<'a> Segmenter<'a> {
         } else {
             0
         };
-        // Offsets (n+1), rows (n), labels (n); backward outputs; h, c, gates, x, logits.
-        back.checked_add(window.checked_mul(3)?)?
-            .checked_add(1 + 6 * h + self.embedding_dim() + CLASSES)
+        // Offsets (n+1), rows (n), labels (n); backward outputs; one LSTM direction's
+        // working memory; logits.
+        back.checked_add(window.checked_mul(3)?)?.checked_add(
+            1 + DirectionScratch::len(self.embedding_dim(), h, PROJECTION_BLOCK) + CLASSES,
+        )
     }
 
     /// Bytes of scratch [`Segmenter::segment`] needs for windows of `window` characters
@@ -462,25 +465,20 @@ impl<'a> Segmenter<'a> {
         }
         offsets[n] = text.len() as u32;
         let (back, rest) = f.split_at_mut(if self.bidirectional() { n * h } else { 0 });
-        let (hs, rest) = rest.split_at_mut(h);
-        let (cs, rest) = rest.split_at_mut(h);
-        let (gates, rest) = rest.split_at_mut(4 * h);
-        let (x, rest) = rest.split_at_mut(e);
+        let (work, rest) = rest.split_at_mut(DirectionScratch::len(e, h, PROJECTION_BLOCK));
         let logits = &mut rest[..CLASSES];
+        // Each direction runs as the tagger's LSTMs do: inputs projected a block of
+        // characters at a time, int8 weights in integer arithmetic on i16 copies.
+        let mut dir = DirectionScratch::new(work, e, h, PROJECTION_BLOCK);
+        let mut input = |t: usize, x: &mut [f32]| self.embedding.row_into(rows[t] as usize, x);
         if let Some(cell) = &self.backward {
-            hs.fill(0.0);
-            cs.fill(0.0);
-            for t in (0..n).rev() {
-                self.embedding.row_into(rows[t] as usize, x);
-                cell.step(x, hs, cs, gates);
-                back[t * h..(t + 1) * h].copy_from_slice(hs);
-            }
+            dir.zero_state();
+            dir.run(cell, n, true, &mut input, &mut |t, hs| {
+                back[t * h..(t + 1) * h].copy_from_slice(hs)
+            });
         }
-        hs.fill(0.0);
-        cs.fill(0.0);
-        for t in 0..n {
-            self.embedding.row_into(rows[t] as usize, x);
-            self.forward.step(x, hs, cs, gates);
+        dir.zero_state();
+        dir.run(&self.forward, n, false, &mut input, &mut |t, hs| {
             for (k, l) in logits.iter_mut().enumerate() {
                 let mut v = self.out_b.get(k) + self.out_w.row_dot(k, 0, hs);
                 if self.bidirectional() {
@@ -489,7 +487,7 @@ impl<'a> Segmenter<'a> {
                 *l = v;
             }
             labels[t] = CLASS_LABELS[argmax(logits)] as u32;
-        }
+        });
         n
     }
 
