@@ -494,5 +494,24 @@ fn train_learns_the_segmenter_exactly_as_train_then_segmenter() {
     let err = fails(&dir, &train("bad.postag", &["--segmenter-steps", "0"]));
     assert!(err.contains("--segmenter-steps"), "{err}");
     assert!(!dir.join("bad.postag").exists());
+    // The segmenter's sizes follow the preset unless given: micro's are small.
+    for (preset, extra, want) in [
+        ("micro", &[][..], (12, 20)),
+        ("micro", &["--segmenter-hidden", "8"][..], (12, 8)),
+        ("tiny", &[][..], (24, 48)),
+    ] {
+        let mut args = train("p.postag", &["--segmenter-steps", "2"]);
+        args[4] = preset;
+        ok(&dir, &[&args[..], extra].concat());
+        let blob = std::fs::read(dir.join("p.postag")).unwrap();
+        let seg = postag_core::segment::Segmenter::from_bytes(&blob)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (seg.embedding_dim(), seg.hidden()),
+            want,
+            "{preset} {extra:?}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -151,12 +151,14 @@ pub struct TrainArgs {
     /// Segmenter: optimizer steps (as `postag segmenter --steps`).
     #[arg(long, default_value_t = SegOpts::default().steps)]
     pub(super) segmenter_steps: usize,
-    /// Segmenter: char embedding size (as `postag segmenter --dim`).
-    #[arg(long, default_value_t = SegOpts::default().dim)]
-    pub(super) segmenter_dim: usize,
-    /// Segmenter: LSTM hidden size per direction (as `postag segmenter --hidden`).
-    #[arg(long, default_value_t = SegOpts::default().hidden)]
-    pub(super) segmenter_hidden: usize,
+    /// Segmenter: char embedding size (as `postag segmenter --dim`) (default: the
+    /// preset's: 24; micro and nano 12, to keep their blobs small).
+    #[arg(long)]
+    pub(super) segmenter_dim: Option<usize>,
+    /// Segmenter: LSTM hidden size per direction (as `postag segmenter --hidden`)
+    /// (default: the preset's: 48; micro and nano 20).
+    #[arg(long)]
+    pub(super) segmenter_hidden: Option<usize>,
     /// Segmenter: a forward-only LSTM (as `postag segmenter --unidirectional`).
     #[arg(long)]
     pub(super) segmenter_unidirectional: bool,
@@ -193,12 +195,17 @@ pub(super) struct Switches {
 }
 
 impl TrainArgs {
-    /// The segmenter's options (`postag segmenter`'s, with `--seed`).
+    /// The segmenter's options (`postag segmenter`'s, with `--seed`; sizes from the
+    /// preset unless given).
     pub(super) fn segmenter_opts(&self) -> SegOpts {
+        let (dim, hidden) = match self.preset {
+            Preset::Micro | Preset::Nano => (12, 20),
+            Preset::Default | Preset::Tiny => (SegOpts::default().dim, SegOpts::default().hidden),
+        };
         SegOpts {
             steps: self.segmenter_steps,
-            dim: self.segmenter_dim,
-            hidden: self.segmenter_hidden,
+            dim: self.segmenter_dim.unwrap_or(dim),
+            hidden: self.segmenter_hidden.unwrap_or(hidden),
             bidirectional: !self.segmenter_unidirectional,
             seed: self.seed,
             ..Default::default()
