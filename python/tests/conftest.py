@@ -82,6 +82,7 @@ def ewt_dev() -> List[List[str]]:
 
 EWT_TRAIN = SHARED / "data" / "ud" / "en_ewt" / "en_ewt-ud-train.conllu"
 MICRO_MODEL = REPO / "models" / "en_ewt_micro.postag"
+NANO_MODEL = REPO / "models" / "en_ewt_nano.postag"
 
 
 @pytest.fixture(scope="session")

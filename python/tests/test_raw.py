@@ -9,7 +9,7 @@ import pytest
 
 import postag
 
-from conftest import EWT_DEV, MICRO_MODEL
+from conftest import EWT_DEV, NANO_MODEL
 
 TEXT = (
     "I can't go. Hello, world! I don't know.\r\nSecond line  here\n\n\n"
@@ -34,7 +34,7 @@ def cli_jsonl(postag_bin, model_path, text):
 
 
 def test_a_model_without_segmenter_raises():
-    m = postag.Model.load(str(MICRO_MODEL))
+    m = postag.Model.load(str(NANO_MODEL))
     assert not m.has_segmenter
     with pytest.raises(postag.PostagError, match="this model has no segmenter"):
         m.tag_text("Hello there.")

@@ -96,10 +96,10 @@ fn raw_output_is_conllu_that_spells_the_input() {
 #[test]
 fn raw_input_needs_a_segmenter_and_valid_utf8() {
     let dir = scratch("errors");
-    let micro = repo().join("models/en_ewt_micro.postag");
+    let nano = repo().join("models/en_ewt_nano.postag");
     let e = common::fails(
         &dir,
-        &["tag", "--model", micro.to_str().unwrap(), "--format", "raw"],
+        &["tag", "--model", nano.to_str().unwrap(), "--format", "raw"],
     );
     assert!(e.contains("has no segmenter"), "{e}");
     let m = model(&dir);
