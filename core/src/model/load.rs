@@ -519,6 +519,20 @@ mod tests {
     use crate::synthetic::RandomModel;
     use crate::tensor::Storage;
 
+    /// Proptest's settings: `cases` cases; under Miri a few, without the regression
+    /// files (its isolation forbids reading them).
+    fn cases(cases: u32) -> ProptestConfig {
+        if cfg!(miri) {
+            ProptestConfig {
+                cases: 4,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        } else {
+            ProptestConfig::with_cases(cases)
+        }
+    }
+
     /// A small model with char features and two word-LSTM layers.
     fn blob() -> Vec<u8> {
         RandomModel {
@@ -562,6 +576,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
     fn a_clean_table_is_indexed_and_every_lookup_matches_the_walk() {
         let blob = blob();
         let raw = format::split(&blob).unwrap();
@@ -584,6 +602,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
     fn altered_tables_are_refused_as_a_walk_refuses_them() {
         let blob = blob();
         let header_end = 12 + u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize;
@@ -617,7 +639,10 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(cases(256))]
+
         #[test]
+        #[cfg_attr(miri, ignore = "RandomModel::build calls libm's sqrtf, inline assembly")]
         fn randomly_altered_tables_are_refused_as_a_walk_refuses_them(
             changes in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4)
         ) {
