@@ -41,9 +41,22 @@ impl<'a> Model<'a> {
         index: bool,
     ) -> Result<&'m mut Self, Error> {
         let raw = format::split(bytes)?;
-        let config = raw.header.config;
         let mut t = Tensors::new(raw.header.tensors, raw.payload, index);
+        let model = Self::load_words(place, raw.header.config, &mut t, bytes.len())?;
+        model.load_rest(&mut t)?;
+        Ok(model)
+    }
 
+    /// The first part of [`Model::from_bytes`]: the header's dimensions and the word
+    /// tables, then [`Model::start`]. A function of its own, so that what it holds
+    /// takes no stack during the rest of the load.
+    #[inline(never)]
+    fn load_words<'m>(
+        place: &'m mut MaybeUninit<Self>,
+        config: Config,
+        t: &mut Tensors<'a>,
+        blob_len: usize,
+    ) -> Result<&'m mut Self, Error> {
         let word_rows = check_rows(config.words.rows)?;
         let word_dim = check_dim(config.words.dim)?;
         check_row(config.words.unknown, word_rows)?;
@@ -61,16 +74,14 @@ impl<'a> Model<'a> {
         if !all_below(word_row_ids, word_rows) {
             return Err(Error::InvalidModel);
         }
-        let model = Self::start(
+        Ok(Self::start(
             place,
             config,
             word_embedding,
             words,
             word_row_ids,
-            bytes.len(),
-        );
-        model.load_rest(&mut t)?;
-        Ok(model)
+            blob_len,
+        ))
     }
 
     /// Writes the model's first parts to `place` and the rest empty, for
