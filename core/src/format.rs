@@ -400,6 +400,13 @@ pub struct TensorIter<'a> {
     rest: &'a [u8],
 }
 
+impl TensorIter<'_> {
+    /// Bytes of the table not yet decoded.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+}
+
 impl Iterator for TensorIter<'_> {
     type Item = Result<TensorEntry, Error>;
 

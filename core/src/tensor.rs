@@ -339,6 +339,9 @@ impl<'a> Vector<'a> {
 pub struct U32s<'a>(&'a [u8]);
 
 impl<'a> U32s<'a> {
+    /// No values.
+    pub const EMPTY: U32s<'static> = U32s(&[]);
+
     /// A view of `len` little-endian u32 values; `None` if the length is wrong.
     pub fn new(bytes: &'a [u8], len: usize) -> Option<Self> {
         (len.checked_mul(4)? == bytes.len()).then_some(U32s(bytes))

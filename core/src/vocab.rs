@@ -117,20 +117,33 @@ impl<'a> StringTable<'a> {
     /// and that every string is UTF-8: all the bytes are, and every offset falls on
     /// a character boundary (one pass over the bytes, not one call per string).
     pub(crate) fn new(bytes: &'a [u8], offsets: U32s<'a>) -> Option<Self> {
-        if offsets.is_empty() || offsets.get(0) != 0 {
+        Self::checked(bytes, offsets, false)
+    }
+
+    /// [`StringTable::new`], and with `sorted` also [`StringTable::is_strictly_sorted`],
+    /// in the same pass over the offsets.
+    pub(crate) fn checked(bytes: &'a [u8], offsets: U32s<'a>, sorted: bool) -> Option<Self> {
+        let mut offs = offsets.iter().map(|o| o as usize);
+        if offs.next() != Some(0) {
             return None;
         }
         let text = core::str::from_utf8(bytes).ok()?;
-        let mut prev = 0usize;
-        for off in offsets.iter().skip(1) {
-            let off = off as usize;
+        // The last string checked, and where it ends.
+        let (mut last, mut end): (Option<&[u8]>, usize) = (None, 0);
+        for off in offs {
             // (Not a boundary either past the end.)
-            if off < prev || !text.is_char_boundary(off) {
+            if off < end || !text.is_char_boundary(off) {
                 return None;
             }
-            prev = off;
+            let string = &bytes[end..off];
+            if let (true, Some(last)) = (sorted, last) {
+                if !less(last, string) {
+                    return None;
+                }
+            }
+            (last, end) = (Some(string), off);
         }
-        (prev == bytes.len()).then_some(StringTable { bytes, offsets })
+        (end == bytes.len()).then_some(StringTable { bytes, offsets })
     }
 
     /// Number of strings.
@@ -183,7 +196,7 @@ impl<'a> StringTable<'a> {
             return true;
         };
         for c in offsets {
-            if self.bytes[a..b] >= self.bytes[b..c] {
+            if !less(&self.bytes[a..b], &self.bytes[b..c]) {
                 return false;
             }
             (a, b) = (b, c);
@@ -194,6 +207,25 @@ impl<'a> StringTable<'a> {
     /// The strings in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
         (0..self.len()).map(move |i| self.get(i))
+    }
+}
+
+/// Whether `a < b` in byte order. Neighbours in a sorted vocabulary share short
+/// prefixes: four bytes at a time (as big-endian numbers, whose order is the bytes'),
+/// then byte by byte, is cheaper there than a call to `memcmp`.
+#[inline]
+fn less(mut a: &[u8], mut b: &[u8]) -> bool {
+    while let (Some((x, a_rest)), Some((y, b_rest))) =
+        (a.split_first_chunk::<4>(), b.split_first_chunk::<4>())
+    {
+        if x != y {
+            return u32::from_be_bytes(*x) < u32::from_be_bytes(*y);
+        }
+        (a, b) = (a_rest, b_rest);
+    }
+    match a.iter().zip(b).find(|(x, y)| x != y) {
+        Some((x, y)) => x < y,
+        None => a.len() < b.len(),
     }
 }
 
@@ -215,7 +247,113 @@ pub(crate) fn find_code(codes: U32s<'_>, code: u32) -> Option<usize> {
 mod tests {
     use super::*;
     extern crate std;
+    use proptest::prelude::*;
     use std::string::String;
+    use std::vec::Vec;
+
+    /// Proptest's settings: `cases` cases; under Miri a few, without the regression
+    /// files (its isolation forbids reading them).
+    fn cases(cases: u32) -> ProptestConfig {
+        if cfg!(miri) {
+            ProptestConfig {
+                cases: 4,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        } else {
+            ProptestConfig::with_cases(cases)
+        }
+    }
+
+    /// Bytes mostly from a few letters (long shared prefixes) and UTF-8 pieces, some
+    /// not UTF-8 at all.
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                4 => proptest::sample::select(&b"aab"[..]),
+                1 => proptest::sample::select(&[0xC3u8, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x80, 0xFF][..]),
+                1 => any::<u8>(),
+            ],
+            0..40,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(cases(2000))]
+
+        #[test]
+        fn less_is_byte_order(a in bytes(), b in bytes()) {
+            prop_assert_eq!(less(&a, &b), a < b);
+            prop_assert_eq!(less(&a, &a), false);
+        }
+
+        /// Distinct strings in byte order with long shared prefixes make a sorted table;
+        /// with two neighbours swapped, not.
+        #[test]
+        fn sorted_strings_make_a_sorted_table(
+            strings in proptest::collection::btree_set("[ab\u{e9}]{0,10}", 2..30),
+            swap in any::<prop::sample::Index>(),
+        ) {
+            let mut strings: Vec<String> = strings.into_iter().collect();
+            let table = |strings: &[String]| {
+                let text: Vec<u8> = strings.concat().into_bytes();
+                let mut offsets = std::vec![0u32];
+                for s in strings {
+                    offsets.push(offsets.last().unwrap() + s.len() as u32);
+                }
+                let raw: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
+                let u32s = U32s::new(&raw, offsets.len()).unwrap();
+                StringTable::checked(&text, u32s, true).is_some()
+            };
+            prop_assert!(table(&strings));
+            let i = swap.index(strings.len() - 1);
+            strings.swap(i, i + 1);
+            prop_assert!(!table(&strings));
+        }
+
+        /// `StringTable::checked` against its definition: UTF-8, offsets from 0 to the
+        /// end that never decrease and fall on character boundaries, and (`sorted`)
+        /// strictly increasing strings.
+        #[test]
+        fn checked_tables_match_the_definition(
+            text in bytes(),
+            cuts in proptest::collection::vec(0usize..48, 0..12),
+            start in 0u32..2,
+            sort_cuts: bool,
+            sorted: bool,
+        ) {
+            let mut offsets: Vec<u32> = cuts.iter().map(|&c| c as u32).collect();
+            if sort_cuts {
+                offsets.sort_unstable();
+            }
+            offsets.insert(0, start);
+            if sort_cuts {
+                offsets.push(text.len() as u32);
+            }
+            let raw: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
+            let u32s = U32s::new(&raw, offsets.len()).unwrap();
+            let want = match core::str::from_utf8(&text) {
+                Err(_) => false,
+                Ok(s) => {
+                    offsets[0] == 0
+                        && offsets.windows(2).all(|w| w[0] <= w[1])
+                        && offsets.iter().all(|&o| s.is_char_boundary(o as usize))
+                        && *offsets.last().unwrap() as usize == text.len()
+                        && (!sorted
+                            || offsets.windows(3).all(|w| {
+                                text[w[0] as usize..w[1] as usize] < text[w[1] as usize..w[2] as usize]
+                            }))
+                }
+            };
+            let got = StringTable::checked(&text, u32s, sorted);
+            prop_assert_eq!(got.is_some(), want);
+            if let Some(t) = got {
+                prop_assert_eq!(t.len(), offsets.len() - 1);
+                let sorted_now = t.iter().collect::<Vec<_>>().windows(2).all(|w| w[0].as_bytes() < w[1].as_bytes());
+                prop_assert_eq!(t.is_strictly_sorted(), sorted_now);
+            }
+        }
+    }
 
     #[test]
     fn normalization_lowercases_and_folds_digits() {

@@ -216,6 +216,11 @@ impl<T> Value<T> {
         }
     }
 
+    /// The checked pointer, for a value written a part at a time.
+    pub(crate) fn ptr(&self) -> *mut T {
+        self.ptr
+    }
+
     /// Writes `value` without reading or dropping what was there (it may be
     /// uninitialized memory).
     ///

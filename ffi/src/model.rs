@@ -1,7 +1,8 @@
 //! The caller-owned model object: loading, dimensions, tag names.
 
 use core::ffi::c_char;
-use core::mem::{align_of, size_of};
+use core::mem::{align_of, size_of, MaybeUninit};
+use core::ptr::{addr_of_mut, copy_nonoverlapping};
 
 use postag_core::Model;
 
@@ -156,16 +157,20 @@ pub unsafe extern "C" fn postag_model_load(
         // SAFETY: the caller keeps the blob valid and unchanged for as long as the model
         // is used, which is all the lifetime this library relies on.
         let bytes: &'static [u8] = unsafe { bytes.get() };
-        let model = Model::from_bytes(bytes)?;
-        let loaded = Loaded {
-            magic: LOADED,
-            blob,
-            model,
-            bytes,
-        };
+        // Built in place and copied once: the model is on the stack once (a
+        // microcontroller's is small), not also in a `Loaded` written afterwards.
+        let mut model = MaybeUninit::uninit();
+        let model = Model::from_bytes_in_place(bytes, &mut model)?;
+        let out = out.cast::<Loaded>().ptr();
         // SAFETY: `out` is writable (caller's contract, checked above), overlaps no
-        // input, and `Loaded` fits a `postag_model` (size and alignment asserted above).
-        unsafe { out.cast::<Loaded>().set(loaded) };
+        // input, and `Loaded` fits a `postag_model` (size and alignment asserted above);
+        // each field is written through a raw pointer, never read.
+        unsafe {
+            addr_of_mut!((*out).magic).write(LOADED);
+            addr_of_mut!((*out).blob).write(blob);
+            copy_nonoverlapping(model, addr_of_mut!((*out).model), 1);
+            addr_of_mut!((*out).bytes).write(bytes);
+        }
         Ok(())
     })
 }

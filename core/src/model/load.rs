@@ -1,13 +1,15 @@
 //! Blob to model: every tensor found by role, its shape and type checked against the
 //! header's dimensions, every f32 value finite, every stored index in range.
 
+use core::mem::MaybeUninit;
+
 use super::chars::CharNet;
 use super::crf::Crf;
 use super::lstm::{Cell, Stack};
 use super::Model;
 use crate::format::{
-    self, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM, MAX_LAYERS,
-    MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE,
+    self, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM,
+    MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE,
 };
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::StringTable;
@@ -17,14 +19,44 @@ impl<'a> Model<'a> {
     /// Validates a blob completely (framing, CRC, header, every tensor's place and
     /// shape, every stored index) and returns a view that tags without further checks.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
-        let raw = format::split(bytes)?;
-        let config = raw.header.config;
-        let mut t = Tensors {
-            table: raw.header.tensors,
-            payload: raw.payload,
-            used: 0,
-        };
+        let mut place = MaybeUninit::uninit();
+        Self::from_bytes_in_place(bytes, &mut place).map(|model| *model)
+    }
 
+    /// [`Model::from_bytes`], with the model built in `place` and returned there: for
+    /// a microcontroller's small stack, the model (about 1.3 KB on a 32-bit target)
+    /// is never built elsewhere and moved. On an error `place` holds no loaded model.
+    pub fn from_bytes_in_place<'m>(
+        bytes: &'a [u8],
+        place: &'m mut MaybeUninit<Self>,
+    ) -> Result<&'m mut Self, Error> {
+        Self::load(bytes, place, true)
+    }
+
+    /// [`Model::from_bytes_in_place`]; `index`: whether lookups may use the index of
+    /// the tensor table (tests compare with walks over the table alone).
+    fn load<'m>(
+        bytes: &'a [u8],
+        place: &'m mut MaybeUninit<Self>,
+        index: bool,
+    ) -> Result<&'m mut Self, Error> {
+        let raw = format::split(bytes)?;
+        let mut t = Tensors::new(raw.header.tensors, raw.payload, index);
+        let model = Self::load_words(place, raw.header.config, &mut t, bytes.len())?;
+        model.load_rest(&mut t)?;
+        Ok(model)
+    }
+
+    /// The first part of [`Model::from_bytes`]: the header's dimensions and the word
+    /// tables, then [`Model::start`]. A function of its own, so that what it holds
+    /// takes no stack during the rest of the load.
+    #[inline(never)]
+    fn load_words<'m>(
+        place: &'m mut MaybeUninit<Self>,
+        config: Config,
+        t: &mut Tensors<'a>,
+        blob_len: usize,
+    ) -> Result<&'m mut Self, Error> {
         let word_rows = check_rows(config.words.rows)?;
         let word_dim = check_dim(config.words.dim)?;
         check_row(config.words.unknown, word_rows)?;
@@ -32,84 +64,210 @@ impl<'a> Model<'a> {
             return Err(Error::InvalidModel);
         }
         check_shape(&config.lstm)?;
-        let tags = config.tags as usize;
         if !(1..=MAX_TAGS).contains(&config.tags) {
             return Err(Error::InvalidModel);
         }
 
         let word_embedding = t.matrix(Role::WordEmbedding, word_rows, word_dim)?;
-        let words = t.strings(Role::WordStrings, Role::WordOffsets)?;
+        let words = t.strings(Role::WordStrings, Role::WordOffsets, true)?;
         let word_row_ids = t.u32s(Role::WordRows, words.len())?;
-        if !words.is_strictly_sorted() || word_row_ids.iter().any(|r| r as usize >= word_rows) {
+        if !all_below(word_row_ids, word_rows) {
             return Err(Error::InvalidModel);
         }
+        Ok(Self::start(
+            place,
+            config,
+            word_embedding,
+            words,
+            word_row_ids,
+            blob_len,
+        ))
+    }
 
-        let chars = match config.chars {
-            None => None,
-            Some(cc) => {
-                let rows = check_rows(cc.rows)?;
-                let dim = check_dim(cc.dim)?;
-                check_row(cc.unknown, rows)?;
-                check_shape(&cc.lstm)?;
-                if !(1..=MAX_WORD_CHARS).contains(&cc.max_word_chars) {
-                    return Err(Error::InvalidModel);
-                }
-                let embedding = t.matrix(Role::CharEmbedding, rows, dim)?;
-                let Some((e, _)) = t.find(Role::CharCodes)? else {
-                    return Err(Error::InvalidModel);
-                };
-                t.used -= 1; // `u32s` below counts it again
-                let n = e.cols as usize;
-                let codes = t.u32s(Role::CharCodes, n)?;
-                let char_rows = t.u32s(Role::CharRows, n)?;
-                let increasing = (1..n).all(|i| codes.get(i - 1) < codes.get(i));
-                if !increasing || char_rows.iter().any(|r| r as usize >= rows) {
-                    return Err(Error::InvalidModel);
-                }
-                Some(CharNet {
-                    embedding,
-                    codes,
-                    rows: char_rows,
-                    unknown: cc.unknown,
-                    max_word_chars: cc.max_word_chars as usize,
-                    lstm: t.stack(Net::Char, cc.lstm, dim)?,
-                })
+    /// Writes the model's first parts to `place` and the rest empty, for
+    /// [`Model::load_rest`] to fill. The empty LSTM stacks are copied from a constant
+    /// straight into `place` (a stack built at run time would be built on the stack
+    /// first); a function of its own, so that whatever it does build takes no stack
+    /// during the rest of the load.
+    #[inline(never)]
+    fn start<'m>(
+        place: &'m mut MaybeUninit<Self>,
+        config: Config,
+        word_embedding: Matrix<'a>,
+        words: StringTable<'a>,
+        word_rows: U32s<'a>,
+        blob_len: usize,
+    ) -> &'m mut Self {
+        let model = place.write(Model {
+            config,
+            word_embedding,
+            words,
+            word_rows,
+            chars: config.chars.map(|_| CharNet {
+                embedding: Matrix::EMPTY,
+                codes: U32s::EMPTY,
+                rows: U32s::EMPTY,
+                unknown: None,
+                max_word_chars: 0,
+                lstm: Stack::EMPTY,
+            }),
+            lstm: Stack::EMPTY,
+            tag_weights: Matrix::EMPTY,
+            tag_bias: Vector::EMPTY,
+            // Replaced by the tag names.
+            tag_names: words,
+            crf: None,
+            blob_len,
+        });
+        model.lstm.shape = config.lstm;
+        model
+    }
+
+    /// The rest of [`Model::from_bytes`] after the word tables: the char net, the word
+    /// LSTM, `hidden2tag`, the tag names and the CRF, each written in place.
+    fn load_rest(&mut self, t: &mut Tensors<'a>) -> Result<(), Error> {
+        let config = self.config;
+        let tags = config.tags as usize;
+        if let (Some(cc), Some(net)) = (config.chars, &mut self.chars) {
+            let rows = check_rows(cc.rows)?;
+            let dim = check_dim(cc.dim)?;
+            check_row(cc.unknown, rows)?;
+            check_shape(&cc.lstm)?;
+            if !(1..=MAX_WORD_CHARS).contains(&cc.max_word_chars) {
+                return Err(Error::InvalidModel);
             }
-        };
+            net.embedding = t.matrix(Role::CharEmbedding, rows, dim)?;
+            let Some((e, _)) = t.find(Role::CharCodes)? else {
+                return Err(Error::InvalidModel);
+            };
+            t.used -= 1; // `u32s` below counts it again
+            let n = e.cols as usize;
+            let codes = t.u32s(Role::CharCodes, n)?;
+            let char_rows = t.u32s(Role::CharRows, n)?;
+            let increasing = (1..n).all(|i| codes.get(i - 1) < codes.get(i));
+            if !increasing || !all_below(char_rows, rows) {
+                return Err(Error::InvalidModel);
+            }
+            (net.codes, net.rows) = (codes, char_rows);
+            (net.unknown, net.max_word_chars) = (cc.unknown, cc.max_word_chars as usize);
+            net.lstm.shape = cc.lstm;
+            t.stack(Net::Char, dim, &mut net.lstm)?;
+        }
 
-        let lstm = t.stack(Net::Word, config.lstm, config.word_input_dim())?;
-        let tag_weights = t.matrix(Role::TagWeights, tags, config.lstm.output_dim())?;
-        let tag_bias = t.vector(Role::TagBias, tags)?;
-        let tag_names = t.strings(Role::TagStrings, Role::TagOffsets)?;
-        if tag_names.len() != tags {
+        t.stack(Net::Word, config.word_input_dim(), &mut self.lstm)?;
+        self.tag_weights = t.matrix(Role::TagWeights, tags, config.lstm.output_dim())?;
+        self.tag_bias = t.vector(Role::TagBias, tags)?;
+        self.tag_names = t.strings(Role::TagStrings, Role::TagOffsets, false)?;
+        if self.tag_names.len() != tags {
             return Err(Error::InvalidModel);
         }
-        let crf = if config.crf {
-            Some(Crf {
+        if config.crf {
+            self.crf = Some(Crf {
                 transitions: t.vector_2d(Role::CrfTransitions, tags)?,
                 start: t.vector(Role::CrfStart, tags)?,
                 end: t.vector(Role::CrfEnd, tags)?,
-            })
-        } else {
-            None
-        };
+            });
+        }
         // Every entry must have been claimed: no stray or duplicated tensors.
         if t.used != t.count() {
             return Err(Error::InvalidModel);
         }
-        Ok(Model {
-            config,
-            word_embedding,
-            words,
-            word_rows: word_row_ids,
-            chars,
-            lstm,
-            tag_weights,
-            tag_bias,
-            tag_names,
-            crf,
-            blob_len: bytes.len(),
-        })
+        Ok(())
+    }
+}
+
+impl Stack<'_> {
+    /// A stack of no layers (its cells empty), to be filled in place.
+    const EMPTY: Stack<'static> = Stack {
+        shape: LstmShape {
+            hidden: 0,
+            layers: 0,
+            bidirectional: false,
+        },
+        cells: [[Cell::EMPTY; 2]; MAX_LAYERS],
+    };
+}
+
+/// Whether every value of `values` is below `limit` (an index into `limit` rows).
+fn all_below(values: U32s<'_>, limit: usize) -> bool {
+    // The largest value, without a branch per value.
+    (values.iter().fold(0, u32::max) as usize) < limit || values.is_empty()
+}
+
+/// Roles that a model's tensors may have, in the order of [`slot`]: the fixed ones,
+/// then `Role::Lstm` by net, layer, direction and part.
+const SLOTS: usize = 14 + 2 * MAX_LAYERS * 2 * 3;
+
+/// The place of `role` among the [`SLOTS`]; `None` for a role no model tensor has
+/// (the segmenter's, an LSTM layer past [`MAX_LAYERS`]).
+fn slot(role: Role) -> Option<usize> {
+    Some(match role {
+        Role::WordEmbedding => 0,
+        Role::WordStrings => 1,
+        Role::WordOffsets => 2,
+        Role::WordRows => 3,
+        Role::CharEmbedding => 4,
+        Role::CharCodes => 5,
+        Role::CharRows => 6,
+        Role::TagWeights => 7,
+        Role::TagBias => 8,
+        Role::TagStrings => 9,
+        Role::TagOffsets => 10,
+        Role::CrfTransitions => 11,
+        Role::CrfStart => 12,
+        Role::CrfEnd => 13,
+        Role::Lstm {
+            net,
+            layer,
+            reverse,
+            part,
+        } if (layer as usize) < MAX_LAYERS => {
+            let cell = (net as usize * MAX_LAYERS + layer as usize) * 2 + reverse as usize;
+            14 + cell * 3 + part as usize
+        }
+        Role::Lstm { .. } | Role::Segmenter(_) => return None,
+    })
+}
+
+/// The bytes of `entry`'s tensor in `payload`; `None` if they do not fit.
+fn tensor_bytes<'a>(entry: &TensorEntry, payload: &'a [u8]) -> Option<&'a [u8]> {
+    let len = entry.dtype.byte_len(entry.rows, entry.cols)?;
+    let start = entry.offset as usize;
+    payload.get(start..start.checked_add(len)?)
+}
+
+/// The index of a clean tensor table, made in one pass: per [`slot`], one more than
+/// the byte position of the entry with that role (0: none), and the number of entries
+/// that must all be claimed (all but the segmenter's).
+struct Index {
+    at: [u16; SLOTS],
+    count: usize,
+}
+
+impl Index {
+    /// `None` unless every entry decodes, no role of a model tensor appears twice, each
+    /// such tensor lies inside the payload and the table is shorter than 64 KiB.
+    fn new(table: TensorTable<'_>, payload: &[u8]) -> Option<Index> {
+        let mut index = Index {
+            at: [0; SLOTS],
+            count: 0,
+        };
+        let mut entries = table.iter();
+        loop {
+            let at = u16::try_from(table.0.len() - entries.remaining() + 1).ok()?;
+            let Some(entry) = entries.next() else {
+                return Some(index);
+            };
+            let entry = entry.ok()?;
+            index.count += usize::from(!matches!(entry.role, Role::Segmenter(_)));
+            if let Some(s) = slot(entry.role) {
+                if index.at[s] != 0 {
+                    return None;
+                }
+                tensor_bytes(&entry, payload)?;
+                index.at[s] = at;
+            }
+        }
     }
 }
 
@@ -118,10 +276,48 @@ struct Tensors<'a> {
     table: TensorTable<'a>,
     payload: &'a [u8],
     used: usize,
+    /// Where each role's entry is, when the table is clean; else every lookup walks
+    /// the table, which finds the first problem in table order and names it.
+    index: Option<Index>,
 }
 
 impl<'a> Tensors<'a> {
+    fn new(table: TensorTable<'a>, payload: &'a [u8], index: bool) -> Self {
+        Tensors {
+            table,
+            payload,
+            used: 0,
+            index: index.then(|| Index::new(table, payload)).flatten(),
+        }
+    }
+
     fn find(&mut self, role: Role) -> Result<Option<(TensorEntry, &'a [u8])>, Error> {
+        let found = match self.lookup(role) {
+            Some(found) => found,
+            None => self.walk(role)?,
+        };
+        if found.is_some() {
+            self.used += 1;
+        }
+        Ok(found)
+    }
+
+    /// `role`'s entry and bytes from the index; `None` without an index.
+    #[allow(clippy::option_option)]
+    fn lookup(&self, role: Role) -> Option<Option<(TensorEntry, &'a [u8])>> {
+        let at = self.index.as_ref()?.at[slot(role)?] as usize;
+        if at == 0 {
+            return Some(None);
+        }
+        let entry = TensorTable(self.table.0.get(at - 1..)?)
+            .iter()
+            .next()?
+            .ok()?;
+        Some(Some((entry, tensor_bytes(&entry, self.payload)?)))
+    }
+
+    /// `role`'s entry and bytes, from a walk over the whole table.
+    fn walk(&self, role: Role) -> Result<Option<(TensorEntry, &'a [u8])>, Error> {
         let mut found = None;
         for entry in self.table.iter() {
             let entry = entry?;
@@ -131,17 +327,8 @@ impl<'a> Tensors<'a> {
             if found.is_some() {
                 return Err(Error::InvalidModel);
             }
-            let len = entry
-                .dtype
-                .byte_len(entry.rows, entry.cols)
-                .ok_or(Error::InvalidModel)?;
-            let start = entry.offset as usize;
-            let end = start.checked_add(len).ok_or(Error::InvalidModel)?;
-            let bytes = self.payload.get(start..end).ok_or(Error::InvalidModel)?;
+            let bytes = tensor_bytes(&entry, self.payload).ok_or(Error::InvalidModel)?;
             found = Some((entry, bytes));
-        }
-        if found.is_some() {
-            self.used += 1;
         }
         Ok(found)
     }
@@ -195,8 +382,14 @@ impl<'a> Tensors<'a> {
         U32s::new(bytes, len).ok_or(Error::InvalidModel)
     }
 
-    /// A string table from a (1, n+1) offsets tensor and a (1, bytes) strings tensor.
-    fn strings(&mut self, strings: Role, offsets: Role) -> Result<StringTable<'a>, Error> {
+    /// A string table from a (1, n+1) offsets tensor and a (1, bytes) strings tensor;
+    /// `sorted`: its strings must be in strictly increasing byte order.
+    fn strings(
+        &mut self,
+        strings: Role,
+        offsets: Role,
+        sorted: bool,
+    ) -> Result<StringTable<'a>, Error> {
         let Some((e, offset_bytes)) = self.find(offsets)? else {
             return Err(Error::InvalidModel);
         };
@@ -207,13 +400,15 @@ impl<'a> Tensors<'a> {
             return Err(Error::InvalidModel);
         }
         let offsets = U32s::new(offset_bytes, e.cols as usize).ok_or(Error::InvalidModel)?;
-        StringTable::new(string_bytes, offsets).ok_or(Error::InvalidModel)
+        StringTable::checked(string_bytes, offsets, sorted).ok_or(Error::InvalidModel)
     }
 
-    fn stack(&mut self, net: Net, shape: LstmShape, input: usize) -> Result<Stack<'a>, Error> {
+    /// Fills the cells of `out`, a stack of the `net` LSTM whose first layer reads
+    /// `input` values (its shape already set).
+    fn stack(&mut self, net: Net, input: usize, out: &mut Stack<'a>) -> Result<(), Error> {
+        let shape = out.shape;
         let h = shape.hidden as usize;
-        let mut cells = [[Cell::EMPTY; 2]; MAX_LAYERS];
-        for (layer, pair) in cells.iter_mut().enumerate().take(shape.layers as usize) {
+        for (layer, pair) in out.cells.iter_mut().enumerate().take(shape.layers as usize) {
             let in_dim = if layer == 0 {
                 input
             } else {
@@ -226,14 +421,12 @@ impl<'a> Tensors<'a> {
                     reverse: direction == 1,
                     part,
                 };
-                *cell = Cell {
-                    w_ih: self.matrix(role(LstmPart::InputWeights), 4 * h, in_dim)?,
-                    w_hh: self.matrix(role(LstmPart::HiddenWeights), 4 * h, h)?,
-                    bias: self.vector(role(LstmPart::Bias), 4 * h)?,
-                };
+                cell.w_ih = self.matrix(role(LstmPart::InputWeights), 4 * h, in_dim)?;
+                cell.w_hh = self.matrix(role(LstmPart::HiddenWeights), 4 * h, h)?;
+                cell.bias = self.vector(role(LstmPart::Bias), 4 * h)?;
             }
         }
-        Ok(Stack { shape, cells })
+        Ok(())
     }
 
     /// A (T, T) f32 tensor viewed as a flat vector.
@@ -245,6 +438,9 @@ impl<'a> Tensors<'a> {
 
     /// Number of entries in the table, the optional segmenter's (`crate::segment`) aside.
     fn count(&self) -> usize {
+        if let Some(index) = &self.index {
+            return index.count;
+        }
         self.table
             .iter()
             .filter(|e| {
@@ -265,10 +461,13 @@ impl<'a> Tensors<'a> {
 fn check_finite(role: Role, bytes: &[u8], cols: usize, scales: bool) -> Result<(), Error> {
     const EXPONENT: u32 = 0x7F80_0000;
     let bits = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    // One pass without branches in the loop; locating the value is the rare case.
-    let any_non_finite = bytes
+    // One pass without branches in the loop; locating the value is the rare case. A
+    // value is not finite when its exponent is all ones: shifted out of the sign, at
+    // least 0xFF00_0000.
+    let largest = bytes
         .chunks_exact(4)
-        .fold(false, |bad, b| bad | (bits(b) & EXPONENT == EXPONENT));
+        .fold(0, |acc, b| u32::max(acc, bits(b) << 1));
+    let any_non_finite = largest >= 0xFF00_0000;
     if !any_non_finite {
         return Ok(());
     }
@@ -316,5 +515,189 @@ fn check_row(row: Option<u32>, rows: usize) -> Result<(), Error> {
     match row {
         Some(r) if r as usize >= rows => Err(Error::InvalidModel),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::crc32::crc32;
+    use crate::synthetic::RandomModel;
+    use crate::tensor::Storage;
+
+    /// Proptest's settings: `cases` cases; under Miri a few, without the regression
+    /// files (its isolation forbids reading them).
+    fn cases(cases: u32) -> ProptestConfig {
+        if cfg!(miri) {
+            ProptestConfig {
+                cases: 4,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        } else {
+            ProptestConfig::with_cases(cases)
+        }
+    }
+
+    /// A small model with char features and two word-LSTM layers.
+    fn blob() -> Vec<u8> {
+        RandomModel {
+            words: 40,
+            word_dim: 6,
+            chars: Some((4, 5)),
+            hidden: 7,
+            layers: 2,
+            bidirectional: true,
+            tags: 5,
+            storage: Storage::I8,
+            seed: 7,
+        }
+        .build()
+        .unwrap()
+        .0
+    }
+
+    fn with_crc(mut blob: Vec<u8>) -> Vec<u8> {
+        let n = blob.len() - 4;
+        let crc = crc32(&blob[..n]);
+        blob[n..].copy_from_slice(&crc.to_le_bytes());
+        blob
+    }
+
+    /// The load with the table's index and with walks over the table alone: the same
+    /// model or the same error.
+    fn same_answer(bytes: &[u8]) -> Result<(), Error> {
+        let (mut a, mut b) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+        let indexed = Model::load(bytes, &mut a, true).map(|m| *m);
+        let walked = Model::load(bytes, &mut b, false).map(|m| *m);
+        match (&indexed, &walked) {
+            (Ok(x), Ok(y)) => {
+                assert_eq!(x.config, y.config);
+                assert_eq!(x.vocab_len(), y.vocab_len());
+                assert!(x.tag_names().eq(y.tag_names()));
+            }
+            _ => assert_eq!(indexed.err(), walked.err()),
+        }
+        walked.map(|_| ())
+    }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
+    fn a_clean_table_is_indexed_and_every_lookup_matches_the_walk() {
+        let blob = blob();
+        let raw = format::split(&blob).unwrap();
+        let t = Tensors::new(raw.header.tensors, raw.payload, true);
+        let index = t.index.as_ref().expect("an index");
+        assert_eq!(index.count, raw.header.tensors.iter().count());
+        let mut roles = 0;
+        for entry in raw.header.tensors.iter() {
+            let role = entry.unwrap().role;
+            let (looked_up, walked) = (t.lookup(role), t.walk(role).unwrap());
+            assert_eq!(looked_up.flatten(), walked, "{role}");
+            roles += usize::from(walked.is_some());
+        }
+        assert_eq!(roles, index.count);
+        // Roles the blob lacks are absent from the index too.
+        for role in [Role::CrfTransitions, Role::CrfStart, Role::CrfEnd] {
+            assert_eq!(t.lookup(role), Some(None));
+        }
+        same_answer(&blob).unwrap();
+    }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
+    fn altered_tables_are_refused_as_a_walk_refuses_them() {
+        let blob = blob();
+        let header_end = 12 + u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize;
+        let (mut loaded, mut refused) = (0, 0);
+        for i in 12..header_end {
+            for value in [
+                0u8,
+                1,
+                2,
+                3,
+                4,
+                5,
+                0x7F,
+                0x80,
+                0xFF,
+                blob[i] ^ 1,
+                blob[i] ^ 2,
+            ] {
+                let mut copy = blob.clone();
+                copy[i] = value;
+                match same_answer(&with_crc(copy)) {
+                    Ok(()) => loaded += 1,
+                    Err(_) => refused += 1,
+                }
+            }
+        }
+        assert!(
+            refused > 0 && loaded > 0,
+            "{loaded} loaded, {refused} refused"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(cases(256))]
+
+        #[test]
+        #[cfg_attr(miri, ignore = "RandomModel::build calls libm's sqrtf, inline assembly")]
+        fn randomly_altered_tables_are_refused_as_a_walk_refuses_them(
+            changes in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4)
+        ) {
+            let mut blob = blob();
+            let header_end = 12 + u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) as usize;
+            for (at, value) in changes {
+                blob[12 + at % (header_end - 12)] = value;
+            }
+            let _ = same_answer(&with_crc(blob));
+        }
+
+        #[test]
+        fn the_finiteness_scan_finds_the_first_non_finite_value(
+            values in proptest::collection::vec(
+                prop_oneof![any::<u32>(), Just(0x7F80_0000), Just(0xFF80_0000), Just(0x7FC0_0001)],
+                0..40,
+            ),
+            cols in 1usize..7,
+            scales: bool,
+        ) {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let role = Role::TagBias;
+            let want = match values.iter().position(|&v| !f32::from_bits(v).is_finite()) {
+                None => Ok(()),
+                Some(i) => Err(Error::NonFiniteWeight {
+                    role,
+                    row: (i / cols) as u32,
+                    col: (!scales).then_some((i % cols) as u32),
+                    bits: values[i],
+                }),
+            };
+            prop_assert_eq!(check_finite(role, &bytes, cols, scales), want);
+        }
+
+        #[test]
+        fn all_below_is_no_value_at_or_above_the_limit(
+            values in proptest::collection::vec(any::<u32>(), 0..20),
+            limit in 0usize..5,
+            small: bool,
+        ) {
+            let values: Vec<u32> = values.iter().map(|&v| if small { v % 6 } else { v }).collect();
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let u32s = U32s::new(&bytes, values.len()).unwrap();
+            prop_assert_eq!(all_below(u32s, limit), values.iter().all(|&v| (v as usize) < limit));
+        }
     }
 }
