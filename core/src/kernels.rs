@@ -21,53 +21,68 @@ fn each_lane(mut f: impl FnMut(usize)) {
 }
 
 /// `sum_i a[i] * b[i]` over `min(a.len(), b.len())` elements.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
+    let (mut a, mut b) = (a, b);
     let mut acc = [0.0f32; LANES];
-    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
+    // Whole groups of `LANES` as arrays (`split_first_chunk`): no bounds checks in the
+    // loop, whose exit test is the length check itself.
+    while let (Some((x, ar)), Some((y, br))) = (
+        a.split_first_chunk::<LANES>(),
+        b.split_first_chunk::<LANES>(),
+    ) {
         each_lane(|k| acc[k] += x[k] * y[k]);
+        (a, b) = (ar, br);
     }
     let mut tail = 0.0;
-    for (x, y) in ar.iter().zip(br) {
+    for (x, y) in a.iter().zip(b) {
         tail += x * y;
     }
     reduce(acc) + tail
 }
 
+/// The little-endian f32 at element `k` of `b`.
+#[inline(always)]
+fn f32_le<const N: usize>(b: &[u8; N], k: usize) -> f32 {
+    f32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]])
+}
+
 /// `sum_i w[i] * x[i]` where `w` holds `x.len()` little-endian f32 values.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
+    let (mut w, mut x) = (w, x);
     let mut acc = [0.0f32; LANES];
-    let (wc, xc) = (w.chunks_exact(4 * LANES), x.chunks_exact(LANES));
-    let (wr, xr) = (wc.remainder(), xc.remainder());
-    for (wb, xv) in wc.zip(xc) {
-        each_lane(|k| {
-            let b = &wb[4 * k..4 * k + 4];
-            acc[k] += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * xv[k];
-        });
+    while let (Some((wb, wr)), Some((xv, xr))) = (
+        w.split_first_chunk::<{ 4 * LANES }>(),
+        x.split_first_chunk::<LANES>(),
+    ) {
+        each_lane(|k| acc[k] += f32_le(wb, k) * xv[k]);
+        (w, x) = (wr, xr);
     }
     let mut tail = 0.0;
-    for (b, v) in wr.chunks_exact(4).zip(xr) {
+    for (b, v) in w.chunks_exact(4).zip(x) {
         tail += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * v;
     }
     reduce(acc) + tail
 }
 
 /// `sum_i q[i] * x[i]` where `q` holds `x.len()` signed bytes.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
+    let (mut q, mut x) = (q, x);
     let mut acc = [0.0f32; LANES];
-    let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
-    let (qr, xr) = (qc.remainder(), xc.remainder());
-    for (qv, xv) in qc.zip(xc) {
+    while let (Some((qv, qr)), Some((xv, xr))) = (
+        q.split_first_chunk::<LANES>(),
+        x.split_first_chunk::<LANES>(),
+    ) {
         each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k]);
+        (q, x) = (qr, xr);
     }
     let mut tail = 0.0;
-    for (&b, v) in qr.iter().zip(xr) {
+    for (&b, v) in q.iter().zip(x) {
         tail += (b as i8 as f32) * v;
     }
     reduce(acc) + tail
@@ -77,22 +92,26 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
 /// Callers keep `|x| <= 16383`: then the products of up to 1024 columns sum to less
 /// than `128 * 16383 * 1024 < 2^31` in magnitude, so each chunk of 1024 columns is
 /// summed in i32 (eight lanes, then the lanes and the tail) and the chunks in i64.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
     const CHUNK: usize = 1024;
     let n = q.len().min(x.len());
     let mut sum = 0i64;
     for (q, x) in q[..n].chunks(CHUNK).zip(x[..n].chunks(CHUNK)) {
+        let (mut q, mut x) = (q, x);
         let mut acc = [0i32; LANES];
-        let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
-        let (qr, xr) = (qc.remainder(), xc.remainder());
-        for (qv, xv) in qc.zip(xc) {
+        while let (Some((qv, qr)), Some((xv, xr))) = (
+            q.split_first_chunk::<LANES>(),
+            x.split_first_chunk::<LANES>(),
+        ) {
             each_lane(|k| acc[k] = acc[k].wrapping_add(qv[k] as i8 as i32 * xv[k] as i32));
+            (q, x) = (qr, xr);
         }
         // Wrapping adds: exact within the callers' bound, and never a panic outside it.
         let mut s = 0i32;
         each_lane(|k| s = s.wrapping_add(acc[k]));
-        for (&b, &v) in qr.iter().zip(xr) {
+        for (&b, &v) in q.iter().zip(x) {
             s = s.wrapping_add(b as i8 as i32 * v as i32);
         }
         sum += s as i64;
@@ -128,7 +147,8 @@ pub fn gemm_lanes(w: &[u8], stride: usize, rows: usize, cols: usize, xt: &[f32],
 /// Quantizes `x` to i16 in `q` with one scale: `x[i] ~= q[i] * scale`, `|q[i]| <=
 /// 16383`, error at most `scale / 2 = max|x| / 32766`. `None` (and `q` untouched) when
 /// some element is not finite: the caller then keeps to f32 arithmetic.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     // The largest magnitude as bits: for non-negative floats the bit patterns order
     // as the values do, infinity above every finite value and NaN above infinity, so

@@ -85,17 +85,23 @@ fn row<'a>(w: &Rows<'a>, r: usize) -> &'a [u8] {
     &w.data[r * w.stride..r * w.stride + w.cols]
 }
 
-/// Pairs `x` (`w.cols` values) into `buf` and calls `put(r, q_r . x)` for every row,
-/// rows two at a time (one paired word serves both). Requires `w.cols <= MAX_COLS`.
-#[inline(always)]
-fn each_row<K: DualMac>(
+/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` (`w.cols` values)
+/// paired into `buf`, rows two at a time (one paired word serves both). Requires
+/// `w.cols <= MAX_COLS`, `out.len() >= w.rows`.
+///
+/// Not inlined: the one copy of these loops serves [`gemv_i8_i16`] and the
+/// one-input passes of [`project_i8_i16`], which lends it its buffer.
+#[inline(never)]
+fn add_rows<K: DualMac>(
     w: &Rows<'_>,
     x: &[i16],
+    x_scale: f32,
     buf: &mut [u32; BUF_WORDS],
-    mut put: impl FnMut(usize, i32),
+    out: &mut [f32],
 ) {
     let groups = w.cols / 4;
     pair(&x[..4 * groups], buf, 2, 0);
+    let mut put = |r: usize, d: i32| out[r] += (f32_at(w.scales, r) * x_scale) * d as f32;
     for r in (0..w.rows).step_by(2) {
         let r1 = (r + 1).min(w.rows - 1);
         let (q0, q1) = (row(w, r), row(w, r1));
@@ -126,10 +132,7 @@ pub(super) fn gemv_i8_i16<K: DualMac>(
     if w.cols > MAX_COLS {
         return false;
     }
-    let mut buf = [0u32; BUF_WORDS];
-    each_row::<K>(w, &xq[..w.cols], &mut buf, |r, d| {
-        out[r] += (f32_at(w.scales, r) * x_scale) * d as f32;
-    });
+    add_rows::<K>(w, &xq[..w.cols], x_scale, &mut [0u32; BUF_WORDS], out);
     true
 }
 
@@ -173,11 +176,14 @@ pub(super) fn project_i8_i16<K: DualMac>(
         }
         t += TOKENS;
     }
+    // One input at a time: the bias, then the products added as `gemv_i8_i16` adds
+    // them (`bias + p` is the f32 sum `p + bias`).
     while t < b {
-        each_row::<K>(w, input(t), &mut buf, |r, d| {
-            let scale = f32_at(w.scales, r) * x_scales[t];
-            out[t * rows + r] = f32_at(bias, r) + scale * d as f32;
-        });
+        let out = &mut out[t * rows..(t + 1) * rows];
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = f32_at(bias, r);
+        }
+        add_rows::<K>(w, input(t), x_scales[t], &mut buf, out);
         t += 1;
     }
     true
