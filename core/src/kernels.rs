@@ -235,6 +235,26 @@ pub fn tanh(x: f32) -> f32 {
     magnitude.copysign(x)
 }
 
+/// `x <- sigmoid(x)` element-wise. Out of line on bare-metal targets: one copy of the
+/// loop serves the three sigmoid gates of [`lstm_cell`].
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+fn sigmoid_all(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = sigmoid(*v);
+    }
+}
+
+/// `x <- tanh(x)` element-wise. Out of line on bare-metal targets: one copy of the
+/// loop serves both tanh passes of [`lstm_cell`].
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+fn tanh_all(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = tanh(*v);
+    }
+}
+
 /// One LSTM cell update from pre-activations, PyTorch gate order i, f, g, o:
 /// `gates (4H,)` is consumed as working memory, `c (H,)` updated in place, `h (H,)` written.
 /// `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h = sigmoid(o) * tanh(c')`.
@@ -245,21 +265,25 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     let (if_g, g_g) = ifg.split_at_mut(2 * hidden);
     // The activations first, each a loop of independent elements (they vectorize, and
     // the processor overlaps their long dependency chains), then the state update.
-    for v in if_g.iter_mut() {
-        *v = sigmoid(*v);
-    }
-    for v in g_g.iter_mut() {
-        *v = tanh(*v);
-    }
-    for v in o_g.iter_mut() {
-        *v = sigmoid(*v);
-    }
+    sigmoid_all(if_g);
+    tanh_all(g_g);
+    sigmoid_all(o_g);
     let (i_g, f_g) = if_g.split_at_mut(hidden);
     for (((c, i), f), g) in c.iter_mut().zip(i_g.iter()).zip(f_g.iter()).zip(g_g.iter()) {
         *c = *f * *c + *i * *g;
     }
-    for ((h, o), c) in h.iter_mut().zip(o_g.iter()).zip(c.iter()) {
-        *h = *o * tanh(*c);
+    if cfg!(target_os = "none") {
+        // `tanh(c')` where `tanh(g)` was, by the one out-of-line tanh loop: less code.
+        let t = &mut g_g[..hidden];
+        t.copy_from_slice(c);
+        tanh_all(t);
+        for ((h, o), t) in h.iter_mut().zip(o_g.iter()).zip(t.iter()) {
+            *h = *o * *t;
+        }
+    } else {
+        for ((h, o), c) in h.iter_mut().zip(o_g.iter()).zip(c.iter()) {
+            *h = *o * tanh(*c);
+        }
     }
 }
 
