@@ -259,9 +259,20 @@ impl<'a> Matrix<'a> {
             self.row_into(r, row);
             let b = bias.get(r);
             for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
-                o[r] = b + dot(row, x);
+                o[r] = b + dot_row(row, x);
             }
         }
+    }
+}
+
+/// `dot(row, x)`; on little-endian targets through `dot_f32le` on the row's bytes, which
+/// sums the same way, so that firmware carries one f32 dot product, not two.
+#[inline(always)]
+fn dot_row(row: &[f32], x: &[f32]) -> f32 {
+    if cfg!(target_endian = "little") {
+        dot_f32le(bytemuck::cast_slice(row), x)
+    } else {
+        dot(row, x)
     }
 }
 
