@@ -20,21 +20,49 @@ fn each_lane(mut f: impl FnMut(usize)) {
     f(7);
 }
 
+/// Calls `f` on the whole groups of `a` (`A` elements each) and `b` (`B` each) side by
+/// side, as many as both hold, as arrays; returns the elements of each that do not
+/// fill a group.
+///
+/// On bare-metal targets the groups are split off one by one (`split_first_chunk`),
+/// which leaves no bounds checks in the size-optimized firmware build (where the
+/// zipped `chunks_exact` iterators are not inlined and their constant chunk length is
+/// lost); elsewhere `chunks_exact`, which the speed-optimized build vectorizes best.
+#[inline(always)]
+fn groups<'s, T, U, const A: usize, const B: usize>(
+    a: &'s [T],
+    b: &'s [U],
+    mut f: impl FnMut(&'s [T; A], &'s [U; B]),
+) -> (&'s [T], &'s [U]) {
+    if cfg!(target_os = "none") {
+        let (mut a, mut b) = (a, b);
+        while let (Some((x, ar)), Some((y, br))) = (a.split_first_chunk(), b.split_first_chunk()) {
+            f(x, y);
+            (a, b) = (ar, br);
+        }
+        (a, b)
+    } else {
+        let (ac, bc) = (a.chunks_exact(A), b.chunks_exact(B));
+        let rest = (ac.remainder(), bc.remainder());
+        for (x, y) in ac.zip(bc) {
+            if let (Ok(x), Ok(y)) = (x.try_into(), y.try_into()) {
+                f(x, y);
+            }
+        }
+        rest
+    }
+}
+
 /// `sum_i a[i] * b[i]` over `min(a.len(), b.len())` elements.
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let (mut a, mut b) = (a, b);
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0.0f32; LANES];
-    // Whole groups of `LANES` as arrays (`split_first_chunk`): no bounds checks in the
-    // loop, whose exit test is the length check itself.
-    while let (Some((x, ar)), Some((y, br))) = (
-        a.split_first_chunk::<LANES>(),
-        b.split_first_chunk::<LANES>(),
-    ) {
-        each_lane(|k| acc[k] += x[k] * y[k]);
-        (a, b) = (ar, br);
-    }
+    let (a, b) = groups(a, b, |x: &[f32; LANES], y: &[f32; LANES]| {
+        each_lane(|k| acc[k] += x[k] * y[k])
+    });
     let mut tail = 0.0;
     for (x, y) in a.iter().zip(b) {
         tail += x * y;
@@ -52,15 +80,10 @@ fn f32_le<const N: usize>(b: &[u8; N], k: usize) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
-    let (mut w, mut x) = (w, x);
     let mut acc = [0.0f32; LANES];
-    while let (Some((wb, wr)), Some((xv, xr))) = (
-        w.split_first_chunk::<{ 4 * LANES }>(),
-        x.split_first_chunk::<LANES>(),
-    ) {
-        each_lane(|k| acc[k] += f32_le(wb, k) * xv[k]);
-        (w, x) = (wr, xr);
-    }
+    let (w, x) = groups(w, x, |wb: &[u8; 4 * LANES], xv: &[f32; LANES]| {
+        each_lane(|k| acc[k] += f32_le(wb, k) * xv[k])
+    });
     let mut tail = 0.0;
     for (b, v) in w.chunks_exact(4).zip(x) {
         tail += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * v;
@@ -72,15 +95,10 @@ pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
-    let (mut q, mut x) = (q, x);
     let mut acc = [0.0f32; LANES];
-    while let (Some((qv, qr)), Some((xv, xr))) = (
-        q.split_first_chunk::<LANES>(),
-        x.split_first_chunk::<LANES>(),
-    ) {
-        each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k]);
-        (q, x) = (qr, xr);
-    }
+    let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
+        each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])
+    });
     let mut tail = 0.0;
     for (&b, v) in q.iter().zip(x) {
         tail += (b as i8 as f32) * v;
@@ -99,15 +117,10 @@ pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
     let n = q.len().min(x.len());
     let mut sum = 0i64;
     for (q, x) in q[..n].chunks(CHUNK).zip(x[..n].chunks(CHUNK)) {
-        let (mut q, mut x) = (q, x);
         let mut acc = [0i32; LANES];
-        while let (Some((qv, qr)), Some((xv, xr))) = (
-            q.split_first_chunk::<LANES>(),
-            x.split_first_chunk::<LANES>(),
-        ) {
-            each_lane(|k| acc[k] = acc[k].wrapping_add(qv[k] as i8 as i32 * xv[k] as i32));
-            (q, x) = (qr, xr);
-        }
+        let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[i16; LANES]| {
+            each_lane(|k| acc[k] = acc[k].wrapping_add(qv[k] as i8 as i32 * xv[k] as i32))
+        });
         // Wrapping adds: exact within the callers' bound, and never a panic outside it.
         let mut s = 0i32;
         each_lane(|k| s = s.wrapping_add(acc[k]));

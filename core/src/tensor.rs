@@ -183,9 +183,32 @@ impl<'a> Matrix<'a> {
 
     /// `out (rows,) += W (rows, cols) @ x (cols,)`.
     pub fn matvec_add(&self, x: &[f32], out: &mut [f32]) {
-        // [`Matrix::matvec_add_cols`] over every column: the same products.
-        if self.cols > 0 {
-            self.matvec_add_cols(0, &x[..x.len().min(self.cols)], out);
+        if self.cols == 0 {
+            return;
+        }
+        // Firmware: [`Matrix::matvec_add_cols`] over every column, the same products,
+        // so that one copy of this loop serves both.
+        if cfg!(target_os = "none") {
+            return self.matvec_add_cols(0, &x[..x.len().min(self.cols)], out);
+        }
+        if arch::gemv(&self.kernel_rows(), x, out) {
+            return;
+        }
+        match self.storage {
+            Storage::F32 => {
+                for (o, row) in out.iter_mut().zip(self.data.chunks_exact(self.cols * 4)) {
+                    *o += dot_f32le(row, x);
+                }
+            }
+            Storage::I8 => {
+                let rows = self
+                    .data
+                    .chunks_exact(self.cols)
+                    .zip(self.scales.chunks_exact(4));
+                for (o, (row, s)) in out.iter_mut().zip(rows) {
+                    *o += f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * dot_i8(row, x);
+                }
+            }
         }
     }
 
@@ -253,7 +276,17 @@ impl<'a> Matrix<'a> {
         if cols == 0 || rows == 0 || arch::project(&self.kernel_rows(), xs, bias.0, out) {
             return;
         }
-        // Each row decoded once (f32 rows too: `dot` sums as `dot_f32le` does).
+        if self.storage == Storage::F32 && !cfg!(target_os = "none") {
+            for (r, w) in self.data.chunks_exact(cols * 4).enumerate() {
+                let b = bias.get(r);
+                for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
+                    o[r] = b + dot_f32le(w, x);
+                }
+            }
+            return;
+        }
+        // Each row decoded once; on firmware f32 rows too (`dot` sums as `dot_f32le`
+        // does), so that one copy of this loop serves both.
         let row = &mut row[..cols];
         for r in 0..rows {
             self.row_into(r, row);
