@@ -20,54 +20,87 @@ fn each_lane(mut f: impl FnMut(usize)) {
     f(7);
 }
 
+/// Calls `f` on the whole groups of `a` (`A` elements each) and `b` (`B` each) side by
+/// side, as many as both hold, as arrays; returns the elements of each that do not
+/// fill a group.
+///
+/// On bare-metal targets the groups are split off one by one (`split_first_chunk`),
+/// which leaves no bounds checks in the size-optimized firmware build (where the
+/// zipped `chunks_exact` iterators are not inlined and their constant chunk length is
+/// lost); elsewhere `chunks_exact`, which the speed-optimized build vectorizes best.
+#[inline(always)]
+fn groups<'s, T, U, const A: usize, const B: usize>(
+    a: &'s [T],
+    b: &'s [U],
+    mut f: impl FnMut(&'s [T; A], &'s [U; B]),
+) -> (&'s [T], &'s [U]) {
+    if cfg!(target_os = "none") {
+        let (mut a, mut b) = (a, b);
+        while let (Some((x, ar)), Some((y, br))) = (a.split_first_chunk(), b.split_first_chunk()) {
+            f(x, y);
+            (a, b) = (ar, br);
+        }
+        (a, b)
+    } else {
+        let (ac, bc) = (a.chunks_exact(A), b.chunks_exact(B));
+        let rest = (ac.remainder(), bc.remainder());
+        for (x, y) in ac.zip(bc) {
+            if let (Ok(x), Ok(y)) = (x.try_into(), y.try_into()) {
+                f(x, y);
+            }
+        }
+        rest
+    }
+}
+
 /// `sum_i a[i] * b[i]` over `min(a.len(), b.len())` elements.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0.0f32; LANES];
-    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        each_lane(|k| acc[k] += x[k] * y[k]);
-    }
+    let (a, b) = groups(a, b, |x: &[f32; LANES], y: &[f32; LANES]| {
+        each_lane(|k| acc[k] += x[k] * y[k])
+    });
     let mut tail = 0.0;
-    for (x, y) in ar.iter().zip(br) {
+    for (x, y) in a.iter().zip(b) {
         tail += x * y;
     }
     reduce(acc) + tail
 }
 
+/// The little-endian f32 at element `k` of `b`.
+#[inline(always)]
+fn f32_le<const N: usize>(b: &[u8; N], k: usize) -> f32 {
+    f32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]])
+}
+
 /// `sum_i w[i] * x[i]` where `w` holds `x.len()` little-endian f32 values.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
     let mut acc = [0.0f32; LANES];
-    let (wc, xc) = (w.chunks_exact(4 * LANES), x.chunks_exact(LANES));
-    let (wr, xr) = (wc.remainder(), xc.remainder());
-    for (wb, xv) in wc.zip(xc) {
-        each_lane(|k| {
-            let b = &wb[4 * k..4 * k + 4];
-            acc[k] += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * xv[k];
-        });
-    }
+    let (w, x) = groups(w, x, |wb: &[u8; 4 * LANES], xv: &[f32; LANES]| {
+        each_lane(|k| acc[k] += f32_le(wb, k) * xv[k])
+    });
     let mut tail = 0.0;
-    for (b, v) in wr.chunks_exact(4).zip(xr) {
+    for (b, v) in w.chunks_exact(4).zip(x) {
         tail += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * v;
     }
     reduce(acc) + tail
 }
 
 /// `sum_i q[i] * x[i]` where `q` holds `x.len()` signed bytes.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
     let mut acc = [0.0f32; LANES];
-    let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
-    let (qr, xr) = (qc.remainder(), xc.remainder());
-    for (qv, xv) in qc.zip(xc) {
-        each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k]);
-    }
+    let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
+        each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])
+    });
     let mut tail = 0.0;
-    for (&b, v) in qr.iter().zip(xr) {
+    for (&b, v) in q.iter().zip(x) {
         tail += (b as i8 as f32) * v;
     }
     reduce(acc) + tail
@@ -77,22 +110,21 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
 /// Callers keep `|x| <= 16383`: then the products of up to 1024 columns sum to less
 /// than `128 * 16383 * 1024 < 2^31` in magnitude, so each chunk of 1024 columns is
 /// summed in i32 (eight lanes, then the lanes and the tail) and the chunks in i64.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
     const CHUNK: usize = 1024;
     let n = q.len().min(x.len());
     let mut sum = 0i64;
     for (q, x) in q[..n].chunks(CHUNK).zip(x[..n].chunks(CHUNK)) {
         let mut acc = [0i32; LANES];
-        let (qc, xc) = (q.chunks_exact(LANES), x.chunks_exact(LANES));
-        let (qr, xr) = (qc.remainder(), xc.remainder());
-        for (qv, xv) in qc.zip(xc) {
-            each_lane(|k| acc[k] = acc[k].wrapping_add(qv[k] as i8 as i32 * xv[k] as i32));
-        }
+        let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[i16; LANES]| {
+            each_lane(|k| acc[k] = acc[k].wrapping_add(qv[k] as i8 as i32 * xv[k] as i32))
+        });
         // Wrapping adds: exact within the callers' bound, and never a panic outside it.
         let mut s = 0i32;
         each_lane(|k| s = s.wrapping_add(acc[k]));
-        for (&b, &v) in qr.iter().zip(xr) {
+        for (&b, &v) in q.iter().zip(x) {
             s = s.wrapping_add(b as i8 as i32 * v as i32);
         }
         sum += s as i64;
@@ -128,7 +160,8 @@ pub fn gemm_lanes(w: &[u8], stride: usize, rows: usize, cols: usize, xt: &[f32],
 /// Quantizes `x` to i16 in `q` with one scale: `x[i] ~= q[i] * scale`, `|q[i]| <=
 /// 16383`, error at most `scale / 2 = max|x| / 32766`. `None` (and `q` untouched) when
 /// some element is not finite: the caller then keeps to f32 arithmetic.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline)]
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     // The largest magnitude as bits: for non-negative floats the bit patterns order
     // as the values do, infinity above every finite value and NaN above infinity, so
@@ -215,6 +248,26 @@ pub fn tanh(x: f32) -> f32 {
     magnitude.copysign(x)
 }
 
+/// `x <- sigmoid(x)` element-wise. Out of line on bare-metal targets: one copy of the
+/// loop serves the three sigmoid gates of [`lstm_cell`].
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+fn sigmoid_all(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = sigmoid(*v);
+    }
+}
+
+/// `x <- tanh(x)` element-wise. Out of line on bare-metal targets: one copy of the
+/// loop serves both tanh passes of [`lstm_cell`].
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+fn tanh_all(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = tanh(*v);
+    }
+}
+
 /// One LSTM cell update from pre-activations, PyTorch gate order i, f, g, o:
 /// `gates (4H,)` is consumed as working memory, `c (H,)` updated in place, `h (H,)` written.
 /// `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h = sigmoid(o) * tanh(c')`.
@@ -225,21 +278,25 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     let (if_g, g_g) = ifg.split_at_mut(2 * hidden);
     // The activations first, each a loop of independent elements (they vectorize, and
     // the processor overlaps their long dependency chains), then the state update.
-    for v in if_g.iter_mut() {
-        *v = sigmoid(*v);
-    }
-    for v in g_g.iter_mut() {
-        *v = tanh(*v);
-    }
-    for v in o_g.iter_mut() {
-        *v = sigmoid(*v);
-    }
+    sigmoid_all(if_g);
+    tanh_all(g_g);
+    sigmoid_all(o_g);
     let (i_g, f_g) = if_g.split_at_mut(hidden);
     for (((c, i), f), g) in c.iter_mut().zip(i_g.iter()).zip(f_g.iter()).zip(g_g.iter()) {
         *c = *f * *c + *i * *g;
     }
-    for ((h, o), c) in h.iter_mut().zip(o_g.iter()).zip(c.iter()) {
-        *h = *o * tanh(*c);
+    if cfg!(target_os = "none") {
+        // `tanh(c')` where `tanh(g)` was, by the one out-of-line tanh loop: less code.
+        let t = &mut g_g[..hidden];
+        t.copy_from_slice(c);
+        tanh_all(t);
+        for ((h, o), t) in h.iter_mut().zip(o_g.iter()).zip(t.iter()) {
+            *h = *o * *t;
+        }
+    } else {
+        for ((h, o), c) in h.iter_mut().zip(o_g.iter()).zip(c.iter()) {
+            *h = *o * tanh(*c);
+        }
     }
 }
 

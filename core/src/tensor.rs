@@ -183,7 +183,15 @@ impl<'a> Matrix<'a> {
 
     /// `out (rows,) += W (rows, cols) @ x (cols,)`.
     pub fn matvec_add(&self, x: &[f32], out: &mut [f32]) {
-        if self.cols == 0 || arch::gemv(&self.kernel_rows(), x, out) {
+        if self.cols == 0 {
+            return;
+        }
+        // Firmware: [`Matrix::matvec_add_cols`] over every column, the same products,
+        // so that one copy of this loop serves both.
+        if cfg!(target_os = "none") {
+            return self.matvec_add_cols(0, &x[..x.len().min(self.cols)], out);
+        }
+        if arch::gemv(&self.kernel_rows(), x, out) {
             return;
         }
         match self.storage {
@@ -211,9 +219,16 @@ impl<'a> Matrix<'a> {
         if self.storage != Storage::I8 || self.cols == 0 {
             return false;
         }
-        if arch::gemv_i8_i16(&self.kernel_rows(), xq, x_scale, out) {
-            return true;
+        if !arch::gemv_i8_i16(&self.kernel_rows(), xq, x_scale, out) {
+            self.add_products_i8_i16(xq, x_scale, out);
         }
+        true
+    }
+
+    /// The portable [`Matrix::matvec_add_quantized`] (int8 weights, `cols > 0`): one
+    /// out-of-line copy that [`Matrix::project_block_quantized`] runs too.
+    #[inline(never)]
+    fn add_products_i8_i16(&self, xq: &[i16], x_scale: f32, out: &mut [f32]) {
         let rows = self
             .data
             .chunks_exact(self.cols)
@@ -222,7 +237,6 @@ impl<'a> Matrix<'a> {
             let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
             *o += scale * dot_i8_i16(row, xq) as f32;
         }
-        true
     }
 
     /// `out (b, rows) = X (b, cols) @ W^T + bias` for int8 weights and inputs quantized to
@@ -244,48 +258,54 @@ impl<'a> Matrix<'a> {
         if rows == 0 || arch::project_i8_i16(&self.kernel_rows(), xq, x_scales, bias.0, out) {
             return true;
         }
-        let rows_q = self
-            .data
-            .chunks_exact(cols)
-            .zip(self.scales.chunks_exact(4));
-        for (r, (row, s)) in rows_q.enumerate() {
-            let (scale, b) = (f32::from_le_bytes([s[0], s[1], s[2], s[3]]), bias.get(r));
-            let inputs = xq.chunks_exact(cols).zip(x_scales);
-            for ((x, &x_scale), o) in inputs.zip(out.chunks_exact_mut(rows)) {
-                o[r] = b + (scale * x_scale) * dot_i8_i16(row, x) as f32;
-            }
+        // Each input's row of `out` starts at the bias and gets the products added:
+        // `b + p` is the same f32 sum as `p + b`.
+        let inputs = xq.chunks_exact(cols).zip(x_scales);
+        for ((x, &x_scale), o) in inputs.zip(out.chunks_exact_mut(rows)) {
+            bias.copy_into(o);
+            self.add_products_i8_i16(x, x_scale, o);
         }
         true
     }
 
     /// `out (b, rows) = xs (b, cols) @ W^T + bias`: each weight row is read once
-    /// for all `b` inputs of the block. `row (cols,)` is working memory: an int8 row
-    /// is decoded into it once and then serves every input as plain f32.
+    /// for all `b` inputs of the block. `row (cols,)` is working memory: each row (int8
+    /// or f32) is decoded into it once and then serves every input as plain f32.
     pub fn project_block(&self, xs: &[f32], bias: &Vector<'_>, row: &mut [f32], out: &mut [f32]) {
         let (cols, rows) = (self.cols, self.rows);
         if cols == 0 || rows == 0 || arch::project(&self.kernel_rows(), xs, bias.0, out) {
             return;
         }
-        match self.storage {
-            Storage::F32 => {
-                for (r, w) in self.data.chunks_exact(cols * 4).enumerate() {
-                    let b = bias.get(r);
-                    for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
-                        o[r] = b + dot_f32le(w, x);
-                    }
+        if self.storage == Storage::F32 && !cfg!(target_os = "none") {
+            for (r, w) in self.data.chunks_exact(cols * 4).enumerate() {
+                let b = bias.get(r);
+                for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
+                    o[r] = b + dot_f32le(w, x);
                 }
             }
-            Storage::I8 => {
-                let row = &mut row[..cols];
-                for r in 0..rows {
-                    self.row_into(r, row);
-                    let b = bias.get(r);
-                    for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
-                        o[r] = b + dot(row, x);
-                    }
-                }
+            return;
+        }
+        // Each row decoded once; on firmware f32 rows too (`dot` sums as `dot_f32le`
+        // does), so that one copy of this loop serves both.
+        let row = &mut row[..cols];
+        for r in 0..rows {
+            self.row_into(r, row);
+            let b = bias.get(r);
+            for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
+                o[r] = b + dot_row(row, x);
             }
         }
+    }
+}
+
+/// `dot(row, x)`; on little-endian targets through `dot_f32le` on the row's bytes, which
+/// sums the same way, so that firmware carries one f32 dot product, not two.
+#[inline(always)]
+fn dot_row(row: &[f32], x: &[f32]) -> f32 {
+    if cfg!(target_endian = "little") {
+        dot_f32le(bytemuck::cast_slice(row), x)
+    } else {
+        dot(row, x)
     }
 }
 

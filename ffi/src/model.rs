@@ -107,6 +107,7 @@ pub(crate) unsafe fn answer<T>(
 /// # Safety
 /// The caller's contract: `model` points to a `postag_model` that is zeroed or was
 /// filled by `postag_model_load`, whose blob is still valid; nothing writes it meanwhile.
+#[inline(never)]
 pub(crate) unsafe fn loaded<'a>(model: *const postag_model) -> Result<ModelArg<'a>, postag_status> {
     let object = Ref::new(model)?;
     let region = object.region();

@@ -25,9 +25,13 @@
 //! instructions against the scalar path, and the firmware test compares the Cortex-M
 //! build (the `asm!` form) with the host bit for bit.
 
+use core::mem::MaybeUninit;
+
 use super::Rows;
 
-/// Words of the stack buffer that holds the paired inputs (1 KiB).
+/// Words of the stack buffer that holds the paired inputs (1 KiB). It is not zeroed
+/// (that would cost more than the pairing): the kernels read only the words that
+/// [`pair`] wrote.
 const BUF_WORDS: usize = 256;
 /// Longest rows the kernels take: one input fills the buffer (two i16 per word).
 pub(super) const MAX_COLS: usize = 2 * BUF_WORDS;
@@ -53,12 +57,20 @@ pub(super) trait DualMac {
     unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS];
 }
 
+/// The paired inputs (see [`BUF_WORDS`]).
+type Buf = [MaybeUninit<u32>; BUF_WORDS];
+
+/// A buffer for [`pair`], not initialized.
+fn buf() -> Buf {
+    [MaybeUninit::uninit(); BUF_WORDS]
+}
+
 /// Pairs the groups of four of `x` into `out`: group `g` becomes `out[g * step +
 /// first]` = `x0 | x2 << 16` and `out[g * step + first + 1]` = `x1 | x3 << 16`.
-fn pair(x: &[i16], out: &mut [u32], step: usize, first: usize) {
+fn pair(x: &[i16], out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
     for (c, o) in x.chunks_exact(4).zip(out[first..].chunks_mut(step)) {
-        o[0] = c[0] as u16 as u32 | (c[2] as u16 as u32) << 16;
-        o[1] = c[1] as u16 as u32 | (c[3] as u16 as u32) << 16;
+        o[0].write(c[0] as u16 as u32 | (c[2] as u16 as u32) << 16);
+        o[1].write(c[1] as u16 as u32 | (c[3] as u16 as u32) << 16);
     }
 }
 
@@ -85,17 +97,17 @@ fn row<'a>(w: &Rows<'a>, r: usize) -> &'a [u8] {
     &w.data[r * w.stride..r * w.stride + w.cols]
 }
 
-/// Pairs `x` (`w.cols` values) into `buf` and calls `put(r, q_r . x)` for every row,
-/// rows two at a time (one paired word serves both). Requires `w.cols <= MAX_COLS`.
-#[inline(always)]
-fn each_row<K: DualMac>(
-    w: &Rows<'_>,
-    x: &[i16],
-    buf: &mut [u32; BUF_WORDS],
-    mut put: impl FnMut(usize, i32),
-) {
+/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` (`w.cols` values)
+/// paired into `buf`, rows two at a time (one paired word serves both). Requires
+/// `w.cols <= MAX_COLS`, `out.len() >= w.rows`.
+///
+/// Not inlined: the one copy of these loops serves [`gemv_i8_i16`] and the
+/// one-input passes of [`project_i8_i16`], which lends it its buffer.
+#[inline(never)]
+fn add_rows<K: DualMac>(w: &Rows<'_>, x: &[i16], x_scale: f32, buf: &mut Buf, out: &mut [f32]) {
     let groups = w.cols / 4;
     pair(&x[..4 * groups], buf, 2, 0);
+    let mut put = |r: usize, d: i32| out[r] += (f32_at(w.scales, r) * x_scale) * d as f32;
     for r in (0..w.rows).step_by(2) {
         let r1 = (r + 1).min(w.rows - 1);
         let (q0, q1) = (row(w, r), row(w, r1));
@@ -103,8 +115,9 @@ fn each_row<K: DualMac>(
             [0, 0]
         } else {
             // SAFETY: both rows hold `cols >= 4 * groups` bytes, `buf` holds the
-            // `2 * groups <= BUF_WORDS` paired words; `groups >= 1`.
-            unsafe { K::dot2(q0.as_ptr(), q1.as_ptr(), buf.as_ptr(), groups) }
+            // `2 * groups <= BUF_WORDS` paired words (written by `pair` above);
+            // `groups >= 1`.
+            unsafe { K::dot2(q0.as_ptr(), q1.as_ptr(), buf.as_ptr().cast(), groups) }
         };
         put(r, d[0] + tail(q0, x, 4 * groups));
         if r1 != r {
@@ -126,10 +139,7 @@ pub(super) fn gemv_i8_i16<K: DualMac>(
     if w.cols > MAX_COLS {
         return false;
     }
-    let mut buf = [0u32; BUF_WORDS];
-    each_row::<K>(w, &xq[..w.cols], &mut buf, |r, d| {
-        out[r] += (f32_at(w.scales, r) * x_scale) * d as f32;
-    });
+    add_rows::<K>(w, &xq[..w.cols], x_scale, &mut buf(), out);
     true
 }
 
@@ -153,7 +163,7 @@ pub(super) fn project_i8_i16<K: DualMac>(
         return false;
     }
     let input = |t: usize| &xq[t * cols..(t + 1) * cols];
-    let mut buf = [0u32; BUF_WORDS];
+    let mut buf = buf();
     let mut t = 0;
     while t + TOKENS <= b && groups > 0 && 2 * TOKENS * groups <= BUF_WORDS {
         for k in 0..TOKENS {
@@ -162,8 +172,9 @@ pub(super) fn project_i8_i16<K: DualMac>(
         for r in 0..rows {
             let q = row(w, r);
             // SAFETY: the row holds `cols >= 4 * groups` bytes, `buf` the `2 * TOKENS
-            // * groups <= BUF_WORDS` interleaved words; `groups >= 1`.
-            let d = unsafe { K::dot1x4(q.as_ptr(), buf.as_ptr(), groups) };
+            // * groups <= BUF_WORDS` interleaved words (all written by the `pair`
+            // calls above); `groups >= 1`.
+            let d = unsafe { K::dot1x4(q.as_ptr(), buf.as_ptr().cast(), groups) };
             // The scalar path's operations, with the row's scale and bias read once.
             let (scale, bias_r) = (f32_at(w.scales, r), f32_at(bias, r));
             for (k, &d) in d.iter().enumerate() {
@@ -173,11 +184,14 @@ pub(super) fn project_i8_i16<K: DualMac>(
         }
         t += TOKENS;
     }
+    // One input at a time: the bias, then the products added as `gemv_i8_i16` adds
+    // them (`bias + p` is the f32 sum `p + bias`).
     while t < b {
-        each_row::<K>(w, input(t), &mut buf, |r, d| {
-            let scale = f32_at(w.scales, r) * x_scales[t];
-            out[t * rows + r] = f32_at(bias, r) + scale * d as f32;
-        });
+        let out = &mut out[t * rows..(t + 1) * rows];
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = f32_at(bias, r);
+        }
+        add_rows::<K>(w, input(t), x_scales[t], &mut buf, out);
         t += 1;
     }
     true

@@ -1,7 +1,7 @@
 //! Character features: `c_w`, the char LSTM's final hidden state over a word's
 //! characters.
 
-use super::lstm::Stack;
+use super::lstm::{Stack, StackIo};
 use crate::arch::lstm_cell;
 use crate::kernels::BATCH_LANES;
 use crate::tensor::{Matrix, Storage, U32s};
@@ -68,17 +68,30 @@ impl CharNet<'_> {
         if m == 0 {
             return Ok(());
         }
-        let ids = &ids[..m];
-        self.lstm.run(
-            m,
-            self.embedding.cols(),
-            bytemuck::cast_slice_mut(rest),
-            None,
-            &mut |t, x| self.embedding.row_into(ids[t] as usize, x),
-            &mut |_, _, _| {},
-            &mut |dir, h| out[dir * hc..(dir + 1) * hc].copy_from_slice(h),
-            block,
-        );
+        /// Inputs: the chars' embedding rows; output: the final hidden states.
+        struct Io<'x, 'a> {
+            embedding: &'x Matrix<'a>,
+            ids: &'x [u32],
+            out: &'x mut [f32],
+            hc: usize,
+        }
+        impl StackIo for Io<'_, '_> {
+            fn input(&mut self, t: usize, x: &mut [f32]) {
+                self.embedding.row_into(self.ids[t] as usize, x);
+            }
+            fn finished(&mut self, dir: usize, h: &[f32]) {
+                self.out[dir * self.hc..(dir + 1) * self.hc].copy_from_slice(h);
+            }
+        }
+        let mut io = Io {
+            embedding: &self.embedding,
+            ids: &ids[..m],
+            out,
+            hc,
+        };
+        let work = bytemuck::cast_slice_mut(rest);
+        self.lstm
+            .run(m, self.embedding.cols(), work, None, &mut io, block);
         Ok(())
     }
 }

@@ -49,6 +49,19 @@ impl Cell<'_> {
     }
 }
 
+/// The caller's side of [`Stack::run`]: where layer 0 reads its inputs and where the
+/// last layer's hidden states go. Its own trait rather than `dyn FnMut` callbacks,
+/// whose vtables carry a second (`FnOnce`) copy of each callback's code.
+pub(crate) trait StackIo {
+    /// Step `t`'s input of layer 0 into `x`.
+    fn input(&mut self, t: usize, x: &mut [f32]);
+    /// The last layer's new hidden state `h` of `direction` (0 forward, 1 reverse) at
+    /// step `t`.
+    fn output(&mut self, _direction: usize, _t: usize, _h: &[f32]) {}
+    /// The last layer's final hidden state `h` of `direction`.
+    fn finished(&mut self, _direction: usize, _h: &[f32]) {}
+}
+
 /// A stack of LSTM layers; `cells[layer][direction]`, direction 1 = reverse.
 #[derive(Debug, Clone, Copy)]
 pub struct Stack<'a> {
@@ -83,26 +96,23 @@ impl<'a> Stack<'a> {
     }
 
     /// Runs every layer over `n` steps. Layer 0 reads step t's input (`input` wide)
-    /// through `first(t, x)`; the last layer hands each new hidden state to
-    /// `output(direction, t, h)` and each direction's final hidden state to
-    /// `finished(direction, h)`. Each layer and direction starts from the state in
+    /// through `io.input(t, x)`; the last layer hands each new hidden state to
+    /// `io.output(direction, t, h)` and each direction's final hidden state to
+    /// `io.finished(direction, h)`. Each layer and direction starts from the state in
     /// `state` (and leaves its final state there), or from zero. Inputs are projected
     /// `block` steps at a time (the results do not depend on it at the scalar level).
     /// `work` holds at least [`Stack::work_len`] words for that block.
     ///
-    /// The callbacks are trait objects, so that the word and the char LSTM share one
-    /// copy of this code and of the kernels inlined into it (they are called once
-    /// per step, next to a step's matrix products).
-    #[allow(clippy::too_many_arguments)]
+    /// `io` is a trait object, so that the word and the char LSTM share one copy of
+    /// this code and of the kernels inlined into it (it is called once per step, next
+    /// to a step's matrix products).
     pub(super) fn run(
         &self,
         n: usize,
         input: usize,
         work: &mut [f32],
         mut state: Option<&mut [f32]>,
-        first: &mut dyn FnMut(usize, &mut [f32]),
-        output: &mut dyn FnMut(usize, usize, &[f32]),
-        finished: &mut dyn FnMut(usize, &[f32]),
+        io: &mut dyn StackIo,
         block: usize,
     ) {
         let shape = self.shape;
@@ -122,24 +132,19 @@ impl<'a> Stack<'a> {
                     None => scratch.zero_state(),
                 }
                 let cell = self.cell(layer, dir);
-                let prev: &[f32] = prev;
-                let mut input = |t: usize, x: &mut [f32]| {
-                    if layer == 0 {
-                        first(t, x);
-                    } else {
-                        x.copy_from_slice(&prev[t * out_dim..(t + 1) * out_dim]);
-                    }
+                let mut layer_io = LayerIo {
+                    io: &mut *io,
+                    layer,
+                    dir,
+                    last,
+                    prev,
+                    next,
+                    out_dim,
+                    h,
                 };
+                scratch.run(cell, n, dir == 1, &mut layer_io);
                 if last {
-                    scratch.run(cell, n, dir == 1, &mut input, &mut |t, h_t| {
-                        output(dir, t, h_t)
-                    });
-                    finished(dir, scratch.h);
-                } else {
-                    scratch.run(cell, n, dir == 1, &mut input, &mut |t, h_t| {
-                        next[t * out_dim + dir * h..t * out_dim + (dir + 1) * h]
-                            .copy_from_slice(h_t);
-                    });
+                    io.finished(dir, scratch.h);
                 }
                 if let Some(s) = state.as_deref_mut() {
                     scratch.store_state(s, layer, layers);
@@ -148,6 +153,58 @@ impl<'a> Stack<'a> {
             if !last {
                 core::mem::swap(&mut prev, &mut next);
             }
+        }
+    }
+}
+
+/// Where one direction of one layer reads its inputs and puts its hidden states:
+/// layer 0 reads the caller's inputs, later layers the previous layer's outputs;
+/// the last layer hands its states to the caller, earlier ones write them for the
+/// next layer.
+pub(crate) struct LayerIo<'x> {
+    io: &'x mut dyn StackIo,
+    layer: usize,
+    dir: usize,
+    last: bool,
+    // (n, out_dim) the previous layer's outputs.
+    prev: &'x [f32],
+    // (n, out_dim) this layer's outputs, unless it is the last.
+    next: &'x mut [f32],
+    out_dim: usize,
+    h: usize,
+}
+
+impl<'x> LayerIo<'x> {
+    /// One direction of a one-layer LSTM whose inputs and hidden states are `io`'s.
+    pub(crate) fn single(io: &'x mut dyn StackIo, dir: usize, h: usize) -> Self {
+        LayerIo {
+            io,
+            layer: 0,
+            dir,
+            last: true,
+            prev: &[],
+            next: &mut [],
+            out_dim: h,
+            h,
+        }
+    }
+
+    /// Step `t`'s input into `x`.
+    fn input(&mut self, t: usize, x: &mut [f32]) {
+        if self.layer == 0 {
+            self.io.input(t, x);
+        } else {
+            x.copy_from_slice(&self.prev[t * self.out_dim..(t + 1) * self.out_dim]);
+        }
+    }
+
+    /// The new hidden state `h_t` of step `t`.
+    fn output(&mut self, t: usize, h_t: &[f32]) {
+        if self.last {
+            self.io.output(self.dir, t, h_t);
+        } else {
+            let at = t * self.out_dim + self.dir * self.h;
+            self.next[at..at + self.h].copy_from_slice(h_t);
         }
     }
 }
@@ -231,16 +288,9 @@ impl<'s> DirectionScratch<'s> {
     }
 
     /// Runs `cell` over `n` steps from the current state (in reverse order if
-    /// `reverse`), reading step t's input through `input(t, x)` and handing
-    /// each new hidden state to `output(t, h)`.
-    pub(crate) fn run(
-        &mut self,
-        cell: &Cell<'_>,
-        n: usize,
-        reverse: bool,
-        input: &mut dyn FnMut(usize, &mut [f32]),
-        output: &mut dyn FnMut(usize, &[f32]),
-    ) {
+    /// `reverse`), reading step t's input through `io.input(t, x)` and handing
+    /// each new hidden state to `io.output(t, h)`.
+    pub(crate) fn run(&mut self, cell: &Cell<'_>, n: usize, reverse: bool, io: &mut LayerIo<'_>) {
         let in_dim = cell.w_ih.cols();
         let g = cell.w_hh.rows();
         let mut done = 0;
@@ -255,7 +305,7 @@ impl<'s> DirectionScratch<'s> {
             };
             let xs = &mut self.x[..b * in_dim];
             for (k, x) in xs.chunks_exact_mut(in_dim).enumerate() {
-                input(step(k), x);
+                io.input(step(k), x);
             }
             // P (b, 4H) = X (b, in) @ W_ih^T + bias; each weight row serves the whole block.
             // Int8 weights multiply i16 copies of the inputs (one scale per input) in
@@ -287,7 +337,7 @@ impl<'s> DirectionScratch<'s> {
                     cell.w_hh.matvec_add(self.h, gates);
                 }
                 lstm_cell(gates, self.c, self.h);
-                output(step(k), self.h);
+                io.output(step(k), self.h);
             }
             done += b;
         }

@@ -16,8 +16,8 @@ pub use batch::MAX_BATCH_TOKENS;
 pub use chars::CharNet;
 pub use crf::Crf;
 pub use explain::Explained;
-pub(crate) use lstm::DirectionScratch;
 pub use lstm::{Cell, Stack, LOW_MEMORY_BLOCK, PROJECTION_BLOCK};
+pub(crate) use lstm::{DirectionScratch, LayerIo, StackIo};
 
 use crate::format::Config;
 use crate::kernels::{argmax, log_softmax, BATCH_LANES};
@@ -386,24 +386,42 @@ impl<'a> Model<'a> {
         for row in logits.chunks_exact_mut(num_tags) {
             self.tag_bias.copy_into(row);
         }
-        let tw = &self.tag_weights;
-        self.lstm.run(
-            n,
-            self.config.word_input_dim(),
-            bytemuck::cast_slice_mut(work),
-            state,
-            &mut |t, x| {
-                let (xw, xc) = x.split_at_mut(word_dim);
-                self.word_embedding.row_into(rows[t] as usize, xw);
-                xc.copy_from_slice(&feats[t * feat_dim..(t + 1) * feat_dim]);
-            },
-            &mut |dir, t, h_t| {
-                let row = &mut logits[t * num_tags..(t + 1) * num_tags];
-                tw.matvec_add_cols(dir * h, h_t, row);
-            },
-            &mut |_, _| {},
-            block,
-        );
+        /// Inputs: `[x_w ; c_w]`; outputs: each direction's part of `hidden2tag`.
+        struct Io<'x, 'a> {
+            model: &'x Model<'a>,
+            rows: &'x [u32],
+            feats: &'x [f32],
+            logits: &'x mut [f32],
+            word_dim: usize,
+            feat_dim: usize,
+            h: usize,
+        }
+        impl StackIo for Io<'_, '_> {
+            fn input(&mut self, t: usize, x: &mut [f32]) {
+                let (xw, xc) = x.split_at_mut(self.word_dim);
+                let word = self.rows[t] as usize;
+                self.model.word_embedding.row_into(word, xw);
+                xc.copy_from_slice(&self.feats[t * self.feat_dim..(t + 1) * self.feat_dim]);
+            }
+            fn output(&mut self, dir: usize, t: usize, h_t: &[f32]) {
+                let num_tags = self.model.num_tags();
+                let row = &mut self.logits[t * num_tags..(t + 1) * num_tags];
+                self.model
+                    .tag_weights
+                    .matvec_add_cols(dir * self.h, h_t, row);
+            }
+        }
+        let mut io = Io {
+            model: self,
+            rows,
+            feats,
+            logits,
+            word_dim,
+            feat_dim,
+            h,
+        };
+        let (input, work) = (self.config.word_input_dim(), bytemuck::cast_slice_mut(work));
+        self.lstm.run(n, input, work, state, &mut io, block);
     }
 }
 

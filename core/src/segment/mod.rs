@@ -43,7 +43,7 @@ use crate::format::{
 };
 use crate::kernels::argmax;
 use crate::lowercase::{lower, Lower};
-use crate::model::{DirectionScratch, PROJECTION_BLOCK};
+use crate::model::{DirectionScratch, LayerIo, StackIo, PROJECTION_BLOCK};
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::{find_code, StringTable};
 use crate::{Cell, Error};
@@ -470,24 +470,26 @@ impl<'a> Segmenter<'a> {
         // Each direction runs as the tagger's LSTMs do: inputs projected a block of
         // characters at a time, int8 weights in integer arithmetic on i16 copies.
         let mut dir = DirectionScratch::new(work, e, h, PROJECTION_BLOCK);
-        let mut input = |t: usize, x: &mut [f32]| self.embedding.row_into(rows[t] as usize, x);
         if let Some(cell) = &self.backward {
             dir.zero_state();
-            dir.run(cell, n, true, &mut input, &mut |t, hs| {
-                back[t * h..(t + 1) * h].copy_from_slice(hs)
-            });
+            let mut io = Backward {
+                seg: self,
+                rows,
+                back,
+                h,
+            };
+            dir.run(cell, n, true, &mut LayerIo::single(&mut io, 1, h));
         }
         dir.zero_state();
-        dir.run(&self.forward, n, false, &mut input, &mut |t, hs| {
-            for (k, l) in logits.iter_mut().enumerate() {
-                let mut v = self.out_b.get(k) + self.out_w.row_dot(k, 0, hs);
-                if self.bidirectional() {
-                    v += self.out_w.row_dot(k, h, &back[t * h..(t + 1) * h]);
-                }
-                *l = v;
-            }
-            labels[t] = CLASS_LABELS[argmax(logits)] as u32;
-        });
+        let mut io = Forward {
+            seg: self,
+            rows,
+            back,
+            logits,
+            labels,
+            h,
+        };
+        dir.run(&self.forward, n, false, &mut LayerIo::single(&mut io, 0, h));
         n
     }
 
@@ -647,6 +649,54 @@ impl<'a> Segmenter<'a> {
     /// Where an unknown token splits (see [`suffix_split`]).
     fn suffix_split(&self, surface: &str) -> Option<usize> {
         suffix_split(self.multiword_table(), surface)
+    }
+}
+
+/// The backward direction's inputs (the characters' embedding rows) and outputs
+/// (kept for the forward direction's scores).
+struct Backward<'r, 'a> {
+    seg: &'r Segmenter<'a>,
+    rows: &'r [u32],
+    back: &'r mut [f32],
+    h: usize,
+}
+
+impl StackIo for Backward<'_, '_> {
+    fn input(&mut self, t: usize, x: &mut [f32]) {
+        self.seg.embedding.row_into(self.rows[t] as usize, x);
+    }
+
+    fn output(&mut self, _direction: usize, t: usize, hs: &[f32]) {
+        self.back[t * self.h..(t + 1) * self.h].copy_from_slice(hs);
+    }
+}
+
+/// The forward direction's inputs, and each character's label from its state and the
+/// backward one.
+struct Forward<'r, 'a> {
+    seg: &'r Segmenter<'a>,
+    rows: &'r [u32],
+    back: &'r [f32],
+    logits: &'r mut [f32],
+    labels: &'r mut [u32],
+    h: usize,
+}
+
+impl StackIo for Forward<'_, '_> {
+    fn input(&mut self, t: usize, x: &mut [f32]) {
+        self.seg.embedding.row_into(self.rows[t] as usize, x);
+    }
+
+    fn output(&mut self, _direction: usize, t: usize, hs: &[f32]) {
+        let (seg, h) = (self.seg, self.h);
+        for (k, l) in self.logits.iter_mut().enumerate() {
+            let mut v = seg.out_b.get(k) + seg.out_w.row_dot(k, 0, hs);
+            if seg.bidirectional() {
+                v += seg.out_w.row_dot(k, h, &self.back[t * h..(t + 1) * h]);
+            }
+            *l = v;
+        }
+        self.labels[t] = CLASS_LABELS[argmax(self.logits)] as u32;
     }
 }
 
