@@ -110,18 +110,44 @@ pub fn libpostag(target_dir: &Path, target: Option<&str>) -> StaticLib {
 /// size-optimized build of the root `Cargo.toml`). Built once per process, target
 /// and profile.
 pub fn libpostag_with_profile(target_dir: &Path, target: Option<&str>, profile: &str) -> StaticLib {
-    // (target, profile) -> build
-    type Builds = HashMap<(Option<String>, String), StaticLib>;
+    libpostag_with_flags(target_dir, target, profile, &[])
+}
+
+/// [`libpostag_with_profile`] with `rustflags` (for example `-C target-cpu=...`) given
+/// to every crate of the build as `RUSTFLAGS` (in a target directory of their own, so
+/// that builds with other flags stay cached). Built once per process, target, profile
+/// and flags.
+pub fn libpostag_with_flags(
+    target_dir: &Path,
+    target: Option<&str>,
+    profile: &str,
+    rustflags: &[&str],
+) -> StaticLib {
+    // (target, profile, flags) -> build
+    type Builds = HashMap<(Option<String>, String, String), StaticLib>;
     static BUILT: OnceLock<Mutex<Builds>> = OnceLock::new();
     let mut built = BUILT
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let key = (target.map(str::to_string), profile.to_string());
+    let flags = rustflags.join(" ");
+    let key = (
+        target.map(str::to_string),
+        profile.to_string(),
+        flags.clone(),
+    );
     if let Some(lib) = built.get(&key) {
         return lib.clone();
     }
-    let nested = target_dir.join("nested");
+    let nested = if flags.is_empty() {
+        target_dir.join("nested")
+    } else {
+        let name: String = flags
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        target_dir.join(format!("nested{name}"))
+    };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(repo())
@@ -132,6 +158,10 @@ pub fn libpostag_with_profile(target_dir: &Path, target: Option<&str>, profile: 
         .arg(&nested);
     if let Some(t) = target {
         cmd.args(["--target", t, "--no-default-features"]);
+    }
+    if !flags.is_empty() {
+        cmd.env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env("RUSTFLAGS", &flags);
     }
     cmd.args(["--", "--print", "native-static-libs"]);
     let out = run(&mut cmd);
