@@ -37,3 +37,22 @@ pub use model::{
     MAX_BATCH_TOKENS, MAX_TOKENS, PROJECTION_BLOCK, WINDOW_CONTEXT,
 };
 pub use tagger::{CharDims, Dims, Tagger};
+
+#[cfg(test)]
+mod test_support {
+    use proptest::prelude::ProptestConfig;
+
+    /// Proptest's settings: `cases` cases; under Miri a few, without the regression
+    /// files (its isolation forbids reading them).
+    pub(crate) fn cases(cases: u32) -> ProptestConfig {
+        if cfg!(miri) {
+            ProptestConfig {
+                cases: 4,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        } else {
+            ProptestConfig::with_cases(cases)
+        }
+    }
+}

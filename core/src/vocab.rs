@@ -251,19 +251,7 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    /// Proptest's settings: `cases` cases; under Miri a few, without the regression
-    /// files (its isolation forbids reading them).
-    fn cases(cases: u32) -> ProptestConfig {
-        if cfg!(miri) {
-            ProptestConfig {
-                cases: 4,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        } else {
-            ProptestConfig::with_cases(cases)
-        }
-    }
+    use crate::test_support::cases;
 
     /// Bytes mostly from a few letters (long shared prefixes) and UTF-8 pieces, some
     /// not UTF-8 at all.

@@ -401,17 +401,7 @@ unsafe fn dot8_i32_avx2(w: *const u8, stride: usize, cols: usize, x: *const i16)
             }
             i += 16;
         }
-        // Pairwise horizontal adds, then the two 128-bit halves lane by lane.
-        let t0 = _mm256_hadd_epi32(acc[0], acc[1]);
-        let t1 = _mm256_hadd_epi32(acc[2], acc[3]);
-        let t2 = _mm256_hadd_epi32(acc[4], acc[5]);
-        let t3 = _mm256_hadd_epi32(acc[6], acc[7]);
-        let u0 = _mm256_hadd_epi32(t0, t1);
-        let u1 = _mm256_hadd_epi32(t2, t3);
-        let mut sums = _mm256_add_epi32(
-            _mm256_permute2x128_si256::<0x20>(u0, u1),
-            _mm256_permute2x128_si256::<0x31>(u0, u1),
-        );
+        let mut sums = super::x86_64_int8::sum8(acc);
         if i < cols {
             let mut tail = [0i32; 8];
             for (r, t) in tail.iter_mut().enumerate() {

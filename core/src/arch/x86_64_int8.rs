@@ -118,7 +118,7 @@ impl IntTile for Sse2 {
 ///
 /// AVX2 is enabled in every caller.
 #[inline(always)]
-unsafe fn sum8(a: [__m256i; 8]) -> __m256i {
+pub(super) unsafe fn sum8(a: [__m256i; 8]) -> __m256i {
     // SAFETY: AVX2 is enabled in every caller.
     unsafe {
         let t0 = _mm256_hadd_epi32(a[0], a[1]);

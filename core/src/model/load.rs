@@ -530,19 +530,7 @@ mod tests {
     use crate::synthetic::RandomModel;
     use crate::tensor::Storage;
 
-    /// Proptest's settings: `cases` cases; under Miri a few, without the regression
-    /// files (its isolation forbids reading them).
-    fn cases(cases: u32) -> ProptestConfig {
-        if cfg!(miri) {
-            ProptestConfig {
-                cases: 4,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        } else {
-            ProptestConfig::with_cases(cases)
-        }
-    }
+    use crate::test_support::cases;
 
     /// A small model with char features and two word-LSTM layers.
     fn blob() -> Vec<u8> {

@@ -470,18 +470,7 @@ impl<'a> Segmenter<'a> {
         // Each direction runs as the tagger's LSTMs do: inputs projected a block of
         // characters at a time, int8 weights in integer arithmetic on i16 copies.
         let mut dir = DirectionScratch::new(work, e, h, PROJECTION_BLOCK);
-        if let Some(cell) = &self.backward {
-            dir.zero_state();
-            let mut io = Backward {
-                seg: self,
-                rows,
-                back,
-                h,
-            };
-            dir.run(cell, n, true, &mut LayerIo::single(&mut io, 1, h));
-        }
-        dir.zero_state();
-        let mut io = Forward {
+        let mut io = Directions {
             seg: self,
             rows,
             back,
@@ -489,6 +478,12 @@ impl<'a> Segmenter<'a> {
             labels,
             h,
         };
+        // The backward direction first: the forward one's labels read its states.
+        if let Some(cell) = &self.backward {
+            dir.zero_state();
+            dir.run(cell, n, true, &mut LayerIo::single(&mut io, 1, h));
+        }
+        dir.zero_state();
         dir.run(&self.forward, n, false, &mut LayerIo::single(&mut io, 0, h));
         n
     }
@@ -652,43 +647,29 @@ impl<'a> Segmenter<'a> {
     }
 }
 
-/// The backward direction's inputs (the characters' embedding rows) and outputs
-/// (kept for the forward direction's scores).
-struct Backward<'r, 'a> {
+/// A direction's inputs (the characters' embedding rows) and outputs: the backward
+/// direction keeps its states in `back`; the forward one labels each character from its
+/// state and the backward one.
+struct Directions<'r, 'a> {
     seg: &'r Segmenter<'a>,
     rows: &'r [u32],
     back: &'r mut [f32],
-    h: usize,
-}
-
-impl StackIo for Backward<'_, '_> {
-    fn input(&mut self, t: usize, x: &mut [f32]) {
-        self.seg.embedding.row_into(self.rows[t] as usize, x);
-    }
-
-    fn output(&mut self, _direction: usize, t: usize, hs: &[f32]) {
-        self.back[t * self.h..(t + 1) * self.h].copy_from_slice(hs);
-    }
-}
-
-/// The forward direction's inputs, and each character's label from its state and the
-/// backward one.
-struct Forward<'r, 'a> {
-    seg: &'r Segmenter<'a>,
-    rows: &'r [u32],
-    back: &'r [f32],
     logits: &'r mut [f32],
     labels: &'r mut [u32],
     h: usize,
 }
 
-impl StackIo for Forward<'_, '_> {
+impl StackIo for Directions<'_, '_> {
     fn input(&mut self, t: usize, x: &mut [f32]) {
         self.seg.embedding.row_into(self.rows[t] as usize, x);
     }
 
-    fn output(&mut self, _direction: usize, t: usize, hs: &[f32]) {
+    fn output(&mut self, direction: usize, t: usize, hs: &[f32]) {
         let (seg, h) = (self.seg, self.h);
+        if direction == 1 {
+            self.back[t * h..(t + 1) * h].copy_from_slice(hs);
+            return;
+        }
         for (k, l) in self.logits.iter_mut().enumerate() {
             let mut v = seg.out_b.get(k) + seg.out_w.row_dot(k, 0, hs);
             if seg.bidirectional() {
