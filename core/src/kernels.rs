@@ -1,5 +1,6 @@
-//! Numeric kernels. Each has a one-line contract; loops use `chunks_exact` and
-//! several independent accumulators so that the compiler vectorizes them.
+//! Numeric kernels. Each has a one-line contract; loops take fixed-size groups of
+//! elements (`chunks_exact` on hosts, arrays on bare metal) into several independent
+//! accumulators so that the compiler vectorizes them.
 
 /// Independent partial sums per dot product (breaks the add dependency chain).
 const LANES: usize = 8;
@@ -198,7 +199,7 @@ fn reduce(v: [f32; LANES]) -> f32 {
 /// minimax polynomial for `e^r` (about 1 ulp) and `2^n` built in the exponent bits.
 /// Inputs are clamped to [-87, 88], where the result still is a normal f32.
 ///
-/// On bare-metal targets one out-of-line copy serves the five calls of
+/// On bare-metal targets one out-of-line copy serves every activation of
 /// [`lstm_cell`] (smaller code; a call is small next to the polynomial).
 #[cfg_attr(not(target_os = "none"), inline(always))]
 #[cfg_attr(target_os = "none", inline(never))]

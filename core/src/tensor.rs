@@ -269,8 +269,9 @@ impl<'a> Matrix<'a> {
     }
 
     /// `out (b, rows) = xs (b, cols) @ W^T + bias`: each weight row is read once
-    /// for all `b` inputs of the block. `row (cols,)` is working memory: each row (int8
-    /// or f32) is decoded into it once and then serves every input as plain f32.
+    /// for all `b` inputs of the block. `row (cols,)` is working memory: an int8 row (on
+    /// bare-metal targets an f32 row too) is decoded into it once and then serves every
+    /// input as plain f32; elsewhere f32 rows are read in place.
     pub fn project_block(&self, xs: &[f32], bias: &Vector<'_>, row: &mut [f32], out: &mut [f32]) {
         let (cols, rows) = (self.cols, self.rows);
         if cols == 0 || rows == 0 || arch::project(&self.kernel_rows(), xs, bias.0, out) {

@@ -325,9 +325,9 @@ fn expand_into<'t>(seg: &Segmenter<'static>, token: &'t str, mut put: impl FnMut
 /// `postag_segment_token`'s span of the text. Each word points either into `token`
 /// (a span of its surface, case kept, when the table's words spell it) or into the
 /// blob (the table's string). A token not in the table splits in two spans of itself
-/// when it ends with the last word of an entry whose words spell their form (the
-/// longest such word: `Arafat's` is `Arafat` + `'s` by an entry `kerry's`), and is
-/// otherwise its one word, itself. At most `postag_text_size(...).max_token_words`
+/// when it ends with, and is longer than, the last word of an entry whose words spell
+/// their form (the longest such word, compared lowercased: with an entry `bob's` ->
+/// `bob` `'s`, `Arafat's` is `Arafat` + `'s`), and is otherwise its one word, itself. At most `postag_text_size(...).max_token_words`
 /// words.
 ///
 /// Errors: `POSTAG_STATUS_NO_SEGMENTER`, `POSTAG_STATUS_INVALID_UTF8`,

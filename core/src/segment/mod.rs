@@ -25,9 +25,9 @@
 //! table's strings. A token the table lacks splits like the entries it has: among the
 //! entries whose words spell their form, the one whose last word is the longest proper
 //! suffix of the token (compared lowercased, character by character) gives that suffix as
-//! the second word and the rest of the token as the first (`Arafat's` -> `Arafat` `'s`
-//! from `kerry's` -> `kerry` `'s`; the first such entry in the table's order wins a tie);
-//! a token no entry's last word ends is one word, itself. The builder leaves out the
+//! the second word and the rest of the token as the first (with an entry `bob's` ->
+//! `bob` `'s`, `Arafat's` is `Arafat` `'s`); a token no such last word ends is one word,
+//! itself. The builder leaves out the
 //! entries this split reproduces from the others (see [`build::with_segmenter`]).
 
 #[cfg(feature = "alloc")]
