@@ -28,22 +28,11 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-#[cfg(all(
-    target_arch = "aarch64",
-    target_endian = "little",
-    target_feature = "neon"
-))]
+#[cfg(postag_neon)]
 mod aarch64;
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(
-        target_arch = "aarch64",
-        target_endian = "little",
-        target_feature = "neon"
-    )
-))]
+#[cfg(postag_simd)]
 mod generic;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(postag_x86)]
 mod x86_64;
 
 // Cortex-M with the DSP extension (selected by the build script); its kernels' logic is
@@ -52,35 +41,17 @@ mod x86_64;
 mod arm;
 
 // The int8 x i16 block projection: a driver over integer tiles, one tile per level.
-#[cfg(all(
-    target_arch = "aarch64",
-    target_endian = "little",
-    target_feature = "neon"
-))]
+#[cfg(postag_neon)]
 mod aarch64_int8;
-#[cfg(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(
-        target_arch = "aarch64",
-        target_endian = "little",
-        target_feature = "neon"
-    )
-))]
+#[cfg(postag_simd)]
 mod int8;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(postag_x86)]
 mod x86_64_int8;
 
 /// Whether this build has vector levels (x86-64 with SSE2, little-endian AArch64 with
 /// NEON): schedules that only pay off with vector kernels (the char LSTM's eight words
 /// side by side) are compiled for these targets only, keeping firmware code small.
-pub(crate) const HAS_VECTOR_LEVELS: bool = cfg!(any(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    all(
-        target_arch = "aarch64",
-        target_endian = "little",
-        target_feature = "neon"
-    )
-));
+pub(crate) const HAS_VECTOR_LEVELS: bool = cfg!(postag_simd);
 
 /// An instruction-set level of the kernels, from slowest to fastest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -120,27 +91,22 @@ impl Level {
     pub fn is_supported(self) -> bool {
         match self {
             Level::Scalar => true,
-            Level::Sse2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+            Level::Sse2 => cfg!(postag_x86),
             Level::Avx2 => avx2_supported(),
-            Level::Neon => cfg!(all(
-                target_arch = "aarch64",
-                target_endian = "little",
-                target_feature = "neon"
-            )),
+            Level::Neon => cfg!(postag_neon),
         }
     }
 }
 
-#[cfg(all(feature = "std", target_arch = "x86_64", target_feature = "sse2"))]
+#[cfg(all(feature = "std", postag_x86))]
 fn avx2_supported() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
-#[cfg(not(all(feature = "std", target_arch = "x86_64", target_feature = "sse2")))]
+#[cfg(not(all(feature = "std", postag_x86)))]
 fn avx2_supported() -> bool {
     cfg!(all(
-        target_arch = "x86_64",
-        target_feature = "sse2",
+        postag_x86,
         target_feature = "avx2",
         target_feature = "fma"
     ))
@@ -235,19 +201,14 @@ pub fn level() -> Level {
 /// builds without `std` keep only that level's code).
 #[cfg(not(feature = "std"))]
 const COMPILED: Level = if cfg!(all(
-    target_arch = "x86_64",
-    target_feature = "sse2",
+    postag_x86,
     target_feature = "avx2",
     target_feature = "fma"
 )) {
     Level::Avx2
-} else if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+} else if cfg!(postag_x86) {
     Level::Sse2
-} else if cfg!(all(
-    target_arch = "aarch64",
-    target_endian = "little",
-    target_feature = "neon"
-)) {
+} else if cfg!(postag_neon) {
     Level::Neon
 } else {
     Level::Scalar
@@ -307,24 +268,20 @@ impl Rows<'_> {
 macro_rules! dispatch {
     ($level:expr, $avx2:path, $sse2:path, $neon:path, ($($arg:expr),*)) => {
         match $level {
-            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            #[cfg(postag_x86)]
             Level::Avx2 => {
                 // SAFETY: the level is supported (checked when it was set), and the
                 // caller checked the entry point's requirements on its arguments.
                 unsafe { $avx2($($arg),*) };
                 true
             }
-            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            #[cfg(postag_x86)]
             Level::Sse2 => {
                 // SAFETY: as above; SSE2 is part of the compile-time target.
                 unsafe { $sse2($($arg),*) };
                 true
             }
-            #[cfg(all(
-                target_arch = "aarch64",
-                target_endian = "little",
-                target_feature = "neon"
-            ))]
+            #[cfg(postag_neon)]
             Level::Neon => {
                 // SAFETY: as above; NEON is part of the compile-time target.
                 unsafe { $neon($($arg),*) };
@@ -408,17 +365,13 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
 #[doc(hidden)]
 pub fn fma_probe(rounds: usize, seed: f32) -> (f32, u64) {
     match level() {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        #[cfg(postag_x86)]
         // SAFETY: the level is supported (checked when it was set).
         Level::Avx2 => unsafe { x86_64::fma_probe_avx2(rounds, seed) },
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        #[cfg(postag_x86)]
         // SAFETY: SSE2 is part of the compile-time target.
         Level::Sse2 => unsafe { x86_64::fma_probe_sse2(rounds, seed) },
-        #[cfg(all(
-            target_arch = "aarch64",
-            target_endian = "little",
-            target_feature = "neon"
-        ))]
+        #[cfg(postag_neon)]
         // SAFETY: NEON is part of the compile-time target.
         Level::Neon => unsafe { aarch64::fma_probe_neon(rounds, seed) },
         _ => {
@@ -450,15 +403,7 @@ pub(crate) const MAX_EXACT_COLS: usize = 8192;
 /// if the shapes disagree.
 #[inline]
 #[cfg_attr(
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(
-            target_arch = "aarch64",
-            target_endian = "little",
-            target_feature = "neon"
-        ),
-        postag_arm_dsp
-    )),
+    not(any(postag_x86, postag_neon, postag_arm_dsp)),
     allow(unused_variables)
 )]
 pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) -> bool {
@@ -473,23 +418,19 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
         return false;
     }
     match level {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        #[cfg(postag_x86)]
         Level::Avx2 => {
             // SAFETY: the level is supported; shapes checked above.
             unsafe { x86_64::gemv_i8_i16_avx2(w, xq, x_scale, out) };
             true
         }
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        #[cfg(postag_x86)]
         Level::Sse2 => {
             // SAFETY: as above.
             unsafe { x86_64_int8::gemv_i8_i16_sse2(w, xq, x_scale, out) };
             true
         }
-        #[cfg(all(
-            target_arch = "aarch64",
-            target_endian = "little",
-            target_feature = "neon"
-        ))]
+        #[cfg(postag_neon)]
         Level::Neon => {
             // SAFETY: as above.
             unsafe { aarch64_int8::gemv_i8_i16_neon(w, xq, x_scale, out) };
@@ -508,15 +449,7 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
 /// shapes disagree.
 #[inline]
 #[cfg_attr(
-    not(any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        all(
-            target_arch = "aarch64",
-            target_endian = "little",
-            target_feature = "neon"
-        ),
-        postag_arm_dsp
-    )),
+    not(any(postag_x86, postag_neon, postag_arm_dsp)),
     allow(unused_variables)
 )]
 pub(crate) fn project_i8_i16(
@@ -539,23 +472,19 @@ pub(crate) fn project_i8_i16(
         return false;
     }
     match level {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        #[cfg(postag_x86)]
         Level::Avx2 => {
             // SAFETY: the level is supported; shapes checked above.
             unsafe { x86_64_int8::project_i8_i16_avx2(w, xq, x_scales, bias, out) };
             true
         }
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        #[cfg(postag_x86)]
         Level::Sse2 => {
             // SAFETY: as above.
             unsafe { x86_64_int8::project_i8_i16_sse2(w, xq, x_scales, bias, out) };
             true
         }
-        #[cfg(all(
-            target_arch = "aarch64",
-            target_endian = "little",
-            target_feature = "neon"
-        ))]
+        #[cfg(postag_neon)]
         Level::Neon => {
             // SAFETY: as above.
             unsafe { aarch64_int8::project_i8_i16_neon(w, xq, x_scales, bias, out) };
@@ -572,7 +501,7 @@ pub(crate) fn project_i8_i16(
 #[inline]
 pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     match level() {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        #[cfg(postag_x86)]
         // SAFETY: the level is supported.
         Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h) },
         _ => crate::kernels::lstm_cell(gates, c, h),
@@ -584,7 +513,7 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
 #[inline]
 pub(crate) fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     match level() {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        #[cfg(postag_x86)]
         // SAFETY: the level is supported.
         Level::Avx2 => unsafe { x86_64::quantize_i16_avx2(x, q) },
         _ => crate::kernels::quantize_i16(x, q),
