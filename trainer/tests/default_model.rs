@@ -87,21 +87,24 @@ fn shipped_models_reach_their_documented_dev_accuracy() {
     }
 }
 
+/// `postag inspect --json` of a shipped model, for sentences of `tokens` tokens.
+fn inspect(name: &str, tokens: usize) -> Value {
+    let path = repo().join("models").join(name);
+    let tokens = tokens.to_string();
+    let args = [
+        "inspect",
+        "--model",
+        path.to_str().unwrap(),
+        "--json",
+        "--tokens",
+        &tokens,
+    ];
+    serde_json::from_str(&postag(&args, "")).unwrap()
+}
+
 #[test]
 fn micro_model_fits_a_microcontroller() {
-    let path = repo().join("models/en_ewt_micro.postag");
-    let info: Value = serde_json::from_str(&postag(
-        &[
-            "inspect",
-            "--model",
-            path.to_str().unwrap(),
-            "--json",
-            "--tokens",
-            "64",
-        ],
-        "",
-    ))
-    .unwrap();
+    let info = inspect("en_ewt_micro.postag", 64);
     assert_eq!(info["weights"], "int8");
     assert!(
         info["bytes"].as_u64().unwrap() <= 256 * 1024,
@@ -120,19 +123,7 @@ fn nano_model_fits_a_micro_bit() {
     // 256 KB of flash (the blob beside the code) and 16 KB of RAM, of which the scratch
     // of the low-memory schedule for 32-token sentences takes this much (the micro:bit
     // firmware test runs it).
-    let path = repo().join("models/en_ewt_nano.postag");
-    let info: Value = serde_json::from_str(&postag(
-        &[
-            "inspect",
-            "--model",
-            path.to_str().unwrap(),
-            "--json",
-            "--tokens",
-            "32",
-        ],
-        "",
-    ))
-    .unwrap();
+    let info = inspect("en_ewt_nano.postag", 32);
     assert_eq!(info["weights"], "int8");
     assert!(
         info["bytes"].as_u64().unwrap() <= 200 * 1024,
