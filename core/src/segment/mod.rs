@@ -628,7 +628,7 @@ impl<'a> Segmenter<'a> {
         let spelled = entry.is_some_and(|words| spells(words, surface.chars()));
         let split = match entry {
             Some(_) => None,
-            None => self.suffix_split(surface),
+            None => suffix_split(self.multiword_table(), surface),
         };
         Expansion {
             surface,
@@ -639,11 +639,6 @@ impl<'a> Segmenter<'a> {
             at: 0,
             done: false,
         }
-    }
-
-    /// Where an unknown token splits (see [`suffix_split`]).
-    fn suffix_split(&self, surface: &str) -> Option<usize> {
-        suffix_split(self.multiword_table(), surface)
     }
 }
 
