@@ -407,19 +407,57 @@ fn strided_rows_read_only_their_columns() {
 #[test]
 fn lstm_cell_is_identical_at_every_level() {
     let mut rng = Rng(99);
-    for hidden in [1, 3, 8, 17, 32, 128] {
-        let gates = rng.floats(4 * hidden, 12.0);
-        let c0 = rng.floats(hidden, 3.0);
-        let run = |l| {
-            at(l, || {
-                let (mut g, mut c, mut h) = (gates.clone(), c0.clone(), vec![0.0; hidden]);
-                super::lstm_cell(&mut g, &mut c, &mut h);
-                (c, h)
-            })
-        };
-        let want = run(Level::Scalar);
-        for level in simd_levels() {
-            assert_eq!(run(level), want, "{level:?} hidden {hidden}");
+    // Values at the activations' edges: exp's clamps, tanh's switch to its polynomial,
+    // signed zeros, overflow to infinity and NaN.
+    let edges = [
+        0.0,
+        -0.0,
+        0.625,
+        -0.625,
+        0.624_999_94,
+        43.5,
+        -43.5,
+        44.0,
+        88.0,
+        -87.0,
+        100.0,
+        -100.0,
+        1e30,
+        -1e30,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::MIN_POSITIVE,
+        1e-30,
+    ];
+    let bits = |v: &[f32]| -> Vec<u32> {
+        // Every NaN counts as one value: the payload is not part of the result.
+        v.iter()
+            .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
+            .collect()
+    };
+    for hidden in [1, 3, 7, 8, 9, 17, 20, 32, 48, 128] {
+        let mut cases = vec![(rng.floats(4 * hidden, 12.0), rng.floats(hidden, 3.0))];
+        let mut gates = rng.floats(4 * hidden, 60.0);
+        for (k, g) in gates.iter_mut().enumerate().step_by(3) {
+            *g = edges[k % edges.len()];
+        }
+        let c0 = (0..hidden)
+            .map(|k| edges[(k * 7 + 3) % edges.len()])
+            .collect();
+        cases.push((gates, c0));
+        for (gates, c0) in &cases {
+            let run = |l| {
+                at(l, || {
+                    let (mut g, mut c, mut h) = (gates.clone(), c0.clone(), vec![0.0; hidden]);
+                    super::lstm_cell(&mut g, &mut c, &mut h);
+                    (bits(&c), bits(&h))
+                })
+            };
+            let want = run(Level::Scalar);
+            for level in simd_levels() {
+                assert_eq!(run(level), want, "{level:?} hidden {hidden}");
+            }
         }
     }
 }
