@@ -82,6 +82,33 @@ pub(super) trait IntTile {
             }
         }
     }
+    /// The outputs of a [`GEMV_ROWS`] x 1 projection tile, rows `r..r + 8` of one input:
+    /// `out[r] = bias[r] + (scales[r] * x_scale) * sum(acc[r][0])`, each sum an exact
+    /// i32 rounded to f32, the float operations in that order. `scales` and `bias`
+    /// point at the tile's first row's little-endian f32.
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled; `scales` and `bias` are valid for
+    /// reads of 32 bytes, `out` for writes of [`GEMV_ROWS`] f32.
+    #[inline(always)]
+    unsafe fn store_column(
+        acc: &[[Self::Acc; 1]; GEMV_ROWS],
+        scales: *const u8,
+        bias: *const u8,
+        x_scale: f32,
+        out: *mut f32,
+    ) {
+        // SAFETY: forwarded; the reads and writes are the caller's.
+        unsafe {
+            let d = Self::sums_f32(acc);
+            let f32_at =
+                |p: *const u8, r: usize| f32::from_le_bytes(p.add(4 * r).cast::<[u8; 4]>().read());
+            for (r, d) in d.iter().enumerate() {
+                *out.add(r) = f32_at(bias, r) + (f32_at(scales, r) * x_scale) * d[0];
+            }
+        }
+    }
     /// [`IntTile::sums`] converted to f32 (each i32 rounded to the nearest f32, as
     /// `as f32` does).
     ///
@@ -225,7 +252,7 @@ pub(super) const TOKENS: usize = 4;
 /// Rows per tile of the block projection; each input load serves all of them.
 pub(super) const ROWS: usize = 2;
 /// Rows per tile for a single input.
-const GEMV_ROWS: usize = 8;
+pub(super) const GEMV_ROWS: usize = 8;
 
 /// `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r . xq_t)` for the
 /// `b = x_scales.len()` inputs, the float operations in the scalar path's order.
@@ -303,6 +330,27 @@ pub(super) unsafe fn project<K: IntTile>(
         while t < b {
             let x = xq.as_ptr().add(t * cols);
             let mut r = 0;
+            // As above: exact i32 sums, the level's own conversion and scaling.
+            while cols <= CHUNK && cols % 4 == 0 && r + GEMV_ROWS <= rows {
+                let mut acc = [[K::zero(); 1]; GEMV_ROWS];
+                accumulate::<K, GEMV_ROWS, 1>(
+                    &mut acc,
+                    base.add(r * stride),
+                    stride,
+                    x,
+                    0,
+                    0,
+                    cols,
+                );
+                K::store_column(
+                    &acc,
+                    w.scales.as_ptr().add(4 * r),
+                    bias.as_ptr().add(4 * r),
+                    x_scales[t],
+                    out.as_mut_ptr().add(t * rows + r),
+                );
+                r += GEMV_ROWS;
+            }
             while r + GEMV_ROWS <= rows {
                 let d = tile_f32::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
                 for (i, d) in d.iter().enumerate() {

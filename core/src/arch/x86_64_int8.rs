@@ -5,7 +5,7 @@
 
 use core::arch::x86_64::*;
 
-use super::int8::{self, IntTile, ROWS, TOKENS};
+use super::int8::{self, IntTile, GEMV_ROWS, ROWS, TOKENS};
 use super::Rows;
 
 /// `[sum(a), sum(b), sum(c), sum(d)]` of i32 lanes by a 4 x 4 transpose.
@@ -227,24 +227,45 @@ impl IntTile for Avx2 {
         // SAFETY: AVX2 is enabled in every caller; the four 8-byte stores write
         // `out[t * rows + r]` for `r < 2`, `t < 4` (caller's contract), unaligned.
         unsafe {
-            // Lane r * 4 + t: row r's sum for input t, converted exactly as `as f32`.
+            // Lane 2t + r: row r's sum for input t, converted exactly as `as f32`.
             let d = _mm256_cvtepi32_ps(sum8([
-                acc[0][0], acc[0][1], acc[0][2], acc[0][3], acc[1][0], acc[1][1], acc[1][2],
+                acc[0][0], acc[1][0], acc[0][1], acc[1][1], acc[0][2], acc[1][2], acc[0][3],
                 acc[1][3],
             ]));
-            let halves = |v: [f32; 2]| _mm256_set_m128(_mm_set1_ps(v[1]), _mm_set1_ps(v[0]));
-            let xs = _mm_loadu_ps(x_scales.as_ptr());
+            let pairs =
+                |v: [f32; 2]| _mm256_setr_ps(v[0], v[1], v[0], v[1], v[0], v[1], v[0], v[1]);
+            let xs = _mm256_permutevar8x32_ps(
+                _mm256_castps128_ps256(_mm_loadu_ps(x_scales.as_ptr())),
+                _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3),
+            );
             // bias_r + (scale_r * x_scale_t) * d: the scalar path's three roundings.
-            let scale = _mm256_mul_ps(halves(scales), _mm256_set_m128(xs, xs));
-            let v = _mm256_add_ps(halves(bias), _mm256_mul_ps(scale, d));
+            let scale = _mm256_mul_ps(pairs(scales), xs);
+            let v = _mm256_castps_pd(_mm256_add_ps(pairs(bias), _mm256_mul_ps(scale, d)));
             // Rows r and r + 1 of input t are neighbours in `out`: one 8-byte store each.
-            let (r0, r1) = (_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-            let t01 = _mm_castps_si128(_mm_unpacklo_ps(r0, r1));
-            let t23 = _mm_castps_si128(_mm_unpackhi_ps(r0, r1));
-            _mm_storel_epi64(out.cast(), t01);
-            _mm_storel_epi64(out.add(rows).cast(), _mm_unpackhi_epi64(t01, t01));
-            _mm_storel_epi64(out.add(2 * rows).cast(), t23);
-            _mm_storel_epi64(out.add(3 * rows).cast(), _mm_unpackhi_epi64(t23, t23));
+            let (lo, hi) = (_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+            _mm_storel_pd(out.cast(), lo);
+            _mm_storeh_pd(out.add(rows).cast(), lo);
+            _mm_storel_pd(out.add(2 * rows).cast(), hi);
+            _mm_storeh_pd(out.add(3 * rows).cast(), hi);
+        }
+    }
+    #[inline(always)]
+    unsafe fn store_column(
+        acc: &[[__m256i; 1]; GEMV_ROWS],
+        scales: *const u8,
+        bias: *const u8,
+        x_scale: f32,
+        out: *mut f32,
+    ) {
+        const { assert!(GEMV_ROWS == 8) };
+        // SAFETY: AVX2 is enabled in every caller; `scales`, `bias` hold 8 f32 (x86-64
+        // is little-endian) and `out` room for 8 (caller's contract); all unaligned.
+        unsafe {
+            let d = _mm256_cvtepi32_ps(sum8(core::array::from_fn(|r| acc[r][0])));
+            // bias_r + (scale_r * x_scale) * d: the scalar path's three roundings.
+            let scale = _mm256_mul_ps(_mm256_loadu_ps(scales.cast()), _mm256_set1_ps(x_scale));
+            let v = _mm256_add_ps(_mm256_loadu_ps(bias.cast()), _mm256_mul_ps(scale, d));
+            _mm256_storeu_ps(out, v);
         }
     }
     #[inline(always)]
