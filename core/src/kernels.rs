@@ -164,25 +164,35 @@ pub fn gemm_lanes(w: &[u8], stride: usize, rows: usize, cols: usize, xt: &[f32],
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
-    // The largest magnitude as bits: for non-negative floats the bit patterns order
-    // as the values do, infinity above every finite value and NaN above infinity, so
-    // one integer maximum (which vectorizes) finds max|x| and any non-finite value.
-    let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7FFF_FFFF));
-    if max_bits >= f32::INFINITY.to_bits() {
-        return None;
-    }
-    let max = f32::from_bits(max_bits);
+    let max = max_abs_finite(x)?;
     if max == 0.0 {
         q.fill(0);
         return Some(0.0);
     }
-    let inv = 16383.0 / max;
+    quantize_into(x, q, 16383.0 / max);
+    Some(max / 16383.0)
+}
+
+/// `max|x|` for [`quantize_i16`] (0 for an empty slice); `None` if some element is not
+/// finite.
+#[inline(always)]
+pub(crate) fn max_abs_finite(x: &[f32]) -> Option<f32> {
+    // The largest magnitude as bits: for non-negative floats the bit patterns order
+    // as the values do, infinity above every finite value and NaN above infinity, so
+    // one integer maximum (which vectorizes) finds max|x| and any non-finite value.
+    let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7FFF_FFFF));
+    (max_bits < f32::INFINITY.to_bits()).then(|| f32::from_bits(max_bits))
+}
+
+/// `q[i] = round(x[i] * inv)` (halves away from zero) for [`quantize_i16`], as far as
+/// both slices go.
+#[inline(always)]
+pub(crate) fn quantize_into(x: &[f32], q: &mut [i16], inv: f32) {
     for (o, &v) in q.iter_mut().zip(x) {
         // Adding 0.5 away from zero, then truncating, rounds to nearest.
         let r = v * inv;
         *o = (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i16;
     }
-    Some(max / 16383.0)
 }
 
 #[inline(always)]

@@ -508,8 +508,8 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     }
 }
 
-/// [`crate::kernels::quantize_i16`], compiled for the level's vector width where that
-/// helps; identical results at every level.
+/// [`crate::kernels::quantize_i16`], 8 lanes wide at the AVX2 level; identical results
+/// at every level.
 #[inline]
 pub(crate) fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     match level() {
