@@ -508,14 +508,17 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     }
 }
 
-/// [`crate::kernels::quantize_i16`], 8 lanes wide at the AVX2 level; identical results
-/// at every level.
+/// [`crate::kernels::quantize_i16`], 8 lanes wide at the AVX2 level and 4 at NEON;
+/// identical results at every level.
 #[inline]
 pub(crate) fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
         Level::Avx2 => unsafe { x86_64::quantize_i16_avx2(x, q) },
+        #[cfg(postag_neon)]
+        // SAFETY: the level is supported.
+        Level::Neon => unsafe { aarch64::quantize_i16_neon(x, q) },
         _ => crate::kernels::quantize_i16(x, q),
     }
 }
