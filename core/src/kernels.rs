@@ -203,6 +203,34 @@ fn reduce(v: [f32; LANES]) -> f32 {
     a + b
 }
 
+/// [`exp`]'s input range: the result is a normal f32 throughout.
+pub(crate) const EXP_MIN: f32 = -87.0;
+pub(crate) const EXP_MAX: f32 = 88.0;
+/// ln 2 split so that `n * LN2_HI` is exact for the `n` that occur.
+pub(crate) const LN2_HI: f32 = 0.693_359_4;
+pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
+/// Adding 1.5 * 2^23 rounds to an integer held in the low mantissa bits.
+pub(crate) const EXP_SHIFTER: f32 = 12_582_912.0;
+/// Cephes' `expf` minimax polynomial for `(e^r - 1 - r) / r^2`, highest degree first.
+pub(crate) const EXP_POLY: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+    5e-1,
+];
+/// Cephes' `tanhf` polynomial in `x^2` below [`TANH_SMALL`], highest degree first.
+pub(crate) const TANH_POLY: [f32; 5] = [
+    -5.704_988_7e-3,
+    2.063_909e-2,
+    -5.373_971_6e-2,
+    1.333_144_2e-1,
+    -3.333_328e-1,
+];
+/// Below this magnitude [`tanh`] uses its polynomial (no cancellation near zero).
+pub(crate) const TANH_SMALL: f32 = 0.625;
+
 /// `e^x` for f32, written without branches so that loops over slices vectorize.
 ///
 /// Cody-Waite range reduction `x = n ln2 + r`, `|r| <= ln2/2`, then Cephes' `expf`
@@ -214,25 +242,19 @@ fn reduce(v: [f32; LANES]) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline(always))]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn exp(x: f32) -> f32 {
-    const LOG2_E: f32 = core::f32::consts::LOG2_E;
-    // ln 2 split so that n * LN2_HI is exact for the n that occur.
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Adding 1.5 * 2^23 rounds to an integer held in the low mantissa bits.
-    const SHIFTER: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
+    let x = x.clamp(EXP_MIN, EXP_MAX);
     // No mul_add: without a compile-time FMA target it would be a slow library call.
-    let t = x * LOG2_E + SHIFTER;
-    let n = t - SHIFTER;
+    let t = x * core::f32::consts::LOG2_E + EXP_SHIFTER;
+    let n = t - EXP_SHIFTER;
     let r = (x - n * LN2_HI) - n * LN2_LO;
-    let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 5e-1;
+    let mut p = EXP_POLY[0];
+    p = p * r + EXP_POLY[1];
+    p = p * r + EXP_POLY[2];
+    p = p * r + EXP_POLY[3];
+    p = p * r + EXP_POLY[4];
+    p = p * r + EXP_POLY[5];
     let e = p * (r * r) + r + 1.0;
-    let n_int = t.to_bits().wrapping_sub(SHIFTER.to_bits()) as i32;
+    let n_int = t.to_bits().wrapping_sub(EXP_SHIFTER.to_bits()) as i32;
     e * f32::from_bits(((n_int + 127) as u32) << 23)
 }
 
@@ -249,13 +271,13 @@ pub fn tanh(x: f32) -> f32 {
     let ax = x.abs();
     let big = 1.0 - 2.0 / (exp(2.0 * ax) + 1.0);
     let z = x * x;
-    let mut p = -5.704_988_7e-3f32;
-    p = p * z + 2.063_909e-2;
-    p = p * z - 5.373_971_6e-2;
-    p = p * z + 1.333_144_2e-1;
-    p = p * z - 3.333_328e-1;
+    let mut p = TANH_POLY[0];
+    p = p * z + TANH_POLY[1];
+    p = p * z + TANH_POLY[2];
+    p = p * z + TANH_POLY[3];
+    p = p * z + TANH_POLY[4];
     let small = p * z * ax + ax;
-    let magnitude = if ax < 0.625 { small } else { big };
+    let magnitude = if ax < TANH_SMALL { small } else { big };
     magnitude.copysign(x)
 }
 

@@ -4,6 +4,7 @@
 
 use core::arch::aarch64::*;
 
+use super::cell::{self, CellMath};
 use super::generic::{self, F32Le, Vector, I8};
 use super::Rows;
 
@@ -77,6 +78,59 @@ impl Vector for Neon {
                 vst1q_f32(o.as_mut_ptr(), vpaddq_f32(ab, cd));
             }
             out
+        }
+    }
+}
+
+impl CellMath for Neon {
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: NEON is part of the target.
+        Neon(unsafe { vmulq_f32(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        // SAFETY: NEON is part of the target.
+        Neon(unsafe { vsubq_f32(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn div(self, b: Self) -> Self {
+        // SAFETY: NEON is part of the target.
+        Neon(unsafe { vdivq_f32(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn clamp(self, lo: Self, hi: Self) -> Self {
+        // SAFETY: NEON is part of the target. `fmax`/`fmin` return NaN for a NaN lane.
+        Neon(unsafe { vminq_f32(vmaxq_f32(self.0, lo.0), hi.0) })
+    }
+    #[inline(always)]
+    unsafe fn neg(self) -> Self {
+        // SAFETY: NEON is part of the target. `fneg` flips the sign bit.
+        Neon(unsafe { vnegq_f32(self.0) })
+    }
+    #[inline(always)]
+    unsafe fn abs(self) -> Self {
+        // SAFETY: NEON is part of the target. `fabs` clears the sign bit.
+        Neon(unsafe { vabsq_f32(self.0) })
+    }
+    #[inline(always)]
+    unsafe fn copysign(self, sign: Self) -> Self {
+        // SAFETY: NEON is part of the target.
+        Neon(unsafe { vbslq_f32(vdupq_n_u32(0x8000_0000), sign.0, self.0) })
+    }
+    #[inline(always)]
+    unsafe fn select_lt(self, limit: Self, then: Self, otherwise: Self) -> Self {
+        // SAFETY: NEON is part of the target. `fcmgt` is false for NaN.
+        Neon(unsafe { vbslq_f32(vcltq_f32(self.0, limit.0), then.0, otherwise.0) })
+    }
+    #[inline(always)]
+    unsafe fn pow2_shifted(self) -> Self {
+        // SAFETY: NEON is part of the target; integer lanes wrap as the scalar code's.
+        unsafe {
+            let shifter = vdupq_n_s32(crate::kernels::EXP_SHIFTER.to_bits() as i32);
+            let n = vsubq_s32(vreinterpretq_s32_f32(self.0), shifter);
+            let bits = vshlq_n_s32::<23>(vaddq_s32(n, vdupq_n_s32(127)));
+            Neon(vreinterpretq_f32_s32(bits))
         }
     }
 }
@@ -184,4 +238,16 @@ pub(super) unsafe fn quantize_i16_neon(x: &[f32], q: &mut [i16]) -> Option<f32> 
     }
     quantize_into(&x[i..n], &mut q[i..n], inv);
     Some(max / 16383.0)
+}
+
+/// [`crate::kernels::lstm_cell`] 4 lanes at a time ([`cell::lstm_cell`]): identical
+/// results.
+///
+/// # Safety
+///
+/// NEON is available (always, on AArch64).
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn lstm_cell_neon(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    // SAFETY: forwarded; NEON is enabled here.
+    unsafe { cell::lstm_cell::<Neon>(gates, c, h) }
 }

@@ -31,6 +31,8 @@
 #[cfg(postag_neon)]
 mod aarch64;
 #[cfg(postag_simd)]
+mod cell;
+#[cfg(postag_simd)]
 mod generic;
 #[cfg(postag_x86)]
 mod x86_64;
@@ -496,14 +498,20 @@ pub(crate) fn project_i8_i16(
     }
 }
 
-/// [`crate::kernels::lstm_cell`], compiled for the level's vector width where that
-/// helps; identical results at every level.
+/// [`crate::kernels::lstm_cell`], a vector of lanes at a time at every vector level
+/// (`cell`); identical results at every level.
 #[inline]
 pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
         Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h) },
+        #[cfg(postag_x86)]
+        // SAFETY: the level is supported.
+        Level::Sse2 => unsafe { x86_64::lstm_cell_sse2(gates, c, h) },
+        #[cfg(postag_neon)]
+        // SAFETY: the level is supported.
+        Level::Neon => unsafe { aarch64::lstm_cell_neon(gates, c, h) },
         _ => crate::kernels::lstm_cell(gates, c, h),
     }
 }

@@ -7,6 +7,7 @@
 
 use core::arch::x86_64::*;
 
+use super::cell::{self, CellMath};
 use super::generic::{self, finish_i8_i16, F32Le, Vector, I8};
 use super::Rows;
 
@@ -114,6 +115,70 @@ impl Vector for Avx2 {
     }
 }
 
+impl CellMath for Avx2 {
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: AVX is enabled in every caller (trait contract).
+        Avx2(unsafe { _mm256_mul_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        // SAFETY: AVX is enabled in every caller (trait contract).
+        Avx2(unsafe { _mm256_sub_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn div(self, b: Self) -> Self {
+        // SAFETY: AVX is enabled in every caller (trait contract).
+        Avx2(unsafe { _mm256_div_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn clamp(self, lo: Self, hi: Self) -> Self {
+        // SAFETY: AVX is enabled in every caller. `vmaxps`/`vminps` return the second
+        // operand when either is NaN: `self` goes second, so a NaN lane passes.
+        Avx2(unsafe { _mm256_min_ps(hi.0, _mm256_max_ps(lo.0, self.0)) })
+    }
+    #[inline(always)]
+    unsafe fn neg(self) -> Self {
+        // SAFETY: AVX is enabled in every caller (trait contract).
+        Avx2(unsafe { _mm256_xor_ps(self.0, _mm256_set1_ps(-0.0)) })
+    }
+    #[inline(always)]
+    unsafe fn abs(self) -> Self {
+        // SAFETY: AVX is enabled in every caller (trait contract).
+        Avx2(unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), self.0) })
+    }
+    #[inline(always)]
+    unsafe fn copysign(self, sign: Self) -> Self {
+        // SAFETY: AVX is enabled in every caller (trait contract).
+        unsafe {
+            let m = _mm256_set1_ps(-0.0);
+            Avx2(_mm256_or_ps(
+                _mm256_andnot_ps(m, self.0),
+                _mm256_and_ps(m, sign.0),
+            ))
+        }
+    }
+    #[inline(always)]
+    unsafe fn select_lt(self, limit: Self, then: Self, otherwise: Self) -> Self {
+        // SAFETY: AVX is enabled in every caller. The ordered compare is false for NaN.
+        unsafe {
+            let m = _mm256_cmp_ps::<_CMP_LT_OQ>(self.0, limit.0);
+            Avx2(_mm256_blendv_ps(otherwise.0, then.0, m))
+        }
+    }
+    #[inline(always)]
+    unsafe fn pow2_shifted(self) -> Self {
+        // SAFETY: AVX2 is enabled in every caller; integer lanes wrap as the scalar
+        // code's.
+        unsafe {
+            let shifter = _mm256_set1_epi32(crate::kernels::EXP_SHIFTER.to_bits() as i32);
+            let n = _mm256_sub_epi32(_mm256_castps_si256(self.0), shifter);
+            let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(n, _mm256_set1_epi32(127)));
+            Avx2(_mm256_castsi256_ps(bits))
+        }
+    }
+}
+
 /// `[sum(a), sum(b), sum(c), sum(d)]` by a 4 x 4 transpose.
 #[inline(always)]
 unsafe fn sum4x4(a: __m128, b: __m128, c: __m128, d: __m128) -> __m128 {
@@ -194,6 +259,69 @@ impl Vector for Sse2 {
                 sum4x4(v[4].0, v[5].0, v[6].0, v[7].0),
             );
             out
+        }
+    }
+}
+
+impl CellMath for Sse2 {
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_mul_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_sub_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn div(self, b: Self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_div_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn clamp(self, lo: Self, hi: Self) -> Self {
+        // SAFETY: SSE2 is part of the target. `maxps`/`minps` return the second
+        // operand when either is NaN: `self` goes second, so a NaN lane passes.
+        Sse2(unsafe { _mm_min_ps(hi.0, _mm_max_ps(lo.0, self.0)) })
+    }
+    #[inline(always)]
+    unsafe fn neg(self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_xor_ps(self.0, _mm_set1_ps(-0.0)) })
+    }
+    #[inline(always)]
+    unsafe fn abs(self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        Sse2(unsafe { _mm_andnot_ps(_mm_set1_ps(-0.0), self.0) })
+    }
+    #[inline(always)]
+    unsafe fn copysign(self, sign: Self) -> Self {
+        // SAFETY: SSE2 is part of the target.
+        unsafe {
+            let m = _mm_set1_ps(-0.0);
+            Sse2(_mm_or_ps(_mm_andnot_ps(m, self.0), _mm_and_ps(m, sign.0)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn select_lt(self, limit: Self, then: Self, otherwise: Self) -> Self {
+        // SAFETY: SSE2 is part of the target. `cmpltps` is false for NaN.
+        unsafe {
+            let m = _mm_cmplt_ps(self.0, limit.0);
+            Sse2(_mm_or_ps(
+                _mm_and_ps(m, then.0),
+                _mm_andnot_ps(m, otherwise.0),
+            ))
+        }
+    }
+    #[inline(always)]
+    unsafe fn pow2_shifted(self) -> Self {
+        // SAFETY: SSE2 is part of the target; integer lanes wrap as the scalar code's.
+        unsafe {
+            let shifter = _mm_set1_epi32(crate::kernels::EXP_SHIFTER.to_bits() as i32);
+            let n = _mm_sub_epi32(_mm_castps_si128(self.0), shifter);
+            let bits = _mm_slli_epi32::<23>(_mm_add_epi32(n, _mm_set1_epi32(127)));
+            Sse2(_mm_castsi128_ps(bits))
         }
     }
 }
@@ -460,15 +588,28 @@ pub(super) unsafe fn gemv_i8_i16_avx2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
     }
 }
 
-/// [`crate::kernels::lstm_cell`] compiled with AVX2: the same element-wise
-/// operations (Rust never fuses a multiply and an add by itself), 8 lanes wide.
+/// [`crate::kernels::lstm_cell`] 8 lanes at a time ([`cell::lstm_cell`]): identical
+/// results.
 ///
 /// # Safety
 ///
-/// AVX2 and FMA are available.
-#[target_feature(enable = "avx2,fma")]
+/// AVX2 is available.
+#[target_feature(enable = "avx2")]
 pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
-    crate::kernels::lstm_cell(gates, c, h)
+    // SAFETY: forwarded; AVX2 is enabled here.
+    unsafe { cell::lstm_cell::<Avx2>(gates, c, h) }
+}
+
+/// [`crate::kernels::lstm_cell`] 4 lanes at a time ([`cell::lstm_cell`]): identical
+/// results.
+///
+/// # Safety
+///
+/// SSE2 is available (always, on x86-64).
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn lstm_cell_sse2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    // SAFETY: forwarded; SSE2 is enabled here.
+    unsafe { cell::lstm_cell::<Sse2>(gates, c, h) }
 }
 
 /// [`crate::kernels::quantize_i16`] with AVX2: the same operations (the maximum, one
