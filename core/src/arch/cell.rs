@@ -87,46 +87,30 @@ unsafe fn tanh<V: CellMath>(x: V) -> V {
     }
 }
 
-/// `x <- sigmoid(x)`: vectors, then the last `len % LANES` elements by the scalar
-/// function.
+/// `x <- tanh(x)` if `TANH`, else `x <- sigmoid(x)`: vectors, then the last
+/// `len % LANES` elements by the scalar function.
 ///
 /// # Safety
 ///
 /// The level's target features are enabled.
 #[inline(always)]
-unsafe fn sigmoid_all<V: CellMath>(x: &mut [f32]) {
+unsafe fn activate_all<V: CellMath, const TANH: bool>(x: &mut [f32]) {
     let mut k = 0;
     // SAFETY: the features are enabled (caller); `k + LANES <= x.len()`.
     unsafe {
         while k + V::LANES <= x.len() {
             let p = x.as_mut_ptr().add(k);
-            sigmoid(V::load(p)).store(p);
+            let v = V::load(p);
+            if TANH { tanh(v) } else { sigmoid(v) }.store(p);
             k += V::LANES;
         }
     }
     for v in &mut x[k..] {
-        *v = kernels::sigmoid(*v);
-    }
-}
-
-/// `x <- tanh(x)`, as [`sigmoid_all`].
-///
-/// # Safety
-///
-/// The level's target features are enabled.
-#[inline(always)]
-unsafe fn tanh_all<V: CellMath>(x: &mut [f32]) {
-    let mut k = 0;
-    // SAFETY: the features are enabled (caller); `k + LANES <= x.len()`.
-    unsafe {
-        while k + V::LANES <= x.len() {
-            let p = x.as_mut_ptr().add(k);
-            tanh(V::load(p)).store(p);
-            k += V::LANES;
-        }
-    }
-    for v in &mut x[k..] {
-        *v = kernels::tanh(*v);
+        *v = if TANH {
+            kernels::tanh(*v)
+        } else {
+            kernels::sigmoid(*v)
+        };
     }
 }
 
@@ -148,9 +132,9 @@ pub(super) unsafe fn lstm_cell<V: CellMath>(gates: &mut [f32], c: &mut [f32], h:
     // SAFETY: the features are enabled (caller); every access covers `k..k + LANES`
     // with `k + LANES <= hidden`, the length of `c`, `h` and each gate.
     unsafe {
-        sigmoid_all::<V>(if_g);
-        tanh_all::<V>(g_g);
-        sigmoid_all::<V>(o_g);
+        activate_all::<V, false>(if_g);
+        activate_all::<V, true>(g_g);
+        activate_all::<V, false>(o_g);
         let (i_g, f_g) = if_g.split_at(hidden);
         while k + V::LANES <= hidden {
             let (cp, hp) = (c.as_mut_ptr().add(k), h.as_mut_ptr().add(k));
