@@ -31,7 +31,7 @@ enum Command {
     Quantize(cmd::quantize::QuantizeArgs),
     /// Show what a model holds: dimensions, tags, sizes, scratch memory.
     Inspect(cmd::inspect::InspectArgs),
-    /// Measure tagging throughput on real sentences.
+    /// Measure tagging throughput on real sentences (and segmenting their raw text).
     Bench(cmd::bench::BenchArgs),
     /// Learn a segmenter (raw text to tokens and sentences) into a model.
     Segmenter(cmd::segmenter::SegmenterArgs),

@@ -133,3 +133,82 @@ fn gold_scored_against_itself_is_perfect() {
         (1.0, 1.0, 1.0, 1.0)
     );
 }
+
+#[test]
+fn bench_measures_raw_text_when_the_model_segments() {
+    let dir = scratch("bench");
+    let m = model(&dir);
+    let m = m.to_str().unwrap();
+    let conllu = TRAIN.repeat(3);
+    let data = dir.join("data.conllu");
+    std::fs::write(&data, &conllu).unwrap();
+    let data = data.to_str().unwrap();
+    let out = common::ok(
+        &dir,
+        &["bench", "--model", m, "--data", data, "--seconds", "0.1"],
+    );
+    // The raw text `eval --raw` rebuilds: the `# text` lines of one paragraph joined by
+    // spaces (only the first sentence opens a paragraph), then a newline.
+    let texts: Vec<&str> = conllu
+        .lines()
+        .filter_map(|l| l.strip_prefix("# text = "))
+        .collect();
+    let mut want = String::new();
+    for (i, t) in texts.iter().enumerate() {
+        if i > 0 {
+            want.push_str(if i % 2 == 0 { "\n\n" } else { " " });
+        }
+        want.push_str(t);
+    }
+    want.push('\n');
+    assert!(
+        out.contains(&format!("raw text: {} bytes\n", want.len())),
+        "{out}"
+    );
+    for label in [
+        "segmenting, 1 thread: ",
+        "segmenting and tagging, 1 thread: ",
+    ] {
+        let line = out.lines().find(|l| l.starts_with(label)).expect(label);
+        let mbs: f64 = line[label.len()..]
+            .trim_end_matches(" MB/s")
+            .parse()
+            .unwrap();
+        assert!(mbs.is_finite() && mbs > 0.0, "{line}");
+    }
+    // Without a segmenter, or without `# text`, the bench says why it measured no raw text.
+    let nano = repo().join("models/en_ewt_nano.postag");
+    let nano = nano.to_str().unwrap();
+    let out = common::ok(
+        &dir,
+        &["bench", "--model", nano, "--data", data, "--seconds", "0.1"],
+    );
+    assert!(
+        out.ends_with("raw text: not measured, the model has no segmenter\n"),
+        "{out}"
+    );
+    let bare: String = conllu
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let bare_path = dir.join("bare.conllu");
+    std::fs::write(&bare_path, bare).unwrap();
+    let bare_path = bare_path.to_str().unwrap();
+    let out = common::ok(
+        &dir,
+        &[
+            "bench",
+            "--model",
+            m,
+            "--data",
+            bare_path,
+            "--seconds",
+            "0.1",
+        ],
+    );
+    assert!(
+        out.ends_with("raw text: not measured, the data has no `# text` lines\n"),
+        "{out}"
+    );
+}

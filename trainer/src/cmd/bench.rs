@@ -1,4 +1,5 @@
-//! `postag bench`: tagging throughput of a model on real sentences.
+//! `postag bench`: tagging throughput of a model on real sentences, and, for a model with
+//! a segmenter, segmenting throughput on their raw text.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -7,15 +8,15 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 
 use crate::cmd::ModelArg;
-use crate::conllu;
 use crate::tagging::{tag_all, tag_one, threads};
+use crate::{conllu, pipeline, rawtext};
 use postag_core::MAX_TOKENS;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     #[command(flatten)]
     model: ModelArg,
-    /// Sentences to tag (CoNLL-U).
+    /// Sentences to tag (CoNLL-U); their `# text` lines are the raw text to segment.
     #[arg(long)]
     data: PathBuf,
     /// Seconds to measure each figure.
@@ -82,5 +83,55 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
             break;
         }
     }
-    Ok(())
+    raw_text(&file, &args, budget, out)
+}
+
+/// Segmenting, then segmenting and tagging, the data's raw text on one thread (the
+/// sentences' `# text` joined as `eval --raw` joins them), in MB/s of UTF-8 text; a line
+/// saying why not when the model has no segmenter or the data no `# text`.
+fn raw_text(
+    file: &crate::cmd::ModelFile,
+    args: &BenchArgs,
+    budget: Duration,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let model = file.load()?;
+    let Some(seg) = postag_core::segment::Segmenter::from_bytes(file.bytes())
+        .map_err(|e| anyhow!("{}: {e}", file.name()))?
+    else {
+        writeln!(out, "raw text: not measured, the model has no segmenter")?;
+        return Ok(());
+    };
+    let gold = rawtext::read(&args.data)?;
+    if !rawtext::has_text(&gold) {
+        writeln!(
+            out,
+            "raw text: not measured, the data has no `# text` lines"
+        )?;
+        return Ok(());
+    }
+    let text = rawtext::raw_text(&gold);
+    let mb = text.len() as f64 / 1e6;
+    writeln!(out, "raw text: {} bytes", text.len())?;
+    let mut measure = |label: &str, pass: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        pass()?; // warm-up
+        let (start, mut done) = (Instant::now(), 0.0);
+        while start.elapsed() < budget {
+            pass()?;
+            done += mb;
+        }
+        writeln!(
+            out,
+            "{label}, 1 thread: {:.3} MB/s",
+            done / start.elapsed().as_secs_f64()
+        )?;
+        Ok(())
+    };
+    measure("segmenting", &mut || {
+        pipeline::segment(&seg, &text).map(drop)
+    })?;
+    measure("segmenting and tagging", &mut || {
+        let mut sentences = pipeline::segment(&seg, &text)?;
+        pipeline::tag(&model, &mut sentences, 1)
+    })
 }
