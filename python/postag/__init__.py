@@ -34,6 +34,7 @@ from ._postag import (
     Token,
     __version__,
     _export,
+    simd_level,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Token",
     "__version__",
     "export",
+    "simd_level",
 ]
 
 

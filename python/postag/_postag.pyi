@@ -14,6 +14,11 @@ MAX_TOKENS: int
 MAX_WORD_CHARS: int
 """The largest `max_word_chars` a model may have (1024)."""
 
+def simd_level() -> str:
+    """The SIMD level the kernels run at on this thread: "scalar", "sse2", "avx2" or
+    "neon": the fastest the processor supports, or the one the environment variable
+    POSTAG_SIMD names (read once, at the first call that needs it)."""
+
 class PostagError(ValueError):
     """An error of the postag core: a blob that does not load, a token it cannot tag,
     a state_dict it cannot export. The message says which."""

@@ -663,11 +663,19 @@ impl Token {
     }
 }
 
+/// The SIMD level the kernels run at on this thread: "scalar", "sse2", "avx2" or
+/// "neon" (the fastest the processor supports, or the one `POSTAG_SIMD` names).
+#[pyfunction]
+fn simd_level() -> &'static str {
+    postag_core::arch::level().name()
+}
+
 #[pymodule]
 fn _postag(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
     m.add_class::<Token>()?;
     m.add_function(wrap_pyfunction!(_export, m)?)?;
+    m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add("PostagError", m.py().get_type::<PostagError>())?;
     m.add("MAX_TOKENS", MAX_TOKENS)?;
     m.add("MAX_WORD_CHARS", postag_core::format::MAX_WORD_CHARS)?;

@@ -1,5 +1,6 @@
 """postag.Model: loading, tagging, scores, errors, on the built-in English model."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -143,3 +144,37 @@ def test_tag_many_releases_the_gil(model, ewt_dev):
         last = now
     worker.join()
     assert longest_gap < span[0] / 2, (longest_gap, span[0])
+
+
+def _expected_simd_level():
+    """The fastest level this processor runs, from the kernel's CPU flags (Linux) or
+    the machine type: what the library must detect at run time."""
+    import platform
+
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as f:
+                flags = next(line for line in f if line.startswith("flags")).split()
+        except (OSError, StopIteration):
+            return None
+        return "avx2" if "avx2" in flags and "fma" in flags else "sse2"
+    if machine in ("aarch64", "arm64"):
+        return "neon"
+    return None
+
+
+def test_simd_level_is_detected_at_run_time_and_can_be_forced():
+    want = _expected_simd_level()
+    if want is None:
+        pytest.skip("no known SIMD level for this machine")
+    env = {k: v for k, v in os.environ.items() if k != "POSTAG_SIMD"}
+
+    def level(env):
+        code = "import postag; print(postag.simd_level())"
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    assert level(env) == want
+    assert level({**env, "POSTAG_SIMD": "scalar"}) == "scalar"
