@@ -65,72 +65,105 @@ fn buf() -> Buf {
     [MaybeUninit::uninit(); BUF_WORDS]
 }
 
-/// Pairs the groups of four of `x` into `out`: group `g` becomes `out[g * step +
-/// first]` = `x0 | x2 << 16` and `out[g * step + first + 1]` = `x1 | x3 << 16`.
-fn pair(x: &[i16], out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
-    for (c, o) in x.chunks_exact(4).zip(out[first..].chunks_mut(step)) {
-        o[0].write(c[0] as u16 as u32 | (c[2] as u16 as u32) << 16);
-        o[1].write(c[1] as u16 as u32 | (c[3] as u16 as u32) << 16);
+/// Pairs the first `groups` groups of four of `x` into `out`: group `g` becomes
+/// `out[g * step + first]` = `x0 | x2 << 16` and `out[g * step + first + 1]` = `x1 | x3
+/// << 16` (two words read, two halfword packs: `PKHBT`, `PKHTB`).
+fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
+    let word = |c: &[i16], i: usize| c[i] as u16 as u32 | (c[i + 1] as u16 as u32) << 16;
+    for (c, o) in x[..4 * groups]
+        .chunks_exact(4)
+        .zip(out[first..].chunks_mut(step))
+    {
+        let (x01, x23) = (word(c, 0), word(c, 2));
+        o[0].write(x01 & 0xFFFF | x23 << 16);
+        o[1].write(x01 >> 16 | x23 & 0xFFFF_0000);
     }
 }
 
-/// `sum q[j] * x[j]` over the columns `from..` that do not fill a group.
+/// `sum q[j] * x[j]` over the columns `from..cols` (those that do not fill a group).
+///
+/// # Safety
+///
+/// `q` is valid for `cols` bytes; `x.len() >= cols`.
 #[inline(always)]
-fn tail(q: &[u8], x: &[i16], from: usize) -> i32 {
-    if from >= q.len() {
-        return 0;
+unsafe fn tail(q: *const u8, x: &[i16], from: usize, cols: usize) -> i32 {
+    let mut s = 0;
+    for (j, &x) in x.iter().enumerate().take(cols).skip(from) {
+        // SAFETY: `j < cols` (the caller's bound on `q`).
+        s += unsafe { *q.add(j) } as i8 as i32 * x as i32;
     }
-    let (q, x) = (q.get(from..).unwrap_or(&[]), x.get(from..).unwrap_or(&[]));
-    q.iter()
-        .zip(x)
-        .map(|(&q, &x)| q as i8 as i32 * x as i32)
-        .sum()
+    s
 }
 
-fn f32_at(bytes: &[u8], i: usize) -> f32 {
-    let v = &bytes[i * 4..i * 4 + 4];
-    f32::from_le_bytes([v[0], v[1], v[2], v[3]])
+/// The little-endian f32 at element `i`.
+///
+/// # Safety
+///
+/// `p` is valid for `4 * (i + 1)` bytes.
+#[inline(always)]
+unsafe fn f32_at(p: *const u8, i: usize) -> f32 {
+    // SAFETY: the caller's bound; an unaligned read.
+    f32::from_bits(u32::from_le(unsafe {
+        p.add(4 * i).cast::<u32>().read_unaligned()
+    }))
 }
 
-/// Row `r` (its first `cols` bytes).
-fn row<'a>(w: &Rows<'a>, r: usize) -> &'a [u8] {
-    &w.data[r * w.stride..r * w.stride + w.cols]
-}
-
-/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` (`w.cols` values)
-/// paired into `buf`, rows two at a time (one paired word serves both). Requires
-/// `w.cols <= MAX_COLS`, `out.len() >= w.rows`.
+/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` paired into `buf`,
+/// rows two at a time (one paired word serves both), walked by pointer with no check
+/// per row: the caller checked the shapes once.
 ///
 /// Not inlined: the one copy of these loops serves [`gemv_i8_i16`] and the
 /// one-input passes of [`project_i8_i16`], which lends it its buffer.
+///
+/// # Safety
+///
+/// `w.in_bounds()`, `w.cols <= MAX_COLS`, `x.len() >= w.cols`, `out.len() >= w.rows`.
 #[inline(never)]
-fn add_rows<K: DualMac>(w: &Rows<'_>, x: &[i16], x_scale: f32, buf: &mut Buf, out: &mut [f32]) {
-    let groups = w.cols / 4;
-    pair(&x[..4 * groups], buf, 2, 0);
-    let mut put = |r: usize, d: i32| out[r] += (f32_at(w.scales, r) * x_scale) * d as f32;
-    for r in (0..w.rows).step_by(2) {
-        let r1 = (r + 1).min(w.rows - 1);
-        let (q0, q1) = (row(w, r), row(w, r1));
-        let d = if groups == 0 {
-            [0, 0]
-        } else {
-            // SAFETY: both rows hold `cols >= 4 * groups` bytes, `buf` holds the
-            // `2 * groups <= BUF_WORDS` paired words (written by `pair` above);
-            // `groups >= 1`.
-            unsafe { K::dot2(q0.as_ptr(), q1.as_ptr(), buf.as_ptr().cast(), groups) }
-        };
-        put(r, d[0] + tail(q0, x, 4 * groups));
-        if r1 != r {
-            put(r1, d[1] + tail(q1, x, 4 * groups));
+unsafe fn add_rows<K: DualMac>(
+    w: &Rows<'_>,
+    x: &[i16],
+    x_scale: f32,
+    buf: &mut Buf,
+    out: &mut [f32],
+) {
+    let (rows, cols, stride) = (w.rows, w.cols, w.stride);
+    let groups = cols / 4;
+    pair(x, groups, buf, 2, 0);
+    let (data, scales, out) = (w.data.as_ptr(), w.scales.as_ptr(), out.as_mut_ptr());
+    let mut r = 0;
+    while r < rows {
+        let r1 = if r + 1 < rows { r + 1 } else { r };
+        // SAFETY: `r <= r1 < rows`: both rows (`cols >= 4 * groups` bytes at `r *
+        // stride`) and their scales lie in the slices (`in_bounds`), `out` holds both
+        // elements; `buf` holds the `2 * groups <= BUF_WORDS` paired words (written by
+        // `pair` above), and `dot2` runs only for `groups >= 1`.
+        unsafe {
+            let (q0, q1) = (data.add(r * stride), data.add(r1 * stride));
+            let mut d = if groups == 0 {
+                [0, 0]
+            } else {
+                K::dot2(q0, q1, buf.as_ptr().cast(), groups)
+            };
+            if cols % 4 != 0 {
+                d[0] += tail(q0, x, 4 * groups, cols);
+                d[1] += tail(q1, x, 4 * groups, cols);
+            }
+            *out.add(r) += (f32_at(scales, r) * x_scale) * d[0] as f32;
+            if r1 != r {
+                *out.add(r1) += (f32_at(scales, r1) * x_scale) * d[1] as f32;
+            }
         }
+        r += 2;
     }
 }
 
 /// `out[r] += (scale_r * x_scale) * (q_r . xq)`, as the scalar path computes it.
 /// False (nothing done) for rows longer than [`MAX_COLS`].
 ///
-/// Requires `w.int8`, `w.in_bounds()`, `xq.len() >= w.cols`, `out.len() >= w.rows`.
-pub(super) fn gemv_i8_i16<K: DualMac>(
+/// # Safety
+///
+/// `w.in_bounds()`, `xq.len() >= w.cols`, `out.len() >= w.rows`.
+pub(super) unsafe fn gemv_i8_i16<K: DualMac>(
     w: &Rows<'_>,
     xq: &[i16],
     x_scale: f32,
@@ -139,7 +172,8 @@ pub(super) fn gemv_i8_i16<K: DualMac>(
     if w.cols > MAX_COLS {
         return false;
     }
-    add_rows::<K>(w, &xq[..w.cols], x_scale, &mut buf(), out);
+    // SAFETY: the caller's bounds, and `cols <= MAX_COLS`.
+    unsafe { add_rows::<K>(w, xq, x_scale, &mut buf(), out) };
     true
 }
 
@@ -148,38 +182,51 @@ pub(super) fn gemv_i8_i16<K: DualMac>(
 /// while they fit the buffer together, then one at a time. False (nothing done) for
 /// rows longer than [`MAX_COLS`].
 ///
-/// Requires `w.int8`, `w.in_bounds()`, `xq.len() >= b * w.cols`, `bias.len() >= 4 *
-/// w.rows`, `out.len() >= b * w.rows`.
-pub(super) fn project_i8_i16<K: DualMac>(
+/// # Safety
+///
+/// `w.in_bounds()`, `xq.len() >= b * w.cols`, `bias.len() >= 4 * w.rows`, `out.len()
+/// >= b * w.rows`.
+pub(super) unsafe fn project_i8_i16<K: DualMac>(
     w: &Rows<'_>,
     xq: &[i16],
     x_scales: &[f32],
     bias: &[u8],
     out: &mut [f32],
 ) -> bool {
-    let (rows, cols, b) = (w.rows, w.cols, x_scales.len());
+    let (rows, cols, stride, b) = (w.rows, w.cols, w.stride, x_scales.len());
     let groups = cols / 4;
     if cols > MAX_COLS {
         return false;
     }
     let input = |t: usize| &xq[t * cols..(t + 1) * cols];
+    let (data, scales, bias) = (w.data.as_ptr(), w.scales.as_ptr(), bias.as_ptr());
     let mut buf = buf();
     let mut t = 0;
     while t + TOKENS <= b && groups > 0 && 2 * TOKENS * groups <= BUF_WORDS {
         for k in 0..TOKENS {
-            pair(&input(t + k)[..4 * groups], &mut buf, 2 * TOKENS, 2 * k);
+            pair(input(t + k), groups, &mut buf, 2 * TOKENS, 2 * k);
         }
+        let xs: [f32; TOKENS] = core::array::from_fn(|k| x_scales[t + k]);
+        let o = out[t * rows..(t + TOKENS) * rows].as_mut_ptr();
         for r in 0..rows {
-            let q = row(w, r);
-            // SAFETY: the row holds `cols >= 4 * groups` bytes, `buf` the `2 * TOKENS
-            // * groups <= BUF_WORDS` interleaved words (all written by the `pair`
-            // calls above); `groups >= 1`.
-            let d = unsafe { K::dot1x4(q.as_ptr(), buf.as_ptr().cast(), groups) };
-            // The scalar path's operations, with the row's scale and bias read once.
-            let (scale, bias_r) = (f32_at(w.scales, r), f32_at(bias, r));
-            for (k, &d) in d.iter().enumerate() {
-                let d = d + tail(q, input(t + k), 4 * groups);
-                out[(t + k) * rows + r] = bias_r + (scale * x_scales[t + k]) * d as f32;
+            // SAFETY: `r < rows`: the row (`cols >= 4 * groups` bytes at `r * stride`),
+            // its scale and bias lie in the slices (`in_bounds`, the caller's bound on
+            // `bias`), `o` holds `TOKENS * rows` elements; `buf` holds the `2 * TOKENS
+            // * groups <= BUF_WORDS` interleaved words (all written by the `pair` calls
+            // above), and `groups >= 1`.
+            unsafe {
+                let q = data.add(r * stride);
+                let mut d = K::dot1x4(q, buf.as_ptr().cast(), groups);
+                if cols % 4 != 0 {
+                    for (k, d) in d.iter_mut().enumerate() {
+                        *d += tail(q, input(t + k), 4 * groups, cols);
+                    }
+                }
+                // The scalar path's operations, with the row's scale and bias read once.
+                let (scale, bias_r) = (f32_at(scales, r), f32_at(bias, r));
+                for (k, &d) in d.iter().enumerate() {
+                    *o.add(k * rows + r) = bias_r + (scale * xs[k]) * d as f32;
+                }
             }
         }
         t += TOKENS;
@@ -189,9 +236,12 @@ pub(super) fn project_i8_i16<K: DualMac>(
     while t < b {
         let out = &mut out[t * rows..(t + 1) * rows];
         for (r, o) in out.iter_mut().enumerate() {
-            *o = f32_at(bias, r);
+            // SAFETY: `r < rows`, the caller's bound on `bias`.
+            *o = unsafe { f32_at(bias, r) };
         }
-        add_rows::<K>(w, input(t), x_scales[t], &mut buf, out);
+        // SAFETY: the caller's bounds (`out` is this input's `rows` elements), and
+        // `cols <= MAX_COLS`.
+        unsafe { add_rows::<K>(w, input(t), x_scales[t], &mut buf, out) };
         t += 1;
     }
     true

@@ -550,7 +550,10 @@ fn dsp_kernels_match_scalar() {
                     w.matvec_add_quantized(&xq, 3e-5, &mut want)
                 });
             }
-            assert_eq!(arm::gemv_i8_i16::<Portable>(&kr, &xq, 3e-5, &mut got), fits);
+            // SAFETY: `kr` is the matrix's (in bounds), `xq` holds `cols` and `got`
+            // `rows` values.
+            let ok = unsafe { arm::gemv_i8_i16::<Portable>(&kr, &xq, 3e-5, &mut got) };
+            assert_eq!(ok, fits);
             if fits {
                 assert_eq!(bits(&got), bits(&want), "gemv {rows}x{cols}");
             }
@@ -570,7 +573,11 @@ fn dsp_kernels_match_scalar() {
                         *o = bias.get(r) + 0.0;
                     }
                 }
-                let ok = arm::project_i8_i16::<Portable>(&kr, &xq, &x_scales, &bias_b, &mut got);
+                // SAFETY: `kr` is the matrix's (in bounds), `xq` holds `b * cols`,
+                // `bias_b` `rows` and `got` `b * rows` values.
+                let ok = unsafe {
+                    arm::project_i8_i16::<Portable>(&kr, &xq, &x_scales, &bias_b, &mut got)
+                };
                 assert_eq!(ok, fits);
                 if fits {
                     assert_eq!(bits(&got), bits(&want), "project {rows}x{cols}, {b} inputs");
@@ -591,12 +598,9 @@ fn dsp_kernels_match_scalar() {
         let kr = w.kernel_rows();
         let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
         let mut out = vec![0.0f32; rows];
-        assert!(arm::gemv_i8_i16::<Portable>(
-            &kr,
-            &vec![x; cols],
-            1.0,
-            &mut out
-        ));
+        // SAFETY: `kr` is the matrix's (in bounds), the input holds `cols` and `out`
+        // `rows` values.
+        assert!(unsafe { arm::gemv_i8_i16::<Portable>(&kr, &vec![x; cols], 1.0, &mut out) });
         assert_eq!(out, vec![want; rows], "q={q} x={x}");
     }
     println!("{checked} DSP projections checked");
