@@ -129,31 +129,40 @@ unsafe fn add_rows<K: DualMac>(
     let (rows, cols, stride) = (w.rows, w.cols, w.stride);
     let groups = cols / 4;
     pair(x, groups, buf, 2, 0);
-    let (data, scales, out) = (w.data.as_ptr(), w.scales.as_ptr(), out.as_mut_ptr());
-    let mut r = 0;
-    while r < rows {
-        let r1 = if r + 1 < rows { r + 1 } else { r };
-        // SAFETY: `r <= r1 < rows`: both rows (`cols >= 4 * groups` bytes at `r *
-        // stride`) and their scales lie in the slices (`in_bounds`), `out` holds both
-        // elements; `buf` holds the `2 * groups <= BUF_WORDS` paired words (written by
+    let x_paired = buf.as_ptr().cast();
+    let (mut q, mut scale, mut o) = (w.data.as_ptr(), w.scales.as_ptr(), out.as_mut_ptr());
+    let mut left = rows;
+    while left > 0 {
+        let two = left >= 2;
+        // SAFETY: `q` is row `r = rows - left` and `two` says that row `r + 1` exists:
+        // both rows (`cols >= 4 * groups` bytes, `stride` apart) and their scales lie
+        // in the slices (`in_bounds`), `o` points at `out[r]` (`out.len() >= rows`);
+        // `x_paired` holds the `2 * groups <= BUF_WORDS` paired words (written by
         // `pair` above), and `dot2` runs only for `groups >= 1`.
         unsafe {
-            let (q0, q1) = (data.add(r * stride), data.add(r1 * stride));
+            let q1 = if two { q.add(stride) } else { q };
             let mut d = if groups == 0 {
                 [0, 0]
             } else {
-                K::dot2(q0, q1, buf.as_ptr().cast(), groups)
+                K::dot2(q, q1, x_paired, groups)
             };
             if cols % 4 != 0 {
-                d[0] += tail(q0, x, 4 * groups, cols);
+                d[0] += tail(q, x, 4 * groups, cols);
                 d[1] += tail(q1, x, 4 * groups, cols);
             }
-            *out.add(r) += (f32_at(scales, r) * x_scale) * d[0] as f32;
-            if r1 != r {
-                *out.add(r1) += (f32_at(scales, r1) * x_scale) * d[1] as f32;
+            *o += (f32_at(scale, 0) * x_scale) * d[0] as f32;
+            if !two {
+                break;
             }
+            *o.add(1) += (f32_at(scale, 1) * x_scale) * d[1] as f32;
+            // (Past the last row after the last pair: never read, hence wrapping.)
+            (q, scale, o) = (
+                q1.wrapping_add(stride),
+                scale.wrapping_add(8),
+                o.wrapping_add(2),
+            );
         }
-        r += 2;
+        left -= 2;
     }
 }
 
@@ -194,6 +203,7 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     out: &mut [f32],
 ) -> bool {
     let (rows, cols, stride, b) = (w.rows, w.cols, w.stride, x_scales.len());
+    const _: () = assert!(TOKENS == 4);
     let groups = cols / 4;
     if cols > MAX_COLS {
         return false;
@@ -208,14 +218,14 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
         }
         let xs: [f32; TOKENS] = core::array::from_fn(|k| x_scales[t + k]);
         let o = out[t * rows..(t + TOKENS) * rows].as_mut_ptr();
+        let mut q = data;
         for r in 0..rows {
-            // SAFETY: `r < rows`: the row (`cols >= 4 * groups` bytes at `r * stride`),
-            // its scale and bias lie in the slices (`in_bounds`, the caller's bound on
+            // SAFETY: `q` is row `r < rows` (`cols >= 4 * groups` bytes): it, its
+            // scale and bias lie in the slices (`in_bounds`, the caller's bound on
             // `bias`), `o` holds `TOKENS * rows` elements; `buf` holds the `2 * TOKENS
             // * groups <= BUF_WORDS` interleaved words (all written by the `pair` calls
             // above), and `groups >= 1`.
             unsafe {
-                let q = data.add(r * stride);
                 let mut d = K::dot1x4(q, buf.as_ptr().cast(), groups);
                 if cols % 4 != 0 {
                     for (k, d) in d.iter_mut().enumerate() {
@@ -224,10 +234,14 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
                 }
                 // The scalar path's operations, with the row's scale and bias read once.
                 let (scale, bias_r) = (f32_at(scales, r), f32_at(bias, r));
-                for (k, &d) in d.iter().enumerate() {
-                    *o.add(k * rows + r) = bias_r + (scale * xs[k]) * d as f32;
-                }
+                let o = o.add(r);
+                *o = bias_r + (scale * xs[0]) * d[0] as f32;
+                *o.add(rows) = bias_r + (scale * xs[1]) * d[1] as f32;
+                *o.add(2 * rows) = bias_r + (scale * xs[2]) * d[2] as f32;
+                *o.add(3 * rows) = bias_r + (scale * xs[3]) * d[3] as f32;
             }
+            // (Past the last row at the end: never read, hence wrapping.)
+            q = q.wrapping_add(stride);
         }
         t += TOKENS;
     }
