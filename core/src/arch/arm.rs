@@ -40,14 +40,22 @@ const TOKENS: usize = 4;
 
 /// The dual multiply-accumulate loops.
 pub(super) trait DualMac {
-    /// `[q0 . x, q1 . x]` over `groups` groups of four columns: rows `q0`, `q1`
-    /// (`4 * groups` bytes each), `x` paired (two words per group).
+    /// `[q0 . x, (q0 + s) . x, q1 . x, (q1 + s) . x]` over `groups` groups of four
+    /// columns: four rows (`4 * groups` bytes each; `s` bytes from `q0` and from `q1`
+    /// to the second row of each pair; rows may repeat), `x` paired (two words per
+    /// group).
     ///
     /// # Safety
     ///
-    /// `q0` and `q1` are valid for `4 * groups` bytes, `x` for `2 * groups` words;
+    /// The four rows are valid for `4 * groups` bytes, `x` for `2 * groups` words;
     /// `groups >= 1`.
-    unsafe fn dot2(q0: *const u8, q1: *const u8, x: *const u32, groups: usize) -> [i32; 2];
+    unsafe fn dot4(
+        q0: *const u8,
+        q1: *const u8,
+        s: usize,
+        x: *const u32,
+        groups: usize,
+    ) -> [i32; 4];
     /// `[q . x_0, .., q . x_3]`: one row against four inputs, paired and interleaved
     /// (eight words per group: two per input).
     ///
@@ -88,9 +96,9 @@ fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usize, fir
 #[inline(always)]
 unsafe fn tail(q: *const u8, x: &[i16], from: usize, cols: usize) -> i32 {
     let mut s = 0;
-    for (j, &x) in x.iter().enumerate().take(cols).skip(from) {
+    for j in from..cols {
         // SAFETY: `j < cols` (the caller's bound on `q`).
-        s += unsafe { *q.add(j) } as i8 as i32 * x as i32;
+        s += unsafe { *q.add(j) } as i8 as i32 * x[j] as i32;
     }
     s
 }
@@ -109,7 +117,7 @@ unsafe fn f32_at(p: *const u8, i: usize) -> f32 {
 }
 
 /// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` paired into `buf`,
-/// rows two at a time (one paired word serves both), walked by pointer with no check
+/// rows four at a time (one paired word serves them all), walked by pointer with no check
 /// per row: the caller checked the shapes once.
 ///
 /// Not inlined: the one copy of these loops serves [`gemv_i8_i16`] and the
@@ -133,37 +141,55 @@ unsafe fn add_rows<K: DualMac>(
     let (mut q, mut scale, mut o) = (w.data.as_ptr(), w.scales.as_ptr(), out.as_mut_ptr());
     let mut left = rows;
     while left > 0 {
-        let two = left >= 2;
-        // SAFETY: `q` is row `r = rows - left` and `two` says that row `r + 1` exists:
-        // both rows (`cols >= 4 * groups` bytes, `stride` apart) and their scales lie
-        // in the slices (`in_bounds`), `o` points at `out[r]` (`out.len() >= rows`);
-        // `x_paired` holds the `2 * groups <= BUF_WORDS` paired words (written by
-        // `pair` above), and `dot2` runs only for `groups >= 1`.
+        // Rows `r..r + n` (`r = rows - left`): four, or the last rows one at a time
+        // (the kernel's four rows then all the same; never for LSTM matrices, whose
+        // `4H` rows come in fours).
+        let n = if left >= 4 { 4 } else { 1 };
+        let s = if n == 4 { stride } else { 0 };
+        // SAFETY: rows `r..r + n` exist: with `cols >= 4 * groups` bytes each, `stride`
+        // apart, they and their scales lie in the slices (`in_bounds`), and `o` points
+        // at `out[r]` (`out.len() >= rows`); the kernel's rows `q`, `q + s`, `q + 2s`,
+        // `q + 3s` are among them; `x_paired` holds the `2 * groups <= BUF_WORDS`
+        // paired words (written by `pair` above), and `dot4` runs only for `groups >=
+        // 1`.
         unsafe {
-            let q1 = if two { q.add(stride) } else { q };
             let mut d = if groups == 0 {
-                [0, 0]
+                [0; 4]
             } else {
-                K::dot2(q, q1, x_paired, groups)
+                K::dot4(q, q.add(2 * s), s, x_paired, groups)
             };
             if cols % 4 != 0 {
-                d[0] += tail(q, x, 4 * groups, cols);
-                d[1] += tail(q1, x, 4 * groups, cols);
+                d = tails(d, q, s, x, cols);
             }
-            *o += (f32_at(scale, 0) * x_scale) * d[0] as f32;
-            if !two {
-                break;
+            let put = |i: usize| *o.add(i) += (f32_at(scale, i) * x_scale) * d[i] as f32;
+            put(0);
+            if n == 4 {
+                put(1);
+                put(2);
+                put(3);
             }
-            *o.add(1) += (f32_at(scale, 1) * x_scale) * d[1] as f32;
-            // (Past the last row after the last pair: never read, hence wrapping.)
-            (q, scale, o) = (
-                q1.wrapping_add(stride),
-                scale.wrapping_add(8),
-                o.wrapping_add(2),
-            );
         }
-        left -= 2;
+        // (Past the last row at the end: never read, hence wrapping.)
+        q = q.wrapping_add(n * stride);
+        scale = scale.wrapping_add(4 * n);
+        o = o.wrapping_add(n);
+        left -= n;
     }
+}
+
+/// `d[i] +` the products of the columns that do not fill a group, for the rows `q + i
+/// * s`; out of line, off the path of rows whose columns come in fours.
+///
+/// # Safety
+///
+/// The four rows are valid for `cols` bytes; `x.len() >= cols`.
+#[inline(never)]
+unsafe fn tails(mut d: [i32; 4], q: *const u8, s: usize, x: &[i16], cols: usize) -> [i32; 4] {
+    for (i, d) in d.iter_mut().enumerate() {
+        // SAFETY: the caller's bounds.
+        *d += unsafe { tail(q.add(i * s), x, cols & !3, cols) };
+    }
+    d
 }
 
 /// `out[r] += (scale_r * x_scale) * (q_r . xq)`, as the scalar path computes it.
@@ -268,8 +294,14 @@ pub(super) struct Asm;
 #[cfg(postag_arm_dsp)]
 impl DualMac for Asm {
     #[inline(always)]
-    unsafe fn dot2(q0: *const u8, q1: *const u8, x: *const u32, groups: usize) -> [i32; 2] {
-        let (mut a0, mut a1) = (0i32, 0i32);
+    unsafe fn dot4(
+        q0: *const u8,
+        q1: *const u8,
+        s: usize,
+        x: *const u32,
+        groups: usize,
+    ) -> [i32; 4] {
+        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
         // SAFETY: the loop runs `groups >= 1` times, reading 4 bytes of each row and
         // 2 words (`ldrd`: `x` is word-aligned) of `x` per group: within the
         // caller's bounds. It writes no memory, keeps to its operands and restores
@@ -278,6 +310,16 @@ impl DualMac for Asm {
             core::arch::asm!(
                 "2:",
                 "ldrd {x02}, {x13}, [{x}], #8",
+                "ldr {e}, [{q0}, {s}]",
+                "sxtb16 {o}, {e}, ror #8",
+                "sxtb16 {e}, {e}",
+                "smlad {a1}, {e}, {x02}, {a1}",
+                "smlad {a1}, {o}, {x13}, {a1}",
+                "ldr {e}, [{q1}, {s}]",
+                "sxtb16 {o}, {e}, ror #8",
+                "sxtb16 {e}, {e}",
+                "smlad {a3}, {e}, {x02}, {a3}",
+                "smlad {a3}, {o}, {x13}, {a3}",
                 "ldr {e}, [{q0}], #4",
                 "sxtb16 {o}, {e}, ror #8",
                 "sxtb16 {e}, {e}",
@@ -286,16 +328,19 @@ impl DualMac for Asm {
                 "ldr {e}, [{q1}], #4",
                 "sxtb16 {o}, {e}, ror #8",
                 "sxtb16 {e}, {e}",
-                "smlad {a1}, {e}, {x02}, {a1}",
-                "smlad {a1}, {o}, {x13}, {a1}",
+                "smlad {a2}, {e}, {x02}, {a2}",
+                "smlad {a2}, {o}, {x13}, {a2}",
                 "subs {n}, {n}, #1",
                 "bne 2b",
                 q0 = inout(reg) q0 => _,
                 q1 = inout(reg) q1 => _,
+                s = in(reg) s,
                 x = inout(reg) x => _,
                 n = inout(reg) groups => _,
                 a0 = inout(reg) a0,
                 a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
                 x02 = out(reg) _,
                 x13 = out(reg) _,
                 e = out(reg) _,
@@ -303,7 +348,7 @@ impl DualMac for Asm {
                 options(nostack, readonly),
             );
         }
-        [a0, a1]
+        [a0, a1, a2, a3]
     }
 
     #[inline(always)]
@@ -388,14 +433,21 @@ pub(super) mod model {
     pub(crate) struct Portable;
 
     impl DualMac for Portable {
-        unsafe fn dot2(q0: *const u8, q1: *const u8, x: *const u32, groups: usize) -> [i32; 2] {
-            let mut a = [0i32; 2];
+        unsafe fn dot4(
+            q0: *const u8,
+            q1: *const u8,
+            s: usize,
+            x: *const u32,
+            groups: usize,
+        ) -> [i32; 4] {
+            let mut a = [0i32; 4];
             for g in 0..groups {
                 // SAFETY: `g < groups` (the trait's bounds).
                 unsafe {
                     let (x02, x13) = (x.add(2 * g).read(), x.add(2 * g + 1).read());
-                    a[0] = group(word(q0, g), x02, x13, a[0]);
-                    a[1] = group(word(q1, g), x02, x13, a[1]);
+                    for (a, q) in a.iter_mut().zip([q0, q0.add(s), q1, q1.add(s)]) {
+                        *a = group(word(q, g), x02, x13, *a);
+                    }
                 }
             }
             a
