@@ -33,29 +33,30 @@ use super::Rows;
 /// (that would cost more than the pairing): the kernels read only the words that
 /// [`pair`] wrote.
 const BUF_WORDS: usize = 256;
-/// Longest rows the kernels take: one input fills the buffer (two i16 per word).
-pub(super) const MAX_COLS: usize = 2 * BUF_WORDS;
+/// Longest rows the kernels take: one input (two i16 per word) leaves the buffer
+/// room for one tile of four dot products.
+pub(super) const MAX_COLS: usize = 2 * (BUF_WORDS - 4);
 /// Inputs per pass of the block projection (each weight word serves all of them).
 const TOKENS: usize = 4;
 
 /// The dual multiply-accumulate loops.
 pub(super) trait DualMac {
-    /// `[q0 . x, (q0 + s) . x, q1 . x, (q1 + s) . x]` over `groups` groups of four
-    /// columns: four rows (`4 * groups` bytes each; `s` bytes from `q0` and from `q1`
-    /// to the second row of each pair; rows may repeat), `x` paired (two words per
-    /// group).
+    /// `res[4 t + i] = (q + (4 t + i) s) . x` for the `tiles` tiles of four rows `t`,
+    /// over `groups` groups of four columns: rows of `4 * groups` bytes, `s` bytes
+    /// apart (`s = 0`: one row four times), `x` paired (two words per group).
     ///
     /// # Safety
     ///
-    /// The four rows are valid for `4 * groups` bytes, `x` for `2 * groups` words;
-    /// `groups >= 1`.
-    unsafe fn dot4(
-        q0: *const u8,
-        q1: *const u8,
+    /// The `4 * tiles` rows are valid for `4 * groups` bytes, `x` for `2 * groups`
+    /// words, `res` for writing `4 * tiles` words; `groups >= 1`, `tiles >= 1`.
+    unsafe fn dot_rows(
+        q: *const u8,
         s: usize,
         x: *const u32,
         groups: usize,
-    ) -> [i32; 4];
+        tiles: usize,
+        res: *mut i32,
+    );
     /// `[q . x_0, .., q . x_3]`: one row against four inputs, paired and interleaved
     /// (eight words per group: two per input).
     ///
@@ -116,9 +117,10 @@ unsafe fn f32_at(p: *const u8, i: usize) -> f32 {
     }))
 }
 
-/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` paired into `buf`,
-/// rows four at a time (one paired word serves them all), walked by pointer with no check
-/// per row: the caller checked the shapes once.
+/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` paired into `buf`:
+/// the kernel takes the rows four at a time (one paired word serves them all), as
+/// many tiles as the rest of `buf` holds dot products, then one loop adds them,
+/// walking the rows by pointer with no check per row (the caller checked the shapes).
 ///
 /// Not inlined: the one copy of these loops serves [`gemv_i8_i16`] and the
 /// one-input passes of [`project_i8_i16`], which lends it its buffer.
@@ -137,37 +139,40 @@ unsafe fn add_rows<K: DualMac>(
     let (rows, cols, stride) = (w.rows, w.cols, w.stride);
     let groups = cols / 4;
     pair(x, groups, buf, 2, 0);
-    let x_paired = buf.as_ptr().cast();
+    let (x_paired, res) = buf.split_at_mut(2 * groups);
+    // At least one tile: `2 * groups <= BUF_WORDS - 4` (`cols <= MAX_COLS`).
+    let tiles_max = res.len() / 4;
+    let (x_paired, res) = (x_paired.as_ptr().cast(), res.as_mut_ptr().cast::<i32>());
     let (mut q, mut scale, mut o) = (w.data.as_ptr(), w.scales.as_ptr(), out.as_mut_ptr());
     let mut left = rows;
     while left > 0 {
-        // Rows `r..r + n` (`r = rows - left`): four, or the last rows one at a time
-        // (the kernel's four rows then all the same; never for LSTM matrices, whose
-        // `4H` rows come in fours).
-        let n = if left >= 4 { 4 } else { 1 };
-        let s = if n == 4 { stride } else { 0 };
+        // Rows `r..r + n` (`r = rows - left`): tiles of four, or the last rows one at
+        // a time (never for LSTM matrices, whose `4H` rows come in fours).
+        let (s, tiles) = if left >= 4 {
+            (stride, (left / 4).min(tiles_max))
+        } else {
+            (0, 1)
+        };
+        let n = if s == 0 { 1 } else { 4 * tiles };
         // SAFETY: rows `r..r + n` exist: with `cols >= 4 * groups` bytes each, `stride`
         // apart, they and their scales lie in the slices (`in_bounds`), and `o` points
-        // at `out[r]` (`out.len() >= rows`); the kernel's rows `q`, `q + s`, `q + 2s`,
-        // `q + 3s` are among them; `x_paired` holds the `2 * groups <= BUF_WORDS`
-        // paired words (written by `pair` above), and `dot4` runs only for `groups >=
-        // 1`.
+        // at `out[r]` (`out.len() >= rows`); the kernel's `4 * tiles` rows are among
+        // them (`s = 0`: row `r` four times) and `res` holds their `4 * tiles <=
+        // BUF_WORDS - 2 * groups` dot products, written before they are read;
+        // `x_paired` holds the `2 * groups` paired words (written by `pair` above), and
+        // `dot_rows` runs only for `groups >= 1`.
         unsafe {
-            let mut d = if groups == 0 {
-                [0; 4]
+            if groups > 0 {
+                K::dot_rows(q, s, x_paired, groups, tiles, res);
             } else {
-                K::dot4(q, q.add(2 * s), s, x_paired, groups)
-            };
+                res.write_bytes(0, n);
+            }
             if cols % 4 != 0 {
-                d = tails(d, q, s, x, cols);
+                for i in 0..n {
+                    *res.add(i) += tail(q.add(i * stride), x, 4 * groups, cols);
+                }
             }
-            let put = |i: usize| *o.add(i) += (f32_at(scale, i) * x_scale) * d[i] as f32;
-            put(0);
-            if n == 4 {
-                put(1);
-                put(2);
-                put(3);
-            }
+            add_scaled(res, scale, x_scale, o, n);
         }
         // (Past the last row at the end: never read, hence wrapping.)
         q = q.wrapping_add(n * stride);
@@ -177,19 +182,18 @@ unsafe fn add_rows<K: DualMac>(
     }
 }
 
-/// `d[i] +` the products of the columns that do not fill a group, for the rows `q + i
-/// * s`; out of line, off the path of rows whose columns come in fours.
+/// `o[i] += (scale_i * x_scale) * d[i]` for `i < n`: the dot products `d` into the
+/// outputs, in a function of its own, whose loop keeps its pointers in registers.
 ///
 /// # Safety
 ///
-/// The four rows are valid for `cols` bytes; `x.len() >= cols`.
+/// `d` is valid for `n` words, `scale` for `4 * n` bytes and `o` for `n` f32.
 #[inline(never)]
-unsafe fn tails(mut d: [i32; 4], q: *const u8, s: usize, x: &[i16], cols: usize) -> [i32; 4] {
-    for (i, d) in d.iter_mut().enumerate() {
-        // SAFETY: the caller's bounds.
-        *d += unsafe { tail(q.add(i * s), x, cols & !3, cols) };
+unsafe fn add_scaled(d: *const i32, scale: *const u8, x_scale: f32, o: *mut f32, n: usize) {
+    for i in 0..n {
+        // SAFETY: `i < n`, the caller's bounds.
+        unsafe { *o.add(i) += (f32_at(scale, i) * x_scale) * *d.add(i) as f32 };
     }
-    d
 }
 
 /// `out[r] += (scale_r * x_scale) * (q_r . xq)`, as the scalar path computes it.
@@ -294,61 +298,88 @@ pub(super) struct Asm;
 #[cfg(postag_arm_dsp)]
 impl DualMac for Asm {
     #[inline(always)]
-    unsafe fn dot4(
-        q0: *const u8,
-        q1: *const u8,
+    unsafe fn dot_rows(
+        q: *const u8,
         s: usize,
         x: *const u32,
         groups: usize,
-    ) -> [i32; 4] {
-        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-        // SAFETY: the loop runs `groups >= 1` times, reading 4 bytes of each row and
-        // 2 words (`ldrd`: `x` is word-aligned) of `x` per group: within the
-        // caller's bounds. It writes no memory, keeps to its operands and restores
+        tiles: usize,
+        res: *mut i32,
+    ) {
+        // Registers: r0 row 0 of the tile, r4 row 2 (rows 1 and 3 at `+ s`, r1), r2
+        // `x`, r3 the groups left; the four sums, the paired input and a row word's
+        // halves where the compiler puts them. `x`, `groups`, `res` and the tiles left
+        // live on the stack (`[sp]` to `[sp, #12]`).
+        //
+        // SAFETY: each tile reads 4 bytes of each of its four rows and 2 words
+        // (`ldrd`: `x` is word-aligned) of `x` per group, `groups >= 1` times, and
+        // writes its four sums at `res` (word-aligned), `tiles >= 1` times: within the
+        // caller's bounds. The 16 bytes of stack it takes it gives back; it restores
         // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
+                "sub sp, sp, #16",
+                "strd r2, r3, [sp]",
+                "strd {a0}, {a1}, [sp, #8]",
+                "3:",
+                "ldrd r2, r3, [sp]",
+                "add.w r4, r0, r1, lsl #1",
+                "movs {a0}, #0",
+                "movs {a1}, #0",
+                "movs {a2}, #0",
+                "movs {a3}, #0",
                 "2:",
-                "ldrd {x02}, {x13}, [{x}], #8",
-                "ldr {e}, [{q0}, {s}]",
+                "ldrd {x02}, {x13}, [r2], #8",
+                "ldr {e}, [r0, r1]",
                 "sxtb16 {o}, {e}, ror #8",
                 "sxtb16 {e}, {e}",
                 "smlad {a1}, {e}, {x02}, {a1}",
                 "smlad {a1}, {o}, {x13}, {a1}",
-                "ldr {e}, [{q1}, {s}]",
+                "ldr {e}, [r4, r1]",
                 "sxtb16 {o}, {e}, ror #8",
                 "sxtb16 {e}, {e}",
                 "smlad {a3}, {e}, {x02}, {a3}",
                 "smlad {a3}, {o}, {x13}, {a3}",
-                "ldr {e}, [{q0}], #4",
+                "ldr {e}, [r0], #4",
                 "sxtb16 {o}, {e}, ror #8",
                 "sxtb16 {e}, {e}",
                 "smlad {a0}, {e}, {x02}, {a0}",
                 "smlad {a0}, {o}, {x13}, {a0}",
-                "ldr {e}, [{q1}], #4",
+                "ldr {e}, [r4], #4",
                 "sxtb16 {o}, {e}, ror #8",
                 "sxtb16 {e}, {e}",
                 "smlad {a2}, {e}, {x02}, {a2}",
                 "smlad {a2}, {o}, {x13}, {a2}",
-                "subs {n}, {n}, #1",
+                "subs r3, r3, #1",
                 "bne 2b",
-                q0 = inout(reg) q0 => _,
-                q1 = inout(reg) q1 => _,
-                s = in(reg) s,
-                x = inout(reg) x => _,
-                n = inout(reg) groups => _,
-                a0 = inout(reg) a0,
-                a1 = inout(reg) a1,
-                a2 = inout(reg) a2,
-                a3 = inout(reg) a3,
+                // The sums out; row 0 of the next tile: back `4 * groups`, on `4 * s`.
+                "ldr {e}, [sp, #8]",
+                "strd {a0}, {a1}, [{e}], #8",
+                "strd {a2}, {a3}, [{e}], #8",
+                "str {e}, [sp, #8]",
+                "ldr {e}, [sp, #4]",
+                "sub.w r0, r0, {e}, lsl #2",
+                "add.w r0, r0, r1, lsl #2",
+                "ldr {e}, [sp, #12]",
+                "subs {e}, {e}, #1",
+                "str {e}, [sp, #12]",
+                "bne 3b",
+                "add sp, sp, #16",
+                inout("r0") q => _,
+                in("r1") s,
+                inout("r2") x => _,
+                inout("r3") groups => _,
+                out("r4") _,
+                a0 = inout(reg) res => _,
+                a1 = inout(reg) tiles => _,
+                a2 = out(reg) _,
+                a3 = out(reg) _,
                 x02 = out(reg) _,
                 x13 = out(reg) _,
                 e = out(reg) _,
                 o = out(reg) _,
-                options(nostack, readonly),
             );
         }
-        [a0, a1, a2, a3]
     }
 
     #[inline(always)]
@@ -433,24 +464,26 @@ pub(super) mod model {
     pub(crate) struct Portable;
 
     impl DualMac for Portable {
-        unsafe fn dot4(
-            q0: *const u8,
-            q1: *const u8,
+        unsafe fn dot_rows(
+            q: *const u8,
             s: usize,
             x: *const u32,
             groups: usize,
-        ) -> [i32; 4] {
-            let mut a = [0i32; 4];
-            for g in 0..groups {
-                // SAFETY: `g < groups` (the trait's bounds).
-                unsafe {
-                    let (x02, x13) = (x.add(2 * g).read(), x.add(2 * g + 1).read());
-                    for (a, q) in a.iter_mut().zip([q0, q0.add(s), q1, q1.add(s)]) {
-                        *a = group(word(q, g), x02, x13, *a);
+            tiles: usize,
+            res: *mut i32,
+        ) {
+            for r in 0..4 * tiles {
+                let mut a = 0;
+                for g in 0..groups {
+                    // SAFETY: `r < 4 * tiles`, `g < groups` (the trait's bounds).
+                    unsafe {
+                        let (x02, x13) = (x.add(2 * g).read(), x.add(2 * g + 1).read());
+                        a = group(word(q.add(r * s), g), x02, x13, a);
                     }
                 }
+                // SAFETY: `r < 4 * tiles` (the trait's bounds).
+                unsafe { res.add(r).write(a) };
             }
-            a
         }
 
         unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS] {
