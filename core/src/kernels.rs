@@ -181,10 +181,11 @@ pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
         // Adding 0.5 away from zero, then truncating, rounds to nearest.
         let r = v * inv;
         let r = r + if r >= 0.0 { 0.5 } else { -0.5 };
-        *o = if cfg!(target_os = "none") {
-            // `r as i16` (which saturates) as Cortex-M does it in two instructions:
-            // `VCVT` to i32 (saturating, NaN to 0) and `SSAT` to 16 bits; a direct
-            // `as i16` compiles to three more compares. The same value for every `r`.
+        *o = if ARM_HARD_FLOAT {
+            // `r as i16` (which saturates) as a Cortex-M FPU does it in two
+            // instructions: `VCVT` to i32 (saturating, NaN to 0) and `SSAT` to 16 bits;
+            // a direct `as i16` compiles to three more compares. The same value for
+            // every `r`.
             (r as i32).clamp(i16::MIN as i32, i16::MAX as i32) as i16
         } else {
             r as i16
@@ -246,6 +247,10 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
+/// 32-bit Arm with a hardware FPU (the hard-float ABI: Cortex-M4F, M7, M33), where the
+/// bare-metal activations and quantization take forms that need fewer instructions.
+const ARM_HARD_FLOAT: bool = cfg!(all(target_arch = "arm", target_abi = "eabihf"));
+
 /// `|x| < TANH_SMALL`: [`tanh`] takes the polynomial.
 const TANH_SMALL: f32 = 0.625;
 
@@ -292,7 +297,14 @@ fn activate_all(x: &mut [f32], tanh: bool) {
         *v = if tanh && ax < TANH_SMALL {
             tanh_small(y, ax).copysign(y)
         } else {
-            let e = exp_inline(if tanh { 2.0 * ax } else { -y });
+            let arg = if tanh { 2.0 * ax } else { -y };
+            // Without an FPU (ARMv6-M) the one out-of-line `exp`: smaller code, and its
+            // call is little next to the soft-float routines.
+            let e = if ARM_HARD_FLOAT {
+                exp_inline(arg)
+            } else {
+                exp(arg)
+            };
             if tanh {
                 tanh_big(e).copysign(y)
             } else {
