@@ -29,9 +29,10 @@ use core::mem::MaybeUninit;
 
 use super::Rows;
 
-/// Words of the stack buffer that holds the paired inputs (1 KiB). It is not zeroed
-/// (that would cost more than the pairing): the kernels read only the words that
-/// [`pair`] wrote.
+/// Words of the stack buffer that holds the paired inputs, and after one paired input
+/// the dot products of [`DualMac::dot_rows`] (1 KiB). It is not zeroed (that would
+/// cost more than the pairing): the kernels read only the words that [`pair`] or the
+/// kernel wrote.
 const BUF_WORDS: usize = 256;
 /// Longest rows the kernels take: one input (two i16 per word) leaves the buffer
 /// room for one tile of four dot products.
@@ -76,7 +77,7 @@ fn buf() -> Buf {
 
 /// Pairs the first `groups` groups of four of `x` into `out`: group `g` becomes
 /// `out[g * step + first]` = `x0 | x2 << 16` and `out[g * step + first + 1]` = `x1 | x3
-/// << 16` (two words read, two halfword packs: `PKHBT`, `PKHTB`).
+/// << 16`.
 fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
     let word = |c: &[i16], i: usize| c[i] as u16 as u32 | (c[i + 1] as u16 as u32) << 16;
     for (c, o) in x[..4 * groups]
