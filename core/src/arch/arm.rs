@@ -79,14 +79,12 @@ fn buf() -> Buf {
 /// `out[g * step + first]` = `x0 | x2 << 16` and `out[g * step + first + 1]` = `x1 | x3
 /// << 16`.
 fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
-    let word = |c: &[i16], i: usize| c[i] as u16 as u32 | (c[i + 1] as u16 as u32) << 16;
     for (c, o) in x[..4 * groups]
         .chunks_exact(4)
         .zip(out[first..].chunks_mut(step))
     {
-        let (x01, x23) = (word(c, 0), word(c, 2));
-        o[0].write(x01 & 0xFFFF | x23 << 16);
-        o[1].write(x01 >> 16 | x23 & 0xFFFF_0000);
+        o[0].write(c[0] as u16 as u32 | (c[2] as u16 as u32) << 16);
+        o[1].write(c[1] as u16 as u32 | (c[3] as u16 as u32) << 16);
     }
 }
 
