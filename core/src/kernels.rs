@@ -191,7 +191,16 @@ pub(crate) fn quantize_into(x: &[f32], q: &mut [i16], inv: f32) {
     for (o, &v) in q.iter_mut().zip(x) {
         // Adding 0.5 away from zero, then truncating, rounds to nearest.
         let r = v * inv;
-        *o = (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i16;
+        let r = r + if r >= 0.0 { 0.5 } else { -0.5 };
+        *o = if ARM_HARD_FLOAT {
+            // `r as i16` (which saturates) as a Cortex-M FPU does it in two
+            // instructions: `VCVT` to i32 (saturating, NaN to 0) and `SSAT` to 16 bits;
+            // a direct `as i16` compiles to three more compares. The same value for
+            // every `r`.
+            (r as i32).clamp(i16::MIN as i32, i16::MAX as i32) as i16
+        } else {
+            r as i16
+        };
     }
 }
 
@@ -237,11 +246,17 @@ pub(crate) const TANH_SMALL: f32 = 0.625;
 /// minimax polynomial for `e^r` (about 1 ulp) and `2^n` built in the exponent bits.
 /// Inputs are clamped to [-87, 88], where the result still is a normal f32.
 ///
-/// On bare-metal targets one out-of-line copy serves every activation of
-/// [`lstm_cell`] (smaller code; a call is small next to the polynomial).
+/// On bare-metal targets the activations of [`lstm_cell`] inline it once, in the one
+/// loop that computes them all.
 #[cfg_attr(not(target_os = "none"), inline(always))]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn exp(x: f32) -> f32 {
+    exp_inline(x)
+}
+
+/// [`exp`], always inlined.
+#[inline(always)]
+fn exp_inline(x: f32) -> f32 {
     let x = x.clamp(EXP_MIN, EXP_MAX);
     // No mul_add: without a compile-time FMA target it would be a slow library call.
     let t = x * core::f32::consts::LOG2_E + EXP_SHIFTER;
@@ -264,38 +279,87 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
-/// Hyperbolic tangent, odd by construction: Cephes' `tanhf` polynomial below 0.625
-/// (no cancellation near zero), `1 - 2 / (e^2|x| + 1)` above; a few ulp from libm.
+/// 32-bit Arm with a hardware FPU (the hard-float ABI: Cortex-M4F, M7, M33), where the
+/// bare-metal activations and quantization take forms that need fewer instructions.
+const ARM_HARD_FLOAT: bool = cfg!(all(target_arch = "arm", target_abi = "eabihf"));
+
+/// Cephes' `tanhf` polynomial for `|x| < 0.625`, `ax = |x|`: `tanh(|x|)`.
 #[inline(always)]
-pub fn tanh(x: f32) -> f32 {
-    let ax = x.abs();
-    let big = 1.0 - 2.0 / (exp(2.0 * ax) + 1.0);
+fn tanh_small(x: f32, ax: f32) -> f32 {
     let z = x * x;
     let mut p = TANH_POLY[0];
     p = p * z + TANH_POLY[1];
     p = p * z + TANH_POLY[2];
     p = p * z + TANH_POLY[3];
     p = p * z + TANH_POLY[4];
-    let small = p * z * ax + ax;
+    p * z * ax + ax
+}
+
+/// `tanh(|x|)` from `e = e^(2|x|)`, for `|x| >= 0.625`.
+#[inline(always)]
+fn tanh_big(e: f32) -> f32 {
+    1.0 - 2.0 / (e + 1.0)
+}
+
+/// Hyperbolic tangent, odd by construction: Cephes' `tanhf` polynomial below 0.625
+/// (no cancellation near zero), `1 - 2 / (e^2|x| + 1)` above; a few ulp from libm.
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    let ax = x.abs();
+    let big = tanh_big(exp(2.0 * ax));
+    let small = tanh_small(x, ax);
     let magnitude = if ax < TANH_SMALL { small } else { big };
     magnitude.copysign(x)
 }
 
-/// `x <- sigmoid(x)` element-wise. Out of line on bare-metal targets: one copy of the
-/// loop serves the three sigmoid gates of [`lstm_cell`].
-#[cfg_attr(not(target_os = "none"), inline(always))]
-#[cfg_attr(target_os = "none", inline(never))]
+/// `x <- tanh(x)` if `tanh`, else `x <- sigmoid(x)`, element-wise: bit for bit what
+/// [`tanh`] and [`sigmoid`] give, with a branch per element where those select
+/// without one. On bare-metal targets every activation of [`lstm_cell`] runs this one
+/// out-of-line loop, with one copy of `exp` inlined (its constants stay in
+/// registers), and `tanh` computes only the side it takes: no `exp` below 0.625.
+#[cfg(any(target_os = "none", test))]
+#[inline(never)]
+fn activate_all(x: &mut [f32], tanh: bool) {
+    for v in x.iter_mut() {
+        let y = *v;
+        let ax = y.abs();
+        *v = if tanh && ax < TANH_SMALL {
+            tanh_small(y, ax).copysign(y)
+        } else {
+            let arg = if tanh { 2.0 * ax } else { -y };
+            // Without an FPU (ARMv6-M) the one out-of-line `exp`: smaller code, and its
+            // call is little next to the soft-float routines.
+            let e = if ARM_HARD_FLOAT {
+                exp_inline(arg)
+            } else {
+                exp(arg)
+            };
+            if tanh {
+                tanh_big(e).copysign(y)
+            } else {
+                1.0 / (1.0 + e)
+            }
+        };
+    }
+}
+
+/// `x <- sigmoid(x)` element-wise (the three sigmoid gates of [`lstm_cell`]).
+#[inline(always)]
 fn sigmoid_all(x: &mut [f32]) {
+    #[cfg(target_os = "none")]
+    activate_all(x, false);
+    #[cfg(not(target_os = "none"))]
     for v in x.iter_mut() {
         *v = sigmoid(*v);
     }
 }
 
-/// `x <- tanh(x)` element-wise. Out of line on bare-metal targets: one copy of the
-/// loop serves both tanh passes of [`lstm_cell`].
-#[cfg_attr(not(target_os = "none"), inline(always))]
-#[cfg_attr(target_os = "none", inline(never))]
+/// `x <- tanh(x)` element-wise (both tanh passes of [`lstm_cell`]).
+#[inline(always)]
 fn tanh_all(x: &mut [f32]) {
+    #[cfg(target_os = "none")]
+    activate_all(x, true);
+    #[cfg(not(target_os = "none"))]
     for v in x.iter_mut() {
         *v = tanh(*v);
     }
@@ -433,6 +497,71 @@ mod tests {
         }
         assert_eq!((tanh(0.0), tanh(100.0), tanh(-100.0)), (0.0, 1.0, -1.0));
         assert!(sigmoid(-1e4) < 1e-37 && sigmoid(1e4) == 1.0);
+    }
+
+    #[test]
+    fn activation_loop_matches_sigmoid_and_tanh_bit_for_bit() {
+        // Every 1e-3 over [-100, 100] (every 0.37 under Miri), both sides of each
+        // branch and clamp, and the special values.
+        let step = if cfg!(miri) { 370 } else { 1 };
+        let mut xs: Vec<f32> = (-100_000..100_000)
+            .step_by(step)
+            .map(|i| i as f32 * 1e-3)
+            .collect();
+        for x in [
+            0.625f32,
+            43.5,
+            44.0,
+            87.0,
+            88.0,
+            1e-30,
+            1e30,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+        ] {
+            xs.extend([
+                x,
+                -x,
+                f32::from_bits(x.to_bits() - 1),
+                -f32::from_bits(x.to_bits() + 1),
+            ]);
+        }
+        xs.extend([0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN]);
+        for (tanh_side, f) in [(false, sigmoid as fn(f32) -> f32), (true, tanh)] {
+            let mut got = xs.clone();
+            activate_all(&mut got, tanh_side);
+            for (x, g) in xs.iter().zip(&got) {
+                assert_eq!(g.to_bits(), f(*x).to_bits(), "x={x} tanh={tanh_side}");
+            }
+        }
+    }
+
+    #[test]
+    fn quantization_rounds_as_a_saturating_i16_cast() {
+        // The bare-metal form of the final cast, against `as i16`, everywhere it can
+        // differ: around the i16 and i32 limits, infinities and NaN.
+        for r in [
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            16383.5,
+            32767.0,
+            32767.5,
+            32768.0,
+            -32768.0,
+            -32769.0,
+            1e9,
+            -1e9,
+            3e9,
+            -3e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ] {
+            let bare = (r as i32).clamp(i16::MIN as i32, i16::MAX as i32) as i16;
+            assert_eq!(bare, r as i16, "{r}");
+        }
     }
 
     #[test]

@@ -439,7 +439,8 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
             true
         }
         #[cfg(postag_arm_dsp)]
-        Level::Scalar => arm::gemv_i8_i16::<arm::Asm>(w, xq, x_scale, out),
+        // SAFETY: shapes checked above.
+        Level::Scalar => unsafe { arm::gemv_i8_i16::<arm::Asm>(w, xq, x_scale, out) },
         _ => false,
     }
 }
@@ -493,7 +494,8 @@ pub(crate) fn project_i8_i16(
             true
         }
         #[cfg(postag_arm_dsp)]
-        Level::Scalar => arm::project_i8_i16::<arm::Asm>(w, xq, x_scales, bias, out),
+        // SAFETY: shapes checked above.
+        Level::Scalar => unsafe { arm::project_i8_i16::<arm::Asm>(w, xq, x_scales, bias, out) },
         _ => false,
     }
 }
