@@ -508,6 +508,40 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     }
 }
 
+/// `out[r] = bias[r] + row r . [x0, x1]` for int8 rows, summed exactly as
+/// [`crate::tensor::Matrix::linear`] does (each part as [`crate::kernels::dot_i8`]: eight
+/// lanes, their pairwise sum, then the tail), hence the same result. Returns false, doing
+/// nothing, at a level without the kernel, for f32 rows or if the shapes disagree.
+#[inline]
+#[cfg_attr(not(postag_x86), allow(unused_variables))]
+pub(crate) fn linear_i8(
+    w: &Rows<'_>,
+    bias: &[u8],
+    x0: &[f32],
+    x1: &[f32],
+    out: &mut [f32],
+) -> bool {
+    let level = level();
+    if level != Level::Avx2
+        || !w.int8
+        || !w.in_bounds()
+        || x0.len().checked_add(x1.len()).is_none_or(|n| n > w.cols)
+        || out.len() > w.rows
+        || out.len().checked_mul(4).is_none_or(|n| bias.len() < n)
+    {
+        return false;
+    }
+    match level {
+        #[cfg(postag_x86)]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64::linear_i8_avx2(w, bias, x0, x1, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
 /// [`crate::kernels::quantize_i16`], compiled for the level's vector width where that
 /// helps; identical results at every level.
 #[inline]
@@ -515,7 +549,7 @@ pub(crate) fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
-        Level::Avx2 => unsafe { x86_64::quantize_i16_avx2(x, q) },
+        Level::Avx2 => unsafe { x86_64_int8::quantize_i16_avx2(x, q) },
         _ => crate::kernels::quantize_i16(x, q),
     }
 }

@@ -405,6 +405,55 @@ fn strided_rows_read_only_their_columns() {
 }
 
 #[test]
+fn linear_is_identical_at_every_level() {
+    let mut rng = Rng(5);
+    for storage in [Storage::I8, Storage::F32] {
+        for (rows, cols) in [(5, 96), (5, 40), (3, 17), (1, 1), (7, 200)] {
+            let bytes = blob(&mut rng, storage, rows, cols, 2.0);
+            let w = matrix(&bytes, storage, rows, cols);
+            let bias_bytes: Vec<u8> = rng
+                .floats(rows, 1.0)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            let bias = Vector::f32_le(&bias_bytes, rows).unwrap();
+            let x = rng.floats(cols, 1.0);
+            // Split anywhere (the second part empty too), fewer outputs than rows.
+            for split in [cols, cols / 2, cols.min(3), 0] {
+                for n in [rows, rows - 1] {
+                    let run = |l| {
+                        at(l, || {
+                            let mut out = vec![f32::NAN; n];
+                            w.linear(&bias, &x[..split], &x[split..], &mut out);
+                            out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                        })
+                    };
+                    let want = run(Level::Scalar);
+                    // The scalar level is the definition: bias, then each part's `row_dot`.
+                    let direct: Vec<u32> = (0..n)
+                        .map(|r| {
+                            let mut v = bias.get(r) + w.row_dot(r, 0, &x[..split]);
+                            if split < cols {
+                                v += w.row_dot(r, split, &x[split..]);
+                            }
+                            v.to_bits()
+                        })
+                        .collect();
+                    assert_eq!(want, direct);
+                    for level in simd_levels() {
+                        assert_eq!(
+                            run(level),
+                            want,
+                            "{level:?} {storage:?} {rows}x{cols} at {split}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn lstm_cell_is_identical_at_every_level() {
     let mut rng = Rng(99);
     for hidden in [1, 3, 8, 17, 32, 128] {
@@ -438,6 +487,16 @@ fn quantize_i16_is_identical_at_every_level() {
         cases.push(bad.clone());
         bad[n / 2] = f32::NEG_INFINITY;
         cases.push(bad);
+        // A subnormal maximum: 16383 / max is infinite, so the products saturate (or
+        // are NaN for zeros), as `as i16` converts them.
+        let mut tiny: Vec<f32> = (0..n).map(|i| f32::from_bits(i as u32 % 3)).collect();
+        tiny[0] = -f32::from_bits(1);
+        cases.push(tiny);
+        // Hidden states: within (-1, 1), some exactly 0 or -0.
+        let mut h = rng.floats(n, 1.0);
+        h[n - 1] = -0.0;
+        h[0] = 0.0;
+        cases.push(h);
         for x in &cases {
             let run = |l| {
                 at(l, || {

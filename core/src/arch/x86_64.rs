@@ -293,6 +293,66 @@ pub(super) unsafe fn project_sse2(
     }
 }
 
+/// [`crate::kernels::dot_i8`] of the `x.len()` signed bytes at `q` and `x`, summed as it
+/// does: lane k of one register takes the products of elements k, k + 8, ... in order
+/// (a multiply, then an add: Rust never fuses them), the lanes are added pairwise
+/// (k + 4 onto k, then k + 2, then k + 1), then the tail's products in order.
+///
+/// # Safety
+///
+/// AVX2 is available; `q` is valid for `x.len()` bytes.
+#[target_feature(enable = "avx2")]
+unsafe fn dot_i8_avx2(q: *const u8, x: &[f32]) -> f32 {
+    let groups = x.len() / 8;
+    // SAFETY: groups of 8 within `x.len()` bytes of `q` and elements of `x`.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        for g in 0..groups {
+            let qv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(q.add(8 * g).cast()));
+            let xv = _mm256_loadu_ps(x.as_ptr().add(8 * g));
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(qv), xv));
+        }
+        let mut tail = 0.0f32;
+        for (i, &v) in x.iter().enumerate().skip(8 * groups) {
+            tail += (*q.add(i) as i8 as f32) * v;
+        }
+        let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps::<1>(s, s))) + tail
+    }
+}
+
+/// [`super::linear_i8`] with AVX2.
+///
+/// # Safety
+///
+/// AVX2 is available; `w.int8`, `w.in_bounds()`, `x0.len() + x1.len() <= w.cols`,
+/// `out.len() <= w.rows`, `bias.len() >= 4 * out.len()`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn linear_i8_avx2(
+    w: &Rows<'_>,
+    bias: &[u8],
+    x0: &[f32],
+    x1: &[f32],
+    out: &mut [f32],
+) {
+    let at = |b: &[u8], r: usize| {
+        f32::from_le_bytes([b[4 * r], b[4 * r + 1], b[4 * r + 2], b[4 * r + 3]])
+    };
+    for (r, o) in out.iter_mut().enumerate() {
+        let row = w.data[r * w.stride..].as_ptr();
+        let scale = at(w.scales, r);
+        // SAFETY: row r holds `cols >= x0.len() + x1.len()` bytes (in bounds).
+        unsafe {
+            let mut v = at(bias, r) + scale * dot_i8_avx2(row, x0);
+            if !x1.is_empty() {
+                v += scale * dot_i8_avx2(row.add(x0.len()), x1);
+            }
+            *o = v;
+        }
+    }
+}
+
 /// # Safety
 ///
 /// AVX2 and FMA are available; the requirements of [`generic::gemm_lanes`].
@@ -469,15 +529,4 @@ pub(super) unsafe fn gemv_i8_i16_avx2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     crate::kernels::lstm_cell(gates, c, h)
-}
-
-/// [`crate::kernels::quantize_i16`] compiled with AVX2: the same operations (the
-/// maximum, one multiply, one add, a saturating conversion), 8 lanes wide.
-///
-/// # Safety
-///
-/// AVX2 is available.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> {
-    crate::kernels::quantize_i16(x, q)
 }

@@ -310,3 +310,77 @@ pub(super) unsafe fn gemv_i8_i16_sse2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
     // SAFETY: forwarded.
     unsafe { int8::gemv::<Sse2>(w, xq, x_scale, out) }
 }
+
+/// [`crate::kernels::quantize_i16`] with AVX2: the same operations 8 lanes wide (the
+/// maximum of the magnitudes' bits, one multiply, one add of +-0.5), and the same
+/// conversion as Rust's saturating `as i16`: NaN to 0, then a clamp to the i16 range,
+/// then truncation (`vcvttps2dq`, exact there) and a pack.
+///
+/// # Safety
+///
+/// AVX2 is available.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> {
+    let round = |r: f32| (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i16;
+    let xp = x.as_ptr();
+    // SAFETY: every load reads 8 floats at `i + 8 <= x.len()`; every store writes 16
+    // or 8 i16 at `i + 16 <= n` or `i + 8 <= n`, `n <= q.len()`.
+    unsafe {
+        let magnitude = _mm256_set1_epi32(0x7FFF_FFFF);
+        let mut m = _mm256_setzero_si256();
+        let mut i = 0;
+        while i + 8 <= x.len() {
+            let bits = _mm256_and_si256(_mm256_loadu_si256(xp.add(i).cast()), magnitude);
+            m = _mm256_max_epu32(m, bits);
+            i += 8;
+        }
+        let mut lanes = [0u32; 8];
+        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), m);
+        let max_bits = x[i..]
+            .iter()
+            .map(|v| v.to_bits() & 0x7FFF_FFFF)
+            .chain(lanes)
+            .max()
+            .unwrap_or(0);
+        if max_bits >= f32::INFINITY.to_bits() {
+            return None;
+        }
+        let max = f32::from_bits(max_bits);
+        if max == 0.0 {
+            q.fill(0);
+            return Some(0.0);
+        }
+        let inv = 16383.0 / max;
+        let n = x.len().min(q.len());
+        let (vinv, zero) = (_mm256_set1_ps(inv), _mm256_setzero_ps());
+        let (half, neg_half) = (_mm256_set1_ps(0.5), _mm256_set1_ps(-0.5));
+        let (lo, hi) = (_mm256_set1_ps(-32768.0), _mm256_set1_ps(32767.0));
+        let convert = |v: __m256| {
+            let r = _mm256_mul_ps(v, vinv);
+            let up = _mm256_cmp_ps::<_CMP_GE_OQ>(r, zero);
+            let t = _mm256_add_ps(r, _mm256_blendv_ps(neg_half, half, up));
+            let t = _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(t, t), t);
+            _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(t, lo), hi))
+        };
+        let qp = q.as_mut_ptr();
+        let mut i = 0;
+        while i + 16 <= n {
+            let a = convert(_mm256_loadu_ps(xp.add(i)));
+            let b = convert(_mm256_loadu_ps(xp.add(i + 8)));
+            // `packs` interleaves the 128-bit halves; the permute restores the order.
+            let p = _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(a, b));
+            _mm256_storeu_si256(qp.add(i).cast(), p);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let a = convert(_mm256_loadu_ps(xp.add(i)));
+            let p = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256::<1>(a));
+            _mm_storeu_si128(qp.add(i).cast(), p);
+            i += 8;
+        }
+        for (o, &v) in q[i..n].iter_mut().zip(&x[i..n]) {
+            *o = round(v * inv);
+        }
+        Some(max / 16383.0)
+    }
+}
