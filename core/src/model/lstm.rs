@@ -307,39 +307,115 @@ impl<'s> DirectionScratch<'s> {
             for (k, x) in xs.chunks_exact_mut(in_dim).enumerate() {
                 io.input(step(k), x);
             }
-            // P (b, 4H) = X (b, in) @ W_ih^T + bias; each weight row serves the whole block.
-            // Int8 weights multiply i16 copies of the inputs (one scale per input) in
-            // integer arithmetic, as `W_hh` does with h below.
             let ps = &mut self.p[..b * g];
-            let xq = &mut self.xq[..b * in_dim];
-            let x_scales = &mut self.x_scales[..b];
-            let quantized = cell.w_ih.storage() == Storage::I8
-                && in_dim > 0
-                && xs
-                    .chunks_exact(in_dim)
-                    .zip(xq.chunks_exact_mut(in_dim))
-                    .zip(x_scales.iter_mut())
-                    .all(|((x, q), s)| quantize_i16(x, q).map(|v| *s = v).is_some())
-                && cell
-                    .w_ih
-                    .project_block_quantized(xq, x_scales, &cell.bias, ps);
-            if !quantized {
-                cell.w_ih.project_block(xs, &cell.bias, self.row, ps);
-            }
+            project(cell, xs, self.xq, self.x_scales, self.row, ps);
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
-                // Int8 weights multiply an i16 copy of h in integer arithmetic: h is
-                // rounded to within max|h| / 32766, far below the weights' own
-                // quantization error. f32 weights (or a non-finite h) take floats.
-                let quantized = cell.w_hh.storage() == Storage::I8
-                    && quantize_i16(self.h, self.hq)
-                        .is_some_and(|scale| cell.w_hh.matvec_add_quantized(self.hq, scale, gates));
-                if !quantized {
-                    cell.w_hh.matvec_add(self.h, gates);
-                }
-                lstm_cell(gates, self.c, self.h);
+                recur(cell, self.h, self.hq, self.c, gates);
                 io.output(step(k), self.h);
             }
             done += b;
         }
     }
+
+    /// Projects `n` inputs, `io.input(i, x)` for i in 0..n, into `out (n, 4H)` (`W_ih x +
+    /// bias`), blocks of inputs at a time as [`DirectionScratch::run`] does: for int8
+    /// weights (and at the scalar level) exactly the values `run` computes for those
+    /// inputs wherever they occur; f32 vector kernels round an input's products
+    /// differently inside a tile than alone.
+    pub(crate) fn project_inputs(
+        &mut self,
+        cell: &Cell<'_>,
+        n: usize,
+        io: &mut dyn StackIo,
+        out: &mut [f32],
+    ) {
+        let (in_dim, g) = (cell.w_ih.cols(), cell.w_hh.rows());
+        for (i0, ps) in (0..n)
+            .step_by(self.block)
+            .zip(out.chunks_mut(self.block * g))
+        {
+            let b = self.block.min(n - i0);
+            let xs = &mut self.x[..b * in_dim];
+            for (k, x) in xs.chunks_exact_mut(in_dim).enumerate() {
+                io.input(i0 + k, x);
+            }
+            project(cell, xs, self.xq, self.x_scales, self.row, &mut ps[..b * g]);
+        }
+    }
+
+    /// [`DirectionScratch::run`] with the input projections known: step t's is row
+    /// `index[t]` of `table (rows, 4H)`, or, for an `index[t]` past its rows, projected
+    /// from `io.input(t, x)` at that step. With the table from
+    /// [`DirectionScratch::project_inputs`], `run`'s results (as exactly as that says).
+    pub(crate) fn run_projected(
+        &mut self,
+        cell: &Cell<'_>,
+        reverse: bool,
+        table: &[f32],
+        index: &[u32],
+        io: &mut LayerIo<'_>,
+    ) {
+        let (in_dim, g) = (cell.w_ih.cols(), cell.w_hh.rows());
+        let n = index.len();
+        for k in 0..n {
+            let t = if reverse { n - 1 - k } else { k };
+            let gates = &mut self.p[..g];
+            let i = index[t] as usize;
+            match table.chunks_exact(g).nth(i) {
+                Some(p) => gates.copy_from_slice(p),
+                None => {
+                    let x = &mut self.x[..in_dim];
+                    io.input(t, x);
+                    project(cell, x, self.xq, self.x_scales, self.row, gates);
+                }
+            }
+            recur(cell, self.h, self.hq, self.c, gates);
+            io.output(t, self.h);
+        }
+    }
+}
+
+/// `ps (b, 4H) = xs (b, in) @ W_ih^T + bias`; each weight row serves the whole block.
+/// Int8 weights multiply i16 copies of the inputs (`xq`, one scale per input in
+/// `x_scales`) in integer arithmetic, as `W_hh` does with h in [`recur`]. `row (in,)` is
+/// working memory for f32 weights.
+fn project(
+    cell: &Cell<'_>,
+    xs: &[f32],
+    xq: &mut [i16],
+    x_scales: &mut [f32],
+    row: &mut [f32],
+    ps: &mut [f32],
+) {
+    let in_dim = cell.w_ih.cols();
+    let b = xs.len().checked_div(in_dim).unwrap_or(0);
+    let xq = &mut xq[..b * in_dim];
+    let x_scales = &mut x_scales[..b];
+    let quantized = cell.w_ih.storage() == Storage::I8
+        && in_dim > 0
+        && xs
+            .chunks_exact(in_dim)
+            .zip(xq.chunks_exact_mut(in_dim))
+            .zip(x_scales.iter_mut())
+            .all(|((x, q), s)| quantize_i16(x, q).map(|v| *s = v).is_some())
+        && cell
+            .w_ih
+            .project_block_quantized(xq, x_scales, &cell.bias, ps);
+    if !quantized {
+        cell.w_ih.project_block(xs, &cell.bias, row, ps);
+    }
+}
+
+/// One step from its input projection `gates (4H,)`: adds `W_hh h`, then updates `h` and
+/// `c (H,)` in place. Int8 weights multiply an i16 copy of h (`hq`) in integer
+/// arithmetic: h is rounded to within max|h| / 32766, far below the weights' own
+/// quantization error. f32 weights (or a non-finite h) take floats.
+fn recur(cell: &Cell<'_>, h: &mut [f32], hq: &mut [i16], c: &mut [f32], gates: &mut [f32]) {
+    let quantized = cell.w_hh.storage() == Storage::I8
+        && quantize_i16(h, hq)
+            .is_some_and(|scale| cell.w_hh.matvec_add_quantized(hq, scale, gates));
+    if !quantized {
+        cell.w_hh.matvec_add(h, gates);
+    }
+    lstm_cell(gates, c, h);
 }
