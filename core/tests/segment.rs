@@ -460,7 +460,8 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
             let slots = window.min(r).min(256);
             let table = (2 * slots).next_power_of_two();
             let work = 13 * e + 34 * h + h.div_ceil(2) + 8;
-            let words = 3 * window + 1 + table + slots + back + 4 * h * slots + work + 5;
+            let pairs = 8 * h.div_ceil(2) * h.div_ceil(2);
+            let words = 3 * window + 1 + table + slots + back + 4 * h * slots + pairs + work + 5;
             assert_eq!(
                 s.scratch_bytes(window),
                 Some(4 * words + 3),

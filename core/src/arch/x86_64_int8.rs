@@ -311,6 +311,120 @@ pub(super) unsafe fn gemv_i8_i16_sse2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
     unsafe { int8::gemv::<Sse2>(w, xq, x_scale, out) }
 }
 
+/// The i32 sums of `B` blocks of 8 rows of the interleaved copy at `w` (`block` i16
+/// apart) with the inputs at `x`: `full` pairs, then, if `odd`, the last input alone.
+///
+/// # Safety
+///
+/// AVX2 is enabled in every caller; the blocks hold `16 * (full + odd)` i16 each, `x`
+/// `2 * full + odd`.
+#[inline(always)]
+unsafe fn pair_sums<const B: usize>(
+    w: *const i16,
+    block: usize,
+    x: *const i16,
+    full: usize,
+    odd: bool,
+) -> [__m256i; B] {
+    // SAFETY: reads within the sizes the caller guarantees.
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); B];
+        let mut add = |j: usize, xv: __m256i| {
+            for (k, a) in acc.iter_mut().enumerate() {
+                let wv = _mm256_loadu_si256(w.add(k * block + 16 * j).cast());
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv));
+            }
+        };
+        for j in 0..full {
+            add(
+                j,
+                _mm256_set1_epi32(x.add(2 * j).cast::<i32>().read_unaligned()),
+            );
+        }
+        if odd {
+            add(
+                full,
+                _mm256_set1_epi32(x.add(2 * full).read() as u16 as i32),
+            );
+        }
+        acc
+    }
+}
+
+/// `out[r] += (scale_r * x_scale) * sum_r` for the rows `r0..` of one block (at most
+/// 8, fewer at the end of the matrix), `xs` holding `x_scale` in every lane.
+///
+/// # Safety
+///
+/// AVX2 is enabled in every caller; rows `r0..min(r0 + 8, w.rows)` have scales in
+/// `w.scales` and outputs in `out`.
+#[inline(always)]
+unsafe fn finish_block(w: &Rows<'_>, r0: usize, sums: __m256i, xs: __m256, out: &mut [f32]) {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        let d = _mm256_cvtepi32_ps(sums);
+        if r0 + 8 <= w.rows {
+            let scale = _mm256_mul_ps(_mm256_loadu_ps(w.scales.as_ptr().add(4 * r0).cast()), xs);
+            let o = out.as_mut_ptr().add(r0);
+            _mm256_storeu_ps(
+                o,
+                _mm256_add_ps(_mm256_loadu_ps(o), _mm256_mul_ps(scale, d)),
+            );
+        } else {
+            let (mut lanes, mut scale) = ([0.0f32; 8], [0.0f32; 8]);
+            _mm256_storeu_ps(lanes.as_mut_ptr(), d);
+            _mm256_storeu_ps(scale.as_mut_ptr(), xs);
+            for (k, &d) in lanes.iter().enumerate().take(w.rows - r0) {
+                let s = &w.scales[4 * (r0 + k)..4 * (r0 + k) + 4];
+                let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * scale[k];
+                out[r0 + k] += scale * d;
+            }
+        }
+    }
+}
+
+/// [`super::gemv_pairs`] with AVX2: per block of 8 rows, each pair of inputs is
+/// broadcast to the 8 lanes and `vpmaddwd` adds the two products of each row into its
+/// lane, four blocks sharing each broadcast; then the 8 sums are converted and scaled
+/// as in [`super::gemv_i8_i16`] (multiply, then add: the same roundings).
+///
+/// # Safety
+///
+/// AVX2 is available; `pairs.len() >= pairs_len(w.rows, w.cols)`, `w.cols <=
+/// PAIRS_MAX_COLS`, `w.scales` holds `w.rows` scales, `xq.len() >= w.cols`,
+/// `out.len() >= w.rows`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn gemv_pairs_avx2(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scale: f32,
+    out: &mut [f32],
+) {
+    let (full, odd) = (w.cols / 2, w.cols % 2 == 1);
+    let block = 16 * w.cols.div_ceil(2);
+    let blocks = w.rows.div_ceil(8);
+    let (wp, x) = (pairs.as_ptr(), xq.as_ptr());
+    // SAFETY: blocks b < blocks of `block` i16 each lie in `pairs`, `xq` holds `cols`
+    // inputs, and every block's rows have scales and outputs (checked by the caller).
+    unsafe {
+        let xs = _mm256_set1_ps(x_scale);
+        let mut b = 0;
+        while b + 4 <= blocks {
+            let sums = pair_sums::<4>(wp.add(b * block), block, x, full, odd);
+            for (k, &s) in sums.iter().enumerate() {
+                finish_block(w, 8 * (b + k), s, xs, out);
+            }
+            b += 4;
+        }
+        while b < blocks {
+            let [s] = pair_sums::<1>(wp.add(b * block), block, x, full, odd);
+            finish_block(w, 8 * b, s, xs, out);
+            b += 1;
+        }
+    }
+}
+
 /// [`crate::kernels::quantize_i16`] with AVX2: the same operations 8 lanes wide (the
 /// maximum of the magnitudes' bits, one multiply, one add of +-0.5), and the same
 /// conversion as Rust's saturating `as i16`: NaN to 0, then a clamp to the i16 range,

@@ -1,7 +1,7 @@
 //! The LSTM stack (PyTorch's `nn.LSTM`: layers, directions, gate order i, f, g, o) and
 //! the working memory one direction uses while it runs.
 
-use crate::arch::{lstm_cell, quantize_i16};
+use crate::arch::{gemv_pairs, lstm_cell, quantize_i16};
 use crate::format::{LstmShape, MAX_LAYERS};
 use crate::tensor::{Matrix, Storage, Vector};
 
@@ -310,7 +310,7 @@ impl<'s> DirectionScratch<'s> {
             let ps = &mut self.p[..b * g];
             project(cell, xs, self.xq, self.x_scales, self.row, ps);
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
-                recur(cell, self.h, self.hq, self.c, gates);
+                recur(cell, &[], self.h, self.hq, self.c, gates);
                 io.output(step(k), self.h);
             }
             done += b;
@@ -347,9 +347,12 @@ impl<'s> DirectionScratch<'s> {
     /// `index[t]` of `table (rows, 4H)`, or, for an `index[t]` past its rows, projected
     /// from `io.input(t, x)` at that step. With the table from
     /// [`DirectionScratch::project_inputs`], `run`'s results (as exactly as that says).
+    /// `w_hh_pairs`: the interleaved copy of an int8 `W_hh`
+    /// ([`crate::arch::interleave_pairs`]; the same results), or empty.
     pub(crate) fn run_projected(
         &mut self,
         cell: &Cell<'_>,
+        w_hh_pairs: &[i16],
         reverse: bool,
         table: &[f32],
         index: &[u32],
@@ -369,7 +372,7 @@ impl<'s> DirectionScratch<'s> {
                     project(cell, x, self.xq, self.x_scales, self.row, gates);
                 }
             }
-            recur(cell, self.h, self.hq, self.c, gates);
+            recur(cell, w_hh_pairs, self.h, self.hq, self.c, gates);
             io.output(t, self.h);
         }
     }
@@ -407,13 +410,23 @@ fn project(
 }
 
 /// One step from its input projection `gates (4H,)`: adds `W_hh h`, then updates `h` and
-/// `c (H,)` in place. Int8 weights multiply an i16 copy of h (`hq`) in integer
+/// `c (H,)` in place. `w_hh_pairs`: int8 `W_hh`'s interleaved copy
+/// ([`crate::arch::interleave_pairs`]), or empty. Int8 weights multiply an i16 copy of h (`hq`) in integer
 /// arithmetic: h is rounded to within max|h| / 32766, far below the weights' own
 /// quantization error. f32 weights (or a non-finite h) take floats.
-fn recur(cell: &Cell<'_>, h: &mut [f32], hq: &mut [i16], c: &mut [f32], gates: &mut [f32]) {
+fn recur(
+    cell: &Cell<'_>,
+    w_hh_pairs: &[i16],
+    h: &mut [f32],
+    hq: &mut [i16],
+    c: &mut [f32],
+    gates: &mut [f32],
+) {
     let quantized = cell.w_hh.storage() == Storage::I8
-        && quantize_i16(h, hq)
-            .is_some_and(|scale| cell.w_hh.matvec_add_quantized(hq, scale, gates));
+        && quantize_i16(h, hq).is_some_and(|scale| {
+            gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, gates)
+                || cell.w_hh.matvec_add_quantized(hq, scale, gates)
+        });
     if !quantized {
         cell.w_hh.matvec_add(h, gates);
     }

@@ -38,6 +38,7 @@ mod sentences;
 #[cfg(feature = "alloc")]
 pub use sentences::{sentences, RawSentence, RawToken};
 
+use crate::arch;
 use crate::format::{
     self, DType, LstmPart, Role, SegPart, TensorEntry, NORMALIZE_LOWERCASE, SEG_SPACES_IN_TOKENS,
 };
@@ -431,6 +432,12 @@ impl<'a> Segmenter<'a> {
         (slots, (2 * slots).next_power_of_two())
     }
 
+    /// Words of scratch for the interleaved copy of `W_hh` ([`arch::interleave_pairs`]).
+    fn pairs_words(&self) -> usize {
+        let h = self.hidden();
+        arch::pairs_len(4 * h, h).div_ceil(2)
+    }
+
     /// Words (u32) of scratch for a window of `window` characters.
     fn scratch_words(&self, window: usize) -> Option<usize> {
         let h = self.hidden();
@@ -441,11 +448,12 @@ impl<'a> Segmenter<'a> {
         };
         let (slots, table) = self.cache_len(window);
         // Offsets (n+1), slots (n), labels (n); the cache's hash table and rows;
-        // backward outputs; the cache's projections; one LSTM direction's working
-        // memory; logits.
+        // backward outputs; the cache's projections; `W_hh` interleaved; one LSTM
+        // direction's working memory; logits.
         back.checked_add(window.checked_mul(3)?)?
             .checked_add(table + slots)?
             .checked_add(slots.checked_mul(4 * h)?)?
+            .checked_add(self.pairs_words())?
             .checked_add(
                 1 + DirectionScratch::len(self.embedding_dim(), h, PROJECTION_BLOCK) + CLASSES,
             )
@@ -456,10 +464,11 @@ impl<'a> Segmenter<'a> {
     /// alignment slack are included. With embedding size E, hidden size H, R embedding
     /// rows, `B = window * H` for a bidirectional segmenter (else 0), the cache's `S =
     /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
-    /// entries, it is
-    /// `4 * (3 * window + 1 + T + S + B + 4H * S + 13E + 34H + ceil(H / 2) + 8 + 5) + 3`:
+    /// entries, `P = ceil(H / 2)`, it is
+    /// `4 * (3 * window + 1 + T + S + B + 4H * S + 8P^2 + 13E + 34H + P + 8 + 5) + 3`:
     /// per character its offset, cache slot and label; the cache; the backward states;
-    /// the cached input projections; one LSTM direction's working memory; the logits.
+    /// the cached input projections; an interleaved copy of `W_hh` (for the `avx2`
+    /// level); one LSTM direction's working memory; the logits.
     pub fn scratch_bytes(&self, window: usize) -> Option<usize> {
         if !(1..=MAX_WINDOW).contains(&window) {
             return None;
@@ -493,6 +502,8 @@ impl<'a> Segmenter<'a> {
         offsets[n] = text.len() as u32;
         let (back, rest) = f.split_at_mut(if self.bidirectional() { n * h } else { 0 });
         let (cache, rest) = rest.split_at_mut(slots * 4 * h);
+        let (pairs, rest) = rest.split_at_mut(self.pairs_words());
+        let pairs: &mut [i16] = bytemuck::cast_slice_mut(pairs);
         let (work, rest) = rest.split_at_mut(DirectionScratch::len(e, h, PROJECTION_BLOCK));
         let logits = &mut rest[..CLASSES];
         let cache = &mut cache[..used * 4 * h];
@@ -518,8 +529,15 @@ impl<'a> Segmenter<'a> {
             let Some(cell) = cell else { continue };
             dir.project_inputs(cell, used, &mut rows, cache);
             dir.zero_state();
+            // The recurrent product reads `W_hh` interleaved where a level has a kernel
+            // for it (the same sums).
+            let pairs = match arch::interleave_pairs(&cell.w_hh.kernel_rows(), pairs) {
+                true => &*pairs,
+                false => &[],
+            };
             dir.run_projected(
                 cell,
+                pairs,
                 d == 1,
                 cache,
                 index,
