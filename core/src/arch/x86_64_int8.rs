@@ -448,14 +448,14 @@ pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> 
             m = _mm256_max_epu32(m, bits);
             i += 8;
         }
-        let mut lanes = [0u32; 8];
-        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), m);
-        let max_bits = x[i..]
-            .iter()
-            .map(|v| v.to_bits() & 0x7FFF_FFFF)
-            .chain(lanes)
-            .max()
-            .unwrap_or(0);
+        // The lanes' maximum in registers (a store and reload of the lanes would wait
+        // for the store to retire).
+        let m = _mm_max_epu32(_mm256_castsi256_si128(m), _mm256_extracti128_si256::<1>(m));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b01_00_11_10>(m));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b00_00_00_01>(m));
+        let max_bits = x[i..].iter().fold(_mm_cvtsi128_si32(m) as u32, |m, v| {
+            m.max(v.to_bits() & 0x7FFF_FFFF)
+        });
         if max_bits >= f32::INFINITY.to_bits() {
             return None;
         }
