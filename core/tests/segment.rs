@@ -450,9 +450,14 @@ fn a_bad_window_has_its_own_error() {
 
 #[test]
 fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment() {
-    for bidirectional in [true, false] {
+    for (bidirectional, storage) in [
+        (true, Storage::F32),
+        (false, Storage::F32),
+        (true, Storage::I8),
+        (false, Storage::I8),
+    ] {
         let w = seg(bidirectional, false, [0.0, 1.5, 0.0, 0.5, 0.0]);
-        let b = blob(&w);
+        let b = with_segmenter(&common::tiny::blob(), Some(&w), storage).unwrap();
         let s = Segmenter::from_bytes(&b).unwrap().unwrap();
         let (e, h, r) = (w.dim, s.hidden(), w.rows);
         for window in [1, 2, 5, 7, 8, 100, 2048, MAX_WINDOW] {
@@ -460,7 +465,11 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
             let slots = window.min(r).min(256);
             let table = (2 * slots).next_power_of_two();
             let work = 13 * e + 34 * h + h.div_ceil(2) + 8;
-            let pairs = 8 * h.div_ceil(2) * h.div_ceil(2);
+            // An int8 `W_hh` has room for its interleaved copy.
+            let pairs = match storage {
+                Storage::I8 => 8 * h.div_ceil(2) * h.div_ceil(2),
+                Storage::F32 => 0,
+            };
             let words = 3 * window + 1 + table + slots + back + 4 * h * slots + pairs + work + 5;
             assert_eq!(
                 s.scratch_bytes(window),

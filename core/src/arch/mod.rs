@@ -551,7 +551,7 @@ pub(crate) fn interleave_pairs(w: &Rows<'_>, out: &mut [i16]) -> bool {
 
 /// Longest rows [`gemv_pairs`] takes: each i32 lane sums a whole row's products, at
 /// most `128 * 16383 * 1024 < 2^31` in magnitude, so exactly.
-const PAIRS_MAX_COLS: usize = 1024;
+pub(crate) const PAIRS_MAX_COLS: usize = 1024;
 
 /// [`gemv_i8_i16`] on the interleaved copy `pairs` of `w` ([`interleave_pairs`]; `w`
 /// gives the shape and the scales): the same result, each row's dot product summed in

@@ -45,7 +45,7 @@ use crate::format::{
 use crate::kernels::argmax;
 use crate::lowercase::{lower, Lower};
 use crate::model::{DirectionScratch, LayerIo, StackIo, PROJECTION_BLOCK};
-use crate::tensor::{Matrix, U32s, Vector};
+use crate::tensor::{Matrix, Storage, U32s, Vector};
 use crate::vocab::{find_code, StringTable};
 use crate::{Cell, Error};
 
@@ -432,10 +432,14 @@ impl<'a> Segmenter<'a> {
         (slots, (2 * slots).next_power_of_two())
     }
 
-    /// Words of scratch for the interleaved copy of `W_hh` ([`arch::interleave_pairs`]).
+    /// Words of scratch for the interleaved copy of an int8 `W_hh` that a kernel takes
+    /// ([`arch::interleave_pairs`]; 0 for f32 weights or longer rows).
     fn pairs_words(&self) -> usize {
         let h = self.hidden();
-        arch::pairs_len(4 * h, h).div_ceil(2)
+        match self.forward.w_hh.storage() == Storage::I8 && h <= arch::PAIRS_MAX_COLS {
+            true => arch::pairs_len(4 * h, h).div_ceil(2),
+            false => 0,
+        }
     }
 
     /// Words (u32) of scratch for a window of `window` characters.
@@ -464,8 +468,9 @@ impl<'a> Segmenter<'a> {
     /// alignment slack are included. With embedding size E, hidden size H, R embedding
     /// rows, `B = window * H` for a bidirectional segmenter (else 0), the cache's `S =
     /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
-    /// entries, `P = ceil(H / 2)`, it is
-    /// `4 * (3 * window + 1 + T + S + B + 4H * S + 8P^2 + 13E + 34H + P + 8 + 5) + 3`:
+    /// entries, `P = ceil(H / 2)` and `W = 8P^2` for an int8 `W_hh` with `H <= 1024`
+    /// (else 0), it is
+    /// `4 * (3 * window + 1 + T + S + B + 4H * S + W + 13E + 34H + P + 8 + 5) + 3`:
     /// per character its offset, cache slot and label; the cache; the backward states;
     /// the cached input projections; an interleaved copy of `W_hh` (for the `avx2`
     /// level); one LSTM direction's working memory; the logits.
