@@ -124,21 +124,15 @@ impl<'a> Matrix<'a> {
         }
     }
 
-    /// `out[r] = bias[r] + row r . [x0, x1]` for every row (`out.len()` of them): PyTorch's
-    /// `nn.Linear` on the concatenation of `x0` and `x1`, summed as `(bias[r] + row
-    /// r [..x0.len()] . x0) + row r [x0.len()..] . x1` (the second term only if `x1` is
-    /// not empty), each part as [`Matrix::row_dot`]: the same result at every level.
-    /// Requires `x0.len() + x1.len() <= cols`, `out.len() <= rows`, `bias.len() >= rows`.
-    pub fn linear(&self, bias: &Vector<'_>, x0: &[f32], x1: &[f32], out: &mut [f32]) {
-        if arch::linear_i8(&self.kernel_rows(), bias.0, x0, x1, out) {
+    /// `out[r] = row r [col0 .. col0 + x.len()] . x` for the first `out.len()` rows:
+    /// [`Matrix::row_dot`] for several rows, the same results at every level. Requires
+    /// `col0 + x.len() <= cols`, `out.len() <= rows`.
+    pub fn row_dots(&self, col0: usize, x: &[f32], out: &mut [f32]) {
+        if arch::row_dots_i8(&self.kernel_rows(), col0, x, out) {
             return;
         }
         for (r, o) in out.iter_mut().enumerate() {
-            let mut v = bias.get(r) + self.row_dot(r, 0, x0);
-            if !x1.is_empty() {
-                v += self.row_dot(r, x0.len(), x1);
-            }
-            *o = v;
+            *o = self.row_dot(r, col0, x);
         }
     }
 

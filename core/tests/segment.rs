@@ -461,7 +461,7 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
         let s = Segmenter::from_bytes(&b).unwrap().unwrap();
         let (e, h, r) = (w.dim, s.hidden(), w.rows);
         for window in [1, 2, 5, 7, 8, 100, 2048, MAX_WINDOW] {
-            let back = if bidirectional { window * h } else { 0 };
+            let back = if bidirectional { 5 * window } else { 0 };
             let slots = window.min(r).min(256);
             let table = (2 * slots).next_power_of_two();
             let work = 13 * e + 34 * h + h.div_ceil(2) + 8;

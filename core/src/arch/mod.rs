@@ -588,26 +588,20 @@ pub(crate) fn gemv_pairs(
     }
 }
 
-/// `out[r] = bias[r] + row r . [x0, x1]` for int8 rows, summed exactly as
-/// [`crate::tensor::Matrix::linear`] does (each part as [`crate::kernels::dot_i8`]: eight
-/// lanes, their pairwise sum, then the tail), hence the same result. Returns false, doing
-/// nothing, at a level without the kernel, for f32 rows or if the shapes disagree.
+/// `out[r] = scale_r * (row r [col0 .. col0 + x.len()] . x)` for int8 rows `r <
+/// out.len()`, each dot product summed as [`crate::kernels::dot_i8`] sums it (eight
+/// lanes, their pairwise sum, then the tail): [`crate::tensor::Matrix::row_dot`]'s
+/// result. Returns false, doing nothing, at a level without the kernel, for f32 rows or
+/// if the shapes disagree.
 #[inline]
 #[cfg_attr(not(postag_x86), allow(unused_variables))]
-pub(crate) fn linear_i8(
-    w: &Rows<'_>,
-    bias: &[u8],
-    x0: &[f32],
-    x1: &[f32],
-    out: &mut [f32],
-) -> bool {
+pub(crate) fn row_dots_i8(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) -> bool {
     let level = level();
     if level != Level::Avx2
         || !w.int8
         || !w.in_bounds()
-        || x0.len().checked_add(x1.len()).is_none_or(|n| n > w.cols)
+        || col0.checked_add(x.len()).is_none_or(|n| n > w.cols)
         || out.len() > w.rows
-        || out.len().checked_mul(4).is_none_or(|n| bias.len() < n)
     {
         return false;
     }
@@ -615,7 +609,7 @@ pub(crate) fn linear_i8(
         #[cfg(postag_x86)]
         Level::Avx2 => {
             // SAFETY: the level is supported; shapes checked above.
-            unsafe { x86_64::linear_i8_avx2(w, bias, x0, x1, out) };
+            unsafe { x86_64::row_dots_i8_avx2(w, col0, x, out) };
             true
         }
         _ => false,

@@ -479,46 +479,38 @@ fn strided_rows_read_only_their_columns() {
 }
 
 #[test]
-fn linear_is_identical_at_every_level() {
+fn row_dots_are_identical_at_every_level() {
     let mut rng = Rng(5);
     for storage in [Storage::I8, Storage::F32] {
         for (rows, cols) in [(5, 96), (5, 40), (3, 17), (1, 1), (7, 200)] {
-            let bytes = blob(&mut rng, storage, rows, cols, 2.0);
-            let w = matrix(&bytes, storage, rows, cols);
-            let bias_bytes: Vec<u8> = rng
-                .floats(rows, 1.0)
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect();
-            let bias = Vector::f32_le(&bias_bytes, rows).unwrap();
+            let shift = 1 + (rows + cols) % 3;
+            let mut buf = vec![0u8; shift];
+            buf.extend(blob(&mut rng, storage, rows, cols, 2.0));
+            let w = matrix(&buf[shift..], storage, rows, cols);
             let x = rng.floats(cols, 1.0);
-            // Split anywhere (the second part empty too), fewer outputs than rows.
-            for split in [cols, cols / 2, cols.min(3), 0] {
+            // Any columns (none too), fewer outputs than rows.
+            for (col0, len) in [
+                (0, cols),
+                (cols / 2, cols - cols / 2),
+                (0, cols.min(3)),
+                (cols, 0),
+            ] {
                 for n in [rows, rows - 1] {
                     let run = |l| {
                         at(l, || {
                             let mut out = vec![f32::NAN; n];
-                            w.linear(&bias, &x[..split], &x[split..], &mut out);
-                            out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                            w.row_dots(col0, &x[..len], &mut out);
+                            bits(&out)
                         })
                     };
-                    let want = run(Level::Scalar);
-                    // The scalar level is the definition: bias, then each part's `row_dot`.
-                    let direct: Vec<u32> = (0..n)
-                        .map(|r| {
-                            let mut v = bias.get(r) + w.row_dot(r, 0, &x[..split]);
-                            if split < cols {
-                                v += w.row_dot(r, split, &x[split..]);
-                            }
-                            v.to_bits()
-                        })
+                    let want: Vec<u32> = (0..n)
+                        .map(|r| w.row_dot(r, col0, &x[..len]).to_bits())
                         .collect();
-                    assert_eq!(want, direct);
-                    for level in simd_levels() {
+                    for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
                         assert_eq!(
                             run(level),
                             want,
-                            "{level:?} {storage:?} {rows}x{cols} at {split}"
+                            "{level:?} {storage:?} {rows}x{cols} at {col0}+{len}"
                         );
                     }
                 }

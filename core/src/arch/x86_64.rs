@@ -322,34 +322,19 @@ unsafe fn dot_i8_avx2(q: *const u8, x: &[f32]) -> f32 {
     }
 }
 
-/// [`super::linear_i8`] with AVX2.
+/// [`super::row_dots_i8`] with AVX2.
 ///
 /// # Safety
 ///
-/// AVX2 is available; `w.int8`, `w.in_bounds()`, `x0.len() + x1.len() <= w.cols`,
-/// `out.len() <= w.rows`, `bias.len() >= 4 * out.len()`.
+/// AVX2 is available; `w.int8`, `w.in_bounds()`, `col0 + x.len() <= w.cols`,
+/// `out.len() <= w.rows`.
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn linear_i8_avx2(
-    w: &Rows<'_>,
-    bias: &[u8],
-    x0: &[f32],
-    x1: &[f32],
-    out: &mut [f32],
-) {
-    let at = |b: &[u8], r: usize| {
-        f32::from_le_bytes([b[4 * r], b[4 * r + 1], b[4 * r + 2], b[4 * r + 3]])
-    };
+pub(super) unsafe fn row_dots_i8_avx2(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) {
     for (r, o) in out.iter_mut().enumerate() {
-        let row = w.data[r * w.stride..].as_ptr();
-        let scale = at(w.scales, r);
-        // SAFETY: row r holds `cols >= x0.len() + x1.len()` bytes (in bounds).
-        unsafe {
-            let mut v = at(bias, r) + scale * dot_i8_avx2(row, x0);
-            if !x1.is_empty() {
-                v += scale * dot_i8_avx2(row.add(x0.len()), x1);
-            }
-            *o = v;
-        }
+        let s = &w.scales[4 * r..4 * r + 4];
+        let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+        // SAFETY: row r holds `cols >= col0 + x.len()` bytes (in bounds).
+        *o = scale * unsafe { dot_i8_avx2(w.data[r * w.stride + col0..].as_ptr(), x) };
     }
 }
 
