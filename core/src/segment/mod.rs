@@ -451,9 +451,9 @@ impl<'a> Segmenter<'a> {
             0
         };
         let (slots, table) = self.cache_len(window);
-        // Offsets (n+1), slots (n), labels (n); the cache's hash table and rows;
-        // the backward direction's terms of the logits; the cache's projections; `W_hh` interleaved; one LSTM
-        // direction's working memory; logits.
+        // Offsets (n+1), slots (n), labels (n); the cache's hash table and rows; the
+        // backward direction's terms of the logits (n, 5); the cache's projections;
+        // `W_hh` interleaved; one LSTM direction's working memory; logits.
         back.checked_add(window.checked_mul(3)?)?
             .checked_add(table + slots)?
             .checked_add(slots.checked_mul(4 * h)?)?
@@ -472,9 +472,9 @@ impl<'a> Segmenter<'a> {
     /// (else 0), it is
     /// `4 * (3 * window + 1 + T + S + B + 4H * S + W + 13E + 34H + P + 8 + 5) + 3`:
     /// per character its offset, cache slot and label; the cache; the backward
-    /// direction's terms of each character's logits;
-    /// the cached input projections; an interleaved copy of `W_hh` (for the `avx2`
-    /// level); one LSTM direction's working memory; the logits.
+    /// direction's terms of each character's logits; the cached input projections; an
+    /// interleaved copy of `W_hh` (for the `avx2` level); one LSTM direction's working
+    /// memory; the logits.
     pub fn scratch_bytes(&self, window: usize) -> Option<usize> {
         if !(1..=MAX_WINDOW).contains(&window) {
             return None;
@@ -530,7 +530,7 @@ impl<'a> Segmenter<'a> {
             embedding: &self.embedding,
             rows: &cached_rows[..used],
         };
-        // The backward direction first: the forward one's labels read its states.
+        // The backward direction first: the forward one's labels add its terms.
         for (d, cell) in [(1, self.backward.as_ref()), (0, Some(&self.forward))] {
             let Some(cell) = cell else { continue };
             dir.project_inputs(cell, used, &mut rows, cache);
