@@ -345,7 +345,7 @@ impl<'s> DirectionScratch<'s> {
 
     /// [`DirectionScratch::run`] with the input projections known: step t's is row
     /// `index[t]` of `table (rows, 4H)`, or, for an `index[t]` past its rows, projected
-    /// from `io.input(t, x)` at that step. With the table from
+    /// from `io.input(t, x)`, blocks of such steps at a time. With the table from
     /// [`DirectionScratch::project_inputs`], `run`'s results (as exactly as that says).
     /// `w_hh_pairs`: the interleaved copy of an int8 `W_hh`
     /// ([`crate::arch::interleave_pairs`]; the same results), or empty.
@@ -360,18 +360,46 @@ impl<'s> DirectionScratch<'s> {
     ) {
         let (in_dim, g) = (cell.w_ih.cols(), cell.w_hh.rows());
         let n = index.len();
+        let step = |k: usize| if reverse { n - 1 - k } else { k };
+        let cached = |t: usize| (index[t] as usize) < table.len() / g.max(1);
+        // Steps without a table row are projected ahead, `queue` at a time (the next
+        // ones in step order), into rows `first..` of `p`; row 0 takes a table row.
+        let queue = self.block.saturating_sub(1).max(1);
+        let first = self.block - queue;
+        let (mut queued, mut taken, mut scan) = (0, 0, 0);
         for k in 0..n {
-            let t = if reverse { n - 1 - k } else { k };
-            let gates = &mut self.p[..g];
-            let i = index[t] as usize;
-            match table.chunks_exact(g).nth(i) {
-                Some(p) => gates.copy_from_slice(p),
-                None => {
-                    let x = &mut self.x[..in_dim];
-                    io.input(t, x);
-                    project(cell, x, self.xq, self.x_scales, self.row, gates);
+            let t = step(k);
+            let row = if cached(t) {
+                let i = index[t] as usize;
+                self.p[..g].copy_from_slice(&table[i * g..(i + 1) * g]);
+                0
+            } else {
+                if taken == queued {
+                    (queued, taken, scan) = (0, 0, scan.max(k));
+                    while queued < queue && scan < n {
+                        if !cached(step(scan)) {
+                            io.input(
+                                step(scan),
+                                &mut self.x[queued * in_dim..(queued + 1) * in_dim],
+                            );
+                            queued += 1;
+                        }
+                        scan += 1;
+                    }
+                    let ps = &mut self.p[first * g..(first + queued) * g];
+                    project(
+                        cell,
+                        &self.x[..queued * in_dim],
+                        self.xq,
+                        self.x_scales,
+                        self.row,
+                        ps,
+                    );
                 }
-            }
+                taken += 1;
+                first + taken - 1
+            };
+            let gates = &mut self.p[row * g..(row + 1) * g];
             recur(cell, w_hh_pairs, self.h, self.hq, self.c, gates);
             io.output(t, self.h);
         }
