@@ -322,7 +322,8 @@ unsafe fn dot_i8_avx2(q: *const u8, x: &[f32]) -> f32 {
     }
 }
 
-/// [`super::row_dots_i8`] with AVX2.
+/// [`super::row_dots_i8`] with AVX2: four rows at a time share each load of `x`, and
+/// their lane sums are reduced together, each in [`dot_i8_avx2`]'s order.
 ///
 /// # Safety
 ///
@@ -330,11 +331,60 @@ unsafe fn dot_i8_avx2(q: *const u8, x: &[f32]) -> f32 {
 /// `out.len() <= w.rows`.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn row_dots_i8_avx2(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) {
-    for (r, o) in out.iter_mut().enumerate() {
+    let scale = |r: usize| {
         let s = &w.scales[4 * r..4 * r + 4];
-        let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-        // SAFETY: row r holds `cols >= col0 + x.len()` bytes (in bounds).
-        *o = scale * unsafe { dot_i8_avx2(w.data[r * w.stride + col0..].as_ptr(), x) };
+        f32::from_le_bytes([s[0], s[1], s[2], s[3]])
+    };
+    let row = |r: usize| w.data[r * w.stride + col0..].as_ptr();
+    let groups = x.len() / 8;
+    let mut r = 0;
+    // SAFETY: each row holds `cols >= col0 + x.len()` bytes from `col0` (in bounds);
+    // loads of 8 stay below `8 * groups <= x.len()`.
+    unsafe {
+        while r + 4 <= out.len() {
+            let q: [*const u8; 4] = core::array::from_fn(|k| row(r + k));
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for g in 0..groups {
+                let xv = _mm256_loadu_ps(x.as_ptr().add(8 * g));
+                for (a, &q) in acc.iter_mut().zip(&q) {
+                    let qv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(q.add(8 * g).cast()));
+                    *a = _mm256_add_ps(*a, _mm256_mul_ps(_mm256_cvtepi32_ps(qv), xv));
+                }
+            }
+            // Per row: s_k = v_k + v_{k+4}; t_0 = s_0 + s_2, t_1 = s_1 + s_3; t_0 + t_1,
+            // rows (0, 2) in the low half's lanes 0, 1 and (1, 3) in the high half's.
+            let [a, b, c, d] = acc;
+            let sab = _mm256_add_ps(
+                _mm256_permute2f128_ps::<0x20>(a, b),
+                _mm256_permute2f128_ps::<0x31>(a, b),
+            );
+            let scd = _mm256_add_ps(
+                _mm256_permute2f128_ps::<0x20>(c, d),
+                _mm256_permute2f128_ps::<0x31>(c, d),
+            );
+            let t = _mm256_add_ps(
+                _mm256_shuffle_ps::<0b01_00_01_00>(sab, scd),
+                _mm256_shuffle_ps::<0b11_10_11_10>(sab, scd),
+            );
+            let sums = _mm256_add_ps(
+                _mm256_shuffle_ps::<0b10_00_10_00>(t, t),
+                _mm256_shuffle_ps::<0b11_01_11_01>(t, t),
+            );
+            let mut lanes = [0.0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), sums);
+            for (k, lane) in [0, 4, 1, 5].into_iter().enumerate() {
+                let mut tail = 0.0f32;
+                for (i, &v) in x.iter().enumerate().skip(8 * groups) {
+                    tail += (*q[k].add(i) as i8 as f32) * v;
+                }
+                out[r + k] = scale(r + k) * (lanes[lane] + tail);
+            }
+            r += 4;
+        }
+        while r < out.len() {
+            out[r] = scale(r) * dot_i8_avx2(row(r), x);
+            r += 1;
+        }
     }
 }
 
