@@ -566,10 +566,9 @@ pub(crate) fn gemv_pairs(
     x_scale: f32,
     out: &mut [f32],
 ) -> bool {
-    let level = level();
-    if level != Level::Avx2
-        || !w.int8
-        || w.cols > PAIRS_MAX_COLS
+    // The shapes first: the tagger's steps pass no copy.
+    if !w.int8
+        || !(1..=PAIRS_MAX_COLS).contains(&w.cols)
         || pairs.len() < pairs_len(w.rows, w.cols)
         || w.rows.checked_mul(4).is_none_or(|n| w.scales.len() < n)
         || xq.len() < w.cols
@@ -577,7 +576,7 @@ pub(crate) fn gemv_pairs(
     {
         return false;
     }
-    match level {
+    match level() {
         #[cfg(postag_x86)]
         Level::Avx2 => {
             // SAFETY: the level is supported; shapes checked above.

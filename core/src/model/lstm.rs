@@ -438,10 +438,11 @@ fn project(
 }
 
 /// One step from its input projection `gates (4H,)`: adds `W_hh h`, then updates `h` and
-/// `c (H,)` in place. `w_hh_pairs`: int8 `W_hh`'s interleaved copy
-/// ([`crate::arch::interleave_pairs`]), or empty. Int8 weights multiply an i16 copy of h (`hq`) in integer
-/// arithmetic: h is rounded to within max|h| / 32766, far below the weights' own
-/// quantization error. f32 weights (or a non-finite h) take floats.
+/// `c (H,)` in place. Int8 weights multiply an i16 copy of h (`hq`) in integer
+/// arithmetic, on their interleaved copy `w_hh_pairs` if given
+/// ([`crate::arch::interleave_pairs`]; empty otherwise): h is rounded to within
+/// max|h| / 32766, far below the weights' own quantization error. f32 weights (or a
+/// non-finite h) take floats.
 fn recur(
     cell: &Cell<'_>,
     w_hh_pairs: &[i16],
