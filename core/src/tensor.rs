@@ -124,6 +124,18 @@ impl<'a> Matrix<'a> {
         }
     }
 
+    /// `out[r] = row r [col0 .. col0 + x.len()] . x` for the first `out.len()` rows:
+    /// [`Matrix::row_dot`] for several rows, the same results at every level. Requires
+    /// `col0 + x.len() <= cols`, `out.len() <= rows`.
+    pub fn row_dots(&self, col0: usize, x: &[f32], out: &mut [f32]) {
+        if arch::row_dots_i8(&self.kernel_rows(), col0, x, out) {
+            return;
+        }
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = self.row_dot(r, col0, x);
+        }
+    }
+
     /// `out[r] += row r [col0 .. col0 + x.len()] . x` for every row (`out.len() ==
     /// rows`): [`Matrix::row_dot`] for all rows at once.
     pub fn matvec_add_cols(&self, col0: usize, x: &[f32], out: &mut [f32]) {

@@ -447,3 +447,51 @@ fn a_bad_window_has_its_own_error() {
         .segment("ab c", MAX_WINDOW, &mut scratch, &mut out)
         .is_ok());
 }
+
+#[test]
+fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment() {
+    for (bidirectional, storage) in [
+        (true, Storage::F32),
+        (false, Storage::F32),
+        (true, Storage::I8),
+        (false, Storage::I8),
+    ] {
+        let w = seg(bidirectional, false, [0.0, 1.5, 0.0, 0.5, 0.0]);
+        let b = with_segmenter(&common::tiny::blob(), Some(&w), storage).unwrap();
+        let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+        let (e, h, r) = (w.dim, s.hidden(), w.rows);
+        for window in [1, 2, 5, 7, 8, 100, 2048, MAX_WINDOW] {
+            let back = if bidirectional { 5 * window } else { 0 };
+            let slots = window.min(r).min(256);
+            let table = (2 * slots).next_power_of_two();
+            let work = 13 * e + 34 * h + h.div_ceil(2) + 8;
+            // An int8 `W_hh` has room for its interleaved copy.
+            let pairs = match storage {
+                Storage::I8 => 8 * h.div_ceil(2) * h.div_ceil(2),
+                Storage::F32 => 0,
+            };
+            let words = 3 * window + 1 + table + slots + back + 4 * h * slots + pairs + work + 5;
+            assert_eq!(
+                s.scratch_bytes(window),
+                Some(4 * words + 3),
+                "window {window}"
+            );
+        }
+        // A text longer than the window, with every character of the vocabulary.
+        let text = "abc ab. cab! a b c. ccc aaa bbb. ab!ba";
+        let window = 8;
+        let want = run(&s, text, window);
+        let need = s.scratch_bytes(window).unwrap();
+        let mut buf = vec![0xA5u8; need + 4];
+        let mut out = vec![SegToken::default(); text.len()];
+        for at in 0..4 {
+            let scratch = &mut buf[at..at + need];
+            let r = s.segment(text, window, scratch, &mut out).unwrap();
+            assert_eq!(&out[..r.tokens], &want[..], "offset {at}");
+            assert_eq!(
+                s.segment(text, window, &mut buf[at..at + need - 1], &mut out),
+                Err(Error::ScratchTooSmall)
+            );
+        }
+    }
+}

@@ -518,6 +518,113 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     }
 }
 
+/// Rows per block of the interleaved copy [`interleave_pairs`] makes.
+const PAIR_ROWS: usize = 8;
+
+/// i16 elements of the interleaved copy of `rows x cols` int8 rows ([`interleave_pairs`]).
+pub(crate) fn pairs_len(rows: usize, cols: usize) -> usize {
+    rows.div_ceil(PAIR_ROWS) * cols.div_ceil(2) * 2 * PAIR_ROWS
+}
+
+/// An i16 copy of int8 rows for [`gemv_pairs`], laid out for this thread's level, into
+/// `out`: blocks of 8 rows, and in a block, for each pair of columns j, the 16 values
+/// `w[r][2j], w[r][2j + 1]` of its rows in order (rows and columns past the matrix are
+/// zeros). Returns false, writing nothing, at a level without [`gemv_pairs`] (all but
+/// `avx2`), for f32 rows, rows longer than 1024 or if `out` is shorter than
+/// [`pairs_len`].
+pub(crate) fn interleave_pairs(w: &Rows<'_>, out: &mut [i16]) -> bool {
+    let pairs = w.cols.div_ceil(2);
+    if level() != Level::Avx2
+        || !w.int8
+        || !w.in_bounds()
+        || w.cols > PAIRS_MAX_COLS
+        || out.len() < pairs_len(w.rows, w.cols)
+    {
+        return false;
+    }
+    for (b, block) in out.chunks_exact_mut(pairs * 2 * PAIR_ROWS).enumerate() {
+        for (j, v) in block.chunks_exact_mut(2 * PAIR_ROWS).enumerate() {
+            for (k, pair) in v.chunks_exact_mut(2).enumerate() {
+                let r = b * PAIR_ROWS + k;
+                for (m, e) in pair.iter_mut().enumerate() {
+                    let col = 2 * j + m;
+                    *e = match r < w.rows && col < w.cols {
+                        true => w.data[r * w.stride + col] as i8 as i16,
+                        false => 0,
+                    };
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Longest rows [`gemv_pairs`] takes: each i32 lane sums a whole row's products, at
+/// most `128 * 16383 * 1024 < 2^31` in magnitude, so exactly.
+pub(crate) const PAIRS_MAX_COLS: usize = 1024;
+
+/// [`gemv_i8_i16`] on the interleaved copy `pairs` of `w` ([`interleave_pairs`]; `w`
+/// gives the shape and the scales): the same result, each row's dot product summed in
+/// one i32 lane, no horizontal sums. Returns false, doing nothing, at a level without
+/// the kernel or if the shapes disagree.
+#[inline]
+#[cfg_attr(not(postag_x86), allow(unused_variables))]
+pub(crate) fn gemv_pairs(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scale: f32,
+    out: &mut [f32],
+) -> bool {
+    // The shapes first: the tagger's steps pass no copy.
+    if !w.int8
+        || !(1..=PAIRS_MAX_COLS).contains(&w.cols)
+        || pairs.len() < pairs_len(w.rows, w.cols)
+        || w.rows.checked_mul(4).is_none_or(|n| w.scales.len() < n)
+        || xq.len() < w.cols
+        || out.len() < w.rows
+    {
+        return false;
+    }
+    match level() {
+        #[cfg(postag_x86)]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_int8::gemv_pairs_avx2(pairs, w, xq, x_scale, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `out[r] = scale_r * (row r [col0 .. col0 + x.len()] . x)` for int8 rows `r <
+/// out.len()`, each dot product summed as [`crate::kernels::dot_i8`] sums it (eight
+/// lanes, their pairwise sum, then the tail): [`crate::tensor::Matrix::row_dot`]'s
+/// result. Returns false, doing nothing, at a level without the kernel, for f32 rows or
+/// if the shapes disagree.
+#[inline]
+#[cfg_attr(not(postag_x86), allow(unused_variables))]
+pub(crate) fn row_dots_i8(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) -> bool {
+    let level = level();
+    if level != Level::Avx2
+        || !w.int8
+        || !w.in_bounds()
+        || col0.checked_add(x.len()).is_none_or(|n| n > w.cols)
+        || out.len() > w.rows
+    {
+        return false;
+    }
+    match level {
+        #[cfg(postag_x86)]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64::row_dots_i8_avx2(w, col0, x, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
 /// [`crate::kernels::quantize_i16`], 8 lanes wide at the AVX2 level and 4 at NEON;
 /// identical results at every level.
 #[inline]
@@ -525,7 +632,7 @@ pub(crate) fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
-        Level::Avx2 => unsafe { x86_64::quantize_i16_avx2(x, q) },
+        Level::Avx2 => unsafe { x86_64_int8::quantize_i16_avx2(x, q) },
         #[cfg(postag_neon)]
         // SAFETY: the level is supported.
         Level::Neon => unsafe { aarch64::quantize_i16_neon(x, q) },

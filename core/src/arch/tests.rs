@@ -275,6 +275,80 @@ fn integer_kernel_is_identical_at_every_level() {
     }
 }
 
+#[test]
+fn interleaved_rows_give_the_integer_kernels_result() {
+    let mut rng = Rng(0x9a1);
+    let mut cols_list = COLS.to_vec();
+    cols_list.extend(INT_COLS);
+    cols_list.extend([20, 48, 1023, 1024, 1025]);
+    let mut rows_list = ROWS.to_vec();
+    rows_list.extend([80, 192]);
+    for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+        for &rows in &rows_list {
+            for &cols in &cols_list {
+                let shift = 1 + (rows + cols) % 3;
+                let mut buf = vec![0u8; shift];
+                buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+                let w = matrix(&buf[shift..], Storage::I8, rows, cols);
+                let kr = w.kernel_rows();
+                let xq = quantized(&mut rng, cols);
+                let init = rng.floats(rows, 1.0);
+                let mut want = init.clone();
+                at(Level::Scalar, || {
+                    w.matvec_add_quantized(&xq, 3e-5, &mut want)
+                });
+                // Only `avx2` has the kernel, for rows up to 1024 columns.
+                let kernel = level == Level::Avx2 && cols <= 1024;
+                let mut pairs = vec![7i16; super::pairs_len(rows, cols)];
+                let got = at(level, || {
+                    assert_eq!(super::interleave_pairs(&kr, &mut pairs), kernel);
+                    let short = &pairs[..pairs.len() - 1];
+                    assert!(!super::gemv_pairs(short, &kr, &xq, 3e-5, &mut init.clone()));
+                    let mut out = init.clone();
+                    assert_eq!(super::gemv_pairs(&pairs, &kr, &xq, 3e-5, &mut out), kernel);
+                    out
+                });
+                let want = if kernel { want } else { init };
+                assert_eq!(bits(&got), bits(&want), "{level:?} {rows}x{cols}");
+            }
+        }
+        if level != Level::Avx2 {
+            continue;
+        }
+        // The extremes: every product at its largest magnitude, one sign, the longest
+        // rows the kernel takes.
+        for (q, x) in [
+            (127u8, 16383i16),
+            (0x80, 16383),
+            (0x80, -16383),
+            (127, -16383),
+        ] {
+            for (rows, cols) in [(8, 1024), (9, 1024), (3, 1023)] {
+                let mut bytes = vec![q; rows * cols];
+                for _ in 0..rows {
+                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
+                }
+                let w = matrix(&bytes, Storage::I8, rows, cols);
+                let mut pairs = vec![0i16; super::pairs_len(rows, cols)];
+                let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
+                let out = at(level, || {
+                    assert!(super::interleave_pairs(&w.kernel_rows(), &mut pairs));
+                    let mut out = vec![0.0f32; rows];
+                    assert!(super::gemv_pairs(
+                        &pairs,
+                        &w.kernel_rows(),
+                        &vec![x; cols],
+                        1.0,
+                        &mut out
+                    ));
+                    out
+                });
+                assert_eq!(out, vec![want; rows], "q={q} x={x} {rows}x{cols}");
+            }
+        }
+    }
+}
+
 /// Random i16 inputs within the quantizer's range, with runs at its ends.
 fn quantized(rng: &mut Rng, n: usize) -> Vec<i16> {
     (0..n)
@@ -405,6 +479,47 @@ fn strided_rows_read_only_their_columns() {
 }
 
 #[test]
+fn row_dots_are_identical_at_every_level() {
+    let mut rng = Rng(5);
+    for storage in [Storage::I8, Storage::F32] {
+        for (rows, cols) in [(5, 96), (5, 40), (3, 17), (1, 1), (7, 200)] {
+            let shift = 1 + (rows + cols) % 3;
+            let mut buf = vec![0u8; shift];
+            buf.extend(blob(&mut rng, storage, rows, cols, 2.0));
+            let w = matrix(&buf[shift..], storage, rows, cols);
+            let x = rng.floats(cols, 1.0);
+            // Any columns (none too), fewer outputs than rows.
+            for (col0, len) in [
+                (0, cols),
+                (cols / 2, cols - cols / 2),
+                (0, cols.min(3)),
+                (cols, 0),
+            ] {
+                for n in [rows, rows - 1] {
+                    let run = |l| {
+                        at(l, || {
+                            let mut out = vec![f32::NAN; n];
+                            w.row_dots(col0, &x[..len], &mut out);
+                            bits(&out)
+                        })
+                    };
+                    let want: Vec<u32> = (0..n)
+                        .map(|r| w.row_dot(r, col0, &x[..len]).to_bits())
+                        .collect();
+                    for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+                        assert_eq!(
+                            run(level),
+                            want,
+                            "{level:?} {storage:?} {rows}x{cols} at {col0}+{len}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn lstm_cell_is_identical_at_every_level() {
     let mut rng = Rng(99);
     // Values at the activations' edges: exp's clamps, tanh's switch to its polynomial,
@@ -476,6 +591,16 @@ fn quantize_i16_is_identical_at_every_level() {
         cases.push(bad.clone());
         bad[n / 2] = f32::NEG_INFINITY;
         cases.push(bad);
+        // A subnormal maximum: 16383 / max is infinite, so the products saturate (or
+        // are NaN for zeros), as `as i16` converts them.
+        let mut tiny: Vec<f32> = (0..n).map(|i| f32::from_bits(i as u32 % 3)).collect();
+        tiny[0] = -f32::from_bits(1);
+        cases.push(tiny);
+        // Hidden states: within (-1, 1), some exactly 0 or -0.
+        let mut h = rng.floats(n, 1.0);
+        h[n - 1] = -0.0;
+        h[0] = 0.0;
+        cases.push(h);
         for x in &cases {
             let run = |l| {
                 at(l, || {

@@ -421,6 +421,101 @@ pub(super) unsafe fn project_sse2(
     }
 }
 
+/// [`crate::kernels::dot_i8`] of the `x.len()` signed bytes at `q` and `x`, summed as it
+/// does: lane k of one register takes the products of elements k, k + 8, ... in order
+/// (a multiply, then an add: Rust never fuses them), the lanes are added pairwise
+/// (k + 4 onto k, then k + 2, then k + 1), then the tail's products in order.
+///
+/// # Safety
+///
+/// AVX2 is available; `q` is valid for `x.len()` bytes.
+#[target_feature(enable = "avx2")]
+unsafe fn dot_i8_avx2(q: *const u8, x: &[f32]) -> f32 {
+    let groups = x.len() / 8;
+    // SAFETY: groups of 8 within `x.len()` bytes of `q` and elements of `x`.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        for g in 0..groups {
+            let qv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(q.add(8 * g).cast()));
+            let xv = _mm256_loadu_ps(x.as_ptr().add(8 * g));
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(qv), xv));
+        }
+        let mut tail = 0.0f32;
+        for (i, &v) in x.iter().enumerate().skip(8 * groups) {
+            tail += (*q.add(i) as i8 as f32) * v;
+        }
+        let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps::<1>(s, s))) + tail
+    }
+}
+
+/// [`super::row_dots_i8`] with AVX2: four rows at a time share each load of `x`, and
+/// their lane sums are reduced together, each in [`dot_i8_avx2`]'s order.
+///
+/// # Safety
+///
+/// AVX2 is available; `w.int8`, `w.in_bounds()`, `col0 + x.len() <= w.cols`,
+/// `out.len() <= w.rows`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn row_dots_i8_avx2(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) {
+    let scale = |r: usize| {
+        let s = &w.scales[4 * r..4 * r + 4];
+        f32::from_le_bytes([s[0], s[1], s[2], s[3]])
+    };
+    let row = |r: usize| w.data[r * w.stride + col0..].as_ptr();
+    let groups = x.len() / 8;
+    let mut r = 0;
+    // SAFETY: each row holds `cols >= col0 + x.len()` bytes from `col0` (in bounds);
+    // loads of 8 stay below `8 * groups <= x.len()`.
+    unsafe {
+        while r + 4 <= out.len() {
+            let q: [*const u8; 4] = core::array::from_fn(|k| row(r + k));
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for g in 0..groups {
+                let xv = _mm256_loadu_ps(x.as_ptr().add(8 * g));
+                for (a, &q) in acc.iter_mut().zip(&q) {
+                    let qv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(q.add(8 * g).cast()));
+                    *a = _mm256_add_ps(*a, _mm256_mul_ps(_mm256_cvtepi32_ps(qv), xv));
+                }
+            }
+            // Per row: s_k = v_k + v_{k+4}; t_0 = s_0 + s_2, t_1 = s_1 + s_3; t_0 + t_1,
+            // rows (0, 2) in the low half's lanes 0, 1 and (1, 3) in the high half's.
+            let [a, b, c, d] = acc;
+            let sab = _mm256_add_ps(
+                _mm256_permute2f128_ps::<0x20>(a, b),
+                _mm256_permute2f128_ps::<0x31>(a, b),
+            );
+            let scd = _mm256_add_ps(
+                _mm256_permute2f128_ps::<0x20>(c, d),
+                _mm256_permute2f128_ps::<0x31>(c, d),
+            );
+            let t = _mm256_add_ps(
+                _mm256_shuffle_ps::<0b01_00_01_00>(sab, scd),
+                _mm256_shuffle_ps::<0b11_10_11_10>(sab, scd),
+            );
+            let sums = _mm256_add_ps(
+                _mm256_shuffle_ps::<0b10_00_10_00>(t, t),
+                _mm256_shuffle_ps::<0b11_01_11_01>(t, t),
+            );
+            let mut lanes = [0.0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), sums);
+            for (k, lane) in [0, 4, 1, 5].into_iter().enumerate() {
+                let mut tail = 0.0f32;
+                for (i, &v) in x.iter().enumerate().skip(8 * groups) {
+                    tail += (*q[k].add(i) as i8 as f32) * v;
+                }
+                out[r + k] = scale(r + k) * (lanes[lane] + tail);
+            }
+            r += 4;
+        }
+        while r < out.len() {
+            out[r] = scale(r) * dot_i8_avx2(row(r), x);
+            r += 1;
+        }
+    }
+}
+
 /// # Safety
 ///
 /// AVX2 and FMA are available; the requirements of [`generic::gemm_lanes`].
@@ -610,41 +705,4 @@ pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f
 pub(super) unsafe fn lstm_cell_sse2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     // SAFETY: forwarded; SSE2 is enabled here.
     unsafe { cell::lstm_cell::<Sse2>(gates, c, h) }
-}
-
-/// [`crate::kernels::quantize_i16`] with AVX2: the same operations (the maximum, one
-/// multiply, one add, a conversion), 8 lanes wide; identical results.
-///
-/// # Safety
-///
-/// AVX2 is available.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> {
-    use crate::kernels::{max_abs_finite, quantize_into};
-    let max = max_abs_finite(x)?;
-    if max == 0.0 {
-        q.fill(0);
-        return Some(0.0);
-    }
-    let inv = 16383.0 / max;
-    let n = x.len().min(q.len());
-    let mut i = 0;
-    // SAFETY: AVX2 is enabled here; each step reads x[i..i + 8] and writes
-    // q[i..i + 8], inside both (i + 8 <= n), unaligned.
-    unsafe {
-        let (vinv, zero) = (_mm256_set1_ps(inv), _mm256_setzero_ps());
-        let (half, minus_half) = (_mm256_set1_ps(0.5), _mm256_set1_ps(-0.5));
-        while i + 8 <= n {
-            let r = _mm256_mul_ps(_mm256_loadu_ps(x.as_ptr().add(i)), vinv);
-            // +0.5 where r >= 0 (also for -0.0), -0.5 below, then truncation: as the
-            // scalar `as i16`, which cannot saturate here (|r| <= 16383 + rounding).
-            let away = _mm256_blendv_ps(minus_half, half, _mm256_cmp_ps::<_CMP_GE_OQ>(r, zero));
-            let k = _mm256_cvttps_epi32(_mm256_add_ps(r, away));
-            let k16 = _mm_packs_epi32(_mm256_castsi256_si128(k), _mm256_extracti128_si256::<1>(k));
-            _mm_storeu_si128(q.as_mut_ptr().add(i).cast(), k16);
-            i += 8;
-        }
-    }
-    quantize_into(&x[i..n], &mut q[i..n], inv);
-    Some(max / 16383.0)
 }

@@ -331,3 +331,188 @@ pub(super) unsafe fn gemv_i8_i16_sse2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
     // SAFETY: forwarded.
     unsafe { int8::gemv::<Sse2>(w, xq, x_scale, out) }
 }
+
+/// The i32 sums of `B` blocks of 8 rows of the interleaved copy at `w` (`block` i16
+/// apart) with the inputs at `x`: `full` pairs, then, if `odd`, the last input alone.
+///
+/// # Safety
+///
+/// AVX2 is enabled in every caller; the blocks hold `16 * (full + odd)` i16 each, `x`
+/// `2 * full + odd`.
+#[inline(always)]
+unsafe fn pair_sums<const B: usize>(
+    w: *const i16,
+    block: usize,
+    x: *const i16,
+    full: usize,
+    odd: bool,
+) -> [__m256i; B] {
+    // SAFETY: reads within the sizes the caller guarantees.
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); B];
+        let mut add = |j: usize, xv: __m256i| {
+            for (k, a) in acc.iter_mut().enumerate() {
+                let wv = _mm256_loadu_si256(w.add(k * block + 16 * j).cast());
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv));
+            }
+        };
+        for j in 0..full {
+            add(
+                j,
+                _mm256_set1_epi32(x.add(2 * j).cast::<i32>().read_unaligned()),
+            );
+        }
+        if odd {
+            add(
+                full,
+                _mm256_set1_epi32(x.add(2 * full).read() as u16 as i32),
+            );
+        }
+        acc
+    }
+}
+
+/// `out[r] += (scale_r * x_scale) * sum_r` for the rows `r0..` of one block (at most
+/// 8, fewer at the end of the matrix), `xs` holding `x_scale` in every lane.
+///
+/// # Safety
+///
+/// AVX2 is enabled in every caller; rows `r0..min(r0 + 8, w.rows)` have scales in
+/// `w.scales` and outputs in `out`.
+#[inline(always)]
+unsafe fn finish_block(w: &Rows<'_>, r0: usize, sums: __m256i, xs: __m256, out: &mut [f32]) {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        let d = _mm256_cvtepi32_ps(sums);
+        if r0 + 8 <= w.rows {
+            let scale = _mm256_mul_ps(_mm256_loadu_ps(w.scales.as_ptr().add(4 * r0).cast()), xs);
+            let o = out.as_mut_ptr().add(r0);
+            _mm256_storeu_ps(
+                o,
+                _mm256_add_ps(_mm256_loadu_ps(o), _mm256_mul_ps(scale, d)),
+            );
+        } else {
+            let (mut lanes, mut scale) = ([0.0f32; 8], [0.0f32; 8]);
+            _mm256_storeu_ps(lanes.as_mut_ptr(), d);
+            _mm256_storeu_ps(scale.as_mut_ptr(), xs);
+            for (k, &d) in lanes.iter().enumerate().take(w.rows - r0) {
+                let s = &w.scales[4 * (r0 + k)..4 * (r0 + k) + 4];
+                let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * scale[k];
+                out[r0 + k] += scale * d;
+            }
+        }
+    }
+}
+
+/// [`super::gemv_pairs`] with AVX2: per block of 8 rows, each pair of inputs is
+/// broadcast to the 8 lanes and `vpmaddwd` adds the two products of each row into its
+/// lane, four blocks sharing each broadcast; then the 8 sums are converted and scaled
+/// as in [`super::gemv_i8_i16`] (multiply, then add: the same roundings).
+///
+/// # Safety
+///
+/// AVX2 is available; `pairs.len() >= pairs_len(w.rows, w.cols)`, `w.cols <=
+/// PAIRS_MAX_COLS`, `w.scales` holds `w.rows` scales, `xq.len() >= w.cols`,
+/// `out.len() >= w.rows`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn gemv_pairs_avx2(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scale: f32,
+    out: &mut [f32],
+) {
+    let (full, odd) = (w.cols / 2, w.cols % 2 == 1);
+    let block = 16 * w.cols.div_ceil(2);
+    let blocks = w.rows.div_ceil(8);
+    let (wp, x) = (pairs.as_ptr(), xq.as_ptr());
+    // SAFETY: blocks b < blocks of `block` i16 each lie in `pairs`, `xq` holds `cols`
+    // inputs, and every block's rows have scales and outputs (checked by the caller).
+    unsafe {
+        let xs = _mm256_set1_ps(x_scale);
+        let mut b = 0;
+        while b + 4 <= blocks {
+            let sums = pair_sums::<4>(wp.add(b * block), block, x, full, odd);
+            for (k, &s) in sums.iter().enumerate() {
+                finish_block(w, 8 * (b + k), s, xs, out);
+            }
+            b += 4;
+        }
+        while b < blocks {
+            let [s] = pair_sums::<1>(wp.add(b * block), block, x, full, odd);
+            finish_block(w, 8 * b, s, xs, out);
+            b += 1;
+        }
+    }
+}
+
+/// [`crate::kernels::quantize_i16`] with AVX2: the same operations 8 lanes wide (the
+/// maximum of the magnitudes' bits, one multiply, one add of +-0.5), and the same
+/// conversion as Rust's saturating `as i16`: NaN to 0, then a clamp to the i16 range,
+/// then truncation (`vcvttps2dq`, exact there) and a pack.
+///
+/// # Safety
+///
+/// AVX2 is available.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> {
+    let xp = x.as_ptr();
+    // SAFETY: every load reads 8 floats at `i + 8 <= x.len()`; every store writes 16
+    // or 8 i16 at `i + 16 <= n` or `i + 8 <= n`, `n <= q.len()`.
+    unsafe {
+        let magnitude = _mm256_set1_epi32(0x7FFF_FFFF);
+        let mut m = _mm256_setzero_si256();
+        let mut i = 0;
+        while i + 8 <= x.len() {
+            let bits = _mm256_and_si256(_mm256_loadu_si256(xp.add(i).cast()), magnitude);
+            m = _mm256_max_epu32(m, bits);
+            i += 8;
+        }
+        // The lanes' maximum in registers (a store and reload of the lanes would wait
+        // for the store to retire).
+        let m = _mm_max_epu32(_mm256_castsi256_si128(m), _mm256_extracti128_si256::<1>(m));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b01_00_11_10>(m));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b00_00_00_01>(m));
+        let max_bits = x[i..].iter().fold(_mm_cvtsi128_si32(m) as u32, |m, v| {
+            m.max(v.to_bits() & 0x7FFF_FFFF)
+        });
+        if max_bits >= f32::INFINITY.to_bits() {
+            return None;
+        }
+        let max = f32::from_bits(max_bits);
+        if max == 0.0 {
+            q.fill(0);
+            return Some(0.0);
+        }
+        let inv = 16383.0 / max;
+        let n = x.len().min(q.len());
+        let (vinv, zero) = (_mm256_set1_ps(inv), _mm256_setzero_ps());
+        let (half, neg_half) = (_mm256_set1_ps(0.5), _mm256_set1_ps(-0.5));
+        let (lo, hi) = (_mm256_set1_ps(-32768.0), _mm256_set1_ps(32767.0));
+        let convert = |v: __m256| {
+            let r = _mm256_mul_ps(v, vinv);
+            let up = _mm256_cmp_ps::<_CMP_GE_OQ>(r, zero);
+            let t = _mm256_add_ps(r, _mm256_blendv_ps(neg_half, half, up));
+            let t = _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(t, t), t);
+            _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(t, lo), hi))
+        };
+        let qp = q.as_mut_ptr();
+        let mut i = 0;
+        while i + 16 <= n {
+            let a = convert(_mm256_loadu_ps(xp.add(i)));
+            let b = convert(_mm256_loadu_ps(xp.add(i + 8)));
+            // `packs` interleaves the 128-bit halves; the permute restores the order.
+            let p = _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(a, b));
+            _mm256_storeu_si256(qp.add(i).cast(), p);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let a = convert(_mm256_loadu_ps(xp.add(i)));
+            let p = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256::<1>(a));
+            _mm_storeu_si128(qp.add(i).cast(), p);
+            i += 8;
+        }
+        crate::kernels::quantize_into(&x[i..n], &mut q[i..n], inv);
+        Some(max / 16383.0)
+    }
+}

@@ -1,7 +1,7 @@
 //! The LSTM stack (PyTorch's `nn.LSTM`: layers, directions, gate order i, f, g, o) and
 //! the working memory one direction uses while it runs.
 
-use crate::arch::{lstm_cell, quantize_i16};
+use crate::arch::{gemv_pairs, lstm_cell, quantize_i16};
 use crate::format::{LstmShape, MAX_LAYERS};
 use crate::tensor::{Matrix, Storage, Vector};
 
@@ -307,39 +307,157 @@ impl<'s> DirectionScratch<'s> {
             for (k, x) in xs.chunks_exact_mut(in_dim).enumerate() {
                 io.input(step(k), x);
             }
-            // P (b, 4H) = X (b, in) @ W_ih^T + bias; each weight row serves the whole block.
-            // Int8 weights multiply i16 copies of the inputs (one scale per input) in
-            // integer arithmetic, as `W_hh` does with h below.
             let ps = &mut self.p[..b * g];
-            let xq = &mut self.xq[..b * in_dim];
-            let x_scales = &mut self.x_scales[..b];
-            let quantized = cell.w_ih.storage() == Storage::I8
-                && in_dim > 0
-                && xs
-                    .chunks_exact(in_dim)
-                    .zip(xq.chunks_exact_mut(in_dim))
-                    .zip(x_scales.iter_mut())
-                    .all(|((x, q), s)| quantize_i16(x, q).map(|v| *s = v).is_some())
-                && cell
-                    .w_ih
-                    .project_block_quantized(xq, x_scales, &cell.bias, ps);
-            if !quantized {
-                cell.w_ih.project_block(xs, &cell.bias, self.row, ps);
-            }
+            project(cell, xs, self.xq, self.x_scales, self.row, ps);
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
-                // Int8 weights multiply an i16 copy of h in integer arithmetic: h is
-                // rounded to within max|h| / 32766, far below the weights' own
-                // quantization error. f32 weights (or a non-finite h) take floats.
-                let quantized = cell.w_hh.storage() == Storage::I8
-                    && quantize_i16(self.h, self.hq)
-                        .is_some_and(|scale| cell.w_hh.matvec_add_quantized(self.hq, scale, gates));
-                if !quantized {
-                    cell.w_hh.matvec_add(self.h, gates);
-                }
-                lstm_cell(gates, self.c, self.h);
+                recur(cell, &[], self.h, self.hq, self.c, gates);
                 io.output(step(k), self.h);
             }
             done += b;
         }
     }
+
+    /// Projects `n` inputs, `io.input(i, x)` for i in 0..n, into `out (n, 4H)` (`W_ih x +
+    /// bias`), blocks of inputs at a time as [`DirectionScratch::run`] does: for int8
+    /// weights (and at the scalar level) exactly the values `run` computes for those
+    /// inputs wherever they occur; f32 vector kernels round an input's products
+    /// differently inside a tile than alone.
+    pub(crate) fn project_inputs(
+        &mut self,
+        cell: &Cell<'_>,
+        n: usize,
+        io: &mut dyn StackIo,
+        out: &mut [f32],
+    ) {
+        let (in_dim, g) = (cell.w_ih.cols(), cell.w_hh.rows());
+        for (i0, ps) in (0..n)
+            .step_by(self.block)
+            .zip(out.chunks_mut(self.block * g))
+        {
+            let b = self.block.min(n - i0);
+            let xs = &mut self.x[..b * in_dim];
+            for (k, x) in xs.chunks_exact_mut(in_dim).enumerate() {
+                io.input(i0 + k, x);
+            }
+            project(cell, xs, self.xq, self.x_scales, self.row, &mut ps[..b * g]);
+        }
+    }
+
+    /// [`DirectionScratch::run`] with the input projections known: step t's is row
+    /// `index[t]` of `table (rows, 4H)`, or, for an `index[t]` past its rows, projected
+    /// from `io.input(t, x)`, blocks of such steps at a time. With the table from
+    /// [`DirectionScratch::project_inputs`], `run`'s results (as exactly as that says).
+    /// `w_hh_pairs`: the interleaved copy of an int8 `W_hh`
+    /// ([`crate::arch::interleave_pairs`]; the same results), or empty.
+    pub(crate) fn run_projected(
+        &mut self,
+        cell: &Cell<'_>,
+        w_hh_pairs: &[i16],
+        reverse: bool,
+        table: &[f32],
+        index: &[u32],
+        io: &mut LayerIo<'_>,
+    ) {
+        let (in_dim, g) = (cell.w_ih.cols(), cell.w_hh.rows());
+        let n = index.len();
+        let step = |k: usize| if reverse { n - 1 - k } else { k };
+        let cached = |t: usize| (index[t] as usize) < table.len() / g.max(1);
+        // Steps without a table row are projected ahead, `queue` at a time (the next
+        // ones in step order), into rows `first..` of `p`; row 0 takes a table row.
+        let queue = self.block.saturating_sub(1).max(1);
+        let first = self.block - queue;
+        let (mut queued, mut taken, mut scan) = (0, 0, 0);
+        for k in 0..n {
+            let t = step(k);
+            let row = if cached(t) {
+                let i = index[t] as usize;
+                self.p[..g].copy_from_slice(&table[i * g..(i + 1) * g]);
+                0
+            } else {
+                if taken == queued {
+                    (queued, taken, scan) = (0, 0, scan.max(k));
+                    while queued < queue && scan < n {
+                        if !cached(step(scan)) {
+                            io.input(
+                                step(scan),
+                                &mut self.x[queued * in_dim..(queued + 1) * in_dim],
+                            );
+                            queued += 1;
+                        }
+                        scan += 1;
+                    }
+                    let ps = &mut self.p[first * g..(first + queued) * g];
+                    project(
+                        cell,
+                        &self.x[..queued * in_dim],
+                        self.xq,
+                        self.x_scales,
+                        self.row,
+                        ps,
+                    );
+                }
+                taken += 1;
+                first + taken - 1
+            };
+            let gates = &mut self.p[row * g..(row + 1) * g];
+            recur(cell, w_hh_pairs, self.h, self.hq, self.c, gates);
+            io.output(t, self.h);
+        }
+    }
+}
+
+/// `ps (b, 4H) = xs (b, in) @ W_ih^T + bias`; each weight row serves the whole block.
+/// Int8 weights multiply i16 copies of the inputs (`xq`, one scale per input in
+/// `x_scales`) in integer arithmetic, as `W_hh` does with h in [`recur`]. `row (in,)` is
+/// working memory for f32 weights.
+fn project(
+    cell: &Cell<'_>,
+    xs: &[f32],
+    xq: &mut [i16],
+    x_scales: &mut [f32],
+    row: &mut [f32],
+    ps: &mut [f32],
+) {
+    let in_dim = cell.w_ih.cols();
+    let b = xs.len().checked_div(in_dim).unwrap_or(0);
+    let xq = &mut xq[..b * in_dim];
+    let x_scales = &mut x_scales[..b];
+    let quantized = cell.w_ih.storage() == Storage::I8
+        && in_dim > 0
+        && xs
+            .chunks_exact(in_dim)
+            .zip(xq.chunks_exact_mut(in_dim))
+            .zip(x_scales.iter_mut())
+            .all(|((x, q), s)| quantize_i16(x, q).map(|v| *s = v).is_some())
+        && cell
+            .w_ih
+            .project_block_quantized(xq, x_scales, &cell.bias, ps);
+    if !quantized {
+        cell.w_ih.project_block(xs, &cell.bias, row, ps);
+    }
+}
+
+/// One step from its input projection `gates (4H,)`: adds `W_hh h`, then updates `h` and
+/// `c (H,)` in place. Int8 weights multiply an i16 copy of h (`hq`) in integer
+/// arithmetic, on their interleaved copy `w_hh_pairs` if given
+/// ([`crate::arch::interleave_pairs`]; empty otherwise): h is rounded to within
+/// max|h| / 32766, far below the weights' own quantization error. f32 weights (or a
+/// non-finite h) take floats.
+fn recur(
+    cell: &Cell<'_>,
+    w_hh_pairs: &[i16],
+    h: &mut [f32],
+    hq: &mut [i16],
+    c: &mut [f32],
+    gates: &mut [f32],
+) {
+    let quantized = cell.w_hh.storage() == Storage::I8
+        && quantize_i16(h, hq).is_some_and(|scale| {
+            gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, gates)
+                || cell.w_hh.matvec_add_quantized(hq, scale, gates)
+        });
+    if !quantized {
+        cell.w_hh.matvec_add(h, gates);
+    }
+    lstm_cell(gates, c, h);
 }

@@ -38,13 +38,14 @@ mod sentences;
 #[cfg(feature = "alloc")]
 pub use sentences::{sentences, RawSentence, RawToken};
 
+use crate::arch;
 use crate::format::{
     self, DType, LstmPart, Role, SegPart, TensorEntry, NORMALIZE_LOWERCASE, SEG_SPACES_IN_TOKENS,
 };
 use crate::kernels::argmax;
 use crate::lowercase::{lower, Lower};
 use crate::model::{DirectionScratch, LayerIo, StackIo, PROJECTION_BLOCK};
-use crate::tensor::{Matrix, U32s, Vector};
+use crate::tensor::{Matrix, Storage, U32s, Vector};
 use crate::vocab::{find_code, StringTable};
 use crate::{Cell, Error};
 
@@ -425,24 +426,55 @@ impl<'a> Segmenter<'a> {
         find_code(self.codes, c as u32).map_or(0, |i| self.rows.get(i) as usize)
     }
 
+    /// The projection cache of a window of `n` characters: (slots, hash table entries).
+    fn cache_len(&self, n: usize) -> (usize, usize) {
+        let slots = n.min(self.embedding.rows()).min(CACHED_CHARS);
+        (slots, (2 * slots).next_power_of_two())
+    }
+
+    /// Words of scratch for the interleaved copy of an int8 `W_hh` that a kernel takes
+    /// ([`arch::interleave_pairs`]; 0 for f32 weights or longer rows).
+    fn pairs_words(&self) -> usize {
+        let h = self.hidden();
+        match self.forward.w_hh.storage() == Storage::I8 && h <= arch::PAIRS_MAX_COLS {
+            true => arch::pairs_len(4 * h, h).div_ceil(2),
+            false => 0,
+        }
+    }
+
     /// Words (u32) of scratch for a window of `window` characters.
     fn scratch_words(&self, window: usize) -> Option<usize> {
         let h = self.hidden();
         let back = if self.bidirectional() {
-            window.checked_mul(h)?
+            window.checked_mul(CLASSES)?
         } else {
             0
         };
-        // Offsets (n+1), rows (n), labels (n); backward outputs; one LSTM direction's
-        // working memory; logits.
-        back.checked_add(window.checked_mul(3)?)?.checked_add(
-            1 + DirectionScratch::len(self.embedding_dim(), h, PROJECTION_BLOCK) + CLASSES,
-        )
+        let (slots, table) = self.cache_len(window);
+        // Offsets (n+1), slots (n), labels (n); the cache's hash table and rows; the
+        // backward direction's terms of the logits (n, 5); the cache's projections;
+        // `W_hh` interleaved; one LSTM direction's working memory; logits.
+        back.checked_add(window.checked_mul(3)?)?
+            .checked_add(table + slots)?
+            .checked_add(slots.checked_mul(4 * h)?)?
+            .checked_add(self.pairs_words())?
+            .checked_add(
+                1 + DirectionScratch::len(self.embedding_dim(), h, PROJECTION_BLOCK) + CLASSES,
+            )
     }
 
     /// Bytes of scratch [`Segmenter::segment`] needs for windows of `window` characters
     /// (`None` if `window` is 0 or above [`MAX_WINDOW`]). Any address: 3 bytes of
-    /// alignment slack are included.
+    /// alignment slack are included. With embedding size E, hidden size H, R embedding
+    /// rows, `B = 5 * window` for a bidirectional segmenter (else 0), the cache's `S =
+    /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
+    /// entries, `P = ceil(H / 2)` and `W = 8P^2` for an int8 `W_hh` with `H <= 1024`
+    /// (else 0), it is
+    /// `4 * (3 * window + 1 + T + S + B + 4H * S + W + 13E + 34H + P + 8 + 5) + 3`:
+    /// per character its offset, cache slot and label; the cache; the backward
+    /// direction's terms of each character's logits; the cached input projections; an
+    /// interleaved copy of `W_hh` (for the `avx2` level); one LSTM direction's working
+    /// memory; the logits.
     pub fn scratch_bytes(&self, window: usize) -> Option<usize> {
         if !(1..=MAX_WINDOW).contains(&window) {
             return None;
@@ -456,35 +488,68 @@ impl<'a> Segmenter<'a> {
         let h = self.hidden();
         let e = self.embedding_dim();
         let n = text.chars().count();
+        let (slots, table) = self.cache_len(n);
         let (offsets, rest) = u.split_at_mut(n + 1);
-        let (rows, rest) = rest.split_at_mut(n);
-        let labels = &mut rest[..n];
+        let (index, rest) = rest.split_at_mut(n);
+        let (labels, rest) = rest.split_at_mut(n);
+        let (table, rest) = rest.split_at_mut(table);
+        let cached_rows = &mut rest[..slots];
+        // Each distinct character (embedding row) of the window takes a slot of the
+        // cache, in order of first appearance, until the slots run out: its input
+        // projection is then computed once per direction instead of once per
+        // occurrence. `index[i]` is character i's slot, or `UNCACHED | row`.
+        table.fill(0);
+        let mut used = 0;
         for (i, (b, c)) in text.char_indices().enumerate() {
             offsets[i] = b as u32;
-            rows[i] = self.row(c) as u32;
+            let row = self.row(c) as u32;
+            index[i] = slot(table, cached_rows, &mut used, row).unwrap_or(UNCACHED | row);
         }
         offsets[n] = text.len() as u32;
-        let (back, rest) = f.split_at_mut(if self.bidirectional() { n * h } else { 0 });
+        let (back, rest) = f.split_at_mut(if self.bidirectional() { n * CLASSES } else { 0 });
+        let (cache, rest) = rest.split_at_mut(slots * 4 * h);
+        let (pairs, rest) = rest.split_at_mut(self.pairs_words());
+        let pairs: &mut [i16] = bytemuck::cast_slice_mut(pairs);
         let (work, rest) = rest.split_at_mut(DirectionScratch::len(e, h, PROJECTION_BLOCK));
         let logits = &mut rest[..CLASSES];
-        // Each direction runs as the tagger's LSTMs do: inputs projected a block of
-        // characters at a time, int8 weights in integer arithmetic on i16 copies.
+        let cache = &mut cache[..used * 4 * h];
+        // Each direction runs on the tagger's LSTM runner: the cached characters'
+        // inputs projected a block at a time first, int8 weights in integer arithmetic
+        // on i16 copies (so the same values as projected at each occurrence).
         let mut dir = DirectionScratch::new(work, e, h, PROJECTION_BLOCK);
+        let index = &*index;
         let mut io = Directions {
             seg: self,
-            rows,
+            index,
             back,
             logits,
             labels,
             h,
         };
-        // The backward direction first: the forward one's labels read its states.
-        if let Some(cell) = &self.backward {
+        let mut rows = CachedRows {
+            embedding: &self.embedding,
+            rows: &cached_rows[..used],
+        };
+        // The backward direction first: the forward one's labels add its terms.
+        for (d, cell) in [(1, self.backward.as_ref()), (0, Some(&self.forward))] {
+            let Some(cell) = cell else { continue };
+            dir.project_inputs(cell, used, &mut rows, cache);
             dir.zero_state();
-            dir.run(cell, n, true, &mut LayerIo::single(&mut io, 1, h));
+            // The recurrent product reads `W_hh` interleaved where a level has a kernel
+            // for it (the same sums).
+            let pairs = match arch::interleave_pairs(&cell.w_hh.kernel_rows(), pairs) {
+                true => &*pairs,
+                false => &[],
+            };
+            dir.run_projected(
+                cell,
+                pairs,
+                d == 1,
+                cache,
+                index,
+                &mut LayerIo::single(&mut io, d, h),
+            );
         }
-        dir.zero_state();
-        dir.run(&self.forward, n, false, &mut LayerIo::single(&mut io, 0, h));
         n
     }
 
@@ -510,7 +575,8 @@ impl<'a> Segmenter<'a> {
         }
         let (_, words, _) = bytemuck::pod_align_to_mut::<u8, u32>(scratch);
         let words = &mut words[..self.scratch_words(window).ok_or(Error::ScratchTooSmall)?];
-        let (u, f) = words.split_at_mut(3 * window + 1);
+        let (slots, table) = self.cache_len(window);
+        let (u, f) = words.split_at_mut(3 * window + 1 + table + slots);
         let f: &mut [f32] = bytemuck::cast_slice_mut(f);
         let mut pos = 0usize;
         let mut written = 0usize;
@@ -642,12 +708,56 @@ impl<'a> Segmenter<'a> {
     }
 }
 
+/// The characters a window caches the input projections of: at most this many distinct
+/// embedding rows per window (the rest are projected at each occurrence).
+const CACHED_CHARS: usize = 256;
+
+/// [`Directions::index`] bit: the character has no slot in the cache; the other bits
+/// are its embedding row.
+const UNCACHED: u32 = 1 << 31;
+
+/// The cache slot of embedding row `row` (below 2^24): its slot in `rows[..*used]`
+/// found through the open-addressing hash `table` (power-of-two length, at least twice
+/// `rows.len()`; entry 0 is empty, otherwise slot + 1), or a new slot while there is
+/// room (`None` when there is none).
+fn slot(table: &mut [u32], rows: &mut [u32], used: &mut usize, row: u32) -> Option<u32> {
+    let mask = table.len() - 1;
+    // Fibonacci hashing: the top bits of the product, as many as the table needs.
+    let mut at = (row.wrapping_mul(0x9E37_79B9) as usize >> (32 - mask.count_ones().max(1))) & mask;
+    loop {
+        match table[at] {
+            0 => {
+                let s = *used;
+                *rows.get_mut(s)? = row;
+                table[at] = s as u32 + 1;
+                *used += 1;
+                return Some(s as u32);
+            }
+            e if rows[e as usize - 1] == row => return Some(e - 1),
+            _ => at = (at + 1) & mask,
+        }
+    }
+}
+
+/// The embedding rows of the cached characters, as inputs to project.
+struct CachedRows<'r, 'a> {
+    embedding: &'r Matrix<'a>,
+    rows: &'r [u32],
+}
+
+impl StackIo for CachedRows<'_, '_> {
+    fn input(&mut self, i: usize, x: &mut [f32]) {
+        self.embedding.row_into(self.rows[i] as usize, x);
+    }
+}
+
 /// A direction's inputs (the characters' embedding rows) and outputs: the backward
-/// direction keeps its states in `back`; the forward one labels each character from its
-/// state and the backward one.
+/// direction keeps its terms of each character's logits in `back`; the forward one adds
+/// its own and labels the character.
 struct Directions<'r, 'a> {
     seg: &'r Segmenter<'a>,
-    rows: &'r [u32],
+    // (n,) each character's cache slot, or `UNCACHED | row`.
+    index: &'r [u32],
     back: &'r mut [f32],
     logits: &'r mut [f32],
     labels: &'r mut [u32],
@@ -656,21 +766,27 @@ struct Directions<'r, 'a> {
 
 impl StackIo for Directions<'_, '_> {
     fn input(&mut self, t: usize, x: &mut [f32]) {
-        self.seg.embedding.row_into(self.rows[t] as usize, x);
+        let row = self.index[t] & !UNCACHED;
+        self.seg.embedding.row_into(row as usize, x);
     }
 
     fn output(&mut self, direction: usize, t: usize, hs: &[f32]) {
+        // The output layer on [forward h, backward h], summed as `(bias + forward
+        // terms) + backward terms` (each term the row's scale times its dot product).
         let (seg, h) = (self.seg, self.h);
+        let back = self.back.get_mut(t * CLASSES..(t + 1) * CLASSES);
         if direction == 1 {
-            self.back[t * h..(t + 1) * h].copy_from_slice(hs);
+            if let Some(back) = back {
+                seg.out_w.row_dots(h, hs, back);
+            }
             return;
         }
+        seg.out_w.row_dots(0, hs, self.logits);
         for (k, l) in self.logits.iter_mut().enumerate() {
-            let mut v = seg.out_b.get(k) + seg.out_w.row_dot(k, 0, hs);
-            if seg.bidirectional() {
-                v += seg.out_w.row_dot(k, h, &self.back[t * h..(t + 1) * h]);
+            *l += seg.out_b.get(k);
+            if let Some(b) = back.as_ref().map(|b| b[k]) {
+                *l += b;
             }
-            *l = v;
         }
         self.labels[t] = CLASS_LABELS[argmax(self.logits)] as u32;
     }
@@ -807,8 +923,201 @@ mod tests {
     extern crate std;
     use std::vec::Vec;
 
-    use super::{check_text, paragraphs, MAX_WINDOW};
+    use super::build::{with_segmenter, SegCell, SegmenterWeights};
+    use super::{
+        check_text, paragraphs, Directions, Segmenter, CACHED_CHARS, CLASSES, MAX_WINDOW, UNCACHED,
+    };
+    use crate::arch::{force, Level};
+    use crate::model::{DirectionScratch, LayerIo, PROJECTION_BLOCK};
+    use crate::synthetic::RandomModel;
+    use crate::tensor::Storage;
     use crate::Error;
+
+    /// A random segmenter over `chars` distinct characters (above `CACHED_CHARS` when
+    /// asked), `dim`-wide embeddings and `h` hidden units per direction.
+    fn random(
+        chars: usize,
+        dim: usize,
+        h: usize,
+        bidirectional: bool,
+        storage: Storage,
+    ) -> Vec<u8> {
+        let mut x = 0x2545_f491u32 ^ (chars * 31 + dim * 7 + h) as u32;
+        let mut weights = |n: usize, scale: f32| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    ((x % 2001) as f32 / 1000.0 - 1.0) * scale
+                })
+                .collect()
+        };
+        let chars: Vec<(char, u32)> = "abcdefghijklmnopqrstuvwxyz.,!?'-"
+            .chars()
+            .chain(('\u{3b1}'..).take(chars.saturating_sub(32)))
+            .take(chars)
+            .zip(1..)
+            .collect();
+        let rows = chars.len() + 1;
+        let cells = (0..1 + bidirectional as usize)
+            .map(|_| SegCell {
+                w_ih: weights(4 * h * dim, 1.0),
+                w_hh: weights(4 * h * h, 0.8),
+                bias: weights(4 * h, 0.5),
+            })
+            .collect::<Vec<_>>();
+        let out_dim = h * cells.len();
+        let seg = SegmenterWeights {
+            spaces_in_tokens: false,
+            chars,
+            embedding: weights(rows * dim, 2.0),
+            rows,
+            dim,
+            cells,
+            out_w: weights(5 * out_dim, 3.0),
+            out_b: weights(5, 1.0),
+            multiwords: std::vec![],
+        };
+        let tagger = RandomModel {
+            words: 5,
+            word_dim: 2,
+            chars: None,
+            hidden: 2,
+            layers: 1,
+            bidirectional: false,
+            tags: 2,
+            storage: Storage::F32,
+            seed: 1,
+        };
+        with_segmenter(&tagger.build().unwrap().0, Some(&seg), storage).unwrap()
+    }
+
+    /// `n` characters of text: the segmenter's characters, unknown ones and spaces.
+    fn text(n: usize, chars: usize, seed: u32) -> std::string::String {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                match x % (chars as u32 + 8) {
+                    k if k < 26 => char::from(b'a' + k as u8),
+                    k if k < 32 => ".,!?'-".chars().nth(k as usize - 26).unwrap(),
+                    k if k < chars as u32 => char::from_u32(0x3b1 + k - 32).unwrap(),
+                    k if k < chars as u32 + 4 => ' ',
+                    _ => '\u{4e00}',
+                }
+            })
+            .collect()
+    }
+
+    /// (labels, the backward terms of the logits as bits) of `Segmenter::label`.
+    fn labelled(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
+        let n = text.chars().count();
+        let (slots, table) = seg.cache_len(n);
+        let mut u = std::vec![0u32; 3 * n + 1 + table + slots];
+        let mut f = std::vec![0.0f32; seg.scratch_words(n).unwrap() - u.len()];
+        assert_eq!(seg.label(text, &mut u, &mut f), n);
+        let back = f[..if seg.bidirectional() { n * CLASSES } else { 0 }].iter();
+        (
+            u[2 * n + 1..3 * n + 1].to_vec(),
+            back.map(|v| v.to_bits()).collect(),
+        )
+    }
+
+    /// The same from the tagger's LSTM runner, every character's input projected as
+    /// the runner reads it, without the cache.
+    fn labelled_by_the_runner(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
+        let (n, h, e) = (text.chars().count(), seg.hidden(), seg.embedding_dim());
+        let index: Vec<u32> = text.chars().map(|c| UNCACHED | seg.row(c) as u32).collect();
+        let mut back = std::vec![0.0f32; if seg.bidirectional() { n * CLASSES } else { 0 }];
+        let (mut labels, mut logits) = (std::vec![0u32; n], [0.0f32; 5]);
+        let mut work = std::vec![0.0f32; DirectionScratch::len(e, h, PROJECTION_BLOCK)];
+        let mut dir = DirectionScratch::new(&mut work, e, h, PROJECTION_BLOCK);
+        let mut io = Directions {
+            seg,
+            index: &index,
+            back: &mut back,
+            logits: &mut logits,
+            labels: &mut labels,
+            h,
+        };
+        if let Some(cell) = &seg.backward {
+            dir.zero_state();
+            dir.run(cell, n, true, &mut LayerIo::single(&mut io, 1, h));
+        }
+        dir.zero_state();
+        dir.run(&seg.forward, n, false, &mut LayerIo::single(&mut io, 0, h));
+        (labels, back.iter().map(|v| v.to_bits()).collect())
+    }
+
+    /// Asserts equal labels and states, naming the first difference.
+    fn same(got: &(Vec<u32>, Vec<u32>), want: &(Vec<u32>, Vec<u32>), what: &str) {
+        for (part, g, w) in [
+            ("label", &got.0, &want.0),
+            ("backward term", &got.1, &want.1),
+        ] {
+            assert_eq!(g.len(), w.len(), "{what}");
+            if let Some(i) = (0..g.len()).find(|&i| g[i] != w[i]) {
+                panic!("{what}: {part} {i}: {:#x} vs {:#x}", g[i], w[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn cached_projections_label_exactly_as_the_runner_at_every_level() {
+        let levels: Vec<Level> = Level::ALL
+            .into_iter()
+            .filter(|l| l.is_supported())
+            .collect();
+        let shapes = [
+            (40, 5, 7, true),
+            (40, 24, 48, true),
+            (300, 6, 9, true),
+            (40, 3, 4, false),
+        ];
+        for (chars, dim, h, bidirectional) in shapes {
+            for storage in [Storage::I8, Storage::F32] {
+                let blob = random(chars, dim, h, bidirectional, storage);
+                let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+                // Short texts, and texts with more distinct characters than the cache holds.
+                for (n, seed) in [(1, 3), (9, 5), (200, 7), (1500, 11)] {
+                    let text = text(n, chars, seed);
+                    let what = std::format!("{chars} chars, {dim}/{h}, {storage:?}, {n} chars");
+                    let mut scalar = None;
+                    for &level in &levels {
+                        assert!(force(Some(level)));
+                        let got = labelled(&seg, &text);
+                        let want = labelled_by_the_runner(&seg, &text);
+                        force(None);
+                        if storage == Storage::I8 || level == Level::Scalar {
+                            same(&got, &want, &std::format!("{what} {level:?}"));
+                        } else {
+                            // f32 vector kernels round a character's projection
+                            // differently in a block's tile than alone.
+                            for (g, w) in got.1.iter().zip(&want.1) {
+                                let (g, w) = (f32::from_bits(*g), f32::from_bits(*w));
+                                assert!(
+                                    (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                                    "{what} {level:?}: {g} vs {w}"
+                                );
+                            }
+                        }
+                        // Int8 weights: the same labels and states at every level.
+                        if storage == Storage::I8 {
+                            let scalar = scalar.get_or_insert(got.clone());
+                            same(&got, scalar, &std::format!("{what} {level:?} vs scalar"));
+                        }
+                    }
+                    if n == 1500 && chars == 300 {
+                        let (slots, _) = seg.cache_len(n);
+                        assert_eq!(slots, CACHED_CHARS);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_bad_window_and_a_text_of_4_gib_have_their_own_errors() {
