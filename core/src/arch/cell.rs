@@ -5,18 +5,30 @@
 //! result bit for bit. Every function is `#[inline(always)]`: it compiles inside a
 //! level's `#[target_feature]` entry point.
 
-use super::generic::Vector;
+/// The widest vector of any level, in f32 lanes.
+const MAX_LANES: usize = 8;
+
 use crate::kernels::{
-    self, EXP_MAX, EXP_MIN, EXP_POLY, EXP_SHIFTER, LN2_HI, LN2_LO, TANH_POLY, TANH_SMALL,
+    EXP_MAX, EXP_MIN, EXP_POLY, EXP_SHIFTER, LN2_HI, LN2_LO, TANH_POLY, TANH_SMALL,
 };
 
-/// The element-wise operations of the cell update, each the IEEE operation of the
-/// scalar code lane by lane.
+/// A vector of `LANES` f32 with the element-wise operations of the cell update, each
+/// the IEEE operation of the scalar code lane by lane.
 ///
 /// # Safety
 ///
-/// Every method requires the level's target features.
-pub(super) trait CellMath: Vector {
+/// Every method requires the level's target features; pointers must be valid for
+/// `LANES` elements (no alignment needed).
+pub(super) trait CellMath: Copy {
+    const LANES: usize;
+    /// `LANES` f32 from `p`.
+    unsafe fn load(p: *const f32) -> Self;
+    /// Writes the `LANES` f32 to `p`.
+    unsafe fn store(self, p: *mut f32);
+    /// `v` in every lane.
+    unsafe fn splat(v: f32) -> Self;
+    /// `self + b`.
+    unsafe fn add(self, b: Self) -> Self;
     /// `self * b`.
     unsafe fn mul(self, b: Self) -> Self;
     /// `self - b`.
@@ -37,6 +49,104 @@ pub(super) trait CellMath: Vector {
     /// it: `f32::from_bits(((bits - EXP_SHIFTER.to_bits()) as i32 + 127) << 23)`,
     /// wrapping integer arithmetic.
     unsafe fn pow2_shifted(self) -> Self;
+}
+
+/// `N` vectors side by side, each operation applied to all `N` in turn: the
+/// activations' long dependency chains of `N` vectors interleave instruction by
+/// instruction, so that the processor's scheduler finds independent work within its
+/// window (one vector's chain alone keeps it waiting on latencies).
+#[derive(Clone, Copy)]
+pub(super) struct Multi<V, const N: usize>([V; N]);
+
+/// `Multi`'s operations: each applies the vectors' operation to the `N` parts in order
+/// (plain loops, no closures: those would not inherit the target features).
+macro_rules! each {
+    ($self:ident . $op:ident ( $($arg:ident),* )) => {{
+        let mut out = $self.0;
+        for k in 0..N {
+            out[k] = out[k].$op($($arg.0[k]),*);
+        }
+        Multi(out)
+    }};
+}
+
+impl<V: CellMath, const N: usize> CellMath for Multi<V, N> {
+    const LANES: usize = N * V::LANES;
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: `p` is valid for `N * V::LANES` f32 (trait contract).
+        unsafe {
+            let mut out = [V::splat(0.0); N];
+            for (k, v) in out.iter_mut().enumerate() {
+                *v = V::load(p.add(k * V::LANES));
+            }
+            Multi(out)
+        }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: `p` is valid for `N * V::LANES` f32 (trait contract).
+        unsafe {
+            for (k, v) in self.0.into_iter().enumerate() {
+                v.store(p.add(k * V::LANES));
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        // SAFETY: forwarded (trait contract).
+        Multi([unsafe { V::splat(v) }; N])
+    }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.add(b)) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.mul(b)) }
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.sub(b)) }
+    }
+    #[inline(always)]
+    unsafe fn div(self, b: Self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.div(b)) }
+    }
+    #[inline(always)]
+    unsafe fn clamp(self, lo: Self, hi: Self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.clamp(lo, hi)) }
+    }
+    #[inline(always)]
+    unsafe fn neg(self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.neg()) }
+    }
+    #[inline(always)]
+    unsafe fn abs(self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.abs()) }
+    }
+    #[inline(always)]
+    unsafe fn copysign(self, sign: Self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.copysign(sign)) }
+    }
+    #[inline(always)]
+    unsafe fn select_lt(self, limit: Self, then: Self, otherwise: Self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.select_lt(limit, then, otherwise)) }
+    }
+    #[inline(always)]
+    unsafe fn pow2_shifted(self) -> Self {
+        // SAFETY: forwarded (trait contract).
+        unsafe { each!(self.pow2_shifted()) }
+    }
 }
 
 /// [`crate::kernels::exp`] lane by lane.
@@ -87,15 +197,17 @@ unsafe fn tanh<V: CellMath>(x: V) -> V {
     }
 }
 
-/// `x <- tanh(x)` if `TANH`, else `x <- sigmoid(x)`: vectors, then the last
-/// `len % LANES` elements by the scalar function.
+/// Vectors side by side in the activation passes: 4 at a time, then 2, then one.
+const SIDE_BY_SIDE: usize = 4;
+
+/// `x[k..] <- tanh` if `TANH`, else `sigmoid`, a vector of `V::LANES` at a time while
+/// whole vectors remain; returns the first element not done.
 ///
 /// # Safety
 ///
 /// The level's target features are enabled.
 #[inline(always)]
-unsafe fn activate_all<V: CellMath, const TANH: bool>(x: &mut [f32]) {
-    let mut k = 0;
+unsafe fn activate_from<V: CellMath, const TANH: bool>(x: &mut [f32], mut k: usize) -> usize {
     // SAFETY: the features are enabled (caller); `k + LANES <= x.len()`.
     unsafe {
         while k + V::LANES <= x.len() {
@@ -105,19 +217,70 @@ unsafe fn activate_all<V: CellMath, const TANH: bool>(x: &mut [f32]) {
             k += V::LANES;
         }
     }
-    for v in &mut x[k..] {
-        *v = if TANH {
-            kernels::tanh(*v)
-        } else {
-            kernels::sigmoid(*v)
-        };
+    k
+}
+
+/// `x <- tanh(x)` if `TANH`, else `x <- sigmoid(x)`: [`SIDE_BY_SIDE`] vectors at a
+/// time, then 2, then single vectors, then the last `len % LANES` elements as one
+/// vector padded with zeros.
+///
+/// # Safety
+///
+/// The level's target features are enabled.
+#[inline(always)]
+unsafe fn activate_all<V: CellMath, const TANH: bool>(x: &mut [f32]) {
+    // SAFETY: forwarded (caller).
+    let k = unsafe {
+        let k = activate_from::<Multi<V, SIDE_BY_SIDE>, TANH>(x, 0);
+        let k = activate_from::<Multi<V, 2>, TANH>(x, k);
+        activate_from::<V, TANH>(x, k)
+    };
+    const { assert!(V::LANES <= MAX_LANES) };
+    let tail = &mut x[k..];
+    if !tail.is_empty() {
+        // The last elements as one vector padded with zeros (each lane alone).
+        let mut pad = [0.0f32; MAX_LANES];
+        pad[..tail.len()].copy_from_slice(tail);
+        // SAFETY: forwarded (caller); `pad` holds `MAX_LANES >= V::LANES` values.
+        unsafe { activate_from::<V, TANH>(&mut pad[..V::LANES], 0) };
+        tail.copy_from_slice(&pad[..tail.len()]);
     }
 }
 
-/// [`crate::kernels::lstm_cell`]: the activations a vector at a time, each a pass of
-/// independent elements (their long dependency chains overlap), then the state update
-/// with `tanh(c')`; the last `len % LANES` elements of each pass by the scalar
-/// functions.
+/// The state update of units `k..` from their activated gates, `V::LANES` units at a
+/// time while whole vectors remain: `c' = f * c + i * g`, `h = o * tanh(c')`; returns
+/// the first unit not done.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `i_g`, `f_g`, `g_g`, `o_g`, `c` and `h`
+/// hold `c.len()` values each.
+#[inline(always)]
+unsafe fn update_from<V: CellMath>(
+    [i_g, f_g, g_g, o_g]: [&[f32]; 4],
+    c: &mut [f32],
+    h: &mut [f32],
+    mut k: usize,
+) -> usize {
+    // SAFETY: the features are enabled (caller); every access covers `k..k + LANES`
+    // with `k + LANES <= c.len()`, the length of every slice (caller).
+    unsafe {
+        while k + V::LANES <= c.len() {
+            let (cp, hp) = (c.as_mut_ptr().add(k), h.as_mut_ptr().add(k));
+            let (i, f) = (V::load(i_g.as_ptr().add(k)), V::load(f_g.as_ptr().add(k)));
+            let (g, o) = (V::load(g_g.as_ptr().add(k)), V::load(o_g.as_ptr().add(k)));
+            let cv = f.mul(V::load(cp)).add(i.mul(g));
+            cv.store(cp);
+            o.mul(tanh(cv)).store(hp);
+            k += V::LANES;
+        }
+    }
+    k
+}
+
+/// [`crate::kernels::lstm_cell`]: the activations in passes of independent elements,
+/// [`SIDE_BY_SIDE`] vectors at a time, then the state update with `tanh(c')`; what is
+/// left of each pass past the whole vectors as one vector padded with zeros.
 ///
 /// # Safety
 ///
@@ -127,28 +290,34 @@ pub(super) unsafe fn lstm_cell<V: CellMath>(gates: &mut [f32], c: &mut [f32], h:
     let hidden = c.len();
     let (ifg, o_g) = gates.split_at_mut(3 * hidden);
     let (if_g, g_g) = ifg.split_at_mut(2 * hidden);
-    let h = &mut h[..hidden];
-    let mut k = 0;
-    // SAFETY: the features are enabled (caller); every access covers `k..k + LANES`
-    // with `k + LANES <= hidden`, the length of `c`, `h` and each gate.
+    let (o_g, h) = (&mut o_g[..hidden], &mut h[..hidden]);
+    // SAFETY: the features are enabled (caller); every slice holds `hidden` values.
     unsafe {
         activate_all::<V, false>(if_g);
         activate_all::<V, true>(g_g);
         activate_all::<V, false>(o_g);
-        let (i_g, f_g) = if_g.split_at(hidden);
-        while k + V::LANES <= hidden {
-            let (cp, hp) = (c.as_mut_ptr().add(k), h.as_mut_ptr().add(k));
-            let (i, f) = (V::load(i_g.as_ptr().add(k)), V::load(f_g.as_ptr().add(k)));
-            let (g, o) = (V::load(g_g.as_ptr().add(k)), V::load(o_g.as_ptr().add(k)));
-            let cv = f.mul(V::load(cp)).add(i.mul(g));
-            cv.store(cp);
-            o.mul(tanh(cv)).store(hp);
-            k += V::LANES;
+    }
+    let (i_g, f_g) = if_g.split_at(hidden);
+    let gates = [i_g, f_g, &*g_g, &*o_g];
+    // SAFETY: as above.
+    let k = unsafe {
+        let k = update_from::<Multi<V, SIDE_BY_SIDE>>(gates, c, h, 0);
+        let k = update_from::<Multi<V, 2>>(gates, c, h, k);
+        update_from::<V>(gates, c, h, k)
+    };
+    let n = hidden - k;
+    if n > 0 {
+        // The last units as one vector padded with zeros (each lane alone).
+        let mut pad = [[0.0f32; MAX_LANES]; 6];
+        for (p, g) in pad.iter_mut().zip(gates.iter().copied().chain([&*c])) {
+            p[..n].copy_from_slice(&g[k..]);
         }
-        // The units past the vectors, by the scalar functions.
-        for k in k..hidden {
-            c[k] = f_g[k] * c[k] + i_g[k] * g_g[k];
-            h[k] = o_g[k] * kernels::tanh(c[k]);
-        }
+        let [pi, pf, pg, po, pc, ph] = &mut pad;
+        let lanes = <V as CellMath>::LANES;
+        let gates = [&pi[..lanes], &pf[..lanes], &pg[..lanes], &po[..lanes]];
+        // SAFETY: as above; every padded slice holds `V::LANES` values.
+        unsafe { update_from::<V>(gates, &mut pc[..lanes], &mut ph[..lanes], 0) };
+        c[k..].copy_from_slice(&pc[..n]);
+        h[k..].copy_from_slice(&ph[..n]);
     }
 }
