@@ -107,7 +107,9 @@ impl LineFormat {
     }
 
     /// Tags `lines` (the text of lines `first`, `first + 1`, ... of `name`) and
-    /// returns their answers, one line each, in order.
+    /// returns their answers, one line each, in order. A line that does not read (not
+    /// JSON, no `"tokens"`) is an error naming it; the lines before it are still
+    /// answered, in the returned string, next to the error.
     pub fn tag_lines(
         self,
         model: &Model<'_>,
@@ -115,24 +117,53 @@ impl LineFormat {
         first: usize,
         name: &str,
         workers: usize,
-    ) -> Result<String> {
+    ) -> (String, Result<()>) {
         let at = |i: usize| format!("{name}:{}", first + i);
-        let read = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| self.read(l, &|| at(i)))
-            .collect::<Result<Vec<Line>>>()?;
+        let mut read = Vec::with_capacity(lines.len());
+        let mut failed = Ok(());
+        for (i, l) in lines.iter().enumerate() {
+            match self.read(l, &|| at(i)) {
+                Ok(line) => read.push(line),
+                Err(e) => {
+                    failed = Err(e);
+                    break;
+                }
+            }
+        }
         let tokens: Vec<Vec<&str>> = read.iter().map(Line::tokens).collect();
         let scores = matches!(self, LineFormat::Jsonl { scores: true });
         warn_long_sentences(&tokens, &at);
-        let tagged = tag_all(model, &tokens, scores, workers, &at)?;
+        let tagged = match tag_all(model, &tokens, scores, workers, &at) {
+            Ok(tagged) => tagged,
+            Err(e) => return (String::new(), Err(e)),
+        };
         drop(tokens);
         let mut out = String::new();
         for (line, tagged) in read.into_iter().zip(&tagged) {
-            self.write(model, line, tagged, &mut out)?;
+            if let Err(e) = self.write(model, line, tagged, &mut out) {
+                return (out, Err(e));
+            }
         }
-        Ok(out)
+        (out, failed)
     }
+}
+
+/// Line `number` of `name` as read (its bytes with the line ending), as text: the
+/// byte-order mark at the start of the input and the line ending removed; a read error
+/// or invalid UTF-8 is an error naming the line.
+fn decode(line: std::io::Result<Vec<u8>>, number: usize, name: &str) -> Result<String> {
+    let at = format!("{name}:{number}");
+    let mut bytes = line.with_context(|| format!("cannot read {at}"))?;
+    if number == 1 && bytes.starts_with(crate::fsio::BOM.as_bytes()) {
+        bytes.drain(..crate::fsio::BOM.len());
+    }
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow!("{at}: invalid UTF-8"))
 }
 
 /// Lines tagged together: enough to keep every thread busy, few enough that output
@@ -181,28 +212,25 @@ pub fn tag_stream(
                 Err(_) => break,
             }
         }
+        // The lines up to the first one that does not read; that one's error after
+        // the answers to the lines before it.
         let mut lines = Vec::with_capacity(chunk.len());
+        let mut failed = Ok(());
         for (k, line) in chunk.into_iter().enumerate() {
             let number = next_line + k;
-            let at = format!("{name}:{number}");
-            let mut bytes = line.with_context(|| format!("cannot read {at}"))?;
-            if number == 1 && bytes.starts_with(crate::fsio::BOM.as_bytes()) {
-                bytes.drain(..crate::fsio::BOM.len());
-            }
-            if bytes.last() == Some(&b'\n') {
-                bytes.pop();
-                if bytes.last() == Some(&b'\r') {
-                    bytes.pop();
+            match decode(line, number, name) {
+                Ok(line) => lines.push(line),
+                Err(e) => {
+                    failed = Err(e);
+                    break;
                 }
             }
-            lines.push(String::from_utf8(bytes).map_err(|_| anyhow!("{at}: invalid UTF-8"))?);
         }
-        sink.write_all(
-            format
-                .tag_lines(model, &lines, next_line, name, workers)?
-                .as_bytes(),
-        )?;
+        let (answers, tagged) = format.tag_lines(model, &lines, next_line, name, workers);
+        sink.write_all(answers.as_bytes())?;
         sink.flush()?;
+        tagged?;
+        failed?;
         next_line += lines.len();
     }
     Ok(())

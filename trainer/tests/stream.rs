@@ -215,3 +215,56 @@ fn a_leading_byte_order_mark_is_skipped_by_every_streamed_format() {
         "{json}"
     );
 }
+
+/// A line that does not read stops the stream with an error naming it, after the
+/// answers to every line before it (however the input arrives).
+#[test]
+fn a_bad_line_ends_the_stream_after_the_answers_to_the_lines_before_it() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let cases: [(LineFormat, &[u8], &str); 3] = [
+        (
+            LineFormat::Text,
+            b"The dog\nA cat\nA b\xffc\nHi\n",
+            "input:3: invalid UTF-8",
+        ),
+        (
+            LineFormat::Jsonl { scores: false },
+            b"{\"tokens\":[\"Hi\"]}\n\n{\"tokens\":[\"Bye\"]\nnot json\n",
+            "input:3: not JSON",
+        ),
+        (
+            LineFormat::Text,
+            b"\xff\nThe dog\n",
+            "input:1: invalid UTF-8",
+        ),
+    ];
+    for (format, data, error) in cases {
+        // The answers the good lines get on their own.
+        let good_end = data
+            .split(|&b| b == b'\n')
+            .take(error[6..7].parse::<usize>().unwrap() - 1)
+            .map(|l| l.len() + 1)
+            .sum::<usize>();
+        let want = stream(&model, format, &data[..good_end], vec![4096]);
+        for sizes in [vec![4096], vec![1], vec![3, 7, 1]] {
+            let input = Pieces {
+                data: data.to_vec(),
+                at: 0,
+                sizes,
+                next: 0,
+            };
+            let mut out = Vec::new();
+            let err = tag_stream(
+                &model,
+                format,
+                Box::new(BufReader::with_capacity(64, input)),
+                "input",
+                &mut out,
+                2,
+            )
+            .unwrap_err();
+            assert!(format!("{err:#}").starts_with(error), "{err:#}");
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
+}
