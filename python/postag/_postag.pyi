@@ -29,7 +29,8 @@ class Model:
     Immutable; one model may be used from several threads at once. Picklable (the
     blob travels). `tag`, `tag_many` and `scores` take text already split into tokens;
     `tag_text` takes raw text when the model has a segmenter (`has_segmenter`; the
-    shipped models have none: `postag segmenter` adds one to a copy of a model).
+    built-in and the micro English models have one, `postag segmenter` adds one to a
+    copy of any model).
     """
 
     @classmethod
@@ -55,9 +56,8 @@ class Model:
         """Tags many sentences (a list of token lists): one tag list per sentence, in order.
 
         The GIL is released while tagging; `threads` worker threads (default: every
-        core) each tag a contiguous share, one core call per sentence (a bulk core
-        entry point will be used when one exists). An error names the sentence's
-        0-based index and raises PostagError."""
+        core) each tag a contiguous share, one core call per sentence. An error names
+        the sentence's 0-based index and raises PostagError."""
     def scores(self, tokens: Sequence[str]) -> npt.NDArray[np.float32]:
         """Log-probabilities of shape (n_tokens, n_tags), float32: row i is the
         `log_softmax` of token i's tag scores, columns in the order of `tags`."""
@@ -92,7 +92,8 @@ class Model:
         tag_column ("upos" or "xpos"), words (vocabulary size), word_rows, word_dim,
         unknown_word, lowercase, fold_digits, chars (None, or a dict with chars, rows,
         dim, unknown_char, max_word_chars, lstm), lstm (hidden, layers, bidirectional),
-        crf, scratch_bytes_per_token."""
+        crf, scratch_bytes_one_token (the core's working memory for a one-token
+        sentence, in bytes; it grows with the sentence: `postag inspect --tokens N`)."""
     def to_bytes(self) -> bytes:
         """The model blob."""
     def __reduce__(self) -> Tuple[Any, Tuple[bytes]]: ...

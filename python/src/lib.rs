@@ -462,7 +462,7 @@ impl Model {
         d.set_item("chars", chars)?;
         d.set_item("lstm", lstm(c.lstm)?)?;
         d.set_item("crf", c.crf)?;
-        d.set_item("scratch_bytes_per_token", model.scratch_bytes(1))?;
+        d.set_item("scratch_bytes_one_token", model.scratch_bytes(1))?;
         Ok(d)
     }
 
