@@ -197,8 +197,8 @@ unsafe fn tanh<V: CellMath>(x: V) -> V {
     }
 }
 
-/// Vectors side by side in the activation passes: 4 at a time, then 2, then one.
-const SIDE_BY_SIDE: usize = 4;
+/// Vectors side by side in the activation passes: 3 at a time, then 2, then one.
+const SIDE_BY_SIDE: usize = 3;
 
 /// `x[k..] <- tanh` if `TANH`, else `sigmoid`, a vector of `V::LANES` at a time while
 /// whole vectors remain; returns the first element not done.
