@@ -531,7 +531,11 @@ mod tests {
             let mut got = xs.clone();
             activate_all(&mut got, tanh_side);
             for (x, g) in xs.iter().zip(&got) {
-                assert_eq!(g.to_bits(), f(*x).to_bits(), "x={x} tanh={tanh_side}");
+                // A NaN is any NaN: its sign and payload are not part of the result
+                // (Miri picks them at random).
+                let want = f(*x);
+                let same = g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan());
+                assert!(same, "x={x} tanh={tanh_side}: {g} vs {want}");
             }
         }
     }
