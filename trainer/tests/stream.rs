@@ -31,6 +31,18 @@ impl Read for Pieces {
 }
 
 fn stream(model: &Model<'_>, format: LineFormat, data: &[u8], sizes: Vec<usize>) -> String {
+    let (out, result) = stream_until_error(model, format, data, sizes);
+    result.unwrap();
+    out
+}
+
+/// What the stream wrote, and how it ended, for `data` arriving in pieces of `sizes`.
+fn stream_until_error(
+    model: &Model<'_>,
+    format: LineFormat,
+    data: &[u8],
+    sizes: Vec<usize>,
+) -> (String, anyhow::Result<()>) {
     let input = Pieces {
         data: data.to_vec(),
         at: 0,
@@ -38,16 +50,15 @@ fn stream(model: &Model<'_>, format: LineFormat, data: &[u8], sizes: Vec<usize>)
         next: 0,
     };
     let mut out = Vec::new();
-    tag_stream(
+    let result = tag_stream(
         model,
         format,
         Box::new(BufReader::with_capacity(64, input)),
         "input",
         &mut out,
         2,
-    )
-    .unwrap();
-    String::from_utf8(out).unwrap()
+    );
+    (String::from_utf8(out).unwrap(), result)
 }
 
 /// The core's tags and scores of one sentence.
@@ -247,24 +258,10 @@ fn a_bad_line_ends_the_stream_after_the_answers_to_the_lines_before_it() {
             .sum::<usize>();
         let want = stream(&model, format, &data[..good_end], vec![4096]);
         for sizes in [vec![4096], vec![1], vec![3, 7, 1]] {
-            let input = Pieces {
-                data: data.to_vec(),
-                at: 0,
-                sizes,
-                next: 0,
-            };
-            let mut out = Vec::new();
-            let err = tag_stream(
-                &model,
-                format,
-                Box::new(BufReader::with_capacity(64, input)),
-                "input",
-                &mut out,
-                2,
-            )
-            .unwrap_err();
+            let (out, result) = stream_until_error(&model, format, data, sizes);
+            let err = result.unwrap_err();
             assert!(format!("{err:#}").starts_with(error), "{err:#}");
-            assert_eq!(String::from_utf8(out).unwrap(), want);
+            assert_eq!(out, want);
         }
     }
 }

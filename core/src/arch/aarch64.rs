@@ -83,27 +83,7 @@ impl Vector for Neon {
 }
 
 impl CellMath for Neon {
-    const LANES: usize = <Self as Vector>::LANES;
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> Self {
-        // SAFETY: forwarded (trait contract).
-        unsafe { <Self as Vector>::load(p) }
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut f32) {
-        // SAFETY: forwarded (trait contract).
-        unsafe { <Self as Vector>::store(self, p) }
-    }
-    #[inline(always)]
-    unsafe fn splat(v: f32) -> Self {
-        // SAFETY: forwarded (trait contract).
-        unsafe { <Self as Vector>::splat(v) }
-    }
-    #[inline(always)]
-    unsafe fn add(self, b: Self) -> Self {
-        // SAFETY: forwarded (trait contract).
-        unsafe { <Self as Vector>::add(self, b) }
-    }
+    cell::cell_math_from_vector!();
     #[inline(always)]
     unsafe fn mul(self, b: Self) -> Self {
         // SAFETY: NEON is part of the target.

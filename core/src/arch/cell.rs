@@ -51,6 +51,35 @@ pub(super) trait CellMath: Copy {
     unsafe fn pow2_shifted(self) -> Self;
 }
 
+/// The [`CellMath`] methods a level's vector type has as a [`super::generic::Vector`]
+/// (lanes, loads, stores, splat, add), forwarded; used inside each level's `impl`.
+macro_rules! cell_math_from_vector {
+    () => {
+        const LANES: usize = <Self as Vector>::LANES;
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: forwarded (trait contract).
+            unsafe { <Self as Vector>::load(p) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            // SAFETY: forwarded (trait contract).
+            unsafe { <Self as Vector>::store(self, p) }
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            // SAFETY: forwarded (trait contract).
+            unsafe { <Self as Vector>::splat(v) }
+        }
+        #[inline(always)]
+        unsafe fn add(self, b: Self) -> Self {
+            // SAFETY: forwarded (trait contract).
+            unsafe { <Self as Vector>::add(self, b) }
+        }
+    };
+}
+pub(super) use cell_math_from_vector;
+
 /// `N` vectors side by side, each operation applied to all `N` in turn: the
 /// activations' long dependency chains of `N` vectors interleave instruction by
 /// instruction, so that the processor's scheduler finds independent work within its
