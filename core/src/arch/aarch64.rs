@@ -230,7 +230,8 @@ pub(super) unsafe fn quantize_i16_neon(x: &[f32], q: &mut [i16]) -> Option<f32> 
         while i + 4 <= n {
             let r = vmulq_f32(vld1q_f32(x.as_ptr().add(i)), vinv);
             // +0.5 where r >= 0 (also for -0.0), -0.5 below, then truncation toward
-            // zero: the scalar `as i16`, which cannot saturate here (|r| <= 16383.5).
+            // zero saturating to i32 (NaN to 0), then to i16: Rust's `as i16`, also for
+            // the infinite or NaN products of a subnormal maximum (16383 / max = inf).
             let away = vbslq_f32(vcgezq_f32(r), half, minus_half);
             let k = vcvtq_s32_f32(vaddq_f32(r, away));
             vst1_s16(q.as_mut_ptr().add(i), vqmovn_s32(k));

@@ -83,7 +83,7 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
             break;
         }
     }
-    raw_text(&file, &args, budget, out)
+    raw_text(&file, &model, &args, budget, out)
 }
 
 /// Segmenting, then segmenting and tagging, the data's raw text on one thread (the
@@ -91,11 +91,11 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
 /// saying why not when the model has no segmenter or the data no `# text`.
 fn raw_text(
     file: &crate::cmd::ModelFile,
+    model: &postag_core::Model<'_>,
     args: &BenchArgs,
     budget: Duration,
     out: &mut dyn std::io::Write,
 ) -> Result<()> {
-    let model = file.load()?;
     let Some(seg) = postag_core::segment::Segmenter::from_bytes(file.bytes())
         .map_err(|e| anyhow!("{}: {e}", file.name()))?
     else {
@@ -132,6 +132,6 @@ fn raw_text(
     })?;
     measure("segmenting and tagging", &mut || {
         let mut sentences = pipeline::segment(&seg, &text)?;
-        pipeline::tag(&model, &mut sentences, 1)
+        pipeline::tag(model, &mut sentences, 1)
     })
 }
