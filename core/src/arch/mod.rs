@@ -542,18 +542,22 @@ pub(crate) fn interleave_pairs(w: &Rows<'_>, out: &mut [i16]) -> bool {
     {
         return false;
     }
-    for (b, block) in out.chunks_exact_mut(pairs * 2 * PAIR_ROWS).enumerate() {
-        for (j, v) in block.chunks_exact_mut(2 * PAIR_ROWS).enumerate() {
-            for (k, pair) in v.chunks_exact_mut(2).enumerate() {
-                let r = b * PAIR_ROWS + k;
-                for (m, e) in pair.iter_mut().enumerate() {
-                    let col = 2 * j + m;
-                    *e = match r < w.rows && col < w.cols {
-                        true => w.data[r * w.stride + col] as i8 as i16,
-                        false => 0,
-                    };
-                }
-            }
+    let out = &mut out[..pairs_len(w.rows, w.cols)];
+    let block = pairs * 2 * PAIR_ROWS;
+    // Rows and columns past the matrix: zeros (only the last block has such rows, an
+    // odd column count leaves one per row).
+    if w.rows % PAIR_ROWS != 0 {
+        let last = out.len() - block;
+        out[last..].fill(0);
+    }
+    for r in 0..w.rows {
+        let row = &w.data[r * w.stride..r * w.stride + w.cols];
+        // Row r's pair j is at `16j + 2k` in its block (k = r mod 8).
+        let at = r / PAIR_ROWS * block + 2 * (r % PAIR_ROWS);
+        let slots = out[at..].chunks_mut(2 * PAIR_ROWS);
+        for (slot, pair) in slots.zip(row.chunks(2)) {
+            slot[0] = pair[0] as i8 as i16;
+            slot[1] = pair.get(1).map_or(0, |&v| v as i8 as i16);
         }
     }
     true

@@ -484,6 +484,8 @@ impl<'a> Segmenter<'a> {
 
     /// Labels each character of `text` (at most the window's size): `labels[i]` gets the
     /// `LABEL_*` bits of character i, `offsets[i]` its first byte, `offsets[n]` the length.
+    /// Whitespace gets [`LABEL_NONE`] without the output layer (decoding never reads its
+    /// label).
     fn label(&self, text: &str, u: &mut [u32], f: &mut [f32]) -> usize {
         let h = self.hidden();
         let e = self.embedding_dim();
@@ -504,6 +506,7 @@ impl<'a> Segmenter<'a> {
             offsets[i] = b as u32;
             let row = self.row(c) as u32;
             index[i] = slot(table, cached_rows, &mut used, row).unwrap_or(UNCACHED | row);
+            labels[i] = if c.is_whitespace() { UNLABELLED } else { 0 };
         }
         offsets[n] = text.len() as u32;
         let (back, rest) = f.split_at_mut(if self.bidirectional() { n * CLASSES } else { 0 });
@@ -739,6 +742,10 @@ fn slot(table: &mut [u32], rows: &mut [u32], used: &mut usize, row: u32) -> Opti
     }
 }
 
+/// A character's label before the forward direction reaches it: whitespace, whose
+/// logits are not computed (see [`Directions::output`]).
+const UNLABELLED: u32 = u32::MAX;
+
 /// The embedding rows of the cached characters, as inputs to project.
 struct CachedRows<'r, 'a> {
     embedding: &'r Matrix<'a>,
@@ -760,6 +767,7 @@ struct Directions<'r, 'a> {
     index: &'r [u32],
     back: &'r mut [f32],
     logits: &'r mut [f32],
+    // (n,) 0, or `UNLABELLED` for whitespace, until the forward direction labels it.
     labels: &'r mut [u32],
     h: usize,
 }
@@ -774,6 +782,12 @@ impl StackIo for Directions<'_, '_> {
         // The output layer on [forward h, backward h], summed as `(bias + forward
         // terms) + backward terms` (each term the row's scale times its dot product).
         let (seg, h) = (self.seg, self.h);
+        if self.labels[t] == UNLABELLED {
+            if direction == 0 {
+                self.labels[t] = LABEL_NONE as u32;
+            }
+            return;
+        }
         let back = self.back.get_mut(t * CLASSES..(t + 1) * CLASSES);
         if direction == 1 {
             if let Some(back) = back {
@@ -926,6 +940,7 @@ mod tests {
     use super::build::{with_segmenter, SegCell, SegmenterWeights};
     use super::{
         check_text, paragraphs, Directions, Segmenter, CACHED_CHARS, CLASSES, MAX_WINDOW, UNCACHED,
+        UNLABELLED,
     };
     use crate::arch::{force, Level};
     use crate::model::{DirectionScratch, LayerIo, PROJECTION_BLOCK};
@@ -1032,7 +1047,11 @@ mod tests {
         let (n, h, e) = (text.chars().count(), seg.hidden(), seg.embedding_dim());
         let index: Vec<u32> = text.chars().map(|c| UNCACHED | seg.row(c) as u32).collect();
         let mut back = std::vec![0.0f32; if seg.bidirectional() { n * CLASSES } else { 0 }];
-        let (mut labels, mut logits) = (std::vec![0u32; n], [0.0f32; 5]);
+        let mut labels: Vec<u32> = text
+            .chars()
+            .map(|c| if c.is_whitespace() { UNLABELLED } else { 0 })
+            .collect();
+        let mut logits = [0.0f32; 5];
         let mut work = std::vec![0.0f32; DirectionScratch::len(e, h, PROJECTION_BLOCK)];
         let mut dir = DirectionScratch::new(&mut work, e, h, PROJECTION_BLOCK);
         let mut io = Directions {
