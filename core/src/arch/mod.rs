@@ -550,10 +550,25 @@ pub(crate) fn interleave_pairs(w: &Rows<'_>, out: &mut [i16]) -> bool {
         let last = out.len() - block;
         out[last..].fill(0);
     }
+    // The whole blocks' first columns by vectors where the level has them.
+    #[cfg(postag_x86)]
+    // SAFETY: `avx2` is supported (the level); bounds and lengths checked above.
+    let done = unsafe { x86_64_int8::interleave_pairs_avx2(w, out) };
+    #[cfg(not(postag_x86))]
+    let done = 0;
     for r in 0..w.rows {
-        let row = &w.data[r * w.stride..r * w.stride + w.cols];
+        // Columns `done..` of the whole blocks' rows, every column of the others.
+        let c0 = if r < w.rows / PAIR_ROWS * PAIR_ROWS {
+            done
+        } else {
+            0
+        };
+        if c0 == w.cols {
+            continue;
+        }
+        let row = &w.data[r * w.stride + c0..r * w.stride + w.cols];
         // Row r's pair j is at `16j + 2k` in its block (k = r mod 8).
-        let at = r / PAIR_ROWS * block + 2 * (r % PAIR_ROWS);
+        let at = r / PAIR_ROWS * block + 2 * (r % PAIR_ROWS) + 8 * c0;
         let slots = out[at..].chunks_mut(2 * PAIR_ROWS);
         for (slot, pair) in slots.zip(row.chunks(2)) {
             slot[0] = pair[0] as i8 as i16;

@@ -310,6 +310,25 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                 });
                 let want = if kernel { want } else { init };
                 assert_eq!(bits(&got), bits(&want), "{level:?} {rows}x{cols}");
+                if kernel {
+                    // The layout itself, element by element as documented, padding
+                    // included (the buffer held 7s).
+                    let bytes = &buf[shift..shift + rows * cols];
+                    let mut layout = vec![0i16; pairs.len()];
+                    for (i, e) in layout.iter_mut().enumerate() {
+                        let (b, j, k, m) = (
+                            i / (8 * cols.div_ceil(2) * 2),
+                            i / 16 % cols.div_ceil(2),
+                            i % 16 / 2,
+                            i % 2,
+                        );
+                        let (r, col) = (8 * b + k, 2 * j + m);
+                        if r < rows && col < cols {
+                            *e = bytes[r * cols + col] as i8 as i16;
+                        }
+                    }
+                    assert_eq!(pairs, layout, "{rows}x{cols} layout");
+                }
             }
         }
         if level != Level::Avx2 {

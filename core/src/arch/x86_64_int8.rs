@@ -441,6 +441,68 @@ pub(super) unsafe fn gemv_pairs_avx2(
     }
 }
 
+/// [`super::interleave_pairs`] for the whole blocks of 8 rows and their first `16 *
+/// (cols / 16)` columns: per block and 16 columns, each row's 16 bytes sign-extended
+/// to 8 pairs of i16 (one i32 lane per pair), then the 8x8 lanes transposed, so vector
+/// j holds pair j of the 8 rows in order. Returns the columns done (the rest, and the
+/// rows of a last partial block, are the caller's).
+///
+/// # Safety
+///
+/// AVX2 is available; `w.in_bounds()`, `w.int8`, `out.len() >= pairs_len(w.rows,
+/// w.cols)`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn interleave_pairs_avx2(w: &Rows<'_>, out: &mut [i16]) -> usize {
+    let done = w.cols / 16 * 16;
+    let block = 16 * w.cols.div_ceil(2);
+    let (src, dst) = (w.data.as_ptr(), out.as_mut_ptr());
+    // SAFETY: rows `8b..8b + 8 <= w.rows` hold `cols >= c + 16` bytes from `c` (in
+    // bounds); block b's pairs `c / 2..c / 2 + 8` lie in `out` (its length).
+    unsafe {
+        for b in 0..w.rows / 8 {
+            for c in (0..done).step_by(16) {
+                let mut r = [_mm256_setzero_si256(); 8];
+                for (k, v) in r.iter_mut().enumerate() {
+                    let bytes = _mm_loadu_si128(src.add((8 * b + k) * w.stride + c).cast());
+                    *v = _mm256_cvtepi8_epi16(bytes);
+                }
+                // Lane j of vector k is pair j of row k: transpose the 8x8 lanes.
+                let t0 = _mm256_unpacklo_epi32(r[0], r[1]);
+                let t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+                let t2 = _mm256_unpacklo_epi32(r[2], r[3]);
+                let t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+                let t4 = _mm256_unpacklo_epi32(r[4], r[5]);
+                let t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+                let t6 = _mm256_unpacklo_epi32(r[6], r[7]);
+                let t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+                let u0 = _mm256_unpacklo_epi64(t0, t2);
+                let u1 = _mm256_unpackhi_epi64(t0, t2);
+                let u2 = _mm256_unpacklo_epi64(t1, t3);
+                let u3 = _mm256_unpackhi_epi64(t1, t3);
+                let u4 = _mm256_unpacklo_epi64(t4, t6);
+                let u5 = _mm256_unpackhi_epi64(t4, t6);
+                let u6 = _mm256_unpacklo_epi64(t5, t7);
+                let u7 = _mm256_unpackhi_epi64(t5, t7);
+                let pairs = [
+                    _mm256_permute2x128_si256::<0x20>(u0, u4),
+                    _mm256_permute2x128_si256::<0x20>(u1, u5),
+                    _mm256_permute2x128_si256::<0x20>(u2, u6),
+                    _mm256_permute2x128_si256::<0x20>(u3, u7),
+                    _mm256_permute2x128_si256::<0x31>(u0, u4),
+                    _mm256_permute2x128_si256::<0x31>(u1, u5),
+                    _mm256_permute2x128_si256::<0x31>(u2, u6),
+                    _mm256_permute2x128_si256::<0x31>(u3, u7),
+                ];
+                for (j, p) in pairs.into_iter().enumerate() {
+                    let at = b * block + 16 * (c / 2 + j);
+                    _mm256_storeu_si256(dst.add(at).cast(), p);
+                }
+            }
+        }
+    }
+    done
+}
+
 /// [`crate::kernels::quantize_i16`] with AVX2: the same operations 8 lanes wide (the
 /// maximum of the magnitudes' bits, one multiply, one add of +-0.5), and the same
 /// conversion as Rust's saturating `as i16`: NaN to 0, then a clamp to the i16 range,
