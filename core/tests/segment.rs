@@ -467,7 +467,7 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
             let work = 13 * e + 34 * h + h.div_ceil(2) + 8;
             // An int8 `W_hh` has room for its interleaved copy.
             let pairs = match storage {
-                Storage::I8 => 8 * h.div_ceil(2) * h.div_ceil(2),
+                Storage::I8 => 8 * h.div_ceil(2) * h.div_ceil(2) + 7,
                 Storage::F32 => 0,
             };
             let words = 3 * window + 1 + table + slots + back + 4 * h * slots + pairs + work + 5;

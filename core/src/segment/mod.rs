@@ -437,7 +437,8 @@ impl<'a> Segmenter<'a> {
     fn pairs_words(&self) -> usize {
         let h = self.hidden();
         match self.forward.w_hh.storage() == Storage::I8 && h <= arch::PAIRS_MAX_COLS {
-            true => arch::pairs_len(4 * h, h).div_ceil(2),
+            // 7 more: room to start the copy 32-byte aligned at any 4-byte address.
+            true => arch::pairs_len(4 * h, h).div_ceil(2) + 7,
             false => 0,
         }
     }
@@ -468,13 +469,13 @@ impl<'a> Segmenter<'a> {
     /// alignment slack are included. With embedding size E, hidden size H, R embedding
     /// rows, `B = 5 * window` for a bidirectional segmenter (else 0), the cache's `S =
     /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
-    /// entries, `P = ceil(H / 2)` and `W = 8P^2` for an int8 `W_hh` with `H <= 1024`
+    /// entries, `P = ceil(H / 2)` and `W = 8P^2 + 7` for an int8 `W_hh` with `H <= 1024`
     /// (else 0), it is
     /// `4 * (3 * window + 1 + T + S + B + 4H * S + W + 13E + 34H + P + 8 + 5) + 3`:
     /// per character its offset, cache slot and label; the cache; the backward
     /// direction's terms of each character's logits; the cached input projections; an
-    /// interleaved copy of `W_hh` (for the `avx2` level); one LSTM direction's working
-    /// memory; the logits.
+    /// interleaved copy of `W_hh` (for the `avx2` level, 32-byte aligned); one LSTM
+    /// direction's working memory; the logits.
     pub fn scratch_bytes(&self, window: usize) -> Option<usize> {
         if !(1..=MAX_WINDOW).contains(&window) {
             return None;
@@ -513,6 +514,9 @@ impl<'a> Segmenter<'a> {
         let (cache, rest) = rest.split_at_mut(slots * 4 * h);
         let (pairs, rest) = rest.split_at_mut(self.pairs_words());
         let pairs: &mut [i16] = bytemuck::cast_slice_mut(pairs);
+        // The copy starts 32-byte aligned: no vector load of it straddles a cache line.
+        let skip = (32 - pairs.as_ptr() as usize % 32) % 32 / 2;
+        let pairs = pairs.get_mut(skip..).unwrap_or_default();
         let (work, rest) = rest.split_at_mut(DirectionScratch::len(e, h, PROJECTION_BLOCK));
         let logits = &mut rest[..CLASSES];
         let cache = &mut cache[..used * 4 * h];
