@@ -470,7 +470,9 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
                 Storage::I8 => 8 * h.div_ceil(2) * h.div_ceil(2) + 7,
                 Storage::F32 => 0,
             };
-            let words = 3 * window + 1 + table + slots + back + 4 * h * slots + pairs + work + 5;
+            let d = if bidirectional { 2 } else { 1 };
+            let words =
+                table + slots + 1 + 3 * window + 1 + d * (4 * h * slots + pairs) + back + work + 5;
             assert_eq!(
                 s.scratch_bytes(window),
                 Some(4 * words + 3),

@@ -443,39 +443,82 @@ impl<'a> Segmenter<'a> {
         }
     }
 
-    /// Words (u32) of scratch for a window of `window` characters.
+    /// LSTM directions: 2 for a BiLSTM, else 1.
+    fn directions(&self) -> usize {
+        1 + usize::from(self.bidirectional())
+    }
+
+    /// Words (u32) of scratch for a window of `window` characters, in the order
+    /// [`Segmenter::split_scratch`] lays them out.
     fn scratch_words(&self, window: usize) -> Option<usize> {
         let h = self.hidden();
+        let d = self.directions();
         let back = if self.bidirectional() {
             window.checked_mul(CLASSES)?
         } else {
             0
         };
         let (slots, table) = self.cache_len(window);
-        // Offsets (n+1), slots (n), labels (n); the cache's hash table and rows; the
-        // backward direction's terms of the logits (n, 5); the cache's projections;
-        // `W_hh` interleaved; one LSTM direction's working memory; logits.
-        back.checked_add(window.checked_mul(3)?)?
-            .checked_add(table + slots)?
-            .checked_add(slots.checked_mul(4 * h)?)?
-            .checked_add(self.pairs_words())?
-            .checked_add(
-                1 + DirectionScratch::len(self.embedding_dim(), h, PROJECTION_BLOCK) + CLASSES,
-            )
+        // The cache's hash table, rows and count; offsets (n+1), slots (n), labels
+        // (n); each direction's cached projections and interleaved `W_hh`; the
+        // backward direction's terms of the logits (n, 5); one LSTM direction's
+        // working memory; logits.
+        (table + slots + 1)
+            .checked_add(window.checked_mul(3)?.checked_add(1)?)?
+            .checked_add(slots.checked_mul(4 * h)?.checked_mul(d)?)?
+            .checked_add(self.pairs_words().checked_mul(d)?)?
+            .checked_add(back)?
+            .checked_add(DirectionScratch::len(self.embedding_dim(), h, PROJECTION_BLOCK) + CLASSES)
+    }
+
+    /// The parts of `words` (at least [`Segmenter::scratch_words`]`(window)`) for a
+    /// window of `n <= window` characters.
+    fn split_scratch<'w>(&self, words: &'w mut [u32], window: usize, n: usize) -> Scratch<'w> {
+        let (h, d) = (self.hidden(), self.directions());
+        let (slots, table) = self.cache_len(window);
+        let (u, f) = words.split_at_mut(table + slots + 1 + 3 * window + 1);
+        let (table, u) = u.split_at_mut(table);
+        let (rows, u) = u.split_at_mut(slots);
+        let (used, u) = u.split_at_mut(1);
+        let (offsets, u) = u.split_at_mut(n + 1);
+        let (index, u) = u.split_at_mut(n);
+        let labels = &mut u[..n];
+        let f: &mut [f32] = bytemuck::cast_slice_mut(f);
+        let (cache, f) = f.split_at_mut(d * slots * 4 * h);
+        let (pairs, f) = f.split_at_mut(d * self.pairs_words());
+        let (back, f) = f.split_at_mut(if self.bidirectional() { n * CLASSES } else { 0 });
+        let (work, f) = f.split_at_mut(DirectionScratch::len(
+            self.embedding_dim(),
+            h,
+            PROJECTION_BLOCK,
+        ));
+        Scratch {
+            table,
+            rows,
+            used: &mut used[0],
+            offsets,
+            index,
+            labels,
+            cache,
+            pairs,
+            back,
+            work,
+            logits: &mut f[..CLASSES],
+        }
     }
 
     /// Bytes of scratch [`Segmenter::segment`] needs for windows of `window` characters
     /// (`None` if `window` is 0 or above [`MAX_WINDOW`]). Any address: 3 bytes of
     /// alignment slack are included. With embedding size E, hidden size H, R embedding
-    /// rows, `B = 5 * window` for a bidirectional segmenter (else 0), the cache's `S =
-    /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
-    /// entries, `P = ceil(H / 2)` and `W = 8P^2 + 7` for an int8 `W_hh` with `H <= 1024`
-    /// (else 0), it is
-    /// `4 * (3 * window + 1 + T + S + B + 4H * S + W + 13E + 34H + P + 8 + 5) + 3`:
-    /// per character its offset, cache slot and label; the cache; the backward
-    /// direction's terms of each character's logits; the cached input projections; an
-    /// interleaved copy of `W_hh` (for the `avx2` level, 32-byte aligned); one LSTM
-    /// direction's working memory; the logits.
+    /// rows, D directions (2 for a BiLSTM), `B = 5 * window` for a bidirectional
+    /// segmenter (else 0), the cache's `S = min(window, R, 256)` characters and `T` (the
+    /// smallest power of two `>= 2S`) hash entries, `P = ceil(H / 2)` and `W = 8P^2 + 7`
+    /// for an int8 `W_hh` with `H <= 1024` (else 0), it is
+    /// `4 * (T + S + 1 + 3 * window + 1 + D * (4H * S + W) + B + 13E + 34H + P + 13) + 3`:
+    /// the cache's table, rows and count; per character its offset, cache slot and
+    /// label; per direction the cached input projections and an interleaved copy of
+    /// `W_hh` (for the `avx2` level, 32-byte aligned); the backward direction's terms of
+    /// each character's logits; one LSTM direction's working memory; the logits.
     pub fn scratch_bytes(&self, window: usize) -> Option<usize> {
         if !(1..=MAX_WINDOW).contains(&window) {
             return None;
@@ -483,45 +526,50 @@ impl<'a> Segmenter<'a> {
         self.scratch_words(window)?.checked_mul(4)?.checked_add(3)
     }
 
-    /// Labels each character of `text` (at most the window's size): `labels[i]` gets the
-    /// `LABEL_*` bits of character i, `offsets[i]` its first byte, `offsets[n]` the length.
-    /// Whitespace gets [`LABEL_NONE`] without the output layer (decoding never reads its
-    /// label).
-    fn label(&self, text: &str, u: &mut [u32], f: &mut [f32]) -> usize {
+    /// Labels each character of `text` (at most `window`, the scratch's window):
+    /// `labels[i]` gets the `LABEL_*` bits of character i, `offsets[i]` its first
+    /// byte, `offsets[n]` the length (see [`Segmenter::split_scratch`]). Whitespace
+    /// gets [`LABEL_NONE`] without the output layer (decoding never reads its label).
+    /// `warm`: the scratch holds the projection cache an earlier window left (only for
+    /// [`Segmenter::exact_projections`]; its characters are not projected again).
+    fn label(&self, text: &str, words: &mut [u32], window: usize, warm: bool) -> usize {
         let h = self.hidden();
         let e = self.embedding_dim();
         let n = text.chars().count();
-        let (slots, table) = self.cache_len(n);
-        let (offsets, rest) = u.split_at_mut(n + 1);
-        let (index, rest) = rest.split_at_mut(n);
-        let (labels, rest) = rest.split_at_mut(n);
-        let (table, rest) = rest.split_at_mut(table);
-        let cached_rows = &mut rest[..slots];
-        // Each distinct character (embedding row) of the window takes a slot of the
-        // cache, in order of first appearance, until the slots run out: its input
-        // projection is then computed once per direction instead of once per
-        // occurrence. `index[i]` is character i's slot, or `UNCACHED | row`.
-        table.fill(0);
-        let mut used = 0;
+        let (slots, _) = self.cache_len(window);
+        let Scratch {
+            table,
+            rows: cached_rows,
+            used,
+            offsets,
+            index,
+            labels,
+            cache,
+            pairs,
+            back,
+            work,
+            logits,
+        } = self.split_scratch(words, window, n);
+        // Each distinct character (embedding row) takes a slot of the cache, in order
+        // of first appearance, until the slots run out: its input projection is then
+        // computed once per direction instead of once per occurrence. `index[i]` is
+        // character i's slot, or `UNCACHED | row`.
+        if !warm {
+            table.fill(0);
+            *used = 0;
+        }
+        let before = *used as usize;
+        let mut count = before;
         for (i, (b, c)) in text.char_indices().enumerate() {
             offsets[i] = b as u32;
             let row = self.row(c) as u32;
-            index[i] = slot(table, cached_rows, &mut used, row).unwrap_or(UNCACHED | row);
+            index[i] = slot(table, cached_rows, &mut count, row).unwrap_or(UNCACHED | row);
             labels[i] = if c.is_whitespace() { UNLABELLED } else { 0 };
         }
         offsets[n] = text.len() as u32;
-        let (back, rest) = f.split_at_mut(if self.bidirectional() { n * CLASSES } else { 0 });
-        let (cache, rest) = rest.split_at_mut(slots * 4 * h);
-        let (pairs, rest) = rest.split_at_mut(self.pairs_words());
-        let pairs: &mut [i16] = bytemuck::cast_slice_mut(pairs);
-        // The copy starts 32-byte aligned: no vector load of it straddles a cache line.
-        let skip = (32 - pairs.as_ptr() as usize % 32) % 32 / 2;
-        let pairs = pairs.get_mut(skip..).unwrap_or_default();
-        let (work, rest) = rest.split_at_mut(DirectionScratch::len(e, h, PROJECTION_BLOCK));
-        let logits = &mut rest[..CLASSES];
-        let cache = &mut cache[..used * 4 * h];
-        // Each direction runs on the tagger's LSTM runner: the cached characters'
-        // inputs projected a block at a time first, int8 weights in integer arithmetic
+        *used = count as u32;
+        // Each direction runs on the tagger's LSTM runner: the characters new to the
+        // cache projected a block at a time first, int8 weights in integer arithmetic
         // on i16 copies (so the same values as projected at each occurrence).
         let mut dir = DirectionScratch::new(work, e, h, PROJECTION_BLOCK);
         let index = &*index;
@@ -533,17 +581,25 @@ impl<'a> Segmenter<'a> {
             labels,
             h,
         };
-        let mut rows = CachedRows {
-            embedding: &self.embedding,
-            rows: &cached_rows[..used],
-        };
+        let (g, pw) = (4 * h, self.pairs_words());
         // The backward direction first: the forward one's labels add its terms.
-        for (d, cell) in [(1, self.backward.as_ref()), (0, Some(&self.forward))] {
-            let Some(cell) = cell else { continue };
-            dir.project_inputs(cell, used, &mut rows, cache);
+        let cells = [self.backward.as_ref(), Some(&self.forward)];
+        for (k, cell) in cells.into_iter().flatten().enumerate() {
+            let d = usize::from(k + 1 < self.directions());
+            let cache = &mut cache[k * slots * g..(k + 1) * slots * g];
+            let mut rows = CachedRows {
+                embedding: &self.embedding,
+                rows: &cached_rows[before..count],
+            };
+            let new = &mut cache[before * g..count * g];
+            dir.project_inputs(cell, count - before, &mut rows, new);
             dir.zero_state();
             // The recurrent product reads `W_hh` interleaved where a level has a kernel
-            // for it (the same sums).
+            // for it (the same sums), starting 32-byte aligned: no vector load of it
+            // straddles a cache line.
+            let pairs: &mut [i16] = bytemuck::cast_slice_mut(&mut pairs[k * pw..(k + 1) * pw]);
+            let skip = (32 - pairs.as_ptr() as usize % 32) % 32 / 2;
+            let pairs = pairs.get_mut(skip..).unwrap_or_default();
             let pairs = match arch::interleave_pairs(&cell.w_hh.kernel_rows(), pairs) {
                 true => &*pairs,
                 false => &[],
@@ -552,12 +608,21 @@ impl<'a> Segmenter<'a> {
                 cell,
                 pairs,
                 d == 1,
-                cache,
+                &cache[..count * g],
                 index,
                 &mut LayerIo::single(&mut io, d, h),
             );
         }
         n
+    }
+
+    /// Whether the cached input projections equal those projected at each occurrence
+    /// bit for bit (int8 `W_ih`), so that the cache may serve later windows.
+    fn exact_projections(&self) -> bool {
+        [Some(&self.forward), self.backward.as_ref()]
+            .into_iter()
+            .flatten()
+            .all(|cell| cell.w_ih.storage() == Storage::I8)
     }
 
     /// Splits `text` into tokens and sentences, into `out`, in windows of at most
@@ -575,6 +640,20 @@ impl<'a> Segmenter<'a> {
         scratch: &mut [u8],
         out: &mut [SegToken],
     ) -> Result<Segmented, Error> {
+        self.segment_from(text, window, scratch, out, false)
+    }
+
+    /// [`Segmenter::segment`]; with `warm`, `scratch` is the one the previous call
+    /// (with the same `window`) used, untouched since: its projection cache serves
+    /// this text too (the same results, fewer projections).
+    pub(crate) fn segment_from(
+        &self,
+        text: &str,
+        window: usize,
+        scratch: &mut [u8],
+        out: &mut [SegToken],
+        warm: bool,
+    ) -> Result<Segmented, Error> {
         check_text(window, text.len())?;
         let need = self.scratch_bytes(window).ok_or(Error::ScratchTooSmall)?;
         if scratch.len() < need {
@@ -582,9 +661,9 @@ impl<'a> Segmenter<'a> {
         }
         let (_, words, _) = bytemuck::pod_align_to_mut::<u8, u32>(scratch);
         let words = &mut words[..self.scratch_words(window).ok_or(Error::ScratchTooSmall)?];
-        let (slots, table) = self.cache_len(window);
-        let (u, f) = words.split_at_mut(3 * window + 1 + table + slots);
-        let f: &mut [f32] = bytemuck::cast_slice_mut(f);
+        // Windows after the first reuse the projection cache where that is exact.
+        let persist = self.exact_projections();
+        let mut warm = warm && persist;
         let mut pos = 0usize;
         let mut written = 0usize;
         while pos < text.len() {
@@ -594,9 +673,10 @@ impl<'a> Segmenter<'a> {
                 .nth(window)
                 .map_or(rest.len(), |(b, _)| b);
             let last = end == rest.len();
-            let n = self.label(&rest[..end], u, f);
-            let (offsets, rest_u) = u.split_at(n + 1);
-            let labels = &rest_u[n..2 * n];
+            let n = self.label(&rest[..end], words, window, warm);
+            warm = persist;
+            let labelled = self.split_scratch(words, window, n);
+            let (offsets, labels) = (&*labelled.offsets, &*labelled.labels);
             let room = &mut out[written..];
             let Some(count) = self.decode(&rest[..end], offsets, labels, pos, room) else {
                 if written == 0 {
@@ -749,6 +829,28 @@ fn slot(table: &mut [u32], rows: &mut [u32], used: &mut usize, row: u32) -> Opti
 /// A character's label before the forward direction reaches it: whitespace, whose
 /// logits are not computed (see [`Directions::output`]).
 const UNLABELLED: u32 = u32::MAX;
+
+/// The parts of a segmenter's scratch ([`Segmenter::split_scratch`]) for a window of
+/// `n` characters.
+struct Scratch<'w> {
+    // The projection cache: hash table, the embedding row of each slot, slots used.
+    table: &'w mut [u32],
+    rows: &'w mut [u32],
+    used: &'w mut u32,
+    // (n + 1,) each character's first byte, then the text's length.
+    offsets: &'w mut [u32],
+    // (n,) each character's cache slot or `UNCACHED | row`; (n,) its label.
+    index: &'w mut [u32],
+    labels: &'w mut [u32],
+    // Per direction (backward first): the cached projections (slots, 4H), and
+    // `W_hh` interleaved.
+    cache: &'w mut [f32],
+    pairs: &'w mut [f32],
+    // (n, 5) the backward direction's terms of the logits.
+    back: &'w mut [f32],
+    work: &'w mut [f32],
+    logits: &'w mut [f32],
+}
 
 /// The embedding rows of the cached characters, as inputs to project.
 struct CachedRows<'r, 'a> {
@@ -1034,14 +1136,12 @@ mod tests {
     /// (labels, the backward terms of the logits as bits) of `Segmenter::label`.
     fn labelled(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
         let n = text.chars().count();
-        let (slots, table) = seg.cache_len(n);
-        let mut u = std::vec![0u32; 3 * n + 1 + table + slots];
-        let mut f = std::vec![0.0f32; seg.scratch_words(n).unwrap() - u.len()];
-        assert_eq!(seg.label(text, &mut u, &mut f), n);
-        let back = f[..if seg.bidirectional() { n * CLASSES } else { 0 }].iter();
+        let mut words = std::vec![0u32; seg.scratch_words(n).unwrap()];
+        assert_eq!(seg.label(text, &mut words, n, false), n);
+        let s = seg.split_scratch(&mut words, n, n);
         (
-            u[2 * n + 1..3 * n + 1].to_vec(),
-            back.map(|v| v.to_bits()).collect(),
+            s.labels.to_vec(),
+            s.back.iter().map(|v| v.to_bits()).collect(),
         )
     }
 
@@ -1140,6 +1240,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_warm_cache_labels_as_a_cold_one() {
+        // Int8 projections are exact, so later windows (and paragraphs) reuse the
+        // cache: each text's labels and states equal the runner's without a cache,
+        // also once the cache is full and new characters go uncached.
+        for (chars, dim, h, bidirectional) in [(300, 6, 9, true), (40, 3, 4, false)] {
+            let blob = random(chars, dim, h, bidirectional, Storage::I8);
+            let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+            assert!(seg.exact_projections());
+            let window = 1500;
+            for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+                assert!(force(Some(level)));
+                let mut words = std::vec![0u32; seg.scratch_words(window).unwrap()];
+                for (k, (n, seed)) in [(200, 7), (9, 5), (1500, 11), (300, 13)].iter().enumerate() {
+                    let text = text(*n, chars, *seed);
+                    // Whitespace leaves its terms as they were: zeros, as the runner's.
+                    seg.split_scratch(&mut words, window, *n).back.fill(0.0);
+                    assert_eq!(seg.label(&text, &mut words, window, k > 0), *n);
+                    let s = seg.split_scratch(&mut words, window, *n);
+                    let got = (
+                        s.labels.to_vec(),
+                        s.back.iter().map(|v| v.to_bits()).collect(),
+                    );
+                    let what = std::format!("{chars} chars, text {k}, {level:?}");
+                    same(&got, &labelled_by_the_runner(&seg, &text), &what);
+                }
+                force(None);
+            }
+        }
+        // f32 projections round differently in a block than alone: never reused.
+        let blob = random(40, 5, 7, true, Storage::F32);
+        assert!(!Segmenter::from_bytes(&blob)
+            .unwrap()
+            .unwrap()
+            .exact_projections());
     }
 
     #[test]

@@ -36,11 +36,12 @@ pub struct RawSentence {
 pub fn sentences(seg: &Segmenter<'_>, text: &str) -> Result<Vec<RawSentence>, Error> {
     let mut scratch = vec![0u8; seg.scratch_bytes(WINDOW).unwrap_or(0)];
     let mut out = Vec::new();
-    for para_range in paragraphs(text) {
+    for (i, para_range) in paragraphs(text).enumerate() {
         let p0 = para_range.start;
         let para = &text[para_range];
         let mut toks = vec![SegToken::default(); para.chars().count()];
-        let r = seg.segment(para, WINDOW, &mut scratch, &mut toks)?;
+        // Each paragraph alone; the projection cache serves them all.
+        let r = seg.segment_from(para, WINDOW, &mut scratch, &mut toks, i > 0)?;
         let mut sentence = RawSentence {
             newpar: true,
             tokens: Vec::new(),
