@@ -64,8 +64,10 @@ impl Cell<'_> {
         let (hq, x_scale) = rest.split_at_mut(hidden.div_ceil(2));
         let xq = &mut bytemuck::cast_slice_mut(xq)[..input];
         let hq = &mut bytemuck::cast_slice_mut(hq)[..hidden];
-        if input == 0 {
+        if input == 0 || self.w_ih.storage() == Storage::F32 {
+            // The projection of one input, as `project` computes it: `bias + W_ih x`.
             self.bias.copy_into(gates);
+            self.w_ih.matvec_add(&x[..input], gates);
         } else {
             project(self, &x[..input], xq, x_scale, row, gates);
         }
