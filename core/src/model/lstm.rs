@@ -45,9 +45,9 @@ impl Cell<'_> {
     }
 
     /// One time step: `x (in,)`, state `h, c (H,)` updated in place, `work` is working
-    /// memory of at least [`Cell::work_len`] floats (its first 4H hold the gate
-    /// pre-activations afterwards). The arithmetic of tagging's low-memory schedule
-    /// ([`LOW_MEMORY_BLOCK`], one token's input projection at a time), bit for bit:
+    /// memory of at least [`Cell::work_len`] floats. The arithmetic of a step of
+    /// tagging's low-memory schedule ([`LOW_MEMORY_BLOCK`], one token's input projection
+    /// at a time), bit for bit:
     /// int8 weights multiply i16 copies of `x` and `h` in integer arithmetic
     /// (core/README.md, "Numerics"), identical at every level.
     ///
