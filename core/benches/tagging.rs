@@ -221,11 +221,14 @@ fn main() {
             };
             let x: Vec<f32> = (0..input).map(|i| (i as f32 * 0.37).sin()).collect();
             let (mut h, mut c) = (vec![0.0f32; hidden], vec![0.0f32; hidden]);
-            let mut gates = vec![0.0f32; 4 * hidden];
-            let steps = (2_000_000 / (4 * hidden * (input + hidden))).max(100);
+            let mut work = vec![0.0f32; cell.work_len()];
+            // About 20 M multiply-adds per pass (at least 1000 steps): milliseconds at
+            // every level, long next to the clock's resolution and the first pass over
+            // the weights.
+            let steps = (20_000_000 / (4 * hidden * (input + hidden))).max(1000);
             let ns = interleaved(&levels, rounds, || {
                 for _ in 0..steps {
-                    cell.step(&x, &mut h, &mut c, &mut gates);
+                    cell.step(&x, &mut h, &mut c, &mut work);
                 }
                 steps
             });

@@ -217,6 +217,43 @@ fn float_kernels_match_scalar_at_every_level() {
     println!("{checked} shapes checked at {:?}", simd_levels());
 }
 
+/// Rows long enough that the matrix-vector product prefetches each next tile (int8
+/// rows of 256 bytes and more, f32 rows of 64 columns and more), with and without a
+/// next tile and with rows left over: the scalar results within rounding.
+#[test]
+fn prefetching_products_match_scalar_at_every_level() {
+    #[cfg(not(miri))]
+    const SHAPES: &[(usize, usize)] = &[(16, 64), (17, 300), (24, 256), (41, 257), (64, 260)];
+    #[cfg(miri)]
+    const SHAPES: &[(usize, usize)] = &[(17, 64), (24, 256)];
+    let mut rng = Rng(0x51_7cc1_b727_220a);
+    for level in simd_levels() {
+        for storage in [Storage::F32, Storage::I8] {
+            for &(rows, cols) in SHAPES {
+                let mut buf = vec![0u8; 3];
+                buf.extend(blob(&mut rng, storage, rows, cols, 1.0));
+                let w = matrix(&buf[3..], storage, rows, cols);
+                let what = format!("{level:?} {storage:?} {rows}x{cols}");
+                let x = rng.floats(cols, 1.0);
+                let init = rng.floats(rows, 1.0);
+                let bias_b: Vec<u8> = init.iter().flat_map(|v| v.to_le_bytes()).collect();
+                let bias = Vector::f32_le(&bias_b, rows).unwrap();
+                let run = |l| {
+                    at(l, || {
+                        let mut out = init.clone();
+                        w.matvec_add(&x, &mut out);
+                        let mut one = vec![f32::NAN; rows];
+                        w.project_block(&x, &bias, &mut vec![0.0; cols], &mut one);
+                        out.extend(one);
+                        out
+                    })
+                };
+                close(&run(level), &run(Level::Scalar), 1.2 * cols as f32, &what);
+            }
+        }
+    }
+}
+
 #[test]
 fn integer_kernel_is_identical_at_every_level() {
     let mut rng = Rng(12345);

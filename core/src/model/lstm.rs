@@ -36,16 +36,42 @@ impl Cell<'_> {
         self.w_hh.cols()
     }
 
-    /// One time step: `x (in,)`, state `h, c (H,)` updated in place, `gates (4H,)` is
-    /// working memory. Tagging runs the same arithmetic a block of steps at a time for
-    /// f32 weights; for int8 weights it multiplies i16 copies of `x` and `h` in integer
-    /// arithmetic (core/README.md, "Numerics"), where this step decodes the weights to
-    /// f32, so the two differ by that rounding.
-    pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], gates: &mut [f32]) {
-        self.bias.copy_into(gates);
-        self.w_ih.matvec_add(x, gates);
-        self.w_hh.matvec_add(h, gates);
-        lstm_cell(gates, c, h);
+    /// Floats of working memory [`Cell::step`] needs: the gate pre-activations (4H), a
+    /// weight row decoded to f32 (in), the i16 copies of `x` and `h` for int8 weights
+    /// (`ceil(in / 2) + ceil(H / 2)`) and the scale of `x` (1).
+    pub fn work_len(&self) -> usize {
+        let (input, hidden) = (self.w_ih.cols(), self.hidden());
+        4 * hidden + input + input.div_ceil(2) + hidden.div_ceil(2) + 1
+    }
+
+    /// One time step: `x (in,)`, state `h, c (H,)` updated in place, `work` is working
+    /// memory of at least [`Cell::work_len`] floats. The arithmetic of a step of
+    /// tagging's low-memory schedule ([`LOW_MEMORY_BLOCK`], one token's input projection
+    /// at a time), bit for bit:
+    /// int8 weights multiply i16 copies of `x` and `h` in integer arithmetic
+    /// (core/README.md, "Numerics"), identical at every level.
+    ///
+    /// # Panics
+    ///
+    /// If `x` is shorter than `in`, `h` or `c` shorter than H, or `work` shorter than
+    /// [`Cell::work_len`].
+    pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], work: &mut [f32]) {
+        let (input, hidden) = (self.w_ih.cols(), self.hidden());
+        let (h, c) = (&mut h[..hidden], &mut c[..hidden]);
+        let (gates, rest) = work[..self.work_len()].split_at_mut(4 * hidden);
+        let (row, rest) = rest.split_at_mut(input);
+        let (xq, rest) = rest.split_at_mut(input.div_ceil(2));
+        let (hq, x_scale) = rest.split_at_mut(hidden.div_ceil(2));
+        let xq = &mut bytemuck::cast_slice_mut(xq)[..input];
+        let hq = &mut bytemuck::cast_slice_mut(hq)[..hidden];
+        if input == 0 || self.w_ih.storage() == Storage::F32 {
+            // The projection of one input, as `project` computes it: `bias + W_ih x`.
+            self.bias.copy_into(gates);
+            self.w_ih.matvec_add(&x[..input], gates);
+        } else {
+            project(self, &x[..input], xq, x_scale, row, gates);
+        }
+        recur(self, &[], h, hq, c, gates);
     }
 }
 
