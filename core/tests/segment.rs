@@ -5,7 +5,7 @@ mod common;
 use postag_core::format::{self, DType, Header, LstmPart, Role, SegPart, TensorEntry, TensorTable};
 use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
 use postag_core::segment::{
-    SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_MULTIWORD, TOKEN_SENTENCE_END,
+    SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_MULTIWORD, TOKEN_SENTENCE_END, WINDOW,
 };
 use postag_core::tensor::Storage;
 use postag_core::{Error, Model};
@@ -470,9 +470,8 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
                 Storage::I8 => 8 * h.div_ceil(2) * h.div_ceil(2) + 7,
                 Storage::F32 => 0,
             };
-            let d = if bidirectional { 2 } else { 1 };
             let words =
-                table + slots + 1 + 3 * window + 1 + d * (4 * h * slots + pairs) + back + work + 5;
+                table + slots + 1 + 3 * window + 1 + 4 * h * slots + pairs + back + work + 5;
             assert_eq!(
                 s.scratch_bytes(window),
                 Some(4 * words + 3),
@@ -496,4 +495,57 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
             );
         }
     }
+}
+
+#[test]
+fn sentences_of_int8_paragraphs_are_each_paragraph_segmented_alone() {
+    // `sentences` keeps the projection cache from one paragraph (and window) to the
+    // next: the tokens and sentences must be those of each paragraph on a fresh scratch.
+    let b = with_segmenter(
+        &common::tiny::blob(),
+        Some(&seg(true, false, [0.0, 0.0, 0.0, 0.0, 0.0])),
+        Storage::I8,
+    )
+    .unwrap();
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let alphabet: Vec<char> = "abc .!".chars().collect();
+    let mut x = 7u32;
+    let mut next = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                alphabet[x as usize % alphabet.len()]
+            })
+            .collect()
+    };
+    // Short paragraphs, and one longer than a window.
+    let lengths = [40, 3, 300, 5000, 1, 77];
+    let paragraphs: Vec<String> = lengths.iter().map(|&n| next(n)).collect();
+    let text = paragraphs.join("\n\n");
+    let got: Vec<(usize, usize, bool)> = postag_core::segment::sentences(&s, &text)
+        .unwrap()
+        .iter()
+        .flat_map(|sentence| {
+            let last = sentence.tokens.len() - 1;
+            sentence
+                .tokens
+                .iter()
+                .enumerate()
+                .map(move |(i, t)| (t.start, t.end, i == last))
+        })
+        .collect();
+    let mut want = Vec::new();
+    let mut at = 0;
+    for p in &paragraphs {
+        let start = text[at..].find(p.as_str()).unwrap() + at;
+        for t in run(&s, p, WINDOW) {
+            let end = t.flags & TOKEN_SENTENCE_END != 0;
+            want.push((start + t.start as usize, start + t.end as usize, end));
+        }
+        at = start + p.len();
+    }
+    assert!(want.len() > 1000);
+    assert_eq!(got, want);
 }

@@ -828,3 +828,45 @@ fn dsp_kernels_match_scalar() {
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|v| v.to_bits()).collect()
 }
+
+#[test]
+fn interleaved_copy_reads_only_its_columns_of_strided_rows() {
+    // Int8 rows of 40 bytes of which 33 are the matrix's (two whole 16-column groups and
+    // an odd one), 17 rows (two whole blocks of 8 and one row): the other bytes hold
+    // 0x7F, which must not reach the copy.
+    let (rows, cols, stride) = (17, 33, 40);
+    let mut rng = Rng(0x51);
+    let mut data = vec![0x7Fu8; (rows - 1) * stride + cols];
+    for r in 0..rows {
+        for v in &mut data[r * stride..r * stride + cols] {
+            *v = (rng.next() % 256) as u8;
+        }
+    }
+    let scales = vec![0u8; 4 * rows];
+    let w = Rows {
+        data: &data,
+        scales: &scales,
+        int8: true,
+        rows,
+        cols,
+        stride,
+    };
+    // The documented layout: blocks of 8 rows, pair j of the block's rows in order.
+    let pairs = cols.div_ceil(2);
+    let mut want = vec![0i16; super::pairs_len(rows, cols)];
+    for (i, e) in want.iter_mut().enumerate() {
+        let (b, j, k, m) = (i / (16 * pairs), i / 16 % pairs, i % 16 / 2, i % 2);
+        let (r, col) = (8 * b + k, 2 * j + m);
+        if r < rows && col < cols {
+            *e = data[r * stride + col] as i8 as i16;
+        }
+    }
+    for level in simd_levels() {
+        let mut got = vec![-1i16; want.len()];
+        let made = at(level, || super::interleave_pairs(&w, &mut got));
+        assert_eq!(made, level == Level::Avx2, "{level:?}");
+        if made {
+            assert_eq!(got, want);
+        }
+    }
+}

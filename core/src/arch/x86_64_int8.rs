@@ -352,14 +352,17 @@ unsafe fn pair_sums<const B: usize>(
         let mut acc = [_mm256_setzero_si256(); B];
         // Plain loops, no closure: a closure need not inherit the caller's target
         // features unless it is inlined (then each intrinsic becomes a call).
-        for j in 0..full + usize::from(odd) {
-            let xv = if j < full {
-                _mm256_set1_epi32(x.add(2 * j).cast::<i32>().read_unaligned())
-            } else {
-                _mm256_set1_epi32(x.add(2 * full).read() as u16 as i32)
-            };
+        for j in 0..full {
+            let xv = _mm256_set1_epi32(x.add(2 * j).cast::<i32>().read_unaligned());
             for (k, a) in acc.iter_mut().enumerate() {
                 let wv = _mm256_loadu_si256(w.add(k * block + 16 * j).cast());
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv));
+            }
+        }
+        if odd {
+            let xv = _mm256_set1_epi32(x.add(2 * full).read() as u16 as i32);
+            for (k, a) in acc.iter_mut().enumerate() {
+                let wv = _mm256_loadu_si256(w.add(k * block + 16 * full).cast());
                 *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv));
             }
         }

@@ -448,11 +448,21 @@ impl<'a> Segmenter<'a> {
         1 + usize::from(self.bidirectional())
     }
 
+    /// Projection caches in the scratch: one per direction where the cache persists
+    /// across windows (`persistent`, and only with [`Segmenter::exact_projections`]),
+    /// else one that each direction fills in turn, every window.
+    fn caches(&self, persistent: bool) -> usize {
+        match persistent && self.exact_projections() {
+            true => self.directions(),
+            false => 1,
+        }
+    }
+
     /// Words (u32) of scratch for a window of `window` characters, in the order
-    /// [`Segmenter::split_scratch`] lays them out.
-    fn scratch_words(&self, window: usize) -> Option<usize> {
+    /// [`Segmenter::split_scratch`] lays them out, with [`Segmenter::caches`]`(persistent)`
+    /// projection caches.
+    fn scratch_words(&self, window: usize, persistent: bool) -> Option<usize> {
         let h = self.hidden();
-        let d = self.directions();
         let back = if self.bidirectional() {
             window.checked_mul(CLASSES)?
         } else {
@@ -460,21 +470,30 @@ impl<'a> Segmenter<'a> {
         };
         let (slots, table) = self.cache_len(window);
         // The cache's hash table, rows and count; offsets (n+1), slots (n), labels
-        // (n); each direction's cached projections and interleaved `W_hh`; the
-        // backward direction's terms of the logits (n, 5); one LSTM direction's
-        // working memory; logits.
+        // (n); the cached projections; `W_hh` interleaved; the backward direction's
+        // terms of the logits (n, 5); one LSTM direction's working memory; logits.
         (table + slots + 1)
             .checked_add(window.checked_mul(3)?.checked_add(1)?)?
-            .checked_add(slots.checked_mul(4 * h)?.checked_mul(d)?)?
-            .checked_add(self.pairs_words().checked_mul(d)?)?
+            .checked_add(
+                slots
+                    .checked_mul(4 * h)?
+                    .checked_mul(self.caches(persistent))?,
+            )?
+            .checked_add(self.pairs_words())?
             .checked_add(back)?
             .checked_add(DirectionScratch::len(self.embedding_dim(), h, PROJECTION_BLOCK) + CLASSES)
     }
 
-    /// The parts of `words` (at least [`Segmenter::scratch_words`]`(window)`) for a
-    /// window of `n <= window` characters.
-    fn split_scratch<'w>(&self, words: &'w mut [u32], window: usize, n: usize) -> Scratch<'w> {
-        let (h, d) = (self.hidden(), self.directions());
+    /// The parts of `words` (at least [`Segmenter::scratch_words`]`(window, ..)`) for a
+    /// window of `n <= window` characters and `caches` projection caches.
+    fn split_scratch<'w>(
+        &self,
+        words: &'w mut [u32],
+        window: usize,
+        n: usize,
+        caches: usize,
+    ) -> Scratch<'w> {
+        let h = self.hidden();
         let (slots, table) = self.cache_len(window);
         let (u, f) = words.split_at_mut(table + slots + 1 + 3 * window + 1);
         let (table, u) = u.split_at_mut(table);
@@ -484,8 +503,8 @@ impl<'a> Segmenter<'a> {
         let (index, u) = u.split_at_mut(n);
         let labels = &mut u[..n];
         let f: &mut [f32] = bytemuck::cast_slice_mut(f);
-        let (cache, f) = f.split_at_mut(d * slots * 4 * h);
-        let (pairs, f) = f.split_at_mut(d * self.pairs_words());
+        let (cache, f) = f.split_at_mut(caches * slots * 4 * h);
+        let (pairs, f) = f.split_at_mut(self.pairs_words());
         let (back, f) = f.split_at_mut(if self.bidirectional() { n * CLASSES } else { 0 });
         let (work, f) = f.split_at_mut(DirectionScratch::len(
             self.embedding_dim(),
@@ -500,7 +519,7 @@ impl<'a> Segmenter<'a> {
             index,
             labels,
             cache,
-            pairs,
+            pairs: aligned_pairs(pairs),
             back,
             work,
             logits: &mut f[..CLASSES],
@@ -510,29 +529,51 @@ impl<'a> Segmenter<'a> {
     /// Bytes of scratch [`Segmenter::segment`] needs for windows of `window` characters
     /// (`None` if `window` is 0 or above [`MAX_WINDOW`]). Any address: 3 bytes of
     /// alignment slack are included. With embedding size E, hidden size H, R embedding
-    /// rows, D directions (2 for a BiLSTM), `B = 5 * window` for a bidirectional
-    /// segmenter (else 0), the cache's `S = min(window, R, 256)` characters and `T` (the
-    /// smallest power of two `>= 2S`) hash entries, `P = ceil(H / 2)` and `W = 8P^2 + 7`
-    /// for an int8 `W_hh` with `H <= 1024` (else 0), it is
-    /// `4 * (T + S + 1 + 3 * window + 1 + D * (4H * S + W) + B + 13E + 34H + P + 13) + 3`:
+    /// rows, `B = 5 * window` for a bidirectional segmenter (else 0), the cache's `S =
+    /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
+    /// entries, `P = ceil(H / 2)` and `W = 8P^2 + 7` for an int8 `W_hh` with `H <= 1024`
+    /// (else 0), it is
+    /// `4 * (T + S + 1 + 3 * window + 1 + 4H * S + W + B + 13E + 34H + P + 13) + 3`:
     /// the cache's table, rows and count; per character its offset, cache slot and
-    /// label; per direction the cached input projections and an interleaved copy of
-    /// `W_hh` (for the `avx2` level, 32-byte aligned); the backward direction's terms of
-    /// each character's logits; one LSTM direction's working memory; the logits.
+    /// label; the cached input projections (of one direction at a time); an
+    /// interleaved copy of `W_hh` (for the `avx2` level, 32-byte aligned); the backward
+    /// direction's terms of each character's logits; one LSTM direction's working
+    /// memory; the logits.
     pub fn scratch_bytes(&self, window: usize) -> Option<usize> {
         if !(1..=MAX_WINDOW).contains(&window) {
             return None;
         }
-        self.scratch_words(window)?.checked_mul(4)?.checked_add(3)
+        self.scratch_words(window, false)?
+            .checked_mul(4)?
+            .checked_add(3)
+    }
+
+    /// [`Segmenter::scratch_bytes`] plus room for a projection cache per direction:
+    /// with int8 weights, [`Segmenter::segment`] given this much keeps the cache from
+    /// one window to the next (until it is full), projecting fewer characters, with the
+    /// same results; f32 weights need no more than `scratch_bytes`. `None` as there.
+    pub fn persistent_scratch_bytes(&self, window: usize) -> Option<usize> {
+        check_text(window, 0).ok()?;
+        self.scratch_words(window, true)?
+            .checked_mul(4)?
+            .checked_add(3)
     }
 
     /// Labels each character of `text` (at most `window`, the scratch's window):
     /// `labels[i]` gets the `LABEL_*` bits of character i, `offsets[i]` its first
-    /// byte, `offsets[n]` the length (see [`Segmenter::split_scratch`]). Whitespace
-    /// gets [`LABEL_NONE`] without the output layer (decoding never reads its label).
-    /// `warm`: the scratch holds the projection cache an earlier window left (only for
-    /// [`Segmenter::exact_projections`]; its characters are not projected again).
-    fn label(&self, text: &str, words: &mut [u32], window: usize, warm: bool) -> usize {
+    /// byte, `offsets[n]` the length (see [`Segmenter::split_scratch`], with `caches`
+    /// projection caches). Whitespace gets [`LABEL_NONE`] without the output layer
+    /// (decoding never reads its label). `warm` (only with a cache per direction): the
+    /// scratch holds the caches an earlier window left, whose characters are not
+    /// projected again (unless the cache is full: then it starts afresh).
+    fn label(
+        &self,
+        text: &str,
+        words: &mut [u32],
+        window: usize,
+        caches: usize,
+        warm: bool,
+    ) -> usize {
         let h = self.hidden();
         let e = self.embedding_dim();
         let n = text.chars().count();
@@ -549,12 +590,12 @@ impl<'a> Segmenter<'a> {
             back,
             work,
             logits,
-        } = self.split_scratch(words, window, n);
+        } = self.split_scratch(words, window, n, caches);
         // Each distinct character (embedding row) takes a slot of the cache, in order
         // of first appearance, until the slots run out: its input projection is then
         // computed once per direction instead of once per occurrence. `index[i]` is
         // character i's slot, or `UNCACHED | row`.
-        if !warm {
+        if !warm || caches == 1 || *used as usize >= slots {
             table.fill(0);
             *used = 0;
         }
@@ -568,7 +609,7 @@ impl<'a> Segmenter<'a> {
         }
         offsets[n] = text.len() as u32;
         *used = count as u32;
-        // Each direction runs on the tagger's LSTM runner: the characters new to the
+        // Each direction runs on the tagger's LSTM runner: the characters new to its
         // cache projected a block at a time first, int8 weights in integer arithmetic
         // on i16 copies (so the same values as projected at each occurrence).
         let mut dir = DirectionScratch::new(work, e, h, PROJECTION_BLOCK);
@@ -581,25 +622,25 @@ impl<'a> Segmenter<'a> {
             labels,
             h,
         };
-        let (g, pw) = (4 * h, self.pairs_words());
+        let g = 4 * h;
         // The backward direction first: the forward one's labels add its terms.
         let cells = [self.backward.as_ref(), Some(&self.forward)];
         for (k, cell) in cells.into_iter().flatten().enumerate() {
             let d = usize::from(k + 1 < self.directions());
-            let cache = &mut cache[k * slots * g..(k + 1) * slots * g];
+            // A cache per direction keeps its projections; a shared one is refilled.
+            let (cache, first) = match caches {
+                1 => (&mut cache[..slots * g], 0),
+                _ => (&mut cache[k * slots * g..(k + 1) * slots * g], before),
+            };
             let mut rows = CachedRows {
                 embedding: &self.embedding,
-                rows: &cached_rows[before..count],
+                rows: &cached_rows[first..count],
             };
-            let new = &mut cache[before * g..count * g];
-            dir.project_inputs(cell, count - before, &mut rows, new);
+            let new = &mut cache[first * g..count * g];
+            dir.project_inputs(cell, count - first, &mut rows, new);
             dir.zero_state();
             // The recurrent product reads `W_hh` interleaved where a level has a kernel
-            // for it (the same sums), starting 32-byte aligned: no vector load of it
-            // straddles a cache line.
-            let pairs: &mut [i16] = bytemuck::cast_slice_mut(&mut pairs[k * pw..(k + 1) * pw]);
-            let skip = (32 - pairs.as_ptr() as usize % 32) % 32 / 2;
-            let pairs = pairs.get_mut(skip..).unwrap_or_default();
+            // for it (the same sums).
             let pairs = match arch::interleave_pairs(&cell.w_hh.kernel_rows(), pairs) {
                 true => &*pairs,
                 false => &[],
@@ -630,7 +671,8 @@ impl<'a> Segmenter<'a> {
     /// `text.chars().count()` always suffices; with less (at least `window`), the call
     /// stops at a window's end and says how many bytes it read; with room for no window,
     /// it fails with [`Error::OutputTooSmall`]. `scratch` holds at least
-    /// [`Segmenter::scratch_bytes`]`(window)` bytes. A window of 0 or above
+    /// [`Segmenter::scratch_bytes`]`(window)` bytes (with
+    /// [`Segmenter::persistent_scratch_bytes`], fewer projections). A window of 0 or above
     /// [`MAX_WINDOW`] is [`Error::InvalidWindow`]; a text of 4 GiB or more
     /// [`Error::TextTooLong`].
     pub fn segment(
@@ -644,8 +686,9 @@ impl<'a> Segmenter<'a> {
     }
 
     /// [`Segmenter::segment`]; with `warm`, `scratch` is the one the previous call
-    /// (with the same `window`) used, untouched since: its projection cache serves
-    /// this text too (the same results, fewer projections).
+    /// (with the same `window`) used, untouched since: given
+    /// [`Segmenter::persistent_scratch_bytes`], its projection caches serve this text
+    /// too (the same results, fewer projections).
     pub(crate) fn segment_from(
         &self,
         text: &str,
@@ -659,11 +702,17 @@ impl<'a> Segmenter<'a> {
         if scratch.len() < need {
             return Err(Error::ScratchTooSmall);
         }
+        // With room for a cache per direction (and int8 weights), windows after the
+        // first reuse the projection cache.
+        let persistent = self
+            .persistent_scratch_bytes(window)
+            .is_some_and(|p| scratch.len() >= p);
+        let caches = self.caches(persistent);
         let (_, words, _) = bytemuck::pod_align_to_mut::<u8, u32>(scratch);
-        let words = &mut words[..self.scratch_words(window).ok_or(Error::ScratchTooSmall)?];
-        // Windows after the first reuse the projection cache where that is exact.
-        let persist = self.exact_projections();
-        let mut warm = warm && persist;
+        let words = &mut words[..self
+            .scratch_words(window, persistent)
+            .ok_or(Error::ScratchTooSmall)?];
+        let mut warm = warm && caches > 1;
         let mut pos = 0usize;
         let mut written = 0usize;
         while pos < text.len() {
@@ -673,9 +722,9 @@ impl<'a> Segmenter<'a> {
                 .nth(window)
                 .map_or(rest.len(), |(b, _)| b);
             let last = end == rest.len();
-            let n = self.label(&rest[..end], words, window, warm);
-            warm = persist;
-            let labelled = self.split_scratch(words, window, n);
+            let n = self.label(&rest[..end], words, window, caches, warm);
+            warm = caches > 1;
+            let labelled = self.split_scratch(words, window, n, caches);
             let (offsets, labels) = (&*labelled.offsets, &*labelled.labels);
             let room = &mut out[written..];
             let Some(count) = self.decode(&rest[..end], offsets, labels, pos, room) else {
@@ -795,8 +844,9 @@ impl<'a> Segmenter<'a> {
     }
 }
 
-/// The characters a window caches the input projections of: at most this many distinct
-/// embedding rows per window (the rest are projected at each occurrence).
+/// The characters whose input projections are cached: at most this many distinct
+/// embedding rows (the rest are projected at each occurrence) per window, or, where the
+/// cache persists, until it is full (the next window then starts it afresh).
 const CACHED_CHARS: usize = 256;
 
 /// [`Directions::index`] bit: the character has no slot in the cache; the other bits
@@ -842,14 +892,23 @@ struct Scratch<'w> {
     // (n,) each character's cache slot or `UNCACHED | row`; (n,) its label.
     index: &'w mut [u32],
     labels: &'w mut [u32],
-    // Per direction (backward first): the cached projections (slots, 4H), and
-    // `W_hh` interleaved.
+    // The cached projections (slots, 4H), one or (backward first) one per direction;
+    // `W_hh` interleaved, 32-byte aligned.
     cache: &'w mut [f32],
-    pairs: &'w mut [f32],
+    pairs: &'w mut [i16],
     // (n, 5) the backward direction's terms of the logits.
     back: &'w mut [f32],
     work: &'w mut [f32],
     logits: &'w mut [f32],
+}
+
+/// The scratch words for the interleaved `W_hh` as i16 from their first 32-byte
+/// aligned address: at most 7 words in, the room [`Segmenter::pairs_words`] leaves,
+/// so that no vector load of the copy straddles a cache line.
+fn aligned_pairs(words: &mut [f32]) -> &mut [i16] {
+    let pairs: &mut [i16] = bytemuck::cast_slice_mut(words);
+    let skip = (32 - pairs.as_ptr() as usize % 32) % 32 / 2;
+    pairs.get_mut(skip..).unwrap_or_default()
 }
 
 /// The embedding rows of the cached characters, as inputs to project.
@@ -1045,10 +1104,10 @@ mod tests {
 
     use super::build::{with_segmenter, SegCell, SegmenterWeights};
     use super::{
-        check_text, paragraphs, Directions, Segmenter, CACHED_CHARS, CLASSES, MAX_WINDOW, UNCACHED,
-        UNLABELLED,
+        aligned_pairs, check_text, paragraphs, Directions, Segmenter, CACHED_CHARS, CLASSES,
+        MAX_WINDOW, UNCACHED, UNLABELLED,
     };
-    use crate::arch::{force, Level};
+    use crate::arch::{self, force, Level};
     use crate::model::{DirectionScratch, LayerIo, PROJECTION_BLOCK};
     use crate::synthetic::RandomModel;
     use crate::tensor::Storage;
@@ -1136,9 +1195,9 @@ mod tests {
     /// (labels, the backward terms of the logits as bits) of `Segmenter::label`.
     fn labelled(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
         let n = text.chars().count();
-        let mut words = std::vec![0u32; seg.scratch_words(n).unwrap()];
-        assert_eq!(seg.label(text, &mut words, n, false), n);
-        let s = seg.split_scratch(&mut words, n, n);
+        let mut words = std::vec![0u32; seg.scratch_words(n, false).unwrap()];
+        assert_eq!(seg.label(text, &mut words, n, 1, false), n);
+        let s = seg.split_scratch(&mut words, n, n, 1);
         (
             s.labels.to_vec(),
             s.back.iter().map(|v| v.to_bits()).collect(),
@@ -1244,39 +1303,69 @@ mod tests {
 
     #[test]
     fn a_warm_cache_labels_as_a_cold_one() {
-        // Int8 projections are exact, so later windows (and paragraphs) reuse the
-        // cache: each text's labels and states equal the runner's without a cache,
-        // also once the cache is full and new characters go uncached.
+        // Int8 projections are exact, so with a cache per direction later windows (and
+        // paragraphs) reuse it: each text's labels and states equal the runner's
+        // without a cache, also once the cache is full and new characters go uncached,
+        // and after a full cache starts afresh.
         for (chars, dim, h, bidirectional) in [(300, 6, 9, true), (40, 3, 4, false)] {
             let blob = random(chars, dim, h, bidirectional, Storage::I8);
             let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
-            assert!(seg.exact_projections());
+            let caches = seg.caches(true);
+            assert_eq!(caches, 1 + usize::from(bidirectional));
             let window = 1500;
+            let (slots, _) = seg.cache_len(window);
             for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
                 assert!(force(Some(level)));
-                let mut words = std::vec![0u32; seg.scratch_words(window).unwrap()];
-                for (k, (n, seed)) in [(200, 7), (9, 5), (1500, 11), (300, 13)].iter().enumerate() {
-                    let text = text(*n, chars, *seed);
+                let mut words = std::vec![0u32; seg.scratch_words(window, true).unwrap()];
+                let texts = [(200, 7), (9, 5), (1500, 11), (300, 13)];
+                for (k, (n, seed)) in texts.into_iter().enumerate() {
+                    let text = text(n, chars, seed);
+                    let s = seg.split_scratch(&mut words, window, n, caches);
                     // Whitespace leaves its terms as they were: zeros, as the runner's.
-                    seg.split_scratch(&mut words, window, *n).back.fill(0.0);
-                    assert_eq!(seg.label(&text, &mut words, window, k > 0), *n);
-                    let s = seg.split_scratch(&mut words, window, *n);
+                    s.back.fill(0.0);
+                    let before = *s.used as usize;
+                    assert_eq!(seg.label(&text, &mut words, window, caches, k > 0), n);
+                    let s = seg.split_scratch(&mut words, window, n, caches);
                     let got = (
                         s.labels.to_vec(),
                         s.back.iter().map(|v| v.to_bits()).collect(),
                     );
                     let what = std::format!("{chars} chars, text {k}, {level:?}");
                     same(&got, &labelled_by_the_runner(&seg, &text), &what);
+                    // The cache kept its characters, unless it was full.
+                    let mut distinct: Vec<usize> = text.chars().map(|c| seg.row(c)).collect();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                    let used = *s.used as usize;
+                    if k > 0 && before < slots {
+                        assert!(used >= before.max(distinct.len().min(slots)), "{what}");
+                    } else {
+                        assert_eq!(used, distinct.len().min(slots), "{what}");
+                    }
                 }
                 force(None);
             }
         }
         // f32 projections round differently in a block than alone: never reused.
         let blob = random(40, 5, 7, true, Storage::F32);
-        assert!(!Segmenter::from_bytes(&blob)
-            .unwrap()
-            .unwrap()
-            .exact_projections());
+        let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+        assert!(!seg.exact_projections());
+        assert_eq!(seg.caches(true), 1);
+        assert_eq!(seg.persistent_scratch_bytes(100), seg.scratch_bytes(100));
+    }
+
+    #[test]
+    fn the_interleaved_copy_starts_32_byte_aligned_with_room_at_any_address() {
+        let blob = random(40, 5, 48, true, Storage::I8);
+        let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+        let words = seg.pairs_words();
+        assert!(words > 0);
+        let mut buf = std::vec![0.0f32; words + 8];
+        for at in 0..8 {
+            let pairs = aligned_pairs(&mut buf[at..at + words]);
+            assert_eq!(pairs.as_ptr() as usize % 32, 0, "offset {at}");
+            assert!(pairs.len() >= arch::pairs_len(4 * 48, 48), "offset {at}");
+        }
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub struct RawSentence {
 /// Splits `text` into sentences of tokens (byte offsets into `text`), multiword tokens
 /// expanded into their words.
 pub fn sentences(seg: &Segmenter<'_>, text: &str) -> Result<Vec<RawSentence>, Error> {
-    let mut scratch = vec![0u8; seg.scratch_bytes(WINDOW).unwrap_or(0)];
+    // A projection cache per direction: it serves every paragraph.
+    let mut scratch = vec![0u8; seg.persistent_scratch_bytes(WINDOW).unwrap_or(0)];
     let mut out = Vec::new();
     for (i, para_range) in paragraphs(text).enumerate() {
         let p0 = para_range.start;
