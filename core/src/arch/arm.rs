@@ -387,27 +387,28 @@ impl DualMac for Asm {
     #[inline(always)]
     unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS] {
         let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+        // Per group: the row word, its halves, then two inputs' paired words at a time
+        // (`ldm` of four registers, which must be named in ascending order: r8 to r11).
+        //
         // SAFETY: the loop runs `groups >= 1` times, reading 4 bytes of the row and
-        // 8 words (`ldrd`: `x` is word-aligned) of `x` per group: within the
-        // caller's bounds. It writes no memory and keeps to its operands.
+        // 8 words (`x` is word-aligned) of `x` per group: within the caller's bounds.
+        // It writes no memory and keeps to its operands.
         unsafe {
             core::arch::asm!(
                 "2:",
                 "ldr {e}, [{q}], #4",
                 "sxtb16 {o}, {e}, ror #8",
                 "sxtb16 {e}, {e}",
-                "ldrd {xa}, {xb}, [{x}], #8",
-                "smlad {a0}, {e}, {xa}, {a0}",
-                "smlad {a0}, {o}, {xb}, {a0}",
-                "ldrd {xa}, {xb}, [{x}], #8",
-                "smlad {a1}, {e}, {xa}, {a1}",
-                "smlad {a1}, {o}, {xb}, {a1}",
-                "ldrd {xa}, {xb}, [{x}], #8",
-                "smlad {a2}, {e}, {xa}, {a2}",
-                "smlad {a2}, {o}, {xb}, {a2}",
-                "ldrd {xa}, {xb}, [{x}], #8",
-                "smlad {a3}, {e}, {xa}, {a3}",
-                "smlad {a3}, {o}, {xb}, {a3}",
+                "ldm {x}!, {{r8, r9, r10, r11}}",
+                "smlad {a0}, {e}, r8, {a0}",
+                "smlad {a0}, {o}, r9, {a0}",
+                "smlad {a1}, {e}, r10, {a1}",
+                "smlad {a1}, {o}, r11, {a1}",
+                "ldm {x}!, {{r8, r9, r10, r11}}",
+                "smlad {a2}, {e}, r8, {a2}",
+                "smlad {a2}, {o}, r9, {a2}",
+                "smlad {a3}, {e}, r10, {a3}",
+                "smlad {a3}, {o}, r11, {a3}",
                 "subs {n}, {n}, #1",
                 "bne 2b",
                 q = inout(reg) q => _,
@@ -417,10 +418,12 @@ impl DualMac for Asm {
                 a1 = inout(reg) a1,
                 a2 = inout(reg) a2,
                 a3 = inout(reg) a3,
-                xa = out(reg) _,
-                xb = out(reg) _,
                 e = out(reg) _,
                 o = out(reg) _,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
                 options(nostack, readonly),
             );
         }
