@@ -29,34 +29,37 @@ use core::mem::MaybeUninit;
 
 use super::Rows;
 
-/// Words of the stack buffer that holds the paired inputs, and after one paired input
-/// the dot products of [`DualMac::dot_rows`] (1 KiB). It is not zeroed (that would
-/// cost more than the pairing): the kernels read only the words that [`pair`] or the
-/// kernel wrote.
+/// Words of the stack buffer that holds the paired inputs (1 KiB). It is not zeroed
+/// (that would cost more than the pairing): the kernels read only the words that
+/// [`pair`] wrote.
 const BUF_WORDS: usize = 256;
-/// Longest rows the kernels take: one input (two i16 per word) leaves the buffer
-/// room for one tile of four dot products.
+/// Longest rows the kernels take (one paired input leaves the buffer room to spare).
 pub(super) const MAX_COLS: usize = 2 * (BUF_WORDS - 4);
 /// Inputs per pass of the block projection (each weight word serves all of them).
 const TOKENS: usize = 4;
 
 /// The dual multiply-accumulate loops.
 pub(super) trait DualMac {
-    /// `res[4 t + i] = (q + (4 t + i) s) . x` for the `tiles` tiles of four rows `t`,
-    /// over `groups` groups of four columns: rows of `4 * groups` bytes, `s` bytes
-    /// apart (`s = 0`: one row four times), `x` paired (two words per group).
+    /// `o[i] += (scale_i * x_scale) * (q_i . x)` for the `4 * tiles` rows `q_i = q + i
+    /// s` (tiles of four rows), over `groups` groups of four columns: rows of `4 *
+    /// groups` bytes, `x` paired (two words per group), `scale_i` the little-endian f32
+    /// at `scale + 4 i`. The same f32 operations as the scalar path.
     ///
     /// # Safety
     ///
     /// The `4 * tiles` rows are valid for `4 * groups` bytes, `x` for `2 * groups`
-    /// words, `res` for writing `4 * tiles` words; `groups >= 1`, `tiles >= 1`.
-    unsafe fn dot_rows(
+    /// words, `scale` for `16 * tiles` bytes, `o` (aligned) for reading and writing `4 *
+    /// tiles` f32; `groups >= 1`, `tiles >= 1`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn add_tiles(
         q: *const u8,
         s: usize,
         x: *const u32,
         groups: usize,
         tiles: usize,
-        res: *mut i32,
+        scale: *const u8,
+        x_scale: f32,
+        o: *mut f32,
     );
     /// `[q . x_0, .., q . x_3]`: one row against four inputs, paired and interleaved
     /// (eight words per group: two per input).
@@ -119,10 +122,11 @@ unsafe fn f32_at(p: *const u8, i: usize) -> f32 {
     }))
 }
 
-/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` paired into `buf`:
-/// the kernel takes the rows four at a time (one paired word serves them all), as
-/// many tiles as the rest of `buf` holds dot products, then one loop adds them,
-/// walking the rows by pointer with no check per row (the caller checked the shapes).
+/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row: with rows of whole groups
+/// of four columns, `x` paired into `buf` and the rows four at a time by the kernel
+/// (one paired word serves them all), which adds their products into `out` as it
+/// goes; the rows left (the last `rows % 4`, or every row of a length that is not a
+/// multiple of four) one at a time in plain Rust.
 ///
 /// Not inlined: the one copy of these loops serves [`gemv_i8_i16`] and the
 /// one-input passes of [`project_i8_i16`], which lends it its buffer.
@@ -139,62 +143,37 @@ unsafe fn add_rows<K: DualMac>(
     out: &mut [f32],
 ) {
     let (rows, cols, stride) = (w.rows, w.cols, w.stride);
+    let (q, scale) = (w.data.as_ptr(), w.scales.as_ptr());
     let groups = cols / 4;
-    pair(x, groups, buf, 2, 0);
-    let (x_paired, res) = buf.split_at_mut(2 * groups);
-    // At least one tile: `2 * groups <= BUF_WORDS - 4` (`cols <= MAX_COLS`).
-    let tiles_max = res.len() / 4;
-    let (x_paired, res) = (x_paired.as_ptr().cast(), res.as_mut_ptr().cast::<i32>());
-    let (mut q, mut scale, mut o) = (w.data.as_ptr(), w.scales.as_ptr(), out.as_mut_ptr());
-    let mut left = rows;
-    while left > 0 {
-        // Rows `r..r + n` (`r = rows - left`): tiles of four, or the last rows one at
-        // a time (never for LSTM matrices, whose `4H` rows come in fours).
-        let (s, tiles) = if left >= 4 {
-            (stride, (left / 4).min(tiles_max))
-        } else {
-            (0, 1)
-        };
-        let n = if s == 0 { 1 } else { 4 * tiles };
-        // SAFETY: rows `r..r + n` exist: with `cols >= 4 * groups` bytes each, `stride`
-        // apart, they and their scales lie in the slices (`in_bounds`), and `o` points
-        // at `out[r]` (`out.len() >= rows`); the kernel's `4 * tiles` rows are among
-        // them (`s = 0`: row `r` four times) and `res` holds their `4 * tiles <=
-        // BUF_WORDS - 2 * groups` dot products, written before they are read;
-        // `x_paired` holds the `2 * groups` paired words (written by `pair` above), and
-        // `dot_rows` runs only for `groups >= 1`.
+    let mut done = 0;
+    if cols % 4 == 0 && groups > 0 && rows >= 4 {
+        pair(x, groups, buf, 2, 0);
+        done = rows / 4 * 4;
+        // SAFETY: rows `0..done` exist: with `cols = 4 * groups` bytes each, `stride`
+        // apart, they and their scales lie in the slices (`in_bounds`), and `out` holds
+        // `rows >= done` f32; `buf` holds the `2 * groups <= BUF_WORDS` paired words
+        // (written by `pair` above); `groups >= 1`, `done / 4 >= 1`.
         unsafe {
-            if groups > 0 {
-                K::dot_rows(q, s, x_paired, groups, tiles, res);
-            } else {
-                res.write_bytes(0, n);
-            }
-            if cols % 4 != 0 {
-                for i in 0..n {
-                    *res.add(i) += tail(q.add(i * stride), x, 4 * groups, cols);
-                }
-            }
-            add_scaled(res, scale, x_scale, o, n);
-        }
-        // (Past the last row at the end: never read, hence wrapping.)
-        q = q.wrapping_add(n * stride);
-        scale = scale.wrapping_add(4 * n);
-        o = o.wrapping_add(n);
-        left -= n;
+            K::add_tiles(
+                q,
+                stride,
+                buf.as_ptr().cast(),
+                groups,
+                done / 4,
+                scale,
+                x_scale,
+                out.as_mut_ptr(),
+            )
+        };
     }
-}
-
-/// `o[i] += (scale_i * x_scale) * d[i]` for `i < n`: the dot products `d` into the
-/// outputs, in a function of its own, whose loop keeps its pointers in registers.
-///
-/// # Safety
-///
-/// `d` is valid for `n` words, `scale` for `4 * n` bytes and `o` for `n` f32.
-#[inline(never)]
-unsafe fn add_scaled(d: *const i32, scale: *const u8, x_scale: f32, o: *mut f32, n: usize) {
-    for i in 0..n {
-        // SAFETY: `i < n`, the caller's bounds.
-        unsafe { *o.add(i) += (f32_at(scale, i) * x_scale) * *d.add(i) as f32 };
+    // (An index loop: it compiles to the least code.)
+    let mut r = done;
+    while r < rows {
+        // SAFETY: row `r < rows` holds `cols` bytes and has a scale (`in_bounds`).
+        let d = unsafe { tail(q.add(r * stride), x, 0, cols) };
+        // SAFETY: as above.
+        out[r] += (unsafe { f32_at(scale, r) } * x_scale) * d as f32;
+        r += 1;
     }
 }
 
@@ -300,29 +279,41 @@ pub(super) struct Asm;
 #[cfg(postag_arm_dsp)]
 impl DualMac for Asm {
     #[inline(always)]
-    unsafe fn dot_rows(
+    unsafe fn add_tiles(
         q: *const u8,
         s: usize,
         x: *const u32,
         groups: usize,
         tiles: usize,
-        res: *mut i32,
+        scale: *const u8,
+        x_scale: f32,
+        o: *mut f32,
     ) {
         // Registers: r0 row 0 of the tile, r4 row 2 (rows 1 and 3 at `+ s`, r1), r2
         // `x`, r3 the groups left; the four sums, the paired input and a row word's
-        // halves where the compiler puts them. `x`, `groups`, `res` and the tiles left
-        // live on the stack (`[sp]` to `[sp, #12]`).
+        // halves where the compiler puts them. `x`, `groups`, the scales, `o` and the
+        // tiles left live on the stack (`[sp]` to `[sp, #16]`). After a tile's loop
+        // the sums go to s0-s3 as f32, the scales to s4-s7 (times `x_scale`), the
+        // outputs to s8-s11: `o += (scale * x_scale) * sum` (`vmla`: the product
+        // rounded, then the sum, as the scalar path's two operations), `x_scale` in
+        // s12. It saves and restores s0-s12 itself: the `sreg` operands and clobbers
+        // of `asm!` need the `vfp2` target feature (double precision), which the
+        // Cortex-M4F's single-precision FPU lacks.
         //
         // SAFETY: each tile reads 4 bytes of each of its four rows and 2 words
-        // (`ldrd`: `x` is word-aligned) of `x` per group, `groups >= 1` times, and
-        // writes its four sums at `res` (word-aligned), `tiles >= 1` times: within the
-        // caller's bounds. The 16 bytes of stack it takes it gives back; it restores
+        // (`ldrd`: `x` is word-aligned) of `x` per group, `groups >= 1` times, then 16
+        // bytes of scales (word loads at any alignment, as compiled code does) and
+        // reads and writes 4 f32 at `o` (word-aligned), `tiles >= 1` times: within the
+        // caller's bounds. The 76 bytes of stack it takes it gives back; it restores
         // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
-                "sub sp, sp, #16",
+                "vpush {{s0-s12}}",
+                "vmov s12, {a3}",
+                "sub sp, sp, #24",
                 "strd r2, r3, [sp]",
                 "strd {a0}, {a1}, [sp, #8]",
+                "str {a2}, [sp, #16]",
                 "3:",
                 "ldrd r2, r3, [sp]",
                 "add.w r4, r0, r1, lsl #1",
@@ -354,28 +345,51 @@ impl DualMac for Asm {
                 "smlad {a2}, {o}, {x13}, {a2}",
                 "subs r3, r3, #1",
                 "bne 2b",
-                // The sums out; row 0 of the next tile: back `4 * groups`, on `4 * s`.
-                "ldr {e}, [sp, #8]",
-                "strd {a0}, {a1}, [{e}], #8",
-                "strd {a2}, {a3}, [{e}], #8",
-                "str {e}, [sp, #8]",
-                "ldr {e}, [sp, #4]",
-                "sub.w r0, r0, {e}, lsl #2",
+                // The sums into the outputs.
+                "vmov s0, s1, {a0}, {a1}",
+                "vmov s2, s3, {a2}, {a3}",
+                "vcvt.f32.s32 s0, s0",
+                "vcvt.f32.s32 s1, s1",
+                "vcvt.f32.s32 s2, s2",
+                "vcvt.f32.s32 s3, s3",
+                "ldrd r2, r3, [sp, #8]",
+                "ldr {a0}, [r2], #4",
+                "ldr {a1}, [r2], #4",
+                "ldr {a2}, [r2], #4",
+                "ldr {a3}, [r2], #4",
+                "str r2, [sp, #8]",
+                "vmov s4, s5, {a0}, {a1}",
+                "vmov s6, s7, {a2}, {a3}",
+                "vmul.f32 s4, s4, s12",
+                "vmul.f32 s5, s5, s12",
+                "vmul.f32 s6, s6, s12",
+                "vmul.f32 s7, s7, s12",
+                "vldm r3, {{s8-s11}}",
+                "vmla.f32 s8, s4, s0",
+                "vmla.f32 s9, s5, s1",
+                "vmla.f32 s10, s6, s2",
+                "vmla.f32 s11, s7, s3",
+                "vstm r3!, {{s8-s11}}",
+                "str r3, [sp, #12]",
+                // Row 0 of the next tile: back `4 * groups`, on `4 * s`.
+                "ldr r2, [sp, #4]",
+                "sub.w r0, r0, r2, lsl #2",
                 "add.w r0, r0, r1, lsl #2",
-                "ldr {e}, [sp, #12]",
-                "subs {e}, {e}, #1",
-                "str {e}, [sp, #12]",
+                "ldr r2, [sp, #16]",
+                "subs r2, r2, #1",
+                "str r2, [sp, #16]",
                 "bne 3b",
-                "add sp, sp, #16",
+                "add sp, sp, #24",
+                "vpop {{s0-s12}}",
                 inout("r0") q => _,
                 in("r1") s,
                 inout("r2") x => _,
                 inout("r3") groups => _,
                 out("r4") _,
-                a0 = inout(reg) res => _,
-                a1 = inout(reg) tiles => _,
-                a2 = out(reg) _,
-                a3 = out(reg) _,
+                a0 = inout(reg) scale => _,
+                a1 = inout(reg) o => _,
+                a2 = inout(reg) tiles => _,
+                a3 = inout(reg) x_scale.to_bits() => _,
                 x02 = out(reg) _,
                 x13 = out(reg) _,
                 e = out(reg) _,
@@ -469,13 +483,15 @@ pub(super) mod model {
     pub(crate) struct Portable;
 
     impl DualMac for Portable {
-        unsafe fn dot_rows(
+        unsafe fn add_tiles(
             q: *const u8,
             s: usize,
             x: *const u32,
             groups: usize,
             tiles: usize,
-            res: *mut i32,
+            scale: *const u8,
+            x_scale: f32,
+            o: *mut f32,
         ) {
             for r in 0..4 * tiles {
                 let mut a = 0;
@@ -487,7 +503,7 @@ pub(super) mod model {
                     }
                 }
                 // SAFETY: `r < 4 * tiles` (the trait's bounds).
-                unsafe { res.add(r).write(a) };
+                unsafe { *o.add(r) += (super::f32_at(scale, r) * x_scale) * a as f32 };
             }
         }
 
