@@ -61,13 +61,29 @@ pub(super) trait DualMac {
         x_scale: f32,
         o: *mut f32,
     );
-    /// `[q . x_0, .., q . x_3]`: one row against four inputs, paired and interleaved
-    /// (eight words per group: two per input).
+    /// `o[k rows + r] = bias_r + (scale_r * xs[k]) * (q_r . x_k)` for the `rows` rows
+    /// `q_r = q + r stride` (of `4 * groups` bytes) and the four inputs `x_k`, paired
+    /// and interleaved in `x` (eight words per group: two per input); `scale_r` and
+    /// `bias_r` the little-endian f32 at `scale + 4 r` and `bias + 4 r`. The same f32
+    /// operations as the scalar path.
     ///
     /// # Safety
     ///
-    /// `q` is valid for `4 * groups` bytes, `x` for `8 * groups` words; `groups >= 1`.
-    unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS];
+    /// The rows are valid for `4 * groups` bytes, `x` for `8 * groups` words, `scale`
+    /// and `bias` for `4 * rows` bytes, `o` (aligned) for writing `4 * rows` f32;
+    /// `stride >= 4 * groups`, `groups >= 1`, `rows >= 1`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn project_rows(
+        q: *const u8,
+        stride: usize,
+        x: *const u32,
+        groups: usize,
+        rows: usize,
+        scale: *const u8,
+        bias: *const u8,
+        xs: &[f32; TOKENS],
+        o: *mut f32,
+    );
 }
 
 /// The paired inputs (see [`BUF_WORDS`]).
@@ -223,36 +239,33 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     let (data, scales, bias) = (w.data.as_ptr(), w.scales.as_ptr(), bias.as_ptr());
     let mut buf = buf();
     let mut t = 0;
-    while t + TOKENS <= b && groups > 0 && 2 * TOKENS * groups <= BUF_WORDS {
+    // Four inputs per pass for rows of whole groups of four columns (other lengths
+    // take the one-input passes).
+    while t + TOKENS <= b && cols % 4 == 0 && groups > 0 && 2 * TOKENS * groups <= BUF_WORDS {
         for k in 0..TOKENS {
             pair(input(t + k), groups, &mut buf, 2 * TOKENS, 2 * k);
         }
         let xs: [f32; TOKENS] = core::array::from_fn(|k| x_scales[t + k]);
         let o = out[t * rows..(t + TOKENS) * rows].as_mut_ptr();
-        let mut q = data;
-        for r in 0..rows {
-            // SAFETY: `q` is row `r < rows` (`cols >= 4 * groups` bytes): it, its
-            // scale and bias lie in the slices (`in_bounds`, the caller's bound on
-            // `bias`), `o` holds `TOKENS * rows` elements; `buf` holds the `2 * TOKENS
-            // * groups <= BUF_WORDS` interleaved words (all written by the `pair` calls
-            // above), and `groups >= 1`.
+        if rows > 0 {
+            // SAFETY: the `rows` rows of `cols = 4 * groups` bytes, `stride >= cols`
+            // apart, their scales and biases lie in the slices (`in_bounds`, the
+            // caller's bound on `bias`), `o` holds `TOKENS * rows` elements; `buf`
+            // holds the `2 * TOKENS * groups <= BUF_WORDS` interleaved words (all
+            // written by the `pair` calls above), and `groups >= 1`.
             unsafe {
-                let mut d = K::dot1x4(q, buf.as_ptr().cast(), groups);
-                if cols % 4 != 0 {
-                    for (k, d) in d.iter_mut().enumerate() {
-                        *d += tail(q, input(t + k), 4 * groups, cols);
-                    }
-                }
-                // The scalar path's operations, with the row's scale and bias read once.
-                let (scale, bias_r) = (f32_at(scales, r), f32_at(bias, r));
-                let o = o.add(r);
-                *o = bias_r + (scale * xs[0]) * d[0] as f32;
-                *o.add(rows) = bias_r + (scale * xs[1]) * d[1] as f32;
-                *o.add(2 * rows) = bias_r + (scale * xs[2]) * d[2] as f32;
-                *o.add(3 * rows) = bias_r + (scale * xs[3]) * d[3] as f32;
-            }
-            // (Past the last row at the end: never read, hence wrapping.)
-            q = q.wrapping_add(stride);
+                K::project_rows(
+                    data,
+                    stride,
+                    buf.as_ptr().cast(),
+                    groups,
+                    rows,
+                    scales,
+                    bias,
+                    &xs,
+                    o,
+                )
+            };
         }
         t += TOKENS;
     }
@@ -399,16 +412,47 @@ impl DualMac for Asm {
     }
 
     #[inline(always)]
-    unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS] {
-        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    unsafe fn project_rows(
+        q: *const u8,
+        stride: usize,
+        x: *const u32,
+        groups: usize,
+        rows: usize,
+        scale: *const u8,
+        bias: *const u8,
+        xs: &[f32; TOKENS],
+        o: *mut f32,
+    ) {
         // Per group: the row word, its halves, then two inputs' paired words at a time
         // (`ldm` of four registers, which must be named in ascending order: r8 to r11).
+        // Per row: the four sums to s0-s3 as f32, the scale and bias to s4 and s5,
+        // `xs` in s12-s15, the outputs `bias + (scale * xs[k]) * sum` in s6-s9, stored
+        // `4 * rows` bytes apart. On the stack (`[sp]` to `[sp, #28]`): `x`, `groups`,
+        // the step from a row's end to the next row, the rows left, the scale and bias
+        // pointers, the output pointer and `4 * rows`. It saves and restores s0-s15
+        // itself (see `add_tiles`).
         //
-        // SAFETY: the loop runs `groups >= 1` times, reading 4 bytes of the row and
-        // 8 words (`x` is word-aligned) of `x` per group: within the caller's bounds.
-        // It writes no memory and keeps to its operands.
+        // SAFETY: each row reads `4 * groups` bytes of the row and 8 words (`x` is
+        // word-aligned) of `x` per group, `groups >= 1` times, 4 bytes of scales and 4
+        // of biases (word loads at any alignment, as compiled code does) and writes 4
+        // f32 at `o + r`, `rows` apart (word-aligned), `rows >= 1` times: within the
+        // caller's bounds. The 96 bytes of stack it takes it gives back; it restores
+        // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
+                "vpush {{s0-s15}}",
+                "vldm {e}, {{s12-s15}}",
+                "sub sp, sp, #32",
+                "strd {x}, {n}, [sp]",
+                "strd {a0}, {a1}, [sp, #8]",
+                "strd {a2}, {a3}, [sp, #16]",
+                "strd {o}, r8, [sp, #24]",
+                "3:",
+                "ldrd {x}, {n}, [sp]",
+                "movs {a0}, #0",
+                "movs {a1}, #0",
+                "movs {a2}, #0",
+                "movs {a3}, #0",
                 "2:",
                 "ldr {e}, [{q}], #4",
                 "sxtb16 {o}, {e}, ror #8",
@@ -425,23 +469,63 @@ impl DualMac for Asm {
                 "smlad {a3}, {o}, r11, {a3}",
                 "subs {n}, {n}, #1",
                 "bne 2b",
+                // The row's four outputs.
+                "vmov s0, s1, {a0}, {a1}",
+                "vmov s2, s3, {a2}, {a3}",
+                "vcvt.f32.s32 s0, s0",
+                "vcvt.f32.s32 s1, s1",
+                "vcvt.f32.s32 s2, s2",
+                "vcvt.f32.s32 s3, s3",
+                "ldrd {e}, {o}, [sp, #16]",
+                "ldr r8, [{e}], #4",
+                "ldr r9, [{o}], #4",
+                "strd {e}, {o}, [sp, #16]",
+                "vmov s4, s5, r8, r9",
+                "vmul.f32 s6, s4, s12",
+                "vmul.f32 s7, s4, s13",
+                "vmul.f32 s8, s4, s14",
+                "vmul.f32 s9, s4, s15",
+                "vmul.f32 s6, s6, s0",
+                "vmul.f32 s7, s7, s1",
+                "vmul.f32 s8, s8, s2",
+                "vmul.f32 s9, s9, s3",
+                "vadd.f32 s6, s5, s6",
+                "vadd.f32 s7, s5, s7",
+                "vadd.f32 s8, s5, s8",
+                "vadd.f32 s9, s5, s9",
+                "ldrd {e}, {o}, [sp, #24]",
+                "vstr s6, [{e}]",
+                "add r8, {e}, {o}",
+                "vstr s7, [r8]",
+                "add r8, r8, {o}",
+                "vstr s8, [r8]",
+                "add r8, r8, {o}",
+                "vstr s9, [r8]",
+                "adds {e}, {e}, #4",
+                "str {e}, [sp, #24]",
+                // The next row.
+                "ldrd r8, r9, [sp, #8]",
+                "add {q}, {q}, r8",
+                "subs r9, r9, #1",
+                "str r9, [sp, #12]",
+                "bne 3b",
+                "add sp, sp, #32",
+                "vpop {{s0-s15}}",
                 q = inout(reg) q => _,
                 x = inout(reg) x => _,
                 n = inout(reg) groups => _,
-                a0 = inout(reg) a0,
-                a1 = inout(reg) a1,
-                a2 = inout(reg) a2,
-                a3 = inout(reg) a3,
-                e = out(reg) _,
-                o = out(reg) _,
-                out("r8") _,
+                a0 = inout(reg) stride - 4 * groups => _,
+                a1 = inout(reg) rows => _,
+                a2 = inout(reg) scale => _,
+                a3 = inout(reg) bias => _,
+                e = inout(reg) xs.as_ptr() => _,
+                o = inout(reg) o => _,
+                inout("r8") 4 * rows => _,
                 out("r9") _,
                 out("r10") _,
                 out("r11") _,
-                options(nostack, readonly),
             );
         }
-        [a0, a1, a2, a3]
     }
 }
 
@@ -507,19 +591,37 @@ pub(super) mod model {
             }
         }
 
-        unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS] {
-            let mut a = [0i32; TOKENS];
-            for g in 0..groups {
-                // SAFETY: `g < groups` (the trait's bounds).
+        unsafe fn project_rows(
+            q: *const u8,
+            stride: usize,
+            x: *const u32,
+            groups: usize,
+            rows: usize,
+            scale: *const u8,
+            bias: *const u8,
+            xs: &[f32; TOKENS],
+            o: *mut f32,
+        ) {
+            for r in 0..rows {
+                let mut a = [0i32; TOKENS];
+                for g in 0..groups {
+                    // SAFETY: `r < rows`, `g < groups` (the trait's bounds).
+                    unsafe {
+                        let qw = word(q.add(r * stride), g);
+                        for (k, a) in a.iter_mut().enumerate() {
+                            let p = x.add(2 * TOKENS * g + 2 * k);
+                            *a = group(qw, p.read(), p.add(1).read(), *a);
+                        }
+                    }
+                }
+                // SAFETY: `r < rows` (the trait's bounds).
                 unsafe {
-                    let qw = word(q, g);
-                    for (k, a) in a.iter_mut().enumerate() {
-                        let p = x.add(2 * TOKENS * g + 2 * k);
-                        *a = group(qw, p.read(), p.add(1).read(), *a);
+                    let (s, b) = (super::f32_at(scale, r), super::f32_at(bias, r));
+                    for (k, a) in a.iter().enumerate() {
+                        *o.add(k * rows + r) = b + (s * xs[k]) * *a as f32;
                     }
                 }
             }
-            a
         }
     }
 }
