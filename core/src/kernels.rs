@@ -187,8 +187,10 @@ pub(crate) fn max_abs_finite(x: &[f32]) -> Option<f32> {
     // The largest magnitude as bits: for non-negative floats the bit patterns order
     // as the values do, infinity above every finite value and NaN above infinity, so
     // one integer maximum (which vectorizes) finds max|x| and any non-finite value.
-    let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7FFF_FFFF));
-    (max_bits < f32::INFINITY.to_bits()).then(|| f32::from_bits(max_bits))
+    // (The bits shifted left rather than masked: Arm compares with a shifted operand,
+    // one instruction less per element.)
+    let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() << 1));
+    (max_bits < f32::INFINITY.to_bits() << 1).then(|| f32::from_bits(max_bits >> 1))
 }
 
 /// `q[i] = round(x[i] * inv)` (halves away from zero) for [`quantize_i16`], as far as
