@@ -96,14 +96,29 @@ fn buf() -> Buf {
 
 /// Pairs the first `groups` groups of four of `x` into `out`: group `g` becomes
 /// `out[g * step + first]` = `x0 | x2 << 16` and `out[g * step + first + 1]` = `x1 | x3
-/// << 16`.
-fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
-    for (c, o) in x[..4 * groups]
-        .chunks_exact(4)
-        .zip(out[first..].chunks_mut(step))
-    {
-        o[0].write(c[0] as u16 as u32 | (c[2] as u16 as u32) << 16);
-        o[1].write(c[1] as u16 as u32 | (c[3] as u16 as u32) << 16);
+/// << 16`. Each group is read as two words, `x1:x0` and `x3:x2`, whose low and high
+/// halves make the pairs (`PKHBT`, `PKHTB`).
+///
+/// # Safety
+///
+/// `x.len() >= 4 * groups`; `groups == 0` or `out.len() >= first + (groups - 1) * step
+/// + 2`.
+#[inline(never)]
+unsafe fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
+    let (x, out) = (x.as_ptr().cast::<u32>(), out.as_mut_ptr().cast::<u32>());
+    for g in 0..groups {
+        // SAFETY: `g < groups`: the two words of group `g` lie in `x` (read at any
+        // alignment), the two written in `out` (the caller's bounds).
+        unsafe {
+            let (lo, hi) = (
+                x.add(2 * g).read_unaligned(),
+                x.add(2 * g + 1).read_unaligned(),
+            );
+            let o = out.add(g * step + first);
+            o.write(u32::from_le(lo) & 0xFFFF | u32::from_le(hi) << 16);
+            o.add(1)
+                .write(u32::from_le(lo) >> 16 | u32::from_le(hi) & 0xFFFF_0000);
+        }
     }
 }
 
@@ -163,7 +178,8 @@ unsafe fn add_rows<K: DualMac>(
     let groups = cols / 4;
     let mut done = 0;
     if cols % 4 == 0 && groups > 0 && rows >= 4 {
-        pair(x, groups, buf, 2, 0);
+        // SAFETY: `x.len() >= cols = 4 * groups`, `buf` holds `2 * groups <= BUF_WORDS`.
+        unsafe { pair(x, groups, buf, 2, 0) };
         done = rows / 4 * 4;
         // SAFETY: rows `0..done` exist: with `cols = 4 * groups` bytes each, `stride`
         // apart, they and their scales lie in the slices (`in_bounds`), and `out` holds
@@ -243,7 +259,9 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     // take the one-input passes).
     while t + TOKENS <= b && cols % 4 == 0 && groups > 0 && 2 * TOKENS * groups <= BUF_WORDS {
         for k in 0..TOKENS {
-            pair(input(t + k), groups, &mut buf, 2 * TOKENS, 2 * k);
+            // SAFETY: the input holds `cols = 4 * groups` values, `buf` the `2 * TOKENS *
+            // groups <= BUF_WORDS` words written.
+            unsafe { pair(input(t + k), groups, &mut buf, 2 * TOKENS, 2 * k) };
         }
         let xs: [f32; TOKENS] = core::array::from_fn(|k| x_scales[t + k]);
         let o = out[t * rows..(t + TOKENS) * rows].as_mut_ptr();
