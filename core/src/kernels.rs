@@ -353,6 +353,27 @@ pub fn tanh(x: f32) -> f32 {
 #[cfg(any(target_os = "none", test))]
 #[inline(never)]
 fn activate_all(x: &mut [f32], tanh: bool) {
+    // One loop per side (with an FPU): no test of the side per element.
+    if ACTIVATE_INLINE_EXP && tanh {
+        activate_loop::<true>(x);
+    } else if ACTIVATE_INLINE_EXP {
+        activate_loop::<false>(x);
+    } else {
+        activate_loop_either(x, tanh);
+    }
+}
+
+/// [`activate_all`]'s loop for one side.
+#[cfg(any(target_os = "none", test))]
+#[inline(always)]
+fn activate_loop<const TANH: bool>(x: &mut [f32]) {
+    activate_loop_either(x, TANH);
+}
+
+/// [`activate_all`]'s loop.
+#[cfg(any(target_os = "none", test))]
+#[inline(always)]
+fn activate_loop_either(x: &mut [f32], tanh: bool) {
     for v in x.iter_mut() {
         let y = *v;
         let ax = y.abs();
