@@ -96,13 +96,14 @@ pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
     // On Cortex-M with an FPU the same loop in assembly.
     #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-    let (q, x) = {
-        let n = crate::arch::dot_i8_lanes(q, x, &mut acc);
-        (&q[n..], &x[n..])
+    let (acc, q, x) = {
+        let (acc, n) = crate::arch::dot_i8_lanes(q, x);
+        (acc, &q[n..], &x[n..])
     };
+    #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
+    let mut acc = [0.0f32; LANES];
     #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
     let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
         each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])

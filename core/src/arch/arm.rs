@@ -303,31 +303,36 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     true
 }
 
-/// `acc[k] += (q[8 g + k] as i8 as f32) * x[8 g + k]` for every whole group `g` of
-/// eight elements of both `q` and `x`, in order: the loop of [`crate::kernels::dot_i8`]
-/// (the same f32 operations: `vmla` rounds the product, then the sum). Returns the
-/// elements it took, `8 * groups`.
+/// `acc[k] = sum_g (q[8 g + k] as i8 as f32) * x[8 g + k]` from 0, over every whole
+/// group `g` of eight elements of both `q` and `x`, in order: the loop of
+/// [`crate::kernels::dot_i8`] (the same f32 operations: `vmla` rounds the product,
+/// then the sum). Returns `acc` and the elements it took, `8 * groups`.
 ///
 /// Per group: two words of `q`, each byte sign-extended (`sxtb`) and moved to the FPU
 /// two at a time (`vmov` of a register pair), converted, the eight `x` in one `vldm`,
 /// eight `vmla`: 33 instructions where compiled code takes 46.
 #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32], acc: &mut [f32; 8]) -> usize {
+pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32]) -> ([f32; 8], usize) {
     let groups = q.len().min(x.len()) / 8;
     if groups == 0 {
-        return 0;
+        return ([0.0; 8], 0);
     }
+    let mut acc = MaybeUninit::<[f32; 8]>::uninit();
     // The accumulators live in s16-s23, the converted bytes in s0-s7, `x` in s8-s15;
     // the loop saves and restores s0-s23 itself (see `add_tiles`).
     //
     // SAFETY: the loop runs `groups >= 1` times, reading 8 bytes of `q` (word loads
     // at any alignment, as compiled code does) and 8 f32 of `x` (aligned) per group:
-    // `8 * groups <= min(q.len(), x.len())`. It reads and writes the 8 f32 of `acc`.
+    // `8 * groups <= min(q.len(), x.len())`. It writes the 8 f32 of `acc`.
     // The 96 bytes of stack it takes it gives back; the flags are not preserved.
     unsafe {
         core::arch::asm!(
             "vpush {{s0-s23}}",
-            "vldm {acc}, {{s16-s23}}",
+            "movs {t0}, #0",
+            "vmov s16, s17, {t0}, {t0}",
+            "vmov s18, s19, {t0}, {t0}",
+            "vmov s20, s21, {t0}, {t0}",
+            "vmov s22, s23, {t0}, {t0}",
             "2:",
             "ldr {w0}, [{q}], #4",
             "ldr {w1}, [{q}], #4",
@@ -374,7 +379,8 @@ pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32], acc: &mut [f32; 8]) -> usize {
             t1 = out(reg) _,
         );
     }
-    8 * groups
+    // SAFETY: the loop above wrote all of `acc`.
+    (unsafe { acc.assume_init() }, 8 * groups)
 }
 
 /// The loops in Thumb-2 assembly.
