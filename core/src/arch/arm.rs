@@ -402,8 +402,9 @@ impl DualMac for Asm {
     ) {
         // Registers: r0 row 0 of the tile, r4 row 2 (rows 1 and 3 at `+ s`, r1), r2
         // `x`, r3 the groups left; the four sums, the paired input and a row word's
-        // halves where the compiler puts them. `x`, `groups`, the scales, `o` and the
-        // tiles left live on the stack (`[sp]` to `[sp, #16]`). After a tile's loop
+        // halves where the compiler puts them. `x`, `groups`, the scales, `o`, the end
+        // of the outputs and the step from a tile's end to the next (`4 s - 4 groups`)
+        // live on the stack (`[sp]` to `[sp, #20]`). After a tile's loop
         // the sums go to s0-s3 as f32, the scales to s4-s7 (times `x_scale`), the
         // outputs to s8-s11: `o += (scale * x_scale) * sum` (`vmla`: the product
         // rounded, then the sum, as the scalar path's two operations), `x_scale` in
@@ -424,7 +425,10 @@ impl DualMac for Asm {
                 "sub sp, sp, #24",
                 "strd r2, r3, [sp]",
                 "strd {a0}, {a1}, [sp, #8]",
-                "str {a2}, [sp, #16]",
+                "add.w {a2}, {a1}, {a2}, lsl #4",
+                "lsls {a0}, r1, #2",
+                "sub.w {a0}, {a0}, r3, lsl #2",
+                "strd {a2}, {a0}, [sp, #16]",
                 "3:",
                 "ldrd r2, r3, [sp]",
                 "add.w r4, r0, r1, lsl #1",
@@ -482,13 +486,11 @@ impl DualMac for Asm {
                 "vmla.f32 s11, s7, s3",
                 "vstm r3!, {{s8-s11}}",
                 "str r3, [sp, #12]",
-                // Row 0 of the next tile: back `4 * groups`, on `4 * s`.
-                "ldr r2, [sp, #4]",
-                "sub.w r0, r0, r2, lsl #2",
-                "add.w r0, r0, r1, lsl #2",
-                "ldr r2, [sp, #16]",
-                "subs r2, r2, #1",
-                "str r2, [sp, #16]",
+                // Row 0 of the next tile (back `4 * groups`, on `4 * s`), until the
+                // outputs end.
+                "ldrd r2, r4, [sp, #16]",
+                "add r0, r0, r4",
+                "cmp r3, r2",
                 "bne 3b",
                 "add sp, sp, #24",
                 "vpop {{s0-s12}}",
