@@ -9,8 +9,13 @@
 //! `SXTB16` sign-extends the even bytes into the two halfwords `(b0, b2)`, `SXTB16`
 //! with `ROR #8` the odd ones `(b1, b3)`. The input is paired to match once per
 //! vector, `(x0, x2)` and `(x1, x3)` per group of four columns, so two `SMLAD`s add
-//! the four products `b0 x0 + b2 x2 + b1 x1 + b3 x3` exactly. The last `cols % 4`
-//! columns are summed in plain Rust.
+//! the four products `b0 x0 + b2 x2 + b1 x1 + b3 x3` exactly. Rows whose length is
+//! not a multiple of four, and the rows past the last tile of four, are summed in plain
+//! Rust. The f32 operations after the dot products (`o += (scale * x_scale) * dot`,
+//! `bias + (scale * x_scale) * dot`) run in the same `asm!` blocks (VFP: `vmla` rounds
+//! the product, then the sum, as the two operations of the scalar path do). Inputs are
+//! read as little-endian words (every Cortex-M build here, and the hosts that test the
+//! portable model).
 //!
 //! Exactness: rows of at most [`MAX_COLS`] columns, `|q| <= 128`, `|x| <= 16383`, so
 //! every partial sum stays below `128 * 16383 * 512 < 2^31` and the i32 accumulators
@@ -20,10 +25,11 @@
 //! these targets (ARMv7-M and ARMv8-M Mainline load unaligned words unless
 //! `CCR.UNALIGN_TRP` is set, which would fault compiled code too).
 //!
-//! The kernels' logic (pairing, tiles, tails, the float operations around them) is
-//! written once over [`DualMac`]; the host tests run it with a portable model of the
-//! instructions against the scalar path, and the firmware test compares the Cortex-M
-//! build (the `asm!` form) with the host bit for bit.
+//! The kernels' logic (pairing, tiles, the rows left to plain Rust, the float
+//! operations around them) is written once over [`DualMac`]; the host tests run it
+//! with a portable model of the instructions against the scalar path, and the
+//! firmware test compares the Cortex-M build (the `asm!` form) with the host bit for
+//! bit.
 
 use core::mem::MaybeUninit;
 
@@ -122,16 +128,17 @@ unsafe fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usi
     }
 }
 
-/// `sum q[j] * x[j]` over the columns `from..cols` (those that do not fill a group).
+/// `sum q[j] * x[j]` over the `cols` columns, in plain Rust (the rows the kernels do
+/// not take).
 ///
 /// # Safety
 ///
 /// `q` is valid for `cols` bytes; `x.len() >= cols`.
 #[inline(always)]
-unsafe fn tail(q: *const u8, x: &[i16], from: usize, cols: usize) -> i32 {
+unsafe fn dot_row(q: *const u8, x: &[i16], cols: usize) -> i32 {
     let mut s = 0;
     // (An index loop: it compiles to the least code around the callers' hot loops.)
-    let mut j = from;
+    let mut j = 0;
     while j < cols {
         // SAFETY: `j < cols` (the caller's bound on `q`).
         s += unsafe { *q.add(j) } as i8 as i32 * x[j] as i32;
@@ -202,7 +209,7 @@ unsafe fn add_rows<K: DualMac>(
     let mut r = done;
     while r < rows {
         // SAFETY: row `r < rows` holds `cols` bytes and has a scale (`in_bounds`).
-        let d = unsafe { tail(q.add(r * stride), x, 0, cols) };
+        let d = unsafe { dot_row(q.add(r * stride), x, cols) };
         // SAFETY: as above.
         out[r] += (unsafe { f32_at(scale, r) } * x_scale) * d as f32;
         r += 1;
