@@ -93,7 +93,10 @@ pub fn cmp_normalized(word: &str, flags: u8, stored: &[u8]) -> Ordering {
 /// most `max` (the model's `max_word_chars`), else the first `ceil(max/2)` and the
 /// last `floor(max/2)`, so both prefix and suffix survive in a long word.
 pub fn word_chars(word: &str, max: usize) -> impl Iterator<Item = char> + '_ {
-    let count = word.chars().count();
+    // The characters are the bytes that do not continue one (`word` is UTF-8): a plain
+    // loop, where `chars().count()` brings its own word-at-a-time routine (320 bytes
+    // of firmware code).
+    let count = word.bytes().filter(|&b| (b as i8) >= -0x40).count();
     let (head, tail) = if count <= max {
         (count, 0)
     } else {
@@ -252,6 +255,37 @@ mod tests {
     use std::vec::Vec;
 
     use crate::test_support::cases;
+
+    /// `word_chars` against the characters themselves: all of them up to `max`, else
+    /// the first `ceil(max/2)` and the last `floor(max/2)`, for 1- to 4-byte UTF-8.
+    #[test]
+    fn word_chars_keeps_the_ends_of_long_words() {
+        for word in [
+            "",
+            "a",
+            "ÑANDÚ",
+            "日本語のテキスト",
+            "a😀b€cé",
+            "abcdefgh",
+            "é😀é😀é😀é",
+        ] {
+            let all: Vec<char> = word.chars().collect();
+            for max in 1..10 {
+                let got: Vec<char> = word_chars(word, max).collect();
+                let want: Vec<char> = if all.len() <= max {
+                    all.clone()
+                } else {
+                    let (head, tail) = (max - max / 2, max / 2);
+                    all[..head]
+                        .iter()
+                        .chain(&all[all.len() - tail..])
+                        .copied()
+                        .collect()
+                };
+                assert_eq!(got, want, "{word:?} max {max}");
+            }
+        }
+    }
 
     /// Bytes mostly from a few letters (long shared prefixes) and UTF-8 pieces, some
     /// not UTF-8 at all.

@@ -9,8 +9,13 @@
 //! `SXTB16` sign-extends the even bytes into the two halfwords `(b0, b2)`, `SXTB16`
 //! with `ROR #8` the odd ones `(b1, b3)`. The input is paired to match once per
 //! vector, `(x0, x2)` and `(x1, x3)` per group of four columns, so two `SMLAD`s add
-//! the four products `b0 x0 + b2 x2 + b1 x1 + b3 x3` exactly. The last `cols % 4`
-//! columns are summed in plain Rust.
+//! the four products `b0 x0 + b2 x2 + b1 x1 + b3 x3` exactly. Rows whose length is
+//! not a multiple of four, and the rows past the last tile of four, are summed in plain
+//! Rust. The f32 operations after the dot products (`o += (scale * x_scale) * dot`,
+//! `bias + (scale * x_scale) * dot`) run in the same `asm!` blocks (VFP: `vmla` rounds
+//! the product, then the sum, as the two operations of the scalar path do). Inputs are
+//! read as little-endian words (every Cortex-M build here, and the hosts that test the
+//! portable model).
 //!
 //! Exactness: rows of at most [`MAX_COLS`] columns, `|q| <= 128`, `|x| <= 16383`, so
 //! every partial sum stays below `128 * 16383 * 512 < 2^31` and the i32 accumulators
@@ -20,51 +25,71 @@
 //! these targets (ARMv7-M and ARMv8-M Mainline load unaligned words unless
 //! `CCR.UNALIGN_TRP` is set, which would fault compiled code too).
 //!
-//! The kernels' logic (pairing, tiles, tails, the float operations around them) is
-//! written once over [`DualMac`]; the host tests run it with a portable model of the
-//! instructions against the scalar path, and the firmware test compares the Cortex-M
-//! build (the `asm!` form) with the host bit for bit.
+//! The kernels' logic (pairing, tiles, the rows left to plain Rust, the float
+//! operations around them) is written once over [`DualMac`]; the host tests run it
+//! with a portable model of the instructions against the scalar path, and the
+//! firmware test compares the Cortex-M build (the `asm!` form) with the host bit for
+//! bit.
 
 use core::mem::MaybeUninit;
 
 use super::Rows;
 
-/// Words of the stack buffer that holds the paired inputs, and after one paired input
-/// the dot products of [`DualMac::dot_rows`] (1 KiB). It is not zeroed (that would
-/// cost more than the pairing): the kernels read only the words that [`pair`] or the
-/// kernel wrote.
+/// Words of the stack buffer that holds the paired inputs (1 KiB). It is not zeroed
+/// (that would cost more than the pairing): the kernels read only the words that
+/// [`pair`] wrote.
 const BUF_WORDS: usize = 256;
-/// Longest rows the kernels take: one input (two i16 per word) leaves the buffer
-/// room for one tile of four dot products.
+/// Longest rows the kernels take (one paired input leaves the buffer room to spare).
 pub(super) const MAX_COLS: usize = 2 * (BUF_WORDS - 4);
 /// Inputs per pass of the block projection (each weight word serves all of them).
 const TOKENS: usize = 4;
 
 /// The dual multiply-accumulate loops.
 pub(super) trait DualMac {
-    /// `res[4 t + i] = (q + (4 t + i) s) . x` for the `tiles` tiles of four rows `t`,
-    /// over `groups` groups of four columns: rows of `4 * groups` bytes, `s` bytes
-    /// apart (`s = 0`: one row four times), `x` paired (two words per group).
+    /// `o[i] += (scale_i * x_scale) * (q_i . x)` for the `4 * tiles` rows `q_i = q + i
+    /// s` (tiles of four rows), over `groups` groups of four columns: rows of `4 *
+    /// groups` bytes, `x` paired (two words per group), `scale_i` the little-endian f32
+    /// at `scale + 4 i`. The same f32 operations as the scalar path.
     ///
     /// # Safety
     ///
     /// The `4 * tiles` rows are valid for `4 * groups` bytes, `x` for `2 * groups`
-    /// words, `res` for writing `4 * tiles` words; `groups >= 1`, `tiles >= 1`.
-    unsafe fn dot_rows(
+    /// words, `scale` for `16 * tiles` bytes, `o` (aligned) for reading and writing `4 *
+    /// tiles` f32; `groups >= 1`, `tiles >= 1`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn add_tiles(
         q: *const u8,
         s: usize,
         x: *const u32,
         groups: usize,
         tiles: usize,
-        res: *mut i32,
+        scale: *const u8,
+        x_scale: f32,
+        o: *mut f32,
     );
-    /// `[q . x_0, .., q . x_3]`: one row against four inputs, paired and interleaved
-    /// (eight words per group: two per input).
+    /// `o[k rows + r] = bias_r + (scale_r * xs[k]) * (q_r . x_k)` for the `rows` rows
+    /// `q_r = q + r stride` (of `4 * groups` bytes) and the four inputs `x_k`, paired
+    /// and interleaved in `x` (eight words per group: two per input); `scale_r` and
+    /// `bias_r` the little-endian f32 at `scale + 4 r` and `bias + 4 r`. The same f32
+    /// operations as the scalar path.
     ///
     /// # Safety
     ///
-    /// `q` is valid for `4 * groups` bytes, `x` for `8 * groups` words; `groups >= 1`.
-    unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS];
+    /// The rows are valid for `4 * groups` bytes, `x` for `8 * groups` words, `scale`
+    /// and `bias` for `4 * rows` bytes, `o` (aligned) for writing `4 * rows` f32;
+    /// `stride >= 4 * groups`, `groups >= 1`, `rows >= 1`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn project_rows(
+        q: *const u8,
+        stride: usize,
+        x: *const u32,
+        groups: usize,
+        rows: usize,
+        scale: *const u8,
+        bias: *const u8,
+        xs: &[f32; TOKENS],
+        o: *mut f32,
+    );
 }
 
 /// The paired inputs (see [`BUF_WORDS`]).
@@ -77,27 +102,43 @@ fn buf() -> Buf {
 
 /// Pairs the first `groups` groups of four of `x` into `out`: group `g` becomes
 /// `out[g * step + first]` = `x0 | x2 << 16` and `out[g * step + first + 1]` = `x1 | x3
-/// << 16`.
-fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
-    for (c, o) in x[..4 * groups]
-        .chunks_exact(4)
-        .zip(out[first..].chunks_mut(step))
-    {
-        o[0].write(c[0] as u16 as u32 | (c[2] as u16 as u32) << 16);
-        o[1].write(c[1] as u16 as u32 | (c[3] as u16 as u32) << 16);
+/// << 16`. Each group is read as two words, `x1:x0` and `x3:x2`, whose low and high
+/// halves make the pairs (`PKHBT`, `PKHTB`).
+///
+/// # Safety
+///
+/// `x.len() >= 4 * groups`; `groups == 0` or `out.len() >= first + (groups - 1) * step
+/// + 2`.
+#[inline(never)]
+unsafe fn pair(x: &[i16], groups: usize, out: &mut [MaybeUninit<u32>], step: usize, first: usize) {
+    let (x, out) = (x.as_ptr().cast::<u32>(), out.as_mut_ptr().cast::<u32>());
+    for g in 0..groups {
+        // SAFETY: `g < groups`: the two words of group `g` lie in `x` (read at any
+        // alignment), the two written in `out` (the caller's bounds).
+        unsafe {
+            let (lo, hi) = (
+                x.add(2 * g).read_unaligned(),
+                x.add(2 * g + 1).read_unaligned(),
+            );
+            let o = out.add(g * step + first);
+            o.write(u32::from_le(lo) & 0xFFFF | u32::from_le(hi) << 16);
+            o.add(1)
+                .write(u32::from_le(lo) >> 16 | u32::from_le(hi) & 0xFFFF_0000);
+        }
     }
 }
 
-/// `sum q[j] * x[j]` over the columns `from..cols` (those that do not fill a group).
+/// `sum q[j] * x[j]` over the `cols` columns, in plain Rust (the rows the kernels do
+/// not take).
 ///
 /// # Safety
 ///
 /// `q` is valid for `cols` bytes; `x.len() >= cols`.
 #[inline(always)]
-unsafe fn tail(q: *const u8, x: &[i16], from: usize, cols: usize) -> i32 {
+unsafe fn dot_row(q: *const u8, x: &[i16], cols: usize) -> i32 {
     let mut s = 0;
     // (An index loop: it compiles to the least code around the callers' hot loops.)
-    let mut j = from;
+    let mut j = 0;
     while j < cols {
         // SAFETY: `j < cols` (the caller's bound on `q`).
         s += unsafe { *q.add(j) } as i8 as i32 * x[j] as i32;
@@ -119,10 +160,11 @@ unsafe fn f32_at(p: *const u8, i: usize) -> f32 {
     }))
 }
 
-/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row, `x` paired into `buf`:
-/// the kernel takes the rows four at a time (one paired word serves them all), as
-/// many tiles as the rest of `buf` holds dot products, then one loop adds them,
-/// walking the rows by pointer with no check per row (the caller checked the shapes).
+/// `out[r] += (scale_r * x_scale) * (q_r . x)` for every row: with rows of whole groups
+/// of four columns, `x` paired into `buf` and the rows four at a time by the kernel
+/// (one paired word serves them all), which adds their products into `out` as it
+/// goes; the rows left (the last `rows % 4`, or every row of a length that is not a
+/// multiple of four) one at a time in plain Rust.
 ///
 /// Not inlined: the one copy of these loops serves [`gemv_i8_i16`] and the
 /// one-input passes of [`project_i8_i16`], which lends it its buffer.
@@ -139,62 +181,38 @@ unsafe fn add_rows<K: DualMac>(
     out: &mut [f32],
 ) {
     let (rows, cols, stride) = (w.rows, w.cols, w.stride);
+    let (q, scale) = (w.data.as_ptr(), w.scales.as_ptr());
     let groups = cols / 4;
-    pair(x, groups, buf, 2, 0);
-    let (x_paired, res) = buf.split_at_mut(2 * groups);
-    // At least one tile: `2 * groups <= BUF_WORDS - 4` (`cols <= MAX_COLS`).
-    let tiles_max = res.len() / 4;
-    let (x_paired, res) = (x_paired.as_ptr().cast(), res.as_mut_ptr().cast::<i32>());
-    let (mut q, mut scale, mut o) = (w.data.as_ptr(), w.scales.as_ptr(), out.as_mut_ptr());
-    let mut left = rows;
-    while left > 0 {
-        // Rows `r..r + n` (`r = rows - left`): tiles of four, or the last rows one at
-        // a time (never for LSTM matrices, whose `4H` rows come in fours).
-        let (s, tiles) = if left >= 4 {
-            (stride, (left / 4).min(tiles_max))
-        } else {
-            (0, 1)
-        };
-        let n = if s == 0 { 1 } else { 4 * tiles };
-        // SAFETY: rows `r..r + n` exist: with `cols >= 4 * groups` bytes each, `stride`
-        // apart, they and their scales lie in the slices (`in_bounds`), and `o` points
-        // at `out[r]` (`out.len() >= rows`); the kernel's `4 * tiles` rows are among
-        // them (`s = 0`: row `r` four times) and `res` holds their `4 * tiles <=
-        // BUF_WORDS - 2 * groups` dot products, written before they are read;
-        // `x_paired` holds the `2 * groups` paired words (written by `pair` above), and
-        // `dot_rows` runs only for `groups >= 1`.
+    let mut done = 0;
+    if cols % 4 == 0 && groups > 0 && rows >= 4 {
+        // SAFETY: `x.len() >= cols = 4 * groups`, `buf` holds `2 * groups <= BUF_WORDS`.
+        unsafe { pair(x, groups, buf, 2, 0) };
+        done = rows / 4 * 4;
+        // SAFETY: rows `0..done` exist: with `cols = 4 * groups` bytes each, `stride`
+        // apart, they and their scales lie in the slices (`in_bounds`), and `out` holds
+        // `rows >= done` f32; `buf` holds the `2 * groups <= BUF_WORDS` paired words
+        // (written by `pair` above); `groups >= 1`, `done / 4 >= 1`.
         unsafe {
-            if groups > 0 {
-                K::dot_rows(q, s, x_paired, groups, tiles, res);
-            } else {
-                res.write_bytes(0, n);
-            }
-            if cols % 4 != 0 {
-                for i in 0..n {
-                    *res.add(i) += tail(q.add(i * stride), x, 4 * groups, cols);
-                }
-            }
-            add_scaled(res, scale, x_scale, o, n);
-        }
-        // (Past the last row at the end: never read, hence wrapping.)
-        q = q.wrapping_add(n * stride);
-        scale = scale.wrapping_add(4 * n);
-        o = o.wrapping_add(n);
-        left -= n;
+            K::add_tiles(
+                q,
+                stride,
+                buf.as_ptr().cast(),
+                groups,
+                done / 4,
+                scale,
+                x_scale,
+                out.as_mut_ptr(),
+            )
+        };
     }
-}
-
-/// `o[i] += (scale_i * x_scale) * d[i]` for `i < n`: the dot products `d` into the
-/// outputs, in a function of its own, whose loop keeps its pointers in registers.
-///
-/// # Safety
-///
-/// `d` is valid for `n` words, `scale` for `4 * n` bytes and `o` for `n` f32.
-#[inline(never)]
-unsafe fn add_scaled(d: *const i32, scale: *const u8, x_scale: f32, o: *mut f32, n: usize) {
-    for i in 0..n {
-        // SAFETY: `i < n`, the caller's bounds.
-        unsafe { *o.add(i) += (f32_at(scale, i) * x_scale) * *d.add(i) as f32 };
+    // (An index loop: it compiles to the least code.)
+    let mut r = done;
+    while r < rows {
+        // SAFETY: row `r < rows` holds `cols` bytes and has a scale (`in_bounds`).
+        let d = unsafe { dot_row(q.add(r * stride), x, cols) };
+        // SAFETY: as above.
+        out[r] += (unsafe { f32_at(scale, r) } * x_scale) * d as f32;
+        r += 1;
     }
 }
 
@@ -244,36 +262,35 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     let (data, scales, bias) = (w.data.as_ptr(), w.scales.as_ptr(), bias.as_ptr());
     let mut buf = buf();
     let mut t = 0;
-    while t + TOKENS <= b && groups > 0 && 2 * TOKENS * groups <= BUF_WORDS {
+    // Four inputs per pass for rows of whole groups of four columns (other lengths
+    // take the one-input passes).
+    while t + TOKENS <= b && cols % 4 == 0 && groups > 0 && 2 * TOKENS * groups <= BUF_WORDS {
         for k in 0..TOKENS {
-            pair(input(t + k), groups, &mut buf, 2 * TOKENS, 2 * k);
+            // SAFETY: the input holds `cols = 4 * groups` values, `buf` the `2 * TOKENS *
+            // groups <= BUF_WORDS` words written.
+            unsafe { pair(input(t + k), groups, &mut buf, 2 * TOKENS, 2 * k) };
         }
         let xs: [f32; TOKENS] = core::array::from_fn(|k| x_scales[t + k]);
         let o = out[t * rows..(t + TOKENS) * rows].as_mut_ptr();
-        let mut q = data;
-        for r in 0..rows {
-            // SAFETY: `q` is row `r < rows` (`cols >= 4 * groups` bytes): it, its
-            // scale and bias lie in the slices (`in_bounds`, the caller's bound on
-            // `bias`), `o` holds `TOKENS * rows` elements; `buf` holds the `2 * TOKENS
-            // * groups <= BUF_WORDS` interleaved words (all written by the `pair` calls
-            // above), and `groups >= 1`.
+        if rows > 0 {
+            // SAFETY: the `rows` rows of `cols = 4 * groups` bytes, `stride >= cols`
+            // apart, their scales and biases lie in the slices (`in_bounds`, the
+            // caller's bound on `bias`), `o` holds `TOKENS * rows` elements; `buf`
+            // holds the `2 * TOKENS * groups <= BUF_WORDS` interleaved words (all
+            // written by the `pair` calls above), and `groups >= 1`.
             unsafe {
-                let mut d = K::dot1x4(q, buf.as_ptr().cast(), groups);
-                if cols % 4 != 0 {
-                    for (k, d) in d.iter_mut().enumerate() {
-                        *d += tail(q, input(t + k), 4 * groups, cols);
-                    }
-                }
-                // The scalar path's operations, with the row's scale and bias read once.
-                let (scale, bias_r) = (f32_at(scales, r), f32_at(bias, r));
-                let o = o.add(r);
-                *o = bias_r + (scale * xs[0]) * d[0] as f32;
-                *o.add(rows) = bias_r + (scale * xs[1]) * d[1] as f32;
-                *o.add(2 * rows) = bias_r + (scale * xs[2]) * d[2] as f32;
-                *o.add(3 * rows) = bias_r + (scale * xs[3]) * d[3] as f32;
-            }
-            // (Past the last row at the end: never read, hence wrapping.)
-            q = q.wrapping_add(stride);
+                K::project_rows(
+                    data,
+                    stride,
+                    buf.as_ptr().cast(),
+                    groups,
+                    rows,
+                    scales,
+                    bias,
+                    &xs,
+                    o,
+                )
+            };
         }
         t += TOKENS;
     }
@@ -293,6 +310,86 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     true
 }
 
+/// `acc[k] = sum_g (q[8 g + k] as i8 as f32) * x[8 g + k]` from 0, over every whole
+/// group `g` of eight elements of both `q` and `x`, in order: the loop of
+/// [`crate::kernels::dot_i8`] (the same f32 operations: `vmla` rounds the product,
+/// then the sum). Returns `acc` and the elements it took, `8 * groups`.
+///
+/// Per group: two words of `q`, each byte sign-extended (`sxtb`) and moved to the FPU
+/// two at a time (`vmov` of a register pair), converted, the eight `x` in one `vldm`,
+/// eight `vmla`: 33 instructions where compiled code takes 46.
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32]) -> ([f32; 8], usize) {
+    let groups = q.len().min(x.len()) / 8;
+    if groups == 0 {
+        return ([0.0; 8], 0);
+    }
+    let mut acc = MaybeUninit::<[f32; 8]>::uninit();
+    // The accumulators live in s16-s23, the converted bytes in s0-s7, `x` in s8-s15;
+    // the loop saves and restores s0-s23 itself (see `add_tiles`).
+    //
+    // SAFETY: the loop runs `groups >= 1` times, reading 8 bytes of `q` (word loads
+    // at any alignment, as compiled code does) and 8 f32 of `x` (aligned) per group:
+    // `8 * groups <= min(q.len(), x.len())`. It writes the 8 f32 of `acc`.
+    // The 96 bytes of stack it takes it gives back; the flags are not preserved.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s23}}",
+            "movs {t0}, #0",
+            "vmov s16, s17, {t0}, {t0}",
+            "vmov s18, s19, {t0}, {t0}",
+            "vmov s20, s21, {t0}, {t0}",
+            "vmov s22, s23, {t0}, {t0}",
+            "2:",
+            "ldr {w0}, [{q}], #4",
+            "ldr {w1}, [{q}], #4",
+            "sxtb {t0}, {w0}",
+            "sxtb {t1}, {w0}, ror #8",
+            "vmov s0, s1, {t0}, {t1}",
+            "sxtb {t0}, {w0}, ror #16",
+            "asr {t1}, {w0}, #24",
+            "vmov s2, s3, {t0}, {t1}",
+            "sxtb {t0}, {w1}",
+            "sxtb {t1}, {w1}, ror #8",
+            "vmov s4, s5, {t0}, {t1}",
+            "sxtb {t0}, {w1}, ror #16",
+            "asr {t1}, {w1}, #24",
+            "vmov s6, s7, {t0}, {t1}",
+            "vcvt.f32.s32 s0, s0",
+            "vcvt.f32.s32 s1, s1",
+            "vcvt.f32.s32 s2, s2",
+            "vcvt.f32.s32 s3, s3",
+            "vcvt.f32.s32 s4, s4",
+            "vcvt.f32.s32 s5, s5",
+            "vcvt.f32.s32 s6, s6",
+            "vcvt.f32.s32 s7, s7",
+            "vldm {x}!, {{s8-s15}}",
+            "vmla.f32 s16, s0, s8",
+            "vmla.f32 s17, s1, s9",
+            "vmla.f32 s18, s2, s10",
+            "vmla.f32 s19, s3, s11",
+            "vmla.f32 s20, s4, s12",
+            "vmla.f32 s21, s5, s13",
+            "vmla.f32 s22, s6, s14",
+            "vmla.f32 s23, s7, s15",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "vstm {acc}, {{s16-s23}}",
+            "vpop {{s0-s23}}",
+            acc = in(reg) acc.as_mut_ptr(),
+            q = inout(reg) q.as_ptr() => _,
+            x = inout(reg) x.as_ptr() => _,
+            n = inout(reg) groups => _,
+            w0 = out(reg) _,
+            w1 = out(reg) _,
+            t0 = out(reg) _,
+            t1 = out(reg) _,
+        );
+    }
+    // SAFETY: the loop above wrote all of `acc`.
+    (unsafe { acc.assume_init() }, 8 * groups)
+}
+
 /// The loops in Thumb-2 assembly.
 #[cfg(postag_arm_dsp)]
 pub(super) struct Asm;
@@ -300,29 +397,45 @@ pub(super) struct Asm;
 #[cfg(postag_arm_dsp)]
 impl DualMac for Asm {
     #[inline(always)]
-    unsafe fn dot_rows(
+    unsafe fn add_tiles(
         q: *const u8,
         s: usize,
         x: *const u32,
         groups: usize,
         tiles: usize,
-        res: *mut i32,
+        scale: *const u8,
+        x_scale: f32,
+        o: *mut f32,
     ) {
         // Registers: r0 row 0 of the tile, r4 row 2 (rows 1 and 3 at `+ s`, r1), r2
         // `x`, r3 the groups left; the four sums, the paired input and a row word's
-        // halves where the compiler puts them. `x`, `groups`, `res` and the tiles left
-        // live on the stack (`[sp]` to `[sp, #12]`).
+        // halves where the compiler puts them. `x`, `groups`, the scales, `o`, the end
+        // of the outputs and the step from a tile's end to the next (`4 s - 4 groups`)
+        // live on the stack (`[sp]` to `[sp, #20]`). After a tile's loop
+        // the sums go to s0-s3 as f32, the scales to s4-s7 (times `x_scale`), the
+        // outputs to s8-s11: `o += (scale * x_scale) * sum` (`vmla`: the product
+        // rounded, then the sum, as the scalar path's two operations), `x_scale` in
+        // s12. It saves and restores s0-s12 itself: the `sreg` operands and clobbers
+        // of `asm!` need the `vfp2` target feature (double precision), which the
+        // Cortex-M4F's single-precision FPU lacks.
         //
         // SAFETY: each tile reads 4 bytes of each of its four rows and 2 words
-        // (`ldrd`: `x` is word-aligned) of `x` per group, `groups >= 1` times, and
-        // writes its four sums at `res` (word-aligned), `tiles >= 1` times: within the
-        // caller's bounds. The 16 bytes of stack it takes it gives back; it restores
+        // (`ldrd`: `x` is word-aligned) of `x` per group, `groups >= 1` times, then 16
+        // bytes of scales (word loads at any alignment, as compiled code does) and
+        // reads and writes 4 f32 at `o` (word-aligned), `tiles >= 1` times: within the
+        // caller's bounds. The 76 bytes of stack it takes it gives back; it restores
         // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
-                "sub sp, sp, #16",
+                "vpush {{s0-s12}}",
+                "vmov s12, {a3}",
+                "sub sp, sp, #24",
                 "strd r2, r3, [sp]",
                 "strd {a0}, {a1}, [sp, #8]",
+                "add.w {a2}, {a1}, {a2}, lsl #4",
+                "lsls {a0}, r1, #2",
+                "sub.w {a0}, {a0}, r3, lsl #2",
+                "strd {a2}, {a0}, [sp, #16]",
                 "3:",
                 "ldrd r2, r3, [sp]",
                 "add.w r4, r0, r1, lsl #1",
@@ -354,28 +467,49 @@ impl DualMac for Asm {
                 "smlad {a2}, {o}, {x13}, {a2}",
                 "subs r3, r3, #1",
                 "bne 2b",
-                // The sums out; row 0 of the next tile: back `4 * groups`, on `4 * s`.
-                "ldr {e}, [sp, #8]",
-                "strd {a0}, {a1}, [{e}], #8",
-                "strd {a2}, {a3}, [{e}], #8",
-                "str {e}, [sp, #8]",
-                "ldr {e}, [sp, #4]",
-                "sub.w r0, r0, {e}, lsl #2",
-                "add.w r0, r0, r1, lsl #2",
-                "ldr {e}, [sp, #12]",
-                "subs {e}, {e}, #1",
-                "str {e}, [sp, #12]",
+                // The sums into the outputs.
+                "vmov s0, s1, {a0}, {a1}",
+                "vmov s2, s3, {a2}, {a3}",
+                "vcvt.f32.s32 s0, s0",
+                "vcvt.f32.s32 s1, s1",
+                "vcvt.f32.s32 s2, s2",
+                "vcvt.f32.s32 s3, s3",
+                "ldrd r2, r3, [sp, #8]",
+                "ldr {a0}, [r2], #4",
+                "ldr {a1}, [r2], #4",
+                "ldr {a2}, [r2], #4",
+                "ldr {a3}, [r2], #4",
+                "str r2, [sp, #8]",
+                "vmov s4, s5, {a0}, {a1}",
+                "vmov s6, s7, {a2}, {a3}",
+                "vmul.f32 s4, s4, s12",
+                "vmul.f32 s5, s5, s12",
+                "vmul.f32 s6, s6, s12",
+                "vmul.f32 s7, s7, s12",
+                "vldm r3, {{s8-s11}}",
+                "vmla.f32 s8, s4, s0",
+                "vmla.f32 s9, s5, s1",
+                "vmla.f32 s10, s6, s2",
+                "vmla.f32 s11, s7, s3",
+                "vstm r3!, {{s8-s11}}",
+                "str r3, [sp, #12]",
+                // Row 0 of the next tile (back `4 * groups`, on `4 * s`), until the
+                // outputs end.
+                "ldrd r2, r4, [sp, #16]",
+                "add r0, r0, r4",
+                "cmp r3, r2",
                 "bne 3b",
-                "add sp, sp, #16",
+                "add sp, sp, #24",
+                "vpop {{s0-s12}}",
                 inout("r0") q => _,
                 in("r1") s,
                 inout("r2") x => _,
                 inout("r3") groups => _,
                 out("r4") _,
-                a0 = inout(reg) res => _,
-                a1 = inout(reg) tiles => _,
-                a2 = out(reg) _,
-                a3 = out(reg) _,
+                a0 = inout(reg) scale => _,
+                a1 = inout(reg) o => _,
+                a2 = inout(reg) tiles => _,
+                a3 = inout(reg) x_scale.to_bits() => _,
                 x02 = out(reg) _,
                 x13 = out(reg) _,
                 e = out(reg) _,
@@ -385,46 +519,120 @@ impl DualMac for Asm {
     }
 
     #[inline(always)]
-    unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS] {
-        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-        // SAFETY: the loop runs `groups >= 1` times, reading 4 bytes of the row and
-        // 8 words (`ldrd`: `x` is word-aligned) of `x` per group: within the
-        // caller's bounds. It writes no memory and keeps to its operands.
+    unsafe fn project_rows(
+        q: *const u8,
+        stride: usize,
+        x: *const u32,
+        groups: usize,
+        rows: usize,
+        scale: *const u8,
+        bias: *const u8,
+        xs: &[f32; TOKENS],
+        o: *mut f32,
+    ) {
+        // Per group: the row word, its halves, then two inputs' paired words at a time
+        // (`ldm` of four registers, which must be named in ascending order: r8 to r11).
+        // Per row: the four sums to s0-s3 as f32, the scale and bias to s4 and s5,
+        // `xs` in s12-s15, the outputs `bias + (scale * xs[k]) * sum` in s6-s9, stored
+        // `4 * rows` bytes apart. On the stack (`[sp]` to `[sp, #28]`): `x`, `groups`,
+        // the step from a row's end to the next row, the rows left, the scale and bias
+        // pointers, the output pointer and `4 * rows`. It saves and restores s0-s15
+        // itself (see `add_tiles`).
+        //
+        // SAFETY: each row reads `4 * groups` bytes of the row and 8 words (`x` is
+        // word-aligned) of `x` per group, `groups >= 1` times, 4 bytes of scales and 4
+        // of biases (word loads at any alignment, as compiled code does) and writes 4
+        // f32 at `o + r`, `rows` apart (word-aligned), `rows >= 1` times: within the
+        // caller's bounds. The 96 bytes of stack it takes it gives back; it restores
+        // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
+                "vpush {{s0-s15}}",
+                "vldm {e}, {{s12-s15}}",
+                "sub sp, sp, #32",
+                "strd {x}, {n}, [sp]",
+                "strd {a0}, {a1}, [sp, #8]",
+                "strd {a2}, {a3}, [sp, #16]",
+                "strd {o}, r8, [sp, #24]",
+                "3:",
+                "ldrd {x}, {n}, [sp]",
+                "movs {a0}, #0",
+                "movs {a1}, #0",
+                "movs {a2}, #0",
+                "movs {a3}, #0",
                 "2:",
                 "ldr {e}, [{q}], #4",
                 "sxtb16 {o}, {e}, ror #8",
                 "sxtb16 {e}, {e}",
-                "ldrd {xa}, {xb}, [{x}], #8",
-                "smlad {a0}, {e}, {xa}, {a0}",
-                "smlad {a0}, {o}, {xb}, {a0}",
-                "ldrd {xa}, {xb}, [{x}], #8",
-                "smlad {a1}, {e}, {xa}, {a1}",
-                "smlad {a1}, {o}, {xb}, {a1}",
-                "ldrd {xa}, {xb}, [{x}], #8",
-                "smlad {a2}, {e}, {xa}, {a2}",
-                "smlad {a2}, {o}, {xb}, {a2}",
-                "ldrd {xa}, {xb}, [{x}], #8",
-                "smlad {a3}, {e}, {xa}, {a3}",
-                "smlad {a3}, {o}, {xb}, {a3}",
+                "ldm {x}!, {{r8, r9, r10, r11}}",
+                "smlad {a0}, {e}, r8, {a0}",
+                "smlad {a0}, {o}, r9, {a0}",
+                "smlad {a1}, {e}, r10, {a1}",
+                "smlad {a1}, {o}, r11, {a1}",
+                "ldm {x}!, {{r8, r9, r10, r11}}",
+                "smlad {a2}, {e}, r8, {a2}",
+                "smlad {a2}, {o}, r9, {a2}",
+                "smlad {a3}, {e}, r10, {a3}",
+                "smlad {a3}, {o}, r11, {a3}",
                 "subs {n}, {n}, #1",
                 "bne 2b",
+                // The row's four outputs.
+                "vmov s0, s1, {a0}, {a1}",
+                "vmov s2, s3, {a2}, {a3}",
+                "vcvt.f32.s32 s0, s0",
+                "vcvt.f32.s32 s1, s1",
+                "vcvt.f32.s32 s2, s2",
+                "vcvt.f32.s32 s3, s3",
+                "ldrd {e}, {o}, [sp, #16]",
+                "ldr r8, [{e}], #4",
+                "ldr r9, [{o}], #4",
+                "strd {e}, {o}, [sp, #16]",
+                "vmov s4, s5, r8, r9",
+                "vmul.f32 s6, s4, s12",
+                "vmul.f32 s7, s4, s13",
+                "vmul.f32 s8, s4, s14",
+                "vmul.f32 s9, s4, s15",
+                "vmul.f32 s6, s6, s0",
+                "vmul.f32 s7, s7, s1",
+                "vmul.f32 s8, s8, s2",
+                "vmul.f32 s9, s9, s3",
+                "vadd.f32 s6, s5, s6",
+                "vadd.f32 s7, s5, s7",
+                "vadd.f32 s8, s5, s8",
+                "vadd.f32 s9, s5, s9",
+                "ldrd {e}, {o}, [sp, #24]",
+                "vstr s6, [{e}]",
+                "add r8, {e}, {o}",
+                "vstr s7, [r8]",
+                "add r8, r8, {o}",
+                "vstr s8, [r8]",
+                "add r8, r8, {o}",
+                "vstr s9, [r8]",
+                "adds {e}, {e}, #4",
+                "str {e}, [sp, #24]",
+                // The next row.
+                "ldrd r8, r9, [sp, #8]",
+                "add {q}, {q}, r8",
+                "subs r9, r9, #1",
+                "str r9, [sp, #12]",
+                "bne 3b",
+                "add sp, sp, #32",
+                "vpop {{s0-s15}}",
                 q = inout(reg) q => _,
                 x = inout(reg) x => _,
                 n = inout(reg) groups => _,
-                a0 = inout(reg) a0,
-                a1 = inout(reg) a1,
-                a2 = inout(reg) a2,
-                a3 = inout(reg) a3,
-                xa = out(reg) _,
-                xb = out(reg) _,
-                e = out(reg) _,
-                o = out(reg) _,
-                options(nostack, readonly),
+                a0 = inout(reg) stride - 4 * groups => _,
+                a1 = inout(reg) rows => _,
+                a2 = inout(reg) scale => _,
+                a3 = inout(reg) bias => _,
+                e = inout(reg) xs.as_ptr() => _,
+                o = inout(reg) o => _,
+                inout("r8") 4 * rows => _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
             );
         }
-        [a0, a1, a2, a3]
     }
 }
 
@@ -466,13 +674,15 @@ pub(super) mod model {
     pub(crate) struct Portable;
 
     impl DualMac for Portable {
-        unsafe fn dot_rows(
+        unsafe fn add_tiles(
             q: *const u8,
             s: usize,
             x: *const u32,
             groups: usize,
             tiles: usize,
-            res: *mut i32,
+            scale: *const u8,
+            x_scale: f32,
+            o: *mut f32,
         ) {
             for r in 0..4 * tiles {
                 let mut a = 0;
@@ -484,23 +694,41 @@ pub(super) mod model {
                     }
                 }
                 // SAFETY: `r < 4 * tiles` (the trait's bounds).
-                unsafe { res.add(r).write(a) };
+                unsafe { *o.add(r) += (super::f32_at(scale, r) * x_scale) * a as f32 };
             }
         }
 
-        unsafe fn dot1x4(q: *const u8, x: *const u32, groups: usize) -> [i32; TOKENS] {
-            let mut a = [0i32; TOKENS];
-            for g in 0..groups {
-                // SAFETY: `g < groups` (the trait's bounds).
+        unsafe fn project_rows(
+            q: *const u8,
+            stride: usize,
+            x: *const u32,
+            groups: usize,
+            rows: usize,
+            scale: *const u8,
+            bias: *const u8,
+            xs: &[f32; TOKENS],
+            o: *mut f32,
+        ) {
+            for r in 0..rows {
+                let mut a = [0i32; TOKENS];
+                for g in 0..groups {
+                    // SAFETY: `r < rows`, `g < groups` (the trait's bounds).
+                    unsafe {
+                        let qw = word(q.add(r * stride), g);
+                        for (k, a) in a.iter_mut().enumerate() {
+                            let p = x.add(2 * TOKENS * g + 2 * k);
+                            *a = group(qw, p.read(), p.add(1).read(), *a);
+                        }
+                    }
+                }
+                // SAFETY: `r < rows` (the trait's bounds).
                 unsafe {
-                    let qw = word(q, g);
-                    for (k, a) in a.iter_mut().enumerate() {
-                        let p = x.add(2 * TOKENS * g + 2 * k);
-                        *a = group(qw, p.read(), p.add(1).read(), *a);
+                    let (s, b) = (super::f32_at(scale, r), super::f32_at(bias, r));
+                    for (k, a) in a.iter().enumerate() {
+                        *o.add(k * rows + r) = b + (s * xs[k]) * *a as f32;
                     }
                 }
             }
-            a
         }
     }
 }

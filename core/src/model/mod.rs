@@ -29,6 +29,10 @@ use scratch::{aligned_words, Layout};
 /// Most tokens accepted in one call.
 pub const MAX_TOKENS: usize = 4096;
 
+/// Tokens before a token that tagging compares it with, byte for byte, to reuse the
+/// embedding row and char features of an equal one (see [`Model::lookups`]).
+const REUSE_WINDOW: usize = 32;
+
 /// Context, in tokens, that a window of a sentence longer than [`MAX_TOKENS`] reads on
 /// each side of the tokens it answers for (see [`sentence_windows`]).
 pub const WINDOW_CONTEXT: usize = 256;
@@ -324,10 +328,12 @@ impl<'a> Model<'a> {
 
     /// Phase 1 of tagging `n` tokens: each token's embedding row into `rows` and its
     /// char features into `feats` (n, F), `work` being the shared working memory.
-    /// Every input error surfaces here, in token order.
+    /// Every input error surfaces here, in token order. A token whose bytes equal one
+    /// of the [`REUSE_WINDOW`] tokens before it takes that token's row, and its char
+    /// features when they run one word at a time: the same values, computed once.
     fn lookups<'t, T: AsRef<[u8]> + 't>(
         &self,
-        tokens: impl Iterator<Item = &'t T>,
+        tokens: impl Iterator<Item = &'t T> + Clone,
         n: usize,
         rows: &mut [u32],
         feats: &mut [f32],
@@ -344,13 +350,29 @@ impl<'a> Model<'a> {
             .map(|c| (c, c.lanes_capacity(work.len())))
             .filter(|&(_, cap)| cap >= BATCH_LANES);
         let (mut group_start, mut in_group) = (0, 0);
+        // The tokens before token `i` that it is compared with, from the earliest.
+        let mut window = tokens.clone();
         for (i, token) in tokens.enumerate().take(n) {
             let word = core::str::from_utf8(token.as_ref()).map_err(|_| Error::InvalidUtf8)?;
-            rows[i] = self.word_row(word).ok_or(Error::UnknownWord)?;
+            let earlier = (i.saturating_sub(REUSE_WINDOW)..i)
+                .zip(window.clone())
+                .find(|(_, t)| t.as_ref() == token.as_ref())
+                .map(|(j, _)| j);
+            if i >= REUSE_WINDOW {
+                window.next();
+            }
+            rows[i] = match earlier {
+                Some(j) => rows[j],
+                None => self.word_row(word).ok_or(Error::UnknownWord)?,
+            };
             match (&self.chars, lanes) {
                 (Some(chars), None) => {
-                    let out = &mut feats[i * feat_dim..(i + 1) * feat_dim];
-                    chars.features(word, work, out, block)?
+                    let (done, out) = feats.split_at_mut(i * feat_dim);
+                    let out = &mut out[..feat_dim];
+                    match earlier {
+                        Some(j) => out.copy_from_slice(&done[j * feat_dim..][..feat_dim]),
+                        None => chars.features(word, work, out, block)?,
+                    }
                 }
                 (_, Some((chars, cap))) => {
                     let k = chars.ids_len();
@@ -541,6 +563,62 @@ mod tests {
                             &alone[..],
                             "{level:?} n={n} word {i}: neighbours changed it"
                         );
+                    }
+                }
+            }
+            force(None);
+        }
+    }
+
+    /// Phase 1 reuses the row and char features of an equal token among the
+    /// [`REUSE_WINDOW`] before it: every token's row and features are bit for bit those
+    /// computed for it alone, whether an equal token comes just before, further back
+    /// than the window, differs only in case, or is an unknown word.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
+    fn equal_tokens_get_the_lookups_computed_alone() {
+        use crate::synthetic::RandomModel;
+        use crate::tensor::Storage;
+        for storage in [Storage::I8, Storage::F32] {
+            let spec = RandomModel {
+                words: 48,
+                word_dim: 5,
+                chars: Some((4, 9)),
+                hidden: 6,
+                layers: 1,
+                bidirectional: true,
+                tags: 3,
+                storage,
+                seed: 5,
+            };
+            let (blob, words) = spec.build().unwrap();
+            let model = Model::from_bytes(&blob).unwrap();
+            let chars = model.chars.unwrap();
+            let feat = chars.lstm.shape.output_dim();
+            let upper = words[1].to_uppercase();
+            let mut tokens: vec::Vec<&str> = vec![&words[1], &words[2], &words[1], &upper];
+            tokens.extend(words[3..3 + REUSE_WINDOW].iter().map(|w| w.as_str()));
+            // Equal to token 2, 33 tokens back: beyond the window.
+            tokens.push(&words[1]);
+            tokens.extend(["never-a-word", ",", "never-a-word", ",", &words[2]]);
+            let n = tokens.len();
+            for level in [Level::Scalar, crate::arch::best()] {
+                assert!(force(Some(level)));
+                let mut work = vec![0u32; 1 << 16];
+                let (mut rows, mut feats) = (vec![0u32; n], vec![0f32; n * feat]);
+                model
+                    .lookups(tokens.iter(), n, &mut rows, &mut feats, &mut work, 1)
+                    .unwrap();
+                for (i, w) in tokens.iter().enumerate() {
+                    assert_eq!(Some(rows[i]), model.word_row(w), "{level:?} token {i}");
+                    if !chars.runs_in_lanes_now() {
+                        let mut alone = vec![0f32; feat];
+                        chars.features(w, &mut work, &mut alone, 1).unwrap();
+                        let got = &feats[i * feat..(i + 1) * feat];
+                        assert_eq!(got, &alone[..], "{level:?} token {i} {w:?}");
                     }
                 }
             }
