@@ -549,3 +549,27 @@ fn sentences_of_int8_paragraphs_are_each_paragraph_segmented_alone() {
     assert!(want.len() > 1000);
     assert_eq!(got, want);
 }
+
+#[test]
+fn any_whitespace_inside_a_paragraph_segments_as_a_space() {
+    // A wrapped line, CRLF, tabs: the same tokens and sentences as with spaces (the
+    // same byte lengths); a no-break space (two bytes) the same tokens' texts.
+    let b = blob(&seg(true, false, [0.0; 5]));
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let spaced = "ab c. ab! cc  a. b .c";
+    for other in [
+        "ab\nc. ab!\tcc\r\na. b\u{b}.c",
+        "ab\tc.\nab! cc\r\na.\u{c}b .c",
+    ] {
+        assert_eq!(other.len(), spaced.len());
+        assert_eq!(run(&s, other, 64), run(&s, spaced, 64), "{other:?}");
+    }
+    let nbsp = "ab\u{a0}c. ab!\u{a0}cc  a. b .c";
+    let texts = |t: &str| -> Vec<(String, u32)> {
+        run(&s, t, 64)
+            .iter()
+            .map(|k| (t[k.start as usize..k.end as usize].to_string(), k.flags))
+            .collect()
+    };
+    assert_eq!(texts(nbsp), texts(spaced));
+}

@@ -169,3 +169,16 @@ fn built_in_model_tags_raw_text() {
         "Hello/INTJ ,/PUNCT world/NOUN !/PUNCT\nWe/PRON 're/AUX gon/VERB na/PART go/VERB ./PUNCT\n"
     );
 }
+
+/// A paragraph wrapped over several lines, with CRLF line ends and a tab, is segmented as
+/// the same text on one line with spaces: a line break inside a paragraph is no sentence
+/// end (and `\r` no unknown character glued to the tokens).
+#[test]
+fn built_in_model_reads_a_wrapped_crlf_paragraph_as_one_line() {
+    let one_line = "President Bush on Tuesday nominated two individuals to replace retiring jurists on federal courts in the Washington area. Bush nominated Jennifer M. Anderson for a 15-year term.\n";
+    let wrapped = "President Bush on Tuesday nominated two\r\nindividuals to replace retiring jurists on\r\nfederal courts in the Washington area.\tBush\r\nnominated Jennifer M. Anderson for a 15-year term.\r\n";
+    let args = ["tag", "--format", "raw", "--raw-output", "text"];
+    let want = postag(&args, one_line);
+    assert_eq!(want.lines().count(), 2, "{want}");
+    assert_eq!(postag(&args, wrapped), want);
+}

@@ -5,6 +5,9 @@
 //! linear -> argmax over five classes ([`CLASS_LABELS`]): no boundary, or the last
 //! character of a token, marked as a multiword token and/or as the end of a sentence.
 //!
+//! The network reads every whitespace character as U+0020 (a text is one paragraph: a
+//! line break in it is a line wrap, not a paragraph's end).
+//!
 //! Decoding (the same for every window):
 //! - whitespace (`char::is_whitespace`) ends the open token and belongs to no token,
 //!   except U+0020 inside an open token when the model allows spaces in tokens
@@ -421,8 +424,12 @@ impl<'a> Segmenter<'a> {
         self.bytes
     }
 
-    /// Embedding row of a character (row 0 for an unknown one).
+    /// Embedding row of a character (row 0 for an unknown one). Any whitespace reads
+    /// as U+0020: inside a paragraph a line break, a tab, a carriage return or a
+    /// no-break space separates words as a space does (the training text has only
+    /// spaces there).
     fn row(&self, c: char) -> usize {
+        let c = if c.is_whitespace() { ' ' } else { c };
         find_code(self.codes, c as u32).map_or(0, |i| self.rows.get(i) as usize)
     }
 
@@ -1352,6 +1359,42 @@ mod tests {
         assert!(!seg.exact_projections());
         assert_eq!(seg.caches(true), 1);
         assert_eq!(seg.persistent_scratch_bytes(100), seg.scratch_bytes(100));
+    }
+
+    #[test]
+    fn the_network_reads_any_whitespace_as_a_space() {
+        // A vocabulary with a space and a line break of its own (as a treebank's text
+        // with paragraphs gives).
+        let (h, dim) = (3, 2);
+        let weights = SegmenterWeights {
+            spaces_in_tokens: false,
+            chars: std::vec![('a', 1), (' ', 2), ('\n', 3)],
+            embedding: std::vec![0.5; 4 * dim],
+            rows: 4,
+            dim,
+            cells: std::vec![SegCell {
+                w_ih: std::vec![0.1; 4 * h * dim],
+                w_hh: std::vec![0.1; 4 * h * h],
+                bias: std::vec![0.0; 4 * h],
+            }],
+            out_w: std::vec![0.1; 5 * h],
+            out_b: std::vec![0.0; 5],
+            multiwords: std::vec![],
+        };
+        let tagger = RandomModel {
+            chars: None,
+            ..RandomModel::BASE
+        };
+        let base = tagger.build().unwrap().0;
+        let blob = with_segmenter(&base, Some(&weights), Storage::F32).unwrap();
+        let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+        let space = seg.row(' ');
+        assert_eq!((space, seg.row('a'), seg.row('\u{1}')), (2, 1, 0));
+        for c in [
+            '\n', '\r', '\t', '\u{b}', '\u{c}', '\u{85}', '\u{a0}', '\u{2028}', '\u{3000}',
+        ] {
+            assert_eq!(seg.row(c), space, "{c:?}");
+        }
     }
 
     #[test]
