@@ -108,8 +108,8 @@ impl LineFormat {
 
     /// Tags `lines` (the text of lines `first`, `first + 1`, ... of `name`) and
     /// returns their answers, one line each, in order. A line that does not read (not
-    /// JSON, no `"tokens"`) is an error naming it; the lines before it are still
-    /// answered, in the returned string, next to the error.
+    /// JSON, no `"tokens"`) or does not tag (an empty token) is an error naming it; the
+    /// lines before it are still answered, in the returned string, next to the error.
     pub fn tag_lines(
         self,
         model: &Model<'_>,
@@ -135,7 +135,22 @@ impl LineFormat {
         warn_long_sentences(&tokens, &at);
         let tagged = match tag_all(model, &tokens, scores, workers, &at) {
             Ok(tagged) => tagged,
-            Err(e) => return (String::new(), Err(e)),
+            Err(e) => {
+                // A line that reads but does not tag (an empty token): the lines before
+                // it, tagged one by one, are still answered; its error ends the stream.
+                let mut good = Vec::new();
+                failed = Err(e);
+                for (i, t) in tokens.iter().enumerate() {
+                    match tag_all(model, std::slice::from_ref(t), scores, 1, &|_| at(i)) {
+                        Ok(mut one) => good.push(one.remove(0)),
+                        Err(e) => {
+                            failed = Err(e);
+                            break;
+                        }
+                    }
+                }
+                good
+            }
         };
         drop(tokens);
         let mut out = String::new();

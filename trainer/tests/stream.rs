@@ -232,11 +232,17 @@ fn a_leading_byte_order_mark_is_skipped_by_every_streamed_format() {
 #[test]
 fn a_bad_line_ends_the_stream_after_the_answers_to_the_lines_before_it() {
     let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
-    let cases: [(LineFormat, &[u8], &str); 3] = [
+    let cases: [(LineFormat, &[u8], &str); 4] = [
         (
             LineFormat::Text,
             b"The dog\nA cat\nA b\xffc\nHi\n",
             "input:3: invalid UTF-8",
+        ),
+        // A line that reads but does not tag (an empty token).
+        (
+            LineFormat::Jsonl { scores: false },
+            b"{\"tokens\":[\"The\",\"dog\"]}\n{\"tokens\":[\"Hi\"]}\n{\"tokens\":[\"a\",\"\"]}\n{\"tokens\":[\"Bye\"]}\n",
+            "input:3: token 2 of 2 is empty",
         ),
         (
             LineFormat::Jsonl { scores: false },
