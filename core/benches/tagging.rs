@@ -228,7 +228,7 @@ fn main() {
             let steps = (20_000_000 / (4 * hidden * (input + hidden))).max(1000);
             let ns = interleaved(&levels, rounds, || {
                 for _ in 0..steps {
-                    cell.step(&x, &mut h, &mut c, &mut work);
+                    cell.step(&x, &mut h, &mut c, &mut work).unwrap();
                 }
                 steps
             });

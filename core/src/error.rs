@@ -41,7 +41,8 @@ pub enum Error {
     UnknownChar,
     /// A caller-held state needs a unidirectional model; one-token steps also need no CRF.
     NotStreamable,
-    /// A state slice does not have [`crate::Model::state_len`] elements.
+    /// A state slice does not have [`crate::Model::state_len`] elements (or, for
+    /// [`crate::Cell::step`], `x`, `h` or `c` is not the cell's size).
     StateSize,
     /// A weight, bias, int8 row scale or CRF score in the blob is NaN or infinite.
     NonFiniteWeight {

@@ -7,7 +7,7 @@ use postag_core::arch::{self, Level};
 use postag_core::kernels;
 use postag_core::synthetic::RandomModel;
 use postag_core::tensor::{Matrix, Storage, Vector};
-use postag_core::{Cell, Model};
+use postag_core::{Cell, Error, Model};
 
 /// Random weights of one cell `input -> hidden` as blob bytes: `[w_ih, w_hh, bias]`.
 fn cell_bytes(storage: Storage, input: usize, hidden: usize, seed: u64) -> [Vec<u8>; 3] {
@@ -74,7 +74,8 @@ fn run(cell: &Cell<'_>, steps: usize) -> Vec<f32> {
     let mut work = vec![f32::NAN; cell.work_len()];
     let mut out = Vec::new();
     for t in 0..steps {
-        cell.step(&input(t, input_dim), &mut h, &mut c, &mut work);
+        cell.step(&input(t, input_dim), &mut h, &mut c, &mut work)
+            .unwrap();
         out.extend_from_slice(&h);
     }
     out.extend_from_slice(&c);
@@ -272,7 +273,7 @@ fn steps_end_in_the_taggers_state() {
             let mut work = vec![0.0f32; cell.work_len()];
             for w in &sentence {
                 embedding.row_into(model.word_row(w).unwrap() as usize, &mut x);
-                cell.step(&x, &mut h, &mut c, &mut work);
+                cell.step(&x, &mut h, &mut c, &mut work).unwrap();
             }
             let steps: Vec<f32> = h.iter().chain(&c).copied().collect();
             for &(schedule, bytes) in &schedules {
@@ -293,5 +294,62 @@ fn steps_end_in_the_taggers_state() {
             }
             arch::force(None);
         }
+    }
+}
+
+/// Wrong sizes are errors, checked before anything is written: a cell whose parts
+/// disagree, an input or state of the wrong length, too little working memory.
+#[test]
+fn step_refuses_wrong_sizes_and_writes_nothing() {
+    for storage in [Storage::F32, Storage::I8] {
+        let (input_dim, hidden) = (5, 3);
+        let bytes = cell_bytes(storage, input_dim, hidden, 3);
+        let good = cell(&bytes, storage, input_dim, hidden);
+        let x = input(0, input_dim);
+        let h0 = vec![0.25f32; hidden];
+        let work_len = good.work_len();
+        let attempt = |cell: &Cell<'_>, x: &[f32], h: usize, c: usize, work: usize| {
+            let (mut h, mut c) = (vec![0.25f32; h], vec![-0.5f32; c]);
+            let mut work = vec![0.0f32; work];
+            let r = cell.step(x, &mut h, &mut c, &mut work);
+            (r, h, c)
+        };
+        // A bias of 2H (a cell put together from mismatched parts).
+        let short_bias = Cell {
+            bias: Vector::f32_le(&bytes[2][..2 * hidden * 4], 2 * hidden).unwrap(),
+            ..good
+        };
+        let cases = [
+            (
+                attempt(&short_bias, &x, hidden, hidden, work_len),
+                Error::InvalidModel,
+            ),
+            (
+                attempt(&good, &x[..4], hidden, hidden, work_len),
+                Error::StateSize,
+            ),
+            (
+                attempt(&good, &x, hidden - 1, hidden, work_len),
+                Error::StateSize,
+            ),
+            (
+                attempt(&good, &x, hidden, hidden + 1, work_len),
+                Error::StateSize,
+            ),
+            (
+                attempt(&good, &x, hidden, hidden, work_len - 1),
+                Error::ScratchTooSmall,
+            ),
+        ];
+        for (i, ((r, h, c), want)) in cases.into_iter().enumerate() {
+            assert_eq!(r, Err(want), "{storage:?} case {i}");
+            assert!(
+                h.iter().all(|&v| v == 0.25) && c.iter().all(|&v| v == -0.5),
+                "case {i}"
+            );
+        }
+        let (r, h, _) = attempt(&good, &x, hidden, hidden, work_len);
+        assert_eq!(r, Ok(()));
+        assert_ne!(h, h0);
     }
 }

@@ -40,7 +40,7 @@ fn lstm_3x3_step_by_step_and_whole_sequence_match_pytorch() {
         let (mut h, mut c) = (floats(&f[case]["h0"]), floats(&f[case]["c0"]));
         let mut outputs = Vec::new();
         for x in inputs.chunks(3) {
-            cell.step(x, &mut h, &mut c, &mut work);
+            cell.step(x, &mut h, &mut c, &mut work).unwrap();
             outputs.extend_from_slice(&h);
         }
         let diff = max_abs_diff(&outputs, &floats(&f[case]["outputs"]));

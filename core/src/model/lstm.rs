@@ -4,6 +4,7 @@
 use crate::arch::{gemv_pairs, lstm_cell, quantize_i16};
 use crate::format::{LstmShape, MAX_LAYERS};
 use crate::tensor::{Matrix, Storage, Vector};
+use crate::Error;
 
 /// Tokens whose input projection `W_ih x` is computed together, so that each
 /// weight row is read once per block instead of once per token.
@@ -51,13 +52,28 @@ impl Cell<'_> {
     /// int8 weights multiply i16 copies of `x` and `h` in integer arithmetic
     /// (core/README.md, "Numerics"), identical at every level.
     ///
-    /// # Panics
-    ///
-    /// If `x` is shorter than `in`, `h` or `c` shorter than H, or `work` shorter than
-    /// [`Cell::work_len`].
-    pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], work: &mut [f32]) {
+    /// Errors, before anything is written: [`Error::InvalidModel`] for a cell whose
+    /// parts disagree (`W_ih` or the bias without 4H rows, `W_hh` not 4H x H);
+    /// [`Error::StateSize`] if `x`, `h` or `c` does not have `in`, H and H elements;
+    /// [`Error::ScratchTooSmall`] if `work` is shorter than [`Cell::work_len`].
+    pub fn step(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        work: &mut [f32],
+    ) -> Result<(), Error> {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
-        let (h, c) = (&mut h[..hidden], &mut c[..hidden]);
+        let g = 4 * hidden;
+        if self.w_ih.rows() != g || self.w_hh.rows() != g || self.bias.len() != g {
+            return Err(Error::InvalidModel);
+        }
+        if x.len() != input || h.len() != hidden || c.len() != hidden {
+            return Err(Error::StateSize);
+        }
+        if work.len() < self.work_len() {
+            return Err(Error::ScratchTooSmall);
+        }
         let (gates, rest) = work[..self.work_len()].split_at_mut(4 * hidden);
         let (row, rest) = rest.split_at_mut(input);
         let (xq, rest) = rest.split_at_mut(input.div_ceil(2));
@@ -72,6 +88,7 @@ impl Cell<'_> {
             project(self, &x[..input], xq, x_scale, row, gates);
         }
         recur(self, &[], h, hq, c, gates);
+        Ok(())
     }
 }
 
