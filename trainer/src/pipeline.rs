@@ -212,6 +212,7 @@ pub fn eval_raw(
 ) -> Result<RawEval> {
     let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
     let seg = segmenter(bytes, name)?;
+    let gold_name = gold.display().to_string();
     let gold = crate::rawtext::read(gold)?;
     let text = crate::rawtext::raw_text(&gold);
     let started = std::time::Instant::now();
@@ -222,7 +223,8 @@ pub fn eval_raw(
     let scores = crate::score::evaluate(
         &crate::score::Doc::new(&gold),
         &crate::score::Doc::new(&system),
-    )?;
+    )
+    .map_err(|e| anyhow!("{gold_name}: {e} (does its `# text` spell its tokens?)"))?;
     Ok(RawEval {
         scores,
         text_bytes: text.len(),

@@ -130,11 +130,14 @@ pub struct Scores {
     pub upos: Score,
 }
 
-/// The two character sequences differ (the system lost or changed text).
+/// The two character sequences differ (the system lost or changed text, or a gold
+/// sentence's `# text` does not spell its tokens).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextMismatch {
     /// Index of the first differing character.
     pub at: usize,
+    /// The gold sentence (1-based) that character is in (or the last one).
+    pub sentence: usize,
     /// Up to 20 gold characters from there.
     pub gold: String,
     /// Up to 20 system characters from there.
@@ -145,8 +148,8 @@ impl std::fmt::Display for TextMismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "the concatenation of tokens differs from gold at character {}: gold {:?}, system {:?}",
-            self.at, self.gold, self.system
+            "gold sentence {}: the concatenation of tokens differs from gold at character {}: gold {:?}, system {:?}",
+            self.sentence, self.at, self.gold, self.system
         )
     }
 }
@@ -272,8 +275,10 @@ pub fn evaluate(gold: &Doc, system: &Doc) -> Result<Scores, TextMismatch> {
             .take_while(|(a, b)| a == b)
             .count();
         let tail = |c: &[char]| c.iter().skip(at).take(20).collect();
+        let sentence = gold.sentences.iter().position(|s| at < s.end);
         return Err(TextMismatch {
             at,
+            sentence: sentence.unwrap_or(gold.sentences.len().saturating_sub(1)) + 1,
             gold: tail(&gold.chars),
             system: tail(&system.chars),
         });

@@ -119,6 +119,23 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.txt:3: invalid UTF-8"), "{err}");
+    // A gold sentence whose `# text` does not spell its tokens: the error names the file
+    // and the sentence.
+    let gold = dir.join("gold.conllu");
+    let broken = TRAIN.replace("# text = Hello, world!", "# text = Bye, world!");
+    std::fs::write(&gold, broken).unwrap();
+    let e = common::fails(
+        &dir,
+        &[
+            "eval",
+            "--raw",
+            "--model",
+            m.to_str().unwrap(),
+            "--data",
+            gold.to_str().unwrap(),
+        ],
+    );
+    assert!(e.contains("gold.conllu: gold sentence 2: "), "{e}");
 }
 
 #[test]
