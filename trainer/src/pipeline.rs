@@ -51,9 +51,9 @@ pub fn tag(model: &Model<'_>, sentences: &mut [SysSentence], threads: usize) -> 
                 .collect()
         })
         .collect();
-    let tagged = tag_all(model, &words, false, threads, &|i| {
-        format!("sentence {}", i + 1)
-    })?;
+    let name = |i: usize| format!("sentence {}", i + 1);
+    crate::tagging::warn_long_sentences(&words, &name);
+    let tagged = tag_all(model, &words, false, threads, &name)?;
     let tags: Vec<Vec<String>> = tagged
         .into_iter()
         .map(|t| {
@@ -214,6 +214,9 @@ pub fn eval_raw(
     let seg = segmenter(bytes, name)?;
     let gold_name = gold.display().to_string();
     let gold = crate::rawtext::read(gold)?;
+    if gold.iter().all(|s| s.tokens.is_empty()) {
+        return Err(anyhow!("{gold_name} has no words to evaluate"));
+    }
     let text = crate::rawtext::raw_text(&gold);
     let started = std::time::Instant::now();
     let mut sentences = segment(&seg, &text)?;

@@ -136,6 +136,26 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
         ],
     );
     assert!(e.contains("gold.conllu: gold sentence 2: "), "{e}");
+    // Nothing to score is an error, as for `eval`.
+    let empty = dir.join("empty.conllu");
+    std::fs::write(&empty, "").unwrap();
+    let e = common::fails(
+        &dir,
+        &[
+            "eval",
+            "--raw",
+            "--model",
+            m.to_str().unwrap(),
+            "--data",
+            empty.to_str().unwrap(),
+        ],
+    );
+    assert!(e.contains("empty.conllu has no words to evaluate"), "{e}");
+    // An output format for raw input without raw input; a directory as input.
+    let e = common::fails(&dir, &["tag", "--raw-output", "jsonl"]);
+    assert!(e.contains("--raw-output needs --format raw"), "{e}");
+    let e = common::fails(&dir, &["tag", "--input", dir.to_str().unwrap()]);
+    assert!(e.contains("it is a directory"), "{e}");
 }
 
 #[test]

@@ -28,8 +28,9 @@ pub enum Format {
     /// One `{"tokens": [...]}` object per line; adds `"tags"` (and `"scores"`).
     /// Streamed; blank lines stay blank.
     Jsonl,
-    /// Plain UTF-8 text (a blank line ends a paragraph), split into sentences and tokens
-    /// by the model's segmenter; writes what `--raw-output` says.
+    /// Plain UTF-8 text, read whole (a blank line ends a paragraph; inside one, any
+    /// whitespace separates words), split into sentences and tokens by the model's
+    /// segmenter; writes what `--raw-output` says.
     Raw,
 }
 
@@ -62,9 +63,9 @@ pub struct TagArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// With `--format raw`: the output format.
-    #[arg(long, value_enum, default_value = "conllu")]
-    raw_output: RawOutput,
+    /// With `--format raw`: the output format [default: conllu].
+    #[arg(long, value_enum)]
+    raw_output: Option<RawOutput>,
 }
 
 /// The input's name, its reader and a progress bar over its bytes (drawn for a file,
@@ -73,6 +74,9 @@ fn open_input(path: Option<&PathBuf>) -> Result<(String, Box<dyn BufRead + Send>
     Ok(match path {
         Some(p) => {
             let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
+            if f.metadata().is_ok_and(|m| m.is_dir()) {
+                bail!("cannot read {}: it is a directory", p.display());
+            }
             let len = f.metadata().map_or(0, |m| m.len());
             let bar = progress_bar(false, len, "tagging".to_string());
             let reader = BufReader::new(bar.wrap_read(f));
@@ -89,6 +93,9 @@ fn open_input(path: Option<&PathBuf>) -> Result<(String, Box<dyn BufRead + Send>
 pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     if args.scores && args.format != Format::Jsonl {
         bail!("--scores needs --format jsonl");
+    }
+    if args.raw_output.is_some() && args.format != Format::Raw {
+        bail!("--raw-output needs --format raw");
     }
     let model_file = args.model.open()?;
     let model = model_file.load()?;
@@ -122,7 +129,7 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             let mut sentences = crate::pipeline::segment(&seg, text)?;
             crate::pipeline::tag(&model, &mut sentences, workers)?;
             let xpos = model.config().tag_column == conllu::TagColumn::Xpos;
-            let written = match args.raw_output {
+            let written = match args.raw_output.unwrap_or(RawOutput::Conllu) {
                 RawOutput::Conllu => crate::pipeline::write_conllu(text, &sentences, xpos),
                 RawOutput::Text => crate::pipeline::write_text(&sentences),
                 RawOutput::Jsonl => crate::pipeline::write_jsonl(text, base, &sentences),
