@@ -6,7 +6,9 @@
 //! character of a token, marked as a multiword token and/or as the end of a sentence.
 //!
 //! The network reads every whitespace character as U+0020 (a text is one paragraph: a
-//! line break in it is a line wrap, not a paragraph's end).
+//! line break in it is a line wrap, not a paragraph's end), except the whitespace that
+//! ends the text, which reads as line breaks (a paragraph's end, as in the training
+//! text).
 //!
 //! Decoding (the same for every window):
 //! - whitespace (`char::is_whitespace`) ends the open token and belongs to no token,
@@ -430,7 +432,33 @@ impl<'a> Segmenter<'a> {
     /// spaces there).
     fn row(&self, c: char) -> usize {
         let c = if c.is_whitespace() { ' ' } else { c };
+        self.raw_row(c)
+    }
+
+    /// Embedding row of `c` as it is (row 0 for an unknown one).
+    fn raw_row(&self, c: char) -> usize {
         find_code(self.codes, c as u32).map_or(0, |i| self.rows.get(i) as usize)
+    }
+
+    /// The characters of `text` with their byte offsets and embedding rows:
+    /// [`Segmenter::row`]'s, except that the whitespace ending the text, if `ends` (the
+    /// end of a paragraph), reads as line breaks, as a paragraph's end reads in the
+    /// training text.
+    fn rows_of<'t>(
+        &'t self,
+        text: &'t str,
+        ends: bool,
+    ) -> impl Iterator<Item = (usize, char, u32)> + 't {
+        let tail = if ends {
+            text.trim_end().len()
+        } else {
+            text.len()
+        };
+        let end = self.raw_row('\n');
+        text.char_indices().map(move |(b, c)| {
+            let row = if b >= tail { end } else { self.row(c) };
+            (b, c, row as u32)
+        })
     }
 
     /// The projection cache of a window of `n` characters: (slots, hash table entries).
@@ -570,7 +598,8 @@ impl<'a> Segmenter<'a> {
     /// `labels[i]` gets the `LABEL_*` bits of character i, `offsets[i]` its first
     /// byte, `offsets[n]` the length (see [`Segmenter::split_scratch`], with `caches`
     /// projection caches). Whitespace gets [`LABEL_NONE`] without the output layer
-    /// (decoding never reads its label). `warm` (only with a cache per direction): the
+    /// (decoding never reads its label). `ends`: the text ends the paragraph
+    /// ([`Segmenter::rows_of`]). `warm` (only with a cache per direction): the
     /// scratch holds the caches an earlier window left, whose characters are not
     /// projected again (unless the cache is full: then it starts afresh).
     fn label(
@@ -580,6 +609,7 @@ impl<'a> Segmenter<'a> {
         window: usize,
         caches: usize,
         warm: bool,
+        ends: bool,
     ) -> usize {
         let h = self.hidden();
         let e = self.embedding_dim();
@@ -608,9 +638,8 @@ impl<'a> Segmenter<'a> {
         }
         let before = *used as usize;
         let mut count = before;
-        for (i, (b, c)) in text.char_indices().enumerate() {
+        for (i, (b, c, row)) in self.rows_of(text, ends).enumerate() {
             offsets[i] = b as u32;
-            let row = self.row(c) as u32;
             index[i] = slot(table, cached_rows, &mut count, row).unwrap_or(UNCACHED | row);
             labels[i] = if c.is_whitespace() { UNLABELLED } else { 0 };
         }
@@ -729,7 +758,7 @@ impl<'a> Segmenter<'a> {
                 .nth(window)
                 .map_or(rest.len(), |(b, _)| b);
             let last = end == rest.len();
-            let n = self.label(&rest[..end], words, window, caches, warm);
+            let n = self.label(&rest[..end], words, window, caches, warm, last);
             warm = caches > 1;
             let labelled = self.split_scratch(words, window, n, caches);
             let (offsets, labels) = (&*labelled.offsets, &*labelled.labels);
@@ -1203,7 +1232,7 @@ mod tests {
     fn labelled(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
         let n = text.chars().count();
         let mut words = std::vec![0u32; seg.scratch_words(n, false).unwrap()];
-        assert_eq!(seg.label(text, &mut words, n, 1, false), n);
+        assert_eq!(seg.label(text, &mut words, n, 1, false, true), n);
         let s = seg.split_scratch(&mut words, n, n, 1);
         (
             s.labels.to_vec(),
@@ -1215,7 +1244,10 @@ mod tests {
     /// the runner reads it, without the cache.
     fn labelled_by_the_runner(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
         let (n, h, e) = (text.chars().count(), seg.hidden(), seg.embedding_dim());
-        let index: Vec<u32> = text.chars().map(|c| UNCACHED | seg.row(c) as u32).collect();
+        let index: Vec<u32> = seg
+            .rows_of(text, true)
+            .map(|(_, _, r)| UNCACHED | r)
+            .collect();
         let mut back = std::vec![0.0f32; if seg.bidirectional() { n * CLASSES } else { 0 }];
         let mut labels: Vec<u32> = text
             .chars()
@@ -1331,7 +1363,7 @@ mod tests {
                     // Whitespace leaves its terms as they were: zeros, as the runner's.
                     s.back.fill(0.0);
                     let before = *s.used as usize;
-                    assert_eq!(seg.label(&text, &mut words, window, caches, k > 0), n);
+                    assert_eq!(seg.label(&text, &mut words, window, caches, k > 0, true), n);
                     let s = seg.split_scratch(&mut words, window, n, caches);
                     let got = (
                         s.labels.to_vec(),
@@ -1340,7 +1372,7 @@ mod tests {
                     let what = std::format!("{chars} chars, text {k}, {level:?}");
                     same(&got, &labelled_by_the_runner(&seg, &text), &what);
                     // The cache kept its characters, unless it was full.
-                    let mut distinct: Vec<usize> = text.chars().map(|c| seg.row(c)).collect();
+                    let mut distinct: Vec<u32> = seg.rows_of(&text, true).map(|r| r.2).collect();
                     distinct.sort_unstable();
                     distinct.dedup();
                     let used = *s.used as usize;
@@ -1395,6 +1427,10 @@ mod tests {
         ] {
             assert_eq!(seg.row(c), space, "{c:?}");
         }
+        // The whitespace ending a paragraph reads as line breaks; inside, as spaces.
+        let rows = |ends| -> Vec<u32> { seg.rows_of("a\t\na \r\n", ends).map(|r| r.2).collect() };
+        assert_eq!(rows(true), [1, 2, 2, 1, 3, 3, 3]);
+        assert_eq!(rows(false), [1, 2, 2, 1, 2, 2, 2]);
     }
 
     #[test]
