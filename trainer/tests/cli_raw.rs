@@ -119,37 +119,20 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.txt:3: invalid UTF-8"), "{err}");
+    // `eval --raw` on gold data `text` written to `name`: its error.
+    let eval_fails = |name: &str, text: &str| {
+        let gold = dir.join(name);
+        std::fs::write(&gold, text).unwrap();
+        let (model, data) = (m.to_str().unwrap(), gold.to_str().unwrap());
+        common::fails(&dir, &["eval", "--raw", "--model", model, "--data", data])
+    };
     // A gold sentence whose `# text` does not spell its tokens: the error names the file
     // and the sentence.
-    let gold = dir.join("gold.conllu");
     let broken = TRAIN.replace("# text = Hello, world!", "# text = Bye, world!");
-    std::fs::write(&gold, broken).unwrap();
-    let e = common::fails(
-        &dir,
-        &[
-            "eval",
-            "--raw",
-            "--model",
-            m.to_str().unwrap(),
-            "--data",
-            gold.to_str().unwrap(),
-        ],
-    );
+    let e = eval_fails("gold.conllu", &broken);
     assert!(e.contains("gold.conllu: gold sentence 2: "), "{e}");
     // Nothing to score is an error, as for `eval`.
-    let empty = dir.join("empty.conllu");
-    std::fs::write(&empty, "").unwrap();
-    let e = common::fails(
-        &dir,
-        &[
-            "eval",
-            "--raw",
-            "--model",
-            m.to_str().unwrap(),
-            "--data",
-            empty.to_str().unwrap(),
-        ],
-    );
+    let e = eval_fails("empty.conllu", "");
     assert!(e.contains("empty.conllu has no words to evaluate"), "{e}");
     // An output format for raw input without raw input; a directory as input.
     let e = common::fails(&dir, &["tag", "--raw-output", "jsonl"]);

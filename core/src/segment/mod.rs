@@ -575,12 +575,7 @@ impl<'a> Segmenter<'a> {
     /// direction's terms of each character's logits; one LSTM direction's working
     /// memory; the logits.
     pub fn scratch_bytes(&self, window: usize) -> Option<usize> {
-        if !(1..=MAX_WINDOW).contains(&window) {
-            return None;
-        }
-        self.scratch_words(window, false)?
-            .checked_mul(4)?
-            .checked_add(3)
+        self.scratch_bytes_with(window, false)
     }
 
     /// [`Segmenter::scratch_bytes`] plus room for a projection cache per direction:
@@ -588,8 +583,14 @@ impl<'a> Segmenter<'a> {
     /// one window to the next (until it is full), projecting fewer characters, with the
     /// same results; f32 weights need no more than `scratch_bytes`. `None` as there.
     pub fn persistent_scratch_bytes(&self, window: usize) -> Option<usize> {
+        self.scratch_bytes_with(window, true)
+    }
+
+    /// [`Segmenter::scratch_words`] in bytes, with the alignment slack; `None` for a
+    /// window of 0 or above [`MAX_WINDOW`].
+    fn scratch_bytes_with(&self, window: usize, persistent: bool) -> Option<usize> {
         check_text(window, 0).ok()?;
-        self.scratch_words(window, true)?
+        self.scratch_words(window, persistent)?
             .checked_mul(4)?
             .checked_add(3)
     }
