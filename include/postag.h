@@ -590,8 +590,8 @@ postag_status postag_text_size(const struct postag_model *model,
                                struct postag_text_sizes *sizes_out);
 
 /**
- * Splits `text` (`text_len` bytes of UTF-8, one paragraph: any whitespace in it, line
- * breaks included, separates words as a space does) into tokens and sentences
+ * Splits `text` (`text_len` bytes of UTF-8, one paragraph: any run of whitespace in
+ * it, line breaks included, separates words as one space does) into tokens and sentences
  * with the model's segmenter, in windows of `window` characters (see `core/README.md`,
  * "Raw text"): the same tokens as the Rust core's `Segmenter::segment`.
  *

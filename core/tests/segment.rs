@@ -572,4 +572,9 @@ fn any_whitespace_inside_a_paragraph_segments_as_a_space() {
             .collect()
     };
     assert_eq!(texts(nbsp), texts(spaced));
+    // A run of whitespace reads as one space: the same tokens' texts and flags.
+    let runs = "ab   c.\r\n\r\nab!\t \tcc a.  b \u{a0}\n.c";
+    assert_eq!(texts(runs), texts("ab c. ab! cc a. b .c"));
+    // And the whitespace ending the text as one line break, however long.
+    assert_eq!(texts("ab c.\r\n \t\n"), texts("ab c.\n"));
 }

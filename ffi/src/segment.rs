@@ -230,8 +230,8 @@ pub unsafe extern "C" fn postag_text_size(
     })
 }
 
-/// Splits `text` (`text_len` bytes of UTF-8, one paragraph: any whitespace in it, line
-/// breaks included, separates words as a space does) into tokens and sentences
+/// Splits `text` (`text_len` bytes of UTF-8, one paragraph: any run of whitespace in
+/// it, line breaks included, separates words as one space does) into tokens and sentences
 /// with the model's segmenter, in windows of `window` characters (see `core/README.md`,
 /// "Raw text"): the same tokens as the Rust core's `Segmenter::segment`.
 ///

@@ -182,3 +182,15 @@ fn built_in_model_reads_a_wrapped_crlf_paragraph_as_one_line() {
     assert_eq!(want.lines().count(), 2, "{want}");
     assert_eq!(postag(&args, wrapped), want);
 }
+
+/// One sentence per line with CRLF line ends, and two spaces after a full stop, are
+/// segmented as with LF and one space: a run of whitespace is one space to the network.
+#[test]
+fn built_in_model_reads_a_whitespace_run_as_one_space() {
+    let lf = "The cat sat on the mat.\nIt was warm there, and quiet.\nThen the dog came in.\nWe're gonna go now.\n";
+    let args = ["tag", "--format", "raw", "--raw-output", "text"];
+    let want = postag(&args, lf);
+    assert_eq!(postag(&args, &lf.replace('\n', "\r\n")), want);
+    assert_eq!(postag(&args, &lf.replace(".\n", ".  ")), want);
+    assert_eq!(postag(&args, &lf.replace('\n', " \t\r\n")), want);
+}

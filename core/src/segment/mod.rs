@@ -5,10 +5,10 @@
 //! linear -> argmax over five classes ([`CLASS_LABELS`]): no boundary, or the last
 //! character of a token, marked as a multiword token and/or as the end of a sentence.
 //!
-//! The network reads every whitespace character as U+0020 (a text is one paragraph: a
-//! line break in it is a line wrap, not a paragraph's end), except the whitespace that
-//! ends the text, which reads as line breaks (a paragraph's end, as in the training
-//! text).
+//! The network reads a run of whitespace as one U+0020 (a text is one paragraph: a line
+//! break in it is a line wrap, not a paragraph's end; a CRLF or two spaces read as the
+//! one space of the training text), except the whitespace that ends the text, which
+//! reads as one line break (a paragraph's end, as in the training text).
 //!
 //! Decoding (the same for every window):
 //! - whitespace (`char::is_whitespace`) ends the open token and belongs to no token,
@@ -440,24 +440,30 @@ impl<'a> Segmenter<'a> {
         find_code(self.codes, c as u32).map_or(0, |i| self.rows.get(i) as usize)
     }
 
-    /// The characters of `text` with their byte offsets and embedding rows:
-    /// [`Segmenter::row`]'s, except that the whitespace ending the text, if `ends` (the
-    /// end of a paragraph), reads as line breaks, as a paragraph's end reads in the
-    /// training text.
+    /// The characters of `text` with their byte offsets and the embedding rows the
+    /// network reads: a run of whitespace is one step (a CRLF, or two spaces after a
+    /// full stop, reads as the one space of the training text), its first character
+    /// carries the step's row and the others `None`. Rows are [`Segmenter::row`]'s,
+    /// except that the whitespace ending the text, if `ends` (the end of a paragraph),
+    /// reads as a line break, as a paragraph's end reads in the training text.
     fn rows_of<'t>(
         &'t self,
         text: &'t str,
         ends: bool,
-    ) -> impl Iterator<Item = (usize, char, u32)> + 't {
+    ) -> impl Iterator<Item = (usize, char, Option<u32>)> + 't {
         let tail = if ends {
             text.trim_end().len()
         } else {
             text.len()
         };
         let end = self.raw_row('\n');
+        let mut after_space = false;
         text.char_indices().map(move |(b, c)| {
+            let space = c.is_whitespace();
+            let step = !(space && after_space);
+            after_space = space;
             let row = if b >= tail { end } else { self.row(c) };
-            (b, c, row as u32)
+            (b, c, step.then_some(row as u32))
         })
     }
 
@@ -639,18 +645,22 @@ impl<'a> Segmenter<'a> {
         }
         let before = *used as usize;
         let mut count = before;
+        // `index` and `labels` by step first (a run of whitespace is one step).
+        let mut steps = 0;
         for (i, (b, c, row)) in self.rows_of(text, ends).enumerate() {
             offsets[i] = b as u32;
-            index[i] = slot(table, cached_rows, &mut count, row).unwrap_or(UNCACHED | row);
-            labels[i] = if c.is_whitespace() { UNLABELLED } else { 0 };
+            let Some(row) = row else { continue };
+            index[steps] = slot(table, cached_rows, &mut count, row).unwrap_or(UNCACHED | row);
+            labels[steps] = if c.is_whitespace() { UNLABELLED } else { 0 };
+            steps += 1;
         }
         offsets[n] = text.len() as u32;
+        let index = &index[..steps];
         *used = count as u32;
         // Each direction runs on the tagger's LSTM runner: the characters new to its
         // cache projected a block at a time first, int8 weights in integer arithmetic
         // on i16 copies (so the same values as projected at each occurrence).
         let mut dir = DirectionScratch::new(work, e, h, PROJECTION_BLOCK);
-        let index = &*index;
         let mut io = Directions {
             seg: self,
             index,
@@ -691,6 +701,7 @@ impl<'a> Segmenter<'a> {
                 &mut LayerIo::single(&mut io, d, h),
             );
         }
+        by_character(text, labels, steps);
         n
     }
 
@@ -878,6 +889,27 @@ impl<'a> Segmenter<'a> {
             at: 0,
             done: false,
         }
+    }
+}
+
+/// Spreads the labels of the `steps` steps of `text` (`labels[..steps]`, see
+/// [`Segmenter::rows_of`]) over its characters: each step's label to the character that
+/// starts it, [`LABEL_NONE`] to the rest of a run of whitespace.
+fn by_character(text: &str, labels: &mut [u32], steps: usize) {
+    // Backwards: a step's character is never before the step, so no label is
+    // overwritten before it is read.
+    let mut step = steps;
+    let mut at = text.chars().count();
+    let mut chars = text.chars().rev().peekable();
+    while let Some(c) = chars.next() {
+        at -= 1;
+        let continues_run = c.is_whitespace() && chars.peek().is_some_and(|p| p.is_whitespace());
+        labels[at] = if continues_run {
+            LABEL_NONE as u32
+        } else {
+            step -= 1;
+            labels[step]
+        };
     }
 }
 
@@ -1141,8 +1173,8 @@ mod tests {
 
     use super::build::{with_segmenter, SegCell, SegmenterWeights};
     use super::{
-        aligned_pairs, check_text, paragraphs, Directions, Segmenter, CACHED_CHARS, CLASSES,
-        MAX_WINDOW, UNCACHED, UNLABELLED,
+        aligned_pairs, by_character, check_text, paragraphs, Directions, Segmenter, CACHED_CHARS,
+        CLASSES, MAX_WINDOW, UNCACHED, UNLABELLED,
     };
     use crate::arch::{self, force, Level};
     use crate::model::{DirectionScratch, LayerIo, PROJECTION_BLOCK};
@@ -1245,15 +1277,17 @@ mod tests {
     /// the runner reads it, without the cache.
     fn labelled_by_the_runner(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
         let (n, h, e) = (text.chars().count(), seg.hidden(), seg.embedding_dim());
-        let index: Vec<u32> = seg
+        let steps: Vec<(char, u32)> = seg
             .rows_of(text, true)
-            .map(|(_, _, r)| UNCACHED | r)
+            .filter_map(|(_, c, r)| Some((c, r?)))
             .collect();
+        let index: Vec<u32> = steps.iter().map(|&(_, r)| UNCACHED | r).collect();
         let mut back = std::vec![0.0f32; if seg.bidirectional() { n * CLASSES } else { 0 }];
-        let mut labels: Vec<u32> = text
-            .chars()
-            .map(|c| if c.is_whitespace() { UNLABELLED } else { 0 })
-            .collect();
+        let mut labels = std::vec![0u32; n];
+        for (label, &(c, _)) in labels.iter_mut().zip(&steps) {
+            *label = if c.is_whitespace() { UNLABELLED } else { 0 };
+        }
+        let m = steps.len();
         let mut logits = [0.0f32; 5];
         let mut work = std::vec![0.0f32; DirectionScratch::len(e, h, PROJECTION_BLOCK)];
         let mut dir = DirectionScratch::new(&mut work, e, h, PROJECTION_BLOCK);
@@ -1267,10 +1301,11 @@ mod tests {
         };
         if let Some(cell) = &seg.backward {
             dir.zero_state();
-            dir.run(cell, n, true, &mut LayerIo::single(&mut io, 1, h));
+            dir.run(cell, m, true, &mut LayerIo::single(&mut io, 1, h));
         }
         dir.zero_state();
-        dir.run(&seg.forward, n, false, &mut LayerIo::single(&mut io, 0, h));
+        dir.run(&seg.forward, m, false, &mut LayerIo::single(&mut io, 0, h));
+        by_character(text, &mut labels, m);
         (labels, back.iter().map(|v| v.to_bits()).collect())
     }
 
@@ -1373,7 +1408,8 @@ mod tests {
                     let what = std::format!("{chars} chars, text {k}, {level:?}");
                     same(&got, &labelled_by_the_runner(&seg, &text), &what);
                     // The cache kept its characters, unless it was full.
-                    let mut distinct: Vec<u32> = seg.rows_of(&text, true).map(|r| r.2).collect();
+                    let mut distinct: Vec<u32> =
+                        seg.rows_of(&text, true).filter_map(|r| r.2).collect();
                     distinct.sort_unstable();
                     distinct.dedup();
                     let used = *s.used as usize;
@@ -1428,10 +1464,17 @@ mod tests {
         ] {
             assert_eq!(seg.row(c), space, "{c:?}");
         }
-        // The whitespace ending a paragraph reads as line breaks; inside, as spaces.
-        let rows = |ends| -> Vec<u32> { seg.rows_of("a\t\na \r\n", ends).map(|r| r.2).collect() };
-        assert_eq!(rows(true), [1, 2, 2, 1, 3, 3, 3]);
-        assert_eq!(rows(false), [1, 2, 2, 1, 2, 2, 2]);
+        // A run of whitespace is one step: a line break when it ends a paragraph,
+        // otherwise a space.
+        let rows =
+            |ends| -> Vec<Option<u32>> { seg.rows_of("a\t\na \r\n", ends).map(|r| r.2).collect() };
+        let (a, s, n) = (Some(1), Some(2), Some(3));
+        assert_eq!(rows(true), [a, s, None, a, n, None, None]);
+        assert_eq!(rows(false), [a, s, None, a, s, None, None]);
+        assert_eq!(
+            seg.rows_of(" a", true).map(|r| r.2).collect::<Vec<_>>(),
+            [s, a]
+        );
     }
 
     #[test]
