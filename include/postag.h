@@ -730,6 +730,24 @@ postag_status postag_scratch_size(const struct postag_model *model,
                                   size_t *bytes_out);
 
 /**
+ * Writes into `*bytes_out` the scratch bytes with which `postag_tag`,
+ * `postag_tag_from_state` and `postag_step` run fastest on processors with caches:
+ * `postag_scratch_size` plus a cache of the char LSTM's input projections (each
+ * distinct character projected once per call) and, at the `avx2` level, a copy of its
+ * recurrent weights laid out for the kernel. The results are the same bit for bit. It
+ * equals `postag_scratch_size` for models without chars or whose char LSTM has f32
+ * weights or several layers, and in Cortex-M builds (the formula is
+ * `Model::char_cache_bytes` in the Rust core's documentation).
+ * `POSTAG_STATUS_TOO_MANY_TOKENS` above `POSTAG_MAX_TOKENS`.
+ *
+ * # Safety
+ * As `postag_scratch_size`.
+ */
+postag_status postag_cached_scratch_size(const struct postag_model *model,
+                                         size_t max_tokens,
+                                         size_t *bytes_out);
+
+/**
  * Writes into `*bytes_out` the least scratch that tags sentences of up to `max_tokens`
  * tokens: the low-memory schedule (the LSTMs project one token's input at a time),
  * for firmware with little RAM. A tagging call given at least this but less than

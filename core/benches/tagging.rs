@@ -164,7 +164,7 @@ fn main() {
         let sentences = RandomModel::sentences(&words, 300, 7);
         let tokens: usize = sentences.iter().map(Vec::len).sum();
         let flop_per_token = flops(&model, &sentences) / tokens as f64;
-        let mut scratch = vec![0u8; model.scratch_bytes(64).unwrap()];
+        let mut scratch = vec![0u8; model.cached_scratch_bytes(64).unwrap()];
         let mut tags = vec![0u16; tokens];
         let longest = sentences.iter().map(Vec::len).max().unwrap();
         let mut batch_scratch =

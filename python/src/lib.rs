@@ -106,7 +106,7 @@ impl Model {
     ) -> Result<(), String> {
         let model = self.loaded.model();
         let bytes = model
-            .scratch_bytes(tokens.len())
+            .cached_scratch_bytes(tokens.len())
             .ok_or_else(|| self.explain(tokens, Error::TooManyTokens))?;
         if scratch.len() < bytes {
             scratch.resize(bytes, 0);

@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     seconds = atof(argv[3]);
     status = postag_model_load(blob.data, blob.len, &model);
     if (status == POSTAG_STATUS_OK) {
-        status = postag_scratch_size(&model, MAX_SENTENCE, &scratch_len);
+        status = postag_cached_scratch_size(&model, MAX_SENTENCE, &scratch_len);
     }
     if (status != POSTAG_STATUS_OK) {
         fprintf(stderr, "%s\n", postag_status_str(status));

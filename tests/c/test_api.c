@@ -199,6 +199,25 @@ static int check_tags_and_scores_equal_the_core(void) {
                 CHECK_OK(postag_tag(&m, s->tokens, n, scratch + 1, least, tags, n, NULL, 0));
                 CHECK(memcmp(tags, s->tags, n * sizeof *tags) == 0);
             }
+            /* The char projection cache: more scratch (garbage on entry), the same tags
+             * and score bits. */
+            {
+                size_t cached;
+                uint8_t *more;
+                float *again;
+                CHECK_OK(postag_cached_scratch_size(&m, n, &cached));
+                CHECK(cached >= need_bytes);
+                more = (uint8_t *)malloc(cached + 1);
+                again = (float *)malloc(n * t * sizeof *again + 1);
+                CHECK(more && again);
+                memset(more, 0xA5, cached + 1);
+                memset(tags, 0xAB, n * sizeof *tags);
+                CHECK_OK(postag_tag(&m, s->tokens, n, more + 1, cached, tags, n, again, n * t));
+                CHECK(memcmp(tags, s->tags, n * sizeof *tags) == 0);
+                CHECK(memcmp(again, scores, n * t * sizeof *again) == 0);
+                free(more);
+                free(again);
+            }
             free(scratch);
             free(tags);
             free(scores);

@@ -157,7 +157,7 @@ pub fn tag_all(
                             None => {
                                 for (i, tokens) in group.iter().enumerate() {
                                     let n = tokens.len().min(MAX_TOKENS);
-                                    scratch.resize(model.scratch_bytes(n).unwrap_or(0), 0);
+                                    scratch.resize(model.cached_scratch_bytes(n).unwrap_or(0), 0);
                                     let t = tag_one(model, tokens, scores, &mut scratch).map_err(
                                         |e| explain(model, tokens, name(c * chunk + start + i), e),
                                     )?;

@@ -88,7 +88,7 @@ impl Model<'_> {
             // The staged outputs, then one sentence's scratch, which starts aligned
             // to 4 there and so needs none of its own 3 bytes of slack.
             let staged = 4 * (tokens.div_ceil(2) + tokens * self.num_tags()) + 3;
-            return Some(staged + self.scratch_bytes(longest)?.saturating_sub(3));
+            return Some(staged + self.cached_scratch_bytes(longest)?.saturating_sub(3));
         }
         let layout = self.batch_layout(tokens, longest)?;
         Some(if layout.total == 0 {
@@ -181,7 +181,7 @@ impl Model<'_> {
         // Phase 1: every lookup and the char features of every word of every
         // sentence; all input errors surface here.
         let all = sentences.clone().flatten();
-        self.lookups(all, total, rows, feats, work, PROJECTION_BLOCK)?;
+        self.lookups(all, total, rows, feats, work, PROJECTION_BLOCK, None)?;
 
         // Phase 2: the word LSTM, sentences side by side.
         self.word_lstm_lanes(

@@ -1,8 +1,10 @@
 //! Character features: `c_w`, the char LSTM's final hidden state over a word's
 //! characters.
 
-use super::lstm::{Stack, StackIo};
-use crate::arch::lstm_cell;
+use super::cache::{aligned_pairs, pairs_words, slot, CachedRows, UNCACHED};
+use super::lstm::{DirectionScratch, LayerIo, Stack, StackIo};
+use super::PROJECTION_BLOCK;
+use crate::arch::{interleave_pairs, lstm_cell};
 use crate::kernels::BATCH_LANES;
 use crate::tensor::{Matrix, Storage, U32s};
 use crate::vocab::{find_code, word_chars};
@@ -230,5 +232,159 @@ impl CharNet<'_> {
                 }
             }
         }
+    }
+}
+
+/// Distinct characters (embedding rows) a call's char projection cache holds; the
+/// others are projected at each occurrence. (Fewer in unit tests, whose vocabularies
+/// are small, so that they reach the characters without a slot.)
+const CACHED_CHARS: usize = if cfg!(test) { 16 } else { 128 };
+
+/// The char projection cache of one tagging call ([`CharNet::features_cached`]): each
+/// distinct character's input projection per direction, computed at its first
+/// occurrence in the sentence, and each direction's `W_hh` interleaved for
+/// [`crate::arch::gemv_pairs`] where the level has that kernel.
+pub(super) struct CharCache<'w> {
+    // Open-addressing hash table of the slots, the embedding row of each slot, slots used.
+    table: &'w mut [u32],
+    rows: &'w mut [u32],
+    used: usize,
+    // (max_word_chars,) each char of the current word: its slot, or `UNCACHED | row`.
+    index: &'w mut [u32],
+    // Per direction: (slots, 4H) projections; the interleaved `W_hh` (or empty).
+    projections: [&'w mut [f32]; 2],
+    pairs: [&'w mut [i16]; 2],
+}
+
+impl CharNet<'_> {
+    /// (slots, hash table entries) of the char projection cache.
+    fn cache_len(&self) -> (usize, usize) {
+        let slots = self.embedding.rows().min(CACHED_CHARS);
+        (slots, (2 * slots).next_power_of_two())
+    }
+
+    /// Words of scratch [`CharNet::cache`] takes, or `None` where the char net runs
+    /// without a cache: an f32 or multi-layer char LSTM (whose cached projections
+    /// would differ from those it computes in blocks, or serve one layer only), and
+    /// firmware builds (Cortex-M: the code and RAM go to the low-memory schedule).
+    pub(super) fn cache_words(&self) -> Option<usize> {
+        let shape = self.lstm.shape;
+        let cells = (0..shape.directions()).map(|d| self.lstm.cell(0, d));
+        let int8 = cells
+            .clone()
+            .all(|c| c.w_ih.storage() == Storage::I8 && c.w_hh.storage() == Storage::I8);
+        if cfg!(target_os = "none") || shape.layers != 1 || !int8 {
+            return None;
+        }
+        let (slots, table) = self.cache_len();
+        let g = 4 * shape.hidden as usize;
+        let per_direction = slots * g + pairs_words(self.lstm.cell(0, 0));
+        Some(table + slots + self.max_word_chars + shape.directions() * per_direction)
+    }
+
+    /// The cache in `words` ([`CharNet::cache_words`] of them), empty; with the
+    /// interleaved `W_hh` copies if `pairs` (and the level has their kernel).
+    pub(super) fn cache<'w>(&self, words: &'w mut [u32], pairs: bool) -> CharCache<'w> {
+        let shape = self.lstm.shape;
+        let (slots, table_len) = self.cache_len();
+        let g = 4 * shape.hidden as usize;
+        let (table, rest) = words.split_at_mut(table_len);
+        let (rows, rest) = rest.split_at_mut(slots);
+        let (index, rest) = rest.split_at_mut(self.max_word_chars);
+        let mut rest: &mut [f32] = bytemuck::cast_slice_mut(rest);
+        table.fill(0);
+        let mut projections: [&mut [f32]; 2] = [&mut [], &mut []];
+        let mut copies: [&mut [i16]; 2] = [&mut [], &mut []];
+        for d in 0..shape.directions() {
+            let cell = self.lstm.cell(0, d);
+            let (p, r) = core::mem::take(&mut rest).split_at_mut(slots * g);
+            let (q, r) = r.split_at_mut(pairs_words(cell));
+            rest = r;
+            projections[d] = p;
+            let q = aligned_pairs(q);
+            if pairs && interleave_pairs(&cell.w_hh.kernel_rows(), q) {
+                copies[d] = q;
+            }
+        }
+        CharCache {
+            table,
+            rows,
+            used: 0,
+            index,
+            projections,
+            pairs: copies,
+        }
+    }
+
+    /// [`CharNet::features`] with the sentence's char projection cache: a character
+    /// new to the cache is projected once per direction (with the others new in the
+    /// word, a block at a time), the recurrent product reads the interleaved `W_hh`
+    /// where the cache has it. Int8 weights only ([`CharNet::cache_words`]): the same
+    /// features, bit for bit.
+    pub(super) fn features_cached(
+        &self,
+        word: &str,
+        cache: &mut CharCache<'_>,
+        work: &mut [u32],
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        let hc = self.lstm.shape.hidden as usize;
+        let g = 4 * hc;
+        let before = cache.used;
+        let mut m = 0;
+        for (c, index) in word_chars(word, self.max_word_chars).zip(cache.index.iter_mut()) {
+            let row = self.row(c).ok_or(Error::UnknownChar)?;
+            *index = slot(cache.table, cache.rows, &mut cache.used, row).unwrap_or(UNCACHED | row);
+            m += 1;
+        }
+        out.fill(0.0);
+        if m == 0 {
+            return Ok(());
+        }
+        /// Inputs of the chars without a slot: their embedding rows.
+        struct Uncached<'x, 'a> {
+            embedding: &'x Matrix<'a>,
+            index: &'x [u32],
+        }
+        impl StackIo for Uncached<'_, '_> {
+            fn input(&mut self, t: usize, x: &mut [f32]) {
+                self.embedding
+                    .row_into((self.index[t] & !UNCACHED) as usize, x);
+            }
+        }
+        let used = cache.used;
+        let index = &cache.index[..m];
+        let work = bytemuck::cast_slice_mut(work);
+        let block = PROJECTION_BLOCK.min(self.max_word_chars).max(1);
+        let mut dir = DirectionScratch::new(work, self.embedding.cols(), hc, block);
+        for d in 0..self.lstm.shape.directions() {
+            let cell = self.lstm.cell(0, d);
+            let mut new = CachedRows {
+                embedding: &self.embedding,
+                rows: &cache.rows[before..used],
+            };
+            let projections = &mut *cache.projections[d];
+            dir.project_inputs(
+                cell,
+                used - before,
+                &mut new,
+                &mut projections[before * g..used * g],
+            );
+            dir.zero_state();
+            let mut io = Uncached {
+                embedding: &self.embedding,
+                index,
+            };
+            dir.run_projected(
+                cell,
+                cache.pairs[d],
+                d == 1,
+                &projections[..used * g],
+                index,
+                &mut LayerIo::single(&mut io, d, hc),
+            );
+            out[d * hc..(d + 1) * hc].copy_from_slice(dir.h());
+        }
+        Ok(())
     }
 }

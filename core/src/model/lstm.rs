@@ -312,6 +312,11 @@ impl<'s> DirectionScratch<'s> {
         }
     }
 
+    /// The hidden state.
+    pub(crate) fn h(&self) -> &[f32] {
+        self.h
+    }
+
     pub(crate) fn zero_state(&mut self) {
         self.h.fill(0.0);
         self.c.fill(0.0);

@@ -5,6 +5,7 @@
 //! (blob to tensors, validated once) and `scratch` (the per-call memory layout).
 
 mod batch;
+pub(crate) mod cache;
 mod chars;
 mod crf;
 mod explain;
@@ -13,6 +14,7 @@ mod lstm;
 mod scratch;
 
 pub use batch::MAX_BATCH_TOKENS;
+use chars::CharCache;
 pub use chars::CharNet;
 pub use crf::Crf;
 pub use explain::Explained;
@@ -180,6 +182,36 @@ impl<'a> Model<'a> {
         Layout::new(self, tokens, PROJECTION_BLOCK).map(|l| l.bytes())
     }
 
+    /// Scratch bytes to tag up to `tokens` tokens in one call with a cache of the char
+    /// LSTM's input projections (each distinct character projected once per call and
+    /// direction) and, at the `avx2` level, an i16 copy of its `W_hh` laid out for the
+    /// kernel: [`Model::scratch_bytes`] plus the cache's
+    /// ([`Model::char_cache_bytes`]). A call given at least this much runs that way,
+    /// with the same results (int8 char nets, the only ones that take the cache).
+    /// `None` above [`MAX_TOKENS`].
+    pub fn cached_scratch_bytes(&self, tokens: usize) -> Option<usize> {
+        let bytes = self.scratch_bytes(tokens)?;
+        Some(match bytes {
+            0 => 0,
+            _ => bytes + self.char_cache_bytes(),
+        })
+    }
+
+    /// Bytes of the char projection cache ([`Model::cached_scratch_bytes`]): for a
+    /// one-layer char BiLSTM of hidden size Hc with int8 weights and a char vocabulary
+    /// of R rows, `4 * (E + S + m + D * (S * 4Hc + P))` with S = min(R, 128) slots,
+    /// E = the power of two at or above 2S, m = max_word_chars, D directions and P the
+    /// words of the interleaved `W_hh` copy (`ceil(pairs / 2) + 7`, pairs =
+    /// `ceil(4Hc / 8) * 8 * 2 * ceil(Hc / 2)`, 0 for Hc above 1024). 0 for models
+    /// without chars, with f32 or multi-layer char LSTMs, and in Cortex-M builds.
+    pub fn char_cache_bytes(&self) -> usize {
+        4 * self
+            .chars
+            .as_ref()
+            .and_then(CharNet::cache_words)
+            .unwrap_or(0)
+    }
+
     /// The least scratch that tags up to `tokens` tokens in one call: the low-memory
     /// schedule, which projects one token's LSTM inputs at a time instead of
     /// [`PROJECTION_BLOCK`] (for firmware with little RAM; slower on processors with
@@ -277,7 +309,18 @@ impl<'a> Model<'a> {
         if n == 0 {
             return Ok(());
         }
-        let words = aligned_words(scratch, layout.total).ok_or(Error::ScratchTooSmall)?;
+        // With room for it past the default schedule's scratch, the char projection
+        // cache (int8 char nets; the same results).
+        let cache_words = self
+            .chars
+            .as_ref()
+            .filter(|_| !cfg!(target_os = "none"))
+            .and_then(CharNet::cache_words)
+            .filter(|&w| block == PROJECTION_BLOCK && scratch.len() >= layout.bytes() + 4 * w)
+            .unwrap_or(0);
+        let words =
+            aligned_words(scratch, layout.total + cache_words).ok_or(Error::ScratchTooSmall)?;
+        let (words, cache_words) = words.split_at_mut(layout.total);
         let (rows, rest) = words.split_at_mut(layout.rows);
         let (feats, rest) = rest.split_at_mut(layout.feats);
         let (logits, rest) = rest.split_at_mut(layout.logits);
@@ -295,7 +338,12 @@ impl<'a> Model<'a> {
 
         // Phase 1: every lookup and the char features. All input errors surface
         // here, before any output or state is touched.
-        self.lookups(tokens.iter(), n, rows, feats, work, block)?;
+        let mut cache = match (&self.chars, cache_words.is_empty()) {
+            // The interleaved copies pay for themselves from two words on.
+            (Some(chars), false) => Some(chars.cache(cache_words, n >= 2)),
+            _ => None,
+        };
+        self.lookups(tokens.iter(), n, rows, feats, work, block, cache.as_mut())?;
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
@@ -331,6 +379,8 @@ impl<'a> Model<'a> {
     /// Every input error surfaces here, in token order. A token whose bytes equal one
     /// of the [`REUSE_WINDOW`] tokens before it takes that token's row, and its char
     /// features when they run one word at a time: the same values, computed once.
+    /// `cache`: the char projection cache, if the call has room for it.
+    #[allow(clippy::too_many_arguments)] // The outputs, then the working memories.
     fn lookups<'t, T: AsRef<[u8]> + 't>(
         &self,
         tokens: impl Iterator<Item = &'t T> + Clone,
@@ -339,6 +389,7 @@ impl<'a> Model<'a> {
         feats: &mut [f32],
         work: &mut [u32],
         block: usize,
+        mut cache: Option<&mut CharCache<'_>>,
     ) -> Result<(), Error> {
         let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
         // Side by side, the char net runs on groups of as many words as the working
@@ -371,7 +422,11 @@ impl<'a> Model<'a> {
                     let out = &mut out[..feat_dim];
                     match earlier {
                         Some(j) => out.copy_from_slice(&done[j * feat_dim..][..feat_dim]),
-                        None => chars.features(word, work, out, block)?,
+                        // (Firmware builds take no cache: none of its code is linked.)
+                        None => match cache.as_deref_mut().filter(|_| !cfg!(target_os = "none")) {
+                            Some(cache) => chars.features_cached(word, cache, work, out)?,
+                            None => chars.features(word, work, out, block)?,
+                        },
                     }
                 }
                 (_, Some((chars, cap))) => {
@@ -570,6 +625,80 @@ mod tests {
         }
     }
 
+    /// The char projection cache ([`Model::cached_scratch_bytes`]) gives int8 char nets
+    /// the tags and score bits of the call without it, at every level: odd and even sizes, words longer than `max_word_chars`, more distinct
+    /// characters than the cache holds, one-token calls (no interleaved copy). Other
+    /// models take no cache.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
+    fn the_char_projection_cache_changes_no_bit() {
+        use crate::synthetic::RandomModel;
+        use crate::tensor::Storage;
+        for storage in [Storage::I8, Storage::F32] {
+            for (k, (dim, hidden)) in [(5, 4), (20, 17), (8, 48)].into_iter().enumerate() {
+                let spec = RandomModel {
+                    words: 30,
+                    word_dim: 6,
+                    chars: Some((dim, hidden)),
+                    hidden: 5,
+                    layers: 1,
+                    bidirectional: true,
+                    tags: 4,
+                    storage,
+                    seed: 40 + k as u64,
+                };
+                let (blob, words) = spec.build().unwrap();
+                let model = Model::from_bytes(&blob).unwrap();
+                let int8 = storage == Storage::I8 && !cfg!(target_os = "none");
+                assert_eq!(model.char_cache_bytes() > 0, int8, "{storage:?}");
+                let alphabet: vec::Vec<char> = "etaoinshrdlucmfwypvbgkqjxzETAO0123456789-.,'é"
+                    .chars()
+                    .collect();
+                // Known words, and made-up ones of 1 to 40 chars over 45 letters
+                // (one unknown to the vocabulary).
+                let mut tokens: vec::Vec<std::string::String> = words[..6].to_vec();
+                tokens.extend((0..34).map(|i| {
+                    (0..1 + (i * 7 + i * i) % 40)
+                        .map(|j| alphabet[(i * 11 + j * j * 3 + j) % alphabet.len()])
+                        .collect()
+                }));
+                // One buffer for every cached call, first filled with garbage: a
+                // call reads nothing an earlier one left.
+                let mut reused = vec![0xA5u8; model.cached_scratch_bytes(40).unwrap()];
+                for n in [1, 2, 9, 40] {
+                    let sentence: vec::Vec<&str> = tokens[..n].iter().map(|t| t.as_str()).collect();
+                    let cached = model.cached_scratch_bytes(n).unwrap();
+                    let plain = model.scratch_bytes(n).unwrap();
+                    assert_eq!(cached - plain, model.char_cache_bytes());
+                    for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+                        assert!(force(Some(level)));
+                        let run = |scratch: &mut [u8]| {
+                            let mut tags = vec![0u16; n];
+                            let mut scores = vec![0f32; n * 4];
+                            model
+                                .tag(&sentence, scratch, &mut tags, Some(&mut scores))
+                                .unwrap();
+                            let bits: vec::Vec<u32> = scores.iter().map(|s| s.to_bits()).collect();
+                            (tags, bits)
+                        };
+                        let what = std::format!("{storage:?} chars {dim}/{hidden} n {n} {level:?}");
+                        let want = run(&mut vec![0u8; plain]);
+                        assert_eq!(run(&mut reused[..cached]), want, "{what}");
+                        // (f32 char nets may run side by side in more scratch: equal
+                        // up to rounding only.)
+                        if int8 {
+                            assert_eq!(run(&mut reused), want, "{what}, more scratch");
+                        }
+                    }
+                    force(None);
+                }
+            }
+        }
+    }
+
     /// Phase 1 reuses the row and char features of an equal token among the
     /// [`REUSE_WINDOW`] before it: every token's row and features are bit for bit those
     /// computed for it alone, whether an equal token comes just before, further back
@@ -610,7 +739,7 @@ mod tests {
                 let mut work = vec![0u32; 1 << 16];
                 let (mut rows, mut feats) = (vec![0u32; n], vec![0f32; n * feat]);
                 model
-                    .lookups(tokens.iter(), n, &mut rows, &mut feats, &mut work, 1)
+                    .lookups(tokens.iter(), n, &mut rows, &mut feats, &mut work, 1, None)
                     .unwrap();
                 for (i, w) in tokens.iter().enumerate() {
                     assert_eq!(Some(rows[i]), model.word_row(w), "{level:?} token {i}");

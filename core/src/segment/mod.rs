@@ -49,6 +49,7 @@ use crate::format::{
 };
 use crate::kernels::argmax;
 use crate::lowercase::{lower, Lower};
+use crate::model::cache::{aligned_pairs, pairs_words, slot, CachedRows, UNCACHED};
 use crate::model::{DirectionScratch, LayerIo, StackIo, PROJECTION_BLOCK};
 use crate::tensor::{Matrix, Storage, U32s, Vector};
 use crate::vocab::{find_code, StringTable};
@@ -476,12 +477,7 @@ impl<'a> Segmenter<'a> {
     /// Words of scratch for the interleaved copy of an int8 `W_hh` that a kernel takes
     /// ([`arch::interleave_pairs`]; 0 for f32 weights or longer rows).
     fn pairs_words(&self) -> usize {
-        let h = self.hidden();
-        match self.forward.w_hh.storage() == Storage::I8 && h <= arch::PAIRS_MAX_COLS {
-            // 7 more: room to start the copy 32-byte aligned at any 4-byte address.
-            true => arch::pairs_len(4 * h, h).div_ceil(2) + 7,
-            false => 0,
-        }
+        pairs_words(&self.forward)
     }
 
     /// LSTM directions: 2 for a BiLSTM, else 1.
@@ -918,33 +914,6 @@ fn by_character(text: &str, labels: &mut [u32], steps: usize) {
 /// cache persists, until it is full (the next window then starts it afresh).
 const CACHED_CHARS: usize = 256;
 
-/// [`Directions::index`] bit: the character has no slot in the cache; the other bits
-/// are its embedding row.
-const UNCACHED: u32 = 1 << 31;
-
-/// The cache slot of embedding row `row` (below 2^24): its slot in `rows[..*used]`
-/// found through the open-addressing hash `table` (power-of-two length, at least twice
-/// `rows.len()`; entry 0 is empty, otherwise slot + 1), or a new slot while there is
-/// room (`None` when there is none).
-fn slot(table: &mut [u32], rows: &mut [u32], used: &mut usize, row: u32) -> Option<u32> {
-    let mask = table.len() - 1;
-    // Fibonacci hashing: the top bits of the product, as many as the table needs.
-    let mut at = (row.wrapping_mul(0x9E37_79B9) as usize >> (32 - mask.count_ones().max(1))) & mask;
-    loop {
-        match table[at] {
-            0 => {
-                let s = *used;
-                *rows.get_mut(s)? = row;
-                table[at] = s as u32 + 1;
-                *used += 1;
-                return Some(s as u32);
-            }
-            e if rows[e as usize - 1] == row => return Some(e - 1),
-            _ => at = (at + 1) & mask,
-        }
-    }
-}
-
 /// A character's label before the forward direction reaches it: whitespace, whose
 /// logits are not computed (see [`Directions::output`]).
 const UNLABELLED: u32 = u32::MAX;
@@ -969,27 +938,6 @@ struct Scratch<'w> {
     back: &'w mut [f32],
     work: &'w mut [f32],
     logits: &'w mut [f32],
-}
-
-/// The scratch words for the interleaved `W_hh` as i16 from their first 32-byte
-/// aligned address: at most 7 words in, the room [`Segmenter::pairs_words`] leaves,
-/// so that no vector load of the copy straddles a cache line.
-fn aligned_pairs(words: &mut [f32]) -> &mut [i16] {
-    let pairs: &mut [i16] = bytemuck::cast_slice_mut(words);
-    let skip = (32 - pairs.as_ptr() as usize % 32) % 32 / 2;
-    pairs.get_mut(skip..).unwrap_or_default()
-}
-
-/// The embedding rows of the cached characters, as inputs to project.
-struct CachedRows<'r, 'a> {
-    embedding: &'r Matrix<'a>,
-    rows: &'r [u32],
-}
-
-impl StackIo for CachedRows<'_, '_> {
-    fn input(&mut self, i: usize, x: &mut [f32]) {
-        self.embedding.row_into(self.rows[i] as usize, x);
-    }
 }
 
 /// A direction's inputs (the characters' embedding rows) and outputs: the backward

@@ -50,7 +50,12 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
     // Batch-1 (one sentence per core call, as firmware and streaming callers tag), then
     // bulk (`tag_all`: up to 32 sentences per call) on one thread and on all.
     let longest = forms.iter().map(Vec::len).max().unwrap_or(0);
-    let mut scratch = vec![0u8; model.scratch_bytes(longest.min(MAX_TOKENS)).unwrap_or(0)];
+    let mut scratch = vec![
+        0u8;
+        model
+            .cached_scratch_bytes(longest.min(MAX_TOKENS))
+            .unwrap_or(0)
+    ];
     let mut one_per_call = || -> Result<()> {
         for (i, s) in forms.iter().enumerate() {
             tag_one(&model, s, false, &mut scratch)

@@ -90,6 +90,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         "scratch_tokens": args.tokens,
         "scratch_bytes": scratch,
         "min_scratch_bytes": min_scratch,
+        "cached_scratch_bytes": model.cached_scratch_bytes(args.tokens),
         "state_floats": if model.has_state() { Some(model.state_len()) } else { None },
         "segmenter": segmenter.map(|s| json!({"bytes": s.byte_len(), "chars": s.vocab_len(),
                   "dim": s.embedding_dim(), "hidden": s.hidden(), "bidirectional": s.bidirectional(),
@@ -153,9 +154,10 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     match scratch {
         Some(s) => writeln!(
             out,
-            "scratch      {s} bytes for {} tokens ({} with the low-memory schedule)",
+            "scratch      {s} bytes for {} tokens ({} with the low-memory schedule, {} with the char projection cache)",
             args.tokens,
-            min_scratch.unwrap_or(s)
+            min_scratch.unwrap_or(s),
+            s + model.char_cache_bytes()
         )?,
         None => writeln!(
             out,
