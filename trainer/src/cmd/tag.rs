@@ -37,7 +37,9 @@ pub enum Format {
 /// What `--format raw` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RawOutput {
-    /// CoNLL-U with `# newpar`, `# sent_id`, `# text`, multiword ranges, `SpaceAfter=No`.
+    /// CoNLL-U with `# newpar`, `# sent_id`, `# text`, multiword ranges, and the input's
+    /// whitespace in MISC (`SpaceAfter=No`, `SpacesAfter`, `SpacesBefore` as UDPipe writes
+    /// them): the input can be rebuilt from it byte for byte.
     Conllu,
     /// One sentence per line, `word/TAG` separated by spaces.
     Text,
