@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
-use postag_core::segment::{sentences, RawToken, Segmenter};
+use postag_core::segment::{line_sentences, sentences, RawToken, Segmenter};
 use postag_core::{Error, Model};
 
 use crate::rawtext::{TokSentence, TokWord, Token};
@@ -21,9 +21,15 @@ pub struct SysSentence {
     pub tags: Vec<String>,
 }
 
-/// Splits `text` into sentences of tokens (multiword tokens expanded).
-pub fn segment(seg: &Segmenter<'_>, text: &str) -> Result<Vec<SysSentence>> {
-    Ok(sentences(seg, text)?
+/// Splits `text` into sentences of tokens (multiword tokens expanded); with
+/// `presegmented`, each line that is not blank is one sentence
+/// ([`postag_core::segment::line_sentences`]).
+pub fn segment(seg: &Segmenter<'_>, text: &str, presegmented: bool) -> Result<Vec<SysSentence>> {
+    let raw = match presegmented {
+        true => line_sentences(seg, text)?,
+        false => sentences(seg, text)?,
+    };
+    Ok(raw
         .into_iter()
         .map(|s| SysSentence {
             newpar: s.newpar,
@@ -280,13 +286,15 @@ pub struct RawEval {
     pub segment_seconds: f64,
 }
 
-/// Rebuilds the raw text of the gold treebank at `gold` ([`crate::rawtext::raw_text`]),
-/// segments and tags it with `bytes`' model and scores the result.
+/// Rebuilds the raw text of the gold treebank at `gold` ([`crate::rawtext::raw_text`], or
+/// with `presegmented` one sentence per line, [`crate::rawtext::raw_lines`]), segments
+/// (see [`segment`]) and tags it with `bytes`' model and scores the result.
 pub fn eval_raw(
     bytes: &[u8],
     name: &str,
     gold: &std::path::Path,
     threads: usize,
+    presegmented: bool,
 ) -> Result<RawEval> {
     let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
     let seg = segmenter(bytes, name)?;
@@ -295,9 +303,12 @@ pub fn eval_raw(
     if gold.iter().all(|s| s.tokens.is_empty()) {
         return Err(anyhow!("{gold_name} has no words to evaluate"));
     }
-    let text = crate::rawtext::raw_text(&gold);
+    let text = match presegmented {
+        true => crate::rawtext::raw_lines(&gold),
+        false => crate::rawtext::raw_text(&gold),
+    };
     let started = std::time::Instant::now();
-    let mut sentences = segment(&seg, &text)?;
+    let mut sentences = segment(&seg, &text, presegmented)?;
     let segment_seconds = started.elapsed().as_secs_f64();
     tag(&model, &mut sentences, threads)?;
     let system = to_tok_sentences(&text, &sentences);

@@ -1,6 +1,6 @@
 //! `tag --format raw` with the built-in model: the CoNLL-U it writes records the input's
 //! whitespace exactly (UDPipe's `SpacesBefore`, `SpacesAfter`, `SpaceAfter=No`,
-//! `SpacesInToken`).
+//! `SpacesInToken`), and `--presegmented` reads one sentence per line.
 
 mod common;
 
@@ -157,4 +157,100 @@ fn eval_reads_the_output_and_scores_it_against_itself_perfectly() {
     for metric in ["Tokens", "Sentences", "Words", "UPOS"] {
         assert_eq!(v["scores"][metric]["f1"].as_f64(), Some(1.0), "{report}");
     }
+}
+
+/// The tokens' texts of each sentence of the `--raw-output jsonl` of `input`.
+fn sentence_tokens(dir: &Path, extra: &[&str], input: &str) -> Vec<(bool, Vec<String>)> {
+    let mut args = vec!["--raw-output", "jsonl"];
+    args.extend_from_slice(extra);
+    tag(dir, &args, input)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let tokens = v["tokens"].as_array().unwrap();
+            let texts = tokens
+                .iter()
+                .map(|t| t["text"].as_str().unwrap().to_string());
+            (v["newpar"].as_bool().unwrap(), texts.collect())
+        })
+        .collect()
+}
+
+#[test]
+fn presegmented_lines_are_one_sentence_each() {
+    let dir = scratch("lines");
+    let lines = [
+        "Hello there. How are you today?",
+        "I can't go!  Not now.",
+        "ok",
+        "Mr. Smith arrived at 5 p.m. He left at six.",
+        "\tThe end, isn't it?\r",
+        "A line without a final newline. Two sentences",
+    ];
+    // Blank lines (one of spaces) before lines 3 and 5.
+    let input = format!(
+        "{}\n{}\n\n{}\n{}\n  \n{}\n{}",
+        lines[0], lines[1], lines[2], lines[3], lines[4], lines[5]
+    );
+    let got = sentence_tokens(&dir, &["--presegmented"], &input);
+    assert_eq!(got.len(), lines.len());
+    let newpar: Vec<bool> = got.iter().map(|s| s.0).collect();
+    assert_eq!(newpar, [true, false, true, false, true, false]);
+    // Each line's tokens: those of the line (with its line end, if any) segmented alone,
+    // in all its sentences.
+    let with_ends: Vec<&str> = input
+        .split_inclusive('\n')
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(with_ends.len(), lines.len());
+    let mut inner_ends = 0;
+    for (line, (_, tokens)) in with_ends.iter().zip(&got) {
+        let alone = sentence_tokens(&dir, &[], line);
+        inner_ends += alone.len() - 1;
+        let want: Vec<String> = alone.into_iter().flat_map(|s| s.1).collect();
+        assert_eq!(tokens, &want, "{line:?}");
+    }
+    assert!(inner_ends >= 3, "the lines hold sentence ends to ignore");
+    // Without the flag the lines are read as running text.
+    assert_ne!(sentence_tokens(&dir, &[], &input).len(), lines.len());
+    // The CoNLL-U of presegmented text rebuilds it too.
+    let out = tag(&dir, &["--presegmented"], &input);
+    assert_eq!(rebuild(&out), input);
+    assert_eq!(out.matches("# sent_id").count(), lines.len());
+    // The flag is for raw text only.
+    let e = common::fails(&dir, &["tag", "--presegmented"]);
+    assert!(e.contains("--presegmented needs --format raw"), "{e}");
+}
+
+#[test]
+fn eval_presegmented_keeps_the_gold_sentences() {
+    // Gold sentences one per line: every sentence is found (Sentences 100), however the
+    // segmenter splits the running text.
+    let dir = scratch("eval-lines");
+    let text = "Hello there. How are you today?\nMr. Smith arrived at 5 p.m. He left.\n\nok\n";
+    let gold_conllu = tag(&dir, &["--presegmented"], text);
+    let gold = dir.join("gold.conllu");
+    std::fs::write(&gold, &gold_conllu).unwrap();
+    let data = gold.to_str().unwrap();
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec!["eval", "--raw", "--json", "--data", data];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&common::ok(&dir, &args)).unwrap()
+    };
+    let lines = run(&["--presegmented"]);
+    for metric in ["Tokens", "Sentences", "Words", "UPOS"] {
+        assert_eq!(lines["scores"][metric]["f1"].as_f64(), Some(1.0), "{lines}");
+    }
+    assert_eq!(
+        lines["text_bytes"].as_u64(),
+        Some(text.len() as u64),
+        "the gold text rebuilt one sentence per line"
+    );
+    let running = run(&[]);
+    assert!(
+        running["scores"]["Sentences"]["f1"].as_f64().unwrap() < 1.0,
+        "{running}"
+    );
+    let e = common::fails(&dir, &["eval", "--presegmented", "--data", data]);
+    assert!(e.contains("--raw"), "{e}");
 }
