@@ -551,6 +551,72 @@ fn sentences_of_int8_paragraphs_are_each_paragraph_segmented_alone() {
 }
 
 #[test]
+fn line_sentences_are_each_line_segmented_alone() {
+    // One sentence per line that is not blank, whatever sentence ends the segmenter finds
+    // inside it: the tokens of the line on a fresh scratch (the projection cache kept
+    // from line to line must not change them); blank lines open paragraphs.
+    let b = with_segmenter(
+        &common::tiny::blob(),
+        Some(&seg(true, false, [0.0, 0.0, 0.0, 2.0, 0.0])),
+        Storage::I8,
+    )
+    .unwrap();
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let alphabet: Vec<char> = "abc .!\t".chars().collect();
+    let mut x = 11u32;
+    let mut next = |n: usize| -> String {
+        let line: String = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                alphabet[x as usize % alphabet.len()]
+            })
+            .collect();
+        // Not blank: a line of whitespace only would end a paragraph.
+        format!("{line}a")
+    };
+    let lengths = [40, 3, 300, 5000, 1, 77, 12, 9];
+    let lines: Vec<String> = lengths.iter().map(|&n| next(n)).collect();
+    // Line ends LF and CRLF, two blank lines (one of spaces) before line 4, none at the end.
+    let text = format!(
+        "{}\n{}\r\n{}\n \n\n{}\n{}\n{}\n\n{}\n{}",
+        lines[0], lines[1], lines[2], lines[3], lines[4], lines[5], lines[6], lines[7]
+    );
+    let got = postag_core::segment::line_sentences(&s, &text).unwrap();
+    assert_eq!(got.len(), lines.len());
+    let newpar: Vec<bool> = got.iter().map(|g| g.newpar).collect();
+    assert_eq!(
+        newpar,
+        [true, false, false, true, false, false, true, false]
+    );
+    let mut at = 0;
+    let mut within_line_ends = 0;
+    for (line, sentence) in lines.iter().zip(&got) {
+        let start = text[at..].find(line.as_str()).unwrap() + at;
+        let end = start + line.len();
+        // The line alone with its line end, as a text of its own.
+        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+        let alone = run(&s, &text[start..line_end], WINDOW);
+        within_line_ends += alone[..alone.len() - 1]
+            .iter()
+            .filter(|t| t.flags & TOKEN_SENTENCE_END != 0)
+            .count();
+        let want: Vec<(usize, usize)> = alone
+            .iter()
+            .map(|t| (start + t.start as usize, start + t.end as usize))
+            .collect();
+        let have: Vec<(usize, usize)> = sentence.tokens.iter().map(|t| (t.start, t.end)).collect();
+        assert_eq!(have, want);
+        at = end;
+    }
+    assert!(
+        within_line_ends > 10,
+        "the lines hold sentence ends to ignore: {within_line_ends}"
+    );
+}
+
+#[test]
 fn any_whitespace_inside_a_paragraph_segments_as_a_space() {
     // A wrapped line, CRLF, tabs: the same tokens and sentences as with spaces (the
     // same byte lengths); a no-break space (two bytes) the same tokens' texts.

@@ -64,11 +64,15 @@ class Model:
     @property
     def has_segmenter(self) -> bool:
         """Whether the model can split raw text into sentences and tokens (`tag_text`)."""
-    def tag_text(self, text: str, threads: Optional[int] = None) -> List[List["Token"]]:
+    def tag_text(
+        self, text: str, threads: Optional[int] = None, presegmented: bool = False
+    ) -> List[List["Token"]]:
         """Tags raw text: a list of sentences, each a list of `Token`s in text order.
 
         Does what `postag tag --format raw` does: the text is split into paragraphs at
-        blank lines; the model's segmenter splits each into sentences and tokens;
+        blank lines; the model's segmenter splits each into sentences and tokens (with
+        `presegmented`, as `--presegmented`: each line that is not blank is one
+        sentence, only split into tokens);
         a multiword token (e.g. "can't") is expanded into its syntactic words
         ("ca", "n't"), as Universal Dependencies does; each sentence's words are tagged
         (more than MAX_TOKENS words: in overlapping windows). Whitespace belongs to no

@@ -337,6 +337,10 @@ impl Model {
     /// lines), each split into sentences and tokens by the model's segmenter,
     /// multiword tokens expanded into their words, each sentence's words tagged.
     ///
+    /// With `presegmented` (`postag tag --format raw --presegmented`), the text has one
+    /// sentence per line: each line that is not blank is one sentence, only split into
+    /// tokens.
+    ///
     /// Returns a list of sentences, each a list of `Token`s; `Token.start`/`end` are
     /// indices into `text` (str characters, not bytes): `text[t.start:t.end] == t.text`.
     /// A leading U+FEFF (byte order mark) is skipped, as the CLI skips it.
@@ -344,12 +348,13 @@ impl Model {
     /// The GIL is released; `threads` worker threads (default: every core) tag the
     /// sentences. Raises PostagError when the model has no segmenter (see
     /// `has_segmenter`) or a word cannot be tagged (naming the 0-based sentence).
-    #[pyo3(signature = (text, threads=None))]
+    #[pyo3(signature = (text, threads=None, presegmented=false))]
     fn tag_text<'py>(
         &self,
         py: Python<'py>,
         text: String,
         threads: Option<usize>,
+        presegmented: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         let threads = worker_threads(threads)?;
         let seg = self
@@ -360,7 +365,11 @@ impl Model {
         let bom = usize::from(text.starts_with('\u{feff}'));
         let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let (sentences, tags) = py.detach(|| {
-            let sentences = postag_core::segment::sentences(seg, body).map_err(core_err)?;
+            let sentences = match presegmented {
+                true => postag_core::segment::line_sentences(seg, body),
+                false => postag_core::segment::sentences(seg, body),
+            }
+            .map_err(core_err)?;
             let words: Vec<Vec<String>> = sentences
                 .iter()
                 .map(|s| {

@@ -23,11 +23,12 @@ def model(segmenter_model):
     return postag.Model.load(segmenter_model)
 
 
-def cli_jsonl(postag_bin, model_path, text):
-    """`postag tag --format raw --raw-output jsonl` on `text`: one dict per sentence."""
+def cli_jsonl(postag_bin, model_path, text, *extra):
+    """`postag tag --format raw --raw-output jsonl` (and `extra`) on `text`: one dict
+    per sentence."""
     done = subprocess.run(
         [str(postag_bin), "tag", "--model", str(model_path), "--format", "raw",
-         "--raw-output", "jsonl", "--threads", "1"],
+         "--raw-output", "jsonl", "--threads", "1", *extra],
         input=text.encode("utf-8"), capture_output=True, check=True,
     )
     return [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
@@ -93,6 +94,30 @@ def test_tag_text_equals_the_cli(model, segmenter_model, postag_bin):
                 assert len(text[: t.start].encode("utf-8")) == w["start"]
                 assert len(text[: t.end].encode("utf-8")) == w["end"]
         assert model.tag_text(text, threads=2) == ours
+
+
+def test_presegmented_text_is_one_sentence_per_line_as_in_the_cli(segmenter_model, postag_bin):
+    # Each line that is not blank, with its line end, is one sentence: the tokens of
+    # all the sentences the line gives alone.
+    pieces = ["Hello there. How are you?\r\n", "I can't go!  Not now.\n", " \n", "\tok\n",
+              "Mr. Smith left at 5 p.m. He came back."]
+    lines = [p for p in pieces if p.strip()]
+    text = "\ufeff" + "".join(pieces)
+    m = postag.Model.default()
+    ours = m.tag_text(text, presegmented=True)
+    assert [[t.text for t in s] for s in ours] == [
+        [t.text for s in m.tag_text(line) for t in s] for line in lines
+    ]
+    assert len(m.tag_text(text)) > len(lines)
+    cli = cli_jsonl(postag_bin, segmenter_model, text, "--presegmented")
+    ours = postag.Model.load(segmenter_model).tag_text(text, presegmented=True)
+    assert len(ours) == len(cli) == len(lines)
+    for sentence, want in zip(ours, cli):
+        assert [t.text for t in sentence] == [t["text"] for t in want["tokens"]]
+        assert [g for t in sentence for g in t.tags] == want["tags"]
+        assert [len(text[1:t.start].encode("utf-8")) + 3 for t in sentence] == [
+            t["start"] for t in want["tokens"]
+        ]
 
 
 def test_edge_cases(model):

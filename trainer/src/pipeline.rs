@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
-use postag_core::segment::{sentences, RawToken, Segmenter};
+use postag_core::segment::{line_sentences, sentences, RawToken, Segmenter};
 use postag_core::{Error, Model};
 
 use crate::rawtext::{TokSentence, TokWord, Token};
@@ -21,9 +21,15 @@ pub struct SysSentence {
     pub tags: Vec<String>,
 }
 
-/// Splits `text` into sentences of tokens (multiword tokens expanded).
-pub fn segment(seg: &Segmenter<'_>, text: &str) -> Result<Vec<SysSentence>> {
-    Ok(sentences(seg, text)?
+/// Splits `text` into sentences of tokens (multiword tokens expanded); with
+/// `presegmented`, each line that is not blank is one sentence
+/// ([`postag_core::segment::line_sentences`]).
+pub fn segment(seg: &Segmenter<'_>, text: &str, presegmented: bool) -> Result<Vec<SysSentence>> {
+    let raw = match presegmented {
+        true => line_sentences(seg, text)?,
+        false => sentences(seg, text)?,
+    };
+    Ok(raw
         .into_iter()
         .map(|s| SysSentence {
             newpar: s.newpar,
@@ -69,7 +75,68 @@ pub fn tag(model: &Model<'_>, sentences: &mut [SysSentence], threads: usize) -> 
     Ok(())
 }
 
-/// The sentences as the scorer and the CoNLL-U writer see them.
+/// `s` with every run of whitespace (`char::is_whitespace`) replaced by one space.
+pub fn one_space(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_space = false;
+    for c in s.chars() {
+        let space = c.is_whitespace();
+        if !space {
+            out.push(c);
+        } else if !after_space {
+            out.push(' ');
+        }
+        after_space = space;
+    }
+    out
+}
+
+/// `spaces` escaped for a MISC value as UDPipe does (`\s` space, `\t` tab, `\r` CR,
+/// `\n` LF, `\p` `|`, `\\` backslash; any other character as it is).
+pub fn escape_spaces(spaces: &str) -> String {
+    let mut out = String::with_capacity(2 * spaces.len());
+    for c in spaces.chars() {
+        match c {
+            ' ' => out.push_str("\\s"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '|' => out.push_str("\\p"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The MISC fields of a token that record the text around it exactly, UDPipe's way:
+/// `SpacesBefore` (the whitespace before the text's first token), then `SpaceAfter=No`
+/// when no whitespace follows it, nothing when exactly one U+0020 follows, else
+/// `SpacesAfter` (what follows the last token of a sentence is all the whitespace up to
+/// the next sentence, blank lines included, or to the end of the text), and
+/// `SpacesInToken` when the form (its whitespace runs read as one space) is not the
+/// token's text. `_` when none applies.
+fn spaces_misc(before: &str, token: &str, form: &str, after: &str) -> String {
+    let mut fields = Vec::new();
+    if !before.is_empty() {
+        fields.push(format!("SpacesBefore={}", escape_spaces(before)));
+    }
+    match after {
+        "" => fields.push("SpaceAfter=No".to_string()),
+        " " => {}
+        _ => fields.push(format!("SpacesAfter={}", escape_spaces(after))),
+    }
+    if form != token {
+        fields.push(format!("SpacesInToken={}", escape_spaces(token)));
+    }
+    match fields.is_empty() {
+        true => "_".to_string(),
+        false => fields.join("|"),
+    }
+}
+
+/// The sentences as the scorer and the CoNLL-U writer see them: token forms with their
+/// whitespace runs read as one space, `# text` the sentence's text read so.
 pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentence> {
     sentences
         .iter()
@@ -82,7 +149,7 @@ pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentenc
                 .map(|(i, t)| {
                     let next = s.tokens.get(i + 1).map_or(t.end, |n| n.start);
                     Token {
-                        form: text[t.start..t.end].to_string(),
+                        form: one_space(&text[t.start..t.end]),
                         space_after: next > t.end || i + 1 == s.tokens.len(),
                         multiword: t.multiword,
                         words: t
@@ -98,7 +165,7 @@ pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentenc
                 .collect();
             let (a, b) = (s.tokens[0].start, s.tokens[s.tokens.len() - 1].end);
             TokSentence {
-                text: Some(text[a..b].replace(['\n', '\r', '\t'], " ")),
+                text: Some(one_space(&text[a..b])),
                 newdoc: false,
                 newpar: s.newpar,
                 tokens,
@@ -107,31 +174,48 @@ pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentenc
         .collect()
 }
 
-/// CoNLL-U: `# newpar`, `# sent_id`, `# text`, ranges for multiword tokens,
-/// `SpaceAfter=No`, UPOS (or XPOS, `xpos`) filled; no syntax (HEAD, DEPREL `_`).
+/// CoNLL-U: `# newpar`, `# sent_id`, `# text` (whitespace runs as one space), ranges for
+/// multiword tokens, UPOS (or XPOS, `xpos`) filled, no syntax (HEAD, DEPREL `_`); the
+/// whitespace of `text` in the tokens' MISC (`SpaceAfter=No`, `SpacesAfter`,
+/// `SpacesBefore`, `SpacesInToken`, see [`spaces_misc`]), from which the text is rebuilt
+/// byte for byte.
 pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String {
     let mut out = String::new();
-    for (n, s) in to_tok_sentences(text, sentences).iter().enumerate() {
+    // The start of each token's successor in the text (the text's end for the last).
+    let starts: Vec<usize> = sentences
+        .iter()
+        .flat_map(|s| &s.tokens)
+        .skip(1)
+        .map(|t| t.start)
+        .chain([text.len()])
+        .collect();
+    let mut k = 0;
+    for (n, (s, raw)) in to_tok_sentences(text, sentences)
+        .iter()
+        .zip(sentences)
+        .enumerate()
+    {
         if s.newpar {
             out.push_str("# newpar\n");
         }
         let _ = writeln!(out, "# sent_id = {}", n + 1);
         let _ = writeln!(out, "# text = {}", s.text.as_deref().unwrap_or(""));
         let mut id = 1;
-        for (i, t) in s.tokens.iter().enumerate() {
-            let last = i + 1 == s.tokens.len();
-            let misc = if t.space_after || last {
-                "_"
-            } else {
-                "SpaceAfter=No"
-            };
-            let clean = |f: &str| f.replace(['\t', '\n', '\r'], " ");
+        for (t, r) in s.tokens.iter().zip(&raw.tokens) {
+            let before = if k == 0 { &text[..r.start] } else { "" };
+            let misc = spaces_misc(
+                before,
+                &text[r.start..r.end],
+                &t.form,
+                &text[r.end..starts[k]],
+            );
+            k += 1;
             if t.multiword {
                 let _ = writeln!(
                     out,
                     "{id}-{}\t{}\t_\t_\t_\t_\t_\t_\t_\t{misc}",
                     id + t.words.len() - 1,
-                    clean(&t.form)
+                    t.form
                 );
             }
             for w in &t.words {
@@ -140,11 +224,11 @@ pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String
                 } else {
                     (w.upos.as_str(), "_")
                 };
-                let m = if t.multiword { "_" } else { misc };
+                let m = if t.multiword { "_" } else { &misc };
                 let _ = writeln!(
                     out,
                     "{id}\t{}\t_\t{upos}\t{xp}\t_\t_\t_\t_\t{m}",
-                    clean(&w.form)
+                    one_space(&w.form)
                 );
                 id += 1;
             }
@@ -202,13 +286,15 @@ pub struct RawEval {
     pub segment_seconds: f64,
 }
 
-/// Rebuilds the raw text of the gold treebank at `gold` ([`crate::rawtext::raw_text`]),
-/// segments and tags it with `bytes`' model and scores the result.
+/// Rebuilds the raw text of the gold treebank at `gold` ([`crate::rawtext::raw_text`], or
+/// with `presegmented` one sentence per line, [`crate::rawtext::raw_lines`]), segments
+/// (see [`segment`]) and tags it with `bytes`' model and scores the result.
 pub fn eval_raw(
     bytes: &[u8],
     name: &str,
     gold: &std::path::Path,
     threads: usize,
+    presegmented: bool,
 ) -> Result<RawEval> {
     let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
     let seg = segmenter(bytes, name)?;
@@ -217,9 +303,12 @@ pub fn eval_raw(
     if gold.iter().all(|s| s.tokens.is_empty()) {
         return Err(anyhow!("{gold_name} has no words to evaluate"));
     }
-    let text = crate::rawtext::raw_text(&gold);
+    let text = match presegmented {
+        true => crate::rawtext::raw_lines(&gold),
+        false => crate::rawtext::raw_text(&gold),
+    };
     let started = std::time::Instant::now();
-    let mut sentences = segment(&seg, &text)?;
+    let mut sentences = segment(&seg, &text, presegmented)?;
     let segment_seconds = started.elapsed().as_secs_f64();
     tag(&model, &mut sentences, threads)?;
     let system = to_tok_sentences(&text, &sentences);

@@ -163,10 +163,25 @@ pub fn has_text(sentences: &[TokSentence]) -> bool {
 /// (a `# newpar` or `# newdoc`) separated by a blank line. A treebank without paragraph
 /// marks is one paragraph.
 pub fn raw_text(sentences: &[TokSentence]) -> String {
+    joined(sentences, " ")
+}
+
+/// [`raw_text`] with one sentence per line: each paragraph's sentences joined by a line
+/// break.
+pub fn raw_lines(sentences: &[TokSentence]) -> String {
+    joined(sentences, "\n")
+}
+
+/// The sentences' texts joined by `between`, paragraphs by a blank line, a final newline.
+fn joined(sentences: &[TokSentence], between: &str) -> String {
     let mut out = String::new();
     for (i, s) in sentences.iter().enumerate() {
         if i > 0 {
-            out.push_str(if s.newpar || s.newdoc { "\n\n" } else { " " });
+            out.push_str(if s.newpar || s.newdoc {
+                "\n\n"
+            } else {
+                between
+            });
         }
         out.push_str(&s.text());
     }
@@ -271,6 +286,7 @@ mod tests {
     fn raw_text_joins_sentences_and_paragraphs() {
         let s = parse(DOC, Path::new("x")).unwrap();
         assert_eq!(raw_text(&s), "Don't go. Hi!\n\nOk\n");
+        assert_eq!(raw_lines(&s), "Don't go.\nHi!\n\nOk\n");
     }
 
     #[test]

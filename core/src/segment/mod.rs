@@ -41,7 +41,7 @@ pub mod build;
 mod sentences;
 
 #[cfg(feature = "alloc")]
-pub use sentences::{sentences, RawSentence, RawToken};
+pub use sentences::{line_sentences, sentences, RawSentence, RawToken};
 
 use crate::arch;
 use crate::format::{

@@ -34,43 +34,82 @@ pub struct RawSentence {
 /// Splits `text` into sentences of tokens (byte offsets into `text`), multiword tokens
 /// expanded into their words.
 pub fn sentences(seg: &Segmenter<'_>, text: &str) -> Result<Vec<RawSentence>, Error> {
-    // A projection cache per direction: it serves every paragraph.
+    split(seg, text, false)
+}
+
+/// [`sentences`] of a text with one sentence per line: each line that is not blank is
+/// one sentence, tokenized as a paragraph of its own (the sentence ends the segmenter
+/// finds inside it are ignored); a blank line still ends a paragraph.
+pub fn line_sentences(seg: &Segmenter<'_>, text: &str) -> Result<Vec<RawSentence>, Error> {
+    split(seg, text, true)
+}
+
+/// The paragraphs of `text` (its lines, with `by_line`) segmented one by one.
+fn split(seg: &Segmenter<'_>, text: &str, by_line: bool) -> Result<Vec<RawSentence>, Error> {
+    // A projection cache per direction: it serves every paragraph (line).
     let mut scratch = vec![0u8; seg.persistent_scratch_bytes(WINDOW).unwrap_or(0)];
+    let mut warm = false;
     let mut out = Vec::new();
-    for (i, para_range) in paragraphs(text).enumerate() {
-        let p0 = para_range.start;
-        let para = &text[para_range];
-        let mut toks = vec![SegToken::default(); para.chars().count()];
-        // Each paragraph alone; the projection cache serves them all.
-        let r = seg.segment_from(para, WINDOW, &mut scratch, &mut toks, i > 0)?;
-        let mut sentence = RawSentence {
-            newpar: true,
-            tokens: Vec::new(),
+    for para_range in paragraphs(text) {
+        let mut at = para_range.start;
+        let units = match by_line {
+            true => text[para_range.clone()].split_inclusive('\n').collect(),
+            false => vec![&text[para_range]],
         };
-        for t in &toks[..r.tokens] {
-            let (s, e) = (t.start as usize, t.end as usize);
-            let surface = &para[s..e];
-            let multiword = t.flags & TOKEN_MULTIWORD != 0;
-            let words: Vec<String> = if multiword {
-                seg.expand(surface)
-                    .map(|w| w.as_str().to_string())
-                    .collect()
-            } else {
-                vec![surface.to_string()]
-            };
-            sentence.tokens.push(RawToken {
-                start: p0 + s,
-                end: p0 + e,
-                multiword: multiword && words.len() > 1,
-                words,
-            });
-            if t.flags & TOKEN_SENTENCE_END != 0 {
-                out.push(core::mem::take(&mut sentence));
+        for (i, unit) in units.into_iter().enumerate() {
+            let start = out.len();
+            segment_unit(seg, unit, at, &mut scratch, warm, &mut out)?;
+            warm = true;
+            at += unit.len();
+            if by_line && out.len() > start + 1 {
+                // One sentence: the segmenter's sentence ends inside the line dropped.
+                let rest: Vec<RawToken> = out.drain(start + 1..).flat_map(|s| s.tokens).collect();
+                out[start].tokens.extend(rest);
             }
-        }
-        if !sentence.tokens.is_empty() {
-            out.push(sentence);
+            if let Some(first) = out.get_mut(start) {
+                first.newpar = i == 0;
+            }
         }
     }
     Ok(out)
+}
+
+/// Segments `unit` (at byte `at` of the text) alone, its sentences appended to `out`.
+fn segment_unit(
+    seg: &Segmenter<'_>,
+    unit: &str,
+    at: usize,
+    scratch: &mut [u8],
+    warm: bool,
+    out: &mut Vec<RawSentence>,
+) -> Result<(), Error> {
+    let mut toks = vec![SegToken::default(); unit.chars().count()];
+    // The projection cache a previous unit left serves this one.
+    let r = seg.segment_from(unit, WINDOW, scratch, &mut toks, warm)?;
+    let mut sentence = RawSentence::default();
+    for t in &toks[..r.tokens] {
+        let (s, e) = (t.start as usize, t.end as usize);
+        let surface = &unit[s..e];
+        let multiword = t.flags & TOKEN_MULTIWORD != 0;
+        let words: Vec<String> = if multiword {
+            seg.expand(surface)
+                .map(|w| w.as_str().to_string())
+                .collect()
+        } else {
+            vec![surface.to_string()]
+        };
+        sentence.tokens.push(RawToken {
+            start: at + s,
+            end: at + e,
+            multiword: multiword && words.len() > 1,
+            words,
+        });
+        if t.flags & TOKEN_SENTENCE_END != 0 {
+            out.push(core::mem::take(&mut sentence));
+        }
+    }
+    if !sentence.tokens.is_empty() {
+        out.push(sentence);
+    }
+    Ok(())
 }

@@ -133,10 +133,10 @@ fn raw_text(
         Ok(())
     };
     measure("segmenting", &mut || {
-        pipeline::segment(&seg, &text).map(drop)
+        pipeline::segment(&seg, &text, false).map(drop)
     })?;
     measure("segmenting and tagging", &mut || {
-        let mut sentences = pipeline::segment(&seg, &text)?;
+        let mut sentences = pipeline::segment(&seg, &text, false)?;
         pipeline::tag(model, &mut sentences, 1)
     })
 }

@@ -30,6 +30,10 @@ pub struct EvalArgs {
     /// the CoNLL 2018 Tokens, Sentences, Words and UPOS F1.
     #[arg(long)]
     raw: bool,
+    /// With `--raw`: rebuild the raw text one gold sentence per line and segment it so
+    /// (`tag --presegmented`): Tokens, Words and UPOS with the gold sentence boundaries.
+    #[arg(long, requires = "raw")]
+    presegmented: bool,
 }
 
 pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
@@ -49,6 +53,7 @@ pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
             file.name(),
             &args.data,
             threads(args.threads),
+            args.presegmented,
         )?;
         if args.json {
             writeln!(out, "{}", serde_json::to_string(&r)?)?;

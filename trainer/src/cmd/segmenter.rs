@@ -145,6 +145,7 @@ pub fn run(args: SegmenterArgs, out: &mut dyn std::io::Write) -> Result<()> {
             &args.output.display().to_string(),
             dev,
             crate::tagging::threads(args.threads),
+            false,
         )?;
         write!(out, "{}", render(&r.scores))?;
         writeln!(

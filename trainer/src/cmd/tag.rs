@@ -30,14 +30,17 @@ pub enum Format {
     Jsonl,
     /// Plain UTF-8 text, read whole (a blank line ends a paragraph; inside one, any
     /// whitespace separates words), split into sentences and tokens by the model's
-    /// segmenter; writes what `--raw-output` says.
+    /// segmenter (with `--presegmented`, one sentence per line); writes what
+    /// `--raw-output` says.
     Raw,
 }
 
 /// What `--format raw` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RawOutput {
-    /// CoNLL-U with `# newpar`, `# sent_id`, `# text`, multiword ranges, `SpaceAfter=No`.
+    /// CoNLL-U with `# newpar`, `# sent_id`, `# text`, multiword ranges, and the input's
+    /// whitespace in MISC (`SpaceAfter=No`, `SpacesAfter`, `SpacesBefore` as UDPipe writes
+    /// them): the input can be rebuilt from it byte for byte.
     Conllu,
     /// One sentence per line, `word/TAG` separated by spaces.
     Text,
@@ -66,6 +69,10 @@ pub struct TagArgs {
     /// With `--format raw`: the output format [default: conllu].
     #[arg(long, value_enum)]
     raw_output: Option<RawOutput>,
+    /// With `--format raw`: the text has one sentence per line. Each line that is not
+    /// blank is one sentence, only split into tokens (blank lines still end paragraphs).
+    #[arg(long)]
+    presegmented: bool,
 }
 
 /// The input's name, its reader and a progress bar over its bytes (drawn for a file,
@@ -97,6 +104,9 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     if args.raw_output.is_some() && args.format != Format::Raw {
         bail!("--raw-output needs --format raw");
     }
+    if args.presegmented && args.format != Format::Raw {
+        bail!("--presegmented needs --format raw");
+    }
     let model_file = args.model.open()?;
     let model = model_file.load()?;
     let workers = threads(args.threads);
@@ -126,7 +136,7 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             // Offsets count bytes of the input as given, a byte-order mark included.
             let base = input_text.len() - text.len();
             let seg = crate::pipeline::segmenter(model_file.bytes(), model_file.name())?;
-            let mut sentences = crate::pipeline::segment(&seg, text)?;
+            let mut sentences = crate::pipeline::segment(&seg, text, args.presegmented)?;
             crate::pipeline::tag(&model, &mut sentences, workers)?;
             let xpos = model.config().tag_column == conllu::TagColumn::Xpos;
             let written = match args.raw_output.unwrap_or(RawOutput::Conllu) {
