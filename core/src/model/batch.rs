@@ -88,6 +88,7 @@ impl Model<'_> {
             // The staged outputs, then one sentence's scratch, which starts aligned
             // to 4 there and so needs none of its own 3 bytes of slack.
             let staged = 4 * (tokens.div_ceil(2) + tokens * self.num_tags()) + 3;
+            // The char projection cache among them, beside the staged outputs.
             return Some(staged + self.cached_scratch_bytes(longest)?.saturating_sub(3));
         }
         let layout = self.batch_layout(tokens, longest)?;
@@ -162,7 +163,7 @@ impl Model<'_> {
             return Err(Error::EmptyToken);
         }
         if !self.batches_side_by_side() {
-            return self.tag_each(sentences, total, scratch, tags, scores);
+            return self.tag_each(sentences, (total, longest), scratch, tags, scores);
         }
         let layout = self
             .batch_layout(total, longest)
@@ -230,7 +231,7 @@ impl Model<'_> {
     fn tag_each<'s, T, I>(
         &self,
         sentences: I,
-        total: usize,
+        (total, longest): (usize, usize),
         scratch: &mut [u8],
         tags: &mut [u16],
         scores: Option<&mut [f32]>,
@@ -241,23 +242,37 @@ impl Model<'_> {
     {
         let num_tags = self.num_tags();
         let staged_words = total.div_ceil(2) + total * num_tags;
+        // Given all of `batch_scratch_bytes`, the char projection cache, which then
+        // serves every sentence of the call.
+        let cache_words = match self.batch_scratch_bytes(total, longest) {
+            Some(need) if longest > 0 && scratch.len() >= need => self.char_cache_bytes() / 4,
+            _ => 0,
+        };
         let skip = scratch.as_ptr().align_offset(4).min(scratch.len());
         let (head, rest) = scratch[skip..]
-            .split_at_mut_checked(staged_words * 4)
+            .split_at_mut_checked((staged_words + cache_words) * 4)
             .ok_or(Error::ScratchTooSmall)?;
         let head: &mut [u32] =
             bytemuck::try_cast_slice_mut(head).map_err(|_| Error::ScratchTooSmall)?;
+        let (head, cache_words) = head.split_at_mut(staged_words);
+        let mut cache = self
+            .chars
+            .as_ref()
+            .filter(|_| !cache_words.is_empty())
+            .map(|chars| chars.cache(cache_words, true));
         let (staged_tags, staged_scores) = head.split_at_mut(total.div_ceil(2));
         let staged_tags: &mut [u16] = &mut bytemuck::cast_slice_mut(staged_tags)[..total];
         let staged_scores: &mut [f32] = bytemuck::cast_slice_mut(staged_scores);
         let mut offset = 0;
         for s in sentences {
             let n = s.len();
-            self.tag(
+            self.run(
                 s,
+                None,
                 rest,
                 &mut staged_tags[offset..offset + n],
                 Some(&mut staged_scores[offset * num_tags..(offset + n) * num_tags]),
+                cache.as_mut(),
             )?;
             offset += n;
         }

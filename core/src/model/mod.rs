@@ -233,7 +233,7 @@ impl<'a> Model<'a> {
         tags: &mut [u16],
         scores: Option<&mut [f32]>,
     ) -> Result<(), Error> {
-        self.run(tokens, None, scratch, tags, scores)
+        self.run(tokens, None, scratch, tags, scores, None)
     }
 
     /// Like [`Model::tag`] for a unidirectional model, starting from the `(h, c)` in
@@ -253,7 +253,7 @@ impl<'a> Model<'a> {
         if state.len() != self.state_len() {
             return Err(Error::StateSize);
         }
-        self.run(tokens, Some(state), scratch, tags, scores)
+        self.run(tokens, Some(state), scratch, tags, scores, None)
     }
 
     /// Streams one token: updates `state` and returns its tag (and its T log-probabilities
@@ -276,6 +276,8 @@ impl<'a> Model<'a> {
         Ok(tag[0])
     }
 
+    /// Tags `tokens`; `kept`: a char projection cache the caller keeps across calls
+    /// (else the call's own, if `scratch` has room for it).
     fn run<T: AsRef<[u8]>>(
         &self,
         tokens: &[T],
@@ -283,6 +285,7 @@ impl<'a> Model<'a> {
         scratch: &mut [u8],
         tags_out: &mut [u16],
         scores_out: Option<&mut [f32]>,
+        kept: Option<&mut CharCache<'_>>,
     ) -> Result<(), Error> {
         let n = tokens.len();
         let num_tags = self.num_tags();
@@ -316,7 +319,11 @@ impl<'a> Model<'a> {
             .as_ref()
             .filter(|_| !cfg!(target_os = "none"))
             .and_then(CharNet::cache_words)
-            .filter(|&w| block == PROJECTION_BLOCK && scratch.len() >= layout.bytes() + 4 * w)
+            .filter(|&w| {
+                kept.is_none()
+                    && block == PROJECTION_BLOCK
+                    && scratch.len() >= layout.bytes() + 4 * w
+            })
             .unwrap_or(0);
         let words =
             aligned_words(scratch, layout.total + cache_words).ok_or(Error::ScratchTooSmall)?;
@@ -338,12 +345,18 @@ impl<'a> Model<'a> {
 
         // Phase 1: every lookup and the char features. All input errors surface
         // here, before any output or state is touched.
-        let mut cache = match (&self.chars, cache_words.is_empty()) {
+        let mut own = match (&self.chars, cache_words.is_empty()) {
             // The interleaved copies pay for themselves from two words on.
             (Some(chars), false) => Some(chars.cache(cache_words, n >= 2)),
             _ => None,
         };
-        self.lookups(tokens.iter(), n, rows, feats, work, block, cache.as_mut())?;
+        match kept {
+            Some(kept) if block == PROJECTION_BLOCK => {
+                let cache = Some(kept.refreshed());
+                self.lookups(tokens.iter(), n, rows, feats, work, block, cache)?
+            }
+            _ => self.lookups(tokens.iter(), n, rows, feats, work, block, own.as_mut())?,
+        }
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
@@ -694,6 +707,34 @@ mod tests {
                         }
                     }
                     force(None);
+                }
+                // `tag_batch` keeps one cache for all its sentences, started afresh
+                // when full (these 40 tokens have more distinct chars than it holds
+                // here): each sentence as `tag` without the cache tags it.
+                if storage == Storage::I8 {
+                    let batch: vec::Vec<vec::Vec<&str>> = tokens
+                        .chunks(3)
+                        .map(|c| c.iter().map(|t| t.as_str()).collect())
+                        .collect();
+                    let total = tokens.len();
+                    let mut scratch = vec![0xA5u8; model.batch_scratch_bytes(total, 3).unwrap()];
+                    let (mut tags, mut scores) = (vec![0u16; total], vec![0f32; total * 4]);
+                    model
+                        .tag_batch(&batch, &mut scratch, &mut tags, Some(&mut scores))
+                        .unwrap();
+                    for (i, s) in batch.iter().enumerate() {
+                        let mut one = vec![0u8; model.scratch_bytes(s.len()).unwrap()];
+                        let (mut t, mut sc) = (vec![0u16; s.len()], vec![0f32; s.len() * 4]);
+                        model.tag(s, &mut one, &mut t, Some(&mut sc)).unwrap();
+                        assert_eq!(&tags[3 * i..3 * i + s.len()], &t[..], "sentence {i}");
+                        let bits =
+                            |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<vec::Vec<_>>();
+                        assert_eq!(
+                            bits(&scores[12 * i..12 * i + 4 * s.len()]),
+                            bits(&sc),
+                            "sentence {i}"
+                        );
+                    }
                 }
             }
         }

@@ -457,7 +457,12 @@ impl<'a> Segmenter<'a> {
         } else {
             text.len()
         };
-        let end = self.raw_row('\n');
+        // A vocabulary without a line break (a treebank without paragraphs) reads the
+        // end as a space, not as the unknown character.
+        let end = match self.raw_row('\n') {
+            0 => self.row(' '),
+            r => r,
+        };
         let mut after_space = false;
         text.char_indices().map(move |(b, c)| {
             let space = c.is_whitespace();
