@@ -190,7 +190,18 @@ pub(crate) fn max_abs_finite(x: &[f32]) -> Option<f32> {
     // one integer maximum (which vectorizes) finds max|x| and any non-finite value.
     // (The bits shifted left rather than masked: Arm compares with a shifted operand,
     // one instruction less per element.)
-    let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() << 1));
+    let max_bits = if ARM_HARD_FLOAT {
+        // Four values per step on Cortex-M: one load of four words, one loop test.
+        let (mut m, mut rest) = (0u32, x);
+        while let Some((c, r)) = rest.split_first_chunk::<4>() {
+            let bits = |i: usize| c[i].to_bits() << 1;
+            m = m.max(bits(0)).max(bits(1)).max(bits(2)).max(bits(3));
+            rest = r;
+        }
+        rest.iter().fold(m, |m, v| m.max(v.to_bits() << 1))
+    } else {
+        x.iter().fold(0u32, |m, v| m.max(v.to_bits() << 1))
+    };
     (max_bits < f32::INFINITY.to_bits() << 1).then(|| f32::from_bits(max_bits >> 1))
 }
 
@@ -201,7 +212,16 @@ pub(crate) fn quantize_into(x: &[f32], q: &mut [i16], inv: f32) {
     for (o, &v) in q.iter_mut().zip(x) {
         // Adding 0.5 away from zero, then truncating, rounds to nearest.
         let r = v * inv;
-        let r = r + if r >= 0.0 { 0.5 } else { -0.5 };
+        // (On Cortex-M 0.5 takes the sign of `r` in integer registers, one instruction
+        // less than a compare and a select; the same integer for every `r`, -0.0 and
+        // NaN included.)
+        let r = r + if ARM_HARD_FLOAT {
+            0.5f32.copysign(r)
+        } else if r >= 0.0 {
+            0.5
+        } else {
+            -0.5
+        };
         *o = if ARM_HARD_FLOAT {
             // `r as i16` (which saturates) as a Cortex-M FPU does it in two
             // instructions: `VCVT` to i32 (saturating, NaN to 0) and `SSAT` to 16 bits;
@@ -375,7 +395,9 @@ fn activate_loop<const TANH: bool>(x: &mut [f32]) {
 #[cfg(any(target_os = "none", test))]
 #[inline(always)]
 fn activate_loop_either(x: &mut [f32], tanh: bool) {
-    for v in x.iter_mut() {
+    // Last to first: the loop keeps one index that addresses and counts (forwards it
+    // keeps a pointer and a count, and a copy of the pointer).
+    for v in x.iter_mut().rev() {
         let y = *v;
         let ax = y.abs();
         *v = if tanh && ax < TANH_SMALL {
@@ -440,18 +462,28 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     tanh_all(g_g);
     sigmoid_all(o_g);
     let (i_g, f_g) = if_g.split_at_mut(hidden);
-    for (((c, i), f), g) in c.iter_mut().zip(i_g.iter()).zip(f_g.iter()).zip(g_g.iter()) {
-        *c = *f * *c + *i * *g;
-    }
     if cfg!(target_os = "none") {
-        // `tanh(c')` where `tanh(g)` was, by the one out-of-line tanh loop: less code.
+        // `c'` also where `tanh(g)` was, for the one out-of-line tanh loop (less code)
+        // to take `tanh(c')` there. Last to first: fewer instructions per element.
         let t = &mut g_g[..hidden];
-        t.copy_from_slice(c);
+        for (((c, i), f), t) in c
+            .iter_mut()
+            .zip(i_g.iter())
+            .zip(f_g.iter())
+            .zip(t.iter_mut())
+            .rev()
+        {
+            *c = *f * *c + *i * *t;
+            *t = *c;
+        }
         tanh_all(t);
         for ((h, o), t) in h.iter_mut().zip(o_g.iter()).zip(t.iter()) {
             *h = *o * *t;
         }
     } else {
+        for (((c, i), f), g) in c.iter_mut().zip(i_g.iter()).zip(f_g.iter()).zip(g_g.iter()) {
+            *c = *f * *c + *i * *g;
+        }
         for ((h, o), c) in h.iter_mut().zip(o_g.iter()).zip(c.iter()) {
             *h = *o * tanh(*c);
         }
@@ -529,6 +561,24 @@ mod tests {
         assert_eq!(quantize_i16(&[0.0; 3], &mut q[..3]), Some(0.0));
         assert_eq!(quantize_i16(&[0.5, f32::INFINITY], &mut q[..2]), None);
         assert_eq!(quantize_i16(&[f32::NAN, 0.5], &mut q[..2]), None);
+    }
+
+    #[test]
+    fn both_forms_of_the_rounding_half_give_the_same_integers() {
+        // `quantize_into` adds 0.5 with the sign of `r` on Cortex-M, and 0.5 or -0.5 by
+        // a compare elsewhere: the same truncated integer for every `r`.
+        let mut values = vec![0.0f32, -0.0, f32::NAN, -f32::NAN, 1e-45, -1e-45];
+        for v in [0.5f32, 1.5, 2.5, 16382.5, 16383.0, 16383.5, 4e9] {
+            for v in [v, v.next_down(), v.next_up()] {
+                values.extend([v, -v]);
+            }
+        }
+        values.extend((-40_000..40_000).map(|i| i as f32 * 0.4999));
+        for r in values {
+            let select = (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i32;
+            let copysign = (r + 0.5f32.copysign(r)) as i32;
+            assert_eq!(select, copysign, "{r:e}");
+        }
     }
 
     #[test]
