@@ -466,6 +466,9 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
         // `c'` also where `tanh(g)` was, for the one out-of-line tanh loop (less code)
         // to take `tanh(c')` there. Last to first: fewer instructions per element.
         let t = &mut g_g[..hidden];
+        #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+        crate::arch::cell_state(c, i_g, f_g, t);
+        #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
         for (((c, i), f), t) in c
             .iter_mut()
             .zip(i_g.iter())
