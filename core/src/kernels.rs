@@ -96,11 +96,11 @@ pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
-    // On Cortex-M with an FPU the same loop in assembly.
+    // On Cortex-M with an FPU the same loop and sum in assembly.
     #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-    let (acc, q, x) = {
-        let (acc, n) = crate::arch::dot_i8_lanes(q, x);
-        (acc, &q[n..], &x[n..])
+    let (sum, q, x) = {
+        let (sum, n) = crate::arch::dot_i8_groups(q, x);
+        (sum, &q[n..], &x[n..])
     };
     #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
     let mut acc = [0.0f32; LANES];
@@ -108,11 +108,13 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
     let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
         each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])
     });
+    #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
+    let sum = reduce(acc);
     let mut tail = 0.0;
     for (&b, v) in q.iter().zip(x) {
         tail += (b as i8 as f32) * v;
     }
-    reduce(acc) + tail
+    sum + tail
 }
 
 /// `sum_i q[i] * x[i]` in exact integer arithmetic, `q` signed bytes and `x` i16.

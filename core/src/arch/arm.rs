@@ -312,31 +312,50 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     true
 }
 
-/// `acc[k] = sum_g (q[8 g + k] as i8 as f32) * x[8 g + k]` from 0, over every whole
-/// group `g` of eight elements of both `q` and `x`, in order: the loop of
-/// [`crate::kernels::dot_i8`] (the same f32 operations: `vmla` rounds the product,
-/// then the sum). Returns `acc` and the elements it took, `8 * groups`.
+/// `out[r] += scale_r * (reduce(acc_r) + 0.0)` for the `out.len()` rows `q_r = q + r
+/// stride` of `8 * groups` signed bytes, where `acc_r[k] = sum_g (q_r[8 g + k] as i8 as
+/// f32) * x[8 g + k]` from 0, in order, `reduce` the pairwise sum of the eight lanes
+/// and `scale_r` the little-endian f32 at `scales + 4 r`: for every row the
+/// operations of `out[r] += scale_r * crate::kernels::dot_i8(q_r, x)` on whole groups
+/// of eight (its tail, empty, is 0.0; `vmla` rounds the product, then the sum).
 ///
 /// Per group: two words of `q`, each byte sign-extended (`sxtb`) and moved to the FPU
 /// two at a time (`vmov` of a register pair), converted, the eight `x` in one `vldm`,
-/// eight `vmla`: 33 instructions where compiled code takes 46.
+/// eight `vmla`: 33 instructions where compiled code takes 46; per row 24 more. Not
+/// inlined: one copy serves [`dot_i8_groups`] and [`dot_i8_rows_add`].
+///
+/// # Safety
+///
+/// The rows are valid for `8 * groups` bytes, `x` (aligned) for `8 * groups` f32,
+/// `scales` for `4 * out.len()` bytes; `groups >= 1`, `out.len() >= 1`.
 #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32]) -> ([f32; 8], usize) {
-    let groups = q.len().min(x.len()) / 8;
-    if groups == 0 {
-        return ([0.0; 8], 0);
-    }
-    let mut acc = MaybeUninit::<[f32; 8]>::uninit();
-    // The accumulators live in s16-s23, the converted bytes in s0-s7, `x` in s8-s15;
-    // the loop saves and restores s0-s23 itself (see `add_tiles`).
+#[inline(never)]
+unsafe fn dot_i8_rows(
+    q: *const u8,
+    stride: usize,
+    groups: usize,
+    x: *const f32,
+    scales: *const u8,
+    out: &mut [f32],
+) {
+    // The accumulators live in s16-s23, the converted bytes in s0-s7, `x` in s8-s15,
+    // +0.0 in s24, a row's scale and output in s0 and s1 after its loop; the kernel
+    // saves and restores s0-s24 itself (see `add_tiles`).
     //
-    // SAFETY: the loop runs `groups >= 1` times, reading 8 bytes of `q` (word loads
-    // at any alignment, as compiled code does) and 8 f32 of `x` (aligned) per group:
-    // `8 * groups <= min(q.len(), x.len())`. It writes the 8 f32 of `acc`.
-    // The 96 bytes of stack it takes it gives back; the flags are not preserved.
+    // SAFETY: per row the loop runs `groups >= 1` times, reading 8 bytes of the row
+    // (word loads at any alignment, as compiled code does) and 8 f32 of `x` (aligned)
+    // per group, then 4 bytes of `scales` (a word load at any alignment) and reads and
+    // writes one f32 of `out` (aligned), `out.len() >= 1` times: within the caller's
+    // bounds. The 100 bytes of stack it takes it gives back; the flags are not
+    // preserved.
     unsafe {
         core::arch::asm!(
-            "vpush {{s0-s23}}",
+            "vpush {{s0-s24}}",
+            "movs {t0}, #0",
+            "vmov s24, {t0}",
+            "3:",
+            "mov {xp}, {x}",
+            "mov {g}, {groups}",
             "movs {t0}, #0",
             "vmov s16, s17, {t0}, {t0}",
             "vmov s18, s19, {t0}, {t0}",
@@ -365,7 +384,7 @@ pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32]) -> ([f32; 8], usize) {
             "vcvt.f32.s32 s5, s5",
             "vcvt.f32.s32 s6, s6",
             "vcvt.f32.s32 s7, s7",
-            "vldm {x}!, {{s8-s15}}",
+            "vldm {xp}!, {{s8-s15}}",
             "vmla.f32 s16, s0, s8",
             "vmla.f32 s17, s1, s9",
             "vmla.f32 s18, s2, s10",
@@ -374,22 +393,103 @@ pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32]) -> ([f32; 8], usize) {
             "vmla.f32 s21, s5, s13",
             "vmla.f32 s22, s6, s14",
             "vmla.f32 s23, s7, s15",
-            "subs {n}, {n}, #1",
+            "subs {g}, {g}, #1",
             "bne 2b",
-            "vstm {acc}, {{s16-s23}}",
-            "vpop {{s0-s23}}",
-            acc = in(reg) acc.as_mut_ptr(),
-            q = inout(reg) q.as_ptr() => _,
-            x = inout(reg) x.as_ptr() => _,
-            n = inout(reg) groups => _,
+            // The lanes' pairwise sum (lane k + 4, then k + 2, then k + 1 onto lane
+            // k), the empty tail's 0.0, the scale, the output.
+            "vadd.f32 s16, s16, s20",
+            "vadd.f32 s17, s17, s21",
+            "vadd.f32 s18, s18, s22",
+            "vadd.f32 s19, s19, s23",
+            "vadd.f32 s16, s16, s18",
+            "vadd.f32 s17, s17, s19",
+            "vadd.f32 s16, s16, s17",
+            "vadd.f32 s16, s16, s24",
+            "ldr {t0}, [{s}], #4",
+            "vmov s0, {t0}",
+            "vmul.f32 s16, s0, s16",
+            "vldr s1, [{o}]",
+            "vadd.f32 s1, s1, s16",
+            "vstmia {o}!, {{s1}}",
+            "add {q}, {q}, {step}",
+            "subs {n}, {n}, #1",
+            "bne 3b",
+            "vpop {{s0-s24}}",
+            q = inout(reg) q => _,
+            step = in(reg) stride - 8 * groups,
+            x = in(reg) x,
+            groups = in(reg) groups,
+            s = inout(reg) scales => _,
+            o = inout(reg) out.as_mut_ptr() => _,
+            n = inout(reg) out.len() => _,
+            xp = out(reg) _,
+            g = out(reg) _,
             w0 = out(reg) _,
             w1 = out(reg) _,
             t0 = out(reg) _,
             t1 = out(reg) _,
         );
     }
-    // SAFETY: the loop above wrote all of `acc`.
-    (unsafe { acc.assume_init() }, 8 * groups)
+}
+
+/// `reduce(acc) + 0.0` of [`crate::kernels::dot_i8`]'s lanes over the whole groups of
+/// eight elements of both `q` and `x` (0.0 if there are none), and the elements it
+/// took: `dot_i8` is that sum plus its tail (the same value as `reduce(acc) + tail`:
+/// the tail starts from 0.0, so it is never -0.0, and `v + 0.0` differs from `v`
+/// only for `v = -0.0`, which adds to such a tail as 0.0 does).
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn dot_i8_groups(q: &[u8], x: &[f32]) -> (f32, usize) {
+    let groups = q.len().min(x.len()) / 8;
+    let mut out = [0.0f32];
+    if groups > 0 {
+        // SAFETY: one row of `8 * groups <= q.len()` bytes, `8 * groups <= x.len()`
+        // f32, its scale 1.0 (four bytes), one output: `0.0 + 1.0 * (reduce + 0.0)`,
+        // which is `reduce + 0.0`.
+        unsafe {
+            dot_i8_rows(
+                q.as_ptr(),
+                8 * groups,
+                groups,
+                x.as_ptr(),
+                1.0f32.to_le_bytes().as_ptr(),
+                &mut out,
+            )
+        };
+    }
+    (out[0], 8 * groups)
+}
+
+/// `out[r] += row r [col0 .. col0 + x.len()] . x` for the `out.len()` rows, as
+/// [`crate::tensor::Matrix::matvec_add_cols`] adds them (`scale_r * dot_i8`): for int8
+/// rows and an `x` of whole groups of eight, else false (nothing done).
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn dot_i8_rows_add(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) -> bool {
+    let n = x.len();
+    if !w.int8
+        || n == 0
+        || n % 8 != 0
+        || !w.in_bounds()
+        || col0.checked_add(n).is_none_or(|e| e > w.cols)
+        || out.len() > w.rows
+    {
+        return false;
+    }
+    if !out.is_empty() {
+        // SAFETY: rows `0..out.len()` of the matrix (`out.len() <= rows`) hold
+        // columns `col0..col0 + n` (`col0 + n <= cols <= stride`, `in_bounds`) and
+        // their scales; `x` holds `n = 8 * (n / 8)` f32, `n / 8 >= 1`.
+        unsafe {
+            dot_i8_rows(
+                w.data.as_ptr().add(col0),
+                w.stride,
+                n / 8,
+                x.as_ptr(),
+                w.scales.as_ptr(),
+                out,
+            )
+        };
+    }
+    true
 }
 
 /// The cell state update of [`crate::kernels::lstm_cell`]: `c[j] = f[j] * c[j] + i[j] *
