@@ -402,15 +402,20 @@ fn activate_loop_either(x: &mut [f32], tanh: bool) {
     for v in x.iter_mut().rev() {
         let y = *v;
         let ax = y.abs();
-        *v = if tanh && ax < TANH_SMALL {
+        // `ax < TANH_SMALL` on the bits (as the clamp's test below; false for NaN).
+        *v = if tanh && y.to_bits() << 1 < TANH_SMALL.to_bits() << 1 {
             tanh_small(y, ax).copysign(y)
         } else {
             let arg = if tanh { 2.0 * ax } else { -y };
             // Without an FPU (ARMv6-M) the one out-of-line `exp`: smaller code, and its
             // call is little next to the soft-float routines.
             let e = if ACTIVATE_INLINE_EXP {
-                // The clamp changes no argument of an `|x| <= 43.5` (and not NaN).
-                let arg = if ax > ACTIVATE_NO_CLAMP {
+                // The clamp changes no argument of an `|x| <= 43.5` (and not NaN). The
+                // test on the bits with the sign shifted out (as `max_abs_finite`
+                // orders magnitudes): one integer compare and branch, where the FPU's
+                // takes a compare, a move of its flags and the branch. It also takes NaN
+                // to the clamp, which leaves NaN as it is.
+                let arg = if y.to_bits() << 1 > ACTIVATE_NO_CLAMP.to_bits() << 1 {
                     clamp_exp_arg(arg)
                 } else {
                     arg
