@@ -551,7 +551,8 @@ impl DualMac for Asm {
         // `x`, r3 the groups left; the four sums, the paired input and a row word's
         // halves where the compiler puts them. `x`, `groups`, the scales, `o`, the end
         // of the outputs and the step from a tile's end to the next (`4 s - 4 groups`)
-        // live on the stack (`[sp]` to `[sp, #20]`). After a tile's loop
+        // live on the stack (`[sp]` to `[sp, #20]`), and two zero words (`[sp, #24]`),
+        // which start a tile's sums with two loads. After a tile's loop
         // the sums go to s0-s3 as f32, the scales to s4-s7 (one `vldm`: they are
         // word-aligned, which VFP loads need at any `CCR` setting; times `x_scale`), the
         // outputs to s8-s11: `o += (scale * x_scale) * sum` (`vmla`: the product
@@ -564,26 +565,28 @@ impl DualMac for Asm {
         // (`ldrd`: `x` is word-aligned) of `x` per group, `groups >= 1` times, then 16
         // bytes of scales (`vldm`: `scale` is word-aligned) and reads and writes 4 f32
         // at `o` (word-aligned), `tiles >= 1` times: within the
-        // caller's bounds. The 76 bytes of stack it takes it gives back; it restores
+        // caller's bounds. The 84 bytes of stack it takes it gives back; it restores
         // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
                 "vpush {{s0-s12}}",
                 "vmov s12, {a3}",
-                "sub sp, sp, #24",
+                "sub sp, sp, #32",
                 "strd r2, r3, [sp]",
                 "strd {a0}, {a1}, [sp, #8]",
                 "add.w {a2}, {a1}, {a2}, lsl #4",
                 "lsls {a0}, r1, #2",
                 "sub.w {a0}, {a0}, r3, lsl #2",
                 "strd {a2}, {a0}, [sp, #16]",
+                "movs {a0}, #0",
+                "movs {a1}, #0",
+                "strd {a0}, {a1}, [sp, #24]",
                 "3:",
                 "ldrd r2, r3, [sp]",
                 "add.w r4, r0, r1, lsl #1",
-                "movs {a0}, #0",
-                "movs {a1}, #0",
-                "movs {a2}, #0",
-                "movs {a3}, #0",
+                // The four sums from zero: two loads of the zeros at `[sp, #24]`.
+                "ldrd {a0}, {a1}, [sp, #24]",
+                "ldrd {a2}, {a3}, [sp, #24]",
                 "2:",
                 "ldrd {x02}, {x13}, [r2], #8",
                 "ldr {e}, [r0, r1]",
@@ -635,7 +638,7 @@ impl DualMac for Asm {
                 "add r0, r0, r4",
                 "cmp r3, r2",
                 "bne 3b",
-                "add sp, sp, #24",
+                "add sp, sp, #32",
                 "vpop {{s0-s12}}",
                 inout("r0") q => _,
                 in("r1") s,
@@ -672,30 +675,33 @@ impl DualMac for Asm {
         // `xs` in s12-s15, the outputs `bias + (scale * xs[k]) * sum` in s6-s9, stored
         // `4 * rows` bytes apart. On the stack (`[sp]` to `[sp, #28]`): `x`, `groups`,
         // the step from a row's end to the next row, the rows left, the scale and bias
-        // pointers, the output pointer and `4 * rows`. It saves and restores s0-s15
+        // pointers, the output pointer and `4 * rows`, then two zero words (`[sp,
+        // #32]`), which start a row's sums with two loads. It saves and restores s0-s15
         // itself (see `add_tiles`).
         //
         // SAFETY: each row reads `4 * groups` bytes of the row and 8 words (`x` is
         // word-aligned) of `x` per group, `groups >= 1` times, 4 bytes of scales and 4
         // of biases (word loads at any alignment, as compiled code does) and writes 4
         // f32 at `o + r`, `rows` apart (word-aligned), `rows >= 1` times: within the
-        // caller's bounds. The 96 bytes of stack it takes it gives back; it restores
+        // caller's bounds. The 104 bytes of stack it takes it gives back; it restores
         // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
                 "vpush {{s0-s15}}",
                 "vldm {e}, {{s12-s15}}",
-                "sub sp, sp, #32",
+                "sub sp, sp, #40",
                 "strd {x}, {n}, [sp]",
                 "strd {a0}, {a1}, [sp, #8]",
                 "strd {a2}, {a3}, [sp, #16]",
                 "strd {o}, r8, [sp, #24]",
-                "3:",
-                "ldrd {x}, {n}, [sp]",
                 "movs {a0}, #0",
                 "movs {a1}, #0",
-                "movs {a2}, #0",
-                "movs {a3}, #0",
+                "strd {a0}, {a1}, [sp, #32]",
+                "3:",
+                "ldrd {x}, {n}, [sp]",
+                // The four sums from zero: two loads of the zeros at `[sp, #32]`.
+                "ldrd {a0}, {a1}, [sp, #32]",
+                "ldrd {a2}, {a3}, [sp, #32]",
                 "2:",
                 "ldr {e}, [{q}], #4",
                 "sxtb16 {o}, {e}, ror #8",
@@ -752,7 +758,7 @@ impl DualMac for Asm {
                 "subs r9, r9, #1",
                 "str r9, [sp, #12]",
                 "bne 3b",
-                "add sp, sp, #32",
+                "add sp, sp, #40",
                 "vpop {{s0-s15}}",
                 q = inout(reg) q => _,
                 x = inout(reg) x => _,
