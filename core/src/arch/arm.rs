@@ -620,7 +620,6 @@ impl DualMac for Asm {
                 "vcvt.f32.s32 s3, s3",
                 "ldrd r2, r3, [sp, #8]",
                 "vldmia r2!, {{s4-s7}}",
-                "str r2, [sp, #8]",
                 "vmul.f32 s4, s4, s12",
                 "vmul.f32 s5, s5, s12",
                 "vmul.f32 s6, s6, s12",
@@ -631,7 +630,7 @@ impl DualMac for Asm {
                 "vmla.f32 s10, s6, s2",
                 "vmla.f32 s11, s7, s3",
                 "vstm r3!, {{s8-s11}}",
-                "str r3, [sp, #12]",
+                "strd r2, r3, [sp, #8]",
                 // Row 0 of the next tile (back `4 * groups`, on `4 * s`), until the
                 // outputs end.
                 "ldrd r2, r4, [sp, #16]",
@@ -674,8 +673,8 @@ impl DualMac for Asm {
         // Per row: the four sums to s0-s3 as f32, the scale and bias to s4 and s5,
         // `xs` in s12-s15, the outputs `bias + (scale * xs[k]) * sum` in s6-s9, stored
         // `4 * rows` bytes apart. On the stack (`[sp]` to `[sp, #28]`): `x`, `groups`,
-        // the step from a row's end to the next row, the rows left, the scale and bias
-        // pointers, the output pointer and `4 * rows`, then two zero words (`[sp,
+        // the step from a row's end to the next row, `4 * rows`, the scale and bias
+        // pointers, the output pointer and the rows left, then two zero words (`[sp,
         // #32]`), which start a row's sums with two loads. It saves and restores s0-s15
         // itself (see `add_tiles`).
         //
@@ -691,9 +690,9 @@ impl DualMac for Asm {
                 "vldm {e}, {{s12-s15}}",
                 "sub sp, sp, #40",
                 "strd {x}, {n}, [sp]",
-                "strd {a0}, {a1}, [sp, #8]",
+                "strd {a0}, r8, [sp, #8]",
                 "strd {a2}, {a3}, [sp, #16]",
-                "strd {o}, r8, [sp, #24]",
+                "strd {o}, {a1}, [sp, #24]",
                 "movs {a0}, #0",
                 "movs {a1}, #0",
                 "strd {a0}, {a1}, [sp, #32]",
@@ -742,21 +741,20 @@ impl DualMac for Asm {
                 "vadd.f32 s7, s5, s7",
                 "vadd.f32 s8, s5, s8",
                 "vadd.f32 s9, s5, s9",
-                "ldrd {e}, {o}, [sp, #24]",
-                "vstr s6, [{e}]",
-                "add r8, {e}, {o}",
+                "ldrd {a0}, {a1}, [sp, #24]",
+                "ldrd {a2}, {a3}, [sp, #8]",
+                "vstr s6, [{a0}]",
+                "add r8, {a0}, {a3}",
                 "vstr s7, [r8]",
-                "add r8, r8, {o}",
+                "add r8, r8, {a3}",
                 "vstr s8, [r8]",
-                "add r8, r8, {o}",
+                "add r8, r8, {a3}",
                 "vstr s9, [r8]",
-                "adds {e}, {e}, #4",
-                "str {e}, [sp, #24]",
                 // The next row.
-                "ldrd r8, r9, [sp, #8]",
-                "add {q}, {q}, r8",
-                "subs r9, r9, #1",
-                "str r9, [sp, #12]",
+                "adds {a0}, {a0}, #4",
+                "add {q}, {q}, {a2}",
+                "subs {a1}, {a1}, #1",
+                "strd {a0}, {a1}, [sp, #24]",
                 "bne 3b",
                 "add sp, sp, #40",
                 "vpop {{s0-s15}}",
