@@ -502,7 +502,11 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
 
 /// In place `x <- x - log(sum(exp(x)))`, computed stably around the maximum.
 pub fn log_softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // The largest element by compare (NaN never wins), where `f32::max` is a library
+    // call on Cortex-M; either zero's sign makes the same `shift` and results.
+    let max = x
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     let sum: f32 = x.iter().map(|&v| libm::expf(v - max)).sum();
     let shift = max + libm::logf(sum);
     for v in x.iter_mut() {
