@@ -192,18 +192,11 @@ pub(crate) fn max_abs_finite(x: &[f32]) -> Option<f32> {
     // one integer maximum (which vectorizes) finds max|x| and any non-finite value.
     // (The bits shifted left rather than masked: Arm compares with a shifted operand,
     // one instruction less per element.)
-    let max_bits = if ARM_HARD_FLOAT {
-        // Four values per step on Cortex-M: one load of four words, one loop test.
-        let (mut m, mut rest) = (0u32, x);
-        while let Some((c, r)) = rest.split_first_chunk::<4>() {
-            let bits = |i: usize| c[i].to_bits() << 1;
-            m = m.max(bits(0)).max(bits(1)).max(bits(2)).max(bits(3));
-            rest = r;
-        }
-        rest.iter().fold(m, |m, v| m.max(v.to_bits() << 1))
-    } else {
-        x.iter().fold(0u32, |m, v| m.max(v.to_bits() << 1))
-    };
+    // (Four values per step on Cortex-M with an FPU, in assembly.)
+    #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+    let max_bits = crate::arch::max_magnitude_bits(x);
+    #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
+    let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() << 1));
     (max_bits < f32::INFINITY.to_bits() << 1).then(|| f32::from_bits(max_bits >> 1))
 }
 

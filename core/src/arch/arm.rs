@@ -492,6 +492,51 @@ pub(crate) fn dot_i8_rows_add(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f
     true
 }
 
+/// `max_i (x[i].to_bits() << 1)` from 0 over `x`: the magnitudes' bits with the sign
+/// shifted out, as [`crate::kernels::quantize_i16`] compares them (finite magnitudes
+/// order as their bits, infinity and NaN above). Four values per step in assembly (one
+/// `ldm`, a compare and a conditional move each: 15 instructions), the rest in Rust.
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn max_magnitude_bits(x: &[f32]) -> u32 {
+    let steps = x.len() / 4;
+    let mut m = 0u32;
+    if steps > 0 {
+        // SAFETY: the loop runs `steps >= 1` times, reading four f32 of `x` (aligned:
+        // `ldm`) per step, `4 * steps <= x.len()`. The flags are not preserved.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldm {p}!, {{r8, r9, r10, r11}}",
+                "cmp.w {m}, r8, lsl #1",
+                "it cc",
+                "movcc.w {m}, r8, lsl #1",
+                "cmp.w {m}, r9, lsl #1",
+                "it cc",
+                "movcc.w {m}, r9, lsl #1",
+                "cmp.w {m}, r10, lsl #1",
+                "it cc",
+                "movcc.w {m}, r10, lsl #1",
+                "cmp.w {m}, r11, lsl #1",
+                "it cc",
+                "movcc.w {m}, r11, lsl #1",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                p = inout(reg) x.as_ptr() => _,
+                n = inout(reg) steps => _,
+                m = inout(reg) m,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+            );
+        }
+    }
+    x.get(4 * steps..)
+        .unwrap_or_default()
+        .iter()
+        .fold(m, |m, v| m.max(v.to_bits() << 1))
+}
+
 /// The cell state update of [`crate::kernels::lstm_cell`]: `c[j] = f[j] * c[j] + i[j] *
 /// t[j]`, the new `c[j]` also into `t[j]` (where the tanh pass takes it), over the
 /// shortest of the four. The same f32 operations as the Rust loop (`vmla` rounds the
