@@ -96,11 +96,11 @@ pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
-    // On Cortex-M with an FPU the same loop in assembly.
+    // On Cortex-M with an FPU the same loop and sum in assembly.
     #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-    let (acc, q, x) = {
-        let (acc, n) = crate::arch::dot_i8_lanes(q, x);
-        (acc, &q[n..], &x[n..])
+    let (sum, q, x) = {
+        let (sum, n) = crate::arch::dot_i8_groups(q, x);
+        (sum, &q[n..], &x[n..])
     };
     #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
     let mut acc = [0.0f32; LANES];
@@ -108,11 +108,13 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
     let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
         each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])
     });
+    #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
+    let sum = reduce(acc);
     let mut tail = 0.0;
     for (&b, v) in q.iter().zip(x) {
         tail += (b as i8 as f32) * v;
     }
-    reduce(acc) + tail
+    sum + tail
 }
 
 /// `sum_i q[i] * x[i]` in exact integer arithmetic, `q` signed bytes and `x` i16.
@@ -190,6 +192,10 @@ pub(crate) fn max_abs_finite(x: &[f32]) -> Option<f32> {
     // one integer maximum (which vectorizes) finds max|x| and any non-finite value.
     // (The bits shifted left rather than masked: Arm compares with a shifted operand,
     // one instruction less per element.)
+    // (Four values per step on Cortex-M with an FPU, in assembly.)
+    #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+    let max_bits = crate::arch::max_magnitude_bits(x);
+    #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
     let max_bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() << 1));
     (max_bits < f32::INFINITY.to_bits() << 1).then(|| f32::from_bits(max_bits >> 1))
 }
@@ -201,7 +207,16 @@ pub(crate) fn quantize_into(x: &[f32], q: &mut [i16], inv: f32) {
     for (o, &v) in q.iter_mut().zip(x) {
         // Adding 0.5 away from zero, then truncating, rounds to nearest.
         let r = v * inv;
-        let r = r + if r >= 0.0 { 0.5 } else { -0.5 };
+        // (On Cortex-M 0.5 takes the sign of `r` in integer registers, one instruction
+        // less than a compare and a select; the same integer for every `r`, -0.0 and
+        // NaN included.)
+        let r = r + if ARM_HARD_FLOAT {
+            0.5f32.copysign(r)
+        } else if r >= 0.0 {
+            0.5
+        } else {
+            -0.5
+        };
         *o = if ARM_HARD_FLOAT {
             // `r as i16` (which saturates) as a Cortex-M FPU does it in two
             // instructions: `VCVT` to i32 (saturating, NaN to 0) and `SSAT` to 16 bits;
@@ -375,18 +390,25 @@ fn activate_loop<const TANH: bool>(x: &mut [f32]) {
 #[cfg(any(target_os = "none", test))]
 #[inline(always)]
 fn activate_loop_either(x: &mut [f32], tanh: bool) {
-    for v in x.iter_mut() {
+    // Last to first: the loop keeps one index that addresses and counts (forwards it
+    // keeps a pointer and a count, and a copy of the pointer).
+    for v in x.iter_mut().rev() {
         let y = *v;
         let ax = y.abs();
-        *v = if tanh && ax < TANH_SMALL {
+        // `ax < TANH_SMALL` on the bits (as the clamp's test below; false for NaN).
+        *v = if tanh && y.to_bits() << 1 < TANH_SMALL.to_bits() << 1 {
             tanh_small(y, ax).copysign(y)
         } else {
             let arg = if tanh { 2.0 * ax } else { -y };
             // Without an FPU (ARMv6-M) the one out-of-line `exp`: smaller code, and its
             // call is little next to the soft-float routines.
             let e = if ACTIVATE_INLINE_EXP {
-                // The clamp changes no argument of an `|x| <= 43.5` (and not NaN).
-                let arg = if ax > ACTIVATE_NO_CLAMP {
+                // The clamp changes no argument of an `|x| <= 43.5` (and not NaN). The
+                // test on the bits with the sign shifted out (as `max_abs_finite`
+                // orders magnitudes): one integer compare and branch, where the FPU's
+                // takes a compare, a move of its flags and the branch. It also takes NaN
+                // to the clamp, which leaves NaN as it is.
+                let arg = if y.to_bits() << 1 > ACTIVATE_NO_CLAMP.to_bits() << 1 {
                     clamp_exp_arg(arg)
                 } else {
                     arg
@@ -440,18 +462,31 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     tanh_all(g_g);
     sigmoid_all(o_g);
     let (i_g, f_g) = if_g.split_at_mut(hidden);
-    for (((c, i), f), g) in c.iter_mut().zip(i_g.iter()).zip(f_g.iter()).zip(g_g.iter()) {
-        *c = *f * *c + *i * *g;
-    }
     if cfg!(target_os = "none") {
-        // `tanh(c')` where `tanh(g)` was, by the one out-of-line tanh loop: less code.
+        // `c'` also where `tanh(g)` was, for the one out-of-line tanh loop (less code)
+        // to take `tanh(c')` there. Last to first: fewer instructions per element.
         let t = &mut g_g[..hidden];
-        t.copy_from_slice(c);
+        #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+        crate::arch::cell_state(c, i_g, f_g, t);
+        #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
+        for (((c, i), f), t) in c
+            .iter_mut()
+            .zip(i_g.iter())
+            .zip(f_g.iter())
+            .zip(t.iter_mut())
+            .rev()
+        {
+            *c = *f * *c + *i * *t;
+            *t = *c;
+        }
         tanh_all(t);
         for ((h, o), t) in h.iter_mut().zip(o_g.iter()).zip(t.iter()) {
             *h = *o * *t;
         }
     } else {
+        for (((c, i), f), g) in c.iter_mut().zip(i_g.iter()).zip(f_g.iter()).zip(g_g.iter()) {
+            *c = *f * *c + *i * *g;
+        }
         for ((h, o), c) in h.iter_mut().zip(o_g.iter()).zip(c.iter()) {
             *h = *o * tanh(*c);
         }
@@ -460,7 +495,11 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
 
 /// In place `x <- x - log(sum(exp(x)))`, computed stably around the maximum.
 pub fn log_softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // The largest element by compare (NaN never wins), where `f32::max` is a library
+    // call on Cortex-M; either zero's sign makes the same `shift` and results.
+    let max = x
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     let sum: f32 = x.iter().map(|&v| libm::expf(v - max)).sum();
     let shift = max + libm::logf(sum);
     for v in x.iter_mut() {
@@ -529,6 +568,24 @@ mod tests {
         assert_eq!(quantize_i16(&[0.0; 3], &mut q[..3]), Some(0.0));
         assert_eq!(quantize_i16(&[0.5, f32::INFINITY], &mut q[..2]), None);
         assert_eq!(quantize_i16(&[f32::NAN, 0.5], &mut q[..2]), None);
+    }
+
+    #[test]
+    fn both_forms_of_the_rounding_half_give_the_same_integers() {
+        // `quantize_into` adds 0.5 with the sign of `r` on Cortex-M, and 0.5 or -0.5 by
+        // a compare elsewhere: the same truncated integer for every `r`.
+        let mut values = vec![0.0f32, -0.0, f32::NAN, -f32::NAN, 1e-45, -1e-45];
+        for v in [0.5f32, 1.5, 2.5, 16382.5, 16383.0, 16383.5, 4e9] {
+            for v in [v, v.next_down(), v.next_up()] {
+                values.extend([v, -v]);
+            }
+        }
+        values.extend((-40_000..40_000).map(|i| i as f32 * 0.4999));
+        for r in values {
+            let select = (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i32;
+            let copysign = (r + 0.5f32.copysign(r)) as i32;
+            assert_eq!(select, copysign, "{r:e}");
+        }
     }
 
     #[test]

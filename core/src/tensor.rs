@@ -154,6 +154,11 @@ impl<'a> Matrix<'a> {
         if sub.is_some_and(|w| arch::gemv(&w, x, out)) {
             return;
         }
+        // Cortex-M with an FPU: every row in one assembly loop, the same operations.
+        #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+        if arch::dot_i8_rows_add(&self.kernel_rows(), col0, x, out) {
+            return;
+        }
         for (r, o) in out.iter_mut().enumerate().take(self.rows) {
             *o += self.row_dot(r, col0, x);
         }

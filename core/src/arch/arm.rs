@@ -10,8 +10,9 @@
 //! with `ROR #8` the odd ones `(b1, b3)`. The input is paired to match once per
 //! vector, `(x0, x2)` and `(x1, x3)` per group of four columns, so two `SMLAD`s add
 //! the four products `b0 x0 + b2 x2 + b1 x1 + b3 x3` exactly. Rows whose length is
-//! not a multiple of four, and the rows past the last tile of four, are summed in plain
-//! Rust. The f32 operations after the dot products (`o += (scale * x_scale) * dot`,
+//! not a multiple of four, the rows past the last tile of four, and the one-input
+//! products of a matrix whose scales are not word-aligned (a blob placed at an address
+//! that is not a multiple of four), are summed in plain Rust. The f32 operations after the dot products (`o += (scale * x_scale) * dot`,
 //! `bias + (scale * x_scale) * dot`) run in the same `asm!` blocks (VFP: `vmla` rounds
 //! the product, then the sum, as the two operations of the scalar path do). Inputs are
 //! read as little-endian words (every Cortex-M build here, and the hosts that test the
@@ -54,8 +55,8 @@ pub(super) trait DualMac {
     /// # Safety
     ///
     /// The `4 * tiles` rows are valid for `4 * groups` bytes, `x` for `2 * groups`
-    /// words, `scale` for `16 * tiles` bytes, `o` (aligned) for reading and writing `4 *
-    /// tiles` f32; `groups >= 1`, `tiles >= 1`.
+    /// words, `scale` (word-aligned) for `16 * tiles` bytes, `o` (aligned) for reading
+    /// and writing `4 * tiles` f32; `groups >= 1`, `tiles >= 1`.
     #[allow(clippy::too_many_arguments)]
     unsafe fn add_tiles(
         q: *const u8,
@@ -164,7 +165,7 @@ unsafe fn f32_at(p: *const u8, i: usize) -> f32 {
 /// of four columns, `x` paired into `buf` and the rows four at a time by the kernel
 /// (one paired word serves them all), which adds their products into `out` as it
 /// goes; the rows left (the last `rows % 4`, or every row of a length that is not a
-/// multiple of four) one at a time in plain Rust.
+/// multiple of four or whose scales are not word-aligned) one at a time in plain Rust.
 ///
 /// Not inlined: the one copy of these loops serves [`gemv_i8_i16`] and the
 /// one-input passes of [`project_i8_i16`], which lends it its buffer.
@@ -184,14 +185,15 @@ unsafe fn add_rows<K: DualMac>(
     let (q, scale) = (w.data.as_ptr(), w.scales.as_ptr());
     let groups = cols / 4;
     let mut done = 0;
-    if cols % 4 == 0 && groups > 0 && rows >= 4 {
+    if cols % 4 == 0 && groups > 0 && rows >= 4 && scale.cast::<f32>().is_aligned() {
         // SAFETY: `x.len() >= cols = 4 * groups`, `buf` holds `2 * groups <= BUF_WORDS`.
         unsafe { pair(x, groups, buf, 2, 0) };
         done = rows / 4 * 4;
         // SAFETY: rows `0..done` exist: with `cols = 4 * groups` bytes each, `stride`
         // apart, they and their scales lie in the slices (`in_bounds`), and `out` holds
         // `rows >= done` f32; `buf` holds the `2 * groups <= BUF_WORDS` paired words
-        // (written by `pair` above); `groups >= 1`, `done / 4 >= 1`.
+        // (written by `pair` above); `scale` is word-aligned; `groups >= 1`, `done / 4
+        // >= 1`.
         unsafe {
             K::add_tiles(
                 q,
@@ -310,31 +312,50 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     true
 }
 
-/// `acc[k] = sum_g (q[8 g + k] as i8 as f32) * x[8 g + k]` from 0, over every whole
-/// group `g` of eight elements of both `q` and `x`, in order: the loop of
-/// [`crate::kernels::dot_i8`] (the same f32 operations: `vmla` rounds the product,
-/// then the sum). Returns `acc` and the elements it took, `8 * groups`.
+/// `out[r] += scale_r * (reduce(acc_r) + 0.0)` for the `out.len()` rows `q_r = q + r
+/// stride` of `8 * groups` signed bytes, where `acc_r[k] = sum_g (q_r[8 g + k] as i8 as
+/// f32) * x[8 g + k]` from 0, in order, `reduce` the pairwise sum of the eight lanes
+/// and `scale_r` the little-endian f32 at `scales + 4 r`: for every row the
+/// operations of `out[r] += scale_r * crate::kernels::dot_i8(q_r, x)` on whole groups
+/// of eight (its tail, empty, is 0.0; `vmla` rounds the product, then the sum).
 ///
 /// Per group: two words of `q`, each byte sign-extended (`sxtb`) and moved to the FPU
 /// two at a time (`vmov` of a register pair), converted, the eight `x` in one `vldm`,
-/// eight `vmla`: 33 instructions where compiled code takes 46.
+/// eight `vmla`: 33 instructions where compiled code takes 46; per row 24 more. Not
+/// inlined: one copy serves [`dot_i8_groups`] and [`dot_i8_rows_add`].
+///
+/// # Safety
+///
+/// The rows are valid for `8 * groups` bytes, `x` (aligned) for `8 * groups` f32,
+/// `scales` for `4 * out.len()` bytes; `groups >= 1`, `out.len() >= 1`.
 #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32]) -> ([f32; 8], usize) {
-    let groups = q.len().min(x.len()) / 8;
-    if groups == 0 {
-        return ([0.0; 8], 0);
-    }
-    let mut acc = MaybeUninit::<[f32; 8]>::uninit();
-    // The accumulators live in s16-s23, the converted bytes in s0-s7, `x` in s8-s15;
-    // the loop saves and restores s0-s23 itself (see `add_tiles`).
+#[inline(never)]
+unsafe fn dot_i8_rows(
+    q: *const u8,
+    stride: usize,
+    groups: usize,
+    x: *const f32,
+    scales: *const u8,
+    out: &mut [f32],
+) {
+    // The accumulators live in s16-s23, the converted bytes in s0-s7, `x` in s8-s15,
+    // +0.0 in s24, a row's scale and output in s0 and s1 after its loop; the kernel
+    // saves and restores s0-s24 itself (see `add_tiles`).
     //
-    // SAFETY: the loop runs `groups >= 1` times, reading 8 bytes of `q` (word loads
-    // at any alignment, as compiled code does) and 8 f32 of `x` (aligned) per group:
-    // `8 * groups <= min(q.len(), x.len())`. It writes the 8 f32 of `acc`.
-    // The 96 bytes of stack it takes it gives back; the flags are not preserved.
+    // SAFETY: per row the loop runs `groups >= 1` times, reading 8 bytes of the row
+    // (word loads at any alignment, as compiled code does) and 8 f32 of `x` (aligned)
+    // per group, then 4 bytes of `scales` (a word load at any alignment) and reads and
+    // writes one f32 of `out` (aligned), `out.len() >= 1` times: within the caller's
+    // bounds. The 100 bytes of stack it takes it gives back; the flags are not
+    // preserved.
     unsafe {
         core::arch::asm!(
-            "vpush {{s0-s23}}",
+            "vpush {{s0-s24}}",
+            "movs {t0}, #0",
+            "vmov s24, {t0}",
+            "3:",
+            "mov {xp}, {x}",
+            "mov {g}, {groups}",
             "movs {t0}, #0",
             "vmov s16, s17, {t0}, {t0}",
             "vmov s18, s19, {t0}, {t0}",
@@ -363,7 +384,7 @@ pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32]) -> ([f32; 8], usize) {
             "vcvt.f32.s32 s5, s5",
             "vcvt.f32.s32 s6, s6",
             "vcvt.f32.s32 s7, s7",
-            "vldm {x}!, {{s8-s15}}",
+            "vldm {xp}!, {{s8-s15}}",
             "vmla.f32 s16, s0, s8",
             "vmla.f32 s17, s1, s9",
             "vmla.f32 s18, s2, s10",
@@ -372,22 +393,186 @@ pub(crate) fn dot_i8_lanes(q: &[u8], x: &[f32]) -> ([f32; 8], usize) {
             "vmla.f32 s21, s5, s13",
             "vmla.f32 s22, s6, s14",
             "vmla.f32 s23, s7, s15",
-            "subs {n}, {n}, #1",
+            "subs {g}, {g}, #1",
             "bne 2b",
-            "vstm {acc}, {{s16-s23}}",
-            "vpop {{s0-s23}}",
-            acc = in(reg) acc.as_mut_ptr(),
-            q = inout(reg) q.as_ptr() => _,
-            x = inout(reg) x.as_ptr() => _,
-            n = inout(reg) groups => _,
+            // The lanes' pairwise sum (lane k + 4, then k + 2, then k + 1 onto lane
+            // k), the empty tail's 0.0, the scale, the output.
+            "vadd.f32 s16, s16, s20",
+            "vadd.f32 s17, s17, s21",
+            "vadd.f32 s18, s18, s22",
+            "vadd.f32 s19, s19, s23",
+            "vadd.f32 s16, s16, s18",
+            "vadd.f32 s17, s17, s19",
+            "vadd.f32 s16, s16, s17",
+            "vadd.f32 s16, s16, s24",
+            "ldr {t0}, [{s}], #4",
+            "vmov s0, {t0}",
+            "vmul.f32 s16, s0, s16",
+            "vldr s1, [{o}]",
+            "vadd.f32 s1, s1, s16",
+            "vstmia {o}!, {{s1}}",
+            "add {q}, {q}, {step}",
+            "subs {n}, {n}, #1",
+            "bne 3b",
+            "vpop {{s0-s24}}",
+            q = inout(reg) q => _,
+            step = in(reg) stride - 8 * groups,
+            x = in(reg) x,
+            groups = in(reg) groups,
+            s = inout(reg) scales => _,
+            o = inout(reg) out.as_mut_ptr() => _,
+            n = inout(reg) out.len() => _,
+            xp = out(reg) _,
+            g = out(reg) _,
             w0 = out(reg) _,
             w1 = out(reg) _,
             t0 = out(reg) _,
             t1 = out(reg) _,
         );
     }
-    // SAFETY: the loop above wrote all of `acc`.
-    (unsafe { acc.assume_init() }, 8 * groups)
+}
+
+/// `reduce(acc) + 0.0` of [`crate::kernels::dot_i8`]'s lanes over the whole groups of
+/// eight elements of both `q` and `x` (0.0 if there are none), and the elements it
+/// took: `dot_i8` is that sum plus its tail (the same value as `reduce(acc) + tail`:
+/// the tail starts from 0.0, so it is never -0.0, and `v + 0.0` differs from `v`
+/// only for `v = -0.0`, which adds to such a tail as 0.0 does).
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn dot_i8_groups(q: &[u8], x: &[f32]) -> (f32, usize) {
+    let groups = q.len().min(x.len()) / 8;
+    let mut out = [0.0f32];
+    if groups > 0 {
+        // SAFETY: one row of `8 * groups <= q.len()` bytes, `8 * groups <= x.len()`
+        // f32, its scale 1.0 (four bytes), one output: `0.0 + 1.0 * (reduce + 0.0)`,
+        // which is `reduce + 0.0`.
+        unsafe {
+            dot_i8_rows(
+                q.as_ptr(),
+                8 * groups,
+                groups,
+                x.as_ptr(),
+                1.0f32.to_le_bytes().as_ptr(),
+                &mut out,
+            )
+        };
+    }
+    (out[0], 8 * groups)
+}
+
+/// `out[r] += row r [col0 .. col0 + x.len()] . x` for the `out.len()` rows, as
+/// [`crate::tensor::Matrix::matvec_add_cols`] adds them (`scale_r * dot_i8`): for int8
+/// rows and an `x` of whole groups of eight, else false (nothing done).
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn dot_i8_rows_add(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) -> bool {
+    let n = x.len();
+    if !w.int8
+        || n == 0
+        || n % 8 != 0
+        || !w.in_bounds()
+        || col0.checked_add(n).is_none_or(|e| e > w.cols)
+        || out.len() > w.rows
+    {
+        return false;
+    }
+    if !out.is_empty() {
+        // SAFETY: rows `0..out.len()` of the matrix (`out.len() <= rows`) hold
+        // columns `col0..col0 + n` (`col0 + n <= cols <= stride`, `in_bounds`) and
+        // their scales; `x` holds `n = 8 * (n / 8)` f32, `n / 8 >= 1`.
+        unsafe {
+            dot_i8_rows(
+                w.data.as_ptr().add(col0),
+                w.stride,
+                n / 8,
+                x.as_ptr(),
+                w.scales.as_ptr(),
+                out,
+            )
+        };
+    }
+    true
+}
+
+/// `max_i (x[i].to_bits() << 1)` from 0 over `x`: the magnitudes' bits with the sign
+/// shifted out, as [`crate::kernels::quantize_i16`] compares them (finite magnitudes
+/// order as their bits, infinity and NaN above). Four values per step in assembly (one
+/// `ldm`, a compare and a conditional move each: 15 instructions), the rest in Rust.
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn max_magnitude_bits(x: &[f32]) -> u32 {
+    let steps = x.len() / 4;
+    let mut m = 0u32;
+    if steps > 0 {
+        // SAFETY: the loop runs `steps >= 1` times, reading four f32 of `x` (aligned:
+        // `ldm`) per step, `4 * steps <= x.len()`. The flags are not preserved.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldm {p}!, {{r8, r9, r10, r11}}",
+                "cmp.w {m}, r8, lsl #1",
+                "it cc",
+                "movcc.w {m}, r8, lsl #1",
+                "cmp.w {m}, r9, lsl #1",
+                "it cc",
+                "movcc.w {m}, r9, lsl #1",
+                "cmp.w {m}, r10, lsl #1",
+                "it cc",
+                "movcc.w {m}, r10, lsl #1",
+                "cmp.w {m}, r11, lsl #1",
+                "it cc",
+                "movcc.w {m}, r11, lsl #1",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                p = inout(reg) x.as_ptr() => _,
+                n = inout(reg) steps => _,
+                m = inout(reg) m,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+            );
+        }
+    }
+    x.get(4 * steps..)
+        .unwrap_or_default()
+        .iter()
+        .fold(m, |m, v| m.max(v.to_bits() << 1))
+}
+
+/// The cell state update of [`crate::kernels::lstm_cell`]: `c[j] = f[j] * c[j] + i[j] *
+/// t[j]`, the new `c[j]` also into `t[j]` (where the tanh pass takes it), over the
+/// shortest of the four. The same f32 operations as the Rust loop (`vmla` rounds the
+/// product, then the sum), 10 instructions per element where compiled code takes 14.
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn cell_state(c: &mut [f32], i: &[f32], f: &[f32], t: &mut [f32]) {
+    let n = c.len().min(i.len()).min(f.len()).min(t.len());
+    if n == 0 {
+        return;
+    }
+    // SAFETY: the loop runs `n >= 1` times, reading one f32 of `i`, `f`, `t` and `c`
+    // and writing one of `c` and `t` per element (all aligned f32 slices of at least
+    // `n` elements). It saves and restores s0-s3 itself (see `add_tiles`); the 16
+    // bytes of stack it takes it gives back; the flags are not preserved.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s3}}",
+            "2:",
+            "vldmia {i}!, {{s0}}",
+            "vldmia {f}!, {{s1}}",
+            "vldr s2, [{t}]",
+            "vldr s3, [{c}]",
+            "vmul.f32 s3, s1, s3",
+            "vmla.f32 s3, s0, s2",
+            "vstmia {c}!, {{s3}}",
+            "vstmia {t}!, {{s3}}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "vpop {{s0-s3}}",
+            c = inout(reg) c.as_mut_ptr() => _,
+            i = inout(reg) i.as_ptr() => _,
+            f = inout(reg) f.as_ptr() => _,
+            t = inout(reg) t.as_mut_ptr() => _,
+            n = inout(reg) n => _,
+        );
+    }
 }
 
 /// The loops in Thumb-2 assembly.
@@ -411,8 +596,10 @@ impl DualMac for Asm {
         // `x`, r3 the groups left; the four sums, the paired input and a row word's
         // halves where the compiler puts them. `x`, `groups`, the scales, `o`, the end
         // of the outputs and the step from a tile's end to the next (`4 s - 4 groups`)
-        // live on the stack (`[sp]` to `[sp, #20]`). After a tile's loop
-        // the sums go to s0-s3 as f32, the scales to s4-s7 (times `x_scale`), the
+        // live on the stack (`[sp]` to `[sp, #20]`), and two zero words (`[sp, #24]`),
+        // which start a tile's sums with two loads. After a tile's loop
+        // the sums go to s0-s3 as f32, the scales to s4-s7 (one `vldm`: they are
+        // word-aligned, which VFP loads need at any `CCR` setting; times `x_scale`), the
         // outputs to s8-s11: `o += (scale * x_scale) * sum` (`vmla`: the product
         // rounded, then the sum, as the scalar path's two operations), `x_scale` in
         // s12. It saves and restores s0-s12 itself: the `sreg` operands and clobbers
@@ -421,28 +608,30 @@ impl DualMac for Asm {
         //
         // SAFETY: each tile reads 4 bytes of each of its four rows and 2 words
         // (`ldrd`: `x` is word-aligned) of `x` per group, `groups >= 1` times, then 16
-        // bytes of scales (word loads at any alignment, as compiled code does) and
-        // reads and writes 4 f32 at `o` (word-aligned), `tiles >= 1` times: within the
-        // caller's bounds. The 76 bytes of stack it takes it gives back; it restores
+        // bytes of scales (`vldm`: `scale` is word-aligned) and reads and writes 4 f32
+        // at `o` (word-aligned), `tiles >= 1` times: within the
+        // caller's bounds. The 84 bytes of stack it takes it gives back; it restores
         // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
                 "vpush {{s0-s12}}",
                 "vmov s12, {a3}",
-                "sub sp, sp, #24",
+                "sub sp, sp, #32",
                 "strd r2, r3, [sp]",
                 "strd {a0}, {a1}, [sp, #8]",
                 "add.w {a2}, {a1}, {a2}, lsl #4",
                 "lsls {a0}, r1, #2",
                 "sub.w {a0}, {a0}, r3, lsl #2",
                 "strd {a2}, {a0}, [sp, #16]",
+                "movs {a0}, #0",
+                "movs {a1}, #0",
+                "strd {a0}, {a1}, [sp, #24]",
                 "3:",
                 "ldrd r2, r3, [sp]",
                 "add.w r4, r0, r1, lsl #1",
-                "movs {a0}, #0",
-                "movs {a1}, #0",
-                "movs {a2}, #0",
-                "movs {a3}, #0",
+                // The four sums from zero: two loads of the zeros at `[sp, #24]`.
+                "ldrd {a0}, {a1}, [sp, #24]",
+                "ldrd {a2}, {a3}, [sp, #24]",
                 "2:",
                 "ldrd {x02}, {x13}, [r2], #8",
                 "ldr {e}, [r0, r1]",
@@ -475,13 +664,7 @@ impl DualMac for Asm {
                 "vcvt.f32.s32 s2, s2",
                 "vcvt.f32.s32 s3, s3",
                 "ldrd r2, r3, [sp, #8]",
-                "ldr {a0}, [r2], #4",
-                "ldr {a1}, [r2], #4",
-                "ldr {a2}, [r2], #4",
-                "ldr {a3}, [r2], #4",
-                "str r2, [sp, #8]",
-                "vmov s4, s5, {a0}, {a1}",
-                "vmov s6, s7, {a2}, {a3}",
+                "vldmia r2!, {{s4-s7}}",
                 "vmul.f32 s4, s4, s12",
                 "vmul.f32 s5, s5, s12",
                 "vmul.f32 s6, s6, s12",
@@ -492,14 +675,14 @@ impl DualMac for Asm {
                 "vmla.f32 s10, s6, s2",
                 "vmla.f32 s11, s7, s3",
                 "vstm r3!, {{s8-s11}}",
-                "str r3, [sp, #12]",
+                "strd r2, r3, [sp, #8]",
                 // Row 0 of the next tile (back `4 * groups`, on `4 * s`), until the
                 // outputs end.
                 "ldrd r2, r4, [sp, #16]",
                 "add r0, r0, r4",
                 "cmp r3, r2",
                 "bne 3b",
-                "add sp, sp, #24",
+                "add sp, sp, #32",
                 "vpop {{s0-s12}}",
                 inout("r0") q => _,
                 in("r1") s,
@@ -535,31 +718,34 @@ impl DualMac for Asm {
         // Per row: the four sums to s0-s3 as f32, the scale and bias to s4 and s5,
         // `xs` in s12-s15, the outputs `bias + (scale * xs[k]) * sum` in s6-s9, stored
         // `4 * rows` bytes apart. On the stack (`[sp]` to `[sp, #28]`): `x`, `groups`,
-        // the step from a row's end to the next row, the rows left, the scale and bias
-        // pointers, the output pointer and `4 * rows`. It saves and restores s0-s15
+        // the step from a row's end to the next row, `4 * rows`, the scale and bias
+        // pointers, the output pointer and the rows left, then two zero words (`[sp,
+        // #32]`), which start a row's sums with two loads. It saves and restores s0-s15
         // itself (see `add_tiles`).
         //
         // SAFETY: each row reads `4 * groups` bytes of the row and 8 words (`x` is
         // word-aligned) of `x` per group, `groups >= 1` times, 4 bytes of scales and 4
         // of biases (word loads at any alignment, as compiled code does) and writes 4
         // f32 at `o + r`, `rows` apart (word-aligned), `rows >= 1` times: within the
-        // caller's bounds. The 96 bytes of stack it takes it gives back; it restores
+        // caller's bounds. The 104 bytes of stack it takes it gives back; it restores
         // nothing else (the flags are not preserved: no `preserves_flags`).
         unsafe {
             core::arch::asm!(
                 "vpush {{s0-s15}}",
                 "vldm {e}, {{s12-s15}}",
-                "sub sp, sp, #32",
+                "sub sp, sp, #40",
                 "strd {x}, {n}, [sp]",
-                "strd {a0}, {a1}, [sp, #8]",
+                "strd {a0}, r8, [sp, #8]",
                 "strd {a2}, {a3}, [sp, #16]",
-                "strd {o}, r8, [sp, #24]",
-                "3:",
-                "ldrd {x}, {n}, [sp]",
+                "strd {o}, {a1}, [sp, #24]",
                 "movs {a0}, #0",
                 "movs {a1}, #0",
-                "movs {a2}, #0",
-                "movs {a3}, #0",
+                "strd {a0}, {a1}, [sp, #32]",
+                "3:",
+                "ldrd {x}, {n}, [sp]",
+                // The four sums from zero: two loads of the zeros at `[sp, #32]`.
+                "ldrd {a0}, {a1}, [sp, #32]",
+                "ldrd {a2}, {a3}, [sp, #32]",
                 "2:",
                 "ldr {e}, [{q}], #4",
                 "sxtb16 {o}, {e}, ror #8",
@@ -600,23 +786,22 @@ impl DualMac for Asm {
                 "vadd.f32 s7, s5, s7",
                 "vadd.f32 s8, s5, s8",
                 "vadd.f32 s9, s5, s9",
-                "ldrd {e}, {o}, [sp, #24]",
-                "vstr s6, [{e}]",
-                "add r8, {e}, {o}",
+                "ldrd {a0}, {a1}, [sp, #24]",
+                "ldrd {a2}, {a3}, [sp, #8]",
+                "vstr s6, [{a0}]",
+                "add r8, {a0}, {a3}",
                 "vstr s7, [r8]",
-                "add r8, r8, {o}",
+                "add r8, r8, {a3}",
                 "vstr s8, [r8]",
-                "add r8, r8, {o}",
+                "add r8, r8, {a3}",
                 "vstr s9, [r8]",
-                "adds {e}, {e}, #4",
-                "str {e}, [sp, #24]",
                 // The next row.
-                "ldrd r8, r9, [sp, #8]",
-                "add {q}, {q}, r8",
-                "subs r9, r9, #1",
-                "str r9, [sp, #12]",
+                "adds {a0}, {a0}, #4",
+                "add {q}, {q}, {a2}",
+                "subs {a1}, {a1}, #1",
+                "strd {a0}, {a1}, [sp, #24]",
                 "bne 3b",
-                "add sp, sp, #32",
+                "add sp, sp, #40",
                 "vpop {{s0-s15}}",
                 q = inout(reg) q => _,
                 x = inout(reg) x => _,
@@ -684,6 +869,8 @@ pub(super) mod model {
             x_scale: f32,
             o: *mut f32,
         ) {
+            // The assembly loads the scales with `vldm`.
+            assert!(scale.cast::<f32>().is_aligned());
             for r in 0..4 * tiles {
                 let mut a = 0;
                 for g in 0..groups {

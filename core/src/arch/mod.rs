@@ -42,7 +42,7 @@ mod x86_64;
 #[cfg(any(postag_arm_dsp, all(test, feature = "std")))]
 mod arm;
 #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-pub(crate) use arm::dot_i8_lanes;
+pub(crate) use arm::{cell_state, dot_i8_groups, dot_i8_rows_add, max_magnitude_bits};
 
 // The int8 x i16 block projection: a driver over integer tiles, one tile per level.
 #[cfg(postag_neon)]

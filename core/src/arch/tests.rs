@@ -744,14 +744,22 @@ fn dsp_kernels_match_scalar() {
     } else {
         cols_list.extend([0, 6, 10, 11, 127, 128, 129, 130, 255, 503, 504, 505, 512]);
     }
-    let mut checked = 0;
+    let (mut checked, mut aligned) = (0, [0; 2]);
     for &rows in ROWS {
         for &cols in &cols_list {
-            let shift = 1 + (rows + cols) % 3;
-            let mut buf = vec![0u8; shift];
-            buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
-            let w = matrix(&buf[shift..], Storage::I8, rows, cols);
+            // Word-aligned storage, the matrix `shift` bytes into it: its scales
+            // (after `rows * cols` bytes) word-aligned, which the tiles of the one-input
+            // products need, or not (those products then run in plain Rust).
+            let shift = (4 - rows * cols % 4 + (rows + cols) % 2) % 4;
+            let bytes = blob(&mut rng, Storage::I8, rows, cols, 1.0);
+            let mut words = vec![0u32; (shift + bytes.len()).div_ceil(4)];
+            let buf: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+            buf[shift..shift + bytes.len()].copy_from_slice(&bytes);
+            let w = matrix(&buf[shift..shift + bytes.len()], Storage::I8, rows, cols);
             let kr = w.kernel_rows();
+            if rows >= 4 && cols % 4 == 0 && cols > 0 {
+                aligned[usize::from(kr.scales.as_ptr().cast::<f32>().is_aligned())] += 1;
+            }
             let bias_b: Vec<u8> = rng
                 .floats(rows, 1.0)
                 .iter()
@@ -822,7 +830,8 @@ fn dsp_kernels_match_scalar() {
         assert!(unsafe { arm::gemv_i8_i16::<Portable>(&kr, &vec![x; cols], 1.0, &mut out) });
         assert_eq!(out, vec![want; rows], "q={q} x={x}");
     }
-    println!("{checked} DSP projections checked");
+    assert!(aligned[0] > 0 && aligned[1] > 0, "{aligned:?}");
+    println!("{checked} DSP projections checked; tiled matrices with unaligned and aligned scales: {aligned:?}");
 }
 
 fn bits(v: &[f32]) -> Vec<u32> {
