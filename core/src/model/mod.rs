@@ -345,13 +345,15 @@ impl<'a> Model<'a> {
 
         // Phase 1: every lookup and the char features. All input errors surface
         // here, before any output or state is touched.
-        let mut own = match (&self.chars, cache_words.is_empty()) {
+        // (Firmware builds take no cache: none of its code is linked.)
+        let firmware = cfg!(target_os = "none");
+        let mut own = match (&self.chars, cache_words.is_empty() || firmware) {
             // The interleaved copies pay for themselves from two words on.
             (Some(chars), false) => Some(chars.cache(cache_words, n >= 2)),
             _ => None,
         };
         match kept {
-            Some(kept) if block == PROJECTION_BLOCK => {
+            Some(kept) if block == PROJECTION_BLOCK && !firmware => {
                 let cache = Some(kept.refreshed());
                 self.lookups(tokens.iter(), n, rows, feats, work, block, cache)?
             }
