@@ -85,11 +85,12 @@ impl Model<'_> {
             if longest > tokens || tokens > MAX_BATCH_TOKENS {
                 return None;
             }
-            // The staged outputs, then one sentence's scratch, which starts aligned
-            // to 4 there and so needs none of its own 3 bytes of slack.
+            // The staged outputs (from the first aligned byte), the char projection
+            // cache beside them, then one sentence's scratch: `scratch_bytes` in full,
+            // which a sentence needs for the default schedule (the slack the
+            // alignment did not take is left at the end).
             let staged = 4 * (tokens.div_ceil(2) + tokens * self.num_tags()) + 3;
-            // The char projection cache among them, beside the staged outputs.
-            return Some(staged + self.cached_scratch_bytes(longest)?.saturating_sub(3));
+            return Some(staged + self.cached_scratch_bytes(longest)?);
         }
         let layout = self.batch_layout(tokens, longest)?;
         Some(if layout.total == 0 {
