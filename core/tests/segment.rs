@@ -644,3 +644,37 @@ fn any_whitespace_inside_a_paragraph_segments_as_a_space() {
     // And the whitespace ending the text as one line break, however long.
     assert_eq!(texts("ab c.\r\n \t\n"), texts("ab c.\n"));
 }
+
+/// A token with a whitespace run inside (a model with spaces in tokens) keeps its span
+/// of the text, and its word is the treebank's spelling: each run one space (the
+/// tagger once saw `ab  c` with both spaces and took it for an unknown word).
+#[test]
+fn a_token_with_spaces_inside_has_one_space_per_run_in_its_word() {
+    let b = blob(&seg(true, true, [100.0, 0.0, 0.0, 0.0, 0.0]));
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let text = " ab  c   a\n";
+    let got = postag_core::segment::sentences(&s, text).unwrap();
+    assert_eq!(got.len(), 1);
+    let t = &got[0].tokens;
+    assert_eq!(t.len(), 1);
+    assert_eq!(&text[t[0].start..t[0].end], "ab  c   a");
+    assert_eq!(t[0].words, ["ab c a"]);
+    assert_eq!(postag_core::segment::one_space("\u{a0}x\r\n y  "), " x y ");
+}
+
+/// `line_sentences` ends a line at LF, CR LF and a lone CR alike (a CR-only file was
+/// one sentence).
+#[test]
+fn line_sentences_end_lines_at_lf_crlf_and_cr() {
+    let b = blob(&seg(false, false, [100.0, 0.0, 0.0, 0.0, 0.0]));
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    for text in ["ab c\nb a\n", "ab c\r\nb a\r\n", "ab c\rb a\r", "ab c\rb a"] {
+        let got = postag_core::segment::line_sentences(&s, text).unwrap();
+        let words: Vec<Vec<&str>> = got
+            .iter()
+            .map(|s| s.tokens.iter().map(|t| &text[t.start..t.end]).collect())
+            .collect();
+        assert_eq!(words, [vec!["ab", "c"], vec!["b", "a"]], "{text:?}");
+        assert!(got[0].newpar && !got[1].newpar, "{text:?}");
+    }
+}

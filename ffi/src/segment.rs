@@ -3,7 +3,9 @@
 
 use core::mem::{align_of, size_of, MaybeUninit};
 
-use postag_core::segment::{SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_SENTENCE_END, WINDOW};
+use postag_core::segment::{
+    one_space_into, SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_SENTENCE_END, WINDOW,
+};
 use postag_core::{Error, Model};
 
 use crate::checks::{self, In, OptionalValue, Out, Region, Value};
@@ -123,6 +125,7 @@ struct Layout {
     tokens_at: usize,
     counts_at: usize,
     tags_at: usize,
+    arena_at: usize,
     work_at: usize,
     work: usize,
     total: usize,
@@ -133,13 +136,17 @@ impl Layout {
         model: &Model<'_>,
         seg: &Segmenter<'_>,
         sizes: &postag_text_sizes,
+        text_len: usize,
         window: usize,
     ) -> Option<Self> {
         let (max_tokens, max_words) = (sizes.max_tokens, sizes.max_words);
         let tokens_at = max_words.checked_mul(size_of::<&[u8]>())?;
         let counts_at = tokens_at.checked_add(max_tokens.checked_mul(size_of::<SegToken>())?)?;
         let tags_at = counts_at.checked_add(max_tokens.checked_mul(4)?)?;
-        let work_at = tags_at.checked_add(max_words.checked_mul(2)?)?;
+        let arena_at = tags_at.checked_add(max_words.checked_mul(2)?)?;
+        // Room for the words of tokens with spaces inside, one space per run.
+        let arena = if seg.spaces_in_tokens() { text_len } else { 0 };
+        let work_at = arena_at.checked_add(arena)?.checked_next_multiple_of(4)?;
         let tag_work = model.scratch_bytes(max_words.min(POSTAG_MAX_TOKENS))?;
         let work = seg.scratch_bytes(window)?.max(tag_work);
         let total = work_at
@@ -151,6 +158,7 @@ impl Layout {
             tokens_at,
             counts_at,
             tags_at,
+            arena_at,
             work_at,
             work,
             total,
@@ -182,7 +190,7 @@ fn sizes(
         segment_scratch,
         tag_text_scratch: usize::MAX,
     };
-    let layout = Layout::new(model, seg, &sizes, window);
+    let layout = Layout::new(model, seg, &sizes, text.len(), window);
     if let Some(l) = &layout {
         sizes.tag_text_scratch = l.total;
     }
@@ -388,7 +396,10 @@ pub unsafe extern "C" fn postag_expand(
 /// - `scratch`: at least `postag_text_size(...).tag_text_scratch` bytes, any alignment.
 /// - `tokens_out`: the tokens, each with its words' range in `words_out`.
 /// - `words_out`: the words, pointing into `text` or into the blob (as
-///   `postag_expand`); `tags_out`: one tag per word.
+///   `postag_expand`), or, for a token with a run of spaces inside (models whose
+///   tokens may hold spaces, e.g. Vietnamese), into `scratch`: that token's word has
+///   one space per run, as a treebank spells it (and as it is tagged); `tags_out`: one
+///   tag per word.
 /// - `*counts_out`: how many tokens and words were written.
 ///
 /// The outputs need only hold the text's actual tokens and words
@@ -487,10 +498,10 @@ pub unsafe extern "C" fn postag_tag_text(
 }
 
 /// The results of `postag_tag_text`, in its scratch until the call succeeds.
-struct Staged<'s, 't> {
+struct Staged<'s> {
     tokens: &'s [SegToken],
     counts: &'s [u32],
-    words: &'s [&'t [u8]],
+    words: &'s [&'s [u8]],
     tags: &'s [u16],
 }
 
@@ -502,7 +513,7 @@ fn stage<'s, 't>(
     window: usize,
     layout: &Layout,
     scratch: &'s mut [u8],
-) -> Result<Staged<'s, 't>, postag_status>
+) -> Result<Staged<'s>, postag_status>
 where
     't: 's,
 {
@@ -513,7 +524,8 @@ where
     let (words, rest) = scratch.split_at_mut(layout.tokens_at);
     let (tokens, rest) = rest.split_at_mut(layout.counts_at - layout.tokens_at);
     let (counts, rest) = rest.split_at_mut(layout.tags_at - layout.counts_at);
-    let (tags, rest) = rest.split_at_mut(layout.work_at - layout.tags_at);
+    let (tags, rest) = rest.split_at_mut(layout.arena_at - layout.tags_at);
+    let (mut arena, rest) = rest.split_at_mut(layout.work_at - layout.arena_at);
     let work = &mut rest[..layout.work];
     let tokens: &mut [SegToken] = cast_slice_mut(tokens, layout.max_tokens);
     let counts: &mut [u32] = cast_slice_mut(counts, layout.max_tokens);
@@ -532,7 +544,20 @@ where
                 n_words += 1;
             });
         } else {
-            words[n_words] = surface.as_bytes();
+            // A token with a whitespace run inside (a model with spaces in tokens)
+            // is tagged as its treebank spells it: one space per run.
+            let free = core::mem::take(&mut arena);
+            words[n_words] = match one_space_into(surface, free) {
+                Some(len) if len < surface.len() => {
+                    let (word, free) = free.split_at_mut(len);
+                    arena = free;
+                    word
+                }
+                _ => {
+                    arena = free;
+                    surface.as_bytes()
+                }
+            };
             n_words += 1;
         }
         *count = (n_words - before) as u32;
@@ -608,6 +633,12 @@ mod tests {
     /// The core's pinned test model with a small segmenter whose multiword table has a
     /// form the table's words spell and one they do not.
     fn blob() -> Vec<u8> {
+        // Every character ends a multiword token, some a sentence.
+        blob_with(false, vec![-9.0, -9.0, 9.0, -9.0, 8.9])
+    }
+
+    /// [`blob`]'s model with spaces in tokens or not, the output bias `out_b`.
+    fn blob_with(spaces_in_tokens: bool, out_b: Vec<f32>) -> Vec<u8> {
         let tiny = include_bytes!("../../core/tests/golden/tiny.postag");
         let (dim, h) = (4, 3);
         let chars: Vec<(char, u32)> = "thedogat .'ñ".chars().zip(1..).collect();
@@ -618,7 +649,7 @@ mod tests {
                 .collect()
         };
         let seg = SegmenterWeights {
-            spaces_in_tokens: false,
+            spaces_in_tokens,
             chars,
             embedding: w(rows * dim, 1),
             rows,
@@ -631,8 +662,7 @@ mod tests {
                 })
                 .collect(),
             out_w: w(5 * 2 * h, 50),
-            // Every character ends a multiword token, some a sentence.
-            out_b: vec![-9.0, -9.0, 9.0, -9.0, 8.9],
+            out_b,
             multiwords: vec![
                 ("t".into(), vec!["the".into(), "dog".into()]),
                 ("e".into(), vec!["e".into()]),
@@ -716,7 +746,8 @@ mod tests {
             assert_eq!((counts.n_tokens, counts.n_words), (n, want_words.len()));
             let got: Vec<&[u8]> = words
                 .iter()
-                // SAFETY: the words point into `text` or `blob`, both alive.
+                // SAFETY: the words point into `text` or `blob` (no spaces in tokens),
+                // both alive.
                 .map(|w| unsafe { core::slice::from_raw_parts(w.ptr, w.len) })
                 .collect();
             assert_eq!(got, want_words);
@@ -732,5 +763,71 @@ mod tests {
             }
             assert_eq!(next as usize, want_words.len());
         }
+    }
+
+    /// A token with spaces inside (no label ends it before the text's end) keeps its
+    /// span, and its word and tag are those of the core's `sentences`: one space per
+    /// whitespace run.
+    #[test]
+    fn tag_text_tags_a_token_with_spaces_inside_as_its_treebank_spelling() {
+        let blob = blob_with(true, vec![9.0, -9.0, -9.0, -9.0, -9.0]);
+        let text = "the  dog   ate";
+        let mut model = postag_model {
+            opaque: [0; crate::POSTAG_MODEL_WORDS],
+        };
+        // SAFETY: valid buffers of the stated lengths.
+        let status = unsafe { crate::postag_model_load(blob.as_ptr(), blob.len(), &mut model) };
+        assert_eq!(status, postag_status::Ok);
+        let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+        let want = postag_core::segment::sentences(&seg, text).unwrap();
+        assert_eq!(want.len(), 1);
+        assert_eq!(want[0].tokens.len(), 1);
+        assert_eq!(want[0].tokens[0].words, ["the dog ate"]);
+        let tagger = Model::from_bytes(&blob).unwrap();
+        let mut want_tag = [0u16];
+        let mut s = vec![0u8; tagger.scratch_bytes(1).unwrap()];
+        tagger
+            .tag(&["the dog ate"], &mut s, &mut want_tag, None)
+            .unwrap();
+
+        let mut sizes = postag_text_sizes::default();
+        // SAFETY: as above.
+        let status =
+            unsafe { postag_text_size(&model, text.as_ptr(), text.len(), WINDOW, &mut sizes) };
+        assert_eq!(status, postag_status::Ok);
+        let mut scratch = vec![0u8; sizes.tag_text_scratch];
+        let mut tokens = vec![postag_text_token::default(); 4];
+        let empty = postag_token {
+            ptr: core::ptr::null(),
+            len: 0,
+        };
+        let mut words = vec![empty; 4];
+        let mut tags = vec![0u16; 4];
+        let mut counts = postag_text_counts::default();
+        // SAFETY: valid, disjoint buffers of the stated lengths.
+        let status = unsafe {
+            postag_tag_text(
+                &model,
+                text.as_ptr(),
+                text.len(),
+                WINDOW,
+                scratch.as_mut_ptr(),
+                scratch.len(),
+                tokens.as_mut_ptr(),
+                tokens.len(),
+                words.as_mut_ptr(),
+                words.len(),
+                tags.as_mut_ptr(),
+                tags.len(),
+                &mut counts,
+            )
+        };
+        assert_eq!(status, postag_status::Ok);
+        assert_eq!((counts.n_tokens, counts.n_words), (1, 1));
+        assert_eq!((tokens[0].start, tokens[0].end), (0, text.len() as u32));
+        // SAFETY: the word points into `scratch`, alive and not written since.
+        let word = unsafe { core::slice::from_raw_parts(words[0].ptr, words[0].len) };
+        assert_eq!(word, b"the dog ate");
+        assert_eq!(tags[0], want_tag[0]);
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
-use postag_core::segment::{line_sentences, sentences, RawToken, Segmenter};
+use postag_core::segment::{line_sentences, one_space, sentences, RawToken, Segmenter};
 use postag_core::{Error, Model};
 
 use crate::rawtext::{TokSentence, TokWord, Token};
@@ -73,22 +73,6 @@ pub fn tag(model: &Model<'_>, sentences: &mut [SysSentence], threads: usize) -> 
         s.tags = t;
     }
     Ok(())
-}
-
-/// `s` with every run of whitespace (`char::is_whitespace`) replaced by one space.
-pub fn one_space(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut after_space = false;
-    for c in s.chars() {
-        let space = c.is_whitespace();
-        if !space {
-            out.push(c);
-        } else if !after_space {
-            out.push(' ');
-        }
-        after_space = space;
-    }
-    out
 }
 
 /// `spaces` escaped for a MISC value as UDPipe does (`\s` space, `\t` tab, `\r` CR,

@@ -41,7 +41,7 @@ pub mod build;
 mod sentences;
 
 #[cfg(feature = "alloc")]
-pub use sentences::{line_sentences, sentences, RawSentence, RawToken};
+pub use sentences::{line_sentences, one_space, sentences, RawSentence, RawToken};
 
 use crate::arch;
 use crate::format::{
@@ -54,6 +54,25 @@ use crate::model::{DirectionScratch, LayerIo, StackIo, PROJECTION_BLOCK};
 use crate::tensor::{Matrix, Storage, U32s, Vector};
 use crate::vocab::{find_code, StringTable};
 use crate::{Cell, Error};
+
+/// Writes `s` into `out` with every run of whitespace (`char::is_whitespace`) as one
+/// U+0020, as a treebank spells a token with spaces inside; the bytes written, or
+/// `None` when `out` is shorter than that (never when it holds `s.len()` bytes).
+pub fn one_space_into(s: &str, out: &mut [u8]) -> Option<usize> {
+    let mut len = 0;
+    let mut after_space = false;
+    for c in s.chars() {
+        let space = c.is_whitespace();
+        if !(space && after_space) {
+            let c = if space { ' ' } else { c };
+            let room = out.get_mut(len..len + c.len_utf8())?;
+            c.encode_utf8(room);
+            len += c.len_utf8();
+        }
+        after_space = space;
+    }
+    Some(len)
+}
 
 /// Label bit: the character is the last of a token.
 pub const LABEL_TOKEN_END: u8 = 1;
@@ -89,10 +108,30 @@ pub const MAX_WINDOW: usize = 1 << 16;
 /// segment with.
 pub const WINDOW: usize = 2048;
 
-/// Byte ranges of the paragraphs of `text`: maximal runs of lines that are not blank
-/// (a line of whitespace only is blank).
+/// The lines of `text`, each with its line break: LF, CR LF or a lone CR (old Mac
+/// files), as Python's universal newlines read them; the last line may have none.
+pub fn lines(text: &str) -> impl Iterator<Item = &str> + Clone + '_ {
+    let mut rest = text;
+    core::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let bytes = rest.as_bytes();
+        let end = match bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') => i + 2,
+            Some(i) => i + 1,
+            None => rest.len(),
+        };
+        let (line, next) = rest.split_at(end);
+        rest = next;
+        Some(line)
+    })
+}
+
+/// Byte ranges of the paragraphs of `text`: maximal runs of lines ([`lines`]) that are
+/// not blank (a line of whitespace only is blank).
 pub fn paragraphs(text: &str) -> impl Iterator<Item = core::ops::Range<usize>> + '_ {
-    let mut lines = text.split_inclusive('\n');
+    let mut lines = lines(text);
     let mut at = 0;
     core::iter::from_fn(move || {
         let mut start = None;
@@ -1468,5 +1507,13 @@ mod tests {
         assert_eq!(paragraphs("\n\n").count(), 0);
         assert_eq!(paragraphs("x").map(|r| &"x"[r]).collect::<Vec<_>>(), ["x"]);
         assert_eq!(paragraphs("").count(), 0);
+        // A lone CR ends a line as LF and CR LF do.
+        let t = "a\rb\r\rc\r\n\r\nd\n\re";
+        let p: Vec<&str> = paragraphs(t).map(|r| &t[r]).collect();
+        assert_eq!(p, ["a\rb\r", "c\r\n", "d\n", "e"]);
+        let l: Vec<&str> = super::lines(t).collect();
+        assert_eq!(l, ["a\r", "b\r", "\r", "c\r\n", "\r\n", "d\n", "\r", "e"]);
+        assert_eq!(super::lines("").count(), 0);
+        assert_eq!(super::lines("\n\n").collect::<Vec<_>>(), ["\n", "\n"]);
     }
 }

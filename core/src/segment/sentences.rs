@@ -6,7 +6,10 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{paragraphs, SegToken, Segmenter, TOKEN_MULTIWORD, TOKEN_SENTENCE_END, WINDOW};
+use super::{
+    lines, one_space_into, paragraphs, SegToken, Segmenter, TOKEN_MULTIWORD, TOKEN_SENTENCE_END,
+    WINDOW,
+};
 use crate::Error;
 
 /// A token of raw text: bytes `[start, end)` of the text and its syntactic words.
@@ -18,7 +21,8 @@ pub struct RawToken {
     pub end: usize,
     /// Whether it is a multiword token that expanded into several words.
     pub multiword: bool,
-    /// Its syntactic words: the token itself, or a multiword token's expansion.
+    /// Its syntactic words: the token itself (each run of whitespace in it read as one
+    /// U+0020, as its form in a treebank), or a multiword token's expansion.
     pub words: Vec<String>,
 }
 
@@ -53,7 +57,7 @@ fn split(seg: &Segmenter<'_>, text: &str, by_line: bool) -> Result<Vec<RawSenten
     for para_range in paragraphs(text) {
         let mut at = para_range.start;
         let units = match by_line {
-            true => text[para_range.clone()].split_inclusive('\n').collect(),
+            true => lines(&text[para_range.clone()]).collect(),
             false => vec![&text[para_range]],
         };
         for (i, unit) in units.into_iter().enumerate() {
@@ -96,7 +100,9 @@ fn segment_unit(
                 .map(|w| w.as_str().to_string())
                 .collect()
         } else {
-            vec![surface.to_string()]
+            // A token with spaces inside (a model with `SEG_SPACES_IN_TOKENS`) is the
+            // word its treebank spells: each whitespace run one space.
+            vec![one_space(surface)]
         };
         sentence.tokens.push(RawToken {
             start: at + s,
@@ -112,4 +118,13 @@ fn segment_unit(
         out.push(sentence);
     }
     Ok(())
+}
+
+/// `s` with every run of whitespace (`char::is_whitespace`) replaced by one U+0020
+/// ([`one_space_into`]).
+pub fn one_space(s: &str) -> String {
+    let mut out = vec![0u8; s.len()];
+    let len = one_space_into(s, &mut out).unwrap_or(0);
+    out.truncate(len);
+    String::from_utf8(out).unwrap_or_default()
 }
