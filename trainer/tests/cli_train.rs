@@ -216,6 +216,16 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
     let f32_size = std::fs::metadata(dir.join("m.postag")).unwrap().len();
     let i8_size = std::fs::metadata(dir.join("m8.postag")).unwrap().len();
     assert!(i8_size * 2 < f32_size, "int8 {i8_size} vs f32 {f32_size}");
+    // An int8 model has nothing to quantize: the same bytes, and it says so.
+    let said = ok(
+        &dir,
+        &["quantize", "--model", "m8.postag", "-o", "m88.postag"],
+    );
+    assert!(said.contains("already has int8 weights"), "{said}");
+    assert_eq!(
+        std::fs::read(dir.join("m88.postag")).unwrap(),
+        std::fs::read(dir.join("m8.postag")).unwrap()
+    );
     let info: Value = serde_json::from_str(&ok(
         &dir,
         &[

@@ -25,6 +25,18 @@ pub fn run(args: QuantizeArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
     let model = file.load()?;
     let bytes = file.bytes();
+    if model.word_embedding().storage() == Storage::I8 {
+        // Every weight of a blob has one storage: nothing to quantize.
+        write_atomic(&args.output, bytes)?;
+        writeln!(
+            out,
+            "{} already has int8 weights: wrote {}, the same {} bytes",
+            args.model.display(),
+            args.output.display(),
+            bytes.len()
+        )?;
+        return Ok(());
+    }
     let (params, vocab) = from_model(&model);
     // The segmenter, if the model carries one, is copied as it is stored.
     let q = copy_segmenter(bytes, &to_blob(&params, &vocab, Storage::I8)?)?;
