@@ -76,7 +76,10 @@ pub fn tag(model: &Model<'_>, sentences: &mut [SysSentence], threads: usize) -> 
 }
 
 /// `spaces` escaped for a MISC value as UDPipe does (`\s` space, `\t` tab, `\r` CR,
-/// `\n` LF, `\p` `|`, `\\` backslash; any other character as it is).
+/// `\n` LF, `\p` `|`, `\\` backslash), and any other whitespace (`char::is_whitespace`:
+/// no-break spaces, form feeds, U+2028, ...) as `\u` and four hex digits (`\u00A0`),
+/// which UDPipe writes as they are: a MISC value with whitespace in it is not valid
+/// CoNLL-U, and some readers split lines at U+2028 or a form feed.
 pub fn escape_spaces(spaces: &str) -> String {
     let mut out = String::with_capacity(2 * spaces.len());
     for c in spaces.chars() {
@@ -87,6 +90,10 @@ pub fn escape_spaces(spaces: &str) -> String {
             '\n' => out.push_str("\\n"),
             '|' => out.push_str("\\p"),
             '\\' => out.push_str("\\\\"),
+            // Every whitespace character is in the Basic Multilingual Plane.
+            c if c.is_whitespace() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
             c => out.push(c),
         }
     }

@@ -25,7 +25,8 @@ fn tag(dir: &Path, extra: &[&str], input: &str) -> String {
 }
 
 /// A MISC value unescaped as the UDPipe manual describes: `\s` space, `\t` tab, `\r`
-/// CR, `\n` LF, `\p` `|`, `\\` backslash; any other backslash pair is kept.
+/// CR, `\n` LF, `\p` `|`, `\\` backslash, and as the README adds, `\u` and four hex
+/// digits for other whitespace; any other backslash pair is kept.
 fn unescape(value: &str) -> String {
     let mut out = String::new();
     let mut chars = value.chars();
@@ -41,6 +42,10 @@ fn unescape(value: &str) -> String {
             Some('n') => out.push('\n'),
             Some('p') => out.push('|'),
             Some('\\') => out.push('\\'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+            }
             Some(other) => {
                 out.push('\\');
                 out.push(other);
@@ -109,10 +114,20 @@ fn conllu_output_rebuilds_the_input_byte_for_byte() {
         "Stop.Go now.\n",
         // Backslashes and pipes in tokens, a form feed and a line separator between.
         "a\\b | c\u{c}d\u{2028}e.\n",
+        // Other whitespace (vertical tab, NEL, paragraph separator, ideographic space,
+        // narrow no-break space) between words and around a paragraph break.
+        "x\u{b}y\u{85}z.\u{2029}w\u{3000}v\u{202f}u.\n\u{a0}\n\u{c}t.",
     ];
     for input in inputs {
         let out = tag(&dir, &[], input);
         assert_eq!(rebuild(&out), input, "{out}");
+        // No whitespace but the format's own: the line ends, the tabs between fields
+        // and the spaces of `# text` (no MISC value holds any, as the UD validator
+        // requires, and no reader splits a line at a form feed or U+2028).
+        assert!(
+            !out.contains(|c: char| c.is_whitespace() && !matches!(c, ' ' | '\t' | '\n')),
+            "{out:?}"
+        );
         // `# text`: the sentence's text with each run of whitespace as one space.
         for line in out.lines().filter_map(|l| l.strip_prefix("# text = ")) {
             assert!(
