@@ -102,11 +102,12 @@ def tag_jsonl_file(
     `load_count()` after the shard, so a caller can check that each process loaded the
     model once."""
     model = cached_model(model_path)
-    # Lines end at "\n" only (as the CLI reads them): str.splitlines would also split
-    # at U+2028, U+2029 and U+0085, which JSON strings may hold unescaped.
-    with open(src, encoding="utf-8-sig", newline="") as f:
+    # Lines end at "\n", "\r\n" or a lone "\r" (as the CLI reads them: universal
+    # newlines); str.splitlines would also split at U+2028, U+2029 and U+0085, which
+    # JSON strings may hold unescaped.
+    with open(src, encoding="utf-8-sig", newline=None) as f:
         text = f.read()
-    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     out, sentences, tokens = _tag_lines(model, lines, threads)

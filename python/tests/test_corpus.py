@@ -97,3 +97,17 @@ def test_a_sharded_corpus_tagged_on_a_dask_cluster_equals_one_process(tmp_path, 
     assert read_tags(outputs) == single
     ids = [json.loads(line)["id"] for p in outputs for line in open(p, encoding="utf-8")]
     assert ids == [json.loads(line)["id"] for p in shards for line in open(p, encoding="utf-8")]
+
+
+def test_a_shard_reads_lines_ending_in_lf_crlf_or_a_lone_cr(tmp_path):
+    model = postag.Model.default()
+    records = ['{"tokens": ["The", "dog"]}', '{"tokens": ["It", "runs", "\\u2028"]}', ""]
+    want = None
+    for ending in ["\n", "\r\n", "\r"]:
+        src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+        src.write_bytes(ending.join(records).encode() + ending.encode())
+        stats = postag.corpus.tag_jsonl_file(src, dst, threads=1)
+        assert stats["sentences"] == 2, ending
+        got = dst.read_text(encoding="utf-8")
+        want = want or got
+        assert got == want, repr(ending)

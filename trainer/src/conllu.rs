@@ -92,7 +92,7 @@ pub fn retag(text: &str, sentences: &[Sentence], column: TagColumn, tags: &[Vec<
         }
     }
     let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for (i, line) in text.split_inclusive('\n').enumerate() {
+    for (i, line) in postag_core::segment::lines(text).enumerate() {
         match by_line.get(&(i + 1)) {
             Some(tag) => {
                 let mut fields: Vec<&str> = line.split('\t').collect();
@@ -105,10 +105,23 @@ pub fn retag(text: &str, sentences: &[Sentence], column: TagColumn, tags: &[Vec<
     out
 }
 
+/// The lines of `text` numbered from 1, without their line endings (LF, CR LF, or a
+/// lone CR, as [`postag_core::segment::lines`] reads them: a file from an old Mac
+/// reads as any other).
+pub fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    postag_core::segment::lines(text)
+        .zip(1..)
+        .map(|(line, number)| {
+            let line = line.strip_suffix('\n').unwrap_or(line);
+            (number, line.strip_suffix('\r').unwrap_or(line))
+        })
+}
+
 /// What kind of line an ID field announces.
 enum Id {
     Word(usize),
-    Range,
+    /// A multiword token's range of words.
+    Range(usize, usize),
     Empty,
 }
 
@@ -120,7 +133,7 @@ fn parse_id(id: &str) -> Option<Id> {
     };
     if let Some((a, b)) = id.split_once('-') {
         let (a, b) = (number(a)?, number(b)?);
-        return (a >= 1 && b > a).then_some(Id::Range);
+        return (a >= 1 && b > a).then_some(Id::Range(a, b));
     }
     if let Some((a, b)) = id.split_once('.') {
         number(a)?;
@@ -142,24 +155,37 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
     // Line number of the current block's first token line (range, empty node or word);
     // a block of comments alone (a document header) is skipped.
     let mut tokens_from: Option<usize> = None;
-    let mut close =
-        |current: &mut Sentence, tokens_from: &mut Option<usize>| match tokens_from.take() {
+    // The last multiword range of the sentence: its line, first and last word.
+    let mut range: Option<(usize, usize, usize)> = None;
+    let mut close = |current: &mut Sentence,
+                     tokens_from: &mut Option<usize>,
+                     range: &mut Option<(usize, usize, usize)>| {
+        let open = range.take();
+        match tokens_from.take() {
             Some(line) if current.words.is_empty() => Err(err(
                 line,
                 "sentence has no words (only multiword ranges or empty nodes)".into(),
             )),
             Some(_) => {
+                if let Some((line, a, b)) = open.filter(|&(_, _, b)| b > current.words.len()) {
+                    return Err(err(
+                        line,
+                        format!(
+                            "multiword range {a}-{b} goes past the sentence's last word ({})",
+                            current.words.len()
+                        ),
+                    ));
+                }
                 sentences.push(std::mem::take(current));
                 Ok(())
             }
             None => Ok(()),
-        };
+        }
+    };
     let text = text.strip_prefix(crate::fsio::BOM).unwrap_or(text);
-    for (i, raw) in text.split('\n').enumerate() {
-        let number = i + 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
+    for (number, line) in numbered_lines(text) {
         if line.trim().is_empty() {
-            close(&mut current, &mut tokens_from)?;
+            close(&mut current, &mut tokens_from, &mut range)?;
             continue;
         }
         if line.starts_with('#') {
@@ -175,7 +201,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
         }
         match parse_id(fields[0]) {
             None => return Err(err(number, format!("bad ID {:?}", fields[0]))),
-            Some(Id::Range | Id::Empty) => {}
+            Some(Id::Empty) => {}
+            Some(Id::Range(a, b)) => {
+                // A range stands right before its first word, after the last range's
+                // words.
+                let next = current.words.len() + 1;
+                if a != next || range.is_some_and(|(_, _, end)| end >= a) {
+                    return Err(err(
+                        number,
+                        format!(
+                            "multiword range {a}-{b} out of sequence (the next word is {next})"
+                        ),
+                    ));
+                }
+                range = Some((number, a, b));
+            }
             Some(Id::Word(n)) => {
                 let expected = current.words.len() + 1;
                 if n != expected {
@@ -196,7 +236,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
             }
         }
     }
-    close(&mut current, &mut tokens_from)?;
+    close(&mut current, &mut tokens_from, &mut range)?;
     Ok(sentences)
 }
 
@@ -273,6 +313,72 @@ mod tests {
             out.ends_with("1\tHi\thi\tINTJ\tw\t_\t0\troot\t_\t_"),
             "no newline is added"
         );
+    }
+
+    #[test]
+    fn a_lone_cr_ends_a_line_as_lf_and_crlf_do() {
+        let lf = parse(SAMPLE, Path::new("x")).unwrap();
+        for ending in ["\r", "\r\n"] {
+            let text = SAMPLE.replace('\n', ending);
+            let s = parse(&text, Path::new("x")).unwrap();
+            assert_eq!(s, lf, "{ending:?}");
+            // The tags land on their lines, every other byte kept.
+            let out = retag(
+                &text,
+                &s,
+                TagColumn::Upos,
+                &[vec!["A", "B", "C"], vec!["D"]],
+            );
+            let want = text
+                .replace("1\tDo\tdo\tAUX", "1\tDo\tdo\tA")
+                .replace("2\tn't\tnot\tPART", "2\tn't\tnot\tB")
+                .replace("3\tgo\tgo\tVERB", "3\tgo\tgo\tC")
+                .replace("1\tHi\thi\tINTJ", "1\tHi\thi\tD");
+            assert_eq!(out, want, "{ending:?}");
+        }
+        // Line numbers count lone CRs.
+        let e = parse("# a\r\r1\tA\r", Path::new("m")).unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+    }
+
+    #[test]
+    fn multiword_ranges_must_cover_the_next_words_of_their_sentence() {
+        let word = |n: usize| format!("{n}\tw\tw\tX\t_\t_\t0\tdep\t_\t_\n");
+        let range = |a: usize, b: usize| format!("{a}-{b}\tww\t_\t_\t_\t_\t_\t_\t_\t_\n");
+        let sentence = |lines: &[String]| lines.concat() + "\n";
+        let ok = sentence(&[range(1, 2), word(1), word(2), range(3, 4), word(3), word(4)]);
+        assert_eq!(parse(&ok, Path::new("ok")).unwrap()[0].words.len(), 4);
+        for (lines, line, what) in [
+            // Past the sentence's last word.
+            (
+                vec![range(1, 7), word(1), word(2), word(3), word(4)],
+                1,
+                "goes past",
+            ),
+            (
+                vec![word(1), word(2), range(3, 5), word(3), word(4)],
+                3,
+                "goes past",
+            ),
+            // After its first word, or before a word it skips.
+            (vec![word(1), range(1, 2), word(2)], 2, "out of sequence"),
+            (
+                vec![range(2, 3), word(1), word(2), word(3)],
+                1,
+                "out of sequence",
+            ),
+            // Overlapping the last range.
+            (
+                vec![range(1, 3), word(1), range(2, 3), word(2), word(3)],
+                3,
+                "out of sequence",
+            ),
+        ] {
+            let text = sentence(&lines);
+            let e = parse(&text, Path::new("r")).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.message.contains(what), "{text:?}: {e}");
+        }
     }
 
     #[test]

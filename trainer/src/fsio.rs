@@ -117,7 +117,12 @@ pub fn read_text(path: &Path) -> Result<String> {
 pub fn utf8(bytes: Vec<u8>, name: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let ok = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = ok.iter().filter(|&&b| b == b'\n').count() + 1;
+        // Lines end at LF, CR LF or a lone CR (`postag_core::segment::lines`).
+        let ok = std::str::from_utf8(ok).unwrap_or_default();
+        let line = postag_core::segment::lines(ok)
+            .filter(|l| l.ends_with(['\n', '\r']))
+            .count()
+            + 1;
         anyhow::anyhow!("{name}:{line}: invalid UTF-8")
     })
 }
@@ -134,6 +139,24 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_utf8_names_its_line_whatever_the_line_endings() {
+        for (bytes, line) in [
+            (&b"a\nb\n\xff"[..], 3),
+            (b"a\r\nb\r\n\xff", 3),
+            (b"a\rb\r\xff", 3),
+            (b"a\r\xff", 2),
+            (b"\xff", 1),
+        ] {
+            let e = super::utf8(bytes.to_vec(), "f").unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("f:{line}: invalid UTF-8"),
+                "{bytes:?}"
+            );
+        }
+    }
 
     #[test]
     fn an_uncommitted_file_leaves_nothing_behind() {

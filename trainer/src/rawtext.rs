@@ -74,9 +74,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<TokSentence>, ParseError> {
     let mut cur = TokSentence::default();
     // Words still expected for the open multiword range.
     let mut pending = 0usize;
-    for (i, raw) in text.split('\n').enumerate() {
-        let number = i + 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
+    for (number, line) in crate::conllu::numbered_lines(text) {
         if line.trim().is_empty() {
             if !cur.tokens.is_empty() {
                 out.push(std::mem::take(&mut cur));

@@ -174,11 +174,28 @@ fn decode(line: std::io::Result<Vec<u8>>, number: usize, name: &str) -> Result<S
     }
     if bytes.last() == Some(&b'\n') {
         bytes.pop();
-        if bytes.last() == Some(&b'\r') {
-            bytes.pop();
-        }
+    }
+    if bytes.last() == Some(&b'\r') {
+        bytes.pop();
     }
     String::from_utf8(bytes).map_err(|_| anyhow!("{at}: invalid UTF-8"))
+}
+
+/// `bytes` (one line as `read_until(b'\n')` reads it) split after each CR that no LF
+/// follows: the lines of an old Mac file, each with its line ending.
+fn split_at_lone_cr(bytes: Vec<u8>) -> impl Iterator<Item = Vec<u8>> {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let cut = rest
+            .windows(2)
+            .position(|w| w[0] == b'\r' && w[1] != b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        let tail = rest.split_off(cut);
+        Some(std::mem::replace(&mut rest, tail))
+    })
 }
 
 /// Lines tagged together: enough to keep every thread busy, few enough that output
@@ -188,8 +205,8 @@ const CHUNK_LINES: usize = 2048;
 /// Tags `input` (named `name` in errors) line by line into `sink`. Lines are read on a
 /// thread of their own and tagged in chunks: a full chunk, or whatever has arrived when
 /// the reader would wait, so that interactive input is answered line by line. A
-/// byte-order mark at the start of the input is skipped; line endings are `\n` or
-/// `\r\n`; a line that is not UTF-8 is an error naming it.
+/// byte-order mark at the start of the input is skipped; line endings are `\n`,
+/// `\r\n` or a lone `\r`; a line that is not UTF-8 is an error naming it.
 pub fn tag_stream(
     model: &Model<'_>,
     format: LineFormat,
@@ -207,7 +224,8 @@ pub fn tag_stream(
             match input.read_until(b'\n', &mut line) {
                 Ok(0) => break,
                 Ok(_) => {
-                    if tx.send(Ok(line)).is_err() {
+                    // A lone CR ends a line too (`postag_core::segment::lines`).
+                    if split_at_lone_cr(line).any(|l| tx.send(Ok(l)).is_err()) {
                         break;
                     }
                 }
@@ -249,4 +267,22 @@ pub fn tag_stream(
         next_line += lines.len();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_at_lone_cr;
+
+    #[test]
+    fn a_lone_cr_ends_a_line() {
+        let lines = |s: &str| -> Vec<String> {
+            split_at_lone_cr(s.as_bytes().to_vec())
+                .map(|l| String::from_utf8(l).unwrap())
+                .collect()
+        };
+        assert_eq!(lines("a\rb\r\rc\r\n"), ["a\r", "b\r", "\r", "c\r\n"]);
+        assert_eq!(lines("a b\n"), ["a b\n"]);
+        assert_eq!(lines("a\r"), ["a\r"]);
+        assert!(lines("").is_empty());
+    }
 }
