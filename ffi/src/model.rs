@@ -59,7 +59,7 @@ const LOADED: u64 = u64::from_le_bytes(*b"postag01");
 // changes POSTAG_MODEL_SIZE (and the ABI) with it.
 const _: () = assert!(size_of::<Loaded>() == size_of::<postag_model>());
 const _: () = assert!(align_of::<Loaded>() <= align_of::<postag_model>());
-const _: () = assert!(POSTAG_MODEL_SIZE % 8 == 0);
+const _: () = assert!(POSTAG_MODEL_SIZE.is_multiple_of(8));
 
 /// A loaded model the call reads, and the region of its object.
 pub(crate) struct ModelArg<'a> {

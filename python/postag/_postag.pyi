@@ -15,8 +15,8 @@ MAX_WORD_CHARS: int
 """The largest `max_word_chars` a model may have (1024)."""
 
 def simd_level() -> str:
-    """The SIMD level the kernels run at on this thread: "scalar", "sse2", "avx2" or
-    "neon": the fastest the processor supports, or the one the environment variable
+    """The SIMD level the kernels run at on this thread: "scalar", "sse2", "avx2",
+    "avx512" or "neon": the fastest the processor supports, or the one the environment variable
     POSTAG_SIMD names (read once, at the first call that needs it)."""
 
 class PostagError(ValueError):

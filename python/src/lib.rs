@@ -672,8 +672,9 @@ impl Token {
     }
 }
 
-/// The SIMD level the kernels run at on this thread: "scalar", "sse2", "avx2" or
-/// "neon" (the fastest the processor supports, or the one `POSTAG_SIMD` names).
+/// The SIMD level the kernels run at on this thread: "scalar", "sse2", "avx2",
+/// "avx512" or "neon" (the fastest the processor supports, or the one `POSTAG_SIMD`
+/// names).
 #[pyfunction]
 fn simd_level() -> &'static str {
     postag_core::arch::level().name()

@@ -158,7 +158,10 @@ def _expected_simd_level():
                 flags = next(line for line in f if line.startswith("flags")).split()
         except (OSError, StopIteration):
             return None
-        return "avx2" if "avx2" in flags and "fma" in flags else "sse2"
+        avx512 = ("avx512f", "avx512bw", "avx512vl", "avx512_vnni")
+        if "avx2" in flags and "fma" in flags:
+            return "avx512" if all(f in flags for f in avx512) else "avx2"
+        return "sse2"
     if machine in ("aarch64", "arm64"):
         return "neon"
     return None

@@ -6,7 +6,7 @@
 //! level's `#[target_feature]` entry point.
 
 /// The widest vector of any level, in f32 lanes.
-const MAX_LANES: usize = 8;
+const MAX_LANES: usize = 16;
 
 use crate::kernels::{
     EXP_MAX, EXP_MIN, EXP_POLY, EXP_SHIFTER, LN2_HI, LN2_LO, TANH_POLY, TANH_SMALL,

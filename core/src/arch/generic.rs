@@ -81,7 +81,7 @@ pub(super) trait Vector: Copy {
 }
 
 /// The widest vector, in f32 lanes.
-const MAX_LANES: usize = 8;
+const MAX_LANES: usize = 16;
 
 /// How weights are stored.
 pub(super) trait Elem {
@@ -231,11 +231,13 @@ unsafe fn tile_ahead<V: Vector, E: Elem, const R: usize, const T: usize, const A
             }
         }
         let mut out = [[0.0f32; T]; R];
-        if R * T == 8 {
-            // One transposing reduction for all eight accumulators.
-            let sums = V::sum8(core::array::from_fn(|k| acc[k / T][k % T]));
-            for (k, s) in sums.into_iter().enumerate() {
-                out[k / T][k % T] = s;
+        if (R * T).is_multiple_of(8) {
+            // One transposing reduction per eight accumulators.
+            for k0 in (0..R * T).step_by(8) {
+                let sums = V::sum8(core::array::from_fn(|k| acc[(k0 + k) / T][(k0 + k) % T]));
+                for (k, s) in sums.into_iter().enumerate() {
+                    out[(k0 + k) / T][(k0 + k) % T] = s;
+                }
             }
         } else {
             for (out_r, acc_r) in out.iter_mut().zip(&acc) {
@@ -258,9 +260,10 @@ const LINE_BYTES: usize = 64;
 /// prefetchers keep up and the hints only cost instructions (measured on Zen 3: 16
 /// columns slower with them, 128 faster).
 const PREFETCH_ROW_BYTES: usize = 256;
-/// Rows and inputs per tile of the block projection.
-const PROJECT_ROWS: usize = 2;
-const PROJECT_INPUTS: usize = 4;
+/// Rows and inputs per tile of the block projection, for levels with 16 vector
+/// registers; [`project`] takes others.
+pub(super) const PROJECT_ROWS: usize = 2;
+pub(super) const PROJECT_INPUTS: usize = 4;
 
 /// `out[r] += finish(r, row r . x)`; one input (from `x`) against every row.
 ///
@@ -326,14 +329,20 @@ unsafe fn gemv_rows<V: Vector, E: Elem>(
     }
 }
 
-/// `out[t * rows + r] = bias[r] + finish(r, row r . xs[t])` for `b` inputs.
+/// `out[t * rows + r] = bias[r] + finish(r, row r . xs[t])` for `b` inputs, in tiles of
+/// `PROJECT_ROWS` rows and `PROJECT_INPUTS` inputs.
 ///
 /// # Safety
 ///
 /// The level's target features are enabled; `w.in_bounds()`, `xs.len() >= b *
 /// w.cols`, `bias.len() >= 4 * w.rows`, `out.len() >= b * w.rows`.
 #[inline(always)]
-pub(super) unsafe fn project<V: Vector, E: Elem>(
+pub(super) unsafe fn project<
+    V: Vector,
+    E: Elem,
+    const PROJECT_ROWS: usize,
+    const PROJECT_INPUTS: usize,
+>(
     w: &Rows<'_>,
     xs: &[f32],
     b: usize,

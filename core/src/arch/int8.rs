@@ -11,32 +11,57 @@
 
 use super::Rows;
 
-/// Columns summed in i32 before a tile's sums move to i64; a multiple of [`STEP`].
+/// Columns summed in i32 before a tile's sums move to i64; a multiple of every
+/// [`IntTile::STEP`].
 const CHUNK: usize = 1024;
-/// Columns per step of a tile.
-pub(super) const STEP: usize = 16;
 
 /// A level's integer register tile: one accumulator per (row, input), a step over
-/// [`STEP`] columns, and a reduction of the accumulators to i32.
+/// [`IntTile::STEP`] columns, and a reduction of the accumulators to i32.
 pub(super) trait IntTile {
     /// Lanes of partial sums in i32.
     type Acc: Copy;
+    /// Columns per step: 16, or 32 for a tile that also has [`IntTile::step16`].
+    const STEP: usize;
     /// # Safety
     ///
     /// The level's target features are enabled.
     unsafe fn zero() -> Self::Acc;
-    /// `acc[r][t] += q_r[j] * x_t[j]` for the [`STEP`] columns at `w[r]` (bytes) and
-    /// `x[t]` (i16), each product added into a lane of i32.
+    /// `acc[r][t] += q_r[j] * x_t[j]` for the [`IntTile::STEP`] columns at `w[r]`
+    /// (bytes) and `x[t]` (i16), each product added into a lane of i32.
     ///
     /// # Safety
     ///
-    /// The level's target features are enabled; every pointer is valid for [`STEP`]
-    /// elements.
+    /// The level's target features are enabled; every pointer is valid for
+    /// [`IntTile::STEP`] elements.
     unsafe fn step<const R: usize, const T: usize>(
         acc: &mut [[Self::Acc; T]; R],
         w: [*const u8; R],
         x: [*const i16; T],
     );
+    /// As [`IntTile::step`] for 16 columns, where the step is wider (the loads read
+    /// exactly 16 elements). The default: four [`IntTile::step4`].
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled; every pointer is valid for 16
+    /// elements.
+    #[inline(always)]
+    unsafe fn step16<const R: usize, const T: usize>(
+        acc: &mut [[Self::Acc; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        for k in 0..4 {
+            // SAFETY: 4 elements at `4k < 16` of every pointer (caller's contract).
+            unsafe {
+                Self::step4(
+                    acc,
+                    core::array::from_fn(|r| w[r].add(4 * k)),
+                    core::array::from_fn(|t| x[t].add(4 * k)),
+                )
+            };
+        }
+    }
     /// As [`IntTile::step`] for 4 columns (the loads read exactly 4 elements).
     ///
     /// # Safety
@@ -109,6 +134,31 @@ pub(super) trait IntTile {
             }
         }
     }
+    /// Adds a [`GEMV_ROWS`] x 1 tile into the outputs of rows `r..r + 8` of one input:
+    /// `out[r] += (scales[r] * x_scale) * sum(acc[r][0])`, each sum an exact i32
+    /// rounded to f32, the float operations in that order (the scalar path's).
+    /// `scales` points at the tile's first row's little-endian f32.
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled; `scales` is valid for reads of 32
+    /// bytes, `out` for reads and writes of [`GEMV_ROWS`] f32.
+    #[inline(always)]
+    unsafe fn add_column(
+        acc: &[[Self::Acc; 1]; GEMV_ROWS],
+        scales: *const u8,
+        x_scale: f32,
+        out: *mut f32,
+    ) {
+        // SAFETY: forwarded; the reads and writes are the caller's.
+        unsafe {
+            let d = Self::sums_f32(acc);
+            for (r, d) in d.iter().enumerate() {
+                let s = f32::from_le_bytes(scales.add(4 * r).cast::<[u8; 4]>().read());
+                *out.add(r) += (s * x_scale) * d[0];
+            }
+        }
+    }
     /// [`IntTile::sums`] converted to f32 (each i32 rounded to the nearest f32, as
     /// `as f32` does).
     ///
@@ -129,8 +179,9 @@ pub(super) trait IntTile {
     }
 }
 
-/// Adds the products of columns `c0..` into `acc`: full steps, then steps of 4
-/// columns, up to `c1`; returns the first column not added (`c1 - (c1 - c0) % 4`).
+/// Adds the products of columns `c0..` into `acc`: full steps, then (for a tile whose
+/// step is wider) one of 16 columns, then steps of 4 columns, up to `c1`; returns the
+/// first column not added (`c1 - (c1 - c0) % 4`).
 ///
 /// # Safety
 ///
@@ -146,16 +197,24 @@ unsafe fn accumulate<K: IntTile, const R: usize, const T: usize>(
     c1: usize,
 ) -> usize {
     let mut i = c0;
-    // SAFETY: steps read `i + STEP <= c1` or `i + 4 <= c1` elements of each row and
-    // input, which lie in memory (caller's contract).
+    // SAFETY: steps read `i + K::STEP <= c1`, `i + 16 <= c1` or `i + 4 <= c1` elements
+    // of each row and input, which lie in memory (caller's contract).
     unsafe {
-        while i + STEP <= c1 {
+        while i + K::STEP <= c1 {
             K::step(
                 acc,
                 core::array::from_fn(|r| w.add(r * stride + i)),
                 core::array::from_fn(|t| x.add(t * x_stride + i)),
             );
-            i += STEP;
+            i += K::STEP;
+        }
+        if K::STEP > 16 && i + 16 <= c1 {
+            K::step16(
+                acc,
+                core::array::from_fn(|r| w.add(r * stride + i)),
+                core::array::from_fn(|t| x.add(t * x_stride + i)),
+            );
+            i += 16;
         }
         while i + 4 <= c1 {
             K::step4(
@@ -185,7 +244,7 @@ unsafe fn tile_f32<K: IntTile, const R: usize, const T: usize>(
 ) -> [[f32; T]; R] {
     // SAFETY: forwarded to the caller.
     unsafe {
-        if cols <= CHUNK && cols % 4 == 0 {
+        if cols <= CHUNK && cols.is_multiple_of(4) {
             let mut acc = [[K::zero(); T]; R];
             accumulate::<K, R, T>(&mut acc, w, stride, x, x_stride, 0, cols);
             return K::sums_f32(&acc);
@@ -220,8 +279,8 @@ unsafe fn tile<K: IntTile, const R: usize, const T: usize>(
 ) -> [[i64; T]; R] {
     let mut out = [[0i64; T]; R];
     let mut c0 = 0;
-    // SAFETY: steps read `i + STEP <= c1 <= cols` or `i + 4 <= c1` elements of each
-    // row and input, the scalar tail the elements `j < c1`.
+    // SAFETY: steps read elements `i < c1 <= cols` of each row and input (see
+    // [`accumulate`]), the scalar tail the elements `j < c1`.
     unsafe {
         while c0 < cols {
             let c1 = cols.min(c0 + CHUNK);
@@ -369,7 +428,9 @@ pub(super) unsafe fn project<K: IntTile>(
 }
 
 /// `out[r] += (scale_r * x_scale) * (q_r . xq)` for one input, eight rows per tile:
-/// the scalar path's float operations in its order.
+/// the scalar path's float operations in its order. Rows of at most [`CHUNK`] columns,
+/// a multiple of 4, go out through the level's own conversion and scaling
+/// ([`IntTile::add_column`]).
 ///
 /// # Safety
 ///
@@ -382,6 +443,17 @@ pub(super) unsafe fn gemv<K: IntTile>(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
     // SAFETY: tiles cover rows `r..r + R <= w.rows`, in `data` by `in_bounds`; `xq`
     // holds `cols` values.
     unsafe {
+        while cols <= CHUNK && cols % 4 == 0 && r + GEMV_ROWS <= w.rows {
+            let mut acc = [[K::zero(); 1]; GEMV_ROWS];
+            accumulate::<K, GEMV_ROWS, 1>(&mut acc, base.add(r * stride), stride, x, 0, 0, cols);
+            K::add_column(
+                &acc,
+                w.scales.as_ptr().add(4 * r),
+                x_scale,
+                out.as_mut_ptr().add(r),
+            );
+            r += GEMV_ROWS;
+        }
         while r + GEMV_ROWS <= w.rows {
             let d = tile::<K, GEMV_ROWS, 1>(base.add(r * stride), stride, cols, x, 0);
             for (i, d) in d.iter().enumerate() {

@@ -11,6 +11,9 @@
 //!   sharing each load, one horizontal sum per dot product.
 //! - [`Level::Avx2`] (x86-64 with AVX2 and FMA): the same kernels 256 bits wide with
 //!   fused multiply-adds; the LSTM gate activations are compiled for AVX2 too.
+//! - [`Level::Avx512`] (x86-64 with AVX-512 F, BW, VL and VNNI): the floating-point
+//!   tiles, the LSTM cell update and the int8 x i16 products 512 bits wide (`vpdpwssd`
+//!   adds the exact products); the other kernels run their AVX2 code.
 //! - [`Level::Neon`] (little-endian AArch64): the 128-bit kernels with NEON fused
 //!   multiply-adds.
 //!
@@ -21,10 +24,11 @@
 //! (same element-wise operations, no contraction into FMA).
 //!
 //! With `std`, the best level the processor supports is detected once and cached
-//! (`POSTAG_SIMD=scalar|sse2|avx2|neon` in the environment picks another one the
+//! (`POSTAG_SIMD=scalar|sse2|avx2|avx512|neon` in the environment picks another one the
 //! processor supports). Without `std`,
 //! the level is fixed at compile time by the target features (for example
-//! `-C target-feature=+avx2,+fma`); Cortex-M targets run the scalar path.
+//! `-C target-feature=+avx2,+fma`, or `-C target-cpu=native` on a machine with
+//! AVX-512 VNNI); Cortex-M targets run the scalar path.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -69,11 +73,19 @@ pub enum Level {
     Avx2 = 3,
     /// AArch64 NEON.
     Neon = 4,
+    /// x86-64 AVX-512 (F, BW, VL, VNNI), with AVX2 and FMA.
+    Avx512 = 5,
 }
 
 impl Level {
     /// Every level, slowest first.
-    pub const ALL: [Level; 4] = [Level::Scalar, Level::Sse2, Level::Avx2, Level::Neon];
+    pub const ALL: [Level; 5] = [
+        Level::Scalar,
+        Level::Sse2,
+        Level::Avx2,
+        Level::Neon,
+        Level::Avx512,
+    ];
 
     /// Lower-case name, as `POSTAG_SIMD` spells it.
     pub fn name(self) -> &'static str {
@@ -82,6 +94,7 @@ impl Level {
             Level::Sse2 => "sse2",
             Level::Avx2 => "avx2",
             Level::Neon => "neon",
+            Level::Avx512 => "avx512",
         }
     }
 
@@ -98,8 +111,34 @@ impl Level {
             Level::Sse2 => cfg!(postag_x86),
             Level::Avx2 => avx2_supported(),
             Level::Neon => cfg!(postag_neon),
+            Level::Avx512 => avx2_supported() && avx512_supported(),
         }
     }
+
+    /// Whether the level runs the AVX2 kernels (its own, or, at `avx512`, those it has
+    /// no wider version of).
+    fn has_avx2(self) -> bool {
+        matches!(self, Level::Avx2 | Level::Avx512)
+    }
+}
+
+#[cfg(all(feature = "std", postag_x86))]
+fn avx512_supported() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(not(all(feature = "std", postag_x86)))]
+fn avx512_supported() -> bool {
+    cfg!(all(
+        postag_x86,
+        target_feature = "avx512f",
+        target_feature = "avx512bw",
+        target_feature = "avx512vl",
+        target_feature = "avx512vnni"
+    ))
 }
 
 #[cfg(all(feature = "std", postag_x86))]
@@ -158,6 +197,7 @@ mod cache {
             2 => Some(Level::Sse2),
             3 => Some(Level::Avx2),
             4 => Some(Level::Neon),
+            5 => Some(Level::Avx512),
             _ => None,
         }
     }
@@ -205,6 +245,16 @@ pub fn level() -> Level {
 /// builds without `std` keep only that level's code).
 #[cfg(not(feature = "std"))]
 const COMPILED: Level = if cfg!(all(
+    postag_x86,
+    target_feature = "avx2",
+    target_feature = "fma",
+    target_feature = "avx512f",
+    target_feature = "avx512bw",
+    target_feature = "avx512vl",
+    target_feature = "avx512vnni"
+)) {
+    Level::Avx512
+} else if cfg!(all(
     postag_x86,
     target_feature = "avx2",
     target_feature = "fma"
@@ -265,13 +315,20 @@ impl Rows<'_> {
     }
 }
 
-/// Runs the level's entry point (`$avx2`, `$sse2` or `$neon`, each an `unsafe fn`
-/// taking `$args`) and evaluates to true, or to false at a level without one (scalar).
-/// Callers check first what the entry points require besides the level: shapes and
-/// bounds.
+/// Runs the level's entry point (`$avx512`, `$avx2`, `$sse2` or `$neon`, each an
+/// `unsafe fn` taking `$args`) and evaluates to true, or to false at a level without
+/// one (scalar). Callers check first what the entry points require besides the level:
+/// shapes and bounds.
 macro_rules! dispatch {
-    ($level:expr, $avx2:path, $sse2:path, $neon:path, ($($arg:expr),*)) => {
+    ($level:expr, $avx512:path, $avx2:path, $sse2:path, $neon:path, ($($arg:expr),*)) => {
         match $level {
+            #[cfg(postag_x86)]
+            Level::Avx512 => {
+                // SAFETY: the level is supported (checked when it was set), and the
+                // caller checked the entry point's requirements on its arguments.
+                unsafe { $avx512($($arg),*) };
+                true
+            }
             #[cfg(postag_x86)]
             Level::Avx2 => {
                 // SAFETY: the level is supported (checked when it was set), and the
@@ -306,6 +363,7 @@ pub(crate) fn gemv(w: &Rows<'_>, x: &[f32], out: &mut [f32]) -> bool {
     }
     dispatch!(
         level,
+        x86_64::gemv_avx512,
         x86_64::gemv_avx2,
         x86_64::gemv_sse2,
         aarch64::gemv_neon,
@@ -330,6 +388,7 @@ pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) ->
     }
     dispatch!(
         level,
+        x86_64::project_avx512,
         x86_64::project_avx2,
         x86_64::project_sse2,
         aarch64::project_neon,
@@ -352,8 +411,10 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
     {
         return false;
     }
+    // At `avx512` too: eight lanes are one AVX2 vector.
     dispatch!(
         level,
+        x86_64::gemm_lanes_avx2,
         x86_64::gemm_lanes_avx2,
         x86_64::gemm_lanes_sse2,
         aarch64::gemm_lanes_neon,
@@ -369,6 +430,9 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
 #[doc(hidden)]
 pub fn fma_probe(rounds: usize, seed: f32) -> (f32, u64) {
     match level() {
+        #[cfg(postag_x86)]
+        // SAFETY: the level is supported (checked when it was set).
+        Level::Avx512 => unsafe { x86_64::fma_probe_avx512(rounds, seed) },
         #[cfg(postag_x86)]
         // SAFETY: the level is supported (checked when it was set).
         Level::Avx2 => unsafe { x86_64::fma_probe_avx2(rounds, seed) },
@@ -422,6 +486,12 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
         return false;
     }
     match level {
+        #[cfg(postag_x86)]
+        Level::Avx512 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_int8::gemv_i8_i16_avx512(w, xq, x_scale, out) };
+            true
+        }
         #[cfg(postag_x86)]
         Level::Avx2 => {
             // SAFETY: the level is supported; shapes checked above.
@@ -478,6 +548,12 @@ pub(crate) fn project_i8_i16(
     }
     match level {
         #[cfg(postag_x86)]
+        Level::Avx512 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_int8::project_i8_i16_avx512(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(postag_x86)]
         Level::Avx2 => {
             // SAFETY: the level is supported; shapes checked above.
             unsafe { x86_64_int8::project_i8_i16_avx2(w, xq, x_scales, bias, out) };
@@ -509,6 +585,9 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
+        Level::Avx512 => unsafe { x86_64::lstm_cell_avx512(gates, c, h) },
+        #[cfg(postag_x86)]
+        // SAFETY: the level is supported.
         Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h) },
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
@@ -532,11 +611,11 @@ pub(crate) fn pairs_len(rows: usize, cols: usize) -> usize {
 /// `out`: blocks of 8 rows, and in a block, for each pair of columns j, the 16 values
 /// `w[r][2j], w[r][2j + 1]` of its rows in order (rows and columns past the matrix are
 /// zeros). Returns false, writing nothing, at a level without [`gemv_pairs`] (all but
-/// `avx2`), for f32 rows, rows longer than 1024 or if `out` is shorter than
+/// `avx2` and `avx512`), for f32 rows, rows longer than 1024 or if `out` is shorter than
 /// [`pairs_len`].
 pub(crate) fn interleave_pairs(w: &Rows<'_>, out: &mut [i16]) -> bool {
     let pairs = w.cols.div_ceil(2);
-    if level() != Level::Avx2
+    if !level().has_avx2()
         || !w.int8
         || !w.in_bounds()
         || w.cols > PAIRS_MAX_COLS
@@ -548,13 +627,13 @@ pub(crate) fn interleave_pairs(w: &Rows<'_>, out: &mut [i16]) -> bool {
     let block = pairs * 2 * PAIR_ROWS;
     // Rows and columns past the matrix: zeros (only the last block has such rows, an
     // odd column count leaves one per row).
-    if w.rows % PAIR_ROWS != 0 {
+    if !w.rows.is_multiple_of(PAIR_ROWS) {
         let last = out.len() - block;
         out[last..].fill(0);
     }
     // The whole blocks' first columns by vectors where the level has them.
     #[cfg(postag_x86)]
-    // SAFETY: `avx2` is supported (the level); bounds and lengths checked above.
+    // SAFETY: AVX2 is supported (the level); bounds and lengths checked above.
     let done = unsafe { x86_64_int8::interleave_pairs_avx2(w, out) };
     #[cfg(not(postag_x86))]
     let done = 0;
@@ -609,8 +688,8 @@ pub(crate) fn gemv_pairs(
     }
     match level() {
         #[cfg(postag_x86)]
-        Level::Avx2 => {
-            // SAFETY: the level is supported; shapes checked above.
+        Level::Avx2 | Level::Avx512 => {
+            // SAFETY: the level (and so AVX2) is supported; shapes checked above.
             unsafe { x86_64_int8::gemv_pairs_avx2(pairs, w, xq, x_scale, out) };
             true
         }
@@ -627,7 +706,7 @@ pub(crate) fn gemv_pairs(
 #[cfg_attr(not(postag_x86), allow(unused_variables))]
 pub(crate) fn row_dots_i8(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) -> bool {
     let level = level();
-    if level != Level::Avx2
+    if !level.has_avx2()
         || !w.int8
         || !w.in_bounds()
         || col0.checked_add(x.len()).is_none_or(|n| n > w.cols)
@@ -637,8 +716,8 @@ pub(crate) fn row_dots_i8(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32])
     }
     match level {
         #[cfg(postag_x86)]
-        Level::Avx2 => {
-            // SAFETY: the level is supported; shapes checked above.
+        Level::Avx2 | Level::Avx512 => {
+            // SAFETY: the level (and so AVX2) is supported; shapes checked above.
             unsafe { x86_64::row_dots_i8_avx2(w, col0, x, out) };
             true
         }
@@ -646,14 +725,14 @@ pub(crate) fn row_dots_i8(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32])
     }
 }
 
-/// [`crate::kernels::quantize_i16`], 8 lanes wide at the AVX2 level and 4 at NEON;
-/// identical results at every level.
+/// [`crate::kernels::quantize_i16`], 8 lanes wide at the AVX2 and AVX-512 levels and
+/// 4 at NEON; identical results at every level.
 #[inline]
 pub(crate) fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     match level() {
         #[cfg(postag_x86)]
-        // SAFETY: the level is supported.
-        Level::Avx2 => unsafe { x86_64_int8::quantize_i16_avx2(x, q) },
+        // SAFETY: the level (and so AVX2) is supported.
+        Level::Avx2 | Level::Avx512 => unsafe { x86_64_int8::quantize_i16_avx2(x, q) },
         #[cfg(postag_neon)]
         // SAFETY: the level is supported.
         Level::Neon => unsafe { aarch64::quantize_i16_neon(x, q) },

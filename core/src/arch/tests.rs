@@ -334,8 +334,8 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                 at(Level::Scalar, || {
                     w.matvec_add_quantized(&xq, 3e-5, &mut want)
                 });
-                // Only `avx2` has the kernel, for rows up to 1024 columns.
-                let kernel = level == Level::Avx2 && cols <= 1024;
+                // Only `avx2` and `avx512` have the kernel, for rows up to 1024 columns.
+                let kernel = level.has_avx2() && cols <= 1024;
                 let mut pairs = vec![7i16; super::pairs_len(rows, cols)];
                 let got = at(level, || {
                     assert_eq!(super::interleave_pairs(&kr, &mut pairs), kernel);
@@ -368,7 +368,7 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                 }
             }
         }
-        if level != Level::Avx2 {
+        if !level.has_avx2() {
             continue;
         }
         // The extremes: every product at its largest magnitude, one sign, the longest
@@ -705,7 +705,7 @@ fn peak_probe_counts_its_work_at_every_level() {
     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
         let (sum, flops) = at(level, || super::fma_probe(rounds, 1.0));
         let lanes = (flops / (2 * rounds as u64)) as usize;
-        assert!(lanes >= 8 && lanes % 4 == 0, "{level:?}: {flops} FLOP");
+        assert!(lanes >= 8 && lanes.is_multiple_of(4), "{level:?}: {flops} FLOP");
         let width = if level == Level::Scalar {
             8
         } else {
@@ -873,7 +873,7 @@ fn interleaved_copy_reads_only_its_columns_of_strided_rows() {
     for level in simd_levels() {
         let mut got = vec![-1i16; want.len()];
         let made = at(level, || super::interleave_pairs(&w, &mut got));
-        assert_eq!(made, level == Level::Avx2, "{level:?}");
+        assert_eq!(made, level.has_avx2(), "{level:?}");
         if made {
             assert_eq!(got, want);
         }

@@ -1,4 +1,5 @@
-//! x86-64 kernels: SSE2 (the x86-64 baseline) and AVX2 with FMA.
+//! x86-64 kernels: SSE2 (the x86-64 baseline), AVX2 with FMA, and AVX-512 (F, BW, VL,
+//! VNNI).
 //!
 //! Each entry point is a `#[target_feature]` function; the generic kernels and the
 //! vector methods below are `#[inline(always)]` and compile inside it with its
@@ -8,7 +9,7 @@
 use core::arch::x86_64::*;
 
 use super::cell::{self, CellMath};
-use super::generic::{self, finish_i8_i16, F32Le, Vector, I8};
+use super::generic::{self, finish_i8_i16, F32Le, Vector, I8, PROJECT_INPUTS, PROJECT_ROWS};
 use super::Rows;
 
 /// Eight f32 lanes, fused multiply-add.
@@ -102,19 +103,207 @@ impl Vector for Avx2 {
     unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
         // SAFETY: AVX is enabled in every caller.
         unsafe {
-            // Pairwise horizontal adds leave [s0..s3 | s0'..s3'] partial sums per
-            // 128-bit half; the halves then add up lane by lane.
-            let t0 = _mm256_hadd_ps(v[0].0, v[1].0);
-            let t1 = _mm256_hadd_ps(v[2].0, v[3].0);
-            let t2 = _mm256_hadd_ps(v[4].0, v[5].0);
-            let t3 = _mm256_hadd_ps(v[6].0, v[7].0);
-            let u0 = _mm256_hadd_ps(t0, t1);
-            let u1 = _mm256_hadd_ps(t2, t3);
-            let lo = _mm256_permute2f128_ps::<0x20>(u0, u1);
-            let hi = _mm256_permute2f128_ps::<0x31>(u0, u1);
-            let mut out = [0.0f32; 8];
-            _mm256_storeu_ps(out.as_mut_ptr(), _mm256_add_ps(lo, hi));
-            out
+            let mut parts = [_mm256_setzero_ps(); 8];
+            // A plain loop: `map` calls out of line, without the target features.
+            for (p, v) in parts.iter_mut().zip(v) {
+                *p = v.0;
+            }
+            sum8_256(parts)
+        }
+    }
+}
+
+/// The lane sums of eight 256-bit vectors: pairwise horizontal adds leave [s0..s3 |
+/// s0'..s3'] partial sums per 128-bit half; the halves then add up lane by lane.
+#[inline(always)]
+unsafe fn sum8_256(v: [__m256; 8]) -> [f32; 8] {
+    // SAFETY: AVX is enabled in every caller.
+    unsafe {
+        let t0 = _mm256_hadd_ps(v[0], v[1]);
+        let t1 = _mm256_hadd_ps(v[2], v[3]);
+        let t2 = _mm256_hadd_ps(v[4], v[5]);
+        let t3 = _mm256_hadd_ps(v[6], v[7]);
+        let u0 = _mm256_hadd_ps(t0, t1);
+        let u1 = _mm256_hadd_ps(t2, t3);
+        let lo = _mm256_permute2f128_ps::<0x20>(u0, u1);
+        let hi = _mm256_permute2f128_ps::<0x31>(u0, u1);
+        let mut out = [0.0f32; 8];
+        _mm256_storeu_ps(out.as_mut_ptr(), _mm256_add_ps(lo, hi));
+        out
+    }
+}
+
+/// Sixteen f32 lanes, fused multiply-add; partial loads by lane masks.
+#[derive(Clone, Copy)]
+struct Avx512(__m512);
+
+/// A mask of the first `n < 16` lanes.
+#[inline(always)]
+fn first16(n: usize) -> __mmask16 {
+    ((1u32 << n) - 1) as __mmask16
+}
+
+/// The sum of the two 256-bit halves of `v`, lane by lane.
+#[inline(always)]
+unsafe fn halves(v: __m512) -> __m256 {
+    // SAFETY: AVX-512F is enabled in every caller.
+    unsafe {
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        _mm256_add_ps(_mm512_castps512_ps256(v), hi)
+    }
+}
+
+impl Vector for Avx512 {
+    const LANES: usize = 16;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: AVX-512F is enabled in every caller (trait contract).
+        Avx512(unsafe { _mm512_setzero_ps() })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: `p` is valid for 16 f32 (trait contract); the load is unaligned.
+        Avx512(unsafe { _mm512_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn load_le(p: *const u8) -> Self {
+        // SAFETY: as `load`; x86-64 is little-endian, so the bytes are the f32 values.
+        Avx512(unsafe { _mm512_loadu_ps(p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn load_i8(p: *const u8) -> Self {
+        // SAFETY: `p` is valid for 16 bytes, read unaligned; sign-extended to i32,
+        // then converted exactly to f32.
+        Avx512(unsafe { _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p.cast()))) })
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        // SAFETY: masked-off lanes are not read (no fault), the first `n` are valid.
+        Avx512(unsafe { _mm512_maskz_loadu_ps(first16(n), p) })
+    }
+    #[inline(always)]
+    unsafe fn load_le_partial(p: *const u8, n: usize) -> Self {
+        // SAFETY: as `load_partial`; little-endian bytes are the f32 values.
+        Avx512(unsafe { _mm512_maskz_loadu_ps(first16(n), p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn load_i8_partial(p: *const u8, n: usize) -> Self {
+        // SAFETY: AVX-512BW and VL are enabled; masked-off bytes are not read.
+        unsafe {
+            let v = _mm_maskz_loadu_epi8(first16(n), p.cast());
+            Avx512(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn prefetch(p: *const u8) {
+        prefetch_line(p)
+    }
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller.
+        Avx512(unsafe { _mm512_set1_ps(v) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: `p` is valid for 16 f32 writes (trait contract); unaligned store.
+        unsafe { _mm512_storeu_ps(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller.
+        Avx512(unsafe { _mm512_add_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller.
+        Avx512(unsafe { _mm512_fmadd_ps(self.0, b.0, acc.0) })
+    }
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        // SAFETY: AVX-512F is enabled in every caller.
+        unsafe { Avx2(halves(self.0)).sum() }
+    }
+    #[inline(always)]
+    unsafe fn sum8(v: [Self; 8]) -> [f32; 8] {
+        // SAFETY: AVX-512F is enabled in every caller.
+        unsafe {
+            let mut parts = [_mm256_setzero_ps(); 8];
+            // A plain loop: `map` calls out of line, without the target features.
+            for (p, v) in parts.iter_mut().zip(v) {
+                *p = halves(v.0);
+            }
+            sum8_256(parts)
+        }
+    }
+}
+
+impl CellMath for Avx512 {
+    cell::cell_math_from_vector!();
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller (trait contract).
+        Avx512(unsafe { _mm512_mul_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller (trait contract).
+        Avx512(unsafe { _mm512_sub_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn div(self, b: Self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller (trait contract).
+        Avx512(unsafe { _mm512_div_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn clamp(self, lo: Self, hi: Self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller. `vmaxps`/`vminps` return the
+        // second operand when either is NaN: `self` goes second, so a NaN lane passes.
+        Avx512(unsafe { _mm512_min_ps(hi.0, _mm512_max_ps(lo.0, self.0)) })
+    }
+    #[inline(always)]
+    unsafe fn neg(self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller (trait contract).
+        unsafe {
+            let sign = _mm512_set1_epi32(i32::MIN);
+            Avx512(_mm512_castsi512_ps(_mm512_xor_si512(
+                _mm512_castps_si512(self.0),
+                sign,
+            )))
+        }
+    }
+    #[inline(always)]
+    unsafe fn abs(self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller (trait contract).
+        Avx512(unsafe { _mm512_abs_ps(self.0) })
+    }
+    #[inline(always)]
+    unsafe fn copysign(self, sign: Self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller (trait contract).
+        unsafe {
+            let m = _mm512_set1_epi32(i32::MIN);
+            let (v, s) = (_mm512_castps_si512(self.0), _mm512_castps_si512(sign.0));
+            let bits = _mm512_or_si512(_mm512_andnot_si512(m, v), _mm512_and_si512(m, s));
+            Avx512(_mm512_castsi512_ps(bits))
+        }
+    }
+    #[inline(always)]
+    unsafe fn select_lt(self, limit: Self, then: Self, otherwise: Self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller. The ordered compare is false
+        // for NaN.
+        unsafe {
+            let m = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, limit.0);
+            Avx512(_mm512_mask_blend_ps(m, otherwise.0, then.0))
+        }
+    }
+    #[inline(always)]
+    unsafe fn pow2_shifted(self) -> Self {
+        // SAFETY: AVX-512F is enabled in every caller; integer lanes wrap as the
+        // scalar code's.
+        unsafe {
+            let shifter = _mm512_set1_epi32(crate::kernels::EXP_SHIFTER.to_bits() as i32);
+            let n = _mm512_sub_epi32(_mm512_castps_si512(self.0), shifter);
+            let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(n, _mm512_set1_epi32(127)));
+            Avx512(_mm512_castsi512_ps(bits))
         }
     }
 }
@@ -388,6 +577,30 @@ pub(super) unsafe fn gemv_avx2(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
     }
 }
 
+/// Shortest rows the `avx512` level's products take 512 bits at a time (and fewest
+/// units of its cell update): shorter ones fill at most one vector per row, where the
+/// AVX2 kernels' narrower reductions are faster (and their results are those of the
+/// `avx2` level).
+pub(super) const WIDE_COLS: usize = 32;
+
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of
+/// [`generic::gemv`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn gemv_avx512(w: &Rows<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features (AVX2 and FMA among them) are enabled here.
+    unsafe {
+        if w.cols < WIDE_COLS {
+            gemv_avx2(w, x, out)
+        } else if w.int8 {
+            generic::gemv::<Avx512, I8>(w, x, out)
+        } else {
+            generic::gemv::<Avx512, F32Le>(w, x, out)
+        }
+    }
+}
+
 /// # Safety
 ///
 /// The requirements of [`generic::gemv`].
@@ -417,9 +630,33 @@ pub(super) unsafe fn project_avx2(
     // SAFETY: forwarded; the target features are enabled here.
     unsafe {
         if w.int8 {
-            generic::project::<Avx2, I8>(w, xs, b, bias, out)
+            generic::project::<Avx2, I8, PROJECT_ROWS, PROJECT_INPUTS>(w, xs, b, bias, out)
         } else {
-            generic::project::<Avx2, F32Le>(w, xs, b, bias, out)
+            generic::project::<Avx2, F32Le, PROJECT_ROWS, PROJECT_INPUTS>(w, xs, b, bias, out)
+        }
+    }
+}
+
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of
+/// [`generic::project`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn project_avx512(
+    w: &Rows<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; the target features (AVX2 and FMA among them) are enabled here.
+    unsafe {
+        if w.cols < WIDE_COLS {
+            project_avx2(w, xs, b, bias, out)
+        } else if w.int8 {
+            generic::project::<Avx512, I8, 4, 4>(w, xs, b, bias, out)
+        } else {
+            generic::project::<Avx512, F32Le, 4, 4>(w, xs, b, bias, out)
         }
     }
 }
@@ -438,9 +675,9 @@ pub(super) unsafe fn project_sse2(
     // SAFETY: forwarded.
     unsafe {
         if w.int8 {
-            generic::project::<Sse2, I8>(w, xs, b, bias, out)
+            generic::project::<Sse2, I8, PROJECT_ROWS, PROJECT_INPUTS>(w, xs, b, bias, out)
         } else {
-            generic::project::<Sse2, F32Le>(w, xs, b, bias, out)
+            generic::project::<Sse2, F32Le, PROJECT_ROWS, PROJECT_INPUTS>(w, xs, b, bias, out)
         }
     }
 }
@@ -565,6 +802,15 @@ pub(super) unsafe fn gemm_lanes_sse2(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
 pub(super) unsafe fn fma_probe_avx2(rounds: usize, seed: f32) -> (f32, u64) {
     // SAFETY: the target features are enabled here.
     unsafe { generic::fma_probe::<Avx2>(rounds, seed) }
+}
+
+/// # Safety
+///
+/// The `avx512` level's features are available.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn fma_probe_avx512(rounds: usize, seed: f32) -> (f32, u64) {
+    // SAFETY: the target features are enabled here.
+    unsafe { generic::fma_probe::<Avx512>(rounds, seed) }
 }
 
 /// # Safety
@@ -717,6 +963,26 @@ pub(super) unsafe fn gemv_i8_i16_avx2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
 pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     // SAFETY: forwarded; AVX2 is enabled here.
     unsafe { cell::lstm_cell::<Avx2>(gates, c, h) }
+}
+
+/// [`crate::kernels::lstm_cell`] 16 lanes at a time ([`cell::lstm_cell`]; 8 for fewer
+/// than [`WIDE_COLS`] units): identical results.
+///
+/// # Safety
+///
+/// The `avx512` level's features are available.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
+    unsafe {
+        if c.len() < WIDE_COLS {
+            // Fewer than two vectors per gate: AVX2's narrower ones give the activations'
+            // long chains more independent work.
+            lstm_cell_avx2(gates, c, h)
+        } else {
+            cell::lstm_cell::<Avx512>(gates, c, h)
+        }
+    }
 }
 
 /// [`crate::kernels::lstm_cell`] 4 lanes at a time ([`cell::lstm_cell`]): identical

@@ -1,7 +1,7 @@
-//! x86-64 integer tiles for the int8 x i16 block projection: `pmaddwd` (SSE2) and
-//! `vpmaddwd` (AVX2) multiply 16-bit pairs exactly and add each pair into an i32
-//! lane. Weight bytes are sign-extended to i16 once per load and serve every input
-//! of the tile.
+//! x86-64 integer tiles for the int8 x i16 block projection: `pmaddwd` (SSE2),
+//! `vpmaddwd` (AVX2) and `vpdpwssd` (AVX-512 VNNI) multiply 16-bit pairs exactly and
+//! add each pair into an i32 lane. Weight bytes are sign-extended to i16 once per load
+//! and serve every input of the tile.
 
 use core::arch::x86_64::*;
 
@@ -27,6 +27,7 @@ pub(super) struct Sse2;
 
 impl IntTile for Sse2 {
     type Acc = __m128i;
+    const STEP: usize = 16;
     #[inline(always)]
     unsafe fn zero() -> __m128i {
         // SAFETY: SSE2 is part of the target.
@@ -141,6 +142,7 @@ pub(super) struct Avx2;
 
 impl IntTile for Avx2 {
     type Acc = __m256i;
+    const STEP: usize = 16;
     #[inline(always)]
     unsafe fn zero() -> __m256i {
         // SAFETY: AVX2 is enabled in every caller.
@@ -269,6 +271,26 @@ impl IntTile for Avx2 {
         }
     }
     #[inline(always)]
+    unsafe fn add_column(
+        acc: &[[__m256i; 1]; GEMV_ROWS],
+        scales: *const u8,
+        x_scale: f32,
+        out: *mut f32,
+    ) {
+        const { assert!(GEMV_ROWS == 8) };
+        // SAFETY: AVX2 is enabled in every caller; `scales` holds 8 f32 (x86-64 is
+        // little-endian) and `out` 8 (caller's contract); all unaligned.
+        unsafe {
+            let d = _mm256_cvtepi32_ps(sum8(core::array::from_fn(|r| acc[r][0])));
+            // out_r + (scale_r * x_scale) * d: the scalar path's three roundings.
+            let scale = _mm256_mul_ps(_mm256_loadu_ps(scales.cast()), _mm256_set1_ps(x_scale));
+            _mm256_storeu_ps(
+                out,
+                _mm256_add_ps(_mm256_loadu_ps(out), _mm256_mul_ps(scale, d)),
+            );
+        }
+    }
+    #[inline(always)]
     unsafe fn sums_f32<const R: usize, const T: usize>(acc: &[[__m256i; T]; R]) -> [[f32; T]; R] {
         let mut out = [[0.0f32; T]; R];
         // SAFETY: AVX2 is enabled in every caller; the store writes 8 f32 into `lanes`.
@@ -290,6 +312,191 @@ impl IntTile for Avx2 {
             }
         }
         out
+    }
+}
+
+/// The sum of the two 256-bit halves of `v`, lane by lane.
+#[inline(always)]
+unsafe fn halves(v: __m512i) -> __m256i {
+    // SAFETY: AVX-512F is enabled in every caller.
+    unsafe { _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v)) }
+}
+
+/// Each accumulator's two 256-bit halves added: the [`Avx2`] tile's accumulators, with
+/// the same lane sums.
+#[inline(always)]
+unsafe fn to_avx2<const R: usize, const T: usize>(acc: &[[__m512i; T]; R]) -> [[__m256i; T]; R] {
+    // SAFETY: AVX-512F is enabled in every caller.
+    unsafe {
+        let mut half = [[_mm256_setzero_si256(); T]; R];
+        for (h, a) in half.iter_mut().zip(acc) {
+            for (h, &a) in h.iter_mut().zip(a) {
+                *h = halves(a);
+            }
+        }
+        half
+    }
+}
+
+/// 32 columns per step: the 32 weight bytes widen to one 512-bit i16 vector
+/// (`vpmovsxbw`), and `vpdpwssd` adds two products into each of the 16 i32 lanes of
+/// the one accumulator per (row, input); a 16-column step as [`Avx2`]'s. Reductions,
+/// conversions and stores go through [`Avx2`]'s after the two halves of each
+/// accumulator are added.
+pub(super) struct Avx512;
+
+impl IntTile for Avx512 {
+    type Acc = __m512i;
+    const STEP: usize = 32;
+    #[inline(always)]
+    unsafe fn zero() -> __m512i {
+        // SAFETY: AVX-512F is enabled in every caller.
+        unsafe { _mm512_setzero_si512() }
+    }
+    #[inline(always)]
+    unsafe fn step<const R: usize, const T: usize>(
+        acc: &mut [[__m512i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: AVX-512BW and VNNI are enabled in every caller; every pointer is
+        // valid for 32 elements (trait contract); the loads are unaligned.
+        unsafe {
+            let mut xv = [_mm512_setzero_si512(); T];
+            for (v, &xt) in xv.iter_mut().zip(&x) {
+                *v = _mm512_loadu_si512(xt.cast());
+            }
+            for (acc_r, &wr) in acc.iter_mut().zip(&w) {
+                let q = _mm512_cvtepi8_epi16(_mm256_loadu_si256(wr.cast()));
+                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                    *a = _mm512_dpwssd_epi32(*a, q, xt);
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn step16<const R: usize, const T: usize>(
+        acc: &mut [[__m512i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: AVX2 is enabled in every caller; every pointer is valid for 16
+        // elements (trait contract), read unaligned; the upper lanes get zeros.
+        unsafe {
+            let mut xv = [_mm256_setzero_si256(); T];
+            for (v, &xt) in xv.iter_mut().zip(&x) {
+                *v = _mm256_loadu_si256(xt.cast());
+            }
+            for (acc_r, &wr) in acc.iter_mut().zip(&w) {
+                let q = _mm256_cvtepi8_epi16(_mm_loadu_si128(wr.cast()));
+                for (a, &xt) in acc_r.iter_mut().zip(&xv) {
+                    let p = _mm512_zextsi256_si512(_mm256_madd_epi16(q, xt));
+                    *a = _mm512_add_epi32(*a, p);
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn step4<const R: usize, const T: usize>(
+        acc: &mut [[__m512i; T]; R],
+        w: [*const u8; R],
+        x: [*const i16; T],
+    ) {
+        // SAFETY: AVX-512F is enabled in every caller; every pointer is valid for 4
+        // elements (trait contract), read unaligned; the other lanes get zeros.
+        unsafe {
+            let mut q = [_mm_setzero_si128(); R];
+            for (q, &wr) in q.iter_mut().zip(&w) {
+                *q = _mm_cvtepi8_epi16(_mm_cvtsi32_si128(wr.cast::<i32>().read_unaligned()));
+            }
+            for (t, &xt) in x.iter().enumerate() {
+                let xv = _mm_loadl_epi64(xt.cast());
+                for (acc_r, &q) in acc.iter_mut().zip(&q) {
+                    let p = _mm512_zextsi128_si512(_mm_madd_epi16(q, xv));
+                    acc_r[t] = _mm512_add_epi32(acc_r[t], p);
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn sums<const R: usize, const T: usize>(acc: &[[__m512i; T]; R]) -> [[i32; T]; R] {
+        // SAFETY: AVX-512F (and so AVX2) is enabled in every caller.
+        unsafe { Avx2::sums(&to_avx2(acc)) }
+    }
+    #[inline(always)]
+    unsafe fn store_projection(
+        acc: &[[__m512i; TOKENS]; ROWS],
+        scales: [f32; ROWS],
+        bias: [f32; ROWS],
+        x_scales: [f32; TOKENS],
+        out: *mut f32,
+        rows: usize,
+    ) {
+        // SAFETY: forwarded; AVX-512F (and so AVX2) is enabled in every caller.
+        unsafe { Avx2::store_projection(&to_avx2(acc), scales, bias, x_scales, out, rows) }
+    }
+    #[inline(always)]
+    unsafe fn store_column(
+        acc: &[[__m512i; 1]; GEMV_ROWS],
+        scales: *const u8,
+        bias: *const u8,
+        x_scale: f32,
+        out: *mut f32,
+    ) {
+        // SAFETY: forwarded; AVX-512F (and so AVX2) is enabled in every caller.
+        unsafe { Avx2::store_column(&to_avx2(acc), scales, bias, x_scale, out) }
+    }
+    #[inline(always)]
+    unsafe fn add_column(
+        acc: &[[__m512i; 1]; GEMV_ROWS],
+        scales: *const u8,
+        x_scale: f32,
+        out: *mut f32,
+    ) {
+        // SAFETY: forwarded; AVX-512F (and so AVX2) is enabled in every caller.
+        unsafe { Avx2::add_column(&to_avx2(acc), scales, x_scale, out) }
+    }
+    #[inline(always)]
+    unsafe fn sums_f32<const R: usize, const T: usize>(acc: &[[__m512i; T]; R]) -> [[f32; T]; R] {
+        // SAFETY: AVX-512F (and so AVX2) is enabled in every caller.
+        unsafe { Avx2::sums_f32(&to_avx2(acc)) }
+    }
+}
+
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of
+/// [`int8::project`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn project_i8_i16_avx512(
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
+    unsafe {
+        if w.cols < super::x86_64::WIDE_COLS {
+            project_i8_i16_avx2(w, xq, x_scales, bias, out)
+        } else {
+            int8::project::<Avx512>(w, xq, x_scales, bias, out)
+        }
+    }
+}
+
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of [`int8::gemv`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn gemv_i8_i16_avx512(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
+    unsafe {
+        if w.cols < super::x86_64::WIDE_COLS {
+            super::x86_64::gemv_i8_i16_avx2(w, xq, x_scale, out)
+        } else {
+            int8::gemv::<Avx512>(w, xq, x_scale, out)
+        }
     }
 }
 

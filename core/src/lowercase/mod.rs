@@ -49,7 +49,7 @@ pub(crate) fn lower(c: char) -> Lower {
         let len = ((run >> START_BITS) & ((1 << LOWER_LEN_BITS) - 1)) + 1;
         let stride = if run >> STRIDE_BIT & 1 == 1 { 2 } else { 1 };
         let offset = cp - run_start(run);
-        if offset % stride == 0 && offset / stride < len {
+        if offset.is_multiple_of(stride) && offset / stride < len {
             let mapped = cp.wrapping_add_signed(LOWER_DELTAS[i]);
             return Lower::One(char::from_u32(mapped).unwrap_or(c));
         }
