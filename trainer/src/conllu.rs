@@ -182,9 +182,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
             None => Ok(()),
         }
     };
+    // The line of whitespace (not empty) that ended the last sentence, while the next
+    // one has no token line: an ID out of sequence there names it.
+    let mut ended_by_spaces: Option<usize> = None;
+    let after_spaces = |current: &Sentence, ended_by_spaces: Option<usize>| match ended_by_spaces {
+        Some(line) if current.words.is_empty() => {
+            format!("; line {line} has only whitespace, which ends a sentence as a blank line does")
+        }
+        _ => String::new(),
+    };
     let text = text.strip_prefix(crate::fsio::BOM).unwrap_or(text);
     for (number, line) in numbered_lines(text) {
         if line.trim().is_empty() {
+            if tokens_from.is_some() {
+                ended_by_spaces = (!line.is_empty()).then_some(number);
+            }
             close(&mut current, &mut tokens_from, &mut range)?;
             continue;
         }
@@ -210,7 +222,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
                     return Err(err(
                         number,
                         format!(
-                            "multiword range {a}-{b} out of sequence (the next word is {next})"
+                            "multiword range {a}-{b} out of sequence (the next word is \
+                             {next}){}",
+                            after_spaces(&current, ended_by_spaces)
                         ),
                     ));
                 }
@@ -221,7 +235,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
                 if n != expected {
                     return Err(err(
                         number,
-                        format!("word ID {n} out of sequence (expected {expected})"),
+                        format!(
+                            "word ID {n} out of sequence (expected {expected}){}",
+                            after_spaces(&current, ended_by_spaces)
+                        ),
                     ));
                 }
                 if fields[1].is_empty() {
@@ -339,6 +356,28 @@ mod tests {
         // Line numbers count lone CRs.
         let e = parse("# a\r\r1\tA\r", Path::new("m")).unwrap_err();
         assert_eq!(e.line, 3, "{e}");
+    }
+
+    #[test]
+    fn a_line_of_whitespace_inside_a_sentence_is_named_by_the_error_it_causes() {
+        let word = |n: usize| format!("{n}\tw\tw\tX\t_\t_\t0\tdep\t_\t_\n");
+        let range = "2-3\tww\t_\t_\t_\t_\t_\t_\t_\t_\n";
+        for (spaces, next) in [(" \t ", word(2)), ("\t", range.to_string())] {
+            let text = format!("{}{spaces}\n{next}{}\n", word(1), word(3));
+            let e = parse(&text, Path::new("s")).unwrap_err();
+            assert_eq!(e.line, 3, "{text:?}: {e}");
+            assert!(
+                e.message.contains("out of sequence")
+                    && e.message.contains("line 2 has only whitespace"),
+                "{text:?}: {e}"
+            );
+        }
+        // A blank line of whitespace between sentences ends the first one, as an empty
+        // one does; an empty line is not named.
+        let two = format!("{} \n{}", word(1), word(1));
+        assert_eq!(parse(&two, Path::new("t")).unwrap().len(), 2);
+        let e = parse(&format!("{}\n{}", word(1), word(2)), Path::new("u")).unwrap_err();
+        assert!(!e.message.contains("whitespace"), "{e}");
     }
 
     #[test]

@@ -229,14 +229,16 @@ pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String
     out
 }
 
-/// One sentence per line: `word/TAG` separated by spaces.
+/// One sentence per line: `word/TAG` separated by spaces; a space inside a word (a
+/// token with spaces, e.g. Vietnamese `Hà Nội`) written as U+00A0, as UDPipe's
+/// horizontal format does, so that spaces only separate words.
 pub fn write_text(sentences: &[SysSentence]) -> String {
     let mut out = String::new();
     for s in sentences {
         let words = s.tokens.iter().flat_map(|t| &t.words);
         let line: Vec<String> = words
             .zip(&s.tags)
-            .map(|(w, t)| format!("{w}/{t}"))
+            .map(|(w, t)| format!("{}/{t}", w.replace(' ', "\u{a0}")))
             .collect();
         out.push_str(&line.join(" "));
         out.push('\n');
@@ -313,4 +315,32 @@ pub fn eval_raw(
         text_bytes: text.len(),
         segment_seconds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_output_separates_words_by_spaces_only() {
+        let token = |start, end, words: &[&str]| RawToken {
+            start,
+            end,
+            multiword: words.len() > 1,
+            words: words.iter().map(|w| w.to_string()).collect(),
+        };
+        let sentence = SysSentence {
+            newpar: true,
+            tokens: vec![
+                token(0, 9, &["Hà Nội"]),
+                token(10, 16, &["đẹp"]),
+                token(16, 17, &["."]),
+            ],
+            tags: ["PROPN", "ADJ", "PUNCT"].map(String::from).to_vec(),
+        };
+        let out = write_text(&[sentence]);
+        assert_eq!(out, "Hà\u{a0}Nội/PROPN đẹp/ADJ ./PUNCT\n");
+        let fields: Vec<&str> = out.trim_end().split(' ').collect();
+        assert_eq!(fields.len(), 3, "{out:?}");
+    }
 }

@@ -705,7 +705,10 @@ fn peak_probe_counts_its_work_at_every_level() {
     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
         let (sum, flops) = at(level, || super::fma_probe(rounds, 1.0));
         let lanes = (flops / (2 * rounds as u64)) as usize;
-        assert!(lanes >= 8 && lanes.is_multiple_of(4), "{level:?}: {flops} FLOP");
+        assert!(
+            lanes >= 8 && lanes.is_multiple_of(4),
+            "{level:?}: {flops} FLOP"
+        );
         let width = if level == Level::Scalar {
             8
         } else {

@@ -42,7 +42,8 @@ pub enum RawOutput {
     /// whitespace in MISC (`SpaceAfter=No`, `SpacesAfter`, `SpacesBefore` as UDPipe writes
     /// them): the input can be rebuilt from it byte for byte.
     Conllu,
-    /// One sentence per line, `word/TAG` separated by spaces.
+    /// One sentence per line, `word/TAG` separated by spaces (a space inside a word
+    /// written as U+00A0, as UDPipe's horizontal format does).
     Text,
     /// One object per sentence: its words, tags, and each token's byte offsets.
     Jsonl,
