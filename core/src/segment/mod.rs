@@ -23,6 +23,9 @@
 //! kept up to its last sentence end (or, without one, all but its last token, which may
 //! continue past the window; a window of one token keeps it), and the next window starts
 //! right after the last kept token. Only the end of the whole text forces a sentence end.
+//! So a token longer than the window (more than `window` characters without whitespace
+//! or a token end) is cut where the window ends, whatever character follows (a
+//! combining mark included).
 //!
 //! Multiword tokens: [`Segmenter::expand`] gives a token's words from the blob's table
 //! (keys lowercased as [`NORMALIZE_LOWERCASE`] does). When the table's words spell the
