@@ -82,7 +82,7 @@ const ROWS: &[usize] = &[1, 2, 3, 5, 7, 8, 9, 17, 33];
 const COLS: &[usize] = &[1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100, 164];
 /// Longer integer rows (the i32 and i64 reductions).
 #[cfg(not(miri))]
-const INT_COLS: &[usize] = &[128, 255, 256, 257, 4096];
+const INT_COLS: &[usize] = &[48, 128, 176, 255, 256, 257, 4096];
 /// (rows, cols) of the integer extremes.
 #[cfg(not(miri))]
 const EXTREME_SHAPES: &[(usize, usize)] = &[(3, 4096), (8, 1024), (9, 1024), (8, 1040)];
