@@ -185,6 +185,27 @@ fn bench_measures_raw_text_when_the_model_segments() {
         out.contains(&format!("raw text: {} bytes\n", want.len())),
         "{out}"
     );
+    // The kernel level it ran at, as detected, or as POSTAG_SIMD forces it.
+    let bench_with = |simd: Option<&str>| {
+        let mut command = common::postag(&dir);
+        match simd {
+            Some(level) => command.env("POSTAG_SIMD", level),
+            None => command.env_remove("POSTAG_SIMD"),
+        };
+        let args = ["bench", "--model", m, "--data", data, "--seconds", "0.1"];
+        common::succeeded(&args, command.args(args).output().unwrap())
+    };
+    let level = postag_core::arch::best().name();
+    let detected = format!("kernels: {level} (the fastest level this processor runs; ");
+    let out = bench_with(None);
+    assert!(out.contains(&detected), "{out}");
+    let want = if level == "scalar" {
+        detected
+    } else {
+        "kernels: scalar (chosen by POSTAG_SIMD; ".to_string()
+    };
+    let out = bench_with(Some("scalar"));
+    assert!(out.contains(&want), "{out}");
     for label in [
         "segmenting, 1 thread: ",
         "segmenting and tagging, 1 thread: ",

@@ -47,6 +47,17 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
         file.bytes().len(),
         forms.len()
     )?;
+    let level = postag_core::arch::level();
+    writeln!(
+        out,
+        "kernels: {} ({}; POSTAG_SIMD picks another)",
+        level.name(),
+        if level == postag_core::arch::best() {
+            "the fastest level this processor runs"
+        } else {
+            "chosen by POSTAG_SIMD"
+        }
+    )?;
     // Batch-1 (one sentence per core call, as firmware and streaming callers tag), then
     // bulk (`tag_all`: up to 32 sentences per call) on one thread and on all.
     let longest = forms.iter().map(Vec::len).max().unwrap_or(0);
