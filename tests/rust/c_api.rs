@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use postag_core::arch::{self, Level};
 use postag_core::Model;
 use postag_tests::cases::{write_manifest, Case};
 use postag_tests::{models, raw, *};
@@ -15,48 +16,75 @@ fn tmp() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// Every parity fixture with the Rust core's outputs, the seed's LSTM (when
-/// `../shared` is present), and the blobs the bad-input checks need.
+/// Every parity fixture with the Rust core's outputs at the detected kernel level, the
+/// seed's LSTM (when `../shared` is present), and the blobs the bad-input checks need.
 fn manifest() -> &'static Path {
     static MANIFEST: OnceLock<PathBuf> = OnceLock::new();
+    MANIFEST.get_or_init(|| write_cases("cases"))
+}
+
+/// The kernel level the library runs at under valgrind, which emulates no AVX-512: a
+/// processor with it runs the AVX2 kernels there.
+fn valgrind_level() -> Level {
+    match arch::best() {
+        Level::Avx512 => Level::Avx2,
+        level => level,
+    }
+}
+
+/// [`manifest`] with the core's outputs at [`valgrind_level`].
+fn valgrind_manifest() -> &'static Path {
+    if valgrind_level() == arch::best() {
+        return manifest();
+    }
+    static MANIFEST: OnceLock<PathBuf> = OnceLock::new();
     MANIFEST.get_or_init(|| {
-        let mut cases: Vec<Case> = torch_fixtures()
-            .iter()
-            .map(|name| {
-                let expected = fixture_expected(name);
-                let stream = &expected["stream"];
-                let stream_sentence = stream["sentence"].as_u64().map(|i| i as usize);
-                Case::from_core(
-                    name,
-                    fixture_blob(name),
-                    &fixture_sentences(&expected),
-                    |i| {
-                        // PyTorch's random initial state where the fixture has one.
-                        (Some(i) == stream_sentence).then(|| {
-                            let mut s = floats(&stream["h0"]);
-                            s.extend(floats(&stream["c0"]));
-                            s
-                        })
-                    },
-                )
-            })
-            .collect();
-        if let Some(shared) = shared() {
-            cases.push(models::seed_lstm_3x3(&shared));
-        }
-        cases.push(Case::from_core(
-            "no_unknown_char",
-            models::without_unknown_char("bi1_char_bi1_unk_14"),
-            &[],
-            |_| None,
-        ));
-        let good = fixture_blob("uni1_word_00");
-        let raw = [
-            ("malformed_header", models::malformed_header(&good)),
-            ("invalid_model", models::invalid_model(&good)),
-        ];
-        write_manifest(&tmp().join("cases"), &cases, &raw)
+        assert!(arch::force(Some(valgrind_level())));
+        let path = write_cases("cases-valgrind");
+        arch::force(None);
+        path
     })
+}
+
+/// Writes the cases of [`manifest`], with the outputs of the core at this thread's
+/// level, into `dir` under the test's temporary directory.
+fn write_cases(dir: &str) -> PathBuf {
+    let mut cases: Vec<Case> = torch_fixtures()
+        .iter()
+        .map(|name| {
+            let expected = fixture_expected(name);
+            let stream = &expected["stream"];
+            let stream_sentence = stream["sentence"].as_u64().map(|i| i as usize);
+            Case::from_core(
+                name,
+                fixture_blob(name),
+                &fixture_sentences(&expected),
+                |i| {
+                    // PyTorch's random initial state where the fixture has one.
+                    (Some(i) == stream_sentence).then(|| {
+                        let mut s = floats(&stream["h0"]);
+                        s.extend(floats(&stream["c0"]));
+                        s
+                    })
+                },
+            )
+        })
+        .collect();
+    if let Some(shared) = shared() {
+        cases.push(models::seed_lstm_3x3(&shared));
+    }
+    cases.push(Case::from_core(
+        "no_unknown_char",
+        models::without_unknown_char("bi1_char_bi1_unk_14"),
+        &[],
+        |_| None,
+    ));
+    let good = fixture_blob("uni1_word_00");
+    let raw = [
+        ("malformed_header", models::malformed_header(&good)),
+        ("invalid_model", models::invalid_model(&good)),
+    ];
+    write_manifest(&tmp().join(dir), &cases, &raw)
 }
 
 /// The raw-text cases: the shipped English model (it has a segmenter) on a paragraph,
@@ -173,8 +201,9 @@ fn c_tests_pass_under_valgrind_without_errors_or_leaks() {
                 "--errors-for-leak-kinds=all",
             ])
             .arg(exe)
-            .arg(manifest())
-            .args(raw_cases()),
+            .arg(valgrind_manifest())
+            .args(raw_cases())
+            .env("POSTAG_SIMD", valgrind_level().name()),
     );
 }
 
