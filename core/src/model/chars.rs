@@ -132,7 +132,7 @@ impl CharNet<'_> {
 
     /// Words [`CharNet::features_lanes`] takes of its working memory besides the
     /// char-id table: a decoded embedding row, and eight lanes of inputs, gates and state.
-    fn lanes_state_len(&self) -> usize {
+    pub(super) fn lanes_state_len(&self) -> usize {
         let (dc, hc) = (self.embedding.cols(), self.lstm.shape.hidden as usize);
         dc + L * (dc + 6 * hc)
     }
@@ -156,28 +156,100 @@ impl CharNet<'_> {
         Ok(())
     }
 
+    /// The distinct chars of the `n` words of the id table `ids`, for
+    /// [`CharNet::features_lanes`], if `spare` holds them and their projections: their
+    /// embedding rows in order of first occurrence (the slots), then room for one
+    /// direction's projections (slots, 4H). Each id in `ids` becomes its char's slot.
+    /// `None`, changing nothing, without the room.
+    fn lanes_cache<'s>(
+        &self,
+        n: usize,
+        ids: &mut [u32],
+        spare: &'s mut [u32],
+    ) -> Option<(&'s [u32], &'s mut [f32])> {
+        let stride = self.ids_len();
+        let rows = self.embedding.rows();
+        let g = 4 * self.lstm.shape.hidden as usize;
+        // Each embedding row's slot (`u32::MAX`: none yet), then the slots' rows.
+        let (slot_of, rest) = spare.split_at_mut_checked(rows)?;
+        slot_of.fill(u32::MAX);
+        let mut distinct = 0usize;
+        for w in 0..n {
+            let m = ids[w * stride] as usize;
+            for &r in &ids[w * stride + 1..][..m] {
+                let s = &mut slot_of[r as usize];
+                if *s == u32::MAX {
+                    *s = distinct as u32;
+                    distinct += 1;
+                }
+            }
+        }
+        let (slots, rest) = rest.split_at_mut_checked(distinct)?;
+        let projections = rest.get_mut(..distinct.checked_mul(g)?)?;
+        for (r, &s) in slot_of.iter().enumerate() {
+            if s != u32::MAX {
+                slots[s as usize] = r as u32;
+            }
+        }
+        for w in 0..n {
+            let m = ids[w * stride] as usize;
+            for id in &mut ids[w * stride + 1..][..m] {
+                *id = slot_of[*id as usize];
+            }
+        }
+        Some((slots, bytemuck::cast_slice_mut(projections)))
+    }
+
     /// The char features of `n` words whose char-id table ([`CharNet::char_ids`]) fills
     /// the start of `work`, into `out` (n, F): the arithmetic of [`CharNet::features`]
     /// for each word, eight words side by side, each in a lane of the batched kernels
     /// so that every weight load and activation pass serves eight words. A lane takes
     /// the next word as soon as its word ends. A word's features do not
     /// depend on the words beside it: lanes never mix.
+    ///
+    /// Where `work` has room past the lanes' state, each distinct char's input
+    /// projection `W_ih x + b` is computed once per direction, eight chars side by side
+    /// by the same kernel (so the same bits as at each occurrence), and its occurrences
+    /// start from it. The id table is overwritten.
     pub(super) fn features_lanes(&self, n: usize, work: &mut [u32], out: &mut [f32]) {
         let shape = self.lstm.shape;
         let (dc, hc) = (self.embedding.cols(), shape.hidden as usize);
         let feat = shape.output_dim();
         let stride = self.ids_len();
         let (ids, rest) = work.split_at_mut(n * stride);
+        let (rest, spare) = rest.split_at_mut(self.lanes_state_len().min(rest.len()));
         let rest: &mut [f32] = bytemuck::cast_slice_mut(rest);
         let (row, rest) = rest.split_at_mut(dc);
         let (xt, rest) = rest.split_at_mut(L * dc);
         let (gates, rest) = rest.split_at_mut(L * 4 * hc);
         let (h, rest) = rest.split_at_mut(L * hc);
         let c = &mut rest[..L * hc];
+        let mut cache = self.lanes_cache(n, ids, spare);
         let len = |w: usize| ids[w * stride] as usize;
         out[..n * feat].fill(0.0);
         for dir in 0..shape.directions() {
             let cell = self.lstm.cell(0, dir);
+            if let Some((slots, projections)) = cache.as_mut() {
+                // The distinct chars' projections, eight at a time in the lanes.
+                for (k, chunk) in slots.chunks(L).enumerate() {
+                    for (lane, &r) in chunk.iter().enumerate() {
+                        self.embedding.row_into(r as usize, row);
+                        for (j, &v) in row.iter().enumerate() {
+                            xt[j * L + lane] = v;
+                        }
+                    }
+                    for (r, g) in gates.chunks_exact_mut(L).enumerate() {
+                        g.fill(cell.bias.get(r));
+                    }
+                    cell.w_ih.gemm_lanes_add(xt, gates);
+                    for lane in 0..chunk.len() {
+                        let p = &mut projections[(k * L + lane) * 4 * hc..][..4 * hc];
+                        for (r, v) in p.iter_mut().enumerate() {
+                            *v = gates[r * L + lane];
+                        }
+                    }
+                }
+            }
             // Each lane's word and how many of its chars it has read.
             let mut lanes: [Option<(usize, usize)>; L] = [None; L];
             let mut queue = (0..n).filter(|&w| len(w) > 0);
@@ -194,28 +266,44 @@ impl CharNet<'_> {
                 if lanes.iter().all(Option::is_none) {
                     break;
                 }
-                for (lane, slot) in lanes.iter().enumerate() {
-                    match *slot {
-                        Some((w, s)) => {
+                if let Some((_, projections)) = cache.as_ref() {
+                    // Each lane's gates from its char's projection (an idle lane's
+                    // from zeros: its results are never read).
+                    for (lane, slot) in lanes.iter().enumerate() {
+                        let p = slot.map(|(w, s)| {
                             let m = len(w);
                             let t = if dir == 1 { m - 1 - s } else { s };
-                            self.embedding
-                                .row_into(ids[w * stride + 1 + t] as usize, row);
-                            for (k, &v) in row.iter().enumerate() {
-                                xt[k * L + lane] = v;
-                            }
+                            // The id table holds each char's slot (see `lanes_cache`).
+                            &projections[ids[w * stride + 1 + t] as usize * 4 * hc..][..4 * hc]
+                        });
+                        for r in 0..4 * hc {
+                            gates[r * L + lane] = p.map_or(0.0, |p| p[r]);
                         }
-                        None => {
-                            for k in 0..dc {
-                                xt[k * L + lane] = 0.0;
+                    }
+                } else {
+                    for (lane, slot) in lanes.iter().enumerate() {
+                        match *slot {
+                            Some((w, s)) => {
+                                let m = len(w);
+                                let t = if dir == 1 { m - 1 - s } else { s };
+                                self.embedding
+                                    .row_into(ids[w * stride + 1 + t] as usize, row);
+                                for (k, &v) in row.iter().enumerate() {
+                                    xt[k * L + lane] = v;
+                                }
+                            }
+                            None => {
+                                for k in 0..dc {
+                                    xt[k * L + lane] = 0.0;
+                                }
                             }
                         }
                     }
+                    for (r, g) in gates.chunks_exact_mut(L).enumerate() {
+                        g.fill(cell.bias.get(r));
+                    }
+                    cell.w_ih.gemm_lanes_add(xt, gates);
                 }
-                for (r, g) in gates.chunks_exact_mut(L).enumerate() {
-                    g.fill(cell.bias.get(r));
-                }
-                cell.w_ih.gemm_lanes_add(xt, gates);
                 cell.w_hh.gemm_lanes_add(h, gates);
                 lstm_cell(gates, c, h);
                 for (lane, slot) in lanes.iter_mut().enumerate() {

@@ -613,6 +613,16 @@ mod tests {
                     }
                     let mut lanes = vec![0f32; n * feat];
                     chars.features_lanes(n, &mut work, &mut lanes);
+                    // With no room for the distinct chars' projections: each occurrence
+                    // projected in the lanes, the same bits.
+                    let tight = n * k + chars.lanes_state_len();
+                    for (i, w) in words[..n].iter().enumerate() {
+                        chars.char_ids(w, &mut work[i * k..(i + 1) * k]).unwrap();
+                    }
+                    let mut uncached = vec![0f32; n * feat];
+                    chars.features_lanes(n, &mut work[..tight], &mut uncached);
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<vec::Vec<_>>();
+                    assert_eq!(bits(&lanes), bits(&uncached), "{level:?} n={n}");
                     for (i, w) in words[..n].iter().enumerate() {
                         let mut one = vec![0f32; feat];
                         chars
