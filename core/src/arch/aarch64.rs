@@ -5,7 +5,7 @@
 use core::arch::aarch64::*;
 
 use super::cell::{self, CellMath};
-use super::generic::{self, F32Le, Vector, I8};
+use super::generic::{self, F32Le, Vector, I8, PROJECT_INPUTS, PROJECT_ROWS};
 use super::Rows;
 
 /// Four f32 lanes, fused multiply-add.
@@ -183,9 +183,9 @@ pub(super) unsafe fn project_neon(
     // SAFETY: forwarded.
     unsafe {
         if w.int8 {
-            generic::project::<Neon, I8>(w, xs, b, bias, out)
+            generic::project::<Neon, I8, PROJECT_ROWS, PROJECT_INPUTS>(w, xs, b, bias, out)
         } else {
-            generic::project::<Neon, F32Le>(w, xs, b, bias, out)
+            generic::project::<Neon, F32Le, PROJECT_ROWS, PROJECT_INPUTS>(w, xs, b, bias, out)
         }
     }
 }

@@ -13,6 +13,7 @@ pub(super) struct Neon;
 
 impl IntTile for Neon {
     type Acc = int32x4_t;
+    const STEP: usize = 16;
     #[inline(always)]
     unsafe fn zero() -> int32x4_t {
         // SAFETY: NEON is part of the target.
