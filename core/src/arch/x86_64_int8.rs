@@ -189,32 +189,8 @@ impl IntTile for Avx2 {
     }
     #[inline(always)]
     unsafe fn sums<const R: usize, const T: usize>(acc: &[[__m256i; T]; R]) -> [[i32; T]; R] {
-        let mut out = [[0i32; T]; R];
-        // SAFETY: AVX2 is enabled in every caller; the stores write 8 or 4 i32 into
-        // `lanes`.
-        unsafe {
-            if R * T == 8 {
-                let s = sum8(core::array::from_fn(|k| acc[k / T][k % T]));
-                let mut lanes = [0i32; 8];
-                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), s);
-                for (k, &s) in lanes.iter().enumerate() {
-                    out[k / T][k % T] = s;
-                }
-            } else {
-                for (o, a) in out.iter_mut().zip(acc) {
-                    for (o, &a) in o.iter_mut().zip(a) {
-                        let half = _mm_add_epi32(
-                            _mm256_castsi256_si128(a),
-                            _mm256_extracti128_si256::<1>(a),
-                        );
-                        let mut lanes = [0i32; 4];
-                        _mm_storeu_si128(lanes.as_mut_ptr().cast(), half);
-                        *o = lanes.iter().sum();
-                    }
-                }
-            }
-        }
-        out
+        // SAFETY: AVX2 is enabled in every caller.
+        unsafe { lane_sums(acc) }
     }
     #[inline(always)]
     unsafe fn store_projection(
@@ -225,31 +201,8 @@ impl IntTile for Avx2 {
         out: *mut f32,
         rows: usize,
     ) {
-        const { assert!(ROWS == 2 && TOKENS == 4) };
-        // SAFETY: AVX2 is enabled in every caller; the four 8-byte stores write
-        // `out[t * rows + r]` for `r < 2`, `t < 4` (caller's contract), unaligned.
-        unsafe {
-            // Lane 2t + r: row r's sum for input t, converted exactly as `as f32`.
-            let d = _mm256_cvtepi32_ps(sum8([
-                acc[0][0], acc[1][0], acc[0][1], acc[1][1], acc[0][2], acc[1][2], acc[0][3],
-                acc[1][3],
-            ]));
-            let pairs =
-                |v: [f32; 2]| _mm256_setr_ps(v[0], v[1], v[0], v[1], v[0], v[1], v[0], v[1]);
-            let xs = _mm256_permutevar8x32_ps(
-                _mm256_castps128_ps256(_mm_loadu_ps(x_scales.as_ptr())),
-                _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3),
-            );
-            // bias_r + (scale_r * x_scale_t) * d: the scalar path's three roundings.
-            let scale = _mm256_mul_ps(pairs(scales), xs);
-            let v = _mm256_castps_pd(_mm256_add_ps(pairs(bias), _mm256_mul_ps(scale, d)));
-            // Rows r and r + 1 of input t are neighbours in `out`: one 8-byte store each.
-            let (lo, hi) = (_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
-            _mm_storel_pd(out.cast(), lo);
-            _mm_storeh_pd(out.add(rows).cast(), lo);
-            _mm_storel_pd(out.add(2 * rows).cast(), hi);
-            _mm_storeh_pd(out.add(3 * rows).cast(), hi);
-        }
+        // SAFETY: forwarded; AVX2 is enabled in every caller.
+        unsafe { store_projection(acc, scales, bias, x_scales, out, rows) }
     }
     #[inline(always)]
     unsafe fn store_column(
@@ -259,16 +212,8 @@ impl IntTile for Avx2 {
         x_scale: f32,
         out: *mut f32,
     ) {
-        const { assert!(GEMV_ROWS == 8) };
-        // SAFETY: AVX2 is enabled in every caller; `scales`, `bias` hold 8 f32 (x86-64
-        // is little-endian) and `out` room for 8 (caller's contract); all unaligned.
-        unsafe {
-            let d = _mm256_cvtepi32_ps(sum8(core::array::from_fn(|r| acc[r][0])));
-            // bias_r + (scale_r * x_scale) * d: the scalar path's three roundings.
-            let scale = _mm256_mul_ps(_mm256_loadu_ps(scales.cast()), _mm256_set1_ps(x_scale));
-            let v = _mm256_add_ps(_mm256_loadu_ps(bias.cast()), _mm256_mul_ps(scale, d));
-            _mm256_storeu_ps(out, v);
-        }
+        // SAFETY: forwarded; AVX2 is enabled in every caller.
+        unsafe { store_column(acc, scales, Some(bias), x_scale, out) }
     }
     #[inline(always)]
     unsafe fn add_column(
@@ -277,41 +222,186 @@ impl IntTile for Avx2 {
         x_scale: f32,
         out: *mut f32,
     ) {
-        const { assert!(GEMV_ROWS == 8) };
-        // SAFETY: AVX2 is enabled in every caller; `scales` holds 8 f32 (x86-64 is
-        // little-endian) and `out` 8 (caller's contract); all unaligned.
-        unsafe {
-            let d = _mm256_cvtepi32_ps(sum8(core::array::from_fn(|r| acc[r][0])));
-            // out_r + (scale_r * x_scale) * d: the scalar path's three roundings.
-            let scale = _mm256_mul_ps(_mm256_loadu_ps(scales.cast()), _mm256_set1_ps(x_scale));
-            _mm256_storeu_ps(
-                out,
-                _mm256_add_ps(_mm256_loadu_ps(out), _mm256_mul_ps(scale, d)),
-            );
-        }
+        // SAFETY: forwarded; AVX2 is enabled in every caller.
+        unsafe { store_column(acc, scales, None, x_scale, out) }
     }
     #[inline(always)]
     unsafe fn sums_f32<const R: usize, const T: usize>(acc: &[[__m256i; T]; R]) -> [[f32; T]; R] {
-        let mut out = [[0.0f32; T]; R];
-        // SAFETY: AVX2 is enabled in every caller; the store writes 8 f32 into `lanes`.
+        // SAFETY: AVX2 is enabled in every caller.
+        unsafe { lane_sums_f32(acc) }
+    }
+}
+
+/// An accumulator of i32 lanes (AVX2's 256-bit, AVX-512's 512-bit) whose lane sums
+/// AVX2 vectors hold.
+///
+/// # Safety
+///
+/// Every method requires AVX2 (and, for `__m512i`, AVX-512F).
+trait LaneSums: Copy {
+    /// The lane sums of eight accumulators, in their order.
+    unsafe fn sum8(a: [Self; 8]) -> __m256i;
+    /// The lane sum of one accumulator.
+    unsafe fn sum1(a: Self) -> i32;
+}
+
+impl LaneSums for __m256i {
+    #[inline(always)]
+    unsafe fn sum8(a: [Self; 8]) -> __m256i {
+        // SAFETY: AVX2 is enabled in every caller.
+        unsafe { sum8(a) }
+    }
+    #[inline(always)]
+    unsafe fn sum1(a: Self) -> i32 {
+        // SAFETY: AVX2 is enabled in every caller; the store writes 4 i32 into `lanes`.
         unsafe {
-            if R * T == 8 {
-                // The eight exact i32 sums converted at once (`as f32`'s rounding).
-                let s = sum8(core::array::from_fn(|k| acc[k / T][k % T]));
-                let mut lanes = [0.0f32; 8];
-                _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_cvtepi32_ps(s));
-                for (k, &s) in lanes.iter().enumerate() {
-                    out[k / T][k % T] = s;
-                }
-            } else {
-                for (o, s) in out.iter_mut().zip(Self::sums(acc)) {
-                    for (o, s) in o.iter_mut().zip(s) {
-                        *o = s as f32;
-                    }
+            let half = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256::<1>(a));
+            let mut lanes = [0i32; 4];
+            _mm_storeu_si128(lanes.as_mut_ptr().cast(), half);
+            lanes.iter().sum()
+        }
+    }
+}
+
+impl LaneSums for __m512i {
+    #[inline(always)]
+    unsafe fn sum8(a: [Self; 8]) -> __m256i {
+        // SAFETY: AVX-512F is enabled in every caller.
+        unsafe { sum8_512(a) }
+    }
+    #[inline(always)]
+    unsafe fn sum1(a: Self) -> i32 {
+        // SAFETY: AVX-512F (and so AVX2) is enabled in every caller.
+        unsafe { __m256i::sum1(halves(a)) }
+    }
+}
+
+/// [`IntTile::sums`] of an x86 tile: one transposing reduction for eight accumulators.
+///
+/// # Safety
+///
+/// As [`LaneSums`].
+#[inline(always)]
+unsafe fn lane_sums<A: LaneSums, const R: usize, const T: usize>(
+    acc: &[[A; T]; R],
+) -> [[i32; T]; R] {
+    let mut out = [[0i32; T]; R];
+    // SAFETY: forwarded; the store writes 8 i32 into `lanes`.
+    unsafe {
+        if R * T == 8 {
+            let s = A::sum8(core::array::from_fn(|k| acc[k / T][k % T]));
+            let mut lanes = [0i32; 8];
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), s);
+            for (k, &s) in lanes.iter().enumerate() {
+                out[k / T][k % T] = s;
+            }
+        } else {
+            for (o, a) in out.iter_mut().zip(acc) {
+                for (o, &a) in o.iter_mut().zip(a) {
+                    *o = A::sum1(a);
                 }
             }
         }
-        out
+    }
+    out
+}
+
+/// [`IntTile::sums_f32`] of an x86 tile: eight exact i32 sums converted at once (`as
+/// f32`'s rounding).
+///
+/// # Safety
+///
+/// As [`LaneSums`].
+#[inline(always)]
+unsafe fn lane_sums_f32<A: LaneSums, const R: usize, const T: usize>(
+    acc: &[[A; T]; R],
+) -> [[f32; T]; R] {
+    let mut out = [[0.0f32; T]; R];
+    // SAFETY: forwarded; the store writes 8 f32 into `lanes`.
+    unsafe {
+        if R * T == 8 {
+            let s = A::sum8(core::array::from_fn(|k| acc[k / T][k % T]));
+            let mut lanes = [0.0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_cvtepi32_ps(s));
+            for (k, &s) in lanes.iter().enumerate() {
+                out[k / T][k % T] = s;
+            }
+        } else {
+            for (o, s) in out.iter_mut().zip(lane_sums(acc)) {
+                for (o, s) in o.iter_mut().zip(s) {
+                    *o = s as f32;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`IntTile::store_projection`] of an x86 tile, its eight sums in one AVX2 vector.
+///
+/// # Safety
+///
+/// As [`LaneSums`]; `out` as [`IntTile::store_projection`] requires.
+#[inline(always)]
+unsafe fn store_projection<A: LaneSums>(
+    acc: &[[A; TOKENS]; ROWS],
+    scales: [f32; ROWS],
+    bias: [f32; ROWS],
+    x_scales: [f32; TOKENS],
+    out: *mut f32,
+    rows: usize,
+) {
+    const { assert!(ROWS == 2 && TOKENS == 4) };
+    // SAFETY: AVX2 is enabled in every caller; the four 8-byte stores write
+    // `out[t * rows + r]` for `r < 2`, `t < 4` (caller's contract), unaligned.
+    unsafe {
+        // Lane 2t + r: row r's sum for input t, converted exactly as `as f32`.
+        let d = _mm256_cvtepi32_ps(A::sum8([
+            acc[0][0], acc[1][0], acc[0][1], acc[1][1], acc[0][2], acc[1][2], acc[0][3], acc[1][3],
+        ]));
+        let pairs = |v: [f32; 2]| _mm256_setr_ps(v[0], v[1], v[0], v[1], v[0], v[1], v[0], v[1]);
+        let xs = _mm256_permutevar8x32_ps(
+            _mm256_castps128_ps256(_mm_loadu_ps(x_scales.as_ptr())),
+            _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3),
+        );
+        // bias_r + (scale_r * x_scale_t) * d: the scalar path's three roundings.
+        let scale = _mm256_mul_ps(pairs(scales), xs);
+        let v = _mm256_castps_pd(_mm256_add_ps(pairs(bias), _mm256_mul_ps(scale, d)));
+        // Rows r and r + 1 of input t are neighbours in `out`: one 8-byte store each.
+        let (lo, hi) = (_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+        _mm_storel_pd(out.cast(), lo);
+        _mm_storeh_pd(out.add(rows).cast(), lo);
+        _mm_storel_pd(out.add(2 * rows).cast(), hi);
+        _mm_storeh_pd(out.add(3 * rows).cast(), hi);
+    }
+}
+
+/// [`IntTile::store_column`] (with `bias`) or [`IntTile::add_column`] (without: added
+/// into `out`) of an x86 tile, its eight sums in one AVX2 vector.
+///
+/// # Safety
+///
+/// As [`LaneSums`]; `scales`, `bias` and `out` as those methods require.
+#[inline(always)]
+unsafe fn store_column<A: LaneSums>(
+    acc: &[[A; 1]; GEMV_ROWS],
+    scales: *const u8,
+    bias: Option<*const u8>,
+    x_scale: f32,
+    out: *mut f32,
+) {
+    const { assert!(GEMV_ROWS == 8) };
+    // SAFETY: AVX2 is enabled in every caller; `scales`, `bias` hold 8 f32 (x86-64 is
+    // little-endian) and `out` 8 (caller's contract); all unaligned.
+    unsafe {
+        let d = _mm256_cvtepi32_ps(A::sum8(core::array::from_fn(|r| acc[r][0])));
+        // start_r + (scale_r * x_scale) * d: the scalar path's three roundings.
+        let scale = _mm256_mul_ps(_mm256_loadu_ps(scales.cast()), _mm256_set1_ps(x_scale));
+        let start = match bias {
+            Some(bias) => _mm256_loadu_ps(bias.cast()),
+            None => _mm256_loadu_ps(out),
+        };
+        _mm256_storeu_ps(out, _mm256_add_ps(start, _mm256_mul_ps(scale, d)));
     }
 }
 
@@ -322,19 +412,51 @@ unsafe fn halves(v: __m512i) -> __m256i {
     unsafe { _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v)) }
 }
 
-/// Each accumulator's two 256-bit halves added: the [`Avx2`] tile's accumulators, with
-/// the same lane sums.
+/// `x` and `y`'s 32-bit lanes interleaved and added: per 128-bit lane `[x0 + x2, y0 + y2,
+/// x1 + x3, y1 + y3]`.
+///
+/// # Safety
+///
+/// AVX-512F is enabled in every caller.
 #[inline(always)]
-unsafe fn to_avx2<const R: usize, const T: usize>(acc: &[[__m512i; T]; R]) -> [[__m256i; T]; R] {
+unsafe fn interleave_add(x: __m512i, y: __m512i) -> __m512i {
+    // SAFETY: AVX-512F is enabled in every caller.
+    unsafe { _mm512_add_epi32(_mm512_unpacklo_epi32(x, y), _mm512_unpackhi_epi32(x, y)) }
+}
+
+/// The lane sums of eight 512-bit accumulators, in their order: the pairs' 32-bit and
+/// 64-bit lanes interleaved and added, then the 128-bit lanes of the two halves.
+///
+/// # Safety
+///
+/// AVX-512F is enabled in every caller.
+#[inline(always)]
+unsafe fn sum8_512(a: [__m512i; 8]) -> __m256i {
     // SAFETY: AVX-512F is enabled in every caller.
     unsafe {
-        let mut half = [[_mm256_setzero_si256(); T]; R];
-        for (h, a) in half.iter_mut().zip(acc) {
-            for (h, &a) in h.iter_mut().zip(a) {
-                *h = halves(a);
-            }
-        }
-        half
+        // Per 128-bit lane: [a0, a1, a0, a1] partial sums of that lane, and so on.
+        let (p01, p23) = (interleave_add(a[0], a[1]), interleave_add(a[2], a[3]));
+        let (p45, p67) = (interleave_add(a[4], a[5]), interleave_add(a[6], a[7]));
+        // Per 128-bit lane: [a0, a1, a2, a3] (q0) and [a4, a5, a6, a7] (q1) partial sums.
+        let q0 = _mm512_add_epi32(
+            _mm512_unpacklo_epi64(p01, p23),
+            _mm512_unpackhi_epi64(p01, p23),
+        );
+        let q1 = _mm512_add_epi32(
+            _mm512_unpacklo_epi64(p45, p67),
+            _mm512_unpackhi_epi64(p45, p67),
+        );
+        // 128-bit lanes [q0.0 + q0.2, q0.1 + q0.3, q1.0 + q1.2, q1.1 + q1.3].
+        let r = _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b01_00_01_00>(q0, q1),
+            _mm512_shuffle_i32x4::<0b11_10_11_10>(q0, q1),
+        );
+        // Lanes 0 and 1 of 128 bits: q0's and q1's totals.
+        let s = _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b10_00_10_00>(r, r),
+            _mm512_shuffle_i32x4::<0b11_01_11_01>(r, r),
+        );
+        _mm512_castsi512_si256(s)
     }
 }
 
@@ -421,7 +543,7 @@ impl IntTile for Avx512 {
     #[inline(always)]
     unsafe fn sums<const R: usize, const T: usize>(acc: &[[__m512i; T]; R]) -> [[i32; T]; R] {
         // SAFETY: AVX-512F (and so AVX2) is enabled in every caller.
-        unsafe { Avx2::sums(&to_avx2(acc)) }
+        unsafe { lane_sums(acc) }
     }
     #[inline(always)]
     unsafe fn store_projection(
@@ -433,7 +555,7 @@ impl IntTile for Avx512 {
         rows: usize,
     ) {
         // SAFETY: forwarded; AVX-512F (and so AVX2) is enabled in every caller.
-        unsafe { Avx2::store_projection(&to_avx2(acc), scales, bias, x_scales, out, rows) }
+        unsafe { store_projection(acc, scales, bias, x_scales, out, rows) }
     }
     #[inline(always)]
     unsafe fn store_column(
@@ -444,7 +566,7 @@ impl IntTile for Avx512 {
         out: *mut f32,
     ) {
         // SAFETY: forwarded; AVX-512F (and so AVX2) is enabled in every caller.
-        unsafe { Avx2::store_column(&to_avx2(acc), scales, bias, x_scale, out) }
+        unsafe { store_column(acc, scales, Some(bias), x_scale, out) }
     }
     #[inline(always)]
     unsafe fn add_column(
@@ -454,12 +576,12 @@ impl IntTile for Avx512 {
         out: *mut f32,
     ) {
         // SAFETY: forwarded; AVX-512F (and so AVX2) is enabled in every caller.
-        unsafe { Avx2::add_column(&to_avx2(acc), scales, x_scale, out) }
+        unsafe { store_column(acc, scales, None, x_scale, out) }
     }
     #[inline(always)]
     unsafe fn sums_f32<const R: usize, const T: usize>(acc: &[[__m512i; T]; R]) -> [[f32; T]; R] {
         // SAFETY: AVX-512F (and so AVX2) is enabled in every caller.
-        unsafe { Avx2::sums_f32(&to_avx2(acc)) }
+        unsafe { lane_sums_f32(acc) }
     }
 }
 
