@@ -79,10 +79,12 @@ fn close(got: &[f32], want: &[f32], magnitude: f32, what: &str) {
 #[cfg(not(miri))]
 const ROWS: &[usize] = &[1, 2, 3, 5, 7, 8, 9, 17, 33];
 #[cfg(not(miri))]
-const COLS: &[usize] = &[1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100, 164];
+const COLS: &[usize] = &[
+    1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 100, 164,
+];
 /// Longer integer rows (the i32 and i64 reductions).
 #[cfg(not(miri))]
-const INT_COLS: &[usize] = &[48, 128, 176, 255, 256, 257, 4096];
+const INT_COLS: &[usize] = &[48, 128, 176, 255, 256, 257, 1060, 1076, 2080, 4096];
 /// (rows, cols) of the integer extremes.
 #[cfg(not(miri))]
 const EXTREME_SHAPES: &[(usize, usize)] = &[(3, 4096), (8, 1024), (9, 1024), (8, 1040)];
@@ -488,10 +490,17 @@ fn integer_projection_is_identical_at_every_level() {
 
 #[test]
 fn strided_rows_read_only_their_columns() {
-    // Rows of 10 columns of which the kernels read 7 starting at column 0: the other
-    // three hold NaN, which must not leak into the sums.
+    // Rows of 10 columns of which the kernels read 7 starting at column 0 (and rows of
+    // 52 of which they read 47, a partial vector at every level): the other columns
+    // hold NaN, which must not leak into the sums.
+    for (cols, stride) in [(7, 10), (47, 52)] {
+        strided_rows_of(cols, stride);
+    }
+}
+
+fn strided_rows_of(cols: usize, stride: usize) {
     let mut rng = Rng(7);
-    let (rows, cols, stride) = (11, 7, 10);
+    let rows = 11;
     let mut vals = rng.floats(rows * stride, 1.0);
     for r in 0..rows {
         for v in &mut vals[r * stride + cols..(r + 1) * stride] {
@@ -532,6 +541,67 @@ fn strided_rows_read_only_their_columns() {
         assert!(!at(level, || super::gemv(&short, &x, &mut [0.0; 12])));
     }
     assert!(!at(Level::Scalar, || super::gemv(&w, &x, &mut [0.0; 11])));
+}
+
+/// Below `WIDE_COLS` columns (and units) the `avx512` level runs the AVX2 code: the
+/// `avx2` level's results, bit for bit.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn avx512_runs_narrow_rows_as_avx2() {
+    if !Level::Avx512.is_supported() {
+        return;
+    }
+    let mut rng = Rng(0x5A);
+    for storage in [Storage::F32, Storage::I8] {
+        for (rows, cols) in [(1, 1), (9, 7), (8, 16), (17, 31)] {
+            let buf = blob(&mut rng, storage, rows, cols, 1.0);
+            let w = matrix(&buf, storage, rows, cols);
+            let (x, init) = (rng.floats(8 * cols, 1.0), rng.floats(rows, 1.0));
+            let bias: Vec<u8> = init.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let bias = Vector::f32_le(&bias, rows).unwrap();
+            let xq = quantized(&mut rng, 8 * cols);
+            let run = |level| {
+                at(level, || {
+                    let mut gemv = init.clone();
+                    w.matvec_add(&x[..cols], &mut gemv);
+                    let mut block = vec![0.0; 8 * rows];
+                    w.project_block(&x, &bias, &mut vec![0.0; cols], &mut block);
+                    let mut ints = init.clone();
+                    let int8 = w.matvec_add_quantized(&xq[..cols], 3e-5, &mut ints);
+                    (bits(&gemv), bits(&block), int8.then(|| bits(&ints)))
+                })
+            };
+            assert_eq!(
+                run(Level::Avx512),
+                run(Level::Avx2),
+                "{storage:?} {rows}x{cols}"
+            );
+        }
+    }
+    for hidden in [1, 8, 17, 31] {
+        let (gates, c0) = (rng.floats(4 * hidden, 12.0), rng.floats(hidden, 3.0));
+        let run = |level| {
+            at(level, || {
+                let (mut g, mut c, mut h) = (gates.clone(), c0.clone(), vec![0.0; hidden]);
+                super::lstm_cell(&mut g, &mut c, &mut h);
+                (bits(&c), bits(&h))
+            })
+        };
+        assert_eq!(run(Level::Avx512), run(Level::Avx2), "hidden {hidden}");
+    }
+}
+
+/// The `avx512` level runs exactly where the processor has every feature it uses.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn avx512_runs_where_its_features_are() {
+    let features = std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512vnni")
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma");
+    assert_eq!(Level::Avx512.is_supported(), features);
 }
 
 #[test]
@@ -607,7 +677,8 @@ fn lstm_cell_is_identical_at_every_level() {
             .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
             .collect()
     };
-    for hidden in [1, 3, 7, 8, 9, 17, 20, 32, 48, 128] {
+    // (33 to 113: the 16-lane cell's padded last vector.)
+    for hidden in [1, 3, 7, 8, 9, 17, 20, 32, 33, 40, 47, 48, 63, 100, 113, 128] {
         let mut cases = vec![(rng.floats(4 * hidden, 12.0), rng.floats(hidden, 3.0))];
         let mut gates = rng.floats(4 * hidden, 60.0);
         for (k, g) in gates.iter_mut().enumerate().step_by(3) {

@@ -462,9 +462,8 @@ unsafe fn sum8_512(a: [__m512i; 8]) -> __m256i {
 
 /// 32 columns per step: the 32 weight bytes widen to one 512-bit i16 vector
 /// (`vpmovsxbw`), and `vpdpwssd` adds two products into each of the 16 i32 lanes of
-/// the one accumulator per (row, input); a 16-column step as [`Avx2`]'s. Reductions,
-/// conversions and stores go through [`Avx2`]'s after the two halves of each
-/// accumulator are added.
+/// the one accumulator per (row, input); a 16-column step as [`Avx2`]'s. Eight
+/// accumulators reduce 512 bits wide ([`sum8_512`]) into the stores [`Avx2`] shares.
 pub(super) struct Avx512;
 
 impl IntTile for Avx512 {
@@ -502,8 +501,8 @@ impl IntTile for Avx512 {
         w: [*const u8; R],
         x: [*const i16; T],
     ) {
-        // SAFETY: AVX2 is enabled in every caller; every pointer is valid for 16
-        // elements (trait contract), read unaligned; the upper lanes get zeros.
+        // SAFETY: AVX-512F and AVX2 are enabled in every caller; every pointer is valid
+        // for 16 elements (trait contract), read unaligned; the upper lanes get zeros.
         unsafe {
             let mut xv = [_mm256_setzero_si256(); T];
             for (v, &xt) in xv.iter_mut().zip(&x) {
