@@ -6,8 +6,8 @@
  * names). See the "C API" section of README.md for an example.
  *
  * Conventions:
- * - Every function except postag_version and postag_status_str returns a
- *   postag_status; POSTAG_STATUS_OK (0) is success.
+ * - Every function except postag_version, postag_simd_level and postag_status_str
+ *   returns a postag_status; POSTAG_STATUS_OK (0) is success.
  * - Inputs come first, then buffers the call both reads and writes (state, scratch),
  *   then outputs, last. Every pointer is followed by its length, in elements.
  * - Outputs (and a state) are written only when the call returns POSTAG_STATUS_OK.
@@ -482,6 +482,17 @@ extern "C" {
  * NUL-terminated string.
  */
 const char *postag_version(void);
+
+/**
+ * The SIMD level the library's kernels run at on the calling thread, as a static,
+ * NUL-terminated string: `"scalar"`, `"sse2"`, `"avx2"`, `"avx512"` or `"neon"`. With
+ * the default build the fastest level the processor supports, detected at the first
+ * call that needs it (the environment variable `POSTAG_SIMD` picks another it
+ * supports); without `std` (firmware) fixed by the target's features (`"scalar"` on
+ * Cortex-M). Scores may differ between levels in the last bits of f32 models (see
+ * `core/README.md`, "SIMD kernels").
+ */
+const char *postag_simd_level(void);
 
 /**
  * Validates the blob (`blob_len` bytes at `blob`: framing, version, CRC-32, every

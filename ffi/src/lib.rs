@@ -100,6 +100,27 @@ pub extern "C" fn postag_version() -> *const core::ffi::c_char {
     VERSION.as_ptr()
 }
 
+/// The SIMD level the library's kernels run at on the calling thread, as a static,
+/// NUL-terminated string: `"scalar"`, `"sse2"`, `"avx2"`, `"avx512"` or `"neon"`. With
+/// the default build the fastest level the processor supports, detected at the first
+/// call that needs it (the environment variable `POSTAG_SIMD` picks another it
+/// supports); without `std` (firmware) fixed by the target's features (`"scalar"` on
+/// Cortex-M). Scores may differ between levels in the last bits of f32 models (see
+/// `core/README.md`, "SIMD kernels").
+#[no_mangle]
+pub extern "C" fn postag_simd_level() -> *const core::ffi::c_char {
+    use postag_core::arch::{level, Level};
+    let name = match level() {
+        Level::Scalar => c"scalar",
+        Level::Sse2 => c"sse2",
+        Level::Avx2 => c"avx2",
+        Level::Avx512 => c"avx512",
+        Level::Neon => c"neon",
+        _ => c"unknown",
+    };
+    name.as_ptr()
+}
+
 /// Halts: no unwinding into C. Never reached in practice (the core is panic-free).
 #[cfg(all(not(feature = "std"), not(test)))]
 #[panic_handler]
@@ -118,6 +139,20 @@ fn halt(_: &core::panic::PanicInfo<'_>) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(feature = "std")]
+    fn simd_level_names_the_level_of_the_calling_thread() {
+        use postag_core::arch::{self, Level};
+        // SAFETY: postag_simd_level returns a static NUL-terminated string.
+        let name = || unsafe { core::ffi::CStr::from_ptr(postag_simd_level()) };
+        assert_eq!(name().to_str().unwrap(), arch::level().name());
+        for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+            assert!(arch::force(Some(level)));
+            assert_eq!(name().to_str().unwrap(), level.name());
+        }
+        arch::force(None);
+    }
 
     #[test]
     fn version_string_is_cargo_version() {

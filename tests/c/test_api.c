@@ -77,6 +77,26 @@ static int check_version(void) {
     return 1;
 }
 
+/* postag_simd_level names a level; the one the test harness expects (it sets
+ * POSTAG_EXPECTED_SIMD to the level this process runs at), when given. */
+static int check_simd_level(void) {
+    static const char *const names[] = {"scalar", "sse2", "avx2", "avx512", "neon"};
+    const char *level = postag_simd_level();
+    const char *expected = getenv("POSTAG_EXPECTED_SIMD");
+    size_t k;
+    int known = 0;
+    CHECK(level != NULL);
+    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+        known |= strcmp(level, names[k]) == 0;
+    }
+    CHECK(known);
+    CHECK(postag_simd_level() == level);
+    if (expected != NULL) {
+        CHECK(strcmp(level, expected) == 0);
+    }
+    return 1;
+}
+
 static int check_status_strings(void) {
     unsigned code, other;
     char buf[POSTAG_STATUS_MESSAGE_MAX];
@@ -1289,6 +1309,7 @@ static int check_raw_text_errors(void) {
 int main(int argc, char **argv) {
     static const ctest tests[] = {
         {"version", check_version},
+        {"simd_level", check_simd_level},
         {"status_strings", check_status_strings},
         {"model_object", check_model_object},
         {"tags_and_scores_equal_the_core", check_tags_and_scores_equal_the_core},

@@ -155,7 +155,12 @@ fn c_tests_pass() {
         return;
     }
     let exe = build_test_api("plain", &["-O2"]);
-    run_report(Command::new(exe).arg(manifest()).args(raw_cases()));
+    run_report(
+        Command::new(exe)
+            .arg(manifest())
+            .args(raw_cases())
+            .env("POSTAG_EXPECTED_SIMD", arch::level().name()),
+    );
 }
 
 #[test]
@@ -181,7 +186,8 @@ fn c_tests_pass_under_address_and_undefined_behavior_sanitizers() {
                 "ASAN_OPTIONS",
                 "detect_leaks=1:abort_on_error=0:exitcode=23",
             )
-            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"),
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+            .env("POSTAG_EXPECTED_SIMD", arch::level().name()),
     );
 }
 
@@ -203,7 +209,8 @@ fn c_tests_pass_under_valgrind_without_errors_or_leaks() {
             .arg(exe)
             .arg(valgrind_manifest())
             .args(raw_cases())
-            .env("POSTAG_SIMD", valgrind_level().name()),
+            .env("POSTAG_SIMD", valgrind_level().name())
+            .env("POSTAG_EXPECTED_SIMD", valgrind_level().name()),
     );
 }
 
