@@ -55,6 +55,17 @@ fn documented(c: &Config, n: usize, block: usize) -> usize {
     4 * (n * (1 + f + t) + v + s + ww.max(wc)) + 3
 }
 
+/// `n` tokens of the vocabulary `words`, every seventh, round and round.
+fn sentence(words: &[String], n: usize) -> Vec<&str> {
+    words
+        .iter()
+        .cycle()
+        .step_by(7)
+        .take(n)
+        .map(String::as_str)
+        .collect()
+}
+
 fn models() -> Vec<Vec<u8>> {
     let mut blobs = Vec::new();
     blobs.push(tiny::blob());
@@ -161,13 +172,7 @@ fn the_low_memory_schedule_tags_as_the_default_one() {
         let words: Vec<String> = model.vocab().map(|(w, _)| w.to_string()).collect();
         let t = model.num_tags();
         for n in [1, 7, 8, 9, 30] {
-            let tokens: Vec<&str> = words
-                .iter()
-                .cycle()
-                .step_by(7)
-                .take(n)
-                .map(String::as_str)
-                .collect();
+            let tokens = sentence(&words, n);
             for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
                 assert!(arch::force(Some(level)));
                 let run = |bytes: usize| {
@@ -217,13 +222,7 @@ fn scratch_bytes_runs_the_default_schedule_at_any_alignment() {
         let words: Vec<String> = model.vocab().map(|(w, _)| w.to_string()).collect();
         let t = model.num_tags();
         for n in [9, 30] {
-            let tokens: Vec<&str> = words
-                .iter()
-                .cycle()
-                .step_by(7)
-                .take(n)
-                .map(String::as_str)
-                .collect();
+            let tokens = sentence(&words, n);
             // The low-memory schedule's words, from the first aligned byte.
             let low_words = (model.min_scratch_bytes(n).unwrap() - 3) / 4;
             let full = model.scratch_bytes(n).unwrap();

@@ -671,6 +671,51 @@ mod tests {
         with_segmenter(tiny, Some(&seg), Storage::F32).unwrap()
     }
 
+    /// `postag_tag_text` of `text` in `scratch` (all of it), with room for `n_tokens`
+    /// tokens and `n_words` words and tags: the status and the outputs.
+    fn tag_text(
+        model: &postag_model,
+        text: &str,
+        window: usize,
+        scratch: &mut [u8],
+        n_tokens: usize,
+        n_words: usize,
+    ) -> (
+        postag_status,
+        Vec<postag_text_token>,
+        Vec<postag_token>,
+        Vec<u16>,
+        postag_text_counts,
+    ) {
+        let mut tokens = vec![postag_text_token::default(); n_tokens];
+        let empty = postag_token {
+            ptr: core::ptr::null(),
+            len: 0,
+        };
+        let mut words = vec![empty; n_words];
+        let mut tags = vec![0u16; n_words];
+        let mut counts = postag_text_counts::default();
+        // SAFETY: valid, disjoint buffers of the stated lengths.
+        let status = unsafe {
+            postag_tag_text(
+                model,
+                text.as_ptr(),
+                text.len(),
+                window,
+                scratch.as_mut_ptr(),
+                scratch.len(),
+                tokens.as_mut_ptr(),
+                tokens.len(),
+                words.as_mut_ptr(),
+                words.len(),
+                tags.as_mut_ptr(),
+                tags.len(),
+                &mut counts,
+            )
+        };
+        (status, tokens, words, tags, counts)
+    }
+
     #[test]
     fn tag_text_equals_the_core_at_any_scratch_alignment() {
         let blob = blob();
@@ -714,34 +759,8 @@ mod tests {
 
         for offset in 0..8 {
             let mut scratch = vec![0u8; sizes.tag_text_scratch + offset];
-            let mut tokens = vec![postag_text_token::default(); n];
-            let mut words = vec![
-                postag_token {
-                    ptr: core::ptr::null(),
-                    len: 0
-                };
-                want_words.len()
-            ];
-            let mut tags = vec![0u16; want_words.len()];
-            let mut counts = postag_text_counts::default();
-            // SAFETY: valid, disjoint buffers of the stated lengths.
-            let status = unsafe {
-                postag_tag_text(
-                    &model,
-                    text.as_ptr(),
-                    text.len(),
-                    5,
-                    scratch.as_mut_ptr().add(offset),
-                    sizes.tag_text_scratch,
-                    tokens.as_mut_ptr(),
-                    tokens.len(),
-                    words.as_mut_ptr(),
-                    words.len(),
-                    tags.as_mut_ptr(),
-                    tags.len(),
-                    &mut counts,
-                )
-            };
+            let (status, tokens, words, tags, counts) =
+                tag_text(&model, text, 5, &mut scratch[offset..], n, want_words.len());
             assert_eq!(status, postag_status::Ok, "offset {offset}");
             assert_eq!((counts.n_tokens, counts.n_words), (n, want_words.len()));
             let got: Vec<&[u8]> = words
@@ -796,32 +815,8 @@ mod tests {
             unsafe { postag_text_size(&model, text.as_ptr(), text.len(), WINDOW, &mut sizes) };
         assert_eq!(status, postag_status::Ok);
         let mut scratch = vec![0u8; sizes.tag_text_scratch];
-        let mut tokens = vec![postag_text_token::default(); 4];
-        let empty = postag_token {
-            ptr: core::ptr::null(),
-            len: 0,
-        };
-        let mut words = vec![empty; 4];
-        let mut tags = vec![0u16; 4];
-        let mut counts = postag_text_counts::default();
-        // SAFETY: valid, disjoint buffers of the stated lengths.
-        let status = unsafe {
-            postag_tag_text(
-                &model,
-                text.as_ptr(),
-                text.len(),
-                WINDOW,
-                scratch.as_mut_ptr(),
-                scratch.len(),
-                tokens.as_mut_ptr(),
-                tokens.len(),
-                words.as_mut_ptr(),
-                words.len(),
-                tags.as_mut_ptr(),
-                tags.len(),
-                &mut counts,
-            )
-        };
+        let (status, tokens, words, tags, counts) =
+            tag_text(&model, text, WINDOW, &mut scratch, 4, 4);
         assert_eq!(status, postag_status::Ok);
         assert_eq!((counts.n_tokens, counts.n_words), (1, 1));
         assert_eq!((tokens[0].start, tokens[0].end), (0, text.len() as u32));
