@@ -1,10 +1,51 @@
 //! Files written whole or not at all.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+
+/// The temporary files being written, removed by [`remove_temporaries_on_signal`]'s
+/// handler.
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// On Ctrl-C (SIGINT), SIGTERM or SIGHUP: removes the temporary files of the writes
+/// under way, then exits with status 130. Call once, at the start of `main`.
+pub fn remove_temporaries_on_signal() -> Result<()> {
+    ctrlc::set_handler(|| {
+        if let Ok(temps) = TEMPORARIES.lock() {
+            for t in temps.iter() {
+                let _ = fs::remove_file(t);
+            }
+        }
+        std::process::exit(130);
+    })
+    .context("cannot install the signal handler")
+}
+
+fn track(tmp: &Path, on: bool) {
+    let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+    match on {
+        true => temps.push(tmp.to_path_buf()),
+        false => temps.retain(|t| t != tmp),
+    }
+}
+
+/// Where a write to `path` lands: `path`, or the file a symbolic link there points to
+/// (through any chain of links, dangling ones included), so that the link stays a link.
+fn destination(path: &Path) -> PathBuf {
+    let mut at = path.to_path_buf();
+    // (A bound, as the OS has, for a cycle of links.)
+    for _ in 0..40 {
+        match fs::read_link(&at) {
+            Ok(target) => at = at.parent().unwrap_or(Path::new("")).join(target),
+            Err(_) => break,
+        }
+    }
+    at
+}
 
 /// The temporary name `path` is written under before the rename.
 fn temp_path(path: &Path) -> PathBuf {
@@ -15,41 +56,67 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory,
-/// flushed to disk, then renamed over `path`. On any error `path` is untouched and
-/// the temporary file is removed.
+/// Writes `bytes` to `path` as [`AtomicFile`] does: whole or not at all.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.commit()
 }
 
-/// A file written under a temporary name and renamed over its path by
-/// [`AtomicFile::commit`]; dropped without a commit, it removes the temporary file and
-/// leaves the path untouched.
+/// A file written under a temporary name in its directory, flushed to disk and renamed
+/// over its path by [`AtomicFile::commit`]; dropped without a commit (or on a signal,
+/// see [`remove_temporaries_on_signal`]) it removes the temporary file and leaves the
+/// path untouched. A path that is a symbolic link is written where the link points (the
+/// link stays); an existing file keeps its permissions. A device or a FIFO (`/dev/null`,
+/// a named pipe) is written directly, since it cannot be replaced: whatever was
+/// written before an error has reached it.
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: PathBuf,
+    /// The temporary file, or `None` when writing a device or FIFO directly.
+    tmp: Option<PathBuf>,
     file: Option<std::io::BufWriter<File>>,
 }
 
 impl AtomicFile {
     /// Starts writing `path`.
     pub fn create(path: &Path) -> Result<Self> {
-        let tmp = temp_path(path);
-        let file =
-            File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+        let what = || format!("cannot write {}", path.display());
+        let dest = destination(path);
+        let existing = fs::metadata(&dest).ok();
+        if existing
+            .as_ref()
+            .is_some_and(|m| !m.is_file() && !m.is_dir())
+        {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&dest)
+                .with_context(what)?;
+            return Ok(AtomicFile {
+                path: path.to_path_buf(),
+                tmp: None,
+                file: Some(std::io::BufWriter::new(file)),
+            });
+        }
+        let tmp = temp_path(&dest);
+        track(&tmp, true);
+        let file = File::create(&tmp).and_then(|f| {
+            if let Some(m) = &existing {
+                keep_owner_and_mode(&tmp, m)?;
+            }
+            Ok(f)
+        });
+        let file = match file {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                track(&tmp, false);
+                return Err(e).with_context(what);
+            }
+        };
         Ok(AtomicFile {
-            path: path.to_path_buf(),
-            tmp,
+            path: dest,
+            tmp: Some(tmp),
             file: Some(std::io::BufWriter::new(file)),
         })
     }
@@ -62,38 +129,72 @@ impl AtomicFile {
             .take()
             .map(|w| w.into_inner().map_err(|e| e.into_error()));
         let result = (|| -> std::io::Result<()> {
+            let Some(tmp) = &self.tmp else {
+                // A device or FIFO: flushed above.
+                return file.transpose().map(drop);
+            };
             if let Some(f) = file {
                 f?.sync_all()?;
             }
-            fs::rename(&self.tmp, &self.path)
+            fs::rename(tmp, &self.path)
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&self.tmp);
+        if let Some(tmp) = &self.tmp {
+            if result.is_err() {
+                let _ = fs::remove_file(tmp);
+            }
+            track(tmp, false);
         }
         result.with_context(|| format!("cannot write {}", self.path.display()))
     }
 }
 
+/// Gives the new file `tmp` the permissions (and, where the process may, the owner)
+/// of the file it replaces.
+fn keep_owner_and_mode(tmp: &Path, old: &fs::Metadata) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // Only a privileged process may give a file away: otherwise it stays ours.
+        let _ = std::os::unix::fs::chown(tmp, Some(old.uid()), Some(old.gid()));
+    }
+    fs::set_permissions(tmp, old.permissions())
+}
+
+impl AtomicFile {
+    /// `e` with the path named (its kind kept).
+    fn named(&self, e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot write {}: {e}", self.path.display()),
+        )
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match &mut self.file {
+        let r = match &mut self.file {
             Some(f) => f.write(buf),
             None => Err(std::io::Error::other("file already committed")),
-        }
+        };
+        r.map_err(|e| self.named(e))
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.file {
+        let r = match &mut self.file {
             Some(f) => f.flush(),
             None => Ok(()),
-        }
+        };
+        r.map_err(|e| self.named(e))
     }
 }
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
+        if let Some(tmp) = &self.tmp {
+            if self.file.take().is_some() {
+                let _ = fs::remove_file(tmp);
+            }
+            track(tmp, false);
         }
     }
 }
@@ -177,6 +278,53 @@ mod tests {
         f.write_all(b"whole").unwrap();
         f.commit().unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"whole");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A symbolic link is written through (the link stays a link, also when it
+    /// dangles), an existing file keeps its permissions, a named pipe is written in
+    /// place.
+    #[cfg(unix)]
+    #[test]
+    fn links_modes_and_devices_survive_a_write() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = std::env::temp_dir().join(format!("postag-fsio-links-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let (target, link) = (dir.join("target.txt"), dir.join("link.txt"));
+        fs::write(&target, b"old").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+        symlink("target.txt", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        // A dangling link: the file it names is created.
+        symlink("later.txt", dir.join("dangling")).unwrap();
+        write_atomic(&dir.join("dangling"), b"made").unwrap();
+        assert_eq!(fs::read(dir.join("later.txt")).unwrap(), b"made");
+        // A named pipe (as a device): written, not replaced by a plain file.
+        let fifo = dir.join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        let mut files = 4;
+        if made.is_ok_and(|s| s.success()) {
+            let reader = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || fs::read(fifo).unwrap())
+            };
+            write_atomic(&fifo, b"through").unwrap();
+            assert_eq!(reader.join().unwrap(), b"through");
+            assert!(!fs::symlink_metadata(&fifo).unwrap().is_file());
+            files += 1;
+        }
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), files, "no temporary left: {names:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -253,3 +253,60 @@ fn raw_evaluation_refuses_a_column_it_cannot_score() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Interrupted (Ctrl-C, SIGTERM) while it writes `-o`, `tag` leaves neither the output
+/// nor its temporary file, and exits with status 130.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_tag_leaves_no_file_behind() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = workdir("interrupted");
+    for signal in ["-INT", "-TERM"] {
+        let mut child = postag(&dir)
+            .args(["tag", "-o", "out.txt"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"The dog barks .\n").unwrap();
+        stdin.flush().unwrap();
+        // The temporary file exists once the output is open; the input stays open, so
+        // `tag` is still writing when the signal comes.
+        let started = std::time::Instant::now();
+        let temporaries = || {
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .contains(".tmp-")
+                })
+                .count()
+        };
+        while temporaries() == 0 {
+            assert!(
+                started.elapsed().as_secs() < 30,
+                "no temporary file appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pid = child.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status();
+        assert!(killed.unwrap().success());
+        let status = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(status.code(), Some(130), "{signal}");
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{signal}: left {left:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
