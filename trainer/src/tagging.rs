@@ -187,6 +187,15 @@ pub fn tag_all(
 }
 
 /// Worker threads to use: the machine's parallelism unless given.
+/// `--threads`: a count of at least 1.
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("at least 1 thread is needed (leave --threads out for all cores)".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 pub fn threads(requested: Option<usize>) -> usize {
     requested
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -139,6 +139,29 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
     assert!(e.contains("--raw-output needs --format raw"), "{e}");
     let e = common::fails(&dir, &["tag", "--input", dir.to_str().unwrap()]);
     assert!(e.contains("it is a directory"), "{e}");
+    // A treebank none of whose `# text` spells its tokens teaches no boundary: an
+    // error, not a segmenter that never ends a token.
+    let bad = TRAIN
+        .replace("# text = I can't go.", "# text = You cannot go.")
+        .replace("# text = Hello, world!", "# text = Bye, world!");
+    std::fs::write(dir.join("mismatched.conllu"), bad).unwrap();
+    let e = common::fails(
+        &dir,
+        &[
+            "segmenter",
+            "--train",
+            "mismatched.conllu",
+            "-o",
+            "s.postag",
+            "--steps",
+            "2",
+        ],
+    );
+    assert!(
+        e.contains("mismatched.conllu: no token boundary to learn from"),
+        "{e}"
+    );
+    assert!(!dir.join("s.postag").exists());
 }
 
 #[test]

@@ -525,3 +525,36 @@ fn train_learns_the_segmenter_exactly_as_train_then_segmenter() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every numeric training setting is refused, naming its flag, when it is not a finite
+/// number in its range: NaN included, which compares false with everything.
+#[test]
+fn training_settings_must_be_finite_numbers_in_range() {
+    let dir = workdir("settings-nan");
+    std::fs::write(
+        dir.join("t.conllu"),
+        "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n",
+    )
+    .unwrap();
+    for (flag, value) in [
+        ("--word-dropout", "nan"),
+        ("--word-dropout", "inf"),
+        ("--word-dropout", "-1"),
+        ("--clip", "nan"),
+        ("--clip", "-0.5"),
+        ("--lr", "nan"),
+        ("--lr", "0"),
+        ("--dropout", "nan"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let err = fails(
+            &dir,
+            &[
+                "train", "--train", "t.conllu", "-o", "m.postag", "--preset", "tiny", &arg,
+            ],
+        );
+        assert!(err.contains(flag), "{arg}: {err}");
+        assert!(!dir.join("m.postag").exists(), "{arg}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

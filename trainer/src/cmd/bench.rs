@@ -23,7 +23,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
     /// Worker threads for the parallel figure (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::tagging::parse_threads)]
     threads: Option<usize>,
 }
 

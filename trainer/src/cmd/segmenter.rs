@@ -48,7 +48,7 @@ pub struct SegmenterArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Worker threads for tagging the dev set.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::tagging::parse_threads)]
     threads: Option<usize>,
 }
 
@@ -92,6 +92,14 @@ pub fn learn(train_path: &Path, opts: &SegOpts, quiet: bool) -> Result<Segmenter
         );
     }
     let (chars, labels, mismatched, spaces) = rawtext::labels(&sentences);
+    if labels.iter().all(|&l| l == rawtext::LABEL_NONE) {
+        bail!(
+            "{}: no token boundary to learn from: the `# text` of none of its {} sentences \
+             matches its tokens",
+            train_path.display(),
+            sentences.len()
+        );
+    }
     if mismatched > 0 && !quiet {
         eprintln!("segmenter: {mismatched} sentences whose # text does not match their tokens are left unlabelled");
     }

@@ -65,7 +65,7 @@ pub struct TagArgs {
     #[arg(long, short)]
     output: Option<PathBuf>,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::tagging::parse_threads)]
     threads: Option<usize>,
     /// With `--format raw`: the output format [default: conllu].
     #[arg(long, value_enum)]

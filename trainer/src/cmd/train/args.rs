@@ -64,7 +64,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub(super) patience: Option<usize>,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::tagging::parse_threads)]
     pub(super) threads: Option<usize>,
     /// Word embedding size.
     #[arg(long)]
@@ -111,7 +111,7 @@ pub struct TrainArgs {
     /// Words seen fewer times share the unknown-word entry.
     #[arg(long)]
     pub(super) min_word_count: Option<usize>,
-    /// Keep at most this many words (the most frequent).
+    /// Keep at most this many words (the most frequent; 0: no limit).
     #[arg(long)]
     pub(super) max_vocab: Option<usize>,
     /// Characters seen fewer times share the unknown-char entry.

@@ -278,8 +278,14 @@ impl Settings {
         if !(0.0..1.0).contains(&self.dropout) {
             bail!("--dropout must be in [0, 1)");
         }
-        if self.word_dropout < 0.0 || self.clip < 0.0 || self.lr <= 0.0 || !self.lr.is_finite() {
-            bail!("--word-dropout and --clip must be >= 0 and --lr > 0");
+        // (Written so that NaN fails each test.)
+        for (flag, v) in [("--word-dropout", self.word_dropout), ("--clip", self.clip)] {
+            if !(v >= 0.0 && v.is_finite()) {
+                bail!("{flag} must be a finite number >= 0 (got {v})");
+            }
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            bail!("--lr must be a finite number > 0 (got {})", self.lr);
         }
         Ok(())
     }
