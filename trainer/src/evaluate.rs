@@ -64,17 +64,19 @@ pub struct Evaluation {
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
-/// Tags `sentences` with `model` and compares with their `column` tags.
+/// Tags `sentences` (read from `source`, which errors and warnings name with the
+/// sentence's line) with `model` and compares with their `column` tags.
 pub fn evaluate(
     model: &Model<'_>,
     sentences: &[Sentence],
+    source: &std::path::Path,
     column: TagColumn,
     threads: usize,
 ) -> Result<Evaluation> {
     let forms: Vec<Vec<&str>> = sentences.iter().map(Sentence::forms).collect();
     let name = |i: usize| {
         let line = sentences[i].words.first().map_or(0, |w| w.line_number);
-        format!("sentence at line {line}")
+        format!("{}:{line}", source.display())
     };
     warn_long_sentences(&forms, &name);
     let tagged = tag_all(model, &forms, false, threads, &name)?;

@@ -292,6 +292,10 @@ pub fn eval_raw(
     let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
     let seg = segmenter(bytes, name)?;
     let gold_name = gold.display().to_string();
+    // Every gold word needs its UPOS, as `eval` requires: a missing one is not a
+    // tagging error.
+    let upos = crate::conllu::TagColumn::Upos;
+    crate::conllu::require_tags(&crate::conllu::read(gold)?, upos, gold)?;
     let gold = crate::rawtext::read(gold)?;
     if gold.iter().all(|s| s.tokens.is_empty()) {
         return Err(anyhow!("{gold_name} has no words to evaluate"));

@@ -136,7 +136,7 @@ fn over_long_sentences_are_tagged_in_windows_and_counted() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("sentence at line 3: 8292 tokens") && stderr.contains("windows"),
+        stderr.contains("long.conllu:3: 8292 tokens") && stderr.contains("windows"),
         "{stderr}"
     );
     let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -229,28 +229,42 @@ fn raw_jsonl_offsets_index_the_input_bytes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The raw-text evaluation scores UPOS only: asked for another column it says so
-/// instead of printing a number that means nothing.
+/// `eval` scores the column the model tags: asked for another one (`--raw` too) it
+/// says so instead of printing a number that means nothing; and `eval --raw`, as
+/// `eval`, refuses gold words without a UPOS tag instead of counting them as errors.
 #[test]
-fn raw_evaluation_refuses_a_column_it_cannot_score() {
+fn evaluation_refuses_a_column_the_model_does_not_tag() {
     let Some(shared) = shared() else { return };
     let dev = shared.join("data/ud/en_ewt/en_ewt-ud-dev.conllu");
-    let dir = workdir("raw-eval-column");
-    let err = fails(
-        &dir,
-        &[
-            "eval",
-            "--raw",
-            "--column",
-            "xpos",
-            "--data",
-            dev.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        err.contains("eval --raw scores UPOS") && err.contains("XPOS"),
-        "{err}"
-    );
+    let dir = workdir("eval-column");
+    for raw in [false, true] {
+        let mut args = vec!["eval", "--column", "xpos", "--data", dev.to_str().unwrap()];
+        if raw {
+            args.push("--raw");
+        }
+        let err = fails(&dir, &args);
+        assert!(
+            err.contains("tags UPOS, not XPOS") && err.contains("built-in"),
+            "raw {raw}: {err}"
+        );
+    }
+    std::fs::write(
+        dir.join("no-upos.conllu"),
+        "# text = The dog\n1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n\
+         2\tdog\tdog\t_\tNN\t_\t0\troot\t_\t_\n\n",
+    )
+    .unwrap();
+    for raw in [false, true] {
+        let mut args = vec!["eval", "--data", "no-upos.conllu"];
+        if raw {
+            args.push("--raw");
+        }
+        let err = fails(&dir, &args);
+        assert!(
+            err.contains("no-upos.conllu:3:") && err.contains("\"dog\" has no UPOS tag"),
+            "raw {raw}: {err}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

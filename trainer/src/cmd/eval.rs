@@ -17,14 +17,15 @@ pub struct EvalArgs {
     /// Gold data (CoNLL-U).
     #[arg(long)]
     data: PathBuf,
-    /// Column to compare with (default: the one the model was trained on).
+    /// Column to compare with: the one the model was trained on (the default; another
+    /// is an error).
     #[arg(long, value_parser = conllu::column_parser())]
     column: Option<TagColumn>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::tagging::parse_threads)]
     threads: Option<usize>,
     /// Rebuild the raw text from the gold data's `# text`, segment and tag it, and report
     /// the CoNLL 2018 Tokens, Sentences, Words and UPOS F1.
@@ -36,13 +37,25 @@ pub struct EvalArgs {
     presegmented: bool,
 }
 
+/// The column to score: the model's, which `--column` may name but not change (the
+/// model's tags compared with another column's would give a number that means
+/// nothing).
+fn column(args: &EvalArgs, name: &str, model: TagColumn) -> Result<TagColumn> {
+    match args.column {
+        Some(c) if c != model => Err(anyhow!(
+            "{name} tags {model}, not {c}: its tags can only be scored against the {model} column"
+        )),
+        _ => Ok(model),
+    }
+}
+
 pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let file = args.model.open()?;
+    let model = file.load()?;
+    let column = column(&args, file.name(), model.config().tag_column)?;
     if args.raw {
-        // The CoNLL 2018 metrics score UPOS: another column would give a number that
-        // means nothing.
-        let column = args.column.unwrap_or(file.load()?.config().tag_column);
-        if column != conllu::TagColumn::Upos {
+        // The CoNLL 2018 metrics score UPOS.
+        if column != TagColumn::Upos {
             anyhow::bail!(
                 "eval --raw scores UPOS (the CoNLL 2018 metrics); {} tags {column}",
                 file.name()
@@ -62,14 +75,12 @@ pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
         }
         return Ok(());
     }
-    let model = file.load()?;
-    let column = args.column.unwrap_or(model.config().tag_column);
     let gold = conllu::read(&args.data)?;
     conllu::require_tags(&gold, column, &args.data)?;
     if gold.iter().all(|s| s.words.is_empty()) {
         return Err(anyhow!("{} has no words to evaluate", args.data.display()));
     }
-    let ev = evaluate(&model, &gold, column, threads(args.threads))?;
+    let ev = evaluate(&model, &gold, &args.data, column, threads(args.threads))?;
     if args.json {
         writeln!(out, "{}", serde_json::to_string(&ev)?)?;
     } else {

@@ -283,6 +283,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .as_deref()
         .map(|p| read_data(p, column, None))
         .transpose()?;
+    let dev_path = args.dev.as_deref().unwrap_or(std::path::Path::new(""));
     // A segmenter is learned from training data that carries `# text`, unless told not
     // to or the --init model brings its own: decided (and its options checked) now,
     // learned after the tagger.
@@ -387,7 +388,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let dev_accuracy = match &dev {
             Some(d) => {
                 let model = Model::from_bytes(&blob)?;
-                Some(evaluate(&model, d, column, workers)?.accuracy)
+                Some(evaluate(&model, d, dev_path, column, workers)?.accuracy)
             }
             None => None,
         };
@@ -461,7 +462,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let model = Model::from_bytes(&final_blob)?;
     let dev_eval = dev
         .as_ref()
-        .map(|d| evaluate(&model, d, column, workers))
+        .map(|d| evaluate(&model, d, dev_path, column, workers))
         .transpose()?;
     write_atomic(&args.output, &final_blob)?;
     let _ = std::fs::remove_file(&ckpt_path);
