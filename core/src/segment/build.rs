@@ -76,6 +76,34 @@ fn copy_stored(
     b: &mut BlobBuilder,
     keep: impl Fn(Role) -> bool,
 ) -> Result<(), BuildError> {
+    copy_as(blob, b, keep, false)
+}
+
+/// Whether `role` is one of the segmenter's weight matrices, which may be stored as
+/// f32 or int8 (the char embedding, each direction's `W_ih` and `W_hh`, the output
+/// layer).
+fn is_segmenter_matrix(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Segmenter(
+            SegPart::CharEmbedding
+                | SegPart::OutputWeights
+                | SegPart::Lstm {
+                    part: LstmPart::InputWeights | LstmPart::HiddenWeights,
+                    ..
+                }
+        )
+    )
+}
+
+/// [`copy_stored`], the segmenter's f32 weight matrices stored as int8 if `int8` (as
+/// [`with_segmenter`] stores them for [`Storage::I8`]).
+fn copy_as(
+    blob: &[u8],
+    b: &mut BlobBuilder,
+    keep: impl Fn(Role) -> bool,
+    int8: bool,
+) -> Result<(), BuildError> {
     let raw = format::split(blob).map_err(BuildError::Invalid)?;
     let invalid = BuildError::Invalid(Error::InvalidModel);
     for e in raw.header.tensors.iter() {
@@ -89,13 +117,16 @@ fn copy_stored(
             .checked_add(len)
             .and_then(|end| raw.payload.get(start..end))
             .ok_or(invalid.clone())?;
-        b.stored(
-            e.role,
-            e.dtype,
-            e.rows as usize,
-            e.cols as usize,
-            bytes.to_vec(),
-        )?;
+        let (rows, cols) = (e.rows as usize, e.cols as usize);
+        if int8 && e.dtype == DType::F32 && is_segmenter_matrix(e.role) {
+            let data: Vec<f32> = bytes
+                .chunks_exact(4)
+                .map(|v| f32::from_le_bytes([v[0], v[1], v[2], v[3]]))
+                .collect();
+            b.weights(e.role, rows, cols, &data, Storage::I8)?;
+        } else {
+            b.stored(e.role, e.dtype, rows, cols, bytes.to_vec())?;
+        }
     }
     Ok(())
 }
@@ -104,14 +135,39 @@ fn copy_stored(
 /// none: for rewriting a model's tagger (`quantize`, `train --init`) without losing
 /// the segmenter it carried.
 pub fn copy_segmenter(from: &[u8], to: &[u8]) -> Result<Vec<u8>, BuildError> {
+    copy_segmenter_as(from, to, Storage::F32)
+}
+
+/// [`copy_segmenter`] with the segmenter's weight matrices stored as `storage` where
+/// `from` has them as f32: for [`Storage::I8`] (`quantize`), the bytes
+/// [`with_segmenter`] writes from the same f32 weights. (int8 matrices stay int8.)
+pub fn copy_segmenter_as(from: &[u8], to: &[u8], storage: Storage) -> Result<Vec<u8>, BuildError> {
     let config = format::split(to)
         .map_err(BuildError::Invalid)?
         .header
         .config;
     let mut b = BlobBuilder::new(config);
     copy_stored(to, &mut b, |role| !matches!(role, Role::Segmenter(_)))?;
-    copy_stored(from, &mut b, |role| matches!(role, Role::Segmenter(_)))?;
+    let int8 = storage == Storage::I8;
+    copy_as(
+        from,
+        &mut b,
+        |role| matches!(role, Role::Segmenter(_)),
+        int8,
+    )?;
     b.finish()
+}
+
+/// Whether `blob` carries a segmenter with f32 weight matrices.
+pub fn has_f32_segmenter(blob: &[u8]) -> Result<bool, BuildError> {
+    let raw = format::split(blob).map_err(BuildError::Invalid)?;
+    for e in raw.header.tensors.iter() {
+        let e = e.map_err(BuildError::Invalid)?;
+        if is_segmenter_matrix(e.role) && e.dtype == DType::F32 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Characters of a lowercased form that a token's character does not lowercase to on its
@@ -353,6 +409,70 @@ mod tests {
                 .collect(),
         };
         write_segmenter(&tagger, Some(&seg), Storage::F32, prune).unwrap()
+    }
+
+    /// `quantize`'s path: an f32 segmenter copied as int8 is, byte for byte, the blob
+    /// written with int8 from the same weights; copied as f32 it stays as stored; int8
+    /// stays int8.
+    #[test]
+    fn a_segmenter_copied_as_int8_is_the_one_written_as_int8() {
+        let tagger = RandomModel {
+            words: 20,
+            word_dim: 4,
+            chars: None,
+            hidden: 3,
+            layers: 1,
+            bidirectional: true,
+            tags: 3,
+            storage: Storage::I8,
+            seed: 9,
+        }
+        .build()
+        .unwrap()
+        .0;
+        let mut x = 1u32;
+        let mut v = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+                })
+                .collect()
+        };
+        let (dim, h) = (3, 5);
+        let cell = |v: &mut dyn FnMut(usize) -> Vec<f32>| SegCell {
+            w_ih: v(4 * h * dim),
+            w_hh: v(4 * h * h),
+            bias: v(4 * h),
+        };
+        let seg = SegmenterWeights {
+            spaces_in_tokens: true,
+            chars: vec![('a', 1), ('b', 2)],
+            embedding: v(3 * dim),
+            rows: 3,
+            dim,
+            cells: vec![cell(&mut v), cell(&mut v)],
+            out_w: v(CLASSES * 2 * h),
+            out_b: v(CLASSES),
+            multiwords: vec![(
+                "gonna".to_string(),
+                vec!["gon".to_string(), "na".to_string()],
+            )],
+        };
+        let f32_blob = with_segmenter(&tagger, Some(&seg), Storage::F32).unwrap();
+        let int8_blob = with_segmenter(&tagger, Some(&seg), Storage::I8).unwrap();
+        assert!(has_f32_segmenter(&f32_blob).unwrap());
+        assert!(!has_f32_segmenter(&int8_blob).unwrap());
+        assert!(!has_f32_segmenter(&tagger).unwrap());
+        assert_eq!(
+            copy_segmenter_as(&f32_blob, &tagger, Storage::I8).unwrap(),
+            int8_blob
+        );
+        assert_eq!(
+            copy_segmenter_as(&int8_blob, &tagger, Storage::I8).unwrap(),
+            int8_blob
+        );
+        assert_eq!(copy_segmenter(&f32_blob, &tagger).unwrap(), f32_blob);
     }
 
     fn words(seg: &Segmenter<'_>, token: &str) -> Vec<(bool, String)> {

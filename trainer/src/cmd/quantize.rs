@@ -1,10 +1,11 @@
-//! `postag quantize`: int8 weights with a per-row scale (about 4x smaller).
+//! `postag quantize`: int8 weight matrices with a per-row scale, the tagger's and the
+//! segmenter's (each matrix about 4x smaller).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use postag_core::segment::build::copy_segmenter;
+use postag_core::segment::build::{copy_segmenter_as, has_f32_segmenter};
 use postag_core::tensor::Storage;
 
 use crate::cmd::ModelFile;
@@ -25,8 +26,10 @@ pub fn run(args: QuantizeArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
     let model = file.load()?;
     let bytes = file.bytes();
-    if model.word_embedding().storage() == Storage::I8 {
-        // Every weight of a blob has one storage: nothing to quantize.
+    let tagger_int8 = model.word_embedding().storage() == Storage::I8;
+    if tagger_int8 && !has_f32_segmenter(bytes)? {
+        // Every weight of the tagger has one storage, and the segmenter (if any) is
+        // int8 too: nothing to quantize.
         write_atomic(&args.output, bytes)?;
         writeln!(
             out,
@@ -37,9 +40,15 @@ pub fn run(args: QuantizeArgs, out: &mut dyn std::io::Write) -> Result<()> {
         )?;
         return Ok(());
     }
-    let (params, vocab) = from_model(&model);
-    // The segmenter, if the model carries one, is copied as it is stored.
-    let q = copy_segmenter(bytes, &to_blob(&params, &vocab, Storage::I8)?)?;
+    let tagger = match tagger_int8 {
+        true => bytes.to_vec(),
+        false => {
+            let (params, vocab) = from_model(&model);
+            to_blob(&params, &vocab, Storage::I8)?
+        }
+    };
+    // The segmenter, if the model carries one, with int8 weight matrices too.
+    let q = copy_segmenter_as(bytes, &tagger, Storage::I8)?;
     write_atomic(&args.output, &q)?;
     writeln!(
         out,
