@@ -122,12 +122,15 @@ enum Id {
     Word(usize),
     /// A multiword token's range of words.
     Range(usize, usize),
-    Empty,
+    /// An empty node `i.j`: after word `i` (0: before the first), the `j`-th there.
+    Empty(usize, usize),
 }
 
+/// A CoNLL-U ID: decimal numbers without a sign or leading zeros (`1`, `1-2`, `1.1`).
 fn parse_id(id: &str) -> Option<Id> {
     let number = |s: &str| -> Option<usize> {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (digits && (s == "0" || !s.starts_with('0')))
             .then(|| s.parse().ok())
             .flatten()
     };
@@ -136,8 +139,8 @@ fn parse_id(id: &str) -> Option<Id> {
         return (a >= 1 && b > a).then_some(Id::Range(a, b));
     }
     if let Some((a, b)) = id.split_once('.') {
-        number(a)?;
-        return (number(b)? >= 1).then_some(Id::Empty);
+        let (a, b) = (number(a)?, number(b)?);
+        return (b >= 1).then_some(Id::Empty(a, b));
     }
     let n = number(id)?;
     (n >= 1).then_some(Id::Word(n))
@@ -185,6 +188,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
     // The line of whitespace (not empty) that ended the last sentence, while the next
     // one has no token line: an ID out of sequence there names it.
     let mut ended_by_spaces: Option<usize> = None;
+    // The sentence's last empty node `i.j`.
+    let mut last_empty: Option<(usize, usize)> = None;
     let after_spaces = |current: &Sentence, ended_by_spaces: Option<usize>| match ended_by_spaces {
         Some(line) if current.words.is_empty() => {
             format!("; line {line} has only whitespace, which ends a sentence as a blank line does")
@@ -201,7 +206,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
             continue;
         }
         if line.starts_with('#') {
+            if tokens_from.is_some() {
+                return Err(err(
+                    number,
+                    "comment inside a sentence (a sentence's comments come before its \
+                     first token line)"
+                        .into(),
+                ));
+            }
             continue;
+        }
+        if tokens_from.is_none() {
+            last_empty = None;
         }
         tokens_from.get_or_insert(number);
         let fields: Vec<&str> = line.split('\t').collect();
@@ -213,7 +229,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
         }
         match parse_id(fields[0]) {
             None => return Err(err(number, format!("bad ID {:?}", fields[0]))),
-            Some(Id::Empty) => {}
+            Some(Id::Empty(a, b)) => {
+                // An empty node follows its word (and the ones before it there).
+                let after = current.words.len();
+                let next = match last_empty {
+                    Some((w, j)) if w == after => j + 1,
+                    _ => 1,
+                };
+                if a != after || b != next {
+                    return Err(err(
+                        number,
+                        format!("empty node {a}.{b} out of sequence (expected {after}.{next})"),
+                    ));
+                }
+                last_empty = Some((a, b));
+            }
             Some(Id::Range(a, b)) => {
                 // A range stands right before its first word, after the last range's
                 // words.
@@ -414,6 +444,61 @@ mod tests {
             assert_eq!(e.line, line, "{text:?}: {e}");
             assert!(e.message.contains(what), "{text:?}: {e}");
         }
+    }
+
+    /// IDs are canonical decimals; empty nodes follow their word, numbered from 1 there;
+    /// a sentence's comments come before its token lines.
+    #[test]
+    fn ids_empty_nodes_and_comments_follow_the_format() {
+        let word = |id: &str| format!("{id}\tw\tw\tX\t_\t_\t0\tdep\t_\t_\n");
+        let ok = [
+            word("0.1"),
+            word("1"),
+            word("1.1"),
+            word("1.2"),
+            word("2"),
+            word("3"),
+            word("3.1"),
+        ]
+        .concat();
+        assert_eq!(parse(&ok, Path::new("ok")).unwrap()[0].words.len(), 3);
+        for (lines, line, what) in [
+            (vec![word("01")], 1, "bad ID \"01\""),
+            (
+                vec![word("1"), word("2-03"), word("2"), word("3")],
+                2,
+                "bad ID",
+            ),
+            (vec![word("1"), word("1.01")], 2, "bad ID"),
+            (vec![word("+1")], 1, "bad ID"),
+            (vec![word("1"), word("1.0")], 2, "bad ID"),
+            // Between words 1 and 2, but numbered after word 3.
+            (
+                vec![word("1"), word("3.1"), word("2")],
+                2,
+                "empty node 3.1 out of sequence (expected 1.1)",
+            ),
+            (
+                vec![word("1"), word("1.2")],
+                2,
+                "empty node 1.2 out of sequence (expected 1.1)",
+            ),
+            (vec![word("1"), word("1.99999999999")], 2, "out of sequence"),
+            (vec![word("1"), word("1.1"), word("1.1")], 3, "expected 1.2"),
+            (
+                vec![word("1"), "# note\n".into(), word("2")],
+                2,
+                "comment inside a sentence",
+            ),
+        ] {
+            let text = lines.concat() + "\n";
+            let e = parse(&text, Path::new("i")).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.message.contains(what), "{text:?}: {e}");
+        }
+        // Numbering starts again in each sentence.
+        let two = [word("1"), word("1.1"), "\n".into(), word("1"), word("1.1")].concat();
+        assert_eq!(parse(&two, Path::new("t")).unwrap().len(), 2);
     }
 
     #[test]
