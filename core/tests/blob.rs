@@ -56,8 +56,19 @@ fn framing_errors_are_named() {
         Model::from_bytes(b"GIF89a....").unwrap_err(),
         Error::BadMagic
     );
+    // Cut short anywhere past the header: the tensors' table reaches past the end.
+    for cut in [1, 4, 5, blob.len() / 2] {
+        assert_eq!(
+            Model::from_bytes(&blob[..blob.len() - cut]).unwrap_err(),
+            Error::Truncated,
+            "{cut} bytes cut"
+        );
+    }
+    // Four bytes added: the last four of the blob are taken for the checksum.
+    let mut longer = blob.clone();
+    longer.extend_from_slice(&[0; 4]);
     assert_eq!(
-        Model::from_bytes(&blob[..blob.len() - 1]).unwrap_err(),
+        Model::from_bytes(&longer).unwrap_err(),
         Error::ChecksumMismatch
     );
     assert_eq!(
