@@ -219,10 +219,13 @@ pub fn tag_stream(
     // Detached: on an error the process exits without waiting for input to end.
     std::thread::spawn(move || {
         let mut input = input;
+        let mut first = true;
         loop {
             let mut line = Vec::new();
             match input.read_until(b'\n', &mut line) {
                 Ok(0) => break,
+                // An input of a byte-order mark alone is empty: no line to answer.
+                Ok(_) if std::mem::take(&mut first) && line == crate::fsio::BOM.as_bytes() => break,
                 Ok(_) => {
                     // A lone CR ends a line too (`postag_core::segment::lines`).
                     if split_at_lone_cr(line).any(|l| tx.send(Ok(l)).is_err()) {

@@ -176,6 +176,15 @@ fn a_leading_byte_order_mark_is_skipped_by_every_reader() {
         ok_with_input(&dir, &["tag"], &bom(text)),
         "Please/INTJ help/VERB ./PUNCT\n"
     );
+    // A byte-order mark alone is an empty input: no line to answer. (CoNLL-U output
+    // keeps the input's bytes, the mark included.)
+    for format in ["text", "jsonl"] {
+        assert_eq!(
+            ok_with_input(&dir, &["tag", "--format", format], &bom("")),
+            "",
+            "{format}"
+        );
+    }
     let json = "{\"tokens\": [\"Please\", \"help\", \".\"]}\n";
     let args = ["tag", "--format", "jsonl", "--scores"];
     assert_eq!(
