@@ -48,6 +48,17 @@ pub fn segmenter<'a>(bytes: &'a [u8], name: &str) -> Result<Segmenter<'a>> {
 
 /// Tags the words of every sentence.
 pub fn tag(model: &Model<'_>, sentences: &mut [SysSentence], threads: usize) -> Result<()> {
+    tag_from(model, sentences, 0, threads)
+}
+
+/// [`tag`] for sentences that follow `before` others of the text (errors and warnings
+/// number them in the whole text).
+fn tag_from(
+    model: &Model<'_>,
+    sentences: &mut [SysSentence],
+    before: usize,
+    threads: usize,
+) -> Result<()> {
     let words: Vec<Vec<&str>> = sentences
         .iter()
         .map(|s| {
@@ -57,7 +68,7 @@ pub fn tag(model: &Model<'_>, sentences: &mut [SysSentence], threads: usize) -> 
                 .collect()
         })
         .collect();
-    let name = |i: usize| format!("sentence {}", i + 1);
+    let name = |i: usize| format!("sentence {}", before + i + 1);
     crate::tagging::warn_long_sentences(&words, &name);
     let tagged = tag_all(model, &words, false, threads, &name)?;
     let tags: Vec<Vec<String>> = tagged
@@ -172,13 +183,29 @@ pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentenc
 /// byte for byte.
 pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String {
     let mut out = String::new();
-    // The start of each token's successor in the text (the text's end for the last).
+    write_conllu_part(&mut out, text, sentences, xpos, 0, text.len());
+    out
+}
+
+/// [`write_conllu`] for sentences of `text` that follow `before` others and whose last
+/// token's whitespace ends at byte `end` (where the next part's first token starts, or
+/// the text's end): the parts of a text written one after another are the text written
+/// whole.
+fn write_conllu_part(
+    out: &mut String,
+    text: &str,
+    sentences: &[SysSentence],
+    xpos: bool,
+    before: usize,
+    end: usize,
+) {
+    // The start of each token's successor in the text (`end` for the last).
     let starts: Vec<usize> = sentences
         .iter()
         .flat_map(|s| &s.tokens)
         .skip(1)
         .map(|t| t.start)
-        .chain([text.len()])
+        .chain([end])
         .collect();
     let mut k = 0;
     for (n, (s, raw)) in to_tok_sentences(text, sentences)
@@ -189,11 +216,13 @@ pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String
         if s.newpar {
             out.push_str("# newpar\n");
         }
-        let _ = writeln!(out, "# sent_id = {}", n + 1);
+        let _ = writeln!(out, "# sent_id = {}", before + n + 1);
         let _ = writeln!(out, "# text = {}", s.text.as_deref().unwrap_or(""));
         let mut id = 1;
         for (t, r) in s.tokens.iter().zip(&raw.tokens) {
-            let before = if k == 0 { &text[..r.start] } else { "" };
+            // The whitespace before the text's first token.
+            let first = before == 0 && k == 0;
+            let before = if first { &text[..r.start] } else { "" };
             let misc = spaces_misc(
                 before,
                 &text[r.start..r.end],
@@ -226,7 +255,84 @@ pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String
         }
         out.push('\n');
     }
-    out
+}
+
+/// What `tag --format raw` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawFormat {
+    /// CoNLL-U ([`write_conllu`]); XPOS filled instead of UPOS if `xpos`.
+    Conllu { xpos: bool },
+    /// `word/TAG` lines ([`write_text`]).
+    Text,
+    /// JSON lines ([`write_jsonl`]); offsets start at `base`.
+    Jsonl { base: usize },
+}
+
+/// Bytes of text segmented, tagged and written at a time by [`tag_raw`]: whole
+/// paragraphs, at least one, up to about this many.
+pub const RAW_PART_BYTES: usize = 1 << 18;
+
+/// Segments, tags and writes `text` to `sink` part by part: runs of whole paragraphs of
+/// about `part_bytes` (at least one paragraph each), so that memory follows the part,
+/// not the text. Paragraphs are segmented independently, so the output is that of the
+/// whole text at once (tested): sentence numbers and offsets count in the whole text.
+#[allow(clippy::too_many_arguments)]
+pub fn tag_raw(
+    model: &Model<'_>,
+    seg: &Segmenter<'_>,
+    text: &str,
+    presegmented: bool,
+    format: RawFormat,
+    threads: usize,
+    part_bytes: usize,
+    sink: &mut dyn std::io::Write,
+) -> Result<()> {
+    // Each part starts at a paragraph's first byte (the first part at the text's start,
+    // its leading whitespace with it) and ends where the next one starts.
+    let mut cuts = vec![0];
+    for p in postag_core::segment::paragraphs(text) {
+        if p.start >= cuts[cuts.len() - 1] + part_bytes.max(1) {
+            cuts.push(p.start);
+        }
+    }
+    cuts.push(text.len());
+    // A part is written once the next part's first token is known: its last token's
+    // whitespace runs up to there.
+    let write = |sink: &mut dyn std::io::Write, part: &[SysSentence], before, end| {
+        let out = match format {
+            RawFormat::Conllu { xpos } => {
+                let mut out = String::new();
+                write_conllu_part(&mut out, text, part, xpos, before, end);
+                out
+            }
+            RawFormat::Text => write_text(part),
+            RawFormat::Jsonl { base } => write_jsonl(text, base, part),
+        };
+        sink.write_all(out.as_bytes())
+    };
+    let mut pending: Option<(Vec<SysSentence>, usize)> = None;
+    let mut done = 0;
+    for w in cuts.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let mut sentences = segment(seg, &text[a..b], presegmented)?;
+        let Some(first) = sentences.first().and_then(|s| s.tokens.first()) else {
+            continue;
+        };
+        let next_start = first.start + a;
+        for t in sentences.iter_mut().flat_map(|s| &mut s.tokens) {
+            (t.start, t.end) = (t.start + a, t.end + a);
+        }
+        tag_from(model, &mut sentences, done, threads)?;
+        if let Some((part, before)) = pending.take() {
+            write(sink, &part, before, next_start)?;
+        }
+        pending = Some((sentences, done));
+        done += pending.as_ref().map_or(0, |p| p.0.len());
+    }
+    if let Some((part, before)) = pending {
+        write(sink, &part, before, text.len())?;
+    }
+    Ok(())
 }
 
 /// One sentence per line: `word/TAG` separated by spaces; a space inside a word (a

@@ -276,3 +276,52 @@ fn bench_measures_raw_text_when_the_model_segments() {
         "{out}"
     );
 }
+
+/// `tag --format raw` works through the text a few paragraphs at a time: every format's
+/// output is the whole text's, byte for byte, whatever the part size (one paragraph per
+/// part, a few, all), with leading, trailing and odd whitespace, CR LF and lone CR line
+/// breaks, and sentence numbers and offsets counted in the whole text.
+#[test]
+fn raw_text_written_part_by_part_is_the_whole_text_written_at_once() {
+    use postag_core::Model;
+    use postag_trainer::pipeline::{self, RawFormat};
+    let blob = postag_trainer::cmd::DEFAULT_MODEL;
+    let model = Model::from_bytes(blob).unwrap();
+    let seg = pipeline::segmenter(blob, "default").unwrap();
+    let texts = [
+        "  Hello there.  I can't go!\n\nIt's 5:30pm (really).\nNew line, same paragraph.\n \n\n\tLast one\n\n",
+        "One.\r\n\r\nTwo words.\r\nThree?\r\n\r\n\r\nFour",
+        "A\r\rB b.\rC\r\r",
+        "Just one paragraph without a break",
+        " \n\t\n",
+        "",
+    ];
+    let formats = [
+        RawFormat::Conllu { xpos: false },
+        RawFormat::Text,
+        RawFormat::Jsonl { base: 3 },
+    ];
+    for text in texts {
+        for presegmented in [false, true] {
+            let mut whole = pipeline::segment(&seg, text, presegmented).unwrap();
+            pipeline::tag(&model, &mut whole, 1).unwrap();
+            for format in formats {
+                let expected = match format {
+                    RawFormat::Conllu { xpos } => pipeline::write_conllu(text, &whole, xpos),
+                    RawFormat::Text => pipeline::write_text(&whole),
+                    RawFormat::Jsonl { base } => pipeline::write_jsonl(text, base, &whole),
+                };
+                for part in [1, 20, usize::MAX] {
+                    let mut out = Vec::new();
+                    pipeline::tag_raw(&model, &seg, text, presegmented, format, 1, part, &mut out)
+                        .unwrap();
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        expected,
+                        "{text:?} {format:?} presegmented {presegmented} part {part}"
+                    );
+                }
+            }
+        }
+    }
+}

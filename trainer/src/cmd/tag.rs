@@ -13,6 +13,7 @@ use indicatif::ProgressBar;
 use crate::cmd::{progress_bar, ModelArg};
 use crate::conllu;
 use crate::fsio::{self, AtomicFile};
+use crate::pipeline::RawFormat;
 use crate::stream::{tag_stream, LineFormat};
 use crate::tagging::{tag_all, threads, warn_long_sentences};
 
@@ -137,15 +138,23 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             // Offsets count bytes of the input as given, a byte-order mark included.
             let base = input_text.len() - text.len();
             let seg = crate::pipeline::segmenter(model_file.bytes(), model_file.name())?;
-            let mut sentences = crate::pipeline::segment(&seg, text, args.presegmented)?;
-            crate::pipeline::tag(&model, &mut sentences, workers)?;
             let xpos = model.config().tag_column == conllu::TagColumn::Xpos;
-            let written = match args.raw_output.unwrap_or(RawOutput::Conllu) {
-                RawOutput::Conllu => crate::pipeline::write_conllu(text, &sentences, xpos),
-                RawOutput::Text => crate::pipeline::write_text(&sentences),
-                RawOutput::Jsonl => crate::pipeline::write_jsonl(text, base, &sentences),
+            let format = match args.raw_output.unwrap_or(RawOutput::Conllu) {
+                RawOutput::Conllu => RawFormat::Conllu { xpos },
+                RawOutput::Text => RawFormat::Text,
+                RawOutput::Jsonl => RawFormat::Jsonl { base },
             };
-            sink.write_all(written.as_bytes())?;
+            let (presegmented, part) = (args.presegmented, crate::pipeline::RAW_PART_BYTES);
+            crate::pipeline::tag_raw(
+                &model,
+                &seg,
+                text,
+                presegmented,
+                format,
+                workers,
+                part,
+                sink,
+            )?;
         }
         Format::Text => tag_stream(&model, LineFormat::Text, input, &name, sink, workers)?,
         Format::Jsonl => {
