@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
-use postag_core::segment::{line_sentences, one_space, sentences, RawToken, Segmenter};
+use postag_core::segment::{line_sentences, one_space, sentences, RawToken, Segmenter, WINDOW};
 use postag_core::{Error, Model};
 
 use crate::rawtext::{TokSentence, TokWord, Token};
@@ -312,6 +312,9 @@ pub fn tag_raw(
     };
     let mut pending: Option<(Vec<SysSentence>, usize)> = None;
     let mut done = 0;
+    // Tokens as long as the window: cut at its end if the text ran on without
+    // whitespace (the segmenter reads a window at a time).
+    let mut window_long = 0;
     for w in cuts.windows(2) {
         let (a, b) = (w[0], w[1]);
         let mut sentences = segment(seg, &text[a..b], presegmented)?;
@@ -321,6 +324,7 @@ pub fn tag_raw(
         let next_start = first.start + a;
         for t in sentences.iter_mut().flat_map(|s| &mut s.tokens) {
             (t.start, t.end) = (t.start + a, t.end + a);
+            window_long += (text[t.start..t.end].chars().count() >= WINDOW) as usize;
         }
         tag_from(model, &mut sentences, done, threads)?;
         if let Some((part, before)) = pending.take() {
@@ -331,6 +335,13 @@ pub fn tag_raw(
     }
     if let Some((part, before)) = pending {
         write(sink, &part, before, text.len())?;
+    }
+    if window_long > 0 {
+        eprintln!(
+            "warning: {window_long} tokens of {WINDOW} characters, the segmenter's window: \
+             text that runs on longer than that without whitespace is cut into tokens of at \
+             most {WINDOW} characters"
+        );
     }
     Ok(())
 }

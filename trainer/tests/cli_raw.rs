@@ -325,3 +325,27 @@ fn raw_text_written_part_by_part_is_the_whole_text_written_at_once() {
         }
     }
 }
+
+/// Text that runs on without whitespace past the segmenter's window is cut into tokens
+/// of at most the window: the command says so.
+#[test]
+fn tokens_cut_at_the_window_are_reported() {
+    let dir = scratch("window-cut");
+    let text = format!(
+        "Hello {} end.\n",
+        "a".repeat(3 * postag_core::segment::WINDOW)
+    );
+    let out = common::run_with_input(&dir, &["tag", "--format", "raw"], text.as_bytes());
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tokens of 2048 characters, the segmenter's window"),
+        "{err}"
+    );
+    let out = common::run_with_input(&dir, &["tag", "--format", "raw"], b"Hello there.\n");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
