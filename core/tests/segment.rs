@@ -471,7 +471,7 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
                 Storage::F32 => 0,
             };
             let words =
-                table + slots + 1 + 3 * window + 1 + 4 * h * slots + pairs + back + work + 5;
+                table + slots + 1 + 3 * window + 3 + 4 * h * slots + pairs + back + work + 5;
             assert_eq!(
                 s.scratch_bytes(window),
                 Some(4 * words + 3),
@@ -676,5 +676,39 @@ fn line_sentences_end_lines_at_lf_crlf_and_cr() {
             .collect();
         assert_eq!(words, [vec!["ab", "c"], vec!["b", "a"]], "{text:?}");
         assert!(got[0].newpar && !got[1].newpar, "{text:?}");
+    }
+}
+
+/// A paragraph's end reads the same with or without whitespace after its last
+/// character: a text gives the tokens of the same text followed by a line break (or
+/// any whitespace), with and without a line break in the vocabulary. (Texts that fit
+/// in the window: a longer text's window boundaries move with its length.)
+#[test]
+fn a_text_ends_as_the_same_text_with_a_line_break_after_it() {
+    for (bidirectional, line_break) in [(true, false), (false, false), (true, true)] {
+        let mut w = seg(bidirectional, false, [0.0, 0.8, 0.0, 0.3, 0.0]);
+        if line_break {
+            let rows = w.rows as u32;
+            w.chars.push(('\n', rows));
+            w.embedding.extend(weights(w.dim, 60));
+            w.rows += 1;
+        }
+        let b = blob(&w);
+        let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+        for text in [
+            "ab",
+            "abc cab!",
+            "a. b c. cannot",
+            "ccc aaa bbb. ab!ba",
+            "du",
+        ] {
+            for window in [24, 100] {
+                let want = run(&s, &format!("{text}\n"), window);
+                for tail in ["", " ", "\n\n", " \t\r\n"] {
+                    let got = run(&s, &format!("{text}{tail}"), window);
+                    assert_eq!(got, want, "{text:?}{tail:?}, window {window}");
+                }
+            }
+        }
     }
 }

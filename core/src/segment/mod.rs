@@ -499,12 +499,7 @@ impl<'a> Segmenter<'a> {
         } else {
             text.len()
         };
-        // A vocabulary without a line break (a treebank without paragraphs) reads the
-        // end as a space, not as the unknown character.
-        let end = match self.raw_row('\n') {
-            0 => self.row(' '),
-            r => r,
-        };
+        let end = self.end_row();
         let mut after_space = false;
         text.char_indices().map(move |(b, c)| {
             let space = c.is_whitespace();
@@ -513,6 +508,16 @@ impl<'a> Segmenter<'a> {
             let row = if b >= tail { end } else { self.row(c) };
             (b, c, step.then_some(row as u32))
         })
+    }
+
+    /// The embedding row a paragraph's end reads as: a line break's, or, for a
+    /// vocabulary without one (a treebank without paragraphs), a space's rather than
+    /// the unknown character's.
+    fn end_row(&self) -> usize {
+        match self.raw_row('\n') {
+            0 => self.row(' '),
+            r => r,
+        }
     }
 
     /// The projection cache of a window of `n` characters: (slots, hash table entries).
@@ -553,11 +558,12 @@ impl<'a> Segmenter<'a> {
             0
         };
         let (slots, table) = self.cache_len(window);
-        // The cache's hash table, rows and count; offsets (n+1), slots (n), labels
-        // (n); the cached projections; `W_hh` interleaved; the backward direction's
-        // terms of the logits (n, 5); one LSTM direction's working memory; logits.
+        // The cache's hash table, rows and count; offsets (n+1), slots (n+1: a step
+        // for the paragraph's end), labels (n+1); the cached projections; `W_hh`
+        // interleaved; the backward direction's terms of the logits (n, 5); one LSTM
+        // direction's working memory; logits.
         (table + slots + 1)
-            .checked_add(window.checked_mul(3)?.checked_add(1)?)?
+            .checked_add(window.checked_mul(3)?.checked_add(3)?)?
             .checked_add(
                 slots
                     .checked_mul(4 * h)?
@@ -579,13 +585,13 @@ impl<'a> Segmenter<'a> {
     ) -> Scratch<'w> {
         let h = self.hidden();
         let (slots, table) = self.cache_len(window);
-        let (u, f) = words.split_at_mut(table + slots + 1 + 3 * window + 1);
+        let (u, f) = words.split_at_mut(table + slots + 1 + 3 * window + 3);
         let (table, u) = u.split_at_mut(table);
         let (rows, u) = u.split_at_mut(slots);
         let (used, u) = u.split_at_mut(1);
         let (offsets, u) = u.split_at_mut(n + 1);
-        let (index, u) = u.split_at_mut(n);
-        let labels = &mut u[..n];
+        let (index, u) = u.split_at_mut(n + 1);
+        let labels = &mut u[..n + 1];
         let f: &mut [f32] = bytemuck::cast_slice_mut(f);
         let (cache, f) = f.split_at_mut(caches * slots * 4 * h);
         let (pairs, f) = f.split_at_mut(self.pairs_words());
@@ -617,9 +623,10 @@ impl<'a> Segmenter<'a> {
     /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
     /// entries, `P = ceil(H / 2)` and `W = 8P^2 + 7` for an int8 `W_hh` with `H <= 1024`
     /// (else 0), it is
-    /// `4 * (T + S + 1 + 3 * window + 1 + 4H * S + W + B + 13E + 34H + P + 13) + 3`:
+    /// `4 * (T + S + 1 + 3 * window + 3 + 4H * S + W + B + 13E + 34H + P + 13) + 3`:
     /// the cache's table, rows and count; per character its offset, cache slot and
-    /// label; the cached input projections (of one direction at a time); an
+    /// label (and one more of each: the text's end, and the step a paragraph's end
+    /// reads as); the cached input projections (of one direction at a time); an
     /// interleaved copy of `W_hh` (for the `avx2` level, 32-byte aligned); the backward
     /// direction's terms of each character's logits; one LSTM direction's working
     /// memory; the logits.
@@ -698,6 +705,17 @@ impl<'a> Segmenter<'a> {
             steps += 1;
         }
         offsets[n] = text.len() as u32;
+        // A paragraph that ends without whitespace reads its end as one more step, as
+        // if a line break followed (as the paragraph's end reads in the training text):
+        // the same tokens as the text with a line break after it. The step has no
+        // character and no label.
+        let chars = steps;
+        if ends && text.chars().next_back().is_some_and(|c| !c.is_whitespace()) {
+            let row = self.end_row() as u32;
+            index[steps] = slot(table, cached_rows, &mut count, row).unwrap_or(UNCACHED | row);
+            labels[steps] = UNLABELLED;
+            steps += 1;
+        }
         let index = &index[..steps];
         *used = count as u32;
         // Each direction runs on the tagger's LSTM runner: the characters new to its
@@ -744,7 +762,7 @@ impl<'a> Segmenter<'a> {
                 &mut LayerIo::single(&mut io, d, h),
             );
         }
-        by_character(text, labels, steps);
+        by_character(text, labels, chars);
         n
     }
 
@@ -1263,7 +1281,7 @@ mod tests {
         assert_eq!(seg.label(text, &mut words, n, 1, false, true), n);
         let s = seg.split_scratch(&mut words, n, n, 1);
         (
-            s.labels.to_vec(),
+            s.labels[..n].to_vec(),
             s.back.iter().map(|v| v.to_bits()).collect(),
         )
     }
@@ -1272,17 +1290,21 @@ mod tests {
     /// the runner reads it, without the cache.
     fn labelled_by_the_runner(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
         let (n, h, e) = (text.chars().count(), seg.hidden(), seg.embedding_dim());
-        let steps: Vec<(char, u32)> = seg
+        let mut steps: Vec<(char, u32)> = seg
             .rows_of(text, true)
             .filter_map(|(_, c, r)| Some((c, r?)))
             .collect();
+        let m = steps.len();
+        // The paragraph's end read as a line break where no whitespace ends the text.
+        if text.chars().next_back().is_some_and(|c| !c.is_whitespace()) {
+            steps.push(('\n', seg.end_row() as u32));
+        }
         let index: Vec<u32> = steps.iter().map(|&(_, r)| UNCACHED | r).collect();
         let mut back = std::vec![0.0f32; if seg.bidirectional() { n * CLASSES } else { 0 }];
-        let mut labels = std::vec![0u32; n];
+        let mut labels = std::vec![0u32; n + 1];
         for (label, &(c, _)) in labels.iter_mut().zip(&steps) {
             *label = if c.is_whitespace() { UNLABELLED } else { 0 };
         }
-        let m = steps.len();
         let mut logits = [0.0f32; 5];
         let mut work = std::vec![0.0f32; DirectionScratch::len(e, h, PROJECTION_BLOCK)];
         let mut dir = DirectionScratch::new(&mut work, e, h, PROJECTION_BLOCK);
@@ -1294,13 +1316,20 @@ mod tests {
             labels: &mut labels,
             h,
         };
+        let all = steps.len();
         if let Some(cell) = &seg.backward {
             dir.zero_state();
-            dir.run(cell, m, true, &mut LayerIo::single(&mut io, 1, h));
+            dir.run(cell, all, true, &mut LayerIo::single(&mut io, 1, h));
         }
         dir.zero_state();
-        dir.run(&seg.forward, m, false, &mut LayerIo::single(&mut io, 0, h));
+        dir.run(
+            &seg.forward,
+            all,
+            false,
+            &mut LayerIo::single(&mut io, 0, h),
+        );
         by_character(text, &mut labels, m);
+        labels.truncate(n);
         (labels, back.iter().map(|v| v.to_bits()).collect())
     }
 
@@ -1397,7 +1426,7 @@ mod tests {
                     assert_eq!(seg.label(&text, &mut words, window, caches, k > 0, true), n);
                     let s = seg.split_scratch(&mut words, window, n, caches);
                     let got = (
-                        s.labels.to_vec(),
+                        s.labels[..n].to_vec(),
                         s.back.iter().map(|v| v.to_bits()).collect(),
                     );
                     let what = std::format!("{chars} chars, text {k}, {level:?}");
@@ -1405,6 +1434,9 @@ mod tests {
                     // The cache kept its characters, unless it was full.
                     let mut distinct: Vec<u32> =
                         seg.rows_of(&text, true).filter_map(|r| r.2).collect();
+                    if !text.ends_with(char::is_whitespace) {
+                        distinct.push(seg.end_row() as u32);
+                    }
                     distinct.sort_unstable();
                     distinct.dedup();
                     let used = *s.used as usize;
