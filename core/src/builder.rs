@@ -28,6 +28,9 @@ pub enum BuildError {
     Invalid(Error),
     /// A PyTorch state_dict or vocabulary does not describe a supported model.
     Torch(String),
+    /// A tag name that is empty, holds whitespace or a control character, or is given
+    /// twice (such a name would break CoNLL-U and `word/TAG` output, or be ambiguous).
+    BadTagName(String),
     /// A tensor holds a NaN or an infinity (`row` is 0 for a vector).
     NonFinite {
         /// The tensor.
@@ -39,6 +42,11 @@ pub enum BuildError {
         /// The value.
         value: f32,
     },
+}
+
+/// Whether `name` may name a tag: non-empty, no whitespace or control characters.
+pub fn valid_tag_name(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 impl fmt::Display for BuildError {
@@ -57,6 +65,11 @@ impl fmt::Display for BuildError {
                 write!(f, "tensor {r:?} has the wrong number of elements")
             }
             BuildError::DuplicateTensor(r) => write!(f, "tensor {r:?} given twice"),
+            BuildError::BadTagName(t) => write!(
+                f,
+                "tag name {t:?} is empty, holds whitespace or a control character, or is \
+                 given twice (tags are written in CoNLL-U columns and as word/TAG)"
+            ),
             BuildError::Invalid(e) => write!(f, "the written model does not load: {e}"),
             BuildError::Torch(m) => f.write_str(m),
             BuildError::NonFinite {
@@ -315,11 +328,18 @@ impl BlobBuilder {
         self.push(Role::CharRows, DType::U32, 1, rows.len(), u32_bytes(&rows))
     }
 
-    /// Tag names in tag order.
+    /// Tag names in tag order: each non-empty, without whitespace or control
+    /// characters, and distinct ([`BuildError::BadTagName`] otherwise).
     pub fn tag_names<'t>(
         &mut self,
         names: impl IntoIterator<Item = &'t str>,
     ) -> Result<(), BuildError> {
+        let names: Vec<&str> = names.into_iter().collect();
+        for (i, name) in names.iter().enumerate() {
+            if !valid_tag_name(name) || names[..i].contains(name) {
+                return Err(BuildError::BadTagName(String::from(*name)));
+            }
+        }
         let (strings, offsets) = string_table(names.into_iter().map(str::as_bytes));
         self.push(Role::TagStrings, DType::U8, 1, strings.len(), strings)?;
         self.push(

@@ -332,3 +332,26 @@ proptest! {
         }
     }
 }
+
+/// Tag names are written into CoNLL-U columns and as `word/TAG`: the builder refuses
+/// an empty name, one with whitespace or a control character, and a name given twice.
+#[test]
+fn tag_names_that_would_break_the_output_are_refused() {
+    let config = format::split(&tiny::blob()).unwrap().header.config;
+    for bad in [
+        &["A", ""][..],
+        &["X\tY", "B"],
+        &["A", "B\n"],
+        &["A B", "C"],
+        &["A\u{a0}", "B"],
+        &["A\u{1}", "B"],
+        &["A", "A"],
+    ] {
+        let mut b = BlobBuilder::new(config);
+        let err = b.tag_names(bad.iter().copied()).unwrap_err();
+        assert!(matches!(err, BuildError::BadTagName(_)), "{bad:?}: {err}");
+        assert!(err.to_string().contains("tag name"), "{err}");
+    }
+    let mut b = BlobBuilder::new(config);
+    b.tag_names(["PROPN", "-LRB-", "NN$", "X"]).unwrap();
+}

@@ -333,3 +333,23 @@ fn an_interrupted_tag_leaves_no_file_behind() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A blob whose tag names would break the output's columns (made by other means than
+/// this project's writers, which refuse such names) is refused by name.
+#[test]
+fn a_model_whose_tag_names_would_break_the_output_is_refused() {
+    let dir = workdir("bad-tag-name");
+    let mut blob = postag_trainer::cmd::DEFAULT_MODEL.to_vec();
+    let at = blob
+        .windows(6)
+        .position(|w| w == b"ADJADP")
+        .expect("the tag strings");
+    blob[at + 1] = b'\t';
+    let n = blob.len() - 4;
+    let crc = postag_core::crc32(&blob[..n]);
+    blob[n..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(dir.join("tab.postag"), &blob).unwrap();
+    let err = fails(&dir, &["tag", "--model", "tab.postag"]);
+    assert!(err.contains("tab.postag: tag name \"A\\tJ\""), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -51,7 +51,20 @@ impl ModelFile {
     /// Validates the bytes (once) and returns the model reading them; an error names
     /// the file.
     pub fn load(&self) -> Result<Model<'_>> {
-        Model::from_bytes(&self.bytes).with_context(|| self.name.clone())
+        let model = Model::from_bytes(&self.bytes).with_context(|| self.name.clone())?;
+        // Every writer refuses such names; a blob made by other means could hold one,
+        // which would break the output's columns.
+        let names: Vec<&str> = model.tag_names().collect();
+        for (i, name) in names.iter().enumerate() {
+            if !postag_core::builder::valid_tag_name(name) || names[..i].contains(name) {
+                anyhow::bail!(
+                    "{}: {}",
+                    self.name,
+                    postag_core::builder::BuildError::BadTagName(name.to_string())
+                );
+            }
+        }
+        Ok(model)
     }
 
     /// The file's name (or "the built-in English model").
