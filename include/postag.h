@@ -177,8 +177,10 @@ enum postag_status
      */
     POSTAG_STATUS_INVALID_MODEL = 9,
     /**
-     * The scratch buffer is smaller than `postag_min_scratch_size` asks for (the least;
-     * `postag_scratch_size` is the size of the default, faster schedule).
+     * The scratch buffer is smaller than the call needs: for tagging, less than
+     * `postag_min_scratch_size` asks for (the least; `postag_scratch_size` is the size
+     * of the default, faster schedule); for raw text (`postag_segment`,
+     * `postag_tag_text`), less than `postag_text_size` reports.
      */
     POSTAG_STATUS_SCRATCH_TOO_SMALL = 10,
     /**
@@ -520,7 +522,8 @@ postag_status postag_model_load(const uint8_t *blob, size_t blob_len, struct pos
 /**
  * The format version that a blob declares, without loading it: to tell a user which
  * version a refused blob has (`POSTAG_STATUS_UNSUPPORTED_VERSION`). Errors:
- * `POSTAG_STATUS_BAD_MAGIC`, or `POSTAG_STATUS_TRUNCATED` for fewer than 8 bytes.
+ * `POSTAG_STATUS_BAD_MAGIC` when the bytes do not start with the magic (or, for fewer
+ * than 6, with its start), `POSTAG_STATUS_TRUNCATED` for fewer than 8 bytes that do.
  *
  * # Safety
  * `blob` must be valid for reads of `blob_len` bytes; `version_out` for one write.
@@ -602,9 +605,12 @@ postag_status postag_text_size(const struct postag_model *model,
 
 /**
  * Splits `text` (`text_len` bytes of UTF-8, one paragraph: any run of whitespace in
- * it, line breaks included, separates words as one space does) into tokens and sentences
- * with the model's segmenter, in windows of `window` characters (see `core/README.md`,
- * "Raw text"): the same tokens as the Rust core's `Segmenter::segment`.
+ * it, line breaks included, separates words as one space does; its end reads as a
+ * line break, whether or not whitespace follows its last character; a leading
+ * byte-order mark is a character of the text, which file readers strip first) into
+ * tokens and sentences with the model's segmenter, in windows of `window` characters
+ * (see `core/README.md`, "Raw text"): the same tokens as the Rust core's
+ * `Segmenter::segment`.
  *
  * - `scratch`: at least `postag_text_size(...).segment_scratch` bytes, any alignment.
  * - `tokens_out`: at least `min(max_tokens, window)` tokens (`postag_text_size`),
@@ -649,8 +655,10 @@ postag_status postag_segment(const struct postag_model *model,
  * `bob` `'s`, `Arafat's` is `Arafat` + `'s`), and is otherwise its one word, itself. At most `postag_text_size(...).max_token_words`
  * words.
  *
- * Errors: `POSTAG_STATUS_NO_SEGMENTER`, `POSTAG_STATUS_INVALID_UTF8`,
- * `POSTAG_STATUS_OUTPUT_TOO_SMALL` (nothing written).
+ * Errors: `POSTAG_STATUS_NO_SEGMENTER` (or the model's segmenter error, as
+ * `postag_text_size` reports it), `POSTAG_STATUS_INVALID_UTF8`,
+ * `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB or more), `POSTAG_STATUS_OUTPUT_TOO_SMALL`
+ * (nothing written).
  *
  * # Safety
  * `model` as in `postag_scratch_size`; `token` valid for reads of `token_len` bytes

@@ -178,7 +178,8 @@ pub unsafe extern "C" fn postag_model_load(
 
 /// The format version that a blob declares, without loading it: to tell a user which
 /// version a refused blob has (`POSTAG_STATUS_UNSUPPORTED_VERSION`). Errors:
-/// `POSTAG_STATUS_BAD_MAGIC`, or `POSTAG_STATUS_TRUNCATED` for fewer than 8 bytes.
+/// `POSTAG_STATUS_BAD_MAGIC` when the bytes do not start with the magic (or, for fewer
+/// than 6, with its start), `POSTAG_STATUS_TRUNCATED` for fewer than 8 bytes that do.
 ///
 /// # Safety
 /// `blob` must be valid for reads of `blob_len` bytes; `version_out` for one write.

@@ -239,9 +239,12 @@ pub unsafe extern "C" fn postag_text_size(
 }
 
 /// Splits `text` (`text_len` bytes of UTF-8, one paragraph: any run of whitespace in
-/// it, line breaks included, separates words as one space does) into tokens and sentences
-/// with the model's segmenter, in windows of `window` characters (see `core/README.md`,
-/// "Raw text"): the same tokens as the Rust core's `Segmenter::segment`.
+/// it, line breaks included, separates words as one space does; its end reads as a
+/// line break, whether or not whitespace follows its last character; a leading
+/// byte-order mark is a character of the text, which file readers strip first) into
+/// tokens and sentences with the model's segmenter, in windows of `window` characters
+/// (see `core/README.md`, "Raw text"): the same tokens as the Rust core's
+/// `Segmenter::segment`.
 ///
 /// - `scratch`: at least `postag_text_size(...).segment_scratch` bytes, any alignment.
 /// - `tokens_out`: at least `min(max_tokens, window)` tokens (`postag_text_size`),
@@ -339,8 +342,10 @@ fn expand_into<'t>(seg: &Segmenter<'static>, token: &'t str, mut put: impl FnMut
 /// `bob` `'s`, `Arafat's` is `Arafat` + `'s`), and is otherwise its one word, itself. At most `postag_text_size(...).max_token_words`
 /// words.
 ///
-/// Errors: `POSTAG_STATUS_NO_SEGMENTER`, `POSTAG_STATUS_INVALID_UTF8`,
-/// `POSTAG_STATUS_OUTPUT_TOO_SMALL` (nothing written).
+/// Errors: `POSTAG_STATUS_NO_SEGMENTER` (or the model's segmenter error, as
+/// `postag_text_size` reports it), `POSTAG_STATUS_INVALID_UTF8`,
+/// `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB or more), `POSTAG_STATUS_OUTPUT_TOO_SMALL`
+/// (nothing written).
 ///
 /// # Safety
 /// `model` as in `postag_scratch_size`; `token` valid for reads of `token_len` bytes

@@ -37,8 +37,10 @@ pub enum postag_status {
     MalformedHeader = 8,
     /// The header decodes but describes an inconsistent model.
     InvalidModel = 9,
-    /// The scratch buffer is smaller than `postag_min_scratch_size` asks for (the least;
-    /// `postag_scratch_size` is the size of the default, faster schedule).
+    /// The scratch buffer is smaller than the call needs: for tagging, less than
+    /// `postag_min_scratch_size` asks for (the least; `postag_scratch_size` is the size
+    /// of the default, faster schedule); for raw text (`postag_segment`,
+    /// `postag_tag_text`), less than `postag_text_size` reports.
     ScratchTooSmall = 10,
     /// More than `POSTAG_MAX_TOKENS` tokens in one call.
     TooManyTokens = 11,
@@ -124,7 +126,7 @@ const MESSAGES: [&CStr; 26] = [
     c"model blob is corrupt (CRC-32 mismatch)",
     c"model blob header cannot be decoded",
     c"model blob describes an inconsistent model",
-    c"scratch buffer is too small for this many tokens (see postag_scratch_size)",
+    c"scratch buffer is too small (see postag_scratch_size, or postag_text_size for raw text)",
     c"too many tokens in one call (see POSTAG_MAX_TOKENS)",
     c"output buffer is too small",
     c"token is not valid UTF-8",
