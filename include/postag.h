@@ -165,7 +165,8 @@ enum postag_status
      */
     POSTAG_STATUS_TRUNCATED = 6,
     /**
-     * The CRC-32 at the end of the blob does not match its contents.
+     * The CRC-32 at the end of the blob does not match its contents: a damaged blob,
+     * or one cut short (whose last four bytes are then not its checksum).
      */
     POSTAG_STATUS_CHECKSUM_MISMATCH = 7,
     /**

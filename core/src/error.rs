@@ -19,7 +19,8 @@ pub enum Error {
     },
     /// The blob is shorter than its own header says.
     Truncated,
-    /// The CRC-32 at the end of the blob does not match its contents.
+    /// The CRC-32 at the end of the blob does not match its contents: a damaged blob,
+    /// or one cut short (whose last four bytes are then not its checksum).
     ChecksumMismatch,
     /// The postcard-encoded header cannot be decoded.
     MalformedHeader,
@@ -91,7 +92,9 @@ impl fmt::Display for Error {
                 crate::format::FORMAT_VERSION
             ),
             Error::Truncated => f.write_str("model blob is truncated"),
-            Error::ChecksumMismatch => f.write_str("model blob is corrupt (CRC-32 mismatch)"),
+            Error::ChecksumMismatch => {
+                f.write_str("model blob is corrupt or cut short (CRC-32 mismatch)")
+            }
             Error::MalformedHeader => f.write_str("model blob header cannot be decoded"),
             Error::InvalidModel => f.write_str("model blob describes an inconsistent model"),
             Error::ScratchTooSmall => f.write_str("scratch buffer is too small for this many tokens"),

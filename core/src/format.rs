@@ -479,29 +479,11 @@ pub(crate) fn split_with(bytes: &[u8], check_crc: bool) -> Result<RawBlob<'_>, E
     }
     let (body, tail) = bytes.split_at(body_len);
     let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
-    let header_bytes = &body[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
-    let header = postcard::take_from_bytes::<Header<'_>>(header_bytes);
     if check_crc && crc32(body) != stored {
-        // A blob cut short fails the check too: said as such when its own table of
-        // tensors reaches past its end (where the checksum would be). Not in Cortex-M
-        // builds, whose code it would grow (there a cut blob is a checksum mismatch).
-        let cut = !cfg!(target_os = "none")
-            && header.as_ref().is_ok_and(|(h, _)| {
-                h.tensors.iter().any(|e| {
-                    e.is_ok_and(|e| {
-                        e.dtype
-                            .byte_len(e.rows, e.cols)
-                            .and_then(|n| n.checked_add(e.offset as usize))
-                            .is_none_or(|end| end > body_len - start)
-                    })
-                })
-            });
-        return Err(match cut {
-            true => Error::Truncated,
-            false => Error::ChecksumMismatch,
-        });
+        return Err(Error::ChecksumMismatch);
     }
-    let header = match header {
+    let header_bytes = &body[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
+    let header = match postcard::take_from_bytes::<Header<'_>>(header_bytes) {
         Ok((header, [])) => header,
         _ => return Err(Error::MalformedHeader),
     };

@@ -31,7 +31,8 @@ pub enum postag_status {
     UnsupportedVersion = 5,
     /// The blob is shorter than its own header says.
     Truncated = 6,
-    /// The CRC-32 at the end of the blob does not match its contents.
+    /// The CRC-32 at the end of the blob does not match its contents: a damaged blob,
+    /// or one cut short (whose last four bytes are then not its checksum).
     ChecksumMismatch = 7,
     /// The blob's header cannot be decoded.
     MalformedHeader = 8,
@@ -123,7 +124,7 @@ const MESSAGES: [&CStr; 26] = [
     c"not a postag model (bad magic bytes)",
     c"model blob format version not supported (newer: upgrade postag; older: re-export it)",
     c"model blob is truncated",
-    c"model blob is corrupt (CRC-32 mismatch)",
+    c"model blob is corrupt or cut short (CRC-32 mismatch)",
     c"model blob header cannot be decoded",
     c"model blob describes an inconsistent model",
     c"scratch buffer is too small (see postag_scratch_size, or postag_text_size for raw text)",
