@@ -277,6 +277,13 @@ pub fn blob_from_state_dict(
 ) -> Result<Vec<u8>, BuildError> {
     let mut d = Dict { tensors };
     let storage = options.storage;
+    let most = crate::format::MAX_WORD_CHARS;
+    if !(1..=most).contains(&options.max_word_chars) {
+        return err(format!(
+            "max_word_chars must be 1 to {most}, not {}",
+            options.max_word_chars
+        ));
+    }
     let Some(&[word_rows, word_dim]) = d.shape("word_embeddings.weight") else {
         return err("state_dict has no 2-D tensor `word_embeddings.weight`");
     };

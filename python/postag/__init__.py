@@ -17,6 +17,7 @@ when first called.
 
 from __future__ import annotations
 
+import operator
 import os
 
 # `typing` is imported only by type checkers: importing it at run time would cost more
@@ -71,7 +72,13 @@ def _index_map(what: str, mapping: Mapping[str, int]) -> dict[str, int]:
     for key, ix in mapping.items():
         if not isinstance(key, str):
             raise TypeError(f"{what} keys must be str, not {type(key).__name__} ({key!r})")
-        out[key] = int(ix)
+        # An integer (numpy's too), never a float silently truncated or a bool.
+        if isinstance(ix, bool) or not hasattr(type(ix), "__index__"):
+            raise TypeError(f"{what}[{key!r}] must be an int, not {type(ix).__name__} ({ix!r})")
+        ix = operator.index(ix)
+        if not 0 <= ix < 2**32:
+            raise ValueError(f"{what}[{key!r}] is {ix}: an index is 0 or more (and below 2**32)")
+        out[key] = ix
     return out
 
 
@@ -127,6 +134,10 @@ def export(
     for name, value in state.items():
         shape, data = _as_float32(str(name), value)
         tensors.append((str(name), list(shape), data))
+    if isinstance(max_word_chars, bool) or not hasattr(type(max_word_chars), "__index__"):
+        raise TypeError(f"max_word_chars must be an int, not {type(max_word_chars).__name__}")
+    if not 1 <= operator.index(max_word_chars) <= MAX_WORD_CHARS:
+        raise ValueError(f"max_word_chars must be 1 to {MAX_WORD_CHARS}, not {max_word_chars}")
     return _export(
         tensors,
         _index_map("word_to_ix", word_to_ix),

@@ -17,7 +17,7 @@ import os
 import threading
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
-from . import Model
+from . import Model, PostagError
 
 _PathLike = Union[str, "os.PathLike[str]"]
 
@@ -54,7 +54,8 @@ def load_count() -> int:
 def tag_lines(model: Model, lines: Iterable[str], threads: Optional[int] = 1) -> List[str]:
     """Tags JSON lines (see the module's docstring); returns the output lines, without
     line ends. Raises ValueError naming the line (1-based) that is not a JSON object with
-    a list of str under "tokens", and PostagError when a sentence cannot be tagged."""
+    a list of str under "tokens", and PostagError naming the line of a sentence that
+    cannot be tagged."""
     return _tag_lines(model, lines, threads)[0]
 
 
@@ -63,6 +64,7 @@ def _tag_lines(
 ) -> Tuple[List[str], int, int]:
     """`tag_lines`, with the number of sentences and of tokens."""
     records: List[Optional[Dict[str, Any]]] = []
+    numbers: List[int] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             records.append(None)
@@ -75,8 +77,18 @@ def _tag_lines(
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise ValueError(f'line {number}: expected an object with "tokens": [str, ...]')
         records.append(record)
+        numbers.append(number)
     sentences = [r["tokens"] for r in records if r is not None]
-    tagged = iter(model.tag_many(sentences, threads=threads))
+    try:
+        tagged = iter(model.tag_many(sentences, threads=threads))
+    except PostagError:
+        # The error names the sentence's place among the sentences; say its line.
+        for number, tokens in zip(numbers, sentences):
+            try:
+                model.tag(tokens)
+            except PostagError as e:
+                raise PostagError(f"line {number}: {e}") from None
+        raise
     out = []
     for record in records:
         if record is None:

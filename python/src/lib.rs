@@ -269,9 +269,10 @@ impl Model {
     /// the same order).
     ///
     /// The GIL is released while tagging. `threads` worker threads (default: every
-    /// core) each tag a contiguous share of the sentences, one core call per sentence;
-    /// when the core gains a bulk (many-sentence) entry point, this method will use it.
-    /// An error names the sentence (0-based index) and raises PostagError.
+    /// core) each tag a contiguous share of the sentences, one core call per sentence
+    /// (the tags and scores of `tag`; the core's many-sentence call, which the command
+    /// line's `tag` uses, is not used here). An error names the sentence (0-based index)
+    /// and raises PostagError.
     #[pyo3(signature = (sentences, threads=None))]
     fn tag_many<'py>(
         &self,

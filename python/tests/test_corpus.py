@@ -48,6 +48,10 @@ def test_tag_lines_keeps_blank_lines_and_other_keys():
         postag.corpus.tag_lines(model, ['{"tokens": ["a"]}', '{"words": ["a"]}'])
     with pytest.raises(ValueError, match="line 1: not JSON"):
         postag.corpus.tag_lines(model, ["{"])
+    # A sentence the model cannot tag is named by its line, blank lines counted.
+    bad = ["", '{"tokens": ["a"]}', "", '{"tokens": ["a", ""]}']
+    with pytest.raises(postag.PostagError, match="line 4: token 2 of 2 is empty"):
+        postag.corpus.tag_lines(model, bad)
 
 
 def test_cached_model_loads_each_file_once(tmp_path):

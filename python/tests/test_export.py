@@ -115,6 +115,26 @@ def test_bad_state_dicts_raise_the_core_message():
     with pytest.raises(ValueError, match="tag_column"):
         postag.export(state, w, t, tag_column="feats")
 
+    # Indices: integers of 0 or more, named when not; no float truncated to a row.
+    word = next(iter(w))
+    with pytest.raises(ValueError, match=rf"word_to_ix\['{word}'\] is -1"):
+        postag.export(state, dict(w, **{word: -1}), t)
+    with pytest.raises(TypeError, match=rf"word_to_ix\['{word}'\] must be an int, not float"):
+        postag.export(state, dict(w, **{word: 1.7}), t)
+    with pytest.raises(TypeError, match="must be an int, not bool"):
+        postag.export(state, w, {k: bool(v) for k, v in t.items()})
+    assert postag.export(state, {k: np.int64(v) for k, v in w.items()}, t)
+    # max_word_chars: 1 to MAX_WORD_CHARS, said so.
+    for bad in [0, -1, postag.MAX_WORD_CHARS + 1, 10**10]:
+        with pytest.raises(ValueError, match=f"max_word_chars must be 1 to {postag.MAX_WORD_CHARS}"):
+            postag.export(state, w, t, max_word_chars=bad)
+    # Tag names go into CoNLL-U columns: no whitespace, none empty or given twice.
+    first = next(iter(t))
+    for bad in ["X\tY", "", "A B", "line\n"]:
+        renamed = {(bad if k == first else k): v for k, v in t.items()}
+        with pytest.raises(postag.PostagError, match="tag name"):
+            postag.export(state, w, renamed)
+
 
 def test_the_seed_tagger_before_training_gives_the_seeds_scores():
     """The tutorial's own LSTMTagger (../shared/fixtures/seed), exported from numpy."""

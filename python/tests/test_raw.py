@@ -130,6 +130,11 @@ def test_edge_cases(model):
     assert [[(t.text, t.start - 1, t.end - 1, t.words, t.tags) for t in s] for s in with_bom] == [
         [(t.text, t.start, t.end, t.words, t.tags) for t in s] for s in plain
     ]
+    # The text's end reads as a line break, whether or not one follows its last
+    # character.
+    ended = model.tag_text("We cannot go, we cannot\n")
+    for tail in ["", " ", "\n\n"]:
+        assert model.tag_text("We cannot go, we cannot" + tail) == ended, repr(tail)
     with pytest.raises(ValueError, match="threads"):
         model.tag_text(TEXT, threads=0)
     with pytest.raises(TypeError):
