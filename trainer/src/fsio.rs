@@ -11,22 +11,58 @@ use anyhow::{Context, Result};
 /// handler.
 static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+fn temporaries() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// On Ctrl-C (SIGINT), SIGTERM or SIGHUP: removes the temporary files of the writes
-/// under way, then exits with status 130. Call once, at the start of `main`.
+/// under way, then dies of the signal as it would have without this (so a shell sees
+/// the usual status, 130 for Ctrl-C). A signal the process was started ignoring (a
+/// `nohup` run's SIGHUP, a background job's SIGINT) stays ignored. Call once, at the
+/// start of `main`. The signals are received on a thread of their own (signal-hook's
+/// iterator), where removing files is safe.
+#[cfg(unix)]
 pub fn remove_temporaries_on_signal() -> Result<()> {
-    ctrlc::set_handler(|| {
-        if let Ok(temps) = TEMPORARIES.lock() {
-            for t in temps.iter() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let wanted: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|&s| !ignored(s))
+        .collect();
+    let mut signals = signal_hook::iterator::Signals::new(&wanted)
+        .context("cannot install the signal handler")?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            for t in temporaries().iter() {
                 let _ = fs::remove_file(t);
             }
+            let _ = signal_hook::low_level::emulate_default_handler(signal);
+            std::process::exit(128 + signal);
         }
-        std::process::exit(130);
-    })
-    .context("cannot install the signal handler")
+    });
+    Ok(())
+}
+
+/// Without Unix signals: nothing to install.
+#[cfg(not(unix))]
+pub fn remove_temporaries_on_signal() -> Result<()> {
+    Ok(())
+}
+
+/// Whether the process ignores `signal` (as `nohup` and shells' background jobs set up).
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn ignored(signal: i32) -> bool {
+    // SAFETY: `sigaction` with a null new action only reads the current one into
+    // `old`, a zeroed struct of the right type.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 fn track(tmp: &Path, on: bool) {
-    let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+    let mut temps = temporaries();
     match on {
         true => temps.push(tmp.to_path_buf()),
         false => temps.retain(|t| t != tmp),
@@ -34,17 +70,17 @@ fn track(tmp: &Path, on: bool) {
 }
 
 /// Where a write to `path` lands: `path`, or the file a symbolic link there points to
-/// (through any chain of links, dangling ones included), so that the link stays a link.
-fn destination(path: &Path) -> PathBuf {
+/// (through any chain of links, dangling ones included), so that the link stays a
+/// link. A chain longer than 40 links (a cycle) is an error, as the OS makes it.
+fn destination(path: &Path) -> std::io::Result<PathBuf> {
     let mut at = path.to_path_buf();
-    // (A bound, as the OS has, for a cycle of links.)
     for _ in 0..40 {
         match fs::read_link(&at) {
             Ok(target) => at = at.parent().unwrap_or(Path::new("")).join(target),
-            Err(_) => break,
+            Err(_) => return Ok(at),
         }
     }
-    at
+    Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
 /// The temporary name `path` is written under before the rename.
@@ -59,8 +95,8 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Writes `bytes` to `path` as [`AtomicFile`] does: whole or not at all.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
-    f.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    // (The error names the file.)
+    f.write_all(bytes)?;
     f.commit()
 }
 
@@ -72,7 +108,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// a named pipe) is written directly, since it cannot be replaced: whatever was
 /// written before an error has reached it.
 pub struct AtomicFile {
+    /// The path as given, which errors name.
     path: PathBuf,
+    /// Where the file goes: `path`, or the file a symbolic link there points to.
+    dest: PathBuf,
     /// The temporary file, or `None` when writing a device or FIFO directly.
     tmp: Option<PathBuf>,
     file: Option<std::io::BufWriter<File>>,
@@ -82,25 +121,25 @@ impl AtomicFile {
     /// Starts writing `path`.
     pub fn create(path: &Path) -> Result<Self> {
         let what = || format!("cannot write {}", path.display());
-        let dest = destination(path);
-        let existing = fs::metadata(&dest).ok();
-        if existing
-            .as_ref()
-            .is_some_and(|m| !m.is_file() && !m.is_dir())
-        {
+        // A device or FIFO (`/dev/null`, `/dev/stdout` on a pipe, a named pipe) is
+        // written in place: it cannot be replaced.
+        if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
             let file = OpenOptions::new()
                 .write(true)
-                .open(&dest)
+                .open(path)
                 .with_context(what)?;
             return Ok(AtomicFile {
                 path: path.to_path_buf(),
+                dest: path.to_path_buf(),
                 tmp: None,
                 file: Some(std::io::BufWriter::new(file)),
             });
         }
+        let dest = destination(path).with_context(what)?;
+        let existing = fs::metadata(&dest).ok();
         let tmp = temp_path(&dest);
         track(&tmp, true);
-        let file = File::create(&tmp).and_then(|f| {
+        let file = new_private_file(&tmp).and_then(|f| {
             if let Some(m) = &existing {
                 keep_owner_and_mode(&tmp, m)?;
             }
@@ -115,7 +154,8 @@ impl AtomicFile {
             }
         };
         Ok(AtomicFile {
-            path: dest,
+            path: path.to_path_buf(),
+            dest,
             tmp: Some(tmp),
             file: Some(std::io::BufWriter::new(file)),
         })
@@ -136,7 +176,7 @@ impl AtomicFile {
             if let Some(f) = file {
                 f?.sync_all()?;
             }
-            fs::rename(tmp, &self.path)
+            fs::rename(tmp, &self.dest)
         })();
         if let Some(tmp) = &self.tmp {
             if result.is_err() {
@@ -148,20 +188,35 @@ impl AtomicFile {
     }
 }
 
-/// Gives the new file `tmp` the permissions (and, where the process may, the owner)
-/// of the file it replaces.
+/// A new file at `path` that only its owner may read until its permissions are set
+/// (and never a file or link already there: the temporary name is fresh).
+fn new_private_file(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Gives the new file `tmp` the permissions (and, where the process may, the owner
+/// and group) of the file it replaces. Where the group cannot be kept, the group's
+/// permissions are not given to the process's group.
 fn keep_owner_and_mode(tmp: &Path, old: &fs::Metadata) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::MetadataExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         // Only a privileged process may give a file away: otherwise it stays ours.
-        let _ = std::os::unix::fs::chown(tmp, Some(old.uid()), Some(old.gid()));
+        let kept = std::os::unix::fs::chown(tmp, Some(old.uid()), Some(old.gid())).is_ok()
+            || std::os::unix::fs::chown(tmp, None, Some(old.gid())).is_ok();
+        let mode = old.permissions().mode() & if kept { 0o7777 } else { 0o7707 };
+        fs::set_permissions(tmp, fs::Permissions::from_mode(mode))
     }
+    #[cfg(not(unix))]
     fs::set_permissions(tmp, old.permissions())
 }
 
 impl AtomicFile {
-    /// `e` with the path named (its kind kept).
+    /// `e` with the path (as given) named, its kind kept.
     fn named(&self, e: std::io::Error) -> std::io::Error {
         std::io::Error::new(
             e.kind(),
@@ -306,10 +361,22 @@ mod tests {
         symlink("later.txt", dir.join("dangling")).unwrap();
         write_atomic(&dir.join("dangling"), b"made").unwrap();
         assert_eq!(fs::read(dir.join("later.txt")).unwrap(), b"made");
+        // A cycle of links is an error, as the OS makes it, and writes nothing.
+        symlink("loop-b", dir.join("loop-a")).unwrap();
+        symlink("loop-a", dir.join("loop-b")).unwrap();
+        let e = write_atomic(&dir.join("loop-a"), b"x").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("too many levels of symbolic links"),
+            "{e:#}"
+        );
+        assert!(fs::symlink_metadata(dir.join("loop-b"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
         // A named pipe (as a device): written, not replaced by a plain file.
         let fifo = dir.join("pipe");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        let mut files = 4;
+        let mut files = 6;
         if made.is_ok_and(|s| s.success()) {
             let reader = {
                 let fifo = fifo.clone();

@@ -277,17 +277,46 @@ fn evaluation_refuses_a_column_the_model_does_not_tag() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Interrupted (Ctrl-C, SIGTERM) while it writes `-o`, `tag` leaves neither the output
-/// nor its temporary file, and exits with status 130.
+/// Interrupted (Ctrl-C, SIGTERM, SIGHUP) while it writes `-o`, `tag` leaves neither
+/// the output nor its temporary file, and dies of the signal (a shell sees 130 for
+/// Ctrl-C). A signal it was started ignoring (`nohup`'s SIGHUP) stays ignored.
 #[cfg(unix)]
 #[test]
 fn an_interrupted_tag_leaves_no_file_behind() {
     use std::io::Write;
+    use std::os::unix::process::ExitStatusExt;
     use std::process::Stdio;
     let dir = workdir("interrupted");
-    for signal in ["-INT", "-TERM"] {
-        let mut child = postag(&dir)
-            .args(["tag", "-o", "out.txt"])
+    let temporaries = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".tmp-")
+            })
+            .count()
+    };
+    // `tag` with its input kept open, once its temporary file exists (so it is still
+    // writing when the signal comes); with SIGHUP ignored, through a shell's `trap`.
+    let started = |ignore_hup: bool| {
+        let bin = env!("CARGO_BIN_EXE_postag");
+        let mut command = match ignore_hup {
+            true => {
+                let mut c = std::process::Command::new("sh");
+                c.args(["-c", &format!("trap '' HUP; exec '{bin}' tag -o out.txt")]);
+                c.current_dir(&dir);
+                c
+            }
+            false => {
+                let mut c = postag(&dir);
+                c.args(["tag", "-o", "out.txt"]);
+                c
+            }
+        };
+        let mut child = command
             .stdin(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -295,42 +324,44 @@ fn an_interrupted_tag_leaves_no_file_behind() {
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(b"The dog barks .\n").unwrap();
         stdin.flush().unwrap();
-        // The temporary file exists once the output is open; the input stays open, so
-        // `tag` is still writing when the signal comes.
-        let started = std::time::Instant::now();
-        let temporaries = || {
-            std::fs::read_dir(&dir)
-                .unwrap()
-                .filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .contains(".tmp-")
-                })
-                .count()
-        };
-        while temporaries() == 0 {
-            assert!(
-                started.elapsed().as_secs() < 30,
-                "no temporary file appeared"
-            );
+        let t = std::time::Instant::now();
+        while temporaries(&dir) == 0 {
+            assert!(t.elapsed().as_secs() < 30, "no temporary file appeared");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let pid = child.id().to_string();
+        (child, stdin)
+    };
+    let kill = |signal: &str, pid: u32| {
         let killed = std::process::Command::new("kill")
-            .args([signal, &pid])
+            .args([signal, &pid.to_string()])
             .status();
         assert!(killed.unwrap().success());
+    };
+    for (signal, number) in [("-INT", 2), ("-TERM", 15), ("-HUP", 1)] {
+        let (mut child, stdin) = started(false);
+        kill(signal, child.id());
         let status = child.wait().unwrap();
         drop(stdin);
-        assert_eq!(status.code(), Some(130), "{signal}");
+        assert_eq!(status.signal(), Some(number), "{signal}: {status:?}");
         let left: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert!(left.is_empty(), "{signal}: left {left:?}");
     }
+    let (mut child, stdin) = started(true);
+    kill("-HUP", child.id());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "an ignored SIGHUP ended it"
+    );
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).unwrap(),
+        "The/DET dog/NOUN barks/VERB ./PUNCT\n"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
