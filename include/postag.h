@@ -97,6 +97,13 @@
 #define POSTAG_TOKEN_MULTIWORD 2
 
 /**
+ * `postag_segment_token` flag: the end of a window ended the token, the text running on
+ * without whitespace (a window that held nothing but part of one token: the rest is
+ * the next token).
+ */
+#define POSTAG_TOKEN_CUT 4
+
+/**
  * The window, in characters, that `postag tag --format raw` segments with: pass it to
  * get the same tokens as the command line.
  */
@@ -414,7 +421,7 @@ typedef struct postag_segment_token {
      */
     uint32_t end;
     /**
-     * `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`.
+     * `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`, `POSTAG_TOKEN_CUT`.
      */
     uint32_t flags;
 } postag_segment_token;
@@ -449,7 +456,7 @@ typedef struct postag_text_token {
      */
     uint32_t end;
     /**
-     * `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`.
+     * `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`, `POSTAG_TOKEN_CUT`.
      */
     uint32_t flags;
     /**

@@ -5,7 +5,7 @@ mod common;
 use postag_core::format::{self, DType, Header, LstmPart, Role, SegPart, TensorEntry, TensorTable};
 use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
 use postag_core::segment::{
-    SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_MULTIWORD, TOKEN_SENTENCE_END, WINDOW,
+    SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_CUT, TOKEN_MULTIWORD, TOKEN_SENTENCE_END, WINDOW,
 };
 use postag_core::tensor::Storage;
 use postag_core::{Error, Model};
@@ -710,5 +710,41 @@ fn a_text_ends_as_the_same_text_with_a_line_break_after_it() {
                 }
             }
         }
+    }
+}
+
+/// A window that holds nothing but part of one token ends that token, flagged
+/// `TOKEN_CUT`; no other token carries the flag.
+#[test]
+fn tokens_ended_by_a_window_are_flagged() {
+    // A segmenter that never ends a token: whitespace alone separates them.
+    let s = blob(&seg(true, false, [100.0, 0.0, 0.0, 0.0, 0.0]));
+    let s = Segmenter::from_bytes(&s).unwrap().unwrap();
+    let text = format!("ab {} b", "a".repeat(25));
+    let tokens = run(&s, &text, 10);
+    let spans: Vec<(u32, u32, bool)> = tokens
+        .iter()
+        .map(|t| (t.start, t.end, t.flags & TOKEN_CUT != 0))
+        .collect();
+    // "ab", then the run from the second window on (the first ends inside it and is
+    // read again from the space): 9, 10 and 6 characters, the first two cut.
+    assert_eq!(
+        spans,
+        [
+            (0, 2, false),
+            (3, 12, true),
+            (12, 22, true),
+            (22, 28, false),
+            (29, 30, false)
+        ]
+    );
+    // Text that fits the window, or whose windows end at whitespace: never flagged.
+    for (text, window) in [("ab cab ab", 100), ("ab ab ab ab ab", 3)] {
+        assert!(
+            run(&s, text, window)
+                .iter()
+                .all(|t| t.flags & TOKEN_CUT == 0),
+            "{text}"
+        );
     }
 }

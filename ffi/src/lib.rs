@@ -43,7 +43,7 @@ pub use model::{
 pub use segment::{
     postag_expand, postag_segment, postag_segment_token, postag_tag_text, postag_text_counts,
     postag_text_size, postag_text_sizes, postag_text_token, POSTAG_MAX_WINDOW,
-    POSTAG_SEGMENT_WINDOW, POSTAG_TOKEN_MULTIWORD, POSTAG_TOKEN_SENTENCE_END,
+    POSTAG_SEGMENT_WINDOW, POSTAG_TOKEN_CUT, POSTAG_TOKEN_MULTIWORD, POSTAG_TOKEN_SENTENCE_END,
 };
 pub use status::{
     postag_status, postag_status_message, postag_status_str, POSTAG_STATUS_MESSAGE_MAX,

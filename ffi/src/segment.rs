@@ -19,6 +19,10 @@ pub const POSTAG_TOKEN_SENTENCE_END: u32 = 1;
 /// `postag_segment_token` flag: the token is a multiword token (`postag_expand` gives
 /// its words).
 pub const POSTAG_TOKEN_MULTIWORD: u32 = 2;
+/// `postag_segment_token` flag: the end of a window ended the token, the text running on
+/// without whitespace (a window that held nothing but part of one token: the rest is
+/// the next token).
+pub const POSTAG_TOKEN_CUT: u32 = 4;
 /// The window, in characters, that `postag tag --format raw` segments with: pass it to
 /// get the same tokens as the command line.
 pub const POSTAG_SEGMENT_WINDOW: usize = 2048;
@@ -32,6 +36,7 @@ const _: () = assert!(POSTAG_MAX_WINDOW == MAX_WINDOW);
 
 const _: () = assert!(POSTAG_TOKEN_SENTENCE_END == postag_core::segment::TOKEN_SENTENCE_END);
 const _: () = assert!(POSTAG_TOKEN_MULTIWORD == postag_core::segment::TOKEN_MULTIWORD);
+const _: () = assert!(POSTAG_TOKEN_CUT == postag_core::segment::TOKEN_CUT);
 
 /// A token of raw text: bytes `[start, end)` of the text, and `POSTAG_TOKEN_*` flags.
 /// The tokens plus the whitespace between them are the text, byte for byte.
@@ -42,7 +47,7 @@ pub struct postag_segment_token {
     pub start: u32,
     /// One past the last byte.
     pub end: u32,
-    /// `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`.
+    /// `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`, `POSTAG_TOKEN_CUT`.
     pub flags: u32,
 }
 
@@ -59,7 +64,7 @@ pub struct postag_text_token {
     pub start: u32,
     /// One past the last byte.
     pub end: u32,
-    /// `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`.
+    /// `POSTAG_TOKEN_SENTENCE_END`, `POSTAG_TOKEN_MULTIWORD`, `POSTAG_TOKEN_CUT`.
     pub flags: u32,
     /// Index of its first word.
     pub first_word: u32,

@@ -289,9 +289,9 @@ pub fn tag_raw(
 ) -> Result<()> {
     // Each part starts at a paragraph's first byte (the first part at the text's start,
     // its leading whitespace with it) and ends where the next one starts.
-    let mut cuts = vec![0];
+    let mut cuts: Vec<usize> = vec![0];
     for p in postag_core::segment::paragraphs(text) {
-        if p.start >= cuts[cuts.len() - 1] + part_bytes.max(1) {
+        if p.start >= cuts[cuts.len() - 1].saturating_add(part_bytes.max(1)) {
             cuts.push(p.start);
         }
     }
@@ -312,9 +312,8 @@ pub fn tag_raw(
     };
     let mut pending: Option<(Vec<SysSentence>, usize)> = None;
     let mut done = 0;
-    // Tokens as long as the window: cut at its end if the text ran on without
-    // whitespace (the segmenter reads a window at a time).
-    let mut window_long = 0;
+    // Tokens the segmenter's window ended, the text running on without whitespace.
+    let mut cut = 0;
     for w in cuts.windows(2) {
         let (a, b) = (w[0], w[1]);
         let mut sentences = segment(seg, &text[a..b], presegmented)?;
@@ -324,7 +323,7 @@ pub fn tag_raw(
         let next_start = first.start + a;
         for t in sentences.iter_mut().flat_map(|s| &mut s.tokens) {
             (t.start, t.end) = (t.start + a, t.end + a);
-            window_long += (text[t.start..t.end].chars().count() >= WINDOW) as usize;
+            cut += usize::from(t.cut);
         }
         tag_from(model, &mut sentences, done, threads)?;
         if let Some((part, before)) = pending.take() {
@@ -336,11 +335,11 @@ pub fn tag_raw(
     if let Some((part, before)) = pending {
         write(sink, &part, before, text.len())?;
     }
-    if window_long > 0 {
+    if cut > 0 {
         eprintln!(
-            "warning: {window_long} tokens of {WINDOW} characters, the segmenter's window: \
-             text that runs on longer than that without whitespace is cut into tokens of at \
-             most {WINDOW} characters"
+            "warning: {cut} tokens ended at the end of the segmenter's window of {WINDOW} \
+             characters: text that runs on that long without whitespace is cut into tokens \
+             of at most {WINDOW} characters"
         );
     }
     Ok(())
@@ -448,6 +447,7 @@ mod tests {
             start,
             end,
             multiword: words.len() > 1,
+            cut: false,
             words: words.iter().map(|w| w.to_string()).collect(),
         };
         let sentence = SysSentence {

@@ -8,7 +8,8 @@
 //! The network reads a run of whitespace as one U+0020 (a text is one paragraph: a line
 //! break in it is a line wrap, not a paragraph's end; a CRLF or two spaces read as the
 //! one space of the training text), except the whitespace that ends the text, which
-//! reads as one line break (a paragraph's end, as in the training text).
+//! reads as one line break (a paragraph's end, as in the training text); a text that
+//! ends without whitespace reads one such line break after its last character.
 //!
 //! Decoding (the same for every window):
 //! - whitespace (`char::is_whitespace`) ends the open token and belongs to no token,
@@ -155,6 +156,9 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = core::ops::Range<usize>> +
 pub const TOKEN_SENTENCE_END: u32 = 1;
 /// [`SegToken::flags`] bit: the token is a multiword token (see [`Segmenter::expand`]).
 pub const TOKEN_MULTIWORD: u32 = 2;
+/// [`SegToken::flags`] bit: the token was ended at a window's end, where the text runs
+/// on without whitespace (a window that holds nothing but part of one token).
+pub const TOKEN_CUT: u32 = 4;
 
 /// A token: bytes `[start, end)` of the text, and `TOKEN_*` flags.
 #[repr(C)]
@@ -164,7 +168,7 @@ pub struct SegToken {
     pub start: u32,
     /// One past the last byte.
     pub end: u32,
-    /// `TOKEN_SENTENCE_END`, `TOKEN_MULTIWORD`.
+    /// `TOKEN_SENTENCE_END`, `TOKEN_MULTIWORD`, `TOKEN_CUT`.
     pub flags: u32,
 }
 
@@ -857,7 +861,13 @@ impl<'a> Segmenter<'a> {
                 {
                     Some(i) => (i + 1, room[i].end as usize),
                     None if count >= 2 => (count - 1, room[count - 2].end as usize),
-                    None if count == 1 => (1, room[0].end as usize),
+                    None if count == 1 => {
+                        let next = room[0].end as usize;
+                        if text[next..].starts_with(|c: char| !c.is_whitespace()) {
+                            room[0].flags |= TOKEN_CUT;
+                        }
+                        (1, next)
+                    }
                     None => (0, pos + end),
                 }
             };
@@ -992,7 +1002,8 @@ struct Scratch<'w> {
     used: &'w mut u32,
     // (n + 1,) each character's first byte, then the text's length.
     offsets: &'w mut [u32],
-    // (n,) each character's cache slot or `UNCACHED | row`; (n,) its label.
+    // (n + 1,) each step's cache slot or `UNCACHED | row`; (n + 1,) its label (a
+    // step per character or run of whitespace, and one for a paragraph's end).
     index: &'w mut [u32],
     labels: &'w mut [u32],
     // The cached projections (slots, 4H), one or (backward first) one per direction;
@@ -1010,11 +1021,13 @@ struct Scratch<'w> {
 /// its own and labels the character.
 struct Directions<'r, 'a> {
     seg: &'r Segmenter<'a>,
-    // (n,) each character's cache slot, or `UNCACHED | row`.
+    // (steps,) each step's cache slot, or `UNCACHED | row` (a step per character or
+    // run of whitespace, and one for a paragraph's end without whitespace).
     index: &'r [u32],
     back: &'r mut [f32],
     logits: &'r mut [f32],
-    // (n,) 0, or `UNLABELLED` for whitespace, until the forward direction labels it.
+    // (steps,) 0, or `UNLABELLED` for whitespace (and the end step), until the forward
+    // direction labels it.
     labels: &'r mut [u32],
     h: usize,
 }

@@ -7,8 +7,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{
-    lines, one_space_into, paragraphs, SegToken, Segmenter, TOKEN_MULTIWORD, TOKEN_SENTENCE_END,
-    WINDOW,
+    lines, one_space_into, paragraphs, SegToken, Segmenter, TOKEN_CUT, TOKEN_MULTIWORD,
+    TOKEN_SENTENCE_END, WINDOW,
 };
 use crate::Error;
 
@@ -21,6 +21,9 @@ pub struct RawToken {
     pub end: usize,
     /// Whether it is a multiword token that expanded into several words.
     pub multiword: bool,
+    /// Whether the segmenter's window ended it, the text running on without
+    /// whitespace ([`super::TOKEN_CUT`]).
+    pub cut: bool,
     /// Its syntactic words: the token itself (each run of whitespace in it read as one
     /// U+0020, as its form in a treebank), or a multiword token's expansion.
     pub words: Vec<String>,
@@ -108,6 +111,7 @@ fn segment_unit(
             start: at + s,
             end: at + e,
             multiword: multiword && words.len() > 1,
+            cut: t.flags & TOKEN_CUT != 0,
             words,
         });
         if t.flags & TOKEN_SENTENCE_END != 0 {
