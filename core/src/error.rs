@@ -97,7 +97,7 @@ impl fmt::Display for Error {
             }
             Error::MalformedHeader => f.write_str("model blob header cannot be decoded"),
             Error::InvalidModel => f.write_str("model blob describes an inconsistent model"),
-            Error::ScratchTooSmall => f.write_str("scratch buffer is too small for this many tokens"),
+            Error::ScratchTooSmall => f.write_str("scratch buffer is too small for this call"),
             Error::TooManyTokens => f.write_str("too many tokens in one call"),
             Error::OutputTooSmall => f.write_str("output buffer is too small"),
             Error::InvalidUtf8 => f.write_str("token is not valid UTF-8"),

@@ -124,8 +124,11 @@ def export(
     PyTorch does). `tag_column`: "upos" or "xpos", recorded for CoNLL-U tagging.
 
     With `path`, the blob is also written there, atomically (a temporary file renamed
-    into place). Raises PostagError with the core's message when the state_dict or the
-    maps do not describe a supported model.
+    into place). Raises TypeError for an index that is not an int (a float is not
+    truncated), ValueError for a negative index or a `max_word_chars` outside 1 to
+    MAX_WORD_CHARS, and PostagError with the core's message when the state_dict or the
+    maps do not describe a supported model (a tag name that is empty, holds whitespace or
+    is given twice among them).
 
     This goes through the same builder as `postag import-torch`.
     """

@@ -186,7 +186,6 @@ pub fn tag_all(
     Ok(all)
 }
 
-/// Worker threads to use: the machine's parallelism unless given.
 /// `--threads`: a count of at least 1.
 pub fn parse_threads(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -196,6 +195,7 @@ pub fn parse_threads(s: &str) -> Result<usize, String> {
     }
 }
 
+/// Worker threads to use: the machine's parallelism unless given.
 pub fn threads(requested: Option<usize>) -> usize {
     requested
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
