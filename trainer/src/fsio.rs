@@ -139,7 +139,7 @@ impl AtomicFile {
         let existing = fs::metadata(&dest).ok();
         let tmp = temp_path(&dest);
         track(&tmp, true);
-        let file = new_private_file(&tmp).and_then(|f| {
+        let file = new_file(&tmp, existing.is_some()).and_then(|f| {
             if let Some(m) = &existing {
                 keep_owner_and_mode(&tmp, m)?;
             }
@@ -188,13 +188,17 @@ impl AtomicFile {
     }
 }
 
-/// A new file at `path` that only its owner may read until its permissions are set
-/// (and never a file or link already there: the temporary name is fresh).
-fn new_private_file(path: &Path) -> std::io::Result<File> {
+/// A new file at `path` (never a file or link already there: the temporary name is
+/// fresh): with `private`, one only its owner may read until the file it replaces
+/// lends it its permissions; otherwise with the permissions of any new file (the umask
+/// applied).
+fn new_file(path: &Path, private: bool) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o666 });
+    #[cfg(not(unix))]
+    let _ = private;
     options.open(path)
 }
 
@@ -392,6 +396,12 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), files, "no temporary left: {names:?}");
+        // A new file gets the permissions any new file gets (the umask's), not 0600.
+        write_atomic(&dir.join("new.txt"), b"new").unwrap();
+        let reference = dir.join("reference.txt");
+        File::create(&reference).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join("new.txt")), mode(&reference));
         fs::remove_dir_all(&dir).unwrap();
     }
 
