@@ -44,9 +44,17 @@ pub enum BuildError {
     },
 }
 
-/// Whether `name` may name a tag: non-empty, no whitespace or control characters.
-pub fn valid_tag_name(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+/// Checks a model's tag names, in tag order: each non-empty, without whitespace or
+/// control characters, and distinct; [`BuildError::BadTagName`] names the first that
+/// is not.
+pub fn check_tag_names(names: &[&str]) -> Result<(), BuildError> {
+    for (i, name) in names.iter().enumerate() {
+        let bad = name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control());
+        if bad || names[..i].contains(name) {
+            return Err(BuildError::BadTagName(String::from(*name)));
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for BuildError {
@@ -335,11 +343,7 @@ impl BlobBuilder {
         names: impl IntoIterator<Item = &'t str>,
     ) -> Result<(), BuildError> {
         let names: Vec<&str> = names.into_iter().collect();
-        for (i, name) in names.iter().enumerate() {
-            if !valid_tag_name(name) || names[..i].contains(name) {
-                return Err(BuildError::BadTagName(String::from(*name)));
-            }
-        }
+        check_tag_names(&names)?;
         let (strings, offsets) = string_table(names.into_iter().map(str::as_bytes));
         self.push(Role::TagStrings, DType::U8, 1, strings.len(), strings)?;
         self.push(

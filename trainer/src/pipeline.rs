@@ -329,8 +329,9 @@ pub fn tag_raw(
         if let Some((part, before)) = pending.take() {
             write(sink, &part, before, next_start)?;
         }
+        let n = sentences.len();
         pending = Some((sentences, done));
-        done += pending.as_ref().map_or(0, |p| p.0.len());
+        done += n;
     }
     if let Some((part, before)) = pending {
         write(sink, &part, before, text.len())?;

@@ -246,15 +246,17 @@ fn evaluation_refuses_a_column_the_model_does_not_tag() {
     let Some(shared) = shared() else { return };
     let dev = shared.join("data/ud/en_ewt/en_ewt-ud-dev.conllu");
     let dir = workdir("eval-column");
-    for raw in [false, true] {
-        let mut args = vec!["eval", "--column", "xpos", "--data", dev.to_str().unwrap()];
-        if raw {
-            args.push("--raw");
-        }
-        let err = fails(&dir, &args);
+    // The errors of `eval args`, then of `eval --raw args`.
+    let errors = |args: &[&str]| {
+        [false, true].map(|raw| {
+            let raw: &[&str] = if raw { &["--raw"] } else { &[] };
+            fails(&dir, &[&["eval"], args, raw].concat())
+        })
+    };
+    for err in errors(&["--column", "xpos", "--data", dev.to_str().unwrap()]) {
         assert!(
             err.contains("tags UPOS, not XPOS") && err.contains("built-in"),
-            "raw {raw}: {err}"
+            "{err}"
         );
     }
     std::fs::write(
@@ -263,15 +265,10 @@ fn evaluation_refuses_a_column_the_model_does_not_tag() {
          2\tdog\tdog\t_\tNN\t_\t0\troot\t_\t_\n\n",
     )
     .unwrap();
-    for raw in [false, true] {
-        let mut args = vec!["eval", "--data", "no-upos.conllu"];
-        if raw {
-            args.push("--raw");
-        }
-        let err = fails(&dir, &args);
+    for err in errors(&["--data", "no-upos.conllu"]) {
         assert!(
             err.contains("no-upos.conllu:3:") && err.contains("\"dog\" has no UPOS tag"),
-            "raw {raw}: {err}"
+            "{err}"
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

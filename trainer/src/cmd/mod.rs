@@ -55,15 +55,7 @@ impl ModelFile {
         // Every writer refuses such names; a blob made by other means could hold one,
         // which would break the output's columns.
         let names: Vec<&str> = model.tag_names().collect();
-        for (i, name) in names.iter().enumerate() {
-            if !postag_core::builder::valid_tag_name(name) || names[..i].contains(name) {
-                anyhow::bail!(
-                    "{}: {}",
-                    self.name,
-                    postag_core::builder::BuildError::BadTagName(name.to_string())
-                );
-            }
-        }
+        postag_core::builder::check_tag_names(&names).with_context(|| self.name.clone())?;
         Ok(model)
     }
 
