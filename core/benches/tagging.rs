@@ -1,7 +1,8 @@
 //! Tagging throughput, batch-1 (one sentence per call, as a firmware caller tags) and
 //! bulk (`Model::tag_batch`, 32 sentences per call), with the achieved GFLOP/s and
 //! their share of the level's peak multiply-add rate (a probe measured in the same
-//! run), and the streaming `Cell::step`, at every kernel level this processor runs.
+//! run), and the streaming `Cell::step` (and `PackedCell::step`, the same cell with
+//! packed weights), at every kernel level this processor runs.
 //!
 //! Base model with random weights (`RandomModel::BASE`): word embedding 100 (10k
 //! words), char BiLSTM 32 (char embedding 32), word BiLSTM 128, 17 tags. Levels run
@@ -206,7 +207,7 @@ fn main() {
     }
 
     if run_part("steps") {
-        println!("streaming Cell::step, input -> hidden (median of {rounds} rounds):");
+        println!("streaming Cell::step and PackedCell::step (\"packed\"), input -> hidden (median of {rounds} rounds):");
     }
     for storage in [Storage::F32, Storage::I8]
         .into_iter()
@@ -235,6 +236,39 @@ fn main() {
             let ns: Vec<f64> = ns.iter().map(|s| s * 1e9).collect();
             row(
                 &format!("  {storage:?} {input} -> {hidden}"),
+                &levels,
+                &ns,
+                "ns/step",
+            );
+            // The same cell packed (`Cell::pack`, at each level: int8 packs for the
+            // level's kernels), stepped by `PackedCell::step`.
+            let mut bufs: Vec<Vec<f32>> = levels
+                .iter()
+                .map(|&l| {
+                    assert!(arch::force(Some(l)));
+                    vec![0.0f32; cell.packed_len()]
+                })
+                .collect();
+            let packed: Vec<_> = levels
+                .iter()
+                .zip(bufs.iter_mut())
+                .map(|(&l, buf)| {
+                    assert!(arch::force(Some(l)));
+                    cell.pack(buf).unwrap()
+                })
+                .collect();
+            arch::force(None);
+            let mut work = vec![0.0f32; packed.iter().map(|p| p.work_len()).max().unwrap_or(0)];
+            let ns = interleaved(&levels, rounds, || {
+                let at = levels.iter().position(|&l| l == arch::level()).unwrap();
+                for _ in 0..steps {
+                    packed[at].step(&x, &mut h, &mut c, &mut work).unwrap();
+                }
+                steps
+            });
+            let ns: Vec<f64> = ns.iter().map(|s| s * 1e9).collect();
+            row(
+                &format!("  {storage:?} {input} -> {hidden} packed"),
                 &levels,
                 &ns,
                 "ns/step",

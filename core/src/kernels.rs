@@ -168,6 +168,34 @@ pub fn gemm_lanes(w: &[u8], stride: usize, rows: usize, cols: usize, xt: &[f32],
     }
 }
 
+/// Rows per panel of the packed layout [`gemv_panels`] reads.
+pub const PANEL_ROWS: usize = 16;
+
+/// `out[16 p + l] = bias + sum_k w[k] z[k]` for row `l` of every panel `p` of a packed
+/// matrix (the layout of [`crate::PackedCell`]): panel `p` is `16 * (1 + cols)` floats,
+/// its 16 rows' biases, then for each column `k` the 16 rows' weights at column `k`.
+/// `out.len()` is a multiple of 16 (one run of 16 per panel). Each row keeps two sums:
+/// the bias plus the products of the even columns, and the products of the odd
+/// columns from zero, each in column order; the row's value is their sum. (Two
+/// chains, so that vector kernels, which keep this order, overlap their latencies.)
+pub fn gemv_panels(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
+    const P: usize = PANEL_ROWS;
+    let stride = P * (1 + cols);
+    for (panel, o) in panels.chunks_exact(stride).zip(out.chunks_exact_mut(P)) {
+        let (bias, columns) = panel.split_at(P);
+        let mut sums = [[0.0f32; P]; 2];
+        sums[0].copy_from_slice(bias);
+        for (k, (w, &zk)) in columns.chunks_exact(P).zip(&z[..cols]).enumerate() {
+            for (a, &wv) in sums[k % 2].iter_mut().zip(w) {
+                *a += wv * zk;
+            }
+        }
+        for ((o, e), d) in o.iter_mut().zip(sums[0]).zip(sums[1]) {
+            *o = e + d;
+        }
+    }
+}
+
 /// Quantizes `x` to i16 in `q` with one scale: `x[i] ~= q[i] * scale`, `|q[i]| <=
 /// 16383`, error at most `scale / 2 = max|x| / 32766`. `None` (and `q` untouched) when
 /// some element is not finite: the caller then keeps to f32 arithmetic.

@@ -82,6 +82,11 @@ fn run(cell: &Cell<'_>, steps: usize) -> Vec<f32> {
     out
 }
 
+/// Whether `a` and `b` hold the same values bit for bit.
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
 /// The weight `(r, k)` as the matrix means it, in f64.
 fn weight(m: &Matrix<'_>, r: usize, k: usize) -> f64 {
     let mut row = vec![0.0f32; m.cols()];
@@ -228,9 +233,7 @@ fn int8_steps_are_the_integer_arithmetic_bit_for_bit_at_every_level() {
             let got = run(&cell, 5);
             arch::force(None);
             assert!(
-                got.iter()
-                    .zip(&want)
-                    .all(|(g, w)| g.to_bits() == w.to_bits()),
+                same_bits(&got, &want),
                 "{input_dim} -> {hidden} at {}",
                 level.name()
             );
@@ -284,10 +287,7 @@ fn steps_end_in_the_taggers_state() {
                     .tag_from_state(&sentence, &mut state, &mut scratch, &mut tags, None)
                     .unwrap();
                 assert!(
-                    steps
-                        .iter()
-                        .zip(&state)
-                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    same_bits(&steps, &state),
                     "{storage:?} at {}, {schedule} schedule",
                     level.name()
                 );
@@ -351,5 +351,155 @@ fn step_refuses_wrong_sizes_and_writes_nothing() {
         let (r, h, _) = attempt(&good, &x, hidden, hidden, work_len);
         assert_eq!(r, Ok(()));
         assert_ne!(h, h0);
+    }
+}
+
+/// `steps` steps of `cell` packed into a buffer of [`Cell::packed_len`] at the
+/// current level, run at `level`: every `h`, then the final `c`.
+fn run_packed(cell: &Cell<'_>, steps: usize, level: Level) -> Vec<f32> {
+    let (input_dim, hidden) = (cell.w_ih.cols(), cell.hidden());
+    let mut buf = vec![f32::NAN; cell.packed_len()];
+    let packed = cell.pack(&mut buf).unwrap();
+    let (mut h, mut c) = (vec![0.0f32; hidden], vec![0.0f32; hidden]);
+    let mut work = vec![f32::NAN; packed.work_len()];
+    let mut out = Vec::new();
+    assert!(arch::force(Some(level)));
+    for t in 0..steps {
+        packed
+            .step(&input(t, input_dim), &mut h, &mut c, &mut work)
+            .unwrap();
+        out.extend_from_slice(&h);
+    }
+    arch::force(None);
+    out.extend_from_slice(&c);
+    out
+}
+
+/// Packed at each level, stepped at each level (a level forced after packing
+/// included): f32 and int8 within the float64 reference's tolerance; int8 bit for bit
+/// the integer arithmetic written out, as `Cell::step` is.
+#[test]
+fn packed_steps_match_the_references_at_every_level() {
+    for storage in [Storage::F32, Storage::I8] {
+        for (n, &(input_dim, hidden)) in SHAPES.iter().enumerate() {
+            let bytes = cell_bytes(storage, input_dim, hidden, 23 + n as u64);
+            let cell = cell(&bytes, storage, input_dim, hidden);
+            let want = reference(&cell, 6);
+            let exact = (storage == Storage::I8).then(|| int8_written_out(&bytes, &cell, 6));
+            let tolerance = match storage {
+                Storage::F32 => 2e-5,
+                Storage::I8 => 2e-3,
+            };
+            for pack_level in levels() {
+                for level in levels() {
+                    assert!(arch::force(Some(pack_level)));
+                    let got = run_packed(&cell, 6, level);
+                    let what = format!(
+                        "{storage:?} {input_dim} -> {hidden}, packed at {}, stepped at {}",
+                        pack_level.name(),
+                        level.name()
+                    );
+                    let diff = got
+                        .iter()
+                        .zip(&want)
+                        .map(|(&g, &w)| (g as f64 - w).abs())
+                        .fold(0.0, f64::max);
+                    assert!(diff <= tolerance, "{what}: differs by {diff:e}");
+                    if let Some(exact) = &exact {
+                        assert!(
+                            same_bits(&got, exact),
+                            "{what}: not the integer arithmetic"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// f32 packed steps written out: each gate is the bias plus the even columns' products
+/// (of `x` then `h`, one sequence) plus, separately, the odd columns' products, each sum
+/// in column order without fused multiply-adds, then the scalar cell update. The
+/// scalar level and SSE2 (no FMA) compute exactly that.
+#[test]
+fn f32_packed_steps_are_the_panel_sums_bit_for_bit_without_fma() {
+    for (n, &(input_dim, hidden)) in SHAPES.iter().enumerate() {
+        let bytes = cell_bytes(Storage::F32, input_dim, hidden, 31 + n as u64);
+        let cell = cell(&bytes, Storage::F32, input_dim, hidden);
+        let (mut h, mut c) = (vec![0.0f32; hidden], vec![0.0f32; hidden]);
+        let mut want = Vec::new();
+        let value = |m: &Matrix<'_>, r: usize, k: usize| weight(m, r, k) as f32;
+        for t in 0..5 {
+            let z: Vec<f32> = input(t, input_dim).into_iter().chain(h.clone()).collect();
+            let mut gates: Vec<f32> = (0..4 * hidden)
+                .map(|r| {
+                    let mut sums = [cell.bias.get(r), 0.0];
+                    for (k, &zk) in z.iter().enumerate() {
+                        let w = if k < input_dim {
+                            value(&cell.w_ih, r, k)
+                        } else {
+                            value(&cell.w_hh, r, k - input_dim)
+                        };
+                        sums[k % 2] += w * zk;
+                    }
+                    sums[0] + sums[1]
+                })
+                .collect();
+            kernels::lstm_cell(&mut gates, &mut c, &mut h);
+            want.extend_from_slice(&h);
+        }
+        want.extend_from_slice(&c);
+        for level in [Level::Scalar, Level::Sse2]
+            .into_iter()
+            .filter(|l| l.is_supported())
+        {
+            let got = run_packed(&cell, 5, level);
+            assert!(
+                same_bits(&got, &want),
+                "{input_dim} -> {hidden} at {}",
+                level.name()
+            );
+        }
+    }
+}
+
+/// `pack` refuses a buffer one float short and a cell whose parts disagree; a packed
+/// step refuses wrong sizes as `Cell::step` does, writing nothing.
+#[test]
+fn packing_and_packed_steps_refuse_wrong_sizes() {
+    for storage in [Storage::F32, Storage::I8] {
+        let (input_dim, hidden) = (5, 3);
+        let bytes = cell_bytes(storage, input_dim, hidden, 3);
+        let good = cell(&bytes, storage, input_dim, hidden);
+        let len = good.packed_len();
+        if len > 0 {
+            let mut short = vec![0.0f32; len - 1];
+            assert_eq!(good.pack(&mut short).err(), Some(Error::ScratchTooSmall));
+        }
+        let short_bias = Cell {
+            bias: Vector::f32_le(&bytes[2][..2 * hidden * 4], 2 * hidden).unwrap(),
+            ..good
+        };
+        let mut buf = vec![0.0f32; len];
+        assert_eq!(short_bias.pack(&mut buf).err(), Some(Error::InvalidModel));
+        let packed = good.pack(&mut buf).unwrap();
+        let x = input(0, input_dim);
+        let work_len = packed.work_len();
+        let cases = [
+            (&x[..4], hidden, hidden, work_len, Error::StateSize),
+            (&x[..], hidden - 1, hidden, work_len, Error::StateSize),
+            (&x[..], hidden, hidden + 1, work_len, Error::StateSize),
+            (&x[..], hidden, hidden, work_len - 1, Error::ScratchTooSmall),
+        ];
+        for (i, &(x, h_len, c_len, w_len, want)) in cases.iter().enumerate() {
+            let (mut h, mut c) = (vec![0.25f32; h_len], vec![-0.5f32; c_len]);
+            let mut work = vec![0.0f32; w_len];
+            assert_eq!(
+                packed.step(x, &mut h, &mut c, &mut work),
+                Err(want),
+                "{storage:?} case {i}"
+            );
+            assert!(h.iter().all(|&v| v == 0.25) && c.iter().all(|&v| v == -0.5));
+        }
     }
 }

@@ -171,6 +171,15 @@ pub(super) unsafe fn gemm_lanes_neon(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
 
 /// # Safety
 ///
+/// The requirements of [`generic::gemv_panels`].
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn gemv_panels_neon(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { generic::gemv_panels::<Neon, 2, 4>(panels, cols, z, out) }
+}
+
+/// # Safety
+///
 /// The requirements of [`generic::project`].
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn project_neon(

@@ -480,6 +480,97 @@ pub(super) unsafe fn gemm_lanes<V: Vector, const R: usize, const VPR: usize>(
     }
 }
 
+/// [`crate::kernels::gemv_panels`]: `T` panels at a time (each 16 rows, `VPP`
+/// vectors), then single panels; each row's two sums (bias and even columns, odd
+/// columns) in two accumulators, in the reference's order, fused where the level has
+/// FMA. Each input value is broadcast to every lane, so no horizontal sums are needed.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `V::LANES * VPP == 16`;
+/// `out.len()` is a multiple of 16, `panels.len() >= out.len() / 16 * 16 * (1 + cols)`,
+/// `z.len() >= cols`.
+#[inline(always)]
+pub(super) unsafe fn gemv_panels<V: Vector, const T: usize, const VPP: usize>(
+    panels: &[f32],
+    cols: usize,
+    z: &[f32],
+    out: &mut [f32],
+) {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    const { assert!(T > 0 && VPP > 0) };
+    let stride = P * (1 + cols);
+    let n = out.len() / P;
+    let (w, zp, o) = (panels.as_ptr(), z.as_ptr(), out.as_mut_ptr());
+    // SAFETY: panels `p..p + T` (or `p`) are below `n`, whose floats lie in `panels`;
+    // their outputs in `out` (caller).
+    unsafe {
+        let mut p = 0;
+        while p + T <= n {
+            panel_tile::<V, T, VPP>(w.add(p * stride), stride, cols, zp, o.add(p * P));
+            p += T;
+        }
+        while p < n {
+            panel_tile::<V, 1, VPP>(w.add(p * stride), stride, cols, zp, o.add(p * P));
+            p += 1;
+        }
+    }
+}
+
+/// The rows of `T` panels starting at `w` (`stride` floats apart) into `o`.
+///
+/// # Safety
+///
+/// As [`gemv_panels`], for these `T` panels.
+#[inline(always)]
+unsafe fn panel_tile<V: Vector, const T: usize, const VPP: usize>(
+    w: *const f32,
+    stride: usize,
+    cols: usize,
+    z: *const f32,
+    o: *mut f32,
+) {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    const { assert!(V::LANES * VPP == P) };
+    // SAFETY: every load is within a panel (`P * (1 + k) + P <= stride` for `k <
+    // cols`), `z` holds `cols` values, `o` the `T * P` outputs (caller).
+    unsafe {
+        let mut even = [[V::zero(); VPP]; T];
+        let mut odd = [[V::zero(); VPP]; T];
+        for (t, e) in even.iter_mut().enumerate() {
+            for (j, v) in e.iter_mut().enumerate() {
+                *v = V::load(w.add(t * stride + j * V::LANES));
+            }
+        }
+        let mut k = 0;
+        while k + 2 <= cols {
+            let (z0, z1) = (V::splat(*z.add(k)), V::splat(*z.add(k + 1)));
+            for t in 0..T {
+                let at = w.add(t * stride + P * (1 + k));
+                for j in 0..VPP {
+                    even[t][j] = V::load(at.add(j * V::LANES)).mul_add(z0, even[t][j]);
+                    odd[t][j] = V::load(at.add(P + j * V::LANES)).mul_add(z1, odd[t][j]);
+                }
+            }
+            k += 2;
+        }
+        if k < cols {
+            let z0 = V::splat(*z.add(k));
+            for (t, e) in even.iter_mut().enumerate() {
+                let at = w.add(t * stride + P * (1 + k));
+                for (j, v) in e.iter_mut().enumerate() {
+                    *v = V::load(at.add(j * V::LANES)).mul_add(z0, *v);
+                }
+            }
+        }
+        for t in 0..T {
+            for j in 0..VPP {
+                even[t][j].add(odd[t][j]).store(o.add(t * P + j * V::LANES));
+            }
+        }
+    }
+}
+
 /// Independent multiply-add chains per probe: enough to cover the latency of a fused
 /// multiply-add on every processor the levels run on (4 cycles, 2 per cycle).
 const PROBE_CHAINS: usize = 12;

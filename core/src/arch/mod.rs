@@ -117,7 +117,7 @@ impl Level {
 
     /// Whether the level runs the AVX2 kernels (its own, or, at `avx512`, those it has
     /// no wider version of).
-    fn has_avx2(self) -> bool {
+    pub(crate) fn has_avx2(self) -> bool {
         matches!(self, Level::Avx2 | Level::Avx512)
     }
 }
@@ -419,6 +419,32 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
         x86_64::gemm_lanes_sse2,
         aarch64::gemm_lanes_neon,
         (w, xt, out)
+    )
+}
+
+/// [`crate::kernels::gemv_panels`] at this thread's level. Returns false, doing
+/// nothing, at the scalar level or if the shapes disagree.
+#[inline]
+pub(crate) fn gemv_panels(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) -> bool {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    let level = level();
+    let stride = cols.checked_add(1).and_then(|c| c.checked_mul(P));
+    if level == Level::Scalar
+        || !out.len().is_multiple_of(P)
+        || stride
+            .and_then(|s| s.checked_mul(out.len() / P))
+            .is_none_or(|n| panels.len() < n)
+        || z.len() < cols
+    {
+        return false;
+    }
+    dispatch!(
+        level,
+        x86_64::gemv_panels_avx512,
+        x86_64::gemv_panels_avx2,
+        x86_64::gemv_panels_sse2,
+        aarch64::gemv_panels_neon,
+        (panels, cols, z, out)
     )
 }
 

@@ -797,6 +797,34 @@ pub(super) unsafe fn gemm_lanes_sse2(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
 
 /// # Safety
 ///
+/// The `avx512` level's features are available; the requirements of
+/// [`generic::gemv_panels`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn gemv_panels_avx512(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::gemv_panels::<Avx512, 4, 1>(panels, cols, z, out) }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::gemv_panels`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemv_panels_avx2(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::gemv_panels::<Avx2, 2, 2>(panels, cols, z, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::gemv_panels`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn gemv_panels_sse2(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { generic::gemv_panels::<Sse2, 1, 4>(panels, cols, z, out) }
+}
+
+/// # Safety
+///
 /// AVX2 and FMA are available.
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn fma_probe_avx2(rounds: usize, seed: f32) -> (f32, u64) {

@@ -1,8 +1,9 @@
 //! The LSTM stack (PyTorch's `nn.LSTM`: layers, directions, gate order i, f, g, o) and
 //! the working memory one direction uses while it runs.
 
-use crate::arch::{gemv_pairs, lstm_cell, quantize_i16};
+use crate::arch::{self, gemv_pairs, interleave_pairs, lstm_cell, pairs_len, quantize_i16};
 use crate::format::{LstmShape, MAX_LAYERS};
+use crate::kernels::{self, PANEL_ROWS};
 use crate::tensor::{Matrix, Storage, Vector};
 use crate::Error;
 
@@ -63,31 +64,242 @@ impl Cell<'_> {
         c: &mut [f32],
         work: &mut [f32],
     ) -> Result<(), Error> {
-        let (input, hidden) = (self.w_ih.cols(), self.hidden());
-        let g = 4 * hidden;
+        self.check_step(x, h, c, work, self.work_len())?;
+        self.step_checked(&[], &[], x, h, c, work);
+        Ok(())
+    }
+
+    /// Checks that `W_ih`, `W_hh` and the bias agree on 4H rows.
+    fn check_parts(&self) -> Result<(), Error> {
+        let g = 4 * self.hidden();
         if self.w_ih.rows() != g || self.w_hh.rows() != g || self.bias.len() != g {
             return Err(Error::InvalidModel);
         }
-        if x.len() != input || h.len() != hidden || c.len() != hidden {
+        Ok(())
+    }
+
+    /// The checks of a step, in [`Cell::step`]'s order: the parts, the sizes of `x`,
+    /// `h` and `c`, then `work` (at least `need` floats).
+    fn check_step(
+        &self,
+        x: &[f32],
+        h: &[f32],
+        c: &[f32],
+        work: &[f32],
+        need: usize,
+    ) -> Result<(), Error> {
+        self.check_parts()?;
+        if x.len() != self.w_ih.cols() || h.len() != self.hidden() || c.len() != self.hidden() {
             return Err(Error::StateSize);
         }
-        if work.len() < self.work_len() {
+        if work.len() < need {
             return Err(Error::ScratchTooSmall);
         }
+        Ok(())
+    }
+
+    /// [`Cell::step`] after [`Cell::check_step`], with int8 `W_ih` and `W_hh` as the
+    /// i16 pairs of [`arch::gemv_pairs`] where given (empty: none; the same results).
+    fn step_checked(
+        &self,
+        ih_pairs: &[i16],
+        hh_pairs: &[i16],
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        work: &mut [f32],
+    ) {
+        let (input, hidden) = (self.w_ih.cols(), self.hidden());
         let (gates, rest) = work[..self.work_len()].split_at_mut(4 * hidden);
         let (row, rest) = rest.split_at_mut(input);
         let (xq, rest) = rest.split_at_mut(input.div_ceil(2));
         let (hq, x_scale) = rest.split_at_mut(hidden.div_ceil(2));
         let xq = &mut bytemuck::cast_slice_mut(xq)[..input];
         let hq = &mut bytemuck::cast_slice_mut(hq)[..hidden];
-        if input == 0 || self.w_ih.storage() == Storage::F32 {
+        // `bias + (scale * s_x) * dot` on the pairs, as `project` computes it.
+        let paired = !ih_pairs.is_empty()
+            && input > 0
+            && quantize_i16(x, xq).is_some_and(|scale| {
+                self.bias.copy_into(gates);
+                gemv_pairs(ih_pairs, &self.w_ih.kernel_rows(), xq, scale, gates)
+            });
+        if paired {
+            // Done.
+        } else if input == 0 || self.w_ih.storage() == Storage::F32 {
             // The projection of one input, as `project` computes it: `bias + W_ih x`.
             self.bias.copy_into(gates);
             self.w_ih.matvec_add(&x[..input], gates);
         } else {
             project(self, &x[..input], xq, x_scale, row, gates);
         }
-        recur(self, &[], h, hq, c, gates);
+        recur(self, hh_pairs, h, hq, c, gates);
+    }
+}
+
+impl<'a> Cell<'a> {
+    /// The packed layout of this cell's weights: panels for f32, the interleaved i16
+    /// pairs of the AVX2 kernels for int8 where this thread's level has them.
+    fn packing(&self) -> Packing {
+        match (self.w_ih.storage(), self.w_hh.storage()) {
+            (Storage::F32, Storage::F32) => Packing::Panels,
+            (Storage::I8, Storage::I8) if arch::level().has_avx2() => Packing::Pairs,
+            _ => Packing::Plain,
+        }
+    }
+
+    /// Floats of the buffer [`Cell::pack`] fills, for the layout it chooses on this
+    /// thread's kernel level: for f32 weights `16 * ceil(4H / 16) * (1 + in + H)`; for
+    /// int8 weights at the `avx2` and `avx512` levels an i16 copy of `W_ih` and `W_hh`,
+    /// about `2H (in + H)`; otherwise 0.
+    pub fn packed_len(&self) -> usize {
+        let (input, hidden) = (self.w_ih.cols(), self.hidden());
+        let g = 4 * hidden;
+        match self.packing() {
+            Packing::Panels => g.div_ceil(PANEL_ROWS) * PANEL_ROWS * (1 + input + hidden),
+            Packing::Pairs => (pairs_len(g, input) + pairs_len(g, hidden)).div_ceil(2),
+            Packing::Plain => 0,
+        }
+    }
+
+    /// Copies the weights into `buf` ([`Cell::packed_len`] floats or more) in a layout
+    /// for the streaming step's vector kernels, for callers that step one cell many
+    /// times (a stream of inputs): [`PackedCell::step`] then computes what
+    /// [`Cell::step`] does, faster for small cells.
+    ///
+    /// f32 weights go into panels of 16 gate rows: each panel holds its rows' biases,
+    /// then, column by column, the 16 rows' weights of `W_ih` and then of `W_hh`, so
+    /// that a step broadcasts each input value to the 16 rows at once
+    /// ([`crate::kernels::gemv_panels`], whose order of sums the results keep: they
+    /// may differ from [`Cell::step`]'s in the last bits, as the kernel levels do).
+    /// int8 weights are copied as i16 pairs for the AVX2 and AVX-512 kernels; their
+    /// steps are [`Cell::step`]'s bit for bit (exact integer dot products). At a level
+    /// without these kernels the buffer is not used and steps are [`Cell::step`]'s.
+    ///
+    /// Errors: [`Error::InvalidModel`] for a cell whose parts disagree on 4H rows,
+    /// [`Error::ScratchTooSmall`] if `buf` is shorter than [`Cell::packed_len`].
+    pub fn pack<'b>(&self, buf: &'b mut [f32]) -> Result<PackedCell<'b>, Error>
+    where
+        'a: 'b,
+    {
+        self.check_parts()?;
+        let len = self.packed_len();
+        let buf = buf.get_mut(..len).ok_or(Error::ScratchTooSmall)?;
+        let (input, hidden) = (self.w_ih.cols(), self.hidden());
+        let g = 4 * hidden;
+        let mut packing = self.packing();
+        match packing {
+            Packing::Panels => {
+                let stride = PANEL_ROWS * (1 + input + hidden);
+                let (ih, hh) = (self.w_ih.kernel_rows(), self.w_hh.kernel_rows());
+                let weight = |w: &arch::Rows<'_>, r: usize, k: usize| {
+                    let at = 4 * (r * w.stride + k);
+                    let b = &w.data[at..at + 4];
+                    f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+                };
+                for (p, panel) in buf.chunks_exact_mut(stride).enumerate() {
+                    for (l, r) in (p * PANEL_ROWS..(p + 1) * PANEL_ROWS).enumerate() {
+                        let real = r < g;
+                        panel[l] = if real { self.bias.get(r) } else { 0.0 };
+                        for k in 0..input + hidden {
+                            panel[PANEL_ROWS * (1 + k) + l] = match (real, k < input) {
+                                (false, _) => 0.0,
+                                (true, true) => weight(&ih, r, k),
+                                (true, false) => weight(&hh, r, k - input),
+                            };
+                        }
+                    }
+                }
+            }
+            Packing::Pairs => {
+                let pairs: &mut [i16] = bytemuck::cast_slice_mut(buf);
+                let (ih, hh) = pairs.split_at_mut(pairs_len(g, input));
+                if !interleave_pairs(&self.w_ih.kernel_rows(), ih)
+                    || !interleave_pairs(&self.w_hh.kernel_rows(), hh)
+                {
+                    // Rows longer than the pair kernels take: plain steps.
+                    packing = Packing::Plain;
+                }
+            }
+            Packing::Plain => {}
+        }
+        Ok(PackedCell {
+            cell: *self,
+            packed: buf,
+            packing,
+        })
+    }
+}
+
+/// How a [`PackedCell`] holds its weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Packing {
+    /// f32 panels of [`PANEL_ROWS`] rows with their biases ([`kernels::gemv_panels`]).
+    Panels,
+    /// int8 `W_ih` then `W_hh` as the i16 pairs of [`arch::gemv_pairs`].
+    Pairs,
+    /// Not packed: [`Cell::step`].
+    Plain,
+}
+
+/// An LSTM cell with its weights packed for streaming steps ([`Cell::pack`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PackedCell<'a> {
+    cell: Cell<'a>,
+    packed: &'a [f32],
+    packing: Packing,
+}
+
+impl PackedCell<'_> {
+    /// The cell it was packed from.
+    pub fn cell(&self) -> Cell<'_> {
+        self.cell
+    }
+
+    /// Floats of working memory [`PackedCell::step`] needs: [`Cell::work_len`], or for
+    /// f32 panels the gates of whole panels (`16 * ceil(4H / 16)`) and the input and
+    /// hidden state side by side (`in + H`) if that is more.
+    pub fn work_len(&self) -> usize {
+        let (input, hidden) = (self.cell.w_ih.cols(), self.cell.hidden());
+        let panels = (4 * hidden).div_ceil(PANEL_ROWS) * PANEL_ROWS + input + hidden;
+        match self.packing {
+            Packing::Panels => self.cell.work_len().max(panels),
+            _ => self.cell.work_len(),
+        }
+    }
+
+    /// One time step, as [`Cell::step`] (the same arguments, state and errors), on the
+    /// packed weights: `x (in,)`, state `h, c (H,)` updated in place, `work` at least
+    /// [`PackedCell::work_len`] floats.
+    pub fn step(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        work: &mut [f32],
+    ) -> Result<(), Error> {
+        let cell = &self.cell;
+        cell.check_step(x, h, c, work, self.work_len())?;
+        let (input, hidden) = (cell.w_ih.cols(), cell.hidden());
+        let g = 4 * hidden;
+        match self.packing {
+            Packing::Panels => {
+                let rows = g.div_ceil(PANEL_ROWS) * PANEL_ROWS;
+                let (gates, rest) = work.split_at_mut(rows);
+                let z = &mut rest[..input + hidden];
+                z[..input].copy_from_slice(x);
+                z[input..].copy_from_slice(h);
+                if !arch::gemv_panels(self.packed, input + hidden, z, gates) {
+                    kernels::gemv_panels(self.packed, input + hidden, z, gates);
+                }
+                lstm_cell(&mut gates[..g], c, h);
+            }
+            Packing::Pairs => {
+                let pairs: &[i16] = bytemuck::cast_slice(self.packed);
+                let (ih, hh) = pairs.split_at(pairs_len(g, input));
+                cell.step_checked(ih, hh, x, h, c, work);
+            }
+            Packing::Plain => cell.step_checked(&[], &[], x, h, c, work),
+        }
         Ok(())
     }
 }
