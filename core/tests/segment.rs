@@ -748,3 +748,55 @@ fn tokens_ended_by_a_window_are_flagged() {
         );
     }
 }
+
+/// Every f32 tensor and int8 row scale of a segmenter (f32 and int8), with a NaN or an
+/// infinity in its last element (or last row's scale) and the CRC recomputed, is
+/// refused naming that element as the tagger's tensors are: row and column, or the
+/// row of an int8 scale.
+#[test]
+fn non_finite_segmenter_weights_are_refused_naming_the_element() {
+    for storage in [Storage::F32, Storage::I8] {
+        let blob = with_segmenter(
+            &common::tiny::blob(),
+            Some(&seg(true, false, [0.0; 5])),
+            storage,
+        )
+        .unwrap();
+        let raw = format::split(&blob).unwrap();
+        let payload_start = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+        let entries: Vec<_> = raw.header.tensors.iter().map(Result::unwrap).collect();
+        let mut checked = 0;
+        for e in entries
+            .iter()
+            .filter(|e| matches!(e.role, Role::Segmenter(_)))
+        {
+            let (rows, cols) = (e.rows as usize, e.cols as usize);
+            let (at, col) = match e.dtype {
+                DType::F32 => (4 * (rows * cols - 1), Some(e.cols - 1)),
+                DType::I8 => (rows * cols + 4 * (rows - 1), None),
+                _ => continue,
+            };
+            for value in [f32::NAN, f32::NEG_INFINITY] {
+                let mut copy = blob.clone();
+                let i = payload_start + e.offset as usize + at;
+                copy[i..i + 4].copy_from_slice(&value.to_le_bytes());
+                let n = copy.len() - 4;
+                let crc = postag_core::crc32(&copy[..n]);
+                copy[n..].copy_from_slice(&crc.to_le_bytes());
+                assert_eq!(
+                    Segmenter::from_bytes(&copy).err(),
+                    Some(Error::NonFiniteWeight {
+                        role: e.role,
+                        row: e.rows - 1,
+                        col,
+                        bits: value.to_bits(),
+                    }),
+                    "{storage:?} {:?} = {value}",
+                    e.role
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 2 * 8, "{storage:?}: {checked}");
+    }
+}

@@ -458,7 +458,12 @@ impl<'a> Tensors<'a> {
 
 /// Refuses a NaN or infinite value among the little-endian f32 values in `bytes`,
 /// `cols` per row (`scales`: one int8 row scale per value), naming the first one.
-fn check_finite(role: Role, bytes: &[u8], cols: usize, scales: bool) -> Result<(), Error> {
+pub(crate) fn check_finite(
+    role: Role,
+    bytes: &[u8],
+    cols: usize,
+    scales: bool,
+) -> Result<(), Error> {
     const EXPONENT: u32 = 0x7F80_0000;
     let bits = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     // One pass without branches in the loop; locating the value is the rare case. A

@@ -54,6 +54,7 @@ use crate::format::{
 use crate::kernels::argmax;
 use crate::lowercase::{lower, Lower};
 use crate::model::cache::{aligned_pairs, pairs_words, slot, CachedRows, UNCACHED};
+use crate::model::load::check_finite;
 use crate::model::{DirectionScratch, LayerIo, StackIo, PROJECTION_BLOCK};
 use crate::tensor::{Matrix, Storage, U32s, Vector};
 use crate::vocab::{find_code, StringTable};
@@ -259,15 +260,18 @@ impl<'a> Tensors<'a> {
         if e.cols as usize != cols || rows.is_some_and(|n| n != r) || r == 0 {
             return Err(Error::InvalidModel);
         }
-        let (m, floats) = match e.dtype {
-            DType::F32 => (Matrix::f32_le(bytes, r, cols), bytes),
-            DType::I8 => (
-                Matrix::i8_scaled(bytes, r, cols),
-                &bytes[(r * cols).min(bytes.len())..],
-            ),
+        let role = Role::Segmenter(part);
+        let m = match e.dtype {
+            DType::F32 => {
+                check_finite(role, bytes, cols, false)?;
+                Matrix::f32_le(bytes, r, cols)
+            }
+            DType::I8 => {
+                check_finite(role, &bytes[(r * cols).min(bytes.len())..], 1, true)?;
+                Matrix::i8_scaled(bytes, r, cols)
+            }
             _ => return Err(Error::InvalidModel),
         };
-        finite(Role::Segmenter(part), floats)?;
         m.ok_or(Error::InvalidModel)
     }
 
@@ -276,7 +280,7 @@ impl<'a> Tensors<'a> {
         if e.dtype != DType::F32 || e.rows != 1 || e.cols as usize != len {
             return Err(Error::InvalidModel);
         }
-        finite(Role::Segmenter(part), bytes)?;
+        check_finite(Role::Segmenter(part), bytes, len, false)?;
         Vector::f32_le(bytes, len).ok_or(Error::InvalidModel)
     }
 
@@ -310,22 +314,6 @@ impl<'a> Tensors<'a> {
             bias: self.vector(part(LstmPart::Bias), 4 * hidden)?,
         })
     }
-}
-
-/// Refuses a NaN or infinity among little-endian f32 values.
-fn finite(role: Role, bytes: &[u8]) -> Result<(), Error> {
-    for (i, b) in bytes.chunks_exact(4).enumerate() {
-        let bits = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        if bits & 0x7F80_0000 == 0x7F80_0000 {
-            return Err(Error::NonFiniteWeight {
-                role,
-                row: 0,
-                col: Some(i as u32),
-                bits,
-            });
-        }
-    }
-    Ok(())
 }
 
 impl<'a> Segmenter<'a> {
