@@ -406,10 +406,7 @@ fn packed_steps_match_the_references_at_every_level() {
                         .fold(0.0, f64::max);
                     assert!(diff <= tolerance, "{what}: differs by {diff:e}");
                     if let Some(exact) = &exact {
-                        assert!(
-                            same_bits(&got, exact),
-                            "{what}: not the integer arithmetic"
-                        );
+                        assert!(same_bits(&got, exact), "{what}: not the integer arithmetic");
                     }
                 }
             }

@@ -53,6 +53,10 @@ impl Cell<'_> {
     /// int8 weights multiply i16 copies of `x` and `h` in integer arithmetic
     /// (core/README.md, "Numerics"), identical at every level.
     ///
+    /// Non-finite values in `x` or `h` are not errors: they propagate into `h` and `c`
+    /// as IEEE arithmetic has them (as in PyTorch's `LSTMCell`); check the inputs first
+    /// where they may come from an untrusted source.
+    ///
     /// Errors, before anything is written: [`Error::InvalidModel`] for a cell whose
     /// parts disagree (`W_ih` or the bias without 4H rows, `W_hh` not 4H x H);
     /// [`Error::StateSize`] if `x`, `h` or `c` does not have `in`, H and H elements;

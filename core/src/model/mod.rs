@@ -9,7 +9,7 @@ pub(crate) mod cache;
 mod chars;
 mod crf;
 mod explain;
-mod load;
+pub(crate) mod load;
 mod lstm;
 mod scratch;
 
@@ -171,7 +171,10 @@ impl<'a> Model<'a> {
     }
 
     /// Length of a streaming state: `(h, c)` of every layer, laid out like PyTorch's
-    /// `(h_0, c_0)`: `h` of layers 0..L, then `c` of layers 0..L, H floats each.
+    /// `(h_0, c_0)`: `h` of layers 0..L, then `c` of layers 0..L, H floats each. Only a
+    /// unidirectional model streams ([`Model::has_state`]); for a bidirectional one this
+    /// is the size such a state would have, and the state calls return
+    /// [`crate::Error::NotStreamable`].
     pub fn state_len(&self) -> usize {
         2 * self.config.lstm.layers as usize * self.config.lstm.hidden as usize
     }
@@ -237,8 +240,12 @@ impl<'a> Model<'a> {
     }
 
     /// Like [`Model::tag`] for a unidirectional model, starting from the `(h, c)` in
-    /// `state` (see [`Model::state_len`]) and leaving the final state there: the same
-    /// as calling [`Model::step`] once per token.
+    /// `state` (see [`Model::state_len`]) and leaving the final state there: what
+    /// calling [`Model::step`] once per token gives, bit for bit for int8 weights and at
+    /// the scalar level; with f32 weights at a vector level the input projections of
+    /// tokens computed together round differently from one token's alone, so scores
+    /// and state may differ in the last bits (the low-memory schedule's scratch,
+    /// [`Model::min_scratch_bytes`], projects one token at a time as `step` does).
     pub fn tag_from_state<T: AsRef<[u8]>>(
         &self,
         tokens: &[T],
