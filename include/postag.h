@@ -254,6 +254,11 @@ enum postag_status
      * The blob's segmenter has a tensor twice, or one that does not belong to it.
      */
     POSTAG_STATUS_UNEXPECTED_TENSOR = 25,
+    /**
+     * The sentences changed between the passes over them (the Rust core's
+     * `tag_batch_iter` with an iterator whose clones differ; no C call returns it).
+     */
+    POSTAG_STATUS_SENTENCES_CHANGED = 26,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

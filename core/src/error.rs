@@ -67,6 +67,9 @@ pub enum Error {
     InvalidWindow,
     /// Raw text longer than 4 GiB - 1 bytes (token offsets are 32-bit).
     TextTooLong,
+    /// The sentences of [`crate::Model::tag_batch_iter`] changed from one pass over
+    /// its iterator to another (each clone must yield the same sentences).
+    SentencesChanged,
     /// A segmenter tensor appears twice, or does not belong (a reverse-direction tensor
     /// of a unidirectional segmenter, a segmenter tensor without the segmenter's options).
     UnexpectedTensor {
@@ -137,6 +140,9 @@ impl fmt::Display for Error {
                 crate::segment::MAX_WINDOW
             ),
             Error::TextTooLong => f.write_str("raw text is longer than 4 GiB - 1 bytes"),
+            Error::SentencesChanged => f.write_str(
+                "the sentences changed between the passes over them (every clone of the iterator must yield the same sentences)",
+            ),
             Error::UnexpectedTensor {
                 role,
                 duplicate: true,

@@ -175,14 +175,17 @@ pub struct Tagger<'a, const BYTES: usize> {
 
 impl<'a, const BYTES: usize> Tagger<'a, BYTES> {
     /// Loads and validates `blob`; `Error::ScratchTooSmall` if `BYTES` cannot tag
-    /// even one token with this model.
+    /// even one token with this model (less than [`Model::min_scratch_bytes`] for one).
+    /// Calls take the schedule [`Model::tag`] takes for the buffer: the default one
+    /// while the sentence's [`Model::scratch_bytes`] fits, else the low-memory one
+    /// (the same results, bit for bit).
     pub fn new(blob: &'a [u8]) -> Result<Self, Error> {
         let model = Model::from_bytes(blob)?;
-        let fits = |n: usize| model.scratch_bytes(n).is_some_and(|b| b <= BYTES);
+        let fits = |n: usize| model.min_scratch_bytes(n).is_some_and(|b| b <= BYTES);
         if !fits(1) {
             return Err(Error::ScratchTooSmall);
         }
-        // scratch_bytes grows with n: binary search for the largest n that fits.
+        // min_scratch_bytes grows with n: binary search for the largest n that fits.
         let (mut lo, mut hi) = (1, MAX_TOKENS);
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
@@ -204,7 +207,9 @@ impl<'a, const BYTES: usize> Tagger<'a, BYTES> {
         &self.model
     }
 
-    /// Most tokens one call can tag with this buffer.
+    /// Most tokens one call can tag with this buffer: the largest `n` whose
+    /// [`Model::min_scratch_bytes`] is at most `BYTES` (a buffer sized with
+    /// [`Dims::scratch_bytes`] for `n` tokens holds more with the low-memory schedule).
     pub fn max_tokens(&self) -> usize {
         self.max_tokens
     }

@@ -223,3 +223,101 @@ fn batch_errors_name_the_fault_and_write_nothing() {
         assert_eq!(model.batch_scratch_bytes(3, 4), None);
     }
 }
+
+/// An iterator whose clones share a count of the passes begun: pass `k` yields
+/// `passes[min(k, last)]`, so a clone made later yields other sentences.
+#[derive(Clone)]
+struct Shifting<'a> {
+    passes: &'a [Vec<Vec<&'a str>>],
+    begun: &'a std::cell::Cell<usize>,
+    pass: Option<usize>,
+    at: usize,
+}
+
+impl<'a> Iterator for Shifting<'a> {
+    type Item = &'a [&'a str];
+    fn next(&mut self) -> Option<&'a [&'a str]> {
+        let pass = *self.pass.get_or_insert_with(|| {
+            let k = self.begun.get();
+            self.begun.set(k + 1);
+            k.min(self.passes.len() - 1)
+        });
+        let s = self.passes[pass].get(self.at)?;
+        self.at += 1;
+        Some(s.as_slice())
+    }
+}
+
+/// `tag_batch_iter` whose iterator yields other sentences after its first pass
+/// (longer, shorter, more or fewer of them, or without end): `SentencesChanged`,
+/// nothing written, no panic, for the side-by-side and the one-by-one schedule.
+#[test]
+fn a_batch_whose_sentences_change_between_passes_is_refused() {
+    for (name, blob, words) in models() {
+        let model = Model::from_bytes(&blob).unwrap();
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let first = vec![vec![w[0], w[1]], vec![w[2]]];
+        let long: Vec<&str> = w.iter().copied().cycle().take(300).collect();
+        let endless: Vec<Vec<&str>> = vec![vec![]; 100_000];
+        for later in [
+            vec![long.clone(), vec![w[2]]],
+            vec![vec![w[0]], vec![w[2]]],
+            vec![vec![w[0], w[1]], vec![w[2]], vec![w[3]]],
+            vec![vec![w[0], w[1]]],
+            vec![vec![w[2]], vec![w[0], w[1]]],
+            endless,
+        ] {
+            let passes = [first.clone(), later];
+            let begun = std::cell::Cell::new(0);
+            let iter = Shifting {
+                passes: &passes,
+                begun: &begun,
+                pass: None,
+                at: 0,
+            };
+            let mut scratch = vec![0u8; model.batch_scratch_bytes(3, 2).unwrap()];
+            let mut tags = [u16::MAX; 3];
+            let r = model.tag_batch_iter(iter, &mut scratch, &mut tags, None);
+            assert_eq!(r, Err(Error::SentencesChanged), "{name}");
+            assert_eq!(tags, [u16::MAX; 3], "{name}");
+        }
+        // The same sentences on every pass: tagged.
+        let passes = [first.clone()];
+        let begun = std::cell::Cell::new(0);
+        let iter = Shifting {
+            passes: &passes,
+            begun: &begun,
+            pass: None,
+            at: 0,
+        };
+        let mut scratch = vec![0u8; model.batch_scratch_bytes(3, 2).unwrap()];
+        let mut tags = [u16::MAX; 3];
+        model
+            .tag_batch_iter(iter, &mut scratch, &mut tags, None)
+            .unwrap();
+        assert!(begun.get() > 1, "{name}: read once");
+        assert!(tags.iter().all(|&t| (t as usize) < model.num_tags()));
+    }
+}
+
+/// A batch without tokens (no sentence, or empty ones) needs no scratch and tags
+/// nothing, with every model (the one-by-one schedule of int8 models too).
+#[test]
+fn an_empty_batch_needs_no_scratch() {
+    for (name, blob, _) in models() {
+        let model = Model::from_bytes(&blob).unwrap();
+        assert_eq!(model.batch_scratch_bytes(0, 0), Some(0), "{name}");
+        let none: [Vec<&str>; 0] = [];
+        assert_eq!(
+            model.tag_batch(&none, &mut [], &mut [], None),
+            Ok(()),
+            "{name}"
+        );
+        let empty: [Vec<&str>; 2] = [vec![], vec![]];
+        assert_eq!(
+            model.tag_batch(&empty, &mut [], &mut [], Some(&mut [])),
+            Ok(()),
+            "{name}"
+        );
+    }
+}

@@ -93,13 +93,46 @@ fn dims_give_the_models_scratch_bytes() {
     }
 }
 
+/// The most tokens `bytes` of scratch tag with `model` (any schedule), counted.
+fn most_tokens(model: &Model<'_>, bytes: usize) -> usize {
+    (1..=postag_core::MAX_TOKENS)
+        .take_while(|&n| model.min_scratch_bytes(n).unwrap() <= bytes)
+        .last()
+        .unwrap_or(0)
+}
+
 #[test]
-fn a_tagger_sized_for_32_tokens_holds_exactly_32() {
+fn a_tagger_holds_what_its_buffer_holds_with_either_schedule() {
     let blob = nano();
     let model = Model::from_bytes(&blob).unwrap();
     assert_eq!(Dims::of(model.config()), NANO, "the nano model's sizes");
+    // Sized for 32 tokens of the default schedule: more with the low-memory one.
     let tagger = NanoTagger::new(&blob).unwrap();
-    assert_eq!(tagger.max_tokens(), 32);
+    let most = most_tokens(&model, NANO.scratch_bytes(32).unwrap());
+    assert!(most > 32);
+    assert_eq!(tagger.max_tokens(), most);
+    // Sized for 32 tokens of the low-memory schedule: 32, tagged as `Model::tag` does.
+    type Least<'a> = Tagger<'a, { NANO.min_scratch_bytes(32).unwrap() }>;
+    let mut least = Least::new(&blob).unwrap();
+    assert_eq!(least.max_tokens(), 32);
+    let words: Vec<&str> = "the dog barks at the cat and the cat runs away from the dog"
+        .split(' ')
+        .cycle()
+        .take(33)
+        .collect();
+    let (mut got, mut want) = ([0u16; 33], [0u16; 33]);
+    least.tag(&words[..32], &mut got[..32]).unwrap();
+    let mut scratch = vec![0u8; model.scratch_bytes(32).unwrap()];
+    model
+        .tag(&words[..32], &mut scratch, &mut want[..32], None)
+        .unwrap();
+    assert_eq!(got, want);
+    assert_eq!(least.tag(&words, &mut got), Err(Error::TooManyTokens));
+    // The least buffer for one token makes a tagger; one byte less does not.
+    type One<'a> = Tagger<'a, { NANO.min_scratch_bytes(1).unwrap() }>;
+    assert_eq!(One::new(&blob).unwrap().max_tokens(), 1);
+    type Short<'a> = Tagger<'a, { NANO.min_scratch_bytes(1).unwrap() - 1 }>;
+    assert_eq!(Short::new(&blob).err(), Some(Error::ScratchTooSmall));
     // The compile-time constant in a static array, as firmware would hold it.
     static SCRATCH: [u8; NANO.scratch_bytes(32).unwrap()] = [0; 18_051];
     assert_eq!(SCRATCH.len(), model.scratch_bytes(32).unwrap());
@@ -150,7 +183,8 @@ fn heapless_outputs_are_the_models() {
 #[test]
 fn heapless_outputs_refuse_what_does_not_fit() {
     let blob = nano();
-    let mut tagger = NanoTagger::new(&blob).unwrap();
+    // Room for 32 tokens (the low-memory schedule's), not 33.
+    let mut tagger = Tagger::<'_, { NANO.min_scratch_bytes(32).unwrap() }>::new(&blob).unwrap();
     let words = ["the", "dog"];
     let tokens: Vec<&str> = words.iter().cycle().take(33).copied().collect();
     // More tokens than the vector holds.

@@ -156,6 +156,17 @@ fn empty_tokens_are_refused_before_anything_is_written() {
 /// hidden2tag's first logit is 3e38 + 3e38 * 0.76 = inf. Without overflow
 /// (`huge = false`) the same model tags normally.
 fn overflowing(crf: bool, huge: bool) -> Vec<u8> {
+    overflowing_with(crf, huge, postag_core::tensor::Storage::F32, Some(1))
+}
+
+/// [`overflowing`] with the word LSTM's weights stored as `storage` and the
+/// vocabulary's `unknown` row (`None`: words other than "a" are errors).
+fn overflowing_with(
+    crf: bool,
+    huge: bool,
+    storage: postag_core::tensor::Storage,
+    unknown: Option<u32>,
+) -> Vec<u8> {
     use postag_core::builder::BlobBuilder;
     use postag_core::format::{Config, LstmShape, Net, Role, TagColumn, WordConfig};
     use postag_core::tensor::Storage;
@@ -163,7 +174,7 @@ fn overflowing(crf: bool, huge: bool) -> Vec<u8> {
         words: WordConfig {
             rows: 2,
             dim: 1,
-            unknown: Some(1),
+            unknown,
             normalize: 0,
         },
         chars: None,
@@ -181,7 +192,7 @@ fn overflowing(crf: bool, huge: bool) -> Vec<u8> {
     b.weights(Role::WordEmbedding, 2, 1, &[1.0, 1.0], Storage::F32)
         .unwrap();
     b.words([("a", 0)]).unwrap();
-    b.lstm_stack(Net::Word, Storage::F32, |role, rows, cols| {
+    b.lstm_stack(Net::Word, storage, |role, rows, cols| {
         Ok(match role {
             Role::Lstm {
                 part: postag_core::format::LstmPart::Bias,
@@ -206,6 +217,32 @@ fn overflowing(crf: bool, huge: bool) -> Vec<u8> {
     }
     b.tag_names(["A", "B"]).unwrap();
     b.finish().unwrap()
+}
+
+/// In a batch, a token error anywhere is reported before an earlier sentence's
+/// overflow, whether the sentences run side by side (f32) or one by one (int8).
+#[test]
+fn a_batch_reports_token_errors_before_overflow() {
+    use postag_core::tensor::Storage;
+    for storage in [Storage::F32, Storage::I8] {
+        let blob = overflowing_with(false, true, storage, None);
+        let model = Model::from_bytes(&blob).unwrap();
+        assert_eq!(model.batches_side_by_side(), storage == Storage::F32);
+        let batch = [vec!["a", "a"], vec!["a", "zebra"]];
+        let mut scratch = vec![0u8; model.batch_scratch_bytes(4, 2).unwrap()];
+        let mut tags = [9u16; 4];
+        assert_eq!(
+            model.tag_batch(&batch, &mut scratch, &mut tags, None),
+            Err(Error::UnknownWord),
+            "{storage:?}"
+        );
+        assert_eq!(
+            model.tag_batch(&batch[..1], &mut scratch, &mut tags, None),
+            Err(Error::NonFiniteScore),
+            "{storage:?}"
+        );
+        assert_eq!(tags, [9; 4]);
+    }
 }
 
 #[test]
@@ -337,8 +374,10 @@ fn fixed_size_tagger_knows_its_token_capacity() {
     let model = Model::from_bytes(&blob).unwrap();
     let tagger = Tagger::<'_, 8192>::new(&blob).unwrap();
     let cap = tagger.max_tokens();
-    assert!(model.scratch_bytes(cap).unwrap() <= 8192);
-    assert!(model.scratch_bytes(cap + 1).unwrap() > 8192);
+    // The most tokens either schedule tags in 8192 bytes: the low-memory one's.
+    assert!(model.min_scratch_bytes(cap).unwrap() <= 8192);
+    assert!(model.min_scratch_bytes(cap + 1).unwrap() > 8192);
+    assert!(model.scratch_bytes(cap).unwrap() > 8192);
     let mut tagger = tagger;
     let tokens = vec!["dog"; cap + 1];
     let mut tags = vec![0u16; cap + 1];

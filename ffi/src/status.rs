@@ -76,10 +76,13 @@ pub enum postag_status {
     TextTooLong = 24,
     /// The blob's segmenter has a tensor twice, or one that does not belong to it.
     UnexpectedTensor = 25,
+    /// The sentences changed between the passes over them (the Rust core's
+    /// `tag_batch_iter` with an iterator whose clones differ; no C call returns it).
+    SentencesChanged = 26,
 }
 
 /// The highest code this version assigns.
-const LAST: postag_status = postag_status::UnexpectedTensor;
+const LAST: postag_status = postag_status::SentencesChanged;
 
 impl From<Error> for postag_status {
     fn from(e: Error) -> Self {
@@ -105,6 +108,7 @@ impl From<Error> for postag_status {
             Error::InvalidWindow => postag_status::InvalidWindow,
             Error::TextTooLong => postag_status::TextTooLong,
             Error::UnexpectedTensor { .. } => postag_status::UnexpectedTensor,
+            Error::SentencesChanged => postag_status::SentencesChanged,
             // `Error` is non-exhaustive: a variant added to the core gets its own code
             // here; until then it is reported, never lost.
             _ => postag_status::InternalError,
@@ -116,7 +120,7 @@ impl From<Error> for postag_status {
 pub const POSTAG_STATUS_MESSAGE_MAX: usize = 128;
 
 /// Messages indexed by code.
-const MESSAGES: [&CStr; 26] = [
+const MESSAGES: [&CStr; 27] = [
     c"ok",
     c"a required pointer is NULL (or a NULL pointer came with a non-zero length)",
     c"invalid argument (index out of range, overlapping or misaligned buffer)",
@@ -143,6 +147,7 @@ const MESSAGES: [&CStr; 26] = [
     c"segmenter window must be 1 to POSTAG_MAX_WINDOW characters",
     c"raw text is 4 GiB or longer",
     c"model blob's segmenter has a duplicated or stray tensor",
+    c"the sentences changed between the passes over them",
 ];
 
 const UNKNOWN: &CStr = c"unknown status code";
@@ -247,6 +252,7 @@ mod tests {
                 role: postag_core::format::Role::TagBias,
                 duplicate: true,
             },
+            Error::SentencesChanged,
         ];
         let codes: std::collections::BTreeSet<u32> = errors
             .iter()

@@ -872,9 +872,15 @@ fn rust_firmware_example_on_cortex_m4f() {
         head["scratch_buffer"],
         head["max_tokens"]
     );
+    let (buffer, most) = (head["scratch_buffer"] as usize, head["max_tokens"] as usize);
     assert_eq!(
-        head["scratch_buffer"] as usize,
-        model.scratch_bytes(head["max_tokens"] as usize).unwrap(),
+        buffer,
+        model.scratch_bytes(head["sized_for"] as usize).unwrap(),
         "the compile-time size is the model's"
+    );
+    assert!(
+        model.min_scratch_bytes(most).unwrap() <= buffer
+            && model.min_scratch_bytes(most + 1).is_none_or(|b| b > buffer),
+        "max_tokens is the most the buffer holds (the low-memory schedule's)"
     );
 }

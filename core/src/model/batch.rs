@@ -14,6 +14,58 @@ const L: usize = BATCH_LANES;
 /// Most tokens, summed over the sentences, accepted in one [`Model::tag_batch`] call.
 pub const MAX_BATCH_TOKENS: usize = 1 << 20;
 
+/// The passes of [`Model::tag_batch_iter`] over its sentences after the first: at
+/// most the first pass's number of sentences (`count`), each cut to what that pass saw
+/// (`left` tokens in all, none longer than `longest`), so that a pass that yields
+/// other sentences stays within the buffers the first pass sized and ends; `changed`
+/// is set when a pass's sentence lengths are not the first pass's (`lengths`, a hash
+/// of them in order).
+#[derive(Clone)]
+struct SamePass<'c, I> {
+    inner: I,
+    count: usize,
+    left: usize,
+    longest: usize,
+    hash: u64,
+    lengths: u64,
+    changed: &'c core::cell::Cell<bool>,
+}
+
+/// The hash of sentence lengths in order, one length at a time (FNV-1a's step).
+fn hash_length(hash: u64, len: usize) -> u64 {
+    (hash ^ len as u64).wrapping_mul(0x0000_0100_0000_01b3)
+}
+
+/// [`hash_length`] of no lengths.
+const NO_LENGTHS: u64 = 0xcbf2_9ce4_8422_2325;
+
+impl<'s, T: 's, I: Iterator<Item = &'s [T]>> Iterator for SamePass<'_, I> {
+    type Item = &'s [T];
+
+    fn next(&mut self) -> Option<&'s [T]> {
+        let next = if self.count == 0 {
+            None
+        } else {
+            self.inner.next()
+        };
+        let Some(s) = next else {
+            let more = self.count == 0 && self.inner.next().is_some();
+            if more || self.count != 0 || self.left != 0 || self.hash != self.lengths {
+                self.changed.set(true);
+            }
+            return None;
+        };
+        let n = s.len().min(self.longest).min(self.left);
+        if n != s.len() {
+            self.changed.set(true);
+        }
+        self.count -= 1;
+        self.left -= n;
+        self.hash = hash_length(self.hash, s.len());
+        Some(&s[..n])
+    }
+}
+
 /// Sizes, in 4-byte words, of the scratch regions of one batch call.
 struct BatchLayout {
     rows: usize,
@@ -85,6 +137,10 @@ impl Model<'_> {
             if longest > tokens || tokens > MAX_BATCH_TOKENS {
                 return None;
             }
+            if tokens == 0 {
+                // No token: nothing to stage, nothing to tag.
+                return Some(0);
+            }
             // The staged outputs (from the first aligned byte), the char projection
             // cache beside them, then one sentence's scratch: `scratch_bytes` in full,
             // which a sentence needs for the default schedule (the slack the
@@ -126,9 +182,11 @@ impl Model<'_> {
         self.tag_batch_iter(sentences.iter().map(AsRef::as_ref), scratch, tags, scores)
     }
 
-    /// [`Model::tag_batch`] for sentences given by an iterator (read several times), for
-    /// callers that hold the tokens in another shape, such as one array of all tokens
-    /// and the sentences' lengths.
+    /// [`Model::tag_batch`] for sentences given by an iterator, for callers that hold
+    /// the tokens in another shape, such as one array of all tokens and the sentences'
+    /// lengths. The call reads the iterator several times (through clones), and each
+    /// clone must yield the same sentences: [`Error::SentencesChanged`] when their
+    /// lengths differ from one pass to another (nothing is written then).
     pub fn tag_batch_iter<'s, T, I>(
         &self,
         sentences: I,
@@ -140,17 +198,48 @@ impl Model<'_> {
         T: AsRef<[u8]> + 's,
         I: Iterator<Item = &'s [T]> + Clone,
     {
-        let num_tags = self.num_tags();
-        let mut total = 0usize;
-        let mut longest = 0usize;
+        let (mut count, mut total, mut longest) = (0usize, 0usize, 0usize);
+        let mut lengths = NO_LENGTHS;
         for s in sentences.clone() {
             let n = s.len();
             if n > MAX_TOKENS {
                 return Err(Error::TooManyTokens);
             }
+            count += 1;
             total = total.saturating_add(n);
             longest = longest.max(n);
+            lengths = hash_length(lengths, n);
         }
+        let changed = core::cell::Cell::new(false);
+        let again = SamePass {
+            inner: sentences,
+            count,
+            left: total,
+            longest,
+            hash: NO_LENGTHS,
+            lengths,
+            changed: &changed,
+        };
+        self.tag_batch_checked(again, (total, longest), &changed, scratch, tags, scores)
+    }
+
+    /// [`Model::tag_batch_iter`] after its first pass: `(total, longest)` are that
+    /// pass's token count and longest sentence; `changed`, set when a later pass saw
+    /// other sentences, is checked before their results are used.
+    fn tag_batch_checked<'s, T, I>(
+        &self,
+        sentences: I,
+        (total, longest): (usize, usize),
+        changed: &core::cell::Cell<bool>,
+        scratch: &mut [u8],
+        tags: &mut [u16],
+        scores: Option<&mut [f32]>,
+    ) -> Result<(), Error>
+    where
+        T: AsRef<[u8]> + 's,
+        I: Iterator<Item = &'s [T]> + Clone,
+    {
+        let num_tags = self.num_tags();
         if total > MAX_BATCH_TOKENS {
             return Err(Error::TooManyTokens);
         }
@@ -163,15 +252,16 @@ impl Model<'_> {
         {
             return Err(Error::EmptyToken);
         }
+        if total == 0 {
+            // Empty sentences only (or none): nothing to tag, whatever the scratch.
+            return Ok(());
+        }
         if !self.batches_side_by_side() {
-            return self.tag_each(sentences, (total, longest), scratch, tags, scores);
+            return self.tag_each(sentences, (total, longest), changed, scratch, tags, scores);
         }
         let layout = self
             .batch_layout(total, longest)
             .ok_or(Error::TooManyTokens)?;
-        if total == 0 {
-            return Ok(());
-        }
         let words = aligned_words(scratch, layout.total).ok_or(Error::ScratchTooSmall)?;
         let (rows, rest) = words.split_at_mut(layout.rows);
         let (feats, rest) = rest.split_at_mut(layout.feats);
@@ -184,6 +274,9 @@ impl Model<'_> {
         // sentence; all input errors surface here.
         let all = sentences.clone().flatten();
         self.lookups(all, total, rows, feats, work, PROJECTION_BLOCK, None)?;
+        if changed.get() {
+            return Err(Error::SentencesChanged);
+        }
 
         // Phase 2: the word LSTM, sentences side by side.
         self.word_lstm_lanes(
@@ -219,6 +312,9 @@ impl Model<'_> {
             }
             offset += n;
         }
+        if changed.get() {
+            return Err(Error::SentencesChanged);
+        }
         tags[..total].copy_from_slice(staged);
         if let Some(out) = scores {
             out[..total * num_tags].copy_from_slice(logits);
@@ -233,6 +329,7 @@ impl Model<'_> {
         &self,
         sentences: I,
         (total, longest): (usize, usize),
+        changed: &core::cell::Cell<bool>,
         scratch: &mut [u8],
         tags: &mut [u16],
         scores: Option<&mut [f32]>,
@@ -265,23 +362,54 @@ impl Model<'_> {
         let staged_tags: &mut [u16] = &mut bytemuck::cast_slice_mut(staged_tags)[..total];
         let staged_scores: &mut [f32] = bytemuck::cast_slice_mut(staged_scores);
         let mut offset = 0;
-        for s in sentences {
+        let mut left = sentences;
+        while let Some(s) = left.next() {
             let n = s.len();
-            self.run(
+            let r = self.run(
                 s,
                 None,
                 rest,
                 &mut staged_tags[offset..offset + n],
                 Some(&mut staged_scores[offset * num_tags..(offset + n) * num_tags]),
                 cache.as_mut(),
-            )?;
+            );
+            if r == Err(Error::NonFiniteScore) {
+                // A token error anywhere comes first, as side by side, where every
+                // lookup precedes the arithmetic.
+                if let Some(e) = left
+                    .by_ref()
+                    .flatten()
+                    .find_map(|t| self.token_error(t.as_ref()))
+                {
+                    return Err(e);
+                }
+            }
+            r?;
             offset += n;
+        }
+        if changed.get() {
+            return Err(Error::SentencesChanged);
         }
         tags[..total].copy_from_slice(staged_tags);
         if let Some(out) = scores {
             out[..total * num_tags].copy_from_slice(staged_scores);
         }
         Ok(())
+    }
+
+    /// The error tagging `token` meets in its lookups, if any: not UTF-8, an unknown
+    /// word, an unknown character among those the char net reads.
+    fn token_error(&self, token: &[u8]) -> Option<Error> {
+        let Ok(word) = core::str::from_utf8(token) else {
+            return Some(Error::InvalidUtf8);
+        };
+        if self.word_row(word).is_none() {
+            return Some(Error::UnknownWord);
+        }
+        let chars = self.chars.as_ref()?;
+        crate::vocab::word_chars(word, chars.max_word_chars)
+            .any(|c| chars.row(c).is_none())
+            .then_some(Error::UnknownChar)
     }
 
     /// Runs every layer of the word LSTM over sentences of lengths `lens`

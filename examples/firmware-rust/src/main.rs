@@ -66,9 +66,10 @@ fn main() -> ! {
 fn run() -> Result<(), Error> {
     let mut tagger = MicroTagger::new(BLOB)?;
     hprintln!(
-        "model bytes {} tags {} max_tokens {} scratch_buffer {}",
+        "model bytes {} tags {} sized_for {} max_tokens {} scratch_buffer {}",
         BLOB.len(),
         tagger.model().num_tags(),
+        MAX_TOKENS,
         tagger.max_tokens(),
         MICRO.scratch_bytes(MAX_TOKENS).unwrap_or(0)
     );
