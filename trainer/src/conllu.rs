@@ -310,6 +310,15 @@ pub fn require_tags(
                 message: format!("word {:?} has no {column} tag", w.form),
             });
         }
+        // A model's tag names hold no whitespace or control characters (the CoNLL-U and
+        // token/TAG outputs could not be read back).
+        if let Some(c) = tag.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ParseError {
+                path: path.to_path_buf(),
+                line: w.line_number,
+                message: format!("{column} tag {tag:?} of word {:?} holds {c:?}", w.form),
+            });
+        }
     }
     Ok(())
 }

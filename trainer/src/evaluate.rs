@@ -131,7 +131,11 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 /// A human-readable table of the results.
 pub fn render(ev: &Evaluation) -> String {
-    let pct = |c: &Count| format!("{:>7} words  {:>6.2}%", c.words, 100.0 * c.accuracy);
+    // A category without words has no accuracy: "n/a", not 0.00%.
+    let pct = |c: &Count| match c.words {
+        0 => format!("{:>7} words  {:>7}", 0, "n/a"),
+        n => format!("{n:>7} words  {:>6.2}%", 100.0 * c.accuracy),
+    };
     let mut out = format!(
         "accuracy  {:.2}%  ({} of {} words)\nknown     {}\nunknown   {}\n\n{:<10} {:>9} {:>9} {:>9} {:>9}\n",
         100.0 * ev.accuracy,

@@ -558,3 +558,177 @@ fn training_settings_must_be_finite_numbers_in_range() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What can be checked before training is refused before it, naming the flag or the
+/// file: segmenter sizes past the format's limit, `--max-sentences 0`, an output that
+/// is a directory, `--preset` with `--init`, a tag with a space (its file and line).
+#[test]
+fn bad_settings_and_outputs_are_refused_before_training() {
+    let dir = workdir("refused-early");
+    let data = "# text = The dog\n1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n";
+    std::fs::write(dir.join("t.conllu"), data).unwrap();
+    std::fs::create_dir_all(dir.join("outdir")).unwrap();
+    let train = |extra: &[&str]| -> Vec<String> {
+        ["train", "--train", "t.conllu", "--preset", "tiny", "-q"]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let cases: [(Vec<String>, &str); 6] = [
+        (
+            train(&["-o", "m.postag", "--segmenter-hidden", "100000"]),
+            "--segmenter-hidden 100000 is above the model format's limit of 4096",
+        ),
+        (
+            train(&["-o", "m.postag", "--segmenter-dim", "5000"]),
+            "--segmenter-dim 5000 is above",
+        ),
+        (
+            train(&["-o", "m.postag", "--max-sentences", "0"]),
+            "--max-sentences must be at least 1",
+        ),
+        (
+            train(&["-o", "outdir"]),
+            "cannot write outdir: it is a directory",
+        ),
+        (train(&["-o", "outdir/"]), "it is a directory"),
+        (
+            [
+                "train",
+                "--train",
+                "t.conllu",
+                "--init",
+                "nothing.postag",
+                "--preset",
+                "micro",
+                "-o",
+                "m.postag",
+            ]
+            .map(String::from)
+            .to_vec(),
+            "--preset cannot be combined with --init",
+        ),
+    ];
+    for (args, want) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let started = std::time::Instant::now();
+        let err = fails(&dir, &args);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(started.elapsed().as_secs() < 30, "{args:?}: refused late");
+        assert!(!dir.join("m.postag").exists() && !dir.join("m.postag.ckpt").exists());
+    }
+    // The segmenter command's sizes too.
+    std::fs::write(dir.join("t2.conllu"), data).unwrap();
+    ok(
+        &dir,
+        &[
+            "train",
+            "--train",
+            "t.conllu",
+            "--preset",
+            "tiny",
+            "-q",
+            "--no-segmenter",
+            "--epochs",
+            "1",
+            "-o",
+            "base.postag",
+        ],
+    );
+    let err = fails(
+        &dir,
+        &[
+            "segmenter",
+            "--model",
+            "base.postag",
+            "--train",
+            "t.conllu",
+            "--hidden",
+            "100000",
+            "-o",
+            "s.postag",
+        ],
+    );
+    assert!(
+        err.contains("--hidden 100000 is above the model format's limit"),
+        "{err}"
+    );
+    // A tag holding a space: its file and line.
+    std::fs::write(
+        dir.join("space.conllu"),
+        "1\tThe\tthe\tDET DT\tDT\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n",
+    )
+    .unwrap();
+    let err = fails(
+        &dir,
+        &[
+            "train",
+            "--train",
+            "space.conllu",
+            "--preset",
+            "tiny",
+            "-q",
+            "-o",
+            "m.postag",
+        ],
+    );
+    assert!(
+        err.contains("space.conllu:1:") && err.contains("\"DET DT\""),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run whose loss explodes (a huge learning rate) ends in an error, not in a model
+/// that cannot tag; `-o /dev/null` trains without writing files beside the device.
+#[test]
+fn a_diverged_run_writes_nothing_and_a_device_gets_no_side_files() {
+    let Some(shared) = shared() else { return };
+    let dir = ewt_slices(&shared, "diverged", 200, 0);
+    let base = [
+        "train",
+        "--train",
+        "train.conllu",
+        "--preset",
+        "tiny",
+        "-q",
+        "--no-segmenter",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let args = with(&["--lr", "1e30", "--no-quantize", "-o", "big.postag"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = fails(&dir, &args);
+    assert!(err.contains("training diverged"), "{err}");
+    assert!(!dir.join("big.postag").exists());
+    // A FIFO read by a cat: the model goes through it; nothing lands beside it.
+    let fifo = dir.join("pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = std::process::Command::new("cat")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let args = with(&["-o", "pipe"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&dir, &args);
+    let got = reader.wait_with_output().unwrap().stdout;
+    Model::from_bytes(&got).unwrap();
+    let beside: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("pipe."))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -117,14 +117,29 @@ pub fn learn(train_path: &Path, opts: &SegOpts, quiet: bool) -> Result<Segmenter
     Ok(w)
 }
 
+/// Refuses sizes a segmenter cannot have before any work: `opts`' char embedding size,
+/// hidden size and steps (named by `flags`, in that order) at least 1, the sizes at most
+/// the model format's limit.
+pub(crate) fn check_opts(opts: &SegOpts, [dim, hidden, steps]: [&str; 3]) -> Result<()> {
+    let max = postag_core::format::MAX_DIM as usize;
+    for (flag, value) in [(dim, opts.dim), (hidden, opts.hidden), (steps, opts.steps)] {
+        if value == 0 {
+            anyhow::bail!("{flag} must be at least 1");
+        }
+    }
+    for (flag, value) in [(dim, opts.dim), (hidden, opts.hidden)] {
+        if value > max {
+            anyhow::bail!("{flag} {value} is above the model format's limit of {max}");
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: SegmenterArgs, out: &mut dyn std::io::Write) -> Result<()> {
     // Everything that can be checked before minutes of training is checked first.
     let file = args.model.open()?;
     file.load()?;
     crate::cmd::train::check_writable(&args.output)?;
-    if args.dim == 0 || args.hidden == 0 || args.steps == 0 {
-        anyhow::bail!("--dim, --hidden and --steps must be at least 1");
-    }
     let opts = SegOpts {
         steps: args.steps,
         dim: args.dim,
@@ -133,6 +148,7 @@ pub fn run(args: SegmenterArgs, out: &mut dyn std::io::Write) -> Result<()> {
         seed: args.seed,
         ..Default::default()
     };
+    check_opts(&opts, ["--dim", "--hidden", "--steps"])?;
     let w = learn(&args.train, &opts, false)?;
     let storage = if args.int8 { Storage::I8 } else { Storage::F32 };
     let blob = with_segmenter(file.bytes(), Some(&w), storage)?;

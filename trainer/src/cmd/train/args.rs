@@ -22,9 +22,10 @@ pub struct TrainArgs {
     /// Which CoNLL-U column to learn.
     #[arg(long, value_parser = conllu::column_parser())]
     pub(super) column: Option<TagColumn>,
-    /// Defaults for every setting below.
-    #[arg(long, value_enum, default_value = "default")]
-    pub(super) preset: Preset,
+    /// Defaults for every setting below [default: default] (not with --init, whose
+    /// model fixes the architecture).
+    #[arg(long, value_enum)]
+    pub(super) preset: Option<Preset>,
     /// Passes over the training data.
     #[arg(long)]
     pub(super) epochs: Option<usize>,
@@ -198,7 +199,7 @@ impl TrainArgs {
     /// The segmenter's options (`postag segmenter`'s, with `--seed`; sizes from the
     /// preset unless given).
     pub(super) fn segmenter_opts(&self) -> SegOpts {
-        let (dim, hidden) = match self.preset {
+        let (dim, hidden) = match self.preset() {
             Preset::Micro | Preset::Nano => (12, 20),
             Preset::Default | Preset::Tiny => (SegOpts::default().dim, SegOpts::default().hidden),
         };
@@ -210,6 +211,11 @@ impl TrainArgs {
             seed: self.seed,
             ..Default::default()
         }
+    }
+
+    /// The preset: `--preset`, or the default one.
+    pub(super) fn preset(&self) -> Preset {
+        self.preset.unwrap_or(Preset::Default)
     }
 
     /// The on/off settings given on the command line.

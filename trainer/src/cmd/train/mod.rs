@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use postag_core::segment::build::{copy_segmenter, with_segmenter};
 use postag_core::segment::Segmenter;
 use postag_core::tensor::Storage;
-use postag_core::{Model, MAX_TOKENS};
+use postag_core::{Error, Model, MAX_TOKENS};
 
 use crate::cmd::{progress_bar, ModelFile};
 use crate::conllu::{self, TagColumn};
@@ -83,6 +83,9 @@ fn read_data(
 
 /// Fails now, not after an epoch, when the output's directory cannot take files.
 pub(crate) fn check_writable(output: &Path) -> Result<()> {
+    if output.is_dir() {
+        bail!("cannot write {}: it is a directory", output.display());
+    }
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -235,6 +238,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             fixed.join(", ")
         );
     }
+    let run_started = Instant::now();
     let workers = threads(args.threads);
     let say = |msg: String| {
         if !args.quiet {
@@ -295,13 +299,25 @@ pub fn run(args: TrainArgs) -> Result<()> {
         && rawtext::has_text(&rawtext::read(&args.train).context(
             "the training data's tokens are read for a segmenter (--no-segmenter skips it)",
         )?);
-    if learn_segmenter && (seg_opts.dim == 0 || seg_opts.hidden == 0 || seg_opts.steps == 0) {
-        bail!("--segmenter-dim, --segmenter-hidden and --segmenter-steps must be at least 1");
+    if learn_segmenter {
+        crate::cmd::segmenter::check_opts(
+            &seg_opts,
+            ["--segmenter-dim", "--segmenter-hidden", "--segmenter-steps"],
+        )?;
     }
     let data = fingerprint(&args)?;
 
+    // Beside a device or named pipe (`-o /dev/null`) there is no place for the
+    // checkpoint, the report and the plots: they are not written.
+    let side_files = std::fs::metadata(&args.output).map_or(true, |m| m.is_file());
+    if !side_files {
+        say(format!(
+            "{} is not a regular file: no checkpoint, report or plots are written beside it",
+            args.output.display()
+        ));
+    }
     let ckpt_path = sibling(&args.output, ".ckpt");
-    let resumed = if args.resume {
+    let resumed = if args.resume && side_files {
         Checkpoint::read(&ckpt_path)?
     } else {
         None
@@ -314,10 +330,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let (params, vocab) = match (&resumed, init) {
         (Some(c), _) => {
-            if c.settings != settings || c.data != data {
+            if c.data != data {
                 bail!(
-                    "{} was written for other settings or data; remove it or train with the same flags and files",
+                    "{} was written for other training or dev data; remove it or train with the same files",
                     ckpt_path.display()
+                );
+            }
+            if c.settings != settings {
+                bail!(
+                    "{} was written for other settings ({}); remove it or train with the same flags",
+                    ckpt_path.display(),
+                    settings_diff(&c.settings, &settings)
                 );
             }
             model_parts(&c.params_blob, &ckpt_path.display())?
@@ -418,16 +441,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
         } else {
             stale += 1;
         }
-        Checkpoint {
-            settings: settings.clone(),
-            data: data.clone(),
-            params_blob: blob,
-            adam: learner.adam.state(),
-            rng: rng.state(),
-            history: history.clone(),
-            best: best.clone(),
+        if side_files {
+            Checkpoint {
+                settings: settings.clone(),
+                data: data.clone(),
+                params_blob: blob,
+                adam: learner.adam.state(),
+                rng: rng.state(),
+                history: history.clone(),
+                best: best.clone(),
+            }
+            .write(&ckpt_path)?;
         }
-        .write(&ckpt_path)?;
     }
     let training_seconds = started.elapsed().as_secs_f64();
 
@@ -460,12 +485,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         final_blob = with_segmenter(&final_blob, Some(&w), storage)?;
     }
     let model = Model::from_bytes(&final_blob)?;
+    check_tags_train(&model, &train, history.last().map(|r| r.train_loss))?;
     let dev_eval = dev
         .as_ref()
         .map(|d| evaluate(&model, d, dev_path, column, workers))
         .transpose()?;
     write_atomic(&args.output, &final_blob)?;
-    let _ = std::fs::remove_file(&ckpt_path);
+    if side_files {
+        let _ = std::fs::remove_file(&ckpt_path);
+    }
 
     let trained_tokens: usize = (history.len().saturating_sub(start_epoch - 1)) * tokens;
     let report = Report {
@@ -487,9 +515,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         model_bytes: final_blob.len(),
         scratch_bytes_64_tokens: model.scratch_bytes(64).unwrap_or(0),
     };
-    write_report(&args.output, &report, &history, dev_eval.as_ref())?;
+    if side_files {
+        write_report(&args.output, &report, &history, dev_eval.as_ref())?;
+    }
     say(format!(
-        "wrote {} ({} bytes{}, epoch {best_epoch}){}; {:.1} min, {:.0} tokens/s",
+        "wrote {} ({} bytes{}, epoch {best_epoch}){}; {} in all, the tagger's epochs at {:.0} tokens/s",
         args.output.display(),
         final_blob.len(),
         if settings.quantize { ", int8" } else { "" },
@@ -497,8 +527,56 @@ pub fn run(args: TrainArgs) -> Result<()> {
             ", dev accuracy {:.2}%",
             100.0 * e.accuracy
         )),
-        training_seconds / 60.0,
+        duration(run_started.elapsed().as_secs_f64()),
         report.tokens_per_second
     ));
+    Ok(())
+}
+
+/// `seconds` for people: "12 s", "3.4 min".
+fn duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.0} s")
+    } else {
+        format!("{:.1} min", seconds / 60.0)
+    }
+}
+
+/// The first setting (by name) whose value differs between `a` and `b`, as
+/// "name: a vs b", for a checkpoint written with other settings.
+fn settings_diff(a: &Settings, b: &Settings) -> String {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return "the settings differ".into();
+    };
+    a.iter()
+        .find(|(k, v)| b.get(*k) != Some(*v))
+        .map_or("the settings differ".into(), |(k, v)| {
+            let now = b.get(k).map_or("none".into(), ToString::to_string);
+            format!("{k}: {v} in the checkpoint, {now} now")
+        })
+}
+
+/// Refuses a trained model whose arithmetic overflows on its own training data (a
+/// run that diverged: huge weights give NaN scores), before anything is written.
+fn check_tags_train(
+    model: &Model<'_>,
+    train: &[conllu::Sentence],
+    loss: Option<f64>,
+) -> Result<()> {
+    let mut scratch = Vec::new();
+    for s in train.iter().take(100) {
+        let forms = s.forms();
+        let n = forms.len().min(postag_core::MAX_TOKENS);
+        scratch.resize(model.scratch_bytes(n).unwrap_or(0), 0);
+        let mut tags = vec![0u16; n];
+        if model.tag(&forms[..n], &mut scratch, &mut tags, None) == Err(Error::NonFiniteScore) {
+            bail!(
+                "training diverged{}: the model's scores overflow on its own training data; nothing was written (lower --lr or set --clip)",
+                loss.map_or(String::new(), |l| format!(" (last epoch's loss {l:.3e})"))
+            );
+        }
+    }
     Ok(())
 }

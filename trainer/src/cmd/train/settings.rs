@@ -144,7 +144,7 @@ impl Settings {
     }
 
     pub(super) fn from_args(a: &TrainArgs) -> Self {
-        let mut s = Settings::preset(a.preset);
+        let mut s = Settings::preset(a.preset());
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { s.$f = v; } )* };
         }
@@ -195,6 +195,7 @@ impl Settings {
     pub(super) fn shape_flags(a: &TrainArgs) -> Vec<&'static str> {
         let on = a.switches();
         let given = [
+            ("--preset", a.preset.is_some()),
             ("--word-dim", a.word_dim.is_some()),
             ("--chars", on.chars.is_some()),
             ("--char-dim", a.char_dim.is_some()),
@@ -267,6 +268,9 @@ impl Settings {
             if v == 0 {
                 bail!("{name} must be at least 1");
             }
+        }
+        if self.max_sentences == Some(0) {
+            bail!("--max-sentences must be at least 1");
         }
         if self.chars && (self.char_dim == 0 || self.char_hidden == 0 || self.char_layers == 0) {
             bail!("--char-dim, --char-hidden and --char-layers must be at least 1");
