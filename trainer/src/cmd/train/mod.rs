@@ -580,3 +580,26 @@ fn check_tags_train(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_settings_difference_is_named() {
+        let a = Settings::preset(Preset::Tiny);
+        let mut b = a.clone();
+        b.epochs += 3;
+        assert_eq!(
+            settings_diff(&a, &b),
+            format!("epochs: {} in the checkpoint, {} now", a.epochs, b.epochs)
+        );
+        assert_eq!(settings_diff(&a, &a.clone()), "the settings differ");
+    }
+
+    #[test]
+    fn durations_read_in_seconds_then_minutes() {
+        assert_eq!(duration(12.4), "12 s");
+        assert_eq!(duration(204.0), "3.4 min");
+    }
+}

@@ -74,7 +74,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn preset(p: Preset) -> Self {
+    pub(super) fn preset(p: Preset) -> Self {
         let base = Settings {
             preset: p,
             column: TagColumn::Upos,
