@@ -56,8 +56,9 @@ class Model:
         """Tags many sentences (a list of token lists): one tag list per sentence, in order.
 
         The GIL is released while tagging; `threads` worker threads (default: every
-        core) each tag a contiguous share, one core call per sentence. An error names
-        the sentence's 0-based index and raises PostagError."""
+        core) each tag a contiguous share, up to 32 sentences per core call (the tags
+        of `tag`; with f32 weights up to the order of sums). An error names the
+        sentence's 0-based index and raises PostagError."""
     def scores(self, tokens: Sequence[str]) -> npt.NDArray[np.float32]:
         """Log-probabilities of shape (n_tokens, n_tags), float32: row i is the
         `log_softmax` of token i's tag scores, columns in the order of `tags`."""

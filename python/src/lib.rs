@@ -137,6 +137,32 @@ impl Model {
         Ok(())
     }
 
+    /// Tags `sentences` (each at most MAX_TOKENS long) in one `Model::tag_batch` call,
+    /// with `scratch` grown as needed: each sentence's tags, or `None` on any error (the
+    /// caller tags them one at a time then, which names the sentence at fault).
+    fn tag_batch(&self, sentences: &[Vec<String>], scratch: &mut Vec<u8>) -> Option<Vec<Vec<u16>>> {
+        let model = self.loaded.model();
+        let total = sentences.iter().map(Vec::len).sum();
+        let longest = sentences.iter().map(Vec::len).max().unwrap_or(0);
+        let bytes = model.batch_scratch_bytes(total, longest)?;
+        if scratch.len() < bytes {
+            scratch.resize(bytes, 0);
+        }
+        let mut tags = vec![0u16; total];
+        model.tag_batch(sentences, scratch, &mut tags, None).ok()?;
+        let mut rest = tags.as_slice();
+        Some(
+            sentences
+                .iter()
+                .map(|s| {
+                    let (these, after) = rest.split_at(s.len());
+                    rest = after;
+                    these.to_vec()
+                })
+                .collect(),
+        )
+    }
+
     /// Tags one sentence on this thread's scratch buffer.
     fn tag_one(&self, tokens: &[String], scores: Option<&mut [f32]>) -> Result<Vec<u16>, String> {
         let mut tags = vec![0u16; tokens.len()];
@@ -158,8 +184,11 @@ fn worker_threads(threads: Option<usize>) -> PyResult<usize> {
     }
 }
 
+/// Sentences per core call in `tag_sentences` (`Model::tag_batch`).
+const BATCH: usize = 32;
+
 /// Tags `sentences` on `threads` worker threads, each taking a contiguous share with
-/// its own scratch buffer; `long`: sentences of more than MAX_TOKENS words are tagged
+/// its own scratch buffer, up to [`BATCH`] sentences per core call; `long`: sentences of more than MAX_TOKENS words are tagged
 /// in windows (`Model::tag_long`) rather than refused. On error: the index of the
 /// first sentence that failed and the message.
 fn tag_sentences(
@@ -172,19 +201,36 @@ fn tag_sentences(
     let chunk = sentences.len().div_ceil(threads).max(1);
     let work = |first: usize, part: &[Vec<String>]| -> Result<Vec<Vec<u16>>, (usize, String)> {
         let mut scratch = Vec::new();
-        part.iter()
-            .enumerate()
-            .map(|(i, tokens)| {
-                let mut tags = vec![0u16; tokens.len()];
-                if long {
-                    model.tag_long(tokens, &mut scratch, &mut tags)
-                } else {
-                    model.tag_into(tokens, &mut scratch, &mut tags, None)
+        let mut out = Vec::with_capacity(part.len());
+        let mut start = 0;
+        while start < part.len() {
+            // A run of up to BATCH sentences the core reads whole goes in one call.
+            let run = part[start..]
+                .iter()
+                .take(BATCH)
+                .take_while(|s| s.len() <= MAX_TOKENS)
+                .count();
+            let group = &part[start..start + run.max(1)];
+            match (run > 1).then(|| model.tag_batch(group, &mut scratch)) {
+                Some(Some(tags)) => out.extend(tags),
+                // One at a time: a long sentence, or a batch with an error, which names
+                // the sentence at fault.
+                _ => {
+                    for (i, tokens) in group.iter().enumerate() {
+                        let mut tags = vec![0u16; tokens.len()];
+                        if long {
+                            model.tag_long(tokens, &mut scratch, &mut tags)
+                        } else {
+                            model.tag_into(tokens, &mut scratch, &mut tags, None)
+                        }
+                        .map_err(|e| (first + start + i, e))?;
+                        out.push(tags);
+                    }
                 }
-                .map(|()| tags)
-                .map_err(|e| (first + i, e))
-            })
-            .collect()
+            }
+            start += group.len();
+        }
+        Ok(out)
     };
     if threads == 1 {
         return work(0, sentences);
@@ -269,10 +315,11 @@ impl Model {
     /// the same order).
     ///
     /// The GIL is released while tagging. `threads` worker threads (default: every
-    /// core) each tag a contiguous share of the sentences, one core call per sentence
-    /// (the tags and scores of `tag`; the core's many-sentence call, which the command
-    /// line's `tag` uses, is not used here). An error names the sentence (0-based index)
-    /// and raises PostagError.
+    /// core) each tag a contiguous share of the sentences, up to 32 sentences per core
+    /// call (the core's many-sentence call, as the command line's `tag` does): the tags
+    /// of `tag`, bit for bit with int8 weights; an f32 model's word LSTM sums in another
+    /// order there, which may tip a near tie. An error names the sentence (0-based
+    /// index) and raises PostagError.
     #[pyo3(signature = (sentences, threads=None))]
     fn tag_many<'py>(
         &self,
