@@ -177,8 +177,9 @@ impl<'a, const BYTES: usize> Tagger<'a, BYTES> {
     /// Loads and validates `blob`; `Error::ScratchTooSmall` if `BYTES` cannot tag
     /// even one token with this model (less than [`Model::min_scratch_bytes`] for one).
     /// Calls take the schedule [`Model::tag`] takes for the buffer: the default one
-    /// while the sentence's [`Model::scratch_bytes`] fits, else the low-memory one
-    /// (the same results, bit for bit).
+    /// while the sentence's [`Model::scratch_bytes`] fits, else the low-memory one (the
+    /// same results bit for bit with int8 weights and at the scalar level; f32 vector
+    /// kernels round a token's input projection alone differently, in the last bits).
     pub fn new(blob: &'a [u8]) -> Result<Self, Error> {
         let model = Model::from_bytes(blob)?;
         let fits = |n: usize| model.min_scratch_bytes(n).is_some_and(|b| b <= BYTES);

@@ -281,6 +281,51 @@ fn a_batch_whose_sentences_change_between_passes_is_refused() {
             assert_eq!(r, Err(Error::SentencesChanged), "{name}");
             assert_eq!(tags, [u16::MAX; 3], "{name}");
         }
+        // One pass, whichever it is, with other lengths in the same count and total.
+        let other = vec![vec![w[4]], vec![w[5], w[6]]];
+        for k in 1..8 {
+            let mut passes = vec![first.clone(); k];
+            passes.push(other.clone());
+            passes.extend(vec![first.clone(); 10]);
+            let begun = std::cell::Cell::new(0);
+            let iter = Shifting {
+                passes: &passes,
+                begun: &begun,
+                pass: None,
+                at: 0,
+            };
+            let mut scratch = vec![0u8; model.batch_scratch_bytes(3, 2).unwrap()];
+            let mut tags = [u16::MAX; 3];
+            let r = model.tag_batch_iter(iter, &mut scratch, &mut tags, None);
+            // The passes after the first that read every sentence (the check for empty
+            // tokens, the lookups; the one-by-one schedule's) notice; the lookups'
+            // window of earlier tokens, which only compares tokens, does not read to the
+            // end: unspecified tags then, but never a panic.
+            if k <= 2 {
+                assert_eq!(r, Err(Error::SentencesChanged), "{name}: pass {k}");
+            }
+            match r {
+                Ok(()) => assert!(tags.iter().all(|&t| (t as usize) < model.num_tags())),
+                Err(e) => {
+                    assert_eq!(e, Error::SentencesChanged, "{name}: pass {k}");
+                    assert_eq!(tags, [u16::MAX; 3], "{name}: pass {k}");
+                }
+            }
+        }
+        // An endless iterator ends the first pass: too many sentences (or tokens).
+        let word = [w[0]];
+        let endless = std::iter::repeat(&word[..]);
+        let mut tags = [0u16; 4];
+        assert_eq!(
+            model.tag_batch_iter(endless, &mut [], &mut tags, None),
+            Err(Error::TooManyTokens)
+        );
+        let nothing: [&str; 0] = [];
+        let endless = std::iter::repeat(&nothing[..]);
+        assert_eq!(
+            model.tag_batch_iter(endless, &mut [], &mut tags, None),
+            Err(Error::TooManyTokens)
+        );
         // The same sentences on every pass: tagged.
         let passes = [first.clone()];
         let begun = std::cell::Cell::new(0);

@@ -706,7 +706,7 @@ fn a_diverged_run_writes_nothing_and_a_device_gets_no_side_files() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let err = fails(&dir, &args);
     assert!(err.contains("training diverged"), "{err}");
-    assert!(!dir.join("big.postag").exists());
+    assert!(!dir.join("big.postag").exists() && !dir.join("big.postag.ckpt").exists());
     // A FIFO read by a cat: the model goes through it; nothing lands beside it.
     let fifo = dir.join("pipe");
     assert!(std::process::Command::new("mkfifo")
@@ -730,5 +730,22 @@ fn a_diverged_run_writes_nothing_and_a_device_gets_no_side_files() {
         .filter(|n| n.starts_with("pipe."))
         .collect();
     assert!(beside.is_empty(), "{beside:?}");
+    // A device: nothing is probed or written beside it, and the run succeeds for any
+    // user who may write to it.
+    let args = with(&["-o", "/dev/null"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let before: Vec<_> = std::fs::read_dir("/dev")
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    ok(&dir, &args);
+    let after: Vec<_> = std::fs::read_dir("/dev")
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        after.iter().all(|n| before.contains(n)),
+        "new files in /dev"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

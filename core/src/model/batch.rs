@@ -11,7 +11,8 @@ use crate::Error;
 /// Sentences the word LSTM runs side by side.
 const L: usize = BATCH_LANES;
 
-/// Most tokens, summed over the sentences, accepted in one [`Model::tag_batch`] call.
+/// Most tokens, summed over the sentences, accepted in one [`Model::tag_batch`] call
+/// (and most sentences).
 pub const MAX_BATCH_TOKENS: usize = 1 << 20;
 
 /// The passes of [`Model::tag_batch_iter`] over its sentences after the first: at
@@ -29,6 +30,39 @@ struct SamePass<'c, I> {
     hash: u64,
     lengths: u64,
     changed: &'c core::cell::Cell<bool>,
+}
+
+/// An iterator that, dropped, reads the rest of `inner` if it is the `primary` one
+/// (not a clone): the lookups stop after the tokens they need, and a [`SamePass`] only
+/// compares a pass's sentence lengths with the first pass's at its end.
+struct ToTheEnd<I: Iterator> {
+    inner: I,
+    primary: bool,
+}
+
+impl<I: Iterator + Clone> Clone for ToTheEnd<I> {
+    fn clone(&self) -> Self {
+        ToTheEnd {
+            inner: self.inner.clone(),
+            primary: false,
+        }
+    }
+}
+
+impl<I: Iterator> Iterator for ToTheEnd<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        self.inner.next()
+    }
+}
+
+impl<I: Iterator> Drop for ToTheEnd<I> {
+    fn drop(&mut self) {
+        if self.primary {
+            for _ in &mut self.inner {}
+        }
+    }
 }
 
 /// The hash of sentence lengths in order, one length at a time (FNV-1a's step).
@@ -185,8 +219,13 @@ impl Model<'_> {
     /// [`Model::tag_batch`] for sentences given by an iterator, for callers that hold
     /// the tokens in another shape, such as one array of all tokens and the sentences'
     /// lengths. The call reads the iterator several times (through clones), and each
-    /// clone must yield the same sentences: [`Error::SentencesChanged`] when their
-    /// lengths differ from one pass to another (nothing is written then).
+    /// clone must yield the same sentences. Whatever they yield, the call stays within
+    /// its buffers and ends (at most [`MAX_BATCH_TOKENS`] sentences and tokens); each
+    /// pass that reads every sentence compares their lengths with the first pass's
+    /// (through a hash), and a difference makes the call return
+    /// [`Error::SentencesChanged`], writing nothing, unless an error of its input came
+    /// first. Other changes (of tokens, or in the passes that stop early) give
+    /// unspecified tags.
     pub fn tag_batch_iter<'s, T, I>(
         &self,
         sentences: I,
@@ -202,11 +241,12 @@ impl Model<'_> {
         let mut lengths = NO_LENGTHS;
         for s in sentences.clone() {
             let n = s.len();
-            if n > MAX_TOKENS {
-                return Err(Error::TooManyTokens);
-            }
             count += 1;
             total = total.saturating_add(n);
+            // Checked as the sentences come: an endless iterator ends here.
+            if n > MAX_TOKENS || total > MAX_BATCH_TOKENS || count > MAX_BATCH_TOKENS {
+                return Err(Error::TooManyTokens);
+            }
             longest = longest.max(n);
             lengths = hash_length(lengths, n);
         }
@@ -272,7 +312,10 @@ impl Model<'_> {
 
         // Phase 1: every lookup and the char features of every word of every
         // sentence; all input errors surface here.
-        let all = sentences.clone().flatten();
+        let all = ToTheEnd {
+            inner: sentences.clone().flatten(),
+            primary: true,
+        };
         self.lookups(all, total, rows, feats, work, PROJECTION_BLOCK, None)?;
         if changed.get() {
             return Err(Error::SentencesChanged);
@@ -292,6 +335,9 @@ impl Model<'_> {
         // rows took (no longer needed), so that `tags` is written only on success.
         for row in logits.chunks_exact_mut(num_tags) {
             log_softmax(row);
+        }
+        if changed.get() {
+            return Err(Error::SentencesChanged);
         }
         if logits.iter().any(|v| v.is_nan()) {
             return Err(Error::NonFiniteScore);

@@ -146,7 +146,12 @@ impl<'a> Cell<'a> {
     fn packing(&self) -> Packing {
         match (self.w_ih.storage(), self.w_hh.storage()) {
             (Storage::F32, Storage::F32) => Packing::Panels,
-            (Storage::I8, Storage::I8) if arch::level().has_avx2() => Packing::Pairs,
+            (Storage::I8, Storage::I8)
+                if arch::level().has_avx2()
+                    && self.w_ih.cols().max(self.hidden()) <= arch::PAIRS_MAX_COLS =>
+            {
+                Packing::Pairs
+            }
             _ => Packing::Plain,
         }
     }
@@ -154,7 +159,7 @@ impl<'a> Cell<'a> {
     /// Floats of the buffer [`Cell::pack`] fills, for the layout it chooses on this
     /// thread's kernel level: for f32 weights `16 * ceil(4H / 16) * (1 + in + H)`; for
     /// int8 weights at the `avx2` and `avx512` levels an i16 copy of `W_ih` and `W_hh`,
-    /// about `2H (in + H)`; otherwise 0.
+    /// about `2H (in + H)` (`in` and H at most 1024); otherwise 0.
     pub fn packed_len(&self) -> usize {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
         let g = 4 * hidden;

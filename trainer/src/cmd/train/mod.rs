@@ -86,6 +86,10 @@ pub(crate) fn check_writable(output: &Path) -> Result<()> {
     if output.is_dir() {
         bail!("cannot write {}: it is a directory", output.display());
     }
+    if std::fs::metadata(output).is_ok_and(|m| !m.is_file()) {
+        // A device or named pipe is written in place: nothing goes beside it.
+        return Ok(());
+    }
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -485,7 +489,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         final_blob = with_segmenter(&final_blob, Some(&w), storage)?;
     }
     let model = Model::from_bytes(&final_blob)?;
-    check_tags_train(&model, &train, history.last().map(|r| r.train_loss))?;
+    if let Err(e) = check_tags_train(&model, &train, history.last().map(|r| r.train_loss)) {
+        // Its weights are the diverged run's: no use to resume from.
+        if side_files {
+            let _ = std::fs::remove_file(&ckpt_path);
+        }
+        return Err(e);
+    }
     let dev_eval = dev
         .as_ref()
         .map(|d| evaluate(&model, d, dev_path, column, workers))
