@@ -125,7 +125,8 @@
 #define POSTAG_MAX_TOKENS 4096
 
 /**
- * Most tokens, summed over its sentences, one `postag_tag_batch` call accepts.
+ * Most tokens, summed over its sentences, one `postag_tag_batch` call accepts (and
+ * most sentences: more is `POSTAG_STATUS_TOO_MANY_TOKENS`).
  */
 #define POSTAG_MAX_BATCH_TOKENS (1 << 20)
 
@@ -863,8 +864,9 @@ postag_status postag_batch_scratch_size(const struct postag_model *model,
  * word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
  * the summation order of the recurrent product (within 1e-5 on the tests), and a
  * sentence's result never depends on the sentences beside it. Errors are
- * `postag_tag`'s (an empty token anywhere is reported first); outputs are written
- * only on success.
+ * `postag_tag`'s (an empty token anywhere is reported first, then the first token
+ * error in order, then an overflow); outputs are written only on success. A batch
+ * without tokens needs no scratch.
  *
  * # Safety
  * As `postag_tag`, with `sentence_lens` valid for reads of `n_sentences` values

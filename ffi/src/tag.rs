@@ -174,7 +174,8 @@ pub unsafe extern "C" fn postag_batch_scratch_size(
     }
 }
 
-/// Most tokens, summed over its sentences, one `postag_tag_batch` call accepts.
+/// Most tokens, summed over its sentences, one `postag_tag_batch` call accepts (and
+/// most sentences: more is `POSTAG_STATUS_TOO_MANY_TOKENS`).
 pub const POSTAG_MAX_BATCH_TOKENS: usize = 1 << 20;
 
 const _: () = assert!(POSTAG_MAX_BATCH_TOKENS == postag_core::MAX_BATCH_TOKENS);
@@ -191,8 +192,9 @@ const _: () = assert!(POSTAG_MAX_BATCH_TOKENS == postag_core::MAX_BATCH_TOKENS);
 /// word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
 /// the summation order of the recurrent product (within 1e-5 on the tests), and a
 /// sentence's result never depends on the sentences beside it. Errors are
-/// `postag_tag`'s (an empty token anywhere is reported first); outputs are written
-/// only on success.
+/// `postag_tag`'s (an empty token anywhere is reported first, then the first token
+/// error in order, then an overflow); outputs are written only on success. A batch
+/// without tokens needs no scratch.
 ///
 /// # Safety
 /// As `postag_tag`, with `sentence_lens` valid for reads of `n_sentences` values
