@@ -181,16 +181,29 @@ pub const PANEL_ROWS: usize = 16;
 pub fn gemv_panels(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
     const P: usize = PANEL_ROWS;
     let stride = P * (1 + cols);
+    let z = &z[..cols];
     for (panel, o) in panels.chunks_exact(stride).zip(out.chunks_exact_mut(P)) {
         let (bias, columns) = panel.split_at(P);
-        let mut sums = [[0.0f32; P]; 2];
-        sums[0].copy_from_slice(bias);
-        for (k, (w, &zk)) in columns.chunks_exact(P).zip(&z[..cols]).enumerate() {
-            for (a, &wv) in sums[k % 2].iter_mut().zip(w) {
-                *a += wv * zk;
+        let (mut even, mut odd) = ([0.0f32; P], [0.0f32; P]);
+        even.copy_from_slice(bias);
+        // Columns two at a time (each sum in a register row of its own), then the last.
+        let pairs = columns[..P * cols]
+            .chunks_exact(2 * P)
+            .zip(z.chunks_exact(2));
+        for (w, zk) in pairs {
+            let (w0, w1) = w.split_at(P);
+            for l in 0..P {
+                even[l] += w0[l] * zk[0];
+                odd[l] += w1[l] * zk[1];
             }
         }
-        for ((o, e), d) in o.iter_mut().zip(sums[0]).zip(sums[1]) {
+        if cols % 2 == 1 {
+            let w = &columns[P * (cols - 1)..P * cols];
+            for (a, &wv) in even.iter_mut().zip(w) {
+                *a += wv * z[cols - 1];
+            }
+        }
+        for ((o, e), d) in o.iter_mut().zip(even).zip(odd) {
             *o = e + d;
         }
     }
