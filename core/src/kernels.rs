@@ -181,7 +181,7 @@ pub const PANEL_ROWS: usize = 16;
 pub fn gemv_panels(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
     const P: usize = PANEL_ROWS;
     let stride = P * (1 + cols);
-    let z = &z[..cols];
+    let z = &z[..cols.min(z.len())];
     for (panel, o) in panels.chunks_exact(stride).zip(out.chunks_exact_mut(P)) {
         let (bias, columns) = panel.split_at(P);
         let (mut even, mut odd) = ([0.0f32; P], [0.0f32; P]);

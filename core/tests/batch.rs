@@ -8,6 +8,9 @@ use postag_core::synthetic::RandomModel;
 use postag_core::tensor::Storage;
 use postag_core::{Error, Model, MAX_TOKENS};
 
+mod common;
+use common::shifting::Shifting;
+
 /// Models of every shape the side-by-side schedule handles, and int8 ones, which are
 /// tagged one sentence after another.
 fn models() -> Vec<(String, Vec<u8>, Vec<String>)> {
@@ -224,30 +227,6 @@ fn batch_errors_name_the_fault_and_write_nothing() {
     }
 }
 
-/// An iterator whose clones share a count of the passes begun: pass `k` yields
-/// `passes[min(k, last)]`, so a clone made later yields other sentences.
-#[derive(Clone)]
-struct Shifting<'a> {
-    passes: &'a [Vec<Vec<&'a str>>],
-    begun: &'a std::cell::Cell<usize>,
-    pass: Option<usize>,
-    at: usize,
-}
-
-impl<'a> Iterator for Shifting<'a> {
-    type Item = &'a [&'a str];
-    fn next(&mut self) -> Option<&'a [&'a str]> {
-        let pass = *self.pass.get_or_insert_with(|| {
-            let k = self.begun.get();
-            self.begun.set(k + 1);
-            k.min(self.passes.len() - 1)
-        });
-        let s = self.passes[pass].get(self.at)?;
-        self.at += 1;
-        Some(s.as_slice())
-    }
-}
-
 /// `tag_batch_iter` whose iterator yields other sentences after its first pass
 /// (longer, shorter, more or fewer of them, or without end): `SentencesChanged`,
 /// nothing written, no panic, for the side-by-side and the one-by-one schedule.
@@ -312,6 +291,21 @@ fn a_batch_whose_sentences_change_between_passes_is_refused() {
                 }
             }
         }
+        // A first pass without tokens, then tokens: changed too.
+        let passes = [vec![vec![], vec![]], vec![vec![w[0]], vec![w[1], w[2]]]];
+        let begun = std::cell::Cell::new(0);
+        let iter = Shifting {
+            passes: &passes,
+            begun: &begun,
+            pass: None,
+            at: 0,
+        };
+        let mut tags = [u16::MAX; 3];
+        assert_eq!(
+            model.tag_batch_iter(iter, &mut [], &mut tags, None),
+            Err(Error::SentencesChanged),
+            "{name}"
+        );
         // An endless iterator ends the first pass: too many sentences (or tokens).
         let word = [w[0]];
         let endless = std::iter::repeat(&word[..]);

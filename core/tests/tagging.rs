@@ -242,6 +242,24 @@ fn a_batch_reports_token_errors_before_overflow() {
             "{storage:?}"
         );
         assert_eq!(tags, [9; 4]);
+        // Sentences that change between passes come before the overflow they meet.
+        let passes = [
+            vec![vec!["a", "a"], vec!["a"]],
+            vec![vec!["a"], vec!["a", "a"]],
+        ];
+        let begun = std::cell::Cell::new(0);
+        let iter = common::shifting::Shifting {
+            passes: &passes,
+            begun: &begun,
+            pass: None,
+            at: 0,
+        };
+        assert_eq!(
+            model.tag_batch_iter(iter, &mut scratch, &mut tags, None),
+            Err(Error::SentencesChanged),
+            "{storage:?}"
+        );
+        assert_eq!(tags, [9; 4]);
     }
 }
 

@@ -294,7 +294,11 @@ impl Model<'_> {
         }
         if total == 0 {
             // Empty sentences only (or none): nothing to tag, whatever the scratch.
-            return Ok(());
+            return if changed.get() {
+                Err(Error::SentencesChanged)
+            } else {
+                Ok(())
+            };
         }
         if !self.batches_side_by_side() {
             return self.tag_each(sentences, (total, longest), changed, scratch, tags, scores);
@@ -429,6 +433,9 @@ impl Model<'_> {
                 {
                     return Err(e);
                 }
+            }
+            if r.is_err() && changed.get() {
+                return Err(Error::SentencesChanged);
             }
             r?;
             offset += n;

@@ -81,7 +81,9 @@ fn read_data(
     Ok(sentences)
 }
 
-/// Fails now, not after an epoch, when the output's directory cannot take files.
+/// Fails now, not after an epoch, when the output is a directory or its directory
+/// cannot take files. An existing device or named pipe is written in place and
+/// checked only then (nothing is made beside it).
 pub(crate) fn check_writable(output: &Path) -> Result<()> {
     if output.is_dir() {
         bail!("cannot write {}: it is a directory", output.display());
