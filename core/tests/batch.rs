@@ -248,12 +248,7 @@ fn a_batch_whose_sentences_change_between_passes_is_refused() {
         ] {
             let passes = [first.clone(), later];
             let begun = std::cell::Cell::new(0);
-            let iter = Shifting {
-                passes: &passes,
-                begun: &begun,
-                pass: None,
-                at: 0,
-            };
+            let iter = Shifting::new(&passes, &begun);
             let mut scratch = vec![0u8; model.batch_scratch_bytes(3, 2).unwrap()];
             let mut tags = [u16::MAX; 3];
             let r = model.tag_batch_iter(iter, &mut scratch, &mut tags, None);
@@ -267,12 +262,7 @@ fn a_batch_whose_sentences_change_between_passes_is_refused() {
             passes.push(other.clone());
             passes.extend(vec![first.clone(); 10]);
             let begun = std::cell::Cell::new(0);
-            let iter = Shifting {
-                passes: &passes,
-                begun: &begun,
-                pass: None,
-                at: 0,
-            };
+            let iter = Shifting::new(&passes, &begun);
             let mut scratch = vec![0u8; model.batch_scratch_bytes(3, 2).unwrap()];
             let mut tags = [u16::MAX; 3];
             let r = model.tag_batch_iter(iter, &mut scratch, &mut tags, None);
@@ -294,12 +284,7 @@ fn a_batch_whose_sentences_change_between_passes_is_refused() {
         // A first pass without tokens, then tokens: changed too.
         let passes = [vec![vec![], vec![]], vec![vec![w[0]], vec![w[1], w[2]]]];
         let begun = std::cell::Cell::new(0);
-        let iter = Shifting {
-            passes: &passes,
-            begun: &begun,
-            pass: None,
-            at: 0,
-        };
+        let iter = Shifting::new(&passes, &begun);
         let mut tags = [u16::MAX; 3];
         assert_eq!(
             model.tag_batch_iter(iter, &mut [], &mut tags, None),
@@ -323,12 +308,7 @@ fn a_batch_whose_sentences_change_between_passes_is_refused() {
         // The same sentences on every pass: tagged.
         let passes = [first.clone()];
         let begun = std::cell::Cell::new(0);
-        let iter = Shifting {
-            passes: &passes,
-            begun: &begun,
-            pass: None,
-            at: 0,
-        };
+        let iter = Shifting::new(&passes, &begun);
         let mut scratch = vec![0u8; model.batch_scratch_bytes(3, 2).unwrap()];
         let mut tags = [u16::MAX; 3];
         model

@@ -248,12 +248,7 @@ fn a_batch_reports_token_errors_before_overflow() {
             vec![vec!["a"], vec!["a", "a"]],
         ];
         let begun = std::cell::Cell::new(0);
-        let iter = common::shifting::Shifting {
-            passes: &passes,
-            begun: &begun,
-            pass: None,
-            at: 0,
-        };
+        let iter = common::shifting::Shifting::new(&passes, &begun);
         assert_eq!(
             model.tag_batch_iter(iter, &mut scratch, &mut tags, None),
             Err(Error::SentencesChanged),

@@ -260,17 +260,15 @@ impl Model<'_> {
             lengths,
             changed: &changed,
         };
-        self.tag_batch_checked(again, (total, longest), &changed, scratch, tags, scores)
+        self.tag_batch_checked(again, scratch, tags, scores)
     }
 
-    /// [`Model::tag_batch_iter`] after its first pass: `(total, longest)` are that
-    /// pass's token count and longest sentence; `changed`, set when a later pass saw
-    /// other sentences, is checked before their results are used.
+    /// [`Model::tag_batch_iter`] after its first pass, whose token count and longest
+    /// sentence `sentences` carries; its `changed`, set when a later pass saw other
+    /// sentences, is checked before their results are used.
     fn tag_batch_checked<'s, T, I>(
         &self,
-        sentences: I,
-        (total, longest): (usize, usize),
-        changed: &core::cell::Cell<bool>,
+        sentences: SamePass<'_, I>,
         scratch: &mut [u8],
         tags: &mut [u16],
         scores: Option<&mut [f32]>,
@@ -279,10 +277,8 @@ impl Model<'_> {
         T: AsRef<[u8]> + 's,
         I: Iterator<Item = &'s [T]> + Clone,
     {
+        let (total, longest, changed) = (sentences.left, sentences.longest, sentences.changed);
         let num_tags = self.num_tags();
-        if total > MAX_BATCH_TOKENS {
-            return Err(Error::TooManyTokens);
-        }
         if tags.len() < total || scores.as_ref().is_some_and(|s| s.len() < total * num_tags) {
             return Err(Error::OutputTooSmall);
         }
@@ -301,7 +297,7 @@ impl Model<'_> {
             };
         }
         if !self.batches_side_by_side() {
-            return self.tag_each(sentences, (total, longest), changed, scratch, tags, scores);
+            return self.tag_each(sentences, scratch, tags, scores);
         }
         let layout = self
             .batch_layout(total, longest)
@@ -377,9 +373,7 @@ impl Model<'_> {
     /// only when every sentence succeeded.
     fn tag_each<'s, T, I>(
         &self,
-        sentences: I,
-        (total, longest): (usize, usize),
-        changed: &core::cell::Cell<bool>,
+        sentences: SamePass<'_, I>,
         scratch: &mut [u8],
         tags: &mut [u16],
         scores: Option<&mut [f32]>,
@@ -388,6 +382,7 @@ impl Model<'_> {
         T: AsRef<[u8]> + 's,
         I: Iterator<Item = &'s [T]>,
     {
+        let (total, longest, changed) = (sentences.left, sentences.longest, sentences.changed);
         let num_tags = self.num_tags();
         let staged_words = total.div_ceil(2) + total * num_tags;
         // Given all of `batch_scratch_bytes`, the char projection cache, which then

@@ -5,10 +5,22 @@
 /// `passes[min(k, last)]`, so a clone made later yields other sentences.
 #[derive(Clone)]
 pub struct Shifting<'a> {
-    pub passes: &'a [Vec<Vec<&'a str>>],
-    pub begun: &'a std::cell::Cell<usize>,
-    pub pass: Option<usize>,
-    pub at: usize,
+    passes: &'a [Vec<Vec<&'a str>>],
+    begun: &'a std::cell::Cell<usize>,
+    pass: Option<usize>,
+    at: usize,
+}
+
+impl<'a> Shifting<'a> {
+    /// Pass `k` (counted in `begun`) yields `passes[min(k, last)]`.
+    pub fn new(passes: &'a [Vec<Vec<&'a str>>], begun: &'a std::cell::Cell<usize>) -> Self {
+        Shifting {
+            passes,
+            begun,
+            pass: None,
+            at: 0,
+        }
+    }
 }
 
 impl<'a> Iterator for Shifting<'a> {
