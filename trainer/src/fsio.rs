@@ -3,6 +3,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
@@ -58,6 +59,58 @@ fn ignored(signal: i32) -> bool {
         let mut old: libc::sigaction = std::mem::zeroed();
         libc::sigaction(signal, std::ptr::null(), &mut old) == 0
             && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Whether file descriptor 1 was closed when the process started (`postag tag >&-`).
+/// Rust's runtime opens `/dev/null` in place of a closed standard stream before `main`,
+/// where everything written would vanish; this check runs before that, among the
+/// program's constructors (`.init_array`, on Linux).
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+#[cfg(target_os = "linux")]
+#[used]
+#[allow(unsafe_code)]
+#[unsafe(link_section = ".init_array")]
+static CHECK_STDOUT_AT_START: extern "C" fn() = {
+    #[allow(unsafe_code)]
+    extern "C" fn check() {
+        // SAFETY: `F_GETFD` only reads descriptor 1's flags; it fails (EBADF) if the
+        // descriptor is closed.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+            STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
+        }
+    }
+    check
+};
+
+/// The standard output the commands write to: every write fails with "standard output
+/// is closed" if it was closed when the process started (see
+/// [`STDOUT_CLOSED_AT_START`]), as writing to a closed descriptor would, instead of
+/// succeeding into `/dev/null`. A command that writes nothing there still succeeds.
+pub struct Stdout<W>(W);
+
+impl<W: Write> Stdout<W> {
+    pub fn new(inner: W) -> Self {
+        Stdout(inner)
+    }
+
+    fn check() -> std::io::Result<()> {
+        match STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) {
+            true => Err(std::io::Error::other("standard output is closed")),
+            false => Ok(()),
+        }
+    }
+}
+
+impl<W: Write> Write for Stdout<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::check()?;
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::check()?;
+        self.0.flush()
     }
 }
 

@@ -40,7 +40,7 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<()> {
     postag_trainer::fsio::remove_temporaries_on_signal()?;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(postag_trainer::fsio::Stdout::new(stdout.lock()));
     match cli.command {
         Command::Train(a) => cmd::train::run(*a)?,
         Command::Eval(a) => cmd::eval::run(a, &mut out)?,

@@ -381,3 +381,33 @@ fn a_model_whose_tag_names_would_break_the_output_is_refused() {
     assert!(err.contains("tab.postag: tag name \"A\\tJ\""), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A closed standard output (`postag tag >&-`) is an error, as writing to a closed
+/// descriptor is, not output written into the `/dev/null` Rust's runtime opens there;
+/// a command that writes nothing to it still succeeds.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_standard_output_is_an_error() {
+    let bin = env!("CARGO_BIN_EXE_postag");
+    let run = |script: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", script, "sh", bin])
+            .current_dir(repo())
+            .output()
+            .unwrap()
+    };
+    let closed = run(r#"echo "The dog barks ." | "$1" tag >&-"#);
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert!(!closed.status.success(), "exit 0 with stdout closed");
+    assert!(stderr.contains("standard output is closed"), "{stderr}");
+    let open = run(r#"echo "The dog barks ." | "$1" tag"#);
+    assert!(open.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&open.stdout).trim(),
+        "The/DET dog/NOUN barks/VERB ./PUNCT"
+    );
+    // A command that fails before writing names its own problem.
+    let missing = run(r#""$1" tag --model /nonexistent.postag >&- </dev/null"#);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("nonexistent"), "{stderr}");
+}
