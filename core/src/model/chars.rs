@@ -204,8 +204,8 @@ impl CharNet<'_> {
     /// the start of `work`, into `out` (n, F): the arithmetic of [`CharNet::features`]
     /// for each word, eight words side by side, each in a lane of the batched kernels
     /// so that every weight load and activation pass serves eight words. A lane takes
-    /// the next word as soon as its word ends. A word's features do not
-    /// depend on the words beside it: lanes never mix.
+    /// the next word as soon as its word ends, the longest words first. A word's
+    /// features do not depend on the words beside it: lanes never mix.
     ///
     /// Where `work` has room past the lanes' state, each distinct char's input
     /// projection `W_ih x + b` is computed once per direction, eight chars side by side
@@ -252,7 +252,12 @@ impl CharNet<'_> {
             }
             // Each lane's word and how many of its chars it has read.
             let mut lanes: [Option<(usize, usize)>; L] = [None; L];
-            let mut queue = (0..n).filter(|&w| len(w) > 0);
+            // Longest words first: the lanes then run out of work together, where words
+            // in sentence order leave lanes idle behind a late long word.
+            let longest = (0..n).map(len).max().unwrap_or(0);
+            let mut queue = (1..=longest)
+                .rev()
+                .flat_map(|m| (0..n).filter(move |&w| len(w) == m));
             loop {
                 for (lane, slot) in lanes.iter_mut().enumerate() {
                     if slot.is_none() {
