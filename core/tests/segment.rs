@@ -142,12 +142,13 @@ fn forced_labels_decode_as_documented() {
     let t = run(&s, " ab  c\n", 64);
     let spans: Vec<(u32, u32)> = t.iter().map(|t| (t.start, t.end)).collect();
     assert_eq!(spans, [(1, 3), (5, 6)]);
-    // Spaces in tokens: with no labels, the whole line is one token, up to the newline.
+    // Spaces in tokens: with no labels, the whole text is one token, line wraps and
+    // tabs included (whitespace reads as a space); only the end of the text ends it.
     let s = blob(&seg(true, true, [100.0, 0.0, 0.0, 0.0, 0.0]));
     let s = Segmenter::from_bytes(&s).unwrap().unwrap();
-    let t = run(&s, " ab  c \nb", 64);
+    let t = run(&s, " ab  c \nb\t\u{a0}a\r\n", 64);
     let spans: Vec<(u32, u32)> = t.iter().map(|t| (t.start, t.end)).collect();
-    assert_eq!(spans, [(1, 6), (8, 9)]);
+    assert_eq!(spans, [(1, 13)]);
     // Multiword + sentence end everywhere.
     let s = blob(&seg(false, false, [0.0, 0.0, 0.0, 0.0, 100.0]));
     let s = Segmenter::from_bytes(&s).unwrap().unwrap();
@@ -619,17 +620,33 @@ fn line_sentences_are_each_line_segmented_alone() {
 #[test]
 fn any_whitespace_inside_a_paragraph_segments_as_a_space() {
     // A wrapped line, CRLF, tabs: the same tokens and sentences as with spaces (the
-    // same byte lengths); a no-break space (two bytes) the same tokens' texts.
+    // same byte lengths), also where tokens may hold spaces; a no-break space (two
+    // bytes) the same tokens' texts.
+    let spaced = "ab c. ab! cc  a. b .c";
+    for spaces in [true, false] {
+        // Labels that leave some tokens open across whitespace, where it can continue them.
+        let b = blob(&seg(true, spaces, [1.0, 0.0, 0.0, 0.0, 0.0]));
+        let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+        let want = run(&s, spaced, 64);
+        if spaces {
+            assert!(want
+                .iter()
+                .any(|t| spaced[t.start as usize..t.end as usize].contains(' ')));
+        }
+        for other in [
+            "ab\nc. ab!\tcc\r\na. b\u{b}.c",
+            "ab\tc.\nab! cc\r\na.\u{c}b .c",
+        ] {
+            assert_eq!(other.len(), spaced.len());
+            assert_eq!(
+                run(&s, other, 64),
+                want,
+                "{other:?} spaces in tokens: {spaces}"
+            );
+        }
+    }
     let b = blob(&seg(true, false, [0.0; 5]));
     let s = Segmenter::from_bytes(&b).unwrap().unwrap();
-    let spaced = "ab c. ab! cc  a. b .c";
-    for other in [
-        "ab\nc. ab!\tcc\r\na. b\u{b}.c",
-        "ab\tc.\nab! cc\r\na.\u{c}b .c",
-    ] {
-        assert_eq!(other.len(), spaced.len());
-        assert_eq!(run(&s, other, 64), run(&s, spaced, 64), "{other:?}");
-    }
     let nbsp = "ab\u{a0}c. ab!\u{a0}cc  a. b .c";
     let texts = |t: &str| -> Vec<(String, u32)> {
         run(&s, t, 64)

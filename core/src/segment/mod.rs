@@ -13,8 +13,10 @@
 //!
 //! Decoding (the same for every window):
 //! - whitespace (`char::is_whitespace`) ends the open token and belongs to no token,
-//!   except U+0020 inside an open token when the model allows spaces in tokens
-//!   ([`SEG_SPACES_IN_TOKENS`], Vietnamese): then only a label ends the token;
+//!   except inside an open token when the model allows spaces in tokens
+//!   ([`SEG_SPACES_IN_TOKENS`], Vietnamese): there any whitespace (a space, a line
+//!   wrap, a tab), read as the one space, continues the token, which only a label
+//!   ends (its word has one space per run of whitespace: [`one_space`]);
 //! - any other character opens a token if none is open; a token-end label closes it;
 //! - a token never ends on whitespace, so the tokens plus the whitespace between them
 //!   are the text, byte for byte.
@@ -906,7 +908,7 @@ impl<'a> Segmenter<'a> {
         for (i, c) in text.chars().enumerate() {
             let (b0, b1) = (offsets[i], offsets[i + 1]);
             if c.is_whitespace() {
-                let inside = spaces && c == ' ' && open.is_some();
+                let inside = spaces && open.is_some();
                 if !inside {
                     if let Some(s) = open.take() {
                         emit(s, last_end, 0, &mut count)?;
