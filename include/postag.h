@@ -174,7 +174,8 @@ enum postag_status
     POSTAG_STATUS_TRUNCATED = 6,
     /**
      * The CRC-32 at the end of the blob does not match its contents: a damaged blob,
-     * or one cut short (whose last four bytes are then not its checksum).
+     * or one whose length is not the blob's own (cut short, or passed with bytes after
+     * its end: its last four bytes are then not its checksum).
      */
     POSTAG_STATUS_CHECKSUM_MISMATCH = 7,
     /**
@@ -186,14 +187,19 @@ enum postag_status
      */
     POSTAG_STATUS_INVALID_MODEL = 9,
     /**
-     * The scratch buffer is smaller than the call needs: for tagging, less than
-     * `postag_min_scratch_size` asks for (the least; `postag_scratch_size` is the size
-     * of the default, faster schedule); for raw text (`postag_segment`,
-     * `postag_tag_text`), less than `postag_text_size` reports.
+     * The scratch buffer is smaller than the call needs. The size queries give sizes that
+     * always suffice: for tagging, `postag_min_scratch_size` (the least for any
+     * alignment of the buffer: an aligned one may take up to 3 bytes less;
+     * `postag_scratch_size` is the size of the default, faster schedule); for
+     * `postag_tag_batch`, `postag_batch_scratch_size` (for any sentences of those
+     * totals: particular sentences may need less); for raw text (`postag_segment`,
+     * `postag_tag_text`), `postag_text_size`.
      */
     POSTAG_STATUS_SCRATCH_TOO_SMALL = 10,
     /**
-     * More than `POSTAG_MAX_TOKENS` tokens in one call.
+     * Too many tokens in one call: more than `POSTAG_MAX_TOKENS` in a sentence, or, in
+     * a batch (`postag_tag_batch`, `postag_batch_scratch_size`), more than
+     * `POSTAG_MAX_BATCH_TOKENS` tokens or sentences.
      */
     POSTAG_STATUS_TOO_MANY_TOKENS = 11,
     /**
@@ -202,7 +208,7 @@ enum postag_status
      */
     POSTAG_STATUS_OUTPUT_TOO_SMALL = 12,
     /**
-     * A token is not valid UTF-8.
+     * A token, or a raw text, is not valid UTF-8.
      */
     POSTAG_STATUS_INVALID_UTF8 = 13,
     /**
@@ -670,9 +676,9 @@ postag_status postag_segment(const struct postag_model *model,
  * words.
  *
  * Errors: `POSTAG_STATUS_NO_SEGMENTER` (or the model's segmenter error, as
- * `postag_text_size` reports it), `POSTAG_STATUS_INVALID_UTF8`,
- * `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB or more), `POSTAG_STATUS_OUTPUT_TOO_SMALL`
- * (nothing written).
+ * `postag_text_size` reports it), `POSTAG_STATUS_EMPTY_TOKEN` (`token_len` 0: no token
+ * has zero bytes), `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB
+ * or more), `POSTAG_STATUS_OUTPUT_TOO_SMALL` (nothing written).
  *
  * # Safety
  * `model` as in `postag_scratch_size`; `token` valid for reads of `token_len` bytes
@@ -899,8 +905,13 @@ postag_status postag_state_len(const struct postag_model *model, size_t *state_l
  * Like `postag_tag` for a unidirectional model, starting from the `(h, c)` in `state`
  * (`state_len` floats, see `postag_state_len`) and leaving the final state there, so
  * that the next call continues the stream. A zeroed state is the start of a stream;
- * zero it again to reset. The same as `postag_step` once per token (for a model
- * without CRF transitions). The state, too, is written only on success.
+ * zero it again to reset. What `postag_step` once per token gives (for a model
+ * without CRF transitions): bit for bit for int8 weights and at the scalar level
+ * (`POSTAG_SIMD=scalar`); with f32 weights at a vector level the input projections of
+ * tokens computed together round differently from one token's alone, so scores and
+ * state may differ in the last bits (with a scratch of `postag_min_scratch_size`
+ * bytes, which projects one token at a time as `postag_step` does, they do not). The
+ * state, too, is written only on success.
  *
  * Errors besides `postag_tag`'s (an empty token among them, leaving the state as it
  * was): `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional model),

@@ -20,21 +20,27 @@ pub enum Error {
     /// The blob is shorter than its own header says.
     Truncated,
     /// The CRC-32 at the end of the blob does not match its contents: a damaged blob,
-    /// or one cut short (whose last four bytes are then not its checksum).
+    /// or one whose length is not the blob's own (cut short, or with bytes after its
+    /// end: its last four bytes are then not its checksum).
     ChecksumMismatch,
     /// The postcard-encoded header cannot be decoded.
     MalformedHeader,
     /// The header decodes but describes an inconsistent model (a missing,
     /// duplicated, misplaced or wrongly shaped tensor, an index out of range).
     InvalidModel,
-    /// The scratch buffer is smaller than [`crate::Model::min_scratch_bytes`] asks for (the
-    /// least; [`crate::Model::scratch_bytes`] is the size of the default schedule).
+    /// The scratch buffer is smaller than the call needs. The size queries give sizes
+    /// that always suffice: [`crate::Model::min_scratch_bytes`] (the least for any
+    /// alignment of the buffer: an aligned one may take up to 3 bytes less;
+    /// [`crate::Model::scratch_bytes`] is the size of the default schedule),
+    /// [`crate::Model::batch_scratch_bytes`] (for any sentences of those totals) and
+    /// [`crate::segment::Segmenter::scratch_bytes`].
     ScratchTooSmall,
-    /// More tokens than [`crate::MAX_TOKENS`] in one call.
+    /// Too many tokens in one call: more than [`crate::MAX_TOKENS`] in a sentence, or
+    /// more than [`crate::MAX_BATCH_TOKENS`] tokens or sentences in a batch.
     TooManyTokens,
     /// An output slice is shorter than the number of tokens (or tokens x tags).
     OutputTooSmall,
-    /// A token is not valid UTF-8.
+    /// A token, or a raw text, is not valid UTF-8.
     InvalidUtf8,
     /// A word is not in the vocabulary and the model has no unknown-word row.
     UnknownWord,
@@ -96,14 +102,14 @@ impl fmt::Display for Error {
             ),
             Error::Truncated => f.write_str("model blob is truncated"),
             Error::ChecksumMismatch => {
-                f.write_str("model blob is corrupt or cut short (CRC-32 mismatch)")
+                f.write_str("model blob is corrupt, cut short or too long (CRC-32 mismatch)")
             }
             Error::MalformedHeader => f.write_str("model blob header cannot be decoded"),
             Error::InvalidModel => f.write_str("model blob describes an inconsistent model"),
             Error::ScratchTooSmall => f.write_str("scratch buffer is too small for this call"),
             Error::TooManyTokens => f.write_str("too many tokens in one call"),
             Error::OutputTooSmall => f.write_str("output buffer is too small"),
-            Error::InvalidUtf8 => f.write_str("token is not valid UTF-8"),
+            Error::InvalidUtf8 => f.write_str("token or text is not valid UTF-8"),
             Error::UnknownWord => {
                 f.write_str("word not in the vocabulary and the model has no unknown-word entry")
             }

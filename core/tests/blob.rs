@@ -56,11 +56,19 @@ fn framing_errors_are_named() {
         Model::from_bytes(b"GIF89a....").unwrap_err(),
         Error::BadMagic
     );
-    // Cut short past the header: the checksum is then read from other bytes, and the
-    // message says the blob may be either damaged or cut short.
-    let cut = Model::from_bytes(&blob[..blob.len() - 1]).unwrap_err();
-    assert_eq!(cut, Error::ChecksumMismatch);
-    assert!(cut.to_string().contains("corrupt or cut short"), "{cut}");
+    // Cut short past the header, or passed with bytes after its end (a buffer's
+    // capacity for its length): the checksum is then read from other bytes, and the
+    // message names both.
+    let mut long = blob.clone();
+    long.extend([0; 4096]);
+    for wrong in [&blob[..blob.len() - 1], &long[..]] {
+        let err = Model::from_bytes(wrong).unwrap_err();
+        assert_eq!(err, Error::ChecksumMismatch);
+        assert!(
+            err.to_string().contains("corrupt, cut short or too long"),
+            "{err}"
+        );
+    }
     assert_eq!(
         Model::from_bytes(&blob[..20]).unwrap_err(),
         Error::Truncated

@@ -348,9 +348,9 @@ fn expand_into<'t>(seg: &Segmenter<'static>, token: &'t str, mut put: impl FnMut
 /// words.
 ///
 /// Errors: `POSTAG_STATUS_NO_SEGMENTER` (or the model's segmenter error, as
-/// `postag_text_size` reports it), `POSTAG_STATUS_INVALID_UTF8`,
-/// `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB or more), `POSTAG_STATUS_OUTPUT_TOO_SMALL`
-/// (nothing written).
+/// `postag_text_size` reports it), `POSTAG_STATUS_EMPTY_TOKEN` (`token_len` 0: no token
+/// has zero bytes), `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_TEXT_TOO_LONG` (4 GiB
+/// or more), `POSTAG_STATUS_OUTPUT_TOO_SMALL` (nothing written).
 ///
 /// # Safety
 /// `model` as in `postag_scratch_size`; `token` valid for reads of `token_len` bytes
@@ -376,6 +376,9 @@ pub unsafe extern "C" fn postag_expand(
             &[words.region(), n_out.region()],
             &with_model(&model, token.region()),
         )?;
+        if token_len == 0 {
+            return Err(postag_status::EmptyToken);
+        }
         // SAFETY: readable for the call (caller's contract), not written.
         let token = text_str(unsafe { token.get() })?;
         let mut n = 0;

@@ -32,23 +32,29 @@ pub enum postag_status {
     /// The blob is shorter than its own header says.
     Truncated = 6,
     /// The CRC-32 at the end of the blob does not match its contents: a damaged blob,
-    /// or one cut short (whose last four bytes are then not its checksum).
+    /// or one whose length is not the blob's own (cut short, or passed with bytes after
+    /// its end: its last four bytes are then not its checksum).
     ChecksumMismatch = 7,
     /// The blob's header cannot be decoded.
     MalformedHeader = 8,
     /// The header decodes but describes an inconsistent model.
     InvalidModel = 9,
-    /// The scratch buffer is smaller than the call needs: for tagging, less than
-    /// `postag_min_scratch_size` asks for (the least; `postag_scratch_size` is the size
-    /// of the default, faster schedule); for raw text (`postag_segment`,
-    /// `postag_tag_text`), less than `postag_text_size` reports.
+    /// The scratch buffer is smaller than the call needs. The size queries give sizes that
+    /// always suffice: for tagging, `postag_min_scratch_size` (the least for any
+    /// alignment of the buffer: an aligned one may take up to 3 bytes less;
+    /// `postag_scratch_size` is the size of the default, faster schedule); for
+    /// `postag_tag_batch`, `postag_batch_scratch_size` (for any sentences of those
+    /// totals: particular sentences may need less); for raw text (`postag_segment`,
+    /// `postag_tag_text`), `postag_text_size`.
     ScratchTooSmall = 10,
-    /// More than `POSTAG_MAX_TOKENS` tokens in one call.
+    /// Too many tokens in one call: more than `POSTAG_MAX_TOKENS` in a sentence, or, in
+    /// a batch (`postag_tag_batch`, `postag_batch_scratch_size`), more than
+    /// `POSTAG_MAX_BATCH_TOKENS` tokens or sentences.
     TooManyTokens = 11,
     /// An output buffer is too short (tags: one per token; scores: tokens x tags;
     /// strings: their length plus the NUL).
     OutputTooSmall = 12,
-    /// A token is not valid UTF-8.
+    /// A token, or a raw text, is not valid UTF-8.
     InvalidUtf8 = 13,
     /// A word is not in the vocabulary and the model has no unknown-word row.
     UnknownWord = 14,
@@ -128,13 +134,13 @@ const MESSAGES: [&CStr; 27] = [
     c"not a postag model (bad magic bytes)",
     c"model blob format version not supported (newer: upgrade postag; older: re-export it)",
     c"model blob is truncated",
-    c"model blob is corrupt or cut short (CRC-32 mismatch)",
+    c"model blob is corrupt, cut short or too long (CRC-32 mismatch)",
     c"model blob header cannot be decoded",
     c"model blob describes an inconsistent model",
-    c"scratch buffer is too small (see postag_scratch_size, or postag_text_size for raw text)",
-    c"too many tokens in one call (see POSTAG_MAX_TOKENS)",
+    c"scratch buffer is too small (see postag_scratch_size, postag_batch_scratch_size, postag_text_size)",
+    c"too many tokens in one call (see POSTAG_MAX_TOKENS, POSTAG_MAX_BATCH_TOKENS)",
     c"output buffer is too small",
-    c"token is not valid UTF-8",
+    c"token or text is not valid UTF-8",
     c"word not in the vocabulary and the model has no unknown-word entry",
     c"character not in the vocabulary and the model has no unknown-char entry",
     c"a caller-held state needs a unidirectional model (one-token steps also no CRF)",

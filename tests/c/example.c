@@ -27,15 +27,17 @@ int main(int argc, char **argv) {
 
     /* Validates the blob once; the model then reads the weights where they lie. */
     status = postag_model_load(blob, blob_len, &model);
+    if (status != POSTAG_STATUS_OK) {
+        fprintf(stderr, "%s: %s\n", argv[1], postag_status_str(status));
+        return 1;
+    }
     for (i = 0; i < n; i++) {
         tokens[i].ptr = (const uint8_t *)argv[i + 2]; /* UTF-8, no NUL needed */
         tokens[i].len = strlen(argv[i + 2]);
     }
-    if (status == POSTAG_STATUS_OK) {
-        status = postag_tag(&model, tokens, n, scratch, sizeof scratch, tags, MAX_WORDS, NULL, 0);
-    }
+    status = postag_tag(&model, tokens, n, scratch, sizeof scratch, tags, MAX_WORDS, NULL, 0);
     if (status != POSTAG_STATUS_OK) {
-        fprintf(stderr, "%s: %s\n", argv[1], postag_status_str(status));
+        fprintf(stderr, "tagging: %s\n", postag_status_str(status));
         return 1;
     }
     for (i = 0; i < n; i++) {

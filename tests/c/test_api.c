@@ -1257,6 +1257,9 @@ static int check_raw_text_errors(void) {
                                 &consumed),
                  POSTAG_STATUS_INVALID_UTF8);
     CHECK_STATUS(postag_expand(&m, bad + 2, 2, words, 16, &n), POSTAG_STATUS_INVALID_UTF8);
+    /* No token is empty: an empty one has no words (not one empty word). */
+    CHECK_STATUS(postag_expand(&m, ok_text, 0, words, 16, &n), POSTAG_STATUS_EMPTY_TOKEN);
+    CHECK_STATUS(postag_expand(&m, NULL, 0, words, 16, &n), POSTAG_STATUS_EMPTY_TOKEN);
     CHECK_STATUS(postag_tag_text(&m, bad, sizeof bad, 64, scratch, sizeof scratch, ttoks, 16,
                                  words, 16, tags, 16, &counts),
                  POSTAG_STATUS_INVALID_UTF8);

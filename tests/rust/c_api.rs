@@ -290,4 +290,9 @@ fn readme_example_is_tests_c_example_c_and_tags_like_the_core() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad magic"));
+    // A token's error names the tagging, not the model file.
+    let out = Command::new(&exe).arg(&path).arg("").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim(), "tagging: a token is empty (zero bytes)");
 }
