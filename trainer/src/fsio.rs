@@ -88,6 +88,7 @@ static CHECK_STDOUT_AT_START: extern "C" fn() = {
 /// is closed" if it was closed when the process started (see
 /// [`STDOUT_CLOSED_AT_START`]), as writing to a closed descriptor would, instead of
 /// succeeding into `/dev/null`. A command that writes nothing there still succeeds.
+/// Write errors name the standard output.
 pub struct Stdout<W>(W);
 
 impl<W: Write> Stdout<W> {
@@ -106,12 +107,18 @@ impl<W: Write> Stdout<W> {
 impl<W: Write> Write for Stdout<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         Self::check()?;
-        self.0.write(buf)
+        self.0.write(buf).map_err(named)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Self::check()?;
-        self.0.flush()
+        self.0.flush().map_err(named)
     }
+}
+
+/// A write error of the standard output, saying so (as errors of files name the file);
+/// its kind stays (a closed pipe is still recognised).
+fn named(e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("cannot write standard output: {e}"))
 }
 
 fn track(tmp: &Path, on: bool) {

@@ -384,7 +384,7 @@ fn a_model_whose_tag_names_would_break_the_output_is_refused() {
 
 /// A closed standard output (`postag tag >&-`) is an error, as writing to a closed
 /// descriptor is, not output written into the `/dev/null` Rust's runtime opens there;
-/// a command that writes nothing to it still succeeds.
+/// errors writing it name it.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_closed_standard_output_is_an_error() {
@@ -405,6 +405,14 @@ fn a_closed_standard_output_is_an_error() {
     assert_eq!(
         String::from_utf8_lossy(&open.stdout).trim(),
         "The/DET dog/NOUN barks/VERB ./PUNCT"
+    );
+    // A full device: the error names the standard output, as `-o` names its file.
+    let full = run(r#"echo "The dog barks ." | "$1" tag > /dev/full"#);
+    let stderr = String::from_utf8_lossy(&full.stderr);
+    assert!(!full.status.success());
+    assert!(
+        stderr.contains("cannot write standard output: No space left"),
+        "{stderr}"
     );
     // A command that fails before writing names its own problem.
     let missing = run(r#""$1" tag --model /nonexistent.postag >&- </dev/null"#);
