@@ -817,3 +817,55 @@ fn non_finite_segmenter_weights_are_refused_naming_the_element() {
         assert!(checked >= 2 * 8, "{storage:?}: {checked}");
     }
 }
+
+/// `sentences` and `line_sentences` work through a paragraph a few windows at a time
+/// (what they hold follows the sentence, not the paragraph): on a paragraph, and a
+/// line, of many windows, the tokens and sentences of one call over the whole of it.
+#[test]
+fn sentences_of_a_paragraph_of_many_windows_are_those_of_one_call() {
+    use postag_core::segment::{line_sentences, sentences, SentenceIter};
+    let b = blob(&seg(true, false, [0.0, 1.5, 0.0, 0.5, 0.0]));
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    // About 9 windows of text, past the tokens one call of the iterator has room for.
+    let unit = "abc ab. cab! a b c. ccc aaa bbb. ab!ba c a. ";
+    let long: String = unit.repeat(9 * WINDOW / unit.len() + 1);
+    let paragraph = long.trim_end();
+    let whole = run(&s, paragraph, WINDOW);
+    assert!(whole.len() > 4 * WINDOW, "{} tokens", whole.len());
+    let spans = |tokens: &mut dyn Iterator<Item = (usize, usize)>| tokens.collect::<Vec<_>>();
+    // Sentences as one call gives them: runs of tokens up to a sentence end.
+    let mut want: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
+    for t in &whole {
+        want.last_mut().unwrap().push((t.start as usize, t.end as usize));
+        if t.flags & TOKEN_SENTENCE_END != 0 {
+            want.push(Vec::new());
+        }
+    }
+    want.pop();
+    assert!(want.len() > 100);
+    let got = sentences(&s, paragraph).unwrap();
+    let got: Vec<_> = got
+        .iter()
+        .map(|x| spans(&mut x.tokens.iter().map(|t| (t.start, t.end))))
+        .collect();
+    assert_eq!(got, want);
+    // After a first paragraph, offsets count in the whole text; each paragraph's first
+    // sentence starts a paragraph.
+    let first = sentences(&s, "ab c.").unwrap().len();
+    let text = format!("ab c.\n\n{paragraph}");
+    let got = sentences(&s, &text).unwrap();
+    assert_eq!(got.len(), first + want.len());
+    assert!(got[0].newpar && got[first].newpar && !got[first + 1].newpar);
+    assert_eq!(got[first].tokens[0].start, 7);
+    // A line of many windows is one sentence of the same tokens.
+    let lines = format!("{paragraph}\nab c. a\n");
+    let got = line_sentences(&s, &lines).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        spans(&mut got[0].tokens.iter().map(|t| (t.start, t.end))),
+        want.concat()
+    );
+    assert!(got[0].newpar && !got[1].newpar);
+    // The iterator gives the sentences one by one.
+    assert_eq!(SentenceIter::new(&s, paragraph, false).count(), want.len());
+}

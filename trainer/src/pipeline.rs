@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
-use postag_core::segment::{line_sentences, one_space, sentences, RawToken, Segmenter, WINDOW};
+use postag_core::segment::{
+    line_sentences, one_space, sentences, RawToken, Segmenter, SentenceIter, WINDOW,
+};
 use postag_core::{Error, Model};
 
 use crate::rawtext::{TokSentence, TokWord, Token};
@@ -269,13 +271,14 @@ pub enum RawFormat {
 }
 
 /// Bytes of text segmented, tagged and written at a time by [`tag_raw`]: whole
-/// paragraphs, at least one, up to about this many.
+/// sentences, at least one, up to about this many.
 pub const RAW_PART_BYTES: usize = 1 << 18;
 
-/// Segments, tags and writes `text` to `sink` part by part: runs of whole paragraphs of
-/// about `part_bytes` (at least one paragraph each), so that memory follows the part,
-/// not the text. Paragraphs are segmented independently, so the output is that of the
-/// whole text at once (tested): sentence numbers and offsets count in the whole text.
+/// Segments, tags and writes `text` to `sink` part by part: runs of whole sentences of
+/// about `part_bytes` (at least one sentence each), so that memory follows the part, not
+/// the text or its longest paragraph (the segmenter works through a paragraph a few
+/// windows at a time: [`SentenceIter`]). The output is that of the whole text at once
+/// (tested): sentence numbers and offsets count in the whole text.
 #[allow(clippy::too_many_arguments)]
 pub fn tag_raw(
     model: &Model<'_>,
@@ -287,15 +290,6 @@ pub fn tag_raw(
     part_bytes: usize,
     sink: &mut dyn std::io::Write,
 ) -> Result<()> {
-    // Each part starts at a paragraph's first byte (the first part at the text's start,
-    // its leading whitespace with it) and ends where the next one starts.
-    let mut cuts: Vec<usize> = vec![0];
-    for p in postag_core::segment::paragraphs(text) {
-        if p.start >= cuts[cuts.len() - 1].saturating_add(part_bytes.max(1)) {
-            cuts.push(p.start);
-        }
-    }
-    cuts.push(text.len());
     // A part is written once the next part's first token is known: its last token's
     // whitespace runs up to there.
     let write = |sink: &mut dyn std::io::Write, part: &[SysSentence], before, end| {
@@ -314,24 +308,39 @@ pub fn tag_raw(
     let mut done = 0;
     // Tokens the segmenter's window ended, the text running on without whitespace.
     let mut cut = 0;
-    for w in cuts.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        let mut sentences = segment(seg, &text[a..b], presegmented)?;
-        let Some(first) = sentences.first().and_then(|s| s.tokens.first()) else {
-            continue;
+    let mut part: Vec<SysSentence> = Vec::new();
+    let mut sentences = SentenceIter::new(seg, text, presegmented);
+    loop {
+        let next = sentences.next().transpose()?;
+        let end = next.is_none();
+        if let Some(s) = next {
+            cut += s.tokens.iter().filter(|t| t.cut).count();
+            part.push(SysSentence {
+                newpar: s.newpar,
+                tokens: s.tokens,
+                tags: Vec::new(),
+            });
+        }
+        let span = |p: &[SysSentence]| match (p.first(), p.last()) {
+            (Some(a), Some(b)) => b.tokens[b.tokens.len() - 1].end - a.tokens[0].start,
+            _ => 0,
         };
-        let next_start = first.start + a;
-        for t in sentences.iter_mut().flat_map(|s| &mut s.tokens) {
-            (t.start, t.end) = (t.start + a, t.end + a);
-            cut += usize::from(t.cut);
+        if part.is_empty() || (!end && span(&part) < part_bytes.max(1)) {
+            if end {
+                break;
+            }
+            continue;
         }
-        tag_from(model, &mut sentences, done, threads)?;
-        if let Some((part, before)) = pending.take() {
-            write(sink, &part, before, next_start)?;
+        tag_from(model, &mut part, done, threads)?;
+        if let Some((previous, before)) = pending.take() {
+            write(sink, &previous, before, part[0].tokens[0].start)?;
         }
-        let n = sentences.len();
-        pending = Some((sentences, done));
+        let n = part.len();
+        pending = Some((std::mem::take(&mut part), done));
         done += n;
+        if end {
+            break;
+        }
     }
     if let Some((part, before)) = pending {
         write(sink, &part, before, text.len())?;

@@ -47,7 +47,7 @@ pub mod build;
 mod sentences;
 
 #[cfg(feature = "alloc")]
-pub use sentences::{line_sentences, one_space, sentences, RawSentence, RawToken};
+pub use sentences::{line_sentences, one_space, sentences, RawSentence, RawToken, SentenceIter};
 
 use crate::arch;
 use crate::format::{

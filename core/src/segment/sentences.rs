@@ -39,89 +39,167 @@ pub struct RawSentence {
 }
 
 /// Splits `text` into sentences of tokens (byte offsets into `text`), multiword tokens
-/// expanded into their words.
+/// expanded into their words ([`SentenceIter`], collected).
 pub fn sentences(seg: &Segmenter<'_>, text: &str) -> Result<Vec<RawSentence>, Error> {
-    split(seg, text, false)
+    SentenceIter::new(seg, text, false).collect()
 }
 
 /// [`sentences`] of a text with one sentence per line: each line that is not blank is
 /// one sentence, tokenized as a paragraph of its own (the sentence ends the segmenter
 /// finds inside it are ignored); a blank line still ends a paragraph.
 pub fn line_sentences(seg: &Segmenter<'_>, text: &str) -> Result<Vec<RawSentence>, Error> {
-    split(seg, text, true)
+    SentenceIter::new(seg, text, true).collect()
 }
 
-/// The paragraphs of `text` (its lines, with `by_line`) segmented one by one.
-fn split(seg: &Segmenter<'_>, text: &str, by_line: bool) -> Result<Vec<RawSentence>, Error> {
-    // A projection cache per direction: it serves every paragraph (line).
-    let mut scratch = vec![0u8; seg.persistent_scratch_bytes(WINDOW).unwrap_or(0)];
-    let mut warm = false;
-    let mut out = Vec::new();
-    for para_range in paragraphs(text) {
-        let mut at = para_range.start;
-        let units = match by_line {
-            true => lines(&text[para_range.clone()]).collect(),
-            false => vec![&text[para_range]],
-        };
-        for (i, unit) in units.into_iter().enumerate() {
-            let start = out.len();
-            segment_unit(seg, unit, at, &mut scratch, warm, &mut out)?;
-            warm = true;
-            at += unit.len();
-            if by_line && out.len() > start + 1 {
-                // One sentence: the segmenter's sentence ends inside the line dropped.
-                let rest: Vec<RawToken> = out.drain(start + 1..).flat_map(|s| s.tokens).collect();
-                out[start].tokens.extend(rest);
-            }
-            if let Some(first) = out.get_mut(start) {
-                first.newpar = i == 0;
-            }
-        }
-    }
-    Ok(out)
-}
+/// Tokens of room for one call of the segmenter: a few windows' worth (a window of
+/// [`WINDOW`] characters has at most that many tokens); a call stops at a window's end
+/// when it runs out of room, and the next one resumes there with the same results.
+const TOKENS_PER_CALL: usize = 4 * WINDOW;
 
-/// Segments `unit` (at byte `at` of the text) alone, its sentences appended to `out`.
-fn segment_unit(
-    seg: &Segmenter<'_>,
-    unit: &str,
-    at: usize,
-    scratch: &mut [u8],
+/// The sentences of [`sentences`] (or, `by_line`, [`line_sentences`]) one at a time:
+/// each paragraph (line) is segmented a few windows at a time, so that what is held
+/// follows the sentence, not the paragraph. The same sentences as segmenting each
+/// paragraph whole. After an error, it ends.
+pub struct SentenceIter<'s, 't> {
+    seg: &'s Segmenter<'s>,
+    text: &'t str,
+    by_line: bool,
+    paragraphs: alloc::boxed::Box<dyn Iterator<Item = core::ops::Range<usize>> + 't>,
+    /// The units (paragraphs, or lines) of the current paragraph left: `(start, end)`.
+    units: alloc::collections::VecDeque<(usize, usize)>,
+    /// The unit being segmented, `(start, end)`, its next byte, and whether its next
+    /// sentence starts a paragraph.
+    unit: Option<((usize, usize), usize, bool)>,
+    /// The sentence being built, and those complete.
+    partial: RawSentence,
+    ready: alloc::collections::VecDeque<RawSentence>,
+    /// A projection cache per direction, serving every unit.
+    scratch: Vec<u8>,
     warm: bool,
-    out: &mut Vec<RawSentence>,
-) -> Result<(), Error> {
-    let mut toks = vec![SegToken::default(); unit.chars().count()];
-    // The projection cache a previous unit left serves this one.
-    let r = seg.segment_from(unit, WINDOW, scratch, &mut toks, warm)?;
-    let mut sentence = RawSentence::default();
-    for t in &toks[..r.tokens] {
-        let (s, e) = (t.start as usize, t.end as usize);
-        let surface = &unit[s..e];
-        let multiword = t.flags & TOKEN_MULTIWORD != 0;
-        let words: Vec<String> = if multiword {
-            seg.expand(surface)
-                .map(|w| w.as_str().to_string())
-                .collect()
-        } else {
-            // A token with spaces inside (a model with `SEG_SPACES_IN_TOKENS`) is the
-            // word its treebank spells: each whitespace run one space.
-            vec![one_space(surface)]
-        };
-        sentence.tokens.push(RawToken {
-            start: at + s,
-            end: at + e,
-            multiword: multiword && words.len() > 1,
-            cut: t.flags & TOKEN_CUT != 0,
-            words,
-        });
-        if t.flags & TOKEN_SENTENCE_END != 0 {
-            out.push(core::mem::take(&mut sentence));
+    toks: Vec<SegToken>,
+    done: bool,
+}
+
+impl<'s, 't> SentenceIter<'s, 't> {
+    /// The sentences of `text`; `by_line`: one per line that is not blank.
+    pub fn new(seg: &'s Segmenter<'s>, text: &'t str, by_line: bool) -> Self {
+        SentenceIter {
+            seg,
+            text,
+            by_line,
+            paragraphs: alloc::boxed::Box::new(paragraphs(text)),
+            units: alloc::collections::VecDeque::new(),
+            unit: None,
+            partial: RawSentence::default(),
+            ready: alloc::collections::VecDeque::new(),
+            scratch: vec![0u8; seg.persistent_scratch_bytes(WINDOW).unwrap_or(0)],
+            warm: false,
+            toks: vec![SegToken::default(); TOKENS_PER_CALL],
+            done: false,
         }
     }
-    if !sentence.tokens.is_empty() {
-        out.push(sentence);
+
+    /// Segments the next part of the current unit (taking the next unit first if none
+    /// is under way); false at the end of the text.
+    fn advance(&mut self) -> Result<bool, Error> {
+        let ((start, end), at, newpar) = match self.unit {
+            Some(u) => u,
+            None => {
+                if self.units.is_empty() {
+                    let Some(p) = self.paragraphs.next() else {
+                        return Ok(false);
+                    };
+                    match self.by_line {
+                        true => {
+                            let mut at = p.start;
+                            for line in lines(&self.text[p]) {
+                                self.units.push_back((at, at + line.len()));
+                                at += line.len();
+                            }
+                        }
+                        false => self.units.push_back((p.start, p.end)),
+                    }
+                    let Some(first) = self.units.pop_front() else {
+                        return Ok(true);
+                    };
+                    (first, first.0, true)
+                } else {
+                    let u = self.units.pop_front().unwrap_or((0, 0));
+                    (u, u.0, false)
+                }
+            }
+        };
+        let rest = &self.text[at..end];
+        // The projection cache a previous unit left serves this one.
+        let r =
+            self.seg
+                .segment_from(rest, WINDOW, &mut self.scratch, &mut self.toks, self.warm)?;
+        self.warm = true;
+        let mut newpar = newpar;
+        for t in &self.toks[..r.tokens] {
+            let (s, e) = (t.start as usize, t.end as usize);
+            let surface = &rest[s..e];
+            let multiword = t.flags & TOKEN_MULTIWORD != 0;
+            let words: Vec<String> = if multiword {
+                self.seg
+                    .expand(surface)
+                    .map(|w| w.as_str().to_string())
+                    .collect()
+            } else {
+                // A token with spaces inside (a model with `SEG_SPACES_IN_TOKENS`) is the
+                // word its treebank spells: each whitespace run one space.
+                vec![one_space(surface)]
+            };
+            if self.partial.tokens.is_empty() {
+                self.partial.newpar = newpar;
+                newpar = false;
+            }
+            self.partial.tokens.push(RawToken {
+                start: at + s,
+                end: at + e,
+                multiword: multiword && words.len() > 1,
+                cut: t.flags & TOKEN_CUT != 0,
+                words,
+            });
+            // A line is one sentence: the segmenter's sentence ends inside it ignored.
+            if t.flags & TOKEN_SENTENCE_END != 0 && !self.by_line {
+                self.ready.push_back(core::mem::take(&mut self.partial));
+            }
+        }
+        let at = at + r.consumed;
+        if at < end {
+            self.unit = Some(((start, end), at, newpar));
+        } else {
+            self.unit = None;
+            if !self.partial.tokens.is_empty() {
+                self.ready.push_back(core::mem::take(&mut self.partial));
+            }
+        }
+        Ok(true)
     }
-    Ok(())
+}
+
+impl Iterator for SentenceIter<'_, '_> {
+    type Item = Result<RawSentence, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(s) = self.ready.pop_front() {
+                return Some(Ok(s));
+            }
+            if self.done {
+                return None;
+            }
+            match self.advance() {
+                Ok(true) => {}
+                Ok(false) => self.done = true,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
 }
 
 /// `s` with every run of whitespace (`char::is_whitespace`) replaced by one U+0020
