@@ -836,7 +836,9 @@ fn sentences_of_a_paragraph_of_many_windows_are_those_of_one_call() {
     // Sentences as one call gives them: runs of tokens up to a sentence end.
     let mut want: Vec<Vec<(usize, usize)>> = vec![Vec::new()];
     for t in &whole {
-        want.last_mut().unwrap().push((t.start as usize, t.end as usize));
+        want.last_mut()
+            .unwrap()
+            .push((t.start as usize, t.end as usize));
         if t.flags & TOKEN_SENTENCE_END != 0 {
             want.push(Vec::new());
         }

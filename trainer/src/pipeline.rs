@@ -169,6 +169,7 @@ pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentenc
                 .collect();
             let (a, b) = (s.tokens[0].start, s.tokens[s.tokens.len() - 1].end);
             TokSentence {
+                line: 0,
                 text: Some(one_space(&text[a..b])),
                 newdoc: false,
                 newpar: s.newpar,
@@ -425,6 +426,30 @@ pub fn eval_raw(
     let gold = crate::rawtext::read(gold)?;
     if gold.iter().all(|s| s.tokens.is_empty()) {
         return Err(anyhow!("{gold_name} has no words to evaluate"));
+    }
+    // The raw text is the sentences' `# text`: each must spell its sentence's tokens.
+    for s in &gold {
+        if let Some((at, text, forms)) = s.misspelled() {
+            return Err(anyhow!(
+                "{gold_name}:{}: the sentence's `# text` does not spell its tokens (whitespace \
+                 aside, from character {at}: text {text:?}, tokens {forms:?})",
+                s.line
+            ));
+        }
+    }
+    let untexted: Vec<usize> = gold
+        .iter()
+        .filter(|s| s.text.is_none())
+        .map(|s| s.line)
+        .collect();
+    if let Some(first) = untexted.first() {
+        eprintln!(
+            "warning: {gold_name}: {} of {} sentences have no `# text` (the first at line \
+             {first}): their text is their forms, joined by a space except where \
+             `SpaceAfter=No`",
+            untexted.len(),
+            gold.len()
+        );
     }
     let text = match presegmented {
         true => crate::rawtext::raw_lines(&gold),

@@ -39,9 +39,29 @@ pub struct TokSentence {
     pub newpar: bool,
     /// The tokens in order.
     pub tokens: Vec<Token>,
+    /// The line of the file it starts on (its first comment or word; 1-based), or 0
+    /// where it comes from no file.
+    pub line: usize,
 }
 
 impl TokSentence {
+    /// Where `# text` and the tokens' forms first differ, whitespace aside: the
+    /// character of the text (counted without whitespace) and up to 20 characters of
+    /// each from there; `None` if the text spells the tokens (or there is no `# text`).
+    pub fn misspelled(&self) -> Option<(usize, String, String)> {
+        let text = self.text.as_deref()?;
+        let text: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let forms: Vec<char> = self
+            .tokens
+            .iter()
+            .flat_map(|t| t.form.chars())
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let at = (0..text.len().max(forms.len())).find(|&i| text.get(i) != forms.get(i))?;
+        let from = |v: &[char]| v.iter().skip(at).take(20).collect::<String>();
+        Some((at, from(&text), from(&forms)))
+    }
+
     /// `# text`, or the text the tokens and their `SpaceAfter` give.
     pub fn text(&self) -> String {
         match &self.text {
@@ -79,8 +99,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<TokSentence>, ParseError> {
             if !cur.tokens.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
+            // (A sentence without words, only comments, starts again after it.)
+            cur.line = 0;
             pending = 0;
             continue;
+        }
+        if cur.line == 0 {
+            cur.line = number;
         }
         if let Some(comment) = line.strip_prefix('#') {
             let comment = comment.trim_start();

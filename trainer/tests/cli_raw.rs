@@ -127,10 +127,28 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
         common::fails(&dir, &["eval", "--raw", "--model", model, "--data", data])
     };
     // A gold sentence whose `# text` does not spell its tokens: the error names the file
-    // and the sentence.
+    // and the sentence's line, and where they differ.
     let broken = TRAIN.replace("# text = Hello, world!", "# text = Bye, world!");
     let e = eval_fails("gold.conllu", &broken);
-    assert!(e.contains("gold.conllu: gold sentence 2: "), "{e}");
+    assert!(
+        e.contains(
+            "gold.conllu:10: the sentence's `# text` does not spell its tokens (whitespace \
+             aside, from character 0: text \"Bye,world!\", tokens \"Hello,world!\")"
+        ),
+        "{e}"
+    );
+    // Sentences without `# text`: their forms and SpaceAfter give the text, with a
+    // warning that counts them and names the first one's line.
+    let untexted = dir.join("untexted.conllu");
+    std::fs::write(&untexted, TRAIN.replace("# text = Hello, world!\n", "")).unwrap();
+    let (model, data) = (m.to_str().unwrap(), untexted.to_str().unwrap());
+    let out = common::run(&dir, &["eval", "--raw", "--model", model, "--data", data]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("untexted.conllu: 1 of 2 sentences have no `# text` (the first at line 10)"),
+        "{err}"
+    );
     // Nothing to score is an error, as for `eval`.
     let e = eval_fails("empty.conllu", "");
     assert!(e.contains("empty.conllu has no words to evaluate"), "{e}");

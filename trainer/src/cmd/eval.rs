@@ -27,8 +27,9 @@ pub struct EvalArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = crate::tagging::parse_threads)]
     threads: Option<usize>,
-    /// Rebuild the raw text from the gold data's `# text`, segment and tag it, and report
-    /// the CoNLL 2018 Tokens, Sentences, Words and UPOS F1.
+    /// Rebuild the raw text from the gold data's `# text` (a sentence without one: its
+    /// forms, joined by a space except where `SpaceAfter=No`, with a warning), segment
+    /// and tag it, and report the CoNLL 2018 Tokens, Sentences, Words and UPOS F1.
     #[arg(long)]
     raw: bool,
     /// With `--raw`: rebuild the raw text one gold sentence per line and segment it so
