@@ -85,8 +85,8 @@ static CHECK_STDOUT_AT_START: extern "C" fn() = {
 };
 
 /// The standard output the commands write to: every write fails with "standard output
-/// is closed" if it was closed when the process started (see
-/// [`STDOUT_CLOSED_AT_START`]), as writing to a closed descriptor would, instead of
+/// is closed" if it was closed when the process started (checked before `main`, see
+/// `STDOUT_CLOSED_AT_START`), as writing to a closed descriptor would, instead of
 /// succeeding into `/dev/null`. A command that writes nothing there still succeeds.
 /// Write errors name the standard output.
 pub struct Stdout<W>(W);

@@ -16,7 +16,7 @@
 //!   except inside an open token when the model allows spaces in tokens
 //!   ([`SEG_SPACES_IN_TOKENS`], Vietnamese): there any whitespace (a space, a line
 //!   wrap, a tab), read as the one space, continues the token, which only a label
-//!   ends (its word has one space per run of whitespace: [`one_space`]);
+//!   ends (its word has one space per run of whitespace: [`one_space_into`]);
 //! - any other character opens a token if none is open; a token-end label closes it;
 //! - a token never ends on whitespace, so the tokens plus the whitespace between them
 //!   are the text, byte for byte.
@@ -39,7 +39,8 @@
 //! the second word and the rest of the token as the first (with an entry `bob's` ->
 //! `bob` `'s`, `Arafat's` is `Arafat` `'s`); a token no such last word ends is one word,
 //! itself. The builder leaves out the
-//! entries this split reproduces from the others (see [`build::with_segmenter`]).
+//! entries this split reproduces from the others (see `build::with_segmenter`, feature
+//! `alloc`).
 
 #[cfg(feature = "alloc")]
 pub mod build;
