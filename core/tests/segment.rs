@@ -871,3 +871,31 @@ fn sentences_of_a_paragraph_of_many_windows_are_those_of_one_call() {
     // The iterator gives the sentences one by one.
     assert_eq!(SentenceIter::new(&s, paragraph, false).count(), want.len());
 }
+
+/// No token ends inside a cluster of a character and those that extend it (combining
+/// marks, an emoji's skin tone, joined emoji): with a token end labelled at every
+/// character, each cluster is one token, its label the last character's.
+#[test]
+fn tokens_do_not_end_inside_a_cluster() {
+    let b = blob(&seg(false, false, [0.0, 100.0, 0.0, 0.0, 0.0]));
+    let s = Segmenter::from_bytes(&b).unwrap().unwrap();
+    let texts = |text: &str| -> Vec<String> {
+        let t = run(&s, text, 64);
+        check_lossless(text, &t);
+        t.iter()
+            .map(|k| text[k.start as usize..k.end as usize].to_string())
+            .collect()
+    };
+    assert_eq!(texts("ab"), ["a", "b"]);
+    assert_eq!(texts("a\u{301}\u{302}b"), ["a\u{301}\u{302}", "b"]);
+    assert_eq!(texts("(\u{301})"), ["(\u{301}", ")"]);
+    assert_eq!(texts("c👍🏽!"), ["c", "👍🏽", "!"]);
+    // A joiner joins what follows it, unless that is whitespace.
+    assert_eq!(
+        texts("👨\u{200d}👩\u{200d}👧a"),
+        ["👨\u{200d}👩\u{200d}👧", "a"]
+    );
+    assert_eq!(texts("a\u{200d} b"), ["a\u{200d}", "b"]);
+    // A text that starts with a mark: it opens a token as any character does.
+    assert_eq!(texts("\u{301}a"), ["\u{301}", "a"]);
+}

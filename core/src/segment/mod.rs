@@ -17,7 +17,11 @@
 //!   ([`SEG_SPACES_IN_TOKENS`], Vietnamese): there any whitespace (a space, a line
 //!   wrap, a tab), read as the one space, continues the token, which only a label
 //!   ends (its word has one space per run of whitespace: [`one_space_into`]);
-//! - any other character opens a token if none is open; a token-end label closes it;
+//! - any other character opens a token if none is open; a token-end label closes it,
+//!   except right before a character that extends the one before it (a combining mark,
+//!   a joiner, an emoji modifier: see `gen_marks.py`) or right after a zero width joiner
+//!   followed by a character that is not whitespace: the label then moves on to that
+//!   character, so that no token ends inside such a cluster (`👍🏽`, `e\u{301}`);
 //! - a token never ends on whitespace, so the tokens plus the whitespace between them
 //!   are the text, byte for byte.
 //!
@@ -44,6 +48,7 @@
 
 #[cfg(feature = "alloc")]
 pub mod build;
+mod marks;
 #[cfg(feature = "alloc")]
 mod sentences;
 
@@ -888,6 +893,8 @@ impl<'a> Segmenter<'a> {
         let mut count = 0usize;
         let mut open: Option<u32> = None;
         let mut last_end = 0u32;
+        // The label of a character that an extending one follows, moving on to it.
+        let mut carry = 0u32;
         let spaces = self.spaces_in_tokens();
         let base = base as u32;
         let mut emit = |start: u32, end: u32, label: u32, count: &mut usize| -> Option<()> {
@@ -919,8 +926,17 @@ impl<'a> Segmenter<'a> {
             }
             let start = *open.get_or_insert(b0);
             last_end = b1;
-            if labels[i] & LABEL_TOKEN_END as u32 != 0 {
-                emit(start, b1, labels[i], &mut count)?;
+            let label = labels[i] | carry;
+            carry = 0;
+            if label & LABEL_TOKEN_END as u32 != 0 {
+                // Not before a character that extends this one (nor after a joiner): the
+                // label moves on to it.
+                let next = text[b1 as usize..].chars().next();
+                if next.is_some_and(|n| extends(n) || (c == ZWJ && !n.is_whitespace())) {
+                    carry = label;
+                    continue;
+                }
+                emit(start, b1, label, &mut count)?;
                 open = None;
             }
         }
@@ -952,6 +968,25 @@ impl<'a> Segmenter<'a> {
             done: false,
         }
     }
+}
+
+/// U+200D ZERO WIDTH JOINER: what follows it joins the character before it.
+const ZWJ: char = '\u{200d}';
+
+/// Whether `c` extends the character before it: a combining mark, a joiner, an emoji
+/// modifier or tag (the table of `marks.rs`, from Python's `unicodedata`).
+fn extends(c: char) -> bool {
+    // No such character below U+0300 (the combining grave accent, the first of them).
+    if (c as u32) < 0x300 {
+        return false;
+    }
+    let c = c as u32;
+    let start_mask = (1u32 << marks::START_BITS) - 1;
+    let at = marks::EXTEND_RUNS.partition_point(|&r| r & start_mask <= c);
+    at.checked_sub(1).is_some_and(|k| {
+        let r = marks::EXTEND_RUNS[k];
+        c - (r & start_mask) <= r >> marks::START_BITS
+    })
 }
 
 /// Spreads the labels of the `steps` steps of `text` (`labels[..steps]`, see
@@ -1198,6 +1233,58 @@ mod tests {
     use crate::synthetic::RandomModel;
     use crate::tensor::Storage;
     use crate::Error;
+
+    /// The table of characters that extend the one before them: those the generator
+    /// names and no others, at the edges of its runs, from the same Unicode as the
+    /// lowercase tables.
+    #[test]
+    fn extending_characters_are_marks_joiners_and_emoji_modifiers() {
+        use super::{extends, marks};
+        assert_eq!(marks::UNICODE_VERSION, crate::lowercase::UNICODE_VERSION);
+        let yes = [
+            '\u{300}',
+            '\u{301}',
+            '\u{36f}',
+            '\u{93f}',
+            '\u{20e3}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{fe0f}',
+            '\u{ff9e}',
+            '\u{1f3fb}',
+            '\u{1f3ff}',
+            '\u{e0020}',
+            '\u{e007f}',
+            '\u{e01ef}',
+        ];
+        let no = [
+            'a',
+            ' ',
+            '\u{2ff}',
+            '\u{370}',
+            '(',
+            '\u{200b}',
+            '\u{200e}',
+            '\u{1f3fa}',
+            '\u{1f400}',
+            '\u{e0080}',
+            '\u{10ffff}',
+            'é',
+            '\u{44d}',
+        ];
+        for c in yes {
+            assert!(extends(c), "U+{:04X}", c as u32);
+        }
+        for c in no {
+            assert!(!extends(c), "U+{:04X}", c as u32);
+        }
+        // Every run is in order and apart from the next one.
+        let start = |r: u32| r & ((1 << marks::START_BITS) - 1);
+        let end = |r: u32| start(r) + (r >> marks::START_BITS);
+        assert!(marks::EXTEND_RUNS
+            .windows(2)
+            .all(|w| end(w[0]) + 1 < start(w[1])));
+    }
 
     /// A random segmenter over `chars` distinct characters (above `CACHED_CHARS` when
     /// asked), `dim`-wide embeddings and `h` hidden units per direction.
