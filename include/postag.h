@@ -908,10 +908,9 @@ postag_status postag_state_len(const struct postag_model *model, size_t *state_l
  * zero it again to reset. What `postag_step` once per token gives (for a model
  * without CRF transitions): bit for bit for int8 weights and at the scalar level
  * (`POSTAG_SIMD=scalar`); with f32 weights at a vector level the input projections of
- * tokens computed together round differently from one token's alone, so scores and
- * state may differ in the last bits (with a scratch of `postag_min_scratch_size`
- * bytes, which projects one token at a time as `postag_step` does, they do not). The
- * state, too, is written only on success.
+ * tokens (and of a word's characters) computed together round differently from one's
+ * alone, so scores and state may differ in the last bits. The state, too, is written
+ * only on success.
  *
  * Errors besides `postag_tag`'s (an empty token among them, leaving the state as it
  * was): `POSTAG_STATUS_NOT_STREAMABLE` (bidirectional model),

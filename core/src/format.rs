@@ -254,7 +254,8 @@ pub enum SegPart {
     MultiwordWordOffsets,
 }
 
-/// Segmenter option flag: a token may contain U+0020 SPACE (Vietnamese words).
+/// Segmenter option flag: a token may contain whitespace after its first character
+/// (Vietnamese words), which its word reads as one U+0020 SPACE per run.
 pub const SEG_SPACES_IN_TOKENS: u32 = 1;
 
 impl core::fmt::Display for Role {

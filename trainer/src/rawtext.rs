@@ -99,8 +99,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<TokSentence>, ParseError> {
             if !cur.tokens.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
-            // (A sentence without words, only comments, starts again after it.)
-            cur.line = 0;
+            // (Comments without words before a blank line stay with the next sentence,
+            // which then starts at them.)
             pending = 0;
             continue;
         }

@@ -295,8 +295,8 @@ fn bench_measures_raw_text_when_the_model_segments() {
     );
 }
 
-/// `tag --format raw` works through the text a few paragraphs at a time: every format's
-/// output is the whole text's, byte for byte, whatever the part size (one paragraph per
+/// `tag --format raw` works through the text a few sentences at a time: every format's
+/// output is the whole text's, byte for byte, whatever the part size (one sentence per
 /// part, a few, all), with leading, trailing and odd whitespace, CR LF and lone CR line
 /// breaks, and sentence numbers and offsets counted in the whole text.
 #[test]

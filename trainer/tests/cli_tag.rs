@@ -384,7 +384,7 @@ fn a_model_whose_tag_names_would_break_the_output_is_refused() {
 
 /// A closed standard output (`postag tag >&-`) is an error, as writing to a closed
 /// descriptor is, not output written into the `/dev/null` Rust's runtime opens there;
-/// errors writing it name it.
+/// a command that writes nothing there succeeds; errors writing it name it.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_closed_standard_output_is_an_error() {
@@ -405,6 +405,23 @@ fn a_closed_standard_output_is_an_error() {
     assert_eq!(
         String::from_utf8_lossy(&open.stdout).trim(),
         "The/DET dog/NOUN barks/VERB ./PUNCT"
+    );
+    // A command that writes nothing there succeeds: its output goes to its file.
+    let dir = workdir("closed-stdout");
+    let out = dir.join("tags.txt");
+    let script = format!(
+        r#"echo "The dog barks ." | "$1" tag --output '{}' >&-"#,
+        out.display()
+    );
+    let to_file = run(&script);
+    assert!(
+        to_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&to_file.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "The/DET dog/NOUN barks/VERB ./PUNCT\n"
     );
     // A full device: the error names the standard output, as `-o` names its file.
     let full = run(r#"echo "The dog barks ." | "$1" tag > /dev/full"#);

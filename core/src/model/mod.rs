@@ -243,9 +243,8 @@ impl<'a> Model<'a> {
     /// `state` (see [`Model::state_len`]) and leaving the final state there: what
     /// calling [`Model::step`] once per token gives, bit for bit for int8 weights and at
     /// the scalar level; with f32 weights at a vector level the input projections of
-    /// tokens computed together round differently from one token's alone, so scores
-    /// and state may differ in the last bits (the low-memory schedule's scratch,
-    /// [`Model::min_scratch_bytes`], projects one token at a time as `step` does).
+    /// tokens (and of a word's characters) computed together round differently from
+    /// one's alone, so scores and state may differ in the last bits.
     pub fn tag_from_state<T: AsRef<[u8]>>(
         &self,
         tokens: &[T],

@@ -28,7 +28,7 @@ pub struct SegCell {
 /// A trained segmenter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmenterWeights {
-    /// Whether U+0020 may be inside a token.
+    /// Whether whitespace may be inside a token ([`SEG_SPACES_IN_TOKENS`]).
     pub spaces_in_tokens: bool,
     /// (character, embedding row); row 0 is for unknown characters.
     pub chars: Vec<(char, u32)>,

@@ -32,7 +32,9 @@
 //! right after the last kept token. Only the end of the whole text forces a sentence end.
 //! So a token longer than the window (more than `window` characters without whitespace
 //! or a token end) is cut where the window ends, whatever character follows (a
-//! combining mark included).
+//! combining mark included). With spaces in tokens, a window that holds nothing but part
+//! of one token ends it at its last character that is not whitespace, and the next
+//! window starts a token of its own (without [`TOKEN_CUT`] when whitespace follows).
 //!
 //! Multiword tokens: [`Segmenter::expand`] gives a token's words from the blob's table
 //! (keys lowercased as [`NORMALIZE_LOWERCASE`] does). When the table's words spell the
@@ -428,7 +430,7 @@ impl<'a> Segmenter<'a> {
         }))
     }
 
-    /// Whether U+0020 may be inside a token.
+    /// Whether whitespace may be inside a token ([`SEG_SPACES_IN_TOKENS`]).
     pub fn spaces_in_tokens(&self) -> bool {
         self.flags & SEG_SPACES_IN_TOKENS != 0
     }
@@ -948,6 +950,8 @@ impl<'a> Segmenter<'a> {
 
     /// The words of the token `surface`: from the multiword table, or split off by the
     /// table's longest matching last word, or itself (see the module's documentation).
+    /// No token is empty: an empty `surface` gives one empty word (the C API's
+    /// `postag_expand` refuses it).
     pub fn expand<'s>(&self, surface: &'s str) -> Expansion<'a, 's> {
         let entry = self
             .mwt_forms
