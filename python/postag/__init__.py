@@ -124,7 +124,9 @@ def export(
     PyTorch does). `tag_column`: "upos" or "xpos", recorded for CoNLL-U tagging.
 
     With `path`, the blob is also written there, atomically (a temporary file renamed
-    into place). Raises TypeError for an index that is not an int (a float is not
+    into place; a symbolic link there is written through and stays a link, an existing
+    file keeps its permissions, and writes from several threads at once do not mix).
+    Raises TypeError for an index that is not an int (a float is not
     truncated), ValueError for a negative index or a `max_word_chars` outside 1 to
     MAX_WORD_CHARS, and PostagError with the core's message when the state_dict or the
     maps do not describe a supported model (a tag name that is empty, holds whitespace or

@@ -1,11 +1,12 @@
 """Type stubs of the extension module `postag._postag` (re-exported by `postag`)."""
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
 
+__all__: List[str]
 __version__: str
 FORMAT_VERSION: int
 """The blob format version this library reads and writes."""
@@ -23,6 +24,7 @@ class PostagError(ValueError):
     """An error of the postag core: a blob that does not load, a token it cannot tag,
     a state_dict it cannot export. The message says which."""
 
+@final
 class Model:
     """A part-of-speech tagger: a validated postag model blob, ready to tag.
 
@@ -103,6 +105,7 @@ class Model:
         """The model blob."""
     def __reduce__(self) -> Tuple[Any, Tuple[bytes]]: ...
 
+@final
 class Token:
     """A token of raw text, as `Model.tag_text` returns it. Immutable; compares by
     value; picklable."""
@@ -117,9 +120,9 @@ class Token:
     """Its syntactic words: `[text]`, or several for a multiword token."""
     tags: List[str]
     """One tag per word."""
-    def __init__(
-        self, text: str, start: int, end: int, words: List[str], tags: List[str]
-    ) -> None: ...
+    def __new__(
+        cls, text: str, start: int, end: int, words: List[str], tags: List[str]
+    ) -> "Token": ...
     def __reduce__(
         self,
     ) -> Tuple[Any, Tuple[str, int, int, List[str], List[str]]]: ...

@@ -25,8 +25,10 @@ use blob::Loaded;
 /// The English model that ships with postag (UD English EWT, UPOS).
 const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/en_ewt.postag");
 
+// Module `postag`, where the package exports it: pickle finds the class there, so an
+// error raised in a worker process reaches the parent.
 create_exception!(
-    _postag,
+    postag,
     PostagError,
     PyValueError,
     "An error of the postag core: a blob that does not load, a token it cannot tag, a state_dict it cannot export. The message says which."
@@ -176,10 +178,12 @@ impl Model {
 }
 
 /// The `threads` argument: at least 1; every core when not given.
-fn worker_threads(threads: Option<usize>) -> PyResult<usize> {
+fn worker_threads(threads: Option<i64>) -> PyResult<usize> {
     match threads {
-        Some(0) => Err(PyValueError::new_err("threads must be at least 1")),
-        Some(n) => Ok(n),
+        Some(n) if n < 1 => Err(PyValueError::new_err(format!(
+            "threads must be at least 1, not {n}"
+        ))),
+        Some(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
         None => Ok(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
     }
 }
@@ -239,13 +243,20 @@ fn tag_sentences(
         let handles: Vec<_> = sentences
             .chunks(chunk)
             .enumerate()
-            .map(|(c, part)| scope.spawn(move || work(c * chunk, part)))
+            .map(|(c, part)| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || work(c * chunk, part))
+                    .map_err(|_| (c, part))
+            })
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err((0, "tagging thread panicked".to_string())))
+            .map(|h| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err((0, "tagging thread panicked".to_string()))),
+                // The system would not start another thread: this one tags its share.
+                Err((c, part)) => work(c * chunk, part),
             })
             .collect()
     });
@@ -325,7 +336,7 @@ impl Model {
         &self,
         py: Python<'py>,
         sentences: &Bound<'py, PyAny>,
-        threads: Option<usize>,
+        threads: Option<i64>,
     ) -> PyResult<Bound<'py, PyList>> {
         if sentences.is_instance_of::<PyString>() {
             return Err(PyTypeError::new_err(
@@ -401,7 +412,7 @@ impl Model {
         &self,
         py: Python<'py>,
         text: String,
-        threads: Option<usize>,
+        threads: Option<i64>,
         presegmented: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         let threads = worker_threads(threads)?;
@@ -552,23 +563,47 @@ impl Model {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all: a temporary file in the same
-/// directory, flushed to disk, then renamed over `path`. The same steps as the
-/// command line's `fsio::write_atomic`, which this extension cannot call: that one lives
-/// in the `postag` binary crate (no library target) and reports `anyhow` errors, where
-/// this one returns the `io::Error` that becomes Python's `OSError`.
+/// Writes `bytes` to `path` whole or not at all: a temporary file of a name no other
+/// write uses (process id and a counter) in the destination's directory, flushed to
+/// disk, then renamed over it. As the command line does, a symbolic link at `path` is
+/// written through (it stays a link) and an existing file keeps its permissions. (The
+/// command line's `fsio::AtomicFile` lives in the `postag` binary crate, which this
+/// extension does not depend on.)
 fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let name = path
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    // Where the bytes go: the end of a chain of symbolic links (dangling ones too).
+    let mut dest = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&dest) {
+            Ok(target) => {
+                dest = dest
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .join(target)
+            }
+            Err(_) => break,
+        }
+    }
+    let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()));
+    let existing = std::fs::metadata(&dest).ok();
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        if let Some(m) = &existing {
+            std::fs::set_permissions(&tmp, m.permissions())?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &dest)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

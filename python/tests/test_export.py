@@ -66,6 +66,20 @@ def test_export_writes_the_file_atomically(tmp_path):
     with pytest.raises(FileNotFoundError):
         export_fixture("uni1_word_00", path=tmp_path / "no" / "such" / "dir.postag")
     assert path.read_bytes() == blob
+    # An existing file keeps its permissions; a symbolic link is written through.
+    path.chmod(0o600)
+    link = tmp_path / "link.postag"
+    link.symlink_to(path.name)
+    other, _, _ = export_fixture("uni1_word_00", path=link)
+    assert link.is_symlink() and path.read_bytes() == other
+    assert path.stat().st_mode & 0o777 == 0o600
+    # Writes from several threads at once: each whole, none failing.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        blobs = list(pool.map(lambda _: export_fixture("bi1_char_bi1_25", path=path)[0], range(16)))
+    assert path.read_bytes() == blobs[0] == blob
+    assert sorted(os.listdir(tmp_path)) == ["link.postag", "model.postag"]
 
 
 def test_quantized_export_stays_close_to_the_f32_model():

@@ -1,5 +1,6 @@
 """postag.Model: loading, tagging, scores, errors, on the built-in English model."""
 
+import json
 import os
 import pickle
 import subprocess
@@ -98,9 +99,17 @@ def test_errors_carry_the_core_message(model, tmp_path):
         model.tag("She wrote")
     with pytest.raises(TypeError):
         model.tag([1, 2])
-    with pytest.raises(ValueError, match="threads"):
-        model.tag_many([["a"]], threads=0)
+    for threads in (0, -1):
+        with pytest.raises(ValueError, match="threads must be at least 1"):
+            model.tag_many([["a"]], threads=threads)
     assert issubclass(postag.PostagError, ValueError)
+    # Pickled (as a worker process's error is, to reach its parent), it stays itself.
+    try:
+        model.tag([""])
+    except postag.PostagError as e:
+        again = pickle.loads(pickle.dumps(e))
+        assert type(again) is postag.PostagError and again.args == e.args
+    assert postag.PostagError.__module__ == "postag"
     assert model.tag(["a"]) == model.tag(["a"])  # still usable after errors
 
 
@@ -181,3 +190,32 @@ def test_simd_level_is_detected_at_run_time_and_can_be_forced():
 
     assert level(env) == want
     assert level({**env, "POSTAG_SIMD": "scalar"}) == "scalar"
+
+
+def test_a_thread_the_system_refuses_leaves_its_share_to_the_caller(model, ewt_dev):
+    """Under a limit of 20 processes (threads) for `nobody`, most of 64 threads cannot
+    start: the caller tags their shares, with the same tags (that was a panic)."""
+    if os.geteuid() != 0:
+        from conftest import skip_or_fail
+
+        skip_or_fail("not root: cannot run as nobody under a process limit")
+    code = (
+        "import json, sys, postag; s = json.load(sys.stdin); "
+        "print(json.dumps(postag.Model.default().tag_many(s, threads=64)))"
+    )
+    # Shares long enough (about 300 sentences each) for the threads to overlap.
+    sentences = [list(s) for s in ewt_dev] * 10
+    run = subprocess.run(
+        [
+            *("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"),
+            # Reading the interpreter and the package wherever they are (under /root).
+            *("--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"),
+            *("prlimit", "--nproc=20", "--", sys.executable, "-c", code),
+        ],
+        input=json.dumps(sentences),
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == model.tag_many(sentences, threads=1)

@@ -127,55 +127,60 @@ pub fn tag_all(
 ) -> Result<Vec<Tagged>> {
     let threads = threads.max(1).min(sentences.len().max(1));
     let chunk = sentences.len().div_ceil(threads).max(1);
+    let work = |c: usize, part: &[Vec<&str>]| -> Result<Vec<Tagged>> {
+        let mut out = Vec::with_capacity(part.len());
+        let mut scratch = Vec::new();
+        let mut start = 0;
+        while start < part.len() {
+            // A run of up to BATCH sentences the core reads whole goes in one call; a
+            // longer sentence is tagged alone, in windows.
+            let run = part[start..]
+                .iter()
+                .take(BATCH)
+                .take_while(|s| s.len() <= MAX_TOKENS)
+                .count();
+            let group = &part[start..start + run.max(1)];
+            let tagged = if run > 1 {
+                tag_batch(model, group, scores, &mut scratch).ok()
+            } else {
+                None
+            };
+            match tagged {
+                Some(t) => out.extend(t),
+                // One at a time: a long sentence, or a batch with an error, which names
+                // the sentence at fault.
+                None => {
+                    for (i, tokens) in group.iter().enumerate() {
+                        let n = tokens.len().min(MAX_TOKENS);
+                        scratch.resize(model.cached_scratch_bytes(n).unwrap_or(0), 0);
+                        let t = tag_one(model, tokens, scores, &mut scratch)
+                            .map_err(|e| explain(model, tokens, name(c * chunk + start + i), e))?;
+                        out.push(t);
+                    }
+                }
+            }
+            start += group.len();
+        }
+        Ok(out)
+    };
     let results: Vec<Result<Vec<Tagged>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = sentences
             .chunks(chunk)
             .enumerate()
             .map(|(c, part)| {
-                scope.spawn(move || {
-                    let mut out = Vec::with_capacity(part.len());
-                    let mut scratch = Vec::new();
-                    let mut start = 0;
-                    while start < part.len() {
-                        // A run of up to BATCH sentences the core reads whole goes in one
-                        // call; a longer sentence is tagged alone, in windows.
-                        let run = part[start..]
-                            .iter()
-                            .take(BATCH)
-                            .take_while(|s| s.len() <= MAX_TOKENS)
-                            .count();
-                        let group = &part[start..start + run.max(1)];
-                        let tagged = if run > 1 {
-                            tag_batch(model, group, scores, &mut scratch).ok()
-                        } else {
-                            None
-                        };
-                        match tagged {
-                            Some(t) => out.extend(t),
-                            // One at a time: a long sentence, or a batch with an error,
-                            // which names the sentence at fault.
-                            None => {
-                                for (i, tokens) in group.iter().enumerate() {
-                                    let n = tokens.len().min(MAX_TOKENS);
-                                    scratch.resize(model.cached_scratch_bytes(n).unwrap_or(0), 0);
-                                    let t = tag_one(model, tokens, scores, &mut scratch).map_err(
-                                        |e| explain(model, tokens, name(c * chunk + start + i), e),
-                                    )?;
-                                    out.push(t);
-                                }
-                            }
-                        }
-                        start += group.len();
-                    }
-                    Ok(out)
-                })
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || work(c, part))
+                    .map_err(|_| (c, part))
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow!("tagging thread panicked")))
+            .map(|h| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow!("tagging thread panicked"))),
+                // The system would not start another thread: this one tags its share.
+                Err((c, part)) => work(c, part),
             })
             .collect()
     });

@@ -436,3 +436,40 @@ fn a_closed_standard_output_is_an_error() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("nonexistent"), "{stderr}");
 }
+
+/// When the system refuses another thread (here the user's process limit), the thread
+/// that asked tags that share itself: the same output as with threads, where the
+/// refusal was a panic. Needs root, to run the command as `nobody` under a limit.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_thread_the_system_refuses_leaves_its_share_to_the_caller() {
+    if !std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+    {
+        postag_testutil::skip("not root: cannot run the command as nobody under a process limit");
+        return;
+    }
+    let dir = workdir("thread-limit");
+    let sentence = "1\tdog\t_\t_\t_\t_\t_\t_\t_\t_\n2\tbarks\t_\t_\t_\t_\t_\t_\t_\t_\n\n";
+    let input = dir.join("many.conllu");
+    std::fs::write(&input, sentence.repeat(60_000)).unwrap();
+    let args = ["tag", "--format", "conllu", "--threads", "200", "-i"];
+    let alone = ok(&dir, &[&args[..], &[input.to_str().unwrap()]].concat());
+    // At most 20 processes (threads) of the user `nobody`: most of the 200 are refused.
+    let limited = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .args(["prlimit", "--nproc=20", "--", env!("CARGO_BIN_EXE_postag")])
+        .args(args)
+        .arg(&input)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        limited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&limited.stderr)
+    );
+    assert_eq!(String::from_utf8(limited.stdout).unwrap(), alone);
+}
