@@ -60,7 +60,8 @@ class Model:
         The GIL is released while tagging; `threads` worker threads (default: every
         core) each tag a contiguous share, up to 32 sentences per core call (the tags
         of `tag`; with f32 weights up to the order of sums). An error names the
-        sentence's 0-based index and raises PostagError."""
+        sentence's 0-based index and raises PostagError. Ctrl-C stops the call within
+        a run of sentences and raises KeyboardInterrupt."""
     def scores(self, tokens: Sequence[str]) -> npt.NDArray[np.float32]:
         """Log-probabilities of shape (n_tokens, n_tags), float32: row i is the
         `log_softmax` of token i's tag scores, columns in the order of `tags`."""
@@ -88,7 +89,8 @@ class Model:
         The GIL is released; `threads` worker threads (default: every core) tag the
         sentences (segmenting is one thread). Raises PostagError with the core's
         message when the model has no segmenter ("this model has no segmenter ...")
-        or a word cannot be tagged (naming the 0-based sentence)."""
+        or a word cannot be tagged (naming the 0-based sentence). Ctrl-C stops it as
+        it stops `tag_many`."""
     @property
     def tags(self) -> List[str]:
         """The tag names in the model's order (the columns of `scores`)."""

@@ -191,23 +191,57 @@ fn worker_threads(threads: Option<i64>) -> PyResult<usize> {
 /// Sentences per core call in `tag_sentences` (`Model::tag_batch`).
 const BATCH: usize = 32;
 
+/// Why `tag_sentences` stopped.
+enum TagFailure {
+    /// The sentence (its index) the core could not tag, and the core's message.
+    Sentence(usize, String),
+    /// A signal's exception (Ctrl-C's KeyboardInterrupt), seen between runs.
+    Interrupted(PyErr),
+}
+
+impl From<TagFailure> for PyErr {
+    fn from(f: TagFailure) -> PyErr {
+        match f {
+            TagFailure::Sentence(i, e) => PostagError::new_err(format!("sentence {i}: {e}")),
+            TagFailure::Interrupted(e) => e,
+        }
+    }
+}
+
+/// Python's pending signals (Ctrl-C): their exception, if a handler raised one. Only the
+/// main thread sees them; elsewhere this finds none.
+fn signals() -> Result<(), TagFailure> {
+    Python::attach(|py| py.check_signals()).map_err(TagFailure::Interrupted)
+}
+
 /// Tags `sentences` on `threads` worker threads, each taking a contiguous share with
-/// its own scratch buffer, up to [`BATCH`] sentences per core call; `long`: sentences of more than MAX_TOKENS words are tagged
-/// in windows (`Model::tag_long`) rather than refused. On error: the index of the
-/// first sentence that failed and the message.
+/// its own scratch buffer, up to [`BATCH`] sentences per core call; `long`: sentences of
+/// more than MAX_TOKENS words are tagged in windows (`Model::tag_long`) rather than
+/// refused. The calling thread (which holds no GIL) tags the first share and checks
+/// Python's signals between runs and while it waits: Ctrl-C stops every thread at its
+/// next run. On error: the first sentence that failed, or the signal's exception.
 fn tag_sentences(
     model: &Model,
     sentences: &[Vec<String>],
     threads: usize,
     long: bool,
-) -> Result<Vec<Vec<u16>>, (usize, String)> {
+) -> Result<Vec<Vec<u16>>, TagFailure> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let threads = threads.max(1).min(sentences.len().max(1));
     let chunk = sentences.len().div_ceil(threads).max(1);
-    let work = |first: usize, part: &[Vec<String>]| -> Result<Vec<Vec<u16>>, (usize, String)> {
+    // Set when the calling thread saw a signal: the other threads stop.
+    let stop = AtomicBool::new(false);
+    let work = |first: usize, part: &[Vec<String>], caller: bool| {
         let mut scratch = Vec::new();
         let mut out = Vec::with_capacity(part.len());
         let mut start = 0;
         while start < part.len() {
+            if caller {
+                signals().inspect_err(|_| stop.store(true, Ordering::Relaxed))?;
+            } else if stop.load(Ordering::Relaxed) {
+                // (The caller reports the signal.)
+                return Ok(out);
+            }
             // A run of up to BATCH sentences the core reads whole goes in one call.
             let run = part[start..]
                 .iter()
@@ -227,7 +261,7 @@ fn tag_sentences(
                         } else {
                             model.tag_into(tokens, &mut scratch, &mut tags, None)
                         }
-                        .map_err(|e| (first + start + i, e))?;
+                        .map_err(|e| TagFailure::Sentence(first + start + i, e))?;
                         out.push(tags);
                     }
                 }
@@ -236,29 +270,46 @@ fn tag_sentences(
         }
         Ok(out)
     };
-    if threads == 1 {
-        return work(0, sentences);
-    }
-    let parts: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sentences
-            .chunks(chunk)
-            .enumerate()
+    let mut shares = sentences.chunks(chunk).enumerate();
+    let Some((_, first)) = shares.next() else {
+        return Ok(Vec::new());
+    };
+    let parts: Vec<Result<Vec<Vec<u16>>, TagFailure>> = std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = shares
             .map(|(c, part)| {
                 std::thread::Builder::new()
-                    .spawn_scoped(scope, move || work(c * chunk, part))
+                    .spawn_scoped(scope, move || work(c * chunk, part, false))
                     .map_err(|_| (c, part))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| match h {
-                Ok(h) => h
-                    .join()
-                    .unwrap_or_else(|_| Err((0, "tagging thread panicked".to_string()))),
+        let mut parts = vec![work(0, first, true)];
+        // While the others finish: Ctrl-C still stops them.
+        while parts[0].is_ok()
+            && handles
+                .iter()
+                .any(|h| h.as_ref().is_ok_and(|h| !h.is_finished()))
+        {
+            if let Err(e) = signals() {
+                stop.store(true, Ordering::Relaxed);
+                parts[0] = Err(e);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for h in handles {
+            parts.push(match h {
+                Ok(h) => h.join().unwrap_or_else(|_| {
+                    Err(TagFailure::Sentence(
+                        0,
+                        "tagging thread panicked".to_string(),
+                    ))
+                }),
                 // The system would not start another thread: this one tags its share.
-                Err((c, part)) => work(c * chunk, part),
-            })
-            .collect()
+                Err((c, part)) => work(c * chunk, part, true),
+            });
+        }
+        parts
     });
     let mut all = Vec::with_capacity(sentences.len());
     for part in parts {
@@ -330,7 +381,8 @@ impl Model {
     /// call (the core's many-sentence call, as the command line's `tag` does): the tags
     /// of `tag`, bit for bit with int8 weights; an f32 model's word LSTM sums in another
     /// order there, which may tip a near tie. An error names the sentence (0-based
-    /// index) and raises PostagError.
+    /// index) and raises PostagError. Ctrl-C (a signal whose handler raises) stops the
+    /// call within a run of sentences and raises its exception (KeyboardInterrupt).
     #[pyo3(signature = (sentences, threads=None))]
     fn tag_many<'py>(
         &self,
@@ -348,9 +400,7 @@ impl Model {
             .map(|s| tokens_of(&s?))
             .collect::<PyResult<Vec<_>>>()?;
         let threads = worker_threads(threads)?;
-        let tagged = py
-            .detach(|| tag_sentences(self, &sentences, threads, false))
-            .map_err(|(i, e)| PostagError::new_err(format!("sentence {i}: {e}")))?;
+        let tagged = py.detach(|| tag_sentences(self, &sentences, threads, false))?;
         let lists = tagged
             .iter()
             .map(|tags| self.tag_list(py, tags))
@@ -407,6 +457,7 @@ impl Model {
     /// The GIL is released; `threads` worker threads (default: every core) tag the
     /// sentences. Raises PostagError when the model has no segmenter (see
     /// `has_segmenter`) or a word cannot be tagged (naming the 0-based sentence).
+    /// Ctrl-C stops it as it stops `tag_many`.
     #[pyo3(signature = (text, threads=None, presegmented=false))]
     fn tag_text<'py>(
         &self,
@@ -424,11 +475,15 @@ impl Model {
         let bom = usize::from(text.starts_with('\u{feff}'));
         let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let (sentences, tags) = py.detach(|| {
-            let sentences = match presegmented {
-                true => postag_core::segment::line_sentences(seg, body),
-                false => postag_core::segment::sentences(seg, body),
+            let mut sentences = Vec::new();
+            let iter = postag_core::segment::SentenceIter::new(seg, body, presegmented);
+            for (k, sentence) in iter.enumerate() {
+                // Ctrl-C: every so often, as between runs of tagging.
+                if k % 256 == 255 {
+                    signals()?;
+                }
+                sentences.push(sentence.map_err(core_err)?);
             }
-            .map_err(core_err)?;
             let words: Vec<Vec<String>> = sentences
                 .iter()
                 .map(|s| {
@@ -438,8 +493,7 @@ impl Model {
                         .collect()
                 })
                 .collect();
-            let tags = tag_sentences(self, &words, threads, true)
-                .map_err(|(i, e)| PostagError::new_err(format!("sentence {i}: {e}")))?;
+            let tags = tag_sentences(self, &words, threads, true)?;
             PyResult::Ok((sentences, tags))
         })?;
         let mut chars = raw::CharIndex::new(body);

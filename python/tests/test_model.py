@@ -219,3 +219,36 @@ def test_a_thread_the_system_refuses_leaves_its_share_to_the_caller(model, ewt_d
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == model.tag_many(sentences, threads=1)
+
+
+def test_ctrl_c_stops_a_long_call(ewt_dev):
+    """SIGINT during a long `tag_many` (and `tag_text`) raises KeyboardInterrupt within a
+    run of sentences, not when the whole call is over (it took the whole call)."""
+    import signal
+    import time
+
+    for call in ("m.tag_many(s * 60, threads=2)", "m.tag_text(text * 60)"):
+        code = (
+            "import json, sys, postag; m = postag.Model.default(); s = json.load(sys.stdin); "
+            "text = '\\n\\n'.join(' '.join(x) for x in s); "
+            f"print('go', flush=True); {call}; print('done', flush=True)"
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        child.stdin.write(json.dumps([list(x) for x in ewt_dev]))
+        child.stdin.close()
+        assert child.stdout.readline() == "go\n"
+        time.sleep(0.5)
+        child.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        child.wait(timeout=300)
+        # The whole call takes several seconds (1.5 million tokens); a run of sentences
+        # a few milliseconds.
+        assert time.monotonic() - sent < 2.0, call
+        out, err = child.stdout.read(), child.stderr.read()
+        assert "KeyboardInterrupt" in err and "done" not in out, (call, err)
