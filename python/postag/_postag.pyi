@@ -62,6 +62,11 @@ class Model:
         of `tag`; with f32 weights up to the order of sums). An error names the
         sentence's 0-based index and raises PostagError. Ctrl-C stops the call within
         a run of sentences and raises KeyboardInterrupt."""
+    def _tag_many_windowed(
+        self, sentences: Sequence[Sequence[str]], threads: Optional[int] = None
+    ) -> List[List[str]]:
+        """`tag_many`, with sentences of more than MAX_TOKENS tokens tagged in
+        overlapping windows (for `postag.corpus`)."""
     def scores(self, tokens: Sequence[str]) -> npt.NDArray[np.float32]:
         """Log-probabilities of shape (n_tokens, n_tags), float32: row i is the
         `log_softmax` of token i's tag scores, columns in the order of `tags`."""

@@ -15,9 +15,10 @@ later shard (a model is immutable and thread-safe, so the threads of one worker 
 import json
 import os
 import threading
+import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
-from . import Model, PostagError
+from . import MAX_TOKENS, Model, PostagError
 
 _PathLike = Union[str, "os.PathLike[str]"]
 
@@ -79,15 +80,24 @@ def _tag_lines(
         records.append(record)
         numbers.append(number)
     sentences = [r["tokens"] for r in records if r is not None]
+    for number, tokens in zip(numbers, sentences):
+        if len(tokens) > MAX_TOKENS:
+            warnings.warn(
+                f"line {number}: {len(tokens)} tokens, more than the {MAX_TOKENS} the model "
+                "reads at once; tagged in overlapping windows, as `postag tag` does",
+                stacklevel=3,
+            )
     try:
-        tagged = iter(model.tag_many(sentences, threads=threads))
+        # Sentences longer than MAX_TOKENS in windows, as the CLI tags them.
+        tagged = iter(model._tag_many_windowed(sentences, threads=threads))
     except PostagError:
         # The error names the sentence's place among the sentences; say its line.
         for number, tokens in zip(numbers, sentences):
             try:
-                model.tag(tokens)
+                model._tag_many_windowed([tokens], threads=1)
             except PostagError as e:
-                raise PostagError(f"line {number}: {e}") from None
+                # (Its one sentence is "sentence 0": the line says which.)
+                raise PostagError(f"line {number}: {str(e).removeprefix('sentence 0: ')}") from None
         raise
     out = []
     for record in records:
@@ -124,7 +134,9 @@ def tag_jsonl_file(
         lines.pop()
     out, sentences, tokens = _tag_lines(model, lines, threads)
     dst = os.fspath(dst)
-    tmp = os.path.join(os.path.dirname(dst) or ".", f".{os.path.basename(dst)}.tmp-{os.getpid()}")
+    # A name no other write uses, in this process's threads too.
+    unique = f"{os.getpid()}-{threading.get_ident()}"
+    tmp = os.path.join(os.path.dirname(dst) or ".", f".{os.path.basename(dst)}.tmp-{unique}")
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             for line in out:

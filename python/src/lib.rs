@@ -318,6 +318,34 @@ fn tag_sentences(
     Ok(all)
 }
 
+impl Model {
+    /// `tag_many`; `long`: sentences of more than MAX_TOKENS tokens in windows.
+    fn tag_many_with<'py>(
+        &self,
+        py: Python<'py>,
+        sentences: &Bound<'py, PyAny>,
+        threads: Option<i64>,
+        long: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if sentences.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(
+                "sentences must be a sequence of token lists, not a str",
+            ));
+        }
+        let sentences = sentences
+            .try_iter()?
+            .map(|s| tokens_of(&s?))
+            .collect::<PyResult<Vec<_>>>()?;
+        let threads = worker_threads(threads)?;
+        let tagged = py.detach(|| tag_sentences(self, &sentences, threads, long))?;
+        let lists = tagged
+            .iter()
+            .map(|tags| self.tag_list(py, tags))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, lists)
+    }
+}
+
 #[pymethods]
 impl Model {
     /// Reads and validates the model file at `path` (a postag blob: `postag train`,
@@ -390,22 +418,19 @@ impl Model {
         sentences: &Bound<'py, PyAny>,
         threads: Option<i64>,
     ) -> PyResult<Bound<'py, PyList>> {
-        if sentences.is_instance_of::<PyString>() {
-            return Err(PyTypeError::new_err(
-                "sentences must be a sequence of token lists, not a str",
-            ));
-        }
-        let sentences = sentences
-            .try_iter()?
-            .map(|s| tokens_of(&s?))
-            .collect::<PyResult<Vec<_>>>()?;
-        let threads = worker_threads(threads)?;
-        let tagged = py.detach(|| tag_sentences(self, &sentences, threads, false))?;
-        let lists = tagged
-            .iter()
-            .map(|tags| self.tag_list(py, tags))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, lists)
+        self.tag_many_with(py, sentences, threads, false)
+    }
+
+    /// `tag_many`, with sentences of more than MAX_TOKENS tokens tagged in overlapping
+    /// windows as `tag_text` and the command line tag them (for `postag.corpus`).
+    #[pyo3(signature = (sentences, threads=None))]
+    fn _tag_many_windowed<'py>(
+        &self,
+        py: Python<'py>,
+        sentences: &Bound<'py, PyAny>,
+        threads: Option<i64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.tag_many_with(py, sentences, threads, true)
     }
 
     /// The log-probabilities of every tag for each token: a numpy float32 array of

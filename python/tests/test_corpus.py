@@ -54,6 +54,28 @@ def test_tag_lines_keeps_blank_lines_and_other_keys():
         postag.corpus.tag_lines(model, bad)
 
 
+def test_a_sentence_longer_than_the_model_reads_at_once_is_tagged_as_the_cli_does(
+    postag_bin, ewt_dev
+):
+    # More than MAX_TOKENS tokens: windows, with a warning naming the line, and the
+    # tags of `postag tag --format jsonl`.
+    import subprocess
+
+    model = postag.Model.default()
+    tokens = [t for s in ewt_dev[:400] for t in s][: postag.MAX_TOKENS + 900]
+    line = json.dumps({"tokens": tokens}, ensure_ascii=False)
+    with pytest.warns(UserWarning, match=r"line 2: 4996 tokens, more than the 4096"):
+        out = postag.corpus.tag_lines(model, ['{"tokens": ["a"]}', line])
+    cli = subprocess.run(
+        [str(postag_bin), "tag", "--format", "jsonl"],
+        input=line + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out[1])["tags"] == json.loads(cli.stdout)["tags"]
+
+
 def test_cached_model_loads_each_file_once(tmp_path):
     path = tmp_path / "m.postag"
     path.write_bytes(postag.Model.default().to_bytes())
