@@ -42,7 +42,7 @@ class Model:
         Raises OSError when the file cannot be read, PostagError when it is not a
         valid model."""
     @classmethod
-    def from_bytes(cls, blob: bytes) -> "Model":
+    def from_bytes(cls, blob: Union[bytes, bytearray, memoryview]) -> "Model":
         """Validates a model blob (copied: the model keeps its own copy)."""
     @classmethod
     def default(cls) -> "Model":

@@ -16,7 +16,7 @@ use pyo3::exceptions::{
     PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyType};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyType};
 
 mod blob;
 mod raw;
@@ -364,10 +364,29 @@ impl Model {
         Ok(Model::new(py, loaded, name))
     }
 
-    /// Validates a model blob given as bytes (copied: the model keeps its own copy).
+    /// Validates a model blob given as bytes, a bytearray or a memoryview (copied: the
+    /// model keeps its own copy).
     #[classmethod]
-    fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, blob: &[u8]) -> PyResult<Self> {
-        let bytes: Box<[u8]> = blob.into();
+    fn from_bytes(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        blob: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let bytes: Box<[u8]> = if let Ok(b) = blob.cast::<PyBytes>() {
+            b.as_bytes().into()
+        } else if let Ok(b) = blob.cast::<PyByteArray>() {
+            b.to_vec().into()
+        } else if blob.is_instance_of::<PyMemoryView>() {
+            blob.call_method0("tobytes")?
+                .cast::<PyBytes>()?
+                .as_bytes()
+                .into()
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "blob must be bytes, bytearray or memoryview, not {}",
+                blob.get_type().name()?
+            )));
+        };
         let loaded = py.detach(|| Loaded::owned(bytes)).map_err(core_err)?;
         Ok(Model::new(py, loaded, "<bytes>".to_string()))
     }

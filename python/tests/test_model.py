@@ -69,11 +69,16 @@ def test_load_from_bytes_and_pickle_give_the_same_model(model, tmp_path):
         postag.Model.load(path),
         postag.Model.load(str(path)),
         postag.Model.from_bytes(model.to_bytes()),
+        postag.Model.from_bytes(bytearray(model.to_bytes())),
+        postag.Model.from_bytes(memoryview(model.to_bytes())),
         pickle.loads(pickle.dumps(model)),
     ):
         assert other.tags == model.tags
         np.testing.assert_array_equal(other.scores(SENTENCE), model.scores(SENTENCE))
     assert str(path) in repr(postag.Model.load(path))
+    for wrong in (5, "blob", None):
+        with pytest.raises(TypeError, match="blob must be bytes, bytearray or memoryview"):
+            postag.Model.from_bytes(wrong)
 
 
 def test_errors_carry_the_core_message(model, tmp_path):
