@@ -340,3 +340,19 @@ fn an_empty_batch_needs_no_scratch() {
         );
     }
 }
+
+/// `batch_run`: the sentences from the start that one call takes whole, at most `most`,
+/// up to the first longer than MAX_TOKENS.
+#[test]
+fn a_run_stops_at_a_sentence_one_call_cannot_take_whole() {
+    use postag_core::batch_run;
+    let short = vec!["a"; 3];
+    let long = vec!["a"; MAX_TOKENS + 1];
+    let edge = vec!["a"; MAX_TOKENS];
+    let run = |s: &[&Vec<&str>], most| batch_run(s, most);
+    assert_eq!(run(&[], 32), 0);
+    assert_eq!(run(&[&short, &edge, &short], 32), 3);
+    assert_eq!(run(&[&short, &edge, &short], 2), 2);
+    assert_eq!(run(&[&short, &short, &long, &short], 32), 2);
+    assert_eq!(run(&[&long, &short], 32), 0);
+}

@@ -243,11 +243,7 @@ fn tag_sentences(
                 return Ok(out);
             }
             // A run of up to BATCH sentences the core reads whole goes in one call.
-            let run = part[start..]
-                .iter()
-                .take(BATCH)
-                .take_while(|s| s.len() <= MAX_TOKENS)
-                .count();
+            let run = postag_core::batch_run(&part[start..], BATCH);
             let group = &part[start..start + run.max(1)];
             match (run > 1).then(|| model.tag_batch(group, &mut scratch)) {
                 Some(Some(tags)) => out.extend(tags),

@@ -134,11 +134,7 @@ pub fn tag_all(
         while start < part.len() {
             // A run of up to BATCH sentences the core reads whole goes in one call; a
             // longer sentence is tagged alone, in windows.
-            let run = part[start..]
-                .iter()
-                .take(BATCH)
-                .take_while(|s| s.len() <= MAX_TOKENS)
-                .count();
+            let run = postag_core::batch_run(&part[start..], BATCH);
             let group = &part[start..start + run.max(1)];
             let tagged = if run > 1 {
                 tag_batch(model, group, scores, &mut scratch).ok()

@@ -15,6 +15,20 @@ const L: usize = BATCH_LANES;
 /// (and most sentences).
 pub const MAX_BATCH_TOKENS: usize = 1 << 20;
 
+/// How many sentences from the start of `sentences`, at most `most`, one
+/// [`Model::tag_batch`] call takes whole: those of at most [`MAX_TOKENS`] tokens (a
+/// longer one is tagged alone, in windows: [`sentence_windows`]). For callers that tag a
+/// list in runs.
+///
+/// [`sentence_windows`]: crate::sentence_windows
+pub fn batch_run<S: AsRef<[W]>, W>(sentences: &[S], most: usize) -> usize {
+    sentences
+        .iter()
+        .take(most)
+        .take_while(|s| s.as_ref().len() <= MAX_TOKENS)
+        .count()
+}
+
 /// The passes of [`Model::tag_batch_iter`] over its sentences after the first: at
 /// most the first pass's number of sentences (`count`), each cut to what that pass saw
 /// (`left` tokens in all, none longer than `longest`), so that a pass that yields
