@@ -110,7 +110,11 @@ class Model:
         sentence, in bytes; it grows with the sentence: `postag inspect --tokens N`)."""
     def to_bytes(self) -> bytes:
         """The model blob."""
-    def __reduce__(self) -> Tuple[Any, Tuple[bytes]]: ...
+    def __reduce__(self) -> Tuple[Any, Tuple[bytes, str]]: ...
+    @classmethod
+    def _from_bytes_named(
+        cls, blob: Union[bytes, bytearray, memoryview], name: str
+    ) -> "Model": ...
 
 @final
 class Token:

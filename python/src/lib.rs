@@ -188,6 +188,9 @@ fn worker_threads(threads: Option<i64>) -> PyResult<usize> {
     }
 }
 
+/// What `Model.__reduce__` returns: the function that unpickles and its arguments.
+type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>, String));
+
 /// Sentences per core call in `tag_sentences` (`Model::tag_batch`).
 const BATCH: usize = 32;
 
@@ -301,6 +304,8 @@ fn tag_sentences(
                         "tagging thread panicked".to_string(),
                     ))
                 }),
+                // After Ctrl-C, nothing more (the caller reports it).
+                Err(_) if stop.load(Ordering::Relaxed) => Ok(Vec::new()),
                 // The system would not start another thread: this one tags its share.
                 Err((c, part)) => work(c * chunk, part, true),
             });
@@ -634,12 +639,23 @@ impl Model {
     }
 
     /// Pickling sends the blob: a model unpickles as `Model.from_bytes(blob)`.
-    fn __reduce__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let from_bytes = py.get_type::<Model>().getattr("from_bytes")?;
-        Ok((from_bytes, (self.to_bytes(py),)))
+    /// Pickling: the blob and the name errors and `repr` give the model.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        let unpickle = py.get_type::<Model>().getattr("_from_bytes_named")?;
+        Ok((unpickle, (self.to_bytes(py), self.name.clone())))
+    }
+
+    /// `from_bytes` keeping the name of the model it was pickled from.
+    #[classmethod]
+    fn _from_bytes_named(
+        cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        blob: &Bound<'_, PyAny>,
+        name: String,
+    ) -> PyResult<Self> {
+        let mut model = Self::from_bytes(cls, py, blob)?;
+        model.name = name;
+        Ok(model)
     }
 
     fn __repr__(&self) -> String {

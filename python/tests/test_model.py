@@ -76,6 +76,8 @@ def test_load_from_bytes_and_pickle_give_the_same_model(model, tmp_path):
         assert other.tags == model.tags
         np.testing.assert_array_equal(other.scores(SENTENCE), model.scores(SENTENCE))
     assert str(path) in repr(postag.Model.load(path))
+    # Pickled, a model keeps its name (which errors and repr give).
+    assert str(path) in repr(pickle.loads(pickle.dumps(postag.Model.load(path))))
     for wrong in (5, "blob", None):
         with pytest.raises(TypeError, match="blob must be bytes, bytearray or memoryview"):
             postag.Model.from_bytes(wrong)
