@@ -126,7 +126,8 @@ def export(
     With `path`, the blob is also written there, atomically (a temporary file renamed
     into place; a symbolic link there is written through and stays a link, an existing
     file keeps its permissions, and writes from several threads at once do not mix).
-    Raises TypeError for an index that is not an int (a float is not
+    Raises TypeError for a `model` that is neither a module nor a mapping, a flag
+    that is not a bool, and an index that is not an int (a float is not
     truncated), ValueError for a negative index or a `max_word_chars` outside 1 to
     MAX_WORD_CHARS, and PostagError with the core's message when the state_dict or the
     maps do not describe a supported model (a tag name that is empty, holds whitespace or
@@ -135,6 +136,18 @@ def export(
     This goes through the same builder as `postag import-torch`.
     """
     state = model.state_dict() if callable(getattr(model, "state_dict", None)) else model
+    if not callable(getattr(state, "items", None)):
+        raise TypeError(
+            f"model must be a torch.nn.Module or a state_dict mapping, not {type(model).__name__}"
+        )
+    flags = (("lowercase", lowercase), ("fold_digits", fold_digits), ("quantize", quantize))
+    for flag, value in flags:
+        # (numpy's bool too, as an array's element is one.)
+        numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+        if not isinstance(value, bool) and not numpy_bool:
+            raise TypeError(f"{flag} must be True or False, not {value!r}")
+    if not isinstance(tag_column, str):
+        raise TypeError(f"tag_column must be \"upos\" or \"xpos\", not {tag_column!r}")
     tensors = []
     for name, value in state.items():
         shape, data = _as_float32(str(name), value)

@@ -41,6 +41,8 @@ fn core_err(e: impl std::fmt::Display) -> PyErr {
 /// The Python exception for an I/O error on `path` (FileNotFoundError,
 /// PermissionError or OSError), with a message naming the file.
 fn os_error(e: &std::io::Error, path: &str) -> PyErr {
+    // An empty path shows as "" (not as nothing before the colon).
+    let path = if path.is_empty() { "\"\"" } else { path };
     let msg = format!("{path}: {e}");
     match e.kind() {
         std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),

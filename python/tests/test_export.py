@@ -128,6 +128,14 @@ def test_bad_state_dicts_raise_the_core_message():
         postag.export(state, {1: 0}, t)
     with pytest.raises(ValueError, match="tag_column"):
         postag.export(state, w, t, tag_column="feats")
+    # Arguments of the wrong type: named, not taken for something else.
+    with pytest.raises(TypeError, match="a torch.nn.Module or a state_dict mapping, not NoneType"):
+        postag.export(None, w, t)
+    with pytest.raises(TypeError, match="lowercase must be True or False, not 'no'"):
+        postag.export(state, w, t, lowercase="no")
+    with pytest.raises(TypeError, match="tag_column must be"):
+        postag.export(state, w, t, tag_column=None)
+    assert postag.export(state, w, t, quantize=np.bool_(False)) == postag.export(state, w, t)
 
     # Indices: integers of 0 or more, named when not; no float truncated to a row.
     word = next(iter(w))

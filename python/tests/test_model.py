@@ -102,6 +102,8 @@ def test_errors_carry_the_core_message(model, tmp_path):
         postag.Model.load(bad)
     with pytest.raises(FileNotFoundError, match="missing.postag"):
         postag.Model.load(tmp_path / "missing.postag")
+    with pytest.raises(FileNotFoundError, match='^"": No such file'):
+        postag.Model.load("")
     with pytest.raises(TypeError, match="not a str"):
         model.tag("She wrote")
     with pytest.raises(TypeError):
