@@ -3,11 +3,11 @@
 mod common;
 
 use common::exercise::exercise;
-use common::tiny;
+use common::{tiny, with_crc};
 use postag_core::builder::{quantize_row, BlobBuilder, BuildError};
 use postag_core::format::{self, DType, Role};
 use postag_core::tensor::{Matrix, Storage};
-use postag_core::{crc32, Error, Model, FORMAT_VERSION};
+use postag_core::{Error, Model, FORMAT_VERSION};
 use postag_testutil::repo;
 use proptest::prelude::*;
 
@@ -38,13 +38,6 @@ fn golden_blob_bytes_are_pinned() {
     assert_eq!(model.known_word_row("ÑANDÚ"), Some(5), "lowercased");
     assert_eq!(model.known_word_row("cat"), None);
     assert_eq!(model.word_row("cat"), Some(6));
-}
-
-fn with_crc(mut blob: Vec<u8>) -> Vec<u8> {
-    let n = blob.len() - 4;
-    let crc = crc32(&blob[..n]);
-    blob[n..].copy_from_slice(&crc.to_le_bytes());
-    blob
 }
 
 #[test]

@@ -797,9 +797,7 @@ fn non_finite_segmenter_weights_are_refused_naming_the_element() {
                 let mut copy = blob.clone();
                 let i = payload_start + e.offset as usize + at;
                 copy[i..i + 4].copy_from_slice(&value.to_le_bytes());
-                let n = copy.len() - 4;
-                let crc = postag_core::crc32(&copy[..n]);
-                copy[n..].copy_from_slice(&crc.to_le_bytes());
+                let copy = common::with_crc(copy);
                 assert_eq!(
                     Segmenter::from_bytes(&copy).err(),
                     Some(Error::NonFiniteWeight {

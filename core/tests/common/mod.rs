@@ -9,3 +9,13 @@ pub mod shifting;
 // Not every test file builds the tiny model.
 #[allow(dead_code)]
 pub mod tiny;
+
+/// `blob` with its last four bytes set to the CRC-32 of the rest, so that a change
+/// made to test the validation reaches it past the checksum.
+#[allow(dead_code)]
+pub fn with_crc(mut blob: Vec<u8>) -> Vec<u8> {
+    let n = blob.len() - 4;
+    let crc = postag_core::crc32(&blob[..n]);
+    blob[n..].copy_from_slice(&crc.to_le_bytes());
+    blob
+}
