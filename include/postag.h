@@ -60,9 +60,11 @@
 #define POSTAG_VERSION_PATCH 0
 
 /**
- * The model blob format version this library reads.
+ * The newest model blob format version this library reads: it reads versions 1 and 2
+ * (version 2 adds the panel layout of f32 weights); built for a bare-metal target
+ * (Cortex-M), version 1 only.
  */
-#define POSTAG_FORMAT_VERSION 1
+#define POSTAG_FORMAT_VERSION 2
 
 #if defined(POSTAG_POINTER_64)
 /**

@@ -7,7 +7,7 @@ use core::fmt;
 
 use crate::format::{
     payload_start, Config, DType, Header, LstmPart, Net, Role, TensorEntry, TensorTable,
-    FORMAT_VERSION, MAGIC, PREAMBLE_LEN,
+    FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION, PANEL_ROWS, PREAMBLE_LEN,
 };
 use crate::tensor::Storage;
 use crate::vocab::normalized;
@@ -119,6 +119,7 @@ pub fn quantize_row(row: &[f32], q: &mut Vec<u8>) -> f32 {
 pub struct BlobBuilder {
     config: Config,
     tensors: Vec<(Role, DType, u32, u32, Vec<u8>)>,
+    panels: bool,
 }
 
 impl BlobBuilder {
@@ -127,7 +128,18 @@ impl BlobBuilder {
         BlobBuilder {
             config,
             tensors: Vec::new(),
+            panels: true,
         }
+    }
+
+    /// Whether [`BlobBuilder::lstm_stack`] stores the word LSTM's f32 `W_ih` and `W_hh`
+    /// in the panel layout ([`DType::F32Panels`], format version 2; the default), or
+    /// row by row, as format version 1 does (`false`: a blob that older versions of
+    /// the library read). The char LSTM's weights are always stored in rows: its
+    /// kernels run eight words side by side, which the row layout suits.
+    pub fn panels(&mut self, on: bool) -> &mut Self {
+        self.panels = on;
+        self
     }
 
     /// The configuration the blob will carry.
@@ -143,7 +155,7 @@ impl BlobBuilder {
         cols: usize,
         bytes: Vec<u8>,
     ) -> Result<(), BuildError> {
-        if dtype == DType::F32 {
+        if matches!(dtype, DType::F32 | DType::F32Panels) {
             let value = |i: usize| {
                 let b = &bytes[4 * i..4 * i + 4];
                 f32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -164,6 +176,27 @@ impl BlobBuilder {
         let cols = u32::try_from(cols).map_err(|_| BuildError::WrongLength(role))?;
         self.tensors.push((role, dtype, rows, cols, bytes));
         Ok(())
+    }
+
+    /// A (rows, cols) f32 weight matrix given row by row, stored in the panel layout
+    /// ([`DType::F32Panels`]).
+    pub fn weights_in_panels(
+        &mut self,
+        role: Role,
+        rows: usize,
+        cols: usize,
+        data: &[f32],
+    ) -> Result<(), BuildError> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(BuildError::WrongLength(role));
+        }
+        let mut panels = alloc::vec![0.0f32; rows.div_ceil(PANEL_ROWS) * PANEL_ROWS * cols];
+        for (r, row) in data.chunks_exact(cols.max(1)).enumerate().take(rows) {
+            for (c, &v) in row.iter().enumerate() {
+                panels[crate::kernels::panel_index(r, c, cols)] = v;
+            }
+        }
+        self.push(role, DType::F32Panels, rows, cols, f32_bytes(&panels))
     }
 
     /// A (rows, cols) weight matrix, stored as f32 or quantized to int8 per row.
@@ -235,18 +268,19 @@ impl BlobBuilder {
                         reverse,
                         part,
                     };
-                    match part {
-                        LstmPart::InputWeights => self.weights(
-                            role,
-                            4 * h,
-                            in_dim,
-                            &tensor(role, 4 * h, in_dim)?,
-                            storage,
-                        )?,
-                        LstmPart::HiddenWeights => {
-                            self.weights(role, 4 * h, h, &tensor(role, 4 * h, h)?, storage)?
+                    let cols = match part {
+                        LstmPart::InputWeights => in_dim,
+                        LstmPart::HiddenWeights => h,
+                        LstmPart::Bias => {
+                            self.vector(role, &tensor(role, 1, 4 * h)?)?;
+                            continue;
                         }
-                        LstmPart::Bias => self.vector(role, &tensor(role, 1, 4 * h)?)?,
+                    };
+                    let data = tensor(role, 4 * h, cols)?;
+                    if net == Net::Word && storage == Storage::F32 && self.panels {
+                        self.weights_in_panels(role, 4 * h, cols, &data)?;
+                    } else {
+                        self.weights(role, 4 * h, cols, &data, storage)?;
                     }
                 }
             }
@@ -387,7 +421,13 @@ impl BlobBuilder {
             payload_start(header.len()).ok_or(BuildError::Invalid(Error::MalformedHeader))?;
         let mut blob = Vec::with_capacity(start + payload.len() + 4);
         blob.extend_from_slice(&MAGIC);
-        blob.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        // The lowest version that describes the blob: older readers read it.
+        let version = if self.tensors.iter().any(|t| t.1 == DType::F32Panels) {
+            FORMAT_VERSION
+        } else {
+            MIN_FORMAT_VERSION
+        };
+        blob.extend_from_slice(&version.to_le_bytes());
         blob.extend_from_slice(&(header.len() as u32).to_le_bytes());
         blob.extend_from_slice(&header);
         debug_assert_eq!(blob.len(), PREAMBLE_LEN + header.len());

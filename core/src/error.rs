@@ -12,7 +12,9 @@ use crate::format::Role;
 pub enum Error {
     /// The bytes do not start with the postag magic: this is not a model blob.
     BadMagic,
-    /// The blob's format version is not the one this library reads.
+    /// The blob's format version is not one this library reads (versions
+    /// [`crate::format::MIN_FORMAT_VERSION`] to [`crate::format::READ_VERSION`]: 1 and
+    /// 2, on bare-metal targets 1).
     UnsupportedVersion {
         /// The version the blob declares.
         found: u16,
@@ -90,6 +92,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::BadMagic => f.write_str("not a postag model (bad magic bytes)"),
+            // Bare-metal builds read version 1 only (`format::READ_VERSION`).
+            Error::UnsupportedVersion { found } if cfg!(target_os = "none") => write!(
+                f,
+                "model blob format version {found} is not read by this build (1): use int8 or f32 in rows"
+            ),
             Error::UnsupportedVersion { found } if *found > crate::format::FORMAT_VERSION => write!(
                 f,
                 "model blob format version {found} is newer than this library reads ({}); upgrade postag",

@@ -1,9 +1,12 @@
-//! The weight-blob format, version 1 (byte-level specification in `docs/FORMAT.md`).
+//! The weight-blob format, versions 1 and 2 (byte-level specification in
+//! `docs/FORMAT.md`). Version 2 adds the panel layout of f32 weights
+//! ([`DType::F32Panels`]); a blob declares the lowest version that describes it, so a
+//! blob without panels is a version 1 blob, byte for byte.
 //!
 //! ```text
 //! offset      size  field
 //! 0           6     magic "POSTAG"
-//! 6           2     format version, u16 little-endian (= FORMAT_VERSION)
+//! 6           2     format version, u16 little-endian (1 or 2)
 //! 8           4     header length N, u32 little-endian
 //! 12          N     header: postcard encoding of `Header`
 //! 12+N        pad   zero bytes up to the next multiple of 16 (payload start P)
@@ -22,8 +25,25 @@ use crate::Error;
 
 /// First six bytes of every blob.
 pub const MAGIC: [u8; 6] = *b"POSTAG";
-/// The format version this library writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The newest format version this library writes and reads: 2, whose tensors may use
+/// the panel layout ([`DType::F32Panels`]).
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this library reads: 1, the same format without the
+/// panel layout. The builder writes it for every blob that has no panels.
+pub const MIN_FORMAT_VERSION: u16 = 1;
+/// The newest format version this build reads: [`FORMAT_VERSION`], except on
+/// bare-metal targets (`target_os = "none"`: Cortex-M), which read version 1 only, so
+/// that their code carries no panel paths (firmware runs int8 models, or f32 ones
+/// written in rows: `BlobBuilder::panels(false)`).
+pub const READ_VERSION: u16 = if cfg!(target_os = "none") {
+    MIN_FORMAT_VERSION
+} else {
+    FORMAT_VERSION
+};
+/// The format version that introduced [`DType::F32Panels`].
+pub const PANELS_VERSION: u16 = 2;
+/// Rows per panel of the panel layout ([`DType::F32Panels`]).
+pub const PANEL_ROWS: usize = 16;
 /// Bytes before the header: magic, version, header length.
 pub const PREAMBLE_LEN: usize = 12;
 /// The payload starts at a multiple of this, counted from the start of the blob.
@@ -345,10 +365,18 @@ pub enum DType {
     U8,
     /// u32 little-endian; rows*cols*4 bytes.
     U32,
+    /// IEEE-754 binary32, little-endian, in row panels (format version 2): the rows in
+    /// groups of [`PANEL_ROWS`] (16), the last group padded with zero rows; each group
+    /// stores its rows column by column (the 16 values of column 0, then of column 1,
+    /// ...). Element (r, c) is at index `(r / 16) * 16 * cols + c * 16 + r % 16`;
+    /// ceil(rows / 16) * 16 * cols * 4 bytes. The layout of the vector kernels, which
+    /// multiply a whole column of a panel by one input value.
+    F32Panels,
 }
 
 impl DType {
-    /// Bytes taken by a (rows, cols) tensor of this type; `None` on overflow.
+    /// Bytes taken by a (rows, cols) tensor of this type; `None` on overflow (or for
+    /// [`DType::F32Panels`] in a build that reads version 1 only, [`READ_VERSION`]).
     pub fn byte_len(self, rows: u32, cols: u32) -> Option<usize> {
         let (rows, cols) = (rows as usize, cols as usize);
         let n = rows.checked_mul(cols)?;
@@ -356,6 +384,13 @@ impl DType {
             DType::F32 | DType::U32 => n.checked_mul(4),
             DType::U8 => Some(n),
             DType::I8 => n.checked_add(rows.checked_mul(4)?),
+            // Not a tensor of a build that reads no panels (bare metal).
+            DType::F32Panels if READ_VERSION < PANELS_VERSION => None,
+            DType::F32Panels => rows
+                .div_ceil(PANEL_ROWS)
+                .checked_mul(PANEL_ROWS)?
+                .checked_mul(cols)?
+                .checked_mul(4),
         }
     }
 }
@@ -466,7 +501,7 @@ pub fn split(bytes: &[u8]) -> Result<RawBlob<'_>, Error> {
 /// accepted before and that have not changed since).
 pub(crate) fn split_with(bytes: &[u8], check_crc: bool) -> Result<RawBlob<'_>, Error> {
     let version = declared_version(bytes)?;
-    if version != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=READ_VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion { found: version });
     }
     let header_len = match bytes.get(8..PREAMBLE_LEN) {

@@ -168,8 +168,60 @@ pub fn gemm_lanes(w: &[u8], stride: usize, rows: usize, cols: usize, xt: &[f32],
     }
 }
 
-/// Rows per panel of the packed layout [`gemv_panels`] reads.
-pub const PANEL_ROWS: usize = 16;
+/// Rows per panel of the blob's panel layout ([`crate::format::DType::F32Panels`],
+/// read by [`panel_dot`] and the kernels after it) and of the packed layout
+/// [`gemv_panels`] reads.
+pub const PANEL_ROWS: usize = crate::format::PANEL_ROWS;
+
+/// Index of element (r, c) of a matrix of `cols` columns in the panel layout
+/// ([`crate::format::DType::F32Panels`]).
+#[inline]
+pub fn panel_index(r: usize, c: usize, cols: usize) -> usize {
+    (r / PANEL_ROWS) * PANEL_ROWS * cols + c * PANEL_ROWS + r % PANEL_ROWS
+}
+
+/// `sum_k w(r, col0 + k) * x[k]` for the matrix of `cols` columns whose little-endian
+/// f32 values `w` holds in the panel layout: from zero, one product after another in
+/// column order. The dot product of that layout, whose order every kernel over panels
+/// keeps ([`panel_gemv`], [`panel_gemm_lanes`], [`crate::tensor::Matrix::project_block`]; the vector levels
+/// fuse each multiply-add where they have FMA). Requires `r` a row and `col0 + x.len()
+/// <= cols`.
+pub fn panel_dot(w: &[u8], cols: usize, r: usize, col0: usize, x: &[f32]) -> f32 {
+    let mut acc = 0.0f32;
+    let first = panel_index(r, col0, cols);
+    for (k, &v) in x.iter().enumerate() {
+        let at = 4 * (first + k * PANEL_ROWS);
+        acc += f32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]) * v;
+    }
+    acc
+}
+
+/// `out[r] += panel_dot(r, col0, x)` for rows `0..out.len()` of a matrix of `cols`
+/// columns in the panel layout ([`panel_dot`]).
+pub fn panel_gemv(w: &[u8], cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
+    for (r, o) in out.iter_mut().enumerate() {
+        *o += panel_dot(w, cols, r, col0, x);
+    }
+}
+
+/// [`gemm_lanes`] for a (rows, cols) matrix in the panel layout: `out[r * 8 + l] +=
+/// sum_k w(r, k) * xt[k * 8 + l]`, each sum from zero in column order.
+pub fn panel_gemm_lanes(w: &[u8], rows: usize, cols: usize, xt: &[f32], out: &mut [f32]) {
+    const L: usize = BATCH_LANES;
+    for (r, o) in out.chunks_exact_mut(L).take(rows).enumerate() {
+        let mut acc = [0.0f32; L];
+        for (k, x) in xt.chunks_exact(L).take(cols).enumerate() {
+            let at = 4 * panel_index(r, k, cols);
+            let wk = f32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
+            for (a, &v) in acc.iter_mut().zip(x) {
+                *a += wk * v;
+            }
+        }
+        for (o, a) in o.iter_mut().zip(acc) {
+            *o += a;
+        }
+    }
+}
 
 /// `out[16 p + l] = bias + sum_k w[k] z[k]` for row `l` of every panel `p` of a packed
 /// matrix (the layout of [`crate::PackedCell`]): panel `p` is `16 * (1 + cols)` floats,

@@ -5,7 +5,7 @@
 
 use crate::arch;
 use crate::format::DType;
-use crate::kernels::{dot, dot_f32le, dot_i8, dot_i8_i16};
+use crate::kernels::{self, dot, dot_f32le, dot_i8, dot_i8_i16, PANEL_ROWS};
 
 /// How a weight matrix stores its elements: the two element types ([`DType`]) a weight
 /// may have in a blob. A restricted type of its own, so that code matching on a
@@ -27,13 +27,26 @@ impl From<Storage> for DType {
     }
 }
 
-/// A (rows, cols) row-major matrix view.
+/// How a matrix orders its elements in the blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Row after row ([`DType::F32`], [`DType::I8`]).
+    Rows,
+    /// f32 in panels of 16 rows, column by column inside a panel
+    /// ([`DType::F32Panels`]): the layout of the vector kernels.
+    Panels,
+}
+
+/// A (rows, cols) matrix view: row-major, or f32 in the panel layout ([`Layout`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Matrix<'a> {
     rows: usize,
     cols: usize,
     storage: Storage,
-    // F32: rows*cols*4 bytes. I8: rows*cols bytes of q.
+    // Bare-metal builds read no panels (`format::READ_VERSION`): every matrix is in rows.
+    #[cfg(not(target_os = "none"))]
+    layout: Layout,
+    // F32: rows*cols*4 bytes. I8: rows*cols bytes of q. Panels: ceil(rows/16)*16*cols*4.
     data: &'a [u8],
     // I8: rows*4 bytes of little-endian f32 scales. F32: empty.
     scales: &'a [u8],
@@ -45,6 +58,8 @@ impl<'a> Matrix<'a> {
         rows: 0,
         cols: 0,
         storage: Storage::F32,
+        #[cfg(not(target_os = "none"))]
+        layout: Layout::Rows,
         data: &[],
         scales: &[],
     };
@@ -55,6 +70,31 @@ impl<'a> Matrix<'a> {
             rows,
             cols,
             storage: Storage::F32,
+            #[cfg(not(target_os = "none"))]
+            layout: Layout::Rows,
+            data: bytes,
+            scales: &[],
+        })
+    }
+
+    /// A view of a (rows, cols) f32 matrix in the panel layout ([`DType::F32Panels`]:
+    /// `ceil(rows / 16) * 16 * cols` little-endian f32); `None` if the length is wrong
+    /// (always on bare-metal targets, whose builds read no panels).
+    pub fn f32_panels(bytes: &'a [u8], rows: usize, cols: usize) -> Option<Self> {
+        if cfg!(target_os = "none") {
+            return None;
+        }
+        let len = rows
+            .div_ceil(PANEL_ROWS)
+            .checked_mul(PANEL_ROWS)?
+            .checked_mul(cols)?
+            .checked_mul(4)?;
+        (len == bytes.len()).then_some(Matrix {
+            rows,
+            cols,
+            storage: Storage::F32,
+            #[cfg(not(target_os = "none"))]
+            layout: Layout::Panels,
             data: bytes,
             scales: &[],
         })
@@ -72,6 +112,8 @@ impl<'a> Matrix<'a> {
             rows,
             cols,
             storage: Storage::I8,
+            #[cfg(not(target_os = "none"))]
+            layout: Layout::Rows,
             data,
             scales,
         })
@@ -92,13 +134,65 @@ impl<'a> Matrix<'a> {
         self.storage
     }
 
+    /// Element order.
+    pub fn layout(&self) -> Layout {
+        #[cfg(not(target_os = "none"))]
+        return self.layout;
+        #[cfg(target_os = "none")]
+        Layout::Rows
+    }
+
+    /// Whether the matrix is in panels, in a build that reads them: bare-metal builds
+    /// read format version 1 only (no panels), so that their code carries no panel
+    /// paths.
+    #[inline(always)]
+    fn in_panels(&self) -> bool {
+        crate::format::READ_VERSION >= crate::format::PANELS_VERSION
+            && self.layout() == Layout::Panels
+    }
+
+    /// The element type the blob stores it as.
+    pub fn dtype(&self) -> DType {
+        match self.layout() {
+            Layout::Rows => self.storage.into(),
+            Layout::Panels => DType::F32Panels,
+        }
+    }
+
     /// Bytes this matrix takes in the blob.
     pub fn byte_len(&self) -> usize {
         self.data.len() + self.scales.len()
     }
 
-    /// The whole matrix as the instruction-set kernels read it.
+    /// Columns `col0..col0 + cols` of a panel-layout matrix as the kernels read them.
+    fn kernel_panels(&self, col0: usize, cols: usize) -> arch::Panels<'a> {
+        arch::Panels {
+            data: self.data.get(4 * PANEL_ROWS * col0..).unwrap_or(&[]),
+            rows: self.rows,
+            cols,
+            stride: PANEL_ROWS * self.cols,
+        }
+    }
+
+    /// Element (r, c) (requires `r < rows`, `c < cols`).
+    pub fn get(&self, r: usize, c: usize) -> f32 {
+        let (at, scale) = match (self.in_panels(), self.storage) {
+            (true, _) => (4 * kernels::panel_index(r, c, self.cols), None),
+            (false, Storage::F32) => (4 * (r * self.cols + c), None),
+            (false, Storage::I8) => (r * self.cols + c, Some(self.scale(r))),
+        };
+        match scale {
+            None => {
+                let b = &self.data[at..at + 4];
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            }
+            Some(s) => self.data[at] as i8 as f32 * s,
+        }
+    }
+
+    /// The whole matrix as the instruction-set kernels read it (row-major matrices).
     pub(crate) fn kernel_rows(&self) -> arch::Rows<'a> {
+        debug_assert!(self.layout() == Layout::Rows);
         arch::Rows {
             data: self.data,
             scales: self.scales,
@@ -117,6 +211,9 @@ impl<'a> Matrix<'a> {
     /// `row r [col0 .. col0 + x.len()] . x`. Requires `r < rows`, `col0 + x.len() <= cols`.
     #[inline]
     pub fn row_dot(&self, r: usize, col0: usize, x: &[f32]) -> f32 {
+        if self.in_panels() {
+            return kernels::panel_dot(self.data, self.cols, r, col0, x);
+        }
         let start = r * self.cols + col0;
         match self.storage {
             Storage::F32 => dot_f32le(&self.data[start * 4..(start + x.len()) * 4], x),
@@ -128,7 +225,7 @@ impl<'a> Matrix<'a> {
     /// [`Matrix::row_dot`] for several rows, the same results at every level. Requires
     /// `col0 + x.len() <= cols`, `out.len() <= rows`.
     pub fn row_dots(&self, col0: usize, x: &[f32], out: &mut [f32]) {
-        if arch::row_dots_i8(&self.kernel_rows(), col0, x, out) {
+        if !self.in_panels() && arch::row_dots_i8(&self.kernel_rows(), col0, x, out) {
             return;
         }
         for (r, o) in out.iter_mut().enumerate() {
@@ -139,6 +236,15 @@ impl<'a> Matrix<'a> {
     /// `out[r] += row r [col0 .. col0 + x.len()] . x` for every row (`out.len() ==
     /// rows`): [`Matrix::row_dot`] for all rows at once.
     pub fn matvec_add_cols(&self, col0: usize, x: &[f32], out: &mut [f32]) {
+        if self.in_panels() {
+            let out = &mut out[..self.rows];
+            if col0 + x.len() > self.cols
+                || !arch::panel_gemv(&self.kernel_panels(col0, x.len()), x, out)
+            {
+                kernels::panel_gemv(self.data, self.cols, col0, x, out);
+            }
+            return;
+        }
         let size = match self.storage {
             Storage::F32 => 4,
             Storage::I8 => 1,
@@ -166,6 +272,12 @@ impl<'a> Matrix<'a> {
 
     /// Decodes row `r` into `out` (`out.len() == cols`).
     pub fn row_into(&self, r: usize, out: &mut [f32]) {
+        if self.in_panels() {
+            for (c, o) in out.iter_mut().enumerate().take(self.cols) {
+                *o = self.get(r, c);
+            }
+            return;
+        }
         let start = r * self.cols;
         match self.storage {
             Storage::F32 => {
@@ -192,8 +304,12 @@ impl<'a> Matrix<'a> {
         if self.storage != Storage::F32 || xt.len() < self.cols * L || out.len() < self.rows * L {
             return false;
         }
-        if !arch::gemm_lanes(&self.kernel_rows(), xt, out) {
-            crate::kernels::gemm_lanes(self.data, self.cols, self.rows, self.cols, xt, out);
+        if self.in_panels() {
+            if !arch::panel_gemm_lanes(&self.kernel_panels(0, self.cols), xt, out) {
+                kernels::panel_gemm_lanes(self.data, self.rows, self.cols, xt, out);
+            }
+        } else if !arch::gemm_lanes(&self.kernel_rows(), xt, out) {
+            kernels::gemm_lanes(self.data, self.cols, self.rows, self.cols, xt, out);
         }
         true
     }
@@ -204,8 +320,8 @@ impl<'a> Matrix<'a> {
             return;
         }
         // Firmware: [`Matrix::matvec_add_cols`] over every column, the same products,
-        // so that one copy of this loop serves both.
-        if cfg!(target_os = "none") {
+        // so that one copy of this loop serves both; panels there too.
+        if cfg!(target_os = "none") || self.in_panels() {
             return self.matvec_add_cols(0, &x[..x.len().min(self.cols)], out);
         }
         if arch::gemv(&self.kernel_rows(), x, out) {
@@ -291,7 +407,20 @@ impl<'a> Matrix<'a> {
     /// input as plain f32; elsewhere f32 rows are read in place.
     pub fn project_block(&self, xs: &[f32], bias: &Vector<'_>, row: &mut [f32], out: &mut [f32]) {
         let (cols, rows) = (self.cols, self.rows);
-        if cols == 0 || rows == 0 || arch::project(&self.kernel_rows(), xs, bias.0, out) {
+        if cols == 0 || rows == 0 {
+            return;
+        }
+        if self.in_panels() {
+            if !arch::panel_project(&self.kernel_panels(0, cols), xs, bias.0, out) {
+                for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
+                    for (r, o) in o.iter_mut().enumerate() {
+                        *o = bias.get(r) + kernels::panel_dot(self.data, cols, r, 0, x);
+                    }
+                }
+            }
+            return;
+        }
+        if arch::project(&self.kernel_rows(), xs, bias.0, out) {
             return;
         }
         if self.storage == Storage::F32 && !cfg!(target_os = "none") {

@@ -11,33 +11,147 @@ use postag_core::{Error, Model, FORMAT_VERSION};
 use postag_testutil::repo;
 use proptest::prelude::*;
 
-const GOLDEN: &str = "tests/golden/tiny.postag";
+/// The pinned blobs: format version 1 (the word LSTM in int8, every matrix in rows)
+/// and version 2 (the same with an f32 word LSTM in the panel layout).
+const GOLDEN: [(&str, u16); 2] = [
+    ("tests/golden/tiny.postag", 1),
+    ("tests/golden/tiny-panels.postag", 2),
+];
 
 /// Any change to the encoding changes these bytes. Regenerate deliberately with
 /// `POSTAG_BLESS=1 cargo test -p postag-core --test blob` and bump FORMAT_VERSION
 /// if old blobs no longer load.
 #[test]
 fn golden_blob_bytes_are_pinned() {
-    let path = repo().join("core").join(GOLDEN);
-    let built = tiny::blob();
-    if std::env::var("POSTAG_BLESS").as_deref() == Ok("1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &built).unwrap();
+    for ((golden, version), built) in GOLDEN
+        .into_iter()
+        .zip([tiny::blob(), tiny::blob_with_panels()])
+    {
+        let path = repo().join("core").join(golden);
+        if std::env::var("POSTAG_BLESS").as_deref() == Ok("1") {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &built).unwrap();
+        }
+        let pinned = std::fs::read(&path).expect("golden blob missing; see this test's comment");
+        assert_eq!(built.len(), pinned.len(), "{golden}: blob length changed");
+        if let Some(i) = built.iter().zip(&pinned).position(|(a, b)| a != b) {
+            panic!("{golden}: blob bytes changed from offset {i}: the format drifted");
+        }
+        assert_eq!(&pinned[..6], b"POSTAG");
+        assert_eq!(
+            u16::from_le_bytes([pinned[6], pinned[7]]),
+            version,
+            "{golden}"
+        );
+        let model = Model::from_bytes(&pinned).unwrap();
+        assert_eq!(model.tag_names().collect::<Vec<_>>(), tiny::TAGS);
+        assert_eq!(model.known_word_row("The"), Some(0));
+        assert_eq!(model.known_word_row("7"), Some(4), "digits fold to 0");
+        assert_eq!(model.known_word_row("ÑANDÚ"), Some(5), "lowercased");
+        assert_eq!(model.known_word_row("cat"), None);
+        assert_eq!(model.word_row("cat"), Some(6));
     }
-    let pinned = std::fs::read(&path).expect("golden blob missing; see this test's comment");
-    assert_eq!(built.len(), pinned.len(), "blob length changed");
-    if let Some(i) = built.iter().zip(&pinned).position(|(a, b)| a != b) {
-        panic!("blob bytes changed from offset {i}: the format drifted");
+    assert_eq!(GOLDEN[1].1, FORMAT_VERSION);
+}
+
+/// Format version 2: the builder puts an f32 word LSTM's `W_ih` and `W_hh` (and
+/// nothing else) in the panel layout. The model tags as the same weights in rows do
+/// (scores within rounding: the layout's sums run in another order). The loader takes
+/// panels only from a blob that declares version 2, requires the padding rows of the
+/// last panel to be zero, and names a non-finite weight by its row and column.
+#[test]
+fn panel_layout_is_version_2_and_checked_at_load() {
+    let config = tiny::config(true, true, true);
+    let panels = tiny::blob_with_panels();
+    let rows = tiny::blob_with_word_lstm(config, Storage::F32, false);
+    assert_eq!(
+        u16::from_le_bytes([rows[6], rows[7]]),
+        1,
+        "no panels: version 1"
+    );
+    let raw = format::split(&panels).unwrap();
+    let payload_start = raw.payload.as_ptr() as usize - panels.as_ptr() as usize;
+    let entries: Vec<_> = raw.header.tensors.iter().map(Result::unwrap).collect();
+    let in_panels: Vec<Role> = entries
+        .iter()
+        .filter(|e| e.dtype == DType::F32Panels)
+        .map(|e| e.role)
+        .collect();
+    // Two layers, two directions, W_ih and W_hh.
+    assert_eq!(in_panels.len(), 8);
+    assert!(in_panels.iter().all(|r| matches!(
+        r,
+        Role::Lstm {
+            net: format::Net::Word,
+            part: format::LstmPart::InputWeights | format::LstmPart::HiddenWeights,
+            ..
+        }
+    )));
+
+    let (a, b) = (
+        Model::from_bytes(&panels).unwrap(),
+        Model::from_bytes(&rows).unwrap(),
+    );
+    for sentence in [
+        &["The", "dog", "ate", "an", "apple"][..],
+        &["7", "ÑANDÚ"],
+        &["cat"],
+    ] {
+        let run = |m: &Model<'_>| {
+            let mut scratch = vec![0u8; m.scratch_bytes(sentence.len()).unwrap()];
+            let mut tags = vec![0u16; sentence.len()];
+            let mut scores = vec![0.0f32; sentence.len() * m.num_tags()];
+            m.tag(sentence, &mut scratch, &mut tags, Some(&mut scores))
+                .unwrap();
+            (tags, scores)
+        };
+        let ((tags_a, scores_a), (tags_b, scores_b)) = (run(&a), run(&b));
+        assert_eq!(tags_a, tags_b, "{sentence:?}");
+        for (x, y) in scores_a.iter().zip(&scores_b) {
+            assert!(
+                (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                "{sentence:?}: {x} vs {y}"
+            );
+        }
     }
-    assert_eq!(&pinned[..6], b"POSTAG");
-    assert_eq!(u16::from_le_bytes([pinned[6], pinned[7]]), FORMAT_VERSION);
-    let model = Model::from_bytes(&pinned).unwrap();
-    assert_eq!(model.tag_names().collect::<Vec<_>>(), tiny::TAGS);
-    assert_eq!(model.known_word_row("The"), Some(0));
-    assert_eq!(model.known_word_row("7"), Some(4), "digits fold to 0");
-    assert_eq!(model.known_word_row("ÑANDÚ"), Some(5), "lowercased");
-    assert_eq!(model.known_word_row("cat"), None);
-    assert_eq!(model.word_row("cat"), Some(6));
+
+    // Declared as version 1: panels are not part of that format.
+    let mut v1 = panels.clone();
+    v1[6..8].copy_from_slice(&1u16.to_le_bytes());
+    assert_eq!(
+        Model::from_bytes(&with_crc(v1)).unwrap_err(),
+        Error::InvalidModel
+    );
+
+    // 4H = 12 rows: one panel of 16, rows 12..16 padding.
+    let e = entries
+        .iter()
+        .find(|e| e.dtype == DType::F32Panels)
+        .unwrap();
+    let (r, c) = (e.rows as usize, e.cols as usize);
+    assert_eq!(r, 12);
+    let at = |row: usize, col: usize| {
+        payload_start + e.offset as usize + 4 * postag_core::kernels::panel_index(row, col, c)
+    };
+    let mut padded = panels.clone();
+    padded[at(12, c - 1)..at(12, c - 1) + 4].copy_from_slice(&1.0f32.to_le_bytes());
+    assert_eq!(
+        Model::from_bytes(&with_crc(padded)).unwrap_err(),
+        Error::InvalidModel
+    );
+    for (row, col) in [(0, 0), (r - 1, c - 1), (5, c / 2)] {
+        let mut copy = panels.clone();
+        copy[at(row, col)..at(row, col) + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(
+            Model::from_bytes(&with_crc(copy)).unwrap_err(),
+            Error::NonFiniteWeight {
+                role: e.role,
+                row: row as u32,
+                col: Some(col as u32),
+                bits: f32::NAN.to_bits(),
+            }
+        );
+    }
 }
 
 #[test]

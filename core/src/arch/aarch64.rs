@@ -6,7 +6,7 @@ use core::arch::aarch64::*;
 
 use super::cell::{self, CellMath};
 use super::generic::{self, F32Le, Vector, I8, PROJECT_INPUTS, PROJECT_ROWS};
-use super::Rows;
+use super::{Panels, Rows};
 
 /// Four f32 lanes, fused multiply-add.
 #[derive(Clone, Copy)]
@@ -176,6 +176,39 @@ pub(super) unsafe fn gemm_lanes_neon(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
 pub(super) unsafe fn gemv_panels_neon(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded.
     unsafe { generic::gemv_panels::<Neon, 2, 4>(panels, cols, z, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::panel_gemv`].
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn panel_gemv_neon(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { generic::panel_gemv::<Neon, 2, 4>(w, x, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::panel_project`].
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn panel_project_neon(
+    w: &Panels<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded.
+    unsafe { generic::panel_project::<Neon, 4, 1, 2, 4>(w, xs, b, bias, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::panel_gemm_lanes`].
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn panel_gemm_lanes_neon(w: &Panels<'_>, xt: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { generic::panel_gemm_lanes::<Neon, 4, 2>(w, xt, out) }
 }
 
 /// # Safety

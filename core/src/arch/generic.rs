@@ -9,7 +9,7 @@
 //! columns, one horizontal sum per pair, plus the `cols % LANES` tail in scalar
 //! arithmetic.
 
-use super::Rows;
+use super::{Panels, Rows};
 
 /// A vector of `LANES` f32.
 ///
@@ -566,6 +566,295 @@ unsafe fn panel_tile<V: Vector, const T: usize, const VPP: usize>(
         for t in 0..T {
             for j in 0..VPP {
                 even[t][j].add(odd[t][j]).store(o.add(t * P + j * V::LANES));
+            }
+        }
+    }
+}
+
+/// The `VPP` vectors of one panel column: the 16 rows' little-endian f32 at `p`.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `p` is valid for 64 bytes.
+#[inline(always)]
+unsafe fn panel_column<V: Vector, const VPP: usize>(p: *const u8) -> [V; VPP] {
+    // SAFETY: vector `j` reads bytes `4 LANES j..4 LANES (j + 1)` of the 64 (caller).
+    core::array::from_fn(|j| unsafe { V::load_le(p.add(4 * j * V::LANES)) })
+}
+
+/// The 16 sums of a panel's rows (`VPP` vectors), spilled to an array: the rows of the
+/// last, partial panel, which has fewer than 16 outputs.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `V::LANES * VPP == 16`.
+#[inline(always)]
+unsafe fn panel_sums<V: Vector, const VPP: usize>(acc: &[V; VPP]) -> [f32; 16] {
+    let mut sums = [0.0f32; 16];
+    for (j, a) in acc.iter().enumerate() {
+        // SAFETY: vector `j` fills floats `LANES j..LANES (j + 1)` of the 16.
+        unsafe { a.store(sums.as_mut_ptr().add(j * V::LANES)) };
+    }
+    sums
+}
+
+/// [`crate::kernels::panel_gemv`]: `out[r] += sum_k w(r, k) x[k]` over a matrix in the
+/// panel layout, `T` panels at a time, then single panels. Each row's sum starts at
+/// zero and takes its products in column order (fused where the level has FMA), as
+/// the reference does; each input value is broadcast to the 16 rows of a panel
+/// column, so there are no horizontal sums.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `V::LANES * VPP == 16`;
+/// `w.in_bounds()`, `x.len() >= w.cols`, `out.len() >= w.rows`.
+#[inline(always)]
+pub(super) unsafe fn panel_gemv<V: Vector, const T: usize, const VPP: usize>(
+    w: &Panels<'_>,
+    x: &[f32],
+    out: &mut [f32],
+) {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    const { assert!(T > 0 && V::LANES * VPP == P) };
+    let n = w.rows.div_ceil(P);
+    // SAFETY: panels `p..p + T` (or `p`) are below `n`: their columns lie in `data`
+    // (`in_bounds`), their rows' outputs below `w.rows` in `out`.
+    unsafe {
+        let mut p = 0;
+        while p + T <= n {
+            panel_gemv_tile::<V, T, VPP>(w, p, x, out);
+            p += T;
+        }
+        while p < n {
+            panel_gemv_tile::<V, 1, VPP>(w, p, x, out);
+            p += 1;
+        }
+    }
+}
+
+/// [`panel_gemv`] for panels `p..p + T`.
+///
+/// # Safety
+///
+/// As [`panel_gemv`]; `p + T <= ceil(rows / 16)`.
+#[inline(always)]
+unsafe fn panel_gemv_tile<V: Vector, const T: usize, const VPP: usize>(
+    w: &Panels<'_>,
+    p: usize,
+    x: &[f32],
+    out: &mut [f32],
+) {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    let base = w.data.as_ptr();
+    // SAFETY: column `k < cols` of panel `p + t` is 64 bytes at float `(p + t) stride +
+    // 16 k`, within `data` (`in_bounds`); `x` holds `cols` values; the rows stored are
+    // below `w.rows <= out.len()`.
+    unsafe {
+        let mut acc = [[V::zero(); VPP]; T];
+        for k in 0..w.cols {
+            let xk = V::splat(*x.as_ptr().add(k));
+            for (t, acc_t) in acc.iter_mut().enumerate() {
+                let col = panel_column::<V, VPP>(base.add(4 * ((p + t) * w.stride + P * k)));
+                for (a, c) in acc_t.iter_mut().zip(col) {
+                    *a = c.mul_add(xk, *a);
+                }
+            }
+        }
+        for (t, acc_t) in acc.iter().enumerate() {
+            let r0 = (p + t) * P;
+            let o = out.as_mut_ptr().add(r0);
+            if w.rows - r0 >= P {
+                for (j, a) in acc_t.iter().enumerate() {
+                    let q = o.add(j * V::LANES);
+                    V::load(q).add(*a).store(q);
+                }
+            } else {
+                let sums = panel_sums::<V, VPP>(acc_t);
+                for (i, s) in sums.iter().enumerate().take(w.rows - r0) {
+                    *o.add(i) += s;
+                }
+            }
+        }
+    }
+}
+
+/// The panel layout's [`crate::tensor::Matrix::project_block`]: `out[t * rows + r] = bias[r] + sum_k w(r, k)
+/// xs[t * cols + k]` for `b` inputs over a matrix in the panel layout, in tiles of
+/// `PT4` panels times 4 inputs (none if `PT4` is 0), then `PT2` panels times 2 inputs,
+/// then `PT1` panels times 1 input. Each sum starts at zero and takes its products in
+/// column order (fused where the level has FMA), then the bias is added, as the
+/// reference does. Each weight column serves every input of the tile, each input value
+/// every row of the panel column: a register-tiled GEMM without horizontal sums.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `V::LANES * VPP == 16`;
+/// `w.in_bounds()`, `xs.len() >= b * w.cols`, `bias.len() >= 4 * w.rows`,
+/// `out.len() >= b * w.rows`.
+#[inline(always)]
+pub(super) unsafe fn panel_project<
+    V: Vector,
+    const VPP: usize,
+    const PT4: usize,
+    const PT2: usize,
+    const PT1: usize,
+>(
+    w: &Panels<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: inputs `t..t + B` are below `b` (the requirements of each call).
+    unsafe {
+        let mut t = 0;
+        if PT4 > 0 {
+            while t + 4 <= b {
+                panel_project_inputs::<V, VPP, PT4, 4>(w, xs, t, bias, out);
+                t += 4;
+            }
+        }
+        while t + 2 <= b {
+            panel_project_inputs::<V, VPP, PT2, 2>(w, xs, t, bias, out);
+            t += 2;
+        }
+        while t < b {
+            panel_project_inputs::<V, VPP, PT1, 1>(w, xs, t, bias, out);
+            t += 1;
+        }
+    }
+}
+
+/// [`panel_project`] for inputs `t..t + B`: every panel, `PT` at a time, then one at a
+/// time.
+///
+/// # Safety
+///
+/// As [`panel_project`]; `t + B <= b`.
+#[inline(always)]
+unsafe fn panel_project_inputs<V: Vector, const VPP: usize, const PT: usize, const B: usize>(
+    w: &Panels<'_>,
+    xs: &[f32],
+    t: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    // `PT` is 0 only in a level's unused 4-input tiles (`PT4 = 0`), never called.
+    const { assert!(V::LANES * VPP == P) };
+    let n = w.rows.div_ceil(P);
+    // SAFETY: forwarded, panels below `n`.
+    unsafe {
+        let mut p = 0;
+        while PT > 0 && p + PT <= n {
+            panel_project_tile::<V, VPP, PT, B>(w, xs, t, p, bias, out);
+            p += PT;
+        }
+        while p < n {
+            panel_project_tile::<V, VPP, 1, B>(w, xs, t, p, bias, out);
+            p += 1;
+        }
+    }
+}
+
+/// [`panel_project`] for panels `p..p + PT` and inputs `t..t + B`.
+///
+/// # Safety
+///
+/// As [`panel_project`]; `p + PT <= ceil(rows / 16)`, `t + B <= b`.
+#[inline(always)]
+unsafe fn panel_project_tile<V: Vector, const VPP: usize, const PT: usize, const B: usize>(
+    w: &Panels<'_>,
+    xs: &[f32],
+    t: usize,
+    p: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    let (rows, cols) = (w.rows, w.cols);
+    let base = w.data.as_ptr();
+    // SAFETY: column `k < cols` of panel `p + q` lies in `data` (`in_bounds`); input
+    // `t + i` is `cols` values of `xs`; rows below `w.rows` of output `t + i` lie in
+    // `out`, their biases in `bias`.
+    unsafe {
+        let mut acc = [[[V::zero(); VPP]; B]; PT];
+        let x = xs.as_ptr().add(t * cols);
+        for k in 0..cols {
+            let wk: [[V; VPP]; PT] = core::array::from_fn(|q| {
+                panel_column::<V, VPP>(base.add(4 * ((p + q) * w.stride + P * k)))
+            });
+            for i in 0..B {
+                let xv = V::splat(*x.add(i * cols + k));
+                for (acc_q, wq) in acc.iter_mut().zip(&wk) {
+                    for (a, c) in acc_q[i].iter_mut().zip(wq) {
+                        *a = c.mul_add(xv, *a);
+                    }
+                }
+            }
+        }
+        for (q, acc_q) in acc.iter().enumerate() {
+            let r0 = (p + q) * P;
+            for (i, acc_i) in acc_q.iter().enumerate() {
+                let o = out.as_mut_ptr().add((t + i) * rows + r0);
+                if rows - r0 >= P {
+                    for (j, a) in acc_i.iter().enumerate() {
+                        let bv = V::load_le(bias.as_ptr().add(4 * (r0 + j * V::LANES)));
+                        bv.add(*a).store(o.add(j * V::LANES));
+                    }
+                } else {
+                    let sums = panel_sums::<V, VPP>(acc_i);
+                    for (l, s) in sums.iter().enumerate().take(rows - r0) {
+                        let b = &bias[4 * (r0 + l)..4 * (r0 + l) + 4];
+                        *o.add(l) = f32::from_le_bytes([b[0], b[1], b[2], b[3]]) + s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`crate::kernels::panel_gemm_lanes`]: `out[r * 8 + l] += sum_k w(r, k) xt[k * 8 +
+/// l]` for eight inputs side by side over a matrix in the panel layout, `LP` lanes at a
+/// time. Each sum starts at zero and takes its products in column order (fused where
+/// the level has FMA), as the reference does.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `V::LANES * VPP == 16`, `LP` divides 8;
+/// `w.in_bounds()`, `xt.len() >= 8 * w.cols`, `out.len() >= 8 * w.rows`.
+#[inline(always)]
+pub(super) unsafe fn panel_gemm_lanes<V: Vector, const VPP: usize, const LP: usize>(
+    w: &Panels<'_>,
+    xt: &[f32],
+    out: &mut [f32],
+) {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    const L: usize = crate::kernels::BATCH_LANES;
+    const { assert!(LP > 0 && L.is_multiple_of(LP) && V::LANES * VPP == P) };
+    let base = w.data.as_ptr();
+    // SAFETY: column `k < cols` of panel `p < ceil(rows / 16)` lies in `data`
+    // (`in_bounds`); `xt` holds 8 values per column; the rows stored are below `rows`.
+    unsafe {
+        for p in 0..w.rows.div_ceil(P) {
+            let r0 = p * P;
+            for l0 in (0..L).step_by(LP) {
+                let mut acc = [[V::zero(); VPP]; LP];
+                for k in 0..w.cols {
+                    let col = panel_column::<V, VPP>(base.add(4 * (p * w.stride + P * k)));
+                    for (l, acc_l) in acc.iter_mut().enumerate() {
+                        let xv = V::splat(*xt.as_ptr().add(k * L + l0 + l));
+                        for (a, c) in acc_l.iter_mut().zip(col) {
+                            *a = c.mul_add(xv, *a);
+                        }
+                    }
+                }
+                for (l, acc_l) in acc.iter().enumerate() {
+                    let sums = panel_sums::<V, VPP>(acc_l);
+                    for (i, s) in sums.iter().enumerate().take(w.rows - r0) {
+                        *out.as_mut_ptr().add((r0 + i) * L + l0 + l) += s;
+                    }
+                }
             }
         }
     }

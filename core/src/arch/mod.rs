@@ -315,6 +315,36 @@ impl Rows<'_> {
     }
 }
 
+/// A matrix in the panel layout (`crate::format::DType::F32Panels`) as the kernels read
+/// it: panel `p` (rows `16 p..16 p + 16`) starts at float `p * stride` of `data`
+/// (little-endian f32) and holds its rows column by column, 16 floats per column; the
+/// first `cols` columns take part. The last panel's padding rows are read, never
+/// written anywhere.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Panels<'a> {
+    pub data: &'a [u8],
+    pub rows: usize,
+    pub cols: usize,
+    pub stride: usize,
+}
+
+impl Panels<'_> {
+    /// Whether every panel's first `cols` columns lie within `data`.
+    fn in_bounds(&self) -> bool {
+        const P: usize = crate::kernels::PANEL_ROWS;
+        let end = match self.rows.div_ceil(P).checked_sub(1) {
+            None => Some(0),
+            Some(last) => last
+                .checked_mul(self.stride)
+                .and_then(|s| s.checked_add(self.cols.checked_mul(P)?)),
+        };
+        self.cols.checked_mul(P).is_some_and(|c| c <= self.stride)
+            && end
+                .and_then(|e| e.checked_mul(4))
+                .is_some_and(|b| b <= self.data.len())
+    }
+}
+
 /// Runs the level's entry point (`$avx512`, `$avx2`, `$sse2` or `$neon`, each an
 /// `unsafe fn` taking `$args`) and evaluates to true, or to false at a level without
 /// one (scalar). Callers check first what the entry points require besides the level:
@@ -353,6 +383,22 @@ macro_rules! dispatch {
     };
 }
 
+/// The number of inputs `b = xs.len() / cols` of a block projection `out (b, rows) = xs
+/// (b, cols) @ W^T + bias`, if `bias` (little-endian f32) and `out` are long enough.
+fn block_inputs(rows: usize, cols: usize, xs: &[f32], bias: &[u8], out: &[f32]) -> Option<usize> {
+    let b = xs.len().checked_div(cols)?;
+    (rows.checked_mul(4).is_some_and(|n| bias.len() >= n)
+        && b.checked_mul(rows).is_some_and(|n| out.len() >= n))
+    .then_some(b)
+}
+
+/// Whether `xt (cols, 8)` and `out (rows, 8)` hold eight inputs and outputs side by side.
+fn lanes_fit(rows: usize, cols: usize, xt: &[f32], out: &[f32]) -> bool {
+    const L: usize = crate::kernels::BATCH_LANES;
+    cols.checked_mul(L).is_some_and(|n| xt.len() >= n)
+        && rows.checked_mul(L).is_some_and(|n| out.len() >= n)
+}
+
 /// `out[r] += row r . x[..cols]` (times the row's scale for int8) for every row.
 /// Returns false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]
@@ -376,14 +422,10 @@ pub(crate) fn gemv(w: &Rows<'_>, x: &[f32], out: &mut [f32]) -> bool {
 #[inline]
 pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) -> bool {
     let level = level();
-    let Some(b) = xs.len().checked_div(w.cols) else {
+    let Some(b) = block_inputs(w.rows, w.cols, xs, bias, out) else {
         return false;
     };
-    if level == Level::Scalar
-        || !w.in_bounds()
-        || w.rows.checked_mul(4).is_none_or(|n| bias.len() < n)
-        || b.checked_mul(w.rows).is_none_or(|n| out.len() < n)
-    {
+    if level == Level::Scalar || !w.in_bounds() {
         return false;
     }
     dispatch!(
@@ -401,14 +443,8 @@ pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) ->
 /// level, for int8 rows or if the shapes disagree.
 #[inline]
 pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
-    const L: usize = crate::kernels::BATCH_LANES;
     let level = level();
-    if level == Level::Scalar
-        || w.int8
-        || !w.in_bounds()
-        || w.cols.checked_mul(L).is_none_or(|n| xt.len() < n)
-        || w.rows.checked_mul(L).is_none_or(|n| out.len() < n)
-    {
+    if level == Level::Scalar || w.int8 || !w.in_bounds() || !lanes_fit(w.rows, w.cols, xt, out) {
         return false;
     }
     // At `avx512` too: eight lanes are one AVX2 vector.
@@ -445,6 +481,64 @@ pub(crate) fn gemv_panels(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32
         x86_64::gemv_panels_sse2,
         aarch64::gemv_panels_neon,
         (panels, cols, z, out)
+    )
+}
+
+/// [`crate::kernels::panel_gemv`] at this thread's level: `out[r] += row r . x[..cols]`.
+/// Returns false, doing nothing, at the scalar level or if the shapes disagree.
+#[inline]
+pub(crate) fn panel_gemv(w: &Panels<'_>, x: &[f32], out: &mut [f32]) -> bool {
+    let level = level();
+    if level == Level::Scalar || !w.in_bounds() || x.len() < w.cols || out.len() < w.rows {
+        return false;
+    }
+    dispatch!(
+        level,
+        x86_64::panel_gemv_avx512,
+        x86_64::panel_gemv_avx2,
+        x86_64::panel_gemv_sse2,
+        aarch64::panel_gemv_neon,
+        (w, x, out)
+    )
+}
+
+/// The panel layout's [`crate::tensor::Matrix::project_block`] at this thread's level: `out (b, rows) = xs (b,
+/// cols) @ W^T + bias` with `b = xs.len() / cols`. Returns false, doing nothing, at the
+/// scalar level or if the shapes disagree.
+#[inline]
+pub(crate) fn panel_project(w: &Panels<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) -> bool {
+    let level = level();
+    let Some(b) = block_inputs(w.rows, w.cols, xs, bias, out) else {
+        return false;
+    };
+    if level == Level::Scalar || !w.in_bounds() {
+        return false;
+    }
+    dispatch!(
+        level,
+        x86_64::panel_project_avx512,
+        x86_64::panel_project_avx2,
+        x86_64::panel_project_sse2,
+        aarch64::panel_project_neon,
+        (w, xs, b, bias, out)
+    )
+}
+
+/// [`crate::kernels::panel_gemm_lanes`] at this thread's level. Returns false, doing
+/// nothing, at the scalar level or if the shapes disagree.
+#[inline]
+pub(crate) fn panel_gemm_lanes(w: &Panels<'_>, xt: &[f32], out: &mut [f32]) -> bool {
+    let level = level();
+    if level == Level::Scalar || !w.in_bounds() || !lanes_fit(w.rows, w.cols, xt, out) {
+        return false;
+    }
+    dispatch!(
+        level,
+        x86_64::panel_gemm_lanes_avx512,
+        x86_64::panel_gemm_lanes_avx2,
+        x86_64::panel_gemm_lanes_sse2,
+        aarch64::panel_gemm_lanes_neon,
+        (w, xt, out)
     )
 }
 

@@ -150,6 +150,124 @@ fn side_by_side_kernel_matches_scalar_at_every_level() {
     println!("side-by-side kernel: {checked} shapes checked");
 }
 
+/// `values` (rows, cols, row-major) in the blob's panel layout, as little-endian bytes.
+fn panel_bytes(values: &[f32], rows: usize, cols: usize) -> Vec<u8> {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    let mut panels = vec![0.0f32; rows.div_ceil(P) * P * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            panels[crate::kernels::panel_index(r, c, cols)] = values[r * cols + c];
+        }
+    }
+    panels.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The blob's panel layout (`DType::F32Panels`): every product the model takes of such
+/// a matrix (one input, a column range of one input, blocks of 1 to 9 inputs, eight
+/// inputs side by side) at every SIMD level against the scalar definition
+/// ([`crate::kernels::panel_dot`]): bit for bit without FMA (SSE2), within rounding
+/// with it. The scalar definition itself is checked against float64 sums of the
+/// row-major values, and the layout's decoding against those values exactly. Row
+/// counts cover partial last panels and every level's tile remainders.
+#[test]
+fn panel_layout_kernels_match_scalar_at_every_level() {
+    const L: usize = crate::kernels::BATCH_LANES;
+    #[cfg(not(miri))]
+    const PANEL_ROWS_CASES: &[usize] = &[1, 7, 16, 17, 31, 32, 33, 48, 64, 65, 96, 129, 144];
+    #[cfg(miri)]
+    const PANEL_ROWS_CASES: &[usize] = &[1, 17, 33];
+    let mut rng = Rng(0x510e_527f_ade6_82d1);
+    let mut checked = 0;
+    for &rows in PANEL_ROWS_CASES {
+        for &cols in COLS {
+            let shift = 1 + (rows + cols) % 3;
+            let scale = if cols % 2 == 0 { 1.0 } else { 300.0 };
+            let values = rng.floats(rows * cols, scale);
+            let mut buf = vec![0u8; shift];
+            buf.extend(panel_bytes(&values, rows, cols));
+            let w = Matrix::f32_panels(&buf[shift..], rows, cols).unwrap();
+            assert_eq!(w.dtype(), crate::format::DType::F32Panels);
+            let mut row = vec![0.0f32; cols];
+            for r in 0..rows {
+                w.row_into(r, &mut row);
+                assert_eq!(
+                    row,
+                    values[r * cols..(r + 1) * cols],
+                    "row {r} of {rows}x{cols}"
+                );
+            }
+            let bias_values = rng.floats(rows, 1.0);
+            let bias_bytes: Vec<u8> = bias_values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let bias = Vector::f32_le(&bias_bytes, rows).unwrap();
+            let b = 1 + (rows + cols) % 9;
+            let xs = rng.floats(b * cols, scale);
+            let xt = rng.floats(cols * L, scale);
+            let init = rng.floats(rows * L, 1.0);
+            let col0 = cols / 3;
+            let run = |level| {
+                at(level, || {
+                    let mut one = init[..rows].to_vec();
+                    w.matvec_add(&xs[..cols], &mut one);
+                    let mut part = init[..rows].to_vec();
+                    w.matvec_add_cols(col0, &xs[col0..cols], &mut part);
+                    let mut block = vec![f32::NAN; b * rows];
+                    w.project_block(&xs, &bias, &mut vec![0.0; cols], &mut block);
+                    let mut lanes = init.clone();
+                    assert!(w.gemm_lanes_add(&xt, &mut lanes));
+                    [one, part, block, lanes]
+                })
+            };
+            let want = run(Level::Scalar);
+            // The definition against float64 sums of the row-major values.
+            let mag = scale * scale * cols as f32;
+            let f64_dot = |r: usize, x: &[f32], col0: usize| -> f32 {
+                (col0..cols)
+                    .map(|c| values[r * cols + c] as f64 * x[c - col0] as f64)
+                    .sum::<f64>() as f32
+            };
+            for r in 0..rows {
+                let d = want[0][r] - init[r] - f64_dot(r, &xs[..cols], 0);
+                assert!(d.abs() <= 4e-6 * (mag + 1.0), "{rows}x{cols} row {r}");
+                let d = want[1][r] - init[r] - f64_dot(r, &xs[col0..cols], col0);
+                assert!(
+                    d.abs() <= 4e-6 * (mag + 1.0),
+                    "{rows}x{cols} columns {col0}.. row {r}"
+                );
+                for t in 0..b {
+                    let d = want[2][t * rows + r]
+                        - bias_values[r]
+                        - f64_dot(r, &xs[t * cols..(t + 1) * cols], 0);
+                    assert!(
+                        d.abs() <= 4e-6 * (mag + 1.0),
+                        "{rows}x{cols} input {t} row {r}"
+                    );
+                }
+                let x: Vec<f32> = (0..cols).map(|k| xt[k * L + 5]).collect();
+                let d = want[3][r * L + 5] - init[r * L + 5] - f64_dot(r, &x, 0);
+                assert!(
+                    d.abs() <= 4e-6 * (mag + 1.0),
+                    "{rows}x{cols} lane 5 row {r}"
+                );
+            }
+            for level in simd_levels() {
+                let got = run(level);
+                for (what, (g, w)) in ["one input", "columns", "block", "side by side"]
+                    .iter()
+                    .zip(got.iter().zip(&want))
+                {
+                    let what = format!("{level:?} panels {what} {rows}x{cols}, {b} inputs");
+                    if level == Level::Sse2 {
+                        assert_eq!(g, w, "{what}");
+                    }
+                    close(g, w, mag, &what);
+                }
+                checked += 1;
+            }
+        }
+    }
+    println!("panel layout kernels: {checked} shapes checked");
+}
+
 /// Packed panels ([`crate::kernels::gemv_panels`]): the SIMD levels against the scalar
 /// definition, which is itself checked against a float64 sum of the products. Without
 /// FMA (SSE2) the sums are bit for bit the scalar ones; with it, within rounding.

@@ -10,7 +10,7 @@ use core::arch::x86_64::*;
 
 use super::cell::{self, CellMath};
 use super::generic::{self, finish_i8_i16, F32Le, Vector, I8, PROJECT_INPUTS, PROJECT_ROWS};
-use super::Rows;
+use super::{Panels, Rows};
 
 /// Eight f32 lanes, fused multiply-add.
 #[derive(Clone, Copy)]
@@ -803,6 +803,108 @@ pub(super) unsafe fn gemm_lanes_sse2(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
 pub(super) unsafe fn gemv_panels_avx512(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded; the target features are enabled here.
     unsafe { generic::gemv_panels::<Avx512, 4, 1>(panels, cols, z, out) }
+}
+
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of
+/// [`generic::panel_gemv`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn panel_gemv_avx512(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::panel_gemv::<Avx512, 4, 1>(w, x, out) }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::panel_gemv`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn panel_gemv_avx2(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::panel_gemv::<Avx2, 4, 2>(w, x, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::panel_gemv`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn panel_gemv_sse2(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { generic::panel_gemv::<Sse2, 2, 4>(w, x, out) }
+}
+
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of
+/// [`generic::panel_project`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn panel_project_avx512(
+    w: &Panels<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::panel_project::<Avx512, 1, 2, 4, 8>(w, xs, b, bias, out) }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::panel_project`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn panel_project_avx2(
+    w: &Panels<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::panel_project::<Avx2, 2, 1, 2, 4>(w, xs, b, bias, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::panel_project`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn panel_project_sse2(
+    w: &Panels<'_>,
+    xs: &[f32],
+    b: usize,
+    bias: &[u8],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded.
+    unsafe { generic::panel_project::<Sse2, 4, 0, 1, 2>(w, xs, b, bias, out) }
+}
+
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of
+/// [`generic::panel_gemm_lanes`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn panel_gemm_lanes_avx512(w: &Panels<'_>, xt: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::panel_gemm_lanes::<Avx512, 1, 8>(w, xt, out) }
+}
+
+/// # Safety
+///
+/// AVX2 and FMA are available; the requirements of [`generic::panel_gemm_lanes`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn panel_gemm_lanes_avx2(w: &Panels<'_>, xt: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe { generic::panel_gemm_lanes::<Avx2, 2, 4>(w, xt, out) }
+}
+
+/// # Safety
+///
+/// The requirements of [`generic::panel_gemm_lanes`].
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn panel_gemm_lanes_sse2(w: &Panels<'_>, xt: &[f32], out: &mut [f32]) {
+    // SAFETY: forwarded.
+    unsafe { generic::panel_gemm_lanes::<Sse2, 4, 2>(w, xt, out) }
 }
 
 /// # Safety

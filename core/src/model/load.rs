@@ -10,6 +10,7 @@ use super::Model;
 use crate::format::{
     self, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM,
     MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE,
+    PANEL_ROWS,
 };
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::StringTable;
@@ -42,6 +43,11 @@ impl<'a> Model<'a> {
     ) -> Result<&'m mut Self, Error> {
         let raw = format::split(bytes)?;
         let mut t = Tensors::new(raw.header.tensors, raw.payload, index);
+        // Panels only in a version 2 blob.
+        #[cfg(not(target_os = "none"))]
+        {
+            t.panels = format::declared_version(bytes).is_ok_and(|v| v >= format::PANELS_VERSION);
+        }
         let model = Self::load_words(place, raw.header.config, &mut t, bytes.len())?;
         model.load_rest(&mut t)?;
         Ok(model)
@@ -276,6 +282,10 @@ struct Tensors<'a> {
     table: TensorTable<'a>,
     payload: &'a [u8],
     used: usize,
+    /// Whether matrices may be in the panel layout (format version 2 on). Bare-metal
+    /// builds read version 1 only: no field, no panel code ([`format::READ_VERSION`]).
+    #[cfg(not(target_os = "none"))]
+    panels: bool,
     /// Where each role's entry is, when the table is clean; else every lookup walks
     /// the table, which finds the first problem in table order and names it.
     index: Option<Index>,
@@ -287,6 +297,8 @@ impl<'a> Tensors<'a> {
             table,
             payload,
             used: 0,
+            #[cfg(not(target_os = "none"))]
+            panels: true,
             index: index.then(|| Index::new(table, payload)).flatten(),
         }
     }
@@ -357,15 +369,21 @@ impl<'a> Tensors<'a> {
         if e.rows as usize != rows || e.cols as usize != cols {
             return Err(Error::InvalidModel);
         }
+        #[cfg(not(target_os = "none"))]
+        let panels = self.panels;
+        #[cfg(target_os = "none")]
+        let panels = false;
         let m = match e.dtype {
             DType::F32 => Matrix::f32_le(bytes, rows, cols),
             DType::I8 => Matrix::i8_scaled(bytes, rows, cols),
+            DType::F32Panels if panels => Matrix::f32_panels(bytes, rows, cols),
             _ => None,
         }
         .ok_or(Error::InvalidModel)?;
         // Int8 elements are always finite: only f32 elements and row scales are read.
         match e.dtype {
             DType::I8 => check_finite(role, &bytes[rows * cols..], 1, true)?,
+            DType::F32Panels if panels => check_panels(role, &m, bytes)?,
             _ => check_finite(role, bytes, cols, false)?,
         }
         Ok(m)
@@ -458,6 +476,46 @@ impl<'a> Tensors<'a> {
 
 /// Refuses a NaN or infinite value among the little-endian f32 values in `bytes`,
 /// `cols` per row (`scales`: one int8 row scale per value), naming the first one.
+/// [`check_finite`] for a matrix in the panel layout (naming the element's row and
+/// column), whose padding rows must be zero.
+fn check_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
+    let (rows, cols) = (m.rows(), m.cols());
+    // In panel order, then located: each float's row and column.
+    let at = |i: usize| {
+        let (panel, within) = (i / (PANEL_ROWS * cols), i % (PANEL_ROWS * cols));
+        (
+            panel * PANEL_ROWS + within % PANEL_ROWS,
+            within / PANEL_ROWS,
+        )
+    };
+    if check_finite(role, bytes, 1, false).is_err() {
+        let i = bytes
+            .chunks_exact(4)
+            .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
+            .unwrap_or(0);
+        let (row, col) = at(i);
+        return Err(Error::NonFiniteWeight {
+            role,
+            row: row as u32,
+            col: Some(col as u32),
+            bits: u32::from_le_bytes([
+                bytes[4 * i],
+                bytes[4 * i + 1],
+                bytes[4 * i + 2],
+                bytes[4 * i + 3],
+            ]),
+        });
+    }
+    let padding = bytes
+        .chunks_exact(4)
+        .enumerate()
+        .any(|(i, b)| at(i).0 >= rows && b != [0; 4]);
+    if padding {
+        return Err(Error::InvalidModel);
+    }
+    Ok(())
+}
+
 pub(crate) fn check_finite(
     role: Role,
     bytes: &[u8],

@@ -199,12 +199,6 @@ impl<'a> Cell<'a> {
         match packing {
             Packing::Panels => {
                 let stride = PANEL_ROWS * (1 + input + hidden);
-                let (ih, hh) = (self.w_ih.kernel_rows(), self.w_hh.kernel_rows());
-                let weight = |w: &arch::Rows<'_>, r: usize, k: usize| {
-                    let at = 4 * (r * w.stride + k);
-                    let b = &w.data[at..at + 4];
-                    f32::from_le_bytes([b[0], b[1], b[2], b[3]])
-                };
                 for (p, panel) in buf.chunks_exact_mut(stride).enumerate() {
                     for (l, r) in (p * PANEL_ROWS..(p + 1) * PANEL_ROWS).enumerate() {
                         let real = r < g;
@@ -212,8 +206,8 @@ impl<'a> Cell<'a> {
                         for k in 0..input + hidden {
                             panel[PANEL_ROWS * (1 + k) + l] = match (real, k < input) {
                                 (false, _) => 0.0,
-                                (true, true) => weight(&ih, r, k),
-                                (true, false) => weight(&hh, r, k - input),
+                                (true, true) => self.w_ih.get(r, k),
+                                (true, false) => self.w_hh.get(r, k - input),
                             };
                         }
                     }

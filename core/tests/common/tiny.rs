@@ -55,7 +55,14 @@ pub fn config(crf: bool, bidirectional: bool, unknown_char: bool) -> Config {
 }
 
 pub fn blob_with(config: Config) -> Vec<u8> {
+    blob_with_word_lstm(config, Storage::I8, true)
+}
+
+/// [`blob_with`] with the word LSTM's weights stored as `word`: f32 ones in the panel
+/// layout (format version 2) if `panels`, else in rows.
+pub fn blob_with_word_lstm(config: Config, word: Storage, panels: bool) -> Vec<u8> {
     let mut b = BlobBuilder::new(config);
+    b.panels(panels);
     let mut seed = 1;
     let mut next = |n| {
         seed += 1;
@@ -76,15 +83,13 @@ pub fn blob_with(config: Config) -> Vec<u8> {
             .collect::<std::collections::BTreeMap<_, _>>(),
     )
     .unwrap();
-    // Char LSTM in f32, word LSTM in int8: blobs mix both storages.
+    // Char LSTM in f32, word LSTM in int8 (or `word`): blobs mix both storages.
     b.lstm_stack(Net::Char, Storage::F32, |_, rows, cols| {
         Ok(next(rows * cols))
     })
     .unwrap();
-    b.lstm_stack(Net::Word, Storage::I8, |_, rows, cols| {
-        Ok(next(rows * cols))
-    })
-    .unwrap();
+    b.lstm_stack(Net::Word, word, |_, rows, cols| Ok(next(rows * cols)))
+        .unwrap();
     let d = config.lstm.output_dim();
     b.weights(Role::TagWeights, 4, d, &next(4 * d), Storage::F32)
         .unwrap();
@@ -101,4 +106,9 @@ pub fn blob_with(config: Config) -> Vec<u8> {
 /// The pinned model: every feature on.
 pub fn blob() -> Vec<u8> {
     blob_with(config(true, true, true))
+}
+
+/// The pinned model with an f32 word LSTM in the panel layout (format version 2).
+pub fn blob_with_panels() -> Vec<u8> {
+    blob_with_word_lstm(config(true, true, true), Storage::F32, true)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use clap::Args;
 use postag_core::format::{self, LstmPart, Net, Role, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
-use postag_core::tensor::Storage;
+use postag_core::tensor::{Layout, Storage};
 use serde_json::json;
 
 use crate::cmd::ModelArg;
@@ -65,17 +65,20 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     .filter(|(f, _)| c.words.normalize & f != 0)
     .map(|(_, n)| *n)
     .collect();
-    let storage = match model.word_embedding().storage() {
-        Storage::F32 => "f32",
-        Storage::I8 => "int8",
+    let panels = model.lstm().cell(0, 0).w_ih.layout() == Layout::Panels;
+    let storage = match (model.word_embedding().storage(), panels) {
+        (Storage::F32, false) => "f32",
+        (Storage::F32, true) => "f32 (word LSTM in panels)",
+        (Storage::I8, _) => "int8",
     };
+    let version = format::declared_version(bytes).with_context(|| name.to_string())?;
     let tags: Vec<&str> = model.tag_names().collect();
     let segmenter =
         postag_core::segment::Segmenter::from_bytes(bytes).with_context(|| name.to_string())?;
     let info = json!({
         "model": name,
         "bytes": bytes.len(),
-        "format_version": format::FORMAT_VERSION,
+        "format_version": version,
         "weights": storage,
         "tag_column": format!("{:?}", c.tag_column).to_uppercase(),
         "tags": tags,
@@ -104,7 +107,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         out,
         "model        {name}: {} bytes, format v{}, {storage} weights",
         bytes.len(),
-        format::FORMAT_VERSION
+        version
     )?;
     writeln!(
         out,
