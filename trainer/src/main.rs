@@ -1,4 +1,5 @@
-//! `postag`: tag text, and train, evaluate, import, quantize and inspect postag models.
+//! `postag`: tag text, and train, evaluate, import, quantize, convert and inspect postag
+//! models.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     ImportTorch(cmd::import_torch::ImportArgs),
     /// Convert a model's weights to int8.
     Quantize(cmd::quantize::QuantizeArgs),
+    /// Rewrite an f32 model's word LSTM in row panels (format 2) or rows (format 1).
+    Convert(cmd::convert::ConvertArgs),
     /// Show what a model holds: dimensions, tags, sizes, scratch memory.
     Inspect(cmd::inspect::InspectArgs),
     /// Measure tagging throughput on real sentences (and segmenting their raw text).
@@ -47,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tag(a) => cmd::tag::run(a, &mut out)?,
         Command::ImportTorch(a) => cmd::import_torch::run(a, &mut out)?,
         Command::Quantize(a) => cmd::quantize::run(a, &mut out)?,
+        Command::Convert(a) => cmd::convert::run(a, &mut out)?,
         Command::Inspect(a) => cmd::inspect::run(a, &mut out)?,
         Command::Bench(a) => cmd::bench::run(a, &mut out)?,
         Command::Segmenter(a) => cmd::segmenter::run(a, &mut out)?,

@@ -45,10 +45,23 @@ pub fn config(params: &Params, vocab: &Vocab) -> Config {
     }
 }
 
-/// Writes `params` and `vocab` as a blob, with weight matrices in `storage`.
+/// Writes `params` and `vocab` as a blob, with weight matrices in `storage` (an f32
+/// word LSTM in the panel layout).
 pub fn to_blob(params: &Params, vocab: &Vocab, storage: Storage) -> Result<Vec<u8>> {
+    to_blob_in(params, vocab, storage, true)
+}
+
+/// [`to_blob`], with an f32 word LSTM in panels (format version 2) or rows (version 1)
+/// ([`BlobBuilder::panels`]).
+pub fn to_blob_in(
+    params: &Params,
+    vocab: &Vocab,
+    storage: Storage,
+    panels: bool,
+) -> Result<Vec<u8>> {
     let a = &params.arch;
     let mut b = BlobBuilder::new(config(params, vocab));
+    b.panels(panels);
     b.weights(
         Role::WordEmbedding,
         a.word_vocab,

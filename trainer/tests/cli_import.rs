@@ -287,3 +287,162 @@ fn quantize_keeps_the_segmenter() {
     assert_eq!(tagged("q.postag"), tagged(shipped.to_str().unwrap()));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `convert` moves an f32 word LSTM between the panel layout (format version 2, what
+/// `import-torch` writes) and rows (version 1) without changing a weight: back in
+/// panels, every tensor's bytes are the imported model's; in rows, the model tags alike (scores
+/// within rounding: the layouts sum in different orders). int8 models have nothing
+/// to convert.
+#[test]
+fn convert_switches_the_word_lstm_layout_losslessly() {
+    let dir = workdir("convert");
+    let (st, vocab) = torch_fixture_files("bi2_char_bi2_crf_27");
+    succeeded(&[], import_torch(&dir, &st, &vocab, "f32.postag", &[]));
+    let version = |name: &str| {
+        let b = std::fs::read(dir.join(name)).unwrap();
+        u16::from_le_bytes([b[6], b[7]])
+    };
+    assert_eq!(version("f32.postag"), 2);
+    let said = ok(&dir, &["inspect", "--model", "f32.postag"]);
+    assert!(
+        said.contains("format v2, f32 (word LSTM in panels) weights"),
+        "{said}"
+    );
+
+    let said = ok(
+        &dir,
+        &[
+            "convert",
+            "--model",
+            "f32.postag",
+            "--layout",
+            "rows",
+            "-o",
+            "rows.postag",
+        ],
+    );
+    assert!(
+        said.contains("the word LSTM in rows, format version 1"),
+        "{said}"
+    );
+    assert_eq!(version("rows.postag"), 1);
+    let rows = std::fs::read(dir.join("rows.postag")).unwrap();
+    let raw = postag_core::format::split(&rows).unwrap();
+    assert!(raw
+        .header
+        .tensors
+        .iter()
+        .all(|e| e.unwrap().dtype != postag_core::format::DType::F32Panels));
+
+    ok(
+        &dir,
+        &[
+            "convert",
+            "--model",
+            "rows.postag",
+            "--layout",
+            "panels",
+            "-o",
+            "back.postag",
+        ],
+    );
+    // Back in panels: every tensor's bytes as imported (the writers order them apart).
+    let tensors = |name: &str| {
+        let blob = std::fs::read(dir.join(name)).unwrap();
+        let raw = postag_core::format::split(&blob).unwrap();
+        let mut all: Vec<_> = raw
+            .header
+            .tensors
+            .iter()
+            .map(|e| {
+                let e = e.unwrap();
+                let len = e.dtype.byte_len(e.rows, e.cols).unwrap();
+                let at = e.offset as usize;
+                let bytes = raw.payload[at..at + len].to_vec();
+                (format!("{:?}", e.role), e.dtype, e.rows, e.cols, bytes)
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        (raw.header.config, all)
+    };
+    assert_eq!(tensors("back.postag"), tensors("f32.postag"));
+
+    // The fixture's sentences, all in its vocabulary.
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            repo().join("tests/fixtures/torch/bi2_char_bi2_crf_27.expected.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut input = String::new();
+    for s in expected["sentences"].as_array().unwrap() {
+        input.push_str(&serde_json::json!({"tokens": s["tokens"]}).to_string());
+        input.push('\n');
+    }
+    std::fs::write(dir.join("in.jsonl"), input).unwrap();
+    let tag = |model: &str| {
+        let out = ok(
+            &dir,
+            &[
+                "tag", "--model", model, "--format", "jsonl", "--scores", "--input", "in.jsonl",
+            ],
+        );
+        out.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (tag("f32.postag"), tag("rows.postag"));
+    assert_eq!(a.len(), expected["sentences"].as_array().unwrap().len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x["tags"].is_array());
+        assert_eq!(x["tags"], y["tags"]);
+        let flat = |v: &Value| -> Vec<f64> {
+            v["scores"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r.as_array().unwrap().iter().map(|s| s.as_f64().unwrap()))
+                .collect()
+        };
+        for (p, q) in flat(x).iter().zip(flat(y)) {
+            assert!((p - q).abs() <= 1e-5 * (1.0 + q.abs()), "{p} vs {q}");
+        }
+    }
+
+    let said = ok(
+        &dir,
+        &[
+            "convert",
+            "--model",
+            "f32.postag",
+            "--layout",
+            "panels",
+            "-o",
+            "same.postag",
+        ],
+    );
+    assert!(said.contains("is in panels already"), "{said}");
+    succeeded(
+        &[],
+        import_torch(&dir, &st, &vocab, "int8.postag", &["--quantize"]),
+    );
+    let said = ok(
+        &dir,
+        &[
+            "convert",
+            "--model",
+            "int8.postag",
+            "--layout",
+            "rows",
+            "-o",
+            "int8-rows.postag",
+        ],
+    );
+    assert!(said.contains("has int8 weights"), "{said}");
+    assert_eq!(
+        std::fs::read(dir.join("int8-rows.postag")).unwrap(),
+        std::fs::read(dir.join("int8.postag")).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its arguments and its `run`.
 
 pub mod bench;
+pub mod convert;
 pub mod eval;
 pub mod import_torch;
 pub mod inspect;

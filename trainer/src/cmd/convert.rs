@@ -1,0 +1,75 @@
+//! `postag convert`: an f32 model's word LSTM rewritten in another weight layout (row
+//! panels, format version 2, or rows, format version 1), the weights unchanged.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use postag_core::segment::build::copy_segmenter;
+use postag_core::tensor::{Layout, Storage};
+
+use crate::cmd::ModelFile;
+use crate::fsio::write_atomic;
+use crate::model_io::{from_model, to_blob_in};
+
+/// How the blob stores an f32 word LSTM's `W_ih` and `W_hh`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutArg {
+    /// Row panels of 16 (format version 2): the layout of the vector kernels, which
+    /// `train` and `import-torch` write.
+    Panels,
+    /// Row by row (format version 1): for builds that read version 1 only (Cortex-M
+    /// firmware) and for earlier versions of postag.
+    Rows,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The model.
+    #[arg(long)]
+    model: PathBuf,
+    /// The layout to write.
+    #[arg(long, value_enum)]
+    layout: LayoutArg,
+    /// Where to write the converted model.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+pub fn run(args: ConvertArgs, out: &mut dyn std::io::Write) -> Result<()> {
+    let file = ModelFile::read(&args.model)?;
+    let model = file.load()?;
+    let bytes = file.bytes();
+    let panels = args.layout == LayoutArg::Panels;
+    let w_ih = &model.lstm().cell(0, 0).w_ih;
+    let done = match (w_ih.storage(), w_ih.layout()) {
+        (Storage::I8, _) => Some("has int8 weights, always in rows"),
+        (Storage::F32, Layout::Panels) if panels => Some("is in panels already"),
+        (Storage::F32, Layout::Rows) if !panels => Some("is in rows already"),
+        (Storage::F32, _) => None,
+    };
+    if let Some(why) = done {
+        write_atomic(&args.output, bytes)?;
+        writeln!(
+            out,
+            "{} {why}: wrote {}, the same {} bytes",
+            args.model.display(),
+            args.output.display(),
+            bytes.len()
+        )?;
+        return Ok(());
+    }
+    let (params, vocab) = from_model(&model);
+    let tagger = to_blob_in(&params, &vocab, Storage::F32, panels)?;
+    let converted = copy_segmenter(bytes, &tagger)?;
+    write_atomic(&args.output, &converted)?;
+    writeln!(
+        out,
+        "wrote {}: the word LSTM in {}, format version {} ({} bytes)",
+        args.output.display(),
+        if panels { "panels" } else { "rows" },
+        if panels { 2 } else { 1 },
+        converted.len()
+    )?;
+    Ok(())
+}
