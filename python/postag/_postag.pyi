@@ -9,7 +9,7 @@ import numpy.typing as npt
 __all__: List[str]
 __version__: str
 FORMAT_VERSION: int
-"""The blob format version this library reads and writes."""
+"""The newest blob format version this library reads and writes (2; it reads 1 too)."""
 MAX_TOKENS: int
 """The most tokens one sentence may have (4096); more raises PostagError."""
 MAX_WORD_CHARS: int
@@ -102,7 +102,8 @@ class Model:
     def info(self) -> Dict[str, Any]:
         """Dimensions and options:
 
-        name, blob_bytes, format_version, storage ("f32" or "int8"), tags (list),
+        name, blob_bytes, format_version (the blob's: 1, or 2 for an f32 word LSTM in
+        panels, what `export` writes), storage ("f32" or "int8"), tags (list),
         tag_column ("upos" or "xpos"), words (vocabulary size), word_rows, word_dim,
         unknown_word, lowercase, fold_digits, chars (None, or a dict with chars, rows,
         dim, unknown_char, max_word_chars, lstm), lstm (hidden, layers, bidirectional),

@@ -587,7 +587,9 @@ impl Model {
         let d = PyDict::new(py);
         d.set_item("name", &self.name)?;
         d.set_item("blob_bytes", model.blob_len())?;
-        d.set_item("format_version", postag_core::FORMAT_VERSION)?;
+        // The blob's own version (it loaded, so it has one): 1 without f32 panels, else 2.
+        let version = postag_core::format::declared_version(self.loaded.bytes()).unwrap_or(0);
+        d.set_item("format_version", version)?;
         d.set_item(
             "storage",
             match model.word_embedding().storage() {
