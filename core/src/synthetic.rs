@@ -52,8 +52,15 @@ impl RandomModel {
     };
 
     /// The blob and its vocabulary. LSTM weights are uniform in `±1/sqrt(H)` like
-    /// PyTorch's initialization; words are 1 to 12 random letters, mostly short.
+    /// PyTorch's initialization; words are 1 to 12 random letters, mostly short. An f32
+    /// word LSTM is stored in the panel layout, as the builder does by default.
     pub fn build(&self) -> Result<(Vec<u8>, Vec<String>), BuildError> {
+        self.build_in(true)
+    }
+
+    /// [`RandomModel::build`] with an f32 word LSTM in panels or (`panels` false) in
+    /// rows ([`BlobBuilder::panels`]): the same weights.
+    pub fn build_in(&self, panels: bool) -> Result<(Vec<u8>, Vec<String>), BuildError> {
         let mut rng = Rng(self.seed | 1);
         let alphabet: Vec<char> = ALPHABET.chars().collect();
         let lstm = |hidden: usize, layers: usize, bidirectional| LstmShape {
@@ -82,6 +89,7 @@ impl RandomModel {
         };
         let storage = self.storage;
         let mut b = BlobBuilder::new(config);
+        b.panels(panels);
         let mut fill =
             |n: usize, bound: f32| (0..n).map(|_| rng.uniform(bound)).collect::<Vec<f32>>();
         let rows = self.words + 1;

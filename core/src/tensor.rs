@@ -314,6 +314,24 @@ impl<'a> Matrix<'a> {
         true
     }
 
+    /// `out (b, rows) += xs (b, cols) @ W^T` with `b = xs.len() / cols`: one input after
+    /// another, each input's products exactly as [`Matrix::matvec_add`] sums them (for
+    /// the panel layout a register-tiled GEMM over all the inputs, which sums each row
+    /// as [`Matrix::matvec_add`] does: the same bits; otherwise one
+    /// [`Matrix::matvec_add`] per input). Requires `out.len() >= b * rows`.
+    pub fn gemm_add(&self, xs: &[f32], out: &mut [f32]) {
+        let (cols, rows) = (self.cols, self.rows);
+        if cols == 0 || rows == 0 {
+            return;
+        }
+        if self.in_panels() && arch::panel_project(&self.kernel_panels(0, cols), xs, None, out) {
+            return;
+        }
+        for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
+            self.matvec_add(x, o);
+        }
+    }
+
     /// `out (rows,) += W (rows, cols) @ x (cols,)`.
     pub fn matvec_add(&self, x: &[f32], out: &mut [f32]) {
         if self.cols == 0 {
@@ -411,7 +429,7 @@ impl<'a> Matrix<'a> {
             return;
         }
         if self.in_panels() {
-            if !arch::panel_project(&self.kernel_panels(0, cols), xs, bias.0, out) {
+            if !arch::panel_project(&self.kernel_panels(0, cols), xs, Some(bias.0), out) {
                 for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
                     for (r, o) in o.iter_mut().enumerate() {
                         *o = bias.get(r) + kernels::panel_dot(self.data, cols, r, 0, x);

@@ -38,6 +38,11 @@ fn models() -> Vec<(String, Vec<u8>, Vec<String>)> {
         };
         let (blob, words) = spec.build().unwrap();
         out.push((format!("{spec:?}"), blob, words));
+        if i == 1 {
+            // The f32 word LSTM in rows too (format version 1).
+            let (blob, words) = spec.build_in(false).unwrap();
+            out.push((format!("{spec:?} in rows"), blob, words));
+        }
     }
     out
 }
@@ -87,7 +92,9 @@ fn a_batch_tags_each_sentence_as_tag_does_at_every_level() {
                 let n = s.len();
                 let (want_tags, want_scores) = tag_one(&model, s);
                 let got = &scores[offset * t..(offset + n) * t];
-                if model.batches_side_by_side() {
+                // The word LSTM runs as `tag` runs it, bit for bit; a char net side by
+                // side may round a feature apart in the last bit.
+                if model.batches_side_by_side() && model.chars().is_some() {
                     for (g, w) in got.iter().zip(&want_scores) {
                         assert!(
                             (g - w).abs() <= 1e-5,

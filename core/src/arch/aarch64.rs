@@ -195,11 +195,11 @@ pub(super) unsafe fn panel_project_neon(
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded.
-    unsafe { generic::panel_project::<Neon, 4, 1, 2, 4>(w, xs, b, bias, out) }
+    unsafe { generic::panel_project::<Neon, 4, 0, 1, 2, 4>(w, xs, b, bias, out) }
 }
 
 /// # Safety

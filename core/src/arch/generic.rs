@@ -678,23 +678,27 @@ unsafe fn panel_gemv_tile<V: Vector, const T: usize, const VPP: usize>(
     }
 }
 
-/// The panel layout's [`crate::tensor::Matrix::project_block`]: `out[t * rows + r] = bias[r] + sum_k w(r, k)
-/// xs[t * cols + k]` for `b` inputs over a matrix in the panel layout, in tiles of
-/// `PT4` panels times 4 inputs (none if `PT4` is 0), then `PT2` panels times 2 inputs,
-/// then `PT1` panels times 1 input. Each sum starts at zero and takes its products in
-/// column order (fused where the level has FMA), then the bias is added, as the
-/// reference does. Each weight column serves every input of the tile, each input value
-/// every row of the panel column: a register-tiled GEMM without horizontal sums.
+/// The panel layout's [`crate::tensor::Matrix::project_block`] (with a `bias`) and
+/// [`crate::tensor::Matrix::gemm_add`] (without): `out[t * rows + r] = bias[r] +
+/// sum_k w(r, k) xs[t * cols + k]`, or `out[t * rows + r] += sum_k ...`, for `b` inputs
+/// over a matrix in the panel layout, in tiles of `PT8` panels times 8 inputs and `PT4`
+/// panels times 4 inputs (none where 0), then `PT2` panels times 2 inputs, then `PT1`
+/// panels times 1 input. Each sum starts at zero and takes its products in column
+/// order (fused where the level has FMA), then lands on the bias or the output, as the
+/// reference does: an input's results do not depend on the tile it is in. Each weight
+/// column serves every input of the tile, each input value every row of the panel
+/// column: a register-tiled GEMM without horizontal sums.
 ///
 /// # Safety
 ///
 /// The level's target features are enabled; `V::LANES * VPP == 16`;
-/// `w.in_bounds()`, `xs.len() >= b * w.cols`, `bias.len() >= 4 * w.rows`,
+/// `w.in_bounds()`, `xs.len() >= b * w.cols`, `bias.len() >= 4 * w.rows` if given,
 /// `out.len() >= b * w.rows`.
 #[inline(always)]
 pub(super) unsafe fn panel_project<
     V: Vector,
     const VPP: usize,
+    const PT8: usize,
     const PT4: usize,
     const PT2: usize,
     const PT1: usize,
@@ -702,12 +706,18 @@ pub(super) unsafe fn panel_project<
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: inputs `t..t + B` are below `b` (the requirements of each call).
     unsafe {
         let mut t = 0;
+        if PT8 > 0 {
+            while t + 8 <= b {
+                panel_project_inputs::<V, VPP, PT8, 8>(w, xs, t, bias, out);
+                t += 8;
+            }
+        }
         if PT4 > 0 {
             while t + 4 <= b {
                 panel_project_inputs::<V, VPP, PT4, 4>(w, xs, t, bias, out);
@@ -736,11 +746,11 @@ unsafe fn panel_project_inputs<V: Vector, const VPP: usize, const PT: usize, con
     w: &Panels<'_>,
     xs: &[f32],
     t: usize,
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     const P: usize = crate::kernels::PANEL_ROWS;
-    // `PT` is 0 only in a level's unused 4-input tiles (`PT4 = 0`), never called.
+    // `PT` is 0 only in a level's unused tiles (`PT8` or `PT4` 0), never called.
     const { assert!(V::LANES * VPP == P) };
     let n = w.rows.div_ceil(P);
     // SAFETY: forwarded, panels below `n`.
@@ -768,7 +778,7 @@ unsafe fn panel_project_tile<V: Vector, const VPP: usize, const PT: usize, const
     xs: &[f32],
     t: usize,
     p: usize,
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     const P: usize = crate::kernels::PANEL_ROWS;
@@ -799,14 +809,24 @@ unsafe fn panel_project_tile<V: Vector, const VPP: usize, const PT: usize, const
                 let o = out.as_mut_ptr().add((t + i) * rows + r0);
                 if rows - r0 >= P {
                     for (j, a) in acc_i.iter().enumerate() {
-                        let bv = V::load_le(bias.as_ptr().add(4 * (r0 + j * V::LANES)));
-                        bv.add(*a).store(o.add(j * V::LANES));
+                        let q = o.add(j * V::LANES);
+                        let start = match bias {
+                            Some(bias) => V::load_le(bias.as_ptr().add(4 * (r0 + j * V::LANES))),
+                            None => V::load(q),
+                        };
+                        start.add(*a).store(q);
                     }
                 } else {
                     let sums = panel_sums::<V, VPP>(acc_i);
                     for (l, s) in sums.iter().enumerate().take(rows - r0) {
-                        let b = &bias[4 * (r0 + l)..4 * (r0 + l) + 4];
-                        *o.add(l) = f32::from_le_bytes([b[0], b[1], b[2], b[3]]) + s;
+                        let start = match bias {
+                            Some(bias) => {
+                                let b = &bias[4 * (r0 + l)..4 * (r0 + l) + 4];
+                                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+                            }
+                            None => *o.add(l),
+                        };
+                        *o.add(l) = start + s;
                     }
                 }
             }

@@ -384,10 +384,18 @@ macro_rules! dispatch {
 }
 
 /// The number of inputs `b = xs.len() / cols` of a block projection `out (b, rows) = xs
-/// (b, cols) @ W^T + bias`, if `bias` (little-endian f32) and `out` are long enough.
-fn block_inputs(rows: usize, cols: usize, xs: &[f32], bias: &[u8], out: &[f32]) -> Option<usize> {
+/// (b, cols) @ W^T (+ bias)`, if `out` and (`with_bias`) `bias` (little-endian f32)
+/// are long enough.
+fn block_inputs(
+    rows: usize,
+    cols: usize,
+    xs: &[f32],
+    bias: &[u8],
+    out: &[f32],
+    with_bias: bool,
+) -> Option<usize> {
     let b = xs.len().checked_div(cols)?;
-    (rows.checked_mul(4).is_some_and(|n| bias.len() >= n)
+    ((!with_bias || rows.checked_mul(4).is_some_and(|n| bias.len() >= n))
         && b.checked_mul(rows).is_some_and(|n| out.len() >= n))
     .then_some(b)
 }
@@ -422,7 +430,7 @@ pub(crate) fn gemv(w: &Rows<'_>, x: &[f32], out: &mut [f32]) -> bool {
 #[inline]
 pub(crate) fn project(w: &Rows<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) -> bool {
     let level = level();
-    let Some(b) = block_inputs(w.rows, w.cols, xs, bias, out) else {
+    let Some(b) = block_inputs(w.rows, w.cols, xs, bias, out, true) else {
         return false;
     };
     if level == Level::Scalar || !w.in_bounds() {
@@ -502,13 +510,19 @@ pub(crate) fn panel_gemv(w: &Panels<'_>, x: &[f32], out: &mut [f32]) -> bool {
     )
 }
 
-/// The panel layout's [`crate::tensor::Matrix::project_block`] at this thread's level: `out (b, rows) = xs (b,
-/// cols) @ W^T + bias` with `b = xs.len() / cols`. Returns false, doing nothing, at the
-/// scalar level or if the shapes disagree.
+/// The panel layout's [`crate::tensor::Matrix::project_block`] (with a `bias`) and
+/// [`crate::tensor::Matrix::gemm_add`] (without) at this thread's level: `out (b,
+/// rows) = xs (b, cols) @ W^T + bias`, or `out += xs @ W^T`, with `b = xs.len() /
+/// cols`. Returns false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]
-pub(crate) fn panel_project(w: &Panels<'_>, xs: &[f32], bias: &[u8], out: &mut [f32]) -> bool {
+pub(crate) fn panel_project(
+    w: &Panels<'_>,
+    xs: &[f32],
+    bias: Option<&[u8]>,
+    out: &mut [f32],
+) -> bool {
     let level = level();
-    let Some(b) = block_inputs(w.rows, w.cols, xs, bias, out) else {
+    let Some(b) = block_inputs(w.rows, w.cols, xs, bias.unwrap_or(&[]), out, bias.is_some()) else {
         return false;
     };
     if level == Level::Scalar || !w.in_bounds() {

@@ -842,11 +842,11 @@ pub(super) unsafe fn panel_project_avx512(
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_project::<Avx512, 1, 2, 4, 8>(w, xs, b, bias, out) }
+    unsafe { generic::panel_project::<Avx512, 1, 2, 2, 4, 8>(w, xs, b, bias, out) }
 }
 
 /// # Safety
@@ -857,11 +857,11 @@ pub(super) unsafe fn panel_project_avx2(
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_project::<Avx2, 2, 1, 2, 4>(w, xs, b, bias, out) }
+    unsafe { generic::panel_project::<Avx2, 2, 0, 1, 2, 4>(w, xs, b, bias, out) }
 }
 
 /// # Safety
@@ -872,11 +872,11 @@ pub(super) unsafe fn panel_project_sse2(
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded.
-    unsafe { generic::panel_project::<Sse2, 4, 0, 1, 2>(w, xs, b, bias, out) }
+    unsafe { generic::panel_project::<Sse2, 4, 0, 0, 1, 2>(w, xs, b, bias, out) }
 }
 
 /// # Safety

@@ -5,7 +5,7 @@ use super::scratch::aligned_words;
 use super::{Model, MAX_TOKENS, PROJECTION_BLOCK};
 use crate::arch::lstm_cell;
 use crate::kernels::{argmax, log_softmax, BATCH_LANES};
-use crate::tensor::Storage;
+use crate::tensor::{Layout, Storage};
 use crate::Error;
 
 /// Sentences the word LSTM runs side by side.
@@ -507,9 +507,8 @@ impl Model<'_> {
         let (gates, rest) = rest.split_at_mut(L * 4 * h);
         let (hs, rest) = rest.split_at_mut(L * h);
         let (cs, rest) = rest.split_at_mut(L * h);
-        let (xb, rest) = rest.split_at_mut(block * input);
-        let (pb, rest) = rest.split_at_mut(block * 4 * h);
-        let hcol = &mut rest[..h];
+        let (xb, pb) = rest.split_at_mut(block * input);
+        let pb = &mut pb[..block * 4 * h];
         for (t, xt) in x.chunks_exact_mut(in0).take(total).enumerate() {
             let (xw, xc) = xt.split_at_mut(word_dim);
             self.word_embedding.row_into(rows[t] as usize, xw);
@@ -523,10 +522,21 @@ impl Model<'_> {
             let last = layer + 1 == layers;
             for dir in 0..shape.directions() {
                 let cell = self.lstm.cell(layer, dir);
-                // The input projection, sentence by sentence in `tag`'s blocks (steps
-                // in reading order, so backwards for the reverse direction).
+                // The input projection. In panels, every token's is the same in any
+                // block: all tokens at once.
+                let all_at_once = cell.w_ih.layout() == Layout::Panels;
+                if all_at_once {
+                    cell.w_ih.project_block(
+                        &x[..total * in_l],
+                        &cell.bias,
+                        row,
+                        &mut p[..total * 4 * h],
+                    );
+                }
+                // In rows, sentence by sentence in `tag`'s blocks (steps in reading
+                // order, so backwards for the reverse direction).
                 let mut off = 0;
-                for n in lens.clone() {
+                for n in lens.clone().filter(|_| !all_at_once) {
                     let token = |step: usize| off + if dir == 1 { n - 1 - step } else { step };
                     let mut done = 0;
                     while done < n {
@@ -564,10 +574,8 @@ impl Model<'_> {
                             }
                             next_off += n;
                         }
-                        for j in 0..h {
-                            hs[j * L + lane] = 0.0;
-                            cs[j * L + lane] = 0.0;
-                        }
+                        hs[lane * h..(lane + 1) * h].fill(0.0);
+                        cs[lane * h..(lane + 1) * h].fill(0.0);
                     }
                     if lanes.iter().all(Option::is_none) {
                         break;
@@ -575,20 +583,30 @@ impl Model<'_> {
                     let step_token = |(off, n, k): (usize, usize, usize)| {
                         off + if dir == 1 { n - 1 - k } else { k }
                     };
+                    // Lane `l`'s gates, hidden and cell state are rows `l` of `gates (L,
+                    // 4H)`, `hs (L, H)` and `cs (L, H)`: `W_hh h` for all lanes is one
+                    // product, each lane's sums those of `tag` (`Matrix::gemm_add`).
                     for (lane, slot) in lanes.iter().enumerate() {
-                        let src = slot.map(|s| step_token(s) * 4 * h);
-                        for r in 0..4 * h {
-                            gates[r * L + lane] = src.map_or(0.0, |s| p[s + r]);
+                        let g = &mut gates[lane * 4 * h..(lane + 1) * 4 * h];
+                        match slot {
+                            Some(s) => {
+                                let t = step_token(*s);
+                                g.copy_from_slice(&p[t * 4 * h..(t + 1) * 4 * h]);
+                            }
+                            None => g.fill(0.0),
                         }
                     }
-                    cell.w_hh.gemm_lanes_add(hs, gates);
-                    lstm_cell(gates, cs, hs);
+                    cell.w_hh.gemm_add(hs, gates);
                     for (lane, slot) in lanes.iter_mut().enumerate() {
                         let Some(state) = slot else { continue };
                         let t = step_token(*state);
-                        for (j, v) in hcol.iter_mut().enumerate() {
-                            *v = hs[j * L + lane];
-                        }
+                        let hcol = &mut hs[lane * h..(lane + 1) * h];
+                        lstm_cell(
+                            &mut gates[lane * 4 * h..(lane + 1) * 4 * h],
+                            &mut cs[lane * h..(lane + 1) * h],
+                            hcol,
+                        );
+                        let hcol = &*hcol;
                         if last {
                             let row = &mut logits[t * num_tags..(t + 1) * num_tags];
                             self.tag_weights.matvec_add_cols(dir * h, hcol, row);
