@@ -166,8 +166,10 @@ enum postag_status
      */
     POSTAG_STATUS_BAD_MAGIC = 4,
     /**
-     * The blob's format version is not the one this library reads
-     * (`postag_blob_format_version` tells which it is).
+     * The blob's format version is not one this library reads: it reads versions 1
+     * and 2, built for a bare-metal target (Cortex-M) version 1 only, for which
+     * `postag convert --layout rows` rewrites an f32 model
+     * (`postag_blob_format_version` tells which version a blob has).
      */
     POSTAG_STATUS_UNSUPPORTED_VERSION = 5,
     /**

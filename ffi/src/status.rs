@@ -26,8 +26,10 @@ pub enum postag_status {
     ModelNotLoaded = 3,
     /// The bytes do not start with the postag magic: this is not a model blob.
     BadMagic = 4,
-    /// The blob's format version is not the one this library reads
-    /// (`postag_blob_format_version` tells which it is).
+    /// The blob's format version is not one this library reads: it reads versions 1
+    /// and 2, built for a bare-metal target (Cortex-M) version 1 only, for which
+    /// `postag convert --layout rows` rewrites an f32 model
+    /// (`postag_blob_format_version` tells which version a blob has).
     UnsupportedVersion = 5,
     /// The blob is shorter than its own header says.
     Truncated = 6,
