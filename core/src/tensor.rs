@@ -327,8 +327,11 @@ impl<'a> Matrix<'a> {
         if self.in_panels() && arch::panel_project(&self.kernel_panels(0, cols), xs, None, out) {
             return;
         }
-        for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
-            self.matvec_add(x, o);
+        for t in 0..xs.len() / cols {
+            self.matvec_add(
+                &xs[t * cols..(t + 1) * cols],
+                &mut out[t * rows..(t + 1) * rows],
+            );
         }
     }
 
