@@ -160,13 +160,10 @@ impl Model<'_> {
         let input = cfg.word_input_dim().max(out_dim);
         let seq = if cfg.lstm.layers > 1 { out_dim } else { 0 };
         // Layer input and output per token, one direction's input projection per
-        // token, a decoded row, eight lanes of gates and state, one projection block
-        // (inputs and outputs) and one hidden state.
-        let word_work = tokens * (input + seq + 4 * h)
-            + input
-            + L * 6 * h
-            + PROJECTION_BLOCK * (input + 4 * h)
-            + h;
+        // token, a decoded row, eight lanes of gates and state, and one projection
+        // block (inputs and outputs).
+        let word_work =
+            tokens * (input + seq + 4 * h) + input + L * 6 * h + PROJECTION_BLOCK * (input + 4 * h);
         let total = tokens * (1 + feat_dim + t) + viterbi + char_work.max(word_work);
         Some(BatchLayout {
             rows: tokens,
@@ -210,10 +207,11 @@ impl Model<'_> {
     /// sentences before it. `scratch` holds [`Model::batch_scratch_bytes`] for the
     /// total and the longest sentence.
     ///
-    /// Each sentence gets the tags and scores [`Model::tag`] gives it, up to the
-    /// order of the sums of the recurrent product (the word LSTM runs eight sentences
-    /// side by side when [`Model::batches_side_by_side`]); a sentence's result does
-    /// not depend on the sentences beside it. Errors are those of [`Model::tag`] (an
+    /// Each sentence gets the tags and scores [`Model::tag`] gives it: bit for bit,
+    /// except that where [`Model::batches_side_by_side`] (the word LSTM runs eight
+    /// sentences side by side, computing `tag`'s sums in `tag`'s order) a char net
+    /// running eight words side by side may round a feature apart in the last bit. A
+    /// sentence's result does not depend on the sentences beside it. Errors are those of [`Model::tag`] (an
     /// empty token anywhere is reported first, then token errors in order), and
     /// nothing is written then.
     pub fn tag_batch<S, T>(
