@@ -7,7 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{
-    lines, one_space_into, paragraphs, SegToken, Segmenter, TOKEN_CUT, TOKEN_MULTIWORD,
+    lines, one_space_into, paragraphs, SegToken, Segmenter, Word, TOKEN_CUT, TOKEN_MULTIWORD,
     TOKEN_SENTENCE_END, WINDOW,
 };
 use crate::Error;
@@ -143,7 +143,11 @@ impl<'s, 't> SentenceIter<'s, 't> {
             let words: Vec<String> = if multiword {
                 self.seg
                     .expand(surface)
-                    .map(|w| w.as_str().to_string())
+                    .enumerate()
+                    .map(|(i, w)| match w {
+                        Word::Table(word) => in_case_of(surface, word, i == 0),
+                        Word::Surface(..) => w.as_str().to_string(),
+                    })
                     .collect()
             } else {
                 // A token with spaces inside (a model with `SEG_SPACES_IN_TOKENS`) is the
@@ -209,4 +213,53 @@ pub fn one_space(s: &str) -> String {
     let len = one_space_into(s, &mut out).unwrap_or(0);
     out.truncate(len);
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// A word of a multiword token's table entry (which the blob holds lowercased) in the
+/// case of the token's surface form, as treebanks write it: the first word uppercased
+/// when the surface's letters are all uppercase (`DU` -> `DE le`), its first letter
+/// when the surface starts with an uppercase letter (`Aux` -> `À les`); the other words,
+/// and every word of a lowercase surface, as the table has them.
+fn in_case_of(surface: &str, word: &str, first: bool) -> String {
+    let mut letters = surface
+        .chars()
+        .filter(|c| c.is_lowercase() || c.is_uppercase());
+    let starts_upper = surface.chars().next().is_some_and(char::is_uppercase);
+    if !first || !starts_upper {
+        return word.to_string();
+    }
+    let upper_letters = letters.clone().count();
+    if upper_letters >= 2 && letters.all(char::is_uppercase) {
+        return word.to_uppercase();
+    }
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_case_of;
+
+    /// The treebank's own spellings (French Sequoia: `Aux` -> `À les`, `DU` -> `DE le`).
+    #[test]
+    fn table_words_take_the_case_of_their_surface() {
+        let case = |surface: &str, words: &[&str]| -> alloc::vec::Vec<String> {
+            words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| in_case_of(surface, w, i == 0))
+                .collect()
+        };
+        assert_eq!(case("Aux", &["à", "les"]), ["À", "les"]);
+        assert_eq!(case("DU", &["de", "le"]), ["DE", "le"]);
+        assert_eq!(case("AUX", &["à", "les"]), ["À", "les"]);
+        assert_eq!(case("du", &["de", "le"]), ["de", "le"]);
+        assert_eq!(case("Στο", &["σε", "το"]), ["Σε", "το"]);
+        // One letter uppercase is a capital, not a word in capitals.
+        assert_eq!(case("Ä", &["a", "e"]), ["A", "e"]);
+        // A surface starting with a non-letter keeps the table's case.
+        assert_eq!(case("'s", &["is"]), ["is"]);
+    }
 }
