@@ -305,7 +305,7 @@ fn convert_switches_the_word_lstm_layout_losslessly() {
     assert_eq!(version("f32.postag"), 2);
     let said = ok(&dir, &["inspect", "--model", "f32.postag"]);
     assert!(
-        said.contains("format v2, f32 (word LSTM in panels) weights"),
+        said.contains("format v2, f32 weights (word LSTM in panels)"),
         "{said}"
     );
 
@@ -326,6 +326,13 @@ fn convert_switches_the_word_lstm_layout_losslessly() {
         "{said}"
     );
     assert_eq!(version("rows.postag"), 1);
+    let info: Value =
+        serde_json::from_str(&ok(&dir, &["inspect", "--model", "rows.postag", "--json"])).unwrap();
+    assert_eq!(
+        (&info["weights"], &info["word_lstm_layout"]),
+        (&"f32".into(), &"rows".into())
+    );
+    assert_eq!(info["format_version"], 1);
     let rows = std::fs::read(dir.join("rows.postag")).unwrap();
     let raw = postag_core::format::split(&rows).unwrap();
     assert!(raw

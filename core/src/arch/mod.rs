@@ -378,7 +378,11 @@ macro_rules! dispatch {
                 unsafe { $neon($($arg),*) };
                 true
             }
-            _ => false,
+            _ => {
+                // No vector level here (bare metal): the arguments go unused.
+                let _ = ($(&$arg),*);
+                false
+            }
         }
     };
 }

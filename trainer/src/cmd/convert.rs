@@ -10,7 +10,7 @@ use postag_core::tensor::{Layout, Storage};
 
 use crate::cmd::ModelFile;
 use crate::fsio::write_atomic;
-use crate::model_io::{from_model, to_blob_in};
+use crate::model_io::{from_model, to_blob_in, word_lstm_layout};
 
 /// How the blob stores an f32 word LSTM's `W_ih` and `W_hh`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +41,12 @@ pub fn run(args: ConvertArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let model = file.load()?;
     let bytes = file.bytes();
     let panels = args.layout == LayoutArg::Panels;
-    let w_ih = &model.lstm().cell(0, 0).w_ih;
-    let done = match (w_ih.storage(), w_ih.layout()) {
+    let storage = model.lstm().cell(0, 0).w_ih.storage();
+    let done = match (storage, word_lstm_layout(&model)) {
         (Storage::I8, _) => Some("has int8 weights, always in rows"),
-        (Storage::F32, Layout::Panels) if panels => Some("is in panels already"),
-        (Storage::F32, Layout::Rows) if !panels => Some("is in rows already"),
+        (Storage::F32, Some(Layout::Panels)) if panels => Some("is in panels already"),
+        (Storage::F32, Some(Layout::Rows)) if !panels => Some("is in rows already"),
+        // The other layout, or both.
         (Storage::F32, _) => None,
     };
     if let Some(why) = done {

@@ -9,6 +9,7 @@ use postag_core::tensor::{Layout, Storage};
 use serde_json::json;
 
 use crate::cmd::ModelArg;
+use crate::model_io::word_lstm_layout;
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
@@ -65,11 +66,14 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     .filter(|(f, _)| c.words.normalize & f != 0)
     .map(|(_, n)| *n)
     .collect();
-    let panels = model.lstm().cell(0, 0).w_ih.layout() == Layout::Panels;
-    let storage = match (model.word_embedding().storage(), panels) {
-        (Storage::F32, false) => "f32",
-        (Storage::F32, true) => "f32 (word LSTM in panels)",
-        (Storage::I8, _) => "int8",
+    let storage = match model.word_embedding().storage() {
+        Storage::F32 => "f32",
+        Storage::I8 => "int8",
+    };
+    let layout = match word_lstm_layout(&model) {
+        Some(Layout::Panels) => "panels",
+        Some(Layout::Rows) => "rows",
+        None => "mixed",
     };
     let version = format::declared_version(bytes).with_context(|| name.to_string())?;
     let tags: Vec<&str> = model.tag_names().collect();
@@ -80,6 +84,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         "bytes": bytes.len(),
         "format_version": version,
         "weights": storage,
+        "word_lstm_layout": layout,
         "tag_column": format!("{:?}", c.tag_column).to_uppercase(),
         "tags": tags,
         "words": {"vocabulary": model.vocab_len(), "rows": c.words.rows, "dim": c.words.dim,
@@ -105,7 +110,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     }
     writeln!(
         out,
-        "model        {name}: {} bytes, format v{}, {storage} weights",
+        "model        {name}: {} bytes, format v{}, {storage} weights (word LSTM in {layout})",
         bytes.len(),
         version
     )?;
