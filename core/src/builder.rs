@@ -128,14 +128,15 @@ impl BlobBuilder {
         BlobBuilder {
             config,
             tensors: Vec::new(),
-            panels: true,
+            // Where the build reads panels (not bare metal, which reads version 1).
+            panels: crate::format::READ_VERSION >= crate::format::PANELS_VERSION,
         }
     }
 
     /// Whether [`BlobBuilder::lstm_stack`] stores the word LSTM's f32 `W_ih` and `W_hh`
-    /// in the panel layout ([`DType::F32Panels`], format version 2; the default), or
-    /// row by row, as format version 1 does (`false`: a blob that older versions of
-    /// the library read). The char LSTM's weights are always stored in rows: its
+    /// in the panel layout ([`DType::F32Panels`], format version 2; the default where
+    /// the build reads version 2), or row by row, as format version 1 does (`false`: a
+    /// blob that older versions of the library, and bare-metal builds, read). The char LSTM's weights are always stored in rows: its
     /// kernels run eight words side by side, which the row layout suits.
     pub fn panels(&mut self, on: bool) -> &mut Self {
         self.panels = on;
@@ -161,10 +162,19 @@ impl BlobBuilder {
                 f32::from_le_bytes([b[0], b[1], b[2], b[3]])
             };
             if let Some(i) = (0..bytes.len() / 4).find(|&i| !value(i).is_finite()) {
+                let cols = cols.max(1);
+                // The element's row and column: in panels, 16 rows column by column.
+                let (row, col) = match dtype {
+                    DType::F32Panels => {
+                        let (panel, at) = (i / (PANEL_ROWS * cols), i % (PANEL_ROWS * cols));
+                        (panel * PANEL_ROWS + at % PANEL_ROWS, at / PANEL_ROWS)
+                    }
+                    _ => (i / cols, i % cols),
+                };
                 return Err(BuildError::NonFinite {
                     role,
-                    row: i / cols.max(1),
-                    col: i % cols.max(1),
+                    row,
+                    col,
                     value: value(i),
                 });
             }
@@ -190,6 +200,8 @@ impl BlobBuilder {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(BuildError::WrongLength(role));
         }
+        // Checked row by row, so that the error names the element's row and column.
+        check_finite(role, cols, data)?;
         let mut panels = alloc::vec![0.0f32; rows.div_ceil(PANEL_ROWS) * PANEL_ROWS * cols];
         for (r, row) in data.chunks_exact(cols.max(1)).enumerate().take(rows) {
             for (c, &v) in row.iter().enumerate() {
@@ -212,14 +224,7 @@ impl BlobBuilder {
             return Err(BuildError::WrongLength(role));
         }
         // Checked before quantizing, which would turn a NaN into an ordinary int8 value.
-        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-            return Err(BuildError::NonFinite {
-                role,
-                row: i / cols.max(1),
-                col: i % cols.max(1),
-                value: data[i],
-            });
-        }
+        check_finite(role, cols, data)?;
         match storage {
             Storage::F32 => self.push(role, storage.into(), rows, cols, f32_bytes(data)),
             Storage::I8 => {
@@ -437,6 +442,20 @@ impl BlobBuilder {
         blob.extend_from_slice(&crc.to_le_bytes());
         Model::from_bytes(&blob).map_err(BuildError::Invalid)?;
         Ok(blob)
+    }
+}
+
+/// [`BuildError::NonFinite`] for the first value of `data` (row-major, `cols` per row)
+/// that is NaN or infinite.
+fn check_finite(role: Role, cols: usize, data: &[f32]) -> Result<(), BuildError> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(BuildError::NonFinite {
+            role,
+            row: i / cols.max(1),
+            col: i % cols.max(1),
+            value: data[i],
+        }),
     }
 }
 

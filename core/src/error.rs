@@ -95,16 +95,17 @@ impl fmt::Display for Error {
             // Bare-metal builds read version 1 only (`format::READ_VERSION`).
             Error::UnsupportedVersion { found } if cfg!(target_os = "none") => write!(
                 f,
-                "model blob format version {found} is not read by this build (1): use int8 or f32 in rows"
+                "model blob format version {found} is not read by this build, which reads version 1"
             ),
             Error::UnsupportedVersion { found } if *found > crate::format::FORMAT_VERSION => write!(
                 f,
-                "model blob format version {found} is newer than this library reads ({}); upgrade postag",
+                "model blob format version {found} is newer than this library reads (up to {}); upgrade postag",
                 crate::format::FORMAT_VERSION
             ),
             Error::UnsupportedVersion { found } => write!(
                 f,
-                "model blob format version {found} is no longer supported (this library reads {}); re-export the model",
+                "model blob format version {found} is no longer supported (this library reads {} to {}); re-export the model",
+                crate::format::MIN_FORMAT_VERSION,
                 crate::format::FORMAT_VERSION
             ),
             Error::Truncated => f.write_str("model blob is truncated"),

@@ -133,12 +133,17 @@ fn panel_layout_is_version_2_and_checked_at_load() {
     let at = |row: usize, col: usize| {
         payload_start + e.offset as usize + 4 * postag_core::kernels::panel_index(row, col, c)
     };
-    let mut padded = panels.clone();
-    padded[at(12, c - 1)..at(12, c - 1) + 4].copy_from_slice(&1.0f32.to_le_bytes());
-    assert_eq!(
-        Model::from_bytes(&with_crc(padded)).unwrap_err(),
-        Error::InvalidModel
-    );
+    // Padding that is not zero bytes, a NaN there too, is a malformed layout (checked
+    // before the values: row 12 does not exist).
+    for value in [1.0f32, -0.0, f32::NAN] {
+        let mut padded = panels.clone();
+        padded[at(12, c - 1)..at(12, c - 1) + 4].copy_from_slice(&value.to_le_bytes());
+        assert_eq!(
+            Model::from_bytes(&with_crc(padded)).unwrap_err(),
+            Error::InvalidModel,
+            "{value}"
+        );
+    }
     for (row, col) in [(0, 0), (r - 1, c - 1), (5, c / 2)] {
         let mut copy = panels.clone();
         copy[at(row, col)..at(row, col) + 4].copy_from_slice(&f32::NAN.to_le_bytes());
@@ -152,6 +157,31 @@ fn panel_layout_is_version_2_and_checked_at_load() {
             }
         );
     }
+    // The builder names a non-finite element by its row and column too, given in rows
+    // or as stored panels.
+    let mut b = BlobBuilder::new(config);
+    let mut data = vec![0.5f32; 12 * 5];
+    data[5 + 2] = f32::NAN;
+    let want = |e: Result<(), BuildError>| match e {
+        Err(BuildError::NonFinite {
+            role,
+            row: 1,
+            col: 2,
+            value,
+        }) if value.is_nan() => role,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        want(b.weights_in_panels(Role::TagWeights, 12, 5, &data)),
+        Role::TagWeights
+    );
+    let mut stored = vec![0u8; 4 * 16 * 5];
+    let k = 4 * postag_core::kernels::panel_index(1, 2, 5);
+    stored[k..k + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert_eq!(
+        want(b.stored(Role::TagBias, DType::F32Panels, 12, 5, stored)),
+        Role::TagBias
+    );
 }
 
 #[test]

@@ -9,7 +9,8 @@ import numpy.typing as npt
 __all__: List[str]
 __version__: str
 FORMAT_VERSION: int
-"""The newest blob format version this library reads and writes (2; it reads 1 too)."""
+"""The newest blob format version this library reads (2; it reads 1 too). It writes 2
+for a model with an f32 word LSTM (in panels), 1 otherwise."""
 MAX_TOKENS: int
 """The most tokens one sentence may have (4096); more raises PostagError."""
 MAX_WORD_CHARS: int

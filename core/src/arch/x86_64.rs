@@ -821,7 +821,7 @@ pub(super) unsafe fn panel_gemv_avx512(w: &Panels<'_>, x: &[f32], out: &mut [f32
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn panel_gemv_avx2(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_gemv::<Avx2, 4, 2>(w, x, out) }
+    unsafe { generic::panel_gemv::<Avx2, 2, 2>(w, x, out) }
 }
 
 /// # Safety

@@ -160,10 +160,13 @@ impl Model<'_> {
         let input = cfg.word_input_dim().max(out_dim);
         let seq = if cfg.lstm.layers > 1 { out_dim } else { 0 };
         // Layer input and output per token, one direction's input projection per
-        // token, a decoded row, eight lanes of gates and state, and one projection
-        // block (inputs and outputs).
-        let word_work =
-            tokens * (input + seq + 4 * h) + input + L * 6 * h + PROJECTION_BLOCK * (input + 4 * h);
+        // token, a decoded row, eight lanes of gates and state, one projection block
+        // (inputs and outputs) and one hidden state.
+        let word_work = tokens * (input + seq + 4 * h)
+            + input
+            + L * 6 * h
+            + PROJECTION_BLOCK * (input + 4 * h)
+            + h;
         let total = tokens * (1 + feat_dim + t) + viterbi + char_work.max(word_work);
         Some(BatchLayout {
             rows: tokens,
@@ -208,10 +211,11 @@ impl Model<'_> {
     /// total and the longest sentence.
     ///
     /// Each sentence gets the tags and scores [`Model::tag`] gives it: bit for bit,
-    /// except that where [`Model::batches_side_by_side`] (the word LSTM runs eight
-    /// sentences side by side, computing `tag`'s sums in `tag`'s order) a char net
-    /// running eight words side by side may round a feature apart in the last bit. A
-    /// sentence's result does not depend on the sentences beside it. Errors are those of [`Model::tag`] (an
+    /// except where [`Model::batches_side_by_side`] (the word LSTM runs eight sentences
+    /// side by side): there the scores may differ in the last bits, from a char net
+    /// running eight words side by side, and with the word LSTM's weights in rows from
+    /// the order of the recurrent product's sums (in panels the word LSTM computes
+    /// `tag`'s sums). A sentence's result does not depend on the sentences beside it. Errors are those of [`Model::tag`] (an
     /// empty token anywhere is reported first, then token errors in order), and
     /// nothing is written then.
     pub fn tag_batch<S, T>(
@@ -474,9 +478,11 @@ impl Model<'_> {
 
     /// Runs every layer of the word LSTM over sentences of lengths `lens`
     /// (`total` tokens, concatenated), eight side by side, the last layer feeding
-    /// `hidden2tag` into `logits`. The input projection of each sentence runs in the
-    /// blocks [`Model::tag`] uses, so it is the same; only the recurrent product sums
-    /// in another order.
+    /// `hidden2tag` into `logits`. In panels every sum is [`Model::tag`]'s: the input
+    /// projection of all tokens is one GEMM (a token's projection does not depend on
+    /// its block there) and the eight lanes' `W_hh h` another. In rows the input
+    /// projection of each sentence runs in the blocks [`Model::tag`] uses, so it is
+    /// the same; only the recurrent product sums in another order.
     fn word_lstm_lanes(
         &self,
         lens: impl Iterator<Item = usize> + Clone,
@@ -505,8 +511,9 @@ impl Model<'_> {
         let (gates, rest) = rest.split_at_mut(L * 4 * h);
         let (hs, rest) = rest.split_at_mut(L * h);
         let (cs, rest) = rest.split_at_mut(L * h);
-        let (xb, pb) = rest.split_at_mut(block * input);
-        let pb = &mut pb[..block * 4 * h];
+        let (xb, rest) = rest.split_at_mut(block * input);
+        let (pb, rest) = rest.split_at_mut(block * 4 * h);
+        let hcol = &mut rest[..h];
         for (t, xt) in x.chunks_exact_mut(in0).take(total).enumerate() {
             let (xw, xc) = xt.split_at_mut(word_dim);
             self.word_embedding.row_into(rows[t] as usize, xw);
@@ -560,6 +567,20 @@ impl Model<'_> {
                 // Lane state: (first token, length, steps done).
                 let mut lanes: [Option<(usize, usize, usize)>; L] = [None; L];
                 let (mut queue, mut next_off) = (lens.clone(), 0);
+                // In panels, lane `l`'s gates, hidden and cell state are rows `l` of
+                // `gates (L, 4H)`, `hs (L, H)` and `cs (L, H)`: `W_hh h` for all lanes is
+                // one GEMM whose sums are `tag`'s (`Matrix::gemm_add`). In rows they are
+                // columns `l` of `gates (4H, L)`, `hs (H, L)` and `cs (H, L)`, the eight
+                // lanes side by side (`Matrix::gemm_lanes_add`: one pass over `W_hh`,
+                // its sums in another order than `tag`'s).
+                let by_lane = cell.w_hh.layout() == Layout::Panels;
+                let unit = |lane: usize, j: usize, n: usize| {
+                    if by_lane {
+                        lane * n + j
+                    } else {
+                        j * L + lane
+                    }
+                };
                 loop {
                     for (lane, slot) in lanes.iter_mut().enumerate() {
                         if slot.is_some() {
@@ -572,8 +593,10 @@ impl Model<'_> {
                             }
                             next_off += n;
                         }
-                        hs[lane * h..(lane + 1) * h].fill(0.0);
-                        cs[lane * h..(lane + 1) * h].fill(0.0);
+                        for j in 0..h {
+                            hs[unit(lane, j, h)] = 0.0;
+                            cs[unit(lane, j, h)] = 0.0;
+                        }
                     }
                     if lanes.iter().all(Option::is_none) {
                         break;
@@ -581,29 +604,41 @@ impl Model<'_> {
                     let step_token = |(off, n, k): (usize, usize, usize)| {
                         off + if dir == 1 { n - 1 - k } else { k }
                     };
-                    // Lane `l`'s gates, hidden and cell state are rows `l` of `gates (L,
-                    // 4H)`, `hs (L, H)` and `cs (L, H)`: `W_hh h` for all lanes is one
-                    // product, each lane's sums those of `tag` (`Matrix::gemm_add`).
                     for (lane, slot) in lanes.iter().enumerate() {
-                        let g = &mut gates[lane * 4 * h..(lane + 1) * 4 * h];
-                        match slot {
-                            Some(s) => {
-                                let t = step_token(*s);
-                                g.copy_from_slice(&p[t * 4 * h..(t + 1) * 4 * h]);
+                        let src = slot.map(|s| step_token(s) * 4 * h);
+                        if by_lane {
+                            let g = &mut gates[lane * 4 * h..(lane + 1) * 4 * h];
+                            match src {
+                                Some(s) => g.copy_from_slice(&p[s..s + 4 * h]),
+                                None => g.fill(0.0),
                             }
-                            None => g.fill(0.0),
+                        } else {
+                            for r in 0..4 * h {
+                                gates[r * L + lane] = src.map_or(0.0, |s| p[s + r]);
+                            }
                         }
                     }
-                    cell.w_hh.gemm_add(hs, gates);
+                    if by_lane {
+                        cell.w_hh.gemm_add(hs, gates);
+                        for (lane, slot) in lanes.iter().enumerate() {
+                            if slot.is_some() {
+                                lstm_cell(
+                                    &mut gates[lane * 4 * h..(lane + 1) * 4 * h],
+                                    &mut cs[lane * h..(lane + 1) * h],
+                                    &mut hs[lane * h..(lane + 1) * h],
+                                );
+                            }
+                        }
+                    } else {
+                        cell.w_hh.gemm_lanes_add(hs, gates);
+                        lstm_cell(gates, cs, hs);
+                    }
                     for (lane, slot) in lanes.iter_mut().enumerate() {
                         let Some(state) = slot else { continue };
                         let t = step_token(*state);
-                        let hcol = &mut hs[lane * h..(lane + 1) * h];
-                        lstm_cell(
-                            &mut gates[lane * 4 * h..(lane + 1) * 4 * h],
-                            &mut cs[lane * h..(lane + 1) * h],
-                            hcol,
-                        );
+                        for (j, v) in hcol.iter_mut().enumerate() {
+                            *v = hs[unit(lane, j, h)];
+                        }
                         let hcol = &*hcol;
                         if last {
                             let row = &mut logits[t * num_tags..(t + 1) * num_tags];

@@ -474,13 +474,13 @@ impl<'a> Tensors<'a> {
     }
 }
 
-/// Refuses a NaN or infinite value among the little-endian f32 values in `bytes`,
-/// `cols` per row (`scales`: one int8 row scale per value), naming the first one.
 /// [`check_finite`] for a matrix in the panel layout (naming the element's row and
-/// column), whose padding rows must be zero.
+/// column), whose padding rows must be zero bytes (checked first: a NaN there is a
+/// malformed layout, [`Error::InvalidModel`], not a weight of a row that does not exist).
 fn check_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
     let (rows, cols) = (m.rows(), m.cols());
-    // In panel order, then located: each float's row and column.
+    // In panel order, then located: each float's row and column (`cols > 0` wherever a
+    // float exists).
     let at = |i: usize| {
         let (panel, within) = (i / (PANEL_ROWS * cols), i % (PANEL_ROWS * cols));
         (
@@ -488,6 +488,13 @@ fn check_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
             within / PANEL_ROWS,
         )
     };
+    let padding = bytes
+        .chunks_exact(4)
+        .enumerate()
+        .any(|(i, b)| at(i).0 >= rows && b != [0; 4]);
+    if padding {
+        return Err(Error::InvalidModel);
+    }
     if check_finite(role, bytes, 1, false).is_err() {
         let i = bytes
             .chunks_exact(4)
@@ -506,16 +513,11 @@ fn check_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
             ]),
         });
     }
-    let padding = bytes
-        .chunks_exact(4)
-        .enumerate()
-        .any(|(i, b)| at(i).0 >= rows && b != [0; 4]);
-    if padding {
-        return Err(Error::InvalidModel);
-    }
     Ok(())
 }
 
+/// Refuses a NaN or infinite value among the little-endian f32 values in `bytes`,
+/// `cols` per row (`scales`: one int8 row scale per value), naming the first one.
 pub(crate) fn check_finite(
     role: Role,
     bytes: &[u8],

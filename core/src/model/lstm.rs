@@ -18,9 +18,9 @@ pub const LOW_MEMORY_BLOCK: usize = 1;
 /// One direction of one LSTM layer.
 #[derive(Debug, Clone, Copy)]
 pub struct Cell<'a> {
-    /// `W_ih` (4H, in) row-major, gate rows i, f, g, o.
+    /// `W_ih` (4H, in), gate rows i, f, g, o (in rows, or f32 in panels: [`Matrix`]).
     pub w_ih: Matrix<'a>,
-    /// `W_hh` (4H, H) row-major.
+    /// `W_hh` (4H, H).
     pub w_hh: Matrix<'a>,
     /// `b_ih + b_hh` (4H,).
     pub bias: Vector<'a>,
