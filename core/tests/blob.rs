@@ -6,7 +6,7 @@ use common::exercise::exercise;
 use common::{tiny, with_crc};
 use postag_core::builder::{quantize_row, BlobBuilder, BuildError};
 use postag_core::format::{self, DType, Role};
-use postag_core::tensor::{Matrix, Storage};
+use postag_core::tensor::{Layout, Matrix, Storage};
 use postag_core::{Error, Model, FORMAT_VERSION};
 use postag_testutil::repo;
 use proptest::prelude::*;
@@ -88,10 +88,16 @@ fn panel_layout_is_version_2_and_checked_at_load() {
         }
     )));
 
+    // The char embedding and `hidden2tag` in panels too (the loader takes panels for
+    // any of the tagger's matrices).
+    let more = tiny::blob_in(config, Storage::F32, true, true);
     let (a, b) = (
         Model::from_bytes(&panels).unwrap(),
         Model::from_bytes(&rows).unwrap(),
     );
+    let c = Model::from_bytes(&more).unwrap();
+    assert_eq!(c.word_embedding().layout(), Layout::Rows);
+    assert_eq!(c.chars().unwrap().embedding.layout(), Layout::Panels);
     for sentence in [
         &["The", "dog", "ate", "an", "apple"][..],
         &["7", "ÑANDÚ"],
@@ -105,13 +111,16 @@ fn panel_layout_is_version_2_and_checked_at_load() {
                 .unwrap();
             (tags, scores)
         };
-        let ((tags_a, scores_a), (tags_b, scores_b)) = (run(&a), run(&b));
-        assert_eq!(tags_a, tags_b, "{sentence:?}");
-        for (x, y) in scores_a.iter().zip(&scores_b) {
-            assert!(
-                (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
-                "{sentence:?}: {x} vs {y}"
-            );
+        let (tags_b, scores_b) = run(&b);
+        for m in [&a, &c] {
+            let (tags, scores) = run(m);
+            assert_eq!(tags, tags_b, "{sentence:?}");
+            for (x, y) in scores.iter().zip(&scores_b) {
+                assert!(
+                    (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                    "{sentence:?}: {x} vs {y}"
+                );
+            }
         }
     }
 

@@ -61,8 +61,19 @@ pub fn blob_with(config: Config) -> Vec<u8> {
 /// [`blob_with`] with the word LSTM's weights stored as `word`: f32 ones in the panel
 /// layout (format version 2) if `panels`, else in rows.
 pub fn blob_with_word_lstm(config: Config, word: Storage, panels: bool) -> Vec<u8> {
+    blob_in(config, word, panels, false)
+}
+
+/// [`blob_with_word_lstm`], with the char embedding and `hidden2tag` (f32) in panels
+/// too if `more_panels`: matrices the builder keeps in rows, which a version 2 blob may
+/// hold in panels.
+pub fn blob_in(config: Config, word: Storage, panels: bool, more_panels: bool) -> Vec<u8> {
     let mut b = BlobBuilder::new(config);
     b.panels(panels);
+    let f32_weights = |b: &mut BlobBuilder, role, rows, cols, data: &[f32]| match more_panels {
+        true => b.weights_in_panels(role, rows, cols, data),
+        false => b.weights(role, rows, cols, data, Storage::F32),
+    };
     let mut seed = 1;
     let mut next = |n| {
         seed += 1;
@@ -72,8 +83,7 @@ pub fn blob_with_word_lstm(config: Config, word: Storage, panels: bool) -> Vec<u
         .unwrap();
     b.words(WORDS.iter().enumerate().map(|(i, w)| (*w, i as u32)))
         .unwrap();
-    b.weights(Role::CharEmbedding, 9, 2, &next(18), Storage::F32)
-        .unwrap();
+    f32_weights(&mut b, Role::CharEmbedding, 9, 2, &next(18)).unwrap();
     b.chars(
         "thedogaple"
             .chars()
@@ -91,8 +101,7 @@ pub fn blob_with_word_lstm(config: Config, word: Storage, panels: bool) -> Vec<u
     b.lstm_stack(Net::Word, word, |_, rows, cols| Ok(next(rows * cols)))
         .unwrap();
     let d = config.lstm.output_dim();
-    b.weights(Role::TagWeights, 4, d, &next(4 * d), Storage::F32)
-        .unwrap();
+    f32_weights(&mut b, Role::TagWeights, 4, d, &next(4 * d)).unwrap();
     b.vector(Role::TagBias, &next(4)).unwrap();
     b.tag_names(TAGS).unwrap();
     if config.crf {
