@@ -47,6 +47,37 @@ impl Line {
     }
 }
 
+/// The first `\uXXXX` escape of a JSON line that is half of a UTF-16 surrogate pair
+/// without its other half: its column (1-based, in bytes) and code unit.
+fn lone_surrogate(line: &str) -> Option<(usize, u16)> {
+    let b = line.as_bytes();
+    let unit = |at: usize| -> Option<u16> {
+        let hex = b.get(at..at + 6)?;
+        if hex[0] != b'\\' || hex[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match unit(i) {
+            Some(hi @ 0xD800..=0xDBFF) => match unit(i + 6) {
+                Some(0xDC00..=0xDFFF) => i += 12,
+                _ => return Some((i + 1, hi)),
+            },
+            Some(lo @ 0xDC00..=0xDFFF) => return Some((i + 1, lo)),
+            Some(_) => i += 6,
+            // Any other escape is two bytes (`\\`, `\"`, `\n`, ...).
+            None => i += 2,
+        }
+    }
+    None
+}
+
 impl LineFormat {
     /// Reads one line (without its line ending); `at` names it in errors.
     fn read(self, line: &str, at: &dyn Fn() -> String) -> Result<Line> {
@@ -59,7 +90,16 @@ impl LineFormat {
             )),
             LineFormat::Jsonl { .. } => {
                 let value: Value =
-                    serde_json::from_str(line).with_context(|| format!("{}: not JSON", at()))?;
+                    serde_json::from_str(line).map_err(|e| match lone_surrogate(line) {
+                        // serde_json's words for it ("unexpected end of hex escape") name
+                        // neither the escape nor the fault.
+                        Some((column, code)) => anyhow!(
+                            "{}: not JSON: \\u{code:04X} at column {column} is half of a UTF-16 \
+                         surrogate pair without its other half (JSON text must be Unicode)",
+                            at()
+                        ),
+                        None => anyhow::Error::new(e).context(format!("{}: not JSON", at())),
+                    })?;
                 let Value::Object(obj) = value else {
                     bail!("{}: expected an object with \"tokens\"", at())
                 };

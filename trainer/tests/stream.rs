@@ -271,3 +271,38 @@ fn a_bad_line_ends_the_stream_after_the_answers_to_the_lines_before_it() {
         }
     }
 }
+
+/// A `\u` escape that is half of a UTF-16 surrogate pair without its other half is named,
+/// with its column; escaped backslashes before a `u` and whole pairs read as they are.
+#[test]
+fn a_lone_surrogate_escape_is_named() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let jsonl = LineFormat::Jsonl { scores: false };
+    for (line, column, unit) in [
+        (r#"{"tokens":["a\ud800b","dog"]}"#, 14, "D800"),
+        (r#"{"tokens":["x","\uDC00"]}"#, 17, "DC00"),
+        (r#"{"tokens":["\ud83d\ude00","\ud800"]}"#, 28, "D800"),
+    ] {
+        let (_, result) =
+            stream_until_error(&model, jsonl, format!("{line}\n").as_bytes(), vec![4096]);
+        let err = format!("{:#}", result.unwrap_err());
+        assert_eq!(
+            err,
+            format!(
+                "input:1: not JSON: \\u{unit} at column {column} is half of a UTF-16 surrogate \
+                 pair without its other half (JSON text must be Unicode)"
+            )
+        );
+    }
+    // `\\ud800` is a backslash and text; a pair is one character.
+    let out = stream(
+        &model,
+        jsonl,
+        "{\"tokens\":[\"\\\\ud800\",\"\\ud83d\\ude00\"]}\n".as_bytes(),
+        vec![4096],
+    );
+    assert!(
+        out.starts_with(r#"{"tokens":["\\ud800","😀"],"tags":["#),
+        "{out}"
+    );
+}
