@@ -182,7 +182,7 @@ pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentenc
 /// CoNLL-U: `# newpar`, `# sent_id`, `# text` (whitespace runs as one space), ranges for
 /// multiword tokens, UPOS (or XPOS, `xpos`) filled, no syntax (HEAD, DEPREL `_`); the
 /// whitespace of `text` in the tokens' MISC (`SpaceAfter=No`, `SpacesAfter`,
-/// `SpacesBefore`, `SpacesInToken`, see [`spaces_misc`]), from which the text is rebuilt
+/// `SpacesBefore`, `SpacesInToken`, see `spaces_misc`), from which the text is rebuilt
 /// byte for byte.
 pub fn write_conllu(text: &str, sentences: &[SysSentence], xpos: bool) -> String {
     let mut out = String::new();

@@ -1,7 +1,7 @@
 //! Streamed tagging of line formats: every input line is answered by exactly one
 //! output line, its own, as soon as it has arrived.
 //!
-//! Each line is read into a [`Line`] (its tokens and what its answer is built from),
+//! Each line is read into a `Line` (its tokens and what its answer is built from),
 //! every line of a chunk is tagged, blank ones included (as zero tokens), and the
 //! answers are written in input order: output line N always answers input line N.
 

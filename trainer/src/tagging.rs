@@ -115,7 +115,7 @@ pub fn warn_long_sentences(sentences: &[Vec<&str>], name: &dyn Fn(usize) -> Stri
 }
 
 /// Tags every sentence; `threads` workers each take a contiguous share and tag it up to
-/// [`BATCH`] sentences per core call ([`Model::tag_batch`]). Sentences longer than
+/// `BATCH` (32) sentences per core call ([`Model::tag_batch`]). Sentences longer than
 /// [`MAX_TOKENS`] are tagged in windows (see [`sentence_windows`]). Errors name the
 /// sentence as `name(index)` (0-based index) says, e.g. its file and line.
 pub fn tag_all(

@@ -18,7 +18,7 @@ pub struct ImportArgs {
     /// `model.state_dict()` saved with `safetensors.torch.save_file`.
     #[arg(long)]
     state_dict: PathBuf,
-    /// `{"word_to_ix": {...}, "tag_to_ix": {...}, "char_to_ix": {...}}`; the key "<unk>"
+    /// `{"word_to_ix": {...}, "tag_to_ix": {...}, "char_to_ix": {...}}`; the key `"<unk>"`
     /// names the unknown-word (or unknown-char) row.
     #[arg(long)]
     vocab: PathBuf,
