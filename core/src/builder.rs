@@ -165,10 +165,7 @@ impl BlobBuilder {
                 let cols = cols.max(1);
                 // The element's row and column: in panels, 16 rows column by column.
                 let (row, col) = match dtype {
-                    DType::F32Panels => {
-                        let (panel, at) = (i / (PANEL_ROWS * cols), i % (PANEL_ROWS * cols));
-                        (panel * PANEL_ROWS + at % PANEL_ROWS, at / PANEL_ROWS)
-                    }
+                    DType::F32Panels => crate::kernels::panel_position(i, cols),
                     _ => (i / cols, i % cols),
                 };
                 return Err(BuildError::NonFinite {

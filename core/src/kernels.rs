@@ -180,6 +180,17 @@ pub fn panel_index(r: usize, c: usize, cols: usize) -> usize {
     (r / PANEL_ROWS) * PANEL_ROWS * cols + c * PANEL_ROWS + r % PANEL_ROWS
 }
 
+/// The (row, column) of element `i` of a matrix of `cols` columns (`cols > 0`) in the
+/// panel layout: [`panel_index`] inverted (rows past the matrix's are its padding).
+#[inline]
+pub fn panel_position(i: usize, cols: usize) -> (usize, usize) {
+    let (panel, within) = (i / (PANEL_ROWS * cols), i % (PANEL_ROWS * cols));
+    (
+        panel * PANEL_ROWS + within % PANEL_ROWS,
+        within / PANEL_ROWS,
+    )
+}
+
 /// `sum_k w(r, col0 + k) * x[k]` for the matrix of `cols` columns whose little-endian
 /// f32 values `w` holds in the panel layout: from zero, one product after another in
 /// column order. The dot product of that layout, whose order every kernel over panels

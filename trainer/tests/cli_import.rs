@@ -296,6 +296,12 @@ fn quantize_keeps_the_segmenter() {
 #[test]
 fn convert_switches_the_word_lstm_layout_losslessly() {
     let dir = workdir("convert");
+    let convert = |model: &str, layout: &str, out: &str| {
+        ok(
+            &dir,
+            &["convert", "--model", model, "--layout", layout, "-o", out],
+        )
+    };
     let (st, vocab) = torch_fixture_files("bi2_char_bi2_crf_27");
     succeeded(&[], import_torch(&dir, &st, &vocab, "f32.postag", &[]));
     let version = |name: &str| {
@@ -309,18 +315,7 @@ fn convert_switches_the_word_lstm_layout_losslessly() {
         "{said}"
     );
 
-    let said = ok(
-        &dir,
-        &[
-            "convert",
-            "--model",
-            "f32.postag",
-            "--layout",
-            "rows",
-            "-o",
-            "rows.postag",
-        ],
-    );
+    let said = convert("f32.postag", "rows", "rows.postag");
     assert!(
         said.contains("the word LSTM in rows, format version 1"),
         "{said}"
@@ -341,18 +336,7 @@ fn convert_switches_the_word_lstm_layout_losslessly() {
         .iter()
         .all(|e| e.unwrap().dtype != postag_core::format::DType::F32Panels));
 
-    ok(
-        &dir,
-        &[
-            "convert",
-            "--model",
-            "rows.postag",
-            "--layout",
-            "panels",
-            "-o",
-            "back.postag",
-        ],
-    );
+    convert("rows.postag", "panels", "back.postag");
     // Back in panels: every tensor's bytes as imported (the writers order them apart).
     let tensors = |name: &str| {
         let blob = std::fs::read(dir.join(name)).unwrap();
@@ -417,35 +401,13 @@ fn convert_switches_the_word_lstm_layout_losslessly() {
         }
     }
 
-    let said = ok(
-        &dir,
-        &[
-            "convert",
-            "--model",
-            "f32.postag",
-            "--layout",
-            "panels",
-            "-o",
-            "same.postag",
-        ],
-    );
+    let said = convert("f32.postag", "panels", "same.postag");
     assert!(said.contains("is in panels already"), "{said}");
     succeeded(
         &[],
         import_torch(&dir, &st, &vocab, "int8.postag", &["--quantize"]),
     );
-    let said = ok(
-        &dir,
-        &[
-            "convert",
-            "--model",
-            "int8.postag",
-            "--layout",
-            "rows",
-            "-o",
-            "int8-rows.postag",
-        ],
-    );
+    let said = convert("int8.postag", "rows", "int8-rows.postag");
     assert!(said.contains("has int8 weights"), "{said}");
     assert_eq!(
         std::fs::read(dir.join("int8-rows.postag")).unwrap(),

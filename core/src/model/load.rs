@@ -10,7 +10,6 @@ use super::Model;
 use crate::format::{
     self, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM,
     MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE,
-    PANEL_ROWS,
 };
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::StringTable;
@@ -481,13 +480,7 @@ fn check_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
     let (rows, cols) = (m.rows(), m.cols());
     // In panel order, then located: each float's row and column (`cols > 0` wherever a
     // float exists).
-    let at = |i: usize| {
-        let (panel, within) = (i / (PANEL_ROWS * cols), i % (PANEL_ROWS * cols));
-        (
-            panel * PANEL_ROWS + within % PANEL_ROWS,
-            within / PANEL_ROWS,
-        )
-    };
+    let at = |i: usize| crate::kernels::panel_position(i, cols);
     let padding = bytes
         .chunks_exact(4)
         .enumerate()
