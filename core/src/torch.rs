@@ -290,6 +290,13 @@ pub fn blob_from_state_dict(
     let (words, unknown_word) = split_unknown("word_to_ix", &vocab.word_to_ix, word_rows)?;
 
     let chars = match d.shape("char_embeddings.weight") {
+        // A `char_to_ix` for a model without a char network would be dropped: the
+        // vocabulary and the state_dict are of different models.
+        None if vocab.char_to_ix.is_some() => {
+            return err(
+                "the vocabulary has `char_to_ix` but the state_dict has no `char_embeddings.weight` (a model without char features): export the char model's state_dict, or leave `char_to_ix` out",
+            );
+        }
         None => None,
         Some(&[rows, dim]) => {
             let Some(map) = &vocab.char_to_ix else {

@@ -133,3 +133,15 @@ fn non_finite_and_out_of_range_values_are_named() {
         "x[1, 1] is 1e300, out of f32 range"
     );
 }
+
+#[test]
+fn a_char_vocabulary_for_a_word_only_state_dict_is_refused() {
+    let mut v = vocab();
+    v.char_to_ix = Some([("a".to_string(), 0)].into_iter().collect());
+    assert_eq!(
+        blob_from_state_dict(state_dict(8), &v, &ImportOptions::default())
+            .unwrap_err()
+            .to_string(),
+        "the vocabulary has `char_to_ix` but the state_dict has no `char_embeddings.weight` (a model without char features): export the char model's state_dict, or leave `char_to_ix` out"
+    );
+}
