@@ -272,18 +272,18 @@ pub fn gemv_panels(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Quantizes `x` to i16 in `q` with one scale: `x[i] ~= q[i] * scale`, `|q[i]| <=
-/// 16383`, error at most `scale / 2 = max|x| / 32766`. `None` (and `q` untouched) when
-/// some element is not finite: the caller then keeps to f32 arithmetic.
+/// Quantizes `x` to i16 in `q` (as far as both go) with one scale: `x[i] ~= q[i] *
+/// scale`, `|q[i]| <= 16383`, error at most `scale / 2 = max|x| / 32766`. `None` (and
+/// `q` untouched) when some element is not finite: the caller then keeps to f32
+/// arithmetic.
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     let max = max_abs_finite(x)?;
-    if max == 0.0 {
-        q.fill(0);
-        return Some(0.0);
-    }
-    quantize_into(x, q, 16383.0 / max);
+    // All zeros by the same loop when every `x` is 0.0 or -0.0 (a fill would bring the
+    // library's byte-wise clear into a firmware image for this one use).
+    let inv = if max == 0.0 { 0.0 } else { 16383.0 / max };
+    quantize_into(x, q, inv);
     Some(max / 16383.0)
 }
 

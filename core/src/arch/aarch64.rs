@@ -259,7 +259,8 @@ pub(super) unsafe fn quantize_i16_neon(x: &[f32], q: &mut [i16]) -> Option<f32> 
     }
     let max = max_abs_finite(&x[i..])?.max(f32::from_bits(body));
     if max == 0.0 {
-        q.fill(0);
+        let n = x.len().min(q.len());
+        q[..n].fill(0);
         return Some(0.0);
     }
     let inv = 16383.0 / max;

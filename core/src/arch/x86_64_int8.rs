@@ -869,7 +869,8 @@ pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> 
         }
         let max = f32::from_bits(max_bits);
         if max == 0.0 {
-            q.fill(0);
+            let n = x.len().min(q.len());
+            q[..n].fill(0);
             return Some(0.0);
         }
         let inv = 16383.0 / max;
