@@ -497,6 +497,26 @@ pub fn split(bytes: &[u8]) -> Result<RawBlob<'_>, Error> {
     split_with(bytes, true)
 }
 
+/// Bytes that [`verify`] accepted: their framing and CRC-32 are right and their
+/// header decodes. [`crate::Model::from_verified_in_place`] takes them without
+/// computing the CRC again. Only [`verify`] makes one.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified<'a>(&'a [u8]);
+
+impl<'a> Verified<'a> {
+    /// The bytes.
+    pub fn bytes(self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// The checks of [`split`] (magic, version, lengths, CRC, header), as a [`Verified`]:
+/// for a loader that checks the CRC in a call of its own, before it takes the stack
+/// for the model (the CRC's loop takes 2.4 KiB of stack on some targets).
+pub fn verify(bytes: &[u8]) -> Result<Verified<'_>, Error> {
+    split(bytes).map(|_| Verified(bytes))
+}
+
 /// [`split`], with or without the CRC-32 check (without: for bytes that [`split`]
 /// accepted before and that have not changed since).
 pub(crate) fn split_with(bytes: &[u8], check_crc: bool) -> Result<RawBlob<'_>, Error> {

@@ -158,22 +158,36 @@ pub unsafe extern "C" fn postag_model_load(
         // SAFETY: the caller keeps the blob valid and unchanged for as long as the model
         // is used, which is all the lifetime this library relies on.
         let bytes: &'static [u8] = unsafe { bytes.get() };
-        // Built in place and copied once: the model is on the stack once (a
-        // microcontroller's is small), not also in a `Loaded` written afterwards.
-        let mut model = MaybeUninit::uninit();
-        let model = Model::from_bytes_in_place(bytes, &mut model)?;
-        let out = out.cast::<Loaded>().ptr();
-        // SAFETY: `out` is writable (caller's contract, checked above), overlaps no
-        // input, and `Loaded` fits a `postag_model` (size and alignment asserted above);
-        // each field is written through a raw pointer, never read.
-        unsafe {
-            addr_of_mut!((*out).magic).write(LOADED);
-            addr_of_mut!((*out).blob).write(blob);
-            copy_nonoverlapping(model, addr_of_mut!((*out).model), 1);
-            addr_of_mut!((*out).bytes).write(bytes);
-        }
-        Ok(())
+        // The CRC first, while the model takes no stack: its loop's buffer and the
+        // model are never on the stack together.
+        let verified = postag_core::format::verify(bytes)?;
+        load_verified(verified, blob, out)
     })
+}
+
+/// The rest of [`postag_model_load`] after the CRC: the model built in place and
+/// copied once, so that it is on the stack once (a microcontroller's is small), not
+/// also in a `Loaded` written afterwards; a function of its own, whose frame with the
+/// model exists only now.
+#[inline(never)]
+fn load_verified(
+    verified: postag_core::format::Verified<'static>,
+    blob: Region,
+    out: Value<postag_model>,
+) -> Result<(), postag_status> {
+    let mut model = MaybeUninit::uninit();
+    let model = Model::from_verified_in_place(verified, &mut model)?;
+    let out = out.cast::<Loaded>().ptr();
+    // SAFETY: `out` is writable (caller's contract, checked by the caller), overlaps no
+    // input, and `Loaded` fits a `postag_model` (size and alignment asserted above);
+    // each field is written through a raw pointer, never read.
+    unsafe {
+        addr_of_mut!((*out).magic).write(LOADED);
+        addr_of_mut!((*out).blob).write(blob);
+        copy_nonoverlapping(model, addr_of_mut!((*out).model), 1);
+        addr_of_mut!((*out).bytes).write(verified.bytes());
+    }
+    Ok(())
 }
 
 /// The format version that a blob declares, without loading it: to tell a user which

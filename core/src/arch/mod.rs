@@ -45,6 +45,8 @@ mod x86_64;
 // tested on every host through a portable model of the instructions.
 #[cfg(any(postag_arm_dsp, all(test, feature = "std")))]
 mod arm;
+#[cfg(postag_arm_dsp)]
+pub(crate) use arm::crc32_reduce;
 #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
 pub(crate) use arm::{cell_state, dot_i8_groups, dot_i8_rows_add, max_magnitude_bits};
 

@@ -30,17 +30,28 @@ impl<'a> Model<'a> {
         bytes: &'a [u8],
         place: &'m mut MaybeUninit<Self>,
     ) -> Result<&'m mut Self, Error> {
-        Self::load(bytes, place, true)
+        Self::from_verified_in_place(format::verify(bytes)?, place)
+    }
+
+    /// [`Model::from_bytes_in_place`] for bytes whose framing and CRC
+    /// [`format::verify`] checked: everything else is checked here. A loader that
+    /// verifies in a call of its own keeps the CRC's stack and the model's apart.
+    pub fn from_verified_in_place<'m>(
+        blob: format::Verified<'a>,
+        place: &'m mut MaybeUninit<Self>,
+    ) -> Result<&'m mut Self, Error> {
+        Self::load(blob, place, true)
     }
 
     /// [`Model::from_bytes_in_place`]; `index`: whether lookups may use the index of
     /// the tensor table (tests compare with walks over the table alone).
     fn load<'m>(
-        bytes: &'a [u8],
+        blob: format::Verified<'a>,
         place: &'m mut MaybeUninit<Self>,
         index: bool,
     ) -> Result<&'m mut Self, Error> {
-        let raw = format::split(bytes)?;
+        let bytes = blob.bytes();
+        let raw = format::split_with(bytes, false)?;
         let mut t = Tensors::new(raw.header.tensors, raw.payload, index);
         // Panels only in a version 2 blob.
         #[cfg(not(target_os = "none"))]
@@ -618,9 +629,10 @@ mod tests {
     /// The load with the table's index and with walks over the table alone: the same
     /// model or the same error.
     fn same_answer(bytes: &[u8]) -> Result<(), Error> {
+        let blob = format::verify(bytes)?;
         let (mut a, mut b) = (MaybeUninit::uninit(), MaybeUninit::uninit());
-        let indexed = Model::load(bytes, &mut a, true).map(|m| *m);
-        let walked = Model::load(bytes, &mut b, false).map(|m| *m);
+        let indexed = Model::load(blob, &mut a, true).map(|m| *m);
+        let walked = Model::load(blob, &mut b, false).map(|m| *m);
         match (&indexed, &walked) {
             (Ok(x), Ok(y)) => {
                 assert_eq!(x.config, y.config);
