@@ -44,16 +44,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     postag_trainer::fsio::remove_temporaries_on_signal()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(postag_trainer::fsio::Stdout::new(stdout.lock()));
+    // The commands that write a model report on standard error (not locked: worker
+    // threads warn there too), as `train` does: with `-o /dev/stdout` standard output
+    // carries the model's bytes and nothing else.
+    let mut report = std::io::stderr();
     match cli.command {
         Command::Train(a) => cmd::train::run(*a)?,
         Command::Eval(a) => cmd::eval::run(a, &mut out)?,
         Command::Tag(a) => cmd::tag::run(a, &mut out)?,
-        Command::ImportTorch(a) => cmd::import_torch::run(a, &mut out)?,
-        Command::Quantize(a) => cmd::quantize::run(a, &mut out)?,
-        Command::Convert(a) => cmd::convert::run(a, &mut out)?,
+        Command::ImportTorch(a) => cmd::import_torch::run(a, &mut report)?,
+        Command::Quantize(a) => cmd::quantize::run(a, &mut report)?,
+        Command::Convert(a) => cmd::convert::run(a, &mut report)?,
         Command::Inspect(a) => cmd::inspect::run(a, &mut out)?,
         Command::Bench(a) => cmd::bench::run(a, &mut out)?,
-        Command::Segmenter(a) => cmd::segmenter::run(a, &mut out)?,
+        Command::Segmenter(a) => cmd::segmenter::run(a, &mut report)?,
     }
     out.flush()?;
     Ok(())

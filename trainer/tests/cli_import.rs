@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, import_torch, ok, succeeded, torch_fixture_files};
+use common::{fails, import_torch, ok, reported, succeeded, torch_fixture_files};
 
 use postag_core::torch::{read_safetensors, TorchTensor};
 use postag_testutil::{repo, torch_fixtures, workdir};
@@ -225,7 +225,7 @@ fn import_torch_summary_names_the_char_lstm_direction() {
         let fixtures = repo().join("tests/fixtures/torch");
         let st = fixtures.join(format!("{name}.safetensors"));
         let vocab = fixtures.join(format!("{name}.vocab.json"));
-        let out = ok(
+        let out = reported(
             &dir,
             &[
                 "import-torch",
@@ -297,7 +297,7 @@ fn quantize_keeps_the_segmenter() {
 fn convert_switches_the_word_lstm_layout_losslessly() {
     let dir = workdir("convert");
     let convert = |model: &str, layout: &str, out: &str| {
-        ok(
+        reported(
             &dir,
             &["convert", "--model", model, "--layout", layout, "-o", out],
         )

@@ -217,7 +217,7 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
     let i8_size = std::fs::metadata(dir.join("m8.postag")).unwrap().len();
     assert!(i8_size * 2 < f32_size, "int8 {i8_size} vs f32 {f32_size}");
     // An int8 model has nothing to quantize: the same bytes, and it says so.
-    let said = ok(
+    let said = common::reported(
         &dir,
         &["quantize", "--model", "m8.postag", "-o", "m88.postag"],
     );

@@ -36,7 +36,9 @@ pub struct ConvertArgs {
     output: PathBuf,
 }
 
-pub fn run(args: ConvertArgs, out: &mut dyn std::io::Write) -> Result<()> {
+/// Writes the converted model to `-o`; what it did goes to `report` (standard error: `-o
+/// /dev/stdout` puts the model on standard output).
+pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
     let model = file.load()?;
     let bytes = file.bytes();
@@ -52,7 +54,7 @@ pub fn run(args: ConvertArgs, out: &mut dyn std::io::Write) -> Result<()> {
     if let Some(why) = done {
         write_atomic(&args.output, bytes)?;
         writeln!(
-            out,
+            report,
             "{} {why}: wrote {}, the same {} bytes",
             args.model.display(),
             args.output.display(),
@@ -65,7 +67,7 @@ pub fn run(args: ConvertArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let converted = copy_segmenter(bytes, &tagger)?;
     write_atomic(&args.output, &converted)?;
     writeln!(
-        out,
+        report,
         "wrote {}: the word LSTM in {}, format version {} ({} bytes)",
         args.output.display(),
         if panels { "panels" } else { "rows" },

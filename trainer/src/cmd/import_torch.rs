@@ -53,7 +53,9 @@ pub struct ImportArgs {
     no_quantize: bool,
 }
 
-pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
+/// Writes the model to `-o`; what it did goes to `report` (standard error: `-o
+/// /dev/stdout` puts the model on standard output).
+pub fn run(args: ImportArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let bytes = std::fs::read(&args.state_dict)
         .with_context(|| format!("cannot read {}", args.state_dict.display()))?;
     let tensors =
@@ -76,7 +78,7 @@ pub fn run(args: ImportArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let model = Model::from_bytes(&blob)?;
     let c = model.config();
     writeln!(
-        out,
+        report,
         "wrote {}: {} bytes; word LSTM {} x {}{}{}{}, {} tags{}",
         args.output.display(),
         blob.len(),

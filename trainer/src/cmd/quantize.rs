@@ -22,7 +22,9 @@ pub struct QuantizeArgs {
     output: PathBuf,
 }
 
-pub fn run(args: QuantizeArgs, out: &mut dyn std::io::Write) -> Result<()> {
+/// Writes the int8 model to `-o`; what it did goes to `report` (standard error: `-o
+/// /dev/stdout` puts the model on standard output).
+pub fn run(args: QuantizeArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
     let model = file.load()?;
     let bytes = file.bytes();
@@ -32,7 +34,7 @@ pub fn run(args: QuantizeArgs, out: &mut dyn std::io::Write) -> Result<()> {
         // int8 too: nothing to quantize.
         write_atomic(&args.output, bytes)?;
         writeln!(
-            out,
+            report,
             "{} already has int8 weights: wrote {}, the same {} bytes",
             args.model.display(),
             args.output.display(),
@@ -51,7 +53,7 @@ pub fn run(args: QuantizeArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let q = copy_segmenter_as(bytes, &tagger, Storage::I8)?;
     write_atomic(&args.output, &q)?;
     writeln!(
-        out,
+        report,
         "wrote {}: {} bytes (from {} bytes, {:.2}x smaller)",
         args.output.display(),
         q.len(),

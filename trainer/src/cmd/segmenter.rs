@@ -23,7 +23,8 @@ pub struct SegmenterArgs {
     /// Training data (CoNLL-U with `# text`).
     #[arg(long)]
     train: PathBuf,
-    /// Dev data: report raw-text Tokens, Sentences, Words and UPOS F1 on it.
+    /// Dev data: report raw-text Tokens, Sentences, Words and UPOS F1 on it (on
+    /// standard error, with the rest of the report).
     #[arg(long)]
     dev: Option<PathBuf>,
     /// Where to write the model with its segmenter.
@@ -135,7 +136,9 @@ pub(crate) fn check_opts(opts: &SegOpts, [dim, hidden, steps]: [&str; 3]) -> Res
     Ok(())
 }
 
-pub fn run(args: SegmenterArgs, out: &mut dyn std::io::Write) -> Result<()> {
+/// Writes the model with its segmenter to `-o`; what it did, and the `--dev` scores,
+/// go to `report` (standard error: `-o /dev/stdout` puts the model on standard output).
+pub fn run(args: SegmenterArgs, report: &mut dyn std::io::Write) -> Result<()> {
     // Everything that can be checked before minutes of training is checked first.
     let file = args.model.open()?;
     file.load()?;
@@ -155,7 +158,7 @@ pub fn run(args: SegmenterArgs, out: &mut dyn std::io::Write) -> Result<()> {
     write_atomic(&args.output, &blob)?;
     let seg = crate::pipeline::segmenter(&blob, &args.output.display().to_string())?;
     writeln!(
-        out,
+        report,
         "wrote {} ({} bytes; segmenter {} bytes, {} chars, {} multiword forms)",
         args.output.display(),
         blob.len(),
@@ -171,9 +174,9 @@ pub fn run(args: SegmenterArgs, out: &mut dyn std::io::Write) -> Result<()> {
             crate::tagging::threads(args.threads),
             false,
         )?;
-        write!(out, "{}", render(&r.scores))?;
+        write!(report, "{}", render(&r.scores))?;
         writeln!(
-            out,
+            report,
             "segmented {} bytes in {:.2} s: {:.2} MB/s",
             r.text_bytes,
             r.segment_seconds,

@@ -46,6 +46,23 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
     succeeded(args, run(dir, args))
 }
 
+/// Runs and requires success and an empty standard output (a command that writes a
+/// model reports on standard error); returns stderr.
+pub fn reported(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "postag {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "postag {args:?} wrote to standard output: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
 /// Runs with `stdin` and requires success; returns stdout.
 pub fn ok_with_input(dir: &Path, args: &[&str], stdin: &[u8]) -> String {
     succeeded(args, run_with_input(dir, args, stdin))

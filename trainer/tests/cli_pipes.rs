@@ -1,0 +1,157 @@
+//! Every command that writes a model, with `-o /dev/stdout` into a pipe: standard output
+//! carries the model's bytes and nothing else (the report goes to standard error), the
+//! same bytes as `-o FILE`, and the model loads.
+
+mod common;
+
+use std::path::Path;
+
+use common::{reported, run, torch_fixture_files};
+use postag_testutil::{repo, workdir};
+
+/// Two sentences with `# text` (for `segmenter`), tagged (for `train`).
+const TRAIN: &str = "# newpar\n# text = I can't go.\n1\tI\tI\tPRON\t_\t_\t_\t_\t_\t_\n2-3\tcan't\t_\t_\t_\t_\t_\t_\t_\t_\n2\tca\tcan\tAUX\t_\t_\t_\t_\t_\t_\n3\tn't\tnot\tPART\t_\t_\t_\t_\t_\t_\n4\tgo\tgo\tVERB\t_\t_\t_\t_\t_\tSpaceAfter=No\n5\t.\t.\tPUNCT\t_\t_\t_\t_\t_\t_\n\n# text = Hello, world!\n1\tHello\thello\tINTJ\t_\t_\t_\t_\t_\tSpaceAfter=No\n2\t,\t,\tPUNCT\t_\t_\t_\t_\t_\t_\n3\tworld\tworld\tNOUN\t_\t_\t_\t_\t_\tSpaceAfter=No\n4\t!\t!\tPUNCT\t_\t_\t_\t_\t_\t_\n\n";
+
+/// Runs `args` (whose output is `OUT`) twice: with `-o OUT` replaced by a file, and by
+/// `/dev/stdout` with standard output a pipe. Requires the same bytes both ways, a model
+/// `inspect` reads, and each run's report on standard error; returns the piped run's
+/// report.
+fn same_through_a_pipe(dir: &Path, name: &str, args: &[&str]) -> String {
+    fn with<'a>(args: &[&'a str], out: &'a str) -> Vec<&'a str> {
+        args.iter()
+            .map(|&a| if a == "OUT" { out } else { a })
+            .collect()
+    }
+    let file = format!("{name}.postag");
+    let said = reported(dir, &with(args, &file));
+    assert!(said.contains(&format!("wrote {file}")), "{said}");
+    let piped = run(dir, &with(args, "/dev/stdout"));
+    let report = String::from_utf8_lossy(&piped.stderr).into_owned();
+    assert!(piped.status.success(), "{name}: {report}");
+    assert!(report.contains("wrote /dev/stdout"), "{name}: {report}");
+    let written = std::fs::read(dir.join(&file)).unwrap();
+    assert!(
+        piped.stdout == written,
+        "{name}: {} bytes through the pipe, {} in the file; the pipe's last bytes: {:?}",
+        piped.stdout.len(),
+        written.len(),
+        String::from_utf8_lossy(&piped.stdout[piped.stdout.len().saturating_sub(120)..])
+    );
+    let back = format!("{name}-piped.postag");
+    std::fs::write(dir.join(&back), &piped.stdout).unwrap();
+    let inspected = run(dir, &["inspect", "--model", &back]);
+    assert!(
+        inspected.status.success(),
+        "{name}: the piped model does not load: {}",
+        String::from_utf8_lossy(&inspected.stderr)
+    );
+    report
+}
+
+#[test]
+fn models_written_to_a_piped_stdout_are_the_files_bytes() {
+    let dir = workdir("pipes");
+    std::fs::write(dir.join("train.conllu"), TRAIN.repeat(10)).unwrap();
+    std::fs::write(dir.join("dev.conllu"), TRAIN).unwrap();
+    let (st, vocab) = torch_fixture_files("bi2_char_bi2_crf_27");
+    let (st, vocab) = (st.to_str().unwrap(), vocab.to_str().unwrap());
+    let micro = repo().join("models/en_ewt_micro.postag");
+    let micro = micro.to_str().unwrap();
+
+    same_through_a_pipe(
+        &dir,
+        "imported",
+        &[
+            "import-torch",
+            "--state-dict",
+            st,
+            "--vocab",
+            vocab,
+            "-o",
+            "OUT",
+        ],
+    );
+    // An f32 model (the import) is quantized; an int8 one is copied, saying so.
+    same_through_a_pipe(
+        &dir,
+        "quantized",
+        &["quantize", "--model", "imported.postag", "-o", "OUT"],
+    );
+    let said = same_through_a_pipe(
+        &dir,
+        "requantized",
+        &["quantize", "--model", "quantized.postag", "-o", "OUT"],
+    );
+    assert!(said.contains("already has int8 weights"), "{said}");
+    same_through_a_pipe(
+        &dir,
+        "rows",
+        &[
+            "convert",
+            "--model",
+            "imported.postag",
+            "--layout",
+            "rows",
+            "-o",
+            "OUT",
+        ],
+    );
+    let said = same_through_a_pipe(
+        &dir,
+        "panels",
+        &[
+            "convert",
+            "--model",
+            "imported.postag",
+            "--layout",
+            "panels",
+            "-o",
+            "OUT",
+        ],
+    );
+    assert!(said.contains("is in panels already"), "{said}");
+    // The --dev scores are part of the report: on standard error too.
+    let said = same_through_a_pipe(
+        &dir,
+        "segmented",
+        &[
+            "segmenter",
+            "--model",
+            micro,
+            "--train",
+            "train.conllu",
+            "--dev",
+            "dev.conllu",
+            "--steps",
+            "3",
+            "--dim",
+            "4",
+            "--hidden",
+            "4",
+            "--threads",
+            "1",
+            "-o",
+            "OUT",
+        ],
+    );
+    assert!(said.contains("UPOS"), "{said}");
+    same_through_a_pipe(
+        &dir,
+        "trained",
+        &[
+            "train",
+            "--train",
+            "train.conllu",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+            "--no-segmenter",
+            "-o",
+            "OUT",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
