@@ -311,6 +311,23 @@ fn resumed_and_repeated_runs_give_identical_models() {
         assert!(ckpt.exists());
     }
     println!("killed mid-run: {killed}");
+    if killed {
+        // A checkpoint with a changed byte is refused (not resumed into another model),
+        // naming the file, and nothing is written.
+        let mut bytes = std::fs::read(&ckpt).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x10;
+        std::fs::write(dir.join("e.postag.ckpt"), &bytes).unwrap();
+        let mut damaged = args("e.postag");
+        damaged.push("--resume");
+        let err = fails(&dir, &damaged);
+        assert!(
+            err.contains("e.postag.ckpt is damaged (its CRC-32 is ")
+                && err.contains("remove it, or train without --resume to start over"),
+            "{err}"
+        );
+        assert!(!dir.join("e.postag").exists());
+    }
     let mut resume = args("c.postag");
     resume.push("--resume");
     ok(&dir, &resume);
