@@ -18,11 +18,13 @@ pub struct TagScore {
     pub true_positives: usize,
     /// Predicted, not gold.
     pub false_positives: usize,
-    /// Precision (0 when never predicted).
-    pub precision: f64,
-    /// Recall.
-    pub recall: f64,
-    /// Harmonic mean of precision and recall.
+    /// `true_positives / (true_positives + false_positives)`; `None` (JSON `null`) for a
+    /// tag never predicted.
+    pub precision: Option<f64>,
+    /// `true_positives / support`; `None` (JSON `null`) for a tag not in the gold data.
+    pub recall: Option<f64>,
+    /// Harmonic mean of precision and recall, `2 true_positives / (support + predicted)`:
+    /// 0 where either is undefined (no true positives then).
     pub f1: f64,
 }
 
@@ -33,15 +35,15 @@ pub struct Count {
     pub words: usize,
     /// Correctly tagged words.
     pub correct: usize,
-    /// `correct / words` (0 for no words).
-    pub accuracy: f64,
+    /// `correct / words`; `None` (JSON `null`) for no words.
+    pub accuracy: Option<f64>,
 }
 
 impl Count {
     fn add(&mut self, ok: bool) {
         self.words += 1;
         self.correct += ok as usize;
-        self.accuracy = self.correct as f64 / self.words as f64;
+        self.accuracy = ratio(self.correct, self.words);
     }
 }
 
@@ -52,7 +54,7 @@ pub struct Evaluation {
     pub words: usize,
     /// Correctly tagged words.
     pub correct: usize,
-    /// `correct / words`.
+    /// `correct / words` (the commands refuse data without words).
     pub accuracy: f64,
     /// Words with their own vocabulary entry.
     pub known: Count,
@@ -111,31 +113,27 @@ pub fn evaluate(
         let predicted = score.true_positives + score.false_positives;
         score.precision = ratio(score.true_positives, predicted);
         score.recall = ratio(score.true_positives, score.support);
-        score.f1 = if score.precision + score.recall > 0.0 {
-            2.0 * score.precision * score.recall / (score.precision + score.recall)
-        } else {
-            0.0
-        };
+        // Every tag listed is gold or predicted somewhere: the sum is not 0.
+        score.f1 = ratio(2 * score.true_positives, score.support + predicted).unwrap_or(0.0);
     }
-    (ev.words, ev.correct, ev.accuracy) = (all.words, all.correct, all.accuracy);
+    (ev.words, ev.correct) = (all.words, all.correct);
+    ev.accuracy = all.accuracy.unwrap_or(0.0);
     Ok(ev)
 }
 
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
+/// `a / b`, or `None` for `b == 0`.
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
 }
 
 /// A human-readable table of the results.
 pub fn render(ev: &Evaluation) -> String {
     // A category without words has no accuracy: "n/a", not 0.00%.
-    let pct = |c: &Count| match c.words {
-        0 => format!("{:>7} words  {:>7}", 0, "n/a"),
-        n => format!("{n:>7} words  {:>6.2}%", 100.0 * c.accuracy),
+    let pct = |c: &Count| match c.accuracy {
+        None => format!("{:>7} words  {:>7}", c.words, "n/a"),
+        Some(a) => format!("{:>7} words  {:>6.2}%", c.words, 100.0 * a),
     };
+    let fraction = |x: Option<f64>| x.map_or(format!("{:>9}", "n/a"), |x| format!("{x:>9.4}"));
     let mut out = format!(
         "accuracy  {:.2}%  ({} of {} words)\nknown     {}\nunknown   {}\n\n{:<10} {:>9} {:>9} {:>9} {:>9}\n",
         100.0 * ev.accuracy,
@@ -151,8 +149,12 @@ pub fn render(ev: &Evaluation) -> String {
     );
     for (tag, s) in &ev.per_tag {
         out.push_str(&format!(
-            "{:<10} {:>9.4} {:>9.4} {:>9.4} {:>9}\n",
-            tag, s.precision, s.recall, s.f1, s.support
+            "{:<10} {} {} {:>9.4} {:>9}\n",
+            tag,
+            fraction(s.precision),
+            fraction(s.recall),
+            s.f1,
+            s.support
         ));
     }
     out

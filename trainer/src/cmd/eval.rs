@@ -21,7 +21,8 @@ pub struct EvalArgs {
     /// is an error).
     #[arg(long, value_parser = conllu::column_parser())]
     column: Option<TagColumn>,
-    /// Print one JSON object instead of a table.
+    /// Print one JSON object instead of a table (an accuracy, precision or recall with
+    /// nothing to divide by is `null` there, `n/a` in the table).
     #[arg(long)]
     json: bool,
     /// Worker threads (default: all cores).
