@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
-use postag_core::Model;
+use anyhow::{bail, Result};
+use postag_core::vocab::word_chars;
+use postag_core::{Error, Model};
 use serde::Serialize;
 
 use crate::conllu::{Sentence, TagColumn};
@@ -80,6 +81,7 @@ pub fn evaluate(
         let line = sentences[i].words.first().map_or(0, |w| w.line_number);
         format!("{}:{line}", source.display())
     };
+    check_vocabulary(model, sentences, &source.display().to_string())?;
     warn_long_sentences(&forms, &name);
     let tagged = tag_all(model, &forms, false, threads, &name)?;
     let mut ev = Evaluation::default();
@@ -119,6 +121,40 @@ pub fn evaluate(
     (ev.words, ev.correct) = (all.words, all.correct);
     ev.accuracy = all.accuracy.unwrap_or(0.0);
     Ok(ev)
+}
+
+/// Refuses the first word of `sentences` (read from `source`) that `model` cannot read,
+/// naming `source` and the word's own line: a word not in its vocabulary, or one with
+/// a character not in its char vocabulary, where the model has no unknown entry for it.
+/// (Tagging would fail on it too, naming only the sentence.)
+pub fn check_vocabulary(model: &Model<'_>, sentences: &[Sentence], source: &str) -> Result<()> {
+    let config = model.config();
+    let unknown_words = config.words.unknown.is_none();
+    // The char net, and the characters of a word it reads, when it has no unknown row.
+    let chars = config
+        .chars
+        .filter(|c| c.unknown.is_none())
+        .and_then(|c| Some((model.chars()?, c.max_word_chars as usize)));
+    if !unknown_words && chars.is_none() {
+        return Ok(());
+    }
+    for w in sentences.iter().flat_map(|s| &s.words) {
+        let error = if model.word_row(&w.form).is_none() {
+            Some(Error::UnknownWord)
+        } else {
+            chars
+                .filter(|(net, max)| word_chars(&w.form, *max).any(|c| net.row(c).is_none()))
+                .map(|_| Error::UnknownChar)
+        };
+        if let Some(e) = error {
+            bail!(
+                "{source}:{}: {}",
+                w.line_number,
+                model.explain(&[w.form.as_str()], e)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `a / b`, or `None` for `b == 0`.

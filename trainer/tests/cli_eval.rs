@@ -96,3 +96,62 @@ fn eval_json_is_null_where_nothing_is_counted() {
     assert!(ev["unknown"]["accuracy"].is_f64(), "{ev}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A word a model without an unknown-word entry (or a character one without an
+/// unknown-char entry) cannot read is named with its own line of the CoNLL-U input, by
+/// `eval` and by `tag --format conllu` (a file or standard input), not with its
+/// sentence's first line.
+#[test]
+fn a_word_outside_the_vocabulary_is_named_with_its_own_line() {
+    let dir = workdir("eval-oov-line");
+    // The fixture's vocabulary has "E" and "êÇMT" and no "<unk>".
+    let (st, vocab) = common::torch_fixture_files("bi1_word_04");
+    common::succeeded(
+        &[],
+        common::import_torch(&dir, &st, &vocab, "w.postag", &[]),
+    );
+    let text = "# sent_id = 1\n1\tE\t_\tVERB\t_\t_\t_\t_\t_\t_\n2\têÇMT\t_\tDET\t_\t_\t_\t_\t_\t_\n\n\
+                # sent_id = 2\n1\tE\t_\tVERB\t_\t_\t_\t_\t_\t_\n2-3\tEhello\t_\t_\t_\t_\t_\t_\t_\t_\n\
+                2\tE\t_\tDET\t_\t_\t_\t_\t_\t_\n3\thello\t_\tVERB\t_\t_\t_\t_\t_\t_\n\n";
+    assert_eq!(
+        text.lines().nth(8),
+        Some("3\thello\t_\tVERB\t_\t_\t_\t_\t_\t_")
+    );
+    std::fs::write(dir.join("f.conllu"), text).unwrap();
+    let said = "word \"hello\" is not in the model's vocabulary";
+    let err = common::fails(&dir, &["eval", "--model", "w.postag", "--data", "f.conllu"]);
+    assert!(err.contains(&format!("f.conllu:9: {said}")), "{err}");
+    let tag = ["tag", "--model", "w.postag", "--format", "conllu"];
+    let err = common::fails(&dir, &[&tag[..], &["--input", "f.conllu"]].concat());
+    assert!(err.contains(&format!("f.conllu:9: {said}")), "{err}");
+    let out = common::run_with_input(&dir, &tag, text.as_bytes());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains(&format!("<stdin>:9: {said}")),
+        "{err}"
+    );
+
+    // A known word with a character the char vocabulary lacks: "J" renamed "zJ" (no
+    // "z" among the fixture's characters, and no "<unk>" in either vocabulary).
+    let (st, vocab) = common::torch_fixture_files("bi1_char_bi1_25");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(vocab).unwrap()).unwrap();
+    assert!(v["char_to_ix"].get("z").is_none() && v["char_to_ix"].get("<unk>").is_none());
+    let words = v["word_to_ix"].as_object_mut().unwrap();
+    let row = words.remove("J").unwrap();
+    words.insert("zJ".into(), row);
+    std::fs::write(dir.join("c.vocab.json"), v.to_string()).unwrap();
+    let vocab = dir.join("c.vocab.json");
+    common::succeeded(
+        &[],
+        common::import_torch(&dir, &st, &vocab, "c.postag", &[]),
+    );
+    let text = "1\tnaïve\t_\tT0\t_\t_\t_\t_\t_\t_\n\n1\tP\t_\tT0\t_\t_\t_\t_\t_\t_\n\
+                2\tzJ\t_\tT1\t_\t_\t_\t_\t_\t_\n\n";
+    std::fs::write(dir.join("c.conllu"), text).unwrap();
+    let err = common::fails(&dir, &["eval", "--model", "c.postag", "--data", "c.conllu"]);
+    assert!(
+        err.contains("c.conllu:4: character 'z' is not in the model's char vocabulary"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

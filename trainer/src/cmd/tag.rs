@@ -182,6 +182,7 @@ fn tag_conllu(
     bar: &ProgressBar,
 ) -> Result<String> {
     let sentences = conllu::parse(text, std::path::Path::new(name))?;
+    crate::evaluate::check_vocabulary(model, &sentences, name)?;
     let forms: Vec<Vec<&str>> = sentences.iter().map(conllu::Sentence::forms).collect();
     let at = |i: usize| {
         format!(
