@@ -155,3 +155,103 @@ fn models_written_to_a_piped_stdout_are_the_files_bytes() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `-` is not taken for standard input or output by any file argument: it is refused
+/// with what to give instead (nothing named `-` is read or made); `/dev/stdin` and
+/// `/dev/stdout` are, and `./-` is a file named `-`.
+#[test]
+fn a_dash_is_refused_as_a_file_name_and_dev_stdin_is_read() {
+    let dir = workdir("dash");
+    std::fs::write(dir.join("train.conllu"), TRAIN).unwrap();
+    let micro = repo().join("models/en_ewt_micro.postag");
+    let micro = micro.to_str().unwrap();
+    let (st, vocab) = torch_fixture_files("bi1_word_04");
+    let (st, vocab) = (st.to_str().unwrap(), vocab.to_str().unwrap());
+    let outputs: [&[&str]; 6] = [
+        &["tag", "-o", "-"],
+        &[
+            "train",
+            "--train",
+            "train.conllu",
+            "--preset",
+            "tiny",
+            "-o",
+            "-",
+        ],
+        &["quantize", "--model", micro, "-o", "-"],
+        &["convert", "--model", micro, "--layout", "rows", "-o", "-"],
+        &["segmenter", "--train", "train.conllu", "--output", "-"],
+        &[
+            "import-torch",
+            "--state-dict",
+            st,
+            "--vocab",
+            vocab,
+            "-o",
+            "-",
+        ],
+    ];
+    for args in outputs {
+        let err = common::fails(&dir, args);
+        assert!(
+            err.contains("`-` does not name standard output here: give /dev/stdout"),
+            "{args:?}: {err}"
+        );
+    }
+    let inputs: [&[&str]; 9] = [
+        &["tag", "-i", "-"],
+        &["tag", "--model", "-"],
+        &["eval", "--data", "-"],
+        &["bench", "--data", "-"],
+        &["inspect", "--model", "-"],
+        &["train", "--train", "-", "-o", "m.postag"],
+        &[
+            "train",
+            "--train",
+            "train.conllu",
+            "--init",
+            "-",
+            "-o",
+            "m.postag",
+        ],
+        &[
+            "segmenter",
+            "--train",
+            "train.conllu",
+            "--dev",
+            "-",
+            "-o",
+            "m.postag",
+        ],
+        &[
+            "import-torch",
+            "--state-dict",
+            "-",
+            "--vocab",
+            vocab,
+            "-o",
+            "m.postag",
+        ],
+    ];
+    for args in inputs {
+        let err = common::fails(&dir, args);
+        assert!(
+            err.contains("`-` does not name standard input here: give /dev/stdin"),
+            "{args:?}: {err}"
+        );
+    }
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["train.conllu"], "files were made");
+
+    let tagged = common::ok_with_input(&dir, &["tag", "-i", "/dev/stdin"], b"The dog .\n");
+    assert_eq!(
+        tagged,
+        common::ok_with_input(&dir, &["tag"], b"The dog .\n")
+    );
+    common::ok_with_input(&dir, &["tag", "-o", "./-"], b"The dog .\n");
+    assert_eq!(std::fs::read_to_string(dir.join("-")).unwrap(), tagged);
+    let _ = std::fs::remove_dir_all(&dir);
+}

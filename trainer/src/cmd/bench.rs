@@ -17,7 +17,7 @@ pub struct BenchArgs {
     #[command(flatten)]
     model: ModelArg,
     /// Sentences to tag (CoNLL-U); their `# text` lines are the raw text to segment.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     data: PathBuf,
     /// Seconds to measure each figure.
     #[arg(long, default_value_t = 3.0)]

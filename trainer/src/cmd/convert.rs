@@ -26,13 +26,13 @@ pub enum LayoutArg {
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
     /// The model.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     model: PathBuf,
     /// The layout to write.
     #[arg(long, value_enum)]
     layout: LayoutArg,
     /// Where to write the converted model.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cmd::output_file)]
     output: PathBuf,
 }
 

@@ -15,7 +15,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     model: ModelArg,
     /// Gold data (CoNLL-U).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     data: PathBuf,
     /// Column to compare with: the one the model was trained on (the default; another
     /// is an error).

@@ -16,14 +16,14 @@ use crate::vocab::normalize_flags;
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// `model.state_dict()` saved with `safetensors.torch.save_file`.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     state_dict: PathBuf,
     /// `{"word_to_ix": {...}, "tag_to_ix": {...}, "char_to_ix": {...}}`; the key `"<unk>"`
     /// names the unknown-word (or unknown-char) row.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     vocab: PathBuf,
     /// Where to write the model.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cmd::output_file)]
     output: PathBuf,
     /// The CoNLL-U column the tags come from (recorded in the model).
     #[arg(long, value_parser = conllu::column_parser(), default_value = "upos")]

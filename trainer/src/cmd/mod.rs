@@ -71,11 +71,40 @@ impl ModelFile {
     }
 }
 
+/// A file argument that is read (`--model`, `--data`, `--input`, ...): any path but
+/// `-`, which is refused rather than looked for as a file (postag reads standard input
+/// as `/dev/stdin`, and `tag` without `--input`).
+pub fn input_file(s: &str) -> Result<PathBuf, String> {
+    match s {
+        "-" => Err(
+            "`-` does not name standard input here: give /dev/stdin (`tag` reads \
+                    standard input when --input is left out), or ./- for a file named -"
+                .into(),
+        ),
+        _ => Ok(PathBuf::from(s)),
+    }
+}
+
+/// A file argument that is written (`--output`): any path but `-`, which is refused
+/// rather than made into a file of that name (postag writes standard output as
+/// `/dev/stdout`, and `tag` without `--output`).
+pub fn output_file(s: &str) -> Result<PathBuf, String> {
+    match s {
+        "-" => Err(
+            "`-` does not name standard output here: give /dev/stdout (`tag` \
+                    writes standard output when --output is left out), or ./- for a file \
+                    named -"
+                .into(),
+        ),
+        _ => Ok(PathBuf::from(s)),
+    }
+}
+
 /// The `--model` argument of the commands that run a model.
 #[derive(Args, Debug)]
 pub struct ModelArg {
     /// The model (default: the built-in English model).
-    #[arg(long)]
+    #[arg(long, value_parser = input_file)]
     pub model: Option<PathBuf>,
 }
 

@@ -15,10 +15,10 @@ use crate::model_io::{from_model, to_blob};
 #[derive(Args, Debug)]
 pub struct QuantizeArgs {
     /// The f32 model.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     model: PathBuf,
     /// Where to write the int8 model.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cmd::output_file)]
     output: PathBuf,
 }
 

@@ -21,14 +21,14 @@ pub struct SegmenterArgs {
     #[command(flatten)]
     model: ModelArg,
     /// Training data (CoNLL-U with `# text`).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     train: PathBuf,
     /// Dev data: report raw-text Tokens, Sentences, Words and UPOS F1 on it (on
     /// standard error, with the rest of the report).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     dev: Option<PathBuf>,
     /// Where to write the model with its segmenter.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cmd::output_file)]
     output: PathBuf,
     /// Optimizer steps.
     #[arg(long, default_value_t = SegOpts::default().steps)]

@@ -60,10 +60,10 @@ pub struct TagArgs {
     #[arg(long)]
     scores: bool,
     /// Read from this file instead of standard input.
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = crate::cmd::input_file)]
     input: Option<PathBuf>,
     /// Write to this file (atomically) instead of standard output.
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = crate::cmd::output_file)]
     output: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = crate::tagging::parse_threads)]

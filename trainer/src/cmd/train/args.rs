@@ -11,13 +11,13 @@ use crate::nn::segmenter::SegOpts;
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Training data (CoNLL-U).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     pub(super) train: PathBuf,
     /// Development data (CoNLL-U): evaluated after every epoch; the best epoch is kept.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     pub(super) dev: Option<PathBuf>,
     /// Where to write the model (written atomically, with a report and plots beside it).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cmd::output_file)]
     pub(super) output: PathBuf,
     /// Which CoNLL-U column to learn.
     #[arg(long, value_parser = conllu::column_parser())]
@@ -33,7 +33,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub(super) seed: u64,
     /// Start from this model's weights, vocabularies and tag order.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::input_file)]
     pub(super) init: Option<PathBuf>,
     /// Continue an interrupted run from the checkpoint beside the output.
     #[arg(long)]
