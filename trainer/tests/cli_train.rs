@@ -761,3 +761,62 @@ fn a_diverged_run_writes_nothing_and_a_device_gets_no_side_files() {
     Model::from_bytes(&out.stdout).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Training data an `--init` model cannot learn from (a tag it does not have, a word
+/// outside a vocabulary without an unknown-word entry) is named `file:line: ...`, the
+/// word's own line, as every other error in the data is.
+#[test]
+fn init_data_errors_name_the_file_and_line() {
+    let dir = workdir("init-errors");
+    // The fixture's vocabulary: the words "E" and "êÇMT", no "<unk>"; tags SCONJ,
+    // CCONJ, VERB, ADV and DET.
+    let (st, vocab) = torch_fixture_files("bi1_word_04");
+    succeeded(&[], import_torch(&dir, &st, &vocab, "init.postag", &[]));
+    let word =
+        |id: usize, form: &str, tag: &str| format!("{id}\t{form}\t_\t{tag}\t_\t_\t_\t_\t_\t_\n");
+    let sentence = |words: &[(&str, &str)]| -> String {
+        let mut s = String::from("# sent_id = s\n");
+        for (i, (form, tag)) in words.iter().enumerate() {
+            s.push_str(&word(i + 1, form, tag));
+        }
+        s + "\n"
+    };
+    let good = sentence(&[("E", "VERB"), ("êÇMT", "DET")]);
+    let train = |file: &str| {
+        fails(
+            &dir,
+            &[
+                "train",
+                "--train",
+                file,
+                "--init",
+                "init.postag",
+                "--epochs",
+                "1",
+                "--quiet",
+                "--no-segmenter",
+                "-o",
+                "m.postag",
+            ],
+        )
+    };
+    // Lines 1-4 the good sentence, 5 its comment, 6 and 7 its words.
+    let newtag = good.clone() + &sentence(&[("E", "VERB"), ("êÇMT", "NOUN")]);
+    std::fs::write(dir.join("newtag.conllu"), newtag).unwrap();
+    let err = train("newtag.conllu");
+    assert!(
+        err.contains(
+            "error: newtag.conllu:7: tag \"NOUN\" is not one of the model's tags (SCONJ CCONJ VERB ADV DET)"
+        ),
+        "{err}"
+    );
+    let newword = good + &sentence(&[("E", "VERB"), ("hello", "DET")]);
+    std::fs::write(dir.join("newword.conllu"), newword).unwrap();
+    let err = train("newword.conllu");
+    assert!(
+        err.contains("error: newword.conllu:7: word \"hello\" is not in the model's vocabulary"),
+        "{err}"
+    );
+    assert!(!dir.join("m.postag").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

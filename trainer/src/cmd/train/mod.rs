@@ -152,6 +152,42 @@ fn model_parts(blob: &[u8], what: &dyn std::fmt::Display) -> Result<(Params, Voc
     Ok(from_model(&model))
 }
 
+/// `sentences` (read from `path`) as embedding rows and tags. A word, character or tag
+/// the vocabularies lack (an `--init` model's) is an error naming `path` and the word's
+/// line.
+fn encode_all(
+    vocab: &Vocab,
+    sentences: &[conllu::Sentence],
+    path: &Path,
+) -> Result<Vec<nn::Sentence>> {
+    let at = |line: usize| format!("{}:{line}", path.display());
+    for w in sentences.iter().flat_map(|s| &s.words) {
+        if vocab.word_row(&w.form).is_none() {
+            bail!(
+                "{}: word {:?} is not in the model's vocabulary and the model has no unknown-word entry",
+                at(w.line_number),
+                w.form
+            );
+        }
+        vocab
+            .char_rows(&w.form)
+            .with_context(|| at(w.line_number))?;
+        let tag = w.tag(vocab.column);
+        if !vocab.tag_index.contains_key(tag) {
+            bail!(
+                "{}: tag {tag:?} is not one of the model's tags ({})",
+                at(w.line_number),
+                vocab.tags.join(" ")
+            );
+        }
+    }
+    sentences
+        .iter()
+        .map(|s| vocab.encode(s, true))
+        .collect::<Result<_>>()
+        .with_context(|| path.display().to_string())
+}
+
 /// The encoded training sentences and what word dropout needs of them.
 struct TrainSet {
     sentences: Vec<nn::Sentence>,
@@ -354,11 +390,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         (None, Some(init)) => init,
         (None, None) => fresh_model(&settings, &train)?,
     };
-    let encoded: Vec<nn::Sentence> = train
-        .iter()
-        .map(|s| vocab.encode(s, true))
-        .collect::<Result<_>>()
-        .with_context(|| format!("in {}", args.train.display()))?;
+    let encoded = encode_all(&vocab, &train, &args.train)?;
     let set = TrainSet {
         tokens: encoded.iter().map(|s| s.words.len()).sum(),
         counts: vocab.row_counts(&encoded),
