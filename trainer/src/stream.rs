@@ -9,7 +9,9 @@ use std::io::{BufRead, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
 use postag_core::Model;
-use serde_json::{Map, Value};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::tagging::{tag_all, warn_long_sentences, Tagged};
 
@@ -19,9 +21,10 @@ pub enum LineFormat {
     /// One sentence per line, tokens separated by whitespace; answered with
     /// `token/TAG` separated by single spaces (a blank line stays blank).
     Text,
-    /// One `{"tokens": [...]}` object per line, answered with the same object plus
-    /// `"tags"` (and, with `scores`, each token's log-probabilities of every tag in the
-    /// model's tag order); a blank line stays blank.
+    /// One `{"tokens": [...]}` object per line, answered with the same object (every
+    /// other member as written) plus `"tags"` (and, with `scores`, each token's
+    /// log-probabilities of every tag in the model's tag order); a blank line stays
+    /// blank. A key twice in one object is an error.
     Jsonl {
         /// Whether to add `"scores"`.
         scores: bool,
@@ -34,8 +37,73 @@ enum Line {
     Blank,
     /// A text line's tokens.
     Text(Vec<String>),
-    /// A JSON line's object and its tokens.
-    Json(Map<String, Value>, Vec<String>),
+    /// A JSON line's object (its members, each value as written) and its tokens.
+    Json(Members, Vec<String>),
+}
+
+/// The members of a JSON object in their order, each value the JSON text it was written
+/// as: passed through unchanged (a number keeps every digit, a string its escapes).
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Object)
+    }
+}
+
+/// The first key that appears twice in one object of `value` (JSON text), at any depth.
+fn duplicate_key(value: &RawValue) -> Option<String> {
+    let text = value.get();
+    if text.starts_with('{') {
+        let Members(members) = serde_json::from_str(text).ok()?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some((key, _)) = members.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+            return Some(key.clone());
+        }
+        members.iter().find_map(|(_, v)| duplicate_key(v))
+    } else if text.starts_with('[') {
+        let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+        items.into_iter().find_map(duplicate_key)
+    } else {
+        None
+    }
+}
+
+/// Appends `json` (valid JSON text) to `out` without the whitespace between its tokens.
+fn push_compact(json: &str, out: &mut String) {
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
 }
 
 impl Line {
@@ -89,21 +157,35 @@ impl LineFormat {
                 line.split_whitespace().map(str::to_string).collect(),
             )),
             LineFormat::Jsonl { .. } => {
-                let value: Value =
-                    serde_json::from_str(line).map_err(|e| match lone_surrogate(line) {
-                        // serde_json's words for it ("unexpected end of hex escape") name
-                        // neither the escape nor the fault.
-                        Some((column, code)) => anyhow!(
-                            "{}: not JSON: \\u{code:04X} at column {column} is half of a UTF-16 \
+                // serde_json's words for a lone surrogate ("unexpected end of hex
+                // escape") name neither the escape nor the fault, and it lets one pass
+                // in a value it only skips (which is passed through as written).
+                if let Some((column, code)) = lone_surrogate(line) {
+                    bail!(
+                        "{}: not JSON: \\u{code:04X} at column {column} is half of a UTF-16 \
                          surrogate pair without its other half (JSON text must be Unicode)",
-                            at()
-                        ),
-                        None => anyhow::Error::new(e).context(format!("{}: not JSON", at())),
-                    })?;
-                let Value::Object(obj) = value else {
+                        at()
+                    );
+                }
+                let value: &RawValue = serde_json::from_str(line)
+                    .map_err(|e| anyhow::Error::new(e).context(format!("{}: not JSON", at())))?;
+                if !value.get().starts_with('{') {
                     bail!("{}: expected an object with \"tokens\"", at())
+                }
+                if let Some(key) = duplicate_key(value) {
+                    bail!(
+                        "{}: duplicate key {} (a key may appear once in an object)",
+                        at(),
+                        Value::from(key)
+                    )
+                }
+                let obj: Members = serde_json::from_str(value.get())
+                    .map_err(|e| anyhow::Error::new(e).context(format!("{}: not JSON", at())))?;
+                let list = match obj.0.iter().find(|(k, _)| k == "tokens") {
+                    Some((_, v)) => serde_json::from_str(v.get()).ok(),
+                    None => None,
                 };
-                let Some(Value::Array(list)) = obj.get("tokens") else {
+                let Some(Value::Array(list)) = list else {
                     bail!("{}: expected \"tokens\": an array of strings", at())
                 };
                 let tokens = list
@@ -129,17 +211,54 @@ impl LineFormat {
                     .collect();
                 out.push_str(&words.join(" "));
             }
-            Line::Json(mut obj, _) => {
-                let tags = tagged.tags.iter().map(|g| Value::from(tag_name(g)));
-                obj.insert("tags".into(), Value::Array(tags.collect()));
-                if let LineFormat::Jsonl { scores: true } = self {
-                    let rows = tagged
-                        .scores
-                        .chunks_exact(model.num_tags().max(1))
-                        .map(|r| Value::Array(r.iter().map(|&x| Value::from(x as f64)).collect()));
-                    obj.insert("scores".into(), Value::Array(rows.collect()));
+            Line::Json(Members(members), _) => {
+                // Every member as it was, in its place; "tags" (and with `scores`,
+                // "scores") replace the values of keys of those names, or are added.
+                let tags: Vec<&str> = tagged.tags.iter().map(tag_name).collect();
+                let mut tags = Some(serde_json::to_string(&tags)?);
+                let mut scores = match self {
+                    LineFormat::Jsonl { scores: true } => {
+                        let rows: Vec<Vec<f64>> = tagged
+                            .scores
+                            .chunks_exact(model.num_tags().max(1))
+                            .map(|r| r.iter().map(|&x| f64::from(x)).collect())
+                            .collect();
+                        Some(serde_json::to_string(&rows)?)
+                    }
+                    _ => None,
+                };
+                let mut object = String::from("{");
+                let mut put = |key: &str, value: &str, raw: bool| -> Result<()> {
+                    if object.len() > 1 {
+                        object.push(',');
+                    }
+                    object.push_str(&serde_json::to_string(key)?);
+                    object.push(':');
+                    match raw {
+                        true => push_compact(value, &mut object),
+                        false => object.push_str(value),
+                    }
+                    Ok(())
+                };
+                for (key, value) in &members {
+                    let ours = match key.as_str() {
+                        "tags" => tags.take(),
+                        "scores" => scores.take(),
+                        _ => None,
+                    };
+                    match ours {
+                        Some(ours) => put(key, &ours, false)?,
+                        None => put(key, value.get(), true)?,
+                    }
                 }
-                out.push_str(&serde_json::to_string(&obj)?);
+                if let Some(tags) = tags {
+                    put("tags", &tags, false)?;
+                }
+                if let Some(scores) = scores {
+                    put("scores", &scores, false)?;
+                }
+                object.push('}');
+                out.push_str(&object);
             }
         }
         out.push('\n');

@@ -301,8 +301,114 @@ fn a_lone_surrogate_escape_is_named() {
         "{\"tokens\":[\"\\\\ud800\",\"\\ud83d\\ude00\"]}\n".as_bytes(),
         vec![4096],
     );
+    // Passed through as written: the pair stays an escape, and reads as one character.
     assert!(
-        out.starts_with(r#"{"tokens":["\\ud800","😀"],"tags":["#),
+        out.starts_with(r#"{"tokens":["\\ud800","\ud83d\ude00"],"tags":["#),
+        "{out}"
+    );
+    let read: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(read["tokens"], serde_json::json!(["\\ud800", "😀"]));
+    // A lone surrogate in a member that is only passed through is refused too.
+    let line = r#"{"tokens":["a"],"note":"x\uDBFF"}"#;
+    let (_, result) = stream_until_error(&model, jsonl, format!("{line}\n").as_bytes(), vec![4096]);
+    let err = format!("{:#}", result.unwrap_err());
+    assert!(
+        err.starts_with("input:1: not JSON: \\uDBFF at column 26 is half"),
+        "{err}"
+    );
+}
+
+/// Every member besides "tokens" comes out as it went in: numbers with all their
+/// digits (beyond u64 and f64), strings with their escapes; only the whitespace between
+/// JSON tokens goes, and "tags" replaces the value of an input "tags" in its place.
+#[test]
+fn jsonl_passes_other_members_through_as_written() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let line = r#"{"id": 18446744073709551616, "tags": "old", "tokens": ["The", "dog"], "x": 1.10, "big": 1e400, "neg": -0.0, "s": "caf\u00e9 \/ \"q\" ", "m": {"k": [1, 2.50, true, null], "e": {}}}"#;
+    let (tags, scores) = core_tags(&model, &["The", "dog"]);
+    let tags = format!("[\"{}\",\"{}\"]", tags[0], tags[1]);
+    let want = format!(
+        r#"{{"id":18446744073709551616,"tags":{tags},"tokens":["The","dog"],"x":1.10,"big":1e400,"neg":-0.0,"s":"caf\u00e9 \/ \"q\" ","m":{{"k":[1,2.50,true,null],"e":{{}}}}}}"#
+    );
+    let out = stream(
+        &model,
+        LineFormat::Jsonl { scores: false },
+        format!("{line}\n").as_bytes(),
+        vec![4096],
+    );
+    assert_eq!(out, format!("{want}\n"));
+    // With scores: added after the other members, each the f32 the core gave.
+    let out = stream(
+        &model,
+        LineFormat::Jsonl { scores: true },
+        format!("{line}\n").as_bytes(),
+        vec![4096],
+    );
+    let (head, rest) = out.split_at(want.len() - 1);
+    assert_eq!(head, &want[..want.len() - 1]);
+    let rows = rest
+        .strip_prefix(",\"scores\":")
+        .unwrap()
+        .strip_suffix("}\n")
+        .unwrap();
+    let rows: Value = serde_json::from_str(rows).unwrap();
+    let got: Vec<f32> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
+    assert_eq!(got, scores);
+}
+
+/// A key twice in one object, at any depth, is an error naming the line and the key
+/// (which of the values would hold is not said by JSON); JSON that is not valid in a
+/// member only passed through is refused as in any other.
+#[test]
+fn jsonl_refuses_duplicate_keys_and_bad_json_in_any_member() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let jsonl = LineFormat::Jsonl { scores: false };
+    let good = "{\"tokens\":[\"Hi\"]}\n";
+    let cases = [
+        (
+            r#"{"tokens":["a"],"tokens":["b","c"]}"#,
+            "input:2: duplicate key \"tokens\" (a key may appear once in an object)",
+        ),
+        (
+            r#"{"tokens":["a"],"m":[1,{"k":1,"\u006b":2}]}"#,
+            "input:2: duplicate key \"k\" (a key may appear once in an object)",
+        ),
+        (r#"{"tokens":["a"],"x":NaN}"#, "input:2: not JSON"),
+        (r#"{"tokens":["a"],"x":"\q"}"#, "input:2: not JSON"),
+        ("{\"tokens\":[\"a\"],\"x\":\"\t\"}", "input:2: not JSON"),
+        (r#"{"tokens":["a"],"x":01}"#, "input:2: not JSON"),
+        (
+            r#"[{"tokens":["a"]}]"#,
+            "input:2: expected an object with \"tokens\"",
+        ),
+        (
+            r#"{"tokens":"a b"}"#,
+            "input:2: expected \"tokens\": an array of strings",
+        ),
+        (
+            r#"{"tokens":["a",1]}"#,
+            "input:2: every token must be a string",
+        ),
+    ];
+    let want = stream(&model, jsonl, good.as_bytes(), vec![4096]);
+    for (line, error) in cases {
+        let data = format!("{good}{line}\n{good}");
+        let (out, result) = stream_until_error(&model, jsonl, data.as_bytes(), vec![4096]);
+        let err = format!("{:#}", result.unwrap_err());
+        assert!(err.starts_with(error), "{line}: {err}");
+        assert_eq!(out, want, "{line}");
+    }
+    // The same key in two objects, or the key "k" beside a value "k", is no duplicate.
+    let fine = r#"{"tokens":["a"],"m":[{"k":1},{"k":2}],"k":"k"}"#;
+    let out = stream(&model, jsonl, format!("{fine}\n").as_bytes(), vec![4096]);
+    assert!(
+        out.starts_with(r#"{"tokens":["a"],"m":[{"k":1},{"k":2}],"k":"k","tags":["#),
         "{out}"
     );
 }
