@@ -18,8 +18,10 @@ use crate::tagging::{tag_all, warn_long_sentences, Tagged};
 /// A format read and written one line at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineFormat {
-    /// One sentence per line, tokens separated by whitespace; answered with
-    /// `token/TAG` separated by single spaces (a blank line stays blank).
+    /// One sentence per line, tokens separated by whitespace other than U+00A0
+    /// NO-BREAK SPACE, which is a space inside a token (as in `tag --format raw
+    /// --raw-output text`); answered with `token/TAG` separated by single spaces, a
+    /// space inside a token written as U+00A0 again (a blank line stays blank).
     Text,
     /// One `{"tokens": [...]}` object per line, answered with the same object (every
     /// other member as written) plus `"tags"` (and, with `scores`, each token's
@@ -115,6 +117,16 @@ impl Line {
     }
 }
 
+/// The tokens of a text line: separated by whitespace (`char::is_whitespace`) other
+/// than U+00A0 NO-BREAK SPACE, which is read as a space inside a token, the convention
+/// of UDPipe's horizontal format that `tag --format raw --raw-output text` writes.
+fn text_tokens(line: &str) -> Vec<String> {
+    line.split(|c: char| c.is_whitespace() && c != '\u{a0}')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.replace('\u{a0}', " "))
+        .collect()
+}
+
 /// The first `\uXXXX` escape of a JSON line that is half of a UTF-16 surrogate pair
 /// without its other half: its column (1-based, in bytes) and code unit.
 fn lone_surrogate(line: &str) -> Option<(usize, u16)> {
@@ -153,9 +165,7 @@ impl LineFormat {
             return Ok(Line::Blank);
         }
         match self {
-            LineFormat::Text => Ok(Line::Text(
-                line.split_whitespace().map(str::to_string).collect(),
-            )),
+            LineFormat::Text => Ok(Line::Text(text_tokens(line))),
             LineFormat::Jsonl { .. } => {
                 // serde_json's words for a lone surrogate ("unexpected end of hex
                 // escape") name neither the escape nor the fault, and it lets one pass
@@ -207,7 +217,7 @@ impl LineFormat {
                 let words: Vec<String> = tokens
                     .iter()
                     .zip(tagged.tags.iter().map(tag_name))
-                    .map(|(w, t)| format!("{w}/{t}"))
+                    .map(|(w, t)| format!("{}/{t}", w.replace(' ', "\u{a0}")))
                     .collect();
                 out.push_str(&words.join(" "));
             }
@@ -433,7 +443,51 @@ pub fn tag_stream(
 
 #[cfg(test)]
 mod tests {
-    use super::split_at_lone_cr;
+    use super::{split_at_lone_cr, text_tokens};
+    use crate::pipeline::{write_text, SysSentence};
+    use postag_core::segment::RawToken;
+
+    #[test]
+    fn text_tokens_split_at_whitespace_but_a_no_break_space() {
+        let line = "Hà\u{a0}Nội  đẹp\t.\u{2003}x\u{3000}\u{a0}y\u{a0}\u{202f}z ";
+        assert_eq!(text_tokens(line), ["Hà Nội", "đẹp", ".", "x", " y ", "z"]);
+        assert!(text_tokens(" \t\u{85}").is_empty());
+    }
+
+    /// `tag --format raw --raw-output text` writes a space inside a word as U+00A0:
+    /// the text reader reads each `word/TAG` back as the word, space included.
+    #[test]
+    fn raw_text_output_reads_back_as_the_same_words() {
+        let words = [["Hà Nội", "đẹp", "."], ["chủ tịch", "nói", "a b c"]];
+        let sentences: Vec<SysSentence> = words
+            .iter()
+            .map(|w| SysSentence {
+                newpar: false,
+                tokens: w
+                    .iter()
+                    .map(|&w| RawToken {
+                        start: 0,
+                        end: 0,
+                        multiword: false,
+                        cut: false,
+                        words: vec![w.to_string()],
+                    })
+                    .collect(),
+                tags: vec!["X".to_string(); w.len()],
+            })
+            .collect();
+        let text = write_text(&sentences);
+        let read: Vec<Vec<String>> = text
+            .lines()
+            .map(|l| {
+                text_tokens(l)
+                    .into_iter()
+                    .map(|t| t.strip_suffix("/X").unwrap().to_string())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(read, words);
+    }
 
     #[test]
     fn a_lone_cr_ends_a_line() {

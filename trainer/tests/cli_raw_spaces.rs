@@ -269,3 +269,45 @@ fn eval_presegmented_keeps_the_gold_sentences() {
     let e = common::fails(&dir, &["eval", "--presegmented", "--data", data]);
     assert!(e.contains("--raw"), "{e}");
 }
+
+/// `--raw-output text` reads back: its lines, each `word/TAG` cut back to the word, are
+/// tagged by `tag --format text` into the same lines, word for word (the words of
+/// `--raw-output jsonl`).
+#[test]
+fn raw_text_output_reads_back_as_the_same_words() {
+    let dir = scratch("text-back");
+    let input = "It costs 5\u{a0}EUR.\u{a0}Really\u{a0}\u{a0}cheap.\n\nI can't go.\tShe said  hello\u{2003}to me.\n";
+    let text = tag(&dir, &["--raw-output", "text"], input);
+    let words: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| {
+            l.split(' ')
+                .map(|w| w.rsplit_once('/').unwrap().0.replace('\u{a0}', " "))
+                .collect()
+        })
+        .collect();
+    let jsonl = tag(&dir, &["--raw-output", "jsonl"], input);
+    let want: Vec<Vec<String>> = jsonl
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let words = v["tokens"].as_array().unwrap().iter();
+            let words = words.flat_map(|t| t["words"].as_array().unwrap().clone());
+            words.map(|w| w.as_str().unwrap().to_string()).collect()
+        })
+        .collect();
+    assert_eq!(words, want);
+    let bare: String = text
+        .lines()
+        .map(|l| {
+            let words: Vec<&str> = l
+                .split(' ')
+                .map(|w| w.rsplit_once('/').unwrap().0)
+                .collect();
+            words.join(" ") + "\n"
+        })
+        .collect();
+    let again = common::ok_with_input(&dir, &["tag", "--format", "text"], bare.as_bytes());
+    assert_eq!(again, text);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

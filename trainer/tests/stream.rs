@@ -412,3 +412,19 @@ fn jsonl_refuses_duplicate_keys_and_bad_json_in_any_member() {
         "{out}"
     );
 }
+
+/// In text lines a no-break space is a space inside a token, not between tokens (as
+/// `tag --format raw --raw-output text` writes one): the token is tagged with a space,
+/// and written back with the no-break space.
+#[test]
+fn a_no_break_space_in_a_text_line_is_a_space_inside_a_token() {
+    let model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let input = "New\u{a0}York is\u{2003}big\t.\n\u{a0}\n";
+    let out = stream(&model, LineFormat::Text, input.as_bytes(), vec![4096]);
+    let (tags, _) = core_tags(&model, &["New York", "is", "big", "."]);
+    let want = format!(
+        "New\u{a0}York/{} is/{} big/{} ./{}\n\n",
+        tags[0], tags[1], tags[2], tags[3]
+    );
+    assert_eq!(out, want);
+}

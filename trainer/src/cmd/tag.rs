@@ -20,7 +20,7 @@ use crate::tagging::{tag_all, threads, warn_long_sentences};
 /// Input and output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// One sentence per line, tokens separated by whitespace; writes `token/TAG`.
+    /// One sentence per line, tokens split at whitespace but U+00A0; writes `token/TAG`.
     /// Streamed: each line is answered as it arrives.
     Text,
     /// CoNLL-U, read whole; writes it back with the model's column filled and every
