@@ -3,6 +3,11 @@
 A shard is a JSON-lines file: each line an object with `"tokens": [str, ...]` (other keys
 are kept), answered by the same object with `"tags"` added, the CLI's `postag tag
 --format jsonl` convention; blank lines stay blank, so output line N answers input line N.
+Lines are read as the CLI reads them, and what it refuses is a ValueError naming the line.
+Unlike the CLI, which writes other members back as they were written, this module writes
+them as Python's json module does (a float as Python reads it: 1.10 as 1.1); a number
+too large for a float (1e400) is a ValueError naming its line, not Infinity, which is not
+JSON.
 
 `tag_jsonl_file` is the task a worker runs per shard; it gets its model from
 `cached_model`, which loads each model file once per process and reuses it for every
@@ -13,7 +18,9 @@ later shard (a model is immutable and thread-safe, so the threads of one worker 
 """
 
 import json
+import math
 import os
+import re
 import threading
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
@@ -54,10 +61,117 @@ def load_count() -> int:
 
 def tag_lines(model: Model, lines: Iterable[str], threads: Optional[int] = 1) -> List[str]:
     """Tags JSON lines (see the module's docstring); returns the output lines, without
-    line ends. Raises ValueError naming the line (1-based) that is not a JSON object with
-    a list of str under "tokens", and PostagError naming the line of a sentence that
-    cannot be tagged."""
+    line ends. Reads them as `postag tag --format jsonl` does: a line of whitespace only
+    (Unicode White_Space, as the CLI defines it) is blank; any other line must be a JSON
+    object with a list of str under "tokens", no key twice in one object (at any depth),
+    no NaN or Infinity (not JSON) and no \\u escape of half a UTF-16 surrogate pair.
+    Raises ValueError naming the line (1-based) that is not, and PostagError naming the
+    line of a sentence that cannot be tagged."""
     return _tag_lines(model, lines, threads)[0]
+
+
+# The whitespace of Rust's `char::is_whitespace` (Unicode White_Space), which the CLI's
+# blank lines are made of. Not str.isspace: that also takes U+001C..U+001F, which JSON
+# and the CLI do not.
+_WHITESPACE = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+# A JSON escape: `\\u` and four hex digits, or a backslash and one character.
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+
+
+def _is_blank(line: str) -> bool:
+    return all(c in _WHITESPACE for c in line)
+
+
+def _column(line: str, at: int) -> int:
+    """The 1-based column, in UTF-8 bytes as the CLI counts, of `line[at]`."""
+    return len(line[:at].encode("utf-8", "surrogatepass")) + 1
+
+
+def _lone_surrogate(line: str) -> Optional[Tuple[int, int]]:
+    """The first `\\uXXXX` escape of `line` that is half of a UTF-16 surrogate pair
+    without its other half: its column and code unit."""
+    escapes = list(_ESCAPE.finditer(line))
+    k = 0
+    while k < len(escapes):
+        m = escapes[k]
+        unit = int(m.group(1), 16) if m.group(1) else None
+        if unit is not None and 0xD800 <= unit <= 0xDBFF:
+            after = escapes[k + 1] if k + 1 < len(escapes) else None
+            low = int(after.group(1), 16) if after and after.group(1) else None
+            if after and after.start() == m.end() and low is not None and 0xDC00 <= low <= 0xDFFF:
+                k += 2
+                continue
+            return _column(line, m.start()), unit
+        if unit is not None and 0xDC00 <= unit <= 0xDFFF:
+            return _column(line, m.start()), unit
+        k += 1
+    return None
+
+
+class _Refused(Exception):
+    """Raised from json.loads' hooks: what is wrong with the line."""
+
+
+def _not_json_constant(name: str) -> Any:
+    raise _Refused(f"not JSON: {name} (JSON has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _Refused(
+            f"{text} is too large for a Python float (postag.corpus would write Infinity, "
+            "which is not JSON; `postag tag --format jsonl` keeps it as written)"
+        )
+    return value
+
+
+def _unique_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            quoted = json.dumps(key, ensure_ascii=False)
+            raise _Refused(f"duplicate key {quoted} (a key may appear once in an object)")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _read_line(number: int, line: str) -> Optional[Dict[str, Any]]:
+    """One JSON line as `postag tag --format jsonl` reads it: None if blank."""
+    if _is_blank(line):
+        return None
+    for at, c in enumerate(line):
+        if 0xD800 <= ord(c) <= 0xDFFF:
+            raise ValueError(
+                f"line {number}: not Unicode text: U+{ord(c):04X} at column "
+                f"{_column(line, at)} is half of a UTF-16 surrogate pair"
+            )
+    lone = _lone_surrogate(line)
+    if lone is not None:
+        column, unit = lone
+        raise ValueError(
+            f"line {number}: not JSON: \\u{unit:04X} at column {column} is half of a UTF-16 "
+            "surrogate pair without its other half (JSON text must be Unicode)"
+        )
+    try:
+        record = json.loads(
+            line,
+            parse_constant=_not_json_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
+    except json.JSONDecodeError as e:
+        raise ValueError(f"line {number}: not JSON: {e}") from None
+    except _Refused as e:
+        raise ValueError(f"line {number}: {e}") from None
+    tokens = record.get("tokens") if isinstance(record, dict) else None
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        raise ValueError(f'line {number}: expected an object with "tokens": [str, ...]')
+    return record
 
 
 def _tag_lines(
@@ -67,18 +181,10 @@ def _tag_lines(
     records: List[Optional[Dict[str, Any]]] = []
     numbers: List[int] = []
     for number, line in enumerate(lines, 1):
-        if not line.strip():
-            records.append(None)
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"line {number}: not JSON: {e}") from None
-        tokens = record.get("tokens") if isinstance(record, dict) else None
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise ValueError(f'line {number}: expected an object with "tokens": [str, ...]')
+        record = _read_line(number, line)
         records.append(record)
-        numbers.append(number)
+        if record is not None:
+            numbers.append(number)
     sentences = [r["tokens"] for r in records if r is not None]
     for number, tokens in zip(numbers, sentences):
         if len(tokens) > MAX_TOKENS:
@@ -109,6 +215,27 @@ def _tag_lines(
     return out, len(sentences), sum(len(s) for s in sentences)
 
 
+def _decode_lines(data: bytes) -> List[str]:
+    """The lines of a file's bytes as the CLI reads them: a byte-order mark at the start
+    skipped, lines ending at "\\n", "\\r\\n" or a lone "\\r" (str.splitlines would also
+    split at U+2028, U+2029 and U+0085, which JSON strings may hold unescaped), each
+    UTF-8; ValueError names the first line that is not."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    raw = re.split(rb"\r\n|\r|\n", data)
+    if raw and raw[-1] == b"":
+        raw.pop()
+    lines = []
+    for number, line in enumerate(raw, 1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"line {number}: invalid UTF-8 (byte 0x{line[e.start]:02X} at column {e.start + 1})"
+            ) from None
+    return lines
+
+
 def tag_jsonl_file(
     src: _PathLike,
     dst: _PathLike,
@@ -124,15 +251,9 @@ def tag_jsonl_file(
     `load_count()` after the shard, so a caller can check that each process loaded the
     model once."""
     model = cached_model(model_path)
-    # Lines end at "\n", "\r\n" or a lone "\r" (as the CLI reads them: universal
-    # newlines); str.splitlines would also split at U+2028, U+2029 and U+0085, which
-    # JSON strings may hold unescaped.
-    with open(src, encoding="utf-8-sig", newline=None) as f:
-        text = f.read()
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    out, sentences, tokens = _tag_lines(model, lines, threads)
+    with open(src, "rb") as f:
+        data = f.read()
+    out, sentences, tokens = _tag_lines(model, _decode_lines(data), threads)
     dst = os.fspath(dst)
     # A name no other write uses, in this process's threads too.
     unique = f"{os.getpid()}-{threading.get_ident()}"

@@ -137,3 +137,106 @@ def test_a_shard_reads_lines_ending_in_lf_crlf_or_a_lone_cr(tmp_path):
         got = dst.read_text(encoding="utf-8")
         want = want or got
         assert got == want, repr(ending)
+
+
+GOOD = '{"tokens": ["Hi"]}'
+
+# Second lines that `postag tag --format jsonl` refuses, and the words both it and
+# postag.corpus say after naming the line.
+REFUSED = [
+    ('{"tokens": ["a"], "x": NaN}', "not JSON"),
+    ('{"tokens": ["a"], "x": [-Infinity]}', "not JSON"),
+    # U+001C..U+001F: whitespace to str.strip, not to JSON or the CLI.
+    ("\x1c", "not JSON"),
+    (" \x1f ", "not JSON"),
+    (
+        '{"tokens": ["a\\ud800"]}',
+        "not JSON: \\uD800 at column 15 is half of a UTF-16 surrogate pair without its "
+        "other half (JSON text must be Unicode)",
+    ),
+    (
+        '{"tokens": ["a"], "note": "\\udc00\\ud83d\\ude00"}',
+        "not JSON: \\uDC00 at column 28 is half of a UTF-16 surrogate pair",
+    ),
+    ('{"tokens": ["a"], "tokens": ["b", "c"]}', 'duplicate key "tokens" (a key may appear once in an object)'),
+    ('{"tokens": ["a"], "m": [{"k": 1, "\\u006b": 2}]}', 'duplicate key "k"'),
+    ('{"words": ["a"]}', 'expected'),
+]
+
+
+@pytest.mark.parametrize("line, words", REFUSED)
+def test_tag_lines_refuses_what_the_cli_refuses_naming_the_line(postag_bin, line, words):
+    import subprocess
+
+    model = postag.Model.default()
+    with pytest.raises(ValueError) as python:
+        postag.corpus.tag_lines(model, [GOOD, line, GOOD])
+    assert str(python.value).startswith(f"line 2: {words}"), str(python.value)
+    cli = subprocess.run(
+        [str(postag_bin), "tag", "--format", "jsonl"],
+        input=f"{GOOD}\n{line}\n{GOOD}\n".encode(),
+        capture_output=True,
+    )
+    assert cli.returncode != 0
+    stderr = cli.stderr.decode()
+    assert f"<stdin>:2: {words}" in stderr, stderr
+
+
+def test_lines_blank_to_the_cli_are_blank_and_others_are_not(postag_bin):
+    import subprocess
+
+    model = postag.Model.default()
+    # Unicode White_Space only (U+0085, U+00A0, U+2028, U+3000, ...) is blank.
+    blank = [" ", "\t\x0b\x0c", "\x85\xa0\u2028\u2029\u3000\u202f\u205f\u1680\u200a"]
+    lines = [GOOD, *blank, GOOD]
+    out = postag.corpus.tag_lines(model, lines)
+    cli = subprocess.run(
+        [str(postag_bin), "tag", "--format", "jsonl"],
+        input="\n".join(lines).encode() + b"\n",
+        capture_output=True,
+        check=True,
+    )
+    assert [json.loads(x) if x else x for x in out] == [
+        json.loads(x) if x else x for x in cli.stdout.decode().split("\n")[:-1]
+    ]
+    assert out[1:4] == ["", "", ""]
+
+
+def test_a_shard_with_invalid_utf8_is_refused_naming_the_line(tmp_path, postag_bin):
+    import subprocess
+
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    data = b'{"tokens": ["a"]}\r\n{"tokens": ["b\xff"]}\n{"tokens": ["c"]}\n'
+    src.write_bytes(data)
+    with pytest.raises(ValueError, match=r"^line 2: invalid UTF-8"):
+        postag.corpus.tag_jsonl_file(src, dst)
+    assert not dst.exists()
+    cli = subprocess.run(
+        [str(postag_bin), "tag", "--format", "jsonl", "--input", str(src)],
+        capture_output=True,
+    )
+    assert cli.returncode != 0 and b"in.jsonl:2: invalid UTF-8" in cli.stderr, cli.stderr
+
+
+def test_a_lone_surrogate_in_a_python_str_is_refused_naming_the_line():
+    # Not from a file (which is UTF-8): a str made with surrogateescape, say.
+    model = postag.Model.default()
+    line = '{"tokens": ["a", "b\udcff"]}'
+    with pytest.raises(ValueError, match=r"^line 2: not Unicode text: U\+DCFF at column 20"):
+        postag.corpus.tag_lines(model, [GOOD, line])
+
+
+def test_other_members_are_kept_and_a_float_python_cannot_hold_is_refused():
+    model = postag.Model.default()
+    line = '{"id": 18446744073709551616, "tokens": ["Hi"], "x": 1.5, "m": {"k": [null, true]}}'
+    out = postag.corpus.tag_lines(model, [line])
+    assert json.loads(out[0]) == {
+        "id": 18446744073709551616,
+        "tokens": ["Hi"],
+        "x": 1.5,
+        "m": {"k": [None, True]},
+        "tags": model.tag(["Hi"]),
+    }
+    # 1e400 would come out as Infinity, which is not JSON.
+    with pytest.raises(ValueError, match=r"^line 2: 1e400 is too large for a Python float"):
+        postag.corpus.tag_lines(model, [GOOD, '{"tokens": ["a"], "x": [1e400]}'])
