@@ -181,7 +181,14 @@ impl<'a, const BYTES: usize> Tagger<'a, BYTES> {
     /// same results bit for bit with int8 weights and at the scalar level; f32 vector
     /// kernels round a token's input projection alone differently, in the last bits).
     pub fn new(blob: &'a [u8]) -> Result<Self, Error> {
-        let model = Model::from_bytes(blob)?;
+        // The CRC first, while the model takes no stack here.
+        Self::new_verified(crate::format::verify(blob)?)
+    }
+
+    /// [`Tagger::new`] after the CRC, in a frame of its own.
+    #[inline(never)]
+    fn new_verified(blob: crate::format::Verified<'a>) -> Result<Self, Error> {
+        let model = Model::from_verified(blob)?;
         let fits = |n: usize| model.min_scratch_bytes(n).is_some_and(|b| b <= BYTES);
         if !fits(1) {
             return Err(Error::ScratchTooSmall);

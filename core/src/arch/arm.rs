@@ -541,7 +541,7 @@ pub(crate) fn max_magnitude_bits(x: &[f32]) -> u32 {
 /// s[k - 211] ^ s[k - 300]` for the 300 words of `block`, from the 300 values before
 /// them in `buf[..300]`, each value into both halves of `buf` (see the portable
 /// form). Four words per pass: one `ldm` of the input and one of each lag, sixteen
-/// `eor`, two `stm`: 26 instructions, where compiled code takes 15 per word.
+/// `eors`, two `stm`: 26 instructions, where compiled code takes 15 per word.
 #[cfg(postag_arm_dsp)]
 pub(crate) fn crc32_reduce(
     block: &[u32; crate::crc32::HISTORY],
@@ -557,12 +557,12 @@ pub(crate) fn crc32_reduce(
 
 /// The loop of [`crc32_reduce`]: `input` (r0) 300 words, `buf` (r1) 600 words.
 ///
-/// Registers: r0 the input; r1, r3, r4 and r5 `s[k - 300]`, `s[k - 211]`, `s[k - 183]`
-/// and `s[k - 145]` (each read four words at a time with write-back); r2 the passes
-/// left; r6-r9 the four values being computed; r10-r12 and lr the four values of one
-/// lag. A pass stores its values over the four it read at `s[k - 300]` (`stmdb`, r1
-/// having moved on) and 1200 bytes further (1184 from the moved r1), in the second
-/// half.
+/// Registers: r8 the input; r9, r10, r11 and r12 `s[k - 300]`, `s[k - 211]`, `s[k -
+/// 183]` and `s[k - 145]` (each read four words at a time with write-back); lr the
+/// passes left; r0-r3 the four values being computed, r4-r7 the four values of one lag
+/// (all low registers: each `eors` is a 16-bit instruction). A pass stores its values
+/// over the four it read at `s[k - 300]` (`stmdb`, r9 having moved on) and 1200 bytes
+/// further (1184 from the moved r9), in the second half.
 ///
 /// # Safety
 ///
@@ -573,36 +573,39 @@ pub(crate) fn crc32_reduce(
 unsafe extern "C" fn reduce_words(input: *const u32, buf: *mut u32) {
     core::arch::naked_asm!(
         "push {{r4-r11, lr}}",
-        "movs r2, #75",
-        "addw r3, r1, #356",
-        "addw r4, r1, #468",
-        "addw r5, r1, #620",
+        "mov r8, r0",
+        "mov r9, r1",
+        "addw r10, r1, #356",
+        "addw r11, r1, #468",
+        "addw r12, r1, #620",
+        "movs r0, #75",
+        "mov lr, r0",
         "2:",
-        "ldmia r0!, {{r6-r9}}",
-        "ldmia r1!, {{r10-r12, lr}}",
-        "eor r6, r6, r10",
-        "eor r7, r7, r11",
-        "eor r8, r8, r12",
-        "eor r9, r9, lr",
-        "ldmia r3!, {{r10-r12, lr}}",
-        "eor r6, r6, r10",
-        "eor r7, r7, r11",
-        "eor r8, r8, r12",
-        "eor r9, r9, lr",
-        "ldmia r4!, {{r10-r12, lr}}",
-        "eor r6, r6, r10",
-        "eor r7, r7, r11",
-        "eor r8, r8, r12",
-        "eor r9, r9, lr",
-        "ldmia r5!, {{r10-r12, lr}}",
-        "eor r6, r6, r10",
-        "eor r7, r7, r11",
-        "eor r8, r8, r12",
-        "eor r9, r9, lr",
-        "stmdb r1, {{r6-r9}}",
-        "addw r10, r1, #1184",
-        "stmia r10, {{r6-r9}}",
-        "subs r2, r2, #1",
+        "ldmia r8!, {{r0-r3}}",
+        "ldmia r9!, {{r4-r7}}",
+        "eors r0, r4",
+        "eors r1, r5",
+        "eors r2, r6",
+        "eors r3, r7",
+        "ldmia r10!, {{r4-r7}}",
+        "eors r0, r4",
+        "eors r1, r5",
+        "eors r2, r6",
+        "eors r3, r7",
+        "ldmia r11!, {{r4-r7}}",
+        "eors r0, r4",
+        "eors r1, r5",
+        "eors r2, r6",
+        "eors r3, r7",
+        "ldmia r12!, {{r4-r7}}",
+        "eors r0, r4",
+        "eors r1, r5",
+        "eors r2, r6",
+        "eors r3, r7",
+        "stmdb r9, {{r0-r3}}",
+        "addw r4, r9, #1184",
+        "stmia r4, {{r0-r3}}",
+        "subs lr, lr, #1",
         "bne 2b",
         "pop {{r4-r11, pc}}",
     );

@@ -882,7 +882,7 @@ fn lstm_cell_is_identical_at_every_level() {
 fn quantize_i16_is_identical_at_every_level() {
     let mut rng = Rng(7);
     for n in [1, 3, 8, 17, 48, 100, 196] {
-        let mut cases = vec![rng.floats(n, 5.0), vec![0.0; n]];
+        let mut cases = vec![rng.floats(n, 5.0), vec![0.0; n], vec![-0.0; n]];
         // Halves after scaling (the rounding ties), both signs, and the largest value.
         let mut ties: Vec<f32> = (0..n).map(|i| (i as f32 - n as f32 / 2.0) + 0.5).collect();
         ties[0] = 16383.0;
@@ -903,16 +903,26 @@ fn quantize_i16_is_identical_at_every_level() {
         h[0] = 0.0;
         cases.push(h);
         for x in &cases {
-            let run = |l| {
-                at(l, || {
-                    let mut q = vec![7i16; n];
-                    let s = super::quantize_i16(x, &mut q).map(f32::to_bits);
-                    (s, q)
-                })
-            };
-            let want = run(Level::Scalar);
-            for level in simd_levels() {
-                assert_eq!(run(level), want, "{level:?} {n}");
+            // `q` as long as `x`, and one longer or shorter: written as far as both go.
+            for len in [n, n + 3, n - 1] {
+                let run = |l| {
+                    at(l, || {
+                        let mut q = vec![7i16; len];
+                        let s = super::quantize_i16(x, &mut q).map(f32::to_bits);
+                        (s, q)
+                    })
+                };
+                let want = run(Level::Scalar);
+                let (scale, q) = &want;
+                if scale.is_some() {
+                    assert!(q[len.min(n)..].iter().all(|&v| v == 7), "{n} {len}");
+                    if x.iter().all(|&v| v == 0.0) {
+                        assert!(q[..len.min(n)].iter().all(|&v| v == 0), "{n} {len}");
+                    }
+                }
+                for level in simd_levels() {
+                    assert_eq!(run(level), want, "{level:?} {n} {len}");
+                }
             }
         }
     }

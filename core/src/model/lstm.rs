@@ -705,7 +705,9 @@ fn project(
 /// arithmetic, on their interleaved copy `w_hh_pairs` if given
 /// ([`crate::arch::interleave_pairs`]; empty otherwise): h is rounded to within
 /// max|h| / 32766, far below the weights' own quantization error. f32 weights (or a
-/// non-finite h) take floats.
+/// non-finite h) take floats. An h of zeros (the first step from a zero state) adds
+/// nothing: the product is skipped. (It would add zeros, which change a gate only
+/// from -0.0 to 0.0, where the activations give the same cell state and output.)
 fn recur(
     cell: &Cell<'_>,
     w_hh_pairs: &[i16],
@@ -716,7 +718,8 @@ fn recur(
 ) {
     let quantized = cell.w_hh.storage() == Storage::I8
         && quantize_i16(h, hq).is_some_and(|scale| {
-            gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, gates)
+            scale.to_bits() == 0
+                || gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, gates)
                 || cell.w_hh.matvec_add_quantized(hq, scale, gates)
         });
     if !quantized {
