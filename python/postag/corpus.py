@@ -7,7 +7,8 @@ Lines are read as the CLI reads them, and what it refuses is a ValueError naming
 Unlike the CLI, which writes other members back as they were written, this module writes
 them as Python's json module does (a float as Python reads it: 1.10 as 1.1); a number
 too large for a float (1e400) is a ValueError naming its line, not Infinity, which is not
-JSON.
+JSON, and so is an integer longer than Python's limit for reading one (4,300 digits by
+default). Arrays and objects nested more than 128 deep are refused, as by the CLI.
 
 `tag_jsonl_file` is the task a worker runs per shard; it gets its model from
 `cached_model`, which loads each model file once per process and reuses it for every
@@ -140,6 +141,33 @@ def _unique_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     return dict(pairs)
 
 
+# Deepest nesting of arrays and objects a line may have: the CLI's limit (serde_json's).
+_MAX_JSON_DEPTH = 128
+
+
+def _too_deep(line: str) -> bool:
+    """Whether `line` nests arrays and objects deeper than `_MAX_JSON_DEPTH` (brackets
+    inside strings aside), found before `json.loads` recurses into them."""
+    depth, in_string, escaped = 0, False, False
+    for c in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth > _MAX_JSON_DEPTH:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
+
+
 def _read_line(number: int, line: str) -> Optional[Dict[str, Any]]:
     """One JSON line as `postag tag --format jsonl` reads it: None if blank."""
     if _is_blank(line):
@@ -157,6 +185,11 @@ def _read_line(number: int, line: str) -> Optional[Dict[str, Any]]:
             f"line {number}: not JSON: \\u{unit:04X} at column {column} is half of a UTF-16 "
             "surrogate pair without its other half (JSON text must be Unicode)"
         )
+    if _too_deep(line):
+        raise ValueError(
+            f"line {number}: not JSON: arrays and objects nested more than "
+            f"{_MAX_JSON_DEPTH} deep"
+        )
     try:
         record = json.loads(
             line,
@@ -168,6 +201,9 @@ def _read_line(number: int, line: str) -> Optional[Dict[str, Any]]:
         raise ValueError(f"line {number}: not JSON: {e}") from None
     except _Refused as e:
         raise ValueError(f"line {number}: {e}") from None
+    except ValueError as e:
+        # Python's own limits, such as the digits of an integer it reads.
+        raise ValueError(f"line {number}: cannot be read in Python: {e}") from None
     tokens = record.get("tokens") if isinstance(record, dict) else None
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
         raise ValueError(f'line {number}: expected an object with "tokens": [str, ...]')

@@ -161,6 +161,15 @@ REFUSED = [
     ('{"tokens": ["a"], "tokens": ["b", "c"]}', 'duplicate key "tokens" (a key may appear once in an object)'),
     ('{"tokens": ["a"], "m": [{"k": 1, "\\u006b": 2}]}', 'duplicate key "k"'),
     ('{"words": ["a"]}', 'expected'),
+    # Nesting past 128 levels, refused before anything recurses into it.
+    (
+        '{"tokens": ["a"], "x": ' + "[" * 129 + "]" * 129 + "}",
+        "not JSON: arrays and objects nested more than 128 deep",
+    ),
+    (
+        '{"tokens": ["a"], "x": ' + "[{\"k\":" * 20000 + "1" + "}]" * 20000 + "}",
+        "not JSON: arrays and objects nested more than 128 deep",
+    ),
 ]
 
 
@@ -240,3 +249,9 @@ def test_other_members_are_kept_and_a_float_python_cannot_hold_is_refused():
     # 1e400 would come out as Infinity, which is not JSON.
     with pytest.raises(ValueError, match=r"^line 2: 1e400 is too large for a Python float"):
         postag.corpus.tag_lines(model, [GOOD, '{"tokens": ["a"], "x": [1e400]}'])
+    # An integer longer than Python reads (4,300 digits by default) is named too.
+    with pytest.raises(ValueError, match=r"^line 2: cannot be read in Python: "):
+        postag.corpus.tag_lines(model, [GOOD, '{"tokens": ["a"], "x": ' + "9" * 5000 + "}"])
+    # 128 levels are read and kept.
+    deep = '{"tokens": ["Hi"], "x": ' + "[" * 127 + "]" * 127 + "}"
+    assert json.loads(postag.corpus.tag_lines(model, [deep])[0])["tags"] == model.tag(["Hi"])

@@ -24,9 +24,9 @@ pub enum LineFormat {
     /// space inside a token written as U+00A0 again (a blank line stays blank).
     Text,
     /// One `{"tokens": [...]}` object per line, answered with the same object (every
-    /// other member as written) plus `"tags"` (and, with `scores`, each token's
+    /// other member's value as written) plus `"tags"` (and, with `scores`, each token's
     /// log-probabilities of every tag in the model's tag order); a blank line stays
-    /// blank. A key twice in one object is an error.
+    /// blank. A key twice in one object, or nesting deeper than 128, is an error.
     Jsonl {
         /// Whether to add `"scores"`.
         scores: bool,
@@ -70,22 +70,54 @@ impl<'de> Deserialize<'de> for Members {
     }
 }
 
-/// The first key that appears twice in one object of `value` (JSON text), at any depth.
-fn duplicate_key(value: &RawValue) -> Option<String> {
-    let text = value.get();
-    if text.starts_with('{') {
-        let Members(members) = serde_json::from_str(text).ok()?;
-        let mut seen = std::collections::HashSet::new();
-        if let Some((key, _)) = members.iter().find(|(k, _)| !seen.insert(k.as_str())) {
-            return Some(key.clone());
+/// Deepest nesting of arrays and objects a JSON line may have (serde_json's limit when
+/// it reads a whole value).
+const MAX_JSON_DEPTH: usize = 128;
+
+/// The first key that appears twice in one object of `json` (JSON text, already
+/// checked to be valid), at any depth, in one pass without recursion; an error for
+/// nesting deeper than [`MAX_JSON_DEPTH`].
+fn duplicate_key(json: &str) -> std::result::Result<Option<String>, String> {
+    use std::collections::HashSet;
+    let b = json.as_bytes();
+    // Per open array (None) or object (its keys so far).
+    let mut open: Vec<Option<HashSet<String>>> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            c @ (b'{' | b'[') => {
+                if open.len() == MAX_JSON_DEPTH {
+                    return Err(format!(
+                        "arrays and objects nested more than {MAX_JSON_DEPTH} deep"
+                    ));
+                }
+                open.push((c == b'{').then(HashSet::new));
+            }
+            b'}' | b']' => {
+                open.pop();
+            }
+            b'"' => {
+                // The string's end: the next quote not escaped (its bytes are UTF-8,
+                // whose multi-byte characters hold no ASCII bytes).
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                let raw = &json[start..(i + 1).min(b.len())];
+                let rest = json[(i + 1).min(b.len())..].trim_start();
+                if let (Some(Some(keys)), true) = (open.last_mut(), rest.starts_with(':')) {
+                    let key: String = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+                    if !keys.insert(key.clone()) {
+                        return Ok(Some(key));
+                    }
+                }
+            }
+            _ => {}
         }
-        members.iter().find_map(|(_, v)| duplicate_key(v))
-    } else if text.starts_with('[') {
-        let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
-        items.into_iter().find_map(duplicate_key)
-    } else {
-        None
+        i += 1;
     }
+    Ok(None)
 }
 
 /// Appends `json` (valid JSON text) to `out` without the whitespace between its tokens.
@@ -119,9 +151,12 @@ impl Line {
 
 /// The tokens of a text line: separated by whitespace (`char::is_whitespace`) other
 /// than U+00A0 NO-BREAK SPACE, which is read as a space inside a token, the convention
-/// of UDPipe's horizontal format that `tag --format raw --raw-output text` writes.
+/// of UDPipe's horizontal format that `tag --format raw --raw-output text` writes. A
+/// no-break space at either end of a token is not part of it (such a space is never
+/// written there), and one between tokens separates them as other whitespace does.
 fn text_tokens(line: &str) -> Vec<String> {
     line.split(|c: char| c.is_whitespace() && c != '\u{a0}')
+        .map(|t| t.trim_matches('\u{a0}'))
         .filter(|t| !t.is_empty())
         .map(|t| t.replace('\u{a0}', " "))
         .collect()
@@ -182,7 +217,9 @@ impl LineFormat {
                 if !value.get().starts_with('{') {
                     bail!("{}: expected an object with \"tokens\"", at())
                 }
-                if let Some(key) = duplicate_key(value) {
+                let duplicate =
+                    duplicate_key(value.get()).map_err(|e| anyhow!("{}: not JSON: {e}", at()))?;
+                if let Some(key) = duplicate {
                     bail!(
                         "{}: duplicate key {} (a key may appear once in an object)",
                         at(),
@@ -450,7 +487,11 @@ mod tests {
     #[test]
     fn text_tokens_split_at_whitespace_but_a_no_break_space() {
         let line = "Hà\u{a0}Nội  đẹp\t.\u{2003}x\u{3000}\u{a0}y\u{a0}\u{202f}z ";
-        assert_eq!(text_tokens(line), ["Hà Nội", "đẹp", ".", "x", " y ", "z"]);
+        assert_eq!(text_tokens(line), ["Hà Nội", "đẹp", ".", "x", "y", "z"]);
+        assert_eq!(
+            text_tokens("a \u{a0} b \u{a0}c d\u{a0}"),
+            ["a", "b", "c", "d"]
+        );
         assert!(text_tokens(" \t\u{85}").is_empty());
     }
 

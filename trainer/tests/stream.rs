@@ -404,6 +404,31 @@ fn jsonl_refuses_duplicate_keys_and_bad_json_in_any_member() {
         assert!(err.starts_with(error), "{line}: {err}");
         assert_eq!(out, want, "{line}");
     }
+    // Nesting past 128 levels (serde_json's limit for a whole value) is refused in
+    // one pass (a line of 20,000 levels must neither take long nor overflow the
+    // stack); 100 levels are passed through.
+    let deep = |n: usize| {
+        format!(
+            "{{\"tokens\":[\"a\"],\"x\":{}{}}}",
+            "[".repeat(n),
+            "]".repeat(n)
+        )
+    };
+    let data = format!("{good}{}\n{good}", deep(20_000));
+    let (out, result) = stream_until_error(&model, jsonl, data.as_bytes(), vec![4096]);
+    let err = format!("{:#}", result.unwrap_err());
+    assert!(
+        err.starts_with("input:2: not JSON: arrays and objects nested more than 128 deep"),
+        "{err}"
+    );
+    assert_eq!(out, want);
+    let out = stream(
+        &model,
+        jsonl,
+        format!("{}\n", deep(100)).as_bytes(),
+        vec![4096],
+    );
+    assert!(out.starts_with(&deep(100)[..deep(100).len() - 1]), "{out}");
     // The same key in two objects, or the key "k" beside a value "k", is no duplicate.
     let fine = r#"{"tokens":["a"],"m":[{"k":1},{"k":2}],"k":"k"}"#;
     let out = stream(&model, jsonl, format!("{fine}\n").as_bytes(), vec![4096]);

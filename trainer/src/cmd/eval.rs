@@ -21,8 +21,9 @@ pub struct EvalArgs {
     /// is an error).
     #[arg(long, value_parser = conllu::column_parser())]
     column: Option<TagColumn>,
-    /// Print one JSON object instead of a table (an accuracy, precision or recall with
-    /// nothing to divide by is `null` there, `n/a` in the table).
+    /// Print one JSON object instead of a table (without --raw, an accuracy, precision
+    /// or recall with nothing to divide by is `null` there, `n/a` in the table; the
+    /// --raw scores give 0 there, as the CoNLL 2018 evaluation script does).
     #[arg(long)]
     json: bool,
     /// Worker threads (default: all cores).
