@@ -722,7 +722,9 @@ fn recur(
                 || gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, gates)
                 || cell.w_hh.matvec_add_quantized(hq, scale, gates)
         });
-    if !quantized {
+    // (f32 weights on bare-metal targets take the product for every h: the test would
+    // cost more code there than their rare f32 models gain.)
+    if !quantized && (cfg!(target_os = "none") || h.iter().any(|&v| v != 0.0)) {
         cell.w_hh.matvec_add(h, gates);
     }
     lstm_cell(gates, c, h);
