@@ -120,8 +120,8 @@ class Model:
 
 @final
 class Token:
-    """A token of raw text, as `Model.tag_text` returns it. Immutable; compares by
-    value; picklable."""
+    """A token of raw text, as `Model.tag_text` returns it. Immutable; compares and
+    hashes by value (a set or dict key); picklable."""
 
     text: str
     """The token as it is in the text: `source[start:end]`."""
@@ -136,6 +136,7 @@ class Token:
     def __new__(
         cls, text: str, start: int, end: int, words: List[str], tags: List[str]
     ) -> "Token": ...
+    def __hash__(self) -> int: ...
     def __reduce__(
         self,
     ) -> Tuple[Any, Tuple[str, int, int, List[str], List[str]]]: ...

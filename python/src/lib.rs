@@ -812,8 +812,8 @@ fn _export<'py>(
 /// A token of raw text, as `Model.tag_text` returns it: `text` is `source[start:end]`
 /// (offsets in str characters), `words` its syntactic words (one, or several for a
 /// multiword token such as "can't" -> "ca", "n't") and `tags` one tag per word.
-#[pyclass(frozen, get_all, eq, module = "postag")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, get_all, eq, hash, module = "postag")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Token {
     text: String,
     start: usize,

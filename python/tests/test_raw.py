@@ -147,3 +147,8 @@ def test_tokens_compare_print_and_pickle(model):
     assert copy == t and pickle.loads(pickle.dumps(t)) == t
     assert repr(t).startswith("Token(text='Hello")
     assert postag.Token("a", 0, 1, ["a"], ["X"]) != postag.Token("a", 0, 1, ["a"], ["Y"])
+    # Equal tokens hash equally: a set of a text's tokens and of their copies is one set.
+    assert hash(copy) == hash(t)
+    tokens = [tok for sentence in model.tag_text("Hello, world! Hello, world!") for tok in sentence]
+    assert len(set(tokens)) == len(tokens)
+    assert {copy: 1}[t] == 1 and len({t, copy}) == 1
