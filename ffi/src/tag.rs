@@ -149,7 +149,11 @@ pub unsafe extern "C" fn postag_tag(
 
 /// Writes into `*bytes_out` the scratch bytes `postag_tag_batch` needs for sentences of
 /// `n_tokens` tokens in all, the longest `longest` tokens long. Any buffer of that size
-/// works, at any alignment. `POSTAG_STATUS_TOO_MANY_TOKENS` when `longest` exceeds
+/// works, at any alignment. For a model whose sentences are tagged one after another
+/// (a word LSTM with int8 weights) the size includes the char projection cache
+/// (`postag_cached_scratch_size`), which then serves the whole call; such a model also
+/// tags, without the cache and slower, in a buffer that holds only its staged outputs
+/// and what `postag_tag` needs for the longest sentence. `POSTAG_STATUS_TOO_MANY_TOKENS` when `longest` exceeds
 /// `POSTAG_MAX_TOKENS` or `n_tokens` exceeds `POSTAG_MAX_BATCH_TOKENS`;
 /// `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`.
 ///
