@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use postag_core::vocab::{normalized, word_chars};
 use postag_core::Model;
 
@@ -230,22 +230,35 @@ impl Vocab {
             .collect()
     }
 
-    /// A sentence as embedding rows; tags from `column` when `with_tags`.
-    pub fn encode(&self, s: &conllu::Sentence, with_tags: bool) -> Result<nn::Sentence> {
+    /// A sentence as embedding rows; tags from `column` when `with_tags`. A word,
+    /// character or tag the vocabularies lack (an `--init` model's) is an error naming
+    /// `source` and the word's line.
+    pub fn encode(
+        &self,
+        s: &conllu::Sentence,
+        with_tags: bool,
+        source: &str,
+    ) -> Result<nn::Sentence> {
         let mut out = nn::Sentence::default();
         for w in &s.words {
+            let at = || format!("{source}:{}", w.line_number);
             let Some(row) = self.word_row(&w.form) else {
-                bail!("line {}: word {:?} is not in the model's vocabulary and the model has no unknown-word entry", w.line_number, w.form);
+                bail!(
+                    "{}: word {:?} is not in the model's vocabulary and the model has no unknown-word entry",
+                    at(),
+                    w.form
+                );
             };
             out.words.push(row);
-            out.chars.push(self.char_rows(&w.form)?);
+            out.chars.push(self.char_rows(&w.form).with_context(at)?);
             if with_tags {
                 let tag = w.tag(self.column);
                 match self.tag_index.get(tag) {
                     Some(&t) => out.tags.push(t),
                     None => bail!(
-                        "line {}: tag {tag:?} is not one of the model's tags",
-                        w.line_number
+                        "{}: tag {tag:?} is not one of the model's tags ({})",
+                        at(),
+                        self.tags.join(" ")
                     ),
                 }
             }

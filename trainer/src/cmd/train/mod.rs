@@ -160,32 +160,11 @@ fn encode_all(
     sentences: &[conllu::Sentence],
     path: &Path,
 ) -> Result<Vec<nn::Sentence>> {
-    let at = |line: usize| format!("{}:{line}", path.display());
-    for w in sentences.iter().flat_map(|s| &s.words) {
-        if vocab.word_row(&w.form).is_none() {
-            bail!(
-                "{}: word {:?} is not in the model's vocabulary and the model has no unknown-word entry",
-                at(w.line_number),
-                w.form
-            );
-        }
-        vocab
-            .char_rows(&w.form)
-            .with_context(|| at(w.line_number))?;
-        let tag = w.tag(vocab.column);
-        if !vocab.tag_index.contains_key(tag) {
-            bail!(
-                "{}: tag {tag:?} is not one of the model's tags ({})",
-                at(w.line_number),
-                vocab.tags.join(" ")
-            );
-        }
-    }
+    let source = path.display().to_string();
     sentences
         .iter()
-        .map(|s| vocab.encode(s, true))
-        .collect::<Result<_>>()
-        .with_context(|| path.display().to_string())
+        .map(|s| vocab.encode(s, true, &source))
+        .collect()
 }
 
 /// The encoded training sentences and what word dropout needs of them.
