@@ -51,12 +51,18 @@ const TABLE: [u32; 256] = {
     table
 };
 
+/// One byte of the register through the table (the byte already xored in).
+#[inline(always)]
+fn step(crc: u32) -> u32 {
+    TABLE[(crc & 0xFF) as usize] ^ (crc >> 8)
+}
+
 /// The register `crc` after `bytes`, a byte at a time through the table: one
 /// extract, one load and one xor with the shifted register per byte on Thumb-2.
 #[inline(never)]
 fn table(mut crc: u32, bytes: &[u8]) -> u32 {
     for &b in bytes {
-        crc = TABLE[((crc ^ b as u32) & 0xFF) as usize] ^ (crc >> 8);
+        crc = step(crc ^ b as u32);
     }
     crc
 }
@@ -117,7 +123,6 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     if !CHORBA {
         // A word at a time through the table (four steps after one xor), four words
         // per pass of the loop.
-        let step = |crc: u32| TABLE[(crc & 0xFF) as usize] ^ (crc >> 8);
         let word = |crc: u32, w: &u32| step(step(step(step(crc ^ u32::from_le(*w)))));
         let (quads, rest) = words.as_chunks::<4>();
         let crc = quads
