@@ -96,19 +96,23 @@ pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
-    // On Cortex-M with an FPU the same loop and sum in assembly.
-    #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-    let (sum, q, x) = {
-        let (sum, n) = crate::arch::dot_i8_groups(q, x);
-        (sum, &q[n..], &x[n..])
-    };
-    #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
     let mut acc = [0.0f32; LANES];
-    #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
-    let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
-        each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])
-    });
-    #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
+    let (q, x) = if cfg!(target_os = "none") {
+        // Bare metal: one element per pass, into lane `k % LANES`: the same sums in the
+        // same order, in a fifth of the code (no hot path there multiplies int8 with
+        // f32).
+        let n = q.len().min(x.len());
+        let whole = n - n % LANES;
+        let (qw, xw) = (&q[..whole], &x[..whole]);
+        for (k, (&b, &v)) in qw.iter().zip(xw).enumerate() {
+            acc[k % LANES] += (b as i8 as f32) * v;
+        }
+        (&q[whole..n], &x[whole..n])
+    } else {
+        groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
+            each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])
+        })
+    };
     let sum = reduce(acc);
     let mut tail = 0.0;
     for (&b, v) in q.iter().zip(x) {
@@ -280,11 +284,23 @@ pub fn gemv_panels(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn quantize_i16(x: &[f32], q: &mut [i16]) -> Option<f32> {
     let max = max_abs_finite(x)?;
-    // All zeros by the same loop when every `x` is 0.0 or -0.0 (a fill would bring the
-    // library's byte-wise clear into a firmware image for this one use).
-    let inv = if max == 0.0 { 0.0 } else { 16383.0 / max };
-    quantize_into(x, q, inv);
+    quantize_into(x, q, quantize_inv(max));
     Some(max / 16383.0)
+}
+
+/// Below this largest magnitude (2^-100) [`quantize_i16`] gives zeros: `16383 / max`
+/// would leave the f32 range near the smallest normal numbers.
+pub(crate) const QUANTIZE_MIN: f32 = 7.888_609e-31;
+
+/// The factor [`quantize_i16`] multiplies by, from `max = max|x|`: `16383 / max`, or 0
+/// below [`QUANTIZE_MIN`] (all zeros by the same loop, also for a vector of zeros).
+#[inline(always)]
+pub(crate) fn quantize_inv(max: f32) -> f32 {
+    if max < QUANTIZE_MIN {
+        0.0
+    } else {
+        16383.0 / max
+    }
 }
 
 /// `max|x|` for [`quantize_i16`] (0 for an empty slice); `None` if some element is not
@@ -304,32 +320,14 @@ pub(crate) fn max_abs_finite(x: &[f32]) -> Option<f32> {
     (max_bits < f32::INFINITY.to_bits() << 1).then(|| f32::from_bits(max_bits >> 1))
 }
 
-/// `q[i] = round(x[i] * inv)` (halves away from zero) for [`quantize_i16`], as far as
-/// both slices go.
+/// `q[i] = round(x[i] * inv)` (the product rounded to f32, then to the nearest integer,
+/// ties to even) for [`quantize_i16`], as far as both slices go; `|x[i] * inv| < 2^22`.
 #[inline(always)]
 pub(crate) fn quantize_into(x: &[f32], q: &mut [i16], inv: f32) {
     for (o, &v) in q.iter_mut().zip(x) {
-        // Adding 0.5 away from zero, then truncating, rounds to nearest.
-        let r = v * inv;
-        // (On Cortex-M 0.5 takes the sign of `r` in integer registers, one instruction
-        // less than a compare and a select; the same integer for every `r`, -0.0 and
-        // NaN included.)
-        let r = r + if ARM_HARD_FLOAT {
-            0.5f32.copysign(r)
-        } else if r >= 0.0 {
-            0.5
-        } else {
-            -0.5
-        };
-        *o = if ARM_HARD_FLOAT {
-            // `r as i16` (which saturates) as a Cortex-M FPU does it in two
-            // instructions: `VCVT` to i32 (saturating, NaN to 0) and `SSAT` to 16 bits;
-            // a direct `as i16` compiles to three more compares. The same value for
-            // every `r`.
-            (r as i32).clamp(i16::MIN as i32, i16::MAX as i32) as i16
-        } else {
-            r as i16
-        };
+        // The sum's low 16 bits are the integer as an i16 (`0x4B40_0000` ends in 16
+        // zero bits): a multiply, an add and a store of a half word.
+        *o = (v * inv + ROUND_SHIFTER).to_bits() as i16;
     }
 }
 
@@ -347,8 +345,9 @@ pub(crate) const EXP_MAX: f32 = 88.0;
 /// ln 2 split so that `n * LN2_HI` is exact for the `n` that occur.
 pub(crate) const LN2_HI: f32 = 0.693_359_4;
 pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
-/// Adding 1.5 * 2^23 rounds to an integer held in the low mantissa bits.
-pub(crate) const EXP_SHIFTER: f32 = 12_582_912.0;
+/// Adding 1.5 * 2^23 to an f32 of magnitude below 2^22 rounds it to an integer (ties to
+/// even) held in the low mantissa bits: the sum's bits are `0x4B40_0000 + integer`.
+pub(crate) const ROUND_SHIFTER: f32 = 12_582_912.0;
 /// Cephes' `expf` minimax polynomial for `(e^r - 1 - r) / r^2`, highest degree first.
 pub(crate) const EXP_POLY: [f32; 6] = [
     1.987_569_1e-4,
@@ -393,8 +392,8 @@ fn exp_inline(x: f32) -> f32 {
 #[inline(always)]
 fn exp_in_range(x: f32) -> f32 {
     // No mul_add: without a compile-time FMA target it would be a slow library call.
-    let t = x * core::f32::consts::LOG2_E + EXP_SHIFTER;
-    let n = t - EXP_SHIFTER;
+    let t = x * core::f32::consts::LOG2_E + ROUND_SHIFTER;
+    let n = t - ROUND_SHIFTER;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let mut p = EXP_POLY[0];
     p = p * r + EXP_POLY[1];
@@ -403,7 +402,7 @@ fn exp_in_range(x: f32) -> f32 {
     p = p * r + EXP_POLY[4];
     p = p * r + EXP_POLY[5];
     let e = p * (r * r) + r + 1.0;
-    let n_int = t.to_bits().wrapping_sub(EXP_SHIFTER.to_bits()) as i32;
+    let n_int = t.to_bits().wrapping_sub(ROUND_SHIFTER.to_bits()) as i32;
     e * f32::from_bits(((n_int + 127) as u32) << 23)
 }
 
@@ -413,14 +412,11 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
-/// 32-bit Arm with a hardware FPU (the hard-float ABI: Cortex-M4F, M7, M33), where the
-/// bare-metal activations and quantization take forms that need fewer instructions.
-const ARM_HARD_FLOAT: bool = cfg!(all(target_arch = "arm", target_abi = "eabihf"));
-
-/// Whether [`activate_all`] inlines `exp` (with an FPU, and in the host's tests of
-/// that form).
+/// Whether [`activate_all`] inlines `exp`: on 32-bit Arm with a hardware FPU (the
+/// hard-float ABI: Cortex-M4F, M7, M33), and in the host's tests of that form.
 #[cfg(any(target_os = "none", test))]
-const ACTIVATE_INLINE_EXP: bool = ARM_HARD_FLOAT || cfg!(test);
+const ACTIVATE_INLINE_EXP: bool =
+    cfg!(all(target_arch = "arm", target_abi = "eabihf")) || cfg!(test);
 
 /// Largest `|x|` whose `exp` argument in [`activate_all`] (`-x` for the sigmoid, `2|x|`
 /// for tanh) needs no clamp: both lie in [-87, 87] there.
@@ -557,12 +553,26 @@ fn tanh_all(x: &mut [f32]) {
 /// `c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`, `h = sigmoid(o) * tanh(c')`.
 #[inline(always)]
 pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    lstm_cell_from(gates, c, h, false);
+}
+
+/// [`lstm_cell`], told whether `c` is the zero state (every element +0.0, not
+/// checked): then `sigmoid(f) * c` is +0.0 for every `f` (a sigmoid is finite and not
+/// negative), so the forget gate is set to +0.0 instead of activated, with the same
+/// results (a first step skips a quarter of the gates' activations).
+#[inline(always)]
+pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], zero_state: bool) {
     let hidden = c.len();
     let (ifg, o_g) = gates.split_at_mut(3 * hidden);
     let (if_g, g_g) = ifg.split_at_mut(2 * hidden);
     // The activations first, each a loop of independent elements (they vectorize, and
     // the processor overlaps their long dependency chains), then the state update.
-    sigmoid_all(if_g);
+    // (One pass over i and f, or over i only and f set; no bounds check: a shorter
+    // `if_g` splits into empty parts.)
+    let active = if zero_state { hidden } else { 2 * hidden };
+    let (active, zeros) = if_g.split_at_mut_checked(active).unwrap_or_default();
+    sigmoid_all(active);
+    zeros.fill(0.0);
     tanh_all(g_g);
     sigmoid_all(o_g);
     let (i_g, f_g) = if_g.split_at_mut(hidden);
@@ -584,6 +594,9 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
             *t = *c;
         }
         tanh_all(t);
+        #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+        crate::arch::gate_product(h, o_g, t);
+        #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
         for ((h, o), t) in h.iter_mut().zip(o_g.iter()).zip(t.iter()) {
             *h = *o * *t;
         }
@@ -604,7 +617,7 @@ pub fn log_softmax(x: &mut [f32]) {
     let max = x
         .iter()
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-    let sum: f32 = x.iter().map(|&v| libm::expf(v - max)).sum();
+    let sum: f32 = x.iter().map(|&v| exp(v - max)).sum();
     let shift = max + libm::logf(sum);
     for v in x.iter_mut() {
         *v -= shift;
@@ -675,21 +688,29 @@ mod tests {
     }
 
     #[test]
-    fn both_forms_of_the_rounding_half_give_the_same_integers() {
-        // `quantize_into` adds 0.5 with the sign of `r` on Cortex-M, and 0.5 or -0.5 by
-        // a compare elsewhere: the same truncated integer for every `r`.
-        let mut values = vec![0.0f32, -0.0, f32::NAN, -f32::NAN, 1e-45, -1e-45];
-        for v in [0.5f32, 1.5, 2.5, 16382.5, 16383.0, 16383.5, 4e9] {
-            for v in [v, v.next_down(), v.next_up()] {
-                values.extend([v, -v]);
-            }
-        }
-        values.extend((-40_000..40_000).map(|i| i as f32 * 0.4999));
-        for r in values {
-            let select = (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i32;
-            let copysign = (r + 0.5f32.copysign(r)) as i32;
-            assert_eq!(select, copysign, "{r:e}");
-        }
+    fn quantization_rounds_to_nearest_with_ties_to_even() {
+        // A largest magnitude of 16383 makes the factor exactly 1.
+        let x = [
+            16383.0f32, 2.5, 3.5, -2.5, -0.5, 0.5, 0.49, -1.5, 1.5000001, -0.0,
+        ];
+        let mut q = [9i16; 10];
+        assert_eq!(quantize_i16(&x, &mut q), Some(1.0));
+        assert_eq!(q, [16383, 2, 4, -2, 0, 0, 0, -2, 2, 0]);
+        // More ties, and a value that rounds up.
+        let x = [-16383.0f32, 8191.5, -8190.5, 1.0, 0.75];
+        let mut q = [9i16; 5];
+        assert_eq!(quantize_i16(&x, &mut q), Some(1.0));
+        assert_eq!(q, [-16383, 8192, -8190, 1, 1]);
+        // Below 2^-100 zeros, with the scale of the largest magnitude; at it, 16383.
+        let tiny = [QUANTIZE_MIN.next_down(), -f32::from_bits(1), 0.0];
+        let mut q = [9i16; 3];
+        assert_eq!(quantize_i16(&tiny, &mut q), Some(tiny[0] / 16383.0));
+        assert_eq!(q, [0, 0, 0]);
+        let small = [QUANTIZE_MIN, -QUANTIZE_MIN / 2.0];
+        let mut q = [9i16; 2];
+        assert!(quantize_i16(&small, &mut q).is_some());
+        assert_eq!(q, [16383, -8192]);
+        assert_eq!(QUANTIZE_MIN, 2.0f32.powi(-100));
     }
 
     #[test]
@@ -772,30 +793,32 @@ mod tests {
     }
 
     #[test]
-    fn quantization_rounds_as_a_saturating_i16_cast() {
-        // The bare-metal form of the final cast, against `as i16`, everywhere it can
-        // differ: around the i16 and i32 limits, infinities and NaN.
-        for r in [
-            0.0f32,
-            -0.0,
-            0.5,
-            -0.5,
-            16383.5,
-            32767.0,
-            32767.5,
-            32768.0,
-            -32768.0,
-            -32769.0,
-            1e9,
-            -1e9,
-            3e9,
-            -3e9,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-        ] {
-            let bare = (r as i32).clamp(i16::MIN as i32, i16::MAX as i32) as i16;
-            assert_eq!(bare, r as i16, "{r}");
+    fn a_first_step_from_the_zero_state_skips_the_forget_gate_with_the_same_bits() {
+        // Gates of every sign and size, -0.0 and tiny values among them (a product
+        // `i * g` of -0.0 is where `+0.0 + i * g` and `i * g` differ).
+        let hidden = 37;
+        let mut gates: Vec<f32> = (0..4 * hidden)
+            .map(|k| ((k * 7919) % 200) as f32 * 0.37 - 37.0)
+            .collect();
+        gates[2 * hidden] = -0.0;
+        gates[2 * hidden + 1] = -1e-38;
+        gates[2 * hidden + 2] = 1e-38;
+        gates[hidden] = 90.0;
+        gates[0] = -90.0;
+        let run = |zero_state| {
+            let (mut g, mut c, mut h) = (gates.clone(), vec![0.0f32; hidden], vec![7.0; hidden]);
+            lstm_cell_from(&mut g, &mut c, &mut h, zero_state);
+            (
+                c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                h.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(run(true), run(false));
+        // And both are the definition: c = sigmoid(i) * tanh(g) from c = 0.
+        let (c, _) = run(true);
+        for j in 0..hidden {
+            let want = 0.0 + sigmoid(gates[j]) * tanh(gates[2 * hidden + j]);
+            assert_eq!(c[j], want.to_bits(), "unit {j}");
         }
     }
 

@@ -260,11 +260,6 @@ impl<'a> Matrix<'a> {
         if sub.is_some_and(|w| arch::gemv(&w, x, out)) {
             return;
         }
-        // Cortex-M with an FPU: every row in one assembly loop, the same operations.
-        #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-        if arch::dot_i8_rows_add(&self.kernel_rows(), col0, x, out) {
-            return;
-        }
         for (r, o) in out.iter_mut().enumerate().take(self.rows) {
             *o += self.row_dot(r, col0, x);
         }
@@ -370,26 +365,50 @@ impl<'a> Matrix<'a> {
     /// (`x ~= xq * x_scale`): integer dot products, one float multiply per row.
     /// Returns false (and does nothing) for f32 weights.
     pub fn matvec_add_quantized(&self, xq: &[i16], x_scale: f32, out: &mut [f32]) -> bool {
-        if self.storage != Storage::I8 || self.cols == 0 {
+        self.matvec_add_cols_quantized(0, &xq[..xq.len().min(self.cols)], x_scale, out)
+    }
+
+    /// `out[r] += row r [col0 .. col0 + xq.len()] . x` for every row (`out.len() ==
+    /// rows`), for int8 weights and an i16-quantized `x` (`x ~= xq * x_scale`): as
+    /// [`Matrix::matvec_add_quantized`] on those columns, `out[r] += (scale_r *
+    /// x_scale) * (q_r . xq)`. Returns false (and does nothing) for f32 weights, an
+    /// empty `xq` or columns past the matrix.
+    pub fn matvec_add_cols_quantized(
+        &self,
+        col0: usize,
+        xq: &[i16],
+        x_scale: f32,
+        out: &mut [f32],
+    ) -> bool {
+        if self.storage != Storage::I8
+            || xq.is_empty()
+            || col0.checked_add(xq.len()).is_none_or(|end| end > self.cols)
+        {
             return false;
         }
-        if !arch::gemv_i8_i16(&self.kernel_rows(), xq, x_scale, out) {
-            self.add_products_i8_i16(xq, x_scale, out);
+        let sub = arch::Rows {
+            data: self.data.get(col0..).unwrap_or_default(),
+            cols: xq.len(),
+            ..self.kernel_rows()
+        };
+        if !arch::gemv_i8_i16(&sub, xq, x_scale, out) {
+            self.add_products_i8_i16(col0, xq, x_scale, out);
         }
         true
     }
 
-    /// The portable [`Matrix::matvec_add_quantized`] (int8 weights, `cols > 0`): one
-    /// out-of-line copy that [`Matrix::project_block_quantized`] runs too.
+    /// The portable [`Matrix::matvec_add_cols_quantized`] (int8 weights, `col0 +
+    /// xq.len() <= cols`): one out-of-line copy that
+    /// [`Matrix::project_block_quantized`] runs too.
     #[inline(never)]
-    fn add_products_i8_i16(&self, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+    fn add_products_i8_i16(&self, col0: usize, xq: &[i16], x_scale: f32, out: &mut [f32]) {
         let rows = self
             .data
             .chunks_exact(self.cols)
             .zip(self.scales.chunks_exact(4));
         for (o, (row, s)) in out.iter_mut().zip(rows) {
             let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
-            *o += scale * dot_i8_i16(row, xq) as f32;
+            *o += scale * dot_i8_i16(row.get(col0..).unwrap_or_default(), xq) as f32;
         }
     }
 
@@ -417,7 +436,7 @@ impl<'a> Matrix<'a> {
         let inputs = xq.chunks_exact(cols).zip(x_scales);
         for ((x, &x_scale), o) in inputs.zip(out.chunks_exact_mut(rows)) {
             bias.copy_into(o);
-            self.add_products_i8_i16(x, x_scale, o);
+            self.add_products_i8_i16(0, x, x_scale, o);
         }
         true
     }

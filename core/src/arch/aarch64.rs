@@ -128,7 +128,7 @@ impl CellMath for Neon {
     unsafe fn pow2_shifted(self) -> Self {
         // SAFETY: NEON is part of the target; integer lanes wrap as the scalar code's.
         unsafe {
-            let shifter = vdupq_n_s32(crate::kernels::EXP_SHIFTER.to_bits() as i32);
+            let shifter = vdupq_n_s32(crate::kernels::ROUND_SHIFTER.to_bits() as i32);
             let n = vsubq_s32(vreinterpretq_s32_f32(self.0), shifter);
             let bits = vshlq_n_s32::<23>(vaddq_s32(n, vdupq_n_s32(127)));
             Neon(vreinterpretq_f32_s32(bits))
@@ -233,15 +233,15 @@ pub(super) unsafe fn project_neon(
 }
 
 /// [`crate::kernels::quantize_i16`] with NEON: the same operations (the maximum of the
-/// magnitudes' bits, one multiply, one add, a conversion), 4 lanes wide; identical
-/// results.
+/// magnitudes' bits, one multiply, one add of the rounding shifter, the integers from
+/// the sums' bits), 4 lanes wide; identical results.
 ///
 /// # Safety
 ///
 /// NEON is available (always, on AArch64).
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn quantize_i16_neon(x: &[f32], q: &mut [i16]) -> Option<f32> {
-    use crate::kernels::{max_abs_finite, quantize_into};
+    use crate::kernels::{max_abs_finite, quantize_into, quantize_inv, ROUND_SHIFTER};
     let n = x.len();
     let mut i = 0;
     // SAFETY: NEON is enabled here; each load reads x[i..i + 4], inside `x`.
@@ -258,26 +258,18 @@ pub(super) unsafe fn quantize_i16_neon(x: &[f32], q: &mut [i16]) -> Option<f32> 
         return None;
     }
     let max = max_abs_finite(&x[i..])?.max(f32::from_bits(body));
-    if max == 0.0 {
-        let n = x.len().min(q.len());
-        q[..n].fill(0);
-        return Some(0.0);
-    }
-    let inv = 16383.0 / max;
+    let inv = quantize_inv(max);
     let n = n.min(q.len());
     let mut i = 0;
     // SAFETY: NEON is enabled here; each step reads x[i..i + 4] and writes
     // q[i..i + 4], inside both (i + 4 <= n).
     unsafe {
-        let (vinv, half, minus_half) = (vdupq_n_f32(inv), vdupq_n_f32(0.5), vdupq_n_f32(-0.5));
+        let (vinv, shifter) = (vdupq_n_f32(inv), vdupq_n_f32(ROUND_SHIFTER));
         while i + 4 <= n {
-            let r = vmulq_f32(vld1q_f32(x.as_ptr().add(i)), vinv);
-            // +0.5 where r >= 0 (also for -0.0), -0.5 below, then truncation toward
-            // zero saturating to i32 (NaN to 0), then to i16: Rust's `as i16`, also for
-            // the infinite or NaN products of a subnormal maximum (16383 / max = inf).
-            let away = vbslq_f32(vcgezq_f32(r), half, minus_half);
-            let k = vcvtq_s32_f32(vaddq_f32(r, away));
-            vst1_s16(q.as_mut_ptr().add(i), vqmovn_s32(k));
+            // The product plus the rounding shifter; the sums' low 16 bits are the
+            // integers (a narrowing move keeps them).
+            let t = vaddq_f32(vmulq_f32(vld1q_f32(x.as_ptr().add(i)), vinv), shifter);
+            vst1_s16(q.as_mut_ptr().add(i), vmovn_s32(vreinterpretq_s32_f32(t)));
             i += 4;
         }
     }

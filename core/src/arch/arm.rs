@@ -312,186 +312,6 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     true
 }
 
-/// `out[r] += scale_r * (reduce(acc_r) + 0.0)` for the `out.len()` rows `q_r = q + r
-/// stride` of `8 * groups` signed bytes, where `acc_r[k] = sum_g (q_r[8 g + k] as i8 as
-/// f32) * x[8 g + k]` from 0, in order, `reduce` the pairwise sum of the eight lanes
-/// and `scale_r` the little-endian f32 at `scales + 4 r`: for every row the
-/// operations of `out[r] += scale_r * crate::kernels::dot_i8(q_r, x)` on whole groups
-/// of eight (its tail, empty, is 0.0; `vmla` rounds the product, then the sum).
-///
-/// Per group: two words of `q`, each byte sign-extended (`sxtb`) and moved to the FPU
-/// two at a time (`vmov` of a register pair), converted, the eight `x` in one `vldm`,
-/// eight `vmla`: 33 instructions where compiled code takes 46; per row 24 more. Not
-/// inlined: one copy serves [`dot_i8_groups`] and [`dot_i8_rows_add`].
-///
-/// # Safety
-///
-/// The rows are valid for `8 * groups` bytes, `x` (aligned) for `8 * groups` f32,
-/// `scales` for `4 * out.len()` bytes; `groups >= 1`, `out.len() >= 1`.
-#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-#[inline(never)]
-unsafe fn dot_i8_rows(
-    q: *const u8,
-    stride: usize,
-    groups: usize,
-    x: *const f32,
-    scales: *const u8,
-    out: &mut [f32],
-) {
-    // The accumulators live in s16-s23, the converted bytes in s0-s7, `x` in s8-s15,
-    // +0.0 in s24, a row's scale and output in s0 and s1 after its loop; the kernel
-    // saves and restores s0-s24 itself (see `add_tiles`).
-    //
-    // SAFETY: per row the loop runs `groups >= 1` times, reading 8 bytes of the row
-    // (word loads at any alignment, as compiled code does) and 8 f32 of `x` (aligned)
-    // per group, then 4 bytes of `scales` (a word load at any alignment) and reads and
-    // writes one f32 of `out` (aligned), `out.len() >= 1` times: within the caller's
-    // bounds. The 100 bytes of stack it takes it gives back; the flags are not
-    // preserved.
-    unsafe {
-        core::arch::asm!(
-            "vpush {{s0-s24}}",
-            "movs {t0}, #0",
-            "vmov s24, {t0}",
-            "3:",
-            "mov {xp}, {x}",
-            "mov {g}, {groups}",
-            "movs {t0}, #0",
-            "vmov s16, s17, {t0}, {t0}",
-            "vmov s18, s19, {t0}, {t0}",
-            "vmov s20, s21, {t0}, {t0}",
-            "vmov s22, s23, {t0}, {t0}",
-            "2:",
-            "ldr {w0}, [{q}], #4",
-            "ldr {w1}, [{q}], #4",
-            "sxtb {t0}, {w0}",
-            "sxtb {t1}, {w0}, ror #8",
-            "vmov s0, s1, {t0}, {t1}",
-            "sxtb {t0}, {w0}, ror #16",
-            "asr {t1}, {w0}, #24",
-            "vmov s2, s3, {t0}, {t1}",
-            "sxtb {t0}, {w1}",
-            "sxtb {t1}, {w1}, ror #8",
-            "vmov s4, s5, {t0}, {t1}",
-            "sxtb {t0}, {w1}, ror #16",
-            "asr {t1}, {w1}, #24",
-            "vmov s6, s7, {t0}, {t1}",
-            "vcvt.f32.s32 s0, s0",
-            "vcvt.f32.s32 s1, s1",
-            "vcvt.f32.s32 s2, s2",
-            "vcvt.f32.s32 s3, s3",
-            "vcvt.f32.s32 s4, s4",
-            "vcvt.f32.s32 s5, s5",
-            "vcvt.f32.s32 s6, s6",
-            "vcvt.f32.s32 s7, s7",
-            "vldm {xp}!, {{s8-s15}}",
-            "vmla.f32 s16, s0, s8",
-            "vmla.f32 s17, s1, s9",
-            "vmla.f32 s18, s2, s10",
-            "vmla.f32 s19, s3, s11",
-            "vmla.f32 s20, s4, s12",
-            "vmla.f32 s21, s5, s13",
-            "vmla.f32 s22, s6, s14",
-            "vmla.f32 s23, s7, s15",
-            "subs {g}, {g}, #1",
-            "bne 2b",
-            // The lanes' pairwise sum (lane k + 4, then k + 2, then k + 1 onto lane
-            // k), the empty tail's 0.0, the scale, the output.
-            "vadd.f32 s16, s16, s20",
-            "vadd.f32 s17, s17, s21",
-            "vadd.f32 s18, s18, s22",
-            "vadd.f32 s19, s19, s23",
-            "vadd.f32 s16, s16, s18",
-            "vadd.f32 s17, s17, s19",
-            "vadd.f32 s16, s16, s17",
-            "vadd.f32 s16, s16, s24",
-            "ldr {t0}, [{s}], #4",
-            "vmov s0, {t0}",
-            "vmul.f32 s16, s0, s16",
-            "vldr s1, [{o}]",
-            "vadd.f32 s1, s1, s16",
-            "vstmia {o}!, {{s1}}",
-            "add {q}, {q}, {step}",
-            "subs {n}, {n}, #1",
-            "bne 3b",
-            "vpop {{s0-s24}}",
-            q = inout(reg) q => _,
-            step = in(reg) stride - 8 * groups,
-            x = in(reg) x,
-            groups = in(reg) groups,
-            s = inout(reg) scales => _,
-            o = inout(reg) out.as_mut_ptr() => _,
-            n = inout(reg) out.len() => _,
-            xp = out(reg) _,
-            g = out(reg) _,
-            w0 = out(reg) _,
-            w1 = out(reg) _,
-            t0 = out(reg) _,
-            t1 = out(reg) _,
-        );
-    }
-}
-
-/// `reduce(acc) + 0.0` of [`crate::kernels::dot_i8`]'s lanes over the whole groups of
-/// eight elements of both `q` and `x` (0.0 if there are none), and the elements it
-/// took: `dot_i8` is that sum plus its tail (the same value as `reduce(acc) + tail`:
-/// the tail starts from 0.0, so it is never -0.0, and `v + 0.0` differs from `v`
-/// only for `v = -0.0`, which adds to such a tail as 0.0 does).
-#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-pub(crate) fn dot_i8_groups(q: &[u8], x: &[f32]) -> (f32, usize) {
-    let groups = q.len().min(x.len()) / 8;
-    let mut out = [0.0f32];
-    if groups > 0 {
-        // SAFETY: one row of `8 * groups <= q.len()` bytes, `8 * groups <= x.len()`
-        // f32, its scale 1.0 (four bytes), one output: `0.0 + 1.0 * (reduce + 0.0)`,
-        // which is `reduce + 0.0`.
-        unsafe {
-            dot_i8_rows(
-                q.as_ptr(),
-                8 * groups,
-                groups,
-                x.as_ptr(),
-                1.0f32.to_le_bytes().as_ptr(),
-                &mut out,
-            )
-        };
-    }
-    (out[0], 8 * groups)
-}
-
-/// `out[r] += row r [col0 .. col0 + x.len()] . x` for the `out.len()` rows, as
-/// [`crate::tensor::Matrix::matvec_add_cols`] adds them (`scale_r * dot_i8`): for int8
-/// rows and an `x` of whole groups of eight, else false (nothing done).
-#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-pub(crate) fn dot_i8_rows_add(w: &Rows<'_>, col0: usize, x: &[f32], out: &mut [f32]) -> bool {
-    let n = x.len();
-    if !w.int8
-        || n == 0
-        || !n.is_multiple_of(8)
-        || !w.in_bounds()
-        || col0.checked_add(n).is_none_or(|e| e > w.cols)
-        || out.len() > w.rows
-    {
-        return false;
-    }
-    if !out.is_empty() {
-        // SAFETY: rows `0..out.len()` of the matrix (`out.len() <= rows`) hold
-        // columns `col0..col0 + n` (`col0 + n <= cols <= stride`, `in_bounds`) and
-        // their scales; `x` holds `n = 8 * (n / 8)` f32, `n / 8 >= 1`.
-        unsafe {
-            dot_i8_rows(
-                w.data.as_ptr().add(col0),
-                w.stride,
-                n / 8,
-                x.as_ptr(),
-                w.scales.as_ptr(),
-                out,
-            )
-        };
-    }
-    true
-}
-
 /// `max_i (x[i].to_bits() << 1)` from 0 over `x`: the magnitudes' bits with the sign
 /// shifted out, as [`crate::kernels::quantize_i16`] compares them (finite magnitudes
 /// order as their bits, infinity and NaN above). Four values per step in assembly (one
@@ -614,32 +434,48 @@ unsafe extern "C" fn reduce_words(input: *const u32, buf: *mut u32) {
 /// The cell state update of [`crate::kernels::lstm_cell`]: `c[j] = f[j] * c[j] + i[j] *
 /// t[j]`, the new `c[j]` also into `t[j]` (where the tanh pass takes it), over the
 /// shortest of the four. The same f32 operations as the Rust loop (`vmla` rounds the
-/// product, then the sum), 10 instructions per element where compiled code takes 14.
+/// product, then the sum), two elements per pass (one `vldm` or `vstm` of two
+/// registers per slice): 6 instructions per element where compiled code takes 14.
 #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
 pub(crate) fn cell_state(c: &mut [f32], i: &[f32], f: &[f32], t: &mut [f32]) {
     let n = c.len().min(i.len()).min(f.len()).min(t.len());
     if n == 0 {
         return;
     }
-    // SAFETY: the loop runs `n >= 1` times, reading one f32 of `i`, `f`, `t` and `c`
-    // and writing one of `c` and `t` per element (all aligned f32 slices of at least
-    // `n` elements). It saves and restores s0-s3 itself (see `add_tiles`); the 16
-    // bytes of stack it takes it gives back; the flags are not preserved.
+    // SAFETY: one element when `n` is odd, then `n / 2` passes of two, reading `i`, `f`,
+    // `t` and `c` and writing `c` and `t` at the elements `0..n` (all aligned f32 slices
+    // of at least `n` elements). It saves and restores s0-s7 itself (see `add_tiles`);
+    // the 32 bytes of stack it takes it gives back; the flags are not preserved.
     unsafe {
         core::arch::asm!(
-            "vpush {{s0-s3}}",
-            "2:",
+            "vpush {{s0-s7}}",
+            "lsrs {n}, {n}, #1",
+            "bcc 2f",
             "vldmia {i}!, {{s0}}",
-            "vldmia {f}!, {{s1}}",
-            "vldr s2, [{t}]",
-            "vldr s3, [{c}]",
-            "vmul.f32 s3, s1, s3",
-            "vmla.f32 s3, s0, s2",
-            "vstmia {c}!, {{s3}}",
-            "vstmia {t}!, {{s3}}",
+            "vldmia {f}!, {{s2}}",
+            "vldr s4, [{t}]",
+            "vldr s6, [{c}]",
+            "vmul.f32 s6, s2, s6",
+            "vmla.f32 s6, s0, s4",
+            "vstmia {c}!, {{s6}}",
+            "vstmia {t}!, {{s6}}",
+            "cmp {n}, #0",
+            "beq 3f",
+            "2:",
+            "vldmia {i}!, {{s0-s1}}",
+            "vldmia {f}!, {{s2-s3}}",
+            "vldm {t}, {{s4-s5}}",
+            "vldm {c}, {{s6-s7}}",
+            "vmul.f32 s6, s2, s6",
+            "vmul.f32 s7, s3, s7",
+            "vmla.f32 s6, s0, s4",
+            "vmla.f32 s7, s1, s5",
+            "vstmia {c}!, {{s6-s7}}",
+            "vstmia {t}!, {{s6-s7}}",
             "subs {n}, {n}, #1",
             "bne 2b",
-            "vpop {{s0-s3}}",
+            "3:",
+            "vpop {{s0-s7}}",
             c = inout(reg) c.as_mut_ptr() => _,
             i = inout(reg) i.as_ptr() => _,
             f = inout(reg) f.as_ptr() => _,
@@ -649,9 +485,82 @@ pub(crate) fn cell_state(c: &mut [f32], i: &[f32], f: &[f32], t: &mut [f32]) {
     }
 }
 
+/// The output of [`crate::kernels::lstm_cell`]: `h[j] = o[j] * t[j]` (`t` holding
+/// `tanh(c')`) over the shortest of the three, two elements per pass: 3.5 instructions
+/// per element where compiled code takes 6.
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn gate_product(h: &mut [f32], o: &[f32], t: &[f32]) {
+    let n = h.len().min(o.len()).min(t.len());
+    if n == 0 {
+        return;
+    }
+    // SAFETY: one element when `n` is odd, then `n / 2` passes of two, reading `o` and
+    // `t` and writing `h` at the elements `0..n` (aligned f32 slices of at least `n`
+    // elements). It saves and restores s0-s3 itself (see `add_tiles`); the 16 bytes of
+    // stack it takes it gives back; the flags are not preserved.
+    unsafe {
+        core::arch::asm!(
+            "vpush {{s0-s3}}",
+            "lsrs {n}, {n}, #1",
+            "bcc 2f",
+            "vldmia {o}!, {{s0}}",
+            "vldmia {t}!, {{s2}}",
+            "vmul.f32 s0, s0, s2",
+            "vstmia {h}!, {{s0}}",
+            "cmp {n}, #0",
+            "beq 3f",
+            "2:",
+            "vldmia {o}!, {{s0-s1}}",
+            "vldmia {t}!, {{s2-s3}}",
+            "vmul.f32 s0, s0, s2",
+            "vmul.f32 s1, s1, s3",
+            "vstmia {h}!, {{s0-s1}}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "3:",
+            "vpop {{s0-s3}}",
+            h = inout(reg) h.as_mut_ptr() => _,
+            o = inout(reg) o.as_ptr() => _,
+            t = inout(reg) t.as_ptr() => _,
+            n = inout(reg) n => _,
+        );
+    }
+}
+
 /// The loops in Thumb-2 assembly.
 #[cfg(postag_arm_dsp)]
 pub(super) struct Asm;
+
+/// One group of [`DualMac::add_tiles`]'s loop (four columns of its four rows): the
+/// paired input words, then per row its weight word, unpacked, and two `SMLAD`s.
+#[cfg(postag_arm_dsp)]
+macro_rules! tile_group {
+    () => {
+        concat!(
+            "ldrd {x02}, {x13}, [r2], #8\n",
+            "ldr {e}, [r0, r1]\n",
+            "sxtb16 {o}, {e}, ror #8\n",
+            "sxtb16 {e}, {e}\n",
+            "smlad {a1}, {e}, {x02}, {a1}\n",
+            "smlad {a1}, {o}, {x13}, {a1}\n",
+            "ldr {e}, [r4, r1]\n",
+            "sxtb16 {o}, {e}, ror #8\n",
+            "sxtb16 {e}, {e}\n",
+            "smlad {a3}, {e}, {x02}, {a3}\n",
+            "smlad {a3}, {o}, {x13}, {a3}\n",
+            "ldr {e}, [r0], #4\n",
+            "sxtb16 {o}, {e}, ror #8\n",
+            "sxtb16 {e}, {e}\n",
+            "smlad {a0}, {e}, {x02}, {a0}\n",
+            "smlad {a0}, {o}, {x13}, {a0}\n",
+            "ldr {e}, [r4], #4\n",
+            "sxtb16 {o}, {e}, ror #8\n",
+            "sxtb16 {e}, {e}\n",
+            "smlad {a2}, {e}, {x02}, {a2}\n",
+            "smlad {a2}, {o}, {x13}, {a2}\n",
+        )
+    };
+}
 
 #[cfg(postag_arm_dsp)]
 impl DualMac for Asm {
@@ -667,8 +576,9 @@ impl DualMac for Asm {
         o: *mut f32,
     ) {
         // Registers: r0 row 0 of the tile, r4 row 2 (rows 1 and 3 at `+ s`, r1), r2
-        // `x`, r3 the groups left; the four sums, the paired input and a row word's
-        // halves where the compiler puts them. `x`, `groups`, the scales, `o`, the end
+        // `x`, r3 the passes left (two groups each); the four sums, the paired input
+        // and a row word's halves where the compiler puts them. `x`, `groups + 1`, the
+        // scales, `o`, the end
         // of the outputs and the step from a tile's end to the next (`4 s - 4 groups`)
         // live on the stack (`[sp]` to `[sp, #20]`), and two zero words (`[sp, #24]`),
         // which start a tile's sums with two loads. After a tile's loop
@@ -691,12 +601,13 @@ impl DualMac for Asm {
                 "vpush {{s0-s12}}",
                 "vmov s12, {a3}",
                 "sub sp, sp, #32",
-                "strd r2, r3, [sp]",
                 "strd {a0}, {a1}, [sp, #8]",
                 "add.w {a2}, {a1}, {a2}, lsl #4",
                 "lsls {a0}, r1, #2",
                 "sub.w {a0}, {a0}, r3, lsl #2",
                 "strd {a2}, {a0}, [sp, #16]",
+                "adds r3, r3, #1",
+                "strd r2, r3, [sp]",
                 "movs {a0}, #0",
                 "movs {a1}, #0",
                 "strd {a0}, {a1}, [sp, #24]",
@@ -706,28 +617,15 @@ impl DualMac for Asm {
                 // The four sums from zero: two loads of the zeros at `[sp, #24]`.
                 "ldrd {a0}, {a1}, [sp, #24]",
                 "ldrd {a2}, {a3}, [sp, #24]",
+                // Two groups per pass: `(groups + 1) / 2` passes, the first entered
+                // at its second group when `groups` is odd (bit 0 of `groups + 1`,
+                // shifted into the carry, clear).
+                "lsrs r3, r3, #1",
+                "bcc 4f",
                 "2:",
-                "ldrd {x02}, {x13}, [r2], #8",
-                "ldr {e}, [r0, r1]",
-                "sxtb16 {o}, {e}, ror #8",
-                "sxtb16 {e}, {e}",
-                "smlad {a1}, {e}, {x02}, {a1}",
-                "smlad {a1}, {o}, {x13}, {a1}",
-                "ldr {e}, [r4, r1]",
-                "sxtb16 {o}, {e}, ror #8",
-                "sxtb16 {e}, {e}",
-                "smlad {a3}, {e}, {x02}, {a3}",
-                "smlad {a3}, {o}, {x13}, {a3}",
-                "ldr {e}, [r0], #4",
-                "sxtb16 {o}, {e}, ror #8",
-                "sxtb16 {e}, {e}",
-                "smlad {a0}, {e}, {x02}, {a0}",
-                "smlad {a0}, {o}, {x13}, {a0}",
-                "ldr {e}, [r4], #4",
-                "sxtb16 {o}, {e}, ror #8",
-                "sxtb16 {e}, {e}",
-                "smlad {a2}, {e}, {x02}, {a2}",
-                "smlad {a2}, {o}, {x13}, {a2}",
+                tile_group!(),
+                "4:",
+                tile_group!(),
                 "subs r3, r3, #1",
                 "bne 2b",
                 // The sums into the outputs.

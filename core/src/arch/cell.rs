@@ -9,7 +9,7 @@
 const MAX_LANES: usize = 16;
 
 use crate::kernels::{
-    EXP_MAX, EXP_MIN, EXP_POLY, EXP_SHIFTER, LN2_HI, LN2_LO, TANH_POLY, TANH_SMALL,
+    EXP_MAX, EXP_MIN, EXP_POLY, LN2_HI, LN2_LO, ROUND_SHIFTER, TANH_POLY, TANH_SMALL,
 };
 
 /// A vector of `LANES` f32 with the element-wise operations of the cell update, each
@@ -45,8 +45,8 @@ pub(super) trait CellMath: Copy {
     unsafe fn copysign(self, sign: Self) -> Self;
     /// `if self < limit { then } else { otherwise }` (false for NaN).
     unsafe fn select_lt(self, limit: Self, then: Self, otherwise: Self) -> Self;
-    /// `2^n` for lanes that hold `n + EXP_SHIFTER` as [`crate::kernels::exp`] builds
-    /// it: `f32::from_bits(((bits - EXP_SHIFTER.to_bits()) as i32 + 127) << 23)`,
+    /// `2^n` for lanes that hold `n + ROUND_SHIFTER` as [`crate::kernels::exp`] builds
+    /// it: `f32::from_bits(((bits - ROUND_SHIFTER.to_bits()) as i32 + 127) << 23)`,
     /// wrapping integer arithmetic.
     unsafe fn pow2_shifted(self) -> Self;
 }
@@ -186,8 +186,8 @@ unsafe fn exp<V: CellMath>(x: V) -> V {
         let x = x.clamp(V::splat(EXP_MIN), V::splat(EXP_MAX));
         let t = x
             .mul(V::splat(core::f32::consts::LOG2_E))
-            .add(V::splat(EXP_SHIFTER));
-        let n = t.sub(V::splat(EXP_SHIFTER));
+            .add(V::splat(ROUND_SHIFTER));
+        let n = t.sub(V::splat(ROUND_SHIFTER));
         let r = x.sub(n.mul(V::splat(LN2_HI))).sub(n.mul(V::splat(LN2_LO)));
         let mut p = V::splat(EXP_POLY[0]);
         for &k in &EXP_POLY[1..] {

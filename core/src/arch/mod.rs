@@ -48,7 +48,7 @@ mod arm;
 #[cfg(postag_arm_dsp)]
 pub(crate) use arm::crc32_reduce;
 #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-pub(crate) use arm::{cell_state, dot_i8_groups, dot_i8_rows_add, max_magnitude_bits};
+pub(crate) use arm::{cell_state, gate_product, max_magnitude_bits};
 
 // The int8 x i16 block projection: a driver over integer tiles, one tile per level.
 #[cfg(postag_neon)]
@@ -722,6 +722,14 @@ pub(crate) fn project_i8_i16(
 /// (`cell`); identical results at every level.
 #[inline]
 pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    lstm_cell_from(gates, c, h, false);
+}
+
+/// [`lstm_cell`], told whether `c` is the zero state (every element +0.0, not
+/// checked), which the scalar path takes as [`crate::kernels::lstm_cell_from`] does:
+/// identical results.
+#[inline]
+pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], zero_state: bool) {
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
@@ -735,7 +743,7 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
         #[cfg(postag_neon)]
         // SAFETY: the level is supported.
         Level::Neon => unsafe { aarch64::lstm_cell_neon(gates, c, h) },
-        _ => crate::kernels::lstm_cell(gates, c, h),
+        _ => crate::kernels::lstm_cell_from(gates, c, h, zero_state),
     }
 }
 

@@ -489,6 +489,61 @@ fn integer_kernel_is_identical_at_every_level() {
 }
 
 #[test]
+fn integer_products_on_column_ranges_follow_their_definition() {
+    // `out[r] += (scale_r * s) * sum_c q[r][col0 + c] * xq[c]`, the sum in i64, written
+    // out here, at every level (the output layer's two halves take such ranges).
+    let mut rng = Rng(0xc01);
+    for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+        for (rows, cols, col0, len) in [
+            (17, 128, 0, 64),
+            (17, 128, 64, 64),
+            (5, 96, 48, 48),
+            (9, 40, 3, 33),
+            (4, 16, 12, 4),
+            (3, 7, 6, 1),
+        ] {
+            let bytes = blob(&mut rng, Storage::I8, rows, cols, 1.0);
+            let w = matrix(&bytes, Storage::I8, rows, cols);
+            let xq = quantized(&mut rng, len);
+            let init = rng.floats(rows, 1.0);
+            let s = 3e-5f32;
+            let want: Vec<f32> = (0..rows)
+                .map(|r| {
+                    let at = rows * cols + 4 * r;
+                    let scale = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+                    let q = &bytes[r * cols + col0..r * cols + col0 + len];
+                    let dot: i64 = q
+                        .iter()
+                        .zip(&xq)
+                        .map(|(&q, &x)| q as i8 as i64 * x as i64)
+                        .sum();
+                    init[r] + (scale * s) * dot as f32
+                })
+                .collect();
+            let got = at(level, || {
+                let mut out = init.clone();
+                assert!(w.matvec_add_cols_quantized(col0, &xq, s, &mut out));
+                // Past the last column, or f32 weights: nothing done.
+                let mut none = init.clone();
+                assert!(!w.matvec_add_cols_quantized(
+                    col0 + 1,
+                    &quantized(&mut Rng(1), cols - col0),
+                    s,
+                    &mut none
+                ));
+                assert_eq!(bits(&none), bits(&init));
+                out
+            });
+            assert_eq!(
+                bits(&got),
+                bits(&want),
+                "{level:?} {rows}x{cols} at {col0}+{len}"
+            );
+        }
+    }
+}
+
+#[test]
 fn interleaved_rows_give_the_integer_kernels_result() {
     let mut rng = Rng(0x9a1);
     let mut cols_list = COLS.to_vec();
@@ -892,8 +947,7 @@ fn quantize_i16_is_identical_at_every_level() {
         cases.push(bad.clone());
         bad[n / 2] = f32::NEG_INFINITY;
         cases.push(bad);
-        // A subnormal maximum: 16383 / max is infinite, so the products saturate (or
-        // are NaN for zeros), as `as i16` converts them.
+        // A subnormal maximum (below 2^-100): zeros.
         let mut tiny: Vec<f32> = (0..n).map(|i| f32::from_bits(i as u32 % 3)).collect();
         tiny[0] = -f32::from_bits(1);
         cases.push(tiny);

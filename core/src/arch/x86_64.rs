@@ -300,7 +300,7 @@ impl CellMath for Avx512 {
         // SAFETY: AVX-512F is enabled in every caller; integer lanes wrap as the
         // scalar code's.
         unsafe {
-            let shifter = _mm512_set1_epi32(crate::kernels::EXP_SHIFTER.to_bits() as i32);
+            let shifter = _mm512_set1_epi32(crate::kernels::ROUND_SHIFTER.to_bits() as i32);
             let n = _mm512_sub_epi32(_mm512_castps_si512(self.0), shifter);
             let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(n, _mm512_set1_epi32(127)));
             Avx512(_mm512_castsi512_ps(bits))
@@ -365,7 +365,7 @@ impl CellMath for Avx2 {
         // SAFETY: AVX2 is enabled in every caller; integer lanes wrap as the scalar
         // code's.
         unsafe {
-            let shifter = _mm256_set1_epi32(crate::kernels::EXP_SHIFTER.to_bits() as i32);
+            let shifter = _mm256_set1_epi32(crate::kernels::ROUND_SHIFTER.to_bits() as i32);
             let n = _mm256_sub_epi32(_mm256_castps_si256(self.0), shifter);
             let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(n, _mm256_set1_epi32(127)));
             Avx2(_mm256_castsi256_ps(bits))
@@ -531,7 +531,7 @@ impl CellMath for Sse2 {
     unsafe fn pow2_shifted(self) -> Self {
         // SAFETY: SSE2 is part of the target; integer lanes wrap as the scalar code's.
         unsafe {
-            let shifter = _mm_set1_epi32(crate::kernels::EXP_SHIFTER.to_bits() as i32);
+            let shifter = _mm_set1_epi32(crate::kernels::ROUND_SHIFTER.to_bits() as i32);
             let n = _mm_sub_epi32(_mm_castps_si128(self.0), shifter);
             let bits = _mm_slli_epi32::<23>(_mm_add_epi32(n, _mm_set1_epi32(127)));
             Sse2(_mm_castsi128_ps(bits))

@@ -7,6 +7,7 @@ use core::arch::x86_64::*;
 
 use super::int8::{self, IntTile, GEMV_ROWS, ROWS, TOKENS};
 use super::Rows;
+use crate::kernels::ROUND_SHIFTER;
 
 /// `[sum(a), sum(b), sum(c), sum(d)]` of i32 lanes by a 4 x 4 transpose.
 #[inline(always)]
@@ -835,9 +836,9 @@ pub(super) unsafe fn interleave_pairs_avx2(w: &Rows<'_>, out: &mut [i16]) -> usi
 }
 
 /// [`crate::kernels::quantize_i16`] with AVX2: the same operations 8 lanes wide (the
-/// maximum of the magnitudes' bits, one multiply, one add of +-0.5), and the same
-/// conversion as Rust's saturating `as i16`: NaN to 0, then a clamp to the i16 range,
-/// then truncation (`vcvttps2dq`, exact there) and a pack.
+/// maximum of the magnitudes' bits, one multiply, one add of the rounding shifter),
+/// the integers taken from the sums' bits (less `0x4B40_0000`, within the i16 range)
+/// and packed.
 ///
 /// # Safety
 ///
@@ -868,22 +869,13 @@ pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> 
             return None;
         }
         let max = f32::from_bits(max_bits);
-        if max == 0.0 {
-            let n = x.len().min(q.len());
-            q[..n].fill(0);
-            return Some(0.0);
-        }
-        let inv = 16383.0 / max;
+        let inv = crate::kernels::quantize_inv(max);
         let n = x.len().min(q.len());
-        let (vinv, zero) = (_mm256_set1_ps(inv), _mm256_setzero_ps());
-        let (half, neg_half) = (_mm256_set1_ps(0.5), _mm256_set1_ps(-0.5));
-        let (lo, hi) = (_mm256_set1_ps(-32768.0), _mm256_set1_ps(32767.0));
+        let (vinv, shifter) = (_mm256_set1_ps(inv), _mm256_set1_ps(ROUND_SHIFTER));
+        let offset = _mm256_set1_epi32(ROUND_SHIFTER.to_bits() as i32);
         let convert = |v: __m256| {
-            let r = _mm256_mul_ps(v, vinv);
-            let up = _mm256_cmp_ps::<_CMP_GE_OQ>(r, zero);
-            let t = _mm256_add_ps(r, _mm256_blendv_ps(neg_half, half, up));
-            let t = _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(t, t), t);
-            _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(t, lo), hi))
+            let t = _mm256_add_ps(_mm256_mul_ps(v, vinv), shifter);
+            _mm256_sub_epi32(_mm256_castps_si256(t), offset)
         };
         let qp = q.as_mut_ptr();
         let mut i = 0;

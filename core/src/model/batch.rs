@@ -124,17 +124,18 @@ struct BatchLayout {
 }
 
 impl Model<'_> {
-    /// Whether [`Model::tag_batch`] runs sentences side by side: a word LSTM with f32
-    /// weights. Other models are tagged one sentence after another, with the same
-    /// results as [`Model::tag`].
+    /// Whether [`Model::tag_batch`] runs sentences side by side: a word LSTM and
+    /// `hidden2tag` with f32 weights. Other models are tagged one sentence after
+    /// another, with the same results as [`Model::tag`].
     pub fn batches_side_by_side(&self) -> bool {
         let shape = self.lstm.shape;
-        (0..shape.layers as usize).all(|l| {
-            (0..shape.directions()).all(|d| {
-                let cell = self.lstm.cell(l, d);
-                cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
+        self.tag_weights.storage() == Storage::F32
+            && (0..shape.layers as usize).all(|l| {
+                (0..shape.directions()).all(|d| {
+                    let cell = self.lstm.cell(l, d);
+                    cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
+                })
             })
-        })
     }
 
     fn batch_layout(&self, tokens: usize, longest: usize) -> Option<BatchLayout> {

@@ -1,11 +1,14 @@
 //! The LSTM stack (PyTorch's `nn.LSTM`: layers, directions, gate order i, f, g, o) and
 //! the working memory one direction uses while it runs.
 
-use crate::arch::{self, gemv_pairs, interleave_pairs, lstm_cell, pairs_len, quantize_i16};
+use crate::arch::{
+    self, gemv_pairs, interleave_pairs, lstm_cell, lstm_cell_from, pairs_len, quantize_i16,
+};
 use crate::format::{LstmShape, MAX_LAYERS};
 use crate::kernels::{self, PANEL_ROWS};
 use crate::tensor::{Matrix, Storage, Vector};
 use crate::Error;
+use core::mem::take;
 
 /// Tokens whose input projection `W_ih x` is computed together, so that each
 /// weight row is read once per block instead of once per token.
@@ -136,7 +139,7 @@ impl Cell<'_> {
         } else {
             project(self, &x[..input], xq, x_scale, row, gates);
         }
-        recur(self, hh_pairs, h, hq, c, gates);
+        recur(self, hh_pairs, h, (hq, None), c, gates, false);
     }
 }
 
@@ -314,8 +317,12 @@ pub(crate) trait StackIo {
     /// Step `t`'s input of layer 0 into `x`.
     fn input(&mut self, t: usize, x: &mut [f32]);
     /// The last layer's new hidden state `h` of `direction` (0 forward, 1 reverse) at
-    /// step `t`.
-    fn output(&mut self, _direction: usize, _t: usize, _h: &[f32]) {}
+    /// step `t`; `hq` (as long as `h`) is working memory for an i16 copy of it. Returns
+    /// the scale if it left `hq` holding `h` rounded as `quantize_i16` rounds it (the
+    /// next step then takes it as it is).
+    fn output(&mut self, _direction: usize, _t: usize, _h: &[f32], _hq: &mut [i16]) -> Option<f32> {
+        None
+    }
     /// The last layer's final hidden state `h` of `direction`.
     fn finished(&mut self, _direction: usize, _h: &[f32]) {}
 }
@@ -456,13 +463,15 @@ impl<'x> LayerIo<'x> {
         }
     }
 
-    /// The new hidden state `h_t` of step `t`.
-    fn output(&mut self, t: usize, h_t: &[f32]) {
+    /// The new hidden state `h_t` of step `t`; `hq` is working memory as long as it
+    /// ([`StackIo::output`]).
+    fn output(&mut self, t: usize, h_t: &[f32], hq: &mut [i16]) -> Option<f32> {
         if self.last {
-            self.io.output(self.dir, t, h_t);
+            self.io.output(self.dir, t, h_t, hq)
         } else {
             let at = t * self.out_dim + self.dir * self.h;
             self.next[at..at + self.h].copy_from_slice(h_t);
+            None
         }
     }
 }
@@ -486,6 +495,10 @@ pub(crate) struct DirectionScratch<'s> {
     h: &'s mut [f32],
     // (H,) cell state.
     c: &'s mut [f32],
+    // Whether `h` and `c` are the zero state (set by `zero_state`, cleared by a step).
+    zero_state: bool,
+    // The scale of `hq` when it holds `h` rounded to i16 (from `StackIo::output`).
+    hq_scale: Option<f32>,
     // Steps whose inputs are projected together.
     block: usize,
 }
@@ -523,6 +536,8 @@ impl<'s> DirectionScratch<'s> {
             hq: &mut hq[..h],
             xq: &mut xq[..block * in_max],
             x_scales: &mut rest[..block],
+            zero_state: false,
+            hq_scale: None,
             block,
         }
     }
@@ -535,9 +550,13 @@ impl<'s> DirectionScratch<'s> {
     pub(crate) fn zero_state(&mut self) {
         self.h.fill(0.0);
         self.c.fill(0.0);
+        self.zero_state = true;
+        self.hq_scale = None;
     }
 
     fn load_state(&mut self, state: &[f32], layer: usize, layers: usize) {
+        self.zero_state = false;
+        self.hq_scale = None;
         let h = self.h.len();
         self.h.copy_from_slice(&state[layer * h..(layer + 1) * h]);
         self.c
@@ -573,8 +592,9 @@ impl<'s> DirectionScratch<'s> {
             let ps = &mut self.p[..b * g];
             project(cell, xs, self.xq, self.x_scales, self.row, ps);
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
-                recur(cell, &[], self.h, self.hq, self.c, gates);
-                io.output(step(k), self.h);
+                let (zero, hq_scale) = (take(&mut self.zero_state), take(&mut self.hq_scale));
+                recur(cell, &[], self.h, (self.hq, hq_scale), self.c, gates, zero);
+                self.hq_scale = io.output(step(k), self.h, self.hq);
             }
             done += b;
         }
@@ -663,8 +683,17 @@ impl<'s> DirectionScratch<'s> {
                 first + taken - 1
             };
             let gates = &mut self.p[row * g..(row + 1) * g];
-            recur(cell, w_hh_pairs, self.h, self.hq, self.c, gates);
-            io.output(t, self.h);
+            let (zero, hq_scale) = (take(&mut self.zero_state), take(&mut self.hq_scale));
+            recur(
+                cell,
+                w_hh_pairs,
+                self.h,
+                (self.hq, hq_scale),
+                self.c,
+                gates,
+                zero,
+            );
+            self.hq_scale = io.output(t, self.h, self.hq);
         }
     }
 }
@@ -712,20 +741,23 @@ fn recur(
     cell: &Cell<'_>,
     w_hh_pairs: &[i16],
     h: &mut [f32],
-    hq: &mut [i16],
+    (hq, hq_scale): (&mut [i16], Option<f32>),
     c: &mut [f32],
     gates: &mut [f32],
+    zero_state: bool,
 ) {
     let quantized = cell.w_hh.storage() == Storage::I8
-        && quantize_i16(h, hq).is_some_and(|scale| {
-            scale.to_bits() == 0
-                || gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, gates)
-                || cell.w_hh.matvec_add_quantized(hq, scale, gates)
-        });
+        && hq_scale
+            .or_else(|| quantize_i16(h, hq))
+            .is_some_and(|scale| {
+                scale.to_bits() == 0
+                    || gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, gates)
+                    || cell.w_hh.matvec_add_quantized(hq, scale, gates)
+            });
     // (f32 weights on bare-metal targets take the product for every h: the test would
     // cost more code there than their rare f32 models gain.)
     if !quantized && (cfg!(target_os = "none") || h.iter().any(|&v| v != 0.0)) {
         cell.w_hh.matvec_add(h, gates);
     }
-    lstm_cell(gates, c, h);
+    lstm_cell_from(gates, c, h, zero_state);
 }

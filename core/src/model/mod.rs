@@ -21,9 +21,10 @@ pub use explain::Explained;
 pub use lstm::{Cell, PackedCell, Stack, LOW_MEMORY_BLOCK, PROJECTION_BLOCK};
 pub(crate) use lstm::{DirectionScratch, LayerIo, StackIo};
 
+use crate::arch::quantize_i16;
 use crate::format::Config;
 use crate::kernels::{argmax, log_softmax, BATCH_LANES};
-use crate::tensor::{Matrix, U32s, Vector};
+use crate::tensor::{Matrix, Storage, U32s, Vector};
 use crate::vocab::StringTable;
 use crate::Error;
 use scratch::{aligned_words, Layout};
@@ -157,6 +158,30 @@ impl<'a> Model<'a> {
     /// `hidden2tag` weights (T, D) and bias (T,).
     pub fn tag_layer(&self) -> (&Matrix<'a>, &Vector<'a>) {
         (&self.tag_weights, &self.tag_bias)
+    }
+
+    /// `scores[r] += hidden2tag.weight[r, col0 .. col0 + h.len()] . h` for every tag
+    /// `r`: one direction's part of the tag scores. Int8 weights multiply `h` rounded to
+    /// i16 (into `hq`, as long as `h`) in integer arithmetic, as the LSTMs' int8
+    /// products do, and the scale is returned; f32 weights (or an `h` that is not
+    /// finite) take floats.
+    fn add_tag_scores(
+        &self,
+        col0: usize,
+        h: &[f32],
+        hq: &mut [i16],
+        scores: &mut [f32],
+    ) -> Option<f32> {
+        let w = &self.tag_weights;
+        if w.storage() == Storage::I8 {
+            if let Some(scale) = quantize_i16(h, hq) {
+                if w.matvec_add_cols_quantized(col0, hq, scale, scores) {
+                    return Some(scale);
+                }
+            }
+        }
+        w.matvec_add_cols(col0, h, scores);
+        None
     }
 
     /// CRF transitions, if the model decodes with Viterbi.
@@ -501,12 +526,10 @@ impl<'a> Model<'a> {
                 self.model.word_embedding.row_into(word, xw);
                 xc.copy_from_slice(&self.feats[t * self.feat_dim..(t + 1) * self.feat_dim]);
             }
-            fn output(&mut self, dir: usize, t: usize, h_t: &[f32]) {
+            fn output(&mut self, dir: usize, t: usize, h_t: &[f32], hq: &mut [i16]) -> Option<f32> {
                 let num_tags = self.model.num_tags();
                 let row = &mut self.logits[t * num_tags..(t + 1) * num_tags];
-                self.model
-                    .tag_weights
-                    .matvec_add_cols(dir * self.h, h_t, row);
+                self.model.add_tag_scores(dir * self.h, h_t, hq, row)
             }
         }
         let mut io = Io {
@@ -575,7 +598,6 @@ mod tests {
     )]
     fn char_features_side_by_side_match_one_word_at_a_time() {
         use crate::synthetic::RandomModel;
-        use crate::tensor::Storage;
         let counts: &[usize] = if cfg!(miri) { &[9] } else { &[1, 7, 8, 9, 23] };
         for bidirectional in [true, false] {
             let spec = RandomModel {

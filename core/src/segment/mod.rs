@@ -1068,7 +1068,7 @@ impl StackIo for Directions<'_, '_> {
         self.seg.embedding.row_into(row as usize, x);
     }
 
-    fn output(&mut self, direction: usize, t: usize, hs: &[f32]) {
+    fn output(&mut self, direction: usize, t: usize, hs: &[f32], _hq: &mut [i16]) -> Option<f32> {
         // The output layer on [forward h, backward h], summed as `(bias + forward
         // terms) + backward terms` (each term the row's scale times its dot product).
         let (seg, h) = (self.seg, self.h);
@@ -1076,14 +1076,14 @@ impl StackIo for Directions<'_, '_> {
             if direction == 0 {
                 self.labels[t] = LABEL_NONE as u32;
             }
-            return;
+            return None;
         }
         let back = self.back.get_mut(t * CLASSES..(t + 1) * CLASSES);
         if direction == 1 {
             if let Some(back) = back {
                 seg.out_w.row_dots(h, hs, back);
             }
-            return;
+            return None;
         }
         seg.out_w.row_dots(0, hs, self.logits);
         for (k, l) in self.logits.iter_mut().enumerate() {
@@ -1093,6 +1093,7 @@ impl StackIo for Directions<'_, '_> {
             }
         }
         self.labels[t] = CLASS_LABELS[argmax(self.logits)] as u32;
+        None
     }
 }
 
