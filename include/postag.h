@@ -606,8 +606,10 @@ postag_status postag_tag_name_copy(const struct postag_model *model,
  * Writes into `*sizes_out` upper bounds for `text` (`text_len` bytes of UTF-8, one
  * paragraph) segmented in windows of `window` characters (`POSTAG_SEGMENT_WINDOW` as
  * the command line): the tokens and words it can have, and the scratch bytes
- * `postag_segment` and `postag_tag_text` need. It reads the text but does not run the
- * network.
+ * `postag_segment` and `postag_tag_text` need. A text shorter than the window is one
+ * window of its own length (the same tokens): its scratch follows its length, so a
+ * short text needs little (an empty one the least). It reads the text but does not
+ * run the network.
  *
  * Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
  * `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),

@@ -171,6 +171,19 @@ impl Layout {
     }
 }
 
+/// The window the raw-text calls segment `text` with: `window`, or the text's length
+/// in characters (at least 1) where that is less. A text that fits in one window is
+/// segmented as one window either way, with the same tokens; the scratch it needs then
+/// follows its own length, not the window's. An invalid window stays as it is (and is
+/// refused).
+fn text_window(text: &str, window: usize) -> usize {
+    if (1..=POSTAG_MAX_WINDOW).contains(&window) {
+        window.min(text.chars().count().max(1))
+    } else {
+        window
+    }
+}
+
 /// The sizes of `text`; `POSTAG_STATUS_INVALID_WINDOW` for a window of 0 or above
 /// `POSTAG_MAX_WINDOW`.
 fn sizes(
@@ -205,8 +218,10 @@ fn sizes(
 /// Writes into `*sizes_out` upper bounds for `text` (`text_len` bytes of UTF-8, one
 /// paragraph) segmented in windows of `window` characters (`POSTAG_SEGMENT_WINDOW` as
 /// the command line): the tokens and words it can have, and the scratch bytes
-/// `postag_segment` and `postag_tag_text` need. It reads the text but does not run the
-/// network.
+/// `postag_segment` and `postag_tag_text` need. A text shorter than the window is one
+/// window of its own length (the same tokens): its scratch follows its length, so a
+/// short text needs little (an empty one the least). It reads the text but does not
+/// run the network.
 ///
 /// Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
 /// `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),
@@ -236,6 +251,7 @@ pub unsafe extern "C" fn postag_text_size(
         checks::disjoint(&[out.region()], &with_model(&model, text.region()))?;
         // SAFETY: readable for the call (caller's contract), not written.
         let text = text_str(unsafe { text.get() })?;
+        let window = text_window(text, window);
         let (sizes, _) = sizes(&model.loaded.model, seg, text, window)?;
         // SAFETY: writable (caller's contract), overlaps no input.
         unsafe { out.set(sizes) };
@@ -304,6 +320,7 @@ pub unsafe extern "C" fn postag_segment(
         )?;
         // SAFETY: readable for the call (caller's contract), not written.
         let text = text_str(unsafe { text.get() })?;
+        let window = text_window(text, window);
         let (sizes, _) = sizes(&model.loaded.model, seg, text, window)?;
         if scratch_len < sizes.segment_scratch {
             return Err(postag_status::ScratchTooSmall);
@@ -463,6 +480,7 @@ pub unsafe extern "C" fn postag_tag_text(
         // SAFETY: readable for the call (caller's contract), not written.
         let text = text_str(unsafe { text.get() })?;
         let tagger = &model.loaded.model;
+        let window = text_window(text, window);
         let (sizes, layout) = sizes(tagger, seg, text, window)?;
         let layout = layout.ok_or(postag_status::ScratchTooSmall)?;
         if scratch_len < layout.total {

@@ -1114,6 +1114,44 @@ static int check_segment_equals_the_core(void) {
     return 1;
 }
 
+/* A text shorter than the window is one window of its own length: its scratch follows
+ * the text (equal for any longer window), a text longer than the window needs the
+ * window's, and an empty text the least, with which it segments into no tokens. */
+static int check_short_texts_need_little_scratch(void) {
+    size_t k, i;
+    for (k = 0; k < g_raw_count; k++) {
+        const raw_case *r = &g_raw[k];
+        postag_model m;
+        postag_text_sizes at_window, at_max, empty;
+        size_t chars = 0, n = 7, consumed = 7;
+        uint8_t *scratch;
+        postag_segment_token tok;
+        for (i = 0; i < r->text.len; i++) {
+            chars += (r->text.data[i] & 0xC0) != 0x80;
+        }
+        CHECK_OK(postag_model_load(r->blob.data, r->blob.len, &m));
+        CHECK_OK(postag_text_size(&m, r->text.data, r->text.len, r->window, &at_window));
+        CHECK_OK(postag_text_size(&m, r->text.data, r->text.len, POSTAG_MAX_WINDOW, &at_max));
+        CHECK_OK(postag_text_size(&m, r->text.data, 0, r->window, &empty));
+        if (chars <= r->window) {
+            CHECK(at_window.segment_scratch == at_max.segment_scratch);
+            CHECK(at_window.tag_text_scratch == at_max.tag_text_scratch);
+        } else {
+            CHECK(at_window.segment_scratch < at_max.segment_scratch);
+        }
+        if (chars > 1) {
+            CHECK(empty.segment_scratch < at_window.segment_scratch);
+        }
+        scratch = (uint8_t *)malloc(empty.segment_scratch);
+        CHECK(scratch != NULL);
+        CHECK_OK(postag_segment(&m, r->text.data, 0, r->window, scratch, empty.segment_scratch,
+                                &tok, 1, &n, &consumed));
+        CHECK(n == 0 && consumed == 0);
+        free(scratch);
+    }
+    return 1;
+}
+
 /* With room for a window only, postag_segment stops at window ends and the calls
  * together give the tokens of one call. */
 static int check_segment_resumes_at_window_ends(void) {
@@ -1336,6 +1374,7 @@ int main(int argc, char **argv) {
         {"overlapping_buffers", check_overlapping_buffers},
         {"raw_cases_given", check_raw_cases_given},
         {"segment_equals_the_core", check_segment_equals_the_core},
+        {"short_texts_need_little_scratch", check_short_texts_need_little_scratch},
         {"segment_resumes_at_window_ends", check_segment_resumes_at_window_ends},
         {"tag_text_equals_the_core", check_tag_text_equals_the_core},
         {"raw_text_errors", check_raw_text_errors},
