@@ -413,7 +413,9 @@ typedef struct postag_text_sizes {
      */
     size_t max_words;
     /**
-     * Scratch bytes `postag_segment` needs for the window.
+     * Scratch bytes `postag_segment` needs for this text and window: a text shorter
+     * than the window needs less (the figure for a text of `window` characters or
+     * more suffices for any text).
      */
     size_t segment_scratch;
     /**
@@ -608,8 +610,9 @@ postag_status postag_tag_name_copy(const struct postag_model *model,
  * the command line): the tokens and words it can have, and the scratch bytes
  * `postag_segment` and `postag_tag_text` need. A text shorter than the window is one
  * window of its own length (the same tokens): its scratch follows its length, so a
- * short text needs little (an empty one the least). It reads the text but does not
- * run the network.
+ * short text needs little (an empty one the least), and a buffer sized for a text of
+ * `window` characters or more serves any text. It reads the text but does not run
+ * the network.
  *
  * Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
  * `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),
@@ -876,8 +879,8 @@ postag_status postag_batch_scratch_size(const struct postag_model *model,
  * NULL or one row of T log-probabilities per token. `scratch` holds at least
  * `postag_batch_scratch_size(model, n_tokens, longest sentence)` bytes.
  *
- * Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM weights the
- * word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
+ * Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM and
+ * `hidden2tag` weights the word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
  * the summation order of the recurrent product (within 1e-5 on the tests), and a
  * sentence's result never depends on the sentences beside it. Errors are
  * `postag_tag`'s (an empty token anywhere is reported first, then the first token

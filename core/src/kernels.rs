@@ -71,6 +71,27 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     reduce(acc) + tail
 }
 
+/// `sum_k product(k)` over `k < n` as the dot products of whole groups of [`LANES`]
+/// sum it (product `k` into lane `k % LANES` while whole groups remain, the rest into a
+/// tail from 0.0, then `reduce(lanes) + tail`), one element per pass: on bare metal,
+/// where tagging multiplies f32 or int8 weights with f32 inputs in no hot loop (the
+/// segmenter's output layer, a few rows per character, does), in a fifth of the
+/// code of the unrolled groups.
+#[inline(always)]
+fn by_element(n: usize, product: impl Fn(usize) -> f32) -> f32 {
+    let whole = n - n % LANES;
+    let (mut acc, mut tail) = ([0.0f32; LANES], 0.0f32);
+    for k in 0..n {
+        let p = product(k);
+        if k < whole {
+            acc[k % LANES] += p;
+        } else {
+            tail += p;
+        }
+    }
+    reduce(acc) + tail
+}
+
 /// The little-endian f32 at element `k` of `b`.
 #[inline(always)]
 fn f32_le<const N: usize>(b: &[u8; N], k: usize) -> f32 {
@@ -81,6 +102,13 @@ fn f32_le<const N: usize>(b: &[u8; N], k: usize) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
+    if cfg!(target_os = "none") {
+        let n = (w.len() / 4).min(x.len());
+        let (w, x) = (&w[..4 * n], &x[..n]);
+        return by_element(n, |k| {
+            f32::from_le_bytes([w[4 * k], w[4 * k + 1], w[4 * k + 2], w[4 * k + 3]]) * x[k]
+        });
+    }
     let mut acc = [0.0f32; LANES];
     let (w, x) = groups(w, x, |wb: &[u8; 4 * LANES], xv: &[f32; LANES]| {
         each_lane(|k| acc[k] += f32_le(wb, k) * xv[k])
@@ -96,23 +124,15 @@ pub fn dot_f32le(w: &[u8], x: &[f32]) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let (q, x) = if cfg!(target_os = "none") {
-        // Bare metal: one element per pass, into lane `k % LANES`: the same sums in the
-        // same order, in a fifth of the code (no hot path there multiplies int8 with
-        // f32).
+    if cfg!(target_os = "none") {
         let n = q.len().min(x.len());
-        let whole = n - n % LANES;
-        let (qw, xw) = (&q[..whole], &x[..whole]);
-        for (k, (&b, &v)) in qw.iter().zip(xw).enumerate() {
-            acc[k % LANES] += (b as i8 as f32) * v;
-        }
-        (&q[whole..n], &x[whole..n])
-    } else {
-        groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
-            each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])
-        })
-    };
+        let (q, x) = (&q[..n], &x[..n]);
+        return by_element(n, |k| (q[k] as i8 as f32) * x[k]);
+    }
+    let mut acc = [0.0f32; LANES];
+    let (q, x) = groups(q, x, |qv: &[u8; LANES], xv: &[f32; LANES]| {
+        each_lane(|k| acc[k] += (qv[k] as i8 as f32) * xv[k])
+    });
     let sum = reduce(acc);
     let mut tail = 0.0;
     for (&b, v) in q.iter().zip(x) {
@@ -128,6 +148,16 @@ pub fn dot_i8(q: &[u8], x: &[f32]) -> f32 {
 #[cfg_attr(not(target_os = "none"), inline)]
 #[cfg_attr(target_os = "none", inline(never))]
 pub fn dot_i8_i16(q: &[u8], x: &[i16]) -> i64 {
+    if cfg!(postag_arm_dsp) {
+        // The same integer in any order: one element per pass in i64 on Cortex-M with
+        // the DSP extension, whose products go through the DSP kernels but for rows
+        // they do not take (without it, as on the Cortex-M0, this is the hot loop).
+        return q
+            .iter()
+            .zip(x)
+            .map(|(&q, &x)| i64::from(q as i8) * i64::from(x))
+            .sum();
+    }
     const CHUNK: usize = 1024;
     let n = q.len().min(x.len());
     let mut sum = 0i64;
@@ -557,9 +587,10 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
 }
 
 /// [`lstm_cell`], told whether `c` is the zero state (every element +0.0, not
-/// checked): then `sigmoid(f) * c` is +0.0 for every `f` (a sigmoid is finite and not
-/// negative), so the forget gate is set to +0.0 instead of activated, with the same
-/// results (a first step skips a quarter of the gates' activations).
+/// checked): then `sigmoid(f) * c` is +0.0 for every finite `f` (its sigmoid is finite
+/// and not negative), so a forget gate of finite values is set to +0.0 instead of
+/// activated, with the same results (a first step skips a quarter of the gates'
+/// activations); one with an infinity or NaN is activated as usual.
 #[inline(always)]
 pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], zero_state: bool) {
     let hidden = c.len();
@@ -569,7 +600,8 @@ pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], ze
     // the processor overlaps their long dependency chains), then the state update.
     // (One pass over i and f, or over i only and f set; no bounds check: a shorter
     // `if_g` splits into empty parts.)
-    let active = if zero_state { hidden } else { 2 * hidden };
+    let skip = zero_state && max_abs_finite(if_g.get(hidden..).unwrap_or_default()).is_some();
+    let active = if skip { hidden } else { 2 * hidden };
     let (active, zeros) = if_g.split_at_mut_checked(active).unwrap_or_default();
     sigmoid_all(active);
     zeros.fill(0.0);
@@ -617,7 +649,7 @@ pub fn log_softmax(x: &mut [f32]) {
     let max = x
         .iter()
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-    let sum: f32 = x.iter().map(|&v| exp(v - max)).sum();
+    let sum: f32 = x.iter().map(|&v| exp_inline(v - max)).sum();
     let shift = max + libm::logf(sum);
     for v in x.iter_mut() {
         *v -= shift;
@@ -795,7 +827,8 @@ mod tests {
     #[test]
     fn a_first_step_from_the_zero_state_skips_the_forget_gate_with_the_same_bits() {
         // Gates of every sign and size, -0.0 and tiny values among them (a product
-        // `i * g` of -0.0 is where `+0.0 + i * g` and `i * g` differ).
+        // `i * g` of -0.0 is where `+0.0 + i * g` and `i * g` differ), and forget gates
+        // of +-infinity and NaN (which stays NaN: every NaN compared as one value).
         let hidden = 37;
         let mut gates: Vec<f32> = (0..4 * hidden)
             .map(|k| ((k * 7919) % 200) as f32 * 0.37 - 37.0)
@@ -804,21 +837,28 @@ mod tests {
         gates[2 * hidden + 1] = -1e-38;
         gates[2 * hidden + 2] = 1e-38;
         gates[hidden] = 90.0;
+        gates[hidden + 1] = f32::INFINITY;
+        gates[hidden + 2] = f32::NEG_INFINITY;
+        gates[hidden + 3] = f32::NAN;
         gates[0] = -90.0;
         let run = |zero_state| {
             let (mut g, mut c, mut h) = (gates.clone(), vec![0.0f32; hidden], vec![7.0; hidden]);
             lstm_cell_from(&mut g, &mut c, &mut h, zero_state);
-            (
-                c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                h.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            )
+            let bits = |v: &[f32]| -> Vec<u32> {
+                v.iter()
+                    .map(|v| if v.is_nan() { u32::MAX } else { v.to_bits() })
+                    .collect()
+            };
+            (bits(&c), bits(&h))
         };
         assert_eq!(run(true), run(false));
-        // And both are the definition: c = sigmoid(i) * tanh(g) from c = 0.
+        // And both are the definition: c = sigmoid(i) * tanh(g) from c = 0, NaN for the
+        // NaN forget gate.
         let (c, _) = run(true);
         for j in 0..hidden {
             let want = 0.0 + sigmoid(gates[j]) * tanh(gates[2 * hidden + j]);
-            assert_eq!(c[j], want.to_bits(), "unit {j}");
+            let want = if j == 3 { u32::MAX } else { want.to_bits() };
+            assert_eq!(c[j], want, "unit {j}");
         }
     }
 

@@ -83,7 +83,9 @@ pub struct postag_text_sizes {
     /// Most words the text can have: `max_tokens * max_token_words` (saturated at
     /// `SIZE_MAX`).
     pub max_words: usize,
-    /// Scratch bytes `postag_segment` needs for the window.
+    /// Scratch bytes `postag_segment` needs for this text and window: a text shorter
+    /// than the window needs less (the figure for a text of `window` characters or
+    /// more suffices for any text).
     pub segment_scratch: usize,
     /// Scratch bytes `postag_tag_text` needs for this text and window (`SIZE_MAX` if
     /// that is more than the address space: split the text).
@@ -171,14 +173,15 @@ impl Layout {
     }
 }
 
-/// The window the raw-text calls segment `text` with: `window`, or the text's length
-/// in characters (at least 1) where that is less. A text that fits in one window is
-/// segmented as one window either way, with the same tokens; the scratch it needs then
-/// follows its own length, not the window's. An invalid window stays as it is (and is
-/// refused).
+/// The window the raw-text calls segment `text` with: `window`, or one more than the
+/// text's length in characters where that is less. A text that fits in one window is
+/// segmented as one window either way, with the same tokens (the one more is the
+/// paragraph end's step, so that the segmenter's cache of projected characters has
+/// the same room either way); the scratch it needs then follows its own length, not
+/// the window's. An invalid window stays as it is (and is refused).
 fn text_window(text: &str, window: usize) -> usize {
     if (1..=POSTAG_MAX_WINDOW).contains(&window) {
-        window.min(text.chars().count().max(1))
+        window.min(text.chars().count() + 1)
     } else {
         window
     }
@@ -220,8 +223,9 @@ fn sizes(
 /// the command line): the tokens and words it can have, and the scratch bytes
 /// `postag_segment` and `postag_tag_text` need. A text shorter than the window is one
 /// window of its own length (the same tokens): its scratch follows its length, so a
-/// short text needs little (an empty one the least). It reads the text but does not
-/// run the network.
+/// short text needs little (an empty one the least), and a buffer sized for a text of
+/// `window` characters or more serves any text. It reads the text but does not run
+/// the network.
 ///
 /// Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
 /// `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),

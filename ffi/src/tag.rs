@@ -192,8 +192,8 @@ const _: () = assert!(POSTAG_MAX_BATCH_TOKENS == postag_core::MAX_BATCH_TOKENS);
 /// NULL or one row of T log-probabilities per token. `scratch` holds at least
 /// `postag_batch_scratch_size(model, n_tokens, longest sentence)` bytes.
 ///
-/// Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM weights the
-/// word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
+/// Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM and
+/// `hidden2tag` weights the word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
 /// the summation order of the recurrent product (within 1e-5 on the tests), and a
 /// sentence's result never depends on the sentences beside it. Errors are
 /// `postag_tag`'s (an empty token anywhere is reported first, then the first token
