@@ -786,7 +786,8 @@ fn cortex_m4f_mps2_an386() {
 /// never reach, against the host bit for bit: random int8 models whose rows take an odd
 /// number of groups of four columns in the tiles' two-group loop (char hidden 12, word
 /// hidden 20, 9 tags: two tiles and a row), and whose cell updates and outputs run over
-/// an odd number of units (char hidden 5, word hidden 7: rows of other lengths).
+/// an odd number of units (char hidden 5, word hidden 7: rows of other lengths), and
+/// one unit or one group (char hidden 1, word hidden 4).
 #[test]
 fn cortex_m4f_odd_shapes_match_the_host() {
     use postag_core::synthetic::RandomModel;
@@ -809,7 +810,10 @@ fn cortex_m4f_odd_shapes_match_the_host() {
     }
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let lib = libpostag_with_flags(tmp, Some(board.target), &profile(), board.rustflags);
-    for (i, (chars, hidden, tags)) in [((8, 12), 20, 9), ((6, 5), 7, 3)].into_iter().enumerate() {
+    for (i, (chars, hidden, tags)) in [((8, 12), 20, 9), ((6, 5), 7, 3), ((4, 1), 4, 5)]
+        .into_iter()
+        .enumerate()
+    {
         let spec = RandomModel {
             words: 300,
             word_dim: 16,
