@@ -747,11 +747,12 @@ fn header_define_32(name: &str) -> u64 {
         .unwrap()
 }
 
-/// Runs the firmware on `board` with each of its models.
-fn run_board(board: &Board) {
+/// `libpostag.a` built for `board`, or `None` (with the reason printed) when the board
+/// is not selected or a tool it needs is missing.
+fn board_library(board: &Board) -> Option<PathBuf> {
     if !selected(board) {
         println!("SKIP: {} is not in POSTAG_FIRMWARE_BOARDS", board.key);
-        return;
+        return None;
     }
     if !require_tools(&["arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"])
         || !require(
@@ -762,16 +763,24 @@ fn run_board(board: &Board) {
             ),
         )
     {
-        return;
+        return None;
     }
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let lib = libpostag_with_flags(tmp, Some(board.target), &profile(), board.rustflags);
+    Some(libpostag_with_flags(tmp, Some(board.target), &profile(), board.rustflags).archive)
+}
+
+/// Runs the firmware on `board` with each of its models.
+fn run_board(board: &Board) {
+    let Some(lib) = board_library(board) else {
+        return;
+    };
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let rows: Vec<String> = models::firmware_models(board.models)
         .iter()
         .enumerate()
         .map(|(i, (name, blob))| {
             let dir: PathBuf = tmp.join(format!("firmware-{}-{i}", board.key));
-            run_model(board, &lib.archive, &dir, name, blob).row()
+            run_model(board, &lib, &dir, name, blob).row()
         })
         .collect();
     println!("{}", rows.join("\n"));
@@ -793,23 +802,10 @@ fn cortex_m4f_odd_shapes_match_the_host() {
     use postag_core::synthetic::RandomModel;
     use postag_core::tensor::Storage;
     let board = board("m4");
-    if !selected(board) {
-        println!("SKIP: {} is not in POSTAG_FIRMWARE_BOARDS", board.key);
+    let Some(lib) = board_library(board) else {
         return;
-    }
-    if !require_tools(&["arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"])
-        || !require(
-            rust_target_installed(board.target),
-            &format!(
-                "rust target {0} is not installed (rustup target add {0})",
-                board.target
-            ),
-        )
-    {
-        return;
-    }
+    };
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let lib = libpostag_with_flags(tmp, Some(board.target), &profile(), board.rustflags);
     for (i, (chars, hidden, tags)) in [((8, 12), 20, 9), ((6, 5), 7, 3), ((4, 1), 4, 5)]
         .into_iter()
         .enumerate()
@@ -828,10 +824,7 @@ fn cortex_m4f_odd_shapes_match_the_host() {
         let (blob, _) = spec.build().unwrap();
         let dir = tmp.join(format!("firmware-m4-odd-{i}"));
         let name = format!("random int8, char hidden {}, hidden {hidden}", chars.1);
-        println!(
-            "{}",
-            run_model(board, &lib.archive, &dir, &name, &blob).row()
-        );
+        println!("{}", run_model(board, &lib, &dir, &name, &blob).row());
     }
 }
 
