@@ -571,6 +571,12 @@ impl<'a> U32s<'a> {
         u32::from_le_bytes([b[0], b[1], b[2], b[3]])
     }
 
+    /// The values' bytes (`4 * len`, little-endian).
+    #[cfg(postag_arm_dsp)]
+    pub(crate) fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
     /// The elements in order.
     pub fn iter(&self) -> impl Iterator<Item = u32> + 'a {
         self.0

@@ -126,27 +126,11 @@ impl<'a> StringTable<'a> {
     /// [`StringTable::new`], and with `sorted` also [`StringTable::is_strictly_sorted`],
     /// in the same pass over the offsets.
     pub(crate) fn checked(bytes: &'a [u8], offsets: U32s<'a>, sorted: bool) -> Option<Self> {
-        let mut offs = offsets.iter().map(|o| o as usize);
-        if offs.next() != Some(0) {
+        if offsets.iter().next() != Some(0) {
             return None;
         }
         let text = core::str::from_utf8(bytes).ok()?;
-        // The last string checked, and where it ends.
-        let (mut last, mut end): (Option<&[u8]>, usize) = (None, 0);
-        for off in offs {
-            // (Not a boundary either past the end.)
-            if off < end || !text.is_char_boundary(off) {
-                return None;
-            }
-            let string = &bytes[end..off];
-            if let (true, Some(last)) = (sorted, last) {
-                if !less(last, string) {
-                    return None;
-                }
-            }
-            (last, end) = (Some(string), off);
-        }
-        (end == bytes.len()).then_some(StringTable { bytes, offsets })
+        offsets_valid(text, offsets, sorted).then_some(StringTable { bytes, offsets })
     }
 
     /// Number of strings.
@@ -211,6 +195,41 @@ impl<'a> StringTable<'a> {
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
+}
+
+/// Whether the offsets after the first (which is 0) cut `text` into strings: each not
+/// below the one before it and on a character boundary (not past the end either), the
+/// last at the end; with `sorted` also whether the strings strictly increase in byte
+/// order. One pass over the offsets, each string's end the next one's start.
+#[cfg(not(postag_arm_dsp))]
+fn offsets_valid(text: &str, offsets: U32s<'_>, sorted: bool) -> bool {
+    let bytes = text.as_bytes();
+    // The last string checked, and where it ends.
+    let (mut last, mut end): (Option<&[u8]>, usize) = (None, 0);
+    for off in offsets.iter().skip(1).map(|o| o as usize) {
+        if off < end || !text.is_char_boundary(off) {
+            return false;
+        }
+        let string = &bytes[end..off];
+        if let (true, Some(last)) = (sorted, last) {
+            if !less(last, string) {
+                return false;
+            }
+        }
+        (last, end) = (Some(string), off);
+    }
+    end == bytes.len()
+}
+
+/// [`offsets_valid`] on Cortex-M with the DSP extension: the same checks in
+/// assembly.
+#[cfg(postag_arm_dsp)]
+fn offsets_valid(text: &str, offsets: U32s<'_>, sorted: bool) -> bool {
+    crate::arch::strings_valid(
+        text.as_bytes(),
+        offsets.as_bytes().get(4..).unwrap_or_default(),
+        sorted,
+    )
 }
 
 /// Whether `a < b` in byte order. Neighbours in a sorted vocabulary share short

@@ -398,39 +398,17 @@ fn run_model(board: &Board, lib: &Path, dir: &Path, name: &str, blob: &[u8]) -> 
     let host = host_results(&model, &sentences);
 
     // Build the firmware.
-    let fw = repo().join("tests/firmware");
-    let elf = dir.join("firmware.elf");
-    let defsym = |name: &str, value: u32| format!("-Wl,--defsym={name}={value:#x}");
-    run(Command::new("arm-none-eabi-gcc")
-        .args(board.cflags)
-        .args(["-std=gnu99", "-O2", "-g", "-Wall", "-Wextra", "-Werror"])
-        .args(["-ffunction-sections", "-fdata-sections", "-nostdlib"])
-        .arg("-I")
-        .arg(repo().join("include"))
-        .arg("-I")
-        .arg(dir)
-        .arg(format!("-DSCRATCH_BYTES={scratch_bytes}"))
-        .arg(format!("-DLOW_MEMORY={}", u8::from(board.low_memory)))
-        .arg(format!("-DSCORES_LEN={}", longest * t))
-        .arg(format!("-DLINE_BYTES={LINE_BYTES}"))
-        .arg(format!("-DPOSTAG_MODEL_PATH=\"{}\"", blob_path.display()))
-        .arg("-T")
-        .arg(fw.join("link.ld"))
-        .arg(defsym("FLASH_ORIGIN", board.flash.0))
-        .arg(defsym("FLASH_LENGTH", board.flash.1))
-        .arg(defsym("RAM_ORIGIN", board.ram.0))
-        .arg(defsym("RAM_LENGTH", board.ram.1))
-        .arg(defsym("STACK_MIN", board.stack_min))
-        .args(["-Wl,--gc-sections", "-Wl,--no-warn-execstack", "-Wl,-Map"])
-        .arg(dir.join("firmware.map"))
-        .arg(fw.join("startup.S"))
-        .arg(fw.join("model.S"))
-        .arg(fw.join("main.c"))
-        .arg(fw.join("support.c"))
-        .arg(lib)
-        .arg("-lgcc")
-        .arg("-o")
-        .arg(&elf));
+    let elf = build_firmware(
+        board,
+        lib,
+        dir,
+        "main.c",
+        &[
+            format!("-DSCRATCH_BYTES={scratch_bytes}"),
+            format!("-DLOW_MEMORY={}", u8::from(board.low_memory)),
+            format!("-DSCORES_LEN={}", longest * t),
+        ],
+    );
 
     // Run it, compare tags and score bits sentence by sentence.
     let stdout = qemu(board.machine, &elf);
@@ -663,6 +641,53 @@ fn host_results(model: &Model<'_>, sentences: &[Vec<String>]) -> Vec<(Vec<u16>, 
     host
 }
 
+/// Builds the firmware `program` (a C file of `tests/firmware`, with `support.c`) for
+/// `board` against `lib`, with the blob at `dir/model.postag` and the C `defines`; the
+/// ELF file, with its linker map beside it (`firmware.map`).
+fn build_firmware(
+    board: &Board,
+    lib: &Path,
+    dir: &Path,
+    program: &str,
+    defines: &[String],
+) -> PathBuf {
+    let fw = repo().join("tests/firmware");
+    let elf = dir.join("firmware.elf");
+    let defsym = |name: &str, value: u32| format!("-Wl,--defsym={name}={value:#x}");
+    run(Command::new("arm-none-eabi-gcc")
+        .args(board.cflags)
+        .args(["-std=gnu99", "-O2", "-g", "-Wall", "-Wextra", "-Werror"])
+        .args(["-ffunction-sections", "-fdata-sections", "-nostdlib"])
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg("-I")
+        .arg(dir)
+        .args(defines)
+        .arg(format!("-DLINE_BYTES={LINE_BYTES}"))
+        .arg(format!(
+            "-DPOSTAG_MODEL_PATH=\"{}\"",
+            dir.join("model.postag").display()
+        ))
+        .arg("-T")
+        .arg(fw.join("link.ld"))
+        .arg(defsym("FLASH_ORIGIN", board.flash.0))
+        .arg(defsym("FLASH_LENGTH", board.flash.1))
+        .arg(defsym("RAM_ORIGIN", board.ram.0))
+        .arg(defsym("RAM_LENGTH", board.ram.1))
+        .arg(defsym("STACK_MIN", board.stack_min))
+        .args(["-Wl,--gc-sections", "-Wl,--no-warn-execstack", "-Wl,-Map"])
+        .arg(dir.join("firmware.map"))
+        .arg(fw.join("startup.S"))
+        .arg(fw.join("model.S"))
+        .arg(fw.join(program))
+        .arg(fw.join("support.c"))
+        .arg(lib)
+        .arg("-lgcc")
+        .arg("-o")
+        .arg(&elf));
+    elf
+}
+
 /// Runs `elf` on the QEMU board `machine` with semihosting on stdout (and instructions
 /// counted: `-icount shift=0`); its output, which must end with `done`.
 fn qemu(machine: &str, elf: &Path) -> String {
@@ -826,6 +851,229 @@ fn cortex_m4f_odd_shapes_match_the_host() {
         let name = format!("random int8, char hidden {}, hidden {hidden}", chars.1);
         println!("{}", run_model(board, &lib, &dir, &name, &blob).row());
     }
+}
+
+/// The model load's check of the word table (`StringTable`: offsets, character
+/// boundaries, strictly increasing strings; written in assembly on the DSP targets)
+/// against the host's, on the Cortex-M4F. A small int8 model with its random words, and
+/// with a table written here instead (prefixes of every length, lengths that are
+/// multiples of four, NUL bytes, two-byte characters, the largest code point last);
+/// and copies of both with their strings or offsets changed (neighbours swapped or
+/// made equal, a character across a boundary, offsets that decrease or miss the end,
+/// random bytes, near the end of the table too) or a word's embedding row changed (the
+/// last, one past it), the CRC-32 made right again. Every load's status is the host's,
+/// and both outcomes occur.
+#[test]
+fn cortex_m4f_word_table_checks_match_the_host() {
+    use postag::postag_status;
+    use postag_core::format::{self, Role};
+    use postag_core::synthetic::RandomModel;
+    use postag_core::tensor::Storage;
+    let board = board("m4");
+    let Some(lib) = board_library(board) else {
+        return;
+    };
+    let spec = RandomModel {
+        words: 200,
+        word_dim: 8,
+        chars: Some((4, 4)),
+        hidden: 8,
+        layers: 1,
+        bidirectional: true,
+        tags: 5,
+        storage: Storage::I8,
+        seed: 0x7ab1e,
+    };
+    let (blob, _) = spec.build().unwrap();
+    // Where the word strings and offsets lie in the blob.
+    let raw = format::split(&blob).unwrap();
+    let payload = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+    let range = |role: Role| {
+        let e = raw
+            .header
+            .tensors
+            .iter()
+            .map(Result::unwrap)
+            .find(|e| e.role == role)
+            .unwrap();
+        let start = payload + e.offset as usize;
+        start..start + e.dtype.byte_len(e.rows, e.cols).unwrap()
+    };
+    let (strings, offsets) = (range(Role::WordStrings), range(Role::WordOffsets));
+    let n = offsets.len() / 4 - 1;
+    // `base` with its strings and offsets changed by `edit`, the CRC made right again.
+    let changed = |base: &[u8], edit: &dyn Fn(&mut [u8], &mut [u32])| -> Vec<u8> {
+        let mut b = base.to_vec();
+        let mut o: Vec<u32> = b[offsets.clone()]
+            .chunks(4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        edit(&mut b[strings.clone()], &mut o);
+        let raw_offsets: Vec<u8> = o.iter().flat_map(|v| v.to_le_bytes()).collect();
+        b[offsets.clone()].copy_from_slice(&raw_offsets);
+        let body = b.len() - 4;
+        let crc = postag_core::crc32(&b[..body]);
+        b[body..].copy_from_slice(&crc.to_le_bytes());
+        b
+    };
+    // The written table: as many strings in the same bytes, in byte order.
+    let mut words: Vec<String> = (0..=4)
+        .flat_map(|len| {
+            (0..1u32 << len).map(move |bits| {
+                (0..len)
+                    .map(|k| if bits >> k & 1 == 1 { 'b' } else { 'a' })
+                    .collect()
+            })
+        })
+        .chain((5..=12).map(|len| "abbaabbaabba"[..len].to_string()))
+        .chain(
+            [
+                "\0",
+                "a\0",
+                "aaa\0",
+                "aaaa\0",
+                "aaaa\0\0\0\0",
+                "\u{e9}",
+                "\u{e9}\u{e9}",
+                "a\u{e9}",
+                "aaaa\u{e9}",
+            ]
+            .map(String::from),
+        )
+        .chain((0..n).map(|k| format!("c{k}")))
+        .collect();
+    words.sort();
+    words.dedup();
+    words.truncate(n - 1);
+    let used: usize = words.iter().map(String::len).sum();
+    let fill = strings
+        .len()
+        .checked_sub(used + 4)
+        .expect("room for the last string");
+    words.push(format!("\u{10FFFF}{}", "a".repeat(fill)));
+    let written = changed(&blob, &|s, o| {
+        s.copy_from_slice(words.concat().as_bytes());
+        let mut end = 0;
+        for (k, w) in words.iter().enumerate() {
+            end += w.len() as u32;
+            o[k + 1] = end;
+        }
+    });
+
+    let (mut blobs, mut bases) = (Vec::new(), Vec::new());
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |below: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize % below
+    };
+    for base in [&blob, &written] {
+        let offs: Vec<usize> = base[offsets.clone()]
+            .chunks(4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
+            .collect();
+        let string = |i: usize| offs[i]..offs[i + 1];
+        bases.push(blobs.len());
+        blobs.push(base.clone());
+        // Neighbours of equal length: the first pair, the first of four bytes or more,
+        // the last; each swapped, and the second made equal to the first.
+        let same: Vec<usize> = (0..n - 1)
+            .filter(|&i| string(i).len() == string(i + 1).len())
+            .collect();
+        let long = same
+            .iter()
+            .copied()
+            .find(|&i| string(i).len() >= 4)
+            .unwrap_or(same[0]);
+        for i in [same[0], long, *same.last().unwrap()] {
+            let (a, b) = (string(i), string(i + 1));
+            blobs.push(changed(base, &|s, _| {
+                let first = s[a.clone()].to_vec();
+                s.copy_within(b.clone(), a.start);
+                s[b.clone()].copy_from_slice(&first);
+            }));
+            blobs.push(changed(base, &|s, _| s.copy_within(a.clone(), b.start)));
+        }
+        for i in [1, n / 2, n - 2] {
+            let (a, b) = (string(i), string(i + 1));
+            if !a.is_empty() && !b.is_empty() {
+                // "\u{e9}" across the boundary between strings `i` and `i + 1`.
+                blobs.push(changed(base, &|s, _| {
+                    s[a.end - 1] = 0xC3;
+                    s[b.start] = 0xA9;
+                }));
+            }
+            // An offset below the one before it.
+            blobs.push(changed(base, &|_, o| o[i + 1] = o[i].saturating_sub(1)));
+        }
+        // The last string all `a`s: below the one before it, in the check's last steps.
+        blobs.push(changed(base, &|s, _| s[string(n - 1)].fill(b'a')));
+        blobs.push(changed(base, &|_, o| *o.last_mut().unwrap() -= 1));
+        blobs.push(changed(base, &|_, o| *o.last_mut().unwrap() += 1));
+        // Random bytes, a third of them in the last three strings.
+        let choices = [b'a', b'b', b'z', 0, 0x7F, 0xC3, 0xA9, 0xFF];
+        for k in 0..30 {
+            let i = if k % 3 == 0 { n - 3 + next(3) } else { next(n) };
+            let Some(at) = string(i).nth(next(string(i).len().max(1))) else {
+                continue;
+            };
+            let byte = choices[next(choices.len())];
+            blobs.push(changed(base, &|s, _| s[at] = byte));
+        }
+    }
+    // A word's embedding row: the last there is, and one past it (word-aligned values,
+    // which the largest-value scan takes four at a time in assembly there).
+    let rows_at = range(Role::WordRows);
+    let word_rows = raw
+        .header
+        .tensors
+        .iter()
+        .map(Result::unwrap)
+        .find(|e| e.role == Role::WordEmbedding)
+        .unwrap()
+        .rows;
+    for (k, row) in [(0, word_rows - 1), (n - 1, word_rows), (n / 2, u32::MAX)] {
+        let mut b = blob.clone();
+        b[rows_at.start + 4 * k..][..4].copy_from_slice(&row.to_le_bytes());
+        blobs.push(changed(&b, &|_, _| {}));
+    }
+    let want: Vec<u32> = blobs
+        .iter()
+        .map(|b| match Model::from_bytes(b) {
+            Ok(_) => 0,
+            Err(e) => postag_status::from(e) as u32,
+        })
+        .collect();
+    let accepted = want.iter().filter(|&&w| w == 0).count();
+    assert!(bases.iter().all(|&i| want[i] == 0), "{want:?}");
+    assert!(accepted >= 10 && want.len() - accepted >= 20, "{want:?}");
+
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("firmware-m4-loads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut records = Vec::new();
+    for b in &blobs {
+        records.extend((b.len() as u32).to_le_bytes());
+        records.extend([0; 12]);
+        records.extend(b);
+        records.resize(records.len().next_multiple_of(16), 0);
+    }
+    std::fs::write(dir.join("model.postag"), &records).unwrap();
+    let elf = build_firmware(board, &lib, &dir, "loads.c", &[]);
+    let stdout = qemu(board.machine, &elf);
+    let got: Vec<u32> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("load "))
+        .map(|l| l.split(' ').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        got, want,
+        "load statuses on the Cortex-M4F against the host's"
+    );
+    println!(
+        "word table checks: {} loads on the Cortex-M4F equal the host's ({accepted} accepted)",
+        want.len()
+    );
 }
 
 #[test]

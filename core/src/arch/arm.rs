@@ -312,44 +312,54 @@ pub(super) unsafe fn project_i8_i16<K: DualMac>(
     true
 }
 
-/// `max_i (x[i].to_bits() << 1)` from 0 over `x`: the magnitudes' bits with the sign
-/// shifted out, as [`crate::kernels::quantize_i16`] compares them (finite magnitudes
-/// order as their bits, infinity and NaN above). Four values per step in assembly (one
-/// `ldm`, a compare and a conditional move each: 15 instructions), the rest in Rust.
-#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
-pub(crate) fn max_magnitude_bits(x: &[f32]) -> u32 {
-    let steps = x.len() / 4;
-    let mut m = 0u32;
-    if steps > 0 {
-        // SAFETY: the loop runs `steps >= 1` times, reading four f32 of `x` (aligned:
-        // `ldm`) per step, `4 * steps <= x.len()`. The flags are not preserved.
-        unsafe {
+/// The loop of [`max_magnitude_bits`] and [`max_u32_steps`]: `m = max(m, v << shift)`
+/// over `n >= 1` steps of four words from `p` (aligned: `ldm`), a compare and a
+/// conditional move each: 15 instructions per step. An `asm!` for an `unsafe` block of
+/// the caller, which says why it may read the words; the flags are not preserved.
+#[cfg(postag_arm_dsp)]
+macro_rules! max_words {
+    ($shift:literal, $p:expr, $n:expr, $m:ident) => {
+        {
             core::arch::asm!(
                 "2:",
                 "ldm {p}!, {{r8, r9, r10, r11}}",
-                "cmp.w {m}, r8, lsl #1",
+                concat!("cmp.w {m}, r8, lsl #", $shift),
                 "it cc",
-                "movcc.w {m}, r8, lsl #1",
-                "cmp.w {m}, r9, lsl #1",
+                concat!("movcc.w {m}, r8, lsl #", $shift),
+                concat!("cmp.w {m}, r9, lsl #", $shift),
                 "it cc",
-                "movcc.w {m}, r9, lsl #1",
-                "cmp.w {m}, r10, lsl #1",
+                concat!("movcc.w {m}, r9, lsl #", $shift),
+                concat!("cmp.w {m}, r10, lsl #", $shift),
                 "it cc",
-                "movcc.w {m}, r10, lsl #1",
-                "cmp.w {m}, r11, lsl #1",
+                concat!("movcc.w {m}, r10, lsl #", $shift),
+                concat!("cmp.w {m}, r11, lsl #", $shift),
                 "it cc",
-                "movcc.w {m}, r11, lsl #1",
+                concat!("movcc.w {m}, r11, lsl #", $shift),
                 "subs {n}, {n}, #1",
                 "bne 2b",
-                p = inout(reg) x.as_ptr() => _,
-                n = inout(reg) steps => _,
-                m = inout(reg) m,
+                p = inout(reg) $p => _,
+                n = inout(reg) $n => _,
+                m = inout(reg) $m,
                 out("r8") _,
                 out("r9") _,
                 out("r10") _,
                 out("r11") _,
             );
         }
+    };
+}
+
+/// `max_i (x[i].to_bits() << 1)` from 0 over `x`: the magnitudes' bits with the sign
+/// shifted out, as [`crate::kernels::quantize_i16`] compares them (finite magnitudes
+/// order as their bits, infinity and NaN above). Four values per step in assembly
+/// ([`max_words`]), the rest in Rust.
+#[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
+pub(crate) fn max_magnitude_bits(x: &[f32]) -> u32 {
+    let steps = x.len() / 4;
+    let mut m = 0u32;
+    if steps > 0 {
+        // SAFETY: `steps >= 1` steps of four aligned f32 of `x`, `4 * steps <= x.len()`.
+        unsafe { max_words!(1, x.as_ptr(), steps, m) };
     }
     x.get(4 * steps..)
         .unwrap_or_default()
@@ -357,11 +367,36 @@ pub(crate) fn max_magnitude_bits(x: &[f32]) -> u32 {
         .fold(m, |m, v| m.max(v.to_bits() << 1))
 }
 
+/// The largest of the leading values of `x` that whole steps of four take in assembly
+/// ([`max_words`]; 0 for none, and none where `x` is not word-aligned), and the values
+/// after them.
+#[cfg(postag_arm_dsp)]
+pub(crate) fn max_u32_steps(x: crate::tensor::U32s<'_>) -> (u32, crate::tensor::U32s<'_>) {
+    let bytes = x.as_bytes();
+    let steps = if bytes.as_ptr().align_offset(4) == 0 {
+        bytes.len() / 16
+    } else {
+        0
+    };
+    let mut m = 0u32;
+    if steps > 0 {
+        // SAFETY: `steps >= 1` steps of four words of `bytes` (word-aligned), `16 *
+        // steps <= bytes.len()`.
+        unsafe { max_words!(0, bytes.as_ptr(), steps, m) };
+    }
+    let rest = &bytes[16 * steps..];
+    (
+        m,
+        crate::tensor::U32s::new(rest, rest.len() / 4).unwrap_or(crate::tensor::U32s::EMPTY),
+    )
+}
+
 /// [`crate::crc32`]'s `reduce` in Thumb-2: `s[k] = w[k] ^ s[k - 145] ^ s[k - 183] ^
 /// s[k - 211] ^ s[k - 300]` for the 300 words of `block`, from the 300 values before
 /// them in `buf[..300]`, each value into both halves of `buf` (see the portable
-/// form). Four words per pass: one `ldm` of the input and one of each lag, sixteen
-/// `eors`, two `stm`: 26 instructions, where compiled code takes 15 per word.
+/// form). Four words per step: one `ldm` of the input and one of each lag, sixteen
+/// `eors`, two `stm` (24 instructions, where compiled code takes 15 per word); three
+/// steps per pass of the loop (25 passes).
 #[cfg(postag_arm_dsp)]
 pub(crate) fn crc32_reduce(
     block: &[u32; crate::crc32::HISTORY],
@@ -375,12 +410,45 @@ pub(crate) fn crc32_reduce(
     unsafe { reduce_words(block.as_ptr(), buf.as_mut_ptr()) }
 }
 
+/// One step of [`reduce_words`]: four words (see there).
+#[cfg(postag_arm_dsp)]
+macro_rules! reduce_step {
+    () => {
+        concat!(
+            "ldmia r8!, {{r0-r3}}\n",
+            "ldmia r9!, {{r4-r7}}\n",
+            "eors r0, r4\n",
+            "eors r1, r5\n",
+            "eors r2, r6\n",
+            "eors r3, r7\n",
+            "ldmia r10!, {{r4-r7}}\n",
+            "eors r0, r4\n",
+            "eors r1, r5\n",
+            "eors r2, r6\n",
+            "eors r3, r7\n",
+            "ldmia r11!, {{r4-r7}}\n",
+            "eors r0, r4\n",
+            "eors r1, r5\n",
+            "eors r2, r6\n",
+            "eors r3, r7\n",
+            "ldmia r12!, {{r4-r7}}\n",
+            "eors r0, r4\n",
+            "eors r1, r5\n",
+            "eors r2, r6\n",
+            "eors r3, r7\n",
+            "stmdb r9, {{r0-r3}}\n",
+            "addw r4, r9, #1184\n",
+            "stmia r4, {{r0-r3}}\n",
+        )
+    };
+}
+
 /// The loop of [`crc32_reduce`]: `input` (r0) 300 words, `buf` (r1) 600 words.
 ///
 /// Registers: r8 the input; r9, r10, r11 and r12 `s[k - 300]`, `s[k - 211]`, `s[k -
 /// 183]` and `s[k - 145]` (each read four words at a time with write-back); lr the
 /// passes left; r0-r3 the four values being computed, r4-r7 the four values of one lag
-/// (all low registers: each `eors` is a 16-bit instruction). A pass stores its values
+/// (all low registers: each `eors` is a 16-bit instruction). A step stores its values
 /// over the four it read at `s[k - 300]` (`stmdb`, r9 having moved on) and 1200 bytes
 /// further (1184 from the moved r9), in the second half.
 ///
@@ -398,35 +466,171 @@ unsafe extern "C" fn reduce_words(input: *const u32, buf: *mut u32) {
         "addw r10, r1, #356",
         "addw r11, r1, #468",
         "addw r12, r1, #620",
-        "movs r0, #75",
+        "movs r0, #25",
         "mov lr, r0",
         "2:",
-        "ldmia r8!, {{r0-r3}}",
-        "ldmia r9!, {{r4-r7}}",
-        "eors r0, r4",
-        "eors r1, r5",
-        "eors r2, r6",
-        "eors r3, r7",
-        "ldmia r10!, {{r4-r7}}",
-        "eors r0, r4",
-        "eors r1, r5",
-        "eors r2, r6",
-        "eors r3, r7",
-        "ldmia r11!, {{r4-r7}}",
-        "eors r0, r4",
-        "eors r1, r5",
-        "eors r2, r6",
-        "eors r3, r7",
-        "ldmia r12!, {{r4-r7}}",
-        "eors r0, r4",
-        "eors r1, r5",
-        "eors r2, r6",
-        "eors r3, r7",
-        "stmdb r9, {{r0-r3}}",
-        "addw r4, r9, #1184",
-        "stmia r4, {{r0-r3}}",
+        reduce_step!(),
+        reduce_step!(),
+        reduce_step!(),
         "subs lr, lr, #1",
         "bne 2b",
+        "pop {{r4-r11, pc}}",
+    );
+}
+
+/// [`crate::vocab::StringTable`]'s check of its offsets after the first (which is
+/// 0) for the strings `bytes`: each offset at most `bytes.len()`, not below the one
+/// before it and on a character boundary (the byte there, if any, is not a UTF-8
+/// continuation byte), the last equal to `bytes.len()`; with `sorted` every string
+/// also above the one before it in byte order. `offsets` holds the little-endian
+/// offsets after the first (at least one), at any alignment.
+///
+/// In Thumb-2: per string, away from the end of `bytes`, the two strings' bytes four
+/// at a time as big-endian numbers (`rev`), read past the shorter one's end (the bytes
+/// after the first string are the second's), the first difference within the common
+/// length deciding (`clz` of the xor), else the lengths; near the end a byte at a
+/// time. About 31 instructions per string where compiled code took 51.
+#[cfg(postag_arm_dsp)]
+pub(crate) fn strings_valid(bytes: &[u8], offsets: &[u8], sorted: bool) -> bool {
+    // (`check_strings` reads whole words up to the last.)
+    let offsets = &offsets[..offsets.len() & !3];
+    if offsets.is_empty() {
+        return bytes.is_empty();
+    }
+    let range = bytes.as_ptr_range();
+    // Where a string may start for the four-byte reads: three bytes before the end.
+    let limit = range.end.wrapping_sub(3.min(bytes.len()));
+    let offsets = offsets.as_ptr_range();
+    // SAFETY: `check_strings` reads the words in `offsets` (a valid range of whole
+    // words) and the bytes of `bytes` (valid from `range.start` to `range.end`) only,
+    // as its text says; it writes nothing.
+    unsafe {
+        check_strings(
+            offsets.start,
+            offsets.end,
+            range.start,
+            if sorted { !0 } else { 0 },
+            limit,
+            range.end,
+        ) != 0
+    }
+}
+
+/// The loop of [`strings_valid`]: `next` (r0) and `end` (r1) the offsets' words,
+/// `base` (r2) the strings' bytes, `sorted` (r3) all ones or zero, `limit` and
+/// `bytes_end` (on the stack) the end of the bytes less 3 (or less their length) and
+/// the end. Returns 1 if the table is valid, else 0.
+///
+/// Registers: r4 the start of the string before (0 before the first and in an
+/// unsorted table: `ands r4, r5, r3`), r5 its end (the start of this one), r6 this
+/// one's end (`base` + the offset), r7 `limit`; r11 the first string's length, r12
+/// the second's, then the common length, lr the first string's bytes from where the comparison is (the
+/// second's at `lr + r11`), r8 and r9 four bytes of each, r10 their xor's leading
+/// zeros.
+///
+/// # Safety
+///
+/// `next..end` is a whole number (at least one) of readable words; `base..bytes_end`
+/// readable bytes, `limit` as described (between `base` and `bytes_end`).
+#[cfg(postag_arm_dsp)]
+#[unsafe(naked)]
+unsafe extern "C" fn check_strings(
+    next: *const u8,
+    end: *const u8,
+    base: *const u8,
+    sorted: usize,
+    limit: *const u8,
+    bytes_end: *const u8,
+) -> u32 {
+    core::arch::naked_asm!(
+        "push {{r4-r11, lr}}",
+        "ldr r7, [sp, #36]",
+        "movs r4, #0",
+        "mov r5, r2",
+        "2:",
+        "ldr r6, [r0], #4",
+        "add r6, r2",
+        // This string's length, and not below the string before (an offset past the
+        // end wraps around below `base` or takes the path near the end).
+        "subs r12, r6, r5",
+        "blo 9f",
+        "cmp r6, r7",
+        "bhs 6f",
+        "ldrsb r8, [r6]",
+        "cmn r8, #65",
+        "ble 9f",
+        "cbz r4, 5f",
+        // The common length.
+        "subs r11, r5, r4",
+        "cmp r12, r11",
+        "it hi",
+        "movhi r12, r11",
+        "mov lr, r4",
+        "3:",
+        "ldr r9, [lr, r11]",
+        "ldr r8, [lr], #4",
+        "cmp r8, r9",
+        "bne 4f",
+        "subs r12, r12, #4",
+        "bhi 3b",
+        "b 8f",
+        "4:",
+        "rev r8, r8",
+        "rev r9, r9",
+        "eor r10, r8, r9",
+        "clz r10, r10",
+        // The first difference at or past the common length: the lengths decide.
+        "cmp.w r12, r10, lsr #3",
+        "bls 8f",
+        "cmp r8, r9",
+        "bhs 9f",
+        "5:",
+        "ands r4, r5, r3",
+        "mov r5, r6",
+        "cmp r0, r1",
+        "bne 2b",
+        "ldr r6, [sp, #40]",
+        "cmp r5, r6",
+        "bne 9f",
+        "movs r0, #1",
+        "pop {{r4-r11, pc}}",
+        // Near or past the end.
+        "6:",
+        "ldr r8, [sp, #40]",
+        "cmp r6, r8",
+        "bhi 9f",
+        "beq 7f",
+        "ldrsb r8, [r6]",
+        "cmn r8, #65",
+        "ble 9f",
+        "7:",
+        "cmp r4, #0",
+        "beq 5b",
+        // A byte at a time: r10 counts.
+        "subs r12, r6, r5",
+        "subs r11, r5, r4",
+        "cmp r12, r11",
+        "it hi",
+        "movhi r12, r11",
+        "movs r10, #0",
+        "1:",
+        "cmp r10, r12",
+        "bhs 8f",
+        "ldrb r8, [r4, r10]",
+        "ldrb r9, [r5, r10]",
+        "adds r10, #1",
+        "cmp r8, r9",
+        "beq 1b",
+        "bhi 9f",
+        "b 5b",
+        // Equal over the common length: the shorter first.
+        "8:",
+        "subs r10, r5, r4",
+        "subs r11, r6, r5",
+        "cmp r10, r11",
+        "blo 5b",
+        "9:",
+        "movs r0, #0",
         "pop {{r4-r11, pc}}",
     );
 }

@@ -45,10 +45,10 @@ mod x86_64;
 // tested on every host through a portable model of the instructions.
 #[cfg(any(postag_arm_dsp, all(test, feature = "std")))]
 mod arm;
-#[cfg(postag_arm_dsp)]
-pub(crate) use arm::crc32_reduce;
 #[cfg(all(postag_arm_dsp, target_abi = "eabihf"))]
 pub(crate) use arm::{cell_state, gate_product, max_magnitude_bits};
+#[cfg(postag_arm_dsp)]
+pub(crate) use arm::{crc32_reduce, max_u32_steps, strings_valid};
 
 // The int8 x i16 block projection: a driver over integer tiles, one tile per level.
 #[cfg(postag_neon)]

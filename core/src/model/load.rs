@@ -217,8 +217,13 @@ impl Stack<'_> {
 
 /// Whether every value of `values` is below `limit` (an index into `limit` rows).
 fn all_below(values: U32s<'_>, limit: usize) -> bool {
-    // The largest value, without a branch per value.
-    (values.iter().fold(0, u32::max) as usize) < limit || values.is_empty()
+    // The largest value, without a branch per value (on Cortex-M with the DSP
+    // extension, word-aligned values four per step in assembly first).
+    #[cfg(postag_arm_dsp)]
+    let (first, rest) = crate::arch::max_u32_steps(values);
+    #[cfg(not(postag_arm_dsp))]
+    let (first, rest) = (0, values);
+    (rest.iter().fold(first, u32::max) as usize) < limit || values.is_empty()
 }
 
 /// Roles that a model's tensors may have, in the order of [`slot`]: the fixed ones,
