@@ -206,7 +206,9 @@ fn offsets_valid(text: &str, offsets: U32s<'_>, sorted: bool) -> bool {
     let bytes = text.as_bytes();
     // The last string checked, and where it ends.
     let (mut last, mut end): (Option<&[u8]>, usize) = (None, 0);
-    for off in offsets.iter().skip(1).map(|o| o as usize) {
+    let mut offs = offsets.iter().map(|o| o as usize);
+    offs.next();
+    for off in offs {
         if off < end || !text.is_char_boundary(off) {
             return false;
         }
