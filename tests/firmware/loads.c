@@ -1,8 +1,9 @@
 /*
  * Firmware for the firmware test's model-load checks under QEMU: the blob of model.S is
- * a sequence of models, each a 16-byte record (its length as a little-endian u32, then
- * zeros) followed by the model's bytes, padded with zeros to a multiple of 16. It loads
- * each in place and prints "load INDEX STATUS" (the postag_status number), then "done".
+ * a sequence of records, each 16 bytes (the model's length and the bytes before it, as
+ * little-endian u32, then zeros), those bytes (0 to 15: a model at any alignment), the
+ * model, and zeros to a multiple of 16. It loads each model in place and prints "load
+ * INDEX STATUS" (the postag_status number), then "done".
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,9 +20,10 @@ int main(void) {
     while (postag_blob_end - p >= 16) {
         uint32_t len = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
                        (uint32_t)p[3] << 24;
+        uint32_t skip = p[4] & 15u;
         postag_status status;
 
-        p += 16;
+        p += 16 + skip;
         if ((size_t)(postag_blob_end - p) < len) {
             put("error record ");
             put_dec(i);
@@ -35,7 +37,7 @@ int main(void) {
         put(" ");
         put_dec((uint32_t)status);
         end_line();
-        p += (len + 15u) & ~(uint32_t)15u;
+        p += ((skip + len + 15u) & ~(uint32_t)15u) - skip;
         i++;
     }
     put("done");

@@ -1011,6 +1011,38 @@ fn cortex_m4f_word_table_checks_match_the_host() {
         blobs.push(changed(base, &|s, _| s[string(n - 1)].fill(b'a')));
         blobs.push(changed(base, &|_, o| *o.last_mut().unwrap() -= 1));
         blobs.push(changed(base, &|_, o| *o.last_mut().unwrap() += 1));
+        // The last two strings' bytes rewritten and cut anew (0x7F sorts above every
+        // first byte before them), for the check's steps near the end of the bytes: a
+        // prefix after its longer string, a difference at the last byte, a proper
+        // prefix first, two equal strings, and continuation bytes (0xA9, 0xBF, 0x80)
+        // at the last offset and, away from the end, at the cut.
+        let (start, total) = (offs[n - 2], offs[n] - offs[n - 2]);
+        let half = total / 2;
+        let last_two = |fill: Vec<u8>, cut: usize| {
+            changed(base, &|s, o| {
+                s[start..start + total].copy_from_slice(&fill);
+                o[n - 1] = (start + cut) as u32;
+            })
+        };
+        let ending = |fill: u8, end: &[u8]| {
+            let mut v = vec![fill; total];
+            v[total - end.len()..].copy_from_slice(end);
+            v
+        };
+        blobs.push(last_two(vec![0x7F; total], total - half));
+        blobs.push(last_two(ending(0x7E, &[0x7F]), total - half));
+        blobs.push(last_two(ending(0x7F, &[0x7E]), (total - 1) / 2));
+        if total % 2 == 0 {
+            blobs.push(last_two(vec![0x7F; total], half));
+        }
+        for pair in [[0xC3, 0xA9], [0xC2, 0xBF], [0xC3, 0x80]] {
+            blobs.push(last_two(ending(0x7F, &pair), total - 1));
+            if half >= 4 {
+                let mut fill = vec![0x7F; total];
+                fill[total - half - 1..total - half + 1].copy_from_slice(&pair);
+                blobs.push(last_two(fill, total - half));
+            }
+        }
         // Random bytes, a third of them in the last three strings.
         let choices = [b'a', b'b', b'z', 0, 0x7F, 0xC3, 0xA9, 0xFF];
         for k in 0..30 {
@@ -1022,8 +1054,9 @@ fn cortex_m4f_word_table_checks_match_the_host() {
             blobs.push(changed(base, &|s, _| s[at] = byte));
         }
     }
-    // A word's embedding row: the last there is, and one past it (word-aligned values,
-    // which the largest-value scan takes four at a time in assembly there).
+    // A word's embedding row: the last there is, one past it, far past it (the
+    // largest-value scan takes word-aligned values four at a time in assembly there;
+    // the records below place these at word-aligned addresses).
     let rows_at = range(Role::WordRows);
     let word_rows = raw
         .header
@@ -1033,11 +1066,14 @@ fn cortex_m4f_word_table_checks_match_the_host() {
         .find(|e| e.role == Role::WordEmbedding)
         .unwrap()
         .rows;
+    let aligned_from = blobs.len();
     for (k, row) in [(0, word_rows - 1), (n - 1, word_rows), (n / 2, u32::MAX)] {
         let mut b = blob.clone();
         b[rows_at.start + 4 * k..][..4].copy_from_slice(&row.to_le_bytes());
         blobs.push(changed(&b, &|_, _| {}));
     }
+    // One past again, off the word alignment (the scan in Rust).
+    blobs.push(blobs[aligned_from + 1].clone());
     let want: Vec<u32> = blobs
         .iter()
         .map(|b| match Model::from_bytes(b) {
@@ -1051,10 +1087,17 @@ fn cortex_m4f_word_table_checks_match_the_host() {
 
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("firmware-m4-loads");
     std::fs::create_dir_all(&dir).unwrap();
+    // Records as `loads.c` reads them: every fourth changed word table and the last
+    // model two bytes off the word alignment of the others (`model.S` aligns the
+    // first).
     let mut records = Vec::new();
-    for b in &blobs {
+    for (k, b) in blobs.iter().enumerate() {
+        let off_alignment = k % 4 == 3 && k < aligned_from || k == blobs.len() - 1;
+        let skip = if off_alignment { 2 } else { 0 };
         records.extend((b.len() as u32).to_le_bytes());
-        records.extend([0; 12]);
+        records.extend((skip as u32).to_le_bytes());
+        records.extend([0; 8]);
+        records.extend(vec![0; skip]);
         records.extend(b);
         records.resize(records.len().next_multiple_of(16), 0);
     }
