@@ -606,8 +606,7 @@ unsafe extern "C" fn check_strings(
         "7:",
         "cmp r4, #0",
         "beq 5b",
-        // A byte at a time: r10 counts.
-        "subs r12, r6, r5",
+        // A byte at a time (r12 still this string's length): r10 counts.
         "subs r11, r5, r4",
         "cmp r12, r11",
         "it hi",
