@@ -1,7 +1,8 @@
 //! Tagging throughput, batch-1 (one sentence per call, as a firmware caller tags) and
 //! bulk (`Model::tag_batch`, 32 sentences per call), with the achieved GFLOP/s and
 //! their share of the level's peak multiply-add rate (a probe measured in the same
-//! run), and the streaming `Cell::step` (and `PackedCell::step`, the same cell with
+//! run; for int8 models the rate of the level's int8 x i16 tile, `arch::int_probe`),
+//! and the streaming `Cell::step` (and `PackedCell::step`, the same cell with
 //! packed weights), at every kernel level this processor runs.
 //!
 //! Base model with random weights (`RandomModel::BASE`): word embedding 100 (10k
@@ -136,15 +137,27 @@ fn main() {
         flops as usize
     });
     let peak: Vec<f64> = probe.iter().map(|s| 1e-9 / s).collect();
-    println!(
-        "peak multiply-add probe, 1 thread: {}",
-        levels
-            .iter()
-            .zip(&peak)
-            .map(|(l, g)| format!("{} {g:.1} GFLOP/s", l.name()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    // The same for the int8 models' kernels: the rate of the level's int8 x i16 tile.
+    let int_probe = interleaved(&levels, rounds, || {
+        let (sum, ops) = arch::int_probe(100_000, 1);
+        std::hint::black_box(sum);
+        ops as usize
+    });
+    let int_peak: Vec<f64> = int_probe.iter().map(|s| 1e-9 / s).collect();
+    for (what, peak, unit) in [
+        ("peak multiply-add probe", &peak, "GFLOP/s"),
+        ("int8 x i16 tile probe", &int_peak, "GOP/s"),
+    ] {
+        println!(
+            "{what}, 1 thread: {}",
+            levels
+                .iter()
+                .zip(peak)
+                .map(|(l, g)| format!("{} {g:.1} {unit}", l.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
 
     if run_part("tagging") {
         println!(
@@ -186,10 +199,16 @@ fn main() {
                 }
                 tokens
             });
-            for ((level, secs), peak) in levels.iter().zip(&per_token).zip(&peak) {
+            // int8 models against the int8 tile's rate: their products are integer
+            // (GOP/s, 2 per multiply-add as for floats).
+            let (peak, unit, of) = match storage {
+                Storage::I8 => (&int_peak, "GOP/s  ", "int8 peak"),
+                Storage::F32 => (&peak, "GFLOP/s", "peak"),
+            };
+            for ((level, secs), peak) in levels.iter().zip(&per_token).zip(peak) {
                 let gflops = flop_per_token / secs * 1e-9;
                 println!(
-                    "  {:<26} {:>6} {:8.2} us/token {:>9.0} tokens/s {:6.1} GFLOP/s {:4.0}% of peak",
+                    "  {:<26} {:>6} {:8.2} us/token {:>9.0} tokens/s {:6.1} {unit} {:4.0}% of {of}",
                     format!("{storage:?} {mode} (blob {} KB)", blob.len() / 1024),
                     level.name(),
                     secs * 1e6,

@@ -96,3 +96,12 @@ pub(super) unsafe fn gemv_i8_i16_neon(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
     // SAFETY: forwarded; NEON is enabled here.
     unsafe { int8::gemv::<Neon>(w, xq, x_scale, out) }
 }
+
+/// # Safety
+///
+/// NEON is part of the target.
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn int_probe_neon(rounds: usize, seed: i16) -> (i64, u64) {
+    // SAFETY: register and stack arithmetic only.
+    unsafe { int8::int_probe::<Neon>(rounds, seed) }
+}

@@ -306,6 +306,44 @@ unsafe fn tile<K: IntTile, const R: usize, const T: usize>(
     out
 }
 
+/// The rate of the level's int8 block-projection tile ([`ROWS`] rows x [`TOKENS`]
+/// inputs, [`IntTile::STEP`] columns per step), for benchmarks: `rounds` times over
+/// the same rows and inputs of [`super::PROBE_COLS`] columns (in the first-level
+/// cache) into the same accumulators. Returns the sum of the accumulators (use it, so
+/// that the work is kept; exact for `rounds` up to 2^16 and `|seed|` up to 100) and
+/// the integer operations done (2 per multiply-add).
+///
+/// # Safety
+///
+/// The level's target features are enabled.
+#[inline(always)]
+pub(super) unsafe fn int_probe<K: IntTile>(rounds: usize, seed: i16) -> (i64, u64) {
+    const COLS: usize = super::PROBE_COLS;
+    const { assert!(COLS.is_multiple_of(K::STEP)) };
+    let (w, x) = super::probe_values::<ROWS, TOKENS>(seed);
+    // SAFETY: every step reads `STEP` elements at `c + STEP <= COLS` of each row and
+    // input; the features are enabled (caller).
+    unsafe {
+        let mut acc = [[K::zero(); TOKENS]; ROWS];
+        for _ in 0..rounds {
+            // Opaque pointers: each round loads its operands again, as the kernels do.
+            let wp: [*const u8; ROWS] =
+                core::hint::black_box(core::array::from_fn(|r| w[r].as_ptr().cast()));
+            let xp: [*const i16; TOKENS] =
+                core::hint::black_box(core::array::from_fn(|t| x[t].as_ptr()));
+            for c in (0..COLS).step_by(K::STEP) {
+                K::step::<ROWS, TOKENS>(
+                    &mut acc,
+                    core::array::from_fn(|r| wp[r].add(c)),
+                    core::array::from_fn(|t| xp[t].add(c)),
+                );
+            }
+        }
+        let total = K::sums(&acc).iter().flatten().map(|&s| s as i64).sum();
+        (total, (rounds * ROWS * TOKENS * COLS * 2) as u64)
+    }
+}
+
 /// Tokens per tile of the block projection; each weight load serves all of them.
 pub(super) const TOKENS: usize = 4;
 /// Rows per tile of the block projection; each input load serves all of them.

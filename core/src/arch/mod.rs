@@ -599,6 +599,59 @@ pub fn fma_probe(rounds: usize, seed: f32) -> (f32, u64) {
     }
 }
 
+/// Columns of the int8 probe's rows and inputs: a multiple of every level's int8 step.
+const PROBE_COLS: usize = 256;
+
+/// The int8 probe's weights (`R` rows, each -1, 0 or 1) and inputs (`T` of them, from
+/// `seed - 4` to `seed + 4`), small enough that no i32 lane can overflow.
+#[allow(clippy::type_complexity)] // Two arrays.
+fn probe_values<const R: usize, const T: usize>(
+    seed: i16,
+) -> ([[i8; PROBE_COLS]; R], [[i16; PROBE_COLS]; T]) {
+    let w = core::array::from_fn(|r| core::array::from_fn(|j| ((r + j) % 3) as i8 - 1));
+    let x = core::array::from_fn(|t| {
+        core::array::from_fn(|j| seed.wrapping_add(((t * 7 + j) % 9) as i16 - 4))
+    });
+    (w, x)
+}
+
+/// The int8 counterpart of [`fma_probe`]: the rate of the level's int8 x i16 tile of
+/// the block projection (2 rows x 4 inputs; at the scalar level its dot product), over
+/// rows and inputs of [`PROBE_COLS`] columns in the first-level cache, `rounds` times.
+/// Returns the sum of the tile's accumulated dot products (exact for `rounds` up to
+/// 2^16 and `|seed|` up to 100) and the integer operations done (2 per multiply-add).
+#[doc(hidden)]
+pub fn int_probe(rounds: usize, seed: i16) -> (i64, u64) {
+    match level() {
+        #[cfg(postag_x86)]
+        // SAFETY: the level is supported (checked when it was set).
+        Level::Avx512 => unsafe { x86_64_int8::int_probe_avx512(rounds, seed) },
+        #[cfg(postag_x86)]
+        // SAFETY: the level is supported (checked when it was set).
+        Level::Avx2 => unsafe { x86_64_int8::int_probe_avx2(rounds, seed) },
+        #[cfg(postag_x86)]
+        // SAFETY: SSE2 is part of the compile-time target.
+        Level::Sse2 => unsafe { x86_64_int8::int_probe_sse2(rounds, seed) },
+        #[cfg(postag_neon)]
+        // SAFETY: NEON is part of the compile-time target.
+        Level::Neon => unsafe { aarch64_int8::int_probe_neon(rounds, seed) },
+        _ => {
+            let (w, x) = probe_values::<2, 4>(seed);
+            let w: [[u8; PROBE_COLS]; 2] = w.map(|r| r.map(|q| q as u8));
+            let mut total = 0i64;
+            for _ in 0..rounds {
+                let (w, x) = core::hint::black_box((&w, &x));
+                for w in w {
+                    for x in x {
+                        total = total.wrapping_add(crate::kernels::dot_i8_i16(w, x));
+                    }
+                }
+            }
+            (total, (rounds * 2 * 4 * PROBE_COLS * 2) as u64)
+        }
+    }
+}
+
 /// Longest int8 row whose integer dot products are exact at every level: each i32
 /// lane then holds at most `8192 / 8 = 1024` products of `|q| <= 128` and
 /// `|x| <= 16383`, and `128 * 16383 * 1024 < 2^31`. (Blob rows are at most

@@ -1031,6 +1031,30 @@ fn peak_probe_counts_its_work_at_every_level() {
     }
 }
 
+/// The int8 probe does the work it counts at every level: its tile's exact dot
+/// products (2 rows x 4 inputs of 256 columns), `rounds` times.
+#[test]
+fn int8_probe_counts_its_work_at_every_level() {
+    let rounds = if cfg!(miri) { 3 } else { 1000 };
+    let seed = 3;
+    let (w, x) = super::probe_values::<2, 4>(seed);
+    for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+        let (sum, ops) = at(level, || super::int_probe(rounds, seed));
+        let cols = 256;
+        assert_eq!(ops, (2 * 8 * cols * rounds) as u64, "{level:?}");
+        let tile: i64 = (0..2)
+            .flat_map(|r| (0..4).map(move |t| (r, t)))
+            .map(|(r, t)| {
+                (0..cols)
+                    .map(|j| w[r][j] as i64 * x[t][j] as i64)
+                    .sum::<i64>()
+            })
+            .sum();
+        assert_ne!(tile, 0);
+        assert_eq!(sum, rounds as i64 * tile, "{level:?}");
+    }
+}
+
 #[test]
 fn dsp_instruction_model_matches_the_architecture_manual() {
     use super::arm::model::{smlad, sxtb16};

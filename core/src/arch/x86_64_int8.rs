@@ -897,3 +897,30 @@ pub(super) unsafe fn quantize_i16_avx2(x: &[f32], q: &mut [i16]) -> Option<f32> 
         Some(max / 16383.0)
     }
 }
+
+/// # Safety
+///
+/// The `avx512` level's features are available.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn int_probe_avx512(rounds: usize, seed: i16) -> (i64, u64) {
+    // SAFETY: register and stack arithmetic only; the features are enabled here.
+    unsafe { int8::int_probe::<Avx512>(rounds, seed) }
+}
+
+/// # Safety
+///
+/// AVX2 is available.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn int_probe_avx2(rounds: usize, seed: i16) -> (i64, u64) {
+    // SAFETY: register and stack arithmetic only; AVX2 is enabled here.
+    unsafe { int8::int_probe::<Avx2>(rounds, seed) }
+}
+
+/// # Safety
+///
+/// SSE2 is part of the compile-time target.
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn int_probe_sse2(rounds: usize, seed: i16) -> (i64, u64) {
+    // SAFETY: register and stack arithmetic only.
+    unsafe { int8::int_probe::<Sse2>(rounds, seed) }
+}
