@@ -1,7 +1,7 @@
 //! Tagging throughput, batch-1 (one sentence per call, as a firmware caller tags) and
 //! bulk (`Model::tag_batch`, 32 sentences per call), with the achieved GFLOP/s and
 //! their share of the level's peak multiply-add rate (a probe measured in the same
-//! run; for int8 models the rate of the level's int8 x i16 tile, `arch::int_probe`),
+//! run; for int8 models also of the level's int8 x i16 tile, `arch::int_probe`),
 //! and the streaming `Cell::step` (and `PackedCell::step`, the same cell with
 //! packed weights), at every kernel level this processor runs.
 //!
@@ -199,22 +199,24 @@ fn main() {
                 }
                 tokens
             });
-            // int8 models against the int8 tile's rate: their products are integer
+            // int8 models against the int8 tile's rate too: their products are integer
             // (GOP/s, 2 per multiply-add as for floats).
-            let (peak, unit, of) = match storage {
-                Storage::I8 => (&int_peak, "GOP/s  ", "int8 peak"),
-                Storage::F32 => (&peak, "GFLOP/s", "peak"),
-            };
-            for ((level, secs), peak) in levels.iter().zip(&per_token).zip(peak) {
-                let gflops = flop_per_token / secs * 1e-9;
+            for (i, (level, secs)) in levels.iter().zip(&per_token).enumerate() {
+                let rate = flop_per_token / secs * 1e-9;
+                let share = match storage {
+                    Storage::F32 => format!("{:4.0}% of peak", 100.0 * rate / peak[i]),
+                    Storage::I8 => format!(
+                        "{:4.0}% of peak, {:.0}% of the int8 tile's",
+                        100.0 * rate / peak[i],
+                        100.0 * rate / int_peak[i]
+                    ),
+                };
                 println!(
-                    "  {:<26} {:>6} {:8.2} us/token {:>9.0} tokens/s {:6.1} {unit} {:4.0}% of {of}",
+                    "  {:<26} {:>6} {:8.2} us/token {:>9.0} tokens/s {rate:6.1} GFLOP/s {share}",
                     format!("{storage:?} {mode} (blob {} KB)", blob.len() / 1024),
                     level.name(),
                     secs * 1e6,
                     1.0 / secs,
-                    gflops,
-                    100.0 * gflops / peak
                 );
             }
         }
