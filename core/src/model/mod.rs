@@ -423,8 +423,9 @@ impl<'a> Model<'a> {
     /// Phase 1 of tagging `n` tokens: each token's embedding row into `rows` and its
     /// char features into `feats` (n, F), `work` being the shared working memory.
     /// Every input error surfaces here, in token order. A token whose bytes equal one
-    /// of the [`REUSE_WINDOW`] tokens before it takes that token's row, and its char
-    /// features when they run one word at a time: the same values, computed once.
+    /// of the [`REUSE_WINDOW`] tokens before it takes that token's row and its char
+    /// features: the same values, computed once (side by side, a word's features do not
+    /// depend on the words beside it).
     /// `cache`: the char projection cache, if the call has room for it.
     #[allow(clippy::too_many_arguments)] // The outputs, then the working memories.
     fn lookups<'t, T: AsRef<[u8]> + 't>(
@@ -447,6 +448,9 @@ impl<'a> Model<'a> {
             .map(|c| (c, c.lanes_capacity(work.len())))
             .filter(|&(_, cap)| cap >= BATCH_LANES);
         let (mut group_start, mut in_group) = (0, 0);
+        // The group's tokens that take an earlier token's char features: (token, earlier).
+        let mut copies = [(0u32, 0u32); REUSE_WINDOW];
+        let mut copied = 0;
         // The tokens before token `i` that it is compared with, from the earliest.
         let mut window = tokens.clone();
         for (i, token) in tokens.enumerate().take(n) {
@@ -477,12 +481,28 @@ impl<'a> Model<'a> {
                 }
                 (_, Some((chars, cap))) => {
                     let k = chars.ids_len();
-                    chars.char_ids(word, &mut work[in_group * k..(in_group + 1) * k])?;
+                    let entry = &mut work[in_group * k..(in_group + 1) * k];
+                    match earlier {
+                        // An entry of no characters (nothing to run), its features
+                        // copied from the earlier token's once the group has run.
+                        Some(j) => {
+                            entry[0] = 0;
+                            copies[copied] = (i as u32, j as u32);
+                            copied += 1;
+                        }
+                        None => chars.char_ids(word, entry)?,
+                    }
                     in_group += 1;
-                    if in_group == cap || i + 1 == n {
+                    if in_group == cap || copied == copies.len() || i + 1 == n {
                         let out = &mut feats[group_start * feat_dim..(i + 1) * feat_dim];
                         chars.features_lanes(in_group, work, out);
-                        (group_start, in_group) = (i + 1, 0);
+                        // In token order: an earlier token copied in this group has its
+                        // features before a later one copies them.
+                        for &(i, j) in &copies[..copied] {
+                            let (i, j) = (i as usize * feat_dim, j as usize * feat_dim);
+                            feats.copy_within(j..j + feat_dim, i);
+                        }
+                        (group_start, in_group, copied) = (i + 1, 0, 0);
                     }
                 }
                 (None, None) => {}
@@ -814,21 +834,34 @@ mod tests {
             // Equal to token 2, 33 tokens back: beyond the window.
             tokens.push(&words[1]);
             tokens.extend(["never-a-word", ",", "never-a-word", ",", &words[2]]);
+            // More equal tokens than a group of the side-by-side schedule records.
+            tokens.extend((0..2 * REUSE_WINDOW + 3).map(|i| words[40 + i % 3].as_str()));
             let n = tokens.len();
             for level in [Level::Scalar, crate::arch::best()] {
                 assert!(force(Some(level)));
-                let mut work = vec![0u32; 1 << 16];
-                let (mut rows, mut feats) = (vec![0u32; n], vec![0f32; n * feat]);
-                model
-                    .lookups(tokens.iter(), n, &mut rows, &mut feats, &mut work, 1, None)
-                    .unwrap();
-                for (i, w) in tokens.iter().enumerate() {
-                    assert_eq!(Some(rows[i]), model.word_row(w), "{level:?} token {i}");
-                    if !chars.runs_in_lanes_now() {
+                // Side by side: groups as large as the working memory allows, then of 9.
+                let lanes = chars.runs_in_lanes_now();
+                let small = chars.lanes_state_len() + 9 * chars.ids_len();
+                let sizes: &[usize] = if lanes { &[1 << 16, small] } else { &[1 << 16] };
+                for &size in sizes {
+                    let mut work = vec![0u32; size.max(1 << 12)];
+                    let work = &mut work[..size];
+                    let (mut rows, mut feats) = (vec![0u32; n], vec![0f32; n * feat]);
+                    model
+                        .lookups(tokens.iter(), n, &mut rows, &mut feats, work, 1, None)
+                        .unwrap();
+                    for (i, w) in tokens.iter().enumerate() {
+                        assert_eq!(Some(rows[i]), model.word_row(w), "{level:?} token {i}");
                         let mut alone = vec![0f32; feat];
-                        chars.features(w, &mut work, &mut alone, 1).unwrap();
+                        let mut work = vec![0u32; 1 << 16];
+                        if lanes {
+                            chars.char_ids(w, &mut work[..chars.ids_len()]).unwrap();
+                            chars.features_lanes(1, &mut work, &mut alone);
+                        } else {
+                            chars.features(w, &mut work, &mut alone, 1).unwrap();
+                        }
                         let got = &feats[i * feat..(i + 1) * feat];
-                        assert_eq!(got, &alone[..], "{level:?} token {i} {w:?}");
+                        assert_eq!(got, &alone[..], "{level:?} {size} token {i} {w:?}");
                     }
                 }
             }
