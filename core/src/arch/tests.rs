@@ -1032,7 +1032,7 @@ fn peak_probe_counts_its_work_at_every_level() {
 }
 
 /// The int8 probe does the work it counts at every level: its tile's exact dot
-/// products (2 rows x 4 inputs of 256 columns), `rounds` times.
+/// products (2 rows x 4 inputs of `PROBE_COLS` columns), `rounds` times.
 #[test]
 fn int8_probe_counts_its_work_at_every_level() {
     let rounds = if cfg!(miri) { 3 } else { 1000 };
@@ -1040,7 +1040,7 @@ fn int8_probe_counts_its_work_at_every_level() {
     let (w, x) = super::probe_values::<2, 4>(seed);
     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
         let (sum, ops) = at(level, || super::int_probe(rounds, seed));
-        let cols = 256;
+        let cols = super::PROBE_COLS;
         assert_eq!(ops, (2 * 8 * cols * rounds) as u64, "{level:?}");
         let tile: i64 = (0..2)
             .flat_map(|r| (0..4).map(move |t| (r, t)))
