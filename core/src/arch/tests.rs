@@ -550,7 +550,8 @@ fn interleaved_rows_give_the_integer_kernels_result() {
     cols_list.extend(INT_COLS);
     cols_list.extend([20, 48, 1023, 1024, 1025]);
     let mut rows_list = ROWS.to_vec();
-    rows_list.extend([80, 192]);
+    // Groups of 8, 4 and single blocks of 8 rows, and a last partial block.
+    rows_list.extend([80, 100, 192]);
     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
         for &rows in &rows_list {
             for &cols in &cols_list {

@@ -733,8 +733,8 @@ unsafe fn finish_block(w: &Rows<'_>, r0: usize, sums: __m256i, xs: __m256, out: 
 
 /// [`super::gemv_pairs`] with AVX2: per block of 8 rows, each pair of inputs is
 /// broadcast to the 8 lanes and `vpmaddwd` adds the two products of each row into its
-/// lane, four blocks sharing each broadcast; then the 8 sums are converted and scaled
-/// as in [`super::gemv_i8_i16`] (multiply, then add: the same roundings).
+/// lane, eight blocks (then four, then one) sharing each broadcast; then the 8 sums
+/// are converted and scaled as in [`super::gemv_i8_i16`] (multiply, then add: the same roundings).
 ///
 /// # Safety
 ///
@@ -757,20 +757,42 @@ pub(super) unsafe fn gemv_pairs_avx2(
     // inputs, and every block's rows have scales and outputs (checked by the caller).
     unsafe {
         let xs = _mm256_set1_ps(x_scale);
-        let mut b = 0;
-        while b + 4 <= blocks {
-            let sums = pair_sums::<4>(wp.add(b * block), block, x, full, odd);
+        let b = pair_groups::<8>(wp, block, 0, blocks, x, (full, odd), w, xs, out);
+        let b = pair_groups::<4>(wp, block, b, blocks, x, (full, odd), w, xs, out);
+        pair_groups::<1>(wp, block, b, blocks, x, (full, odd), w, xs, out);
+    }
+}
+
+/// [`gemv_pairs_avx2`]'s blocks `b..blocks`, `B` at a time sharing each broadcast
+/// ([`pair_sums`]) while `B` remain; returns the first block not done.
+///
+/// # Safety
+///
+/// As [`gemv_pairs_avx2`]; `wp` is its `pairs`, blocks of `block` i16.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pair_groups<const B: usize>(
+    wp: *const i16,
+    block: usize,
+    mut b: usize,
+    blocks: usize,
+    x: *const i16,
+    (full, odd): (usize, bool),
+    w: &Rows<'_>,
+    xs: __m256,
+    out: &mut [f32],
+) -> usize {
+    // SAFETY: blocks `b..b + B <= blocks` lie in `pairs` (the caller's guarantee).
+    unsafe {
+        while b + B <= blocks {
+            let sums = pair_sums::<B>(wp.add(b * block), block, x, full, odd);
             for (k, &s) in sums.iter().enumerate() {
                 finish_block(w, 8 * (b + k), s, xs, out);
             }
-            b += 4;
-        }
-        while b < blocks {
-            let [s] = pair_sums::<1>(wp.add(b * block), block, x, full, odd);
-            finish_block(w, 8 * b, s, xs, out);
-            b += 1;
+            b += B;
         }
     }
+    b
 }
 
 /// [`super::interleave_pairs`] for the whole blocks of 8 rows and their first `16 *
