@@ -252,11 +252,13 @@ fn bench_measures_raw_text_when_the_model_segments() {
         "segmenting and tagging, 1 thread: ",
     ] {
         let line = out.lines().find(|l| l.starts_with(label)).expect(label);
-        let mbs: f64 = line[label.len()..]
-            .trim_end_matches(" MB/s")
-            .parse()
-            .unwrap();
+        let (mbs, passes) = line[label.len()..]
+            .split_once(" MB/s (median of ")
+            .expect(line);
+        let mbs: f64 = mbs.parse().unwrap();
         assert!(mbs.is_finite() && mbs > 0.0, "{line}");
+        let passes: usize = passes.trim_end_matches(" passes)").parse().unwrap();
+        assert!(passes >= 5, "{line}");
     }
     // Without a segmenter, or without `# text`, the bench says why it measured no raw text.
     let nano = repo().join("models/en_ewt_nano.postag");

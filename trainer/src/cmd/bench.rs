@@ -19,7 +19,8 @@ pub struct BenchArgs {
     /// Sentences to tag (CoNLL-U); their `# text` lines are the raw text to segment.
     #[arg(long, value_parser = crate::cmd::input_file)]
     data: PathBuf,
-    /// Seconds to measure each figure.
+    /// Seconds to measure each figure: passes over the data for this long (at least 5),
+    /// reporting the median pass.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
     /// Worker threads for the parallel figure (default: all cores).
@@ -75,14 +76,12 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
         Ok(())
     };
     let mut measure = |label: &str, pass: &mut dyn FnMut() -> Result<()>| -> Result<()> {
-        pass()?; // warm-up
-        let (start, mut done) = (Instant::now(), 0usize);
-        while start.elapsed() < budget {
-            pass()?;
-            done += tokens;
-        }
-        let secs = start.elapsed().as_secs_f64();
-        writeln!(out, "tagging, {label}: {:.0} tokens/s", done as f64 / secs)?;
+        let (secs, passes) = median_pass(budget, pass)?;
+        writeln!(
+            out,
+            "tagging, {label}: {:.0} tokens/s (median of {passes} passes)",
+            tokens as f64 / secs
+        )?;
         Ok(())
     };
     measure("one sentence per call, 1 thread(s)", &mut one_per_call)?;
@@ -130,16 +129,11 @@ fn raw_text(
     let mb = text.len() as f64 / 1e6;
     writeln!(out, "raw text: {} bytes", text.len())?;
     let mut measure = |label: &str, pass: &mut dyn FnMut() -> Result<()>| -> Result<()> {
-        pass()?; // warm-up
-        let (start, mut done) = (Instant::now(), 0.0);
-        while start.elapsed() < budget {
-            pass()?;
-            done += mb;
-        }
+        let (secs, passes) = median_pass(budget, pass)?;
         writeln!(
             out,
-            "{label}, 1 thread: {:.3} MB/s",
-            done / start.elapsed().as_secs_f64()
+            "{label}, 1 thread: {:.3} MB/s (median of {passes} passes)",
+            mb / secs
         )?;
         Ok(())
     };
@@ -150,4 +144,23 @@ fn raw_text(
         let mut sentences = pipeline::segment(&seg, &text, false)?;
         pipeline::tag(model, &mut sentences, 1)
     })
+}
+
+/// Passes at least this many times, however long they take: a median needs a few.
+const MIN_PASSES: usize = 5;
+
+/// Runs `pass` once to warm up, then times passes until `budget` has passed (and at
+/// least [`MIN_PASSES`] of them): the median seconds per pass (wall clock; the upper
+/// one of an even count), which a pass slowed by another process on a shared machine
+/// does not move, and the number of passes timed.
+fn median_pass(budget: Duration, pass: &mut dyn FnMut() -> Result<()>) -> Result<(f64, usize)> {
+    pass()?;
+    let (start, mut times) = (Instant::now(), Vec::new());
+    while times.len() < MIN_PASSES || start.elapsed() < budget {
+        let t = Instant::now();
+        pass()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], times.len()))
 }
