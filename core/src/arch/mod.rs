@@ -866,8 +866,9 @@ pub(crate) const PAIRS_MAX_COLS: usize = 1024;
 
 /// [`gemv_i8_i16`] on the interleaved copy `pairs` of `w` ([`interleave_pairs`]; `w`
 /// gives the shape and the scales): the same result, each row's dot product summed in
-/// one i32 lane, no horizontal sums. Returns false, doing nothing, at a level without
-/// the kernel or if the shapes disagree.
+/// one i32 lane, no horizontal sums. With `base`, `out[r] = base[r] + ...` instead of
+/// `out[r] += ...` (the same sums, without copying `base` into `out` first). Returns
+/// false, doing nothing, at a level without the kernel or if the shapes disagree.
 #[inline]
 #[cfg_attr(not(postag_x86), allow(unused_variables))]
 pub(crate) fn gemv_pairs(
@@ -875,6 +876,7 @@ pub(crate) fn gemv_pairs(
     w: &Rows<'_>,
     xq: &[i16],
     x_scale: f32,
+    base: Option<&[f32]>,
     out: &mut [f32],
 ) -> bool {
     // The shapes first: the tagger's steps pass no copy.
@@ -884,6 +886,7 @@ pub(crate) fn gemv_pairs(
         || w.rows.checked_mul(4).is_none_or(|n| w.scales.len() < n)
         || xq.len() < w.cols
         || out.len() < w.rows
+        || base.is_some_and(|b| b.len() < w.rows)
     {
         return false;
     }
@@ -891,7 +894,7 @@ pub(crate) fn gemv_pairs(
         #[cfg(postag_x86)]
         Level::Avx2 | Level::Avx512 => {
             // SAFETY: the level (and so AVX2) is supported; shapes checked above.
-            unsafe { x86_64_int8::gemv_pairs_avx2(pairs, w, xq, x_scale, out) };
+            unsafe { x86_64_int8::gemv_pairs_avx2(pairs, w, xq, x_scale, base, out) };
             true
         }
         _ => false,

@@ -572,13 +572,24 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                 let got = at(level, || {
                     assert_eq!(super::interleave_pairs(&kr, &mut pairs), kernel);
                     let short = &pairs[..pairs.len() - 1];
-                    assert!(!super::gemv_pairs(short, &kr, &xq, 3e-5, &mut init.clone()));
                     let mut out = init.clone();
-                    assert_eq!(super::gemv_pairs(&pairs, &kr, &xq, 3e-5, &mut out), kernel);
-                    out
+                    assert!(!super::gemv_pairs(short, &kr, &xq, 3e-5, None, &mut out));
+                    let base = Some(&init[..rows - 1]);
+                    assert!(!super::gemv_pairs(&pairs, &kr, &xq, 3e-5, base, &mut out));
+                    assert_eq!(
+                        super::gemv_pairs(&pairs, &kr, &xq, 3e-5, None, &mut out),
+                        kernel
+                    );
+                    // The projection read from `base` rather than added to in `out`.
+                    let mut from = rng.floats(rows, 1.0);
+                    let base = Some(&init[..]);
+                    let done = super::gemv_pairs(&pairs, &kr, &xq, 3e-5, base, &mut from);
+                    assert_eq!(done, kernel);
+                    (out, if kernel { from } else { init.clone() })
                 });
                 let want = if kernel { want } else { init };
-                assert_eq!(bits(&got), bits(&want), "{level:?} {rows}x{cols}");
+                assert_eq!(bits(&got.0), bits(&want), "{level:?} {rows}x{cols}");
+                assert_eq!(bits(&got.1), bits(&want), "{level:?} {rows}x{cols} base");
                 if kernel {
                     // The layout itself, element by element as documented, padding
                     // included (the buffer held 7s).
@@ -627,6 +638,7 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                         &w.kernel_rows(),
                         &vec![x; cols],
                         1.0,
+                        None,
                         &mut out
                     ));
                     out

@@ -699,25 +699,32 @@ unsafe fn pair_sums<const B: usize>(
     }
 }
 
-/// `out[r] += (scale_r * x_scale) * sum_r` for the rows `r0..` of one block (at most
-/// 8, fewer at the end of the matrix), `xs` holding `x_scale` in every lane.
+/// `out[r] = base[r] + (scale_r * x_scale) * sum_r` for the rows `r0..` of one block
+/// (at most 8, fewer at the end of the matrix), `xs` holding `x_scale` in every lane;
+/// `out` itself without a `base`.
 ///
 /// # Safety
 ///
 /// AVX2 is enabled in every caller; rows `r0..min(r0 + 8, w.rows)` have scales in
-/// `w.scales` and outputs in `out`.
+/// `w.scales`, and values in `out` and `base` (if given, `w.rows` f32).
 #[inline(always)]
-unsafe fn finish_block(w: &Rows<'_>, r0: usize, sums: __m256i, xs: __m256, out: &mut [f32]) {
+unsafe fn finish_block(
+    w: &Rows<'_>,
+    r0: usize,
+    sums: __m256i,
+    xs: __m256,
+    base: Option<*const f32>,
+    out: &mut [f32],
+) {
     // SAFETY: as the caller guarantees.
     unsafe {
+        let o = out.as_mut_ptr();
+        let base = base.unwrap_or(o);
         let d = _mm256_cvtepi32_ps(sums);
         if r0 + 8 <= w.rows {
             let scale = _mm256_mul_ps(_mm256_loadu_ps(w.scales.as_ptr().add(4 * r0).cast()), xs);
-            let o = out.as_mut_ptr().add(r0);
-            _mm256_storeu_ps(
-                o,
-                _mm256_add_ps(_mm256_loadu_ps(o), _mm256_mul_ps(scale, d)),
-            );
+            let b = _mm256_loadu_ps(base.add(r0));
+            _mm256_storeu_ps(o.add(r0), _mm256_add_ps(b, _mm256_mul_ps(scale, d)));
         } else {
             let (mut lanes, mut scale) = ([0.0f32; 8], [0.0f32; 8]);
             _mm256_storeu_ps(lanes.as_mut_ptr(), d);
@@ -725,7 +732,7 @@ unsafe fn finish_block(w: &Rows<'_>, r0: usize, sums: __m256i, xs: __m256, out: 
             for (k, &d) in lanes.iter().enumerate().take(w.rows - r0) {
                 let s = &w.scales[4 * (r0 + k)..4 * (r0 + k) + 4];
                 let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * scale[k];
-                out[r0 + k] += scale * d;
+                *o.add(r0 + k) = base.add(r0 + k).read() + scale * d;
             }
         }
     }
@@ -740,13 +747,14 @@ unsafe fn finish_block(w: &Rows<'_>, r0: usize, sums: __m256i, xs: __m256, out: 
 ///
 /// AVX2 is available; `pairs.len() >= pairs_len(w.rows, w.cols)`, `w.cols <=
 /// PAIRS_MAX_COLS`, `w.scales` holds `w.rows` scales, `xq.len() >= w.cols`,
-/// `out.len() >= w.rows`.
+/// `out.len() >= w.rows`, and so does `base` if given.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn gemv_pairs_avx2(
     pairs: &[i16],
     w: &Rows<'_>,
     xq: &[i16],
     x_scale: f32,
+    base: Option<&[f32]>,
     out: &mut [f32],
 ) {
     let (full, odd) = (w.cols / 2, w.cols % 2 == 1);
@@ -757,9 +765,10 @@ pub(super) unsafe fn gemv_pairs_avx2(
     // inputs, and every block's rows have scales and outputs (checked by the caller).
     unsafe {
         let xs = _mm256_set1_ps(x_scale);
-        let b = pair_groups::<8>(wp, block, 0, blocks, x, (full, odd), w, xs, out);
-        let b = pair_groups::<4>(wp, block, b, blocks, x, (full, odd), w, xs, out);
-        pair_groups::<1>(wp, block, b, blocks, x, (full, odd), w, xs, out);
+        let base = base.map(<[f32]>::as_ptr);
+        let b = pair_groups::<8>(wp, block, 0, blocks, x, (full, odd), w, (xs, base), out);
+        let b = pair_groups::<4>(wp, block, b, blocks, x, (full, odd), w, (xs, base), out);
+        pair_groups::<1>(wp, block, b, blocks, x, (full, odd), w, (xs, base), out);
     }
 }
 
@@ -768,7 +777,8 @@ pub(super) unsafe fn gemv_pairs_avx2(
 ///
 /// # Safety
 ///
-/// As [`gemv_pairs_avx2`]; `wp` is its `pairs`, blocks of `block` i16.
+/// As [`gemv_pairs_avx2`]; `wp` is its `pairs`, blocks of `block` i16, `base` its
+/// `base`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn pair_groups<const B: usize>(
@@ -779,7 +789,7 @@ unsafe fn pair_groups<const B: usize>(
     x: *const i16,
     (full, odd): (usize, bool),
     w: &Rows<'_>,
-    xs: __m256,
+    (xs, base): (__m256, Option<*const f32>),
     out: &mut [f32],
 ) -> usize {
     // SAFETY: blocks `b..b + B <= blocks` lie in `pairs` (the caller's guarantee).
@@ -787,7 +797,7 @@ unsafe fn pair_groups<const B: usize>(
         while b + B <= blocks {
             let sums = pair_sums::<B>(wp.add(b * block), block, x, full, odd);
             for (k, &s) in sums.iter().enumerate() {
-                finish_block(w, 8 * (b + k), s, xs, out);
+                finish_block(w, 8 * (b + k), s, xs, base, out);
             }
             b += B;
         }

@@ -128,7 +128,7 @@ impl Cell<'_> {
             && input > 0
             && quantize_i16(x, xq).is_some_and(|scale| {
                 self.bias.copy_into(gates);
-                gemv_pairs(ih_pairs, &self.w_ih.kernel_rows(), xq, scale, gates)
+                gemv_pairs(ih_pairs, &self.w_ih.kernel_rows(), xq, scale, None, gates)
             });
         if paired {
             // Done.
@@ -139,7 +139,7 @@ impl Cell<'_> {
         } else {
             project(self, &x[..input], xq, x_scale, row, gates);
         }
-        recur(self, hh_pairs, h, (hq, None), c, gates, false);
+        recur(self, hh_pairs, h, (hq, None), c, (None, gates), false);
     }
 }
 
@@ -593,6 +593,7 @@ impl<'s> DirectionScratch<'s> {
             project(cell, xs, self.xq, self.x_scales, self.row, ps);
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
                 let (zero, hq_scale) = (take(&mut self.zero_state), take(&mut self.hq_scale));
+                let gates = (None, gates);
                 recur(cell, &[], self.h, (self.hq, hq_scale), self.c, gates, zero);
                 self.hq_scale = io.output(step(k), self.h, self.hq);
             }
@@ -652,10 +653,17 @@ impl<'s> DirectionScratch<'s> {
         let (mut queued, mut taken, mut scan) = (0, 0, 0);
         for k in 0..n {
             let t = step(k);
-            let row = if cached(t) {
+            let (row, base) = if cached(t) {
                 let i = index[t] as usize;
-                self.p[..g].copy_from_slice(&table[i * g..(i + 1) * g]);
-                0
+                let projection = &table[i * g..(i + 1) * g];
+                // The interleaved kernel reads a table row where it is; other paths add
+                // `W_hh h` to a copy.
+                if cfg!(postag_x86) && !w_hh_pairs.is_empty() {
+                    (0, Some(projection))
+                } else {
+                    self.p[..g].copy_from_slice(projection);
+                    (0, None)
+                }
             } else {
                 if taken == queued {
                     (queued, taken, scan) = (0, 0, scan.max(k));
@@ -680,9 +688,9 @@ impl<'s> DirectionScratch<'s> {
                     );
                 }
                 taken += 1;
-                first + taken - 1
+                (first + taken - 1, None)
             };
-            let gates = &mut self.p[row * g..(row + 1) * g];
+            let gates = (base, &mut self.p[row * g..(row + 1) * g]);
             let (zero, hq_scale) = (take(&mut self.zero_state), take(&mut self.hq_scale));
             recur(
                 cell,
@@ -729,8 +737,9 @@ fn project(
     }
 }
 
-/// One step from its input projection `gates (4H,)`: adds `W_hh h`, then updates `h` and
-/// `c (H,)` in place. Int8 weights multiply an i16 copy of h (`hq`) in integer
+/// One step from its input projection (`base (4H,)` if given, else already in `gates
+/// (4H,)`): `gates` gets the projection plus `W_hh h`, then `h` and `c (H,)` are updated
+/// in place. Int8 weights multiply an i16 copy of h (`hq`) in integer
 /// arithmetic, on their interleaved copy `w_hh_pairs` if given
 /// ([`crate::arch::interleave_pairs`]; empty otherwise): h is rounded to within
 /// max|h| / 32766, far below the weights' own quantization error. f32 weights (or a
@@ -743,21 +752,35 @@ fn recur(
     h: &mut [f32],
     (hq, hq_scale): (&mut [i16], Option<f32>),
     c: &mut [f32],
-    gates: &mut [f32],
+    (base, gates): (Option<&[f32]>, &mut [f32]),
     zero_state: bool,
 ) {
+    // The interleaved kernel reads `base` where it is; the other paths add `W_hh h` to
+    // a copy (a second copy, after a path that added nothing, changes nothing). Only
+    // x86 has that kernel: elsewhere callers pass no `base`.
+    let base = base.filter(|_| cfg!(postag_x86));
+    let settle = |gates: &mut [f32]| {
+        if let Some(base) = base {
+            gates.copy_from_slice(base);
+        }
+    };
     let quantized = cell.w_hh.storage() == Storage::I8
         && hq_scale
             .or_else(|| quantize_i16(h, hq))
             .is_some_and(|scale| {
-                scale.to_bits() == 0
-                    || gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, gates)
-                    || cell.w_hh.matvec_add_quantized(hq, scale, gates)
+                let rows = cell.w_hh.kernel_rows();
+                (scale.to_bits() != 0 && gemv_pairs(w_hh_pairs, &rows, hq, scale, base, gates)) || {
+                    settle(gates);
+                    scale.to_bits() == 0 || cell.w_hh.matvec_add_quantized(hq, scale, gates)
+                }
             });
     // (f32 weights on bare-metal targets take the product for every h: the test would
     // cost more code there than their rare f32 models gain.)
-    if !quantized && (cfg!(target_os = "none") || h.iter().any(|&v| v != 0.0)) {
-        cell.w_hh.matvec_add(h, gates);
+    if !quantized {
+        settle(gates);
+        if cfg!(target_os = "none") || h.iter().any(|&v| v != 0.0) {
+            cell.w_hh.matvec_add(h, gates);
+        }
     }
     lstm_cell_from(gates, c, h, zero_state);
 }
