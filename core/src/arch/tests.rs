@@ -580,12 +580,18 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                         super::gemv_pairs(&pairs, &kr, &xq, 3e-5, None, &mut out),
                         kernel
                     );
-                    // The projection read from `base` rather than added to in `out`.
-                    let mut from = rng.floats(rows, 1.0);
+                    // The projection read from `base` rather than added to in `out`
+                    // (which a refused call leaves as it was).
+                    let before = rng.floats(rows, 1.0);
+                    let mut from = before.clone();
                     let base = Some(&init[..]);
                     let done = super::gemv_pairs(&pairs, &kr, &xq, 3e-5, base, &mut from);
                     assert_eq!(done, kernel);
-                    (out, if kernel { from } else { init.clone() })
+                    if !kernel {
+                        assert_eq!(bits(&from), bits(&before), "{level:?} {rows}x{cols}");
+                        from = init.clone();
+                    }
+                    (out, from)
                 });
                 let want = if kernel { want } else { init };
                 assert_eq!(bits(&got.0), bits(&want), "{level:?} {rows}x{cols}");

@@ -762,7 +762,8 @@ pub(super) unsafe fn gemv_pairs_avx2(
     let blocks = w.rows.div_ceil(8);
     let (wp, x) = (pairs.as_ptr(), xq.as_ptr());
     // SAFETY: blocks b < blocks of `block` i16 each lie in `pairs`, `xq` holds `cols`
-    // inputs, and every block's rows have scales and outputs (checked by the caller).
+    // inputs, and every block's rows have scales, outputs and, if given, `base` values
+    // (checked by the caller).
     unsafe {
         let xs = _mm256_set1_ps(x_scale);
         let base = base.map(<[f32]>::as_ptr);

@@ -756,8 +756,11 @@ fn recur(
     zero_state: bool,
 ) {
     // The interleaved kernel reads `base` where it is; the other paths add `W_hh h` to
-    // a copy (a second copy, after a path that added nothing, changes nothing). Only
-    // x86 has that kernel: elsewhere callers pass no `base`.
+    // a copy (a second copy, after a path that added nothing, changes nothing; the
+    // float path after a quantized one is taken only for a non-finite h, whose product
+    // makes every gate non-finite anyway). Only x86 has that kernel: elsewhere callers
+    // pass no `base` (filtered out, so that those targets compile none of this).
+    debug_assert!(base.is_none() || cfg!(postag_x86));
     let base = base.filter(|_| cfg!(postag_x86));
     let settle = |gates: &mut [f32]| {
         if let Some(base) = base {

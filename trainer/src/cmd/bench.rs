@@ -19,8 +19,8 @@ pub struct BenchArgs {
     /// Sentences to tag (CoNLL-U); their `# text` lines are the raw text to segment.
     #[arg(long, value_parser = crate::cmd::input_file)]
     data: PathBuf,
-    /// Seconds to measure each figure: passes over the data for this long (at least 5),
-    /// reporting the median pass.
+    /// Seconds to measure each figure: passes over the data for this long (at least 5
+    /// timings), reporting the median pass (passes under 10 ms timed in groups).
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
     /// Worker threads for the parallel figure (default: all cores).
@@ -76,11 +76,12 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
         Ok(())
     };
     let mut measure = |label: &str, pass: &mut dyn FnMut() -> Result<()>| -> Result<()> {
-        let (secs, passes) = median_pass(budget, pass)?;
+        let (secs, n, group) = median_pass(budget, pass)?;
         writeln!(
             out,
-            "tagging, {label}: {:.0} tokens/s (median of {passes} passes)",
-            tokens as f64 / secs
+            "tagging, {label}: {:.0} tokens/s ({})",
+            tokens as f64 / secs,
+            timings(n, group)
         )?;
         Ok(())
     };
@@ -129,11 +130,12 @@ fn raw_text(
     let mb = text.len() as f64 / 1e6;
     writeln!(out, "raw text: {} bytes", text.len())?;
     let mut measure = |label: &str, pass: &mut dyn FnMut() -> Result<()>| -> Result<()> {
-        let (secs, passes) = median_pass(budget, pass)?;
+        let (secs, n, group) = median_pass(budget, pass)?;
         writeln!(
             out,
-            "{label}, 1 thread: {:.3} MB/s (median of {passes} passes)",
-            mb / secs
+            "{label}, 1 thread: {:.3} MB/s ({})",
+            mb / secs,
+            timings(n, group)
         )?;
         Ok(())
     };
@@ -146,21 +148,84 @@ fn raw_text(
     })
 }
 
-/// Passes at least this many times, however long they take: a median needs a few.
-const MIN_PASSES: usize = 5;
+/// Timings at least this many, however long they take: a median needs a few.
+const MIN_TIMINGS: usize = 5;
 
-/// Runs `pass` once to warm up, then times passes until `budget` has passed (and at
-/// least [`MIN_PASSES`] of them): the median seconds per pass (wall clock; the upper
-/// one of an even count), which a pass slowed by another process on a shared machine
-/// does not move, and the number of passes timed.
-fn median_pass(budget: Duration, pass: &mut dyn FnMut() -> Result<()>) -> Result<(f64, usize)> {
+/// Seconds a timing lasts at least: passes shorter than this are timed a group at a
+/// time (the group's mean per pass), so that the clock's resolution does not show and
+/// the timings kept stay few however small the data.
+const MIN_TIMING: f64 = 0.01;
+
+/// Runs `pass` once to warm up (and to size the groups that shorter passes are timed
+/// in), then times groups of passes until `budget` has passed (and at least
+/// [`MIN_TIMINGS`] of them): the median of the groups' seconds per pass (wall clock),
+/// which a few passes slowed by another process on a shared machine do not move, the
+/// number of timings and the passes in each.
+fn median_pass(
+    budget: Duration,
+    pass: &mut dyn FnMut() -> Result<()>,
+) -> Result<(f64, usize, usize)> {
+    let warm = Instant::now();
     pass()?;
+    let once = warm.elapsed().as_secs_f64();
+    let group = (MIN_TIMING / once.max(1e-9)).ceil().clamp(1.0, 1e6) as usize;
     let (start, mut times) = (Instant::now(), Vec::new());
-    while times.len() < MIN_PASSES || start.elapsed() < budget {
+    while times.len() < MIN_TIMINGS || start.elapsed() < budget {
         let t = Instant::now();
-        pass()?;
-        times.push(t.elapsed().as_secs_f64());
+        for _ in 0..group {
+            pass()?;
+        }
+        times.push(t.elapsed().as_secs_f64() / group as f64);
     }
+    Ok((median(&mut times), times.len(), group))
+}
+
+/// The median of `times` (not empty), sorting them: the middle one, or the mean of
+/// the two middle ones.
+fn median(times: &mut [f64]) -> f64 {
     times.sort_by(f64::total_cmp);
-    Ok((times[times.len() / 2], times.len()))
+    let mid = times.len() / 2;
+    match times.len() % 2 {
+        1 => times[mid],
+        _ => (times[mid - 1] + times[mid]) / 2.0,
+    }
+}
+
+/// How a figure was measured: "median of N passes", or of N timings of a group of
+/// passes each.
+fn timings(n: usize, group: usize) -> String {
+    match group {
+        1 => format!("median of {n} passes"),
+        _ => format!("median of {n} timings of {group} passes each"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_value_or_the_mean_of_the_two() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&mut [0.5]), 0.5);
+        // A few slow timings do not move it.
+        assert_eq!(median(&mut [1.0, 9.0, 1.0, 1.0, 8.0]), 1.0);
+    }
+
+    #[test]
+    fn short_passes_are_timed_in_groups_of_at_least_10_ms() {
+        let mut passes = 0;
+        let mut pass = || {
+            passes += 1;
+            Ok(())
+        };
+        let (secs, n, group) = median_pass(Duration::from_millis(100), &mut pass).unwrap();
+        assert!(n >= MIN_TIMINGS, "{n}");
+        assert!(group > 1, "{group}");
+        assert_eq!(passes, 1 + n * group);
+        assert!(secs.is_finite() && secs >= 0.0, "{secs}");
+        assert_eq!(timings(3, 1), "median of 3 passes");
+        assert_eq!(timings(7, 40), "median of 7 timings of 40 passes each");
+    }
 }
