@@ -3,7 +3,9 @@
 //! their share of the level's peak multiply-add rate (a probe measured in the same
 //! run; for int8 models also of the level's int8 x i16 tile, `arch::int_probe`),
 //! and the streaming `Cell::step` (and `PackedCell::step`, the same cell with
-//! packed weights), at every kernel level this processor runs.
+//! packed weights), at every kernel level this processor runs; and segmenting raw text
+//! with the shipped model's segmenter (`models/en_ewt.postag`) on the EWT dev text of
+//! `../shared`, in MB/s.
 //!
 //! Base model with random weights (`RandomModel::BASE`): word embedding 100 (10k
 //! words), char BiLSTM 32 (char embedding 32), word BiLSTM 128, 17 tags. Levels run
@@ -11,9 +13,10 @@
 //! medians over rounds of the thread's CPU time (on Unix; wall time elsewhere), so
 //! that other processes taking turns on the processor do not count. Run: `cargo bench -p postag-core` (`POSTAG_BENCH_ROUNDS`
 //! sets the number of rounds, default 7; `POSTAG_BENCH_LEVELS=scalar,avx2` picks
-//! levels, `POSTAG_BENCH_PARTS=tagging` or `steps` one part).
+//! levels, `POSTAG_BENCH_PARTS=tagging`, `steps` or `segmenting` one part).
 
 use postag_core::arch::{self, Level};
+use postag_core::segment::{self, Segmenter};
 use postag_core::synthetic::RandomModel;
 use postag_core::tensor::{Matrix, Storage, Vector};
 use postag_core::{Cell, LstmShape, Model};
@@ -296,4 +299,40 @@ fn main() {
             );
         }
     }
+
+    if run_part("segmenting") {
+        segmenting(&levels, rounds);
+    }
+}
+
+/// Segmenting raw text (`segment::sentences`, as `postag tag --format raw` runs it) with
+/// the shipped default model's segmenter, on the `# text` lines of EWT dev joined by
+/// spaces (one paragraph): MB/s of UTF-8 text at each level.
+fn segmenting(levels: &[Level], rounds: usize) {
+    let what = "segmenting, models/en_ewt.postag";
+    let repo = postag_testutil::repo();
+    let conllu = repo.join("../shared/data/ud/en_ewt/en_ewt-ud-dev.conllu");
+    let (Ok(blob), Ok(conllu)) = (
+        std::fs::read(repo.join("models/en_ewt.postag")),
+        std::fs::read_to_string(&conllu),
+    ) else {
+        println!("{what}: not measured, {} not found", conllu.display());
+        return;
+    };
+    let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+    let lines: Vec<&str> = conllu
+        .lines()
+        .filter_map(|l| l.strip_prefix("# text = "))
+        .collect();
+    let text = lines.join(" ");
+    let secs = interleaved(levels, rounds, || {
+        std::hint::black_box(segment::sentences(&seg, &text).unwrap());
+        text.len()
+    });
+    println!(
+        "{what}, EWT dev text ({} bytes), 1 thread (median of {rounds} rounds):",
+        text.len()
+    );
+    let mbs: Vec<f64> = secs.iter().map(|s| 1e-6 / s).collect();
+    row("  raw text", levels, &mbs, "MB/s");
 }
