@@ -68,6 +68,16 @@ fn ignored(signal: i32) -> bool {
 /// program's constructors (`.init_array`, on Linux).
 static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 
+/// Whether file descriptor 0 was closed when the process started (`postag tag <&-`),
+/// checked as descriptor 1 is: it would read as empty (`/dev/null`).
+static STDIN_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+/// Whether standard input was closed when the process started (see
+/// `STDIN_CLOSED_AT_START`): reading it is an error, not an empty input.
+pub fn stdin_closed() -> bool {
+    STDIN_CLOSED_AT_START.load(Ordering::Relaxed)
+}
+
 #[cfg(target_os = "linux")]
 #[used]
 #[allow(unsafe_code)]
@@ -75,10 +85,12 @@ static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 static CHECK_STDOUT_AT_START: extern "C" fn() = {
     #[allow(unsafe_code)]
     extern "C" fn check() {
-        // SAFETY: `F_GETFD` only reads descriptor 1's flags; it fails (EBADF) if the
-        // descriptor is closed.
-        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
-            STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
+        for (fd, closed) in [(0, &STDIN_CLOSED_AT_START), (1, &STDOUT_CLOSED_AT_START)] {
+            // SAFETY: `F_GETFD` only reads the descriptor's flags; it fails (EBADF) if
+            // the descriptor is closed.
+            if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+                closed.store(true, Ordering::Relaxed);
+            }
         }
     }
     check
@@ -146,6 +158,75 @@ fn destination(path: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
+/// The descriptor of this process that `path` names, if it names one: `/dev/stdout`,
+/// `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N` (or a link to one of them). Opening
+/// such a path would open the file behind the descriptor anew (at its start, without
+/// its append mode), and replacing that file would leave the descriptor writing to a
+/// file without a name: it is written through the descriptor itself. Linux only
+/// (elsewhere these paths are devices, which are written in place anyway).
+#[cfg(target_os = "linux")]
+fn descriptor(path: &Path) -> Option<i32> {
+    let pid = std::process::id();
+    let fds = PathBuf::from(format!("/proc/{pid}/fd"));
+    let tasks = PathBuf::from(format!("/proc/{pid}/task"));
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let dir = at.parent().and_then(|d| fs::canonicalize(d).ok());
+        let in_fds = dir.is_some_and(|d| {
+            d == fds || (d.ends_with("fd") && d.parent().and_then(Path::parent) == Some(&tasks))
+        });
+        if in_fds {
+            return at.file_name()?.to_str()?.parse().ok();
+        }
+        at = at.parent()?.join(fs::read_link(&at).ok()?);
+    }
+    None
+}
+
+#[cfg(not(target_os = "linux"))]
+fn descriptor(_path: &Path) -> Option<i32> {
+    None
+}
+
+/// Whether `path` names this process's standard input (`/dev/stdin`, `/dev/fd/0`).
+pub fn names_stdin(path: &Path) -> bool {
+    descriptor(path) == Some(0)
+}
+
+/// Whether a write to `path` goes in place, with nothing beside it: a descriptor of this
+/// process (`/dev/stdout`), a device or a named pipe (`/dev/null`). Only a regular file
+/// (or a path to be created) is written under a temporary name and renamed.
+pub fn written_in_place(path: &Path) -> bool {
+    descriptor(path).is_some() || fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// A new handle on descriptor `fd` of this process (the same open file: its offset and
+/// append mode shared). Descriptor 1 closed when the process started is an error, as
+/// for [`Stdout`].
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn duplicate(fd: i32) -> std::io::Result<File> {
+    use std::os::fd::FromRawFd;
+    if fd == 1 && STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) {
+        return Err(std::io::Error::other("standard output is closed"));
+    }
+    // SAFETY: `F_DUPFD_CLOEXEC` reads no memory; it returns a new descriptor (or -1,
+    // EBADF for one that is not open).
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `new` is a descriptor just made, owned by nothing else.
+    Ok(unsafe { File::from_raw_fd(new) })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn duplicate(_fd: i32) -> std::io::Result<File> {
+    Err(std::io::Error::other(
+        "descriptors are written through their device here",
+    ))
+}
+
 /// The temporary name `path` is written under before the rename.
 fn temp_path(path: &Path) -> PathBuf {
     let name = path
@@ -167,15 +248,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// over its path by [`AtomicFile::commit`]; dropped without a commit (or on a signal,
 /// see [`remove_temporaries_on_signal`]) it removes the temporary file and leaves the
 /// path untouched. A path that is a symbolic link is written where the link points (the
-/// link stays); an existing file keeps its permissions. A device or a FIFO (`/dev/null`,
-/// a named pipe) is written directly, since it cannot be replaced: whatever was
-/// written before an error has reached it.
+/// link stays); an existing file keeps its permissions. A descriptor of this process
+/// (`/dev/stdout`, `/dev/fd/N`), a device or a FIFO (`/dev/null`, a named pipe) is
+/// written directly, since it cannot be replaced: whatever was written before an error
+/// has reached it.
 pub struct AtomicFile {
     /// The path as given, which errors name.
     path: PathBuf,
     /// Where the file goes: `path`, or the file a symbolic link there points to.
     dest: PathBuf,
-    /// The temporary file, or `None` when writing a device or FIFO directly.
+    /// The temporary file, or `None` when writing in place ([`written_in_place`]).
     tmp: Option<PathBuf>,
     file: Option<std::io::BufWriter<File>>,
 }
@@ -184,13 +266,14 @@ impl AtomicFile {
     /// Starts writing `path`.
     pub fn create(path: &Path) -> Result<Self> {
         let what = || format!("cannot write {}", path.display());
-        // A device or FIFO (`/dev/null`, `/dev/stdout` on a pipe, a named pipe) is
-        // written in place: it cannot be replaced.
-        if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            let file = OpenOptions::new()
-                .write(true)
-                .open(path)
-                .with_context(what)?;
+        // A descriptor of this process (`/dev/stdout`), a device or FIFO (`/dev/null`,
+        // a named pipe) is written in place: it cannot be replaced.
+        if written_in_place(path) {
+            let file = match descriptor(path) {
+                Some(fd) => duplicate(fd),
+                None => OpenOptions::new().write(true).open(path),
+            }
+            .with_context(what)?;
             return Ok(AtomicFile {
                 path: path.to_path_buf(),
                 dest: path.to_path_buf(),

@@ -255,3 +255,136 @@ fn a_dash_is_refused_as_a_file_name_and_dev_stdin_is_read() {
     assert_eq!(std::fs::read_to_string(dir.join("-")).unwrap(), tagged);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Standard output redirected to a file: `-o /dev/stdout` (or `/dev/fd/1`) writes to
+/// the open stream, after what the file holds and in its append mode, as any program
+/// writing there would; the file is not replaced. `train` writes no side files beside
+/// it. Standard output closed: an error, not a silent success.
+#[test]
+fn dev_stdout_redirected_to_a_file_writes_to_the_stream() {
+    use std::io::{Seek, Write};
+    let dir = workdir("stdout-file");
+    std::fs::write(dir.join("in.txt"), "I can go .\n").unwrap();
+    std::fs::write(dir.join("train.conllu"), TRAIN.repeat(4)).unwrap();
+    let tagged = common::ok(&dir, &["tag", "-i", "in.txt"]);
+    assert_eq!(tagged.split_whitespace().count(), 4, "{tagged}");
+    for out in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+        // Appended to, after a line already written through the same descriptor.
+        let path = dir.join("appended.txt");
+        std::fs::write(&path, "before\n").unwrap();
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let status = common::postag(&dir)
+            .args(["tag", "-i", "in.txt", "-o", out])
+            .stdout(file)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{out}");
+        let got = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(got, format!("before\n{tagged}"), "{out}");
+        // At the descriptor's offset: what the shell wrote before stays, what it
+        // writes after lands after the output, in the same file.
+        let path = dir.join("offset.txt");
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"before\n").unwrap();
+        let status = common::postag(&dir)
+            .args(["tag", "-i", "in.txt", "-o", out])
+            .stdout(file.try_clone().unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{out}");
+        assert_eq!(file.stream_position().unwrap() as usize, 7 + tagged.len());
+        file.write_all(b"after\n").unwrap();
+        let got = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(got, format!("before\n{tagged}after\n"), "{out}");
+    }
+    // `train`: the model's bytes in the file, and nothing beside the descriptor.
+    let model = dir.join("model.postag");
+    let status = common::postag(&dir)
+        .args(["train", "--train", "train.conllu", "--preset", "tiny"])
+        .args(["--epochs", "1", "--threads", "1", "--no-segmenter"])
+        .args(["-o", "/dev/stdout"])
+        .stdout(std::fs::File::create(&model).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&status.stderr);
+    assert!(status.status.success(), "{report}");
+    assert!(
+        report.contains("no checkpoint, report or plots"),
+        "{report}"
+    );
+    for side in [".report.json", ".loss.svg", ".ckpt"] {
+        assert!(!Path::new(&format!("/dev/stdout{side}")).exists(), "{side}");
+    }
+    common::ok(&dir, &["inspect", "--model", model.to_str().unwrap()]);
+    // Closed: the error says so (without `-o` too).
+    for args in ["-o /dev/stdout", ""] {
+        let out = std::process::Command::new("sh")
+            .current_dir(&dir)
+            .args(["-c", &format!("\"$0\" tag -i in.txt {args} >&-")])
+            .arg(env!("CARGO_BIN_EXE_postag"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args}: {err}");
+        assert!(err.contains("standard output is closed"), "{args}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Standard input closed is an error, not an empty input; the model and the text cannot
+/// both come from it; an empty path is refused (it names no file).
+#[test]
+fn closed_or_doubly_read_standard_input_and_empty_paths_are_refused() {
+    let dir = workdir("stdin-closed");
+    let closed = |args: &str| {
+        let out = std::process::Command::new("sh")
+            .current_dir(&dir)
+            .args(["-c", &format!("\"$0\" {args} <&-")])
+            .arg(env!("CARGO_BIN_EXE_postag"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    for args in ["tag", "tag -i /dev/stdin", "eval --data /dev/stdin"] {
+        let err = closed(args);
+        assert!(err.contains("standard input"), "{args}: {err}");
+        assert!(err.contains("closed"), "{args}: {err}");
+    }
+    let micro = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
+    for args in [
+        &["tag", "--model", "/dev/stdin"][..],
+        &["tag", "--model", "/dev/stdin", "-i", "/dev/fd/0"],
+    ] {
+        let out = common::run_with_input(&dir, args, &micro);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            err.contains("cannot both be read from standard input"),
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::write(dir.join("in.txt"), "a b\n").unwrap();
+    let tagged = common::ok_with_input(
+        &dir,
+        &["tag", "--model", "/dev/stdin", "-i", "in.txt"],
+        &micro,
+    );
+    assert_eq!(tagged.split_whitespace().count(), 2, "{tagged}");
+    for args in [
+        &["tag", "-o", ""][..],
+        &["tag", "--model", ""],
+        &["eval", "--data", ""],
+    ] {
+        let err = common::fails(&dir, args);
+        assert!(
+            err.contains("an empty path names no file"),
+            "{args:?}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -73,7 +73,8 @@ impl ModelFile {
 
 /// A file argument that is read (`--model`, `--data`, `--input`, ...): any path but
 /// `-`, which is refused rather than looked for as a file (postag reads standard input
-/// as `/dev/stdin`, and `tag` without `--input`).
+/// as `/dev/stdin`, and `tag` without `--input`), and the empty path. Standard input
+/// closed when the process started is refused too (it would read as empty).
 pub fn input_file(s: &str) -> Result<PathBuf, String> {
     match s {
         "-" => Err(
@@ -81,6 +82,10 @@ pub fn input_file(s: &str) -> Result<PathBuf, String> {
                     standard input when --input is left out), or ./- for a file named -"
                 .into(),
         ),
+        "" => Err("an empty path names no file".into()),
+        _ if crate::fsio::stdin_closed() && crate::fsio::names_stdin(Path::new(s)) => {
+            Err("standard input is closed".into())
+        }
         _ => Ok(PathBuf::from(s)),
     }
 }
@@ -96,6 +101,7 @@ pub fn output_file(s: &str) -> Result<PathBuf, String> {
                     named -"
                 .into(),
         ),
+        "" => Err("an empty path names no file".into()),
         _ => Ok(PathBuf::from(s)),
     }
 }

@@ -91,6 +91,7 @@ fn open_input(path: Option<&PathBuf>) -> Result<(String, Box<dyn BufRead + Send>
             let reader = BufReader::new(bar.wrap_read(f));
             (p.display().to_string(), Box::new(reader), bar)
         }
+        None if fsio::stdin_closed() => bail!("cannot read standard input: it is closed"),
         None => (
             "<stdin>".to_string(),
             Box::new(BufReader::new(std::io::stdin())),
@@ -108,6 +109,12 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     }
     if args.presegmented && args.format != Format::Raw {
         bail!("--presegmented needs --format raw");
+    }
+    // One stream cannot be both: the model would take all of it.
+    if args.model.model.as_deref().is_some_and(fsio::names_stdin)
+        && args.input.as_deref().is_none_or(fsio::names_stdin)
+    {
+        bail!("the model and the input cannot both be read from standard input: give the input with --input");
     }
     let model_file = args.model.open()?;
     let model = model_file.load()?;

@@ -82,14 +82,14 @@ fn read_data(
 }
 
 /// Fails now, not after an epoch, when the output is a directory or its directory
-/// cannot take files. An existing device or named pipe is written in place and
-/// checked only then (nothing is made beside it).
+/// cannot take files. A descriptor of this process (`/dev/stdout`), an existing device or
+/// a named pipe is written in place and checked only then (nothing is made beside it).
 pub(crate) fn check_writable(output: &Path) -> Result<()> {
     if output.is_dir() {
         bail!("cannot write {}: it is a directory", output.display());
     }
-    if std::fs::metadata(output).is_ok_and(|m| !m.is_file()) {
-        // A device or named pipe is written in place: nothing goes beside it.
+    if crate::fsio::written_in_place(output) {
+        // A descriptor, device or named pipe is written in place: nothing goes beside it.
         return Ok(());
     }
     let dir = match output.parent() {
@@ -328,9 +328,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let data = fingerprint(&args)?;
 
-    // Beside a device or named pipe (`-o /dev/null`) there is no place for the
-    // checkpoint, the report and the plots: they are not written.
-    let side_files = std::fs::metadata(&args.output).map_or(true, |m| m.is_file());
+    // Beside a descriptor, device or named pipe (`-o /dev/stdout`, `-o /dev/null`)
+    // there is no place for the checkpoint, the report and the plots: they are not
+    // written.
+    let side_files = !crate::fsio::written_in_place(&args.output);
     if !side_files {
         say(format!(
             "{} is not a regular file: no checkpoint, report or plots are written beside it",
