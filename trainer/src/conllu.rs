@@ -147,6 +147,12 @@ fn parse_id(id: &str) -> Option<Id> {
 }
 
 /// Parses CoNLL-U text. `path` only names the source in errors.
+/// The text of a `# text = ...` comment line (trimmed), or `None` for another line.
+pub fn text_comment(line: &str) -> Option<&str> {
+    let comment = line.strip_prefix('#')?.trim_start();
+    comment.strip_prefix("text =").map(str::trim)
+}
+
 pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
     let err = |line: usize, message: String| ParseError {
         path: path.to_path_buf(),
@@ -196,9 +202,27 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
         }
         _ => String::new(),
     };
+    // The line of the block's `# text`: one per sentence, and none in a block of
+    // comments alone (the text of no sentence).
+    let mut text_at: Option<usize> = None;
+    let orphan = |text_at: Option<usize>, tokens_from: Option<usize>, end: String| match (
+        text_at,
+        tokens_from,
+    ) {
+        (Some(line), None) => Err(err(
+            line,
+            format!("`# text` without a sentence: {end} follows it before any token line"),
+        )),
+        _ => Ok(()),
+    };
     let text = text.strip_prefix(crate::fsio::BOM).unwrap_or(text);
     for (number, line) in numbered_lines(text) {
         if line.trim().is_empty() {
+            orphan(
+                text_at.take(),
+                tokens_from,
+                format!("the blank line {number}"),
+            )?;
             if tokens_from.is_some() {
                 ended_by_spaces = (!line.is_empty()).then_some(number);
             }
@@ -213,6 +237,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
                      first token line)"
                         .into(),
                 ));
+            }
+            if text_comment(line).is_some() {
+                if let Some(first) = text_at.replace(number) {
+                    return Err(err(
+                        number,
+                        format!("a second `# text` for one sentence (the first at line {first})"),
+                    ));
+                }
             }
             continue;
         }
@@ -274,6 +306,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
                 if fields[1].is_empty() {
                     return Err(err(number, "empty FORM".into()));
                 }
+                if fields[1].trim().is_empty() {
+                    return Err(err(
+                        number,
+                        format!("FORM {:?} is only whitespace", fields[1]),
+                    ));
+                }
                 current.words.push(Word {
                     form: fields[1].to_string(),
                     upos: fields[3].to_string(),
@@ -283,6 +321,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
             }
         }
     }
+    orphan(text_at, tokens_from, "the end of the file".into())?;
     close(&mut current, &mut tokens_from, &mut range)?;
     Ok(sentences)
 }
@@ -543,5 +582,41 @@ mod tests {
         let s = parse("1\tA\ta\t_\t_\t_\t0\troot\t_\t_\n", Path::new("d")).unwrap();
         let e = require_tags(&s, TagColumn::Upos, Path::new("d")).unwrap_err();
         assert_eq!(e.to_string(), "d:1: word \"A\" has no UPOS tag");
+    }
+
+    #[test]
+    fn a_text_belongs_to_one_sentence_and_a_form_is_not_whitespace() {
+        let word = "1\tA\ta\tX\t_\t_\t0\troot\t_\t_\n";
+        let e = |text: &str| parse(text, Path::new("t")).unwrap_err().to_string();
+        // `# text` followed by a blank line (or the end) has no sentence.
+        assert_eq!(
+            e(&format!("# sent_id = 1\n# text = A\n\n{word}")),
+            "t:2: `# text` without a sentence: the blank line 3 follows it before any token line"
+        );
+        assert_eq!(
+            e(&format!("{word}\n# text = B")),
+            "t:3: `# text` without a sentence: the end of the file follows it before any \
+             token line"
+        );
+        // Two in one sentence.
+        assert_eq!(
+            e(&format!("# text = A\n#text = A\n{word}")),
+            "t:2: a second `# text` for one sentence (the first at line 1)"
+        );
+        // One per sentence, and other comments alone, are fine.
+        let ok = format!("# newdoc\n\n# text = A\n{word}\n# text = A\n{word}");
+        assert_eq!(parse(&ok, Path::new("t")).unwrap().len(), 2);
+        assert_eq!(text_comment("#  text =  a b "), Some("a b"));
+        assert_eq!(text_comment("# text_en = a"), None);
+        for form in [" ", "\u{a0}", " \u{3000}"] {
+            let line = format!("1\t{form}\ta\tX\t_\t_\t0\troot\t_\t_\n");
+            assert_eq!(e(&line), format!("t:1: FORM {form:?} is only whitespace"));
+        }
+        // A form with a space inside (Vietnamese words have them) is a form.
+        let vi = "1\tHà Nội\tHà Nội\tPROPN\t_\t_\t0\troot\t_\t_\n";
+        assert_eq!(
+            parse(vi, Path::new("t")).unwrap()[0].words[0].form,
+            "Hà Nội"
+        );
     }
 }

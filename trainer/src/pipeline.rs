@@ -171,6 +171,7 @@ pub fn to_tok_sentences(text: &str, sentences: &[SysSentence]) -> Vec<TokSentenc
             TokSentence {
                 line: 0,
                 text: Some(one_space(&text[a..b])),
+                text_line: 0,
                 newdoc: false,
                 newpar: s.newpar,
                 tokens,
@@ -433,7 +434,7 @@ pub fn eval_raw(
             return Err(anyhow!(
                 "{gold_name}:{}: the sentence's `# text` does not spell its tokens (whitespace \
                  aside, from character {at}: text {text:?}, tokens {forms:?})",
-                s.line
+                s.text_line
             ));
         }
     }

@@ -33,6 +33,8 @@ pub struct Token {
 pub struct TokSentence {
     /// `# text = ...`, if present.
     pub text: Option<String>,
+    /// The line of `# text` (1-based), or 0 without one.
+    pub text_line: usize,
     /// Preceded by `# newdoc`.
     pub newdoc: bool,
     /// Preceded by `# newpar`.
@@ -99,8 +101,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<TokSentence>, ParseError> {
             if !cur.tokens.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
-            // (Comments without words before a blank line stay with the next sentence,
-            // which then starts at them.)
+            // (Comments without words before a blank line, such as `# newdoc`, stay
+            // with the next sentence, which then starts at them; `# text` cannot be
+            // among them: `crate::conllu::parse` refuses it.)
             pending = 0;
             continue;
         }
@@ -109,8 +112,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<TokSentence>, ParseError> {
         }
         if let Some(comment) = line.strip_prefix('#') {
             let comment = comment.trim_start();
-            if let Some(t) = comment.strip_prefix("text =") {
-                cur.text = Some(t.trim().to_string());
+            if let Some(t) = crate::conllu::text_comment(line) {
+                cur.text = Some(t.to_string());
+                cur.text_line = number;
             } else if comment.starts_with("newdoc") {
                 cur.newdoc = true;
             } else if comment.starts_with("newpar") {

@@ -127,12 +127,16 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
         common::fails(&dir, &["eval", "--raw", "--model", model, "--data", data])
     };
     // A gold sentence whose `# text` does not spell its tokens: the error names the file
-    // and the sentence's line, and where they differ.
-    let broken = TRAIN.replace("# text = Hello, world!", "# text = Bye, world!");
+    // and the line of that `# text` (after the sentence's first comment), and where they
+    // differ.
+    let broken = TRAIN.replace(
+        "# text = Hello, world!",
+        "# sent_id = 2\n# text = Bye, world!",
+    );
     let e = eval_fails("gold.conllu", &broken);
     assert!(
         e.contains(
-            "gold.conllu:10: the sentence's `# text` does not spell its tokens (whitespace \
+            "gold.conllu:11: the sentence's `# text` does not spell its tokens (whitespace \
              aside, from character 0: text \"Bye,world!\", tokens \"Hello,world!\")"
         ),
         "{e}"
