@@ -7,7 +7,7 @@ use postag_core::vocab::word_chars;
 use postag_core::{Error, Model};
 use serde::Serialize;
 
-use crate::conllu::{Sentence, TagColumn};
+use crate::conllu::{Sentence, TagColumn, Word};
 use crate::tagging::{tag_all, warn_long_sentences};
 
 /// Counts for one tag.
@@ -82,6 +82,7 @@ pub fn evaluate(
         format!("{}:{line}", source.display())
     };
     check_vocabulary(model, sentences, &source.display().to_string())?;
+    warn_unknown_tags(model, sentences, column, &source.display().to_string());
     warn_long_sentences(&forms, &name);
     let tagged = tag_all(model, &forms, false, threads, &name)?;
     let mut ev = Evaluation::default();
@@ -121,6 +122,34 @@ pub fn evaluate(
     (ev.words, ev.correct) = (all.words, all.correct);
     ev.accuracy = all.accuracy.unwrap_or(0.0);
     Ok(ev)
+}
+
+/// Warns on standard error when gold tags of `column` are not among the model's tags
+/// (XPOS in the UPOS column, another tag set): they can only count as errors. Returns
+/// how many words carry one.
+pub fn warn_unknown_tags(
+    model: &Model<'_>,
+    sentences: &[Sentence],
+    column: TagColumn,
+    source: &str,
+) -> usize {
+    let unknown: Vec<&Word> = sentences
+        .iter()
+        .flat_map(|s| &s.words)
+        .filter(|w| model.tag_index(w.tag(column)).is_none())
+        .collect();
+    if let Some(first) = unknown.first() {
+        let words: usize = sentences.iter().map(|s| s.words.len()).sum();
+        eprintln!(
+            "warning: {source}: {} of {words} gold {column} tags are not among the model's {} \
+             tags (the first: {:?} at line {}); each counts as an error",
+            unknown.len(),
+            model.num_tags(),
+            first.tag(column),
+            first.line_number
+        );
+    }
+    unknown.len()
 }
 
 /// Refuses the first word of `sentences` (read from `source`) that `model` cannot read,

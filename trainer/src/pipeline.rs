@@ -41,11 +41,14 @@ pub fn segment(seg: &Segmenter<'_>, text: &str, presegmented: bool) -> Result<Ve
         .collect())
 }
 
+/// The segmenter of a blob, if it has one; an error in its section says so.
+pub fn optional_segmenter<'a>(bytes: &'a [u8], name: &str) -> Result<Option<Segmenter<'a>>> {
+    Segmenter::from_bytes(bytes).map_err(|e| anyhow!("{name}: its segmenter: {e}"))
+}
+
 /// The segmenter of a blob, or an error saying it has none.
 pub fn segmenter<'a>(bytes: &'a [u8], name: &str) -> Result<Segmenter<'a>> {
-    Segmenter::from_bytes(bytes)
-        .map_err(|e| anyhow!("{name}: {e}"))?
-        .ok_or_else(|| anyhow!("{name}: {}", Error::NoSegmenter))
+    optional_segmenter(bytes, name)?.ok_or_else(|| anyhow!("{name}: {}", Error::NoSegmenter))
 }
 
 /// Tags the words of every sentence.
@@ -423,7 +426,9 @@ pub fn eval_raw(
     // Every gold word needs its UPOS, as `eval` requires: a missing one is not a
     // tagging error.
     let upos = crate::conllu::TagColumn::Upos;
-    crate::conllu::require_tags(&crate::conllu::read(gold)?, upos, gold)?;
+    let words = crate::conllu::read(gold)?;
+    crate::conllu::require_tags(&words, upos, gold)?;
+    crate::evaluate::warn_unknown_tags(&model, &words, upos, &gold_name);
     let gold = crate::rawtext::read(gold)?;
     if gold.iter().all(|s| s.tokens.is_empty()) {
         return Err(anyhow!("{gold_name} has no words to evaluate"));

@@ -155,3 +155,45 @@ fn a_word_outside_the_vocabulary_is_named_with_its_own_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Gold tags outside the model's tag set (XPOS in the UPOS column, another tag set)
+/// can only count as errors: `eval` and `eval --raw` warn, counting them and naming the
+/// first one's line; data whose tags the model has gets no warning.
+#[test]
+fn gold_tags_the_model_lacks_are_warned_about() {
+    let dir = workdir("eval-unknown-tags");
+    let good = format!(
+        "# text = The dog .\n{}",
+        conllu(&[("The", "DET"), ("dog", "NOUN"), (".", "PUNCT")])
+    );
+    let xpos = format!(
+        "# text = The dog .\n{}",
+        conllu(&[("The", "DT"), ("dog", "NN"), (".", "PUNCT")])
+    );
+    std::fs::write(dir.join("good.conllu"), good).unwrap();
+    std::fs::write(dir.join("xpos.conllu"), xpos).unwrap();
+    for raw in [false, true] {
+        let args = |data: &'static str| {
+            let mut a = vec!["eval", "--data", data];
+            a.extend(raw.then_some("--raw"));
+            a
+        };
+        let out = common::run(&dir, &args("xpos.conllu"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains(
+                "warning: xpos.conllu: 2 of 3 gold UPOS tags are not among the model's 17 tags \
+                 (the first: \"DT\" at line 2); each counts as an error"
+            ),
+            "raw {raw}: {err}"
+        );
+        let out = common::run(&dir, &args("good.conllu"));
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "raw {raw}: {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -378,3 +378,64 @@ fn tokens_cut_at_the_window_are_reported() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A blob whose segmenter section is inconsistent (its multiword offsets past the end
+/// of their forms, the checksum made right again) still tags tokens; every command that
+/// reads its segmenter fails, saying the fault is in the segmenter.
+#[test]
+fn a_broken_segmenter_section_is_named_as_such() {
+    use postag_core::format::{split, Role, SegPart};
+    let dir = postag_testutil::workdir("broken-segmenter");
+    let mut blob = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
+    let raw = split(&blob).unwrap();
+    let payload = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+    let entry = raw
+        .header
+        .tensors
+        .iter()
+        .map(Result::unwrap)
+        .find(|e| e.role == Role::Segmenter(SegPart::MultiwordFormOffsets))
+        .expect("the micro model has multiword forms");
+    // The last offset is the forms' total length.
+    let last = payload + entry.offset as usize + 4 * (entry.cols as usize - 1);
+    blob[last..last + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let body = blob.len() - 4;
+    let crc = postag_core::crc32(&blob[..body]);
+    blob[body..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(dir.join("m.postag"), &blob).unwrap();
+    std::fs::write(dir.join("in.txt"), "I can go .\n").unwrap();
+    std::fs::write(dir.join("gold.conllu"), TRAIN).unwrap();
+    let tagged = common::ok(&dir, &["tag", "--model", "m.postag", "-i", "in.txt"]);
+    assert_eq!(tagged.split_whitespace().count(), 4, "{tagged}");
+    let commands: [&[&str]; 4] = [
+        &[
+            "tag", "--model", "m.postag", "--format", "raw", "-i", "in.txt",
+        ],
+        &["inspect", "--model", "m.postag"],
+        &[
+            "eval",
+            "--raw",
+            "--model",
+            "m.postag",
+            "--data",
+            "gold.conllu",
+        ],
+        &[
+            "bench",
+            "--model",
+            "m.postag",
+            "--data",
+            "gold.conllu",
+            "--seconds",
+            "0.1",
+        ],
+    ];
+    for args in commands {
+        let err = common::fails(&dir, args);
+        assert!(
+            err.contains("m.postag: its segmenter: model blob describes an inconsistent model"),
+            "{args:?}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

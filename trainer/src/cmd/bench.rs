@@ -112,9 +112,7 @@ fn raw_text(
     budget: Duration,
     out: &mut dyn std::io::Write,
 ) -> Result<()> {
-    let Some(seg) = postag_core::segment::Segmenter::from_bytes(file.bytes())
-        .map_err(|e| anyhow!("{}: {e}", file.name()))?
-    else {
+    let Some(seg) = crate::pipeline::optional_segmenter(file.bytes(), file.name())? else {
         writeln!(out, "raw text: not measured, the model has no segmenter")?;
         return Ok(());
     };

@@ -77,8 +77,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     };
     let version = format::declared_version(bytes).with_context(|| name.to_string())?;
     let tags: Vec<&str> = model.tag_names().collect();
-    let segmenter =
-        postag_core::segment::Segmenter::from_bytes(bytes).with_context(|| name.to_string())?;
+    let segmenter = crate::pipeline::optional_segmenter(bytes, name)?;
     let info = json!({
         "model": name,
         "bytes": bytes.len(),
