@@ -75,6 +75,11 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // A wrong command line exits as the parser's own errors do.
+        Err(e) if e.downcast_ref::<cmd::UsageError>().is_some() => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -157,8 +157,26 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
     let e = eval_fails("empty.conllu", "");
     assert!(e.contains("empty.conllu has no words to evaluate"), "{e}");
     // An output format for raw input without raw input; a directory as input.
-    let e = common::fails(&dir, &["tag", "--raw-output", "jsonl"]);
-    assert!(e.contains("--raw-output needs --format raw"), "{e}");
+    for (args, want) in [
+        (
+            &["tag", "--raw-output", "jsonl"][..],
+            "--raw-output needs --format raw",
+        ),
+        (
+            &["tag", "--presegmented"],
+            "--presegmented needs --format raw",
+        ),
+        (
+            &["tag", "--scores", "--format", "raw"],
+            "--scores needs --format jsonl",
+        ),
+    ] {
+        // A wrong command line: status 2, as the parser's own errors.
+        let out = common::run(&dir, args);
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(e.contains(want), "{e}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {e}");
+    }
     let e = common::fails(&dir, &["tag", "--input", dir.to_str().unwrap()]);
     assert!(e.contains("it is a directory"), "{e}");
     // A treebank none of whose `# text` spells its tokens teaches no boundary: an

@@ -579,6 +579,7 @@ fn training_settings_must_be_finite_numbers_in_range() {
 /// What can be checked before training is refused before it, naming the flag or the
 /// file: segmenter sizes past the format's limit, `--max-sentences 0`, an output that
 /// is a directory, `--preset` with `--init`, a tag with a space (its file and line).
+/// Wrong flags exit with status 2.
 #[test]
 fn bad_settings_and_outputs_are_refused_before_training() {
     let dir = workdir("refused-early");
@@ -630,8 +631,13 @@ fn bad_settings_and_outputs_are_refused_before_training() {
     for (args, want) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let started = std::time::Instant::now();
-        let err = fails(&dir, &args);
+        let out = common::run(&dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(want), "{args:?}: {err}");
+        // A wrong command line exits with 2, as the parser's own errors do; an output
+        // that cannot be written is a failure of the work (1).
+        let code = if want.contains("directory") { 1 } else { 2 };
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
         assert!(started.elapsed().as_secs() < 30, "{args:?}: refused late");
         assert!(!dir.join("m.postag").exists() && !dir.join("m.postag.ckpt").exists());
     }

@@ -71,6 +71,25 @@ impl ModelFile {
     }
 }
 
+/// A command line whose values or combination of options are wrong, found after
+/// parsing: reported as the parser reports its own errors, with exit status 2 (a
+/// failure of the work itself exits with 1).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// `e` (a check of the command line's values) as a [`UsageError`].
+pub fn usage(e: anyhow::Error) -> anyhow::Error {
+    UsageError(format!("{e:#}")).into()
+}
+
 /// A file argument that is read (`--model`, `--data`, `--input`, ...): any path but
 /// `-`, which is refused rather than looked for as a file (postag reads standard input
 /// as `/dev/stdin`, and `tag` without `--input`), and the empty path. Standard input

@@ -118,19 +118,21 @@ pub fn learn(train_path: &Path, opts: &SegOpts, quiet: bool) -> Result<Segmenter
     Ok(w)
 }
 
-/// Refuses sizes a segmenter cannot have before any work: `opts`' char embedding size,
-/// hidden size and steps (named by `flags`, in that order) at least 1, the sizes at most
-/// the model format's limit.
+/// Refuses sizes a segmenter cannot have before any work ([`super::UsageError`]s):
+/// `opts`' char embedding size, hidden size and steps (named by `flags`, in that order)
+/// at least 1, the sizes at most the model format's limit.
 pub(crate) fn check_opts(opts: &SegOpts, [dim, hidden, steps]: [&str; 3]) -> Result<()> {
     let max = postag_core::format::MAX_DIM as usize;
     for (flag, value) in [(dim, opts.dim), (hidden, opts.hidden), (steps, opts.steps)] {
         if value == 0 {
-            anyhow::bail!("{flag} must be at least 1");
+            return Err(super::usage(anyhow::anyhow!("{flag} must be at least 1")));
         }
     }
     for (flag, value) in [(dim, opts.dim), (hidden, opts.hidden)] {
         if value > max {
-            anyhow::bail!("{flag} {value} is above the model format's limit of {max}");
+            let limit =
+                anyhow::anyhow!("{flag} {value} is above the model format's limit of {max}");
+            return Err(super::usage(limit));
         }
     }
     Ok(())

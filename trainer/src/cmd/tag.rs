@@ -10,7 +10,7 @@ use postag_core::Model;
 
 use indicatif::ProgressBar;
 
-use crate::cmd::{progress_bar, ModelArg};
+use crate::cmd::{progress_bar, ModelArg, UsageError};
 use crate::conllu;
 use crate::fsio::{self, AtomicFile};
 use crate::pipeline::RawFormat;
@@ -101,20 +101,25 @@ fn open_input(path: Option<&PathBuf>) -> Result<(String, Box<dyn BufRead + Send>
 }
 
 pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
-    if args.scores && args.format != Format::Jsonl {
-        bail!("--scores needs --format jsonl");
-    }
-    if args.raw_output.is_some() && args.format != Format::Raw {
-        bail!("--raw-output needs --format raw");
-    }
-    if args.presegmented && args.format != Format::Raw {
-        bail!("--presegmented needs --format raw");
+    let needs = [
+        (args.scores, "--scores", Format::Jsonl),
+        (args.raw_output.is_some(), "--raw-output", Format::Raw),
+        (args.presegmented, "--presegmented", Format::Raw),
+    ];
+    for (given, flag, format) in needs {
+        if given && args.format != format {
+            let format = format.to_possible_value().map(|v| v.get_name().to_owned());
+            let message = format!("{flag} needs --format {}", format.unwrap_or_default());
+            return Err(UsageError(message).into());
+        }
     }
     // One stream cannot be both: the model would take all of it.
     if args.model.model.as_deref().is_some_and(fsio::names_stdin)
         && args.input.as_deref().is_none_or(fsio::names_stdin)
     {
-        bail!("the model and the input cannot both be read from standard input: give the input with --input");
+        let message = "the model and the input cannot both be read from standard input: give \
+                       the input with --input";
+        return Err(UsageError(message.into()).into());
     }
     let model_file = args.model.open()?;
     let model = model_file.load()?;

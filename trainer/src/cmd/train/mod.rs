@@ -254,10 +254,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut settings = Settings::from_args(&args);
     let fixed = Settings::shape_flags(&args);
     if settings.init.is_some() && !fixed.is_empty() {
-        bail!(
+        return Err(crate::cmd::usage(anyhow::anyhow!(
             "{} cannot be combined with --init: the model's architecture and vocabularies are kept",
             fixed.join(", ")
-        );
+        )));
     }
     let run_started = Instant::now();
     let workers = threads(args.threads);
@@ -300,7 +300,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some((parts, _, blob)) => (Some(parts), Some(blob)),
         None => (None, None),
     };
-    settings.check()?;
+    settings.check().map_err(crate::cmd::usage)?;
     let column = settings.column;
     let train = read_data(&args.train, column, settings.max_sentences)?;
     let dev = args
