@@ -193,6 +193,17 @@ fn lone_surrogate(line: &str) -> Option<(usize, u16)> {
     None
 }
 
+/// A JSON line's parse error, named by its line (`at`) and the column in it: serde_json
+/// counts lines inside the text it reads, here always 1, which would read as the file's.
+fn not_json(e: &serde_json::Error, at: &dyn Fn() -> String) -> anyhow::Error {
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match message.strip_suffix(&position) {
+        Some(what) => anyhow!("{}: not JSON: {what} at column {}", at(), e.column()),
+        None => anyhow!("{}: not JSON: {message}", at()),
+    }
+}
+
 impl LineFormat {
     /// Reads one line (without its line ending); `at` names it in errors.
     fn read(self, line: &str, at: &dyn Fn() -> String) -> Result<Line> {
@@ -212,8 +223,7 @@ impl LineFormat {
                         at()
                     );
                 }
-                let value: &RawValue = serde_json::from_str(line)
-                    .map_err(|e| anyhow::Error::new(e).context(format!("{}: not JSON", at())))?;
+                let value: &RawValue = serde_json::from_str(line).map_err(|e| not_json(&e, at))?;
                 if !value.get().starts_with('{') {
                     bail!("{}: expected an object with \"tokens\"", at())
                 }
@@ -226,8 +236,8 @@ impl LineFormat {
                         Value::from(key)
                     )
                 }
-                let obj: Members = serde_json::from_str(value.get())
-                    .map_err(|e| anyhow::Error::new(e).context(format!("{}: not JSON", at())))?;
+                let obj: Members =
+                    serde_json::from_str(value.get()).map_err(|e| not_json(&e, at))?;
                 let list = match obj.0.iter().find(|(k, _)| k == "tokens") {
                     Some((_, v)) => serde_json::from_str(v.get()).ok(),
                     None => None,

@@ -247,7 +247,8 @@ fn a_bad_line_ends_the_stream_after_the_answers_to_the_lines_before_it() {
         (
             LineFormat::Jsonl { scores: false },
             b"{\"tokens\":[\"Hi\"]}\n\n{\"tokens\":[\"Bye\"]\nnot json\n",
-            "input:3: not JSON",
+            // The column in the line, not serde_json's "line 1" inside it.
+            "input:3: not JSON: EOF while parsing an object at column 17",
         ),
         (
             LineFormat::Text,
