@@ -610,9 +610,10 @@ postag_status postag_tag_name_copy(const struct postag_model *model,
  * the command line): the tokens and words it can have, and the scratch bytes
  * `postag_segment` and `postag_tag_text` need. A text shorter than the window is one
  * window of its own length (the same tokens): its scratch follows its length, so a
- * short text needs little (an empty one the least), and a buffer sized for a text of
- * `window` characters or more serves any text. It reads the text but does not run
- * the network.
+ * short text needs little (an empty one the least). For `postag_segment`, a buffer
+ * sized for a text of `window` characters or more serves any text; `postag_tag_text`
+ * holds the whole text's tokens and words, so its scratch grows with the text. It
+ * reads the text but does not run the network.
  *
  * Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
  * `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),

@@ -223,9 +223,10 @@ fn sizes(
 /// the command line): the tokens and words it can have, and the scratch bytes
 /// `postag_segment` and `postag_tag_text` need. A text shorter than the window is one
 /// window of its own length (the same tokens): its scratch follows its length, so a
-/// short text needs little (an empty one the least), and a buffer sized for a text of
-/// `window` characters or more serves any text. It reads the text but does not run
-/// the network.
+/// short text needs little (an empty one the least). For `postag_segment`, a buffer
+/// sized for a text of `window` characters or more serves any text; `postag_tag_text`
+/// holds the whole text's tokens and words, so its scratch grows with the text. It
+/// reads the text but does not run the network.
 ///
 /// Errors: `POSTAG_STATUS_NO_SEGMENTER` (a model without a segmenter),
 /// `POSTAG_STATUS_INVALID_WINDOW` (0 or above `POSTAG_MAX_WINDOW`),
@@ -579,11 +580,11 @@ where
                 n_words += 1;
             });
         } else {
-            // A token with a whitespace run inside (a model with spaces in tokens)
-            // is tagged as its treebank spells it: one space per run.
+            // A token with whitespace inside (a model with spaces in tokens) is
+            // tagged as its treebank spells it: one U+0020 per run (a tab alone too).
             let free = core::mem::take(&mut arena);
             words[n_words] = match one_space_into(surface, free) {
-                Some(len) if len < surface.len() => {
+                Some(len) if free[..len] != *surface.as_bytes() => {
                     let (word, free) = free.split_at_mut(len);
                     arena = free;
                     word
@@ -825,19 +826,31 @@ mod tests {
     #[test]
     fn tag_text_tags_a_token_with_spaces_inside_as_its_treebank_spelling() {
         let blob = blob_with(true, vec![9.0, -9.0, -9.0, -9.0, -9.0]);
-        let text = "the  dog   ate";
+        // Runs longer than one space, and single whitespace characters of one byte
+        // (their rewrite is no shorter) and of three.
+        for text in [
+            "the  dog   ate",
+            "the\tdog ate",
+            "the dog\nate",
+            "the\u{2003}dog ate",
+        ] {
+            tag_text_spells_the_token_as_the_treebank(&blob, text);
+        }
+    }
+
+    fn tag_text_spells_the_token_as_the_treebank(blob: &[u8], text: &str) {
         let mut model = postag_model {
             opaque: [0; crate::POSTAG_MODEL_WORDS],
         };
         // SAFETY: valid buffers of the stated lengths.
         let status = unsafe { crate::postag_model_load(blob.as_ptr(), blob.len(), &mut model) };
         assert_eq!(status, postag_status::Ok);
-        let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+        let seg = Segmenter::from_bytes(blob).unwrap().unwrap();
         let want = postag_core::segment::sentences(&seg, text).unwrap();
         assert_eq!(want.len(), 1);
         assert_eq!(want[0].tokens.len(), 1);
         assert_eq!(want[0].tokens[0].words, ["the dog ate"]);
-        let tagger = Model::from_bytes(&blob).unwrap();
+        let tagger = Model::from_bytes(blob).unwrap();
         let mut want_tag = [0u16];
         let mut s = vec![0u8; tagger.scratch_bytes(1).unwrap()];
         tagger
@@ -857,7 +870,7 @@ mod tests {
         assert_eq!((tokens[0].start, tokens[0].end), (0, text.len() as u32));
         // SAFETY: the word points into `scratch`, alive and not written since.
         let word = unsafe { core::slice::from_raw_parts(words[0].ptr, words[0].len) };
-        assert_eq!(word, b"the dog ate");
+        assert_eq!(word, b"the dog ate", "{text:?}");
         assert_eq!(tags[0], want_tag[0]);
     }
 }
