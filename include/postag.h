@@ -710,10 +710,11 @@ postag_status postag_expand(const struct postag_model *model,
  * - `scratch`: at least `postag_text_size(...).tag_text_scratch` bytes, any alignment.
  * - `tokens_out`: the tokens, each with its words' range in `words_out`.
  * - `words_out`: the words, pointing into `text` or into the blob (as
- *   `postag_expand`), or, for a token with a run of spaces inside (models whose
- *   tokens may hold spaces, e.g. Vietnamese), into `scratch`: that token's word has
- *   one space per run, as a treebank spells it (and as it is tagged); `tags_out`: one
- *   tag per word.
+ *   `postag_expand`), or into `scratch`: for a token with whitespace inside (models
+ *   whose tokens may hold spaces, e.g. Vietnamese) its word with one space per run, as
+ *   a treebank spells it, and for a multiword token the table's first word in the
+ *   token's case (`Aux` -> `À les`), as the command line writes them (and as they are
+ *   tagged); `tags_out`: one tag per word.
  * - `*counts_out`: how many tokens and words were written.
  *
  * The outputs need only hold the text's actual tokens and words

@@ -4,7 +4,8 @@
 use core::mem::{align_of, size_of, MaybeUninit};
 
 use postag_core::segment::{
-    one_space_into, SegToken, Segmenter, Word, MAX_WINDOW, TOKEN_SENTENCE_END, WINDOW,
+    first_word_in_case_into, one_space_into, SegToken, Segmenter, Word, MAX_WINDOW, RECASE_GROWTH,
+    TOKEN_SENTENCE_END, WINDOW,
 };
 use postag_core::{Error, Model};
 
@@ -151,8 +152,16 @@ impl Layout {
         let counts_at = tokens_at.checked_add(max_tokens.checked_mul(size_of::<SegToken>())?)?;
         let tags_at = counts_at.checked_add(max_tokens.checked_mul(4)?)?;
         let arena_at = tags_at.checked_add(max_words.checked_mul(2)?)?;
-        // Room for the words of tokens with spaces inside, one space per run.
-        let arena = if seg.spaces_in_tokens() { text_len } else { 0 };
+        // Room for the words of tokens with spaces inside, one space per run, and for
+        // the first words of multiword tokens in their token's case.
+        let spaced = if seg.spaces_in_tokens() { text_len } else { 0 };
+        let first_words = seg
+            .multiword_table()
+            .map(|(_, words)| words.split('\t').next().map_or(0, str::len))
+            .max()
+            .unwrap_or(0);
+        let recased = max_tokens.checked_mul(first_words.checked_mul(RECASE_GROWTH)?)?;
+        let arena = spaced.checked_add(recased)?;
         let work_at = arena_at.checked_add(arena)?.checked_next_multiple_of(4)?;
         let tag_work = model.scratch_bytes(max_words.min(POSTAG_MAX_TOKENS))?;
         let work = seg.scratch_bytes(window)?.max(tag_work);
@@ -431,10 +440,11 @@ pub unsafe extern "C" fn postag_expand(
 /// - `scratch`: at least `postag_text_size(...).tag_text_scratch` bytes, any alignment.
 /// - `tokens_out`: the tokens, each with its words' range in `words_out`.
 /// - `words_out`: the words, pointing into `text` or into the blob (as
-///   `postag_expand`), or, for a token with a run of spaces inside (models whose
-///   tokens may hold spaces, e.g. Vietnamese), into `scratch`: that token's word has
-///   one space per run, as a treebank spells it (and as it is tagged); `tags_out`: one
-///   tag per word.
+///   `postag_expand`), or into `scratch`: for a token with whitespace inside (models
+///   whose tokens may hold spaces, e.g. Vietnamese) its word with one space per run, as
+///   a treebank spells it, and for a multiword token the table's first word in the
+///   token's case (`Aux` -> `À les`), as the command line writes them (and as they are
+///   tagged); `tags_out`: one tag per word.
 /// - `*counts_out`: how many tokens and words were written.
 ///
 /// The outputs need only hold the text's actual tokens and words
@@ -575,10 +585,29 @@ where
         let surface = &text[t.start as usize..t.end as usize];
         let before = n_words;
         if t.flags & postag_core::segment::TOKEN_MULTIWORD != 0 {
-            expand_into(seg, surface, |w| {
-                words[n_words] = w;
+            for (i, word) in seg.expand(surface).enumerate() {
+                words[n_words] = match word {
+                    Word::Surface(_, _, s) => s.as_bytes(),
+                    // The first word of the table's (lowercase) entry in the token's
+                    // case (`Aux` -> `À les`), as the core writes and tags it.
+                    Word::Table(s) if i == 0 => {
+                        let free = core::mem::take(&mut arena);
+                        match first_word_in_case_into(surface, s, free) {
+                            Some(len) if free[..len] != *s.as_bytes() => {
+                                let (word, free) = free.split_at_mut(len);
+                                arena = free;
+                                word
+                            }
+                            _ => {
+                                arena = free;
+                                s.as_bytes()
+                            }
+                        }
+                    }
+                    Word::Table(s) => s.as_bytes(),
+                };
                 n_words += 1;
-            });
+            }
         } else {
             // A token with whitespace inside (a model with spaces in tokens) is
             // tagged as its treebank spells it: one U+0020 per run (a tab alone too).
@@ -818,6 +847,57 @@ mod tests {
             }
             assert_eq!(next as usize, want_words.len());
         }
+    }
+
+    /// A multiword token in capitals, or starting with one, has its table entry's first
+    /// word in its case (`T` -> `The dog`), written into the scratch and tagged so, as
+    /// the core's `sentences` (what the command line and Python write) has it.
+    #[test]
+    fn tag_text_writes_and_tags_a_table_word_in_its_token_case() {
+        let blob = blob();
+        let text = "T. tE  TT.";
+        let mut model = postag_model {
+            opaque: [0; crate::POSTAG_MODEL_WORDS],
+        };
+        // SAFETY: valid buffers of the stated lengths.
+        let status = unsafe { crate::postag_model_load(blob.as_ptr(), blob.len(), &mut model) };
+        assert_eq!(status, postag_status::Ok);
+        let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+        let tagger = Model::from_bytes(&blob).unwrap();
+        let (mut want_words, mut want_tags) = (Vec::new(), Vec::new());
+        for sentence in postag_core::segment::sentences(&seg, text).unwrap() {
+            let words: Vec<String> = sentence.tokens.into_iter().flat_map(|t| t.words).collect();
+            let mut tags = vec![0u16; words.len()];
+            let mut s = vec![0u8; tagger.scratch_bytes(words.len()).unwrap()];
+            tagger.tag(&words, &mut s, &mut tags, None).unwrap();
+            want_words.extend(words);
+            want_tags.extend(tags);
+        }
+        // The premise: the first words take the token's case (a hand-checked list).
+        let first = [
+            "The", "dog", ".", "the", "dog", "E", "The", "dog", "The", "dog", ".",
+        ];
+        assert_eq!(want_words, first);
+
+        let mut sizes = postag_text_sizes::default();
+        // SAFETY: as above.
+        let status =
+            unsafe { postag_text_size(&model, text.as_ptr(), text.len(), WINDOW, &mut sizes) };
+        assert_eq!(status, postag_status::Ok);
+        let mut scratch = vec![0u8; sizes.tag_text_scratch];
+        let (status, _, words, tags, counts) = tag_text(&model, text, WINDOW, &mut scratch, 16, 32);
+        assert_eq!(status, postag_status::Ok);
+        let got: Vec<&str> = words[..counts.n_words]
+            .iter()
+            .map(|w| {
+                // SAFETY: the words point into `text`, `blob` or `scratch`, all alive and
+                // not written since.
+                let bytes = unsafe { core::slice::from_raw_parts(w.ptr, w.len) };
+                core::str::from_utf8(bytes).unwrap()
+            })
+            .collect();
+        assert_eq!(got, want_words);
+        assert_eq!(tags[..counts.n_words], want_tags);
     }
 
     /// A token with spaces inside (no label ends it before the text's end) keeps its

@@ -82,12 +82,19 @@ fn firmware_under_qemu_segments_and_tags_raw_text_like_the_host_core() {
         .map(|(_, w)| w.split('\t').count())
         .max()
         .unwrap_or(1);
+    let first_word = seg
+        .multiword_table()
+        .map(|(_, w)| w.split('\t').next().unwrap().len())
+        .max()
+        .unwrap_or(0);
     let max_tokens = want.max_tokens;
     let max_words = max_tokens * max_token_words;
-    // The host's size for its own (64-bit) pointers: at least the 32-bit target's.
+    // The host's size for its own (64-bit) pointers: at least the 32-bit target's; room
+    // for each token's first word in its case.
     let model = postag_core::Model::from_bytes(&blob).unwrap();
     let scratch = max_words * 18
         + max_tokens * 16
+        + max_tokens * first_word * postag_core::segment::RECASE_GROWTH
         + seg
             .scratch_bytes(WINDOW)
             .unwrap()

@@ -89,6 +89,47 @@ pub fn one_space_into(s: &str, out: &mut [u8]) -> Option<usize> {
     Some(len)
 }
 
+/// A word in the case of its surface form has at most this many times its bytes
+/// (`char::to_uppercase` of a character takes at most three times its UTF-8 bytes).
+pub const RECASE_GROWTH: usize = 3;
+
+/// `put`s the first word of a multiword token's table entry (which the blob holds
+/// lowercased) in the case of the token's `surface`, as treebanks write it: uppercased
+/// when the surface's letters are all uppercase (at least two: `DU` -> `DE`), its first
+/// letter uppercased when the surface starts with an uppercase letter (`Aux` -> `À`),
+/// else as the table has it. (The entry's other words stay as the table has them.)
+pub fn first_word_in_case(surface: &str, word: &str, mut put: impl FnMut(char)) {
+    let starts_upper = surface.chars().next().is_some_and(char::is_uppercase);
+    let mut letters = surface
+        .chars()
+        .filter(|c| c.is_lowercase() || c.is_uppercase());
+    let all_upper = starts_upper && letters.clone().count() >= 2 && letters.all(char::is_uppercase);
+    for (i, c) in word.chars().enumerate() {
+        if all_upper || (starts_upper && i == 0) {
+            c.to_uppercase().for_each(&mut put);
+        } else {
+            put(c);
+        }
+    }
+}
+
+/// [`first_word_in_case`] written into `out` as UTF-8: the bytes written, or `None` when
+/// `out` is shorter than that (never when it holds [`RECASE_GROWTH`] times `word`'s).
+pub fn first_word_in_case_into(surface: &str, word: &str, out: &mut [u8]) -> Option<usize> {
+    let mut len = 0;
+    let mut fits = true;
+    first_word_in_case(surface, word, |c| {
+        match out.get_mut(len..len + c.len_utf8()) {
+            Some(room) => {
+                c.encode_utf8(room);
+            }
+            None => fits = false,
+        }
+        len += c.len_utf8();
+    });
+    fits.then_some(len)
+}
+
 /// Label bit: the character is the last of a token.
 pub const LABEL_TOKEN_END: u8 = 1;
 /// Label bit: the token it ends is a multiword token.
@@ -1230,8 +1271,8 @@ mod tests {
 
     use super::build::{with_segmenter, SegCell, SegmenterWeights};
     use super::{
-        aligned_pairs, by_character, check_text, paragraphs, Directions, Segmenter, CACHED_CHARS,
-        CLASSES, MAX_WINDOW, UNCACHED, UNLABELLED,
+        aligned_pairs, by_character, check_text, first_word_in_case_into, paragraphs, Directions,
+        Segmenter, CACHED_CHARS, CLASSES, MAX_WINDOW, RECASE_GROWTH, UNCACHED, UNLABELLED,
     };
     use crate::arch::{self, force, Level};
     use crate::model::{DirectionScratch, LayerIo, PROJECTION_BLOCK};
@@ -1628,6 +1669,26 @@ mod tests {
         // The window is checked first.
         #[cfg(target_pointer_width = "64")]
         assert_eq!(check_text(0, usize::MAX), Err(Error::InvalidWindow));
+    }
+
+    /// The first word in its token's case fits in [`RECASE_GROWTH`] times its bytes,
+    /// whatever its characters (all of them tried, uppercased); a shorter `out` is
+    /// `None`, and the exact length suffices.
+    #[test]
+    fn a_word_in_its_tokens_case_fits_in_three_times_its_bytes() {
+        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+            let upper: usize = c.to_uppercase().map(char::len_utf8).sum();
+            assert!(upper <= RECASE_GROWTH * c.len_utf8(), "{c:?}");
+        }
+        let mut out = [0u8; 16];
+        // U+0390 takes 2 bytes, its uppercase three characters of 2.
+        assert_eq!(first_word_in_case_into("ΑΒ", "\u{390}a", &mut out), Some(7));
+        assert_eq!(&out[..7], "\u{399}\u{308}\u{301}A".as_bytes());
+        assert_eq!(first_word_in_case_into("Au", "à", &mut out[..2]), Some(2));
+        assert_eq!(&out[..2], "À".as_bytes());
+        assert_eq!(first_word_in_case_into("Au", "à", &mut out[..1]), None);
+        assert_eq!(first_word_in_case_into("au", "à", &mut out), Some(2));
+        assert_eq!(&out[..2], "à".as_bytes());
     }
 
     #[test]

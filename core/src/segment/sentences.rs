@@ -216,26 +216,15 @@ pub fn one_space(s: &str) -> String {
 }
 
 /// A word of a multiword token's table entry (which the blob holds lowercased) in the
-/// case of the token's surface form, as treebanks write it: the first word uppercased
-/// when the surface's letters are all uppercase (`DU` -> `DE le`), its first letter
-/// when the surface starts with an uppercase letter (`Aux` -> `À les`); the other words,
-/// and every word of a lowercase surface, as the table has them.
+/// case of the token's surface form: the first as [`super::first_word_in_case`] writes
+/// it; the other words as the table has them.
 fn in_case_of(surface: &str, word: &str, first: bool) -> String {
-    let mut letters = surface
-        .chars()
-        .filter(|c| c.is_lowercase() || c.is_uppercase());
-    let starts_upper = surface.chars().next().is_some_and(char::is_uppercase);
-    if !first || !starts_upper {
+    if !first {
         return word.to_string();
     }
-    let upper_letters = letters.clone().count();
-    if upper_letters >= 2 && letters.all(char::is_uppercase) {
-        return word.to_uppercase();
-    }
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    let mut out = String::with_capacity(word.len());
+    super::first_word_in_case(surface, word, |c| out.push(c));
+    out
 }
 
 #[cfg(test)]
