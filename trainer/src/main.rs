@@ -40,8 +40,30 @@ enum Command {
     Segmenter(cmd::segmenter::SegmenterArgs),
 }
 
+/// A warning when `POSTAG_SIMD` names no level, or one this processor lacks: the core
+/// then runs at the detected level, silently (a library does not print).
+fn check_simd_choice() {
+    use postag_core::arch::{best, Level};
+    let Ok(name) = std::env::var("POSTAG_SIMD") else {
+        return;
+    };
+    let why = match Level::from_name(name.trim()) {
+        Some(level) if level.is_supported() => return,
+        Some(_) => "this processor lacks that level".to_string(),
+        None => {
+            let names: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
+            format!("not a level ({})", names.join(", "))
+        }
+    };
+    eprintln!(
+        "warning: POSTAG_SIMD={name:?}: {why}; the kernels run at {}",
+        best().name()
+    );
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     postag_trainer::fsio::remove_temporaries_on_signal()?;
+    check_simd_choice();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(postag_trainer::fsio::Stdout::new(stdout.lock()));
     // The commands that write a model report on standard error (not locked: worker

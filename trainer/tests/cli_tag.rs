@@ -473,3 +473,41 @@ fn a_thread_the_system_refuses_leaves_its_share_to_the_caller() {
     );
     assert_eq!(String::from_utf8(limited.stdout).unwrap(), alone);
 }
+
+/// `POSTAG_SIMD` naming no level warns, naming the level the kernels run at; a level
+/// this processor runs does not.
+#[test]
+fn an_unknown_simd_level_is_warned_about() {
+    let dir = workdir("simd-warning");
+    let run = |level: &str| {
+        let mut child = postag(&dir)
+            .arg("tag")
+            .env("POSTAG_SIMD", level)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"a b\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .count(),
+            2
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let best = postag_core::arch::best().name();
+    assert_eq!(
+        run("bogus"),
+        format!(
+            "warning: POSTAG_SIMD=\"bogus\": not a level (scalar, sse2, avx2, neon, avx512); \
+             the kernels run at {best}\n"
+        )
+    );
+    assert_eq!(run("scalar"), "");
+    assert_eq!(run(best), "");
+    let _ = std::fs::remove_dir_all(&dir);
+}
