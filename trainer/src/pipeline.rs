@@ -283,7 +283,9 @@ pub const RAW_PART_BYTES: usize = 1 << 18;
 /// about `part_bytes` (at least one sentence each), so that memory follows the part, not
 /// the text or its longest paragraph (the segmenter works through a paragraph a few
 /// windows at a time: [`SentenceIter`]). The output is that of the whole text at once
-/// (tested): sentence numbers and offsets count in the whole text.
+/// (tested): sentence numbers and offsets count in the whole text. With more than one
+/// thread, the segmenter runs on a thread of its own, a part ahead of the tagger (which
+/// takes `threads` workers): at most two parts wait between them.
 #[allow(clippy::too_many_arguments)]
 pub fn tag_raw(
     model: &Model<'_>,
@@ -295,61 +297,45 @@ pub fn tag_raw(
     part_bytes: usize,
     sink: &mut dyn std::io::Write,
 ) -> Result<()> {
-    // A part is written once the next part's first token is known: its last token's
-    // whitespace runs up to there.
-    let write = |sink: &mut dyn std::io::Write, part: &[SysSentence], before, end| {
-        let out = match format {
-            RawFormat::Conllu { xpos } => {
-                let mut out = String::new();
-                write_conllu_part(&mut out, text, part, xpos, before, end);
-                out
-            }
-            RawFormat::Text => write_text(part),
-            RawFormat::Jsonl { base } => write_jsonl(text, base, part),
-        };
-        sink.write_all(out.as_bytes())
+    let mut writer = PartWriter {
+        model,
+        text,
+        format,
+        threads,
+        sink,
+        pending: None,
+        done: 0,
     };
-    let mut pending: Option<(Vec<SysSentence>, usize)> = None;
-    let mut done = 0;
-    // Tokens the segmenter's window ended, the text running on without whitespace.
-    let mut cut = 0;
-    let mut part: Vec<SysSentence> = Vec::new();
-    let mut sentences = SentenceIter::new(seg, text, presegmented);
-    loop {
-        let next = sentences.next().transpose()?;
-        let end = next.is_none();
-        if let Some(s) = next {
-            cut += s.tokens.iter().filter(|t| t.cut).count();
-            part.push(SysSentence {
-                newpar: s.newpar,
-                tokens: s.tokens,
-                tags: Vec::new(),
+    let cut = if threads > 1 {
+        std::thread::scope(|scope| -> Result<usize> {
+            let (parts_out, parts_in) = std::sync::mpsc::sync_channel(1);
+            let segmenter = scope.spawn(move || {
+                // Stops when the tagger has gone (an error there).
+                segment_parts(seg, text, presegmented, part_bytes, |part| {
+                    parts_out.send(part).is_ok()
+                })
             });
-        }
-        let span = |p: &[SysSentence]| match (p.first(), p.last()) {
-            (Some(a), Some(b)) => b.tokens[b.tokens.len() - 1].end - a.tokens[0].start,
-            _ => 0,
-        };
-        if part.is_empty() || (!end && span(&part) < part_bytes.max(1)) {
-            if end {
-                break;
+            for part in parts_in {
+                writer.add(part)?;
             }
-            continue;
+            segmenter
+                .join()
+                .map_err(|_| anyhow!("the segmenter's thread panicked"))?
+        })?
+    } else {
+        let mut failed = None;
+        let cut = segment_parts(seg, text, presegmented, part_bytes, |part| {
+            let result = writer.add(part);
+            let go_on = result.is_ok();
+            failed = result.err();
+            go_on
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
         }
-        tag_from(model, &mut part, done, threads)?;
-        if let Some((previous, before)) = pending.take() {
-            write(sink, &previous, before, part[0].tokens[0].start)?;
-        }
-        let n = part.len();
-        pending = Some((std::mem::take(&mut part), done));
-        done += n;
-        if end {
-            break;
-        }
-    }
-    if let Some((part, before)) = pending {
-        write(sink, &part, before, text.len())?;
-    }
+        cut
+    };
+    writer.finish()?;
     if cut > 0 {
         eprintln!(
             "warning: {cut} tokens ended at the end of the segmenter's window of {WINDOW} \
@@ -358,6 +344,98 @@ pub fn tag_raw(
         );
     }
     Ok(())
+}
+
+/// [`tag_raw`]'s segmenting: `text`'s sentences in parts of about `part_bytes` of text
+/// (whole sentences, at least one), each given to `take` (the error that ends the
+/// sentences, if any, last) until it returns false. Returns how many tokens the
+/// segmenter's window cut.
+fn segment_parts(
+    seg: &Segmenter<'_>,
+    text: &str,
+    presegmented: bool,
+    part_bytes: usize,
+    mut take: impl FnMut(Result<Vec<SysSentence>>) -> bool,
+) -> Result<usize> {
+    let span = |p: &[SysSentence]| match (p.first(), p.last()) {
+        (Some(a), Some(b)) => b.tokens[b.tokens.len() - 1].end - a.tokens[0].start,
+        _ => 0,
+    };
+    let mut cut = 0;
+    let mut part: Vec<SysSentence> = Vec::new();
+    for s in SentenceIter::new(seg, text, presegmented) {
+        let s = match s {
+            Ok(s) => s,
+            Err(e) => {
+                take(Err(e.into()));
+                return Ok(cut);
+            }
+        };
+        cut += s.tokens.iter().filter(|t| t.cut).count();
+        part.push(SysSentence {
+            newpar: s.newpar,
+            tokens: s.tokens,
+            tags: Vec::new(),
+        });
+        if span(&part) >= part_bytes.max(1) && !take(Ok(std::mem::take(&mut part))) {
+            return Ok(cut);
+        }
+    }
+    if !part.is_empty() {
+        take(Ok(part));
+    }
+    Ok(cut)
+}
+
+/// [`tag_raw`]'s tagging and writing: a part is tagged when it comes and written once
+/// the next part's first token is known (its last token's whitespace runs up to there).
+struct PartWriter<'a, 'm, 's> {
+    model: &'a Model<'m>,
+    text: &'a str,
+    format: RawFormat,
+    threads: usize,
+    sink: &'s mut dyn std::io::Write,
+    // The last part, tagged, and the number of sentences before it.
+    pending: Option<(Vec<SysSentence>, usize)>,
+    // Sentences tagged.
+    done: usize,
+}
+
+impl PartWriter<'_, '_, '_> {
+    /// Tags `part` and writes the one before it.
+    fn add(&mut self, part: Result<Vec<SysSentence>>) -> Result<()> {
+        let mut part = part?;
+        tag_from(self.model, &mut part, self.done, self.threads)?;
+        if let Some((previous, before)) = self.pending.take() {
+            self.write(&previous, before, part[0].tokens[0].start)?;
+        }
+        let n = part.len();
+        self.pending = Some((part, self.done));
+        self.done += n;
+        Ok(())
+    }
+
+    /// Writes the last part, up to the text's end.
+    fn finish(mut self) -> Result<()> {
+        if let Some((part, before)) = self.pending.take() {
+            self.write(&part, before, self.text.len())?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, part: &[SysSentence], before: usize, end: usize) -> Result<()> {
+        let text = self.text;
+        let out = match self.format {
+            RawFormat::Conllu { xpos } => {
+                let mut out = String::new();
+                write_conllu_part(&mut out, text, part, xpos, before, end);
+                out
+            }
+            RawFormat::Text => write_text(part),
+            RawFormat::Jsonl { base } => write_jsonl(text, base, part),
+        };
+        Ok(self.sink.write_all(out.as_bytes())?)
+    }
 }
 
 /// One sentence per line: `word/TAG` separated by spaces; a space inside a word (a

@@ -357,14 +357,18 @@ fn raw_text_written_part_by_part_is_the_whole_text_written_at_once() {
                     RawFormat::Text => pipeline::write_text(&whole),
                     RawFormat::Jsonl { base } => pipeline::write_jsonl(text, base, &whole),
                 };
-                for part in [1, 20, usize::MAX] {
+                // One thread, or the segmenter on a thread of its own.
+                for (part, threads) in [1, 20, usize::MAX]
+                    .into_iter()
+                    .flat_map(|p| [(p, 1), (p, 2)])
+                {
                     let mut out = Vec::new();
-                    pipeline::tag_raw(&model, &seg, text, presegmented, format, 1, part, &mut out)
-                        .unwrap();
+                    let (f, pre) = (format, presegmented);
+                    pipeline::tag_raw(&model, &seg, text, pre, f, threads, part, &mut out).unwrap();
                     assert_eq!(
                         String::from_utf8(out).unwrap(),
                         expected,
-                        "{text:?} {format:?} presegmented {presegmented} part {part}"
+                        "{text:?} {format:?} presegmented {presegmented} part {part} threads {threads}"
                     );
                 }
             }
