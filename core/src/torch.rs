@@ -202,7 +202,8 @@ impl Dict {
     }
 
     /// The state_dict tensor for an LSTM role of the blob (`bias_ih + bias_hh` for the
-    /// bias; a missing bias is zero, as for `nn.LSTM(bias=False)`).
+    /// bias; both missing is zero, as for `nn.LSTM(bias=False)`, which has neither: one
+    /// without the other is an error naming the missing one).
     fn lstm_tensor(
         &mut self,
         role: Role,
@@ -222,11 +223,24 @@ impl Dict {
         if part != LstmPart::Bias {
             return self.take(&name, &[rows, cols]);
         }
-        let mut bias = self
-            .take_optional(&name, &[cols])?
-            .unwrap_or_else(|| vec![0.0; cols]);
         let hh = name.replace("bias_ih", "bias_hh");
-        if let Some(b_hh) = self.take_optional(&hh, &[cols])? {
+        let (b_ih, b_hh) = (
+            self.take_optional(&name, &[cols])?,
+            self.take_optional(&hh, &[cols])?,
+        );
+        let (present, missing) = match (&b_ih, &b_hh) {
+            (Some(_), None) => (&name, &hh),
+            (None, Some(_)) => (&hh, &name),
+            _ => (&name, &name),
+        };
+        if b_ih.is_some() != b_hh.is_some() {
+            return err(format!(
+                "{missing} is missing while {present} is there: an LSTM has both biases, or \
+                 neither (bias=False)"
+            ));
+        }
+        let mut bias = b_ih.unwrap_or_else(|| vec![0.0; cols]);
+        if let Some(b_hh) = b_hh {
             for (i, (x, y)) in bias.iter_mut().zip(b_hh).enumerate() {
                 *x += y;
                 if !x.is_finite() {

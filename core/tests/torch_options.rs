@@ -104,6 +104,25 @@ fn bias_false_imports_as_zero_biases() {
 }
 
 #[test]
+fn one_lstm_bias_without_the_other_is_named() {
+    // `bias=False` drops both; one alone is a damaged state_dict, not a zero bias.
+    for (gone, kept) in [
+        ("lstm.bias_hh_l0", "lstm.bias_ih_l0"),
+        ("lstm.bias_ih_l0", "lstm.bias_hh_l0"),
+    ] {
+        let mut d = state_dict(8);
+        d.remove(gone);
+        assert_eq!(
+            import_err(d),
+            format!(
+                "{gone} is missing while {kept} is there: an LSTM has both biases, or neither \
+                 (bias=False)"
+            )
+        );
+    }
+}
+
+#[test]
 fn an_unexpected_key_is_named() {
     let mut d = state_dict(8);
     d.insert("dropout.p".into(), t(&[1], 0.5));
