@@ -641,6 +641,29 @@ fn bad_settings_and_outputs_are_refused_before_training() {
         assert!(started.elapsed().as_secs() < 30, "{args:?}: refused late");
         assert!(!dir.join("m.postag").exists() && !dir.join("m.postag.ckpt").exists());
     }
+    // A directory where a side file goes: refused before training, the model (an old
+    // one there) untouched.
+    std::fs::write(dir.join("m.postag"), b"old").unwrap();
+    for suffix in [".report.json", ".loss.svg", ".ckpt"] {
+        let side = dir.join(format!("m.postag{suffix}"));
+        std::fs::create_dir(&side).unwrap();
+        let err = fails(
+            &dir,
+            &train(&["-o", "m.postag", "--no-segmenter"])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        assert!(
+            err.contains(&format!(
+                "cannot write m.postag{suffix}: it is a directory (train writes its {suffix} file there)"
+            )),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(dir.join("m.postag")).unwrap(), b"old");
+        std::fs::remove_dir(&side).unwrap();
+    }
+    std::fs::remove_file(dir.join("m.postag")).unwrap();
     // The segmenter command's sizes too.
     std::fs::write(dir.join("t2.conllu"), data).unwrap();
     ok(

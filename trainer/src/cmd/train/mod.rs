@@ -103,6 +103,17 @@ pub(crate) fn check_writable(output: &Path) -> Result<()> {
             dir.display()
         );
     }
+    // A side file's path that is a directory would fail the run after the model was
+    // written.
+    for suffix in report::SIDE_FILES {
+        let side = sibling(output, suffix);
+        if side.is_dir() {
+            bail!(
+                "cannot write {}: it is a directory (train writes its {suffix} file there)",
+                side.display()
+            );
+        }
+    }
     let probe = sibling(output, &format!(".probe-{}", std::process::id()));
     std::fs::write(&probe, b"").with_context(|| format!("cannot write in {}", dir.display()))?;
     let _ = std::fs::remove_file(&probe);
@@ -540,7 +551,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         scratch_bytes_64_tokens: model.scratch_bytes(64).unwrap_or(0),
     };
     if side_files {
-        write_report(&args.output, &report, &history, dev_eval.as_ref())?;
+        write_report(&args.output, &report, &history, dev_eval.as_ref()).with_context(|| {
+            format!(
+                "wrote {}, but not all of its report and plots",
+                args.output.display()
+            )
+        })?;
     }
     say(format!(
         "wrote {} ({} bytes{}, epoch {best_epoch}){}; {} in all, the tagger's epochs at {:.0} tokens/s",

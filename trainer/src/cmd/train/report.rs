@@ -41,6 +41,16 @@ pub(super) struct Report<'a> {
     pub scratch_bytes_64_tokens: usize,
 }
 
+/// The suffixes of the files `train` writes beside its model: the checkpoint, the
+/// report and the plots.
+pub(crate) const SIDE_FILES: [&str; 5] = [
+    ".ckpt",
+    ".report.json",
+    ".loss.svg",
+    ".accuracy.svg",
+    ".confusion.svg",
+];
+
 pub(super) fn write_report(
     output: &Path,
     report: &Report<'_>,
