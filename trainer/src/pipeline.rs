@@ -488,25 +488,18 @@ pub struct RawEval {
     pub segment_seconds: f64,
 }
 
-/// Rebuilds the raw text of the gold treebank at `gold` ([`crate::rawtext::raw_text`], or
-/// with `presegmented` one sentence per line, [`crate::rawtext::raw_lines`]), segments
-/// (see [`segment`]) and tags it with `bytes`' model and scores the result.
-pub fn eval_raw(
-    bytes: &[u8],
-    name: &str,
-    gold: &std::path::Path,
-    threads: usize,
-    presegmented: bool,
-) -> Result<RawEval> {
-    let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
-    let seg = segmenter(bytes, name)?;
+/// The gold treebank at `gold` for [`eval_raw`], read and checked against `model`'s
+/// tags: every word has its UPOS (tags the model lacks get a warning), there are words,
+/// and each sentence's `# text` spells its tokens (one without `# text` gets a
+/// warning). A caller that trains first checks its data so, before the training.
+pub fn read_raw_gold(model: &Model<'_>, gold: &std::path::Path) -> Result<Vec<TokSentence>> {
     let gold_name = gold.display().to_string();
     // Every gold word needs its UPOS, as `eval` requires: a missing one is not a
     // tagging error.
     let upos = crate::conllu::TagColumn::Upos;
     let words = crate::conllu::read(gold)?;
     crate::conllu::require_tags(&words, upos, gold)?;
-    crate::evaluate::warn_unknown_tags(&model, &words, upos, &gold_name);
+    crate::evaluate::warn_unknown_tags(model, &words, upos, &gold_name);
     let gold = crate::rawtext::read(gold)?;
     if gold.iter().all(|s| s.tokens.is_empty()) {
         return Err(anyhow!("{gold_name} has no words to evaluate"));
@@ -535,9 +528,26 @@ pub fn eval_raw(
             gold.len()
         );
     }
+    Ok(gold)
+}
+
+/// Rebuilds the raw text of the gold treebank `gold` (read by [`read_raw_gold`], from
+/// the file `gold_name`) ([`crate::rawtext::raw_text`], or with `presegmented` one
+/// sentence per line, [`crate::rawtext::raw_lines`]), segments (see [`segment`]) and
+/// tags it with `bytes`' model and scores the result.
+pub fn eval_raw(
+    bytes: &[u8],
+    name: &str,
+    gold: &[TokSentence],
+    gold_name: &str,
+    threads: usize,
+    presegmented: bool,
+) -> Result<RawEval> {
+    let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
+    let seg = segmenter(bytes, name)?;
     let text = match presegmented {
-        true => crate::rawtext::raw_lines(&gold),
-        false => crate::rawtext::raw_text(&gold),
+        true => crate::rawtext::raw_lines(gold),
+        false => crate::rawtext::raw_text(gold),
     };
     let started = std::time::Instant::now();
     let mut sentences = segment(&seg, &text, presegmented)?;
@@ -545,7 +555,7 @@ pub fn eval_raw(
     tag(&model, &mut sentences, threads)?;
     let system = to_tok_sentences(&text, &sentences);
     let scores = crate::score::evaluate(
-        &crate::score::Doc::new(&gold),
+        &crate::score::Doc::new(gold),
         &crate::score::Doc::new(&system),
     )
     .map_err(|e| anyhow!("{gold_name}: {e} (does its `# text` spell its tokens?)"))?;

@@ -700,6 +700,35 @@ fn bad_settings_and_outputs_are_refused_before_training() {
         err.contains("--hidden 100000 is above the model format's limit"),
         "{err}"
     );
+    // Its --dev data, malformed or with a `# text` that does not spell its tokens: refused
+    // before a training of 10^6 steps, nothing written.
+    let bad_text = data.replace("# text = The dog", "# text = The cat");
+    for (dev, want) in [
+        (
+            "1\tThe\n\n",
+            "nine.conllu:1: expected 10 tab-separated fields",
+        ),
+        (
+            bad_text.as_str(),
+            "nine.conllu:1: the sentence's `# text` does not spell its tokens",
+        ),
+    ] {
+        std::fs::write(dir.join("nine.conllu"), dev).unwrap();
+        let started = std::time::Instant::now();
+        let args = ["segmenter", "--model", "base.postag", "--train", "t.conllu"];
+        let more = [
+            "--dev",
+            "nine.conllu",
+            "--steps",
+            "1000000",
+            "-o",
+            "s.postag",
+        ];
+        let err = fails(&dir, &[&args[..], &more].concat());
+        assert!(err.contains(want), "{err}");
+        assert!(started.elapsed().as_secs() < 30, "refused late: {err}");
+        assert!(!dir.join("s.postag").exists());
+    }
     // A tag holding a space: its file and line.
     std::fs::write(
         dir.join("space.conllu"),

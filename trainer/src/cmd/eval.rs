@@ -64,10 +64,12 @@ pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
                 file.name()
             );
         }
+        let gold = crate::pipeline::read_raw_gold(&model, &args.data)?;
         let r = crate::pipeline::eval_raw(
             file.bytes(),
             file.name(),
-            &args.data,
+            &gold,
+            &args.data.display().to_string(),
             threads(args.threads),
             args.presegmented,
         )?;

@@ -143,7 +143,7 @@ pub(crate) fn check_opts(opts: &SegOpts, [dim, hidden, steps]: [&str; 3]) -> Res
 pub fn run(args: SegmenterArgs, report: &mut dyn std::io::Write) -> Result<()> {
     // Everything that can be checked before minutes of training is checked first.
     let file = args.model.open()?;
-    file.load()?;
+    let model = file.load()?;
     crate::cmd::train::check_writable(&args.output)?;
     let opts = SegOpts {
         steps: args.steps,
@@ -154,6 +154,10 @@ pub fn run(args: SegmenterArgs, report: &mut dyn std::io::Write) -> Result<()> {
         ..Default::default()
     };
     check_opts(&opts, ["--dim", "--hidden", "--steps"])?;
+    let dev = match &args.dev {
+        Some(path) => Some((crate::pipeline::read_raw_gold(&model, path)?, path)),
+        None => None,
+    };
     let w = learn(&args.train, &opts, false)?;
     let storage = if args.int8 { Storage::I8 } else { Storage::F32 };
     let blob = with_segmenter(file.bytes(), Some(&w), storage)?;
@@ -168,11 +172,12 @@ pub fn run(args: SegmenterArgs, report: &mut dyn std::io::Write) -> Result<()> {
         seg.vocab_len(),
         seg.multiwords()
     )?;
-    if let Some(dev) = &args.dev {
+    if let Some((gold, path)) = &dev {
         let r = eval_raw(
             &blob,
             &args.output.display().to_string(),
-            dev,
+            gold,
+            &path.display().to_string(),
             crate::tagging::threads(args.threads),
             false,
         )?;
