@@ -593,7 +593,20 @@ fn bad_settings_and_outputs_are_refused_before_training() {
             .map(|s| s.to_string())
             .collect()
     };
-    let cases: [(Vec<String>, &str); 6] = [
+    let cases: [(Vec<String>, &str); 9] = [
+        // Numbers f32 cannot hold: 0 or infinity there.
+        (
+            train(&["-o", "m.postag", "--clip", "1e-300"]),
+            "1e-300 is below the f32 range",
+        ),
+        (
+            train(&["-o", "m.postag", "--dropout", "1e50"]),
+            "1e50 is beyond the f32 range",
+        ),
+        (
+            train(&["-o", "m.postag", "--lr", "1e39"]),
+            "--lr must be a finite number > 0 within the f32 range (got 1e39)",
+        ),
         (
             train(&["-o", "m.postag", "--segmenter-hidden", "100000"]),
             "--segmenter-hidden 100000 is above the model format's limit of 4096",

@@ -53,13 +53,13 @@ pub struct TrainArgs {
     #[arg(long, overrides_with = "shuffle")]
     pub(super) no_shuffle: bool,
     /// Dropout on LSTM inputs and outputs.
-    #[arg(long)]
+    #[arg(long, value_parser = f32_value)]
     pub(super) dropout: Option<f32>,
     /// Word dropout: a training word is replaced by the unknown word with probability a/(a+count).
-    #[arg(long)]
+    #[arg(long, value_parser = f32_value)]
     pub(super) word_dropout: Option<f32>,
     /// Clip the gradient's L2 norm to this (0: no clipping).
-    #[arg(long)]
+    #[arg(long, value_parser = f32_value)]
     pub(super) clip: Option<f32>,
     /// Stop after this many epochs without a better dev accuracy (0: never).
     #[arg(long)]
@@ -232,4 +232,24 @@ impl TrainArgs {
             segmenter_int8: flag(self.segmenter_int8, self.segmenter_f32),
         }
     }
+}
+
+/// A number for an f32 setting, refused where f32 would not hold it: a finite value
+/// beyond f32's range (it would become infinite), or one so small that it would become
+/// 0 (`--clip 1e-300` would turn clipping off).
+fn f32_value(s: &str) -> Result<f32, String> {
+    let v: f64 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    let f = v as f32;
+    if v.is_finite() && !f.is_finite() {
+        return Err(format!(
+            "{s} is beyond the f32 range (at most about 3.4e38)"
+        ));
+    }
+    if v.is_finite() && v != 0.0 && !f.is_normal() {
+        return Err(format!(
+            "{s} is below the f32 range (at least about 1.2e-38)"
+        ));
+    }
+    // (Infinities and NaN go on to the setting's own check.)
+    Ok(f)
 }

@@ -288,8 +288,12 @@ impl Settings {
                 bail!("{flag} must be a finite number >= 0 (got {v})");
             }
         }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            bail!("--lr must be a finite number > 0 (got {})", self.lr);
+        // (Steps are taken in f32: the rate must be a normal f32 too.)
+        if !(self.lr > 0.0 && self.lr.is_finite() && (self.lr as f32).is_normal()) {
+            bail!(
+                "--lr must be a finite number > 0 within the f32 range (got {:e})",
+                self.lr
+            );
         }
         Ok(())
     }
