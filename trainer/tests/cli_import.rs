@@ -415,3 +415,28 @@ fn convert_switches_the_word_lstm_layout_losslessly() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--max-word-chars` outside 1 to the format's maximum is a wrong flag (status 2),
+/// named as such, not a fault of the state_dict.
+#[test]
+fn import_torch_refuses_a_max_word_chars_out_of_range() {
+    let dir = workdir("import-max-word-chars");
+    let (st, vocab) = torch_fixture_files("bi1_char_bi1_25");
+    for value in ["0", "1025"] {
+        let out = import_torch(&dir, &st, &vocab, "c.postag", &["--max-word-chars", value]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{value} is not in 1..=1024")),
+            "{err}"
+        );
+        assert!(!dir.join("c.postag").exists());
+    }
+    let out = import_torch(&dir, &st, &vocab, "c.postag", &["--max-word-chars", "1024"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

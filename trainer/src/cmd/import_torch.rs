@@ -43,7 +43,11 @@ pub struct ImportArgs {
     /// Longest word the char LSTM reads whole (longer: first and last halves). The
     /// default, the format's maximum, reads every word of up to 1024 characters whole,
     /// as PyTorch does; a smaller value shrinks scratch memory for stacked char LSTMs.
-    #[arg(long, default_value_t = postag_core::format::MAX_WORD_CHARS)]
+    #[arg(
+        long,
+        default_value_t = postag_core::format::MAX_WORD_CHARS,
+        value_parser = clap::value_parser!(u32).range(1..=postag_core::format::MAX_WORD_CHARS as i64)
+    )]
     max_word_chars: u32,
     /// Write int8 weights with a per-row scale (about 4x smaller).
     #[arg(long, overrides_with = "no_quantize")]
