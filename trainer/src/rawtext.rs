@@ -222,14 +222,15 @@ pub use postag_core::segment::{LABEL_MULTIWORD, LABEL_NONE, LABEL_SENTENCE_END, 
 
 /// Per-character labels of a text built by [`raw_text`] from `sentences`, one per Unicode
 /// scalar value of the text, and whether a token contains a space. Tokens are found in
-/// each sentence's text by their forms (a sentence whose text does not match its tokens is
-/// left unlabelled and counted in the third value).
-pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, usize, bool) {
+/// each sentence's text by their forms (a sentence whose text does not match its tokens,
+/// text after its last token included, is left unlabelled: the third value lists them,
+/// as indices into `sentences`).
+pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, Vec<usize>, bool) {
     let text = raw_text(sentences);
     let chars: Vec<char> = text.chars().collect();
     let mut labels = vec![LABEL_NONE; chars.len()];
     let mut spaces_in_tokens = false;
-    let mut mismatched = 0;
+    let mut mismatched = Vec::new();
     let mut pos = 0usize;
     for (i, s) in sentences.iter().enumerate() {
         if i > 0 {
@@ -276,6 +277,8 @@ pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, usize, bool) {
             }
             marks.push((end, label));
         }
+        // The text must end where its last token does (whitespace aside).
+        ok &= sent[at.min(sent.len())..].iter().all(|c| c.is_whitespace());
         if ok && !marks.is_empty() {
             if let Some(last) = marks.last_mut() {
                 last.1 |= LABEL_SENTENCE_END;
@@ -284,7 +287,7 @@ pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, usize, bool) {
                 labels[pos + at] = label;
             }
         } else {
-            mismatched += 1;
+            mismatched.push(i);
         }
         pos += sent.len();
     }
@@ -320,7 +323,7 @@ mod tests {
     fn labels_mark_token_sentence_and_multiword_ends() {
         let s = parse(DOC, Path::new("x")).unwrap();
         let (chars, labels, mismatched, spaces) = labels(&s);
-        assert_eq!((mismatched, spaces), (0, false));
+        assert_eq!((mismatched.len(), spaces), (0, false));
         let marked: Vec<(char, u8)> = chars
             .iter()
             .zip(&labels)
@@ -346,8 +349,24 @@ mod tests {
         let bad = "# text = Hello\n1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n";
         let s = parse(bad, Path::new("x")).unwrap();
         let (_, labels, mismatched, _) = labels(&s);
-        assert_eq!(mismatched, 1);
+        assert_eq!(mismatched, [0]);
         assert!(labels.iter().all(|&l| l == LABEL_NONE));
+    }
+
+    #[test]
+    fn text_after_the_last_token_leaves_the_sentence_unlabelled() {
+        let good = "# text = Hi\n1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n\n";
+        let extra = "# text = Hi there\n1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n";
+        let s = parse(&format!("{good}{extra}"), Path::new("x")).unwrap();
+        let (chars, labels, mismatched, _) = labels(&s);
+        assert_eq!(mismatched, [1]);
+        // The first sentence is labelled, the second not at all.
+        assert_eq!(labels[1], LABEL_TOKEN_END | LABEL_SENTENCE_END);
+        assert_eq!(chars.len(), labels.len());
+        assert!(labels[2..].iter().all(|&l| l == LABEL_NONE));
+        // Whitespace after the last token is not text.
+        let spaced = "# text = Hi \u{a0}\n1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n";
+        assert!(super::labels(&parse(spaced, Path::new("x")).unwrap()).2.is_empty());
     }
 
     #[test]
@@ -358,7 +377,7 @@ mod tests {
         ] {
             let s = parse(doc, Path::new("x")).unwrap();
             let (_, labels, mismatched, _) = labels(&s);
-            assert_eq!(mismatched, 1, "{doc:?}");
+            assert_eq!(mismatched.len(), 1, "{doc:?}");
             assert!(labels.iter().all(|&l| l == LABEL_NONE));
         }
     }

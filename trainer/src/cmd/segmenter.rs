@@ -101,8 +101,15 @@ pub fn learn(train_path: &Path, opts: &SegOpts, quiet: bool) -> Result<Segmenter
             sentences.len()
         );
     }
-    if mismatched > 0 && !quiet {
-        eprintln!("segmenter: {mismatched} sentences whose # text does not match their tokens are left unlabelled");
+    if let Some(&first) = mismatched.first().filter(|_| !quiet) {
+        let s = &sentences[first];
+        eprintln!(
+            "warning: {}: {} sentences whose `# text` does not spell their tokens (the first \
+             at line {}) are left unlabelled",
+            train_path.display(),
+            mismatched.len(),
+            if s.text_line > 0 { s.text_line } else { s.line }
+        );
     }
     let table = multiword_table(&sentences);
     let started = std::time::Instant::now();
