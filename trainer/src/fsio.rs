@@ -188,6 +188,24 @@ fn descriptor(_path: &Path) -> Option<i32> {
     None
 }
 
+/// Whether `a` and `b` name one existing file (through links, `..` or other names of
+/// it): the same device and inode on Unix, the same canonical path elsewhere.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::metadata(a), fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
 /// Whether `path` names this process's standard input (`/dev/stdin`, `/dev/fd/0`).
 pub fn names_stdin(path: &Path) -> bool {
     descriptor(path) == Some(0)

@@ -366,7 +366,9 @@ mod tests {
         assert!(labels[2..].iter().all(|&l| l == LABEL_NONE));
         // Whitespace after the last token is not text.
         let spaced = "# text = Hi \u{a0}\n1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n";
-        assert!(super::labels(&parse(spaced, Path::new("x")).unwrap()).2.is_empty());
+        assert!(super::labels(&parse(spaced, Path::new("x")).unwrap())
+            .2
+            .is_empty());
     }
 
     #[test]

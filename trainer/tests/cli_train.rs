@@ -654,6 +654,31 @@ fn bad_settings_and_outputs_are_refused_before_training() {
         assert!(started.elapsed().as_secs() < 30, "{args:?}: refused late");
         assert!(!dir.join("m.postag").exists() && !dir.join("m.postag.ckpt").exists());
     }
+    // The model over the data it learns from (by another name too): refused, the data
+    // intact.
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("d.conllu"), data).unwrap();
+    for (args, flag) in [
+        (train(&["-o", "./sub/../t.conllu"]), "--train"),
+        (train(&["--dev", "d.conllu", "-o", "d.conllu"]), "--dev"),
+        (
+            ["segmenter", "--train", "t.conllu", "-o", "t.conllu"]
+                .map(String::from)
+                .to_vec(),
+            "--train",
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::run(&dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("is the {flag} data: the model would replace it")),
+            "{err}"
+        );
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.join("t.conllu")).unwrap(), data);
+        assert_eq!(std::fs::read_to_string(dir.join("d.conllu")).unwrap(), data);
+    }
     // A directory where a side file goes: refused before training, the model (an old
     // one there) untouched.
     std::fs::write(dir.join("m.postag"), b"old").unwrap();

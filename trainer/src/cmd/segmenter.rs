@@ -151,6 +151,9 @@ pub fn run(args: SegmenterArgs, report: &mut dyn std::io::Write) -> Result<()> {
     // Everything that can be checked before minutes of training is checked first.
     let file = args.model.open()?;
     let model = file.load()?;
+    let mut data = vec![("--train", args.train.as_path())];
+    data.extend(args.dev.as_deref().map(|d| ("--dev", d)));
+    crate::cmd::train::check_not_data(&args.output, &data)?;
     crate::cmd::train::check_writable(&args.output)?;
     let opts = SegOpts {
         steps: args.steps,

@@ -81,6 +81,20 @@ fn read_data(
     Ok(sentences)
 }
 
+/// Refuses an output that is one of the `data` files a command learns from (by another
+/// name too): the model would replace the treebank.
+pub(crate) fn check_not_data(output: &Path, data: &[(&str, &Path)]) -> Result<()> {
+    for (flag, path) in data {
+        if crate::fsio::same_file(output, path) {
+            return Err(crate::cmd::usage(anyhow::anyhow!(
+                "-o {} is the {flag} data: the model would replace it",
+                output.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Fails now, not after an epoch, when the output is a directory or its directory
 /// cannot take files. A descriptor of this process (`/dev/stdout`), an existing device or
 /// a named pipe is written in place and checked only then (nothing is made beside it).
@@ -277,6 +291,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             eprintln!("{msg}");
         }
     };
+    let mut data = vec![("--train", args.train.as_path())];
+    data.extend(args.dev.as_deref().map(|d| ("--dev", d)));
+    check_not_data(&args.output, &data)?;
     check_writable(&args.output)?;
 
     // A model to continue from fixes the architecture, vocabularies and tag column.
