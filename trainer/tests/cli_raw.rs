@@ -222,6 +222,22 @@ fn bench_measures_raw_text_when_the_model_segments() {
     let dir = scratch("bench");
     let m = model(&dir);
     let m = m.to_str().unwrap();
+    // `inspect` tells the f32 segmenter of this int8 tagger, and the shipped one's int8.
+    let info = |model: &str| -> serde_json::Value {
+        serde_json::from_str(&common::ok(&dir, &["inspect", "--json", "--model", model])).unwrap()
+    };
+    assert_eq!(
+        (
+            info(m)["weights"].as_str(),
+            info(m)["segmenter"]["weights"].as_str()
+        ),
+        (Some("int8"), Some("f32"))
+    );
+    let shipped = repo().join("models/en_ewt.postag");
+    assert_eq!(
+        info(shipped.to_str().unwrap())["segmenter"]["weights"],
+        "int8"
+    );
     let conllu = TRAIN.repeat(3);
     let data = dir.join("data.conllu");
     std::fs::write(&data, &conllu).unwrap();

@@ -481,6 +481,11 @@ impl<'a> Segmenter<'a> {
         self.embedding.cols()
     }
 
+    /// How its LSTM and output weights are stored (f32, or int8 with a scale per row).
+    pub fn storage(&self) -> Storage {
+        self.forward.w_hh.storage()
+    }
+
     /// Hidden size H of each LSTM direction.
     pub fn hidden(&self) -> usize {
         self.forward.hidden()

@@ -66,10 +66,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     .filter(|(f, _)| c.words.normalize & f != 0)
     .map(|(_, n)| *n)
     .collect();
-    let storage = match model.word_embedding().storage() {
-        Storage::F32 => "f32",
-        Storage::I8 => "int8",
-    };
+    let storage = storage_name(model.word_embedding().storage());
     let layout = match word_lstm_layout(&model) {
         Some(Layout::Panels) => "panels",
         Some(Layout::Rows) => "rows",
@@ -101,7 +98,8 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         "state_floats": if model.has_state() { Some(model.state_len()) } else { None },
         "segmenter": segmenter.map(|s| json!({"bytes": s.byte_len(), "chars": s.vocab_len(),
                   "dim": s.embedding_dim(), "hidden": s.hidden(), "bidirectional": s.bidirectional(),
-                  "multiword_forms": s.multiwords(), "spaces_in_tokens": s.spaces_in_tokens()})),
+                  "multiword_forms": s.multiwords(), "spaces_in_tokens": s.spaces_in_tokens(),
+                  "weights": storage_name(s.storage())})),
     });
     if args.json {
         writeln!(out, "{info}")?;
@@ -182,7 +180,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     match segmenter {
         Some(s) => writeln!(
             out,
-            "segmenter    {} bytes: {} chars, embedding {}, LSTM {}{}, {} multiword forms{}",
+            "segmenter    {} bytes: {} chars, embedding {}, LSTM {}{}, {} weights, {} multiword forms{}",
             s.byte_len(),
             s.vocab_len(),
             s.embedding_dim(),
@@ -192,6 +190,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
             } else {
                 ""
             },
+            storage_name(s.storage()),
             s.multiwords(),
             if s.spaces_in_tokens() {
                 ", spaces inside tokens"
@@ -206,4 +205,12 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         writeln!(out, "  {k:<22} {v:>10}")?;
     }
     Ok(())
+}
+
+/// How `inspect` names a weight storage.
+fn storage_name(storage: Storage) -> &'static str {
+    match storage {
+        Storage::F32 => "f32",
+        Storage::I8 => "int8",
+    }
 }
