@@ -45,7 +45,10 @@ const RODATA_BUDGET: u64 = 8 * 1024;
 /// the Cortex-M4F build too).
 const TEXT_BUDGET_FLAGS: u64 = 26 * 1024;
 /// Bytes of `.rodata` of a library built with `RUSTFLAGS` (see [`TEXT_BUDGET_FLAGS`]).
-const RODATA_BUDGET_FLAGS: u64 = 10 * 1024;
+/// Its panic messages share one string section, kept whole by the linker: the file
+/// names of the raw-text calls' Unicode case mapping (169 bytes) come with it even
+/// where the image links none of their code.
+const RODATA_BUDGET_FLAGS: u64 = 10 * 1024 + 256;
 /// The print buffer of the firmware (a longer line goes out in pieces).
 const LINE_BYTES: usize = 128;
 /// Bytes of a `postag_token` on a 32-bit target (pointer and length).
