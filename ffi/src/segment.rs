@@ -590,20 +590,9 @@ where
                     Word::Surface(_, _, s) => s.as_bytes(),
                     // The first word of the table's (lowercase) entry in the token's
                     // case (`Aux` -> `À les`), as the core writes and tags it.
-                    Word::Table(s) if i == 0 => {
-                        let free = core::mem::take(&mut arena);
-                        match first_word_in_case_into(surface, s, free) {
-                            Some(len) if free[..len] != *s.as_bytes() => {
-                                let (word, free) = free.split_at_mut(len);
-                                arena = free;
-                                word
-                            }
-                            _ => {
-                                arena = free;
-                                s.as_bytes()
-                            }
-                        }
-                    }
+                    Word::Table(s) if i == 0 => spelled(&mut arena, s, |out| {
+                        first_word_in_case_into(surface, s, out)
+                    }),
                     Word::Table(s) => s.as_bytes(),
                 };
                 n_words += 1;
@@ -611,18 +600,7 @@ where
         } else {
             // A token with whitespace inside (a model with spaces in tokens) is
             // tagged as its treebank spells it: one U+0020 per run (a tab alone too).
-            let free = core::mem::take(&mut arena);
-            words[n_words] = match one_space_into(surface, free) {
-                Some(len) if free[..len] != *surface.as_bytes() => {
-                    let (word, free) = free.split_at_mut(len);
-                    arena = free;
-                    word
-                }
-                _ => {
-                    arena = free;
-                    surface.as_bytes()
-                }
-            };
+            words[n_words] = spelled(&mut arena, surface, |out| one_space_into(surface, out));
             n_words += 1;
         }
         *count = (n_words - before) as u32;
@@ -646,6 +624,27 @@ where
         words: &words[..n_words],
         tags: &tags[..n_words],
     })
+}
+
+/// The word `write` spells `word` as (into the front of `arena`, which keeps the rest):
+/// `word` itself, taking no room, where the spelling is the same (or does not fit).
+fn spelled<'s>(
+    arena: &mut &'s mut [u8],
+    word: &'s str,
+    write: impl FnOnce(&mut [u8]) -> Option<usize>,
+) -> &'s [u8] {
+    let free = core::mem::take(arena);
+    match write(free) {
+        Some(len) if free[..len] != *word.as_bytes() => {
+            let (spelled, rest) = free.split_at_mut(len);
+            *arena = rest;
+            spelled
+        }
+        _ => {
+            *arena = free;
+            word.as_bytes()
+        }
+    }
 }
 
 /// Types for which every bit pattern is a valid value.

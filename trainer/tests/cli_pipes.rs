@@ -256,6 +256,20 @@ fn a_dash_is_refused_as_a_file_name_and_dev_stdin_is_read() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs `postag ARGS` through `sh` in `dir` (for redirections such as `>&-`); requires
+/// failure and returns stderr.
+fn fails_in_shell(dir: &Path, args: &str) -> String {
+    let out = std::process::Command::new("sh")
+        .current_dir(dir)
+        .args(["-c", &format!("\"$0\" {args}")])
+        .arg(env!("CARGO_BIN_EXE_postag"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "postag {args} should fail: {err}");
+    err
+}
+
 /// Standard output redirected to a file: `-o /dev/stdout` (or `/dev/fd/1`) writes to
 /// the open stream, after what the file holds and in its append mode, as any program
 /// writing there would; the file is not replaced. `train` writes no side files beside
@@ -322,14 +336,7 @@ fn dev_stdout_redirected_to_a_file_writes_to_the_stream() {
     common::ok(&dir, &["inspect", "--model", model.to_str().unwrap()]);
     // Closed: the error says so (without `-o` too).
     for args in ["-o /dev/stdout", ""] {
-        let out = std::process::Command::new("sh")
-            .current_dir(&dir)
-            .args(["-c", &format!("\"$0\" tag -i in.txt {args} >&-")])
-            .arg(env!("CARGO_BIN_EXE_postag"))
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args}: {err}");
+        let err = fails_in_shell(&dir, &format!("tag -i in.txt {args} >&-"));
         assert!(err.contains("standard output is closed"), "{args}: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -340,16 +347,7 @@ fn dev_stdout_redirected_to_a_file_writes_to_the_stream() {
 #[test]
 fn closed_or_doubly_read_standard_input_and_empty_paths_are_refused() {
     let dir = workdir("stdin-closed");
-    let closed = |args: &str| {
-        let out = std::process::Command::new("sh")
-            .current_dir(&dir)
-            .args(["-c", &format!("\"$0\" {args} <&-")])
-            .arg(env!("CARGO_BIN_EXE_postag"))
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args}");
-        String::from_utf8(out.stderr).unwrap()
-    };
+    let closed = |args: &str| fails_in_shell(&dir, &format!("{args} <&-"));
     for args in ["tag", "tag -i /dev/stdin", "eval --data /dev/stdin"] {
         let err = closed(args);
         assert!(err.contains("standard input"), "{args}: {err}");
