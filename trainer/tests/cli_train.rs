@@ -540,6 +540,28 @@ fn train_learns_the_segmenter_exactly_as_train_then_segmenter() {
             "{preset} {extra:?}"
         );
     }
+    // An --init model's segmenter is kept as it is: segmenter flags would not apply.
+    let mut args = vec![
+        "train",
+        "--train",
+        "train.conllu",
+        "--init",
+        "auto.postag",
+        "--epochs",
+        "1",
+        "-q",
+    ];
+    args.extend(["-o", "i.postag", "--segmenter-f32"]);
+    let out = common::run(&dir, &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "--segmenter-f32 cannot be combined with an --init model that carries a segmenter"
+        ),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!dir.join("i.postag").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -593,7 +615,16 @@ fn bad_settings_and_outputs_are_refused_before_training() {
             .map(|s| s.to_string())
             .collect()
     };
-    let cases: [(Vec<String>, &str); 9] = [
+    let cases: [(Vec<String>, &str); 11] = [
+        // Flags that would have no effect.
+        (
+            train(&["-o", "m.postag", "--patience", "3"]),
+            "the following required arguments were not provided:\n  --dev <DEV>",
+        ),
+        (
+            train(&["-o", "m.postag", "--no-segmenter", "--segmenter-dim", "8"]),
+            "the argument '--no-segmenter' cannot be used with '--segmenter-dim <SEGMENTER_DIM>'",
+        ),
         // Numbers f32 cannot hold: 0 or infinity there.
         (
             train(&["-o", "m.postag", "--clip", "1e-300"]),

@@ -61,8 +61,9 @@ pub struct TrainArgs {
     /// Clip the gradient's L2 norm to this (0: no clipping).
     #[arg(long, value_parser = f32_value)]
     pub(super) clip: Option<f32>,
-    /// Stop after this many epochs without a better dev accuracy (0: never).
-    #[arg(long)]
+    /// Stop after this many epochs without a better dev accuracy (0: never); needs
+    /// `--dev`.
+    #[arg(long, requires = "dev")]
     pub(super) patience: Option<usize>,
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = crate::tagging::parse_threads)]
@@ -147,11 +148,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub(super) max_sentences: Option<usize>,
     /// Do not learn a segmenter, even when the training data carries `# text`.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = [
+        "segmenter_steps", "segmenter_dim", "segmenter_hidden",
+        "segmenter_unidirectional", "segmenter_int8", "segmenter_f32",
+    ])]
     pub(super) no_segmenter: bool,
-    /// Segmenter: optimizer steps (as `postag segmenter --steps`).
-    #[arg(long, default_value_t = SegOpts::default().steps)]
-    pub(super) segmenter_steps: usize,
+    /// Segmenter: optimizer steps (as `postag segmenter --steps`, and its default).
+    #[arg(long)]
+    pub(super) segmenter_steps: Option<usize>,
     /// Segmenter: char embedding size (as `postag segmenter --dim`) (default: the
     /// preset's: 24; micro and nano 12, to keep their blobs small).
     #[arg(long)]
@@ -204,13 +208,26 @@ impl TrainArgs {
             Preset::Default | Preset::Tiny => (SegOpts::default().dim, SegOpts::default().hidden),
         };
         SegOpts {
-            steps: self.segmenter_steps,
+            steps: self.segmenter_steps.unwrap_or(SegOpts::default().steps),
             dim: self.segmenter_dim.unwrap_or(dim),
             hidden: self.segmenter_hidden.unwrap_or(hidden),
             bidirectional: !self.segmenter_unidirectional,
             seed: self.seed,
             ..Default::default()
         }
+    }
+
+    /// The segmenter's flags that were given, by name.
+    pub(super) fn segmenter_flags(&self) -> Vec<&'static str> {
+        let given = [
+            ("--segmenter-steps", self.segmenter_steps.is_some()),
+            ("--segmenter-dim", self.segmenter_dim.is_some()),
+            ("--segmenter-hidden", self.segmenter_hidden.is_some()),
+            ("--segmenter-unidirectional", self.segmenter_unidirectional),
+            ("--segmenter-int8", self.segmenter_int8),
+            ("--segmenter-f32", self.segmenter_f32),
+        ];
+        given.iter().filter(|g| g.1).map(|g| g.0).collect()
     }
 
     /// The preset: `--preset`, or the default one.

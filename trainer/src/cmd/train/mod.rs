@@ -341,10 +341,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
     // to or the --init model brings its own: decided (and its options checked) now,
     // learned after the tagger.
     let seg_opts = args.segmenter_opts();
+    let init_segmenter = init_blob
+        .as_deref()
+        .is_some_and(|b| Segmenter::from_bytes(b).ok().flatten().is_some());
+    let seg_flags = args.segmenter_flags();
+    if init_segmenter && !seg_flags.is_empty() {
+        return Err(crate::cmd::usage(anyhow::anyhow!(
+            "{} cannot be combined with an --init model that carries a segmenter: its segmenter is kept unchanged",
+            seg_flags.join(", ")
+        )));
+    }
     let learn_segmenter = !args.no_segmenter
-        && init_blob
-            .as_deref()
-            .is_none_or(|b| Segmenter::from_bytes(b).ok().flatten().is_none())
+        && !init_segmenter
         && rawtext::has_text(&rawtext::read(&args.train).context(
             "the training data's tokens are read for a segmenter (--no-segmenter skips it)",
         )?);
