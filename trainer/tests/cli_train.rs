@@ -327,6 +327,19 @@ fn resumed_and_repeated_runs_give_identical_models() {
             "{err}"
         );
         assert!(!dir.join("e.postag").exists());
+        // One resumed on another thread count is refused: it would give other weights.
+        std::fs::copy(&ckpt, dir.join("f.postag.ckpt")).unwrap();
+        let mut one_thread: Vec<&str> = args("f.postag")
+            .into_iter()
+            .map(|a| if a == "2" { "1" } else { a })
+            .collect();
+        one_thread.push("--resume");
+        let err = fails(&dir, &one_thread);
+        assert!(
+            err.contains("f.postag.ckpt was written by a run on 2 threads, and the weights depend on the thread count; resume with --threads 2"),
+            "{err}"
+        );
+        assert!(!dir.join("f.postag").exists());
     }
     let mut resume = args("c.postag");
     resume.push("--resume");

@@ -13,10 +13,11 @@ use crate::nn::optim::AdamState;
 
 /// The file starts with this, then the encoded [`Checkpoint`], then the CRC-32 of
 /// everything before it (little-endian), as a model blob ends.
-const MAGIC: &[u8; 8] = b"PTCKPT03";
+const MAGIC: &[u8; 8] = b"PTCKPT04";
 
-/// The magic of the checkpoints of earlier versions of postag, which carry no CRC.
-const OLD_MAGIC: &[u8; 8] = b"PTCKPT02";
+/// The magics of the checkpoints of earlier versions of postag (without a CRC, or
+/// without the thread count).
+const OLD_MAGICS: [&[u8; 8]; 2] = [b"PTCKPT02", b"PTCKPT03"];
 
 /// The state after a finished epoch.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -25,6 +26,8 @@ pub struct Checkpoint {
     pub settings: Settings,
     /// CRC-32 of the training file, then of the dev file if any.
     pub data: Vec<u32>,
+    /// The run's worker threads, on which its weights depend.
+    pub threads: usize,
     /// The weights after the epoch, as an f32 model blob.
     pub params_blob: Vec<u8>,
     /// Optimizer moments and step count.
@@ -71,7 +74,7 @@ impl Checkpoint {
                 path.display()
             )
         };
-        if bytes.starts_with(OLD_MAGIC) {
+        if OLD_MAGICS.iter().any(|m| bytes.starts_with(*m)) {
             bail!(
                 "{} was written by an earlier version of postag; remove it, or train without --resume to start over",
                 path.display()
@@ -105,6 +108,7 @@ mod tests {
         Checkpoint {
             settings: Settings::preset(Preset::Tiny),
             data: vec![0x1234_5678, 9],
+            threads: 3,
             params_blob: (0..200u8).collect(),
             adam: AdamState {
                 step: 7,
@@ -172,12 +176,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(e, "run/m.postag.ckpt is not a postag training checkpoint");
-        let mut old = good;
-        old[..8].copy_from_slice(OLD_MAGIC);
-        let e = Checkpoint::from_bytes(&old, path).unwrap_err().to_string();
-        assert!(
-            e.contains("an earlier version of postag") && e.ends_with(advice),
-            "{e}"
-        );
+        for magic in OLD_MAGICS {
+            let mut old = good.clone();
+            old[..8].copy_from_slice(magic);
+            let e = Checkpoint::from_bytes(&old, path).unwrap_err().to_string();
+            assert!(
+                e.contains("an earlier version of postag") && e.ends_with(advice),
+                "{e}"
+            );
+        }
     }
 }

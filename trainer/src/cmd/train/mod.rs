@@ -394,6 +394,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     ckpt_path.display()
                 );
             }
+            if c.threads != workers {
+                bail!(
+                    "{} was written by a run on {} threads, and the weights depend on the thread count; resume with --threads {}",
+                    ckpt_path.display(),
+                    c.threads,
+                    c.threads
+                );
+            }
             if c.settings != settings {
                 bail!(
                     "{} was written for other settings ({}); remove it or train with the same flags",
@@ -499,6 +507,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             Checkpoint {
                 settings: settings.clone(),
                 data: data.clone(),
+                threads: workers,
                 params_blob: blob,
                 adam: learner.adam.state(),
                 rng: rng.state(),
