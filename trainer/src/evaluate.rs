@@ -76,14 +76,35 @@ pub fn evaluate(
     column: TagColumn,
     threads: usize,
 ) -> Result<Evaluation> {
-    let forms: Vec<Vec<&str>> = sentences.iter().map(Sentence::forms).collect();
-    let name = |i: usize| {
-        let line = sentences[i].words.first().map_or(0, |w| w.line_number);
-        format!("{}:{line}", source.display())
-    };
     check_vocabulary(model, sentences, &source.display().to_string())?;
     warn_unknown_tags(model, sentences, column, &source.display().to_string());
-    warn_long_sentences(&forms, &name);
+    let forms: Vec<Vec<&str>> = sentences.iter().map(Sentence::forms).collect();
+    warn_long_sentences(&forms, &sentence_name(sentences, source));
+    score(model, sentences, source, column, threads)
+}
+
+/// `source:line` of the first word of sentence `i`.
+fn sentence_name<'a>(
+    sentences: &'a [Sentence],
+    source: &'a std::path::Path,
+) -> impl Fn(usize) -> String + Sync + 'a {
+    move |i: usize| {
+        let line = sentences[i].words.first().map_or(0, |w| w.line_number);
+        format!("{}:{line}", source.display())
+    }
+}
+
+/// [`evaluate`] without its checks and warnings, for data that went through them with
+/// a model of the same vocabularies and tags (a training run's dev data, each epoch).
+pub fn score(
+    model: &Model<'_>,
+    sentences: &[Sentence],
+    source: &std::path::Path,
+    column: TagColumn,
+    threads: usize,
+) -> Result<Evaluation> {
+    let forms: Vec<Vec<&str>> = sentences.iter().map(Sentence::forms).collect();
+    let name = sentence_name(sentences, source);
     let tagged = tag_all(model, &forms, false, threads, &name)?;
     let mut ev = Evaluation::default();
     let mut all = Count::default();

@@ -66,6 +66,10 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("m.postag.report.json")).unwrap())
             .unwrap();
     assert_eq!(report["epochs"].as_array().unwrap().len(), 6);
+    // Every core by default; no segmenter with --no-segmenter.
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(report["threads"].as_u64(), Some(cores as u64));
+    assert_eq!(report["segmenter"], Value::Null);
     let last_loss = report["epochs"][5]["train_loss"].as_f64().unwrap();
     assert!(
         last_loss < report["epochs"][0]["train_loss"].as_f64().unwrap(),
@@ -488,6 +492,27 @@ fn train_learns_the_segmenter_exactly_as_train_then_segmenter() {
             &[train("auto.postag", &train_seg_opts), quantize.to_vec()].concat(),
         );
         assert!(has_segmenter("auto.postag"));
+        let report: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("auto.postag.report.json")).unwrap(),
+        )
+        .unwrap();
+        let seg = &report["segmenter"];
+        assert_eq!(report["threads"].as_u64(), Some(1));
+        assert_eq!(
+            (
+                &seg["dim"],
+                &seg["hidden"],
+                &seg["steps"],
+                &seg["bidirectional"]
+            ),
+            (
+                &Value::from(8),
+                &Value::from(8),
+                &Value::from(20),
+                &Value::from(true)
+            )
+        );
+        assert_eq!(seg["int8"].as_bool(), Some(!int8.is_empty()));
         ok(
             &dir,
             &[
@@ -614,6 +639,30 @@ fn training_settings_must_be_finite_numbers_in_range() {
 /// What can be checked before training is refused before it, naming the flag or the
 /// file: segmenter sizes past the format's limit, `--max-sentences 0`, an output that
 /// is a directory, `--preset` with `--init`, a tag with a space (its file and line).
+/// A warning about the dev data comes once a run, not once an epoch.
+#[test]
+fn dev_data_warnings_come_once() {
+    let dir = workdir("dev-warnings");
+    let word =
+        |id: u32, form: &str, tag: &str| format!("{id}\t{form}\t_\t{tag}\t_\t_\t_\t_\t_\t_\n");
+    let train = format!("{}{}\n", word(1, "The", "DET"), word(2, "dog", "NOUN"));
+    let dev = format!("{}{}\n", word(1, "The", "DT"), word(2, "dog", "NOUN"));
+    std::fs::write(dir.join("t.conllu"), train.repeat(4)).unwrap();
+    std::fs::write(dir.join("d.conllu"), dev).unwrap();
+    let out = common::run(
+        &dir,
+        &[
+            "train", "--train", "t.conllu", "--dev", "d.conllu", "--preset", "tiny", "--epochs",
+            "4", "-q", "-o", "m.postag",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let warning = "d.conllu: 1 of 2 gold UPOS tags are not among the model's 2 tags";
+    assert_eq!(err.matches(warning).count(), 1, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Wrong flags exit with status 2.
 #[test]
 fn bad_settings_and_outputs_are_refused_before_training() {
@@ -865,6 +914,18 @@ fn a_diverged_run_writes_nothing_and_a_device_gets_no_side_files() {
     let err = fails(&dir, &args);
     assert!(err.contains("training diverged"), "{err}");
     assert!(!dir.join("big.postag").exists() && !dir.join("big.postag.ckpt").exists());
+    // One that diverged without overflowing is written, with a warning: its loss is
+    // above that of scoring every tag alike.
+    let args = with(&["--lr", "10", "--clip", "0", "-o", "far.postag"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::run(&dir, &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("is above that of scoring all")
+            && err.contains("training diverged or learned nothing"),
+        "{err}"
+    );
     // A FIFO read by a cat: the model goes through it; nothing lands beside it.
     let fifo = dir.join("pipe");
     assert!(std::process::Command::new("mkfifo")
@@ -893,11 +954,9 @@ fn a_diverged_run_writes_nothing_and_a_device_gets_no_side_files() {
     let args = with(&["-o", "/proc/self/fd/1"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = common::run(&dir, &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("warning"), "a run that learned: {err}");
     Model::from_bytes(&out.stdout).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,7 +12,7 @@ use super::params::Cell;
 use super::rng::Rng;
 
 /// Shape and schedule.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct SegOpts {
     /// Embedding size E.
     pub dim: usize,

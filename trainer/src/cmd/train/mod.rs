@@ -11,7 +11,7 @@ use postag_core::{Error, Model, MAX_TOKENS};
 
 use crate::cmd::{progress_bar, ModelFile};
 use crate::conllu::{self, TagColumn};
-use crate::evaluate::evaluate;
+use crate::evaluate::{evaluate, score};
 use crate::fsio::{sibling, write_atomic};
 use crate::model_io::{from_model, is_quantized, to_blob};
 use crate::nn::{self, Adam, Arch, CharArch, Params, Rng, Sgd, TrainOpts};
@@ -29,7 +29,7 @@ pub use report::EpochRecord;
 pub use settings::{Optimizer, Preset, Settings};
 
 use checkpoint::Checkpoint;
-use report::{write_report, Report};
+use report::{write_report, Report, SegmenterReport};
 
 fn build_arch(s: &Settings, vocab: &Vocab) -> Arch {
     Arch {
@@ -473,7 +473,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let dev_accuracy = match &dev {
             Some(d) => {
                 let model = Model::from_bytes(&blob)?;
-                Some(evaluate(&model, d, dev_path, column, workers)?.accuracy)
+                // Checked and warned about once a run.
+                let first = epoch == start_epoch;
+                let eval = if first { evaluate } else { score };
+                Some(eval(&model, d, dev_path, column, workers)?.accuracy)
             }
             None => None,
         };
@@ -525,6 +528,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             settings.epochs
         );
     };
+    warn_unlearned(&history[best_epoch - 1], vocab.tags.len());
     // The kept epoch, in the requested storage, with the --init model's segmenter.
     let mut final_blob = if settings.quantize {
         let model = Model::from_bytes(&best_blob)?;
@@ -533,10 +537,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
     } else {
         best_blob
     };
+    if let Err(e) = check_tags_train(
+        &Model::from_bytes(&final_blob)?,
+        &train,
+        history.last().map(|r| r.train_loss),
+    ) {
+        // Its weights are the diverged run's: no use to resume from.
+        if side_files {
+            let _ = std::fs::remove_file(&ckpt_path);
+        }
+        return Err(e);
+    }
     if let Some(init_blob) = &init_blob {
         final_blob = copy_segmenter(init_blob, &final_blob)?;
     }
     // The same steps as `postag segmenter` on the written model: the same bytes.
+    let mut segmenter = None;
     if learn_segmenter {
         say(format!(
             "learning the segmenter from the # text of {}",
@@ -544,20 +560,25 @@ pub fn run(args: TrainArgs) -> Result<()> {
         ));
         let w = crate::cmd::segmenter::learn(&args.train, &seg_opts, args.quiet)?;
         let int8 = args.switches().segmenter_int8.unwrap_or(settings.quantize);
+        segmenter = Some(SegmenterReport {
+            opts: seg_opts,
+            int8,
+        });
         let storage = if int8 { Storage::I8 } else { Storage::F32 };
         final_blob = with_segmenter(&final_blob, Some(&w), storage)?;
     }
     let model = Model::from_bytes(&final_blob)?;
-    if let Err(e) = check_tags_train(&model, &train, history.last().map(|r| r.train_loss)) {
-        // Its weights are the diverged run's: no use to resume from.
-        if side_files {
-            let _ = std::fs::remove_file(&ckpt_path);
-        }
-        return Err(e);
-    }
     let dev_eval = dev
         .as_ref()
-        .map(|d| evaluate(&model, d, dev_path, column, workers))
+        .map(|d| {
+            // Checked and warned about already, unless no epoch ran here.
+            let eval = if history.len() >= start_epoch {
+                score
+            } else {
+                evaluate
+            };
+            eval(&model, d, dev_path, column, workers)
+        })
         .transpose()?;
     write_atomic(&args.output, &final_blob)?;
     if side_files {
@@ -570,6 +591,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         train: args.train.display().to_string(),
         dev_data: args.dev.as_ref().map(|p| p.display().to_string()),
         settings: &settings,
+        threads: workers,
+        segmenter,
         train_sentences: set.sentences.len(),
         train_tokens: tokens,
         word_vocab: vocab.words.len(),
@@ -634,6 +657,19 @@ fn settings_diff(a: &Settings, b: &Settings) -> String {
 
 /// Refuses a trained model whose arithmetic overflows on its own training data (a
 /// run that diverged: huge weights give NaN scores), before anything is written.
+/// Warns when the kept epoch's training loss is above that of a model that gives every
+/// one of `tags` tags the same score (ln `tags`): a run that diverged without
+/// overflowing, or one too short to learn.
+fn warn_unlearned(kept: &EpochRecord, tags: usize) {
+    let uniform = (tags as f64).ln();
+    if kept.train_loss > uniform {
+        eprintln!(
+            "warning: the training loss of the kept epoch ({}), {:.4}, is above that of scoring all {tags} tags alike (ln {tags} = {uniform:.4}): training diverged or learned nothing (lower --lr, set --clip, or train longer)",
+            kept.epoch, kept.train_loss
+        );
+    }
+}
+
 fn check_tags_train(
     model: &Model<'_>,
     train: &[conllu::Sentence],

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::Settings;
 use crate::evaluate::Evaluation;
 use crate::fsio::{sibling, write_atomic};
+use crate::nn::segmenter::SegOpts;
 use crate::svg;
 
 /// One epoch's record in the report.
@@ -26,6 +27,10 @@ pub(super) struct Report<'a> {
     pub train: String,
     pub dev_data: Option<String>,
     pub settings: &'a Settings,
+    /// Worker threads (the weights depend on their number).
+    pub threads: usize,
+    /// The segmenter learned into the model, if one was.
+    pub segmenter: Option<SegmenterReport>,
     pub train_sentences: usize,
     pub train_tokens: usize,
     pub word_vocab: usize,
@@ -39,6 +44,15 @@ pub(super) struct Report<'a> {
     pub tokens_per_second: f64,
     pub model_bytes: usize,
     pub scratch_bytes_64_tokens: usize,
+}
+
+/// A learned segmenter's settings.
+#[derive(Serialize)]
+pub(super) struct SegmenterReport {
+    #[serde(flatten)]
+    pub opts: SegOpts,
+    /// Its weight matrices are int8 (else f32).
+    pub int8: bool,
 }
 
 /// The suffixes of the files `train` writes beside its model: the checkpoint, the
