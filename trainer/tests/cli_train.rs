@@ -636,18 +636,23 @@ fn training_settings_must_be_finite_numbers_in_range() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// What can be checked before training is refused before it, naming the flag or the
-/// file: segmenter sizes past the format's limit, `--max-sentences 0`, an output that
-/// is a directory, `--preset` with `--init`, a tag with a space (its file and line).
-/// A warning about the dev data comes once a run, not once an epoch.
+/// A warning about the dev data comes once a run, not once an epoch. A sentence longer
+/// than a model reads at once trains, and is evaluated in windows, as `eval` does.
 #[test]
 fn dev_data_warnings_come_once() {
     let dir = workdir("dev-warnings");
     let word =
-        |id: u32, form: &str, tag: &str| format!("{id}\t{form}\t_\t{tag}\t_\t_\t_\t_\t_\t_\n");
+        |id: usize, form: &str, tag: &str| format!("{id}\t{form}\t_\t{tag}\t_\t_\t_\t_\t_\t_\n");
     let train = format!("{}{}\n", word(1, "The", "DET"), word(2, "dog", "NOUN"));
-    let dev = format!("{}{}\n", word(1, "The", "DT"), word(2, "dog", "NOUN"));
-    std::fs::write(dir.join("t.conllu"), train.repeat(4)).unwrap();
+    let long: String = (1..=postag_core::MAX_TOKENS + 1)
+        .map(|i| word(i, ["The", "dog"][i % 2], ["DET", "NOUN"][i % 2]))
+        .collect();
+    let dev = format!(
+        "{}{}\n{long}\n",
+        word(1, "The", "DT"),
+        word(2, "dog", "NOUN")
+    );
+    std::fs::write(dir.join("t.conllu"), train.repeat(4) + &long + "\n").unwrap();
     std::fs::write(dir.join("d.conllu"), dev).unwrap();
     let out = common::run(
         &dir,
@@ -658,11 +663,16 @@ fn dev_data_warnings_come_once() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    let warning = "d.conllu: 1 of 2 gold UPOS tags are not among the model's 2 tags";
+    let warning = "d.conllu: 1 of 4099 gold UPOS tags are not among the model's 2 tags";
     assert_eq!(err.matches(warning).count(), 1, "{err}");
+    let windows = "d.conllu:4: 4097 tokens, more than the 4096 the model reads at once";
+    assert_eq!(err.matches(windows).count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// What can be checked before training is refused before it, naming the flag or the
+/// file: segmenter sizes past the format's limit, `--max-sentences 0`, an output that
+/// is a directory, `--preset` with `--init`, a tag with a space (its file and line).
 /// Wrong flags exit with status 2.
 #[test]
 fn bad_settings_and_outputs_are_refused_before_training() {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use postag_core::segment::build::{copy_segmenter, with_segmenter};
 use postag_core::segment::Segmenter;
 use postag_core::tensor::Storage;
-use postag_core::{Error, Model, MAX_TOKENS};
+use postag_core::{Error, Model};
 
 use crate::cmd::{progress_bar, ModelFile};
 use crate::conllu::{self, TagColumn};
@@ -69,14 +69,6 @@ fn read_data(
     conllu::require_tags(&sentences, column, path)?;
     if sentences.iter().all(|s| s.words.is_empty()) {
         bail!("{} has no words", path.display());
-    }
-    if let Some(s) = sentences.iter().find(|s| s.words.len() > MAX_TOKENS) {
-        bail!(
-            "{}:{}: a sentence of {} words; models tag at most {MAX_TOKENS} per sentence",
-            path.display(),
-            s.words[0].line_number,
-            s.words.len()
-        );
     }
     Ok(sentences)
 }
