@@ -642,17 +642,19 @@ pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], ze
     }
 }
 
-/// In place `x <- x - log(sum(exp(x)))`, computed stably around the maximum.
+/// In place `x <- x - log(sum(exp(x)))`, computed stably around the maximum `m` as
+/// PyTorch does: `(x - m) - log(sum(exp(x - m)))`, so that the log of the sum is never
+/// lost against a large `m` (two equal logits of 3e38 each get ln(1/2), not 0).
 pub fn log_softmax(x: &mut [f32]) {
     // The largest element by compare (NaN never wins), where `f32::max` is a library
-    // call on Cortex-M; either zero's sign makes the same `shift` and results.
+    // call on Cortex-M; either zero's sign makes the same results.
     let max = x
         .iter()
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     let sum: f32 = x.iter().map(|&v| exp_inline(v - max)).sum();
-    let shift = max + libm::logf(sum);
+    let log_sum = libm::logf(sum);
     for v in x.iter_mut() {
-        *v -= shift;
+        *v = (*v - max) - log_sum;
     }
 }
 
@@ -875,5 +877,16 @@ mod tests {
         assert_eq!(argmax(&[f32::NAN, 1.0, 1.0]), 1);
         assert_eq!(argmax(&[f32::NAN, f32::NAN, f32::NAN]), 0);
         assert_eq!(argmax(&[1.0, f32::NAN, 2.0]), 2);
+    }
+
+    #[test]
+    fn log_softmax_keeps_the_log_of_the_sum_beside_huge_logits() {
+        // Two equal logits near f32's limit: each has probability 1/2, the third 0.
+        let mut x = [3.0e38f32, 3.0e38, -3.0e38];
+        log_softmax(&mut x);
+        let half = -core::f32::consts::LN_2;
+        assert_eq!(x[..2], [half, half], "{x:?}");
+        // -6e38 is beyond f32: probability 0.
+        assert_eq!(x[2], f32::NEG_INFINITY);
     }
 }
