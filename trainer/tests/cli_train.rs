@@ -563,7 +563,8 @@ fn train_learns_the_segmenter_exactly_as_train_then_segmenter() {
     for (preset, extra, want) in [
         ("micro", &[][..], (12, 20)),
         ("micro", &["--segmenter-hidden", "8"][..], (12, 8)),
-        ("tiny", &[][..], (24, 48)),
+        ("tiny", &[][..], (8, 16)),
+        ("default", &[][..], (24, 48)),
     ] {
         let mut args = train("p.postag", &["--segmenter-steps", "2"]);
         args[4] = preset;

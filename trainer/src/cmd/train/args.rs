@@ -153,15 +153,16 @@ pub struct TrainArgs {
         "segmenter_unidirectional", "segmenter_int8", "segmenter_f32",
     ])]
     pub(super) no_segmenter: bool,
-    /// Segmenter: optimizer steps (as `postag segmenter --steps`, and its default).
+    /// Segmenter: optimizer steps (as `postag segmenter --steps`) (default: that
+    /// command's; 300 for the tiny preset).
     #[arg(long)]
     pub(super) segmenter_steps: Option<usize>,
     /// Segmenter: char embedding size (as `postag segmenter --dim`) (default: the
-    /// preset's: 24; micro and nano 12, to keep their blobs small).
+    /// preset's: 24; micro and nano 12, to keep their blobs small; tiny 8).
     #[arg(long)]
     pub(super) segmenter_dim: Option<usize>,
     /// Segmenter: LSTM hidden size per direction (as `postag segmenter --hidden`)
-    /// (default: the preset's: 48; micro and nano 20).
+    /// (default: the preset's: 48; micro and nano 20; tiny 16).
     #[arg(long)]
     pub(super) segmenter_hidden: Option<usize>,
     /// Segmenter: a forward-only LSTM (as `postag segmenter --unidirectional`).
@@ -203,12 +204,15 @@ impl TrainArgs {
     /// The segmenter's options (`postag segmenter`'s, with `--seed`; sizes from the
     /// preset unless given).
     pub(super) fn segmenter_opts(&self) -> SegOpts {
-        let (dim, hidden) = match self.preset() {
-            Preset::Micro | Preset::Nano => (12, 20),
-            Preset::Default | Preset::Tiny => (SegOpts::default().dim, SegOpts::default().hidden),
+        let d = SegOpts::default();
+        let (dim, hidden, steps) = match self.preset() {
+            Preset::Default => (d.dim, d.hidden, d.steps),
+            Preset::Micro | Preset::Nano => (12, 20, d.steps),
+            // Seconds, not minutes: for smoke tests, as the preset's tagger.
+            Preset::Tiny => (8, 16, 300),
         };
         SegOpts {
-            steps: self.segmenter_steps.unwrap_or(SegOpts::default().steps),
+            steps: self.segmenter_steps.unwrap_or(steps),
             dim: self.segmenter_dim.unwrap_or(dim),
             hidden: self.segmenter_hidden.unwrap_or(hidden),
             bidirectional: !self.segmenter_unidirectional,
