@@ -656,6 +656,9 @@ postag_status postag_text_size(const struct postag_model *model,
  *
  * Errors: those of `postag_text_size`, `POSTAG_STATUS_SCRATCH_TOO_SMALL`,
  * `POSTAG_STATUS_OUTPUT_TOO_SMALL`; nothing is written then.
+ * `POSTAG_STATUS_NON_FINITE_SCORE`: a character's scores are NaN or infinite (the
+ * segmenter's finite weights overflow f32 on this text); `*n_tokens_out` and
+ * `*consumed_out` are not written, and `tokens_out` holds no result.
  *
  * # Safety
  * `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;

@@ -529,7 +529,9 @@ impl Model {
                 if k % 256 == 255 {
                     signals()?;
                 }
-                sentences.push(sentence.map_err(core_err)?);
+                sentences.push(sentence.map_err(|e| {
+                    PostagError::new_err(format!("{}: its segmenter: {e}", self.name))
+                })?);
             }
             let words: Vec<Vec<String>> = sentences
                 .iter()

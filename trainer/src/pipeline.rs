@@ -26,11 +26,18 @@ pub struct SysSentence {
 /// Splits `text` into sentences of tokens (multiword tokens expanded); with
 /// `presegmented`, each line that is not blank is one sentence
 /// ([`postag_core::segment::line_sentences`]).
-pub fn segment(seg: &Segmenter<'_>, text: &str, presegmented: bool) -> Result<Vec<SysSentence>> {
+/// Segments `text` with the segmenter of the model `name` (which errors name).
+pub fn segment(
+    seg: &Segmenter<'_>,
+    name: &str,
+    text: &str,
+    presegmented: bool,
+) -> Result<Vec<SysSentence>> {
     let raw = match presegmented {
-        true => line_sentences(seg, text)?,
-        false => sentences(seg, text)?,
-    };
+        true => line_sentences(seg, text),
+        false => sentences(seg, text),
+    }
+    .map_err(|e| segmenter_error(name, e))?;
     Ok(raw
         .into_iter()
         .map(|s| SysSentence {
@@ -43,7 +50,12 @@ pub fn segment(seg: &Segmenter<'_>, text: &str, presegmented: bool) -> Result<Ve
 
 /// The segmenter of a blob, if it has one; an error in its section says so.
 pub fn optional_segmenter<'a>(bytes: &'a [u8], name: &str) -> Result<Option<Segmenter<'a>>> {
-    Segmenter::from_bytes(bytes).map_err(|e| anyhow!("{name}: its segmenter: {e}"))
+    Segmenter::from_bytes(bytes).map_err(|e| segmenter_error(name, e))
+}
+
+/// An error of the segmenter of the model `name`, saying so.
+fn segmenter_error(name: &str, e: Error) -> anyhow::Error {
+    anyhow!("{name}: its segmenter: {e}")
 }
 
 /// The segmenter of a blob, or an error saying it has none.
@@ -290,6 +302,7 @@ pub const RAW_PART_BYTES: usize = 1 << 18;
 pub fn tag_raw(
     model: &Model<'_>,
     seg: &Segmenter<'_>,
+    name: &str,
     text: &str,
     presegmented: bool,
     format: RawFormat,
@@ -311,7 +324,7 @@ pub fn tag_raw(
             let (parts_out, parts_in) = std::sync::mpsc::sync_channel(1);
             let segmenter = scope.spawn(move || {
                 // Stops when the tagger has gone (an error there).
-                segment_parts(seg, text, presegmented, part_bytes, |part| {
+                segment_parts(seg, name, text, presegmented, part_bytes, |part| {
                     parts_out.send(part).is_ok()
                 })
             });
@@ -324,7 +337,7 @@ pub fn tag_raw(
         })?
     } else {
         let mut failed = None;
-        let cut = segment_parts(seg, text, presegmented, part_bytes, |part| {
+        let cut = segment_parts(seg, name, text, presegmented, part_bytes, |part| {
             let result = writer.add(part);
             let go_on = result.is_ok();
             failed = result.err();
@@ -352,6 +365,7 @@ pub fn tag_raw(
 /// segmenter's window cut.
 fn segment_parts(
     seg: &Segmenter<'_>,
+    name: &str,
     text: &str,
     presegmented: bool,
     part_bytes: usize,
@@ -367,7 +381,7 @@ fn segment_parts(
         let s = match s {
             Ok(s) => s,
             Err(e) => {
-                take(Err(e.into()));
+                take(Err(segmenter_error(name, e)));
                 return Ok(cut);
             }
         };
@@ -550,7 +564,7 @@ pub fn eval_raw(
         false => crate::rawtext::raw_text(gold),
     };
     let started = std::time::Instant::now();
-    let mut sentences = segment(&seg, &text, presegmented)?;
+    let mut sentences = segment(&seg, name, &text, presegmented)?;
     let segment_seconds = started.elapsed().as_secs_f64();
     tag(&model, &mut sentences, threads)?;
     let system = to_tok_sentences(&text, &sentences);

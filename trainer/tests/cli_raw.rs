@@ -365,7 +365,7 @@ fn raw_text_written_part_by_part_is_the_whole_text_written_at_once() {
     ];
     for text in texts {
         for presegmented in [false, true] {
-            let mut whole = pipeline::segment(&seg, text, presegmented).unwrap();
+            let mut whole = pipeline::segment(&seg, "m", text, presegmented).unwrap();
             pipeline::tag(&model, &mut whole, 1).unwrap();
             for format in formats {
                 let expected = match format {
@@ -380,7 +380,8 @@ fn raw_text_written_part_by_part_is_the_whole_text_written_at_once() {
                 {
                     let mut out = Vec::new();
                     let (f, pre) = (format, presegmented);
-                    pipeline::tag_raw(&model, &seg, text, pre, f, threads, part, &mut out).unwrap();
+                    pipeline::tag_raw(&model, &seg, "m", text, pre, f, threads, part, &mut out)
+                        .unwrap();
                     assert_eq!(
                         String::from_utf8(out).unwrap(),
                         expected,
@@ -474,6 +475,52 @@ fn a_broken_segmenter_section_is_named_as_such() {
             err.contains("m.postag: its segmenter: model blob describes an inconsistent model"),
             "{args:?}: {err}"
         );
+    }
+    // Finite int8 scales of 3e38 for the output layer: every character's scores overflow
+    // to infinity. An error naming the segmenter, never labels from them.
+    let mut blob = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
+    let raw = split(&blob).unwrap();
+    let entry = raw
+        .header
+        .tensors
+        .iter()
+        .map(Result::unwrap)
+        .find(|e| e.role == Role::Segmenter(SegPart::OutputWeights))
+        .unwrap();
+    let scales = payload + entry.offset as usize + (entry.rows * entry.cols) as usize;
+    for r in 0..entry.rows as usize {
+        blob[scales + 4 * r..scales + 4 * r + 4].copy_from_slice(&3e38f32.to_le_bytes());
+    }
+    let crc = postag_core::crc32(&blob[..body]);
+    blob[body..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(dir.join("m.postag"), &blob).unwrap();
+    for mut args in commands {
+        if args[0] == "inspect" {
+            // (Its weights are finite: it loads.)
+            common::ok(&dir, args);
+            continue;
+        }
+        if args[0] == "tag" {
+            args = &[
+                "tag",
+                "--model",
+                "m.postag",
+                "--format",
+                "raw",
+                "-i",
+                "in.txt",
+                "-o",
+                "out.conllu",
+            ];
+        }
+        let err = common::fails(&dir, args);
+        assert!(
+            err.contains(
+                "m.postag: its segmenter: the model's arithmetic overflowed on this input"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(!dir.join("out.conllu").exists());
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -706,7 +706,8 @@ impl<'a> Segmenter<'a> {
     /// (decoding never reads its label). `ends`: the text ends the paragraph
     /// ([`Segmenter::rows_of`]). `warm` (only with a cache per direction): the
     /// scratch holds the caches an earlier window left, whose characters are not
-    /// projected again (unless the cache is full: then it starts afresh).
+    /// projected again (unless the cache is full: then it starts afresh). A character
+    /// whose logits are NaN or infinite is [`Error::NonFiniteScore`].
     fn label(
         &self,
         text: &str,
@@ -715,7 +716,7 @@ impl<'a> Segmenter<'a> {
         caches: usize,
         warm: bool,
         ends: bool,
-    ) -> usize {
+    ) -> Result<usize, Error> {
         let h = self.hidden();
         let e = self.embedding_dim();
         let n = text.chars().count();
@@ -777,6 +778,7 @@ impl<'a> Segmenter<'a> {
             logits,
             labels,
             h,
+            overflowed: false,
         };
         let g = 4 * h;
         // The backward direction first: the forward one's labels add its terms.
@@ -810,8 +812,11 @@ impl<'a> Segmenter<'a> {
                 &mut LayerIo::single(&mut io, d, h),
             );
         }
+        if io.overflowed {
+            return Err(Error::NonFiniteScore);
+        }
         by_character(text, labels, chars);
-        n
+        Ok(n)
     }
 
     /// Whether the cached input projections equal those projected at each occurrence
@@ -831,7 +836,8 @@ impl<'a> Segmenter<'a> {
     /// [`Segmenter::scratch_bytes`]`(window)` bytes (with
     /// [`Segmenter::persistent_scratch_bytes`], fewer projections). A window of 0 or above
     /// [`MAX_WINDOW`] is [`Error::InvalidWindow`]; a text of 4 GiB or more
-    /// [`Error::TextTooLong`].
+    /// [`Error::TextTooLong`]; a character whose scores overflow f32 (NaN or infinite:
+    /// weights too large) [`Error::NonFiniteScore`].
     pub fn segment(
         &self,
         text: &str,
@@ -879,7 +885,7 @@ impl<'a> Segmenter<'a> {
                 .nth(window)
                 .map_or(rest.len(), |(b, _)| b);
             let last = end == rest.len();
-            let n = self.label(&rest[..end], words, window, caches, warm, last);
+            let n = self.label(&rest[..end], words, window, caches, warm, last)?;
             warm = caches > 1;
             let labelled = self.split_scratch(words, window, n, caches);
             let (offsets, labels) = (&*labelled.offsets, &*labelled.labels);
@@ -1106,6 +1112,9 @@ struct Directions<'r, 'a> {
     // direction labels it.
     labels: &'r mut [u32],
     h: usize,
+    // Set when a character's logits were NaN or infinite (weights too large for f32):
+    // its label would be arbitrary.
+    overflowed: bool,
 }
 
 impl StackIo for Directions<'_, '_> {
@@ -1138,6 +1147,7 @@ impl StackIo for Directions<'_, '_> {
                 *l += b;
             }
         }
+        self.overflowed |= self.logits.iter().any(|l| !l.is_finite());
         self.labels[t] = CLASS_LABELS[argmax(self.logits)] as u32;
         None
     }
@@ -1420,7 +1430,7 @@ mod tests {
     fn labelled(seg: &Segmenter<'_>, text: &str) -> (Vec<u32>, Vec<u32>) {
         let n = text.chars().count();
         let mut words = std::vec![0u32; seg.scratch_words(n, false).unwrap()];
-        assert_eq!(seg.label(text, &mut words, n, 1, false, true), n);
+        assert_eq!(seg.label(text, &mut words, n, 1, false, true), Ok(n));
         let s = seg.split_scratch(&mut words, n, n, 1);
         (
             s.labels[..n].to_vec(),
@@ -1457,6 +1467,7 @@ mod tests {
             logits: &mut logits,
             labels: &mut labels,
             h,
+            overflowed: false,
         };
         let all = steps.len();
         if let Some(cell) = &seg.backward {
@@ -1565,7 +1576,10 @@ mod tests {
                     // Whitespace leaves its terms as they were: zeros, as the runner's.
                     s.back.fill(0.0);
                     let before = *s.used as usize;
-                    assert_eq!(seg.label(&text, &mut words, window, caches, k > 0, true), n);
+                    assert_eq!(
+                        seg.label(&text, &mut words, window, caches, k > 0, true),
+                        Ok(n)
+                    );
                     let s = seg.split_scratch(&mut words, window, n, caches);
                     let got = (
                         s.labels[..n].to_vec(),
@@ -1644,6 +1658,56 @@ mod tests {
             seg.rows_of(" a", true).map(|r| r.2).collect::<Vec<_>>(),
             [s, a]
         );
+    }
+
+    #[test]
+    fn logits_that_overflow_are_an_error_not_a_label() {
+        // Zero LSTM weights and gate biases of 10: every h is about 0.76 or more, so
+        // each output row (every weight f32::MAX / 4) overflows to +infinity.
+        let (h, dim) = (4, 2);
+        let weights = |out: f32| SegmenterWeights {
+            spaces_in_tokens: false,
+            chars: std::vec![('a', 1), ('.', 2)],
+            embedding: std::vec![0.5; 3 * dim],
+            rows: 3,
+            dim,
+            cells: (0..2)
+                .map(|_| SegCell {
+                    w_ih: std::vec![0.0; 4 * h * dim],
+                    w_hh: std::vec![0.0; 4 * h * h],
+                    bias: std::vec![10.0; 4 * h],
+                })
+                .collect(),
+            out_w: std::vec![out; 5 * 2 * h],
+            out_b: std::vec![0.0; 5],
+            multiwords: std::vec![],
+        };
+        let tagger = RandomModel {
+            chars: None,
+            ..RandomModel::BASE
+        };
+        let base = tagger.build().unwrap().0;
+        for storage in [Storage::F32, Storage::I8] {
+            for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+                assert!(force(Some(level)));
+                for (out, want) in [(1.0, true), (f32::MAX / 4.0, false)] {
+                    let blob = with_segmenter(&base, Some(&weights(out)), storage).unwrap();
+                    let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+                    let mut scratch = std::vec![0u8; seg.scratch_bytes(16).unwrap()];
+                    let mut tokens = std::vec![super::SegToken::default(); 16];
+                    let got = seg.segment("aa. a", 16, &mut scratch, &mut tokens);
+                    match want {
+                        true => assert!(got.is_ok(), "{storage:?} {level:?}: {got:?}"),
+                        false => assert_eq!(
+                            got.map(|_| ()),
+                            Err(Error::NonFiniteScore),
+                            "{storage:?} {level:?}"
+                        ),
+                    }
+                }
+                force(None);
+            }
+        }
     }
 
     #[test]

@@ -138,10 +138,10 @@ fn raw_text(
         Ok(())
     };
     measure("segmenting", &mut || {
-        pipeline::segment(&seg, &text, false).map(drop)
+        pipeline::segment(&seg, file.name(), &text, false).map(drop)
     })?;
     measure("segmenting and tagging", &mut || {
-        let mut sentences = pipeline::segment(&seg, &text, false)?;
+        let mut sentences = pipeline::segment(&seg, file.name(), &text, false)?;
         pipeline::tag(model, &mut sentences, 1)
     })
 }

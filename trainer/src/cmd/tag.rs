@@ -160,6 +160,7 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             crate::pipeline::tag_raw(
                 &model,
                 &seg,
+                model_file.name(),
                 text,
                 presegmented,
                 format,
