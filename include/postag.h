@@ -270,6 +270,11 @@ enum postag_status
      * `tag_batch_iter` with an iterator whose clones differ; no C call returns it).
      */
     POSTAG_STATUS_SENTENCES_CHANGED = 26,
+    /**
+     * A tag name in the blob is empty, holds whitespace or a control character, or
+     * repeats another.
+     */
+    POSTAG_STATUS_BAD_TAG_NAME = 27,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

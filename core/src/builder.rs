@@ -48,13 +48,10 @@ pub enum BuildError {
 /// control characters, and distinct; [`BuildError::BadTagName`] names the first that
 /// is not.
 pub fn check_tag_names(names: &[&str]) -> Result<(), BuildError> {
-    for (i, name) in names.iter().enumerate() {
-        let bad = name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control());
-        if bad || names[..i].contains(name) {
-            return Err(BuildError::BadTagName(String::from(*name)));
-        }
+    match crate::vocab::bad_tag_name(names.iter().copied()) {
+        Some(i) => Err(BuildError::BadTagName(String::from(names[i]))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 impl fmt::Display for BuildError {

@@ -78,6 +78,12 @@ pub enum Error {
     /// The sentences of [`crate::Model::tag_batch_iter`] changed from one pass over
     /// its iterator to another (each clone must yield the same sentences).
     SentencesChanged,
+    /// A tag name is empty, holds whitespace or a control character, or repeats an
+    /// earlier tag's (tag names are written in CoNLL-U columns and as `word/TAG`).
+    BadTagName {
+        /// The tag's index.
+        tag: u16,
+    },
     /// A segmenter tensor appears twice, or does not belong (a reverse-direction tensor
     /// of a unidirectional segmenter, a segmenter tensor without the segmenter's options).
     UnexpectedTensor {
@@ -156,6 +162,10 @@ impl fmt::Display for Error {
             Error::TextTooLong => f.write_str("raw text is longer than 4 GiB - 1 bytes"),
             Error::SentencesChanged => f.write_str(
                 "the sentences changed between the passes over them (every clone of the iterator must yield the same sentences)",
+            ),
+            Error::BadTagName { tag } => write!(
+                f,
+                "model blob is invalid: the name of tag {tag} is empty, holds whitespace or a control character, or repeats an earlier tag's"
             ),
             Error::UnexpectedTensor {
                 role,

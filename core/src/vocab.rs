@@ -192,7 +192,7 @@ impl<'a> StringTable<'a> {
     }
 
     /// The strings in order.
-    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + Clone + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
 }
@@ -251,6 +251,24 @@ fn less(mut a: &[u8], mut b: &[u8]) -> bool {
         Some((x, y)) => x < y,
         None => a.len() < b.len(),
     }
+}
+
+/// Whether every code is a Unicode scalar value (no surrogate, none above U+10FFFF).
+/// Bare-metal builds, to save flash, take any code: one that is no character matches no
+/// text's character there, so it changes no result.
+pub(crate) fn scalar_values(codes: U32s<'_>) -> bool {
+    cfg!(target_os = "none") || codes.iter().all(|c| char::from_u32(c).is_some())
+}
+
+/// The first of `names` (a model's tag names, in tag order) that is empty, holds
+/// whitespace or a control character, or equals an earlier one.
+#[cfg_attr(all(target_os = "none", not(feature = "alloc")), allow(dead_code))]
+pub(crate) fn bad_tag_name<'s>(names: impl Iterator<Item = &'s str> + Clone) -> Option<usize> {
+    names.clone().enumerate().position(|(i, name)| {
+        name.is_empty()
+            || name.chars().any(|c| c.is_whitespace() || c.is_control())
+            || names.clone().take(i).any(|earlier| earlier == name)
+    })
 }
 
 /// Position of `code` in the strictly increasing `codes`.

@@ -87,10 +87,13 @@ pub enum postag_status {
     /// The sentences changed between the passes over them (the Rust core's
     /// `tag_batch_iter` with an iterator whose clones differ; no C call returns it).
     SentencesChanged = 26,
+    /// A tag name in the blob is empty, holds whitespace or a control character, or
+    /// repeats another.
+    BadTagName = 27,
 }
 
 /// The highest code this version assigns.
-const LAST: postag_status = postag_status::SentencesChanged;
+const LAST: postag_status = postag_status::BadTagName;
 
 impl From<Error> for postag_status {
     fn from(e: Error) -> Self {
@@ -117,6 +120,7 @@ impl From<Error> for postag_status {
             Error::TextTooLong => postag_status::TextTooLong,
             Error::UnexpectedTensor { .. } => postag_status::UnexpectedTensor,
             Error::SentencesChanged => postag_status::SentencesChanged,
+            Error::BadTagName { .. } => postag_status::BadTagName,
             // `Error` is non-exhaustive: a variant added to the core gets its own code
             // here; until then it is reported, never lost.
             _ => postag_status::InternalError,
@@ -128,7 +132,7 @@ impl From<Error> for postag_status {
 pub const POSTAG_STATUS_MESSAGE_MAX: usize = 128;
 
 /// Messages indexed by code.
-const MESSAGES: [&CStr; 27] = [
+const MESSAGES: [&CStr; 28] = [
     c"ok",
     c"a required pointer is NULL (or a NULL pointer came with a non-zero length)",
     c"invalid argument (index out of range, overlapping or misaligned buffer)",
@@ -156,6 +160,7 @@ const MESSAGES: [&CStr; 27] = [
     c"raw text is 4 GiB or longer",
     c"model blob's segmenter has a duplicated or stray tensor",
     c"the sentences changed between the passes over them",
+    c"model blob has a tag name that is empty, holds whitespace or repeats another",
 ];
 
 const UNKNOWN: &CStr = c"unknown status code";
@@ -261,6 +266,7 @@ mod tests {
                 duplicate: true,
             },
             Error::SentencesChanged,
+            Error::BadTagName { tag: 3 },
         ];
         let codes: std::collections::BTreeSet<u32> = errors
             .iter()

@@ -367,18 +367,27 @@ fn an_interrupted_tag_leaves_no_file_behind() {
 #[test]
 fn a_model_whose_tag_names_would_break_the_output_is_refused() {
     let dir = workdir("bad-tag-name");
-    let mut blob = postag_trainer::cmd::DEFAULT_MODEL.to_vec();
-    let at = blob
+    let at = postag_trainer::cmd::DEFAULT_MODEL
         .windows(6)
         .position(|w| w == b"ADJADP")
         .expect("the tag strings");
-    blob[at + 1] = b'\t';
-    let n = blob.len() - 4;
-    let crc = postag_core::crc32(&blob[..n]);
-    blob[n..].copy_from_slice(&crc.to_le_bytes());
-    std::fs::write(dir.join("tab.postag"), &blob).unwrap();
-    let err = fails(&dir, &["tag", "--model", "tab.postag"]);
-    assert!(err.contains("tab.postag: tag name \"A\\tJ\""), "{err}");
+    // A tab in the first name (ADJ), the first name equal to the second (ADP).
+    for (byte, to, tag) in [(1, b'\t', 0), (2, b'P', 1)] {
+        let mut blob = postag_trainer::cmd::DEFAULT_MODEL.to_vec();
+        blob[at + byte] = to;
+        let n = blob.len() - 4;
+        let crc = postag_core::crc32(&blob[..n]);
+        blob[n..].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(dir.join("bad.postag"), &blob).unwrap();
+        for args in [
+            &["tag", "--model", "bad.postag"][..],
+            &["inspect", "--model", "bad.postag"],
+        ] {
+            let err = fails(&dir, args);
+            let want = format!("bad.postag: model blob is invalid: the name of tag {tag} is empty, holds whitespace or a control character, or repeats an earlier tag's");
+            assert!(err.contains(&want), "{err}");
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

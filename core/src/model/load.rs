@@ -12,7 +12,7 @@ use crate::format::{
     MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE,
 };
 use crate::tensor::{Matrix, U32s, Vector};
-use crate::vocab::StringTable;
+use crate::vocab::{scalar_values, StringTable};
 use crate::Error;
 
 impl<'a> Model<'a> {
@@ -172,7 +172,7 @@ impl<'a> Model<'a> {
             let codes = t.u32s(Role::CharCodes, n)?;
             let char_rows = t.u32s(Role::CharRows, n)?;
             let increasing = (1..n).all(|i| codes.get(i - 1) < codes.get(i));
-            if !increasing || !all_below(char_rows, rows) {
+            if !increasing || !all_below(char_rows, rows) || !scalar_values(codes) {
                 return Err(Error::InvalidModel);
             }
             (net.codes, net.rows) = (codes, char_rows);
@@ -187,6 +187,12 @@ impl<'a> Model<'a> {
         self.tag_names = t.strings(Role::TagStrings, Role::TagOffsets, false)?;
         if self.tag_names.len() != tags {
             return Err(Error::InvalidModel);
+        }
+        // (Bare-metal builds leave this to the tools that write their blobs, to save
+        // the flash its Unicode tables take: a name there only reads oddly.)
+        #[cfg(not(target_os = "none"))]
+        if let Some(tag) = crate::vocab::bad_tag_name(self.tag_names.iter()) {
+            return Err(Error::BadTagName { tag: tag as u16 });
         }
         if config.crf {
             self.crf = Some(Crf {
@@ -732,6 +738,41 @@ mod tests {
             refused > 0 && loaded > 0,
             "{loaded} loaded, {refused} refused"
         );
+    }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
+    fn char_codes_must_be_unicode_scalar_values() {
+        let blob = blob();
+        let raw = format::split(&blob).unwrap();
+        let entry = raw
+            .header
+            .tensors
+            .iter()
+            .map(Result::unwrap)
+            .find(|e| e.role == Role::CharCodes)
+            .unwrap();
+        let payload = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+        let last = payload + entry.offset as usize + 4 * (entry.cols as usize - 1);
+        // The last code (the largest) raised: still increasing, still loading up to
+        // U+10FFFF; a surrogate or beyond is no character.
+        for (code, loads) in [(0x10FFFF, true), (0xDFFF, false), (0x110000, false)] {
+            let mut copy = blob.clone();
+            copy[last..last + 4].copy_from_slice(&u32::to_le_bytes(code));
+            let got = Model::from_bytes(&with_crc(copy)).map(|_| ());
+            assert_eq!(
+                got,
+                if loads {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidModel)
+                },
+                "{code:#x}"
+            );
+        }
     }
 
     proptest! {

@@ -67,7 +67,7 @@ use crate::model::cache::{aligned_pairs, pairs_words, slot, CachedRows, UNCACHED
 use crate::model::load::check_finite;
 use crate::model::{DirectionScratch, LayerIo, StackIo, PROJECTION_BLOCK};
 use crate::tensor::{Matrix, Storage, U32s, Vector};
-use crate::vocab::{find_code, StringTable};
+use crate::vocab::{find_code, scalar_values, StringTable};
 use crate::{Cell, Error};
 
 /// Writes `s` into `out` with every run of whitespace (`char::is_whitespace`) as one
@@ -416,6 +416,7 @@ impl<'a> Segmenter<'a> {
         let n = codes.len();
         if char_rows.len() != n
             || !(1..n).all(|i| codes.get(i - 1) < codes.get(i))
+            || !scalar_values(codes)
             || char_rows.iter().any(|r| r as usize >= rows)
         {
             return Err(Error::InvalidModel);
@@ -447,6 +448,12 @@ impl<'a> Segmenter<'a> {
         let mwt_forms = t.strings(SegPart::MultiwordForms, SegPart::MultiwordFormOffsets)?;
         let mwt_words = t.strings(SegPart::MultiwordWords, SegPart::MultiwordWordOffsets)?;
         if mwt_forms.len() != mwt_words.len() || !mwt_forms.is_strictly_sorted() {
+            return Err(Error::InvalidModel);
+        }
+        // (Bare-metal builds leave this check to the tools that write their blobs, to
+        // save the flash its Unicode tables take.)
+        #[cfg(not(target_os = "none"))]
+        if !writable_table(&mwt_forms, &mwt_words, flags & SEG_SPACES_IN_TOKENS != 0) {
             return Err(Error::InvalidModel);
         }
         Ok(Some(Segmenter {
@@ -1153,6 +1160,22 @@ impl StackIo for Directions<'_, '_> {
     }
 }
 
+/// Whether each multiword form and each of its words (tab-separated) is a token the
+/// output can write as one: not empty, no control characters, whitespace only where
+/// tokens may hold it (`spaces`).
+#[cfg(not(target_os = "none"))]
+fn writable_table(forms: &StringTable<'_>, words: &StringTable<'_>, spaces: bool) -> bool {
+    let token = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| !c.is_control() && (spaces || !c.is_whitespace()))
+    };
+    forms
+        .iter()
+        .zip(words.iter())
+        .all(|(form, words)| token(form) && words.split('\t').all(token))
+}
+
 /// Where a token the multiword `table` (lowercased form, tab-separated words) lacks
 /// splits: the byte offset of the longest last word of an entry whose words spell its
 /// form that is a proper suffix of `surface` (lowercased); `None` if no such word ends it.
@@ -1290,6 +1313,7 @@ mod tests {
         Segmenter, CACHED_CHARS, CLASSES, MAX_WINDOW, RECASE_GROWTH, UNCACHED, UNLABELLED,
     };
     use crate::arch::{self, force, Level};
+    use crate::builder::BuildError;
     use crate::model::{DirectionScratch, LayerIo, PROJECTION_BLOCK};
     use crate::synthetic::RandomModel;
     use crate::tensor::Storage;
@@ -1658,6 +1682,54 @@ mod tests {
             seg.rows_of(" a", true).map(|r| r.2).collect::<Vec<_>>(),
             [s, a]
         );
+    }
+
+    #[test]
+    fn a_multiword_table_of_tokens_that_cannot_be_written_is_refused() {
+        let tagger = RandomModel {
+            chars: None,
+            ..RandomModel::BASE
+        };
+        let base = tagger.build().unwrap().0;
+        let with_table = |spaces_in_tokens: bool, form: &str, words: &[&str]| {
+            let (h, dim) = (2, 2);
+            let weights = SegmenterWeights {
+                spaces_in_tokens,
+                chars: std::vec![('a', 1)],
+                embedding: std::vec![0.5; 2 * dim],
+                rows: 2,
+                dim,
+                cells: std::vec![SegCell {
+                    w_ih: std::vec![0.1; 4 * h * dim],
+                    w_hh: std::vec![0.1; 4 * h * h],
+                    bias: std::vec![0.0; 4 * h],
+                }],
+                out_w: std::vec![0.1; 5 * h],
+                out_b: std::vec![0.0; 5],
+                multiwords: std::vec![(form.into(), words.iter().map(|w| (*w).into()).collect())],
+            };
+            with_segmenter(&base, Some(&weights), Storage::F32).map(|_| ())
+        };
+        assert!(with_table(false, "cannot", &["can", "not"]).is_ok());
+        assert!(with_table(false, "e", &["e"]).is_ok());
+        assert!(with_table(true, "a b", &["a b"]).is_ok());
+        for (form, words) in [
+            ("cannot", &["", "cannot"][..]),
+            ("cannot", &["can", ""]),
+            ("cannot", &["ca\nn", "not"]),
+            ("cannot", &["can", "no\u{0}t"]),
+            ("can not", &["can", "not"]),
+            ("cannot", &["can not"]),
+            ("ca\u{7f}", &["can"]),
+        ] {
+            let got = with_table(false, form, words);
+            assert_eq!(
+                got,
+                Err(BuildError::Invalid(Error::InvalidModel)),
+                "{form:?} {words:?}"
+            );
+        }
+        assert!(with_table(true, "cannot", &["can", "\tnot"]).is_err());
     }
 
     #[test]
