@@ -435,6 +435,7 @@ impl BlobBuilder {
         let crc = crc32(&blob);
         blob.extend_from_slice(&crc.to_le_bytes());
         Model::from_bytes(&blob).map_err(BuildError::Invalid)?;
+        crate::segment::Segmenter::from_bytes(&blob).map_err(BuildError::Invalid)?;
         Ok(blob)
     }
 }

@@ -155,8 +155,21 @@ fn stack(s: &postag_core::Stack<'_>) -> Vec<Vec<Cell>> {
         .collect()
 }
 
-/// Weights (dequantized to f32) and vocabularies of a model.
-pub fn from_model(model: &Model<'_>) -> (Params, Vocab) {
+/// Weights (dequantized to f32) and vocabularies of a model, to be written again. A
+/// vocabulary word that is not its own normalization (`The` where words are
+/// lowercased) is refused: no input ever looks it up, and a writer, which normalizes
+/// every word, would make it one that is.
+pub fn from_model(model: &Model<'_>) -> Result<(Params, Vocab)> {
+    let flags = model.config().words.normalize;
+    if let Some((word, _)) = model
+        .vocab()
+        .find(|(w, _)| !postag_core::vocab::normalized(w, flags).eq(w.chars()))
+    {
+        anyhow::bail!(
+            "the vocabulary holds {word:?}, which is not normalized as the model normalizes its input ({}): no input looks it up, and the model cannot be written again as it is",
+            crate::vocab::normalize_name(flags)
+        );
+    }
     let cfg = model.config();
     let arch = Arch {
         word_vocab: cfg.words.rows as usize,
@@ -192,12 +205,40 @@ pub fn from_model(model: &Model<'_>) -> (Params, Vocab) {
         }),
         arch,
     };
-    (params, Vocab::from_model(model))
+    Ok((params, Vocab::from_model(model)))
 }
 
-/// Whether the model's weight matrices are int8.
+/// The storage of every weight matrix of the tagger (embeddings, LSTM weights,
+/// `hidden2tag`), or `None` when it mixes f32 and int8 ones (the format allows it; no
+/// writer of postag makes one).
+pub fn tagger_storage(model: &Model<'_>) -> Option<Storage> {
+    let cells = |s: &postag_core::Stack<'_>| {
+        let shape = s.shape();
+        let cells: Vec<Storage> = (0..shape.layers as usize)
+            .flat_map(|l| (0..shape.directions()).map(move |d| (l, d)))
+            .flat_map(|(l, d)| {
+                let c = s.cell(l, d);
+                [c.w_ih.storage(), c.w_hh.storage()]
+            })
+            .collect();
+        cells
+    };
+    let mut all = vec![
+        model.word_embedding().storage(),
+        model.tag_layer().0.storage(),
+    ];
+    all.extend(cells(model.lstm()));
+    if let Some(c) = model.chars() {
+        all.push(c.embedding.storage());
+        all.extend(cells(&c.lstm));
+    }
+    let first = all[0];
+    all.iter().all(|&s| s == first).then_some(first)
+}
+
+/// Whether every weight matrix of the tagger is int8.
 pub fn is_quantized(model: &Model<'_>) -> bool {
-    model.word_embedding().storage() == Storage::I8
+    tagger_storage(model) == Some(Storage::I8)
 }
 
 /// The layout of the word LSTM's weight matrices: `Some` when every one is in it,

@@ -62,6 +62,27 @@ pub struct Vocab {
     pub column: TagColumn,
 }
 
+/// The names of the `format::NORMALIZE_*` flags set in `flags`, in order.
+pub fn normalize_names(flags: u8) -> Vec<&'static str> {
+    use postag_core::format::{NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
+    [
+        (NORMALIZE_LOWERCASE, "lowercase"),
+        (NORMALIZE_FOLD_DIGITS, "fold digits"),
+    ]
+    .into_iter()
+    .filter(|(f, _)| flags & f != 0)
+    .map(|(_, n)| n)
+    .collect()
+}
+
+/// [`normalize_names`] as one phrase: "lowercase, fold digits", or "none".
+pub fn normalize_name(flags: u8) -> String {
+    match normalize_names(flags) {
+        names if names.is_empty() => "none".into(),
+        names => names.join(", "),
+    }
+}
+
 /// The `format::NORMALIZE_*` flags for the two options.
 pub fn normalize_flags(lowercase: bool, fold_digits: bool) -> u8 {
     use postag_core::format::{NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use common::{fails, import_torch, ok, reported, succeeded, torch_fixture_files};
 
+use postag_core::format::{split, Role, SegPart};
 use postag_core::torch::{read_safetensors, TorchTensor};
 use postag_testutil::{repo, torch_fixtures, workdir};
 use serde_json::Value;
@@ -408,12 +409,203 @@ fn convert_switches_the_word_lstm_layout_losslessly() {
         import_torch(&dir, &st, &vocab, "int8.postag", &["--quantize"]),
     );
     let said = convert("int8.postag", "rows", "int8-rows.postag");
-    assert!(said.contains("has int8 weights"), "{said}");
+    assert!(said.contains("is in rows already"), "{said}");
+    let said = convert("int8.postag", "panels", "int8-panels.postag");
+    assert!(said.contains("has int8 weights, always in rows"), "{said}");
+    for copy in ["int8-rows.postag", "int8-panels.postag"] {
+        assert_eq!(
+            std::fs::read(dir.join(copy)).unwrap(),
+            std::fs::read(dir.join("int8.postag")).unwrap()
+        );
+    }
+    // An int8 blob that declares version 2 (which a reader of version 1 refuses) without
+    // a panel: in rows, it becomes version 1, the same bytes as written by import-torch.
+    let mut v2 = std::fs::read(dir.join("int8.postag")).unwrap();
+    v2[6..8].copy_from_slice(&2u16.to_le_bytes());
+    std::fs::write(dir.join("int8-v2.postag"), with_crc(v2)).unwrap();
+    let said = convert("int8-v2.postag", "rows", "int8-v1.postag");
+    assert!(said.contains("format version 1"), "{said}");
     assert_eq!(
-        std::fs::read(dir.join("int8-rows.postag")).unwrap(),
+        std::fs::read(dir.join("int8-v1.postag")).unwrap(),
         std::fs::read(dir.join("int8.postag")).unwrap()
     );
+
+    // A blob that mixes f32 and int8 matrices (the int8 model with the f32 model's word
+    // embedding): named as such; quantize makes it all int8; convert refuses it.
+    let int8 = std::fs::read(dir.join("int8.postag")).unwrap();
+    let f32 = std::fs::read(dir.join("f32.postag")).unwrap();
+    let (raw, f32_raw) = (split(&int8).unwrap(), split(&f32).unwrap());
+    let mut b = postag_core::builder::BlobBuilder::new(raw.header.config);
+    for (blob, e) in raw.header.tensors.iter().map(|e| (&raw, e.unwrap())) {
+        let (blob, e) = match e.role {
+            Role::WordEmbedding => (
+                &f32_raw,
+                f32_raw
+                    .header
+                    .tensors
+                    .iter()
+                    .map(Result::unwrap)
+                    .find(|f| f.role == e.role)
+                    .unwrap(),
+            ),
+            _ => (blob, e),
+        };
+        let len = e.dtype.byte_len(e.rows, e.cols).unwrap();
+        let bytes = blob.payload[e.offset as usize..e.offset as usize + len].to_vec();
+        b.stored(e.role, e.dtype, e.rows as usize, e.cols as usize, bytes)
+            .unwrap();
+    }
+    std::fs::write(dir.join("mixed.postag"), b.finish().unwrap()).unwrap();
+    let said = ok(&dir, &["inspect", "--model", "mixed.postag"]);
+    assert!(said.contains("mixed f32 and int8 weights"), "{said}");
+    reported(
+        &dir,
+        &[
+            "quantize",
+            "--model",
+            "mixed.postag",
+            "-o",
+            "mixed-q.postag",
+        ],
+    );
+    let said = ok(&dir, &["inspect", "--model", "mixed-q.postag"]);
+    assert!(said.contains("format v1, int8 weights"), "{said}");
+    let err = fails(
+        &dir,
+        &[
+            "convert",
+            "--model",
+            "mixed.postag",
+            "--layout",
+            "panels",
+            "-o",
+            "m.postag",
+        ],
+    );
+    assert!(
+        err.contains("mixed.postag mixes f32 and int8 weight matrices"),
+        "{err}"
+    );
+    assert!(!dir.join("m.postag").exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `quantize`, `convert` and `train --init` write a model again from what it holds:
+/// what they cannot write as it is, they refuse, naming the file. A vocabulary word
+/// that is not its own normalization (no input looks it up; written again it would be
+/// one that is), a broken segmenter (which would go along unchecked).
+#[test]
+fn models_that_cannot_be_written_again_as_they_are_are_refused() {
+    let dir = workdir("rewrite-refused");
+    // An f32 model (which quantize and convert write again), its words lowercased.
+    let sentence = "1\tThe\t_\tDET\t_\t_\t_\t_\t_\t_\n2\tdog\t_\tNOUN\t_\t_\t_\t_\t_\t_\n\n";
+    std::fs::write(dir.join("t.conllu"), sentence.repeat(3)).unwrap();
+    let train = [
+        "train", "--train", "t.conllu", "--preset", "tiny", "--epochs", "1", "-q",
+    ];
+    ok(&dir, &[&train[..], &["-o", "f32.postag"]].concat());
+    let f32 = std::fs::read(dir.join("f32.postag")).unwrap();
+    let raw = split(&f32).unwrap();
+    let payload = raw.payload.as_ptr() as usize - f32.as_ptr() as usize;
+    let entry = |role: Role| {
+        raw.header
+            .tensors
+            .iter()
+            .map(Result::unwrap)
+            .find(|e| e.role == role)
+            .unwrap()
+    };
+    // One letter of a word made capital where the words stay in byte order (the
+    // shipped model's words are lowercased).
+    let (strings, offsets) = (entry(Role::WordStrings), entry(Role::WordOffsets));
+    let word = |i: usize| {
+        let at = |k: usize| {
+            let at = payload + offsets.offset as usize + 4 * k;
+            let offset = u32::from_le_bytes(f32[at..at + 4].try_into().unwrap()) as usize;
+            payload + strings.offset as usize + offset
+        };
+        (at(i), f32[at(i)..at(i + 1)].to_vec())
+    };
+    let n = offsets.cols as usize - 1;
+    let first = (0..n)
+        .flat_map(|i| (0..word(i).1.len()).map(move |k| (i, k)))
+        .find_map(|(i, k)| {
+            let (at, w) = word(i);
+            let mut upper = w.clone();
+            upper[k] = upper[k].to_ascii_uppercase();
+            let after = i == 0 || word(i - 1).1 < upper;
+            let before = i + 1 == n || upper < word(i + 1).1;
+            (w[k].is_ascii_lowercase() && after && before).then_some(at + k)
+        })
+        .unwrap();
+    let mut upper = f32.clone();
+    upper[first] = upper[first].to_ascii_uppercase();
+    std::fs::write(dir.join("upper.postag"), with_crc(upper)).unwrap();
+    // The micro model's segmenter options with a flag no version defines.
+    let micro = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
+    let raw = split(&micro).unwrap();
+    let payload = raw.payload.as_ptr() as usize - micro.as_ptr() as usize;
+    let options = raw
+        .header
+        .tensors
+        .iter()
+        .map(Result::unwrap)
+        .find(|e| e.role == Role::Segmenter(SegPart::Options))
+        .unwrap();
+    let options = payload + options.offset as usize;
+    let mut seg = micro.clone();
+    seg[options..options + 4].copy_from_slice(&2u32.to_le_bytes());
+    std::fs::write(dir.join("seg.postag"), with_crc(seg)).unwrap();
+    for (model, want) in [
+        ("upper.postag", "upper.postag: the vocabulary holds \""),
+        (
+            "seg.postag",
+            "seg.postag: its segmenter: model blob describes an inconsistent model",
+        ),
+    ] {
+        let commands: [&[&str]; 3] = [
+            &["quantize", "--model", model, "-o", "out.postag"],
+            &[
+                "convert",
+                "--model",
+                model,
+                "--layout",
+                "rows",
+                "-o",
+                "out.postag",
+            ],
+            &[
+                "train",
+                "--train",
+                "t.conllu",
+                "--init",
+                model,
+                "--epochs",
+                "1",
+                "-q",
+                "--no-segmenter",
+                "-o",
+                "out.postag",
+            ],
+        ];
+        for args in commands {
+            if model == "seg.postag" && args[0] == "train" {
+                continue; // (train reads an --init model's segmenter as it copies it)
+            }
+            let err = fails(&dir, args);
+            assert!(err.contains(want), "{args:?}: {err}");
+            assert!(!dir.join("out.postag").exists(), "{args:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `blob` with its CRC-32 made right again.
+fn with_crc(mut blob: Vec<u8>) -> Vec<u8> {
+    let n = blob.len() - 4;
+    let crc = postag_core::crc32(&blob[..n]);
+    blob[n..].copy_from_slice(&crc.to_le_bytes());
+    blob
 }
 
 /// `--max-word-chars` outside 1 to the format's maximum is a wrong flag (status 2),

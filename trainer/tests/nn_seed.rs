@@ -21,7 +21,7 @@ fn seed_tagger_trains_like_pytorch() {
         TorchVocab::from_json(&std::fs::read_to_string(dir.join("tagger_vocab.json")).unwrap())
             .unwrap();
     let blob = torch::blob_from_state_dict(tensors, &vocab, &ImportOptions::default()).unwrap();
-    let (mut params, vocab) = from_model(&Model::from_bytes(&blob).unwrap());
+    let (mut params, vocab) = from_model(&Model::from_bytes(&blob).unwrap()).unwrap();
     assert_eq!(params.arch.hidden, 6);
 
     let training: Vec<Sentence> = expected["training_data"]

@@ -3,14 +3,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{anyhow, Context, Result};
 use clap::{Args, ValueEnum};
+use postag_core::format;
 use postag_core::segment::build::copy_segmenter;
 use postag_core::tensor::{Layout, Storage};
 
 use crate::cmd::ModelFile;
 use crate::fsio::write_atomic;
-use crate::model_io::{from_model, to_blob_in, word_lstm_layout};
+use crate::model_io::{from_model, tagger_storage, to_blob_in, word_lstm_layout};
 
 /// How the blob stores an f32 word LSTM's `W_ih` and `W_hh`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,14 +43,22 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
     let model = file.load()?;
     let bytes = file.bytes();
+    // The segmenter, if any, goes along unchanged: it must be valid too.
+    crate::pipeline::optional_segmenter(bytes, file.name())?;
     let panels = args.layout == LayoutArg::Panels;
-    let storage = model.lstm().cell(0, 0).w_ih.storage();
+    let storage = tagger_storage(&model).ok_or_else(|| {
+        anyhow!(
+            "{} mixes f32 and int8 weight matrices: `postag quantize` makes them all int8, after which there is no layout to choose (int8 is always in rows)",
+            file.name()
+        )
+    })?;
+    let version = format::declared_version(bytes).with_context(|| file.name().to_string())?;
     let done = match (storage, word_lstm_layout(&model)) {
-        (Storage::I8, _) => Some("has int8 weights, always in rows"),
+        // Version 1 holds no panels anywhere.
+        _ if !panels && version == 1 => Some("is in rows already"),
+        (Storage::I8, _) if panels => Some("has int8 weights, always in rows"),
         (Storage::F32, Some(Layout::Panels)) if panels => Some("is in panels already"),
-        (Storage::F32, Some(Layout::Rows)) if !panels => Some("is in rows already"),
-        // The other layout, or both.
-        (Storage::F32, _) => None,
+        _ => None,
     };
     if let Some(why) = done {
         write_atomic(&args.output, bytes)?;
@@ -62,9 +71,16 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
         )?;
         return Ok(());
     }
-    let (params, vocab) = from_model(&model);
-    let tagger = to_blob_in(&params, &vocab, Storage::F32, panels)?;
-    let converted = copy_segmenter(bytes, &tagger)?;
+    let converted = match storage {
+        // Rows requested of a version 2 blob that holds no panels: the same tensors,
+        // as version 1 (the writer declares the lowest version that holds them).
+        Storage::I8 => copy_segmenter(bytes, bytes),
+        Storage::F32 => {
+            let (params, vocab) = from_model(&model).with_context(|| file.name().to_string())?;
+            copy_segmenter(bytes, &to_blob_in(&params, &vocab, Storage::F32, panels)?)
+        }
+    }
+    .with_context(|| file.name().to_string())?;
     write_atomic(&args.output, &converted)?;
     writeln!(
         report,

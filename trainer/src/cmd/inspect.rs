@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use postag_core::format::{self, LstmPart, Net, Role, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
+use postag_core::format::{self, LstmPart, Net, Role};
 use postag_core::tensor::{Layout, Storage};
 use serde_json::json;
 
@@ -58,15 +58,10 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let c = model.config();
     let scratch = model.scratch_bytes(args.tokens);
     let min_scratch = model.min_scratch_bytes(args.tokens);
-    let normalize: Vec<&str> = [
-        (NORMALIZE_LOWERCASE, "lowercase"),
-        (NORMALIZE_FOLD_DIGITS, "fold digits"),
-    ]
-    .iter()
-    .filter(|(f, _)| c.words.normalize & f != 0)
-    .map(|(_, n)| *n)
-    .collect();
-    let storage = storage_name(model.word_embedding().storage());
+    let normalize = crate::vocab::normalize_names(c.words.normalize);
+    // (A blob may mix f32 and int8 matrices; postag's writers give each model one.)
+    let storage =
+        crate::model_io::tagger_storage(&model).map_or("mixed f32 and int8", storage_name);
     let layout = match word_lstm_layout(&model) {
         Some(Layout::Panels) => "panels",
         Some(Layout::Rows) => "rows",
@@ -118,11 +113,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         c.words.rows,
         c.words.dim,
         c.words.unknown.map_or("none".into(), |r| r.to_string()),
-        if normalize.is_empty() {
-            "none".into()
-        } else {
-            normalize.join(", ")
-        }
+        crate::vocab::normalize_name(c.words.normalize)
     )?;
     if let Some(ch) = c.chars {
         writeln!(

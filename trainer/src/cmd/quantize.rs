@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use postag_core::segment::build::{copy_segmenter_as, has_f32_segmenter};
 use postag_core::tensor::Storage;
 
 use crate::cmd::ModelFile;
 use crate::fsio::write_atomic;
-use crate::model_io::{from_model, to_blob};
+use crate::model_io::{from_model, is_quantized, to_blob};
 
 #[derive(Args, Debug)]
 pub struct QuantizeArgs {
@@ -28,10 +28,13 @@ pub fn run(args: QuantizeArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
     let model = file.load()?;
     let bytes = file.bytes();
-    let tagger_int8 = model.word_embedding().storage() == Storage::I8;
-    if tagger_int8 && !has_f32_segmenter(bytes)? {
-        // Every weight of the tagger has one storage, and the segmenter (if any) is
-        // int8 too: nothing to quantize.
+    // The segmenter, if any, goes along (quantized): it must be valid too.
+    crate::pipeline::optional_segmenter(bytes, file.name())?;
+    // Every weight matrix of the tagger: a blob may mix f32 and int8 ones.
+    let tagger_int8 = is_quantized(&model);
+    if tagger_int8 && !has_f32_segmenter(bytes).with_context(|| file.name().to_string())? {
+        // The tagger's and the segmenter's (if any) weight matrices are int8 already:
+        // nothing to quantize.
         write_atomic(&args.output, bytes)?;
         writeln!(
             report,
@@ -45,12 +48,13 @@ pub fn run(args: QuantizeArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let tagger = match tagger_int8 {
         true => bytes.to_vec(),
         false => {
-            let (params, vocab) = from_model(&model);
+            let (params, vocab) = from_model(&model).with_context(|| file.name().to_string())?;
             to_blob(&params, &vocab, Storage::I8)?
         }
     };
     // The segmenter, if the model carries one, with int8 weight matrices too.
-    let q = copy_segmenter_as(bytes, &tagger, Storage::I8)?;
+    let q =
+        copy_segmenter_as(bytes, &tagger, Storage::I8).with_context(|| file.name().to_string())?;
     write_atomic(&args.output, &q)?;
     writeln!(
         report,

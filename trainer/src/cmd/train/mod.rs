@@ -166,7 +166,7 @@ fn fresh_model(settings: &Settings, train: &[conllu::Sentence]) -> Result<(Param
 /// Weights and vocabularies of a model blob; `what` names it in errors.
 fn model_parts(blob: &[u8], what: &dyn std::fmt::Display) -> Result<(Params, Vocab)> {
     let model = Model::from_bytes(blob).with_context(|| what.to_string())?;
-    Ok(from_model(&model))
+    from_model(&model).with_context(|| what.to_string())
 }
 
 /// `sentences` (read from `path`) as embedding rows and tags. A word, character or tag
@@ -294,7 +294,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             let file = ModelFile::read(path)?;
             let model = file.load()?;
             Some((
-                from_model(&model),
+                from_model(&model).with_context(|| file.name().to_string())?,
                 is_quantized(&model),
                 file.bytes().to_vec(),
             ))
@@ -524,7 +524,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     // The kept epoch, in the requested storage, with the --init model's segmenter.
     let mut final_blob = if settings.quantize {
         let model = Model::from_bytes(&best_blob)?;
-        let (p, v) = from_model(&model);
+        let (p, v) = from_model(&model)?;
         to_blob(&p, &v, Storage::I8)?
     } else {
         best_blob
