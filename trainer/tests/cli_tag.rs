@@ -58,6 +58,16 @@ fn malformed_conllu_is_reported_with_file_and_line_and_writes_nothing() {
         err.contains("junk.postag") && err.contains("not a postag model"),
         "{err}"
     );
+    // An endless file that is no model is refused by its first bytes, not read to the
+    // end (the test would time out, or run out of memory).
+    #[cfg(target_os = "linux")]
+    for endless in ["/dev/zero", "/dev/urandom"] {
+        let err = fails(&dir, &["inspect", "--model", endless]);
+        assert!(
+            err.contains(&format!("{endless}: not a postag model")),
+            "{err}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
