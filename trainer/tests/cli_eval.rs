@@ -99,7 +99,7 @@ fn eval_json_is_null_where_nothing_is_counted() {
 
 /// A word a model without an unknown-word entry (or a character one without an
 /// unknown-char entry) cannot read is named with its own line of the CoNLL-U input, by
-/// `eval` and by `tag --format conllu` (a file or standard input), not with its
+/// `eval`, `bench` and `tag --format conllu` (a file or standard input), not with its
 /// sentence's first line.
 #[test]
 fn a_word_outside_the_vocabulary_is_named_with_its_own_line() {
@@ -120,6 +120,17 @@ fn a_word_outside_the_vocabulary_is_named_with_its_own_line() {
     std::fs::write(dir.join("f.conllu"), text).unwrap();
     let said = "word \"hello\" is not in the model's vocabulary";
     let err = common::fails(&dir, &["eval", "--model", "w.postag", "--data", "f.conllu"]);
+    assert!(err.contains(&format!("f.conllu:9: {said}")), "{err}");
+    let bench = [
+        "bench",
+        "--model",
+        "w.postag",
+        "--data",
+        "f.conllu",
+        "--seconds",
+        "0.1",
+    ];
+    let err = common::fails(&dir, &bench);
     assert!(err.contains(&format!("f.conllu:9: {said}")), "{err}");
     let tag = ["tag", "--model", "w.postag", "--format", "conllu"];
     let err = common::fails(&dir, &[&tag[..], &["--input", "f.conllu"]].concat());

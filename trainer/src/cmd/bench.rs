@@ -29,6 +29,11 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
+    if !(0.1..=3600.0).contains(&args.seconds) {
+        return Err(crate::cmd::usage(anyhow!(
+            "--seconds must be between 0.1 and 3600"
+        )));
+    }
     let file = args.model.open()?;
     let model = file.load()?;
     let sentences = conllu::read(&args.data)?;
@@ -37,9 +42,10 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
     if tokens == 0 {
         return Err(anyhow!("{} has no words", args.data.display()));
     }
-    if !(0.1..=3600.0).contains(&args.seconds) {
-        return Err(anyhow!("--seconds must be between 0.1 and 3600"));
-    }
+    // A word the model cannot read fails here, naming its file and line, not in a
+    // measured pass.
+    let data_name = args.data.display().to_string();
+    crate::evaluate::check_vocabulary(&model, &sentences, &data_name)?;
     let budget = Duration::from_secs_f64(args.seconds);
     writeln!(
         out,
