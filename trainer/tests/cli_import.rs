@@ -184,23 +184,12 @@ fn quantize_refuses_a_model_with_a_nan() {
         ],
     );
     let mut blob = std::fs::read(dir.join("f32.postag")).unwrap();
-    let raw = postag_core::format::split(&blob).unwrap();
-    let start = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
-    let entry = raw
-        .header
-        .tensors
-        .iter()
-        .map(Result::unwrap)
-        .find(|e| e.role == postag_core::format::Role::TagWeights)
-        .unwrap();
+    let (start, entry) = tensor(&blob, Role::TagWeights);
     assert_eq!(entry.dtype, postag_core::format::DType::F32);
     // Row 2, column 1.
-    let at = start + entry.offset as usize + 4 * (2 * entry.cols as usize + 1);
+    let at = start + 4 * (2 * entry.cols as usize + 1);
     blob[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
-    let n = blob.len() - 4;
-    let crc = postag_core::crc32(&blob[..n]);
-    blob[n..].copy_from_slice(&crc.to_le_bytes());
-    std::fs::write(dir.join("nan.postag"), &blob).unwrap();
+    std::fs::write(dir.join("nan.postag"), with_crc(blob)).unwrap();
     let err = fails(
         &dir,
         &["quantize", "--model", "nan.postag", "-o", "q.postag"],
@@ -505,28 +494,20 @@ fn models_that_cannot_be_written_again_as_they_are_are_refused() {
     ];
     ok(&dir, &[&train[..], &["-o", "f32.postag"]].concat());
     let f32 = std::fs::read(dir.join("f32.postag")).unwrap();
-    let raw = split(&f32).unwrap();
-    let payload = raw.payload.as_ptr() as usize - f32.as_ptr() as usize;
-    let entry = |role: Role| {
-        raw.header
-            .tensors
-            .iter()
-            .map(Result::unwrap)
-            .find(|e| e.role == role)
-            .unwrap()
-    };
     // One letter of a word made capital where the words stay in byte order (the
     // shipped model's words are lowercased).
-    let (strings, offsets) = (entry(Role::WordStrings), entry(Role::WordOffsets));
+    let ((strings, _), (offsets, words)) = (
+        tensor(&f32, Role::WordStrings),
+        tensor(&f32, Role::WordOffsets),
+    );
     let word = |i: usize| {
         let at = |k: usize| {
-            let at = payload + offsets.offset as usize + 4 * k;
-            let offset = u32::from_le_bytes(f32[at..at + 4].try_into().unwrap()) as usize;
-            payload + strings.offset as usize + offset
+            let at = offsets + 4 * k;
+            strings + u32::from_le_bytes(f32[at..at + 4].try_into().unwrap()) as usize
         };
         (at(i), f32[at(i)..at(i + 1)].to_vec())
     };
-    let n = offsets.cols as usize - 1;
+    let n = words.cols as usize - 1;
     let first = (0..n)
         .flat_map(|i| (0..word(i).1.len()).map(move |k| (i, k)))
         .find_map(|(i, k)| {
@@ -543,16 +524,7 @@ fn models_that_cannot_be_written_again_as_they_are_are_refused() {
     std::fs::write(dir.join("upper.postag"), with_crc(upper)).unwrap();
     // The micro model's segmenter options with a flag no version defines.
     let micro = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
-    let raw = split(&micro).unwrap();
-    let payload = raw.payload.as_ptr() as usize - micro.as_ptr() as usize;
-    let options = raw
-        .header
-        .tensors
-        .iter()
-        .map(Result::unwrap)
-        .find(|e| e.role == Role::Segmenter(SegPart::Options))
-        .unwrap();
-    let options = payload + options.offset as usize;
+    let (options, _) = tensor(&micro, Role::Segmenter(SegPart::Options));
     let mut seg = micro.clone();
     seg[options..options + 4].copy_from_slice(&2u32.to_le_bytes());
     std::fs::write(dir.join("seg.postag"), with_crc(seg)).unwrap();
@@ -598,6 +570,21 @@ fn models_that_cannot_be_written_again_as_they_are_are_refused() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Where the data of the tensor `role` starts in `blob` (from the blob's first byte),
+/// and its entry.
+fn tensor(blob: &[u8], role: Role) -> (usize, postag_core::format::TensorEntry) {
+    let raw = split(blob).unwrap();
+    let payload = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+    let entry = raw
+        .header
+        .tensors
+        .iter()
+        .map(Result::unwrap)
+        .find(|e| e.role == role)
+        .unwrap();
+    (payload + entry.offset as usize, entry)
 }
 
 /// `blob` with its CRC-32 made right again.

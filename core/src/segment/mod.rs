@@ -1431,6 +1431,27 @@ mod tests {
         with_segmenter(&tagger.build().unwrap().0, Some(&seg), storage).unwrap()
     }
 
+    /// A forward-only segmenter over `chars` (rows from 1), `h` hidden units, embeddings
+    /// of `dim`: every weight 0.1 (embeddings 0.5), every bias 0, no multiword table.
+    fn constant(chars: &[(char, u32)], h: usize, dim: usize) -> SegmenterWeights {
+        let rows = chars.len() + 1;
+        SegmenterWeights {
+            spaces_in_tokens: false,
+            chars: chars.to_vec(),
+            embedding: std::vec![0.5; rows * dim],
+            rows,
+            dim,
+            cells: std::vec![SegCell {
+                w_ih: std::vec![0.1; 4 * h * dim],
+                w_hh: std::vec![0.1; 4 * h * h],
+                bias: std::vec![0.0; 4 * h],
+            }],
+            out_w: std::vec![0.1; 5 * h],
+            out_b: std::vec![0.0; 5],
+            multiwords: std::vec![],
+        }
+    }
+
     /// `n` characters of text: the segmenter's characters, unknown ones and spaces.
     fn text(n: usize, chars: usize, seed: u32) -> std::string::String {
         let mut x = seed | 1;
@@ -1641,22 +1662,7 @@ mod tests {
     fn the_network_reads_any_whitespace_as_a_space() {
         // A vocabulary with a space and a line break of its own (as a treebank's text
         // with paragraphs gives).
-        let (h, dim) = (3, 2);
-        let weights = SegmenterWeights {
-            spaces_in_tokens: false,
-            chars: std::vec![('a', 1), (' ', 2), ('\n', 3)],
-            embedding: std::vec![0.5; 4 * dim],
-            rows: 4,
-            dim,
-            cells: std::vec![SegCell {
-                w_ih: std::vec![0.1; 4 * h * dim],
-                w_hh: std::vec![0.1; 4 * h * h],
-                bias: std::vec![0.0; 4 * h],
-            }],
-            out_w: std::vec![0.1; 5 * h],
-            out_b: std::vec![0.0; 5],
-            multiwords: std::vec![],
-        };
+        let weights = constant(&[('a', 1), (' ', 2), ('\n', 3)], 3, 2);
         let tagger = RandomModel {
             chars: None,
             ..RandomModel::BASE
@@ -1692,21 +1698,10 @@ mod tests {
         };
         let base = tagger.build().unwrap().0;
         let with_table = |spaces_in_tokens: bool, form: &str, words: &[&str]| {
-            let (h, dim) = (2, 2);
             let weights = SegmenterWeights {
                 spaces_in_tokens,
-                chars: std::vec![('a', 1)],
-                embedding: std::vec![0.5; 2 * dim],
-                rows: 2,
-                dim,
-                cells: std::vec![SegCell {
-                    w_ih: std::vec![0.1; 4 * h * dim],
-                    w_hh: std::vec![0.1; 4 * h * h],
-                    bias: std::vec![0.0; 4 * h],
-                }],
-                out_w: std::vec![0.1; 5 * h],
-                out_b: std::vec![0.0; 5],
                 multiwords: std::vec![(form.into(), words.iter().map(|w| (*w).into()).collect())],
+                ..constant(&[('a', 1)], 2, 2)
             };
             with_segmenter(&base, Some(&weights), Storage::F32).map(|_| ())
         };
@@ -1738,11 +1733,6 @@ mod tests {
         // each output row (every weight f32::MAX / 4) overflows to +infinity.
         let (h, dim) = (4, 2);
         let weights = |out: f32| SegmenterWeights {
-            spaces_in_tokens: false,
-            chars: std::vec![('a', 1), ('.', 2)],
-            embedding: std::vec![0.5; 3 * dim],
-            rows: 3,
-            dim,
             cells: (0..2)
                 .map(|_| SegCell {
                     w_ih: std::vec![0.0; 4 * h * dim],
@@ -1751,8 +1741,7 @@ mod tests {
                 })
                 .collect(),
             out_w: std::vec![out; 5 * 2 * h],
-            out_b: std::vec![0.0; 5],
-            multiwords: std::vec![],
+            ..constant(&[('a', 1), ('.', 2)], h, dim)
         };
         let tagger = RandomModel {
             chars: None,
