@@ -67,20 +67,21 @@ pub struct Evaluation {
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
-/// Tags `sentences` (read from `source`, which errors and warnings name with the
-/// sentence's line) with `model` and compares with their `column` tags.
-pub fn evaluate(
+/// Checks that `model` reads every word of `sentences` (read from `source`, which
+/// errors and warnings name with the word's or sentence's line), and warns about gold
+/// `column` tags it does not have and sentences longer than it reads at once: what
+/// [`evaluate`] leaves to its callers, done once for data evaluated again and again.
+pub fn check(
     model: &Model<'_>,
     sentences: &[Sentence],
     source: &std::path::Path,
     column: TagColumn,
-    threads: usize,
-) -> Result<Evaluation> {
+) -> Result<()> {
     check_vocabulary(model, sentences, &source.display().to_string())?;
     warn_unknown_tags(model, sentences, column, &source.display().to_string());
     let forms: Vec<Vec<&str>> = sentences.iter().map(Sentence::forms).collect();
     warn_long_sentences(&forms, &sentence_name(sentences, source));
-    score(model, sentences, source, column, threads)
+    Ok(())
 }
 
 /// `source:line` of the first word of sentence `i`.
@@ -94,9 +95,9 @@ fn sentence_name<'a>(
     }
 }
 
-/// [`evaluate`] without its checks and warnings, for data that went through them with
-/// a model of the same vocabularies and tags (a training run's dev data, each epoch).
-pub fn score(
+/// Tags `sentences` (read from `source`, which errors name with the sentence's line)
+/// with `model` and compares with their `column` tags; see [`check`] first.
+pub fn evaluate(
     model: &Model<'_>,
     sentences: &[Sentence],
     source: &std::path::Path,

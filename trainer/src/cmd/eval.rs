@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::cmd::ModelArg;
 use crate::conllu::{self, TagColumn};
-use crate::evaluate::{evaluate, render};
+use crate::evaluate::{check, evaluate, render};
 use crate::tagging::threads;
 
 #[derive(Args, Debug)]
@@ -85,6 +85,7 @@ pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
     if gold.iter().all(|s| s.words.is_empty()) {
         return Err(anyhow!("{} has no words to evaluate", args.data.display()));
     }
+    check(&model, &gold, &args.data, column)?;
     let ev = evaluate(&model, &gold, &args.data, column, threads(args.threads))?;
     if args.json {
         writeln!(out, "{}", serde_json::to_string(&ev)?)?;

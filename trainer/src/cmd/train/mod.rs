@@ -11,7 +11,7 @@ use postag_core::{Error, Model};
 
 use crate::cmd::{progress_bar, ModelFile};
 use crate::conllu::{self, TagColumn};
-use crate::evaluate::{evaluate, score};
+use crate::evaluate::{check, evaluate};
 use crate::fsio::{sibling, write_atomic};
 use crate::model_io::{from_model, is_quantized, to_blob};
 use crate::nn::{self, Adam, Arch, CharArch, Params, Rng, Sgd, TrainOpts};
@@ -466,9 +466,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             Some(d) => {
                 let model = Model::from_bytes(&blob)?;
                 // Checked and warned about once a run.
-                let first = epoch == start_epoch;
-                let eval = if first { evaluate } else { score };
-                Some(eval(&model, d, dev_path, column, workers)?.accuracy)
+                if epoch == start_epoch {
+                    check(&model, d, dev_path, column)?;
+                }
+                Some(evaluate(&model, d, dev_path, column, workers)?.accuracy)
             }
             None => None,
         };
@@ -564,12 +565,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .as_ref()
         .map(|d| {
             // Checked and warned about already, unless no epoch ran here.
-            let eval = if history.len() >= start_epoch {
-                score
-            } else {
-                evaluate
-            };
-            eval(&model, d, dev_path, column, workers)
+            if history.len() < start_epoch {
+                check(&model, d, dev_path, column)?;
+            }
+            evaluate(&model, d, dev_path, column, workers)
         })
         .transpose()?;
     write_atomic(&args.output, &final_blob)?;
