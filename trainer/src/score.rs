@@ -65,10 +65,17 @@ impl Doc {
                 };
                 d.tokens.push(span);
                 for w in &t.words {
+                    // The word of a plain token is the token's form without its space
+                    // separators (as the characters are); a multiword token's words
+                    // are taken as written. (So the official script reads them.)
+                    let form: String = match t.multiword {
+                        true => w.form.clone(),
+                        false => w.form.chars().filter(|&c| !is_space_separator(c)).collect(),
+                    };
                     d.words.push(Word {
                         span,
                         multiword: t.multiword,
-                        form_lower: w.form.to_lowercase(),
+                        form_lower: form.to_lowercase(),
                         upos: w.upos.clone(),
                     });
                 }
@@ -460,6 +467,18 @@ mod tests {
         }];
         let s = evaluate(&Doc::new(&gold), &Doc::new(&[sent("Hà/PROPN Nội/PROPN")])).unwrap();
         assert_eq!(counts(s.tokens), (1, 2, 0));
+        // Inside a multiword region, a plain word is compared without its spaces (as
+        // its characters are): "x y" is the gold multiword token's first word "xy".
+        // By hand: both words align, both tags agree.
+        let doc = |s: &str| Doc::new(&[sent(s)]);
+        for (gold, system) in [
+            ("xyz=xy/X+z/Y", "x\u{a0}y/X z/Y"),
+            ("x\u{a0}y/X z/Y", "xyz=xy/X+z/Y"),
+        ] {
+            let s = evaluate(&doc(gold), &doc(system)).unwrap();
+            assert_eq!(counts(s.words), (2, 2, 2), "{gold} {system}");
+            assert_eq!(counts(s.upos), (2, 2, 2), "{gold} {system}");
+        }
     }
 
     #[test]
