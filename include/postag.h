@@ -237,7 +237,8 @@ enum postag_status
      */
     POSTAG_STATUS_INTERNAL_ERROR = 18,
     /**
-     * The blob holds a NaN or infinite f32 weight, bias, int8 row scale or CRF score.
+     * The blob holds an f32 weight, bias, int8 row scale or CRF score that is NaN,
+     * infinite, or beyond 2^48 in magnitude (where f32 arithmetic could overflow).
      */
     POSTAG_STATUS_NON_FINITE_WEIGHT = 19,
     /**
@@ -542,7 +543,8 @@ const char *postag_simd_level(void);
  * Errors: `POSTAG_STATUS_BAD_MAGIC`, `POSTAG_STATUS_UNSUPPORTED_VERSION` (a blob of a
  * newer or older format), `POSTAG_STATUS_TRUNCATED`, `POSTAG_STATUS_CHECKSUM_MISMATCH`,
  * `POSTAG_STATUS_MALFORMED_HEADER`, `POSTAG_STATUS_INVALID_MODEL`,
- * `POSTAG_STATUS_NON_FINITE_WEIGHT` (a NaN or an infinity); `*out` is then left as it was.
+ * `POSTAG_STATUS_NON_FINITE_WEIGHT` (a NaN, an infinity, or a value beyond 2^48); `*out`
+ * is then left as it was.
  *
  * # Safety
  * `blob` must be valid for reads of `blob_len` bytes, unchanged, for as long as the
@@ -661,9 +663,10 @@ postag_status postag_text_size(const struct postag_model *model,
  *
  * Errors: those of `postag_text_size`, `POSTAG_STATUS_SCRATCH_TOO_SMALL`,
  * `POSTAG_STATUS_OUTPUT_TOO_SMALL`; nothing is written then.
- * `POSTAG_STATUS_NON_FINITE_SCORE`: a character's scores are NaN or infinite (the
- * segmenter's finite weights overflow f32 on this text); `*n_tokens_out` and
- * `*consumed_out` are not written, and `tokens_out` holds no result.
+ * `POSTAG_STATUS_NON_FINITE_SCORE` if a character's scores were NaN or infinite (a
+ * check only: a blob's values are within 2^48, where no sum overflows);
+ * `*n_tokens_out` and `*consumed_out` are not written then, and `tokens_out` holds no
+ * result.
  *
  * # Safety
  * `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;
@@ -842,9 +845,9 @@ postag_status postag_min_scratch_size(const struct postag_model *model,
  * Every token must have at least one byte: an empty token is
  * `POSTAG_STATUS_EMPTY_TOKEN`, checked before anything is written. Token errors:
  * `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_UNKNOWN_WORD`,
- * `POSTAG_STATUS_UNKNOWN_CHAR`. `POSTAG_STATUS_NON_FINITE_SCORE` if the model's finite
- * weights are so large that the arithmetic overflows on this input (a NaN score, or
- * an infinite best CRF path): no tag is given.
+ * `POSTAG_STATUS_UNKNOWN_CHAR`. `POSTAG_STATUS_NON_FINITE_SCORE` if a score were NaN or
+ * the best CRF path's score infinite (no tag is given then; a check only: a blob's
+ * values are within 2^48, where no sum overflows).
  *
  * # Safety
  * `model` as in `postag_scratch_size`; `tokens` valid for reads of `n_tokens` tokens,

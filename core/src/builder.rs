@@ -31,7 +31,8 @@ pub enum BuildError {
     /// A tag name that is empty, holds whitespace or a control character, or is given
     /// twice (such a name would break CoNLL-U and `word/TAG` output, or be ambiguous).
     BadTagName(String),
-    /// A tensor holds a NaN or an infinity (`row` is 0 for a vector).
+    /// A tensor holds a value a blob cannot store: NaN, infinite, or beyond
+    /// [`crate::format::MAX_MAGNITUDE`] (`row` is 0 for a vector).
     NonFinite {
         /// The tensor.
         role: Role,
@@ -53,6 +54,10 @@ pub fn check_tag_names(names: &[&str]) -> Result<(), BuildError> {
         None => Ok(()),
     }
 }
+
+/// What a stored value must be ([`crate::format::storable`]).
+pub(crate) const STORABLE: &str =
+    "weights must be finite and within 2^48 (2.8e14) in magnitude, where f32 arithmetic cannot overflow";
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,9 +89,9 @@ impl fmt::Display for BuildError {
                 value,
             } => {
                 if role.is_vector() {
-                    write!(f, "{role}[{col}] is {value}; weights must be finite")
+                    write!(f, "{role}[{col}] is {value:e}; {STORABLE}")
                 } else {
-                    write!(f, "{role}[{row}, {col}] is {value}; weights must be finite")
+                    write!(f, "{role}[{row}, {col}] is {value:e}; {STORABLE}")
                 }
             }
         }
@@ -158,7 +163,7 @@ impl BlobBuilder {
                 let b = &bytes[4 * i..4 * i + 4];
                 f32::from_le_bytes([b[0], b[1], b[2], b[3]])
             };
-            if let Some(i) = (0..bytes.len() / 4).find(|&i| !value(i).is_finite()) {
+            if let Some(i) = (0..bytes.len() / 4).find(|&i| !crate::format::storable(value(i))) {
                 let cols = cols.max(1);
                 // The element's row and column: in panels, 16 rows column by column.
                 let (row, col) = match dtype {
@@ -441,9 +446,9 @@ impl BlobBuilder {
 }
 
 /// [`BuildError::NonFinite`] for the first value of `data` (row-major, `cols` per row)
-/// that is NaN or infinite.
+/// that is not [`crate::format::storable`].
 fn check_finite(role: Role, cols: usize, data: &[f32]) -> Result<(), BuildError> {
-    match data.iter().position(|v| !v.is_finite()) {
+    match data.iter().position(|&v| !crate::format::storable(v)) {
         None => Ok(()),
         Some(i) => Err(BuildError::NonFinite {
             role,

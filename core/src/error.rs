@@ -53,7 +53,9 @@ pub enum Error {
     /// A state slice does not have [`crate::Model::state_len`] elements (or, for
     /// [`crate::Cell::step`], `x`, `h` or `c` is not the cell's size).
     StateSize,
-    /// A weight, bias, int8 row scale or CRF score in the blob is NaN or infinite.
+    /// A weight, bias, int8 row scale or CRF score in the blob is NaN, infinite, or
+    /// beyond [`crate::format::MAX_MAGNITUDE`] (2^48), where f32 arithmetic could
+    /// overflow.
     NonFiniteWeight {
         /// The tensor.
         role: Role,
@@ -61,13 +63,16 @@ pub enum Error {
         row: u32,
         /// Its column, or `None` for the int8 scale of `row`.
         col: Option<u32>,
-        /// The value's bits (`f32::from_bits`): a NaN or an infinity.
+        /// The value's bits (`f32::from_bits`): a NaN, an infinity, or a value beyond
+        /// [`crate::format::MAX_MAGNITUDE`].
         bits: u32,
     },
     /// A token is empty (zero bytes): there is no word to tag.
     EmptyToken,
-    /// The arithmetic overflowed on this input (finite weights so large that a score
-    /// became NaN or the best CRF path's score infinite): no tag can be trusted.
+    /// The arithmetic overflowed on this input (a score became NaN or the best CRF
+    /// path's score infinite): no tag can be trusted. Blobs store no value beyond
+    /// [`crate::format::MAX_MAGNITUDE`], within which no sum overflows: a check kept
+    /// for what that reasoning might miss.
     NonFiniteScore,
     /// Raw text was given to a blob without a segmenter (it tags pre-tokenized input only).
     NoSegmenter,
@@ -142,10 +147,14 @@ impl fmt::Display for Error {
             } => {
                 let value = f32::from_bits(*bits);
                 match col {
-                    None => write!(f, "model blob is invalid: the int8 scale of {role} row {row} is {value}"),
-                    Some(c) if role.is_vector() => write!(f, "model blob is invalid: {role}[{c}] is {value}"),
-                    Some(c) => write!(f, "model blob is invalid: {role}[{row}, {c}] is {value}"),
+                    None => write!(f, "model blob is invalid: the int8 scale of {role} row {row} is {value:e}")?,
+                    Some(c) if role.is_vector() => write!(f, "model blob is invalid: {role}[{c}] is {value:e}")?,
+                    Some(c) => write!(f, "model blob is invalid: {role}[{row}, {c}] is {value:e}")?,
                 }
+                if value.is_finite() {
+                    f.write_str(", beyond 2^48, where f32 arithmetic could overflow")?;
+                }
+                Ok(())
             }
             Error::EmptyToken => f.write_str("a token is empty (zero bytes)"),
             Error::NonFiniteScore => f.write_str(

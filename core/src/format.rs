@@ -51,6 +51,18 @@ pub const PAYLOAD_ALIGN: usize = 16;
 
 /// Largest accepted embedding or hidden size.
 pub const MAX_DIM: u32 = 4096;
+
+/// The largest magnitude of a stored f32 value (a weight, bias, int8 row scale or CRF
+/// score): 2^48. Within it, no sum the tagger or the segmenter computes can overflow
+/// f32 (an LSTM gate sums at most 3 x 4096 products of values below 2^55, int8 weights
+/// included), so every kernel level gives finite scores; a larger value (like NaN or an
+/// infinity) is refused.
+pub const MAX_MAGNITUDE: f32 = 281_474_976_710_656.0;
+
+/// Whether `v` is a value a blob may store: finite and within [`MAX_MAGNITUDE`].
+pub fn storable(v: f32) -> bool {
+    v.abs() <= MAX_MAGNITUDE
+}
 /// Largest accepted number of embedding rows (word or char vocabulary).
 pub const MAX_ROWS: u32 = 1 << 24;
 /// Largest accepted number of stacked LSTM layers (word or char).

@@ -102,14 +102,16 @@ fn index(shape: &[usize], mut flat: usize) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// Refuses a NaN or infinite element of tensor `name`, naming its index.
+/// Refuses an element of tensor `name` that a blob cannot store (NaN, infinite, or
+/// beyond [`crate::format::MAX_MAGNITUDE`]), naming its index.
 fn check_finite(name: &str, shape: &[usize], data: &[f32]) -> Result<(), BuildError> {
-    match data.iter().position(|v| !v.is_finite()) {
+    match data.iter().position(|&v| !crate::format::storable(v)) {
         None => Ok(()),
         Some(i) => err(format!(
-            "{name}{} is {}; weights must be finite",
+            "{name}{} is {:e}; {}",
             index(shape, i),
-            data[i]
+            data[i],
+            crate::builder::STORABLE
         )),
     }
 }
@@ -243,9 +245,10 @@ impl Dict {
         if let Some(b_hh) = b_hh {
             for (i, (x, y)) in bias.iter_mut().zip(b_hh).enumerate() {
                 *x += y;
-                if !x.is_finite() {
+                if !crate::format::storable(*x) {
                     return err(format!(
-                        "{name}[{i}] + {hh}[{i}] is {x} (the sum overflows f32); weights must be finite"
+                        "{name}[{i}] + {hh}[{i}] is {x:e} (the two biases summed); {}",
+                        crate::builder::STORABLE
                     ));
                 }
             }

@@ -346,8 +346,9 @@ fn non_finite_weights_are_refused_at_load_naming_the_element() {
     );
 }
 
-/// The writer refuses NaN and infinities in every kind of tensor (before an int8
-/// quantization could turn them into ordinary values), naming the element.
+/// The writer refuses NaN, infinities and values beyond 2^48 in every kind of tensor
+/// (before an int8 quantization could turn them into ordinary values), naming the
+/// element.
 #[test]
 fn the_writer_refuses_non_finite_values() {
     let config = tiny::config(true, true, true);
@@ -369,7 +370,21 @@ fn the_writer_refuses_non_finite_values() {
         );
         assert_eq!(
             err.to_string(),
-            "lstm.weight_hh_l0[1, 2] is NaN; weights must be finite"
+            "lstm.weight_hh_l0[1, 2] is NaN; weights must be finite and within 2^48 (2.8e14) in magnitude, where f32 arithmetic cannot overflow"
+        );
+        // Beyond 2^48 too, but not at it.
+        data[3 + 2] = format::MAX_MAGNITUDE;
+        assert!(BlobBuilder::new(config)
+            .weights(lstm, 12, 3, &data, storage)
+            .is_ok());
+        data[3 + 2] = -2.0 * format::MAX_MAGNITUDE;
+        let err = BlobBuilder::new(config)
+            .weights(lstm, 12, 3, &data, storage)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("lstm.weight_hh_l0[1, 2] is -5.6294995e14; weights must be finite"),
+            "{err}"
         );
     }
     let err = BlobBuilder::new(config)
@@ -377,7 +392,7 @@ fn the_writer_refuses_non_finite_values() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "hidden2tag.bias[2] is -inf; weights must be finite"
+        "hidden2tag.bias[2] is -inf; weights must be finite and within 2^48 (2.8e14) in magnitude, where f32 arithmetic cannot overflow"
     );
     let mut square = vec![0.0f32; 16];
     square[4 * 3] = f32::INFINITY;

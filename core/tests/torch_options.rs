@@ -138,7 +138,7 @@ fn non_finite_and_out_of_range_values_are_named() {
     d.get_mut("lstm.weight_hh_l0").unwrap().data[2 * 3 + 1] = f32::NAN;
     assert_eq!(
         import_err(d),
-        "lstm.weight_hh_l0[3, 1] is NaN; weights must be finite"
+        "lstm.weight_hh_l0[3, 1] is NaN; weights must be finite and within 2^48 (2.8e14) in magnitude, where f32 arithmetic cannot overflow"
     );
     // An f64 state_dict whose value does not fit in f32.
     let header = br#"{"x":{"dtype":"F64","shape":[2,2],"data_offsets":[0,32]}}"#;

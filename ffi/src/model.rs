@@ -139,7 +139,8 @@ pub(crate) unsafe fn loaded<'a>(model: *const postag_model) -> Result<ModelArg<'
 /// Errors: `POSTAG_STATUS_BAD_MAGIC`, `POSTAG_STATUS_UNSUPPORTED_VERSION` (a blob of a
 /// newer or older format), `POSTAG_STATUS_TRUNCATED`, `POSTAG_STATUS_CHECKSUM_MISMATCH`,
 /// `POSTAG_STATUS_MALFORMED_HEADER`, `POSTAG_STATUS_INVALID_MODEL`,
-/// `POSTAG_STATUS_NON_FINITE_WEIGHT` (a NaN or an infinity); `*out` is then left as it was.
+/// `POSTAG_STATUS_NON_FINITE_WEIGHT` (a NaN, an infinity, or a value beyond 2^48); `*out`
+/// is then left as it was.
 ///
 /// # Safety
 /// `blob` must be valid for reads of `blob_len` bytes, unchanged, for as long as the

@@ -295,9 +295,10 @@ pub unsafe extern "C" fn postag_text_size(
 ///
 /// Errors: those of `postag_text_size`, `POSTAG_STATUS_SCRATCH_TOO_SMALL`,
 /// `POSTAG_STATUS_OUTPUT_TOO_SMALL`; nothing is written then.
-/// `POSTAG_STATUS_NON_FINITE_SCORE`: a character's scores are NaN or infinite (the
-/// segmenter's finite weights overflow f32 on this text); `*n_tokens_out` and
-/// `*consumed_out` are not written, and `tokens_out` holds no result.
+/// `POSTAG_STATUS_NON_FINITE_SCORE` if a character's scores were NaN or infinite (a
+/// check only: a blob's values are within 2^48, where no sum overflows);
+/// `*n_tokens_out` and `*consumed_out` are not written then, and `tokens_out` holds no
+/// result.
 ///
 /// # Safety
 /// `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;
@@ -849,68 +850,6 @@ mod tests {
             }
             assert_eq!(next as usize, want_words.len());
         }
-    }
-
-    /// A segmenter whose scores overflow f32 is an error, never labels from them: both
-    /// calls that segment say so and write no result.
-    #[test]
-    fn scores_that_overflow_are_an_error() {
-        // Zero LSTM weights and gate biases of 10: every h is above 0.7, so each
-        // output row (weights f32::MAX / 4) overflows to +infinity.
-        let (dim, h) = (2, 3);
-        let seg = SegmenterWeights {
-            spaces_in_tokens: false,
-            chars: vec![('a', 1), ('.', 2)],
-            embedding: vec![0.5; 3 * dim],
-            rows: 3,
-            dim,
-            cells: (0..2)
-                .map(|_| SegCell {
-                    w_ih: vec![0.0; 4 * h * dim],
-                    w_hh: vec![0.0; 4 * h * h],
-                    bias: vec![10.0; 4 * h],
-                })
-                .collect(),
-            out_w: vec![f32::MAX / 4.0; 5 * 2 * h],
-            out_b: vec![0.0; 5],
-            multiwords: vec![],
-        };
-        let tiny = include_bytes!("../../core/tests/golden/tiny.postag");
-        let blob = with_segmenter(tiny, Some(&seg), Storage::F32).unwrap();
-        let mut model = postag_model {
-            opaque: [0; crate::POSTAG_MODEL_WORDS],
-        };
-        // SAFETY: valid buffers of the stated lengths.
-        let status = unsafe { crate::postag_model_load(blob.as_ptr(), blob.len(), &mut model) };
-        assert_eq!(status, postag_status::Ok);
-        let text = "aa. a";
-        let mut sizes = postag_text_sizes::default();
-        // SAFETY: as above.
-        let status = unsafe { postag_text_size(&model, text.as_ptr(), text.len(), 16, &mut sizes) };
-        assert_eq!(status, postag_status::Ok);
-        let mut scratch = vec![0u8; sizes.tag_text_scratch.max(sizes.segment_scratch)];
-        let (status, _, _, _, counts) = tag_text(&model, text, 16, &mut scratch, 8, 8);
-        assert_eq!(status, postag_status::NonFiniteScore);
-        assert_eq!((counts.n_tokens, counts.n_words), (0, 0));
-        let mut tokens = vec![postag_segment_token::default(); 8];
-        let (mut n, mut consumed) = (usize::MAX, usize::MAX);
-        // SAFETY: as above.
-        let status = unsafe {
-            postag_segment(
-                &model,
-                text.as_ptr(),
-                text.len(),
-                16,
-                scratch.as_mut_ptr(),
-                scratch.len(),
-                tokens.as_mut_ptr(),
-                tokens.len(),
-                &mut n,
-                &mut consumed,
-            )
-        };
-        assert_eq!(status, postag_status::NonFiniteScore);
-        assert_eq!((n, consumed), (usize::MAX, usize::MAX));
     }
 
     /// A multiword token in capitals, or starting with one, has its table entry's first

@@ -69,7 +69,8 @@ pub enum postag_status {
     StateSize = 17,
     /// A bug in postag: a caught panic, or an error this version cannot name.
     InternalError = 18,
-    /// The blob holds a NaN or infinite f32 weight, bias, int8 row scale or CRF score.
+    /// The blob holds an f32 weight, bias, int8 row scale or CRF score that is NaN,
+    /// infinite, or beyond 2^48 in magnitude (where f32 arithmetic could overflow).
     NonFiniteWeight = 19,
     /// A token is empty (zero bytes); checked before anything is written.
     EmptyToken = 20,
@@ -152,7 +153,7 @@ const MESSAGES: [&CStr; 28] = [
     c"a caller-held state needs a unidirectional model (one-token steps also no CRF)",
     c"state buffer has the wrong length for this model (see postag_state_len)",
     c"internal error in postag (a bug: please report it)",
-    c"model blob holds a NaN or infinite weight",
+    c"model blob holds a NaN, infinite or too large (beyond 2^48) weight",
     c"a token is empty (zero bytes)",
     c"the model's arithmetic overflowed on this input (NaN or infinite score)",
     c"the model has no segmenter: it tags tokens, not raw text",

@@ -112,9 +112,9 @@ pub unsafe extern "C" fn postag_min_scratch_size(
 /// Every token must have at least one byte: an empty token is
 /// `POSTAG_STATUS_EMPTY_TOKEN`, checked before anything is written. Token errors:
 /// `POSTAG_STATUS_INVALID_UTF8`, `POSTAG_STATUS_UNKNOWN_WORD`,
-/// `POSTAG_STATUS_UNKNOWN_CHAR`. `POSTAG_STATUS_NON_FINITE_SCORE` if the model's finite
-/// weights are so large that the arithmetic overflows on this input (a NaN score, or
-/// an infinite best CRF path): no tag is given.
+/// `POSTAG_STATUS_UNKNOWN_CHAR`. `POSTAG_STATUS_NON_FINITE_SCORE` if a score were NaN or
+/// the best CRF path's score infinite (no tag is given then; a check only: a blob's
+/// values are within 2^48, where no sum overflows).
 ///
 /// # Safety
 /// `model` as in `postag_scratch_size`; `tokens` valid for reads of `n_tokens` tokens,

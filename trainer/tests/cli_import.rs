@@ -85,8 +85,8 @@ fn fixture_tensors(name: &str) -> std::collections::BTreeMap<String, TorchTensor
     read_safetensors(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// A NaN or an infinity anywhere in a state_dict is refused with the PyTorch name and
-/// index of the element, and nothing is written.
+/// A NaN, an infinity or a value beyond 2^48 anywhere in a state_dict is refused with
+/// the PyTorch name and index of the element, and nothing is written.
 #[test]
 fn import_torch_refuses_non_finite_weights_naming_the_element() {
     let dir = workdir("import-nan");
@@ -139,10 +139,29 @@ fn import_torch_refuses_non_finite_weights_naming_the_element() {
             assert!(!dir.join("out.postag").exists(), "{tensor}: wrote a model");
         }
     }
-    // Two finite biases whose sum overflows f32 are named together.
+    // Beyond 2^48 too; and two biases within it whose sum is not, named together.
     let mut tensors = fixture_tensors("uni1_word_00");
-    tensors.get_mut("lstm.bias_ih_l0").unwrap().data[3] = 3e38;
-    tensors.get_mut("lstm.bias_hh_l0").unwrap().data[3] = 3e38;
+    tensors.get_mut("lstm.weight_hh_l0").unwrap().data[0] = 3e38;
+    write_safetensors(&dir.join("bad.safetensors"), &tensors);
+    let err = fails(
+        &dir,
+        &[
+            "import-torch",
+            "--state-dict",
+            "bad.safetensors",
+            "--vocab",
+            vocab.to_str().unwrap(),
+            "-o",
+            "out.postag",
+        ],
+    );
+    assert!(
+        err.contains("lstm.weight_hh_l0[0, 0] is 3e38; weights must be finite and within 2^48"),
+        "{err}"
+    );
+    let mut tensors = fixture_tensors("uni1_word_00");
+    tensors.get_mut("lstm.bias_ih_l0").unwrap().data[3] = 2e14;
+    tensors.get_mut("lstm.bias_hh_l0").unwrap().data[3] = 2e14;
     write_safetensors(&dir.join("bad.safetensors"), &tensors);
     let vocab = vocab.to_str().unwrap();
     let args = [
@@ -156,7 +175,7 @@ fn import_torch_refuses_non_finite_weights_naming_the_element() {
     ];
     let err = fails(&dir, &args);
     assert!(
-        err.contains("lstm.bias_ih_l0[3] + lstm.bias_hh_l0[3] is inf"),
+        err.contains("lstm.bias_ih_l0[3] + lstm.bias_hh_l0[3] is 4e14 (the two biases summed)"),
         "{err}"
     );
     assert!(!dir.join("out.postag").exists());

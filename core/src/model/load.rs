@@ -542,7 +542,8 @@ fn check_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Refuses a NaN or infinite value among the little-endian f32 values in `bytes`,
+/// Refuses a value that is not [`crate::format::storable`] (NaN, infinite, or beyond
+/// [`crate::format::MAX_MAGNITUDE`]) among the little-endian f32 values in `bytes`,
 /// `cols` per row (`scales`: one int8 row scale per value), naming the first one.
 pub(crate) fn check_finite(
     role: Role,
@@ -550,11 +551,11 @@ pub(crate) fn check_finite(
     cols: usize,
     scales: bool,
 ) -> Result<(), Error> {
-    const EXPONENT: u32 = 0x7F80_0000;
+    // The bits of the magnitude, shifted out of the sign: above LIMIT is beyond
+    // MAX_MAGNITUDE, NaN or infinite.
+    const LIMIT: u32 = crate::format::MAX_MAGNITUDE.to_bits() << 1;
     let bits = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    // One pass without branches in the loop; locating the value is the rare case. A
-    // value is not finite when its exponent is all ones: shifted out of the sign, at
-    // least 0xFF00_0000.
+    // One pass without branches in the loop; locating the value is the rare case.
     let largest = |bytes: &[u8]| {
         bytes
             .chunks_exact(4)
@@ -569,15 +570,11 @@ pub(crate) fn check_finite(
     };
     #[cfg(not(all(postag_arm_dsp, target_abi = "eabihf")))]
     let largest = largest(bytes);
-    let any_non_finite = largest >= 0xFF00_0000;
-    if !any_non_finite {
+    if largest <= LIMIT {
         return Ok(());
     }
     let cols = cols.max(1);
-    match bytes
-        .chunks_exact(4)
-        .position(|b| bits(b) & EXPONENT == EXPONENT)
-    {
+    match bytes.chunks_exact(4).position(|b| bits(b) << 1 > LIMIT) {
         None => Ok(()),
         Some(i) => Err(Error::NonFiniteWeight {
             role,
@@ -792,9 +789,18 @@ mod tests {
         }
 
         #[test]
-        fn the_finiteness_scan_finds_the_first_non_finite_value(
+        fn the_scan_finds_the_first_value_a_blob_cannot_store(
             values in proptest::collection::vec(
-                prop_oneof![any::<u32>(), Just(0x7F80_0000), Just(0xFF80_0000), Just(0x7FC0_0001)],
+                prop_oneof![
+                    any::<u32>(),
+                    Just(0x7F80_0000),
+                    Just(0xFF80_0000),
+                    Just(0x7FC0_0001),
+                    // 2^48 (storable), the next value up and its negative (not).
+                    Just(crate::format::MAX_MAGNITUDE.to_bits()),
+                    Just(crate::format::MAX_MAGNITUDE.to_bits() + 1),
+                    Just(crate::format::MAX_MAGNITUDE.to_bits() | 0x8000_0001),
+                ],
                 0..40,
             ),
             cols in 1usize..7,
@@ -802,7 +808,8 @@ mod tests {
         ) {
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             let role = Role::TagBias;
-            let want = match values.iter().position(|&v| !f32::from_bits(v).is_finite()) {
+            let storable = |v: u32| f32::from_bits(v).abs() <= 281_474_976_710_656.0;
+            let want = match values.iter().position(|&v| !storable(v)) {
                 None => Ok(()),
                 Some(i) => Err(Error::NonFiniteWeight {
                     role,

@@ -1728,9 +1728,9 @@ mod tests {
     }
 
     #[test]
-    fn logits_that_overflow_are_an_error_not_a_label() {
-        // Zero LSTM weights and gate biases of 10: every h is about 0.76 or more, so
-        // each output row (every weight f32::MAX / 4) overflows to +infinity.
+    fn the_largest_storable_weights_give_finite_labels_and_larger_ones_are_refused() {
+        // Zero LSTM weights and gate biases of 10: every h is about 0.76 or more, and
+        // every output weight is `out`: the logits are about 6 * out.
         let (h, dim) = (4, 2);
         let weights = |out: f32| SegmenterWeights {
             cells: (0..2)
@@ -1748,26 +1748,23 @@ mod tests {
             ..RandomModel::BASE
         };
         let base = tagger.build().unwrap().0;
+        let largest = crate::format::MAX_MAGNITUDE;
         for storage in [Storage::F32, Storage::I8] {
+            let blob = with_segmenter(&base, Some(&weights(largest)), storage).unwrap();
+            let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
             for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
                 assert!(force(Some(level)));
-                for (out, want) in [(1.0, true), (f32::MAX / 4.0, false)] {
-                    let blob = with_segmenter(&base, Some(&weights(out)), storage).unwrap();
-                    let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
-                    let mut scratch = std::vec![0u8; seg.scratch_bytes(16).unwrap()];
-                    let mut tokens = std::vec![super::SegToken::default(); 16];
-                    let got = seg.segment("aa. a", 16, &mut scratch, &mut tokens);
-                    match want {
-                        true => assert!(got.is_ok(), "{storage:?} {level:?}: {got:?}"),
-                        false => assert_eq!(
-                            got.map(|_| ()),
-                            Err(Error::NonFiniteScore),
-                            "{storage:?} {level:?}"
-                        ),
-                    }
-                }
+                let mut scratch = std::vec![0u8; seg.scratch_bytes(16).unwrap()];
+                let mut tokens = std::vec![super::SegToken::default(); 16];
+                let got = seg.segment("aa. a", 16, &mut scratch, &mut tokens);
+                assert!(got.is_ok(), "{storage:?} {level:?}: {got:?}");
                 force(None);
             }
+            let refused = with_segmenter(&base, Some(&weights(2.0 * largest)), storage);
+            assert!(
+                matches!(refused, Err(BuildError::NonFinite { .. })),
+                "{storage:?}: {refused:?}"
+            );
         }
     }
 
