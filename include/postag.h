@@ -246,8 +246,8 @@ enum postag_status
      */
     POSTAG_STATUS_EMPTY_TOKEN = 20,
     /**
-     * The model's arithmetic overflowed on this input (finite weights so large that a
-     * score became NaN, or the best CRF path's score infinite): no tag is trusted.
+     * A score became NaN, or the best CRF path's score infinite: no tag is trusted. A
+     * check only: a blob's values are within 2^48, where no sum overflows.
      */
     POSTAG_STATUS_NON_FINITE_SCORE = 21,
     /**

@@ -58,7 +58,7 @@ fn golden_blob_bytes_are_pinned() {
 /// nothing else) in the panel layout. The model tags as the same weights in rows do
 /// (scores within rounding: the layout's sums run in another order). The loader takes
 /// panels only from a blob that declares version 2, requires the padding rows of the
-/// last panel to be zero, and names a non-finite weight by its row and column.
+/// last panel to be zero, and names a weight it cannot store by its row and column.
 #[test]
 fn panel_layout_is_version_2_and_checked_at_load() {
     let config = tiny::config(true, true, true);
@@ -153,18 +153,22 @@ fn panel_layout_is_version_2_and_checked_at_load() {
             "{value}"
         );
     }
-    for (row, col) in [(0, 0), (r - 1, c - 1), (5, c / 2)] {
-        let mut copy = panels.clone();
-        copy[at(row, col)..at(row, col) + 4].copy_from_slice(&f32::NAN.to_le_bytes());
-        assert_eq!(
-            Model::from_bytes(&with_crc(copy)).unwrap_err(),
-            Error::NonFiniteWeight {
-                role: e.role,
-                row: row as u32,
-                col: Some(col as u32),
-                bits: f32::NAN.to_bits(),
-            }
-        );
+    // A NaN, or a finite value beyond 2^48, named by its row and column.
+    for value in [f32::NAN, -1e20] {
+        for (row, col) in [(0, 0), (r - 1, c - 1), (5, c / 2)] {
+            let mut copy = panels.clone();
+            copy[at(row, col)..at(row, col) + 4].copy_from_slice(&value.to_le_bytes());
+            assert_eq!(
+                Model::from_bytes(&with_crc(copy)).unwrap_err(),
+                Error::NonFiniteWeight {
+                    role: e.role,
+                    row: row as u32,
+                    col: Some(col as u32),
+                    bits: value.to_bits(),
+                },
+                "{value}"
+            );
+        }
     }
     // The builder names a non-finite element by its row and column too, given in rows
     // or as stored panels.

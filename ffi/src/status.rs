@@ -74,8 +74,8 @@ pub enum postag_status {
     NonFiniteWeight = 19,
     /// A token is empty (zero bytes); checked before anything is written.
     EmptyToken = 20,
-    /// The model's arithmetic overflowed on this input (finite weights so large that a
-    /// score became NaN, or the best CRF path's score infinite): no tag is trusted.
+    /// A score became NaN, or the best CRF path's score infinite: no tag is trusted. A
+    /// check only: a blob's values are within 2^48, where no sum overflows.
     NonFiniteScore = 21,
     /// Raw text was given to a model without a segmenter (it tags tokens only).
     NoSegmenter = 22,
@@ -153,7 +153,7 @@ const MESSAGES: [&CStr; 28] = [
     c"a caller-held state needs a unidirectional model (one-token steps also no CRF)",
     c"state buffer has the wrong length for this model (see postag_state_len)",
     c"internal error in postag (a bug: please report it)",
-    c"model blob holds a NaN, infinite or too large (beyond 2^48) weight",
+    c"model blob holds a NaN, infinite or over 2^48 weight",
     c"a token is empty (zero bytes)",
     c"the model's arithmetic overflowed on this input (NaN or infinite score)",
     c"the model has no segmenter: it tags tokens, not raw text",
@@ -161,7 +161,7 @@ const MESSAGES: [&CStr; 28] = [
     c"raw text is 4 GiB or longer",
     c"model blob's segmenter has a duplicated or stray tensor",
     c"the sentences changed between the passes over them",
-    c"model blob has a tag name that is empty, holds whitespace or repeats another",
+    c"model blob has an empty or repeated tag name, or one with whitespace or controls",
 ];
 
 const UNKNOWN: &CStr = c"unknown status code";

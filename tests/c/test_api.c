@@ -30,7 +30,7 @@
 #define MALFORMED_HEADER "malformed_header" /* a header that does not decode, valid CRC */
 #define INVALID_MODEL "invalid_model"      /* a header that decodes, one tag too many */
 
-#define LAST_STATUS POSTAG_STATUS_SENTENCES_CHANGED
+#define LAST_STATUS POSTAG_STATUS_BAD_TAG_NAME
 
 static model_case *g_cases;
 static size_t g_count;

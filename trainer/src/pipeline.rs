@@ -23,10 +23,9 @@ pub struct SysSentence {
     pub tags: Vec<String>,
 }
 
-/// Splits `text` into sentences of tokens (multiword tokens expanded); with
-/// `presegmented`, each line that is not blank is one sentence
-/// ([`postag_core::segment::line_sentences`]).
-/// Segments `text` with the segmenter of the model `name` (which errors name).
+/// Splits `text` into sentences of tokens (multiword tokens expanded) with the
+/// segmenter of the model `name` (which errors name); with `presegmented`, each line
+/// that is not blank is one sentence ([`postag_core::segment::line_sentences`]).
 pub fn segment(
     seg: &Segmenter<'_>,
     name: &str,

@@ -580,9 +580,6 @@ fn models_that_cannot_be_written_again_as_they_are_are_refused() {
             ],
         ];
         for args in commands {
-            if model == "seg.postag" && args[0] == "train" {
-                continue; // (train reads an --init model's segmenter as it copies it)
-            }
             let err = fails(&dir, args);
             assert!(err.contains(want), "{args:?}: {err}");
             assert!(!dir.join("out.postag").exists(), "{args:?}");

@@ -524,7 +524,7 @@ fn check_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
     if check_finite(role, bytes, 1, false).is_err() {
         let i = bytes
             .chunks_exact(4)
-            .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
+            .position(|b| !crate::format::storable(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
             .unwrap_or(0);
         let (row, col) = at(i);
         return Err(Error::NonFiniteWeight {

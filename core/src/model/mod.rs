@@ -395,8 +395,8 @@ impl<'a> Model<'a> {
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
         self.word_lstm(rows, feats, lstm_state, work, logits, block);
 
-        // Phase 3: log_softmax per token, then decode. Finite weights can still
-        // overflow (a logit of inf gives NaN scores): that is an error, never a tag.
+        // Phase 3: log_softmax per token, then decode. A NaN score (which a blob's
+        // bound of 2^48 on its values rules out) would be an error, never a tag.
         for row in logits.chunks_exact_mut(num_tags) {
             log_softmax(row);
         }

@@ -6,7 +6,6 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use postag_core::builder::BuildError;
 use postag_core::segment::build::{copy_segmenter, with_segmenter};
-use postag_core::segment::Segmenter;
 use postag_core::tensor::Storage;
 use postag_core::Model;
 
@@ -334,9 +333,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
     // to or the --init model brings its own: decided (and its options checked) now,
     // learned after the tagger.
     let seg_opts = args.segmenter_opts();
-    let init_segmenter = init_blob
-        .as_deref()
-        .is_some_and(|b| Segmenter::from_bytes(b).ok().flatten().is_some());
+    // (A broken one is refused now, naming the file, not after training.)
+    let init_segmenter = match (&init_blob, &settings.init) {
+        (Some(b), Some(path)) => {
+            crate::pipeline::optional_segmenter(b, &path.display().to_string())?.is_some()
+        }
+        _ => false,
+    };
     let seg_flags = args.segmenter_flags();
     if init_segmenter && !seg_flags.is_empty() {
         return Err(crate::cmd::usage(anyhow::anyhow!(
@@ -649,8 +652,6 @@ fn settings_diff(a: &Settings, b: &Settings) -> String {
         })
 }
 
-/// Refuses a trained model whose arithmetic overflows on its own training data (a
-/// run that diverged: huge weights give NaN scores), before anything is written.
 /// Warns when the kept epoch's training loss is above that of a model that gives every
 /// one of `tags` tags the same score (ln `tags`): a run that diverged without
 /// overflowing, or one too short to learn.
