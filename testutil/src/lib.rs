@@ -195,3 +195,29 @@ pub fn lstm_3x3_tagger(fixture: &Value) -> Vec<u8> {
     };
     torch::blob_from_state_dict(dict, &vocab, &ImportOptions::default()).unwrap()
 }
+
+/// Where the data of the tensor `role` starts in `blob` (counted from the blob's first
+/// byte), and its entry.
+pub fn tensor_at(
+    blob: &[u8],
+    role: postag_core::format::Role,
+) -> (usize, postag_core::format::TensorEntry) {
+    let raw = postag_core::format::split(blob).unwrap();
+    let payload = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+    let entry = raw
+        .header
+        .tensors
+        .iter()
+        .map(Result::unwrap)
+        .find(|e| e.role == role)
+        .unwrap();
+    (payload + entry.offset as usize, entry)
+}
+
+/// `blob` (changed in place) with its CRC-32 made right again.
+pub fn with_crc(mut blob: Vec<u8>) -> Vec<u8> {
+    let n = blob.len() - 4;
+    let crc = postag_core::crc32(&blob[..n]);
+    blob[n..].copy_from_slice(&crc.to_le_bytes());
+    blob
+}

@@ -8,7 +8,7 @@ use common::{fails, import_torch, ok, reported, succeeded, torch_fixture_files};
 
 use postag_core::format::{split, Role, SegPart};
 use postag_core::torch::{read_safetensors, TorchTensor};
-use postag_testutil::{repo, torch_fixtures, workdir};
+use postag_testutil::{repo, tensor_at, torch_fixtures, with_crc, workdir};
 use serde_json::Value;
 
 /// Every parity fixture through `import-torch` and `tag --format jsonl --scores`.
@@ -203,7 +203,7 @@ fn quantize_refuses_a_model_with_a_nan() {
         ],
     );
     let mut blob = std::fs::read(dir.join("f32.postag")).unwrap();
-    let (start, entry) = tensor(&blob, Role::TagWeights);
+    let (start, entry) = tensor_at(&blob, Role::TagWeights);
     assert_eq!(entry.dtype, postag_core::format::DType::F32);
     // Row 2, column 1.
     let at = start + 4 * (2 * entry.cols as usize + 1);
@@ -516,8 +516,8 @@ fn models_that_cannot_be_written_again_as_they_are_are_refused() {
     // One letter of a word made capital where the words stay in byte order (the
     // shipped model's words are lowercased).
     let ((strings, _), (offsets, words)) = (
-        tensor(&f32, Role::WordStrings),
-        tensor(&f32, Role::WordOffsets),
+        tensor_at(&f32, Role::WordStrings),
+        tensor_at(&f32, Role::WordOffsets),
     );
     let word = |i: usize| {
         let at = |k: usize| {
@@ -543,7 +543,7 @@ fn models_that_cannot_be_written_again_as_they_are_are_refused() {
     std::fs::write(dir.join("upper.postag"), with_crc(upper)).unwrap();
     // The micro model's segmenter options with a flag no version defines.
     let micro = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
-    let (options, _) = tensor(&micro, Role::Segmenter(SegPart::Options));
+    let (options, _) = tensor_at(&micro, Role::Segmenter(SegPart::Options));
     let mut seg = micro.clone();
     seg[options..options + 4].copy_from_slice(&2u32.to_le_bytes());
     std::fs::write(dir.join("seg.postag"), with_crc(seg)).unwrap();
@@ -586,29 +586,6 @@ fn models_that_cannot_be_written_again_as_they_are_are_refused() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Where the data of the tensor `role` starts in `blob` (from the blob's first byte),
-/// and its entry.
-fn tensor(blob: &[u8], role: Role) -> (usize, postag_core::format::TensorEntry) {
-    let raw = split(blob).unwrap();
-    let payload = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
-    let entry = raw
-        .header
-        .tensors
-        .iter()
-        .map(Result::unwrap)
-        .find(|e| e.role == role)
-        .unwrap();
-    (payload + entry.offset as usize, entry)
-}
-
-/// `blob` with its CRC-32 made right again.
-fn with_crc(mut blob: Vec<u8>) -> Vec<u8> {
-    let n = blob.len() - 4;
-    let crc = postag_core::crc32(&blob[..n]);
-    blob[n..].copy_from_slice(&crc.to_le_bytes());
-    blob
 }
 
 /// `--max-word-chars` outside 1 to the format's maximum is a wrong flag (status 2),

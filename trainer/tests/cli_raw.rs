@@ -423,25 +423,15 @@ fn tokens_cut_at_the_window_are_reported() {
 /// reads its segmenter fails, saying the fault is in the segmenter.
 #[test]
 fn a_broken_segmenter_section_is_named_as_such() {
-    use postag_core::format::{split, Role, SegPart};
+    use postag_core::format::{Role, SegPart};
+    use postag_testutil::{tensor_at, with_crc};
     let dir = postag_testutil::workdir("broken-segmenter");
     let mut blob = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
-    let raw = split(&blob).unwrap();
-    let payload = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
-    let entry = raw
-        .header
-        .tensors
-        .iter()
-        .map(Result::unwrap)
-        .find(|e| e.role == Role::Segmenter(SegPart::MultiwordFormOffsets))
-        .expect("the micro model has multiword forms");
+    let (at, entry) = tensor_at(&blob, Role::Segmenter(SegPart::MultiwordFormOffsets));
     // The last offset is the forms' total length.
-    let last = payload + entry.offset as usize + 4 * (entry.cols as usize - 1);
+    let last = at + 4 * (entry.cols as usize - 1);
     blob[last..last + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-    let body = blob.len() - 4;
-    let crc = postag_core::crc32(&blob[..body]);
-    blob[body..].copy_from_slice(&crc.to_le_bytes());
-    std::fs::write(dir.join("m.postag"), &blob).unwrap();
+    std::fs::write(dir.join("m.postag"), with_crc(blob)).unwrap();
     std::fs::write(dir.join("in.txt"), "I can go .\n").unwrap();
     std::fs::write(dir.join("gold.conllu"), TRAIN).unwrap();
     let tagged = common::ok(&dir, &["tag", "--model", "m.postag", "-i", "in.txt"]);
@@ -479,21 +469,12 @@ fn a_broken_segmenter_section_is_named_as_such() {
     // A finite int8 scale beyond 2^48 for the output layer (its scores could overflow
     // f32): refused by every command that reads the segmenter, naming it.
     let mut blob = std::fs::read(repo().join("models/en_ewt_micro.postag")).unwrap();
-    let raw = split(&blob).unwrap();
-    let entry = raw
-        .header
-        .tensors
-        .iter()
-        .map(Result::unwrap)
-        .find(|e| e.role == Role::Segmenter(SegPart::OutputWeights))
-        .unwrap();
-    let scales = payload + entry.offset as usize + (entry.rows * entry.cols) as usize;
+    let (at, entry) = tensor_at(&blob, Role::Segmenter(SegPart::OutputWeights));
+    let scales = at + (entry.rows * entry.cols) as usize;
     for r in 0..entry.rows as usize {
         blob[scales + 4 * r..scales + 4 * r + 4].copy_from_slice(&3e38f32.to_le_bytes());
     }
-    let crc = postag_core::crc32(&blob[..body]);
-    blob[body..].copy_from_slice(&crc.to_le_bytes());
-    std::fs::write(dir.join("m.postag"), &blob).unwrap();
+    std::fs::write(dir.join("m.postag"), with_crc(blob)).unwrap();
     for args in commands {
         let err = common::fails(&dir, args);
         assert!(

@@ -385,10 +385,7 @@ fn a_model_whose_tag_names_would_break_the_output_is_refused() {
     for (byte, to, tag) in [(1, b'\t', 0), (2, b'P', 1)] {
         let mut blob = postag_trainer::cmd::DEFAULT_MODEL.to_vec();
         blob[at + byte] = to;
-        let n = blob.len() - 4;
-        let crc = postag_core::crc32(&blob[..n]);
-        blob[n..].copy_from_slice(&crc.to_le_bytes());
-        std::fs::write(dir.join("bad.postag"), &blob).unwrap();
+        std::fs::write(dir.join("bad.postag"), postag_testutil::with_crc(blob)).unwrap();
         for args in [
             &["tag", "--model", "bad.postag"][..],
             &["inspect", "--model", "bad.postag"],
