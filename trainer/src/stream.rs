@@ -397,21 +397,64 @@ fn decode(line: std::io::Result<Vec<u8>>, number: usize, name: &str) -> Result<S
     String::from_utf8(bytes).map_err(|_| anyhow!("{at}: invalid UTF-8"))
 }
 
-/// `bytes` (one line as `read_until(b'\n')` reads it) split after each CR that no LF
-/// follows: the lines of an old Mac file, each with its line ending.
-fn split_at_lone_cr(bytes: Vec<u8>) -> impl Iterator<Item = Vec<u8>> {
-    let mut rest = bytes;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
+/// The longest line the line-by-line formats read: longer is an error naming it (a
+/// file without line breaks, such as `/dev/zero`, is not read until memory runs out).
+pub const MAX_LINE_BYTES: usize = 256 << 20;
+
+/// Reads lines one at a time with their endings: `\n`, `\r\n` or a lone `\r`
+/// (`postag_core::segment::lines`). A CR ends its line as soon as it is read (an
+/// interactive line is answered without waiting for the next byte); an LF right after
+/// it is then skipped, as part of that ending.
+struct LineReader<R> {
+    input: R,
+    /// The last line ended with a CR: an LF that comes next belongs to it.
+    after_cr: bool,
+}
+
+impl<R: BufRead> LineReader<R> {
+    fn new(input: R) -> Self {
+        LineReader {
+            input,
+            after_cr: false,
         }
-        let cut = rest
-            .windows(2)
-            .position(|w| w[0] == b'\r' && w[1] != b'\n')
-            .map_or(rest.len(), |i| i + 1);
-        let tail = rest.split_off(cut);
-        Some(std::mem::replace(&mut rest, tail))
-    })
+    }
+
+    /// The next line into `line` (cleared first); `false` at the end of the input. A line
+    /// of more than [`MAX_LINE_BYTES`], or one that memory cannot hold, is an error.
+    fn next_line(&mut self, line: &mut Vec<u8>) -> std::io::Result<bool> {
+        use std::io::{Error, ErrorKind};
+        line.clear();
+        loop {
+            let buf = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok(!line.is_empty());
+            }
+            if std::mem::take(&mut self.after_cr) && buf[0] == b'\n' {
+                self.input.consume(1);
+                continue;
+            }
+            let end = buf.iter().position(|&b| b == b'\n' || b == b'\r');
+            let take = end.map_or(buf.len(), |i| i + 1);
+            if line.len() + take > MAX_LINE_BYTES {
+                return Err(Error::other(format!(
+                    "a line of more than {} MiB",
+                    MAX_LINE_BYTES >> 20
+                )));
+            }
+            line.try_reserve(take)
+                .map_err(|_| Error::new(ErrorKind::OutOfMemory, "out of memory"))?;
+            line.extend_from_slice(&buf[..take]);
+            self.input.consume(take);
+            if end.is_some() {
+                self.after_cr = line.last() == Some(&b'\r');
+                return Ok(true);
+            }
+        }
+    }
 }
 
 /// Lines tagged together: enough to keep every thread busy, few enough that output
@@ -434,17 +477,16 @@ pub fn tag_stream(
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(CHUNK_LINES);
     // Detached: on an error the process exits without waiting for input to end.
     std::thread::spawn(move || {
-        let mut input = input;
+        let mut input = LineReader::new(input);
         let mut first = true;
         loop {
             let mut line = Vec::new();
-            match input.read_until(b'\n', &mut line) {
-                Ok(0) => break,
+            match input.next_line(&mut line) {
+                Ok(false) => break,
                 // An input of a byte-order mark alone is empty: no line to answer.
                 Ok(_) if std::mem::take(&mut first) && line == crate::fsio::BOM.as_bytes() => break,
                 Ok(_) => {
-                    // A lone CR ends a line too (`postag_core::segment::lines`).
-                    if split_at_lone_cr(line).any(|l| tx.send(Ok(l)).is_err()) {
+                    if tx.send(Ok(line)).is_err() {
                         break;
                     }
                 }
@@ -490,7 +532,7 @@ pub fn tag_stream(
 
 #[cfg(test)]
 mod tests {
-    use super::{split_at_lone_cr, text_tokens};
+    use super::{text_tokens, LineReader, MAX_LINE_BYTES};
     use crate::pipeline::{write_text, SysSentence};
     use postag_core::segment::RawToken;
 
@@ -540,16 +582,52 @@ mod tests {
         assert_eq!(read, words);
     }
 
+    /// Every line of `input` read in buffers of `capacity` bytes.
+    fn lines(input: &[u8], capacity: usize) -> Vec<String> {
+        let mut reader = LineReader::new(std::io::BufReader::with_capacity(capacity, input));
+        let mut out = Vec::new();
+        let mut line = Vec::new();
+        while reader.next_line(&mut line).unwrap() {
+            out.push(String::from_utf8(line.clone()).unwrap());
+        }
+        out
+    }
+
     #[test]
     fn a_lone_cr_ends_a_line() {
-        let lines = |s: &str| -> Vec<String> {
-            split_at_lone_cr(s.as_bytes().to_vec())
-                .map(|l| String::from_utf8(l).unwrap())
-                .collect()
-        };
-        assert_eq!(lines("a\rb\r\rc\r\n"), ["a\r", "b\r", "\r", "c\r\n"]);
-        assert_eq!(lines("a b\n"), ["a b\n"]);
-        assert_eq!(lines("a\r"), ["a\r"]);
-        assert!(lines("").is_empty());
+        // Whatever the buffer boundaries (a CR at the end of one buffer, its LF at the
+        // start of the next).
+        for capacity in [1, 2, 3, 64] {
+            let cut = |s: &str| lines(s.as_bytes(), capacity);
+            assert_eq!(cut("a\rb\r\rc\r\nd"), ["a\r", "b\r", "\r", "c\r", "d"]);
+            assert_eq!(cut("a b\n\nc\n"), ["a b\n", "\n", "c\n"]);
+            assert_eq!(cut("a\r"), ["a\r"]);
+            assert_eq!(cut("\r\n\r\n"), ["\r", "\r"]);
+            assert!(cut("").is_empty());
+        }
+    }
+
+    /// Old Mac files are read a line at a time, in linear time: 200,000 lines of a
+    /// 2 MB file without an LF (each line copied once).
+    #[test]
+    fn many_lone_cr_lines_are_read_one_by_one() {
+        let input = "The cat sat .\r".repeat(200_000);
+        let got = lines(input.as_bytes(), 8192);
+        assert_eq!(got.len(), 200_000);
+        assert!(got.iter().all(|l| l == "The cat sat .\r"));
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_an_error() {
+        let input = std::io::Read::take(std::io::repeat(b'x'), MAX_LINE_BYTES as u64 + 1);
+        let mut reader = LineReader::new(std::io::BufReader::new(input));
+        let err = reader.next_line(&mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), "a line of more than 256 MiB");
+        // The longest allowed line reads.
+        let input = std::io::Read::take(std::io::repeat(b'x'), MAX_LINE_BYTES as u64);
+        let mut reader = LineReader::new(std::io::BufReader::new(input));
+        let mut line = Vec::new();
+        assert!(reader.next_line(&mut line).unwrap());
+        assert_eq!(line.len(), MAX_LINE_BYTES);
     }
 }
