@@ -328,9 +328,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
 
 /// Reads and parses a CoNLL-U file.
 pub fn read(path: &Path) -> anyhow::Result<Vec<Sentence>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let text = crate::fsio::utf8(bytes, &path.display().to_string())?;
+    let text = crate::fsio::read_data(path)?;
     Ok(parse(&text, path)?)
 }
 

@@ -437,6 +437,25 @@ pub fn read_text(path: &Path) -> Result<String> {
     })
 }
 
+/// The data files read so far, by path as given, with their text.
+static DATA: Mutex<Vec<(PathBuf, std::sync::Arc<str>)>> = Mutex::new(Vec::new());
+
+/// The text of data file `path` (CoNLL-U or raw text, a byte-order mark kept), UTF-8
+/// (else an error naming the file and line), read once per process: a command that
+/// reads one file for several purposes (the tagger's sentences, the segmenter's text,
+/// the fingerprint `--resume` checks) gets the same bytes each time, also from
+/// `/dev/stdin` or a named pipe, which give their bytes once.
+pub fn read_data(path: &Path) -> Result<std::sync::Arc<str>> {
+    let mut data = DATA.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, text)) = data.iter().find(|(p, _)| p == path) {
+        return Ok(text.clone());
+    }
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text: std::sync::Arc<str> = utf8(bytes, &path.display().to_string())?.into();
+    data.push((path.to_path_buf(), text.clone()));
+    Ok(text)
+}
+
 /// `bytes` as UTF-8, or an error naming `name` and the line of the first bad byte.
 pub fn utf8(bytes: Vec<u8>, name: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {

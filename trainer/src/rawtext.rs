@@ -174,9 +174,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<TokSentence>, ParseError> {
 
 /// Reads and parses a CoNLL-U file at the token level (after the word-level checks).
 pub fn read(path: &Path) -> anyhow::Result<Vec<TokSentence>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let text = crate::fsio::utf8(bytes, &path.display().to_string())?;
+    let text = crate::fsio::read_data(path)?;
     crate::conllu::parse(&text, path)?;
     Ok(parse(&text, path)?)
 }

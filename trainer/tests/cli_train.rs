@@ -544,6 +544,32 @@ fn train_learns_the_segmenter_exactly_as_train_then_segmenter() {
             "train with a segmenter differs from train, then segmenter ({quantize:?})"
         );
     }
+    // The data on standard input, which gives its bytes once (each command reads it
+    // once): the same model, segmenter included, and the same `eval --raw` scores.
+    let bytes = std::fs::read(dir.join("train.conllu")).unwrap();
+    let mut args = train("stdin.postag", &train_seg_opts);
+    args[2] = "/dev/stdin";
+    args.push("--quantize");
+    succeeded(&args, common::run_with_input(&dir, &args, &bytes));
+    assert_eq!(
+        std::fs::read(dir.join("stdin.postag")).unwrap(),
+        std::fs::read(dir.join("auto.postag")).unwrap(),
+        "train --train /dev/stdin"
+    );
+    let eval = |data: &str, input: &[u8]| {
+        let args = [
+            "eval",
+            "--raw",
+            "--json",
+            "--model",
+            "auto.postag",
+            "--data",
+            data,
+        ];
+        let report = succeeded(&args, common::run_with_input(&dir, &args, input));
+        serde_json::from_str::<Value>(&report).unwrap()["scores"].clone()
+    };
+    assert_eq!(eval("/dev/stdin", &bytes), eval("train.conllu", b""));
     // Without `# text`, no segmenter; bad segmenter options are refused before training.
     let no_text: String = std::fs::read_to_string(dir.join("train.conllu"))
         .unwrap()

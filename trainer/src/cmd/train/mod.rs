@@ -130,9 +130,7 @@ pub(crate) fn check_writable(output: &Path) -> Result<()> {
 fn fingerprint(args: &TrainArgs) -> Result<Vec<u32>> {
     let mut out = Vec::new();
     for path in std::iter::once(&args.train).chain(&args.dev) {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        out.push(postag_core::crc32(&bytes));
+        out.push(postag_core::crc32(crate::fsio::read_data(path)?.as_bytes()));
     }
     Ok(out)
 }
