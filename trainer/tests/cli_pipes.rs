@@ -342,6 +342,45 @@ fn dev_stdout_redirected_to_a_file_writes_to_the_stream() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `tag` reading the file its output is appended to (`tag -i F >> F`, `tag < F >> F`,
+/// `-o /dev/stdout`) would read its own output without end: refused, the file unchanged.
+/// `-o F` with `-i F` replaces F after reading it.
+#[test]
+fn tag_refuses_to_read_the_file_it_writes_in_place() {
+    let dir = workdir("input-is-output");
+    let path = dir.join("in.txt");
+    let text = "I can go .\n".repeat(100);
+    for (input, output) in [(true, None), (false, None), (true, Some("/dev/stdout"))] {
+        std::fs::write(&path, &text).unwrap();
+        let append = || {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap()
+        };
+        let mut command = common::postag(&dir);
+        command.args(["tag", "--threads", "1"]);
+        match input {
+            true => command.args(["-i", "in.txt"]),
+            false => command.stdin(std::fs::File::open(&path).unwrap()),
+        };
+        command.args(output.map(|o| ["-o", o]).iter().flatten());
+        let out = command
+            .stdout(append())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{input} {output:?}: {err}");
+        assert!(err.contains("it is also the output"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+    common::ok(&dir, &["tag", "-i", "in.txt", "-o", "in.txt"]);
+    let tagged = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(tagged, "I/PRON can/AUX go/VERB ./PUNCT\n".repeat(100));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Standard input closed is an error, not an empty input; the model and the text cannot
 /// both come from it; an empty path is refused (it names no file).
 #[test]
