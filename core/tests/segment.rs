@@ -745,16 +745,34 @@ fn tokens_ended_by_a_window_are_flagged() {
         .iter()
         .map(|t| (t.start, t.end, t.flags & TOKEN_CUT != 0))
         .collect();
-    // "ab", then the run from the second window on (the first ends inside it and is
-    // read again from the space): 9, 10 and 6 characters, the first two cut.
+    // "ab", then the run cut at each window's end (it starts in the first window's first
+    // half, so that window keeps it): 7, 10 and 8 characters, the first two cut.
     assert_eq!(
         spans,
         [
             (0, 2, false),
-            (3, 12, true),
-            (12, 22, true),
-            (22, 28, false),
+            (3, 10, true),
+            (10, 20, true),
+            (20, 28, false),
             (29, 30, false)
+        ]
+    );
+    // Starting in the second half, the run is read again by the next window, which
+    // starts after "abc" (byte 6).
+    let text = format!("ab abc {} b", "a".repeat(25));
+    let spans: Vec<(u32, u32, bool)> = run(&s, &text, 10)
+        .iter()
+        .map(|t| (t.start, t.end, t.flags & TOKEN_CUT != 0))
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            (0, 2, false),
+            (3, 6, false),
+            (7, 16, true),
+            (16, 26, true),
+            (26, 32, false),
+            (33, 34, false)
         ]
     );
     // Text that fits the window, or whose windows end at whitespace: never flagged.

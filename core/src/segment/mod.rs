@@ -27,10 +27,14 @@
 //!
 //! Windows: [`Segmenter::segment`] reads at most `window` characters at a time. A text
 //! of at most `window` characters is one window. Otherwise the tokens of a window are
-//! kept up to its last sentence end (or, without one, all but its last token, which may
-//! continue past the window; a window of one token keeps it), and the next window starts
-//! right after the last kept token. Only the end of the whole text forces a sentence end.
-//! So a token longer than the window (more than `window` characters without whitespace
+//! kept up to its last sentence end, if that token is its last or ends in the window's
+//! second half (bytes); else, if its last token starts in the window's first half (a
+//! window of one token included), all of them; else all but the last token, which may
+//! continue past the window. The next window starts right after the last kept token
+//! (so tokens it labels again start in the previous window's second half, or after
+//! whitespace: a network that finds boundaries only near a window's start, as on text
+//! without whitespace, does not label each character many times over). Only the end of
+//! the whole text forces a sentence end. So a token longer than the window (more than `window` characters without whitespace
 //! or a token end) is cut where the window ends, whatever character follows (a
 //! combining mark included). With spaces in tokens, a window that holds nothing but part
 //! of one token ends it at its last character that is not whitespace, and the next
@@ -912,19 +916,28 @@ impl<'a> Segmenter<'a> {
                 }
                 (count, text.len())
             } else {
-                match room[..count]
+                // Every window advances by half of it at least (else a network that
+                // finds boundaries only near a window's start, as on text without
+                // whitespace, would label each character many times over): a sentence
+                // end counts where it ends the last token or the window's first half,
+                // and a last token that starts in the first half is kept.
+                let sentence_end = room[..count]
                     .iter()
                     .rposition(|t| t.flags & TOKEN_SENTENCE_END != 0)
-                {
+                    .filter(|&i| i + 1 == count || 2 * (room[i].end as usize - pos) >= end);
+                let keep_last =
+                    count == 1 || count > 1 && 2 * (room[count - 1].start as usize - pos) < end;
+                match sentence_end {
                     Some(i) => (i + 1, room[i].end as usize),
-                    None if count >= 2 => (count - 1, room[count - 2].end as usize),
-                    None if count == 1 => {
-                        let next = room[0].end as usize;
+                    None if keep_last => {
+                        let t = &mut room[count - 1];
+                        let next = t.end as usize;
                         if text[next..].starts_with(|c: char| !c.is_whitespace()) {
-                            room[0].flags |= TOKEN_CUT;
+                            t.flags |= TOKEN_CUT;
                         }
-                        (1, next)
+                        (count, next)
                     }
+                    None if count >= 2 => (count - 1, room[count - 2].end as usize),
                     None => (0, pos + end),
                 }
             };
@@ -1310,7 +1323,8 @@ mod tests {
     use super::build::{with_segmenter, SegCell, SegmenterWeights};
     use super::{
         aligned_pairs, by_character, check_text, first_word_in_case_into, paragraphs, Directions,
-        Segmenter, CACHED_CHARS, CLASSES, MAX_WINDOW, RECASE_GROWTH, UNCACHED, UNLABELLED,
+        SegToken, Segmenter, CACHED_CHARS, CLASSES, MAX_WINDOW, RECASE_GROWTH, TOKEN_CUT,
+        TOKEN_SENTENCE_END, UNCACHED, UNLABELLED,
     };
     use crate::arch::{self, force, Level};
     use crate::builder::BuildError;
@@ -1780,6 +1794,76 @@ mod tests {
             assert_eq!(pairs.as_ptr() as usize % 32, 0, "offset {at}");
             assert!(pairs.len() >= arch::pairs_len(4 * 48, 48), "offset {at}");
         }
+    }
+
+    /// A window whose only sentence end comes early keeps all its tokens but the last
+    /// (before, each window advanced to that sentence end: a paragraph without others,
+    /// where the network found one near every window's start, was labelled about
+    /// `window / 87` times over). A segmenter whose labels depend on the character alone
+    /// (no recurrence): `.` ends a token and a sentence, `a` nothing; with room for one
+    /// window's tokens, the call stops after the first window, saying where it ended.
+    #[test]
+    fn a_sentence_end_early_in_a_window_does_not_end_what_it_keeps() {
+        let tagger = RandomModel {
+            chars: None,
+            ..RandomModel::BASE
+        };
+        let weights = SegmenterWeights {
+            chars: std::vec![('a', 1), ('.', 2)],
+            embedding: std::vec![0.0, 0.0, 1.0],
+            rows: 3,
+            dim: 1,
+            cells: std::vec![SegCell {
+                // i = o = sigmoid(10), f = sigmoid(-10), g = tanh(10 e): h = 0.76 for
+                // `.`, 0 for `a`.
+                w_ih: std::vec![0.0, 0.0, 10.0, 0.0],
+                w_hh: std::vec![0.0; 4],
+                bias: std::vec![10.0, -10.0, 0.0, 10.0],
+            }],
+            out_w: std::vec![0.0, 0.0, 0.0, 100.0, 0.0],
+            out_b: std::vec![1.0, 0.0, -5.0, 0.0, -5.0],
+            ..constant(&[], 1, 1)
+        };
+        let blob =
+            with_segmenter(&tagger.build().unwrap().0, Some(&weights), Storage::F32).unwrap();
+        let seg = Segmenter::from_bytes(&blob).unwrap().unwrap();
+        let text = std::format!("a. {}", "aa ".repeat(100));
+        let mut scratch = std::vec![0u8; seg.scratch_bytes(32).unwrap()];
+        let mut out = std::vec![SegToken::default(); text.len()];
+        let whole = seg.segment(&text, 32, &mut scratch, &mut out).unwrap();
+        assert_eq!((whole.tokens, whole.consumed), (101, text.len()));
+        let spans: Vec<_> = out[..101].iter().map(|t| (t.start, t.end)).collect();
+        let want: Vec<_> = core::iter::once((0, 2))
+            .chain((0..100).map(|k| (3 + 3 * k, 5 + 3 * k)))
+            .collect();
+        assert_eq!(spans, want);
+        assert_ne!(out[0].flags & TOKEN_SENTENCE_END, 0);
+        assert!(out[1..100]
+            .iter()
+            .all(|t| t.flags & TOKEN_SENTENCE_END == 0));
+        // The first window (bytes 0..32): "a." and ten "aa", the last of them [30, 32)
+        // at its end; kept: all but that one, up to byte 29 (not up to "a.", byte 2).
+        let part = seg
+            .segment(&text, 32, &mut scratch, &mut out[..11])
+            .unwrap();
+        assert_eq!((part.tokens, part.consumed), (10, 29));
+        // A last token that starts in the first half is kept, cut at the window's end
+        // (before, the next window started at byte 2, and cut it at byte 34).
+        let text = std::format!("a. {} a.", "a".repeat(40));
+        let r = seg.segment(&text, 32, &mut scratch, &mut out).unwrap();
+        let got: Vec<_> = out[..r.tokens]
+            .iter()
+            .map(|t| (t.start, t.end, t.flags & TOKEN_CUT != 0))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, 2, false),
+                (3, 32, true),
+                (32, 43, false),
+                (44, 46, false)
+            ]
+        );
     }
 
     #[test]
