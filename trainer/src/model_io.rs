@@ -208,37 +208,9 @@ pub fn from_model(model: &Model<'_>) -> Result<(Params, Vocab)> {
     Ok((params, Vocab::from_model(model)))
 }
 
-/// The storage of every weight matrix of the tagger (embeddings, LSTM weights,
-/// `hidden2tag`), or `None` when it mixes f32 and int8 ones (the format allows it; no
-/// writer of postag makes one).
-pub fn tagger_storage(model: &Model<'_>) -> Option<Storage> {
-    let cells = |s: &postag_core::Stack<'_>| {
-        let shape = s.shape();
-        let cells: Vec<Storage> = (0..shape.layers as usize)
-            .flat_map(|l| (0..shape.directions()).map(move |d| (l, d)))
-            .flat_map(|(l, d)| {
-                let c = s.cell(l, d);
-                [c.w_ih.storage(), c.w_hh.storage()]
-            })
-            .collect();
-        cells
-    };
-    let mut all = vec![
-        model.word_embedding().storage(),
-        model.tag_layer().0.storage(),
-    ];
-    all.extend(cells(model.lstm()));
-    if let Some(c) = model.chars() {
-        all.push(c.embedding.storage());
-        all.extend(cells(&c.lstm));
-    }
-    let first = all[0];
-    all.iter().all(|&s| s == first).then_some(first)
-}
-
 /// Whether every weight matrix of the tagger is int8.
 pub fn is_quantized(model: &Model<'_>) -> bool {
-    tagger_storage(model) == Some(Storage::I8)
+    model.storage() == Some(Storage::I8)
 }
 
 /// The layout of the word LSTM's weight matrices: `Some` when every one is in it,

@@ -155,6 +155,31 @@ impl<'a> Model<'a> {
         &self.lstm
     }
 
+    /// The storage of every weight matrix of the tagger (the word and char embeddings,
+    /// every LSTM `W_ih` and `W_hh`, `hidden2tag`), or `None` when they differ: a blob
+    /// written by hand may mix f32 and int8 (the builder writes one storage).
+    pub fn storage(&self) -> Option<Storage> {
+        /// Every `W_ih` and `W_hh` storage of a stack.
+        fn stack<'s>(s: &'s Stack<'_>) -> impl Iterator<Item = Storage> + 's {
+            let shape = s.shape();
+            (0..shape.layers as usize)
+                .flat_map(move |l| (0..shape.directions()).map(move |d| (l, d)))
+                .flat_map(move |(l, d)| {
+                    let c = s.cell(l, d);
+                    [c.w_ih.storage(), c.w_hh.storage()]
+                })
+        }
+        let first = self.word_embedding.storage();
+        let chars = self
+            .chars
+            .iter()
+            .flat_map(|c| core::iter::once(c.embedding.storage()).chain(stack(&c.lstm)));
+        let mut all = core::iter::once(self.tag_weights.storage())
+            .chain(stack(&self.lstm))
+            .chain(chars);
+        all.all(|s| s == first).then_some(first)
+    }
+
     /// `hidden2tag` weights (T, D) and bias (T,).
     pub fn tag_layer(&self) -> (&Matrix<'a>, &Vector<'a>) {
         (&self.tag_weights, &self.tag_bias)

@@ -11,7 +11,7 @@ use postag_core::tensor::{Layout, Storage};
 
 use crate::cmd::ModelFile;
 use crate::fsio::write_atomic;
-use crate::model_io::{from_model, tagger_storage, to_blob_in, word_lstm_layout};
+use crate::model_io::{from_model, to_blob_in, word_lstm_layout};
 
 /// How the blob stores an f32 word LSTM's `W_ih` and `W_hh`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
     // The segmenter, if any, goes along unchanged: it must be valid too.
     crate::pipeline::optional_segmenter(bytes, file.name())?;
     let panels = args.layout == LayoutArg::Panels;
-    let storage = tagger_storage(&model).ok_or_else(|| {
+    let storage = model.storage().ok_or_else(|| {
         anyhow!(
             "{} mixes f32 and int8 weight matrices: `postag quantize` makes them all int8, after which there is no layout to choose (int8 is always in rows)",
             file.name()

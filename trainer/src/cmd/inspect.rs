@@ -60,8 +60,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let min_scratch = model.min_scratch_bytes(args.tokens);
     let normalize = crate::vocab::normalize_names(c.words.normalize);
     // (A blob may mix f32 and int8 matrices; postag's writers give each model one.)
-    let storage =
-        crate::model_io::tagger_storage(&model).map_or("mixed f32 and int8", storage_name);
+    let storage = model.storage().map_or("mixed f32 and int8", storage_name);
     let layout = match word_lstm_layout(&model) {
         Some(Layout::Panels) => "panels",
         Some(Layout::Rows) => "rows",
