@@ -21,12 +21,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Learn a model from a CoNLL-U treebank.
+    #[command(allow_negative_numbers = true)]
     Train(Box<cmd::train::TrainArgs>),
     /// Accuracy of a model on gold CoNLL-U data.
+    #[command(allow_negative_numbers = true)]
     Eval(cmd::eval::EvalArgs),
     /// Tag text, CoNLL-U or JSON lines.
+    #[command(allow_negative_numbers = true)]
     Tag(cmd::tag::TagArgs),
     /// Convert a PyTorch state_dict (safetensors) and its vocabularies to a model.
+    #[command(allow_negative_numbers = true)]
     ImportTorch(cmd::import_torch::ImportArgs),
     /// Convert a model's weights to int8.
     Quantize(cmd::quantize::QuantizeArgs),
@@ -35,8 +39,10 @@ enum Command {
     /// Show what a model holds: dimensions, tags, sizes, scratch memory.
     Inspect(cmd::inspect::InspectArgs),
     /// Measure tagging throughput on real sentences (and segmenting their raw text).
+    #[command(allow_negative_numbers = true)]
     Bench(cmd::bench::BenchArgs),
     /// Learn a segmenter (raw text to tokens and sentences) into a model.
+    #[command(allow_negative_numbers = true)]
     Segmenter(cmd::segmenter::SegmenterArgs),
 }
 

@@ -659,12 +659,25 @@ fn training_settings_must_be_finite_numbers_in_range() {
         );
         assert!(err.contains(flag), "{arg}: {err}");
         assert!(!dir.join("m.postag").exists(), "{arg}");
+        // A negative value as the next argument is the flag's value too, refused for its
+        // range (not "unexpected argument '-1'").
+        if value.starts_with('-') {
+            let args = [
+                "train", "--train", "t.conllu", "-o", "m.postag", flag, value,
+            ];
+            let err = fails(&dir, &args);
+            assert!(
+                err.contains(&format!("{flag} must be")),
+                "{flag} {value}: {err}"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A warning about the dev data comes once a run, not once an epoch. A sentence longer
-/// than a model reads at once trains, and is evaluated in windows, as `eval` does.
+/// A warning about the dev data comes once a run, not once an epoch (also that it is the
+/// training data). A sentence longer than a model reads at once trains, and is
+/// evaluated in windows, as `eval` does.
 #[test]
 fn dev_data_warnings_come_once() {
     let dir = workdir("dev-warnings");
@@ -694,6 +707,29 @@ fn dev_data_warnings_come_once() {
     assert_eq!(err.matches(warning).count(), 1, "{err}");
     let windows = "d.conllu:4: 4097 tokens, more than the 4096 the model reads at once";
     assert_eq!(err.matches(windows).count(), 1, "{err}");
+    let same = "--dev names the --train data";
+    assert!(!err.contains(same), "{err}");
+    // The training data as dev data, by another name: said once.
+    let out = common::run(
+        &dir,
+        &[
+            "train",
+            "--train",
+            "t.conllu",
+            "--dev",
+            "./t.conllu",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "2",
+            "-q",
+            "-o",
+            "m.postag",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.matches(same).count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

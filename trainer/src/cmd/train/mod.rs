@@ -73,6 +73,17 @@ fn read_data(
     Ok(sentences)
 }
 
+/// A warning when `--dev` names the `--train` data (by any name): its scores, and what
+/// they select (the kept epoch, `--patience`), then say nothing of unseen text.
+pub(crate) fn warn_dev_is_train(train: &Path, dev: Option<&Path>) {
+    if dev.is_some_and(|d| crate::fsio::same_file(train, d)) {
+        eprintln!(
+            "warning: --dev names the --train data: its scores are those of the training \
+             data, not of unseen text"
+        );
+    }
+}
+
 /// Refuses an output that is one of the `data` files a command learns from (by another
 /// name too): the model would replace the treebank.
 pub(crate) fn check_not_data(output: &Path, data: &[(&str, &Path)]) -> Result<()> {
@@ -285,6 +296,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     data.extend(args.dev.as_deref().map(|d| ("--dev", d)));
     check_not_data(&args.output, &data)?;
     check_writable(&args.output)?;
+    warn_dev_is_train(&args.train, args.dev.as_deref());
 
     // A model to continue from fixes the architecture, vocabularies and tag column.
     let init = match &settings.init {
