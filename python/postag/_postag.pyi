@@ -6,7 +6,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, final
 import numpy as np
 import numpy.typing as npt
 
-__all__: List[str]
 __version__: str
 FORMAT_VERSION: int
 """The newest blob format version this library reads (2; it reads 1 too). It writes 2
@@ -59,7 +58,7 @@ class Model:
         """Tags many sentences (a list of token lists): one tag list per sentence, in order.
 
         The GIL is released while tagging; `threads` worker threads (default: every
-        core) each tag a contiguous share, up to 32 sentences per core call (the tags
+        core; at most one per 32 sentences) each tag a contiguous share, up to 32 sentences per core call (the tags
         of `tag`; with f32 weights up to the order of sums). An error names the
         sentence's 0-based index and raises PostagError. Ctrl-C stops the call within
         a run of sentences and raises KeyboardInterrupt."""
@@ -92,7 +91,7 @@ class Model:
         `text[tok.start:tok.end] == tok.text`. Paragraph breaks are not marked: a
         blank line between two tokens tells them.
 
-        The GIL is released; `threads` worker threads (default: every core) tag the
+        The GIL is released; `threads` worker threads (default: every core; at most one per 32 sentences) tag the
         sentences (segmenting is one thread). Raises PostagError with the core's
         message when the model has no segmenter ("this model has no segmenter ...")
         or a word cannot be tagged (naming the 0-based sentence). Ctrl-C stops it as
@@ -104,7 +103,7 @@ class Model:
         """Dimensions and options:
 
         name, blob_bytes, format_version (the blob's: 1, or 2 for an f32 word LSTM in
-        panels, what `export` writes), storage ("f32" or "int8"), tags (list),
+        panels, what `export` writes), storage ("f32", "int8", or "mixed" for a blob mixing both), tags (list),
         tag_column ("upos" or "xpos"), words (vocabulary size), word_rows, word_dim,
         unknown_word, lowercase, fold_digits, chars (None, or a dict with chars, rows,
         dim, unknown_char, max_word_chars, lstm), lstm (hidden, layers, bidirectional),
@@ -146,7 +145,6 @@ def _export(
     word_to_ix: Dict[str, int],
     tag_to_ix: Dict[str, int],
     char_to_ix: Optional[Dict[str, int]],
-    path: Optional[str],
     lowercase: bool,
     fold_digits: bool,
     quantize: bool,

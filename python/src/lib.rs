@@ -41,6 +41,15 @@ fn core_err(e: impl std::fmt::Display) -> PyErr {
 /// The Python exception for an I/O error on `path` (FileNotFoundError,
 /// PermissionError or OSError), with a message naming the file.
 fn os_error(e: &std::io::Error, path: &str) -> PyErr {
+    if let Some(code) = e.raw_os_error() {
+        // OSError(errno, strerror, filename): Python picks the subclass
+        // (FileNotFoundError, ...) and sets `errno`, `strerror` and `filename`.
+        let text = e.to_string();
+        let strerror = text
+            .strip_suffix(&format!(" (os error {code})"))
+            .unwrap_or(&text);
+        return PyOSError::new_err((code, strerror.to_string(), path.to_string()));
+    }
     // An empty path shows as "" (not as nothing before the colon).
     let path = if path.is_empty() { "\"\"" } else { path };
     let msg = format!("{path}: {e}");
@@ -121,18 +130,23 @@ impl Model {
     }
 
     /// Tags one sentence of any length as `postag tag` does: more than MAX_TOKENS words
-    /// are tagged in overlapping windows (see `postag_core::sentence_windows`).
+    /// are tagged in overlapping windows (see `postag_core::sentence_windows`), each
+    /// after `go_on()` says to (else it stops there, leaving `tags` unfinished).
     fn tag_long(
         &self,
         tokens: &[String],
         scratch: &mut Vec<u8>,
         tags: &mut [u16],
+        go_on: &mut dyn FnMut() -> bool,
     ) -> Result<(), String> {
         if tokens.len() <= MAX_TOKENS {
             return self.tag_into(tokens, scratch, tags, None);
         }
         let mut part = Vec::new();
         for (window, kept) in postag_core::sentence_windows(tokens.len()) {
+            if !go_on() {
+                return Ok(());
+            }
             part.resize(window.len(), 0);
             self.tag_into(&tokens[window.clone()], scratch, &mut part, None)?;
             let from = kept.start - window.start..kept.end - window.start;
@@ -232,7 +246,8 @@ fn tag_sentences(
     long: bool,
 ) -> Result<Vec<Vec<u16>>, TagFailure> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let threads = threads.max(1).min(sentences.len().max(1));
+    // At most one thread per BATCH sentences: a thread is worth a batch of them.
+    let threads = threads.clamp(1, sentences.len().div_ceil(BATCH).max(1));
     let chunk = sentences.len().div_ceil(threads).max(1);
     // Set when the calling thread saw a signal: the other threads stop.
     let stop = AtomicBool::new(false);
@@ -240,6 +255,18 @@ fn tag_sentences(
         let mut scratch = Vec::new();
         let mut out = Vec::with_capacity(part.len());
         let mut start = 0;
+        // The signal's exception, seen between the windows of a long sentence.
+        let signal = std::cell::Cell::new(None);
+        // Between the windows of a long sentence: Ctrl-C, or the caller's stop.
+        let mut go_on = || match caller {
+            true => signals()
+                .map_err(|e| {
+                    stop.store(true, Ordering::Relaxed);
+                    signal.set(Some(e));
+                })
+                .is_ok(),
+            false => !stop.load(Ordering::Relaxed),
+        };
         while start < part.len() {
             if caller {
                 signals().inspect_err(|_| stop.store(true, Ordering::Relaxed))?;
@@ -258,11 +285,18 @@ fn tag_sentences(
                     for (i, tokens) in group.iter().enumerate() {
                         let mut tags = vec![0u16; tokens.len()];
                         if long {
-                            model.tag_long(tokens, &mut scratch, &mut tags)
+                            model.tag_long(tokens, &mut scratch, &mut tags, &mut go_on)
                         } else {
                             model.tag_into(tokens, &mut scratch, &mut tags, None)
                         }
                         .map_err(|e| TagFailure::Sentence(first + start + i, e))?;
+                        if let Some(e) = signal.take() {
+                            return Err(e);
+                        }
+                        if stop.load(Ordering::Relaxed) {
+                            // (The caller reports the signal.)
+                            return Ok(out);
+                        }
                         out.push(tags);
                     }
                 }
@@ -427,7 +461,7 @@ impl Model {
     /// the same order).
     ///
     /// The GIL is released while tagging. `threads` worker threads (default: every
-    /// core) each tag a contiguous share of the sentences, up to 32 sentences per core
+    /// core; at most one per 32 sentences) each tag a contiguous share of the sentences, up to 32 sentences per core
     /// call (the core's many-sentence call, as the command line's `tag` does): the tags
     /// of `tag`, bit for bit with int8 weights; an f32 model's word LSTM sums in another
     /// order there, which may tip a near tie. An error names the sentence (0-based
@@ -501,7 +535,7 @@ impl Model {
     /// indices into `text` (str characters, not bytes): `text[t.start:t.end] == t.text`.
     /// A leading U+FEFF (byte order mark) is skipped, as the CLI skips it.
     ///
-    /// The GIL is released; `threads` worker threads (default: every core) tag the
+    /// The GIL is released; `threads` worker threads (default: every core; at most one per 32 sentences) tag the
     /// sentences. Raises PostagError when the model has no segmenter (see
     /// `has_segmenter`) or a word cannot be tagged (naming the 0-based sentence).
     /// Ctrl-C stops it as it stops `tag_many`.
@@ -514,11 +548,18 @@ impl Model {
         presegmented: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         let threads = worker_threads(threads)?;
-        let seg = self
-            .loaded
-            .segmenter()
-            .and_then(|s| s.ok_or(Error::NoSegmenter))
-            .map_err(|e| PostagError::new_err(format!("{}: {e}", self.name)))?;
+        let seg = match self.loaded.segmenter() {
+            Ok(Some(seg)) => seg,
+            Ok(None) => {
+                let e = Error::NoSegmenter;
+                return Err(PostagError::new_err(format!("{}: {e}", self.name)));
+            }
+            // (The CLI's words for a segmenter that does not load.)
+            Err(e) => {
+                let msg = format!("{}: its segmenter: {e}", self.name);
+                return Err(PostagError::new_err(msg));
+            }
+        };
         let bom = usize::from(text.starts_with('\u{feff}'));
         let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let (sentences, tags) = py.detach(|| {
@@ -594,9 +635,10 @@ impl Model {
         d.set_item("format_version", version)?;
         d.set_item(
             "storage",
-            match model.word_embedding().storage() {
-                Storage::F32 => "f32",
-                Storage::I8 => "int8",
+            match model.storage() {
+                Some(Storage::F32) => "f32",
+                Some(Storage::I8) => "int8",
+                None => "mixed",
             },
         )?;
         d.set_item("tags", self.tags(py)?)?;
@@ -644,8 +686,8 @@ impl Model {
         PyBytes::new(py, self.loaded.bytes())
     }
 
-    /// Pickling sends the blob: a model unpickles as `Model.from_bytes(blob)`.
-    /// Pickling: the blob and the name errors and `repr` give the model.
+    /// Pickling sends the blob and the model's name (which errors and `repr` give): a
+    /// model unpickles as `Model.from_bytes(blob)` under that name.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         let unpickle = py.get_type::<Model>().getattr("_from_bytes_named")?;
         Ok((unpickle, (self.to_bytes(py), self.name.clone())))
@@ -679,59 +721,11 @@ impl Model {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all: a temporary file of a name no other
-/// write uses (process id and a counter) in the destination's directory, flushed to
-/// disk, then renamed over it. As the command line does, a symbolic link at `path` is
-/// written through (it stays a link) and an existing file keeps its permissions. (The
-/// command line's `fsio::AtomicFile` lives in the `postag` binary crate, which this
-/// extension does not depend on.)
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    // Where the bytes go: the end of a chain of symbolic links (dangling ones too).
-    let mut dest = path.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::read_link(&dest) {
-            Ok(target) => {
-                dest = dest
-                    .parent()
-                    .unwrap_or(std::path::Path::new(""))
-                    .join(target)
-            }
-            Err(_) => break,
-        }
-    }
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = WRITES.fetch_add(1, Ordering::Relaxed);
-    let tmp = dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    let existing = std::fs::metadata(&dest).ok();
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        if let Some(m) = &existing {
-            std::fs::set_permissions(&tmp, m.permissions())?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &dest)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// The core of `postag.export`: `tensors` are (PyTorch name, shape, native-endian
 /// float32 bytes) triples; the blob is built by `postag_core::torch::blob_from_state_dict`
-/// (the mapping `postag import-torch` uses) and written to `path` when given.
+/// (the mapping `postag import-torch` uses); `postag.export` writes it to its `path`.
 #[pyfunction]
-#[pyo3(signature = (tensors, word_to_ix, tag_to_ix, char_to_ix, path, lowercase, fold_digits, quantize, max_word_chars, tag_column))]
+#[pyo3(signature = (tensors, word_to_ix, tag_to_ix, char_to_ix, lowercase, fold_digits, quantize, max_word_chars, tag_column))]
 #[allow(clippy::too_many_arguments)]
 fn _export<'py>(
     py: Python<'py>,
@@ -739,7 +733,6 @@ fn _export<'py>(
     word_to_ix: BTreeMap<String, u32>,
     tag_to_ix: BTreeMap<String, u32>,
     char_to_ix: Option<BTreeMap<String, u32>>,
-    path: Option<PathBuf>,
     lowercase: bool,
     fold_digits: bool,
     quantize: bool,
@@ -800,13 +793,9 @@ fn _export<'py>(
         tag_column,
         storage: if quantize { Storage::I8 } else { Storage::F32 },
     };
-    let blob = py.detach(|| -> PyResult<Vec<u8>> {
-        let blob = torch::blob_from_state_dict(dict, &vocab, &options)
-            .map_err(|e| PostagError::new_err(format!("cannot export the model: {e}")))?;
-        if let Some(path) = &path {
-            write_atomic(path, &blob).map_err(|e| os_error(&e, &path.display().to_string()))?;
-        }
-        Ok(blob)
+    let blob = py.detach(|| {
+        torch::blob_from_state_dict(dict, &vocab, &options)
+            .map_err(|e| PostagError::new_err(format!("cannot export the model: {e}")))
     })?;
     Ok(PyBytes::new(py, &blob))
 }
