@@ -26,6 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Mapping, Optional, Union
 
+from ._files import write_whole
 from ._postag import (
     FORMAT_VERSION,
     MAX_TOKENS,
@@ -68,6 +69,8 @@ def _as_float32(name: str, value: Any):
 
 
 def _index_map(what: str, mapping: Mapping[str, int]) -> dict[str, int]:
+    if not callable(getattr(mapping, "items", None)):
+        raise TypeError(f"{what} must be a mapping of str to int, not {type(mapping).__name__}")
     out = {}
     for key, ix in mapping.items():
         if not isinstance(key, str):
@@ -125,7 +128,9 @@ def export(
 
     With `path`, the blob is also written there, atomically (a temporary file renamed
     into place; a symbolic link there is written through and stays a link, an existing
-    file keeps its permissions, and writes from several threads at once do not mix).
+    file keeps its permissions, and writes from several threads at once do not mix),
+    except where nothing can be replaced: a device or named pipe (`/dev/null`) and a
+    descriptor of this process (`/dev/stdout`) are written in place.
     Raises TypeError for a `model` that is neither a module nor a mapping, a flag
     that is not a bool, and an index that is not an int (a float is not
     truncated), ValueError for a negative index or a `max_word_chars` outside 1 to
@@ -156,15 +161,17 @@ def export(
         raise TypeError(f"max_word_chars must be an int, not {type(max_word_chars).__name__}")
     if not 1 <= operator.index(max_word_chars) <= MAX_WORD_CHARS:
         raise ValueError(f"max_word_chars must be 1 to {MAX_WORD_CHARS}, not {max_word_chars}")
-    return _export(
+    blob = _export(
         tensors,
         _index_map("word_to_ix", word_to_ix),
         _index_map("tag_to_ix", tag_to_ix),
         None if char_to_ix is None else _index_map("char_to_ix", char_to_ix),
-        None if path is None else os.fspath(path),
         bool(lowercase),
         bool(fold_digits),
         bool(quantize),
         int(max_word_chars),
         str(tag_column),
     )
+    if path is not None:
+        write_whole(path, blob)
+    return blob

@@ -27,6 +27,7 @@ import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import MAX_TOKENS, Model, PostagError
+from ._files import write_whole
 
 _PathLike = Union[str, "os.PathLike[str]"]
 
@@ -67,7 +68,13 @@ def tag_lines(model: Model, lines: Iterable[str], threads: Optional[int] = 1) ->
     object with a list of str under "tokens", no key twice in one object (at any depth),
     no NaN or Infinity (not JSON) and no \\u escape of half a UTF-16 surrogate pair.
     Raises ValueError naming the line (1-based) that is not, and PostagError naming the
-    line of a sentence that cannot be tagged."""
+    line of a sentence that cannot be tagged, and TypeError for a str in place of its
+    lines (whose characters would pass for lines)."""
+    if isinstance(lines, (str, bytes)):
+        raise TypeError(
+            f"lines must be an iterable of str lines, not a {type(lines).__name__}: "
+            "split it first (str.splitlines)"
+        )
     return _tag_lines(model, lines, threads)[0]
 
 
@@ -279,7 +286,8 @@ def tag_jsonl_file(
     threads: Optional[int] = 1,
 ) -> Dict[str, Any]:
     """Tags the JSON-lines shard `src` into `dst` (written whole or not at all: a
-    temporary file renamed into place) with the model at `model_path` (None: built-in),
+    temporary file renamed into place; a link is written through, a device, pipe or
+    `/dev/stdout` in place) with the model at `model_path` (None: built-in),
     loaded once per process (`cached_model`). `threads`: tagging threads for this shard
     (1 suits an engine that runs one task per core; None uses every core).
 
@@ -291,21 +299,7 @@ def tag_jsonl_file(
         data = f.read()
     out, sentences, tokens = _tag_lines(model, _decode_lines(data), threads)
     dst = os.fspath(dst)
-    # A name no other write uses, in this process's threads too.
-    unique = f"{os.getpid()}-{threading.get_ident()}"
-    tmp = os.path.join(os.path.dirname(dst) or ".", f".{os.path.basename(dst)}.tmp-{unique}")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            for line in out:
-                f.write(line)
-                f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_whole(dst, "".join(f"{line}\n" for line in out))
     return {
         "src": os.fspath(src),
         "dst": dst,

@@ -48,6 +48,9 @@ def test_tag_lines_keeps_blank_lines_and_other_keys():
         postag.corpus.tag_lines(model, ['{"tokens": ["a"]}', '{"words": ["a"]}'])
     with pytest.raises(ValueError, match="line 1: not JSON"):
         postag.corpus.tag_lines(model, ["{"])
+    # A str is not its lines.
+    with pytest.raises(TypeError, match="split it first"):
+        postag.corpus.tag_lines(model, '{"tokens": ["a"]}')
     # A sentence the model cannot tag is named by its line, blank lines counted.
     bad = ["", '{"tokens": ["a"]}', "", '{"tokens": ["a", ""]}']
     with pytest.raises(postag.PostagError, match="line 4: token 2 of 2 is empty"):

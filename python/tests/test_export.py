@@ -82,6 +82,45 @@ def test_export_writes_the_file_atomically(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["link.postag", "model.postag"]
 
 
+def test_export_writes_devices_pipes_and_standard_output_in_place(tmp_path):
+    # Nothing that cannot be replaced is replaced: a named pipe (through a link) gets the
+    # bytes, and stays a pipe; /dev/null stays a device.
+    import stat
+    import subprocess
+    import sys
+    import threading
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "link").symlink_to("fifo")
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    blob, _, _ = export_fixture("uni1_word_00", path=tmp_path / "link")
+    reader.join()
+    assert got == [blob]
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and (tmp_path / "link").is_symlink()
+    export_fixture("uni1_word_00", path="/dev/null")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    # /dev/stdout appended to a file: after what Python printed before, and the file
+    # is the same one (not replaced), so what is printed after lands after the blob.
+    out = tmp_path / "out.log"
+    script = (
+        "import json, sys, postag; print('before'); "
+        "postag.export(json.loads(sys.argv[1]), {'a': 0}, {'X': 0}, path='/dev/stdout'); "
+        "print('after')"
+    )
+    state = '{"word_embeddings.weight": [[0.5]], "lstm.weight_ih_l0": [[0.1],[0.2],[0.3],[0.4]], ' \
+        '"lstm.weight_hh_l0": [[0.1],[0.2],[0.3],[0.4]], "lstm.bias_ih_l0": [0,0,0,0], ' \
+        '"lstm.bias_hh_l0": [0,0,0,0], "hidden2tag.weight": [[1.0]], "hidden2tag.bias": [0]}'
+    with open(out, "ab") as f:
+        subprocess.run([sys.executable, "-c", script, state], stdout=f, check=True)
+    data = out.read_bytes()
+    assert data.startswith(b"before\n") and data.endswith(b"after\n")
+    blob = data[len(b"before\n") : -len(b"after\n")]
+    assert postag.Model.from_bytes(blob).tags == ["X"]
+
+
 def test_quantized_export_stays_close_to_the_f32_model():
     name = "bi2_char_bi2_unk_15"
     f32, _, _ = export_fixture(name)
@@ -137,6 +176,10 @@ def test_bad_state_dicts_raise_the_core_message():
         postag.export(state, w, t, lowercase="no")
     with pytest.raises(TypeError, match="tag_column must be"):
         postag.export(state, w, t, tag_column=None)
+    with pytest.raises(TypeError, match="word_to_ix must be a mapping of str to int, not NoneType"):
+        postag.export(state, None, t)
+    with pytest.raises(TypeError, match="tag_to_ix must be a mapping of str to int, not list"):
+        postag.export(state, w, list(t))
     assert postag.export(state, w, t, quantize=np.bool_(False)) == postag.export(state, w, t)
 
     # Indices: integers of 0 or more, named when not; no float truncated to a row.

@@ -1,0 +1,86 @@
+"""Writing a file whole or not at all, as the command line's `-o` does."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import threading
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+
+def _descriptor(path: str) -> Optional[int]:
+    """The descriptor of this process that `path` names (`/dev/stdout`, `/dev/fd/N`,
+    `/proc/self/fd/N`, or a link to one of them), if it names one."""
+    fds = {os.path.realpath(d) for d in ("/proc/self/fd", "/dev/fd")}
+    for _ in range(40):
+        name = os.path.basename(path)
+        if name.isdigit() and os.path.realpath(os.path.dirname(path) or ".") in fds:
+            return int(name)
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return None
+        path = os.path.join(os.path.dirname(path), target)
+    return None
+
+
+def _destination(path: str) -> str:
+    """Where the bytes go: the end of a chain of symbolic links (dangling ones too)."""
+    for _ in range(40):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return path
+        path = os.path.join(os.path.dirname(path), target)
+    raise OSError(40, "Too many levels of symbolic links", path)
+
+
+def write_whole(path: Union[str, os.PathLike[str]], data: Union[bytes, str]) -> None:
+    """Writes `data` to `path` whole or not at all: a temporary file of a name no other
+    write uses (process and thread) in the destination's directory, flushed to disk,
+    then renamed over it. A symbolic link is written through and stays a link; an
+    existing file keeps its permissions. A descriptor of this process (`/dev/stdout`:
+    Python's own buffered stream is flushed first), a device or a named pipe
+    (`/dev/null`) cannot be replaced: it is written in place."""
+    path = os.fspath(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    fd = _descriptor(path)
+    if fd is not None:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None and getattr(stream, "fileno", None) is not None:
+                try:
+                    if stream.fileno() == fd:
+                        stream.flush()
+                except (OSError, ValueError):
+                    pass
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(fd, view):]
+        return
+    dest = _destination(path)
+    try:
+        mode: Optional[int] = os.stat(dest).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        with open(dest, "wb") as f:
+            f.write(raw)
+        return
+    unique = f"{os.getpid()}-{threading.get_ident()}"
+    tmp = os.path.join(os.path.dirname(dest), f".{os.path.basename(dest)}.tmp-{unique}")
+    try:
+        with open(tmp, "xb") as f:
+            if mode is not None:
+                os.chmod(tmp, stat.S_IMODE(mode))
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        raise
