@@ -100,8 +100,8 @@
 
 /**
  * `postag_segment_token` flag: the end of a window ended the token, the text running on
- * without whitespace (a window that held nothing but part of one token: the rest is
- * the next token).
+ * without whitespace (a token that ran past the window from its first half: the rest
+ * is the next token).
  */
 #define POSTAG_TOKEN_CUT 4
 

@@ -21,8 +21,8 @@ pub const POSTAG_TOKEN_SENTENCE_END: u32 = 1;
 /// its words).
 pub const POSTAG_TOKEN_MULTIWORD: u32 = 2;
 /// `postag_segment_token` flag: the end of a window ended the token, the text running on
-/// without whitespace (a window that held nothing but part of one token: the rest is
-/// the next token).
+/// without whitespace (a token that ran past the window from its first half: the rest
+/// is the next token).
 pub const POSTAG_TOKEN_CUT: u32 = 4;
 /// The window, in characters, that `postag tag --format raw` segments with: pass it to
 /// get the same tokens as the command line.

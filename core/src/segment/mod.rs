@@ -34,9 +34,9 @@
 //! (so tokens it labels again start in the previous window's second half, or after
 //! whitespace: a network that finds boundaries only near a window's start, as on text
 //! without whitespace, does not label each character many times over). Only the end of
-//! the whole text forces a sentence end. So a token longer than the window (more than `window` characters without whitespace
-//! or a token end) is cut where the window ends, whatever character follows (a
-//! combining mark included). With spaces in tokens, a window that holds nothing but part
+//! the whole text forces a sentence end. So a token that runs past a window's end from
+//! its first half (more than half a window without whitespace or a token end) is cut
+//! where the window ends, whatever character follows (a combining mark included). With spaces in tokens, a window that holds nothing but part
 //! of one token ends it at its last character that is not whitespace, and the next
 //! window starts a token of its own (without [`TOKEN_CUT`] when whitespace follows).
 //!
@@ -213,7 +213,7 @@ pub const TOKEN_SENTENCE_END: u32 = 1;
 /// [`SegToken::flags`] bit: the token is a multiword token (see [`Segmenter::expand`]).
 pub const TOKEN_MULTIWORD: u32 = 2;
 /// [`SegToken::flags`] bit: the token was ended at a window's end, where the text runs
-/// on without whitespace (a window that holds nothing but part of one token).
+/// on without whitespace (a token that runs past the window from its first half).
 pub const TOKEN_CUT: u32 = 4;
 
 /// A token: bytes `[start, end)` of the text, and `TOKEN_*` flags.
