@@ -739,16 +739,17 @@ fn tokens_ended_by_a_window_are_flagged() {
     // A segmenter that never ends a token: whitespace alone separates them.
     let s = blob(&seg(true, false, [100.0, 0.0, 0.0, 0.0, 0.0]));
     let s = Segmenter::from_bytes(&s).unwrap().unwrap();
-    let text = format!("ab {} b", "a".repeat(25));
-    let tokens = run(&s, &text, 10);
-    let spans: Vec<(u32, u32, bool)> = tokens
-        .iter()
-        .map(|t| (t.start, t.end, t.flags & TOKEN_CUT != 0))
-        .collect();
+    // (start, end, cut) of each token of `text` in windows of 10.
+    let spans = |text: &str| -> Vec<(u32, u32, bool)> {
+        run(&s, text, 10)
+            .iter()
+            .map(|t| (t.start, t.end, t.flags & TOKEN_CUT != 0))
+            .collect()
+    };
     // "ab", then the run cut at each window's end (it starts in the first window's first
     // half, so that window keeps it): 7, 10 and 8 characters, the first two cut.
     assert_eq!(
-        spans,
+        spans(&format!("ab {} b", "a".repeat(25))),
         [
             (0, 2, false),
             (3, 10, true),
@@ -759,13 +760,8 @@ fn tokens_ended_by_a_window_are_flagged() {
     );
     // Starting in the second half, the run is read again by the next window, which
     // starts after "abc" (byte 6).
-    let text = format!("ab abc {} b", "a".repeat(25));
-    let spans: Vec<(u32, u32, bool)> = run(&s, &text, 10)
-        .iter()
-        .map(|t| (t.start, t.end, t.flags & TOKEN_CUT != 0))
-        .collect();
     assert_eq!(
-        spans,
+        spans(&format!("ab abc {} b", "a".repeat(25))),
         [
             (0, 2, false),
             (3, 6, false),
