@@ -58,8 +58,9 @@ class Model:
         """Tags many sentences (a list of token lists): one tag list per sentence, in order.
 
         The GIL is released while tagging; `threads` worker threads (default: every
-        core; at most one per 32 sentences) each tag a contiguous share, up to 32 sentences per core call (the tags
-        of `tag`; with f32 weights up to the order of sums). An error names the
+        core; at most one per 32 sentences) each tag a contiguous share, up to 32
+        sentences per core call (the tags of `tag`; with f32 weights up to the order of
+        sums). An error names the
         sentence's 0-based index and raises PostagError. Ctrl-C stops the call within
         a run of sentences and raises KeyboardInterrupt."""
     def _tag_many_windowed(
@@ -69,7 +70,9 @@ class Model:
         overlapping windows (for `postag.corpus`)."""
     def scores(self, tokens: Sequence[str]) -> npt.NDArray[np.float32]:
         """Log-probabilities of shape (n_tokens, n_tags), float32: row i is the
-        `log_softmax` of token i's tag scores, columns in the order of `tags`."""
+        `log_softmax` of token i's tag scores, columns in the order of `tags`. With a
+        CRF (`info()["crf"]`), these are the emissions alone: `tag` decodes them with
+        the transitions (Viterbi), so a row's argmax may differ from the tag."""
     @property
     def has_segmenter(self) -> bool:
         """Whether the model can split raw text into sentences and tokens (`tag_text`)."""
@@ -91,8 +94,8 @@ class Model:
         `text[tok.start:tok.end] == tok.text`. Paragraph breaks are not marked: a
         blank line between two tokens tells them.
 
-        The GIL is released; `threads` worker threads (default: every core; at most one per 32 sentences) tag the
-        sentences (segmenting is one thread). Raises PostagError with the core's
+        The GIL is released; `threads` worker threads (default: every core; at most
+        one per 32 sentences) tag the sentences (segmenting is one thread). Raises PostagError with the core's
         message when the model has no segmenter ("this model has no segmenter ...")
         or a word cannot be tagged (naming the 0-based sentence). Ctrl-C stops it as
         it stops `tag_many`."""
@@ -103,8 +106,9 @@ class Model:
         """Dimensions and options:
 
         name, blob_bytes, format_version (the blob's: 1, or 2 for an f32 word LSTM in
-        panels, what `export` writes), storage ("f32", "int8", or "mixed" for a blob mixing both), tags (list),
-        tag_column ("upos" or "xpos"), words (vocabulary size), word_rows, word_dim,
+        panels, what `export` writes), storage ("f32", "int8", or "mixed" for a blob
+        mixing both), tags (list), tag_column ("upos" or "xpos"), words (vocabulary
+        size), word_rows, word_dim,
         unknown_word, lowercase, fold_digits, chars (None, or a dict with chars, rows,
         dim, unknown_char, max_word_chars, lstm), lstm (hidden, layers, bidirectional),
         crf, scratch_bytes_one_token (the core's working memory for a one-token

@@ -16,7 +16,7 @@ use pyo3::exceptions::{
     PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyType};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyString, PyType};
 
 mod blob;
 mod raw;
@@ -193,15 +193,31 @@ impl Model {
     }
 }
 
-/// The `threads` argument: at least 1; every core when not given.
-fn worker_threads(threads: Option<i64>) -> PyResult<usize> {
-    match threads {
-        Some(n) if n < 1 => Err(PyValueError::new_err(format!(
-            "threads must be at least 1, not {n}"
-        ))),
-        Some(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
-        None => Ok(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
+/// The `threads` argument: an int of at least 1 (one beyond i64 is as many as there can
+/// be: the sentences cap it); every core when not given.
+fn worker_threads(threads: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    let Some(t) = threads else {
+        return Ok(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
+    };
+    let n: i64 = match t.extract() {
+        Ok(n) => n,
+        Err(_) if t.is_instance_of::<PyInt>() => match t.gt(0)? {
+            true => i64::MAX,
+            false => i64::MIN,
+        },
+        Err(_) => {
+            let name = t.get_type().name()?;
+            return Err(PyTypeError::new_err(format!(
+                "threads must be an int, not {name}"
+            )));
+        }
+    };
+    if n < 1 {
+        return Err(PyValueError::new_err(format!(
+            "threads must be at least 1, not {t}"
+        )));
     }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// What `Model.__reduce__` returns: the function that unpickles and its arguments.
@@ -361,7 +377,7 @@ impl Model {
         &self,
         py: Python<'py>,
         sentences: &Bound<'py, PyAny>,
-        threads: Option<i64>,
+        threads: Option<Bound<'py, PyAny>>,
         long: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         if sentences.is_instance_of::<PyString>() {
@@ -373,7 +389,7 @@ impl Model {
             .try_iter()?
             .map(|s| tokens_of(&s?))
             .collect::<PyResult<Vec<_>>>()?;
-        let threads = worker_threads(threads)?;
+        let threads = worker_threads(threads.as_ref())?;
         let tagged = py.detach(|| tag_sentences(self, &sentences, threads, long))?;
         let lists = tagged
             .iter()
@@ -472,7 +488,7 @@ impl Model {
         &self,
         py: Python<'py>,
         sentences: &Bound<'py, PyAny>,
-        threads: Option<i64>,
+        threads: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         self.tag_many_with(py, sentences, threads, false)
     }
@@ -484,14 +500,16 @@ impl Model {
         &self,
         py: Python<'py>,
         sentences: &Bound<'py, PyAny>,
-        threads: Option<i64>,
+        threads: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         self.tag_many_with(py, sentences, threads, true)
     }
 
     /// The log-probabilities of every tag for each token: a numpy float32 array of
     /// shape (n_tokens, n_tags), columns in the order of `Model.tags` (rows are
-    /// `log_softmax` outputs, as PyTorch's tagger returns). Imports numpy on first use.
+    /// `log_softmax` outputs, as PyTorch's tagger returns; with a CRF, the emissions
+    /// alone, which `tag` decodes with the transitions, so a row's argmax may differ
+    /// from the tag). Imports numpy on first use.
     fn scores<'py>(
         &self,
         py: Python<'py>,
@@ -535,19 +553,20 @@ impl Model {
     /// indices into `text` (str characters, not bytes): `text[t.start:t.end] == t.text`.
     /// A leading U+FEFF (byte order mark) is skipped, as the CLI skips it.
     ///
-    /// The GIL is released; `threads` worker threads (default: every core; at most one per 32 sentences) tag the
-    /// sentences. Raises PostagError when the model has no segmenter (see
-    /// `has_segmenter`) or a word cannot be tagged (naming the 0-based sentence).
+    /// The GIL is released; `threads` worker threads (default: every core; at most one
+    /// per 32 sentences) tag the sentences. Raises PostagError when the model has no
+    /// segmenter (see `has_segmenter`) or a word cannot be tagged (naming the 0-based
+    /// sentence).
     /// Ctrl-C stops it as it stops `tag_many`.
     #[pyo3(signature = (text, threads=None, presegmented=false))]
     fn tag_text<'py>(
         &self,
         py: Python<'py>,
         text: String,
-        threads: Option<i64>,
+        threads: Option<Bound<'py, PyAny>>,
         presegmented: bool,
     ) -> PyResult<Bound<'py, PyList>> {
-        let threads = worker_threads(threads)?;
+        let threads = worker_threads(threads.as_ref())?;
         let seg = match self.loaded.segmenter() {
             Ok(Some(seg)) => seg,
             Ok(None) => {

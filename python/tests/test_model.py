@@ -111,9 +111,14 @@ def test_errors_carry_the_core_message(model, tmp_path):
         model.tag("She wrote")
     with pytest.raises(TypeError):
         model.tag([1, 2])
-    for threads in (0, -1):
-        with pytest.raises(ValueError, match="threads must be at least 1"):
+    for threads in (0, -1, -(10**30)):
+        with pytest.raises(ValueError, match=f"threads must be at least 1, not {threads}"):
             model.tag_many([["a"]], threads=threads)
+    # More threads than an int64 holds: as many as there are sentences for.
+    assert model.tag_many([["a"]], threads=10**30) == [model.tag(["a"])]
+    assert len(model.tag_text("Hi there.", threads=10**30)) == 1
+    with pytest.raises(TypeError, match="threads must be an int, not str"):
+        model.tag_many([["a"]], threads="2")
     assert issubclass(postag.PostagError, ValueError)
     # Pickled (as a worker process's error is, to reach its parent), it stays itself.
     try:
