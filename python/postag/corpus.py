@@ -65,8 +65,9 @@ def tag_lines(model: Model, lines: Iterable[str], threads: Optional[int] = 1) ->
     """Tags JSON lines (see the module's docstring); returns the output lines, without
     line ends. Reads them as `postag tag --format jsonl` does: a line of whitespace only
     (Unicode White_Space, as the CLI defines it) is blank; any other line must be a JSON
-    object with a list of str under "tokens", no key twice in one object (at any depth),
-    no NaN or Infinity (not JSON) and no \\u escape of half a UTF-16 surrogate pair.
+    object with a list of str under "tokens" (none of whitespace only), no key twice in
+    one object (at any depth), no NaN or Infinity (not JSON) and no \\u escape of half
+    a UTF-16 surrogate pair.
     Raises ValueError naming the line (1-based) that is not, and PostagError naming the
     line of a sentence that cannot be tagged, and TypeError for a str in place of its
     lines (whose characters would pass for lines)."""
@@ -214,6 +215,10 @@ def _read_line(number: int, line: str) -> Optional[Dict[str, Any]]:
     tokens = record.get("tokens") if isinstance(record, dict) else None
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
         raise ValueError(f'line {number}: expected an object with "tokens": [str, ...]')
+    # As a CoNLL-U FORM: no word is whitespace alone (an empty token is the core's error).
+    for k, token in enumerate(tokens):
+        if token and _is_blank(token):
+            raise ValueError(f"line {number}: token {k + 1} of {len(tokens)} is only whitespace")
     return record
 
 

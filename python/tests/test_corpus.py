@@ -130,7 +130,7 @@ def test_a_sharded_corpus_tagged_on_a_dask_cluster_equals_one_process(tmp_path, 
 
 def test_a_shard_reads_lines_ending_in_lf_crlf_or_a_lone_cr(tmp_path):
     model = postag.Model.default()
-    records = ['{"tokens": ["The", "dog"]}', '{"tokens": ["It", "runs", "\\u2028"]}', ""]
+    records = ['{"tokens": ["The", "dog"]}', '{"tokens": ["It", "runs", "a\\u2028b"]}', ""]
     want = None
     for ending in ["\n", "\r\n", "\r"]:
         src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
@@ -147,6 +147,7 @@ GOOD = '{"tokens": ["Hi"]}'
 # Second lines that `postag tag --format jsonl` refuses, and the words both it and
 # postag.corpus say after naming the line.
 REFUSED = [
+    ('{"tokens": ["a", " \\t\\u00a0"]}', "token 2 of 2 is only whitespace"),
     ('{"tokens": ["a"], "x": NaN}', "not JSON"),
     ('{"tokens": ["a"], "x": [-Infinity]}', "not JSON"),
     # U+001C..U+001F: whitespace to str.strip, not to JSON or the CLI.

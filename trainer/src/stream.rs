@@ -250,6 +250,13 @@ impl LineFormat {
                     .map(|v| v.as_str().map(str::to_string))
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(|| anyhow!("{}: every token must be a string", at()))?;
+                // As a CoNLL-U FORM: no word is whitespace alone (an empty token is the
+                // core's error).
+                let blank = |t: &String| !t.is_empty() && t.chars().all(char::is_whitespace);
+                if let Some(k) = tokens.iter().position(blank) {
+                    let n = tokens.len();
+                    bail!("{}: token {} of {n} is only whitespace", at(), k + 1);
+                }
                 Ok(Line::Json(obj, tokens))
             }
         }

@@ -396,6 +396,10 @@ fn jsonl_refuses_duplicate_keys_and_bad_json_in_any_member() {
             r#"{"tokens":["a",1]}"#,
             "input:2: every token must be a string",
         ),
+        (
+            r#"{"tokens":["a"," \t\u3000"]}"#,
+            "input:2: token 2 of 2 is only whitespace",
+        ),
     ];
     let want = stream(&model, jsonl, good.as_bytes(), vec![4096]);
     for (line, error) in cases {
