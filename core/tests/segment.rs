@@ -771,6 +771,12 @@ fn tokens_ended_by_a_window_are_flagged() {
             (33, 34, false)
         ]
     );
+    // Halves are counted in characters: four emoji (16 bytes) starting at character 7 of
+    // the first window start in its second half, so the next window reads them whole.
+    assert_eq!(
+        spans("abcdef \u{1f600}\u{1f600}\u{1f600}\u{1f600} a"),
+        [(0, 6, false), (7, 23, false), (24, 25, false)]
+    );
     // Text that fits the window, or whose windows end at whitespace: never flagged.
     for (text, window) in [("ab cab ab", 100), ("ab ab ab ab ab", 3)] {
         assert!(

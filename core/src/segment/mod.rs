@@ -28,7 +28,7 @@
 //! Windows: [`Segmenter::segment`] reads at most `window` characters at a time. A text
 //! of at most `window` characters is one window. Otherwise the tokens of a window are
 //! kept up to its last sentence end, if that token is its last or ends in the window's
-//! second half (bytes); else, if its last token starts in the window's first half (a
+//! second half (of its characters); else, if its last token starts in the window's first half (a
 //! window of one token included), all of them; else all but the last token, which may
 //! continue past the window. The next window starts right after the last kept token
 //! (so tokens it labels again start in the previous window's second half, or after
@@ -920,13 +920,17 @@ impl<'a> Segmenter<'a> {
                 // finds boundaries only near a window's start, as on text without
                 // whitespace, would label each character many times over): a sentence
                 // end counts where it ends the last token or the window's first half,
-                // and a last token that starts in the first half is kept.
+                // and a last token that starts in the first half is kept. Halves in
+                // characters: `in_first_half(b)` for byte `b` of the text.
+                let n = offsets.len() - 1;
+                let in_first_half = |b: u32| {
+                    2 * offsets.partition_point(|&o| (o as usize) < b as usize - pos) < n
+                };
                 let sentence_end = room[..count]
                     .iter()
                     .rposition(|t| t.flags & TOKEN_SENTENCE_END != 0)
-                    .filter(|&i| i + 1 == count || 2 * (room[i].end as usize - pos) >= end);
-                let keep_last =
-                    count == 1 || count > 1 && 2 * (room[count - 1].start as usize - pos) < end;
+                    .filter(|&i| i + 1 == count || !in_first_half(room[i].end));
+                let keep_last = count == 1 || count > 1 && in_first_half(room[count - 1].start);
                 match sentence_end {
                     Some(i) => (i + 1, room[i].end as usize),
                     None if keep_last => {
