@@ -446,7 +446,8 @@ impl<R: BufRead> LineReader<R> {
             }
             let end = buf.iter().position(|&b| b == b'\n' || b == b'\r');
             let take = end.map_or(buf.len(), |i| i + 1);
-            if line.len() + take > MAX_LINE_BYTES {
+            // (The line ending does not count.)
+            if line.len() + take - usize::from(end.is_some()) > MAX_LINE_BYTES {
                 return Err(Error::other(format!(
                     "a line of more than {} MiB",
                     MAX_LINE_BYTES >> 20
@@ -630,11 +631,16 @@ mod tests {
         let mut reader = LineReader::new(std::io::BufReader::new(input));
         let err = reader.next_line(&mut Vec::new()).unwrap_err();
         assert_eq!(err.to_string(), "a line of more than 256 MiB");
-        // The longest allowed line reads.
-        let input = std::io::Read::take(std::io::repeat(b'x'), MAX_LINE_BYTES as u64);
-        let mut reader = LineReader::new(std::io::BufReader::new(input));
-        let mut line = Vec::new();
-        assert!(reader.next_line(&mut line).unwrap());
-        assert_eq!(line.len(), MAX_LINE_BYTES);
+        // The longest allowed line reads, with or without its line ending.
+        for ending in [&b""[..], b"\n", b"\r"] {
+            let input = std::io::Read::chain(
+                std::io::Read::take(std::io::repeat(b'x'), MAX_LINE_BYTES as u64),
+                ending,
+            );
+            let mut reader = LineReader::new(std::io::BufReader::new(input));
+            let mut line = Vec::new();
+            assert!(reader.next_line(&mut line).unwrap());
+            assert_eq!(line.len(), MAX_LINE_BYTES + ending.len());
+        }
     }
 }

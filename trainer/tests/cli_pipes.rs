@@ -375,6 +375,30 @@ fn tag_refuses_to_read_the_file_it_writes_in_place() {
         assert!(err.contains("it is also the output"), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
     }
+    // What cannot loop is not refused (as `cat` does not): an empty file, CoNLL-U
+    // (read whole before anything is written).
+    std::fs::write(dir.join("empty.txt"), "").unwrap();
+    let conllu = "1\tHi\t_\t_\t_\t_\t_\t_\t_\t_\n\n";
+    std::fs::write(dir.join("c.conllu"), conllu).unwrap();
+    for (name, format) in [("empty.txt", "text"), ("c.conllu", "conllu")] {
+        let path = dir.join(name);
+        let status = common::postag(&dir)
+            .args(["tag", "--format", format, "-i", name])
+            .stdout(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .unwrap(),
+            )
+            .status()
+            .unwrap();
+        assert!(status.success(), "{name}");
+    }
+    let tagged = std::fs::read_to_string(dir.join("c.conllu")).unwrap();
+    assert_eq!(
+        tagged,
+        format!("{conllu}1\tHi\t_\tINTJ\t_\t_\t_\t_\t_\t_\n\n")
+    );
     common::ok(&dir, &["tag", "-i", "in.txt", "-o", "in.txt"]);
     let tagged = std::fs::read_to_string(&path).unwrap();
     assert_eq!(tagged, "I/PRON can/AUX go/VERB ./PUNCT\n".repeat(100));

@@ -923,9 +923,8 @@ impl<'a> Segmenter<'a> {
                 // and a last token that starts in the first half is kept. Halves in
                 // characters: `in_first_half(b)` for byte `b` of the text.
                 let n = offsets.len() - 1;
-                let in_first_half = |b: u32| {
-                    2 * offsets.partition_point(|&o| (o as usize) < b as usize - pos) < n
-                };
+                let in_first_half =
+                    |b: u32| 2 * offsets.partition_point(|&o| (o as usize) < b as usize - pos) < n;
                 let sentence_end = room[..count]
                     .iter()
                     .rposition(|t| t.flags & TOKEN_SENTENCE_END != 0)

@@ -125,15 +125,19 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     let model = model_file.load()?;
     let workers = threads(args.threads);
     let (name, mut input, bar) = open_input(args.input.as_ref())?;
-    // Output written in place to the file being read (`tag -i F >> F`) would be read
-    // again, without end: refused, as `cat` refuses it. An `--output` file is written
-    // under another name and renamed, after the input is read.
+    // Streamed output written in place to the non-empty file being read (`tag -i F >>
+    // F`) would be read again, without end: refused, as `cat` refuses it. CoNLL-U and
+    // raw text are read whole first; an `--output` file is written under another name
+    // and renamed, after the input is read.
     let input_path = args.input.as_deref().unwrap_or(Path::new("/dev/stdin"));
     let output_path = match args.output.as_deref() {
         None => Some(Path::new("/dev/stdout")),
         Some(p) => fsio::written_in_place(p).then_some(p),
     };
-    if output_path.is_some_and(|o| fsio::same_regular_file(input_path, o)) {
+    let streamed = matches!(args.format, Format::Text | Format::Jsonl);
+    let non_empty = std::fs::metadata(input_path).is_ok_and(|m| m.len() > 0);
+    if streamed && non_empty && output_path.is_some_and(|o| fsio::same_regular_file(input_path, o))
+    {
         bail!(
             "cannot read {name}: it is also the output, which would be read again as it is written"
         );
