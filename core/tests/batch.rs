@@ -365,3 +365,30 @@ fn a_run_stops_at_a_sentence_one_call_cannot_take_whole() {
     assert_eq!(run(&[&short, &short, &long, &short], 32), 2);
     assert_eq!(run(&[&long, &short], 32), 0);
 }
+
+/// `worker_limit`: one thread per `batch` sentences or per 1,024 tokens, whichever
+/// allows more, at most one per sentence, at least one.
+#[test]
+fn worker_threads_are_worth_a_batch_of_sentences_or_of_tokens() {
+    use postag_core::{worker_limit, TOKENS_PER_WORKER};
+    assert_eq!(TOKENS_PER_WORKER, 1024);
+    let limit = |lengths: &[usize]| {
+        let sentences: Vec<Vec<u8>> = lengths.iter().map(|&n| vec![b'a'; n]).collect();
+        worker_limit(&sentences, 32)
+    };
+    assert_eq!(limit(&[]), 1);
+    // 30,000 sentences of 4 tokens: 938 batches of 32 (120,000 tokens: 118 by tokens).
+    assert_eq!(limit(&[4; 30_000]), 938);
+    // 32 sentences of 4,000 tokens: one batch, but 125 by tokens, so one per sentence.
+    assert_eq!(limit(&[4_000; 32]), 32);
+    // Two sentences of 2,000 tokens: 4 by tokens, 2 sentences.
+    assert_eq!(limit(&[2_000, 2_000]), 2);
+    // 33 short sentences: two batches.
+    assert_eq!(limit(&[3; 33]), 2);
+    assert_eq!(limit(&[3; 32]), 1);
+    // 1,025 tokens in 10 sentences: 2 by tokens.
+    assert_eq!(
+        limit(&[100, 100, 100, 100, 100, 100, 100, 100, 100, 125]),
+        2
+    );
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import threading
@@ -14,11 +15,12 @@ if TYPE_CHECKING:
 
 def _descriptor(path: str) -> Optional[int]:
     """The descriptor of this process that `path` names (`/dev/stdout`, `/dev/fd/N`,
-    `/proc/self/fd/N`, or a link to one of them), if it names one."""
-    fds = {os.path.realpath(d) for d in ("/proc/self/fd", "/dev/fd")}
+    `/proc/self/fd/N`, `/proc/thread-self/fd/N`, `/proc/self/task/T/fd/N`, or a link to
+    one of them), if it names one."""
+    fds = re.compile(rf"/proc/{os.getpid()}(/task/[0-9]+)?/fd")
     for _ in range(40):
         name = os.path.basename(path)
-        if name.isdigit() and os.path.realpath(os.path.dirname(path) or ".") in fds:
+        if name.isdigit() and fds.fullmatch(os.path.realpath(os.path.dirname(path) or ".")):
             return int(name)
         try:
             target = os.readlink(path)
@@ -50,16 +52,19 @@ def write_whole(path: Union[str, os.PathLike[str]], data: Union[bytes, str]) -> 
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     fd = _descriptor(path)
     if fd is not None:
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None and getattr(stream, "fileno", None) is not None:
-                try:
-                    if stream.fileno() == fd:
-                        stream.flush()
-                except (OSError, ValueError):
-                    pass
+        # What Python buffered for the same descriptor goes first.
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                if stream is not None and stream.fileno() == fd:
+                    stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
         view = memoryview(raw)
-        while view:
-            view = view[os.write(fd, view):]
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, path) from None
         return
     dest = _destination(path)
     try:
@@ -80,7 +85,10 @@ def write_whole(path: Union[str, os.PathLike[str]], data: Union[bytes, str]) -> 
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as e:
         if os.path.lexists(tmp):
             os.remove(tmp)
+        # The error names the path given, not the temporary file.
+        if isinstance(e, OSError) and e.errno is not None:
+            raise OSError(e.errno, e.strerror, path) from None
         raise

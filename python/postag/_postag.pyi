@@ -58,11 +58,11 @@ class Model:
         """Tags many sentences (a list of token lists): one tag list per sentence, in order.
 
         The GIL is released while tagging; `threads` worker threads (default: every
-        core; at most one per 32 sentences) each tag a contiguous share, up to 32
-        sentences per core call (the tags of `tag`; with f32 weights up to the order of
-        sums). An error names the
-        sentence's 0-based index and raises PostagError. Ctrl-C stops the call within
-        a run of sentences and raises KeyboardInterrupt."""
+        core; at most one per 32 sentences or 1,024 words) each tag a contiguous share,
+        up to 32 sentences per core call (the tags of `tag`; with f32 weights up to the
+        order of sums). An error names the sentence's 0-based index and raises
+        PostagError. Ctrl-C stops the call within a run of sentences and raises
+        KeyboardInterrupt."""
     def _tag_many_windowed(
         self, sentences: Sequence[Sequence[str]], threads: Optional[int] = None
     ) -> List[List[str]]:
@@ -94,11 +94,11 @@ class Model:
         `text[tok.start:tok.end] == tok.text`. Paragraph breaks are not marked: a
         blank line between two tokens tells them.
 
-        The GIL is released; `threads` worker threads (default: every core; at most
-        one per 32 sentences) tag the sentences (segmenting is one thread). Raises PostagError with the core's
-        message when the model has no segmenter ("this model has no segmenter ...")
-        or a word cannot be tagged (naming the 0-based sentence). Ctrl-C stops it as
-        it stops `tag_many`."""
+        The GIL is released; `threads` worker threads (default: every core; at most one
+        per 32 sentences or 1,024 words) tag the sentences (segmenting is one thread).
+        Raises PostagError with the core's message when the model has no segmenter
+        ("this model has no segmenter ...") or a word cannot be tagged (naming the
+        0-based sentence). Ctrl-C stops it as it stops `tag_many`."""
     @property
     def tags(self) -> List[str]:
         """The tag names in the model's order (the columns of `scores`)."""

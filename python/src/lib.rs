@@ -262,8 +262,7 @@ fn tag_sentences(
     long: bool,
 ) -> Result<Vec<Vec<u16>>, TagFailure> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    // At most one thread per BATCH sentences: a thread is worth a batch of them.
-    let threads = threads.clamp(1, sentences.len().div_ceil(BATCH).max(1));
+    let threads = threads.clamp(1, postag_core::worker_limit(sentences, BATCH));
     let chunk = sentences.len().div_ceil(threads).max(1);
     // Set when the calling thread saw a signal: the other threads stop.
     let stop = AtomicBool::new(false);
@@ -477,10 +476,11 @@ impl Model {
     /// the same order).
     ///
     /// The GIL is released while tagging. `threads` worker threads (default: every
-    /// core; at most one per 32 sentences) each tag a contiguous share of the sentences, up to 32 sentences per core
-    /// call (the core's many-sentence call, as the command line's `tag` does): the tags
-    /// of `tag`, bit for bit with int8 weights; an f32 model's word LSTM sums in another
-    /// order there, which may tip a near tie. An error names the sentence (0-based
+    /// core; at most one per 32 sentences or 1,024 words) each tag a contiguous share
+    /// of the sentences, up to 32 sentences per core call (the core's many-sentence
+    /// call, as the command line's `tag` does): the tags of `tag`, bit for bit with
+    /// int8 weights; an f32 model's word LSTM sums in another order there, which may
+    /// tip a near tie. An error names the sentence (0-based
     /// index) and raises PostagError. Ctrl-C (a signal whose handler raises) stops the
     /// call within a run of sentences and raises its exception (KeyboardInterrupt).
     #[pyo3(signature = (sentences, threads=None))]
@@ -554,10 +554,9 @@ impl Model {
     /// A leading U+FEFF (byte order mark) is skipped, as the CLI skips it.
     ///
     /// The GIL is released; `threads` worker threads (default: every core; at most one
-    /// per 32 sentences) tag the sentences. Raises PostagError when the model has no
-    /// segmenter (see `has_segmenter`) or a word cannot be tagged (naming the 0-based
-    /// sentence).
-    /// Ctrl-C stops it as it stops `tag_many`.
+    /// per 32 sentences or 1,024 words) tag the sentences. Raises PostagError when the
+    /// model has no segmenter (see `has_segmenter`) or a word cannot be tagged (naming
+    /// the 0-based sentence). Ctrl-C stops it as it stops `tag_many`.
     #[pyo3(signature = (text, threads=None, presegmented=false))]
     fn tag_text<'py>(
         &self,

@@ -63,8 +63,10 @@ def test_export_writes_the_file_atomically(tmp_path):
     assert path.read_bytes() == blob
     assert os.listdir(tmp_path) == ["model.postag"]
     assert postag.Model.load(path).tags == postag.Model.from_bytes(blob).tags
-    with pytest.raises(FileNotFoundError):
-        export_fixture("uni1_word_00", path=tmp_path / "no" / "such" / "dir.postag")
+    missing = tmp_path / "no" / "such" / "dir.postag"
+    with pytest.raises(FileNotFoundError) as error:
+        export_fixture("uni1_word_00", path=missing)
+    assert error.value.filename == str(missing)
     assert path.read_bytes() == blob
     # An existing file keeps its permissions; a symbolic link is written through.
     path.chmod(0o600)
@@ -102,6 +104,13 @@ def test_export_writes_devices_pipes_and_standard_output_in_place(tmp_path):
     assert stat.S_ISFIFO(fifo.stat().st_mode) and (tmp_path / "link").is_symlink()
     export_fixture("uni1_word_00", path="/dev/null")
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    # A descriptor of this thread's own /proc directory: written through it (the file
+    # stays the one the descriptor writes to).
+    with open(tmp_path / "fd.bin", "wb", buffering=0) as f:
+        f.write(b"<")
+        blob, _, _ = export_fixture("uni1_word_00", path=f"/proc/thread-self/fd/{f.fileno()}")
+        f.write(b">")
+    assert (tmp_path / "fd.bin").read_bytes() == b"<" + blob + b">"
     # /dev/stdout appended to a file: after what Python printed before, and the file
     # is the same one (not replaced), so what is printed after lands after the blob.
     out = tmp_path / "out.log"

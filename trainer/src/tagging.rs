@@ -114,7 +114,7 @@ pub fn warn_long_sentences(sentences: &[Vec<&str>], name: &dyn Fn(usize) -> Stri
     }
 }
 
-/// Tags every sentence; `threads` workers (at most one per `BATCH` sentences) each take a
+/// Tags every sentence; `threads` workers (at most [`postag_core::worker_limit`]) each take a
 /// contiguous share and tag it up to `BATCH` (32) sentences per core call ([`Model::tag_batch`]). Sentences longer than
 /// [`MAX_TOKENS`] are tagged in windows (see [`sentence_windows`]). Errors name the
 /// sentence as `name(index)` (0-based index) says, e.g. its file and line.
@@ -125,8 +125,7 @@ pub fn tag_all(
     threads: usize,
     name: &(dyn Fn(usize) -> String + Sync),
 ) -> Result<Vec<Tagged>> {
-    // At most one thread per BATCH sentences: a thread is worth a batch of them.
-    let threads = threads.clamp(1, sentences.len().div_ceil(BATCH).max(1));
+    let threads = threads.clamp(1, postag_core::worker_limit(sentences, BATCH));
     let chunk = sentences.len().div_ceil(threads).max(1);
     let work = |c: usize, part: &[Vec<&str>]| -> Result<Vec<Tagged>> {
         let mut out = Vec::with_capacity(part.len());

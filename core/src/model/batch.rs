@@ -29,6 +29,22 @@ pub fn batch_run<S: AsRef<[W]>, W>(sentences: &[S], most: usize) -> usize {
         .count()
 }
 
+/// Most worker threads worth starting to tag `sentences` (at least 1): one per
+/// `batch` sentences or per [`TOKENS_PER_WORKER`] tokens, whichever allows more, and
+/// not more than the sentences. A caller that splits a list into contiguous shares
+/// caps the threads it was asked for with it: beyond, threads cost more to start than
+/// their share of the work.
+pub fn worker_limit<S: AsRef<[W]>, W>(sentences: &[S], batch: usize) -> usize {
+    let tokens: usize = sentences.iter().map(|s| s.as_ref().len()).sum();
+    let by_sentences = sentences.len().div_ceil(batch.max(1));
+    let by_tokens = tokens.div_ceil(TOKENS_PER_WORKER);
+    by_sentences.max(by_tokens).min(sentences.len()).max(1)
+}
+
+/// Tokens a worker thread is worth in [`worker_limit`] (a thread starts in tens of
+/// microseconds; a token takes about as long to tag).
+pub const TOKENS_PER_WORKER: usize = 1024;
+
 /// The passes of [`Model::tag_batch_iter`] over its sentences after the first: at
 /// most the first pass's number of sentences (`count`), each cut to what that pass saw
 /// (`left` tokens in all, none longer than `longest`), so that a pass that yields

@@ -13,7 +13,7 @@ pub(crate) mod load;
 mod lstm;
 mod scratch;
 
-pub use batch::{batch_run, MAX_BATCH_TOKENS};
+pub use batch::{batch_run, worker_limit, MAX_BATCH_TOKENS, TOKENS_PER_WORKER};
 use chars::CharCache;
 pub use chars::CharNet;
 pub use crf::Crf;

@@ -65,7 +65,7 @@ pub struct TagArgs {
     /// Write to this file (atomically) instead of standard output.
     #[arg(long, short, value_parser = crate::cmd::output_file)]
     output: Option<PathBuf>,
-    /// Worker threads (default: all cores; at most one per 32 sentences).
+    /// Worker threads (default: all cores; at most one per 32 sentences or 1,024 words).
     #[arg(long, value_parser = crate::tagging::parse_threads)]
     threads: Option<usize>,
     /// With `--format raw`: the output format [default: conllu].
