@@ -365,17 +365,9 @@ fn stray_or_duplicated_segmenter_tensors_are_refused_by_name() {
     // A reverse-direction tensor in a unidirectional segmenter.
     let stray = rebuilt(&uni, |t| {
         let from_bi = rebuilt(&bi, |_| {});
-        let raw = format::split(&from_bi).unwrap();
-        let e = raw
-            .header
-            .tensors
-            .iter()
-            .map(Result::unwrap)
-            .find(|e| e.role == reverse_ih)
-            .unwrap();
-        let start = e.offset as usize;
+        let (start, e) = postag_testutil::tensor_at(&from_bi, reverse_ih);
         let len = e.dtype.byte_len(e.rows, e.cols).unwrap();
-        let bytes = raw.payload[start..start + len].to_vec();
+        let bytes = from_bi[start..start + len].to_vec();
         t.push((e.role, e.dtype, e.rows as usize, e.cols as usize, bytes));
     });
     let err = Segmenter::from_bytes(&stray).unwrap_err();

@@ -869,7 +869,7 @@ fn cortex_m4f_odd_shapes_match_the_host() {
 #[test]
 fn cortex_m4f_word_table_checks_match_the_host() {
     use postag::postag_status;
-    use postag_core::format::{self, Role};
+    use postag_core::format::Role;
     use postag_core::synthetic::RandomModel;
     use postag_core::tensor::Storage;
     let board = board("m4");
@@ -889,17 +889,8 @@ fn cortex_m4f_word_table_checks_match_the_host() {
     };
     let (blob, _) = spec.build().unwrap();
     // Where the word strings and offsets lie in the blob.
-    let raw = format::split(&blob).unwrap();
-    let payload = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
     let range = |role: Role| {
-        let e = raw
-            .header
-            .tensors
-            .iter()
-            .map(Result::unwrap)
-            .find(|e| e.role == role)
-            .unwrap();
-        let start = payload + e.offset as usize;
+        let (start, e) = postag_testutil::tensor_at(&blob, role);
         start..start + e.dtype.byte_len(e.rows, e.cols).unwrap()
     };
     let (strings, offsets) = (range(Role::WordStrings), range(Role::WordOffsets));
@@ -914,10 +905,7 @@ fn cortex_m4f_word_table_checks_match_the_host() {
         edit(&mut b[strings.clone()], &mut o);
         let raw_offsets: Vec<u8> = o.iter().flat_map(|v| v.to_le_bytes()).collect();
         b[offsets.clone()].copy_from_slice(&raw_offsets);
-        let body = b.len() - 4;
-        let crc = postag_core::crc32(&b[..body]);
-        b[body..].copy_from_slice(&crc.to_le_bytes());
-        b
+        postag_testutil::with_crc(b)
     };
     // The written table: as many strings in the same bytes, in byte order.
     let mut words: Vec<String> = (0..=4)
@@ -1061,13 +1049,8 @@ fn cortex_m4f_word_table_checks_match_the_host() {
     // largest-value scan takes word-aligned values four at a time in assembly there;
     // the records below place these at word-aligned addresses).
     let rows_at = range(Role::WordRows);
-    let word_rows = raw
-        .header
-        .tensors
-        .iter()
-        .map(Result::unwrap)
-        .find(|e| e.role == Role::WordEmbedding)
-        .unwrap()
+    let word_rows = postag_testutil::tensor_at(&blob, Role::WordEmbedding)
+        .1
         .rows;
     let aligned_from = blobs.len();
     for (k, row) in [(0, word_rows - 1), (n - 1, word_rows), (n / 2, u32::MAX)] {
