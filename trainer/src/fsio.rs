@@ -206,12 +206,6 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Whether `a` and `b` name one existing regular file ([`same_file`]): a device, such as
-/// the terminal that is both standard input and output, is not one.
-pub fn same_regular_file(a: &Path, b: &Path) -> bool {
-    same_file(a, b) && fs::metadata(a).is_ok_and(|m| m.is_file())
-}
-
 /// Whether `path` names this process's standard input (`/dev/stdin`, `/dev/fd/0`).
 pub fn names_stdin(path: &Path) -> bool {
     descriptor(path) == Some(0)

@@ -135,9 +135,9 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
         Some(p) => fsio::written_in_place(p).then_some(p),
     };
     let streamed = matches!(args.format, Format::Text | Format::Jsonl);
-    let non_empty = std::fs::metadata(input_path).is_ok_and(|m| m.len() > 0);
-    if streamed && non_empty && output_path.is_some_and(|o| fsio::same_regular_file(input_path, o))
-    {
+    // A regular file (a terminal may be both input and output).
+    let non_empty_file = std::fs::metadata(input_path).is_ok_and(|m| m.is_file() && m.len() > 0);
+    if streamed && non_empty_file && output_path.is_some_and(|o| fsio::same_file(input_path, o)) {
         bail!(
             "cannot read {name}: it is also the output, which would be read again as it is written"
         );
