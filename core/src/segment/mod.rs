@@ -28,16 +28,17 @@
 //! Windows: [`Segmenter::segment`] reads at most `window` characters at a time. A text
 //! of at most `window` characters is one window. Otherwise the tokens of a window are
 //! kept up to its last sentence end, if that token is its last or ends in the window's
-//! second half (of its characters); else, if its last token starts in the window's first half (a
-//! window of one token included), all of them; else all but the last token, which may
-//! continue past the window. The next window starts right after the last kept token
-//! (so tokens it labels again start in the previous window's second half, or after
-//! whitespace: a network that finds boundaries only near a window's start, as on text
-//! without whitespace, does not label each character many times over). Only the end of
-//! the whole text forces a sentence end. So a token that runs past a window's end from
-//! its first half (more than half a window without whitespace or a token end) is cut
-//! where the window ends, whatever character follows (a combining mark included). With spaces in tokens, a window that holds nothing but part
-//! of one token ends it at its last character that is not whitespace, and the next
+//! second half (of its characters); else, if its last token starts in the window's
+//! first half (a window of one token included), all of them; else all but the last
+//! token, which may continue past the window. The next window starts right after the
+//! last kept token (so tokens it labels again start in the previous window's second
+//! half, or after whitespace: a network that finds boundaries only near a window's
+//! start, as on text without whitespace, does not label each character many times
+//! over). Only the end of the whole text forces a sentence end. So a token that runs
+//! past a window's end from its first half (at least half a window without whitespace
+//! or a token end) is cut where the window ends, whatever character follows (a
+//! combining mark included). With spaces in tokens, a window that holds nothing but
+//! part of one token ends it at its last character that is not whitespace, and the next
 //! window starts a token of its own (without [`TOKEN_CUT`] when whitespace follows).
 //!
 //! Multiword tokens: [`Segmenter::expand`] gives a token's words from the blob's table
@@ -916,12 +917,13 @@ impl<'a> Segmenter<'a> {
                 }
                 (count, text.len())
             } else {
-                // Every window advances by half of it at least (else a network that
-                // finds boundaries only near a window's start, as on text without
-                // whitespace, would label each character many times over): a sentence
-                // end counts where it ends the last token or the window's first half,
-                // and a last token that starts in the first half is kept. Halves in
-                // characters: `in_first_half(b)` for byte `b` of the text.
+                // What the next window labels again starts in this one's second half,
+                // or after whitespace (else a network that finds boundaries only near a
+                // window's start, as on text without whitespace, would label each
+                // character many times over): a sentence end counts where it ends the
+                // last token or lies in the second half, and a last token that starts
+                // in the first half is kept. Halves in characters: `in_first_half(b)`
+                // for byte `b` of the text.
                 let n = offsets.len() - 1;
                 let in_first_half =
                     |b: u32| 2 * offsets.partition_point(|&o| (o as usize) < b as usize - pos) < n;
