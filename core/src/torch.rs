@@ -509,23 +509,86 @@ mod io {
         pub fn from_json(text: &str) -> Result<Self, BuildError> {
             #[derive(serde::Deserialize)]
             struct Raw {
-                word_to_ix: BTreeMap<String, u32>,
-                tag_to_ix: BTreeMap<String, u32>,
+                word_to_ix: Unique,
+                tag_to_ix: Unique,
                 #[serde(default)]
-                char_to_ix: Option<BTreeMap<String, u32>>,
+                char_to_ix: Option<Unique>,
             }
             let raw: Raw = serde_json::from_str(text)
                 .map_err(|e| BuildError::Torch(format!("vocabulary JSON: {e}")))?;
             Ok(TorchVocab {
-                word_to_ix: raw.word_to_ix,
-                tag_to_ix: raw.tag_to_ix,
-                char_to_ix: raw.char_to_ix,
+                word_to_ix: raw.word_to_ix.0,
+                tag_to_ix: raw.tag_to_ix.0,
+                char_to_ix: raw.char_to_ix.map(|m| m.0),
             })
+        }
+    }
+
+    /// An index map read from a JSON object whose keys each appear once: JSON leaves a
+    /// repeated key to the reader, and a map would silently keep its last index.
+    struct Unique(BTreeMap<String, u32>);
+
+    impl<'de> serde::Deserialize<'de> for Unique {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Entries;
+            impl<'de> serde::de::Visitor<'de> for Entries {
+                type Value = Unique;
+                fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                    f.write_str("an object of keys and indices")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Unique, A::Error> {
+                    let mut out = BTreeMap::new();
+                    while let Some((key, ix)) = map.next_entry::<String, u32>()? {
+                        if let Some(first) = out.insert(key.clone(), ix) {
+                            return Err(serde::de::Error::custom(format!(
+                                "key {key:?} appears twice in one object (indices {first} and {ix})"
+                            )));
+                        }
+                    }
+                    Ok(Unique(out))
+                }
+            }
+            d.deserialize_map(Entries)
         }
     }
 
     #[cfg(test)]
     mod tests {
+        use super::TorchVocab;
+
+        #[test]
+        fn a_vocabulary_key_that_appears_twice_is_refused() {
+            let ok = r#"{"word_to_ix": {"the": 0, "dog": 1}, "tag_to_ix": {"DET": 0, "NN": 1}, "char_to_ix": null}"#;
+            let vocab = TorchVocab::from_json(ok).unwrap();
+            assert_eq!(vocab.word_to_ix["dog"], 1);
+            assert!(vocab.char_to_ix.is_none());
+            for (text, key) in [
+                (
+                    r#"{"word_to_ix": {"the": 0, "the": 1}, "tag_to_ix": {"DET": 0}}"#,
+                    "the",
+                ),
+                (
+                    r#"{"word_to_ix": {"the": 0}, "tag_to_ix": {"DET": 0, "DET": 0}}"#,
+                    "DET",
+                ),
+                (
+                    r#"{"word_to_ix": {"the": 0}, "tag_to_ix": {"DET": 0}, "char_to_ix": {"t": 0, "h": 1, "t": 2}}"#,
+                    "t",
+                ),
+            ] {
+                let e = TorchVocab::from_json(text).unwrap_err().to_string();
+                assert!(e.contains(&format!("key \"{key}\" appears twice")), "{e}");
+            }
+            let e =
+                TorchVocab::from_json(r#"{"word_to_ix": {}, "tag_to_ix": {}, "word_to_ix": {}}"#)
+                    .unwrap_err()
+                    .to_string();
+            assert!(e.contains("duplicate field `word_to_ix`"), "{e}");
+        }
+
         #[test]
         fn half_floats_decode_exactly() {
             for (h, f) in [
