@@ -882,6 +882,18 @@ fn sentences_of_a_paragraph_of_many_windows_are_those_of_one_call() {
     assert!(got[0].newpar && !got[1].newpar);
     // The iterator gives the sentences one by one.
     assert_eq!(SentenceIter::new(&s, paragraph, false).count(), want.len());
+    // `poll` gives them a call of the segmenter at a time: the line's sentence takes
+    // more than one call, the calls before its end give none; then the same sentences.
+    let mut it = SentenceIter::new(&s, &lines, true);
+    let (mut idle, mut polled) = (Vec::new(), Vec::new());
+    while let Some(step) = it.poll() {
+        match step.unwrap() {
+            Some(sentence) => polled.push(sentence),
+            None => idle.push(polled.len()),
+        }
+    }
+    assert_eq!(polled, got);
+    assert!(idle.first() == Some(&0), "{idle:?}");
 }
 
 /// No token ends inside a cluster of a character and those that extend it (combining

@@ -582,15 +582,20 @@ impl Model {
         let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let (sentences, tags) = py.detach(|| {
             let mut sentences = Vec::new();
-            let iter = postag_core::segment::SentenceIter::new(seg, body, presegmented);
-            for (k, sentence) in iter.enumerate() {
-                // Ctrl-C: every so often, as between runs of tagging.
-                if k % 256 == 255 {
+            let mut iter = postag_core::segment::SentenceIter::new(seg, body, presegmented);
+            // Ctrl-C: every so often, as between runs of tagging, and after each call of
+            // the segmenter (a few windows of text) that ends no sentence: a paragraph
+            // without sentence ends is no longer one uninterruptible step.
+            let mut k = 0usize;
+            while let Some(step) = iter.poll() {
+                let step = step.map_err(|e| {
+                    PostagError::new_err(format!("{}: its segmenter: {e}", self.name))
+                })?;
+                k += 1;
+                if step.is_none() || k % 256 == 0 {
                     signals()?;
                 }
-                sentences.push(sentence.map_err(|e| {
-                    PostagError::new_err(format!("{}: its segmenter: {e}", self.name))
-                })?);
+                sentences.extend(step);
             }
             let words: Vec<Vec<String>> = sentences
                 .iter()

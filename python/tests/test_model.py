@@ -249,6 +249,8 @@ def test_ctrl_c_stops_a_long_call(ewt_dev):
         "m.tag_text(text * 60)",
         # One sentence of 2 million words, tagged in windows (as the CLI tags it).
         "m._tag_many_windowed([['word'] * 2_000_000])",
+        # One line of a million words: one sentence, segmenting alone takes seconds.
+        "m.tag_text('word ' * 1_000_000, presegmented=True)",
     )
     for call in calls:
         code = (

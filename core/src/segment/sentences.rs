@@ -183,24 +183,42 @@ impl<'s, 't> SentenceIter<'s, 't> {
     }
 }
 
+impl SentenceIter<'_, '_> {
+    /// One bounded step of [`Iterator::next`]: a sentence if one is complete, else one
+    /// call of the segmenter (at most [`WINDOW`] tokens' worth of room per window, a few
+    /// windows), `Some(Ok(None))` when that call ended no sentence; `None` at the end.
+    /// A caller that must answer between steps (a signal, a deadline) polls this: a
+    /// paragraph without sentence ends keeps `next` busy until the paragraph's end.
+    pub fn poll(&mut self) -> Option<Result<Option<RawSentence>, Error>> {
+        if let Some(s) = self.ready.pop_front() {
+            return Some(Ok(Some(s)));
+        }
+        if self.done {
+            return None;
+        }
+        match self.advance() {
+            Ok(true) => Some(Ok(self.ready.pop_front())),
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
 impl Iterator for SentenceIter<'_, '_> {
     type Item = Result<RawSentence, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(s) = self.ready.pop_front() {
-                return Some(Ok(s));
-            }
-            if self.done {
-                return None;
-            }
-            match self.advance() {
-                Ok(true) => {}
-                Ok(false) => self.done = true,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
+            match self.poll()? {
+                Ok(Some(s)) => return Some(Ok(s)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
             }
         }
     }
