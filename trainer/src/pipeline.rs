@@ -502,14 +502,27 @@ pub struct RawEval {
 }
 
 /// The gold treebank at `gold` for [`eval_raw`], read and checked against `model`'s
-/// tags: every word has its UPOS (tags the model lacks get a warning), there are words,
-/// and each sentence's `# text` spells its tokens (one without `# text` gets a
-/// warning). A caller that trains first checks its data so, before the training.
-pub fn read_raw_gold(model: &Model<'_>, gold: &std::path::Path) -> Result<Vec<TokSentence>> {
+/// tags (the model `name`): the model tags UPOS, every word has its UPOS (tags the model
+/// lacks get a warning), there are words, and each sentence's `# text` spells its
+/// tokens (one without `# text` gets a warning). A caller that trains first checks its
+/// data so, before the training.
+pub fn read_raw_gold(
+    model: &Model<'_>,
+    name: &str,
+    gold: &std::path::Path,
+) -> Result<Vec<TokSentence>> {
     let gold_name = gold.display().to_string();
+    // The CoNLL 2018 metrics score UPOS: another column's tags against it would give
+    // numbers that mean nothing.
+    let upos = crate::conllu::TagColumn::Upos;
+    let column = model.config().tag_column;
+    if column != upos {
+        return Err(anyhow!(
+            "the raw-text scores are UPOS's (the CoNLL 2018 metrics); {name} tags {column}"
+        ));
+    }
     // Every gold word needs its UPOS, as `eval` requires: a missing one is not a
     // tagging error.
-    let upos = crate::conllu::TagColumn::Upos;
     let words = crate::conllu::read(gold)?;
     crate::conllu::require_tags(&words, upos, gold)?;
     crate::evaluate::warn_unknown_tags(model, &words, upos, &gold_name);

@@ -204,6 +204,82 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
     assert!(!dir.join("s.postag").exists());
 }
 
+/// The raw-text scores are the CoNLL 2018 metrics, which score UPOS: a model that tags
+/// XPOS is refused by `eval --raw` and by `segmenter --dev` (before its training, writing
+/// nothing), rather than scored as if its tags were UPOS.
+#[test]
+fn raw_text_scores_need_a_upos_model() {
+    let dir = scratch("xpos");
+    // XPOS the UPOS with a prefix: tags of another column, none of them a UPOS tag.
+    let xpos: String = TRAIN
+        .lines()
+        .map(|l| match l.split('\t').collect::<Vec<_>>() {
+            f if f.len() == 10 && f[3] != "_" => {
+                let x = format!("X{}", f[3]);
+                [&f[..4], &[x.as_str()], &f[5..]].concat().join("\t")
+            }
+            _ => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(dir.join("train.conllu"), xpos.repeat(10)).unwrap();
+    std::fs::write(dir.join("gold.conllu"), &xpos).unwrap();
+    common::ok(
+        &dir,
+        &[
+            "train",
+            "--train",
+            "train.conllu",
+            "--column",
+            "xpos",
+            "--preset",
+            "nano",
+            "--epochs",
+            "1",
+            "--no-segmenter",
+            "--threads",
+            "1",
+            "-o",
+            "x.postag",
+        ],
+    );
+    let with_dev = [
+        "segmenter",
+        "--model",
+        "x.postag",
+        "--train",
+        "train.conllu",
+        "--dev",
+        "gold.conllu",
+        "--steps",
+        "3",
+        "-o",
+        "xs.postag",
+    ];
+    let e = common::fails(&dir, &with_dev);
+    let want = "the raw-text scores are UPOS's (the CoNLL 2018 metrics); x.postag tags XPOS";
+    assert!(e.contains(want), "{e}");
+    assert!(!dir.join("xs.postag").exists());
+    // Without --dev it learns the segmenter; `eval --raw` then refuses the model.
+    let without_dev: Vec<&str> = (with_dev.iter().copied())
+        .filter(|a| !["--dev", "gold.conllu"].contains(a))
+        .collect();
+    common::ok(&dir, &without_dev);
+    let e = common::fails(
+        &dir,
+        &[
+            "eval",
+            "--raw",
+            "--model",
+            "xs.postag",
+            "--data",
+            "gold.conllu",
+        ],
+    );
+    let want = "the raw-text scores are UPOS's (the CoNLL 2018 metrics); xs.postag tags XPOS";
+    assert!(e.contains(want), "{e}");
+}
+
 #[test]
 fn gold_scored_against_itself_is_perfect() {
     let dir = scratch("self");

@@ -57,14 +57,9 @@ pub fn run(args: EvalArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let model = file.load()?;
     let column = column(&args, file.name(), model.config().tag_column)?;
     if args.raw {
-        // The CoNLL 2018 metrics score UPOS.
-        if column != TagColumn::Upos {
-            anyhow::bail!(
-                "eval --raw scores UPOS (the CoNLL 2018 metrics); {} tags {column}",
-                file.name()
-            );
-        }
-        let gold = crate::pipeline::read_raw_gold(&model, &args.data)?;
+        // What the model lacks is said before anything of the data.
+        crate::pipeline::segmenter(file.bytes(), file.name())?;
+        let gold = crate::pipeline::read_raw_gold(&model, file.name(), &args.data)?;
         let r = crate::pipeline::eval_raw(
             file.bytes(),
             file.name(),

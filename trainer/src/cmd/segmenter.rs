@@ -166,7 +166,10 @@ pub fn run(args: SegmenterArgs, report: &mut dyn std::io::Write) -> Result<()> {
     };
     check_opts(&opts, ["--dim", "--hidden", "--steps"])?;
     let dev = match &args.dev {
-        Some(path) => Some((crate::pipeline::read_raw_gold(&model, path)?, path)),
+        Some(path) => Some((
+            crate::pipeline::read_raw_gold(&model, file.name(), path)?,
+            path,
+        )),
         None => None,
     };
     let w = learn(&args.train, &opts, false)?;
