@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 /// The temporary files being written, removed by [`remove_temporaries_on_signal`]'s
 /// handler.
@@ -262,6 +262,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.commit()
 }
 
+/// Refuses an output path that is a directory (through a link too) or ends in `/`
+/// (which only a directory's name may): said as such, before any work, rather than
+/// found when the file is renamed into place.
+pub fn not_a_directory(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!("cannot write {}: it is a directory", path.display());
+    }
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        bail!(
+            "cannot write {}: a file's name cannot end in /",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// A file written under a temporary name in its directory, flushed to disk and renamed
 /// over its path by [`AtomicFile::commit`]; dropped without a commit (or on a signal,
 /// see [`remove_temporaries_on_signal`]) it removes the temporary file and leaves the
@@ -299,6 +315,7 @@ impl AtomicFile {
                 file: Some(std::io::BufWriter::new(file)),
             });
         }
+        not_a_directory(path)?;
         let dest = destination(path).with_context(what)?;
         let existing = fs::metadata(&dest).ok();
         let tmp = temp_path(&dest);

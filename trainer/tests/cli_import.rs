@@ -610,5 +610,55 @@ fn import_torch_refuses_a_max_word_chars_out_of_range() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A model without char features has no use for it: refused, not ignored.
+    let (st, vocab) = torch_fixture_files("bi1_word_crf_unk_09");
+    let out = import_torch(&dir, &st, &vocab, "w.postag", &["--max-word-chars", "8"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--max-word-chars is for a model with char features; ")
+            && err.contains("bi1_word_crf_unk_09.safetensors has none"),
+        "{err}"
+    );
+    assert!(!dir.join("w.postag").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `-o` naming an input (by another name too) is refused before anything is read or
+/// written; `-o` naming a directory (or ending in `/`) says so.
+#[test]
+fn import_torch_refuses_to_write_over_its_inputs_or_a_directory() {
+    let dir = workdir("import-output");
+    let (st, vocab) = torch_fixture_files("bi1_word_crf_unk_09");
+    std::fs::copy(&st, dir.join("m.safetensors")).unwrap();
+    std::fs::copy(&vocab, dir.join("m.json")).unwrap();
+    std::os::unix::fs::symlink("m.json", dir.join("link.json")).unwrap();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let (st, vocab) = (dir.join("m.safetensors"), dir.join("m.json"));
+    let before = (std::fs::read(&st).unwrap(), std::fs::read(&vocab).unwrap());
+    for (out, want) in [
+        (
+            "m.json",
+            "-o m.json is the --vocab data: the model would replace it",
+        ),
+        ("link.json", "-o link.json is the --vocab data"),
+        (
+            "./m.safetensors",
+            "-o ./m.safetensors is the --state-dict data",
+        ),
+        ("sub", "cannot write sub: it is a directory"),
+        ("sub/", "cannot write sub/: it is a directory"),
+        ("new/", "cannot write new/: a file's name cannot end in /"),
+    ] {
+        let res = import_torch(&dir, &st, &vocab, out, &[]);
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert!(!res.status.success() && err.contains(want), "{out}: {err}");
+    }
+    assert_eq!(
+        (std::fs::read(&st).unwrap(), std::fs::read(&vocab).unwrap()),
+        before
+    );
+    assert!(!dir.join("new").exists());
+    assert_eq!(std::fs::read_dir(dir.join("sub")).unwrap().count(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -40,15 +40,15 @@ pub struct ImportArgs {
     /// Digits are looked up as written (the default).
     #[arg(long, overrides_with = "fold_digits")]
     no_fold_digits: bool,
-    /// Longest word the char LSTM reads whole (longer: first and last halves). The
-    /// default, the format's maximum, reads every word of up to 1024 characters whole,
-    /// as PyTorch does; a smaller value shrinks scratch memory for stacked char LSTMs.
+    /// Longest word the char LSTM reads whole (longer: first and last halves); only for
+    /// a model with char features. The default, the format's maximum, reads every word
+    /// of up to 1024 characters whole, as PyTorch does; a smaller value shrinks scratch
+    /// memory for stacked char LSTMs.
     #[arg(
         long,
-        default_value_t = postag_core::format::MAX_WORD_CHARS,
         value_parser = clap::value_parser!(u32).range(1..=postag_core::format::MAX_WORD_CHARS as i64)
     )]
-    max_word_chars: u32,
+    max_word_chars: Option<u32>,
     /// Write int8 weights with a per-row scale (about 4x smaller).
     #[arg(long, overrides_with = "no_quantize")]
     quantize: bool,
@@ -60,15 +60,28 @@ pub struct ImportArgs {
 /// Writes the model to `-o`; what it did goes to `report` (standard error: `-o
 /// /dev/stdout` puts the model on standard output).
 pub fn run(args: ImportArgs, report: &mut dyn std::io::Write) -> Result<()> {
+    let inputs = [
+        ("--state-dict", args.state_dict.as_path()),
+        ("--vocab", args.vocab.as_path()),
+    ];
+    crate::cmd::train::check_not_data(&args.output, &inputs)?;
+    crate::fsio::not_a_directory(&args.output)?;
     let bytes = std::fs::read(&args.state_dict)
         .with_context(|| format!("cannot read {}", args.state_dict.display()))?;
     let tensors =
         torch::read_safetensors(&bytes).with_context(|| args.state_dict.display().to_string())?;
+    if args.max_word_chars.is_some() && !tensors.contains_key("char_embeddings.weight") {
+        return Err(crate::cmd::usage(anyhow::anyhow!(
+            "--max-word-chars is for a model with char features; {} has none (no \
+             `char_embeddings.weight`)",
+            args.state_dict.display()
+        )));
+    }
     let text = crate::fsio::read_text(&args.vocab)?;
     let vocab = TorchVocab::from_json(&text).with_context(|| args.vocab.display().to_string())?;
     let options = ImportOptions {
         normalize: normalize_flags(args.lowercase, args.fold_digits),
-        max_word_chars: args.max_word_chars,
+        max_word_chars: (args.max_word_chars).unwrap_or(postag_core::format::MAX_WORD_CHARS),
         tag_column: args.column,
         storage: if args.quantize {
             Storage::I8

@@ -84,8 +84,8 @@ pub(crate) fn warn_dev_is_train(train: &Path, dev: Option<&Path>) {
     }
 }
 
-/// Refuses an output that is one of the `data` files a command learns from (by another
-/// name too): the model would replace the treebank.
+/// Refuses an output that is one of the `data` files a command reads (by another name
+/// too): the model would replace the treebank, state_dict or vocabulary.
 pub(crate) fn check_not_data(output: &Path, data: &[(&str, &Path)]) -> Result<()> {
     for (flag, path) in data {
         if crate::fsio::same_file(output, path) {
@@ -102,13 +102,11 @@ pub(crate) fn check_not_data(output: &Path, data: &[(&str, &Path)]) -> Result<()
 /// cannot take files. A descriptor of this process (`/dev/stdout`), an existing device or
 /// a named pipe is written in place and checked only then (nothing is made beside it).
 pub(crate) fn check_writable(output: &Path) -> Result<()> {
-    if output.is_dir() {
-        bail!("cannot write {}: it is a directory", output.display());
-    }
     if crate::fsio::written_in_place(output) {
         // A descriptor, device or named pipe is written in place: nothing goes beside it.
         return Ok(());
     }
+    crate::fsio::not_a_directory(output)?;
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
