@@ -115,7 +115,7 @@ impl fmt::Display for Error {
             ),
             Error::UnsupportedVersion { found } => write!(
                 f,
-                "model blob format version {found} is no longer supported (this library reads {} to {}); re-export the model",
+                "model blob format version {found} is not one this library reads ({} to {})",
                 crate::format::MIN_FORMAT_VERSION,
                 crate::format::FORMAT_VERSION
             ),

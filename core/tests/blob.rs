@@ -235,6 +235,17 @@ fn framing_errors_are_named() {
     );
     let msg = err.to_string();
     assert!(msg.contains("newer") && msg.contains("upgrade"), "{msg}");
+    // Version 0 (below the first) is not said to be an old one.
+    let mut zero = blob.clone();
+    zero[6..8].copy_from_slice(&0u16.to_le_bytes());
+    let err = Model::from_bytes(&with_crc(zero)).unwrap_err();
+    assert_eq!(err, Error::UnsupportedVersion { found: 0 });
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "model blob format version 0 is not one this library reads (1 to {FORMAT_VERSION})"
+        )
+    );
     // The version is refused before anything else is read, even in a damaged blob.
     let mut newer_damaged = blob.clone();
     newer_damaged[6..8].copy_from_slice(&7u16.to_le_bytes());

@@ -58,7 +58,7 @@ pub(crate) fn tag_one(
 }
 
 /// Sentences per core call when tagging many ([`Model::tag_batch`]).
-const BATCH: usize = 32;
+pub(crate) const BATCH: usize = 32;
 
 /// Tags `sentences` (each at most [`MAX_TOKENS`] long) in one [`Model::tag_batch`] call,
 /// growing `scratch` as needed.

@@ -265,6 +265,9 @@ fn raw_text_scores_need_a_upos_model() {
         .filter(|a| !["--dev", "gold.conllu"].contains(a))
         .collect();
     common::ok(&dir, &without_dev);
+    // --threads is for the dev set's tagging: without --dev, a wrong flag.
+    let threads = common::run(&dir, &[&without_dev[..], &["--threads", "2"]].concat());
+    assert_eq!(threads.status.code(), Some(2));
     let e = common::fails(
         &dir,
         &[
@@ -340,6 +343,26 @@ fn bench_measures_raw_text_when_the_model_segments() {
         out.contains(&format!("raw text: {} bytes\n", want.len())),
         "{out}"
     );
+    // The bulk figure names the threads that ran: 6 sentences keep one busy.
+    let out = common::ok(
+        &dir,
+        &[
+            "bench",
+            "--model",
+            m,
+            "--data",
+            data,
+            "--seconds",
+            "0.1",
+            "--threads",
+            "4",
+        ],
+    );
+    assert!(
+        out.contains("32 sentences per call, 1 thread(s) (of 4 asked: too few sentences and tokens for more)"),
+        "{out}"
+    );
+    assert!(!out.contains("4 thread(s)"), "{out}");
     // The kernel level it ran at, as detected, or as POSTAG_SIMD forces it.
     let bench_with = |simd: Option<&str>| {
         let mut command = common::postag(&dir);

@@ -256,6 +256,19 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
         human.contains("scratch") && human.contains("word LSTM"),
         "{human}"
     );
+    // More tokens than one call tags is a wrong flag (status 2), as out-of-range values
+    // are; 4096 is the most.
+    let too_many = common::run(
+        &dir,
+        &["inspect", "--model", "m8.postag", "--tokens", "4097"],
+    );
+    let err = String::from_utf8_lossy(&too_many.stderr);
+    assert_eq!(too_many.status.code(), Some(2), "{err}");
+    assert!(err.contains("4097 is not in 0..=4096"), "{err}");
+    ok(
+        &dir,
+        &["inspect", "--model", "m8.postag", "--tokens", "4096"],
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

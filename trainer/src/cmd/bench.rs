@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 
 use crate::cmd::ModelArg;
-use crate::tagging::{tag_all, tag_one, threads};
+use crate::tagging::{tag_all, tag_one, threads, BATCH};
 use crate::{conllu, pipeline, rawtext};
 use postag_core::MAX_TOKENS;
 
@@ -92,9 +92,14 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
         Ok(())
     };
     measure("one sentence per call, 1 thread(s)", &mut one_per_call)?;
-    let all = threads(args.threads);
+    // The workers `tag_all` starts: those asked for, up to what the data keeps busy.
+    let asked = threads(args.threads);
+    let all = asked.clamp(1, postag_core::worker_limit(&forms, BATCH));
     for workers in [1, all] {
-        let label = format!("32 sentences per call, {workers} thread(s)");
+        let mut label = format!("{BATCH} sentences per call, {workers} thread(s)");
+        if workers == all && all < asked {
+            label += &format!(" (of {asked} asked: too few sentences and tokens for more)");
+        }
         measure(&label, &mut || {
             tag_all(&model, &forms, false, workers, &|i| {
                 format!("sentence {}", i + 1)

@@ -18,9 +18,14 @@ pub struct InspectArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-    /// Report scratch memory for sentences of this many tokens.
-    #[arg(long, default_value_t = 64)]
-    tokens: usize,
+    /// Report scratch memory for sentences of this many tokens (0 to 4096, the most one
+    /// call tags).
+    #[arg(
+        long,
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(0..=postag_core::MAX_TOKENS as u64)
+    )]
+    tokens: u64,
 }
 
 fn part(role: Role) -> &'static str {
@@ -56,8 +61,10 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let tensor_bytes: usize = parts.values().sum();
     parts.insert("header, padding, CRC", bytes.len() - tensor_bytes);
     let c = model.config();
-    let scratch = model.scratch_bytes(args.tokens);
-    let min_scratch = model.min_scratch_bytes(args.tokens);
+    // (At most MAX_TOKENS: the parser's range.)
+    let tokens = args.tokens as usize;
+    let scratch = model.scratch_bytes(tokens);
+    let min_scratch = model.min_scratch_bytes(tokens);
     let normalize = crate::vocab::normalize_names(c.words.normalize);
     // (A blob may mix f32 and int8 matrices; postag's writers give each model one.)
     let storage = model.storage().map_or("mixed f32 and int8", storage_name);
@@ -85,10 +92,10 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         "lstm": {"hidden": c.lstm.hidden, "layers": c.lstm.layers, "bidirectional": c.lstm.bidirectional},
         "crf": c.crf,
         "bytes_by_part": parts,
-        "scratch_tokens": args.tokens,
+        "scratch_tokens": tokens,
         "scratch_bytes": scratch,
         "min_scratch_bytes": min_scratch,
-        "cached_scratch_bytes": model.cached_scratch_bytes(args.tokens),
+        "cached_scratch_bytes": model.cached_scratch_bytes(tokens),
         "state_floats": if model.has_state() { Some(model.state_len()) } else { None },
         "segmenter": segmenter.map(|s| json!({"bytes": s.byte_len(), "chars": s.vocab_len(),
                   "dim": s.embedding_dim(), "hidden": s.hidden(), "bidirectional": s.bidirectional(),
@@ -150,7 +157,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
         Some(s) => writeln!(
             out,
             "scratch      {s} bytes for {} tokens ({} with the low-memory schedule, {} with the char projection cache)",
-            args.tokens,
+            tokens,
             min_scratch.unwrap_or(s),
             s + model.char_cache_bytes()
         )?,

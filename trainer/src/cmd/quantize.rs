@@ -14,7 +14,8 @@ use crate::model_io::{from_model, is_quantized, to_blob};
 
 #[derive(Args, Debug)]
 pub struct QuantizeArgs {
-    /// The f32 model.
+    /// The model: f32, or mixed f32 and int8 (a model whose weight matrices are all
+    /// int8 already is copied unchanged).
     #[arg(long, value_parser = crate::cmd::input_file)]
     model: PathBuf,
     /// Where to write the int8 model.

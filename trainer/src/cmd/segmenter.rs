@@ -48,8 +48,8 @@ pub struct SegmenterArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Worker threads for tagging the dev set.
-    #[arg(long, value_parser = crate::tagging::parse_threads)]
+    /// With `--dev`: worker threads for tagging the dev set (default: all cores).
+    #[arg(long, requires = "dev", value_parser = crate::tagging::parse_threads)]
     threads: Option<usize>,
 }
 
