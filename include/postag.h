@@ -9,7 +9,8 @@
  * - Every function except postag_version, postag_simd_level and postag_status_str
  *   returns a postag_status; POSTAG_STATUS_OK (0) is success.
  * - Inputs come first, then buffers the call both reads and writes (state, scratch),
- *   then outputs, last. Every pointer is followed by its length, in elements.
+ *   then outputs, last. Every pointer to a buffer is followed by its length, in
+ *   elements (a pointer to one value, a `*_out` result or the model, has none).
  * - Outputs (and a state) are written only when the call returns POSTAG_STATUS_OK.
  * - A `const` pointer is never written through.
  * - The caller owns all memory: the model object, the blob, the scratch buffer, the
@@ -246,8 +247,10 @@ enum postag_status
      */
     POSTAG_STATUS_EMPTY_TOKEN = 20,
     /**
-     * A score became NaN, or the best CRF path's score infinite: no tag is trusted. A
-     * check only: a blob's values are within 2^48, where no sum overflows.
+     * A score became NaN, or the best CRF path's score infinite: no tag is trusted.
+     * From a streaming state (`postag_tag_from_state`, `postag_step`) that holds a NaN
+     * (an infinity may give it too); otherwise a check only: a blob's values are within
+     * 2^48, where no sum overflows.
      */
     POSTAG_STATUS_NON_FINITE_SCORE = 21,
     /**
@@ -452,7 +455,8 @@ typedef struct postag_segment_token {
 
 /**
  * A token: `len` bytes of UTF-8 at `ptr` (no NUL needed; `ptr` may be NULL only when
- * `len` is 0). The bytes are read during the call only.
+ * `len` is 0). The bytes are read during the call only. An empty token (`len` 0) is
+ * `POSTAG_STATUS_EMPTY_TOKEN`; any other is a word, whitespace only too.
  */
 typedef struct postag_token {
     /**
@@ -873,7 +877,8 @@ postag_status postag_tag(const struct postag_model *model,
  * tags, without the cache and slower, in a buffer that holds only its staged outputs
  * and what `postag_tag` needs for the longest sentence. `POSTAG_STATUS_TOO_MANY_TOKENS` when `longest` exceeds
  * `POSTAG_MAX_TOKENS` or `n_tokens` exceeds `POSTAG_MAX_BATCH_TOKENS`;
- * `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`.
+ * `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`, or `longest` is 0 while
+ * `n_tokens` is not.
  *
  * # Safety
  * As `postag_scratch_size`.

@@ -69,10 +69,11 @@ pub enum Error {
     },
     /// A token is empty (zero bytes): there is no word to tag.
     EmptyToken,
-    /// The arithmetic overflowed on this input (a score became NaN or the best CRF
-    /// path's score infinite): no tag can be trusted. Blobs store no value beyond
-    /// [`crate::format::MAX_MAGNITUDE`], within which no sum overflows: a check kept
-    /// for what that reasoning might miss.
+    /// A score became NaN or the best CRF path's score infinite: no tag can be trusted.
+    /// From a caller's streaming state that holds a NaN (an infinity may give it too:
+    /// [`crate::Model::tag_from_state`], [`crate::Model::step`]); otherwise a check
+    /// kept for what the bound's reasoning might miss: blobs store no value beyond
+    /// [`crate::format::MAX_MAGNITUDE`], within which no sum overflows.
     NonFiniteScore,
     /// Raw text was given to a blob without a segmenter (it tags pre-tokenized input only).
     NoSegmenter,
@@ -158,7 +159,7 @@ impl fmt::Display for Error {
             }
             Error::EmptyToken => f.write_str("a token is empty (zero bytes)"),
             Error::NonFiniteScore => f.write_str(
-                "the model's arithmetic overflowed on this input (a score is NaN or infinite); its weights are too large",
+                "a score became NaN or infinite on this input: a NaN or infinite streaming state, or an arithmetic overflow",
             ),
             Error::NoSegmenter => f.write_str(
                 "this model has no segmenter: it tags tokens, not raw text (train one from CoNLL-U with # text)",

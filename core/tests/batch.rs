@@ -233,6 +233,8 @@ fn batch_errors_name_the_fault_and_write_nothing() {
             None
         );
         assert_eq!(model.batch_scratch_bytes(3, 4), None);
+        // Tokens without a longest sentence: no sentences have them.
+        assert_eq!(model.batch_scratch_bytes(5, 0), None);
     }
 }
 

@@ -348,6 +348,20 @@ fn state_calls_check_direction_length_and_crf() {
         Err(Error::InvalidUtf8)
     );
     assert_eq!(state, before);
+    // A NaN anywhere in the state (an `h` or a `c`) gives NaN scores: refused, the
+    // state left as it was.
+    for i in 0..state.len() {
+        let mut bad = before.clone();
+        bad[i] = f32::NAN;
+        let bits = |s: &[f32]| s.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let want = bits(&bad);
+        assert_eq!(
+            uni.step(b"dog", &mut bad, &mut scratch, None),
+            Err(Error::NonFiniteScore),
+            "state[{i}]"
+        );
+        assert_eq!(bits(&bad), want, "state[{i}]");
+    }
 }
 
 #[test]

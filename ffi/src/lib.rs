@@ -4,7 +4,8 @@
 //! Conventions (the root README's "C API" section says the same for C readers):
 //!
 //! - Every function returns a [`postag_status`]; `POSTAG_STATUS_OK` is 0.
-//! - Inputs come first, outputs last; every pointer is followed by its length.
+//! - Inputs come first, outputs last; every pointer to a buffer is followed by its
+//!   length (a pointer to one value, a `*_out` result or the model, has none).
 //! - Outputs are written only when the call returns `POSTAG_STATUS_OK`.
 //! - A `const` pointer is never written through.
 //! - The caller owns all memory (the model object, the scratch buffer, the outputs);
@@ -21,7 +22,9 @@
 //! default `std` feature a panic would still be caught at the boundary and returned as
 //! `POSTAG_STATUS_INTERNAL_ERROR`; without it (firmware builds, `no_std`) the panic
 //! handler halts the processor with a permanently undefined instruction (a HardFault on
-//! Cortex-M, which the firmware's fault handler sees) and never unwinds into C.
+//! Cortex-M, which the firmware's fault handler sees) and never unwinds into C. A blob
+//! changed after loading is not validated again and can panic; caught, the panic's
+//! message still goes to Rust's panic hook (by default, printed on standard error).
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

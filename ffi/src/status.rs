@@ -74,8 +74,10 @@ pub enum postag_status {
     NonFiniteWeight = 19,
     /// A token is empty (zero bytes); checked before anything is written.
     EmptyToken = 20,
-    /// A score became NaN, or the best CRF path's score infinite: no tag is trusted. A
-    /// check only: a blob's values are within 2^48, where no sum overflows.
+    /// A score became NaN, or the best CRF path's score infinite: no tag is trusted.
+    /// From a streaming state (`postag_tag_from_state`, `postag_step`) that holds a NaN
+    /// (an infinity may give it too); otherwise a check only: a blob's values are within
+    /// 2^48, where no sum overflows.
     NonFiniteScore = 21,
     /// Raw text was given to a model without a segmenter (it tags tokens only).
     NoSegmenter = 22,
@@ -136,7 +138,7 @@ pub const POSTAG_STATUS_MESSAGE_MAX: usize = 128;
 const MESSAGES: [&CStr; 28] = [
     c"ok",
     c"a required pointer is NULL (or a NULL pointer came with a non-zero length)",
-    c"invalid argument (index out of range, overlapping or misaligned buffer)",
+    c"invalid argument (index or length out of range, overlapping or misaligned buffer)",
     c"the model object was not loaded (call postag_model_load first)",
     c"not a postag model (bad magic bytes)",
     c"model blob format version not supported (newer: upgrade postag; older: re-export it)",
@@ -155,7 +157,7 @@ const MESSAGES: [&CStr; 28] = [
     c"internal error in postag (a bug: please report it)",
     c"model blob holds a NaN, infinite or over 2^48 weight",
     c"a token is empty (zero bytes)",
-    c"the model's arithmetic overflowed on this input (NaN or infinite score)",
+    c"a score became NaN or infinite: a non-finite state, or an overflow",
     c"the model has no segmenter: it tags tokens, not raw text",
     c"segmenter window must be 1 to POSTAG_MAX_WINDOW characters",
     c"raw text is 4 GiB or longer",

@@ -155,7 +155,8 @@ pub unsafe extern "C" fn postag_tag(
 /// tags, without the cache and slower, in a buffer that holds only its staged outputs
 /// and what `postag_tag` needs for the longest sentence. `POSTAG_STATUS_TOO_MANY_TOKENS` when `longest` exceeds
 /// `POSTAG_MAX_TOKENS` or `n_tokens` exceeds `POSTAG_MAX_BATCH_TOKENS`;
-/// `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`.
+/// `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`, or `longest` is 0 while
+/// `n_tokens` is not.
 ///
 /// # Safety
 /// As `postag_scratch_size`.
@@ -169,7 +170,7 @@ pub unsafe extern "C" fn postag_batch_scratch_size(
     // SAFETY: forwarded caller's contract.
     unsafe {
         answer(model, bytes_out, |m| {
-            if longest > n_tokens {
+            if longest > n_tokens || (longest == 0 && n_tokens > 0) {
                 return Err(postag_status::InvalidArgument);
             }
             m.batch_scratch_bytes(n_tokens, longest)

@@ -342,6 +342,8 @@ static int check_batch_equals_the_core(void) {
         CHECK(zero == 0);
         CHECK_OK(postag_tag_batch(&m, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0));
         CHECK_STATUS(postag_batch_scratch_size(&m, 3, 4, &zero), POSTAG_STATUS_INVALID_ARGUMENT);
+        /* Tokens, but no sentence of them: a longest of 0. */
+        CHECK_STATUS(postag_batch_scratch_size(&m, 5, 0, &zero), POSTAG_STATUS_INVALID_ARGUMENT);
         CHECK_STATUS(postag_batch_scratch_size(&m, POSTAG_MAX_BATCH_TOKENS + 1, 1, &zero),
                      POSTAG_STATUS_TOO_MANY_TOKENS);
     }

@@ -196,12 +196,16 @@ impl Model<'_> {
 
     /// Scratch bytes [`Model::tag_batch`] needs for sentences of `tokens` tokens in
     /// all, the longest `longest` tokens long; `None` when `longest` exceeds
-    /// [`MAX_TOKENS`] or `tokens`, or `tokens` exceeds [`MAX_BATCH_TOKENS`]. Where
+    /// [`MAX_TOKENS`] or `tokens`, is 0 while `tokens` is not (sentences with tokens
+    /// have a longest of at least 1), or `tokens` exceeds [`MAX_BATCH_TOKENS`]. Where
     /// sentences are tagged one after another (not [`Model::batches_side_by_side`]) it
     /// includes the char projection cache ([`Model::char_cache_bytes`]), which then
     /// serves the whole call; less also works there, without the cache: the staged
     /// outputs and what [`Model::tag`] needs for the longest sentence.
     pub fn batch_scratch_bytes(&self, tokens: usize, longest: usize) -> Option<usize> {
+        if longest == 0 && tokens > 0 {
+            return None;
+        }
         if !self.batches_side_by_side() {
             if longest > tokens || tokens > MAX_BATCH_TOKENS {
                 return None;
