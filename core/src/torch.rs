@@ -436,6 +436,7 @@ mod io {
 
     /// Reads a state_dict saved with `safetensors.torch.save_file` (f32, f16, bf16 or f64 tensors).
     pub fn read_safetensors(bytes: &[u8]) -> Result<BTreeMap<String, TorchTensor>, BuildError> {
+        names_twice(bytes)?;
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| BuildError::Torch(format!("not a safetensors file: {e}")))?;
         let mut out = BTreeMap::new();
@@ -509,10 +510,10 @@ mod io {
         pub fn from_json(text: &str) -> Result<Self, BuildError> {
             #[derive(serde::Deserialize)]
             struct Raw {
-                word_to_ix: Unique,
-                tag_to_ix: Unique,
+                word_to_ix: Unique<u32>,
+                tag_to_ix: Unique<u32>,
                 #[serde(default)]
-                char_to_ix: Option<Unique>,
+                char_to_ix: Option<Unique<u32>>,
             }
             let raw: Raw = serde_json::from_str(text)
                 .map_err(|e| BuildError::Torch(format!("vocabulary JSON: {e}")))?;
@@ -526,32 +527,54 @@ mod io {
 
     /// An index map read from a JSON object whose keys each appear once: JSON leaves a
     /// repeated key to the reader, and a map would silently keep its last index.
-    struct Unique(BTreeMap<String, u32>);
+    /// A JSON object whose keys each appear once (the safetensors header too, whose
+    /// reader keeps a repeated tensor name's last entry).
+    struct Unique<V>(BTreeMap<String, V>);
 
-    impl<'de> serde::Deserialize<'de> for Unique {
+    impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for Unique<V> {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Entries;
-            impl<'de> serde::de::Visitor<'de> for Entries {
-                type Value = Unique;
+            struct Entries<V>(core::marker::PhantomData<V>);
+            impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Entries<V> {
+                type Value = Unique<V>;
                 fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                    f.write_str("an object of keys and indices")
+                    f.write_str("an object")
                 }
                 fn visit_map<A: serde::de::MapAccess<'de>>(
                     self,
                     mut map: A,
-                ) -> Result<Unique, A::Error> {
+                ) -> Result<Unique<V>, A::Error> {
                     let mut out = BTreeMap::new();
-                    while let Some((key, ix)) = map.next_entry::<String, u32>()? {
-                        if let Some(first) = out.insert(key.clone(), ix) {
+                    while let Some((key, value)) = map.next_entry::<String, V>()? {
+                        if out.insert(key.clone(), value).is_some() {
                             return Err(serde::de::Error::custom(format!(
-                                "key {key:?} appears twice in one object (indices {first} and {ix})"
+                                "key {key:?} appears twice in one object"
                             )));
                         }
                     }
                     Ok(Unique(out))
                 }
             }
-            d.deserialize_map(Entries)
+            d.deserialize_map(Entries(core::marker::PhantomData))
+        }
+    }
+
+    /// An error for a safetensors header (8 bytes of length, then a JSON object) that
+    /// names a tensor twice (or is not an object); the rest is the safetensors
+    /// reader's to check.
+    fn names_twice(bytes: &[u8]) -> Result<(), BuildError> {
+        let Some(len) = bytes.get(..8).and_then(|b| b.try_into().ok()) else {
+            return Ok(());
+        };
+        let end = usize::try_from(u64::from_le_bytes(len))
+            .ok()
+            .and_then(|n| n.checked_add(8));
+        let Some(header) = end.and_then(|end| bytes.get(8..end)) else {
+            return Ok(());
+        };
+        // (A header that is not JSON is the safetensors reader's to name.)
+        match serde_json::from_slice::<Unique<serde::de::IgnoredAny>>(header) {
+            Err(e) if e.is_data() => err(format!("not a safetensors file: its header: {e}")),
+            _ => Ok(()),
         }
     }
 
@@ -580,13 +603,39 @@ mod io {
                 ),
             ] {
                 let e = TorchVocab::from_json(text).unwrap_err().to_string();
-                assert!(e.contains(&format!("key \"{key}\" appears twice")), "{e}");
+                assert!(
+                    e.contains(&format!("key \"{key}\" appears twice in one object")),
+                    "{e}"
+                );
             }
             let e =
                 TorchVocab::from_json(r#"{"word_to_ix": {}, "tag_to_ix": {}, "word_to_ix": {}}"#)
                     .unwrap_err()
                     .to_string();
             assert!(e.contains("duplicate field `word_to_ix`"), "{e}");
+        }
+
+        /// A safetensors header naming a tensor twice is refused (the safetensors reader
+        /// would keep the last entry): made by hand, with and without the repeat.
+        #[test]
+        fn a_safetensors_header_naming_a_tensor_twice_is_refused() {
+            let file = |header: &str| {
+                let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+                bytes.extend(header.as_bytes());
+                bytes.extend(2.5f32.to_le_bytes());
+                bytes
+            };
+            let b = r#""b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#;
+            let once = super::read_safetensors(&file(&format!("{{{b}}}"))).unwrap();
+            assert_eq!(once["b"].data, [2.5]);
+            let f16 = r#""b":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}"#;
+            let e = super::read_safetensors(&file(&format!("{{{f16},{b}}}")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(r#"not a safetensors file: its header: key "b" appears twice"#),
+                "{e}"
+            );
         }
 
         #[test]

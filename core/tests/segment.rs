@@ -882,8 +882,9 @@ fn sentences_of_a_paragraph_of_many_windows_are_those_of_one_call() {
     assert!(got[0].newpar && !got[1].newpar);
     // The iterator gives the sentences one by one.
     assert_eq!(SentenceIter::new(&s, paragraph, false).count(), want.len());
-    // `poll` gives them a call of the segmenter at a time: the line's sentence takes
-    // more than one call, the calls before its end give none; then the same sentences.
+    // `poll` gives them a call of the segmenter at a time (each call a `None`, then the
+    // sentences it completed): the line's sentence takes more than one call; the same
+    // sentences.
     let mut it = SentenceIter::new(&s, &lines, true);
     let (mut idle, mut polled) = (Vec::new(), Vec::new());
     while let Some(step) = it.poll() {
@@ -893,7 +894,8 @@ fn sentences_of_a_paragraph_of_many_windows_are_those_of_one_call() {
         }
     }
     assert_eq!(polled, got);
-    assert!(idle.first() == Some(&0), "{idle:?}");
+    let before_first = idle.iter().filter(|&&done| done == 0).count();
+    assert!(before_first >= 2, "{idle:?}");
 }
 
 /// No token ends inside a cluster of a character and those that extend it (combining

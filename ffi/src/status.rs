@@ -141,7 +141,7 @@ const MESSAGES: [&CStr; 28] = [
     c"invalid argument (index or length out of range, overlapping or misaligned buffer)",
     c"the model object was not loaded (call postag_model_load first)",
     c"not a postag model (bad magic bytes)",
-    c"model blob format version not supported (newer: upgrade postag; older: re-export it)",
+    c"model blob version not read by this build (newer: upgrade; v2 on Cortex-M: convert)",
     c"model blob is truncated",
     c"model blob is corrupt, cut short or too long (CRC-32 mismatch)",
     c"model blob header cannot be decoded",

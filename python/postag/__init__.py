@@ -95,7 +95,7 @@ def export(
     lowercase: bool = False,
     fold_digits: bool = False,
     quantize: bool = False,
-    max_word_chars: int = MAX_WORD_CHARS,
+    max_word_chars: Optional[int] = None,
     tag_column: str = "upos",
 ) -> bytes:
     """Converts a trained PyTorch tagger into a postag model blob; returns the blob.
@@ -123,8 +123,8 @@ def export(
     lowercases exactly as Python's `str.lower()`); `fold_digits=True` when ASCII digits
     were replaced with "0". `quantize=True` stores int8 weights with a per-row scale
     (about 4x smaller). `max_word_chars`: the longest word the char LSTM reads whole
-    (longer words: first and last halves; the default reads every word whole, as
-    PyTorch does). `tag_column`: "upos" or "xpos", recorded for CoNLL-U tagging.
+    (longer words: first and last halves; the default, None, is MAX_WORD_CHARS, which
+    reads every word whole, as PyTorch does), only for a model with char features. `tag_column`: "upos" or "xpos", recorded for CoNLL-U tagging.
 
     With `path`, the blob is also written there, atomically (a temporary file renamed
     into place; a symbolic link there is written through and stays a link, an existing
@@ -134,7 +134,7 @@ def export(
     Raises TypeError for a `model` that is neither a module nor a mapping, a flag
     that is not a bool, and an index that is not an int (a float is not
     truncated), ValueError for a negative index or a `max_word_chars` outside 1 to
-    MAX_WORD_CHARS, and PostagError with the core's message when the state_dict or the
+    MAX_WORD_CHARS or given for a model without char features, and PostagError with the core's message when the state_dict or the
     maps do not describe a supported model (a tag name that is empty, holds whitespace or
     is given twice among them).
 
@@ -157,10 +157,18 @@ def export(
     for name, value in state.items():
         shape, data = _as_float32(str(name), value)
         tensors.append((str(name), list(shape), data))
-    if isinstance(max_word_chars, bool) or not hasattr(type(max_word_chars), "__index__"):
+    if max_word_chars is None:
+        max_word_chars = MAX_WORD_CHARS
+    elif isinstance(max_word_chars, bool) or not hasattr(type(max_word_chars), "__index__"):
         raise TypeError(f"max_word_chars must be an int, not {type(max_word_chars).__name__}")
-    if not 1 <= operator.index(max_word_chars) <= MAX_WORD_CHARS:
+    elif not 1 <= operator.index(max_word_chars) <= MAX_WORD_CHARS:
         raise ValueError(f"max_word_chars must be 1 to {MAX_WORD_CHARS}, not {max_word_chars}")
+    elif all(name != "char_embeddings.weight" for name, _, _ in tensors):
+        # (As `postag import-torch --max-word-chars` refuses it: it would be ignored.)
+        raise ValueError(
+            "max_word_chars is for a model with char features; this state_dict has none "
+            "(no `char_embeddings.weight`)"
+        )
     blob = _export(
         tensors,
         _index_map("word_to_ix", word_to_ix),

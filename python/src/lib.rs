@@ -583,19 +583,16 @@ impl Model {
         let (sentences, tags) = py.detach(|| {
             let mut sentences = Vec::new();
             let mut iter = postag_core::segment::SentenceIter::new(seg, body, presegmented);
-            // Ctrl-C: every so often, as between runs of tagging, and after each call of
-            // the segmenter (a few windows of text) that ends no sentence: a paragraph
-            // without sentence ends is no longer one uninterruptible step.
-            let mut k = 0usize;
+            // Ctrl-C: after each call of the segmenter (`None`: a few windows of text),
+            // also within a paragraph without sentence ends.
             while let Some(step) = iter.poll() {
                 let step = step.map_err(|e| {
                     PostagError::new_err(format!("{}: its segmenter: {e}", self.name))
                 })?;
-                k += 1;
-                if step.is_none() || k % 256 == 0 {
-                    signals()?;
+                match step {
+                    Some(sentence) => sentences.push(sentence),
+                    None => signals()?,
                 }
-                sentences.extend(step);
             }
             let words: Vec<Vec<String>> = sentences
                 .iter()

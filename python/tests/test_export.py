@@ -204,6 +204,10 @@ def test_bad_state_dicts_raise_the_core_message():
     for bad in [0, -1, postag.MAX_WORD_CHARS + 1, 10**10]:
         with pytest.raises(ValueError, match=f"max_word_chars must be 1 to {postag.MAX_WORD_CHARS}"):
             postag.export(state, w, t, max_word_chars=bad)
+    # ... and only for a model with char features (this one has none), as the CLI says.
+    with pytest.raises(ValueError, match="max_word_chars is for a model with char features"):
+        postag.export(state, w, t, max_word_chars=8)
+    assert postag.export(state, w, t, max_word_chars=None) == postag.export(state, w, t)
     # Tag names go into CoNLL-U columns: no whitespace, none empty or given twice.
     first = next(iter(t))
     for bad in ["X\tY", "", "A B", "line\n"]:

@@ -251,6 +251,8 @@ def test_ctrl_c_stops_a_long_call(ewt_dev):
         "m._tag_many_windowed([['word'] * 2_000_000])",
         # One line of a million words: one sentence, segmenting alone takes seconds.
         "m.tag_text('word ' * 1_000_000, presegmented=True)",
+        # Lines that each fit in one call of the segmenter: a check after every call.
+        "m.tag_text(('word ' * 6000 + '\\n') * 300, presegmented=True)",
     )
     for call in calls:
         code = (

@@ -624,6 +624,44 @@ fn import_torch_refuses_a_max_word_chars_out_of_range() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `quantize` (which would lose the f32 weights for good) and `tag` refuse an `-o` that
+/// names their `--model`, by any name; the model is left as it was.
+#[test]
+fn quantize_and_tag_refuse_to_write_over_their_model() {
+    let dir = workdir("model-output");
+    let (st, vocab) = torch_fixture_files("bi1_word_crf_unk_09");
+    assert!(import_torch(&dir, &st, &vocab, "m.postag", &[])
+        .status
+        .success());
+    std::os::unix::fs::symlink("m.postag", dir.join("link.postag")).unwrap();
+    std::fs::write(dir.join("in.txt"), "the dog\n").unwrap();
+    let before = std::fs::read(dir.join("m.postag")).unwrap();
+    let runs: [&[&str]; 3] = [
+        &["quantize", "--model", "m.postag", "-o", "m.postag"],
+        &["quantize", "--model", "m.postag", "-o", "link.postag"],
+        &[
+            "tag",
+            "--model",
+            "./m.postag",
+            "-i",
+            "in.txt",
+            "-o",
+            "m.postag",
+        ],
+    ];
+    for args in runs {
+        let out = common::run(&dir, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("is the --model file: the output would replace it"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::read(dir.join("m.postag")).unwrap(), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `-o` naming an input (by another name too) is refused before anything is read or
 /// written; `-o` naming a directory (or ending in `/`) says so.
 #[test]
@@ -639,12 +677,12 @@ fn import_torch_refuses_to_write_over_its_inputs_or_a_directory() {
     for (out, want) in [
         (
             "m.json",
-            "-o m.json is the --vocab data: the model would replace it",
+            "-o m.json is the --vocab file: the output would replace it",
         ),
-        ("link.json", "-o link.json is the --vocab data"),
+        ("link.json", "-o link.json is the --vocab file"),
         (
             "./m.safetensors",
-            "-o ./m.safetensors is the --state-dict data",
+            "-o ./m.safetensors is the --state-dict file",
         ),
         ("sub", "cannot write sub: it is a directory"),
         ("sub/", "cannot write sub/: it is a directory"),

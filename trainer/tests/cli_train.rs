@@ -851,7 +851,7 @@ fn bad_settings_and_outputs_are_refused_before_training() {
         let out = common::run(&dir, &args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains(&format!("is the {flag} data: the model would replace it")),
+            err.contains(&format!("is the {flag} file: the output would replace it")),
             "{err}"
         );
         assert_eq!(out.status.code(), Some(2), "{err}");

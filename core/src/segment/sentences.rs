@@ -184,11 +184,12 @@ impl<'s, 't> SentenceIter<'s, 't> {
 }
 
 impl SentenceIter<'_, '_> {
-    /// One bounded step of [`Iterator::next`]: a sentence if one is complete, else one
-    /// call of the segmenter (at most [`WINDOW`] tokens' worth of room per window, a few
-    /// windows), `Some(Ok(None))` when that call ended no sentence; `None` at the end.
-    /// A caller that must answer between steps (a signal, a deadline) polls this: a
-    /// paragraph without sentence ends keeps `next` busy until the paragraph's end.
+    /// One bounded step of [`Iterator::next`]: a sentence if one is complete (no work),
+    /// else one call of the segmenter (a few windows of text), which gives
+    /// `Some(Ok(None))`: the sentences it completed come from the next polls; `None` at
+    /// the end. A caller that must answer between steps (a signal, a deadline) polls
+    /// this and checks after each `Ok(None)`: `next` runs calls until a sentence ends,
+    /// which in a paragraph without sentence ends is at the paragraph's end.
     pub fn poll(&mut self) -> Option<Result<Option<RawSentence>, Error>> {
         if let Some(s) = self.ready.pop_front() {
             return Some(Ok(Some(s)));
@@ -197,7 +198,7 @@ impl SentenceIter<'_, '_> {
             return None;
         }
         match self.advance() {
-            Ok(true) => Some(Ok(self.ready.pop_front())),
+            Ok(true) => Some(Ok(None)),
             Ok(false) => {
                 self.done = true;
                 None

@@ -98,7 +98,11 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
     for workers in [1, all] {
         let mut label = format!("{BATCH} sentences per call, {workers} thread(s)");
         if workers == all && all < asked {
-            label += &format!(" (of {asked} asked: too few sentences and tokens for more)");
+            let of = match args.threads {
+                Some(_) => format!("of {asked} asked"),
+                None => format!("of {asked} cores"),
+            };
+            label += &format!(" ({of}: too few sentences and tokens for more)");
         }
         measure(&label, &mut || {
             tag_all(&model, &forms, false, workers, &|i| {

@@ -26,6 +26,9 @@ pub struct QuantizeArgs {
 /// Writes the int8 model to `-o`; what it did goes to `report` (standard error: `-o
 /// /dev/stdout` puts the model on standard output).
 pub fn run(args: QuantizeArgs, report: &mut dyn std::io::Write) -> Result<()> {
+    // Quantizing in place would lose the f32 weights for good (`convert`, lossless, may
+    // rewrite its model in place).
+    crate::cmd::train::check_not_data(&args.output, &[("--model", args.model.as_path())])?;
     let file = ModelFile::read(&args.model)?;
     let model = file.load()?;
     let bytes = file.bytes();

@@ -85,12 +85,12 @@ pub(crate) fn warn_dev_is_train(train: &Path, dev: Option<&Path>) {
 }
 
 /// Refuses an output that is one of the `data` files a command reads (by another name
-/// too): the model would replace the treebank, state_dict or vocabulary.
+/// too): the output would replace the treebank, state_dict, vocabulary or model.
 pub(crate) fn check_not_data(output: &Path, data: &[(&str, &Path)]) -> Result<()> {
     for (flag, path) in data {
         if crate::fsio::same_file(output, path) {
             return Err(crate::cmd::usage(anyhow::anyhow!(
-                "-o {} is the {flag} data: the model would replace it",
+                "-o {} is the {flag} file: the output would replace it",
                 output.display()
             )));
         }
