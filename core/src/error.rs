@@ -28,19 +28,24 @@ pub enum Error {
     /// The postcard-encoded header cannot be decoded.
     MalformedHeader,
     /// The header decodes but describes an inconsistent model (a missing,
-    /// duplicated, misplaced or wrongly shaped tensor, an index out of range).
+    /// duplicated, misplaced or wrongly shaped tensor, an index out of range); also a
+    /// [`crate::Cell`] built by hand whose parts disagree on their shapes.
     InvalidModel,
     /// The scratch buffer is smaller than the call needs. The size queries give sizes
     /// that always suffice: [`crate::Model::min_scratch_bytes`] (the least for any
     /// alignment of the buffer: an aligned one may take up to 3 bytes less;
     /// [`crate::Model::scratch_bytes`] is the size of the default schedule),
     /// [`crate::Model::batch_scratch_bytes`] (for any sentences of those totals) and
-    /// [`crate::segment::Segmenter::scratch_bytes`].
+    /// [`crate::segment::Segmenter::scratch_bytes`]; for [`crate::Cell::step`]'s
+    /// `work` and [`crate::Cell::pack`]'s buffer, their `work_len` and `packed_len`.
     ScratchTooSmall,
     /// Too many tokens in one call: more than [`crate::MAX_TOKENS`] in a sentence, or
-    /// more than [`crate::MAX_BATCH_TOKENS`] tokens or sentences in a batch.
+    /// more than [`crate::MAX_BATCH_TOKENS`] tokens or sentences in a batch; for a
+    /// [`crate::Tagger`], more than its [`crate::Tagger::max_tokens`].
     TooManyTokens,
-    /// An output slice is shorter than the number of tokens (or tokens x tags).
+    /// An output slice is shorter than the number of tokens (or tokens x tags); a
+    /// segmenter's token output with no room for one token; a fixed-capacity output
+    /// (`Tagger::tag_vec`) smaller than the tokens or the tags.
     OutputTooSmall,
     /// A token, or a raw text, is not valid UTF-8.
     InvalidUtf8,
@@ -51,7 +56,7 @@ pub enum Error {
     /// A caller-held state needs a unidirectional model; one-token steps also need no CRF.
     NotStreamable,
     /// A state slice does not have [`crate::Model::state_len`] elements (or, for
-    /// [`crate::Cell::step`], `x`, `h` or `c` is not the cell's size).
+    /// [`crate::Cell::step`], its input `x`, `h` or `c` is not the cell's size).
     StateSize,
     /// A weight, bias, int8 row scale or CRF score in the blob is NaN, infinite, or
     /// beyond [`crate::format::MAX_MAGNITUDE`] (2^48), where f32 arithmetic could

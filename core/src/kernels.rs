@@ -1,4 +1,6 @@
-//! Numeric kernels. Each has a one-line contract; loops take fixed-size groups of
+//! Numeric kernels. Each has a one-line contract (shapes, lengths), which a caller
+//! must keep: a kernel given slices of other lengths panics, as slice indexing does
+//! (the model's own calls keep them, from validated shapes). Loops take fixed-size groups of
 //! elements (`chunks_exact` on hosts, arrays on bare metal) into several independent
 //! accumulators so that the compiler vectorizes them.
 

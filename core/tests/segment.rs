@@ -455,6 +455,7 @@ fn scratch_bytes_is_the_documented_formula_and_exactly_enough_at_any_alignment()
         let b = with_segmenter(&common::tiny::blob(), Some(&w), storage).unwrap();
         let s = Segmenter::from_bytes(&b).unwrap().unwrap();
         let (e, h, r) = (w.dim, s.hidden(), w.rows);
+        assert_eq!(s.embedding_rows(), r);
         for window in [1, 2, 5, 7, 8, 100, 2048, MAX_WINDOW] {
             let back = if bidirectional { 5 * window } else { 0 };
             let slots = window.min(r).min(256);

@@ -409,6 +409,21 @@ fn fixed_size_tagger_knows_its_token_capacity() {
     let tokens = vec!["dog"; cap + 1];
     let mut tags = vec![0u16; cap + 1];
     assert_eq!(tagger.tag(&tokens, &mut tags), Err(Error::TooManyTokens));
+    // Explained as the tagger's limit, not the model's 4096.
+    let said = model.explain(&tokens, Error::TooManyTokens).to_string();
+    assert_eq!(
+        said,
+        format!(
+            "{} tokens, more than this call takes (a Tagger's max_tokens)",
+            cap + 1
+        )
+    );
+    let many = vec!["dog"; postag_core::MAX_TOKENS + 1];
+    let said = model.explain(&many, Error::TooManyTokens).to_string();
+    assert_eq!(
+        said,
+        "4097 tokens, more than the 4096 the model reads in one call"
+    );
     tagger.tag(&tokens[..cap], &mut tags).unwrap();
     let (want, _) = tag(&model, &vec![&b"dog"[..]; cap]).unwrap();
     assert_eq!(&tags[..cap], &want[..]);

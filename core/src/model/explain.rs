@@ -66,11 +66,17 @@ impl<T: AsRef<[u8]>> fmt::Display for Explained<'_, '_, T> {
                 let i = self.tokens.iter().position(|t| t.as_ref().is_empty());
                 write!(f, "token {} of {n} is empty", i.unwrap_or(0) + 1)
             }
-            Error::TooManyTokens => write!(
+            Error::TooManyTokens if self.tokens.len() > super::MAX_TOKENS => write!(
                 f,
                 "{} tokens, more than the {} the model reads in one call",
                 self.tokens.len(),
                 super::MAX_TOKENS
+            ),
+            // (A call with a smaller limit: a `Tagger`'s fixed scratch buffer.)
+            Error::TooManyTokens => write!(
+                f,
+                "{} tokens, more than this call takes (a Tagger's max_tokens)",
+                self.tokens.len()
             ),
             e => write!(f, "{e}"),
         }

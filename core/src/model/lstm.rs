@@ -341,7 +341,14 @@ impl<'a> Stack<'a> {
         self.shape
     }
 
-    /// Cell of `layer` (from 0) and `direction` (0 forward, 1 reverse).
+    /// Cell of `layer` (from 0) and `direction` (0 forward, 1 reverse). A layer or
+    /// direction the shape does not have (`layer < shape().layers`, `direction` 1 only
+    /// when bidirectional) is an empty cell (hidden size 0) up to
+    /// [`crate::format::MAX_LAYERS`] layers and 2 directions.
+    ///
+    /// # Panics
+    ///
+    /// When `layer >= MAX_LAYERS` or `direction > 1`, as indexing out of bounds does.
     pub fn cell(&self, layer: usize, direction: usize) -> &Cell<'a> {
         &self.cells[layer][direction]
     }

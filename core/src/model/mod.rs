@@ -279,6 +279,17 @@ impl<'a> Model<'a> {
     /// given, the log-probabilities of every tag (`tokens.len() * T`, row per token)
     /// into `scores`. Decodes with Viterbi when the model has CRF transitions, else
     /// with the per-token argmax. Outputs are written only on success.
+    ///
+    /// `scratch`, at any alignment: [`Model::scratch_bytes`] for the default schedule,
+    /// at least [`Model::min_scratch_bytes`] (the low-memory one runs in between), and
+    /// [`Model::cached_scratch_bytes`] to keep a char projection cache for the call.
+    ///
+    /// Errors, before anything is written: [`Error::TooManyTokens`] (more than
+    /// [`MAX_TOKENS`]), [`Error::EmptyToken`], [`Error::InvalidUtf8`],
+    /// [`Error::UnknownWord`] and [`Error::UnknownChar`] (a model without unknown rows),
+    /// [`Error::OutputTooSmall`] (`tags` or `scores` shorter than above),
+    /// [`Error::ScratchTooSmall`]; [`Error::NonFiniteScore`] (a check: see its doc).
+    /// [`Model::explain`] names the token at fault.
     pub fn tag<T: AsRef<[u8]>>(
         &self,
         tokens: &[T],
@@ -295,6 +306,11 @@ impl<'a> Model<'a> {
     /// the scalar level; with f32 weights at a vector level the input projections of
     /// tokens (and of a word's characters) computed together round differently from
     /// one's alone, so scores and state may differ in the last bits.
+    ///
+    /// Scratch and errors as [`Model::tag`]'s, and [`Error::NotStreamable`] (a
+    /// bidirectional model), [`Error::StateSize`] (`state` not [`Model::state_len`]
+    /// long); a state holding a NaN gives [`Error::NonFiniteScore`]. The state too is
+    /// written only on success.
     pub fn tag_from_state<T: AsRef<[u8]>>(
         &self,
         tokens: &[T],
@@ -316,7 +332,8 @@ impl<'a> Model<'a> {
     /// in `scores`, if given). A zeroed state is the start of a sentence. Needs a
     /// unidirectional model without CRF transitions, whose tags depend only on the
     /// tokens so far (a CRF model is tagged a sentence at a time, with
-    /// [`Model::tag_from_state`]).
+    /// [`Model::tag_from_state`]). Scratch and errors as [`Model::tag_from_state`]'s
+    /// for one token ([`Error::NotStreamable`] for a CRF model too).
     pub fn step(
         &self,
         token: &[u8],

@@ -493,6 +493,13 @@ impl<'a> Segmenter<'a> {
         self.embedding.cols()
     }
 
+    /// Rows R of the char embedding: one per character of the vocabulary and the
+    /// unknown character's, as postag writes them (a blob may map characters to shared
+    /// rows).
+    pub fn embedding_rows(&self) -> usize {
+        self.embedding.rows()
+    }
+
     /// How its LSTM and output weights are stored (f32, or int8 with a scale per row).
     pub fn storage(&self) -> Storage {
         self.forward.w_hh.storage()
@@ -679,7 +686,7 @@ impl<'a> Segmenter<'a> {
     /// Bytes of scratch [`Segmenter::segment`] needs for windows of `window` characters
     /// (`None` if `window` is 0 or above [`MAX_WINDOW`]). Any address: 3 bytes of
     /// alignment slack are included. With embedding size E, hidden size H, R embedding
-    /// rows, `B = 5 * window` for a bidirectional segmenter (else 0), the cache's `S =
+    /// rows ([`Segmenter::embedding_rows`]), `B = 5 * window` for a bidirectional segmenter (else 0), the cache's `S =
     /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
     /// entries, `P = ceil(H / 2)` and `W = 8P^2 + 7` for an int8 `W_hh` with `H <= 1024`
     /// (else 0), it is
