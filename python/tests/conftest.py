@@ -122,7 +122,7 @@ def segmenter_model(postag_bin: Path, tmp_path_factory) -> Path:
     out = work / "seg.postag"
     subprocess.run(
         [str(postag_bin), "segmenter", "--model", str(MICRO_MODEL), "--train", str(train),
-         "-o", str(out), "--steps", "300", "--dim", "16", "--hidden", "32", "--threads", "1"],
+         "-o", str(out), "--steps", "300", "--dim", "16", "--hidden", "32"],
         check=True, capture_output=True,
     )
     return out
