@@ -686,7 +686,8 @@ impl<'a> Segmenter<'a> {
     /// Bytes of scratch [`Segmenter::segment`] needs for windows of `window` characters
     /// (`None` if `window` is 0 or above [`MAX_WINDOW`]). Any address: 3 bytes of
     /// alignment slack are included. With embedding size E, hidden size H, R embedding
-    /// rows ([`Segmenter::embedding_rows`]), `B = 5 * window` for a bidirectional segmenter (else 0), the cache's `S =
+    /// rows ([`Segmenter::embedding_rows`]), `B = 5 * window` for a bidirectional
+    /// segmenter (else 0), the cache's `S =
     /// min(window, R, 256)` characters and `T` (the smallest power of two `>= 2S`) hash
     /// entries, `P = ceil(H / 2)` and `W = 8P^2 + 7` for an int8 `W_hh` with `H <= 1024`
     /// (else 0), it is

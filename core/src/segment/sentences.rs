@@ -99,6 +99,32 @@ impl<'s, 't> SentenceIter<'s, 't> {
         }
     }
 
+    /// One bounded step of [`Iterator::next`]: a sentence if one is complete (no work),
+    /// else one call of the segmenter (a few windows of text), which gives
+    /// `Some(Ok(None))`: the sentences it completed come from the next polls; `None` at
+    /// the end. A caller that must answer between steps (a signal, a deadline) polls
+    /// this and checks after each `Ok(None)`: `next` runs calls until a sentence ends,
+    /// which in a paragraph without sentence ends is at the paragraph's end.
+    pub fn poll(&mut self) -> Option<Result<Option<RawSentence>, Error>> {
+        if let Some(s) = self.ready.pop_front() {
+            return Some(Ok(Some(s)));
+        }
+        if self.done {
+            return None;
+        }
+        match self.advance() {
+            Ok(true) => Some(Ok(None)),
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+
     /// Segments the next part of the current unit (taking the next unit first if none
     /// is under way); false at the end of the text.
     fn advance(&mut self) -> Result<bool, Error> {
@@ -180,34 +206,6 @@ impl<'s, 't> SentenceIter<'s, 't> {
             }
         }
         Ok(true)
-    }
-}
-
-impl SentenceIter<'_, '_> {
-    /// One bounded step of [`Iterator::next`]: a sentence if one is complete (no work),
-    /// else one call of the segmenter (a few windows of text), which gives
-    /// `Some(Ok(None))`: the sentences it completed come from the next polls; `None` at
-    /// the end. A caller that must answer between steps (a signal, a deadline) polls
-    /// this and checks after each `Ok(None)`: `next` runs calls until a sentence ends,
-    /// which in a paragraph without sentence ends is at the paragraph's end.
-    pub fn poll(&mut self) -> Option<Result<Option<RawSentence>, Error>> {
-        if let Some(s) = self.ready.pop_front() {
-            return Some(Ok(Some(s)));
-        }
-        if self.done {
-            return None;
-        }
-        match self.advance() {
-            Ok(true) => Some(Ok(None)),
-            Ok(false) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
     }
 }
 

@@ -64,8 +64,7 @@ pub fn run(args: ImportArgs, report: &mut dyn std::io::Write) -> Result<()> {
         ("--state-dict", args.state_dict.as_path()),
         ("--vocab", args.vocab.as_path()),
     ];
-    crate::cmd::train::check_not_data(&args.output, &inputs)?;
-    crate::fsio::not_a_directory(&args.output)?;
+    crate::cmd::check_not_data(&args.output, &inputs)?;
     let bytes = std::fs::read(&args.state_dict)
         .with_context(|| format!("cannot read {}", args.state_dict.display()))?;
     let tensors =
@@ -81,7 +80,9 @@ pub fn run(args: ImportArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let vocab = TorchVocab::from_json(&text).with_context(|| args.vocab.display().to_string())?;
     let options = ImportOptions {
         normalize: normalize_flags(args.lowercase, args.fold_digits),
-        max_word_chars: (args.max_word_chars).unwrap_or(postag_core::format::MAX_WORD_CHARS),
+        max_word_chars: args
+            .max_word_chars
+            .unwrap_or(postag_core::format::MAX_WORD_CHARS),
         tag_column: args.column,
         storage: if args.quantize {
             Storage::I8

@@ -97,6 +97,20 @@ pub fn usage(e: anyhow::Error) -> anyhow::Error {
     UsageError(format!("{e:#}")).into()
 }
 
+/// Refuses an output that is one of the `data` files a command reads (by another name
+/// too): the output would replace the treebank, state_dict, vocabulary or model.
+pub fn check_not_data(output: &Path, data: &[(&str, &Path)]) -> Result<()> {
+    for (flag, path) in data {
+        if crate::fsio::same_file(output, path) {
+            return Err(usage(anyhow::anyhow!(
+                "-o {} is the {flag} file: the output would replace it",
+                output.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A file argument that is read (`--model`, `--data`, `--input`, ...): any path but
 /// `-`, which is refused rather than looked for as a file (postag reads standard input
 /// as `/dev/stdin`, and `tag` without `--input`), and the empty path. Standard input

@@ -28,7 +28,7 @@ pub struct QuantizeArgs {
 pub fn run(args: QuantizeArgs, report: &mut dyn std::io::Write) -> Result<()> {
     // Quantizing in place would lose the f32 weights for good (`convert`, lossless, may
     // rewrite its model in place).
-    crate::cmd::train::check_not_data(&args.output, &[("--model", args.model.as_path())])?;
+    crate::cmd::check_not_data(&args.output, &[("--model", args.model.as_path())])?;
     let file = ModelFile::read(&args.model)?;
     let model = file.load()?;
     let bytes = file.bytes();

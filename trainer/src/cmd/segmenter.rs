@@ -153,7 +153,7 @@ pub fn run(args: SegmenterArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let model = file.load()?;
     let mut data = vec![("--train", args.train.as_path())];
     data.extend(args.dev.as_deref().map(|d| ("--dev", d)));
-    crate::cmd::train::check_not_data(&args.output, &data)?;
+    crate::cmd::check_not_data(&args.output, &data)?;
     crate::cmd::train::check_writable(&args.output)?;
     crate::cmd::train::warn_dev_is_train(&args.train, args.dev.as_deref());
     let opts = SegOpts {

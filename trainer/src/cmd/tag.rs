@@ -123,7 +123,7 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     }
     // The tags would replace the model (by any name).
     if let (Some(output), Some(model)) = (args.output.as_deref(), args.model.model.as_deref()) {
-        crate::cmd::train::check_not_data(output, &[("--model", model)])?;
+        crate::cmd::check_not_data(output, &[("--model", model)])?;
     }
     let model_file = args.model.open()?;
     let model = model_file.load()?;

@@ -84,20 +84,6 @@ pub(crate) fn warn_dev_is_train(train: &Path, dev: Option<&Path>) {
     }
 }
 
-/// Refuses an output that is one of the `data` files a command reads (by another name
-/// too): the output would replace the treebank, state_dict, vocabulary or model.
-pub(crate) fn check_not_data(output: &Path, data: &[(&str, &Path)]) -> Result<()> {
-    for (flag, path) in data {
-        if crate::fsio::same_file(output, path) {
-            return Err(crate::cmd::usage(anyhow::anyhow!(
-                "-o {} is the {flag} file: the output would replace it",
-                output.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Fails now, not after an epoch, when the output is a directory or its directory
 /// cannot take files. A descriptor of this process (`/dev/stdout`), an existing device or
 /// a named pipe is written in place and checked only then (nothing is made beside it).
@@ -292,7 +278,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let mut data = vec![("--train", args.train.as_path())];
     data.extend(args.dev.as_deref().map(|d| ("--dev", d)));
-    check_not_data(&args.output, &data)?;
+    crate::cmd::check_not_data(&args.output, &data)?;
     check_writable(&args.output)?;
     warn_dev_is_train(&args.train, args.dev.as_deref());
 
