@@ -194,3 +194,32 @@ fn built_in_model_reads_a_whitespace_run_as_one_space() {
     assert_eq!(postag(&args, &lf.replace(".\n", ".  ")), want);
     assert_eq!(postag(&args, &lf.replace('\n', " \t\r\n")), want);
 }
+
+/// A word that a 2,048-character window ends in the middle of is labelled whole by the
+/// next window: the network's labels at a window's end, read without the text after
+/// it, end no sentence there (they once split the word in two, with a sentence end
+/// inside it). The paragraph's last sentence reads as it does alone.
+#[test]
+fn a_word_across_a_window_end_is_one_token() {
+    let args = ["tag", "--format", "raw", "--raw-output", "text"];
+    let last = "The cat sat on Donaudampfschifffahrtsgesellschaftskapitän is a word.";
+    let alone = postag(&args, &format!("{last}\n"));
+    assert_eq!(alone.lines().count(), 1, "{alone}");
+    // The word (42 characters) starts at character 2,007 to 2,040 of the paragraph
+    // (leading whitespace moves it), across the first window's end (character 2,048).
+    for repeats in 83..=84 {
+        for extra in ["", " ", "  ", &" ".repeat(9)] {
+            let text = format!(
+                "{extra}{}{last}\n",
+                "The cat sat on the mat. ".repeat(repeats)
+            );
+            let out = postag(&args, &text);
+            assert_eq!(
+                out.lines().last(),
+                alone.lines().next(),
+                "{repeats} {extra:?}"
+            );
+            assert_eq!(out.lines().count(), repeats + 1, "{repeats} {extra:?}");
+        }
+    }
+}

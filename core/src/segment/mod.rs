@@ -26,11 +26,15 @@
 //!   are the text, byte for byte.
 //!
 //! Windows: [`Segmenter::segment`] reads at most `window` characters at a time. A text
-//! of at most `window` characters is one window. Otherwise the tokens of a window are
-//! kept up to its last sentence end, if that token is its last or ends in the window's
-//! second half (of its characters); else, if its last token starts in the window's
-//! first half (a window of one token included), all of them; else all but the last
-//! token, which may continue past the window. The next window starts right after the
+//! of at most `window` characters is one window. Otherwise a window's last
+//! [`WINDOW_MARGIN`] characters (a quarter of a window shorter than 256), labelled
+//! without the text after them, end none of its kept tokens: they are labelled again by
+//! the next window. The tokens of a window are kept up to its last sentence end before
+//! those characters, if that token is its last or ends in the window's second half (of
+//! its characters); else, if its last token starts in the window's first half (a
+//! window of one token included), all of them; else up to the last token that ends in
+//! the second half before the last characters; else all but the last token, which may
+//! continue past the window. The next window starts right after the
 //! last kept token (so tokens it labels again start in the previous window's second
 //! half, or after whitespace: a network that finds boundaries only near a window's
 //! start, as on text without whitespace, does not label each character many times
@@ -164,6 +168,16 @@ pub fn class_of(label: u8) -> usize {
 
 /// Largest accepted window, in characters.
 pub const MAX_WINDOW: usize = 1 << 16;
+
+/// Characters at the end of a window (of at least 4 times as many) whose labels, read
+/// without the text after them, do not end the window's kept tokens: a boundary there
+/// is labelled again by the next window (see the module's documentation).
+pub const WINDOW_MARGIN: usize = 64;
+
+/// [`WINDOW_MARGIN`], or a quarter of a smaller window.
+fn window_margin(window: usize) -> usize {
+    WINDOW_MARGIN.min(window / 4)
+}
 
 /// The window, in characters, that `postag tag --format raw` and the Python package
 /// segment with.
@@ -928,18 +942,30 @@ impl<'a> Segmenter<'a> {
                 // What the next window labels again starts in this one's second half,
                 // or after whitespace (else a network that finds boundaries only near a
                 // window's start, as on text without whitespace, would label each
-                // character many times over): a sentence end counts where it ends the
-                // last token or lies in the second half, and a last token that starts
-                // in the first half is kept. Halves in characters: `in_first_half(b)`
-                // for byte `b` of the text.
+                // character many times over). The labels of the window's last
+                // characters were read without the text after them: a boundary counts
+                // only where it is settled, `margin` characters or more before the
+                // window's end. A settled sentence end counts where it ends the last
+                // token or lies in the second half; else a last token that starts in
+                // the first half is kept (cut where the window ends); else the tokens
+                // up to the last settled one in the second half. Characters count:
+                // `at(b)` is the character of byte `b` of the text.
                 let n = offsets.len() - 1;
-                let in_first_half =
-                    |b: u32| 2 * offsets.partition_point(|&o| (o as usize) < b as usize - pos) < n;
+                let margin = window_margin(window);
+                let at = |b: u32| offsets.partition_point(|&o| (o as usize) < b as usize - pos);
+                let in_first_half = |b: u32| 2 * at(b) < n;
+                let settled = |b: u32| at(b) + margin <= n;
                 let sentence_end = room[..count]
                     .iter()
-                    .rposition(|t| t.flags & TOKEN_SENTENCE_END != 0)
+                    .rposition(|t| t.flags & TOKEN_SENTENCE_END != 0 && settled(t.end))
                     .filter(|&i| i + 1 == count || !in_first_half(room[i].end));
                 let keep_last = count == 1 || count > 1 && in_first_half(room[count - 1].start);
+                let last_settled = || {
+                    room[..count]
+                        .iter()
+                        .rposition(|t| settled(t.end))
+                        .filter(|&i| !in_first_half(room[i].end))
+                };
                 match sentence_end {
                     Some(i) => (i + 1, room[i].end as usize),
                     None if keep_last => {
@@ -950,8 +976,11 @@ impl<'a> Segmenter<'a> {
                         }
                         (count, next)
                     }
-                    None if count >= 2 => (count - 1, room[count - 2].end as usize),
-                    None => (0, pos + end),
+                    None => match last_settled() {
+                        Some(i) => (i + 1, room[i].end as usize),
+                        None if count >= 2 => (count - 1, room[count - 2].end as usize),
+                        None => (0, pos + end),
+                    },
                 }
             };
             written += keep;
