@@ -290,6 +290,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
                         ),
                     ));
                 }
+                check_form(fields[1]).map_err(|m| err(number, m))?;
                 range = Some((number, a, b));
             }
             Some(Id::Word(n)) => {
@@ -303,15 +304,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
                         ),
                     ));
                 }
-                if fields[1].is_empty() {
-                    return Err(err(number, "empty FORM".into()));
-                }
-                if fields[1].trim().is_empty() {
-                    return Err(err(
-                        number,
-                        format!("FORM {:?} is only whitespace", fields[1]),
-                    ));
-                }
+                check_form(fields[1]).map_err(|m| err(number, m))?;
                 current.words.push(Word {
                     form: fields[1].to_string(),
                     upos: fields[3].to_string(),
@@ -324,6 +317,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sentence>, ParseError> {
     orphan(text_at, tokens_from, "the end of the file".into())?;
     close(&mut current, &mut tokens_from, &mut range)?;
     Ok(sentences)
+}
+
+/// A word's or multiword token's FORM: not empty, not whitespace only (else the
+/// problem).
+fn check_form(form: &str) -> Result<(), String> {
+    if form.is_empty() {
+        return Err("empty FORM".into());
+    }
+    if form.trim().is_empty() {
+        return Err(format!("FORM {form:?} is only whitespace"));
+    }
+    Ok(())
 }
 
 /// Reads and parses a CoNLL-U file.
@@ -609,7 +614,18 @@ mod tests {
         for form in [" ", "\u{a0}", " \u{3000}"] {
             let line = format!("1\t{form}\ta\tX\t_\t_\t0\troot\t_\t_\n");
             assert_eq!(e(&line), format!("t:1: FORM {form:?} is only whitespace"));
+            // A multiword token's FORM too.
+            let range = format!(
+                "1-2\t{form}\t_\t_\t_\t_\t_\t_\t_\t_\n{word}{}",
+                word.replace("1\tA", "2\tB")
+            );
+            assert_eq!(e(&range), format!("t:1: FORM {form:?} is only whitespace"));
         }
+        let range = format!(
+            "1-2\t\t_\t_\t_\t_\t_\t_\t_\t_\n{word}{}",
+            word.replace("1\tA", "2\tB")
+        );
+        assert_eq!(e(&range), "t:1: empty FORM");
         // A form with a space inside (Vietnamese words have them) is a form.
         let vi = "1\tHà Nội\tHà Nội\tPROPN\t_\t_\t0\troot\t_\t_\n";
         assert_eq!(

@@ -219,7 +219,8 @@ fn joined(sentences: &[TokSentence], between: &str) -> String {
 pub use postag_core::segment::{LABEL_MULTIWORD, LABEL_NONE, LABEL_SENTENCE_END, LABEL_TOKEN_END};
 
 /// Per-character labels of a text built by [`raw_text`] from `sentences`, one per Unicode
-/// scalar value of the text, and whether a token contains a space. Tokens are found in
+/// scalar value of the text, and whether a token of a labelled sentence contains a
+/// space. Tokens are found in
 /// each sentence's text by their forms (a sentence whose text does not match its tokens,
 /// text after its last token included, is left unlabelled: the third value lists them,
 /// as indices into `sentences`).
@@ -238,6 +239,8 @@ pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, Vec<usize>, boo
         let mut marks = Vec::with_capacity(s.tokens.len());
         let mut at = 0usize;
         let mut ok = true;
+        // (Counts only for a sentence that is labelled.)
+        let mut spaces = false;
         for t in &s.tokens {
             while at < sent.len() && sent[at].is_whitespace() {
                 at += 1;
@@ -245,7 +248,7 @@ pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, Vec<usize>, boo
             let mut spelled = 0;
             for c in t.form.chars() {
                 if c.is_whitespace() {
-                    spaces_in_tokens = true;
+                    spaces = true;
                     while at < sent.len() && sent[at].is_whitespace() {
                         at += 1;
                     }
@@ -278,6 +281,7 @@ pub fn labels(sentences: &[TokSentence]) -> (Vec<char>, Vec<u8>, Vec<usize>, boo
         // The text must end where its last token does (whitespace aside).
         ok &= sent[at.min(sent.len())..].iter().all(|c| c.is_whitespace());
         if ok && !marks.is_empty() {
+            spaces_in_tokens |= spaces;
             if let Some(last) = marks.last_mut() {
                 last.1 |= LABEL_SENTENCE_END;
             }
@@ -349,6 +353,17 @@ mod tests {
         let (_, labels, mismatched, _) = labels(&s);
         assert_eq!(mismatched, [0]);
         assert!(labels.iter().all(|&l| l == LABEL_NONE));
+    }
+
+    #[test]
+    fn only_a_labelled_sentence_says_tokens_hold_spaces() {
+        let spaced =
+            "# text = a b c\n1\ta b\t_\tX\t_\t_\t0\troot\t_\t_\n2\tc\t_\tX\t_\t_\t1\tdep\t_\t_\n";
+        assert!(labels(&parse(spaced, Path::new("x")).unwrap()).3);
+        // The same token in a sentence whose text does not spell it.
+        let mismatched = spaced.replace("text = a b c", "text = a b d");
+        let (_, _, left_out, spaces) = labels(&parse(&mismatched, Path::new("x")).unwrap());
+        assert_eq!((left_out, spaces), (vec![0], false));
     }
 
     #[test]

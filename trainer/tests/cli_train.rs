@@ -269,6 +269,14 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
         &dir,
         &["inspect", "--model", "m8.postag", "--tokens", "4096"],
     );
+    // The text gives the core's cached size, as the JSON does: 0 for 0 tokens too.
+    for tokens in [0, 32] {
+        let n = tokens.to_string();
+        let human = ok(&dir, &["inspect", "--model", "m8.postag", "--tokens", &n]);
+        let cached = model.cached_scratch_bytes(tokens).unwrap();
+        let want = format!(" {cached} with the char projection cache");
+        assert!(human.contains(&want), "{want:?} in {human}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -858,6 +866,69 @@ fn bad_settings_and_outputs_are_refused_before_training() {
         assert_eq!(std::fs::read_to_string(dir.join("t.conllu")).unwrap(), data);
         assert_eq!(std::fs::read_to_string(dir.join("d.conllu")).unwrap(), data);
     }
+    // Nor may a file train writes beside the model be the data.
+    for suffix in [".ckpt", ".report.json", ".confusion.svg"] {
+        let name = format!("z.postag{suffix}");
+        std::fs::write(dir.join(&name), data).unwrap();
+        let args = [
+            "train", "--train", &name, "--dev", "d.conllu", "-o", "z.postag",
+        ];
+        let out = common::run(&dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let want = format!("{name} is the --train file: train writes its {suffix} file there");
+        assert!(err.contains(&want), "{err}");
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.join(&name)).unwrap(), data);
+        assert!(!dir.join("z.postag").exists());
+    }
+    // Flags that would have no effect: char settings without chars, segmenter settings
+    // for data without `# text`.
+    std::fs::write(dir.join("n.conllu"), data.replace("# text = The dog\n", "")).unwrap();
+    for (args, want) in [
+        (
+            vec![
+                "train",
+                "--train",
+                "t.conllu",
+                "--no-chars",
+                "--char-hidden",
+                "8",
+                "-o",
+                "n.postag",
+            ],
+            "the argument '--no-chars' cannot be used with '--char-hidden <CHAR_HIDDEN>'",
+        ),
+        (
+            vec![
+                "train",
+                "--train",
+                "n.conllu",
+                "--segmenter-steps",
+                "5",
+                "-o",
+                "n.postag",
+            ],
+            "--segmenter-steps given, but n.conllu carries no `# text`: no segmenter is learned",
+        ),
+    ] {
+        let out = common::run(&dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(!dir.join("n.postag").exists());
+    }
+    // Data whose `# text` spells none of its sentences' tokens, from which no segmenter
+    // can learn: refused before the tagger's training, not after it.
+    std::fs::write(dir.join("x.conllu"), data.replace("The dog", "A cat")).unwrap();
+    let started = std::time::Instant::now();
+    let args = [
+        "train", "--train", "x.conllu", "--epochs", "30", "-o", "x.postag",
+    ];
+    let err = fails(&dir, &args);
+    assert!(err.contains("no token boundary to learn from"), "{err}");
+    assert!(!err.contains("epoch"), "{err}");
+    assert!(started.elapsed().as_secs() < 30);
+    assert!(!dir.join("x.postag").exists() && !dir.join("x.postag.ckpt").exists());
     // A directory where a side file goes: refused before training, the model (an old
     // one there) untouched.
     std::fs::write(dir.join("m.postag"), b"old").unwrap();

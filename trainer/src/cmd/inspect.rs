@@ -159,7 +159,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
             "scratch      {s} bytes for {} tokens ({} with the low-memory schedule, {} with the char projection cache)",
             tokens,
             min_scratch.unwrap_or(s),
-            s + model.char_cache_bytes()
+            model.cached_scratch_bytes(tokens).unwrap_or(s)
         )?,
         None => writeln!(
             out,

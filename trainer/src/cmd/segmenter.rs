@@ -42,7 +42,7 @@ pub struct SegmenterArgs {
     /// A forward-only LSTM.
     #[arg(long)]
     unidirectional: bool,
-    /// Store the segmenter's weight matrices as int8.
+    /// Store the segmenter's weight matrices as int8 (default: f32).
     #[arg(long)]
     int8: bool,
     /// Seed.
@@ -53,14 +53,31 @@ pub struct SegmenterArgs {
     threads: Option<usize>,
 }
 
-/// Each multiword surface form (lowercased) with its most frequent words (lowercased).
-pub fn multiword_table(sentences: &[TokSentence]) -> Vec<(String, Vec<String>)> {
+/// Each multiword surface form (lowercased) with its most frequent words (lowercased),
+/// of the multiword tokens a blob's table can hold: a form and words without control
+/// characters, and without whitespace unless tokens may hold it (`spaces`). The others
+/// are left out, with a warning that names the first (`path`: the data's file).
+pub fn multiword_table(
+    sentences: &[TokSentence],
+    spaces: bool,
+    path: &Path,
+) -> Vec<(String, Vec<String>)> {
+    let storable = |s: &str| {
+        !s.chars()
+            .any(|c| c.is_control() || !spaces && c.is_whitespace())
+    };
     let mut counts: HashMap<String, HashMap<Vec<String>, usize>> = HashMap::new();
-    for t in sentences
+    let mut left_out = (0usize, None);
+    for (s, t) in sentences
         .iter()
-        .flat_map(|s| &s.tokens)
-        .filter(|t| t.multiword)
+        .flat_map(|s| s.tokens.iter().map(move |t| (s, t)))
+        .filter(|(_, t)| t.multiword)
     {
+        if !storable(&t.form) || !t.words.iter().all(|w| storable(&w.form)) {
+            left_out.0 += 1;
+            left_out.1.get_or_insert((s.line, t.form.clone()));
+            continue;
+        }
         let words = t.words.iter().map(|w| w.form.to_lowercase()).collect();
         *counts
             .entry(t.form.to_lowercase())
@@ -80,7 +97,32 @@ pub fn multiword_table(sentences: &[TokSentence]) -> Vec<(String, Vec<String>)> 
         })
         .collect();
     table.sort();
+    if let (n, Some((line, form))) = left_out {
+        eprintln!(
+            "warning: {}: {n} multiword tokens whose form or words hold a control character{}              (the first {form:?}, in the sentence at line {line}) are left out of the              multiword table",
+            path.display(),
+            if spaces { "" } else { " or whitespace" }
+        );
+    }
     table
+}
+
+/// Refuses labels with no token boundary (of `n` sentences read from `path`).
+fn check_labels(path: &Path, labels: &[u8], n: usize) -> Result<()> {
+    if labels.iter().all(|&l| l == rawtext::LABEL_NONE) {
+        bail!(
+            "{}: no token boundary to learn from: the `# text` of none of its {n} sentences \
+             matches its tokens",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses, before any work, training data (`sentences`, read from `path`) that
+/// [`learn`] would refuse after the tagger's training.
+pub fn check_data(path: &Path, sentences: &[TokSentence]) -> Result<()> {
+    check_labels(path, &rawtext::labels(sentences).1, sentences.len())
 }
 
 /// Trains a segmenter on `train` (which must carry `# text`).
@@ -93,15 +135,8 @@ pub fn learn(train_path: &Path, opts: &SegOpts, quiet: bool) -> Result<Segmenter
         );
     }
     let (chars, labels, mismatched, spaces) = rawtext::labels(&sentences);
-    if labels.iter().all(|&l| l == rawtext::LABEL_NONE) {
-        bail!(
-            "{}: no token boundary to learn from: the `# text` of none of its {} sentences \
-             matches its tokens",
-            train_path.display(),
-            sentences.len()
-        );
-    }
-    if let Some(&first) = mismatched.first().filter(|_| !quiet) {
+    check_labels(train_path, &labels, sentences.len())?;
+    if let Some(&first) = mismatched.first() {
         let s = &sentences[first];
         eprintln!(
             "warning: {}: {} sentences whose `# text` does not spell their tokens (the first \
@@ -111,7 +146,7 @@ pub fn learn(train_path: &Path, opts: &SegOpts, quiet: bool) -> Result<Segmenter
             if s.text_line > 0 { s.text_line } else { s.line }
         );
     }
-    let table = multiword_table(&sentences);
+    let table = multiword_table(&sentences, spaces, train_path);
     let started = std::time::Instant::now();
     let w = train(&chars, &labels, spaces, table, opts, |step, loss| {
         if !quiet {
@@ -205,4 +240,33 @@ pub fn run(args: SegmenterArgs, report: &mut dyn std::io::Write) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_multiword_table_holds_only_what_a_blob_can_store() {
+        let doc = |form: &str, w1: &str| {
+            format!(
+                "1-2\t{form}\t_\t_\t_\t_\t_\t_\t_\t_\n1\t{w1}\t_\tX\t_\t_\t0\troot\t_\t_\n\
+                 2\tt\t_\tX\t_\t_\t1\tdep\t_\t_\n\n"
+            )
+        };
+        let text = [
+            doc("Dont", "Do"),
+            doc("don\u{1}t", "do"),
+            doc("do nt", "do"),
+            doc("x", "a\u{0}b"),
+        ]
+        .concat();
+        let sentences = rawtext::parse(&text, Path::new("x")).unwrap();
+        let table = |spaces| multiword_table(&sentences, spaces, Path::new("x"));
+        let dont = ("dont".to_string(), vec!["do".to_string(), "t".to_string()]);
+        assert_eq!(table(false), std::slice::from_ref(&dont));
+        // Spaces are words' parts where tokens may hold them.
+        let spaced = ("do nt".to_string(), vec!["do".to_string(), "t".to_string()]);
+        assert_eq!(table(true), [spaced, dont]);
+    }
 }

@@ -75,7 +75,10 @@ pub struct TrainArgs {
     #[arg(long, overrides_with = "no_chars")]
     pub(super) chars: bool,
     /// Word embeddings only.
-    #[arg(long, overrides_with = "chars")]
+    #[arg(long, overrides_with = "chars", conflicts_with_all = [
+        "char_dim", "char_hidden", "char_layers", "char_bidirectional",
+        "no_char_bidirectional", "min_char_count", "max_word_chars",
+    ])]
     pub(super) no_chars: bool,
     /// Char embedding size.
     #[arg(long)]

@@ -279,6 +279,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut data = vec![("--train", args.train.as_path())];
     data.extend(args.dev.as_deref().map(|d| ("--dev", d)));
     crate::cmd::check_not_data(&args.output, &data)?;
+    // Nor may a file written beside the model be the data.
+    for suffix in report::SIDE_FILES {
+        let side = sibling(&args.output, suffix);
+        if let Some((flag, _)) = data.iter().find(|(_, p)| crate::fsio::same_file(&side, p)) {
+            return Err(crate::cmd::usage(anyhow::anyhow!(
+                "{} is the {flag} file: train writes its {suffix} file there, beside -o {}",
+                side.display(),
+                args.output.display()
+            )));
+        }
+    }
     check_writable(&args.output)?;
     warn_dev_is_train(&args.train, args.dev.as_deref());
 
@@ -341,16 +352,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
             seg_flags.join(", ")
         )));
     }
-    let learn_segmenter = !args.no_segmenter
-        && !init_segmenter
-        && rawtext::has_text(&rawtext::read(&args.train).context(
+    let tokens = match args.no_segmenter || init_segmenter {
+        true => None,
+        false => Some(rawtext::read(&args.train).context(
             "the training data's tokens are read for a segmenter (--no-segmenter skips it)",
-        )?);
-    if learn_segmenter {
+        )?),
+    };
+    let learn_segmenter = tokens.as_deref().is_some_and(rawtext::has_text);
+    if tokens.is_some() && !learn_segmenter && !seg_flags.is_empty() {
+        return Err(crate::cmd::usage(anyhow::anyhow!(
+            "{} given, but {} carries no `# text`: no segmenter is learned from it",
+            seg_flags.join(", "),
+            args.train.display()
+        )));
+    }
+    if let Some(tokens) = tokens.filter(|_| learn_segmenter) {
         crate::cmd::segmenter::check_opts(
             &seg_opts,
             ["--segmenter-dim", "--segmenter-hidden", "--segmenter-steps"],
         )?;
+        crate::cmd::segmenter::check_data(&args.train, &tokens)?;
     }
     let data = fingerprint(&args)?;
 
@@ -371,10 +392,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         None
     };
     if args.resume && resumed.is_none() {
-        say(format!(
+        // (Said under --quiet too: the run does not do what --resume asked.)
+        eprintln!(
             "no checkpoint at {}; starting from the beginning",
             ckpt_path.display()
-        ));
+        );
     }
     let (params, vocab) = match (&resumed, init) {
         (Some(c), _) => {
