@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
-import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,10 +15,9 @@ def _descriptor(path: str) -> Optional[int]:
     """The descriptor of this process that `path` names (`/dev/stdout`, `/dev/fd/N`,
     `/proc/self/fd/N`, `/proc/thread-self/fd/N`, `/proc/self/task/T/fd/N`, or a link to
     one of them), if it names one."""
-    fds = re.compile(rf"/proc/{os.getpid()}(/task/[0-9]+)?/fd")
     for _ in range(40):
         name = os.path.basename(path)
-        if name.isdigit() and fds.fullmatch(os.path.realpath(os.path.dirname(path) or ".")):
+        if name.isdigit() and _fd_directory(os.path.realpath(os.path.dirname(path) or ".")):
             return int(name)
         try:
             target = os.readlink(path)
@@ -28,6 +25,18 @@ def _descriptor(path: str) -> Optional[int]:
             return None
         path = os.path.join(os.path.dirname(path), target)
     return None
+
+
+def _fd_directory(path: str) -> bool:
+    """Whether `path` is this process's `/proc/PID/fd` or one of its threads'
+    `/proc/PID/task/T/fd`."""
+    parts = path.split("/")
+    if parts[:3] != ["", "proc", str(os.getpid())] or parts[-1] != "fd":
+        return False
+    middle = parts[3:-1]
+    return not middle or (
+        len(middle) == 2 and middle[0] == "task" and middle[1].isascii() and middle[1].isdigit()
+    )
 
 
 def _destination(path: str) -> str:
@@ -75,6 +84,8 @@ def write_whole(path: Union[str, os.PathLike[str]], data: Union[bytes, str]) -> 
         with open(dest, "wb") as f:
             f.write(raw)
         return
+    import threading  # (here: importing it costs every `import postag` milliseconds)
+
     unique = f"{os.getpid()}-{threading.get_ident()}"
     tmp = os.path.join(os.path.dirname(dest), f".{os.path.basename(dest)}.tmp-{unique}")
     try:

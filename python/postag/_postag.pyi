@@ -22,7 +22,8 @@ def simd_level() -> str:
 
 class PostagError(ValueError):
     """An error of the postag core: a blob that does not load, a token it cannot tag,
-    a state_dict it cannot export. The message says which."""
+    a state_dict it cannot export. The message says which. (A str that holds a lone
+    surrogate cannot be UTF-8: it raises UnicodeEncodeError, also a ValueError.)"""
 
 @final
 class Model:
@@ -133,7 +134,8 @@ class Token:
     end: int
     """One past its last character."""
     words: List[str]
-    """Its syntactic words: `[text]`, or several for a multiword token."""
+    """Its syntactic words: `[text]` (each run of whitespace inside it as one space, for
+    a model whose tokens may hold spaces), or several for a multiword token."""
     tags: List[str]
     """One tag per word."""
     def __new__(

@@ -31,7 +31,7 @@ create_exception!(
     postag,
     PostagError,
     PyValueError,
-    "An error of the postag core: a blob that does not load, a token it cannot tag, a state_dict it cannot export. The message says which."
+    "An error of the postag core: a blob that does not load, a token it cannot tag, a state_dict it cannot export. The message says which. (A str that holds a lone surrogate cannot be UTF-8: it raises UnicodeEncodeError, also a ValueError.)"
 );
 
 fn core_err(e: impl std::fmt::Display) -> PyErr {
