@@ -2,7 +2,7 @@
  * postag: an embeddable LSTM part-of-speech tagger. C99 and C++ compatible.
  *
  * Link libpostag.a (and, on a hosted target, the libraries that
- * `cargo rustc -p postag-ffi --release --crate-type staticlib -- --print native-static-libs`
+ * `cargo rustc -p postag-ffi --release --lib --crate-type staticlib -- --print native-static-libs`
  * names). See the "C API" section of README.md for an example.
  *
  * Conventions:
@@ -14,8 +14,10 @@
  * - Outputs (and a state) are written only when the call returns POSTAG_STATUS_OK.
  * - A `const` pointer is never written through.
  * - The caller owns all memory: the model object, the blob, the scratch buffer, the
- *   outputs. The library never allocates and keeps no pointer past a call, except
- *   that a postag_model points into its blob.
+ *   outputs. The library never allocates (but once, in a host build: the first
+ *   kernel call reads the environment variable POSTAG_SIMD, and when it is set the
+ *   Rust standard library allocates a copy of its value) and keeps no pointer past a
+ *   call, except that a postag_model points into its blob.
  * - A NULL pointer is accepted only with a length of 0, or where a parameter says it
  *   may be NULL (POSTAG_STATUS_NULL_POINTER otherwise). A buffer a call writes must
  *   not overlap any other argument (POSTAG_STATUS_INVALID_ARGUMENT).
@@ -174,7 +176,8 @@ enum postag_status
      */
     POSTAG_STATUS_UNSUPPORTED_VERSION = 5,
     /**
-     * The blob is shorter than its own header says.
+     * The blob is shorter than its preamble, or than the header (and CRC) its preamble
+     * declares; a blob cut inside its payload is POSTAG_STATUS_CHECKSUM_MISMATCH.
      */
     POSTAG_STATUS_TRUNCATED = 6,
     /**

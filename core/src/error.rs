@@ -19,7 +19,9 @@ pub enum Error {
         /// The version the blob declares.
         found: u16,
     },
-    /// The blob is shorter than its own header says.
+    /// The blob is shorter than its 12-byte preamble, or than the header (and CRC) the
+    /// preamble declares; a blob cut inside its payload fails its CRC
+    /// ([`Error::ChecksumMismatch`]).
     Truncated,
     /// The CRC-32 at the end of the blob does not match its contents: a damaged blob,
     /// or one whose length is not the blob's own (cut short, or with bytes after its

@@ -9,7 +9,8 @@
 //! - Outputs are written only when the call returns `POSTAG_STATUS_OK`.
 //! - A `const` pointer is never written through.
 //! - The caller owns all memory (the model object, the scratch buffer, the outputs);
-//!   the library never allocates.
+//!   the library never allocates (but once, in a host build: the first kernel call reads
+//!   `POSTAG_SIMD`, and when it is set `std::env::var` allocates a copy of its value).
 //! - A NULL pointer is accepted only with a length of 0 (or where a function says
 //!   "may be NULL"); buffers written by a call must not overlap anything else it is
 //!   given (`POSTAG_STATUS_INVALID_ARGUMENT`).

@@ -31,7 +31,8 @@ pub enum postag_status {
     /// `postag convert --layout rows` rewrites an f32 model
     /// (`postag_blob_format_version` tells which version a blob has).
     UnsupportedVersion = 5,
-    /// The blob is shorter than its own header says.
+    /// The blob is shorter than its preamble, or than the header (and CRC) its preamble
+    /// declares; a blob cut inside its payload is POSTAG_STATUS_CHECKSUM_MISMATCH.
     Truncated = 6,
     /// The CRC-32 at the end of the blob does not match its contents: a damaged blob,
     /// or one whose length is not the blob's own (cut short, or passed with bytes after

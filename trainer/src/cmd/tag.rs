@@ -30,7 +30,8 @@ pub enum Format {
     /// Streamed; blank lines stay blank.
     Jsonl,
     /// Plain UTF-8 text, read whole (a blank line ends a paragraph; inside one, any
-    /// whitespace separates words), split into sentences and tokens by the model's
+    /// whitespace separates tokens, except inside a token of a model whose tokens may
+    /// hold spaces, as Vietnamese words do), split into sentences and tokens by the model's
     /// segmenter (with `--presegmented`, one sentence per line); writes what
     /// `--raw-output` says.
     Raw,

@@ -18,10 +18,10 @@ use crate::vocab::{normalize_flags, Vocab};
 pub enum Preset {
     /// The accurate default: char BiLSTM features, word BiLSTM, int8 output.
     Default,
-    /// For microcontrollers: int8 blob under 256 KB, small scratch.
+    /// For microcontrollers: int8 blob under 256 KiB, small scratch.
     Micro,
     /// For the smallest microcontrollers (BBC micro:bit: 256 KB flash, 16 KB RAM): int8
-    /// blob under 200 KB, to fit beside the code, and little scratch.
+    /// blob under 200 KiB, to fit beside the code, and little scratch.
     Nano,
     /// Very small and fast; for smoke tests.
     Tiny,
