@@ -359,7 +359,7 @@ fn bench_measures_raw_text_when_the_model_segments() {
         ],
     );
     assert!(
-        out.contains("32 sentences per call, 1 thread(s) (of 4 asked: too few sentences and tokens for more)"),
+        out.contains("up to 32 sentences per call, 1 thread(s) (of 4 asked: too few sentences and tokens for more)"),
         "{out}"
     );
     assert!(!out.contains("4 thread(s)"), "{out}");

@@ -96,7 +96,7 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let asked = threads(args.threads);
     let all = asked.clamp(1, postag_core::worker_limit(&forms, BATCH));
     for workers in [1, all] {
-        let mut label = format!("{BATCH} sentences per call, {workers} thread(s)");
+        let mut label = format!("up to {BATCH} sentences per call, {workers} thread(s)");
         if workers == all && all < asked {
             let of = match args.threads {
                 Some(_) => format!("of {asked} asked"),
