@@ -1884,11 +1884,12 @@ mod tests {
             .iter()
             .all(|t| t.flags & TOKEN_SENTENCE_END == 0));
         // The first window (bytes 0..32): "a." and ten "aa", the last of them [30, 32)
-        // at its end; kept: all but that one, up to byte 29 (not up to "a.", byte 2).
+        // at its end; kept: those that end at least the margin (32 / 4 = 8 characters)
+        // before the window's end, up to byte 23 (not up to "a.", byte 2).
         let part = seg
             .segment(&text, 32, &mut scratch, &mut out[..11])
             .unwrap();
-        assert_eq!((part.tokens, part.consumed), (10, 29));
+        assert_eq!((part.tokens, part.consumed), (8, 23));
         // A last token that starts in the first half is kept, cut at the window's end
         // (before, the next window started at byte 2, and cut it at byte 34).
         let text = std::format!("a. {} a.", "a".repeat(40));
