@@ -222,4 +222,16 @@ fn a_word_across_a_window_end_is_one_token() {
             assert_eq!(out.lines().count(), repeats + 1, "{repeats} {extra:?}");
         }
     }
+    // Where no token ends in the window's second half before its last characters (a
+    // long token, or a long run of whitespace, spans the middle), the tokens labelled
+    // there are labelled again too: "3.5" was cut into "3" and ".5" at the window's end.
+    let last = "It costs 3.5 dollars today.";
+    let alone = postag(&args, &format!("{last}\n"));
+    for text in [
+        format!("See https://example.com/?q={} {last}\n", "a".repeat(2012)),
+        format!("The cat sat.{}{last}\n", " ".repeat(2025)),
+    ] {
+        let out = postag(&args, &text);
+        assert!(out.ends_with(alone.trim_start_matches("It/PRON ")), "{out}");
+    }
 }

@@ -27,14 +27,18 @@
 //!
 //! Windows: [`Segmenter::segment`] reads at most `window` characters at a time. A text
 //! of at most `window` characters is one window. Otherwise a window's last
-//! [`WINDOW_MARGIN`] characters (a quarter of a window shorter than 256), labelled
-//! without the text after them, end none of its kept tokens: they are labelled again by
-//! the next window. The tokens of a window are kept up to its last sentence end before
-//! those characters, if that token is its last or ends in the window's second half (of
-//! its characters); else, if its last token starts in the window's first half (a
-//! window of one token included), all of them; else up to the last token that ends in
-//! the second half before the last characters; else all but the last token, which may
-//! continue past the window. The next window starts right after the
+//! [`WINDOW_MARGIN`] characters (a quarter of a window shorter than 256, at least one),
+//! labelled without the text after them, end none of its kept tokens but one that
+//! starts in the window's first half: they are labelled again by the next window. The
+//! tokens of a window are kept, the first rule that applies deciding: up to its last
+//! sentence end before those characters, if that token is its last or ends in the
+//! window's second half (of its characters); all of them, if its last token starts in
+//! the window's first half (a window of one token included); up to the last token that
+//! ends in the second half before the last characters; up to the last token that
+//! starts in the first half, if it ends in the second half; up to the last token that
+//! ends before the last characters (whitespace follows it into the second half); else
+//! none (the next window starts at the first token, in the second half). The next
+//! window starts right after the
 //! last kept token (so tokens it labels again start in the previous window's second
 //! half, or after whitespace: a network that finds boundaries only near a window's
 //! start, as on text without whitespace, does not label each character many times
@@ -174,9 +178,10 @@ pub const MAX_WINDOW: usize = 1 << 16;
 /// is labelled again by the next window (see the module's documentation).
 pub const WINDOW_MARGIN: usize = 64;
 
-/// [`WINDOW_MARGIN`], or a quarter of a smaller window.
+/// [`WINDOW_MARGIN`], or a quarter of a smaller window (at least 1: a token that ends
+/// where the window ends may go on after it).
 fn window_margin(window: usize) -> usize {
-    WINDOW_MARGIN.min(window / 4)
+    WINDOW_MARGIN.min(window / 4).max(1)
 }
 
 /// The window, in characters, that `postag tag --format raw` and the Python package
@@ -942,46 +947,55 @@ impl<'a> Segmenter<'a> {
                 // What the next window labels again starts in this one's second half,
                 // or after whitespace (else a network that finds boundaries only near a
                 // window's start, as on text without whitespace, would label each
-                // character many times over). The labels of the window's last
-                // characters were read without the text after them: a boundary counts
-                // only where it is settled, `margin` characters or more before the
-                // window's end. A settled sentence end counts where it ends the last
-                // token or lies in the second half; else a last token that starts in
-                // the first half is kept (cut where the window ends); else the tokens
-                // up to the last settled one in the second half. Characters count:
-                // `at(b)` is the character of byte `b` of the text.
+                // character many times over). The labels of the window's last `margin`
+                // characters were read without the text after them: a token end there
+                // is not settled. In order: the last settled sentence end, if it ends
+                // the last token or lies in the second half; all the tokens, if the
+                // last one starts in the first half (cut where the window ends); the
+                // last settled token that ends in the second half; the last token that
+                // starts in the first half, if it ends in the second half (it spans the
+                // middle); the last settled token, whitespace reaching from it into the
+                // second half; else none, the next window starting at the first token
+                // (which starts in the second half). Characters count: `at(b)` is the
+                // character of byte `b` of the text.
                 let n = offsets.len() - 1;
                 let margin = window_margin(window);
                 let at = |b: u32| offsets.partition_point(|&o| (o as usize) < b as usize - pos);
                 let in_first_half = |b: u32| 2 * at(b) < n;
                 let settled = |b: u32| at(b) + margin <= n;
-                let sentence_end = room[..count]
+                let toks = &room[..count];
+                let sentence_end = toks
                     .iter()
                     .rposition(|t| t.flags & TOKEN_SENTENCE_END != 0 && settled(t.end))
-                    .filter(|&i| i + 1 == count || !in_first_half(room[i].end));
-                let keep_last = count == 1 || count > 1 && in_first_half(room[count - 1].start);
-                let last_settled = || {
-                    room[..count]
-                        .iter()
-                        .rposition(|t| settled(t.end))
-                        .filter(|&i| !in_first_half(room[i].end))
+                    .filter(|&i| i + 1 == count || !in_first_half(toks[i].end));
+                let keep_last = count == 1 || count > 1 && in_first_half(toks[count - 1].start);
+                let last_settled = toks.iter().rposition(|t| settled(t.end));
+                let keep_through = |i: usize| (i + 1, toks[i].end as usize);
+                let kept = match sentence_end {
+                    _ if count == 0 => Some((0, pos + end)),
+                    Some(i) => Some(keep_through(i)),
+                    None if keep_last => None,
+                    None => last_settled
+                        .filter(|&i| !in_first_half(toks[i].end))
+                        .or_else(|| {
+                            toks.iter()
+                                .rposition(|t| in_first_half(t.start))
+                                .filter(|&i| !in_first_half(toks[i].end))
+                        })
+                        .or(last_settled)
+                        .map(keep_through)
+                        .or(Some((0, toks[0].start as usize)))
+                        // (Never reached: the first token starts in the second half.)
+                        .filter(|&(_, next)| next > pos),
                 };
-                match sentence_end {
-                    Some(i) => (i + 1, room[i].end as usize),
-                    None if keep_last => {
-                        let t = &mut room[count - 1];
-                        let next = t.end as usize;
-                        if text[next..].starts_with(|c: char| !c.is_whitespace()) {
-                            t.flags |= TOKEN_CUT;
-                        }
-                        (count, next)
+                kept.unwrap_or_else(|| {
+                    let t = &mut room[count - 1];
+                    let next = t.end as usize;
+                    if text[next..].starts_with(|c: char| !c.is_whitespace()) {
+                        t.flags |= TOKEN_CUT;
                     }
-                    None => match last_settled() {
-                        Some(i) => (i + 1, room[i].end as usize),
-                        None if count >= 2 => (count - 1, room[count - 2].end as usize),
-                        None => (0, pos + end),
-                    },
-                }
+                    (count, next)
+                })
             };
             written += keep;
             pos = next;

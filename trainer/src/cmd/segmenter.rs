@@ -99,7 +99,9 @@ pub fn multiword_table(
     table.sort();
     if let (n, Some((line, form))) = left_out {
         eprintln!(
-            "warning: {}: {n} multiword tokens whose form or words hold a control character{}              (the first {form:?}, in the sentence at line {line}) are left out of the              multiword table",
+            "warning: {}: multiword tokens whose form or words hold a control character{} \
+             are left out of the multiword table: {n} (the first {form:?}, in the sentence \
+             at line {line})",
             path.display(),
             if spaces { "" } else { " or whitespace" }
         );
