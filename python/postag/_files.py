@@ -17,8 +17,9 @@ def _descriptor(path: str) -> Optional[int]:
     one of them), if it names one."""
     for _ in range(40):
         name = os.path.basename(path)
-        if name.isdigit() and _fd_directory(os.path.realpath(os.path.dirname(path) or ".")):
-            return int(name)
+        if name.isascii() and name.isdigit():
+            if _fd_directory(os.path.realpath(os.path.dirname(path) or ".")):
+                return int(name)
         try:
             target = os.readlink(path)
         except OSError:
