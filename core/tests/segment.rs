@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::segmenter::{blob, run, weights};
+
 use postag_core::format::{self, DType, Header, LstmPart, Role, SegPart, TensorEntry, TensorTable};
 use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
 use postag_core::segment::{
@@ -10,19 +12,6 @@ use postag_core::segment::{
 use postag_core::tensor::Storage;
 use postag_core::{Error, Model};
 use proptest::prelude::*;
-
-/// Deterministic pseudo-random weights.
-fn weights(n: usize, seed: u32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x % 2001) as f32 / 1000.0 - 1.0
-        })
-        .collect()
-}
 
 /// A segmenter over "abc .!" with random weights; `bias` is added to the output bias of
 /// each class (to force a label).
@@ -56,19 +45,6 @@ fn seg(bidirectional: bool, spaces: bool, bias: [f32; 5]) -> SegmenterWeights {
             ("du".into(), vec!["de".into(), "le".into()]),
         ],
     }
-}
-
-fn blob(s: &SegmenterWeights) -> Vec<u8> {
-    with_segmenter(&common::tiny::blob(), Some(s), Storage::F32).unwrap()
-}
-
-fn run(s: &Segmenter<'_>, text: &str, window: usize) -> Vec<SegToken> {
-    let mut scratch = vec![0u8; s.scratch_bytes(window).unwrap()];
-    let mut out = vec![SegToken::default(); text.chars().count()];
-    let r = s.segment(text, window, &mut scratch, &mut out).unwrap();
-    assert_eq!(r.consumed, text.len());
-    out.truncate(r.tokens);
-    out
 }
 
 /// Tokens plus the bytes between them are the text; the bytes between are whitespace;

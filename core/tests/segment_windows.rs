@@ -7,9 +7,10 @@
 
 mod common;
 
-use postag_core::segment::build::{with_segmenter, SegCell, SegmenterWeights};
+use common::segmenter::{blob, run, weights};
+
+use postag_core::segment::build::{SegCell, SegmenterWeights};
 use postag_core::segment::{SegToken, Segmenter, TOKEN_CUT, TOKEN_MULTIWORD, TOKEN_SENTENCE_END};
-use postag_core::tensor::Storage;
 use proptest::prelude::*;
 
 /// The class each character gets from the context-free segmenter (0: no boundary, 1:
@@ -78,19 +79,6 @@ fn ctx_free(spaces: bool) -> SegmenterWeights {
     }
 }
 
-/// `n` pseudo-random weights in [-1, 1] (xorshift from `seed`).
-fn weights(n: usize, seed: u32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x % 2001) as f32 / 1000.0 - 1.0
-        })
-        .collect()
-}
-
 /// A random bidirectional segmenter (hidden 3) whose labels depend on context.
 fn ctx(spaces: bool, bias: [f32; 5], seed: u32) -> SegmenterWeights {
     let (dim, h) = (4, 3);
@@ -121,19 +109,6 @@ fn ctx(spaces: bool, bias: [f32; 5], seed: u32) -> SegmenterWeights {
         out_b,
         multiwords: vec![],
     }
-}
-
-fn blob(s: &SegmenterWeights) -> Vec<u8> {
-    with_segmenter(&common::tiny::blob(), Some(s), Storage::F32).unwrap()
-}
-
-fn run(s: &Segmenter<'_>, text: &str, window: usize) -> Vec<SegToken> {
-    let mut scratch = vec![0u8; s.scratch_bytes(window).unwrap()];
-    let mut out = vec![SegToken::default(); text.chars().count()];
-    let r = s.segment(text, window, &mut scratch, &mut out).unwrap();
-    assert_eq!(r.consumed, text.len());
-    out.truncate(r.tokens);
-    out
 }
 
 /// The tokens, in order and with whitespace only between and around them, rebuild

@@ -6,6 +6,9 @@ pub mod exercise;
 // Only the tag_batch_iter tests read sentences through it.
 #[allow(dead_code)]
 pub mod shifting;
+// Only the segmentation tests build segmenters.
+#[allow(dead_code)]
+pub mod segmenter;
 // Not every test file builds the tiny model.
 #[allow(dead_code)]
 pub mod tiny;
