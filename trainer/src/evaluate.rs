@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use postag_core::vocab::word_chars;
-use postag_core::{Error, Model};
+use postag_core::{CharNet, Error, Model};
 use serde::Serialize;
 
 use crate::conllu::{Sentence, TagColumn, Word};
@@ -179,33 +179,49 @@ pub fn warn_unknown_tags(
 /// a character not in its char vocabulary, where the model has no unknown entry for it.
 /// (Tagging would fail on it too, naming only the sentence.)
 pub fn check_vocabulary(model: &Model<'_>, sentences: &[Sentence], source: &str) -> Result<()> {
-    let config = model.config();
-    let unknown_words = config.words.unknown.is_none();
-    // The char net, and the characters of a word it reads, when it has no unknown row.
-    let chars = config
-        .chars
-        .filter(|c| c.unknown.is_none())
-        .and_then(|c| Some((model.chars()?, c.max_word_chars as usize)));
-    if !unknown_words && chars.is_none() {
+    let Some(readable) = Readable::new(model) else {
         return Ok(());
-    }
+    };
     for w in sentences.iter().flat_map(|s| &s.words) {
-        let error = if model.word_row(&w.form).is_none() {
-            Some(Error::UnknownWord)
-        } else {
-            chars
-                .filter(|(net, max)| word_chars(&w.form, *max).any(|c| net.row(c).is_none()))
-                .map(|_| Error::UnknownChar)
-        };
-        if let Some(e) = error {
-            bail!(
-                "{source}:{}: {}",
-                w.line_number,
-                model.explain(&[w.form.as_str()], e)
-            );
-        }
+        readable.check(&w.form, || format!("{source}:{}", w.line_number))?;
     }
     Ok(())
+}
+
+/// Which words a model without an unknown-word or unknown-char entry can read.
+pub struct Readable<'a, 'm> {
+    model: &'a Model<'m>,
+    // The char net and how many characters of a word it reads, when it has no
+    // unknown row.
+    chars: Option<(&'a CharNet<'m>, usize)>,
+}
+
+impl<'a, 'm> Readable<'a, 'm> {
+    /// `None` when `model` reads every word (it has the unknown entries it needs).
+    pub fn new(model: &'a Model<'m>) -> Option<Self> {
+        let config = model.config();
+        let unknown_words = config.words.unknown.is_none();
+        let chars = config
+            .chars
+            .filter(|c| c.unknown.is_none())
+            .and_then(|c| Some((model.chars()?, c.max_word_chars as usize)));
+        (unknown_words || chars.is_some()).then_some(Readable { model, chars })
+    }
+
+    /// An error naming `word` at `place()` (`file:line`) if the model cannot read it.
+    pub fn check(&self, word: &str, place: impl FnOnce() -> String) -> Result<()> {
+        let error = if self.model.word_row(word).is_none() {
+            Some(Error::UnknownWord)
+        } else {
+            self.chars
+                .filter(|(net, max)| word_chars(word, *max).any(|c| net.row(c).is_none()))
+                .map(|_| Error::UnknownChar)
+        };
+        match error {
+            Some(e) => bail!("{}: {}", place(), self.model.explain(&[word], e)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// `a / b`, or `None` for `b == 0`.

@@ -479,12 +479,18 @@ pub fn utf8(bytes: Vec<u8>, name: &str) -> Result<String> {
         let ok = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         // Lines end at LF, CR LF or a lone CR (`postag_core::segment::lines`).
         let ok = std::str::from_utf8(ok).unwrap_or_default();
-        let line = postag_core::segment::lines(ok)
-            .filter(|l| l.ends_with(['\n', '\r']))
-            .count()
-            + 1;
-        anyhow::anyhow!("{name}:{line}: invalid UTF-8")
+        anyhow::anyhow!("{name}:{}: invalid UTF-8", line_at(ok, ok.len()))
     })
+}
+
+/// The line (from 1) of `text` that byte `offset` is on; lines end at LF, CR LF or a
+/// lone CR ([`postag_core::segment::lines`]).
+pub fn line_at(text: &str, offset: usize) -> usize {
+    let before = text.get(..offset).unwrap_or(text);
+    postag_core::segment::lines(before)
+        .filter(|l| l.ends_with(['\n', '\r']))
+        .count()
+        + 1
 }
 
 /// A sibling path with `suffix` appended to the file name (`m.postag` -> `m.postag.report.json`).

@@ -296,12 +296,15 @@ pub const RAW_PART_BYTES: usize = 1 << 18;
 /// windows at a time: [`SentenceIter`]). The output is that of the whole text at once
 /// (tested): sentence numbers and offsets count in the whole text. With more than one
 /// thread, the segmenter runs on a thread of its own, a part ahead of the tagger (which
-/// takes `threads` workers): at most two parts wait between them.
+/// takes `threads` workers): at most two parts wait between them. Errors name the
+/// model `name`, or the input `input` and the line of a word the model cannot read
+/// (a model without an unknown-word or unknown-char entry).
 #[allow(clippy::too_many_arguments)]
 pub fn tag_raw(
     model: &Model<'_>,
     seg: &Segmenter<'_>,
     name: &str,
+    input: &str,
     text: &str,
     presegmented: bool,
     format: RawFormat,
@@ -311,6 +314,8 @@ pub fn tag_raw(
 ) -> Result<()> {
     let mut writer = PartWriter {
         model,
+        readable: crate::evaluate::Readable::new(model),
+        input,
         text,
         format,
         threads,
@@ -404,6 +409,10 @@ fn segment_parts(
 /// the next part's first token is known (its last token's whitespace runs up to there).
 struct PartWriter<'a, 'm, 's> {
     model: &'a Model<'m>,
+    // The words the model reads, if not all.
+    readable: Option<crate::evaluate::Readable<'a, 'm>>,
+    // The input's name and text.
+    input: &'a str,
     text: &'a str,
     format: RawFormat,
     threads: usize,
@@ -418,6 +427,14 @@ impl PartWriter<'_, '_, '_> {
     /// Tags `part` and writes the one before it.
     fn add(&mut self, part: Result<Vec<SysSentence>>) -> Result<()> {
         let mut part = part?;
+        if let Some(readable) = &self.readable {
+            for t in part.iter().flat_map(|s| &s.tokens) {
+                for w in &t.words {
+                    let line = || crate::fsio::line_at(self.text, t.start);
+                    readable.check(w, || format!("{}:{}", self.input, line()))?;
+                }
+            }
+        }
         tag_from(self.model, &mut part, self.done, self.threads)?;
         if let Some((previous, before)) = self.pending.take() {
             self.write(&previous, before, part[0].tokens[0].start)?;

@@ -98,9 +98,9 @@ fn eval_json_is_null_where_nothing_is_counted() {
 }
 
 /// A word a model without an unknown-word entry (or a character one without an
-/// unknown-char entry) cannot read is named with its own line of the CoNLL-U input, by
-/// `eval`, `bench` and `tag --format conllu` (a file or standard input), not with its
-/// sentence's first line.
+/// unknown-char entry) cannot read is named with its own line of the input, by `eval`,
+/// `bench`, `tag --format conllu` and `tag --format raw` (a file or standard input),
+/// not with its sentence's first line or number.
 #[test]
 fn a_word_outside_the_vocabulary_is_named_with_its_own_line() {
     let dir = workdir("eval-oov-line");
@@ -139,6 +139,33 @@ fn a_word_outside_the_vocabulary_is_named_with_its_own_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains(&format!("<stdin>:9: {said}")),
+        "{err}"
+    );
+
+    // Raw text: the input's line of the word (after the segmenter), not a sentence
+    // number of the output.
+    let one = "# text = E E\n1\tE\t_\tVERB\t_\t_\t_\t_\t_\t_\n2\tE\t_\tDET\t_\t_\t_\t_\t_\t_\n\n";
+    std::fs::write(dir.join("seg.conllu"), one.repeat(8)).unwrap();
+    let seg = ["segmenter", "--model", "w.postag", "--train", "seg.conllu"];
+    common::succeeded(
+        &[],
+        common::run_with_input(
+            &dir,
+            &[&seg[..], &["--steps", "5", "-o", "ws.postag"]].concat(),
+            b"",
+        ),
+    );
+    std::fs::write(dir.join("in.txt"), "E E\n\nE\r\nhello E\n").unwrap();
+    let raw = ["tag", "--model", "ws.postag", "--format", "raw"];
+    let err = common::fails(&dir, &[&raw[..], &["--input", "in.txt"]].concat());
+    assert!(
+        err.contains("in.txt:4: word \"") && err.contains("is not in the model's vocabulary"),
+        "{err}"
+    );
+    let out = common::run_with_input(&dir, &raw, b"E\nE\n\nhello\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("<stdin>:4: word \""),
         "{err}"
     );
 

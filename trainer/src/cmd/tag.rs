@@ -183,6 +183,7 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
                 &model,
                 &seg,
                 model_file.name(),
+                &name,
                 text,
                 presegmented,
                 format,
