@@ -365,6 +365,23 @@ pub fn require_tags(
     Ok(())
 }
 
+/// The 17 universal part-of-speech tags of UD (universaldependencies.org/u/pos).
+pub const UD_UPOS: [&str; 17] = [
+    "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
+    "PUNCT", "SCONJ", "SYM", "VERB", "X",
+];
+
+/// The words of `sentences` whose UPOS is none of [`UD_UPOS`] (a typo, another tag
+/// set in the UPOS column): how many, and the first.
+pub fn non_ud_upos(sentences: &[Sentence]) -> (usize, Option<&Word>) {
+    let mut words = sentences
+        .iter()
+        .flat_map(|s| &s.words)
+        .filter(|w| !UD_UPOS.contains(&w.upos.as_str()));
+    let first = words.next();
+    (first.map_or(0, |_| 1 + words.count()), first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, import_torch, ok, postag, succeeded, torch_fixture_files};
+use common::{fails, import_torch, ok, postag, run, succeeded, torch_fixture_files};
 
 use postag_core::Model;
 use postag_testutil::{conllu_head as slice, shared, torch_fixtures, workdir};
@@ -1174,5 +1174,48 @@ fn init_data_errors_name_the_file_and_line() {
         "{err}"
     );
     assert!(!dir.join("m.postag").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// UPOS values outside UD's 17 tags (a typo, another tag set) are learned, with a
+/// warning naming the first one's line and how many words have one; UD's tags get none.
+#[test]
+fn upos_tags_outside_ud_are_warned_about() {
+    let dir = workdir("train-non-ud-upos");
+    let word =
+        |id: usize, form: &str, upos: &str| format!("{id}\t{form}\t_\t{upos}\t_\t_\t_\t_\t_\t_\n");
+    let good = [word(1, "dogs", "NOUN"), word(2, "bark", "VERB")].concat() + "\n";
+    let bad = [word(1, "cats", "NOUNX"), word(2, "purr", "VERB")].concat() + "\n";
+    std::fs::write(dir.join("good.conllu"), good.repeat(3)).unwrap();
+    std::fs::write(
+        dir.join("bad.conllu"),
+        [good.clone(), bad.clone(), bad].concat(),
+    )
+    .unwrap();
+    let train = |data: &str, out: &str| {
+        let args = [
+            "train",
+            "--train",
+            data,
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--no-segmenter",
+            "-o",
+            out,
+        ];
+        let output = run(&dir, &args);
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let err = train("bad.conllu", "bad.postag");
+    assert!(
+        err.contains("bad.conllu:4: UPOS \"NOUNX\" is not one of UD's 17 tags; each tag outside them (on 2 of 6 words)"),
+        "{err}"
+    );
+    let err = train("good.conllu", "good.postag");
+    assert!(!err.contains("UD's 17"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -56,7 +56,7 @@ fn parameters(p: &Params) -> usize {
 }
 
 /// Reads training or dev data: every word tagged in `column`, at least one word, no
-/// sentence longer than the core tags in one call.
+/// sentence longer than the core tags in one call; warns of UPOS tags outside UD's.
 fn read_data(
     path: &Path,
     column: TagColumn,
@@ -69,6 +69,16 @@ fn read_data(
     conllu::require_tags(&sentences, column, path)?;
     if sentences.iter().all(|s| s.words.is_empty()) {
         bail!("{} has no words", path.display());
+    }
+    if let (TagColumn::Upos, (n, Some(first))) = (column, conllu::non_ud_upos(&sentences)) {
+        eprintln!(
+            "warning: {}:{}: UPOS {:?} is not one of UD's 17 tags; each tag outside them \
+             (on {n} of {} words) is learned as a tag of its own",
+            path.display(),
+            first.line_number,
+            first.upos,
+            sentences.iter().map(|s| s.words.len()).sum::<usize>()
+        );
     }
     Ok(sentences)
 }
