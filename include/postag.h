@@ -1,5 +1,6 @@
 /*
- * postag: an embeddable LSTM part-of-speech tagger. C99 and C++ compatible.
+ * postag: an embeddable LSTM part-of-speech tagger. For C99 (and later) and C++11
+ * (and later).
  *
  * Link libpostag.a (and, on a hosted target, the libraries that
  * `cargo rustc -p postag-ffi --release --lib --crate-type staticlib -- --print native-static-libs`
@@ -11,7 +12,9 @@
  * - Inputs come first, then buffers the call both reads and writes (state, scratch),
  *   then outputs, last. Every pointer to a buffer is followed by its length, in
  *   elements (a pointer to one value, a `*_out` result or the model, has none).
- * - Outputs (and a state) are written only when the call returns POSTAG_STATUS_OK.
+ * - Outputs (and a state) are written only when the call returns POSTAG_STATUS_OK
+ *   (one exception: postag_segment's tokens_out on POSTAG_STATUS_NON_FINITE_SCORE,
+ *   a check that no valid blob fails).
  * - A `const` pointer is never written through.
  * - The caller owns all memory: the model object, the blob, the scratch buffer, the
  *   outputs. The library never allocates (but once, in a host build: the first
@@ -45,6 +48,13 @@
  * Defined on targets with 32-bit pointers: selects the POSTAG_MODEL_SIZE of such targets.
  */
 #define POSTAG_POINTER_32
+#endif
+
+/* Before C23, postag_status is a typedef of uint32_t beside the tag of its values'
+ * enum, valid C that GCC's -Wc++-compat reports; the pragma keeps it to this header. */
+#if defined(__GNUC__) && !defined(__cplusplus)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wc++-compat"
 #endif
 
 /**
@@ -672,8 +682,9 @@ postag_status postag_text_size(const struct postag_model *model,
  * `POSTAG_STATUS_OUTPUT_TOO_SMALL`; nothing is written then.
  * `POSTAG_STATUS_NON_FINITE_SCORE` if a character's scores were NaN or infinite (a
  * check only: a blob's values are within 2^48, where no sum overflows);
- * `*n_tokens_out` and `*consumed_out` are not written then, and `tokens_out` holds no
- * result.
+ * `*n_tokens_out` and `*consumed_out` are not written then, and `tokens_out` may have
+ * been written in part (the one exception to the rule that outputs are written only on
+ * success).
  *
  * # Safety
  * `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;
@@ -790,7 +801,9 @@ postag_status postag_status_message(uint32_t status, char *buf, size_t buf_len, 
  * tags) per token; `V = 2T + ceil(n*T/2)` for CRF models (else 0); `S = 2 * layers *
  * hidden` for a unidirectional word LSTM (else 0); `Ww` and `Wc` the word and char
  * LSTMs' working memory, defined in `core/README.md` ("Memory") from the model's
- * dimensions (`postag_model_info`). It grows linearly with `n`.
+ * dimensions (`postag_model_info`). It grows linearly with `n` from 8 tokens on (below
+ * 8, the LSTMs' working memory grows with `n` too: their inputs are projected up to 8
+ * tokens at a time).
  *
  * # Safety
  * `model` must point to a loaded or zeroed `postag_model` whose blob is still valid;
@@ -995,3 +1008,7 @@ postag_status postag_step(const struct postag_model *model,
 #endif  // __cplusplus
 
 #endif  /* POSTAG_H */
+
+#if defined(__GNUC__) && !defined(__cplusplus)
+#pragma GCC diagnostic pop
+#endif

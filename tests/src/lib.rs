@@ -209,7 +209,14 @@ pub fn fixture_sentences(expected: &Value) -> Vec<Vec<String>> {
 }
 
 /// Flags every C test program is compiled with: the header must pass them.
-pub const C_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+pub const C_FLAGS: &[&str] = &[
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-pedantic",
+    "-Wc++-compat",
+];
 /// Flags of the C++ translation unit.
 pub const CXX_FLAGS: &[&str] = &["-std=c++11", "-Wall", "-Wextra", "-Werror"];
 
