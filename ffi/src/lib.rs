@@ -6,7 +6,9 @@
 //! - Every function returns a [`postag_status`]; `POSTAG_STATUS_OK` is 0.
 //! - Inputs come first, outputs last; every pointer to a buffer is followed by its
 //!   length (a pointer to one value, a `*_out` result or the model, has none).
-//! - Outputs are written only when the call returns `POSTAG_STATUS_OK`.
+//! - Outputs are written only when the call returns `POSTAG_STATUS_OK` (one exception:
+//!   `postag_segment`'s `tokens_out` on `POSTAG_STATUS_NON_FINITE_SCORE`, a check that
+//!   no valid blob fails).
 //! - A `const` pointer is never written through.
 //! - The caller owns all memory (the model object, the scratch buffer, the outputs);
 //!   the library never allocates (but once, in a host build: the first kernel call reads

@@ -297,8 +297,9 @@ pub unsafe extern "C" fn postag_text_size(
 /// `POSTAG_STATUS_OUTPUT_TOO_SMALL`; nothing is written then.
 /// `POSTAG_STATUS_NON_FINITE_SCORE` if a character's scores were NaN or infinite (a
 /// check only: a blob's values are within 2^48, where no sum overflows);
-/// `*n_tokens_out` and `*consumed_out` are not written then, and `tokens_out` holds no
-/// result.
+/// `*n_tokens_out` and `*consumed_out` are not written then, and `tokens_out` may have
+/// been written in part (the one exception to the rule that outputs are written only on
+/// success).
 ///
 /// # Safety
 /// `model` as in `postag_scratch_size`; `text` valid for reads of `text_len` bytes;

@@ -23,7 +23,9 @@ const _: () = assert!(POSTAG_MAX_TOKENS == postag_core::MAX_TOKENS);
 /// tags) per token; `V = 2T + ceil(n*T/2)` for CRF models (else 0); `S = 2 * layers *
 /// hidden` for a unidirectional word LSTM (else 0); `Ww` and `Wc` the word and char
 /// LSTMs' working memory, defined in `core/README.md` ("Memory") from the model's
-/// dimensions (`postag_model_info`). It grows linearly with `n`.
+/// dimensions (`postag_model_info`). It grows linearly with `n` from 8 tokens on (below
+/// 8, the LSTMs' working memory grows with `n` too: their inputs are projected up to 8
+/// tokens at a time).
 ///
 /// # Safety
 /// `model` must point to a loaded or zeroed `postag_model` whose blob is still valid;

@@ -876,7 +876,8 @@ impl<'a> Segmenter<'a> {
     /// [`Segmenter::persistent_scratch_bytes`], fewer projections). A window of 0 or above
     /// [`MAX_WINDOW`] is [`Error::InvalidWindow`]; a text of 4 GiB or more
     /// [`Error::TextTooLong`]; a character whose scores overflow f32 (NaN or infinite:
-    /// weights too large) [`Error::NonFiniteScore`].
+    /// weights too large) [`Error::NonFiniteScore`] (`out` may then hold the tokens of
+    /// earlier windows; the other errors come before anything is written).
     pub fn segment(
         &self,
         text: &str,
