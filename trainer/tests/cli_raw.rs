@@ -479,8 +479,10 @@ fn raw_text_written_part_by_part_is_the_whole_text_written_at_once() {
                 {
                     let mut out = Vec::new();
                     let (f, pre) = (format, presegmented);
-                    pipeline::tag_raw(&model, &seg, "m", text, pre, f, threads, part, &mut out)
-                        .unwrap();
+                    pipeline::tag_raw(
+                        &model, &seg, "m", "t", text, pre, f, threads, part, &mut out,
+                    )
+                    .unwrap();
                     assert_eq!(
                         String::from_utf8(out).unwrap(),
                         expected,
