@@ -484,6 +484,23 @@ pub struct RawBlob<'a> {
     pub payload: &'a [u8],
 }
 
+/// Reads a blob from `reader` (a model file): past its first bytes only if they are
+/// the [`MAGIC`], so that what is no blob (`/dev/zero`, a large unrelated file) is not
+/// read to its end; the blob's checks are the loader's.
+#[cfg(feature = "std")]
+pub fn read_blob(reader: &mut impl std::io::Read) -> std::io::Result<std::vec::Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = std::vec::Vec::new();
+    reader
+        .by_ref()
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut bytes)?;
+    if bytes == MAGIC {
+        reader.read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
+}
+
 /// Offset of the payload for a header of `header_len` bytes.
 pub fn payload_start(header_len: usize) -> Option<usize> {
     let end = PREAMBLE_LEN.checked_add(header_len)?;

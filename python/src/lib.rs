@@ -409,7 +409,10 @@ impl Model {
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let name = path.display().to_string();
         let loaded = py.detach(|| -> PyResult<Loaded> {
-            let bytes = std::fs::read(&path).map_err(|e| os_error(&e, &name))?;
+            // Past its first bytes only if they are a blob's magic (`/dev/zero` is no
+            // model, and is not read to the end).
+            let read = || postag_core::format::read_blob(&mut std::fs::File::open(&path)?);
+            let bytes = read().map_err(|e| os_error(&e, &name))?;
             Loaded::owned(bytes.into_boxed_slice())
                 .map_err(|e| PostagError::new_err(format!("{name}: {e}")))
         })?;

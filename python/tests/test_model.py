@@ -104,6 +104,10 @@ def test_errors_carry_the_core_message(model, tmp_path):
         postag.Model.load(bad)
     with pytest.raises(FileNotFoundError, match="missing.postag"):
         postag.Model.load(tmp_path / "missing.postag")
+    # What is no model is refused by its first bytes, not read to its end.
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(postag.PostagError, match="/dev/zero: .*bad magic"):
+            postag.Model.load("/dev/zero")
     with pytest.raises(FileNotFoundError, match="No such file") as missing:
         postag.Model.load("")
     assert (missing.value.errno, missing.value.filename) == (errno.ENOENT, "")

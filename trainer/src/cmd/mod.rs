@@ -31,18 +31,7 @@ impl ModelFile {
     /// Reads the model file at `path`: past its first bytes only if they are a model
     /// blob's magic (`--model /dev/zero` is no model, and is not read to the end).
     pub fn read(path: &Path) -> Result<Self> {
-        use std::io::Read;
-        let read = || -> std::io::Result<Vec<u8>> {
-            let mut file = std::fs::File::open(path)?;
-            let mut bytes = Vec::new();
-            file.by_ref()
-                .take(postag_core::format::MAGIC.len() as u64)
-                .read_to_end(&mut bytes)?;
-            if bytes == postag_core::format::MAGIC {
-                file.read_to_end(&mut bytes)?;
-            }
-            Ok(bytes)
-        };
+        let read = || postag_core::format::read_blob(&mut std::fs::File::open(path)?);
         let bytes = read().with_context(|| format!("cannot read model {}", path.display()))?;
         Ok(ModelFile {
             name: path.display().to_string(),
