@@ -17,7 +17,26 @@ shared filesystem), and every worker needs `pip install postag` (the same wheel)
 import argparse
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+
+def shard_outputs(shards: Sequence[str], out_dir: str) -> List[Tuple[str, str]]:
+    """Each shard's absolute path and its output's, OUT_DIR/<shard file name>. Raises
+    ValueError when two shards have the same file name or an output would replace a
+    shard."""
+    pairs = [
+        (os.path.abspath(src), os.path.abspath(os.path.join(out_dir, os.path.basename(src))))
+        for src in shards
+    ]
+    named: Dict[str, str] = {}
+    shard_files = {os.path.realpath(src): src for src, _ in pairs}
+    for src, out in pairs:
+        if out in named:
+            raise ValueError(f"{named[out]} and {src} would both be written to {out}")
+        named[out] = src
+        if os.path.realpath(out) in shard_files:
+            raise ValueError(f"{out} would replace the shard {shard_files[os.path.realpath(out)]}")
+    return pairs
 
 
 def tag_shards(
@@ -28,19 +47,20 @@ def tag_shards(
 ) -> List[Dict[str, Any]]:
     """Tags every shard on the cluster behind `client` (a `distributed.Client`), writing
     OUT_DIR/<shard file name>; returns each shard's statistics (see
-    `postag.corpus.tag_jsonl_file`), in shard order."""
+    `postag.corpus.tag_jsonl_file`), in shard order. Raises ValueError, before any task
+    runs, as `shard_outputs` does."""
     import postag.corpus
 
     futures = [
         client.submit(
             postag.corpus.tag_jsonl_file,
-            os.path.abspath(src),
-            os.path.abspath(os.path.join(out_dir, os.path.basename(src))),
+            src,
+            out,
             None if model_path is None else os.path.abspath(model_path),
             1,  # one tagging thread per task: the cluster runs one task per core
             pure=False,
         )
-        for src in shards
+        for src, out in shard_outputs(shards, out_dir)
     ]
     return client.gather(futures)
 
@@ -54,6 +74,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     where.add_argument("--scheduler", help="address of a running Dask scheduler")
     where.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     args = parser.parse_args(argv)
+
+    try:
+        shard_outputs(args.shards, args.out)  # checked before a cluster starts
+    except ValueError as e:
+        parser.error(str(e))
 
     from distributed import Client, LocalCluster
 

@@ -259,3 +259,32 @@ def test_other_members_are_kept_and_a_float_python_cannot_hold_is_refused():
     # 128 levels are read and kept.
     deep = '{"tokens": ["Hi"], "x": ' + "[" * 127 + "]" * 127 + "}"
     assert json.loads(postag.corpus.tag_lines(model, [deep])[0])["tags"] == model.tag(["Hi"])
+
+
+def test_the_dask_example_refuses_shards_that_would_overwrite_each_other(tmp_path):
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import dask_tag_corpus
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+    for d in ("a", "b", "out"):
+        (tmp_path / d).mkdir()
+    a, b = tmp_path / "a" / "part-0.jsonl", tmp_path / "b" / "part-0.jsonl"
+    other = tmp_path / "a" / "part-1.jsonl"
+    for p in (a, b, other):
+        p.write_text('{"tokens": ["Hi"]}\n', encoding="utf-8")
+    out = str(tmp_path / "out")
+    assert dask_tag_corpus.shard_outputs([str(a), str(other)], out) == [
+        (str(a), os.path.join(out, "part-0.jsonl")),
+        (str(other), os.path.join(out, "part-1.jsonl")),
+    ]
+    with pytest.raises(ValueError, match="would both be written to"):
+        dask_tag_corpus.shard_outputs([str(a), str(b)], out)
+    # An output in the shards' own directory would replace the shard (checked before
+    # any task runs: there is no cluster here).
+    with pytest.raises(ValueError, match="would replace the shard"):
+        dask_tag_corpus.tag_shards(None, [str(a)], str(tmp_path / "a"))
+    with pytest.raises(SystemExit):
+        dask_tag_corpus.main(["--out", out, str(a), str(b)])
+    assert os.listdir(out) == []
