@@ -22,6 +22,8 @@ mod lowercase;
 mod model;
 pub mod segment;
 #[cfg(feature = "alloc")]
+pub mod summary;
+#[cfg(feature = "alloc")]
 pub mod synthetic;
 mod tagger;
 pub mod tensor;

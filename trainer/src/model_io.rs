@@ -3,7 +3,7 @@
 use anyhow::Result;
 use postag_core::builder::{BlobBuilder, BuildError};
 use postag_core::format::{CharConfig, Config, LstmPart, LstmShape, Net, Role, WordConfig};
-use postag_core::tensor::{Layout, Matrix, Storage};
+use postag_core::tensor::{Matrix, Storage};
 use postag_core::Model;
 
 use crate::nn::{Arch, Cell, CharArch, Crf, Params};
@@ -213,17 +213,4 @@ pub fn is_quantized(model: &Model<'_>) -> bool {
     model.storage() == Some(Storage::I8)
 }
 
-/// The layout of the word LSTM's weight matrices: `Some` when every one is in it,
-/// `None` when they differ (a blob written by hand).
-pub fn word_lstm_layout(model: &Model<'_>) -> Option<Layout> {
-    let stack = model.lstm();
-    let shape = stack.shape();
-    let mut layouts = (0..shape.layers as usize)
-        .flat_map(|l| (0..shape.directions()).map(move |d| (l, d)))
-        .flat_map(|(l, d)| {
-            let c = stack.cell(l, d);
-            [c.w_ih.layout(), c.w_hh.layout()]
-        });
-    let first = layouts.next()?;
-    layouts.all(|x| x == first).then_some(first)
-}
+pub use postag_core::summary::word_lstm_layout;

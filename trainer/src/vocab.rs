@@ -62,18 +62,7 @@ pub struct Vocab {
     pub column: TagColumn,
 }
 
-/// The names of the `format::NORMALIZE_*` flags set in `flags`, in order.
-pub fn normalize_names(flags: u8) -> Vec<&'static str> {
-    use postag_core::format::{NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE};
-    [
-        (NORMALIZE_LOWERCASE, "lowercase"),
-        (NORMALIZE_FOLD_DIGITS, "fold digits"),
-    ]
-    .into_iter()
-    .filter(|(f, _)| flags & f != 0)
-    .map(|(_, n)| n)
-    .collect()
-}
+pub use postag_core::summary::normalize_names;
 
 /// [`normalize_names`] as one phrase: "lowercase, fold digits", or "none".
 pub fn normalize_name(flags: u8) -> String {
