@@ -103,17 +103,24 @@ class Model:
     @property
     def tags(self) -> List[str]:
         """The tag names in the model's order (the columns of `scores`)."""
-    def info(self) -> Dict[str, Any]:
-        """Dimensions and options:
+    def info(self, tokens: int = 64) -> Dict[str, Any]:
+        """Dimensions, options and sizes (bytes), with the keys and values `postag
+        inspect --json --tokens TOKENS` prints:
 
-        name, blob_bytes, format_version (the blob's: 1, or 2 for an f32 word LSTM in
-        panels, what `export` writes), storage ("f32", "int8", or "mixed" for a blob
-        mixing both), tags (list), tag_column ("upos" or "xpos"), words (vocabulary
-        size), word_rows, word_dim,
-        unknown_word, lowercase, fold_digits, chars (None, or a dict with chars, rows,
-        dim, unknown_char, max_word_chars, lstm), lstm (hidden, layers, bidirectional),
-        crf, scratch_bytes_one_token (the core's working memory for a one-token
-        sentence, in bytes; it grows with the sentence: `postag inspect --tokens N`)."""
+        model (the name errors give), bytes (the blob's length), format_version (the
+        blob's: 1, or 2 for an f32 word LSTM in panels, what `export` writes), weights
+        ("f32", "int8", or "mixed f32 and int8"), word_lstm_layout ("rows", "panels" or
+        "mixed"), tag_column ("UPOS" or "XPOS"), tags (list), words (vocabulary, rows,
+        dim, unknown_row: int or None, normalize: a list of "lowercase", "fold
+        digits"), chars (None, or vocabulary, rows, dim, unknown_row, max_word_chars,
+        hidden, layers, bidirectional), lstm (hidden, layers, bidirectional), crf,
+        bytes_by_part (dict), scratch_tokens (`tokens`), scratch_bytes,
+        min_scratch_bytes, cached_scratch_bytes (the core's working memory for a
+        sentence of `tokens` tokens, in its three schedules), state_floats (None for a
+        model that cannot stream), segmenter (None, or bytes, chars, dim, hidden,
+        bidirectional, multiword_forms, spaces_in_tokens, weights).
+
+        Raises ValueError for `tokens` above MAX_TOKENS."""
     def to_bytes(self) -> bytes:
         """The model blob."""
     def __reduce__(self) -> Tuple[Any, Tuple[bytes, str]]: ...

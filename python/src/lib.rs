@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use postag_core::summary::Summary;
 use postag_core::tensor::Storage;
 use postag_core::torch::{self, ImportOptions, TorchTensor, TorchVocab};
 use postag_core::{Error, TagColumn, MAX_TOKENS};
@@ -16,7 +17,7 @@ use pyo3::exceptions::{
     PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyString, PyType};
+use pyo3::types::{PyByteArray, PyBytes, PyInt, PyList, PyMemoryView, PyString, PyType};
 
 mod blob;
 mod raw;
@@ -639,69 +640,21 @@ impl Model {
         PyList::new(py, self.tags.iter().map(|t| t.bind(py)))
     }
 
-    /// The model's dimensions and options as a dict (see the type stubs for the keys).
-    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let model = self.loaded.model();
-        let c = model.config();
-        let lstm = |s: postag_core::LstmShape| -> PyResult<Bound<'py, PyDict>> {
-            let d = PyDict::new(py);
-            d.set_item("hidden", s.hidden)?;
-            d.set_item("layers", s.layers)?;
-            d.set_item("bidirectional", s.bidirectional)?;
-            Ok(d)
-        };
-        let d = PyDict::new(py);
-        d.set_item("name", &self.name)?;
-        d.set_item("blob_bytes", model.blob_len())?;
-        // The blob's own version (it loaded, so it has one): 1 without f32 panels, else 2.
-        let version = postag_core::format::declared_version(self.loaded.bytes()).unwrap_or(0);
-        d.set_item("format_version", version)?;
-        d.set_item(
-            "storage",
-            match model.storage() {
-                Some(Storage::F32) => "f32",
-                Some(Storage::I8) => "int8",
-                None => "mixed",
-            },
-        )?;
-        d.set_item("tags", self.tags(py)?)?;
-        d.set_item(
-            "tag_column",
-            match c.tag_column {
-                TagColumn::Upos => "upos",
-                TagColumn::Xpos => "xpos",
-            },
-        )?;
-        d.set_item("words", model.vocab_len())?;
-        d.set_item("word_rows", c.words.rows)?;
-        d.set_item("word_dim", c.words.dim)?;
-        d.set_item("unknown_word", c.words.unknown.is_some())?;
-        d.set_item(
-            "lowercase",
-            c.words.normalize & postag_core::format::NORMALIZE_LOWERCASE != 0,
-        )?;
-        d.set_item(
-            "fold_digits",
-            c.words.normalize & postag_core::format::NORMALIZE_FOLD_DIGITS != 0,
-        )?;
-        let chars = match (c.chars, model.chars()) {
-            (Some(cc), Some(net)) => {
-                let ch = PyDict::new(py);
-                ch.set_item("chars", net.vocab_len())?;
-                ch.set_item("rows", cc.rows)?;
-                ch.set_item("dim", cc.dim)?;
-                ch.set_item("unknown_char", cc.unknown.is_some())?;
-                ch.set_item("max_word_chars", cc.max_word_chars)?;
-                ch.set_item("lstm", lstm(cc.lstm)?)?;
-                Some(ch)
-            }
-            _ => None,
-        };
-        d.set_item("chars", chars)?;
-        d.set_item("lstm", lstm(c.lstm)?)?;
-        d.set_item("crf", c.crf)?;
-        d.set_item("scratch_bytes_one_token", model.scratch_bytes(1))?;
-        Ok(d)
+    /// The model's dimensions, options and sizes as a dict: the keys and values of
+    /// `postag inspect --json` (see the type stubs), scratch sizes for sentences of
+    /// `tokens` tokens (0 to MAX_TOKENS; ValueError otherwise).
+    #[pyo3(signature = (tokens = 64))]
+    fn info<'py>(&self, py: Python<'py>, tokens: usize) -> PyResult<Bound<'py, PyAny>> {
+        if tokens > MAX_TOKENS {
+            return Err(PyValueError::new_err(format!(
+                "tokens must be at most {MAX_TOKENS}, not {tokens}"
+            )));
+        }
+        let summary = Summary::new(&self.name, self.loaded.bytes(), tokens)
+            .map_err(|e| PostagError::new_err(format!("{}: {e}", self.name)))?;
+        let json = serde_json::to_string(&summary)
+            .map_err(|e| PostagError::new_err(format!("{}: {e}", self.name)))?;
+        py.import("json")?.call_method1("loads", (json,))
     }
 
     /// The model blob (bytes): `Model.from_bytes(m.to_bytes())` is the same model.

@@ -135,7 +135,7 @@ def test_quantized_export_stays_close_to_the_f32_model():
     f32, _, _ = export_fixture(name)
     int8, _, _ = export_fixture(name, quantize=True)
     a, b = postag.Model.from_bytes(f32), postag.Model.from_bytes(int8)
-    assert b.info()["storage"] == "int8" and a.info()["storage"] == "f32"
+    assert b.info()["weights"] == "int8" and a.info()["weights"] == "f32"
     # The f32 word LSTM in panels (format version 2); int8 in rows (version 1).
     assert (a.info()["format_version"], b.info()["format_version"]) == (2, 1)
     assert len(int8) < len(f32)
@@ -148,9 +148,9 @@ def test_options_are_recorded_in_the_blob():
         "uni1_char_uni1_10", lowercase=True, fold_digits=True, max_word_chars=16, tag_column="xpos"
     )
     info = postag.Model.from_bytes(blob).info()
-    assert info["lowercase"] and info["fold_digits"]
+    assert info["words"]["normalize"] == ["lowercase", "fold digits"]
     assert info["chars"]["max_word_chars"] == 16
-    assert info["tag_column"] == "xpos"
+    assert info["tag_column"] == "XPOS"
 
 
 def test_bad_state_dicts_raise_the_core_message():

@@ -6,6 +6,7 @@ import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,16 +32,39 @@ def test_tags_and_info_describe_the_model(model):
     tags = model.tags
     assert len(tags) == 17 and "NOUN" in tags and tags == sorted(tags)
     info = model.info()
+    assert info["model"] == "the built-in English model"
     assert info["tags"] == tags
-    assert info["tag_column"] == "upos"
-    assert info["storage"] == "int8"
-    assert info["blob_bytes"] == len(model.to_bytes())
+    assert info["tag_column"] == "UPOS"
+    assert info["weights"] == "int8"
+    assert info["bytes"] == len(model.to_bytes())
     # int8 weights are stored in rows: a version 1 blob, which this library reads too.
     assert info["format_version"] == 1 and postag.FORMAT_VERSION == 2
-    assert info["lowercase"] and info["unknown_word"]
-    assert info["chars"]["lstm"]["bidirectional"] in (True, False)
+    assert info["words"]["normalize"] == ["lowercase", "fold digits"]
+    assert info["words"]["unknown_row"] == info["words"]["vocabulary"]
+    assert info["chars"]["bidirectional"] in (True, False)
     assert info["lstm"]["layers"] >= 1 and not info["crf"]
+    assert sum(info["bytes_by_part"].values()) == info["bytes"]
+    assert info["segmenter"]["bytes"] == info["bytes_by_part"]["segmenter"]
+    assert info["scratch_tokens"] == 64 and model.info(0)["scratch_bytes"] == 0
     assert "17 tags" in repr(model)
+
+
+def test_info_is_what_inspect_json_prints(model, postag_bin, tmp_path):
+    """One set of names: `Model.info(tokens)` equals `postag inspect --json --tokens`
+    for the shipped models."""
+    models = [(model, None)] + [
+        (postag.Model.load(p), p)
+        for p in sorted((Path(__file__).resolve().parents[2] / "models").glob("*.postag"))
+    ]
+    for m, path in models:
+        for tokens in (0, 1, 64, postag.MAX_TOKENS):
+            cmd = [str(postag_bin), "inspect", "--json", "--tokens", str(tokens)]
+            if path is not None:
+                cmd += ["--model", str(path)]
+            cli = json.loads(subprocess.run(cmd, capture_output=True, check=True).stdout)
+            assert m.info(tokens) == cli, (path, tokens)
+    with pytest.raises(ValueError, match="at most 4096"):
+        model.info(postag.MAX_TOKENS + 1)
 
 
 def test_scores_are_log_probabilities_whose_argmax_is_the_tag(model):
