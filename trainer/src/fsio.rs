@@ -211,6 +211,20 @@ pub fn names_stdin(path: &Path) -> bool {
     descriptor(path) == Some(0)
 }
 
+/// Whether `path` is a named pipe (FIFO).
+pub fn is_fifo(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Whether a write to `path` goes in place, with nothing beside it: a descriptor of this
 /// process (`/dev/stdout`), a device or a named pipe (`/dev/null`). Only a regular file
 /// (or a path to be created) is written under a temporary name and renamed.

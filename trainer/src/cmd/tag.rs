@@ -142,10 +142,16 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     let streamed = matches!(args.format, Format::Text | Format::Jsonl);
     // A regular file (a terminal may be both input and output).
     let non_empty_file = std::fs::metadata(input_path).is_ok_and(|m| m.is_file() && m.len() > 0);
-    if streamed && non_empty_file && output_path.is_some_and(|o| fsio::same_file(input_path, o)) {
+    let same = output_path.is_some_and(|o| fsio::same_file(input_path, o));
+    if same && streamed && non_empty_file {
         bail!(
             "cannot read {name}: it is also the output, which would be read again as it is written"
         );
+    }
+    // A named pipe as both: the answers would come back as input, or (read whole first)
+    // wait for a reader that is this process.
+    if same && fsio::is_fifo(input_path) {
+        bail!("cannot read {name}: the same named pipe is also the output");
     }
     // A file is written whole or not at all; standard output gets each chunk as it is done.
     let mut output = args.output.as_deref().map(AtomicFile::create).transpose()?;
