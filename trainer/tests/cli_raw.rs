@@ -102,6 +102,30 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
         &["tag", "--model", nano.to_str().unwrap(), "--format", "raw"],
     );
     assert!(e.contains("has no segmenter"), "{e}");
+    assert!(e.contains("`postag segmenter` adds one"), "{e}");
+    // Said before any input is read: standard input left open gets the answer at once.
+    let mut child = common::postag(&dir)
+        .args(["tag", "--model", nano.to_str().unwrap(), "--format", "raw"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let open_stdin = child.stdin.take();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "tag --format raw waited for its input before refusing the model"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(open_stdin);
+    let out = child.wait_with_output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("has no segmenter"),
+        "{e}"
+    );
     let m = model(&dir);
     let bad = dir.join("bad.txt");
     std::fs::write(&bad, b"ok\nstill ok\n\xff\n").unwrap();

@@ -128,6 +128,14 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     }
     let model_file = args.model.open()?;
     let model = model_file.load()?;
+    // Raw text needs the blob's segmenter: known before any input is read.
+    let seg = match args.format {
+        Format::Raw => Some(crate::pipeline::segmenter(
+            model_file.bytes(),
+            model_file.name(),
+        )?),
+        _ => None,
+    };
     let workers = threads(args.threads);
     let (name, mut input, bar) = open_input(args.input.as_ref())?;
     // Streamed output written in place to the non-empty file being read (`tag -i F >>
@@ -169,6 +177,7 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             sink.write_all(tag_conllu(&model, &text, &name, workers, &bar)?.as_bytes())?;
         }
         Format::Raw => {
+            let seg = seg.expect("found above for --format raw");
             let mut raw = Vec::new();
             input
                 .read_to_end(&mut raw)
@@ -177,7 +186,6 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
             let text = input_text.strip_prefix(fsio::BOM).unwrap_or(&input_text);
             // Offsets count bytes of the input as given, a byte-order mark included.
             let base = input_text.len() - text.len();
-            let seg = crate::pipeline::segmenter(model_file.bytes(), model_file.name())?;
             let xpos = model.config().tag_column == conllu::TagColumn::Xpos;
             let format = match args.raw_output.unwrap_or(RawOutput::Conllu) {
                 RawOutput::Conllu => RawFormat::Conllu { xpos },
