@@ -64,15 +64,17 @@ pub fn segmenter<'a>(bytes: &'a [u8], name: &str) -> Result<Segmenter<'a>> {
 
 /// Tags the words of every sentence.
 pub fn tag(model: &Model<'_>, sentences: &mut [SysSentence], threads: usize) -> Result<()> {
-    tag_from(model, sentences, 0, threads)
+    tag_from(model, sentences, 0, None, threads)
 }
 
-/// [`tag`] for sentences that follow `before` others of the text (errors and warnings
-/// number them in the whole text).
+/// [`tag`] for sentences that follow `before` others of the text: errors and warnings
+/// number them in the whole text, or, given the input's name and text (`input`), name
+/// the line their first token is on.
 fn tag_from(
     model: &Model<'_>,
     sentences: &mut [SysSentence],
     before: usize,
+    input: Option<(&str, &str)>,
     threads: usize,
 ) -> Result<()> {
     let words: Vec<Vec<&str>> = sentences
@@ -84,7 +86,13 @@ fn tag_from(
                 .collect()
         })
         .collect();
-    let name = |i: usize| format!("sentence {}", before + i + 1);
+    let name = |i: usize| match input {
+        Some((file, text)) => {
+            let start = sentences[i].tokens.first().map_or(0, |t| t.start);
+            format!("{file}:{}", crate::fsio::line_at(text, start))
+        }
+        None => format!("sentence {}", before + i + 1),
+    };
     crate::tagging::warn_long_sentences(&words, &name);
     let tagged = tag_all(model, &words, false, threads, &name)?;
     let tags: Vec<Vec<String>> = tagged
@@ -435,7 +443,8 @@ impl PartWriter<'_, '_, '_> {
                 }
             }
         }
-        tag_from(self.model, &mut part, self.done, self.threads)?;
+        let input = Some((self.input, self.text));
+        tag_from(self.model, &mut part, self.done, input, self.threads)?;
         if let Some((previous, before)) = self.pending.take() {
             self.write(&previous, before, part[0].tokens[0].start)?;
         }

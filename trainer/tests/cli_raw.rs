@@ -143,6 +143,21 @@ fn raw_input_needs_a_segmenter_and_valid_utf8() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.txt:3: invalid UTF-8"), "{err}");
+    // A sentence longer than one call takes is named by the input's line, in a warning.
+    let long = dir.join("long.txt");
+    std::fs::write(&long, format!("Hi .\r\n\n{}\n", "a ".repeat(5000))).unwrap();
+    let args = [
+        "tag",
+        "--model",
+        m.to_str().unwrap(),
+        "--format",
+        "raw",
+        "--presegmented",
+    ];
+    let out = common::run(&dir, &[&args[..], &["-i", long.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("long.txt:3: 5000 tokens"), "{err}");
     // `eval --raw` on gold data `text` written to `name`: its error.
     let eval_fails = |name: &str, text: &str| {
         let gold = dir.join(name);
