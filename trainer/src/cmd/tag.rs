@@ -57,7 +57,9 @@ pub struct TagArgs {
     model: ModelArg,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// With jsonl: add each token's log-probabilities of every tag, in the model's tag order.
+    /// With jsonl: add each token's log-probabilities of every tag, in the model's tag order
+    /// (for a CRF model, of its emissions alone: the tags, decoded by Viterbi over the
+    /// transitions too, need not be each row's best).
     #[arg(long)]
     scores: bool,
     /// Read from this file instead of standard input.
