@@ -259,14 +259,31 @@ fn duplicate(_fd: i32) -> std::io::Result<File> {
     ))
 }
 
-/// The temporary name `path` is written under before the rename.
+/// The temporary name `path` is written under before the rename: `.NAME.tmp-PID`, with
+/// a name of more than [`TEMP_NAME_BYTES`] bytes cut there and followed by the CRC-32
+/// of the whole name, so that the temporary name fits where the name does (most file
+/// systems take 255 bytes).
 fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let name = match name.len() > TEMP_NAME_BYTES {
+        false => name,
+        true => {
+            let cut = (0..=TEMP_NAME_BYTES)
+                .rev()
+                .find(|&i| name.is_char_boundary(i))
+                .unwrap_or(0);
+            let crc = postag_core::crc32(name.as_bytes());
+            format!("{}.{crc:08x}", &name[..cut])
+        }
+    };
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
+
+/// The longest file name a temporary name holds whole (see [`temp_path`]).
+const TEMP_NAME_BYTES: usize = 200;
 
 /// Writes `bytes` to `path` as [`AtomicFile`] does: whole or not at all.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -518,6 +535,27 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn temporary_names_fit_where_the_names_do() {
+        let dir = std::env::temp_dir().join(format!("postag-long-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        for len in [2, 200, 201, 243, 255] {
+            // `len` bytes, "é" (two bytes) last: a cut inside it moves back to a
+            // character boundary.
+            let name = format!("{}é", "a".repeat(len - 2));
+            let path = dir.join(&name);
+            let tmp = temp_path(&path);
+            let tmp_name = tmp.file_name().unwrap().to_str().unwrap();
+            assert!(tmp_name.len() <= 255, "{len}: {}", tmp_name.len());
+            write_atomic(&path, b"whole").unwrap();
+            assert_eq!(fs::read(&path).unwrap(), b"whole", "{len}");
+        }
+        let a = temp_path(&dir.join("x".repeat(250)));
+        let b = temp_path(&dir.join("x".repeat(251)));
+        assert_ne!(a, b, "names that agree on their first bytes");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
     use super::*;
 
     #[test]
