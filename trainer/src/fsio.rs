@@ -477,8 +477,8 @@ pub const BOM: &str = "\u{feff}";
 /// The text of `path`: UTF-8 (else an error naming the file and line), without a
 /// leading byte-order mark.
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = utf8(bytes, &path.display().to_string())?;
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = read_utf8(file, &path.display().to_string())?;
     Ok(match text.strip_prefix(BOM) {
         Some(rest) => rest.to_string(),
         None => text,
@@ -498,10 +498,36 @@ pub fn read_data(path: &Path) -> Result<std::sync::Arc<str>> {
     if let Some((_, text)) = data.iter().find(|(p, _)| p == path) {
         return Ok(text.clone());
     }
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text: std::sync::Arc<str> = utf8(bytes, &path.display().to_string())?.into();
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text: std::sync::Arc<str> = read_utf8(file, &path.display().to_string())?.into();
     data.push((path.to_path_buf(), text.clone()));
     Ok(text)
+}
+
+/// Everything `reader` gives (the file or stream `name`) as UTF-8, else an error naming
+/// `name` and the line of the first bad byte, found as the bytes come: a stream that is
+/// no text (`/dev/urandom`) is refused at its first bad byte, not read to its end.
+pub fn read_utf8(mut reader: impl std::io::Read, name: &str) -> Result<String> {
+    let mut bytes = Vec::new();
+    // Bytes before `valid` are UTF-8; a character cut at the end of a read waits for
+    // the next.
+    let mut valid = 0;
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {name}"))),
+        };
+        bytes.extend_from_slice(&chunk[..n]);
+        match std::str::from_utf8(&bytes[valid..]) {
+            Ok(_) => valid = bytes.len(),
+            Err(e) if e.error_len().is_none() => valid += e.valid_up_to(),
+            Err(_) => return utf8(bytes, name),
+        }
+    }
+    utf8(bytes, name)
 }
 
 /// `bytes` as UTF-8, or an error naming `name` and the line of the first bad byte.

@@ -68,6 +68,28 @@ fn malformed_conllu_is_reported_with_file_and_line_and_writes_nothing() {
             "{err}"
         );
     }
+    // Input read whole (CoNLL-U, raw text) is refused at its first bad byte, not read to
+    // its end: standard input left open after one.
+    for format in ["conllu", "raw"] {
+        let mut child = postag(&dir)
+            .args(["tag", "--format", format])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, b"# ok\n\n# \xff\n").unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            let waited = started.elapsed().as_secs();
+            assert!(waited < 60, "{format}: read on past an invalid byte");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("<stdin>:3: invalid UTF-8"), "{format}: {err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

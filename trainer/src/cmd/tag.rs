@@ -1,7 +1,7 @@
 //! `postag tag`: tag text, CoNLL-U or JSON lines.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -171,20 +171,12 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     };
     match args.format {
         Format::Conllu => {
-            let mut raw = Vec::new();
-            input
-                .read_to_end(&mut raw)
-                .with_context(|| format!("cannot read {name}"))?;
-            let text = fsio::utf8(raw, &name)?;
+            let text = fsio::read_utf8(&mut input, &name)?;
             sink.write_all(tag_conllu(&model, &text, &name, workers, &bar)?.as_bytes())?;
         }
         Format::Raw => {
             let seg = seg.expect("found above for --format raw");
-            let mut raw = Vec::new();
-            input
-                .read_to_end(&mut raw)
-                .with_context(|| format!("cannot read {name}"))?;
-            let input_text = fsio::utf8(raw, &name)?;
+            let input_text = fsio::read_utf8(&mut input, &name)?;
             let text = input_text.strip_prefix(fsio::BOM).unwrap_or(&input_text);
             // Offsets count bytes of the input as given, a byte-order mark included.
             let base = input_text.len() - text.len();
