@@ -1,7 +1,7 @@
 //! `postag tag`: tag text, CoNLL-U or JSON lines.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -81,8 +81,11 @@ pub struct TagArgs {
 }
 
 /// The input's name, its reader and a progress bar over its bytes (drawn for a file,
-/// when stderr is a terminal).
-fn open_input(path: Option<&PathBuf>) -> Result<(String, Box<dyn BufRead + Send>, ProgressBar)> {
+/// when stderr is a terminal, unless `quiet`).
+fn open_input(
+    path: Option<&PathBuf>,
+    quiet: bool,
+) -> Result<(String, Box<dyn BufRead + Send>, ProgressBar)> {
     Ok(match path {
         Some(p) => {
             let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -90,7 +93,7 @@ fn open_input(path: Option<&PathBuf>) -> Result<(String, Box<dyn BufRead + Send>
                 bail!("cannot read {}: it is a directory", p.display());
             }
             let len = f.metadata().map_or(0, |m| m.len());
-            let bar = progress_bar(false, len, "tagging".to_string());
+            let bar = progress_bar(quiet, len, "tagging".to_string());
             let reader = BufReader::new(bar.wrap_read(f));
             (p.display().to_string(), Box::new(reader), bar)
         }
@@ -139,7 +142,9 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
         _ => None,
     };
     let workers = threads(args.threads);
-    let (name, mut input, bar) = open_input(args.input.as_ref())?;
+    // No bar among tags written to the same terminal.
+    let tags_on_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let (name, mut input, bar) = open_input(args.input.as_ref(), tags_on_terminal)?;
     // Streamed output written in place to the non-empty file being read (`tag -i F >>
     // F`) would be read again, without end: refused, as `cat` refuses it. CoNLL-U and
     // raw text are read whole first; an `--output` file is written under another name
