@@ -37,6 +37,7 @@ enum Command {
     /// Rewrite an f32 model's word LSTM in row panels (format 2) or rows (format 1).
     Convert(cmd::convert::ConvertArgs),
     /// Show what a model holds: dimensions, tags, sizes, scratch memory.
+    #[command(allow_negative_numbers = true)]
     Inspect(cmd::inspect::InspectArgs),
     /// Measure tagging throughput on real sentences (and segmenting their raw text).
     #[command(allow_negative_numbers = true)]

@@ -419,7 +419,7 @@ fn bench_measures_raw_text_when_the_model_segments() {
     let want = if level == "scalar" {
         detected
     } else {
-        "kernels: scalar (chosen by POSTAG_SIMD; ".to_string()
+        "kernels: scalar (chosen by POSTAG_SIMD)\n".to_string()
     };
     let out = bench_with(Some("scalar"));
     assert!(out.contains(&want), "{out}");

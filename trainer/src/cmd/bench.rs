@@ -19,8 +19,8 @@ pub struct BenchArgs {
     /// Sentences to tag (CoNLL-U); their `# text` lines are the raw text to segment.
     #[arg(long, value_parser = crate::cmd::input_file)]
     data: PathBuf,
-    /// Seconds to measure each figure: passes over the data for this long (at least 5
-    /// timings), reporting the median pass (passes under 10 ms timed in groups).
+    /// Seconds to measure each figure, 0.1 to 3600: passes over the data for this long (at
+    /// least 5 timings), reporting the median pass (passes under 10 ms timed in groups).
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
     /// Worker threads for the parallel figure (default: all cores).
@@ -57,10 +57,10 @@ pub fn run(args: BenchArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let level = postag_core::arch::level();
     writeln!(
         out,
-        "kernels: {} ({}; POSTAG_SIMD picks another)",
+        "kernels: {} ({})",
         level.name(),
         if level == postag_core::arch::best() {
-            "the fastest level this processor runs"
+            "the fastest level this processor runs; POSTAG_SIMD picks another"
         } else {
             "chosen by POSTAG_SIMD"
         }
