@@ -392,22 +392,23 @@ fn weights(dir: &Path, model: &str) -> String {
 
 /// On/off settings are `--x` / `--no-x` on every command (the later one wins), never
 /// `--x true`; `--init` keeps the storage of the model it continues unless told.
+/// A quick `train`: the tiny preset, one epoch, quiet, no segmenter.
+const QUICK: &[&str] = &[
+    "--preset",
+    "tiny",
+    "--epochs",
+    "1",
+    "--quiet",
+    "--no-segmenter",
+];
+
 #[test]
 fn switches_are_flag_pairs_and_init_keeps_the_storage() {
     let Some(shared) = shared() else { return };
     let dir = ewt_slices(&shared, "switches", 60, 20);
-    let train = [
-        "train",
-        "--train",
-        "train.conllu",
-        "--preset",
-        "tiny",
-        "--epochs",
-        "1",
-        "--quiet",
-        "--no-segmenter",
-    ];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&train[..], extra].concat() };
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        [&["train", "--train", "train.conllu"], QUICK, extra].concat()
+    };
     ok(&dir, &with(&["-o", "f32.postag"]));
     assert_eq!(
         weights(&dir, "f32.postag"),
@@ -1193,20 +1194,10 @@ fn upos_tags_outside_ud_are_warned_about() {
     )
     .unwrap();
     let train = |data: &str, out: &str| {
-        let args = [
-            "train",
-            "--train",
-            data,
-            "--preset",
-            "tiny",
-            "--epochs",
-            "1",
-            "--quiet",
-            "--no-segmenter",
-            "-o",
-            out,
-        ];
-        let output = run(&dir, &args);
+        let output = run(
+            &dir,
+            &[&["train", "--train", data], QUICK, &["-o", out]].concat(),
+        );
         assert!(output.status.success(), "{output:?}");
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
