@@ -61,9 +61,21 @@ def _as_float32(name: str, value: Any):
         if value.is_floating_point():
             value = value.float()  # bf16 and f16 have no numpy view; f64 narrows here
         value = value.numpy()
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError as e:  # a ragged nested list
+        raise ValueError(f"`{name}`: {e}") from None
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise TypeError(f"`{name}` has dtype {array.dtype}; a numeric array is expected")
+    if np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize > 4:
+        # A finite value float32 cannot hold would become an infinity in the cast.
+        limit = float(np.finfo(np.float32).max)
+        with np.errstate(invalid="ignore"):
+            beyond = np.isfinite(array) & (np.abs(array) > limit)
+        if beyond.any():
+            at = tuple(int(i) for i in np.argwhere(beyond)[0])
+            where = ", ".join(map(str, at))
+            raise PostagError(f"{name}[{where}] is {array[at]:e}: beyond float32's range")
     array = np.ascontiguousarray(array, dtype=np.float32)
     return tuple(int(d) for d in array.shape), array.tobytes()
 

@@ -3,6 +3,7 @@ PyTorch fixtures (tests/fixtures/torch/) give the fixtures' PyTorch outputs."""
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -167,6 +168,20 @@ def test_bad_state_dicts_raise_the_core_message():
     nan["lstm.weight_hh_l0"][2, 1] = np.nan
     with pytest.raises(postag.PostagError, match=r"lstm.weight_hh_l0\[2, 1\] is NaN"):
         postag.export(nan, w, t)
+    # A finite float64 that float32 cannot hold is named as such (not as the infinity
+    # a cast would make, nor with numpy's overflow warning); a ragged list by its name.
+    big = {k: np.asarray(v, dtype=np.float64) for k, v in state.items()}
+    big["lstm.weight_hh_l0"][1, 3] = -1e300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            postag.PostagError, match=r"lstm.weight_hh_l0\[1, 3\] is -1.000000e\+300: beyond"
+        ):
+            postag.export(big, w, t)
+    ragged = dict(state)
+    ragged["hidden2tag.bias"] = [[1.0], [1.0, 2.0]]
+    with pytest.raises(ValueError, match="`hidden2tag.bias`: .*inhomogeneous"):
+        postag.export(ragged, w, t)
 
     extra = dict(state, **{"dropout.p": np.zeros(1, np.float32)})
     with pytest.raises(postag.PostagError, match="`dropout.p` is not understood"):
