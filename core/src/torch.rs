@@ -515,6 +515,14 @@ mod io {
                 #[serde(default)]
                 char_to_ix: Option<Unique<u32>>,
             }
+            // (serde would read an array as the struct's fields in order.)
+            if !text.trim_start().starts_with('{') {
+                return Err(BuildError::Torch(
+                    "vocabulary JSON: expected an object with word_to_ix, tag_to_ix and, for a \
+                     char net, char_to_ix"
+                        .into(),
+                ));
+            }
             let raw: Raw = serde_json::from_str(text)
                 .map_err(|e| BuildError::Torch(format!("vocabulary JSON: {e}")))?;
             Ok(TorchVocab {
@@ -613,6 +621,11 @@ mod io {
                     .unwrap_err()
                     .to_string();
             assert!(e.contains("duplicate field `word_to_ix`"), "{e}");
+            // An array is no vocabulary (serde would take it as the fields in order).
+            for text in ["[]", " [{}, {}]", "3"] {
+                let e = TorchVocab::from_json(text).unwrap_err().to_string();
+                assert!(e.contains("expected an object with word_to_ix"), "{e}");
+            }
         }
 
         /// A safetensors header naming a tensor twice is refused (the safetensors reader
