@@ -362,7 +362,14 @@ impl AtomicFile {
             Err(e) => {
                 let _ = fs::remove_file(&tmp);
                 track(&tmp, false);
-                return Err(e).with_context(what);
+                // The file is made beside the path: an error there is not the path's.
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot write {}: cannot make its temporary file {}",
+                        path.display(),
+                        tmp.display()
+                    )
+                });
             }
         };
         Ok(AtomicFile {
@@ -561,6 +568,23 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    /// A file that exists where no file can be made beside it: the error says the
+    /// temporary file failed, not that the path does not exist.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_temporary_file_that_cannot_be_made_is_named() {
+        let e = AtomicFile::create(Path::new("/proc/version"))
+            .err()
+            .unwrap();
+        let e = format!("{e:#}");
+        assert!(
+            e.contains(
+                "cannot write /proc/version: cannot make its temporary file /proc/.version.tmp-"
+            ),
+            "{e}"
+        );
+    }
+
     #[test]
     fn temporary_names_fit_where_the_names_do() {
         let dir = std::env::temp_dir().join(format!("postag-long-{}", std::process::id()));
