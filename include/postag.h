@@ -55,6 +55,7 @@
 #if defined(__GNUC__) && !defined(__cplusplus)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wc++-compat"
+#define POSTAG_H_DIAGNOSTIC_PUSHED
 #endif
 
 /**
@@ -1009,6 +1010,7 @@ postag_status postag_step(const struct postag_model *model,
 
 #endif  /* POSTAG_H */
 
-#if defined(__GNUC__) && !defined(__cplusplus)
+#ifdef POSTAG_H_DIAGNOSTIC_PUSHED
+#undef POSTAG_H_DIAGNOSTIC_PUSHED
 #pragma GCC diagnostic pop
 #endif

@@ -296,3 +296,40 @@ fn readme_example_is_tests_c_example_c_and_tags_like_the_core() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim(), "tagging: a token is empty (zero bytes)");
 }
+
+/// The header leaves its includer's diagnostics as they were, included once or twice:
+/// it exempts only its own typedef from `-Wc++-compat` and pops what it pushed.
+#[test]
+fn the_header_keeps_the_includers_diagnostics() {
+    if !require_tools(&["gcc"]) {
+        return;
+    }
+    let source = tmp().join("include_twice.c");
+    let unit = "#pragma GCC diagnostic push\n\
+                #pragma GCC diagnostic ignored \"-Wunused-variable\"\n\
+                #include \"postag.h\"\n\
+                #include \"postag.h\"\n\
+                int f(void) { int unused; return 0; }\n\
+                #pragma GCC diagnostic pop\n\
+                typedef int tagged;\n";
+    // Then a pairing of its own that -Wc++-compat reports: the header did not hide it.
+    let own = "enum tagged { TAGGED };\n";
+    for (text, compiles) in [(unit.to_string(), true), (format!("{unit}{own}"), false)] {
+        std::fs::write(&source, &text).unwrap();
+        let out = Command::new("gcc")
+            .args(C_FLAGS)
+            .args(["-fsyntax-only", "-I"])
+            .arg(repo().join("include"))
+            .arg(&source)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), compiles, "{text}\n{err}");
+        if !compiles {
+            assert!(
+                err.contains("-Wc++-compat") || err.contains("c++-compat"),
+                "{err}"
+            );
+        }
+    }
+}
