@@ -142,14 +142,16 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
         _ => None,
     };
     let workers = threads(args.threads);
-    // No bar among tags written to the same terminal.
-    let tags_on_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let (name, mut input, bar) = open_input(args.input.as_ref(), tags_on_terminal)?;
+    // Checked before the input is opened (opening a named pipe waits for a writer).
     // Streamed output written in place to the non-empty file being read (`tag -i F >>
     // F`) would be read again, without end: refused, as `cat` refuses it. CoNLL-U and
     // raw text are read whole first; an `--output` file is written under another name
     // and renamed, after the input is read.
     let input_path = args.input.as_deref().unwrap_or(Path::new("/dev/stdin"));
+    let name = args
+        .input
+        .as_deref()
+        .map_or("<stdin>".into(), |p| p.display().to_string());
     let output_path = match args.output.as_deref() {
         None => Some(Path::new("/dev/stdout")),
         Some(p) => fsio::written_in_place(p).then_some(p),
@@ -168,6 +170,9 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     if same && fsio::is_fifo(input_path) {
         bail!("cannot read {name}: the same named pipe is also the output");
     }
+    // No bar among tags written to the same terminal.
+    let tags_on_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let (name, mut input, bar) = open_input(args.input.as_ref(), tags_on_terminal)?;
     // A file is written whole or not at all; standard output gets each chunk as it is done.
     let mut output = args.output.as_deref().map(AtomicFile::create).transpose()?;
     let sink: &mut dyn Write = match &mut output {
