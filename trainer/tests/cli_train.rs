@@ -390,8 +390,6 @@ fn weights(dir: &Path, model: &str) -> String {
     info["weights"].as_str().unwrap().to_string()
 }
 
-/// On/off settings are `--x` / `--no-x` on every command (the later one wins), never
-/// `--x true`; `--init` keeps the storage of the model it continues unless told.
 /// A quick `train`: the tiny preset, one epoch, quiet, no segmenter.
 const QUICK: &[&str] = &[
     "--preset",
@@ -402,6 +400,8 @@ const QUICK: &[&str] = &[
     "--no-segmenter",
 ];
 
+/// On/off settings are `--x` / `--no-x` on every command (the later one wins), never
+/// `--x true`; `--init` keeps the storage of the model it continues unless told.
 #[test]
 fn switches_are_flag_pairs_and_init_keeps_the_storage() {
     let Some(shared) = shared() else { return };
@@ -1208,5 +1208,21 @@ fn upos_tags_outside_ud_are_warned_about() {
     );
     let err = train("good.conllu", "good.postag");
     assert!(!err.contains("UD's 17"), "{err}");
+    // In dev data, such a tag is no tag the model learns: the dev warning says so.
+    let output = run(
+        &dir,
+        &[
+            &["train", "--train", "good.conllu", "--dev", "bad.conllu"],
+            QUICK,
+            &["-o", "d.postag"],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        !err.contains("UD's 17") && !err.contains("learned as a tag"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

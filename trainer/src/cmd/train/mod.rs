@@ -56,7 +56,7 @@ fn parameters(p: &Params) -> usize {
 }
 
 /// Reads training or dev data: every word tagged in `column`, at least one word, no
-/// sentence longer than the core tags in one call; warns of UPOS tags outside UD's.
+/// sentence longer than the core tags in one call.
 fn read_data(
     path: &Path,
     column: TagColumn,
@@ -70,7 +70,13 @@ fn read_data(
     if sentences.iter().all(|s| s.words.is_empty()) {
         bail!("{} has no words", path.display());
     }
-    if let (TagColumn::Upos, (n, Some(first))) = (column, conllu::non_ud_upos(&sentences)) {
+    Ok(sentences)
+}
+
+/// Warns of UPOS tags outside UD's 17 in the training data `sentences` (read from
+/// `path`): each is learned as a tag of its own.
+fn warn_non_ud_upos(sentences: &[conllu::Sentence], path: &Path) {
+    if let (n, Some(first)) = conllu::non_ud_upos(sentences) {
         eprintln!(
             "warning: {}:{}: UPOS {:?} is not one of UD's 17 tags; each tag outside them \
              (on {n} of {} words) is learned as a tag of its own",
@@ -80,7 +86,6 @@ fn read_data(
             sentences.iter().map(|s| s.words.len()).sum::<usize>()
         );
     }
-    Ok(sentences)
 }
 
 /// A warning when `--dev` names the `--train` data (by any name): its scores, and what
@@ -338,6 +343,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     settings.check().map_err(crate::cmd::usage)?;
     let column = settings.column;
     let train = read_data(&args.train, column, settings.max_sentences)?;
+    if column == TagColumn::Upos {
+        warn_non_ud_upos(&train, &args.train);
+    }
     let dev = args
         .dev
         .as_deref()
