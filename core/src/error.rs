@@ -169,7 +169,7 @@ impl fmt::Display for Error {
                 "a score became NaN or infinite on this input: a NaN or infinite streaming state, or an arithmetic overflow",
             ),
             Error::NoSegmenter => f.write_str(
-                "this model has no segmenter: it tags tokens, not raw text (`postag segmenter` adds one, learned from CoNLL-U with # text)",
+                "this model has no segmenter: it tags tokens, not raw text",
             ),
             Error::InvalidWindow => write!(
                 f,

@@ -120,7 +120,8 @@ class Model:
         model that cannot stream), segmenter (None, or bytes, chars, dim, hidden,
         bidirectional, multiword_forms, spaces_in_tokens, weights).
 
-        Raises ValueError for `tokens` above MAX_TOKENS."""
+        Raises ValueError for `tokens` outside 0 to MAX_TOKENS, and PostagError for a
+        blob whose segmenter section is invalid (the tagger loads without it)."""
     def to_bytes(self) -> bytes:
         """The model blob."""
     def __reduce__(self) -> Tuple[Any, Tuple[bytes, str]]: ...

@@ -642,14 +642,16 @@ impl Model {
 
     /// The model's dimensions, options and sizes as a dict: the keys and values of
     /// `postag inspect --json` (see the type stubs), scratch sizes for sentences of
-    /// `tokens` tokens (0 to MAX_TOKENS; ValueError otherwise).
+    /// `tokens` tokens (0 to MAX_TOKENS; ValueError otherwise). PostagError for a blob
+    /// whose segmenter section is invalid (the tagger loads without it).
     #[pyo3(signature = (tokens = 64))]
-    fn info<'py>(&self, py: Python<'py>, tokens: usize) -> PyResult<Bound<'py, PyAny>> {
-        if tokens > MAX_TOKENS {
-            return Err(PyValueError::new_err(format!(
-                "tokens must be at most {MAX_TOKENS}, not {tokens}"
-            )));
-        }
+    fn info<'py>(&self, py: Python<'py>, tokens: i64) -> PyResult<Bound<'py, PyAny>> {
+        let tokens = usize::try_from(tokens)
+            .ok()
+            .filter(|&t| t <= MAX_TOKENS)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("tokens must be 0 to {MAX_TOKENS}, not {tokens}"))
+            })?;
         let summary = Summary::new(&self.name, self.loaded.bytes(), tokens)
             .map_err(|e| PostagError::new_err(format!("{}: {e}", self.name)))?;
         let json = serde_json::to_string(&summary)

@@ -63,8 +63,9 @@ def test_info_is_what_inspect_json_prints(model, postag_bin, tmp_path):
                 cmd += ["--model", str(path)]
             cli = json.loads(subprocess.run(cmd, capture_output=True, check=True).stdout)
             assert m.info(tokens) == cli, (path, tokens)
-    with pytest.raises(ValueError, match="at most 4096"):
-        model.info(postag.MAX_TOKENS + 1)
+    for tokens in (postag.MAX_TOKENS + 1, -1):
+        with pytest.raises(ValueError, match="tokens must be 0 to 4096"):
+            model.info(tokens)
 
 
 def test_scores_are_log_probabilities_whose_argmax_is_the_tag(model):

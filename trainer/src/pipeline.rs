@@ -59,7 +59,12 @@ fn segmenter_error(name: &str, e: Error) -> anyhow::Error {
 
 /// The segmenter of a blob, or an error saying it has none.
 pub fn segmenter<'a>(bytes: &'a [u8], name: &str) -> Result<Segmenter<'a>> {
-    optional_segmenter(bytes, name)?.ok_or_else(|| anyhow!("{name}: {}", Error::NoSegmenter))
+    optional_segmenter(bytes, name)?.ok_or_else(|| {
+        anyhow!(
+            "{name}: {} (`postag segmenter` adds one, learned from CoNLL-U with `# text`)",
+            Error::NoSegmenter
+        )
+    })
 }
 
 /// Tags the words of every sentence.
