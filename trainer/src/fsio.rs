@@ -485,7 +485,8 @@ pub const BOM: &str = "\u{feff}";
 /// leading byte-order mark.
 pub fn read_text(path: &Path) -> Result<String> {
     let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = read_utf8(file, &path.display().to_string())?;
+    let len = file.metadata().map_or(0, |m| m.len());
+    let text = read_utf8(file, &path.display().to_string(), len)?;
     Ok(match text.strip_prefix(BOM) {
         Some(rest) => rest.to_string(),
         None => text,
@@ -506,16 +507,19 @@ pub fn read_data(path: &Path) -> Result<std::sync::Arc<str>> {
         return Ok(text.clone());
     }
     let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text: std::sync::Arc<str> = read_utf8(file, &path.display().to_string())?.into();
+    let len = file.metadata().map_or(0, |m| m.len());
+    let text: std::sync::Arc<str> = read_utf8(file, &path.display().to_string(), len)?.into();
     data.push((path.to_path_buf(), text.clone()));
     Ok(text)
 }
 
-/// Everything `reader` gives (the file or stream `name`) as UTF-8, else an error naming
-/// `name` and the line of the first bad byte, found as the bytes come: a stream that is
-/// no text (`/dev/urandom`) is refused at its first bad byte, not read to its end.
-pub fn read_utf8(mut reader: impl std::io::Read, name: &str) -> Result<String> {
-    let mut bytes = Vec::new();
+/// Everything `reader` gives (the file or stream `name`, of about `expected` bytes if
+/// known) as UTF-8, else an error naming `name` and the line of the first bad byte,
+/// found as the bytes come: a stream that is no text (`/dev/urandom`) is refused at its
+/// first bad byte, not read to its end.
+pub fn read_utf8(mut reader: impl std::io::Read, name: &str, expected: u64) -> Result<String> {
+    // (A size that is no real length, e.g. of a device, only grows the first block.)
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).min(1 << 30));
     // Bytes before `valid` are UTF-8; a character cut at the end of a read waits for
     // the next.
     let mut valid = 0;
@@ -568,6 +572,41 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    /// `read_utf8` read a few bytes at a time (reads that end inside characters) gives
+    /// what `utf8` gives for the whole: the text, or the line of the first bad byte.
+    #[test]
+    fn utf8_checked_as_it_comes_equals_utf8_of_the_whole() {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.1 = self.1 % 4 + 1;
+                let n = self.1.min(self.0.len()).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let good = "\u{feff}a\r\nñé\r€😀\nz".as_bytes();
+        let cases: [&[u8]; 5] = [
+            good,
+            b"ok\r\nno \xff\n",
+            b"a\rb\rc\xe2\x82",
+            b"\xe2\x82\x41\n",
+            b"",
+        ];
+        for bytes in cases {
+            let whole = utf8(bytes.to_vec(), "f").map_err(|e| e.to_string());
+            let read = read_utf8(Trickle(bytes, 0), "f", 0).map_err(|e| e.to_string());
+            assert_eq!(read, whole, "{bytes:?}");
+        }
+        assert_eq!(
+            read_utf8(Trickle(good, 0), "f", 3).unwrap().as_bytes(),
+            good
+        );
+        let e = read_utf8(Trickle(b"ok\r\nno \xff\n", 0), "f", 0).unwrap_err();
+        assert_eq!(e.to_string(), "f:2: invalid UTF-8");
+    }
+
     /// A file that exists where no file can be made beside it: the error says the
     /// temporary file failed, not that the path does not exist.
     #[cfg(target_os = "linux")]

@@ -181,12 +181,12 @@ pub fn run(args: TagArgs, out: &mut dyn Write) -> Result<()> {
     };
     match args.format {
         Format::Conllu => {
-            let text = fsio::read_utf8(&mut input, &name)?;
+            let text = fsio::read_utf8(&mut input, &name, 0)?;
             sink.write_all(tag_conllu(&model, &text, &name, workers, &bar)?.as_bytes())?;
         }
         Format::Raw => {
             let seg = seg.expect("found above for --format raw");
-            let input_text = fsio::read_utf8(&mut input, &name)?;
+            let input_text = fsio::read_utf8(&mut input, &name, 0)?;
             let text = input_text.strip_prefix(fsio::BOM).unwrap_or(&input_text);
             // Offsets count bytes of the input as given, a byte-order mark included.
             let base = input_text.len() - text.len();
