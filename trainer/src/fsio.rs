@@ -78,6 +78,12 @@ pub fn stdin_closed() -> bool {
     STDIN_CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
+/// Whether standard output was closed when the process started (see
+/// `STDOUT_CLOSED_AT_START`): what is written there vanishes.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED_AT_START.load(Ordering::Relaxed)
+}
+
 #[cfg(target_os = "linux")]
 #[used]
 #[allow(unsafe_code)]

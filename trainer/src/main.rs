@@ -93,7 +93,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help, the version or a usage error, printed as the parser prints them; output
+        // that cannot be written (`--help > /dev/full`) is an error too, not exit 0.
+        Err(e) => {
+            use std::io::Write;
+            let closed = !e.use_stderr() && postag_trainer::fsio::stdout_closed();
+            let written = match closed {
+                true => Err(std::io::Error::other("it is closed")),
+                false => e.print().and_then(|()| std::io::stdout().flush()),
+            };
+            return match written {
+                Err(w) if w.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: cannot write standard output: {w}");
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+            };
+        }
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`postag tag ... | head`) is not an error.
         Err(e)

@@ -273,7 +273,7 @@ fn fails_in_shell(dir: &Path, args: &str) -> String {
 /// Standard output redirected to a file: `-o /dev/stdout` (or `/dev/fd/1`) writes to
 /// the open stream, after what the file holds and in its append mode, as any program
 /// writing there would; the file is not replaced. `train` writes no side files beside
-/// it. Standard output closed: an error, not a silent success.
+/// it. Standard output closed: an error, not a silent success (for --help too).
 #[test]
 fn dev_stdout_redirected_to_a_file_writes_to_the_stream() {
     use std::io::{Seek, Write};
@@ -338,6 +338,16 @@ fn dev_stdout_redirected_to_a_file_writes_to_the_stream() {
     for args in ["-o /dev/stdout", ""] {
         let err = fails_in_shell(&dir, &format!("tag -i in.txt {args} >&-"));
         assert!(err.contains("standard output is closed"), "{args}: {err}");
+    }
+    // Help and the version too: closed, or full, is an error.
+    for args in ["--help", "--version", "tag --help"] {
+        for to in [">&-", "> /dev/full"] {
+            let err = fails_in_shell(&dir, &format!("{args} {to}"));
+            assert!(
+                err.contains("cannot write standard output"),
+                "{args} {to}: {err}"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
