@@ -69,7 +69,35 @@ fn tokens_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             "tokens must be a sequence of str (one per token), not a str: split the text first",
         ));
     }
-    obj.extract()
+    let e = match obj.extract::<Vec<String>>() {
+        Ok(tokens) => return Ok(tokens),
+        Err(e) => e,
+    };
+    // A type error said with the argument's terms (a str that cannot be encoded keeps
+    // its own error).
+    if !e.is_instance_of::<PyTypeError>(obj.py()) {
+        return Err(e);
+    }
+    let type_name =
+        |o: &Bound<'_, PyAny>| -> PyResult<String> { Ok(o.get_type().name()?.to_string()) };
+    if let Ok(seq) = obj.cast::<pyo3::types::PySequence>() {
+        if !obj.is_instance_of::<PyBytes>() && !obj.is_instance_of::<PyByteArray>() {
+            for (i, item) in seq.try_iter()?.enumerate() {
+                let item = item?;
+                if !item.is_instance_of::<PyString>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "token {} must be a str, not {}",
+                        i + 1,
+                        type_name(&item)?
+                    )));
+                }
+            }
+        }
+    }
+    Err(PyTypeError::new_err(format!(
+        "tokens must be a sequence of str (one per token), not {}",
+        type_name(obj)?
+    )))
 }
 
 thread_local! {

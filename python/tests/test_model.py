@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,8 +139,18 @@ def test_errors_carry_the_core_message(model, tmp_path):
     assert (missing.value.errno, missing.value.filename) == (errno.ENOENT, "")
     with pytest.raises(TypeError, match="not a str"):
         model.tag("She wrote")
-    with pytest.raises(TypeError):
-        model.tag([1, 2])
+    # Type errors in the argument's terms: which token, or what was given instead.
+    for bad, said in [
+        ([1, 2], "token 1 must be a str, not int"),
+        (["a", None], "token 2 must be a str, not NoneType"),
+        (None, "tokens must be a sequence of str (one per token), not NoneType"),
+        (b"hi", "tokens must be a sequence of str (one per token), not bytes"),
+        ((t for t in ["a"]), "tokens must be a sequence of str (one per token), not generator"),
+    ]:
+        with pytest.raises(TypeError, match=re.escape(said)):
+            model.tag(bad)
+    with pytest.raises(TypeError, match="token 1 must be a str, not bytes"):
+        model.tag_many([["a"], [b"b"]])
     for threads in (0, -1, -(10**30)):
         with pytest.raises(ValueError, match=f"threads must be at least 1, not {threads}"):
             model.tag_many([["a"]], threads=threads)
