@@ -151,6 +151,8 @@ def test_errors_carry_the_core_message(model, tmp_path):
             model.tag(bad)
     with pytest.raises(TypeError, match="token 1 must be a str, not bytes"):
         model.tag_many([["a"], [b"b"]])
+    with pytest.raises(UnicodeEncodeError):  # a str, but no UTF-8 holds it
+        model.tag(["a\ud800"])
     for threads in (0, -1, -(10**30)):
         with pytest.raises(ValueError, match=f"threads must be at least 1, not {threads}"):
             model.tag_many([["a"]], threads=threads)
