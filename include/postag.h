@@ -55,6 +55,9 @@
 #if defined(__GNUC__) && !defined(__cplusplus)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wc++-compat"
+/**
+ * Internal: defined while this header's diagnostic state is pushed, popped at its end.
+ */
 #define POSTAG_H_DIAGNOSTIC_PUSHED
 #endif
 
