@@ -2,24 +2,23 @@
 LSTMTagger, `postag.export` converts the live module in one call, and postag's scores
 equal PyTorch's.
 
-Needs torch. Unlike every other optional tool of the project, a missing torch is skipped
-(with the reason printed) even under CI=true: CI does not install torch, whose wheels are
-several GB; the numpy-only tests in test_export.py check the same mapping on the committed
-fixtures.
+Needs torch (python/requirements-torch.txt; .ci/run installs it): without it the module
+is skipped with the reason printed, and fails under CI=true, as every optional tool does.
 """
 
 import numpy as np
 import pytest
 
 import postag
+from conftest import skip_or_fail
 
 try:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
     import torch.optim as optim
-except ImportError as e:  # see the module docstring: skipped even under CI=true
-    pytest.skip(f"torch is not importable ({e}); pip install torch to run it", allow_module_level=True)
+except ImportError as e:
+    skip_or_fail(f"torch is not importable ({e}); pip install -r python/requirements-torch.txt to run it")
 
 TOLERANCE = 1e-5
 
