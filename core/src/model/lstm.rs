@@ -149,20 +149,29 @@ impl<'a> Cell<'a> {
     fn packing(&self) -> Packing {
         match (self.w_ih.storage(), self.w_hh.storage()) {
             (Storage::F32, Storage::F32) => Packing::Panels,
-            (Storage::I8, Storage::I8)
-                if arch::level().has_avx2()
-                    && self.w_ih.cols().max(self.hidden()) <= arch::PAIRS_MAX_COLS =>
-            {
-                Packing::Pairs
-            }
+            (Storage::I8, Storage::I8) if self.pairs_pay() => Packing::Pairs,
             _ => Packing::Plain,
         }
+    }
+
+    /// Whether int8 steps are faster on the i16 pair copy ([`arch::gemv_pairs`]) at this
+    /// thread's level: at `avx2` and `avx512`, while the copy (twice the int8 weights'
+    /// bytes, `8H (in + H)`) fits a 32 KiB L1 data cache (the smallest of current x86-64
+    /// cores'). Past L1 the copy's extra reads cost more than it saves: on an AMD EPYC
+    /// (Zen 5, 48 KiB L1), at `avx512`, a 64 -> 64 step took 806 ns on the copy and 586
+    /// without, a 32 -> 32 step 207 and 262.
+    fn pairs_pay(&self) -> bool {
+        let (input, hidden) = (self.w_ih.cols(), self.hidden());
+        arch::level().has_avx2()
+            && input.max(hidden) <= arch::PAIRS_MAX_COLS
+            && 8 * hidden * (input + hidden) <= 32 * 1024
     }
 
     /// Floats of the buffer [`Cell::pack`] fills, for the layout it chooses on this
     /// thread's kernel level: for f32 weights `16 * ceil(4H / 16) * (1 + in + H)`; for
     /// int8 weights at the `avx2` and `avx512` levels an i16 copy of `W_ih` and `W_hh`,
-    /// about `2H (in + H)` (`in` and H at most 1024); otherwise 0.
+    /// about `2H (in + H)`, where that copy is at most 32 KiB (`8H (in + H)` bytes);
+    /// otherwise 0.
     pub fn packed_len(&self) -> usize {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
         let g = 4 * hidden;
@@ -183,9 +192,10 @@ impl<'a> Cell<'a> {
     /// that a step broadcasts each input value to the 16 rows at once
     /// ([`crate::kernels::gemv_panels`], whose order of sums the results keep: they
     /// may differ from [`Cell::step`]'s in the last bits, as the kernel levels do).
-    /// int8 weights are copied as i16 pairs for the AVX2 and AVX-512 kernels; their
-    /// steps are [`Cell::step`]'s bit for bit (exact integer dot products). At a level
-    /// without these kernels the buffer is not used and steps are [`Cell::step`]'s.
+    /// int8 weights of small cells (a copy of 32 KiB at most: [`Cell::packed_len`]) are
+    /// copied as i16 pairs for the AVX2 kernels, at the `avx2` and `avx512` levels;
+    /// their steps are [`Cell::step`]'s bit for bit (exact integer dot products). Where
+    /// the weights are not copied the buffer is not used and steps are [`Cell::step`]'s.
     ///
     /// Errors: [`Error::InvalidModel`] for a cell whose parts disagree on 4H rows,
     /// [`Error::ScratchTooSmall`] if `buf` is shorter than [`Cell::packed_len`].
