@@ -500,3 +500,52 @@ fn packing_and_packed_steps_refuse_wrong_sizes() {
         }
     }
 }
+
+/// `packed_len` is the documented size at every level: f32 panels always; for int8 at
+/// `avx2` and `avx512` the i16 copy, `8 ceil(H/2) (ceil(in/2) + ceil(H/2))` floats, where
+/// that is at most 8,192 (32 KiB) and `in` and H at most 1024, else 0. The shapes sit on
+/// both sides of each bound (101 -> 31: 32,736 bytes by the unpadded `8H (in + H)`,
+/// 34,304 as padded: not copied).
+#[test]
+fn packed_len_is_the_documented_size() {
+    for (input_dim, hidden) in [
+        (1, 1),
+        (5, 1),
+        (3, 5),
+        (17, 9),
+        (32, 32),
+        (101, 31),
+        (1, 63),
+        (48, 48),
+        (1024, 1),
+        (1025, 1),
+    ] {
+        for storage in [Storage::F32, Storage::I8] {
+            let bytes = cell_bytes(storage, input_dim, hidden, 5);
+            let cell = cell(&bytes, storage, input_dim, hidden);
+            for level in levels() {
+                assert!(arch::force(Some(level)));
+                let got = cell.packed_len();
+                arch::force(None);
+                let copy = 8 * hidden.div_ceil(2) * (input_dim.div_ceil(2) + hidden.div_ceil(2));
+                let want = match storage {
+                    Storage::F32 => 16 * (4 * hidden).div_ceil(16) * (1 + input_dim + hidden),
+                    Storage::I8
+                        if matches!(level, Level::Avx2 | Level::Avx512)
+                            && copy <= 8192
+                            && input_dim.max(hidden) <= 1024 =>
+                    {
+                        copy
+                    }
+                    _ => 0,
+                };
+                assert_eq!(
+                    got,
+                    want,
+                    "{storage:?} {input_dim} -> {hidden} at {}",
+                    level.name()
+                );
+            }
+        }
+    }
+}

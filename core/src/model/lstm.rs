@@ -14,6 +14,9 @@ use core::mem::take;
 /// weight row is read once per block instead of once per token.
 pub const PROJECTION_BLOCK: usize = 8;
 
+/// Largest i16 pair copy of an int8 cell [`Cell::pack`] makes: 32 KiB, an L1 data cache.
+const PAIRS_COPY_MAX_BYTES: usize = 32 * 1024;
+
 /// The projection block of the low-memory schedule ([`crate::Model::min_scratch_bytes`]):
 /// one token's input projection at a time.
 pub const LOW_MEMORY_BLOCK: usize = 1;
@@ -56,9 +59,15 @@ impl Cell<'_> {
     /// int8 weights multiply i16 copies of `x` and `h` in integer arithmetic
     /// (core/README.md, "Numerics"), identical at every level.
     ///
-    /// Non-finite values in `x` or `h` are not errors: they propagate into `h` and `c`
-    /// as IEEE arithmetic has them (as in PyTorch's `LSTMCell`); check the inputs first
-    /// where they may come from an untrusted source.
+    /// Non-finite values in `x`, `h` or `c` are not errors: they propagate into `h` and
+    /// `c` as IEEE arithmetic has them (as in PyTorch's `LSTMCell`); check the inputs
+    /// first where they may come from an untrusted source. The weights are taken as
+    /// they are: a blob's are checked when it loads (finite and at most
+    /// [`crate::format::MAX_MAGNITUDE`]: [`Error::NonFiniteWeight`]), a cell built from
+    /// bytes by hand is not. With an infinite or NaN weight the results are not
+    /// defined: an `h` of zeros skips the `W_hh h` product on hosts (for finite weights
+    /// it adds zeros), where [`PackedCell::step`] and bare-metal builds compute it
+    /// (`0 * inf`, a NaN).
     ///
     /// Errors, before anything is written: [`Error::InvalidModel`] for a cell whose
     /// parts disagree (`W_ih` or the bias without 4H rows, `W_hh` not 4H x H);
@@ -155,23 +164,25 @@ impl<'a> Cell<'a> {
     }
 
     /// Whether int8 steps are faster on the i16 pair copy ([`arch::gemv_pairs`]) at this
-    /// thread's level: at `avx2` and `avx512`, while the copy (twice the int8 weights'
-    /// bytes, `8H (in + H)`) fits a 32 KiB L1 data cache (the smallest of current x86-64
-    /// cores'). Past L1 the copy's extra reads cost more than it saves: on an AMD EPYC
-    /// (Zen 5, 48 KiB L1), at `avx512`, a 64 -> 64 step took 806 ns on the copy and 586
-    /// without, a 32 -> 32 step 207 and 262.
+    /// thread's level: at `avx2` and `avx512`, for `in` and H up to the kernel's 1024,
+    /// while the copy (about twice the int8 weights' bytes) fits a 32 KiB L1 data cache
+    /// (the smallest of current x86-64 cores'). Past L1 the copy's extra reads cost more
+    /// than it saves: on an AMD EPYC (Zen 5, 48 KiB L1), at `avx512`, a 64 -> 64 step
+    /// took 806 ns on the copy and 586 without, a 32 -> 32 step 207 and 262.
     fn pairs_pay(&self) -> bool {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
+        let copy_bytes = 2 * (pairs_len(4 * hidden, input) + pairs_len(4 * hidden, hidden));
         arch::level().has_avx2()
             && input.max(hidden) <= arch::PAIRS_MAX_COLS
-            && 8 * hidden * (input + hidden) <= 32 * 1024
+            && copy_bytes <= PAIRS_COPY_MAX_BYTES
     }
 
     /// Floats of the buffer [`Cell::pack`] fills, for the layout it chooses on this
-    /// thread's kernel level: for f32 weights `16 * ceil(4H / 16) * (1 + in + H)`; for
-    /// int8 weights at the `avx2` and `avx512` levels an i16 copy of `W_ih` and `W_hh`,
-    /// about `2H (in + H)`, where that copy is at most 32 KiB (`8H (in + H)` bytes);
-    /// otherwise 0.
+    /// thread's kernel level (so size it on the thread that packs): for f32 weights
+    /// `16 * ceil(4H / 16) * (1 + in + H)`; for int8 weights, at the `avx2` and `avx512`
+    /// levels, an i16 copy of `W_ih` and `W_hh` (rows in blocks of 8, columns in pairs,
+    /// padded with zeros) of `8 * ceil(H / 2) * (ceil(in / 2) + ceil(H / 2))` floats
+    /// where that is at most 8,192 (32 KiB) and `in` and H are at most 1024; otherwise 0.
     pub fn packed_len(&self) -> usize {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
         let g = 4 * hidden;
@@ -191,7 +202,9 @@ impl<'a> Cell<'a> {
     /// then, column by column, the 16 rows' weights of `W_ih` and then of `W_hh`, so
     /// that a step broadcasts each input value to the 16 rows at once
     /// ([`crate::kernels::gemv_panels`], whose order of sums the results keep: they
-    /// may differ from [`Cell::step`]'s in the last bits, as the kernel levels do).
+    /// differ from [`Cell::step`]'s by rounding, as the kernel levels do; one step
+    /// from the same state, 164 -> 128 at `avx512`, is within 1.6e-6 of a float64
+    /// reference where [`Cell::step`] is within 3e-7).
     /// int8 weights of small cells (a copy of 32 KiB at most: [`Cell::packed_len`]) are
     /// copied as i16 pairs for the AVX2 kernels, at the `avx2` and `avx512` levels;
     /// their steps are [`Cell::step`]'s bit for bit (exact integer dot products). Where
