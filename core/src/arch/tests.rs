@@ -271,7 +271,8 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
 /// Packed panels ([`crate::kernels::gemv_panels`]): the SIMD levels against the scalar
 /// definition, which is itself checked against a float64 sum of the products. Without
 /// FMA (SSE2) the sums are bit for bit the scalar ones; with it, within rounding.
-/// Panel counts cover single panels and the remainders of every level's tile.
+/// Panel counts cover single panels and the remainders of every level's tile; sizes
+/// lie on both sides of the bound past which a level runs one panel at a time.
 #[test]
 fn panel_kernel_matches_scalar_at_every_level() {
     const P: usize = crate::kernels::PANEL_ROWS;
