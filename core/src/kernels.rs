@@ -229,25 +229,44 @@ pub fn panel_position(i: usize, cols: usize) -> (usize, usize) {
 
 /// `sum_k w(r, col0 + k) * x[k]` for the matrix of `cols` columns whose little-endian
 /// f32 values `w` holds in the panel layout: from zero, one product after another in
-/// column order. The dot product of that layout, whose order every kernel over panels
-/// keeps ([`panel_gemv`], [`panel_gemm_lanes`], [`crate::tensor::Matrix::project_block`]; the vector levels
-/// fuse each multiply-add where they have FMA). Requires `r` a row and `col0 + x.len()
-/// <= cols`.
+/// column order. The dot product of that layout's projections, whose order their
+/// kernels keep ([`panel_gemm_lanes`], [`crate::tensor::Matrix::project_block`]; the
+/// vector levels fuse each multiply-add where they have FMA). Requires `r` a row and
+/// `col0 + x.len() <= cols`.
 pub fn panel_dot(w: &[u8], cols: usize, r: usize, col0: usize, x: &[f32]) -> f32 {
+    panel_sum(w, cols, r, col0, x, 0, 1)
+}
+
+/// The products `w(r, col0 + k) * x[k]` of every `step`-th `k` from `first`, summed from
+/// zero in column order ([`panel_dot`]'s terms).
+fn panel_sum(
+    w: &[u8],
+    cols: usize,
+    r: usize,
+    col0: usize,
+    x: &[f32],
+    first: usize,
+    step: usize,
+) -> f32 {
     let mut acc = 0.0f32;
-    let first = panel_index(r, col0, cols);
-    for (k, &v) in x.iter().enumerate() {
-        let at = 4 * (first + k * PANEL_ROWS);
-        acc += f32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]) * v;
+    let at0 = panel_index(r, col0, cols);
+    for k in (first..x.len()).step_by(step) {
+        let at = 4 * (at0 + k * PANEL_ROWS);
+        acc += f32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]) * x[k];
     }
     acc
 }
 
-/// `out[r] += panel_dot(r, col0, x)` for rows `0..out.len()` of a matrix of `cols`
-/// columns in the panel layout ([`panel_dot`]).
+/// `out[r] += even + odd` for rows `0..out.len()` of a matrix of `cols` columns in the
+/// panel layout, where `even` sums the products `w(r, col0 + k) * x[k]` of even `k` and
+/// `odd` those of odd `k`, each from zero in column order: the layout's matrix-vector
+/// product (the recurrent `W_hh h`; [`crate::tensor::Matrix::matvec_add`] and
+/// [`crate::tensor::Matrix::gemm_add`]). Two chains, so that the vector kernels, which
+/// keep this order, read one panel at a time and still overlap their multiply-adds'
+/// latencies; the vector levels fuse each multiply-add where they have FMA.
 pub fn panel_gemv(w: &[u8], cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
     for (r, o) in out.iter_mut().enumerate() {
-        *o += panel_dot(w, cols, r, col0, x);
+        *o += panel_sum(w, cols, r, col0, x, 0, 2) + panel_sum(w, cols, r, col0, x, 1, 2);
     }
 }
 

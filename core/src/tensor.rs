@@ -234,7 +234,9 @@ impl<'a> Matrix<'a> {
     }
 
     /// `out[r] += row r [col0 .. col0 + x.len()] . x` for every row (`out.len() ==
-    /// rows`): [`Matrix::row_dot`] for all rows at once.
+    /// rows`): [`Matrix::row_dot`] for all rows at once (in the panel layout each row's
+    /// products summed as [`kernels::panel_gemv`] sums them: two chains, even and odd
+    /// columns).
     pub fn matvec_add_cols(&self, col0: usize, x: &[f32], out: &mut [f32]) {
         if self.in_panels() {
             let out = &mut out[..self.rows];
@@ -330,7 +332,8 @@ impl<'a> Matrix<'a> {
         }
     }
 
-    /// `out (rows,) += W (rows, cols) @ x (cols,)`.
+    /// `out (rows,) += W (rows, cols) @ x (cols,)` (in the panel layout summed as
+    /// [`kernels::panel_gemv`] sums it: [`Matrix::matvec_add_cols`]).
     pub fn matvec_add(&self, x: &[f32], out: &mut [f32]) {
         if self.cols == 0 {
             return;

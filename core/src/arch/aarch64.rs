@@ -184,7 +184,7 @@ pub(super) unsafe fn gemv_panels_neon(panels: &[f32], cols: usize, z: &[f32], ou
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn panel_gemv_neon(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded.
-    unsafe { generic::panel_gemv::<Neon, 2, 4>(w, x, out) }
+    unsafe { generic::panel_gemv::<Neon, 4>(w, x, out) }
 }
 
 /// # Safety
@@ -199,7 +199,14 @@ pub(super) unsafe fn panel_project_neon(
     out: &mut [f32],
 ) {
     // SAFETY: forwarded.
-    unsafe { generic::panel_project::<Neon, 4, 0, 1, 2, 4>(w, xs, b, bias, out) }
+    unsafe {
+        // Without a bias (the recurrent product): two sums per row, in smaller tiles.
+        if bias.is_none() {
+            generic::panel_project::<Neon, true, 4, 0, 0, 1, 2>(w, xs, b, bias, out)
+        } else {
+            generic::panel_project::<Neon, false, 4, 0, 1, 2, 4>(w, xs, b, bias, out)
+        }
+    }
 }
 
 /// # Safety

@@ -163,10 +163,11 @@ fn panel_bytes(values: &[f32], rows: usize, cols: usize) -> Vec<u8> {
 }
 
 /// The blob's panel layout (`DType::F32Panels`): every product the model takes of such
-/// a matrix (one input, a column range of one input, blocks of 1 to 9 inputs, eight
-/// inputs side by side) at every SIMD level against the scalar definition
-/// ([`crate::kernels::panel_dot`]): bit for bit without FMA (SSE2), within rounding
-/// with it. The scalar definition itself is checked against float64 sums of the
+/// a matrix (one input, a column range of one input, blocks of 1 to 9 inputs with a
+/// bias and without, eight inputs side by side) at every SIMD level against the scalar
+/// definitions ([`crate::kernels::panel_dot`] for the projections,
+/// [`crate::kernels::panel_gemv`] for the others): bit for bit without FMA (SSE2),
+/// within rounding with it. The scalar definition itself is checked against float64 sums of the
 /// row-major values, and the layout's decoding against those values exactly. Row
 /// counts cover partial last panels and every level's tile remainders.
 #[test]
@@ -203,6 +204,7 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
             let xs = rng.floats(b * cols, scale);
             let xt = rng.floats(cols * L, scale);
             let init = rng.floats(rows * L, 1.0);
+            let init_many = rng.floats(b * rows, 1.0);
             let col0 = cols / 3;
             let run = |level| {
                 at(level, || {
@@ -214,7 +216,9 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
                     w.project_block(&xs, &bias, &mut vec![0.0; cols], &mut block);
                     let mut lanes = init.clone();
                     assert!(w.gemm_lanes_add(&xt, &mut lanes));
-                    [one, part, block, lanes]
+                    let mut many = init_many.clone();
+                    w.gemm_add(&xs, &mut many);
+                    [one, part, block, lanes, many]
                 })
             };
             let want = run(Level::Scalar);
@@ -225,6 +229,18 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
                     .map(|c| values[r * cols + c] as f64 * x[c - col0] as f64)
                     .sum::<f64>() as f32
             };
+            // Without a bias, each input's rows sum as one input's do.
+            for t in 0..b {
+                let mut one = init_many[t * rows..(t + 1) * rows].to_vec();
+                at(Level::Scalar, || {
+                    w.matvec_add(&xs[t * cols..(t + 1) * cols], &mut one)
+                });
+                assert_eq!(
+                    one,
+                    want[4][t * rows..(t + 1) * rows],
+                    "{rows}x{cols} input {t}"
+                );
+            }
             for r in 0..rows {
                 let d = want[0][r] - init[r] - f64_dot(r, &xs[..cols], 0);
                 assert!(d.abs() <= 4e-6 * (mag + 1.0), "{rows}x{cols} row {r}");
@@ -251,10 +267,8 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
             }
             for level in simd_levels() {
                 let got = run(level);
-                for (what, (g, w)) in ["one input", "columns", "block", "side by side"]
-                    .iter()
-                    .zip(got.iter().zip(&want))
-                {
+                let parts = ["one input", "columns", "block", "side by side", "inputs"];
+                for (what, (g, w)) in parts.iter().zip(got.iter().zip(&want)) {
                     let what = format!("{level:?} panels {what} {rows}x{cols}, {b} inputs");
                     if level == Level::Sse2 {
                         assert_eq!(g, w, "{what}");

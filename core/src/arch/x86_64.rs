@@ -833,7 +833,7 @@ fn one_panel_at_a_time(cols: usize, out: &[f32]) -> bool {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
 pub(super) unsafe fn panel_gemv_avx512(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_gemv::<Avx512, 4, 1>(w, x, out) }
+    unsafe { generic::panel_gemv::<Avx512, 1>(w, x, out) }
 }
 
 /// # Safety
@@ -842,7 +842,7 @@ pub(super) unsafe fn panel_gemv_avx512(w: &Panels<'_>, x: &[f32], out: &mut [f32
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn panel_gemv_avx2(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_gemv::<Avx2, 2, 2>(w, x, out) }
+    unsafe { generic::panel_gemv::<Avx2, 2>(w, x, out) }
 }
 
 /// # Safety
@@ -851,7 +851,7 @@ pub(super) unsafe fn panel_gemv_avx2(w: &Panels<'_>, x: &[f32], out: &mut [f32])
 #[target_feature(enable = "sse2")]
 pub(super) unsafe fn panel_gemv_sse2(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded.
-    unsafe { generic::panel_gemv::<Sse2, 2, 4>(w, x, out) }
+    unsafe { generic::panel_gemv::<Sse2, 4>(w, x, out) }
 }
 
 /// # Safety
@@ -867,7 +867,14 @@ pub(super) unsafe fn panel_project_avx512(
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_project::<Avx512, 1, 2, 2, 4, 8>(w, xs, b, bias, out) }
+    unsafe {
+        // Without a bias (the recurrent product): two sums per row, in smaller tiles.
+        if bias.is_none() {
+            generic::panel_project::<Avx512, true, 1, 1, 2, 4, 8>(w, xs, b, bias, out)
+        } else {
+            generic::panel_project::<Avx512, false, 1, 2, 2, 4, 8>(w, xs, b, bias, out)
+        }
+    }
 }
 
 /// # Safety
@@ -882,7 +889,14 @@ pub(super) unsafe fn panel_project_avx2(
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_project::<Avx2, 2, 0, 1, 2, 4>(w, xs, b, bias, out) }
+    unsafe {
+        // Without a bias (the recurrent product): two sums per row, in smaller tiles.
+        if bias.is_none() {
+            generic::panel_project::<Avx2, true, 2, 0, 0, 1, 2>(w, xs, b, bias, out)
+        } else {
+            generic::panel_project::<Avx2, false, 2, 0, 1, 2, 4>(w, xs, b, bias, out)
+        }
+    }
 }
 
 /// # Safety
@@ -897,7 +911,14 @@ pub(super) unsafe fn panel_project_sse2(
     out: &mut [f32],
 ) {
     // SAFETY: forwarded.
-    unsafe { generic::panel_project::<Sse2, 4, 0, 0, 1, 2>(w, xs, b, bias, out) }
+    unsafe {
+        // Without a bias (the recurrent product): two sums per row, in smaller tiles.
+        if bias.is_none() {
+            generic::panel_project::<Sse2, true, 4, 0, 0, 0, 1>(w, xs, b, bias, out)
+        } else {
+            generic::panel_project::<Sse2, false, 4, 0, 0, 1, 2>(w, xs, b, bias, out)
+        }
+    }
 }
 
 /// # Safety

@@ -6,7 +6,7 @@ use crate::arch::{
 };
 use crate::format::{LstmShape, MAX_LAYERS};
 use crate::kernels::{self, PANEL_ROWS};
-use crate::tensor::{Matrix, Storage, Vector};
+use crate::tensor::{Layout, Matrix, Storage, Vector};
 use crate::Error;
 use core::mem::take;
 
@@ -141,6 +141,9 @@ impl Cell<'_> {
             });
         if paired {
             // Done.
+        } else if input > 0 && self.w_ih.layout() == Layout::Panels {
+            // As `project` computes it: the block projection of one input.
+            self.w_ih.project_block(&x[..input], &self.bias, row, gates);
         } else if input == 0 || self.w_ih.storage() == Storage::F32 {
             // The projection of one input, as `project` computes it: `bias + W_ih x`.
             self.bias.copy_into(gates);
