@@ -189,10 +189,9 @@ pub fn tag_all(
 
 /// `--threads`: a count of at least 1.
 pub fn parse_threads(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
+    match s.parse::<u64>() {
         Ok(0) => Err("at least 1 thread is needed (leave --threads out for all cores)".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
+        _ => crate::cmd::count_from(s, 1),
     }
 }
 

@@ -265,6 +265,21 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
     let err = String::from_utf8_lossy(&too_many.stderr);
     assert_eq!(too_many.status.code(), Some(2), "{err}");
     assert!(err.contains("4097 is not in 0..=4096"), "{err}");
+    // A negative count is named as such (every count flag parses as this one does).
+    let negative = common::run(&dir, &["inspect", "--model", "m8.postag", "--tokens", "-1"]);
+    let err = String::from_utf8_lossy(&negative.stderr);
+    assert_eq!(negative.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("-1 is negative: expected a whole number in 0..=4096"),
+        "{err}"
+    );
+    let epochs = common::run(&dir, &["train", "--train", "x.conllu", "--epochs", "-1"]);
+    let err = String::from_utf8_lossy(&epochs.stderr);
+    assert_eq!(epochs.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("-1 is negative: expected a whole number of 0 or more"),
+        "{err}"
+    );
     ok(
         &dir,
         &["inspect", "--model", "m8.postag", "--tokens", "4096"],

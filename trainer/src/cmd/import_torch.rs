@@ -46,7 +46,10 @@ pub struct ImportArgs {
     /// memory for stacked char LSTMs.
     #[arg(
         long,
-        value_parser = clap::value_parser!(u32).range(1..=postag_core::format::MAX_WORD_CHARS as i64)
+        value_parser = |s: &str| {
+            crate::cmd::whole_number(s, 1, postag_core::format::MAX_WORD_CHARS as u64)
+                .map(|v| v as u32)
+        }
     )]
     max_word_chars: Option<u32>,
     /// Write int8 weights with a per-row scale (about 4x smaller).

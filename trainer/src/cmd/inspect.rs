@@ -18,7 +18,7 @@ pub struct InspectArgs {
     #[arg(
         long,
         default_value_t = 64,
-        value_parser = clap::value_parser!(u64).range(0..=postag_core::MAX_TOKENS as u64)
+        value_parser = |s: &str| crate::cmd::whole_number(s, 0, postag_core::MAX_TOKENS as u64)
     )]
     tokens: u64,
 }

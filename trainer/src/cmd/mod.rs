@@ -135,6 +135,45 @@ pub fn output_file(s: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// A whole number argument in `lo..=hi` (counts and sizes: `--epochs`, `--hidden`,
+/// `--tokens`, ...). The error says what is wrong with anything else: a negative
+/// number, a number out of range, or text that is no number.
+pub fn whole_number(s: &str, lo: u64, hi: u64) -> Result<u64, String> {
+    let wanted = || match hi {
+        u64::MAX => format!("a whole number of {lo} or more"),
+        _ => format!("a whole number in {lo}..={hi}"),
+    };
+    match s.parse::<u64>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        Ok(_) if hi == u64::MAX => Err(format!("{s} is too small: expected {}", wanted())),
+        Ok(_) => Err(format!("{s} is not in {lo}..={hi}")),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
+            Err(format!("{s} is too large: expected {}", wanted()))
+        }
+        Err(_)
+            if s.strip_prefix('-')
+                .is_some_and(|n| n.parse::<u64>().is_ok()) =>
+        {
+            Err(format!("{s} is negative: expected {}", wanted()))
+        }
+        Err(_) => Err(format!(
+            "{s:?} is not a whole number: expected {}",
+            wanted()
+        )),
+    }
+}
+
+/// [`whole_number`] of 0 or more as a `T` (`usize`, `u64`).
+pub fn count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    count_from(s, 0)
+}
+
+/// [`whole_number`] of `lo` or more as a `T` (`usize`, `u64`).
+pub fn count_from<T: TryFrom<u64>>(s: &str, lo: u64) -> Result<T, String> {
+    let v = whole_number(s, lo, u64::MAX)?;
+    T::try_from(v).map_err(|_| format!("{s} is too large for this machine"))
+}
+
 /// The `--model` argument of the commands that run a model.
 #[derive(Args, Debug)]
 pub struct ModelArg {
@@ -166,4 +205,49 @@ pub fn progress_bar(quiet: bool, len: u64, prefix: String) -> ProgressBar {
     );
     bar.set_prefix(prefix);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_number_argument_names_what_is_wrong() {
+        assert_eq!(whole_number("0", 0, 4096), Ok(0));
+        assert_eq!(whole_number("4096", 0, 4096), Ok(4096));
+        assert_eq!(whole_number("+7", 0, 4096), Ok(7));
+        assert_eq!(
+            whole_number("4097", 0, 4096),
+            Err("4097 is not in 0..=4096".into())
+        );
+        assert_eq!(
+            whole_number("-1", 0, 4096),
+            Err("-1 is negative: expected a whole number in 0..=4096".into())
+        );
+        assert_eq!(
+            count::<usize>("-1"),
+            Err("-1 is negative: expected a whole number of 0 or more".into())
+        );
+        assert_eq!(
+            count::<u64>("18446744073709551616"),
+            Err("18446744073709551616 is too large: expected a whole number of 0 or more".into())
+        );
+        assert_eq!(count::<u64>("18446744073709551615"), Ok(u64::MAX));
+        for bad in ["", "1.5", "ten", "-", "--1", " 3"] {
+            assert_eq!(
+                count::<usize>(bad),
+                Err(format!(
+                    "{bad:?} is not a whole number: expected a whole number of 0 or more"
+                ))
+            );
+        }
+        assert_eq!(
+            count::<u32>("4294967296"),
+            Err("4294967296 is too large for this machine".into())
+        );
+        assert_eq!(
+            count_from::<usize>("0", 1),
+            Err("0 is too small: expected a whole number of 1 or more".into())
+        );
+    }
 }

@@ -31,13 +31,13 @@ pub struct SegmenterArgs {
     #[arg(short, long, value_parser = crate::cmd::output_file)]
     output: PathBuf,
     /// Optimizer steps.
-    #[arg(long, default_value_t = SegOpts::default().steps)]
+    #[arg(long, default_value_t = SegOpts::default().steps, value_parser = crate::cmd::count::<usize>)]
     steps: usize,
     /// Char embedding size.
-    #[arg(long, default_value_t = SegOpts::default().dim)]
+    #[arg(long, default_value_t = SegOpts::default().dim, value_parser = crate::cmd::count::<usize>)]
     dim: usize,
     /// LSTM hidden size per direction.
-    #[arg(long, default_value_t = SegOpts::default().hidden)]
+    #[arg(long, default_value_t = SegOpts::default().hidden, value_parser = crate::cmd::count::<usize>)]
     hidden: usize,
     /// A forward-only LSTM.
     #[arg(long)]
@@ -46,7 +46,7 @@ pub struct SegmenterArgs {
     #[arg(long)]
     int8: bool,
     /// Seed.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::cmd::count::<u64>)]
     seed: u64,
     /// With `--dev`: worker threads for tagging the dev set (default: all cores).
     #[arg(long, requires = "dev", value_parser = crate::tagging::parse_threads)]

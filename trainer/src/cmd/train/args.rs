@@ -27,10 +27,10 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub(super) preset: Option<Preset>,
     /// Passes over the training data.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) epochs: Option<usize>,
     /// Seed for initialization, shuffling and dropout.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::cmd::count::<u64>)]
     pub(super) seed: u64,
     /// Start from this model's weights, vocabularies and tag order.
     #[arg(long, value_parser = crate::cmd::input_file)]
@@ -44,7 +44,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub(super) lr: Option<f64>,
     /// Sentences per update.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) batch_size: Option<usize>,
     /// Shuffle the training data every epoch (the default).
     #[arg(long, overrides_with = "no_shuffle")]
@@ -63,13 +63,13 @@ pub struct TrainArgs {
     pub(super) clip: Option<f32>,
     /// Stop after this many epochs without a better dev accuracy (0: never); needs
     /// `--dev`.
-    #[arg(long, requires = "dev")]
+    #[arg(long, requires = "dev", value_parser = crate::cmd::count::<usize>)]
     pub(super) patience: Option<usize>,
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = crate::tagging::parse_threads)]
     pub(super) threads: Option<usize>,
     /// Word embedding size.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) word_dim: Option<usize>,
     /// Use character features (default: the preset's; `--no-chars` turns it off).
     #[arg(long, overrides_with = "no_chars")]
@@ -81,13 +81,13 @@ pub struct TrainArgs {
     ])]
     pub(super) no_chars: bool,
     /// Char embedding size.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) char_dim: Option<usize>,
     /// Char LSTM hidden size (per direction).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) char_hidden: Option<usize>,
     /// Char LSTM layers.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) char_layers: Option<usize>,
     /// Bidirectional char LSTM (default: the preset's; `--no-char-bidirectional` turns it off).
     #[arg(long, overrides_with = "no_char_bidirectional")]
@@ -96,10 +96,10 @@ pub struct TrainArgs {
     #[arg(long, overrides_with = "char_bidirectional")]
     pub(super) no_char_bidirectional: bool,
     /// Word LSTM hidden size (per direction).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) hidden: Option<usize>,
     /// Word LSTM layers.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) layers: Option<usize>,
     /// Bidirectional word LSTM (default: the preset's; `--no-bidirectional` turns it off).
     #[arg(long, overrides_with = "no_bidirectional")]
@@ -114,13 +114,13 @@ pub struct TrainArgs {
     #[arg(long, overrides_with = "crf")]
     pub(super) no_crf: bool,
     /// Words seen fewer times share the unknown-word entry.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) min_word_count: Option<usize>,
     /// Keep at most this many words (the most frequent; 0: no limit).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) max_vocab: Option<usize>,
     /// Characters seen fewer times share the unknown-char entry.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) min_char_count: Option<usize>,
     /// Lowercase words before lookup, as Python's str.lower() (char features still see case) (default: the preset's; `--no-lowercase` turns it off).
     #[arg(long, overrides_with = "no_lowercase")]
@@ -138,7 +138,7 @@ pub struct TrainArgs {
     /// last halves, in training and tagging alike (default: the preset's, 32, or 24 for
     /// micro and nano; `import-torch` defaults to the format's maximum instead, because a PyTorch
     /// model was trained on whole words).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) max_word_chars: Option<usize>,
     /// Write int8 weights (about 4x smaller) (default: the preset's; `--no-quantize` turns it off).
     #[arg(long, overrides_with = "no_quantize")]
@@ -148,7 +148,7 @@ pub struct TrainArgs {
     pub(super) no_quantize: bool,
     /// Use only the first N training sentences (the tagger's; a segmenter learns from
     /// the whole file).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) max_sentences: Option<usize>,
     /// Do not learn a segmenter, even when the training data carries `# text`.
     #[arg(long, conflicts_with_all = [
@@ -158,15 +158,15 @@ pub struct TrainArgs {
     pub(super) no_segmenter: bool,
     /// Segmenter: optimizer steps (as `postag segmenter --steps`) (default: that
     /// command's; 300 for the tiny preset).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) segmenter_steps: Option<usize>,
     /// Segmenter: char embedding size (as `postag segmenter --dim`) (default: the
     /// preset's: 24; micro and nano 12, to keep their blobs small; tiny 8).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) segmenter_dim: Option<usize>,
     /// Segmenter: LSTM hidden size per direction (as `postag segmenter --hidden`)
     /// (default: the preset's: 48; micro and nano 20; tiny 16).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::count::<usize>)]
     pub(super) segmenter_hidden: Option<usize>,
     /// Segmenter: a forward-only LSTM (as `postag segmenter --unidirectional`).
     #[arg(long)]
