@@ -601,8 +601,9 @@ unsafe fn panel_sums<V: Vector, const VPP: usize>(acc: &[V; VPP]) -> [f32; 16] {
 /// [`crate::kernels::panel_gemv`]: `out[r] += sum_k w(r, k) x[k]` over a matrix in the
 /// panel layout, one panel after another: the weights are read as one sequential
 /// stream, which arrives from L2 faster than several panels' streams side by side (on
-/// a Zen 5 the base model's `W_hh`, 256 KB, made batch-1 tagging about 10% faster at
-/// `avx512` than 4 panels at a time, 5% at `avx2` than 2). Each row keeps the
+/// a Zen 5, with the base model's `W_hh` of 256 KB per direction, batch-1 tagging ran
+/// about 10% faster at `avx512` than with 4 panels at a time, 5% at `avx2` than with
+/// 2). Each row keeps the
 /// reference's two sums (even and odd columns, each from zero in column order, fused
 /// where the level has FMA) and adds them, as the reference does: two independent
 /// chains per vector of rows. Each input value is broadcast to the 16 rows of a panel
