@@ -184,7 +184,7 @@ pub(super) unsafe fn gemv_panels_neon(panels: &[f32], cols: usize, z: &[f32], ou
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn panel_gemv_neon(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded.
-    unsafe { generic::panel_gemv::<Neon, 4>(w, x, out) }
+    unsafe { generic::panel_gemv::<Neon, 1, 4>(w, x, out) }
 }
 
 /// # Safety

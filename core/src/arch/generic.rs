@@ -599,71 +599,107 @@ unsafe fn panel_sums<V: Vector, const VPP: usize>(acc: &[V; VPP]) -> [f32; 16] {
 }
 
 /// [`crate::kernels::panel_gemv`]: `out[r] += sum_k w(r, k) x[k]` over a matrix in the
-/// panel layout, one panel after another: the weights are read as one sequential
-/// stream, which arrives from L2 faster than several panels' streams side by side (on
-/// a Zen 5, with the base model's `W_hh` of 256 KB per direction, batch-1 tagging ran
-/// about 10% faster at `avx512` than with 4 panels at a time, 5% at `avx2` than with
-/// 2). Each row keeps the
+/// panel layout, `T` panels at a time, then single panels. Each row keeps the
 /// reference's two sums (even and odd columns, each from zero in column order, fused
 /// where the level has FMA) and adds them, as the reference does: two independent
 /// chains per vector of rows. Each input value is broadcast to the 16 rows of a panel
-/// column, so there are no horizontal sums.
+/// column, so there are no horizontal sums. One panel at a time reads the weights as
+/// one sequential stream, which arrives from L2 faster than several panels' streams
+/// side by side (on a Zen 5, with the base model's `W_hh` of 256 KB per direction,
+/// batch-1 tagging ran about 10% faster at `avx512` than with 4 panels at a time, 5%
+/// at `avx2` than with 2); weights in L1 gain from more chains side by side.
 ///
 /// # Safety
 ///
 /// The level's target features are enabled; `V::LANES * VPP == 16`;
 /// `w.in_bounds()`, `x.len() >= w.cols`, `out.len() >= w.rows`.
 #[inline(always)]
-pub(super) unsafe fn panel_gemv<V: Vector, const VPP: usize>(
+pub(super) unsafe fn panel_gemv<V: Vector, const T: usize, const VPP: usize>(
     w: &Panels<'_>,
     x: &[f32],
     out: &mut [f32],
 ) {
     const P: usize = crate::kernels::PANEL_ROWS;
-    const { assert!(V::LANES * VPP == P) };
+    const { assert!(T > 0 && V::LANES * VPP == P) };
+    let n = w.rows.div_ceil(P);
+    // SAFETY: panels `p..p + T` (or `p`) are below `n`: their columns lie in `data`
+    // (`in_bounds`), their rows' outputs below `w.rows` in `out`.
+    unsafe {
+        let mut p = 0;
+        while p + T <= n {
+            panel_gemv_tile::<V, T, VPP>(w, p, x, out);
+            p += T;
+        }
+        while p < n {
+            panel_gemv_tile::<V, 1, VPP>(w, p, x, out);
+            p += 1;
+        }
+    }
+}
+
+/// [`panel_gemv`] for panels `p..p + T`.
+///
+/// # Safety
+///
+/// As [`panel_gemv`]; `p + T <= ceil(rows / 16)`.
+#[inline(always)]
+unsafe fn panel_gemv_tile<V: Vector, const T: usize, const VPP: usize>(
+    w: &Panels<'_>,
+    p: usize,
+    x: &[f32],
+    out: &mut [f32],
+) {
+    const P: usize = crate::kernels::PANEL_ROWS;
     // (A function, not a closure: closures do not inherit the target features.)
     #[inline(always)]
-    unsafe fn column<V: Vector, const VPP: usize>(w: &Panels<'_>, p: usize, k: usize) -> [V; VPP] {
-        // SAFETY: column `k` of panel `p` (the caller's bounds).
-        unsafe { panel_column::<V, VPP>(w.data.as_ptr().add(4 * (p * w.stride + P * k))) }
+    unsafe fn column<V: Vector, const VPP: usize>(w: &Panels<'_>, q: usize, k: usize) -> [V; VPP] {
+        // SAFETY: column `k` of panel `q` (the caller's bounds).
+        unsafe { panel_column::<V, VPP>(w.data.as_ptr().add(4 * (q * w.stride + P * k))) }
     }
-    // SAFETY: column `k < cols` of panel `p < ceil(rows / 16)` is 64 bytes at float `p
-    // stride + 16 k`, within `data` (`in_bounds`); `x` holds `cols` values; the rows
-    // stored are below `w.rows <= out.len()`.
+    // SAFETY: column `k < cols` of panel `p + t` is 64 bytes at float `(p + t) stride +
+    // 16 k`, within `data` (`in_bounds`); `x` holds `cols` values; the rows stored are
+    // below `w.rows <= out.len()`.
     unsafe {
-        for p in 0..w.rows.div_ceil(P) {
-            let (mut even, mut odd) = ([V::zero(); VPP], [V::zero(); VPP]);
-            let mut k = 0;
-            while k + 2 <= w.cols {
-                let (x0, x1) = (
-                    V::splat(*x.as_ptr().add(k)),
-                    V::splat(*x.as_ptr().add(k + 1)),
+        let (mut even, mut odd) = ([[V::zero(); VPP]; T], [[V::zero(); VPP]; T]);
+        let mut k = 0;
+        while k + 2 <= w.cols {
+            let (x0, x1) = (
+                V::splat(*x.as_ptr().add(k)),
+                V::splat(*x.as_ptr().add(k + 1)),
+            );
+            for t in 0..T {
+                let (c0, c1) = (
+                    column::<V, VPP>(w, p + t, k),
+                    column::<V, VPP>(w, p + t, k + 1),
                 );
-                let (c0, c1) = (column::<V, VPP>(w, p, k), column::<V, VPP>(w, p, k + 1));
                 for j in 0..VPP {
-                    even[j] = c0[j].mul_add(x0, even[j]);
-                    odd[j] = c1[j].mul_add(x1, odd[j]);
+                    even[t][j] = c0[j].mul_add(x0, even[t][j]);
+                    odd[t][j] = c1[j].mul_add(x1, odd[t][j]);
                 }
-                k += 2;
             }
-            if k < w.cols {
-                let x0 = V::splat(*x.as_ptr().add(k));
-                for (a, c) in even.iter_mut().zip(column::<V, VPP>(w, p, k)) {
+            k += 2;
+        }
+        if k < w.cols {
+            let x0 = V::splat(*x.as_ptr().add(k));
+            for (t, even_t) in even.iter_mut().enumerate() {
+                for (a, c) in even_t.iter_mut().zip(column::<V, VPP>(w, p + t, k)) {
                     *a = c.mul_add(x0, *a);
                 }
             }
-            for (a, o) in even.iter_mut().zip(odd) {
-                *a = a.add(o);
+        }
+        for (t, (even_t, odd_t)) in even.iter_mut().zip(&odd).enumerate() {
+            for (a, o) in even_t.iter_mut().zip(odd_t) {
+                *a = a.add(*o);
             }
-            let r0 = p * P;
+            let r0 = (p + t) * P;
             let o = out.as_mut_ptr().add(r0);
             if w.rows - r0 >= P {
-                for (j, a) in even.iter().enumerate() {
+                for (j, a) in even_t.iter().enumerate() {
                     let q = o.add(j * V::LANES);
                     V::load(q).add(*a).store(q);
                 }
             } else {
-                let sums = panel_sums::<V, VPP>(&even);
+                let sums = panel_sums::<V, VPP>(even_t);
                 for (i, s) in sums.iter().enumerate().take(w.rows - r0) {
                     *o.add(i) += s;
                 }

@@ -169,7 +169,8 @@ fn panel_bytes(values: &[f32], rows: usize, cols: usize) -> Vec<u8> {
 /// [`crate::kernels::panel_gemv`] for the others): bit for bit without FMA (SSE2),
 /// within rounding with it. The scalar definition itself is checked against float64 sums of the
 /// row-major values, and the layout's decoding against those values exactly. Row
-/// counts cover partial last panels and every level's tile remainders.
+/// counts cover partial last panels and every level's tile remainders; sizes lie on
+/// both sides of the bound past which a level reads one panel at a time.
 #[test]
 fn panel_layout_kernels_match_scalar_at_every_level() {
     const L: usize = crate::kernels::BATCH_LANES;

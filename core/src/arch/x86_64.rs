@@ -803,7 +803,7 @@ pub(super) unsafe fn gemm_lanes_sse2(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
 pub(super) unsafe fn gemv_panels_avx512(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded; the target features are enabled here.
     unsafe {
-        if one_panel_at_a_time(cols, out) {
+        if one_panel_at_a_time(cols + 1, out.len()) {
             generic::gemv_panels::<Avx512, 1, 1>(panels, cols, z, out)
         } else {
             generic::gemv_panels::<Avx512, 4, 1>(panels, cols, z, out)
@@ -811,19 +811,20 @@ pub(super) unsafe fn gemv_panels_avx512(panels: &[f32], cols: usize, z: &[f32], 
     }
 }
 
-/// Bytes of panels above which the streaming GEMV ([`generic::gemv_panels`]) runs one
-/// panel at a time at the AVX2 and AVX-512 levels. Past the L1 cache the weights come
-/// from L2 faster as one sequential stream than as several panels' streams side by
-/// side; within it, several panels' independent sums hide the FMA latency, which one
-/// panel's two sums do not. (Packed f32 steps on a Zen 5, 48 KiB L1d, avx512 level:
-/// 32 -> 32, 33 KB of panels, 215 ns/step four panels at a time against 280 one at a
-/// time; 48 -> 48, 74 KB, 690 against 585; 128 -> 128, 4.5 against 3.5 us.)
+/// Bytes of panels above which the products with two sums per row
+/// ([`generic::gemv_panels`], [`generic::panel_gemv`]) run one panel at a time at the
+/// AVX2 and AVX-512 levels. Past the L1 cache the weights come from L2 faster as one
+/// sequential stream than as several panels' streams side by side; within it, several
+/// panels' independent sums hide the FMA latency, which one panel's two sums do not.
+/// (Packed f32 steps on a Zen 5, 48 KiB L1d, avx512 level: 32 -> 32, 33 KB of panels,
+/// 215 ns/step four panels at a time against 280 one at a time; 48 -> 48, 74 KB, 690
+/// against 585; 128 -> 128, 4.5 against 3.5 us.)
 const ONE_PANEL_AT_A_TIME_BYTES: usize = 48 * 1024;
 
-/// Whether [`generic::gemv_panels`] into `out` over `cols` columns reads more than
-/// [`ONE_PANEL_AT_A_TIME_BYTES`] of panels.
-fn one_panel_at_a_time(cols: usize, out: &[f32]) -> bool {
-    out.len().saturating_mul(cols + 1).saturating_mul(4) > ONE_PANEL_AT_A_TIME_BYTES
+/// Whether `rows` rows of `cols` f32 in panels (with a bias column for the packed
+/// layout: `cols + 1`) take more than [`ONE_PANEL_AT_A_TIME_BYTES`].
+fn one_panel_at_a_time(cols: usize, rows: usize) -> bool {
+    rows.saturating_mul(cols).saturating_mul(4) > ONE_PANEL_AT_A_TIME_BYTES
 }
 
 /// # Safety
@@ -833,7 +834,13 @@ fn one_panel_at_a_time(cols: usize, out: &[f32]) -> bool {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
 pub(super) unsafe fn panel_gemv_avx512(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_gemv::<Avx512, 1>(w, x, out) }
+    unsafe {
+        if one_panel_at_a_time(w.cols, w.rows) {
+            generic::panel_gemv::<Avx512, 1, 1>(w, x, out)
+        } else {
+            generic::panel_gemv::<Avx512, 4, 1>(w, x, out)
+        }
+    }
 }
 
 /// # Safety
@@ -842,7 +849,13 @@ pub(super) unsafe fn panel_gemv_avx512(w: &Panels<'_>, x: &[f32], out: &mut [f32
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn panel_gemv_avx2(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded; the target features are enabled here.
-    unsafe { generic::panel_gemv::<Avx2, 2>(w, x, out) }
+    unsafe {
+        if one_panel_at_a_time(w.cols, w.rows) {
+            generic::panel_gemv::<Avx2, 1, 2>(w, x, out)
+        } else {
+            generic::panel_gemv::<Avx2, 2, 2>(w, x, out)
+        }
+    }
 }
 
 /// # Safety
@@ -851,7 +864,7 @@ pub(super) unsafe fn panel_gemv_avx2(w: &Panels<'_>, x: &[f32], out: &mut [f32])
 #[target_feature(enable = "sse2")]
 pub(super) unsafe fn panel_gemv_sse2(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded.
-    unsafe { generic::panel_gemv::<Sse2, 4>(w, x, out) }
+    unsafe { generic::panel_gemv::<Sse2, 1, 4>(w, x, out) }
 }
 
 /// # Safety
@@ -956,7 +969,7 @@ pub(super) unsafe fn panel_gemm_lanes_sse2(w: &Panels<'_>, xt: &[f32], out: &mut
 pub(super) unsafe fn gemv_panels_avx2(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
     // SAFETY: forwarded; the target features are enabled here.
     unsafe {
-        if one_panel_at_a_time(cols, out) {
+        if one_panel_at_a_time(cols + 1, out.len()) {
             generic::gemv_panels::<Avx2, 1, 2>(panels, cols, z, out)
         } else {
             generic::gemv_panels::<Avx2, 2, 2>(panels, cols, z, out)
