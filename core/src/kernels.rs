@@ -262,8 +262,9 @@ fn panel_sum(
 /// `odd` those of odd `k`, each from zero in column order: the layout's matrix-vector
 /// product (the recurrent `W_hh h`; [`crate::tensor::Matrix::matvec_add`] and
 /// [`crate::tensor::Matrix::gemm_add`]). Two chains, so that the vector kernels, which
-/// keep this order, read one panel at a time and still overlap their multiply-adds'
-/// latencies; the vector levels fuse each multiply-add where they have FMA.
+/// keep this order, can read a large matrix one panel at a time (one stream of weights)
+/// and still overlap their multiply-adds' latencies; the vector levels fuse each
+/// multiply-add where they have FMA.
 pub fn panel_gemv(w: &[u8], cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
     for (r, o) in out.iter_mut().enumerate() {
         *o += panel_sum(w, cols, r, col0, x, 0, 2) + panel_sum(w, cols, r, col0, x, 1, 2);

@@ -167,8 +167,8 @@ fn panel_bytes(values: &[f32], rows: usize, cols: usize) -> Vec<u8> {
 /// bias and without, eight inputs side by side) at every SIMD level against the scalar
 /// definitions ([`crate::kernels::panel_dot`] for the projections,
 /// [`crate::kernels::panel_gemv`] for the others): bit for bit without FMA (SSE2),
-/// within rounding with it. The scalar definition itself is checked against float64 sums of the
-/// row-major values, and the layout's decoding against those values exactly. Row
+/// within rounding with it. The scalar definitions are checked against float64 sums of
+/// the row-major values, and the layout's decoding against those values exactly. Row
 /// counts cover partial last panels and every level's tile remainders; sizes lie on
 /// both sides of the bound past which a level reads one panel at a time.
 #[test]
