@@ -277,7 +277,7 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
     let err = String::from_utf8_lossy(&epochs.stderr);
     assert_eq!(epochs.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("-1 is negative: expected a whole number of 0 or more"),
+        err.contains("-1 is negative: expected a whole number of 1 or more"),
         "{err}"
     );
     ok(
@@ -820,7 +820,7 @@ fn bad_settings_and_outputs_are_refused_before_training() {
         ),
         (
             train(&["-o", "m.postag", "--max-sentences", "0"]),
-            "--max-sentences must be at least 1",
+            "'0' for '--max-sentences <MAX_SENTENCES>': 0 is too small: expected a whole number of 1 or more",
         ),
         (
             train(&["-o", "outdir"]),

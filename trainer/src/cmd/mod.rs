@@ -143,18 +143,23 @@ pub fn whole_number(s: &str, lo: u64, hi: u64) -> Result<u64, String> {
         u64::MAX => format!("a whole number of {lo} or more"),
         _ => format!("a whole number in {lo}..={hi}"),
     };
+    // A minus sign and digits: negative, or zero (`-0`) however many digits follow.
+    let negative = s
+        .strip_prefix('-')
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(digits) = negative {
+        if digits.bytes().any(|b| b != b'0') {
+            return Err(format!("{s} is negative: expected {}", wanted()));
+        }
+        return whole_number("0", lo, hi)
+            .map_err(|_| format!("{s} is too small: expected {}", wanted()));
+    }
     match s.parse::<u64>() {
         Ok(v) if (lo..=hi).contains(&v) => Ok(v),
         Ok(_) if hi == u64::MAX => Err(format!("{s} is too small: expected {}", wanted())),
         Ok(_) => Err(format!("{s} is not in {lo}..={hi}")),
         Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
             Err(format!("{s} is too large: expected {}", wanted()))
-        }
-        Err(_)
-            if s.strip_prefix('-')
-                .is_some_and(|n| n.parse::<u64>().is_ok()) =>
-        {
-            Err(format!("{s} is negative: expected {}", wanted()))
         }
         Err(_) => Err(format!(
             "{s:?} is not a whole number: expected {}",
@@ -166,6 +171,12 @@ pub fn whole_number(s: &str, lo: u64, hi: u64) -> Result<u64, String> {
 /// [`whole_number`] of 0 or more as a `T` (`usize`, `u64`).
 pub fn count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
     count_from(s, 0)
+}
+
+/// [`whole_number`] of 1 or more as a `T` (`usize`, `u64`): sizes and counts that
+/// cannot be 0 (`--epochs`, `--hidden`, ...).
+pub fn at_least_one<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    count_from(s, 1)
 }
 
 /// [`whole_number`] of `lo` or more as a `T` (`usize`, `u64`).
@@ -233,7 +244,18 @@ mod tests {
             Err("18446744073709551616 is too large: expected a whole number of 0 or more".into())
         );
         assert_eq!(count::<u64>("18446744073709551615"), Ok(u64::MAX));
-        for bad in ["", "1.5", "ten", "-", "--1", " 3"] {
+        assert_eq!(
+            count::<u64>("-99999999999999999999999"),
+            Err(
+                "-99999999999999999999999 is negative: expected a whole number of 0 or more".into()
+            )
+        );
+        assert_eq!(count::<u64>("-0"), Ok(0));
+        assert_eq!(
+            at_least_one::<usize>("-000"),
+            Err("-000 is too small: expected a whole number of 1 or more".into())
+        );
+        for bad in ["", "1.5", "ten", "-", "--1", " 3", "-1.5"] {
             assert_eq!(
                 count::<usize>(bad),
                 Err(format!(

@@ -31,13 +31,13 @@ pub struct SegmenterArgs {
     #[arg(short, long, value_parser = crate::cmd::output_file)]
     output: PathBuf,
     /// Optimizer steps.
-    #[arg(long, default_value_t = SegOpts::default().steps, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, default_value_t = SegOpts::default().steps, value_parser = crate::cmd::at_least_one::<usize>)]
     steps: usize,
     /// Char embedding size.
-    #[arg(long, default_value_t = SegOpts::default().dim, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, default_value_t = SegOpts::default().dim, value_parser = crate::cmd::at_least_one::<usize>)]
     dim: usize,
     /// LSTM hidden size per direction.
-    #[arg(long, default_value_t = SegOpts::default().hidden, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, default_value_t = SegOpts::default().hidden, value_parser = crate::cmd::at_least_one::<usize>)]
     hidden: usize,
     /// A forward-only LSTM.
     #[arg(long)]

@@ -27,7 +27,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub(super) preset: Option<Preset>,
     /// Passes over the training data.
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) epochs: Option<usize>,
     /// Seed for initialization, shuffling and dropout.
     #[arg(long, default_value_t = 1, value_parser = crate::cmd::count::<u64>)]
@@ -44,7 +44,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub(super) lr: Option<f64>,
     /// Sentences per update.
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) batch_size: Option<usize>,
     /// Shuffle the training data every epoch (the default).
     #[arg(long, overrides_with = "no_shuffle")]
@@ -69,7 +69,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = crate::tagging::parse_threads)]
     pub(super) threads: Option<usize>,
     /// Word embedding size.
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) word_dim: Option<usize>,
     /// Use character features (default: the preset's; `--no-chars` turns it off).
     #[arg(long, overrides_with = "no_chars")]
@@ -96,10 +96,10 @@ pub struct TrainArgs {
     #[arg(long, overrides_with = "char_bidirectional")]
     pub(super) no_char_bidirectional: bool,
     /// Word LSTM hidden size (per direction).
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) hidden: Option<usize>,
     /// Word LSTM layers.
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) layers: Option<usize>,
     /// Bidirectional word LSTM (default: the preset's; `--no-bidirectional` turns it off).
     #[arg(long, overrides_with = "no_bidirectional")]
@@ -138,7 +138,7 @@ pub struct TrainArgs {
     /// last halves, in training and tagging alike (default: the preset's, 32, or 24 for
     /// micro and nano; `import-torch` defaults to the format's maximum instead, because a PyTorch
     /// model was trained on whole words).
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) max_word_chars: Option<usize>,
     /// Write int8 weights (about 4x smaller) (default: the preset's; `--no-quantize` turns it off).
     #[arg(long, overrides_with = "no_quantize")]
@@ -148,7 +148,7 @@ pub struct TrainArgs {
     pub(super) no_quantize: bool,
     /// Use only the first N training sentences (the tagger's; a segmenter learns from
     /// the whole file).
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) max_sentences: Option<usize>,
     /// Do not learn a segmenter, even when the training data carries `# text`.
     #[arg(long, conflicts_with_all = [
@@ -158,15 +158,15 @@ pub struct TrainArgs {
     pub(super) no_segmenter: bool,
     /// Segmenter: optimizer steps (as `postag segmenter --steps`) (default: that
     /// command's; 300 for the tiny preset).
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) segmenter_steps: Option<usize>,
     /// Segmenter: char embedding size (as `postag segmenter --dim`) (default: the
     /// preset's: 24; micro and nano 12, to keep their blobs small; tiny 8).
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) segmenter_dim: Option<usize>,
     /// Segmenter: LSTM hidden size per direction (as `postag segmenter --hidden`)
     /// (default: the preset's: 48; micro and nano 20; tiny 16).
-    #[arg(long, value_parser = crate::cmd::count::<usize>)]
+    #[arg(long, value_parser = crate::cmd::at_least_one::<usize>)]
     pub(super) segmenter_hidden: Option<usize>,
     /// Segmenter: a forward-only LSTM (as `postag segmenter --unidirectional`).
     #[arg(long)]
