@@ -229,10 +229,11 @@ pub fn panel_position(i: usize, cols: usize) -> (usize, usize) {
 
 /// `sum_k w(r, col0 + k) * x[k]` for the matrix of `cols` columns whose little-endian
 /// f32 values `w` holds in the panel layout: from zero, one product after another in
-/// column order. The dot product of that layout's projections, whose order their
-/// kernels keep ([`panel_gemm_lanes`], [`crate::tensor::Matrix::project_block`]; the
-/// vector levels fuse each multiply-add where they have FMA). Requires `r` a row and
-/// `col0 + x.len() <= cols`.
+/// column order. The order of [`crate::tensor::Matrix::row_dot`], of the block
+/// projection ([`crate::tensor::Matrix::project_block`], tagging's `W_ih x`) and of the
+/// eight inputs side by side ([`panel_gemm_lanes`]), whose kernels keep it (the vector
+/// levels fuse each multiply-add where they have FMA). Requires `r` a row and `col0 +
+/// x.len() <= cols`.
 pub fn panel_dot(w: &[u8], cols: usize, r: usize, col0: usize, x: &[f32]) -> f32 {
     panel_sum(w, cols, r, col0, x, 0, 1)
 }
@@ -260,10 +261,11 @@ fn panel_sum(
 /// `out[r] += even + odd` for rows `0..out.len()` of a matrix of `cols` columns in the
 /// panel layout, where `even` sums the products `w(r, col0 + k) * x[k]` of even `k` and
 /// `odd` those of odd `k`, each from zero in column order: the layout's matrix-vector
-/// product (the recurrent `W_hh h`; [`crate::tensor::Matrix::matvec_add`] and
-/// [`crate::tensor::Matrix::gemm_add`]). Two chains, so that the vector kernels, which
-/// keep this order, can read a large matrix one panel at a time (one stream of weights)
-/// and still overlap their multiply-adds' latencies; the vector levels fuse each
+/// product ([`crate::tensor::Matrix::matvec_add`] and, input by input,
+/// [`crate::tensor::Matrix::gemm_add`]: the word LSTM's recurrent `W_hh h`, and
+/// `hidden2tag` where a blob stores it in panels). Two chains, so that the vector kernels,
+/// which keep this order, can read a large matrix one panel at a time (one stream of
+/// weights) and still overlap their multiply-adds' latencies; the vector levels fuse each
 /// multiply-add where they have FMA.
 pub fn panel_gemv(w: &[u8], cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
     for (r, o) in out.iter_mut().enumerate() {

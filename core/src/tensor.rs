@@ -234,9 +234,9 @@ impl<'a> Matrix<'a> {
     }
 
     /// `out[r] += row r [col0 .. col0 + x.len()] . x` for every row (`out.len() ==
-    /// rows`): [`Matrix::row_dot`] for all rows at once (in the panel layout each row's
-    /// products summed as [`kernels::panel_gemv`] sums them: two chains, even and odd
-    /// columns).
+    /// rows`). In rows: [`Matrix::row_dot`] for all rows at once. In the panel layout
+    /// each row's products are summed as [`kernels::panel_gemv`] sums them (two chains,
+    /// even and odd columns), where [`Matrix::row_dot`] takes one chain.
     pub fn matvec_add_cols(&self, col0: usize, x: &[f32], out: &mut [f32]) {
         if self.in_panels() {
             let out = &mut out[..self.rows];

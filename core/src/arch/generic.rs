@@ -709,17 +709,17 @@ unsafe fn panel_gemv_tile<V: Vector, const T: usize, const VPP: usize>(
 }
 
 /// The panel layout's [`crate::tensor::Matrix::project_block`] (with a `bias`) and
-/// [`crate::tensor::Matrix::gemm_add`] (without): `out[t * rows + r] = bias[r] +
-/// sum_k w(r, k) xs[t * cols + k]`, or `out[t * rows + r] += sum_k ...`, for `b` inputs
-/// over a matrix in the panel layout, in tiles of `PT8` panels times 8 inputs and `PT4`
-/// panels times 4 inputs (none where 0), then `PT2` panels times 2 inputs, then `PT1`
-/// panels times 1 input. Each sum starts at zero and takes its products in column
-/// order (fused where the level has FMA), then lands on the bias or the output, as the
-/// reference does: an input's results do not depend on the tile it is in. With
-/// `PAIRS` (used without a bias) each row keeps two sums, of the even and of the odd
-/// columns, added before they land, as [`crate::kernels::panel_gemv`] defines them.
-/// Each weight column serves every input of the tile, each input value every row of
-/// the panel column: a register-tiled GEMM without horizontal sums.
+/// [`crate::tensor::Matrix::gemm_add`] (without): `out[t * rows + r] = bias[r] + sum_k w(r,
+/// k) xs[t * cols + k]`, or `out[t * rows + r] += sum_k ...`, for `b` inputs over a matrix
+/// in the panel layout, in tiles of `PT8` panels times 8 inputs, `PT4` panels times 4
+/// inputs and `PT2` panels times 2 inputs (none where 0), then `PT1` panels times 1 input
+/// (a single panel where 0). Each sum starts at zero and takes its products in column order
+/// (fused where the level has FMA), then lands on the bias or the output, as the reference
+/// does: an input's results do not depend on the tile it is in. With `PAIRS` (used without
+/// a bias) each row keeps two sums, of the even and of the odd columns, added before they
+/// land, as [`crate::kernels::panel_gemv`] defines them. Each weight column serves every
+/// input of the tile, each input value every row of the panel column: a register-tiled GEMM
+/// without horizontal sums.
 ///
 /// # Safety
 ///
@@ -757,9 +757,11 @@ pub(super) unsafe fn panel_project<
                 t += 4;
             }
         }
-        while t + 2 <= b {
-            panel_project_inputs::<V, PAIRS, VPP, PT2, 2>(w, xs, t, bias, out);
-            t += 2;
+        if PT2 > 0 {
+            while t + 2 <= b {
+                panel_project_inputs::<V, PAIRS, VPP, PT2, 2>(w, xs, t, bias, out);
+                t += 2;
+            }
         }
         while t < b {
             panel_project_inputs::<V, PAIRS, VPP, PT1, 1>(w, xs, t, bias, out);
@@ -789,7 +791,7 @@ unsafe fn panel_project_inputs<
     out: &mut [f32],
 ) {
     const P: usize = crate::kernels::PANEL_ROWS;
-    // `PT` is 0 only in a level's unused tiles (`PT8` or `PT4` 0), never called.
+    // `PT` is 0 only in a level's unused tiles (`PT8`, `PT4` or `PT2` 0), never called.
     const { assert!(V::LANES * VPP == P) };
     let n = w.rows.div_ceil(P);
     // SAFETY: forwarded, panels below `n`.

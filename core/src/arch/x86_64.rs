@@ -818,7 +818,7 @@ pub(super) unsafe fn gemv_panels_avx512(panels: &[f32], cols: usize, z: &[f32], 
 /// panels' independent sums hide the FMA latency, which one panel's two sums do not.
 /// (Packed f32 steps on a Zen 5, 48 KiB L1d, avx512 level: 32 -> 32, 33 KB of panels,
 /// 215 ns/step four panels at a time against 280 one at a time; 48 -> 48, 74 KB, 690
-/// against 585; 128 -> 128, 4.5 against 3.5 us.)
+/// against 585; 128 -> 128, 4.5 against 3.4 us.)
 const ONE_PANEL_AT_A_TIME_BYTES: usize = 48 * 1024;
 
 /// Whether `rows` rows of `cols` f32 in panels (with a bias column for the packed
