@@ -257,29 +257,28 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
         "{human}"
     );
     // More tokens than one call tags is a wrong flag (status 2), as out-of-range values
-    // are; 4096 is the most.
-    let too_many = common::run(
-        &dir,
-        &["inspect", "--model", "m8.postag", "--tokens", "4097"],
-    );
-    let err = String::from_utf8_lossy(&too_many.stderr);
-    assert_eq!(too_many.status.code(), Some(2), "{err}");
-    assert!(err.contains("4097 is not in 0..=4096"), "{err}");
-    // A negative count is named as such (every count flag parses as this one does).
-    let negative = common::run(&dir, &["inspect", "--model", "m8.postag", "--tokens", "-1"]);
-    let err = String::from_utf8_lossy(&negative.stderr);
-    assert_eq!(negative.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("-1 is negative: expected a whole number in 0..=4096"),
-        "{err}"
-    );
-    let epochs = common::run(&dir, &["train", "--train", "x.conllu", "--epochs", "-1"]);
-    let err = String::from_utf8_lossy(&epochs.stderr);
-    assert_eq!(epochs.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("-1 is negative: expected a whole number of 1 or more"),
-        "{err}"
-    );
+    // are; 4096 is the most. A negative count is named as such (every count flag parses
+    // as these do).
+    let wrong: [(&[&str], &str); 3] = [
+        (
+            &["inspect", "--model", "m8.postag", "--tokens", "4097"],
+            "4097 is not in 0..=4096",
+        ),
+        (
+            &["inspect", "--model", "m8.postag", "--tokens", "-1"],
+            "-1 is negative: expected a whole number in 0..=4096",
+        ),
+        (
+            &["train", "--train", "x.conllu", "--epochs", "-1"],
+            "-1 is negative: expected a whole number of 1 or more",
+        ),
+    ];
+    for (args, want) in wrong {
+        let out = common::run(&dir, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
     ok(
         &dir,
         &["inspect", "--model", "m8.postag", "--tokens", "4096"],
