@@ -135,11 +135,11 @@ impl BlobBuilder {
         }
     }
 
-    /// Whether [`BlobBuilder::lstm_stack`] stores the word LSTM's f32 `W_ih` and `W_hh`
-    /// in the panel layout ([`DType::F32Panels`], format version 2; the default where
-    /// the build reads version 2), or row by row, as format version 1 does (`false`: a
-    /// blob that older versions of the library, and bare-metal builds, read). The char LSTM's weights are always stored in rows: its
-    /// kernels run eight words side by side, which the row layout suits.
+    /// Whether [`BlobBuilder::lstm_stack`] stores the f32 `W_ih` and `W_hh` of the word
+    /// and char LSTMs in the panel layout ([`DType::F32Panels`], format version 2; the
+    /// default where the build reads version 2), or row by row, as format version 1
+    /// does (`false`: a blob that older versions of the library, and bare-metal builds,
+    /// read).
     pub fn panels(&mut self, on: bool) -> &mut Self {
         self.panels = on;
         self
@@ -281,7 +281,7 @@ impl BlobBuilder {
                         }
                     };
                     let data = tensor(role, 4 * h, cols)?;
-                    if net == Net::Word && storage == Storage::F32 && self.panels {
+                    if storage == Storage::F32 && self.panels {
                         self.weights_in_panels(role, 4 * h, cols, &data)?;
                     } else {
                         self.weights(role, 4 * h, cols, &data, storage)?;

@@ -12,7 +12,7 @@ use crate::format::{
 };
 use crate::segment::Segmenter;
 use crate::tensor::{Layout, Storage};
-use crate::{Error, Model};
+use crate::{Error, Model, Stack};
 
 /// A blob's dimensions, options and sizes (all sizes in bytes).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,6 +27,8 @@ pub struct Summary {
     pub weights: &'static str,
     /// The word LSTM's matrices: "rows", "panels", or "mixed".
     pub word_lstm_layout: &'static str,
+    /// The char LSTM's matrices, as `word_lstm_layout`; `None` without a char net.
+    pub char_lstm_layout: Option<&'static str>,
     /// "UPOS" or "XPOS": the CoNLL-U column the tags come from.
     pub tag_column: &'static str,
     /// The tag names, in score order.
@@ -133,11 +135,8 @@ impl Summary {
             bytes: blob.len(),
             format_version: format::declared_version(blob)?,
             weights: model.storage().map_or("mixed f32 and int8", storage_name),
-            word_lstm_layout: match word_lstm_layout(&model) {
-                Some(Layout::Panels) => "panels",
-                Some(Layout::Rows) => "rows",
-                None => "mixed",
-            },
+            word_lstm_layout: layout_name(word_lstm_layout(&model)),
+            char_lstm_layout: model.chars().map(|c| layout_name(lstm_layout(&c.lstm))),
             tag_column: match c.tag_column {
                 TagColumn::Upos => "UPOS",
                 TagColumn::Xpos => "XPOS",
@@ -206,7 +205,21 @@ pub fn normalize_names(flags: u8) -> Vec<&'static str> {
 /// The layout of the word LSTM's weight matrices: `Some` when every one is in it,
 /// `None` when they differ (a blob written by hand).
 pub fn word_lstm_layout(model: &Model<'_>) -> Option<Layout> {
-    let stack = model.lstm();
+    lstm_layout(model.lstm())
+}
+
+/// "rows", "panels", or (`None`) "mixed".
+fn layout_name(layout: Option<Layout>) -> &'static str {
+    match layout {
+        Some(Layout::Panels) => "panels",
+        Some(Layout::Rows) => "rows",
+        None => "mixed",
+    }
+}
+
+/// The layout of an LSTM stack's `W_ih` and `W_hh` matrices: `Some` when every one is
+/// in it, `None` when they differ (a blob written by hand).
+pub fn lstm_layout(stack: &Stack<'_>) -> Option<Layout> {
     let shape = stack.shape();
     let mut layouts = (0..shape.layers as usize)
         .flat_map(|l| (0..shape.directions()).map(move |d| (l, d)))

@@ -52,13 +52,13 @@ impl RandomModel {
     };
 
     /// The blob and its vocabulary. LSTM weights are uniform in `±1/sqrt(H)` like
-    /// PyTorch's initialization; words are 1 to 12 random letters, mostly short. An f32
-    /// word LSTM is stored in the panel layout, as the builder does by default.
+    /// PyTorch's initialization; words are 1 to 12 random letters, mostly short. f32
+    /// LSTM weights are stored in the panel layout, as the builder does by default.
     pub fn build(&self) -> Result<(Vec<u8>, Vec<String>), BuildError> {
         self.build_in(true)
     }
 
-    /// [`RandomModel::build`] with an f32 word LSTM in panels or (`panels` false) in
+    /// [`RandomModel::build`] with f32 LSTM weights in panels or (`panels` false) in
     /// rows ([`BlobBuilder::panels`]): the same weights.
     pub fn build_in(&self, panels: bool) -> Result<(Vec<u8>, Vec<String>), BuildError> {
         let mut rng = Rng(self.seed | 1);

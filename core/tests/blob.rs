@@ -12,7 +12,7 @@ use postag_testutil::repo;
 use proptest::prelude::*;
 
 /// The pinned blobs: format version 1 (the word LSTM in int8, every matrix in rows)
-/// and version 2 (the same with an f32 word LSTM in the panel layout).
+/// and version 2 (the same with an f32 word LSTM, both LSTMs in the panel layout).
 const GOLDEN: [(&str, u16); 2] = [
     ("tests/golden/tiny.postag", 1),
     ("tests/golden/tiny-panels.postag", 2),
@@ -54,8 +54,8 @@ fn golden_blob_bytes_are_pinned() {
     assert_eq!(GOLDEN[1].1, FORMAT_VERSION);
 }
 
-/// Format version 2: the builder puts an f32 word LSTM's `W_ih` and `W_hh` (and
-/// nothing else) in the panel layout. The model tags as the same weights in rows do
+/// Format version 2: the builder puts the f32 `W_ih` and `W_hh` of the word and char
+/// LSTMs (and nothing else) in the panel layout. The model tags as the same weights in rows do
 /// (scores within rounding: the layout's sums run in another order). The loader takes
 /// panels only from a blob that declares version 2, requires the padding rows of the
 /// last panel to be zero, and names a weight it cannot store by its row and column.
@@ -77,12 +77,11 @@ fn panel_layout_is_version_2_and_checked_at_load() {
         .filter(|e| e.dtype == DType::F32Panels)
         .map(|e| e.role)
         .collect();
-    // Two layers, two directions, W_ih and W_hh.
-    assert_eq!(in_panels.len(), 8);
+    // Two nets, two layers, two directions, W_ih and W_hh.
+    assert_eq!(in_panels.len(), 16);
     assert!(in_panels.iter().all(|r| matches!(
         r,
         Role::Lstm {
-            net: format::Net::Word,
             part: format::LstmPart::InputWeights | format::LstmPart::HiddenWeights,
             ..
         }
@@ -132,10 +131,19 @@ fn panel_layout_is_version_2_and_checked_at_load() {
         Error::InvalidModel
     );
 
-    // 4H = 12 rows: one panel of 16, rows 12..16 padding.
+    // A word LSTM matrix: 4H = 12 rows, one panel of 16, rows 12..16 padding.
     let e = entries
         .iter()
-        .find(|e| e.dtype == DType::F32Panels)
+        .find(|e| {
+            e.dtype == DType::F32Panels
+                && matches!(
+                    e.role,
+                    Role::Lstm {
+                        net: format::Net::Word,
+                        ..
+                    }
+                )
+        })
         .unwrap();
     let (r, c) = (e.rows as usize, e.cols as usize);
     assert_eq!(r, 12);

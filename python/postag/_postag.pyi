@@ -9,7 +9,7 @@ import numpy.typing as npt
 __version__: str
 FORMAT_VERSION: int
 """The newest blob format version this library reads (2; it reads 1 too). It writes 2
-for a model with an f32 word LSTM (in panels), 1 otherwise."""
+for a model with f32 LSTMs (in panels), 1 otherwise."""
 MAX_TOKENS: int
 """The most tokens one sentence may have (4096); more raises PostagError."""
 MAX_WORD_CHARS: int
@@ -108,9 +108,9 @@ class Model:
         inspect --json --tokens TOKENS` prints:
 
         model (the name errors give), bytes (the blob's length), format_version (the
-        blob's: 1, or 2 for an f32 word LSTM in panels, what `export` writes), weights
+        blob's: 1, or 2 for f32 LSTMs in panels, what `export` writes), weights
         ("f32", "int8", or "mixed f32 and int8"), word_lstm_layout ("rows", "panels" or
-        "mixed"), tag_column ("UPOS" or "XPOS"), tags (list), words (vocabulary, rows,
+        "mixed"), char_lstm_layout (the same, or None without a char net), tag_column ("UPOS" or "XPOS"), tags (list), words (vocabulary, rows,
         dim, unknown_row: int or None, normalize: a list of "lowercase", "fold
         digits"), chars (None, or vocabulary, rows, dim, unknown_row, max_word_chars,
         hidden, layers, bidirectional), lstm (hidden, layers, bidirectional), crf,

@@ -137,7 +137,7 @@ def test_quantized_export_stays_close_to_the_f32_model():
     int8, _, _ = export_fixture(name, quantize=True)
     a, b = postag.Model.from_bytes(f32), postag.Model.from_bytes(int8)
     assert b.info()["weights"] == "int8" and a.info()["weights"] == "f32"
-    # The f32 word LSTM in panels (format version 2); int8 in rows (version 1).
+    # The f32 LSTMs in panels (format version 2); int8 in rows (version 1).
     assert (a.info()["format_version"], b.info()["format_version"]) == (2, 1)
     assert len(int8) < len(f32)
     for sentence in expected(name)["sentences"]:

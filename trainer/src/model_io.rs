@@ -51,7 +51,7 @@ pub fn to_blob(params: &Params, vocab: &Vocab, storage: Storage) -> Result<Vec<u
     to_blob_in(params, vocab, storage, true)
 }
 
-/// [`to_blob`], with an f32 word LSTM in panels (format version 2) or rows (version 1)
+/// [`to_blob`], with f32 LSTMs in panels (format version 2) or rows (version 1)
 /// ([`BlobBuilder::panels`]).
 pub fn to_blob_in(
     params: &Params,
@@ -213,4 +213,4 @@ pub fn is_quantized(model: &Model<'_>) -> bool {
     model.storage() == Some(Storage::I8)
 }
 
-pub use postag_core::summary::word_lstm_layout;
+pub use postag_core::summary::lstm_layout;

@@ -297,13 +297,13 @@ fn quantize_keeps_the_segmenter() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `convert` moves an f32 word LSTM between the panel layout (format version 2, what
+/// `convert` moves an f32 model's word and char LSTMs between the panel layout (format version 2, what
 /// `import-torch` writes) and rows (version 1) without changing a weight: back in
 /// panels, every tensor's bytes are the imported model's; in rows, the model tags alike (scores
 /// within rounding: the layouts sum in different orders). int8 models have nothing
 /// to convert.
 #[test]
-fn convert_switches_the_word_lstm_layout_losslessly() {
+fn convert_switches_the_lstm_layout_losslessly() {
     let dir = workdir("convert");
     let convert = |model: &str, layout: &str, out: &str| {
         reported(
@@ -320,21 +320,25 @@ fn convert_switches_the_word_lstm_layout_losslessly() {
     assert_eq!(version("f32.postag"), 2);
     let said = ok(&dir, &["inspect", "--model", "f32.postag"]);
     assert!(
-        said.contains("format v2, f32 weights (word LSTM in panels)"),
+        said.contains("format v2, f32 weights (word LSTM in panels, char LSTM in panels)"),
         "{said}"
     );
 
     let said = convert("f32.postag", "rows", "rows.postag");
     assert!(
-        said.contains("the word LSTM in rows, format version 1"),
+        said.contains("the LSTMs in rows, format version 1"),
         "{said}"
     );
     assert_eq!(version("rows.postag"), 1);
     let info: Value =
         serde_json::from_str(&ok(&dir, &["inspect", "--model", "rows.postag", "--json"])).unwrap();
     assert_eq!(
-        (&info["weights"], &info["word_lstm_layout"]),
-        (&"f32".into(), &"rows".into())
+        (
+            &info["weights"],
+            &info["word_lstm_layout"],
+            &info["char_lstm_layout"]
+        ),
+        (&"f32".into(), &"rows".into(), &"rows".into())
     );
     assert_eq!(info["format_version"], 1);
     let rows = std::fs::read(dir.join("rows.postag")).unwrap();

@@ -2,11 +2,11 @@
 //! characters.
 
 use super::cache::{aligned_pairs, pairs_words, slot, CachedRows, UNCACHED};
-use super::lstm::{DirectionScratch, LayerIo, Stack, StackIo};
+use super::lstm::{Cell, DirectionScratch, LayerIo, Stack, StackIo};
 use super::PROJECTION_BLOCK;
 use crate::arch::{interleave_pairs, lstm_cell};
 use crate::kernels::BATCH_LANES;
-use crate::tensor::{Matrix, Storage, U32s};
+use crate::tensor::{Layout, Matrix, Storage, U32s};
 use crate::vocab::{find_code, word_chars};
 use crate::Error;
 
@@ -200,12 +200,29 @@ impl CharNet<'_> {
         Some((slots, bytemuck::cast_slice_mut(projections)))
     }
 
+    /// Whether [`CharNet::features_lanes`] keeps each lane's inputs, gates and state in
+    /// a row of its own (`(8, 4H)` gates: the GEMMs of tagging's block projection and of
+    /// bulk tagging's recurrence, [`Matrix::project_block`] and [`Matrix::gemm_add`]),
+    /// as it does where every char LSTM matrix is in panels; otherwise the eight lanes
+    /// are the columns (`(4H, 8)` gates: [`Matrix::gemm_lanes_add`]).
+    pub(super) fn lanes_by_row(&self) -> bool {
+        (0..self.lstm.shape.directions()).all(|d| {
+            let cell = self.lstm.cell(0, d);
+            cell.w_ih.layout() == Layout::Panels && cell.w_hh.layout() == Layout::Panels
+        })
+    }
+
     /// The char features of `n` words whose char-id table ([`CharNet::char_ids`]) fills
-    /// the start of `work`, into `out` (n, F): the arithmetic of [`CharNet::features`]
-    /// for each word, eight words side by side, each in a lane of the batched kernels
-    /// so that every weight load and activation pass serves eight words. A lane takes
-    /// the next word as soon as its word ends, the longest words first. A word's
-    /// features do not depend on the words beside it: lanes never mix.
+    /// the start of `work`, into `out` (n, F): [`CharNet::features`] for each word,
+    /// eight words side by side, each in a lane of the batched kernels so that every
+    /// weight load and activation pass serves eight words. A lane takes the next word
+    /// as soon as its word ends, the longest words first. A word's features do not
+    /// depend on the words beside it: lanes never mix.
+    ///
+    /// With the char LSTM in panels ([`CharNet::lanes_by_row`]) the products are
+    /// [`CharNet::features`]'s (the block projection, and `W_hh h` summed as
+    /// [`Matrix::matvec_add`] sums it): the same bits. In rows the eight lanes share
+    /// each weight load ([`Matrix::gemm_lanes_add`]), which sums in another order.
     ///
     /// Where `work` has room past the lanes' state, each distinct char's input
     /// projection `W_ih x + b` is computed once per direction, eight chars side by side
@@ -214,6 +231,7 @@ impl CharNet<'_> {
     pub(super) fn features_lanes(&self, n: usize, work: &mut [u32], out: &mut [f32]) {
         let shape = self.lstm.shape;
         let (dc, hc) = (self.embedding.cols(), shape.hidden as usize);
+        let g = 4 * hc;
         let feat = shape.output_dim();
         let stride = self.ids_len();
         let (ids, rest) = work.split_at_mut(n * stride);
@@ -221,9 +239,29 @@ impl CharNet<'_> {
         let rest: &mut [f32] = bytemuck::cast_slice_mut(rest);
         let (row, rest) = rest.split_at_mut(dc);
         let (xt, rest) = rest.split_at_mut(L * dc);
-        let (gates, rest) = rest.split_at_mut(L * 4 * hc);
+        let (gates, rest) = rest.split_at_mut(L * g);
         let (h, rest) = rest.split_at_mut(L * hc);
         let c = &mut rest[..L * hc];
+        let by_row = self.lanes_by_row();
+        // Where element `j` of a vector of `len` elements of lane `lane` lies.
+        let at = |lane: usize, j: usize, len: usize| {
+            if by_row {
+                lane * len + j
+            } else {
+                j * L + lane
+            }
+        };
+        // `gates = W_ih x + bias` for the eight lanes' inputs in `xt`.
+        let project = |cell: &Cell<'_>, xt: &[f32], row: &mut [f32], gates: &mut [f32]| {
+            if by_row {
+                cell.w_ih.project_block(xt, &cell.bias, row, gates);
+            } else {
+                for (r, g) in gates.chunks_exact_mut(L).enumerate() {
+                    g.fill(cell.bias.get(r));
+                }
+                cell.w_ih.gemm_lanes_add(xt, gates);
+            }
+        };
         let mut cache = self.lanes_cache(n, ids, spare);
         let len = |w: usize| ids[w * stride] as usize;
         out[..n * feat].fill(0.0);
@@ -235,17 +273,14 @@ impl CharNet<'_> {
                     for (lane, &r) in chunk.iter().enumerate() {
                         self.embedding.row_into(r as usize, row);
                         for (j, &v) in row.iter().enumerate() {
-                            xt[j * L + lane] = v;
+                            xt[at(lane, j, dc)] = v;
                         }
                     }
-                    for (r, g) in gates.chunks_exact_mut(L).enumerate() {
-                        g.fill(cell.bias.get(r));
-                    }
-                    cell.w_ih.gemm_lanes_add(xt, gates);
+                    project(cell, xt, row, gates);
                     for lane in 0..chunk.len() {
-                        let p = &mut projections[(k * L + lane) * 4 * hc..][..4 * hc];
+                        let p = &mut projections[(k * L + lane) * g..][..g];
                         for (r, v) in p.iter_mut().enumerate() {
-                            *v = gates[r * L + lane];
+                            *v = gates[at(lane, r, g)];
                         }
                     }
                 }
@@ -258,13 +293,18 @@ impl CharNet<'_> {
             let mut queue = (1..=longest)
                 .rev()
                 .flat_map(|m| (0..n).filter(move |&w| len(w) == m));
+            // The embedding row (or slot, see `lanes_cache`) of the char a lane reads.
+            let char_of = |(w, s): (usize, usize)| {
+                let m = len(w);
+                ids[w * stride + 1 + if dir == 1 { m - 1 - s } else { s }] as usize
+            };
             loop {
                 for (lane, slot) in lanes.iter_mut().enumerate() {
                     if slot.is_none() {
                         *slot = queue.next().map(|w| (w, 0));
                         for j in 0..hc {
-                            h[j * L + lane] = 0.0;
-                            c[j * L + lane] = 0.0;
+                            h[at(lane, j, hc)] = 0.0;
+                            c[at(lane, j, hc)] = 0.0;
                         }
                     }
                 }
@@ -275,49 +315,59 @@ impl CharNet<'_> {
                     // Each lane's gates from its char's projection (an idle lane's
                     // from zeros: its results are never read).
                     for (lane, slot) in lanes.iter().enumerate() {
-                        let p = slot.map(|(w, s)| {
-                            let m = len(w);
-                            let t = if dir == 1 { m - 1 - s } else { s };
-                            // The id table holds each char's slot (see `lanes_cache`).
-                            &projections[ids[w * stride + 1 + t] as usize * 4 * hc..][..4 * hc]
-                        });
-                        for r in 0..4 * hc {
-                            gates[r * L + lane] = p.map_or(0.0, |p| p[r]);
+                        let p = slot.map(|s| &projections[char_of(s) * g..][..g]);
+                        if by_row {
+                            let gl = &mut gates[lane * g..][..g];
+                            match p {
+                                Some(p) => gl.copy_from_slice(p),
+                                None => gl.fill(0.0),
+                            }
+                        } else {
+                            for r in 0..g {
+                                gates[r * L + lane] = p.map_or(0.0, |p| p[r]);
+                            }
                         }
                     }
                 } else {
                     for (lane, slot) in lanes.iter().enumerate() {
                         match *slot {
-                            Some((w, s)) => {
-                                let m = len(w);
-                                let t = if dir == 1 { m - 1 - s } else { s };
-                                self.embedding
-                                    .row_into(ids[w * stride + 1 + t] as usize, row);
+                            Some(s) => {
+                                self.embedding.row_into(char_of(s), row);
                                 for (k, &v) in row.iter().enumerate() {
-                                    xt[k * L + lane] = v;
+                                    xt[at(lane, k, dc)] = v;
                                 }
                             }
                             None => {
                                 for k in 0..dc {
-                                    xt[k * L + lane] = 0.0;
+                                    xt[at(lane, k, dc)] = 0.0;
                                 }
                             }
                         }
                     }
-                    for (r, g) in gates.chunks_exact_mut(L).enumerate() {
-                        g.fill(cell.bias.get(r));
-                    }
-                    cell.w_ih.gemm_lanes_add(xt, gates);
+                    project(cell, xt, row, gates);
                 }
-                cell.w_hh.gemm_lanes_add(h, gates);
-                lstm_cell(gates, c, h);
+                if by_row {
+                    cell.w_hh.gemm_add(h, gates);
+                    for (lane, slot) in lanes.iter().enumerate() {
+                        if slot.is_some() {
+                            lstm_cell(
+                                &mut gates[lane * g..][..g],
+                                &mut c[lane * hc..][..hc],
+                                &mut h[lane * hc..][..hc],
+                            );
+                        }
+                    }
+                } else {
+                    cell.w_hh.gemm_lanes_add(h, gates);
+                    lstm_cell(gates, c, h);
+                }
                 for (lane, slot) in lanes.iter_mut().enumerate() {
                     if let Some((w, s)) = slot {
                         *s += 1;
                         if *s == len(*w) {
                             let f = &mut out[*w * feat + dir * hc..][..hc];
                             for (j, v) in f.iter_mut().enumerate() {
-                                *v = h[j * L + lane];
+                                *v = h[at(lane, j, hc)];
                             }
                             *slot = None;
                         }

@@ -650,9 +650,10 @@ mod tests {
     }
 
     /// The char net's side-by-side schedule ([`CharNet::features_lanes`]) against the
-    /// one-word-at-a-time one ([`CharNet::features`]), at every level: equal up to
-    /// summation order, and a word's features do not depend on the words beside it
-    /// (bit for bit the same as when it is alone).
+    /// one-word-at-a-time one ([`CharNet::features`]), at every level: bit for bit the
+    /// same with the char LSTM in panels, equal up to summation order in rows; and a
+    /// word's features do not depend on the words beside it (bit for bit the same as
+    /// when it is alone).
     #[test]
     #[cfg_attr(
         miri,
@@ -661,7 +662,7 @@ mod tests {
     fn char_features_side_by_side_match_one_word_at_a_time() {
         use crate::synthetic::RandomModel;
         let counts: &[usize] = if cfg!(miri) { &[9] } else { &[1, 7, 8, 9, 23] };
-        for bidirectional in [true, false] {
+        for (bidirectional, panels) in [(true, true), (false, true), (true, false)] {
             let spec = RandomModel {
                 words: 40,
                 word_dim: 6,
@@ -673,7 +674,7 @@ mod tests {
                 storage: Storage::F32,
                 seed: 11 + bidirectional as u64,
             };
-            let (blob, _) = spec.build().unwrap();
+            let (blob, _) = spec.build_in(panels).unwrap();
             let mut model = Model::from_bytes(&blob).unwrap();
             let chars = model.chars.as_mut().unwrap();
             if !bidirectional {
@@ -681,6 +682,7 @@ mod tests {
             }
             let chars = *chars;
             assert!(chars.runs_in_lanes());
+            assert_eq!(chars.lanes_by_row(), panels);
             let feat = chars.lstm.shape.output_dim();
             // Lengths 1 to 40: some longer than max_word_chars (32).
             let alphabet: vec::Vec<char> = chars.vocab().map(|(c, _)| c).collect();
@@ -719,6 +721,9 @@ mod tests {
                             .features(w, &mut work, &mut one, PROJECTION_BLOCK)
                             .unwrap();
                         let got = &lanes[i * feat..(i + 1) * feat];
+                        if panels {
+                            assert_eq!(bits(got), bits(&one), "{level:?} n={n} word {i}");
+                        }
                         for (g, o) in got.iter().zip(&one) {
                             assert!(
                                 (g - o).abs() <= 1e-5,

@@ -54,12 +54,14 @@ pub fn config(crf: bool, bidirectional: bool, unknown_char: bool) -> Config {
     }
 }
 
+/// The model of `config`: an int8 word LSTM, every f32 matrix in rows (format version 1).
 pub fn blob_with(config: Config) -> Vec<u8> {
-    blob_with_word_lstm(config, Storage::I8, true)
+    blob_with_word_lstm(config, Storage::I8, false)
 }
 
-/// [`blob_with`] with the word LSTM's weights stored as `word`: f32 ones in the panel
-/// layout (format version 2) if `panels`, else in rows.
+/// [`blob_with`] with the word LSTM's weights stored as `word`, and the f32 LSTM
+/// weights (the char LSTM's, and the word LSTM's if f32) in the panel layout (format
+/// version 2) if `panels`, else in rows.
 pub fn blob_with_word_lstm(config: Config, word: Storage, panels: bool) -> Vec<u8> {
     blob_in(config, word, panels, false)
 }
@@ -117,7 +119,8 @@ pub fn blob() -> Vec<u8> {
     blob_with(config(true, true, true))
 }
 
-/// The pinned model with an f32 word LSTM in the panel layout (format version 2).
+/// The pinned model with an f32 word LSTM, it and the char LSTM in the panel layout
+/// (format version 2).
 pub fn blob_with_panels() -> Vec<u8> {
     blob_with_word_lstm(config(true, true, true), Storage::F32, true)
 }

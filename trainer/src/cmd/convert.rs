@@ -1,5 +1,6 @@
-//! `postag convert`: an f32 model's word LSTM rewritten in another weight layout (row
-//! panels, format version 2, or rows, format version 1), the weights unchanged.
+//! `postag convert`: an f32 model's word and char LSTMs rewritten in another weight
+//! layout (row panels, format version 2, or rows, format version 1), the weights
+//! unchanged.
 
 use std::path::PathBuf;
 
@@ -11,9 +12,9 @@ use postag_core::tensor::{Layout, Storage};
 
 use crate::cmd::ModelFile;
 use crate::fsio::write_atomic;
-use crate::model_io::{from_model, to_blob_in, word_lstm_layout};
+use crate::model_io::{from_model, lstm_layout, to_blob_in};
 
-/// How the blob stores an f32 word LSTM's `W_ih` and `W_hh`.
+/// How the blob stores the `W_ih` and `W_hh` of an f32 model's word and char LSTMs.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayoutArg {
     /// Row panels of 16 (format version 2): the layout of the vector kernels, which
@@ -53,7 +54,12 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
         )
     })?;
     let version = format::declared_version(bytes).with_context(|| file.name().to_string())?;
-    let done = match (storage, word_lstm_layout(&model)) {
+    // Every LSTM's layout, if they agree (the char LSTM is in rows in blobs that
+    // earlier versions wrote with the word LSTM in panels).
+    let layout = Some(lstm_layout(model.lstm()))
+        .filter(|&word| model.chars().is_none_or(|c| lstm_layout(&c.lstm) == word))
+        .flatten();
+    let done = match (storage, layout) {
         // Version 1 holds no panels anywhere.
         _ if !panels && version == 1 => Some("is in rows already"),
         (Storage::I8, _) if panels => Some("has int8 weights, always in rows"),
@@ -84,7 +90,7 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
     write_atomic(&args.output, &converted)?;
     writeln!(
         report,
-        "wrote {}: the word LSTM in {}, format version {} ({} bytes)",
+        "wrote {}: the LSTMs in {}, format version {} ({} bytes)",
         args.output.display(),
         if panels { "panels" } else { "rows" },
         if panels { 2 } else { 1 },

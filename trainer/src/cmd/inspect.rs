@@ -38,8 +38,13 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let w = &info.words;
     writeln!(
         out,
-        "model        {name}: {} bytes, format v{}, {} weights (word LSTM in {})",
-        info.bytes, info.format_version, info.weights, info.word_lstm_layout
+        "model        {name}: {} bytes, format v{}, {} weights (word LSTM in {}{})",
+        info.bytes,
+        info.format_version,
+        info.weights,
+        info.word_lstm_layout,
+        info.char_lstm_layout
+            .map_or(String::new(), |l| format!(", char LSTM in {l}"))
     )?;
     writeln!(
         out,
