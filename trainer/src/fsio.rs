@@ -522,13 +522,28 @@ pub fn read_data(path: &Path) -> Result<std::sync::Arc<str>> {
 /// Everything `reader` gives (the file or stream `name`, of about `expected` bytes if
 /// known) as UTF-8, else an error naming `name` and the line of the first bad byte,
 /// found as the bytes come: a stream that is no text (`/dev/urandom`) is refused at its
-/// first bad byte, not read to its end.
-pub fn read_utf8(mut reader: impl std::io::Read, name: &str, expected: u64) -> Result<String> {
+/// first bad byte, not read to its end. A line of more than
+/// [`crate::stream::MAX_LINE_BYTES`] is an error naming it, as where input is read line
+/// by line: a stream without line breaks (`/dev/zero`) is not read until memory runs
+/// out.
+pub fn read_utf8(reader: impl std::io::Read, name: &str, expected: u64) -> Result<String> {
+    read_utf8_lines(reader, name, expected, crate::stream::MAX_LINE_BYTES)
+}
+
+/// [`read_utf8`] with lines of at most `max_line` bytes (their endings not counted).
+fn read_utf8_lines(
+    mut reader: impl std::io::Read,
+    name: &str,
+    expected: u64,
+    max_line: usize,
+) -> Result<String> {
     // (A size that is no real length, e.g. of a device, only grows the first block.)
     let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).min(1 << 30));
     // Bytes before `valid` are UTF-8; a character cut at the end of a read waits for
     // the next.
     let mut valid = 0;
+    // Bytes of the last line read so far.
+    let mut line = 0;
     let mut chunk = vec![0u8; 1 << 16];
     loop {
         let n = match reader.read(&mut chunk) {
@@ -537,11 +552,25 @@ pub fn read_utf8(mut reader: impl std::io::Read, name: &str, expected: u64) -> R
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {name}"))),
         };
-        bytes.extend_from_slice(&chunk[..n]);
+        let read = &chunk[..n];
+        line = match read.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+            Some(end) => n - end - 1,
+            None => line + n,
+        };
+        bytes.extend_from_slice(read);
         match std::str::from_utf8(&bytes[valid..]) {
             Ok(_) => valid = bytes.len(),
             Err(e) if e.error_len().is_none() => valid += e.valid_up_to(),
             Err(_) => return utf8(bytes, name),
+        }
+        if line > max_line {
+            // The long line is the last one begun: its number is that of the text's end.
+            let text = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+            bail!(
+                "{name}:{}: a line of more than {} MiB",
+                line_at(text, text.len()),
+                max_line >> 20
+            );
         }
     }
     utf8(bytes, name)
@@ -611,6 +640,35 @@ mod tests {
         );
         let e = read_utf8(Trickle(b"ok\r\nno \xff\n", 0), "f", 0).unwrap_err();
         assert_eq!(e.to_string(), "f:2: invalid UTF-8");
+    }
+
+    /// A line longer than the limit is an error naming it, whatever the lines before it
+    /// and however the reads cut it; the longest allowed line reads.
+    #[test]
+    fn read_utf8_refuses_a_line_longer_than_the_limit() {
+        use std::io::Read;
+        const MIB: usize = 1 << 20;
+        let x = |n: usize| std::io::repeat(b'x').take(n as u64);
+        let read = |r: &mut dyn Read| read_utf8_lines(r, "f", 0, MIB).map_err(|e| e.to_string());
+        for (before, line) in [(&b""[..], 1), (b"a\n", 2), (b"a\r\nb\r", 3), (b"\n\n", 3)] {
+            let e = read(&mut before.chain(x(MIB + 1)).chain(&b"\n"[..])).unwrap_err();
+            assert_eq!(
+                e,
+                format!("f:{line}: a line of more than 1 MiB"),
+                "{before:?}"
+            );
+            for ending in [&b""[..], b"\n", b"\r\n", b"\r"] {
+                let text = read(&mut before.chain(x(MIB)).chain(ending)).unwrap();
+                assert_eq!(text.len(), before.len() + MIB + ending.len());
+            }
+        }
+        // Long lines one after another: each is counted from its own start.
+        let mut three = x(MIB)
+            .chain(&b"\n"[..])
+            .chain(x(MIB))
+            .chain(&b"\r"[..])
+            .chain(x(MIB));
+        assert_eq!(read(&mut three).unwrap().len(), 3 * MIB + 2);
     }
 
     /// A file that exists where no file can be made beside it: the error says the

@@ -404,8 +404,9 @@ fn decode(line: std::io::Result<Vec<u8>>, number: usize, name: &str) -> Result<S
     String::from_utf8(bytes).map_err(|_| anyhow!("{at}: invalid UTF-8"))
 }
 
-/// The longest line the line-by-line formats read: longer is an error naming it (a
-/// file without line breaks, such as `/dev/zero`, is not read until memory runs out).
+/// The longest line postag reads, line by line or whole (`fsio::read_utf8`): longer is
+/// an error naming it (a file without line breaks, such as `/dev/zero`, is not read
+/// until memory runs out).
 pub const MAX_LINE_BYTES: usize = 256 << 20;
 
 /// Reads lines one at a time with their endings: `\n`, `\r\n` or a lone `\r`

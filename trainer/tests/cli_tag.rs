@@ -68,6 +68,16 @@ fn malformed_conllu_is_reported_with_file_and_line_and_writes_nothing() {
             "{err}"
         );
     }
+    // Input read whole (CoNLL-U, raw text) without line breaks ends at the longest line
+    // postag reads, as line-by-line input does, not when memory runs out.
+    #[cfg(target_os = "linux")]
+    for format in ["conllu", "raw", "text"] {
+        let err = fails(&dir, &["tag", "--format", format, "--input", "/dev/zero"]);
+        assert!(
+            err.contains("/dev/zero:1: a line of more than 256 MiB"),
+            "{format}: {err}"
+        );
+    }
     // Input read whole (CoNLL-U, raw text) is refused at its first bad byte, not read to
     // its end: standard input left open after one.
     for format in ["conllu", "raw"] {
