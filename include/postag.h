@@ -821,7 +821,7 @@ postag_status postag_scratch_size(const struct postag_model *model,
  * Writes into `*bytes_out` the scratch bytes with which `postag_tag`,
  * `postag_tag_from_state` and `postag_step` run fastest on processors with caches:
  * `postag_scratch_size` plus a cache of the char LSTM's input projections (each
- * distinct character projected once per call) and, at the `avx2` level, a copy of its
+ * distinct character projected once per call) and, at the x86-64 vector levels, a copy of its
  * recurrent weights laid out for the kernel. The results are the same bit for bit. It
  * equals `postag_scratch_size` for models without chars or whose char LSTM has f32
  * weights or several layers, and in Cortex-M builds (the formula is

@@ -122,6 +122,12 @@ impl Level {
     pub(crate) fn has_avx2(self) -> bool {
         matches!(self, Level::Avx2 | Level::Avx512)
     }
+
+    /// Whether the level has [`gemv_pairs`], the int8 product on an interleaved i16 copy
+    /// ([`interleave_pairs`]): the x86-64 vector levels.
+    pub(crate) fn has_pairs(self) -> bool {
+        matches!(self, Level::Sse2 | Level::Avx2 | Level::Avx512)
+    }
 }
 
 #[cfg(all(feature = "std", postag_x86))]
@@ -812,11 +818,12 @@ pub(crate) fn pairs_len(rows: usize, cols: usize) -> usize {
 /// `out`: blocks of 8 rows, and in a block, for each pair of columns j, the 16 values
 /// `w[r][2j], w[r][2j + 1]` of its rows in order (rows and columns past the matrix are
 /// zeros). Returns false, writing nothing, at a level without [`gemv_pairs`] (all but
-/// `avx2` and `avx512`), for f32 rows, rows longer than 1024 or if `out` is shorter than
+/// `sse2`, `avx2` and `avx512`), for f32 rows, rows longer than 1024 or if `out` is shorter than
 /// [`pairs_len`].
 pub(crate) fn interleave_pairs(w: &Rows<'_>, out: &mut [i16]) -> bool {
     let pairs = w.cols.div_ceil(2);
-    if !level().has_avx2()
+    let level = level();
+    if !level.has_pairs()
         || !w.int8
         || !w.in_bounds()
         || w.cols > PAIRS_MAX_COLS
@@ -834,8 +841,12 @@ pub(crate) fn interleave_pairs(w: &Rows<'_>, out: &mut [i16]) -> bool {
     }
     // The whole blocks' first columns by vectors where the level has them.
     #[cfg(postag_x86)]
-    // SAFETY: AVX2 is supported (the level); bounds and lengths checked above.
-    let done = unsafe { x86_64_int8::interleave_pairs_avx2(w, out) };
+    let done = if level.has_avx2() {
+        // SAFETY: AVX2 is supported (the level); bounds and lengths checked above.
+        unsafe { x86_64_int8::interleave_pairs_avx2(w, out) }
+    } else {
+        0
+    };
     #[cfg(not(postag_x86))]
     let done = 0;
     for r in 0..w.rows {
@@ -895,6 +906,12 @@ pub(crate) fn gemv_pairs(
         Level::Avx2 | Level::Avx512 => {
             // SAFETY: the level (and so AVX2) is supported; shapes checked above.
             unsafe { x86_64_int8::gemv_pairs_avx2(pairs, w, xq, x_scale, base, out) };
+            true
+        }
+        #[cfg(postag_x86)]
+        Level::Sse2 => {
+            // SAFETY: SSE2 is supported (the level); shapes checked above.
+            unsafe { x86_64_int8::gemv_pairs_sse2(pairs, w, xq, x_scale, base, out) };
             true
         }
         _ => false,

@@ -582,8 +582,9 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                 at(Level::Scalar, || {
                     w.matvec_add_quantized(&xq, 3e-5, &mut want)
                 });
-                // Only `avx2` and `avx512` have the kernel, for rows up to 1024 columns.
-                let kernel = level.has_avx2() && cols <= 1024;
+                // Only `sse2`, `avx2` and `avx512` have the kernel, for rows up to 1024
+                // columns.
+                let kernel = level.has_pairs() && cols <= 1024;
                 let mut pairs = vec![7i16; super::pairs_len(rows, cols)];
                 let got = at(level, || {
                     assert_eq!(super::interleave_pairs(&kr, &mut pairs), kernel);
@@ -633,7 +634,7 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                 }
             }
         }
-        if !level.has_avx2() {
+        if !level.has_pairs() {
             continue;
         }
         // The extremes: every product at its largest magnitude, one sign, the longest
@@ -1247,7 +1248,7 @@ fn interleaved_copy_reads_only_its_columns_of_strided_rows() {
     for level in simd_levels() {
         let mut got = vec![-1i16; want.len()];
         let made = at(level, || super::interleave_pairs(&w, &mut got));
-        assert_eq!(made, level.has_avx2(), "{level:?}");
+        assert_eq!(made, level.has_pairs(), "{level:?}");
         if made {
             assert_eq!(got, want);
         }

@@ -806,6 +806,127 @@ unsafe fn pair_groups<const B: usize>(
     b
 }
 
+/// [`super::gemv_pairs`] with SSE2: [`gemv_pairs_avx2`]'s blocks of 8 rows as two
+/// halves of 4 (`pmaddwd` adds the two products of each row into its lane), four
+/// blocks (then one) sharing each broadcast; then the sums converted and scaled as
+/// there (multiply, then add: the same roundings).
+///
+/// # Safety
+///
+/// As [`gemv_pairs_avx2`], with SSE2 (every x86-64 processor) for AVX2.
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn gemv_pairs_sse2(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scale: f32,
+    base: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    let (full, odd) = (w.cols / 2, w.cols % 2 == 1);
+    let block = 16 * w.cols.div_ceil(2);
+    let blocks = w.rows.div_ceil(8);
+    let (wp, x) = (pairs.as_ptr(), xq.as_ptr());
+    // SAFETY: as in `gemv_pairs_avx2` (the caller's checks).
+    unsafe {
+        let base = base.map(<[f32]>::as_ptr);
+        let b = pair_groups_sse2::<4>(
+            wp,
+            block,
+            0,
+            blocks,
+            x,
+            (full, odd),
+            w,
+            (x_scale, base),
+            out,
+        );
+        pair_groups_sse2::<1>(
+            wp,
+            block,
+            b,
+            blocks,
+            x,
+            (full, odd),
+            w,
+            (x_scale, base),
+            out,
+        );
+    }
+}
+
+/// [`gemv_pairs_sse2`]'s blocks `b..blocks`, `B` at a time sharing each broadcast while
+/// `B` remain; returns the first block not done.
+///
+/// # Safety
+///
+/// As [`gemv_pairs_sse2`]; `wp` is its `pairs`, blocks of `block` i16, `base` its
+/// `base`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pair_groups_sse2<const B: usize>(
+    wp: *const i16,
+    block: usize,
+    mut b: usize,
+    blocks: usize,
+    x: *const i16,
+    (full, odd): (usize, bool),
+    w: &Rows<'_>,
+    (x_scale, base): (f32, Option<*const f32>),
+    out: &mut [f32],
+) -> usize {
+    // SAFETY: blocks `b..b + B <= blocks` of `block` i16 lie in `pairs`, their pairs
+    // `0..full + odd` at `16 j` (the caller's guarantee); `x` holds `2 full + odd`.
+    unsafe {
+        let xs = _mm_set1_ps(x_scale);
+        while b + B <= blocks {
+            let w0 = wp.add(b * block);
+            let mut acc = [[_mm_setzero_si128(); 2]; B];
+            for j in 0..full + usize::from(odd) {
+                // The last pair of an odd count is its input and a zero.
+                let pair = if j < full {
+                    x.add(2 * j).cast::<i32>().read_unaligned()
+                } else {
+                    x.add(2 * j).read() as u16 as i32
+                };
+                let xv = _mm_set1_epi32(pair);
+                for (k, a) in acc.iter_mut().enumerate() {
+                    let at = w0.add(k * block + 16 * j);
+                    for (h, a) in a.iter_mut().enumerate() {
+                        let wv = _mm_loadu_si128(at.add(8 * h).cast());
+                        *a = _mm_add_epi32(*a, _mm_madd_epi16(wv, xv));
+                    }
+                }
+            }
+            for (k, sums) in acc.iter().enumerate() {
+                let r0 = 8 * (b + k);
+                let o = out.as_mut_ptr();
+                let from = base.unwrap_or(o);
+                for (h, &sums) in sums.iter().enumerate() {
+                    let r = r0 + 4 * h;
+                    let d = _mm_cvtepi32_ps(sums);
+                    if r + 4 <= w.rows {
+                        let scale =
+                            _mm_mul_ps(_mm_loadu_ps(w.scales.as_ptr().add(4 * r).cast()), xs);
+                        let v = _mm_add_ps(_mm_loadu_ps(from.add(r)), _mm_mul_ps(scale, d));
+                        _mm_storeu_ps(o.add(r), v);
+                    } else {
+                        let mut lanes = [0.0f32; 4];
+                        _mm_storeu_ps(lanes.as_mut_ptr(), d);
+                        for (i, &d) in lanes.iter().enumerate().take(w.rows.saturating_sub(r)) {
+                            let s = &w.scales[4 * (r + i)..4 * (r + i) + 4];
+                            let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
+                            *o.add(r + i) = from.add(r + i).read() + scale * d;
+                        }
+                    }
+                }
+            }
+            b += B;
+        }
+    }
+    b
+}
+
 /// [`super::interleave_pairs`] for the whole blocks of 8 rows and their first `16 *
 /// (cols / 16)` columns: per block and 16 columns, each row's 16 bytes sign-extended
 /// to 8 pairs of i16 (one i32 lane per pair), then the 8x8 lanes transposed, so vector

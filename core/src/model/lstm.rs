@@ -157,7 +157,7 @@ impl Cell<'_> {
 
 impl<'a> Cell<'a> {
     /// The packed layout of this cell's weights: panels for f32, the interleaved i16
-    /// pairs of the AVX2 kernels for int8 where this thread's level has them.
+    /// pairs of [`arch::gemv_pairs`] for int8 where this thread's level has it.
     fn packing(&self) -> Packing {
         match (self.w_ih.storage(), self.w_hh.storage()) {
             (Storage::F32, Storage::F32) => Packing::Panels,
@@ -167,14 +167,14 @@ impl<'a> Cell<'a> {
     }
 
     /// Whether int8 steps are faster on the i16 pair copy ([`arch::gemv_pairs`]) at this
-    /// thread's level: at `avx2` and `avx512`, for `in` and H up to the kernel's 1024,
+    /// thread's level: at `sse2`, `avx2` and `avx512`, for `in` and H up to the kernel's 1024,
     /// while the copy (about twice the int8 weights' bytes) fits a 32 KiB L1 data cache
     /// (the smallest of current x86-64 cores'). Past L1 the copy's extra reads cost more
     /// than it saves: on an AMD EPYC (Zen 5, 48 KiB L1), at `avx512`, a 64 -> 64 step
     /// took 806 ns on the copy and 586 without, a 32 -> 32 step 207 and 262.
     fn pairs_pay(&self) -> bool {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
-        arch::level().has_avx2()
+        arch::level().has_pairs()
             && input.max(hidden) <= arch::PAIRS_MAX_COLS
             && 2 * self.pairs_copy_len() <= PAIRS_COPY_MAX_BYTES
     }
@@ -187,8 +187,8 @@ impl<'a> Cell<'a> {
 
     /// Floats of the buffer [`Cell::pack`] fills, for the layout it chooses on this
     /// thread's kernel level (so size it on the thread that packs): for f32 weights
-    /// `16 * ceil(4H / 16) * (1 + in + H)`; for int8 weights, at the `avx2` and `avx512`
-    /// levels, an i16 copy of `W_ih` and `W_hh` (rows in blocks of 8, columns in pairs,
+    /// `16 * ceil(4H / 16) * (1 + in + H)`; for int8 weights, at the `sse2`, `avx2` and
+    /// `avx512` levels, an i16 copy of `W_ih` and `W_hh` (rows in blocks of 8, columns in pairs,
     /// padded with zeros) of `8 * ceil(H / 2) * (ceil(in / 2) + ceil(H / 2))` floats
     /// where that is at most 8,192 (32 KiB) and `in` and H are at most 1024; otherwise 0.
     pub fn packed_len(&self) -> usize {
@@ -214,7 +214,8 @@ impl<'a> Cell<'a> {
     /// from the same state, 164 -> 128 at `avx512`, is within 1.6e-6 of a float64
     /// reference where [`Cell::step`] is within 3e-7).
     /// int8 weights of small cells (a copy of 32 KiB at most: [`Cell::packed_len`]) are
-    /// copied as i16 pairs for the AVX2 kernels, at the `avx2` and `avx512` levels;
+    /// copied as i16 pairs for [`arch::gemv_pairs`], at the `sse2`, `avx2` and `avx512`
+    /// levels;
     /// their steps are [`Cell::step`]'s bit for bit (exact integer dot products). Where
     /// the weights are not copied the buffer is not used and steps are [`Cell::step`]'s.
     ///

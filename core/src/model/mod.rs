@@ -237,7 +237,7 @@ impl<'a> Model<'a> {
 
     /// Scratch bytes to tag up to `tokens` tokens in one call with a cache of the char
     /// LSTM's input projections (each distinct character projected once per call and
-    /// direction) and, at the `avx2` level, an i16 copy of its `W_hh` laid out for the
+    /// direction) and, at the x86-64 vector levels, an i16 copy of its `W_hh` laid out for the
     /// kernel: [`Model::scratch_bytes`] plus the cache's
     /// ([`Model::char_cache_bytes`]). A call given at least this much runs that way,
     /// with the same results (int8 char nets, the only ones that take the cache).
