@@ -918,9 +918,11 @@ postag_status postag_batch_scratch_size(const struct postag_model *model,
  * `postag_batch_scratch_size(model, n_tokens, longest sentence)` bytes.
  *
  * Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM and
- * `hidden2tag` weights the word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
- * the summation order of the recurrent product (within 1e-5 on the tests), and a
- * sentence's result never depends on the sentences beside it. Errors are
+ * `hidden2tag` weights the word LSTM runs eight sentences side by side, and the scores
+ * are `postag_tag`'s, bit for bit with the LSTMs in panels (as `postag train` and
+ * `import-torch` write them), in rows up to the summation order of the recurrent
+ * product (within 1e-5 on the tests); a sentence's result never depends on the
+ * sentences beside it. Errors are
  * `postag_tag`'s (an empty token anywhere is reported first, then the first token
  * error in order, then an overflow); outputs are written only on success. A batch
  * without tokens needs no scratch.

@@ -97,6 +97,17 @@ fn panel_layout_is_version_2_and_checked_at_load() {
     let c = Model::from_bytes(&more).unwrap();
     assert_eq!(c.word_embedding().layout(), Layout::Rows);
     assert_eq!(c.chars().unwrap().embedding.layout(), Layout::Panels);
+    // A version 2 blob with the char LSTM in rows (as earlier writers kept it) loads,
+    // and tags as the others do; its LSTMs' layouts disagree.
+    let mixed = tiny::blob_with_char_lstm_in_rows();
+    assert_eq!(u16::from_le_bytes([mixed[6], mixed[7]]), 2);
+    let d = Model::from_bytes(&mixed).unwrap();
+    use postag_core::summary::{lstm_layout, tagger_lstm_layout};
+    assert_eq!(lstm_layout(d.lstm()), Some(Layout::Panels));
+    assert_eq!(lstm_layout(&d.chars().unwrap().lstm), Some(Layout::Rows));
+    assert_eq!(tagger_lstm_layout(&d), None);
+    assert_eq!(tagger_lstm_layout(&a), Some(Layout::Panels));
+    assert_eq!(tagger_lstm_layout(&b), Some(Layout::Rows));
     for sentence in [
         &["The", "dog", "ate", "an", "apple"][..],
         &["7", "ÑANDÚ"],
@@ -111,7 +122,7 @@ fn panel_layout_is_version_2_and_checked_at_load() {
             (tags, scores)
         };
         let (tags_b, scores_b) = run(&b);
-        for m in [&a, &c] {
+        for m in [&a, &c, &d] {
             let (tags, scores) = run(m);
             assert_eq!(tags, tags_b, "{sentence:?}");
             for (x, y) in scores.iter().zip(&scores_b) {

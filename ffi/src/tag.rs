@@ -48,7 +48,7 @@ pub unsafe extern "C" fn postag_scratch_size(
 /// Writes into `*bytes_out` the scratch bytes with which `postag_tag`,
 /// `postag_tag_from_state` and `postag_step` run fastest on processors with caches:
 /// `postag_scratch_size` plus a cache of the char LSTM's input projections (each
-/// distinct character projected once per call) and, at the `avx2` level, a copy of its
+/// distinct character projected once per call) and, at the x86-64 vector levels, a copy of its
 /// recurrent weights laid out for the kernel. The results are the same bit for bit. It
 /// equals `postag_scratch_size` for models without chars or whose char LSTM has f32
 /// weights or several layers, and in Cortex-M builds (the formula is
@@ -196,9 +196,11 @@ const _: () = assert!(POSTAG_MAX_BATCH_TOKENS == postag_core::MAX_BATCH_TOKENS);
 /// `postag_batch_scratch_size(model, n_tokens, longest sentence)` bytes.
 ///
 /// Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM and
-/// `hidden2tag` weights the word LSTM runs eight sentences side by side, so scores equal `postag_tag`'s up to
-/// the summation order of the recurrent product (within 1e-5 on the tests), and a
-/// sentence's result never depends on the sentences beside it. Errors are
+/// `hidden2tag` weights the word LSTM runs eight sentences side by side, and the scores
+/// are `postag_tag`'s, bit for bit with the LSTMs in panels (as `postag train` and
+/// `import-torch` write them), in rows up to the summation order of the recurrent
+/// product (within 1e-5 on the tests); a sentence's result never depends on the
+/// sentences beside it. Errors are
 /// `postag_tag`'s (an empty token anywhere is reported first, then the first token
 /// error in order, then an overflow); outputs are written only on success. A batch
 /// without tokens needs no scratch.

@@ -34,7 +34,7 @@ enum Command {
     ImportTorch(cmd::import_torch::ImportArgs),
     /// Convert a model's weights to int8.
     Quantize(cmd::quantize::QuantizeArgs),
-    /// Rewrite an f32 model's word LSTM in row panels (format 2) or rows (format 1).
+    /// Rewrite an f32 model's word and char LSTMs in row panels (format 2) or rows (format 1).
     Convert(cmd::convert::ConvertArgs),
     /// Show what a model holds: dimensions, tags, sizes, scratch memory.
     #[command(allow_negative_numbers = true)]

@@ -45,8 +45,8 @@ pub fn config(params: &Params, vocab: &Vocab) -> Config {
     }
 }
 
-/// Writes `params` and `vocab` as a blob, with weight matrices in `storage` (an f32
-/// word LSTM in the panel layout).
+/// Writes `params` and `vocab` as a blob, with weight matrices in `storage` (f32 LSTMs
+/// in the panel layout).
 pub fn to_blob(params: &Params, vocab: &Vocab, storage: Storage) -> Result<Vec<u8>> {
     to_blob_in(params, vocab, storage, true)
 }
@@ -213,4 +213,4 @@ pub fn is_quantized(model: &Model<'_>) -> bool {
     model.storage() == Some(Storage::I8)
 }
 
-pub use postag_core::summary::lstm_layout;
+pub use postag_core::summary::tagger_lstm_layout;

@@ -68,8 +68,8 @@ fn malformed_conllu_is_reported_with_file_and_line_and_writes_nothing() {
             "{err}"
         );
     }
-    // Input read whole (CoNLL-U, raw text) without line breaks ends at the longest line
-    // postag reads, as line-by-line input does, not when memory runs out.
+    // Input without line breaks ends at the longest line postag reads, whether read
+    // whole (CoNLL-U, raw text) or line by line (text), not when memory runs out.
     #[cfg(target_os = "linux")]
     for format in ["conllu", "raw", "text"] {
         let err = fails(&dir, &["tag", "--format", format, "--input", "/dev/zero"]);

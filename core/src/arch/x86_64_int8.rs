@@ -726,15 +726,34 @@ unsafe fn finish_block(
             let b = _mm256_loadu_ps(base.add(r0));
             _mm256_storeu_ps(o.add(r0), _mm256_add_ps(b, _mm256_mul_ps(scale, d)));
         } else {
-            let (mut lanes, mut scale) = ([0.0f32; 8], [0.0f32; 8]);
+            let mut lanes = [0.0f32; 8];
             _mm256_storeu_ps(lanes.as_mut_ptr(), d);
-            _mm256_storeu_ps(scale.as_mut_ptr(), xs);
-            for (k, &d) in lanes.iter().enumerate().take(w.rows - r0) {
-                let s = &w.scales[4 * (r0 + k)..4 * (r0 + k) + 4];
-                let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * scale[k];
-                *o.add(r0 + k) = base.add(r0 + k).read() + scale * d;
-            }
+            finish_rows(w, r0, &lanes, _mm256_cvtss_f32(xs), base, o);
         }
+    }
+}
+
+/// `out[r] = base[r] + (scale_r * x_scale) * sums[r - r0]` for the rows `r0..` of the
+/// matrix among `sums.len()` (a pair kernel's last, partial block of rows): the
+/// vector code's roundings, one row at a time.
+///
+/// # Safety
+///
+/// `base` and `out` hold `w.rows` f32 (they may be the same).
+#[inline(always)]
+unsafe fn finish_rows(
+    w: &Rows<'_>,
+    r0: usize,
+    sums: &[f32],
+    x_scale: f32,
+    base: *const f32,
+    out: *mut f32,
+) {
+    for (k, &d) in sums.iter().enumerate().take(w.rows.saturating_sub(r0)) {
+        let s = &w.scales[4 * (r0 + k)..4 * (r0 + k) + 4];
+        let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
+        // SAFETY: row `r0 + k < w.rows` (the caller's lengths).
+        unsafe { *out.add(r0 + k) = base.add(r0 + k).read() + scale * d };
     }
 }
 
@@ -876,7 +895,10 @@ unsafe fn pair_groups_sse2<const B: usize>(
     out: &mut [f32],
 ) -> usize {
     // SAFETY: blocks `b..b + B <= blocks` of `block` i16 lie in `pairs`, their pairs
-    // `0..full + odd` at `16 j` (the caller's guarantee); `x` holds `2 full + odd`.
+    // `0..full + odd` at `16 j` (the caller's guarantee); `x` holds `2 full + odd`; the
+    // whole vectors of 4 rows `r..r + 4 <= w.rows` read 4 scales and 4 `base` values and
+    // write 4 outputs, all within `w.rows` (checked in `gemv_pairs`), and the rows of a
+    // partial vector go one at a time (`finish_rows`).
     unsafe {
         let xs = _mm_set1_ps(x_scale);
         while b + B <= blocks {
@@ -913,11 +935,7 @@ unsafe fn pair_groups_sse2<const B: usize>(
                     } else {
                         let mut lanes = [0.0f32; 4];
                         _mm_storeu_ps(lanes.as_mut_ptr(), d);
-                        for (i, &d) in lanes.iter().enumerate().take(w.rows.saturating_sub(r)) {
-                            let s = &w.scales[4 * (r + i)..4 * (r + i) + 4];
-                            let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]) * x_scale;
-                            *o.add(r + i) = from.add(r + i).read() + scale * d;
-                        }
+                        finish_rows(w, r, &lanes, x_scale, from, o);
                     }
                 }
             }

@@ -1,15 +1,12 @@
 //! Several sentences per call ([`Model::tag_batch`]): the word LSTM runs eight
 //! sentences side by side, so each recurrent weight load serves eight of them.
 
+use super::lanes::{Lanes, L};
 use super::scratch::aligned_words;
 use super::{Model, MAX_TOKENS, PROJECTION_BLOCK};
-use crate::arch::lstm_cell;
-use crate::kernels::{argmax, log_softmax, BATCH_LANES};
+use crate::kernels::{argmax, log_softmax};
 use crate::tensor::{Layout, Storage};
 use crate::Error;
-
-/// Sentences the word LSTM runs side by side.
-const L: usize = BATCH_LANES;
 
 /// Most tokens, summed over the sentences, accepted in one [`Model::tag_batch`] call
 /// (and most sentences).
@@ -237,10 +234,9 @@ impl Model<'_> {
     ///
     /// Each sentence gets the tags and scores [`Model::tag`] gives it: bit for bit,
     /// except where [`Model::batches_side_by_side`] (the word LSTM runs eight sentences
-    /// side by side): there the scores may differ in the last bits, from a char net
-    /// running eight words side by side, and with the word LSTM's weights in rows from
-    /// the order of the recurrent product's sums (in panels the word LSTM computes
-    /// `tag`'s sums). A sentence's result does not depend on the sentences beside it. Errors are those of [`Model::tag`] (an
+    /// side by side) and an LSTM's weights are in rows: there the scores may differ in
+    /// the last bits, from the order of the recurrent product's sums (in panels both
+    /// LSTMs compute `tag`'s sums, the char net's eight words side by side too). A sentence's result does not depend on the sentences beside it. Errors are those of [`Model::tag`] (an
     /// empty token anywhere is reported first, then token errors in order), and
     /// nothing is written then.
     pub fn tag_batch<S, T>(
@@ -598,13 +594,8 @@ impl Model<'_> {
                 // columns `l` of `gates (4H, L)`, `hs (H, L)` and `cs (H, L)`, the eight
                 // lanes side by side (`Matrix::gemm_lanes_add`: one pass over `W_hh`,
                 // its sums in another order than `tag`'s).
-                let by_lane = cell.w_hh.layout() == Layout::Panels;
-                let unit = |lane: usize, j: usize, n: usize| {
-                    if by_lane {
-                        lane * n + j
-                    } else {
-                        j * L + lane
-                    }
+                let lanes_at = Lanes {
+                    by_row: cell.w_hh.layout() == Layout::Panels,
                 };
                 loop {
                     for (lane, slot) in lanes.iter_mut().enumerate() {
@@ -618,10 +609,8 @@ impl Model<'_> {
                             }
                             next_off += n;
                         }
-                        for j in 0..h {
-                            hs[unit(lane, j, h)] = 0.0;
-                            cs[unit(lane, j, h)] = 0.0;
-                        }
+                        lanes_at.put(hs, lane, h, None);
+                        lanes_at.put(cs, lane, h, None);
                     }
                     if lanes.iter().all(Option::is_none) {
                         break;
@@ -630,40 +619,14 @@ impl Model<'_> {
                         off + if dir == 1 { n - 1 - k } else { k }
                     };
                     for (lane, slot) in lanes.iter().enumerate() {
-                        let src = slot.map(|s| step_token(s) * 4 * h);
-                        if by_lane {
-                            let g = &mut gates[lane * 4 * h..(lane + 1) * 4 * h];
-                            match src {
-                                Some(s) => g.copy_from_slice(&p[s..s + 4 * h]),
-                                None => g.fill(0.0),
-                            }
-                        } else {
-                            for r in 0..4 * h {
-                                gates[r * L + lane] = src.map_or(0.0, |s| p[s + r]);
-                            }
-                        }
+                        let src = slot.map(|s| &p[step_token(s) * 4 * h..][..4 * h]);
+                        lanes_at.put(gates, lane, 4 * h, src);
                     }
-                    if by_lane {
-                        cell.w_hh.gemm_add(hs, gates);
-                        for (lane, slot) in lanes.iter().enumerate() {
-                            if slot.is_some() {
-                                lstm_cell(
-                                    &mut gates[lane * 4 * h..(lane + 1) * 4 * h],
-                                    &mut cs[lane * h..(lane + 1) * h],
-                                    &mut hs[lane * h..(lane + 1) * h],
-                                );
-                            }
-                        }
-                    } else {
-                        cell.w_hh.gemm_lanes_add(hs, gates);
-                        lstm_cell(gates, cs, hs);
-                    }
+                    lanes_at.step(&cell.w_hh, lanes.map(|s| s.is_some()), gates, cs, hs);
                     for (lane, slot) in lanes.iter_mut().enumerate() {
                         let Some(state) = slot else { continue };
                         let t = step_token(*state);
-                        for (j, v) in hcol.iter_mut().enumerate() {
-                            *v = hs[unit(lane, j, h)];
-                        }
+                        lanes_at.get(hs, lane, hcol);
                         let hcol = &*hcol;
                         if last {
                             let row = &mut logits[t * num_tags..(t + 1) * num_tags];

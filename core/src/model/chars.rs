@@ -2,10 +2,10 @@
 //! characters.
 
 use super::cache::{aligned_pairs, pairs_words, slot, CachedRows, UNCACHED};
+use super::lanes::{Lanes, L};
 use super::lstm::{Cell, DirectionScratch, LayerIo, Stack, StackIo};
 use super::PROJECTION_BLOCK;
-use crate::arch::{interleave_pairs, lstm_cell};
-use crate::kernels::BATCH_LANES;
+use crate::arch::interleave_pairs;
 use crate::tensor::{Layout, Matrix, Storage, U32s};
 use crate::vocab::{find_code, word_chars};
 use crate::Error;
@@ -97,9 +97,6 @@ impl CharNet<'_> {
         Ok(())
     }
 }
-
-/// Words the side-by-side schedule ([`CharNet::features_lanes`]) runs at once.
-const L: usize = BATCH_LANES;
 
 impl CharNet<'_> {
     /// Whether the char features can run eight words side by side
@@ -242,18 +239,12 @@ impl CharNet<'_> {
         let (gates, rest) = rest.split_at_mut(L * g);
         let (h, rest) = rest.split_at_mut(L * hc);
         let c = &mut rest[..L * hc];
-        let by_row = self.lanes_by_row();
-        // Where element `j` of a vector of `len` elements of lane `lane` lies.
-        let at = |lane: usize, j: usize, len: usize| {
-            if by_row {
-                lane * len + j
-            } else {
-                j * L + lane
-            }
+        let lanes_at = Lanes {
+            by_row: self.lanes_by_row(),
         };
         // `gates = W_ih x + bias` for the eight lanes' inputs in `xt`.
         let project = |cell: &Cell<'_>, xt: &[f32], row: &mut [f32], gates: &mut [f32]| {
-            if by_row {
+            if lanes_at.by_row {
                 cell.w_ih.project_block(xt, &cell.bias, row, gates);
             } else {
                 for (r, g) in gates.chunks_exact_mut(L).enumerate() {
@@ -272,16 +263,12 @@ impl CharNet<'_> {
                 for (k, chunk) in slots.chunks(L).enumerate() {
                     for (lane, &r) in chunk.iter().enumerate() {
                         self.embedding.row_into(r as usize, row);
-                        for (j, &v) in row.iter().enumerate() {
-                            xt[at(lane, j, dc)] = v;
-                        }
+                        lanes_at.put(xt, lane, dc, Some(row));
                     }
                     project(cell, xt, row, gates);
                     for lane in 0..chunk.len() {
                         let p = &mut projections[(k * L + lane) * g..][..g];
-                        for (r, v) in p.iter_mut().enumerate() {
-                            *v = gates[at(lane, r, g)];
-                        }
+                        lanes_at.get(gates, lane, p);
                     }
                 }
             }
@@ -302,10 +289,8 @@ impl CharNet<'_> {
                 for (lane, slot) in lanes.iter_mut().enumerate() {
                     if slot.is_none() {
                         *slot = queue.next().map(|w| (w, 0));
-                        for j in 0..hc {
-                            h[at(lane, j, hc)] = 0.0;
-                            c[at(lane, j, hc)] = 0.0;
-                        }
+                        lanes_at.put(h, lane, hc, None);
+                        lanes_at.put(c, lane, hc, None);
                     }
                 }
                 if lanes.iter().all(Option::is_none) {
@@ -316,59 +301,23 @@ impl CharNet<'_> {
                     // from zeros: its results are never read).
                     for (lane, slot) in lanes.iter().enumerate() {
                         let p = slot.map(|s| &projections[char_of(s) * g..][..g]);
-                        if by_row {
-                            let gl = &mut gates[lane * g..][..g];
-                            match p {
-                                Some(p) => gl.copy_from_slice(p),
-                                None => gl.fill(0.0),
-                            }
-                        } else {
-                            for r in 0..g {
-                                gates[r * L + lane] = p.map_or(0.0, |p| p[r]);
-                            }
-                        }
+                        lanes_at.put(gates, lane, g, p);
                     }
                 } else {
                     for (lane, slot) in lanes.iter().enumerate() {
-                        match *slot {
-                            Some(s) => {
-                                self.embedding.row_into(char_of(s), row);
-                                for (k, &v) in row.iter().enumerate() {
-                                    xt[at(lane, k, dc)] = v;
-                                }
-                            }
-                            None => {
-                                for k in 0..dc {
-                                    xt[at(lane, k, dc)] = 0.0;
-                                }
-                            }
+                        if let Some(s) = *slot {
+                            self.embedding.row_into(char_of(s), row);
                         }
+                        lanes_at.put(xt, lane, dc, slot.map(|_| &row[..]));
                     }
                     project(cell, xt, row, gates);
                 }
-                if by_row {
-                    cell.w_hh.gemm_add(h, gates);
-                    for (lane, slot) in lanes.iter().enumerate() {
-                        if slot.is_some() {
-                            lstm_cell(
-                                &mut gates[lane * g..][..g],
-                                &mut c[lane * hc..][..hc],
-                                &mut h[lane * hc..][..hc],
-                            );
-                        }
-                    }
-                } else {
-                    cell.w_hh.gemm_lanes_add(h, gates);
-                    lstm_cell(gates, c, h);
-                }
+                lanes_at.step(&cell.w_hh, lanes.map(|s| s.is_some()), gates, c, h);
                 for (lane, slot) in lanes.iter_mut().enumerate() {
                     if let Some((w, s)) = slot {
                         *s += 1;
                         if *s == len(*w) {
-                            let f = &mut out[*w * feat + dir * hc..][..hc];
-                            for (j, v) in f.iter_mut().enumerate() {
-                                *v = h[at(lane, j, hc)];
-                            }
+                            lanes_at.get(h, lane, &mut out[*w * feat + dir * hc..][..hc]);
                             *slot = None;
                         }
                     }

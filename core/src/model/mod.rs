@@ -9,6 +9,7 @@ pub(crate) mod cache;
 mod chars;
 mod crf;
 mod explain;
+mod lanes;
 pub(crate) mod load;
 mod lstm;
 mod scratch;
@@ -662,7 +663,8 @@ mod tests {
     fn char_features_side_by_side_match_one_word_at_a_time() {
         use crate::synthetic::RandomModel;
         let counts: &[usize] = if cfg!(miri) { &[9] } else { &[1, 7, 8, 9, 23] };
-        for (bidirectional, panels) in [(true, true), (false, true), (true, false)] {
+        for (bidirectional, panels) in [(true, true), (false, true), (true, false), (false, false)]
+        {
             let spec = RandomModel {
                 words: 40,
                 word_dim: 6,

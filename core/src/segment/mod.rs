@@ -714,7 +714,7 @@ impl<'a> Segmenter<'a> {
     /// the cache's table, rows and count; per character its offset, cache slot and
     /// label (and one more of each: the text's end, and the step a paragraph's end
     /// reads as); the cached input projections (of one direction at a time); an
-    /// interleaved copy of `W_hh` (for the `avx2` level, 32-byte aligned); the backward
+    /// interleaved copy of `W_hh` (for the x86-64 vector levels, 32-byte aligned); the backward
     /// direction's terms of each character's logits; one LSTM direction's working
     /// memory; the logits.
     pub fn scratch_bytes(&self, window: usize) -> Option<usize> {

@@ -70,8 +70,25 @@ pub fn blob_with_word_lstm(config: Config, word: Storage, panels: bool) -> Vec<u
 /// too if `more_panels`: matrices the builder keeps in rows, which a version 2 blob may
 /// hold in panels.
 pub fn blob_in(config: Config, word: Storage, panels: bool, more_panels: bool) -> Vec<u8> {
+    blob_in_layouts(config, word, [panels; 2], more_panels)
+}
+
+/// The f32 word LSTM in panels and the char LSTM in rows: a version 2 blob as earlier
+/// writers, which kept the char LSTM in rows, wrote it.
+pub fn blob_with_char_lstm_in_rows() -> Vec<u8> {
+    blob_in_layouts(config(true, true, true), Storage::F32, [false, true], false)
+}
+
+/// [`blob_in`] with the char LSTM's then the word LSTM's f32 weights in panels if
+/// `[char_panels, word_panels]` say so.
+fn blob_in_layouts(
+    config: Config,
+    word: Storage,
+    [char_panels, word_panels]: [bool; 2],
+    more_panels: bool,
+) -> Vec<u8> {
     let mut b = BlobBuilder::new(config);
-    b.panels(panels);
+    b.panels(char_panels);
     let f32_weights = |b: &mut BlobBuilder, role, rows, cols, data: &[f32]| match more_panels {
         true => b.weights_in_panels(role, rows, cols, data),
         false => b.weights(role, rows, cols, data, Storage::F32),
@@ -100,6 +117,7 @@ pub fn blob_in(config: Config, word: Storage, panels: bool, more_panels: bool) -
         Ok(next(rows * cols))
     })
     .unwrap();
+    b.panels(word_panels);
     b.lstm_stack(Net::Word, word, |_, rows, cols| Ok(next(rows * cols)))
         .unwrap();
     let d = config.lstm.output_dim();

@@ -12,7 +12,7 @@ use postag_core::tensor::{Layout, Storage};
 
 use crate::cmd::ModelFile;
 use crate::fsio::write_atomic;
-use crate::model_io::{from_model, lstm_layout, to_blob_in};
+use crate::model_io::{from_model, tagger_lstm_layout, to_blob_in};
 
 /// How the blob stores the `W_ih` and `W_hh` of an f32 model's word and char LSTMs.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,12 +54,7 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
         )
     })?;
     let version = format::declared_version(bytes).with_context(|| file.name().to_string())?;
-    // Every LSTM's layout, if they agree (the char LSTM is in rows in blobs that
-    // earlier versions wrote with the word LSTM in panels).
-    let layout = Some(lstm_layout(model.lstm()))
-        .filter(|&word| model.chars().is_none_or(|c| lstm_layout(&c.lstm) == word))
-        .flatten();
-    let done = match (storage, layout) {
+    let done = match (storage, tagger_lstm_layout(&model)) {
         // Version 1 holds no panels anywhere.
         _ if !panels && version == 1 => Some("is in rows already"),
         (Storage::I8, _) if panels => Some("has int8 weights, always in rows"),
