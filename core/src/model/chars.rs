@@ -1,8 +1,8 @@
 //! Character features: `c_w`, the char LSTM's final hidden state over a word's
 //! characters.
 
+use super::batch::{Lanes, L};
 use super::cache::{aligned_pairs, pairs_words, slot, CachedRows, UNCACHED};
-use super::lanes::{Lanes, L};
 use super::lstm::{Cell, DirectionScratch, LayerIo, Stack, StackIo};
 use super::PROJECTION_BLOCK;
 use crate::arch::interleave_pairs;

@@ -9,7 +9,6 @@ pub(crate) mod cache;
 mod chars;
 mod crf;
 mod explain;
-mod lanes;
 pub(crate) mod load;
 mod lstm;
 mod scratch;
