@@ -891,11 +891,9 @@ postag_status postag_tag(const struct postag_model *model,
 /**
  * Writes into `*bytes_out` the scratch bytes `postag_tag_batch` needs for sentences of
  * `n_tokens` tokens in all, the longest `longest` tokens long. Any buffer of that size
- * works, at any alignment. For a model whose sentences are tagged one after another
- * (a word LSTM with int8 weights) the size includes the char projection cache
- * (`postag_cached_scratch_size`), which then serves the whole call; such a model also
- * tags, without the cache and slower, in a buffer that holds only its staged outputs
- * and what `postag_tag` needs for the longest sentence. `POSTAG_STATUS_TOO_MANY_TOKENS` when `longest` exceeds
+ * works, at any alignment. For a char net with int8 weights the size includes its
+ * projection cache, which serves the whole call. `POSTAG_STATUS_TOO_MANY_TOKENS` when
+ * `longest` exceeds
  * `POSTAG_MAX_TOKENS` or `n_tokens` exceeds `POSTAG_MAX_BATCH_TOKENS`;
  * `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`, or `longest` is 0 while
  * `n_tokens` is not.
@@ -917,12 +915,11 @@ postag_status postag_batch_scratch_size(const struct postag_model *model,
  * NULL or one row of T log-probabilities per token. `scratch` holds at least
  * `postag_batch_scratch_size(model, n_tokens, longest sentence)` bytes.
  *
- * Each sentence gets the tags `postag_tag` gives it; with f32 word-LSTM and
- * `hidden2tag` weights the word LSTM runs eight sentences side by side, and the scores
- * are `postag_tag`'s, bit for bit with the LSTMs in panels (as `postag train` and
- * `import-torch` write them), in rows up to the summation order of the recurrent
- * product (within 1e-5 on the tests); a sentence's result never depends on the
- * sentences beside it. Errors are
+ * The word LSTM runs eight sentences side by side. Each sentence gets the tags
+ * `postag_tag` gives it, and its scores: bit for bit with int8 weights and with f32
+ * LSTMs in panels (as `postag train` and `import-torch` write them), with f32 LSTMs in
+ * rows up to the summation order of the recurrent product (within 1e-5 on the tests);
+ * a sentence's result never depends on the sentences beside it. Errors are
  * `postag_tag`'s (an empty token anywhere is reported first, then the first token
  * error in order, then an overflow); outputs are written only on success. A batch
  * without tokens needs no scratch.

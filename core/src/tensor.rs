@@ -415,6 +415,30 @@ impl<'a> Matrix<'a> {
         }
     }
 
+    /// `out (b, rows) += X (b, cols) @ W^T` for int8 weights and inputs quantized to i16
+    /// one by one (`x_t ~= xq[t * cols..(t + 1) * cols] * x_scales[t]`, `b =
+    /// x_scales.len()`): each input's row of `out` gets what
+    /// [`Matrix::matvec_add_quantized`] adds for it, bit for bit, in tiles that read each
+    /// weight for several inputs. Returns false (and does nothing) for f32 weights or if
+    /// `xq` or `out` is too short.
+    pub fn gemm_add_quantized(&self, xq: &[i16], x_scales: &[f32], out: &mut [f32]) -> bool {
+        let (cols, rows, b) = (self.cols, self.rows, x_scales.len());
+        if self.storage != Storage::I8 || xq.len() < b * cols || out.len() < b * rows {
+            return false;
+        }
+        if cols == 0
+            || rows == 0
+            || arch::project_i8_i16(&self.kernel_rows(), xq, x_scales, None, out)
+        {
+            return true;
+        }
+        let inputs = xq.chunks_exact(cols).zip(x_scales);
+        for ((x, &x_scale), o) in inputs.zip(out.chunks_exact_mut(rows)) {
+            self.matvec_add_quantized(x, x_scale, o);
+        }
+        true
+    }
+
     /// `out (b, rows) = X (b, cols) @ W^T + bias` for int8 weights and inputs quantized to
     /// i16 one by one (`x_t ~= xq[t * cols..(t + 1) * cols] * x_scales[t]`, `b =
     /// x_scales.len()`): `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r .
@@ -431,7 +455,7 @@ impl<'a> Matrix<'a> {
         if self.storage != Storage::I8 || cols == 0 {
             return false;
         }
-        if rows == 0 || arch::project_i8_i16(&self.kernel_rows(), xq, x_scales, bias.0, out) {
+        if rows == 0 || arch::project_i8_i16(&self.kernel_rows(), xq, x_scales, Some(bias.0), out) {
             return true;
         }
         // Each input's row of `out` starts at the bias and gets the products added:

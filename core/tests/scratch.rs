@@ -207,12 +207,8 @@ fn the_low_memory_schedule_tags_as_the_default_one() {
     assert!(checked > 50, "{checked}");
 }
 
-/// `scratch_bytes` runs the default schedule at any alignment, alone and for the
-/// longest sentence of a `tag_batch` (whose sentences take their scratch past the
-/// staged outputs and the char projection cache): the buffer is touched past the
-/// end of what the low-memory schedule uses. (The longest sentence of a `tag_batch`
-/// whose buffer did not start at a multiple of 4 once fell to the low-memory
-/// schedule.)
+/// `scratch_bytes` runs the default schedule at any alignment: the buffer is touched
+/// past the end of what the low-memory schedule uses.
 #[test]
 fn scratch_bytes_runs_the_default_schedule_at_any_alignment() {
     const CANARY: u8 = 0xA5;
@@ -220,14 +216,12 @@ fn scratch_bytes_runs_the_default_schedule_at_any_alignment() {
     for blob in models() {
         let model = Model::from_bytes(&blob).unwrap();
         let words: Vec<String> = model.vocab().map(|(w, _)| w.to_string()).collect();
-        let t = model.num_tags();
         for n in [9, 30] {
             let tokens = sentence(&words, n);
             // The low-memory schedule's words, from the first aligned byte.
             let low_words = (model.min_scratch_bytes(n).unwrap() - 3) / 4;
             let full = model.scratch_bytes(n).unwrap();
-            let batch = model.batch_scratch_bytes(n, n).unwrap();
-            let mut buf = vec![CANARY; full.max(batch) + 8];
+            let mut buf = vec![CANARY; full + 8];
             for shift in 0..4 {
                 buf.fill(CANARY);
                 let s = &mut buf[shift..shift + full];
@@ -240,23 +234,6 @@ fn scratch_bytes_runs_the_default_schedule_at_any_alignment() {
                 assert!(
                     past.iter().any(|&b| b != CANARY),
                     "tag, shift {shift}, n = {n}: {:?}",
-                    model.config()
-                );
-                if model.batches_side_by_side() {
-                    continue;
-                }
-                // One sentence at a time: its scratch follows the staged tags and
-                // scores, then the char projection cache.
-                buf.fill(CANARY);
-                let s = &mut buf[shift..shift + batch];
-                let skip = s.as_ptr().align_offset(4);
-                let staged = 4 * (n.div_ceil(2) + n * t);
-                let cache = model.char_cache_bytes();
-                model.tag_batch(&[&tokens], s, &mut tags, None).unwrap();
-                let past = &s[skip + staged + cache + 4 * low_words..];
-                assert!(
-                    past.iter().any(|&b| b != CANARY),
-                    "tag_batch, shift {shift}, n = {n}: {:?}",
                     model.config()
                 );
                 checked += 1;

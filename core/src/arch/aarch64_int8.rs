@@ -81,7 +81,7 @@ pub(super) unsafe fn project_i8_i16_neon(
     w: &Rows<'_>,
     xq: &[i16],
     x_scales: &[f32],
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; NEON is enabled here.

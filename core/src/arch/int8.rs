@@ -351,19 +351,21 @@ pub(super) const ROWS: usize = 2;
 /// Rows per tile for a single input.
 pub(super) const GEMV_ROWS: usize = 8;
 
-/// `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r . xq_t)` for the
-/// `b = x_scales.len()` inputs, the float operations in the scalar path's order.
+/// `out[t * rows + r] = base + (scale_r * x_scales[t]) * (q_r . xq_t)` for the
+/// `b = x_scales.len()` inputs, where `base` is `bias[r]` if `bias` is given, else
+/// `out[t * rows + r]` itself (the products added), the float operations in the scalar
+/// path's order.
 ///
 /// # Safety
 ///
 /// The level's target features are enabled; `w.int8`, `w.in_bounds()`, `xq.len() >=
-/// b * w.cols`, `bias.len() >= 4 * w.rows`, `out.len() >= b * w.rows`.
+/// b * w.cols`, `bias.len() >= 4 * w.rows` if given, `out.len() >= b * w.rows`.
 #[inline(always)]
 pub(super) unsafe fn project<K: IntTile>(
     w: &Rows<'_>,
     xq: &[i16],
     x_scales: &[f32],
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     let (rows, cols, b) = (w.rows, w.cols, x_scales.len());
@@ -373,7 +375,8 @@ pub(super) unsafe fn project<K: IntTile>(
     };
     let put = |out: &mut [f32], r: usize, t: usize, d: f32| {
         let scale = f32_at(w.scales, r) * x_scales[t];
-        out[t * rows + r] = f32_at(bias, r) + scale * d;
+        let o = &mut out[t * rows + r];
+        *o = bias.map_or(*o, |bias| f32_at(bias, r)) + scale * d;
     };
     let (base, stride) = (w.data.as_ptr(), w.stride);
     let mut t = 0;
@@ -396,14 +399,25 @@ pub(super) unsafe fn project<K: IntTile>(
                     0,
                     cols,
                 );
-                K::store_projection(
-                    &acc,
-                    core::array::from_fn(|i| f32_at(w.scales, r + i)),
-                    core::array::from_fn(|i| f32_at(bias, r + i)),
-                    core::array::from_fn(|k| x_scales[t + k]),
-                    out.as_mut_ptr().add(t * rows + r),
-                    rows,
-                );
+                match bias {
+                    Some(bias) => K::store_projection(
+                        &acc,
+                        core::array::from_fn(|i| f32_at(w.scales, r + i)),
+                        core::array::from_fn(|i| f32_at(bias, r + i)),
+                        core::array::from_fn(|k| x_scales[t + k]),
+                        out.as_mut_ptr().add(t * rows + r),
+                        rows,
+                    ),
+                    // Added to what `out` holds: a tile's eight outputs, one float
+                    // multiply-add each (the i32 sums rounded as the level rounds them).
+                    None => {
+                        for (i, d) in K::sums_f32(&acc).iter().enumerate() {
+                            for (k, &d) in d.iter().enumerate() {
+                                put(out, r + i, t + k, d);
+                            }
+                        }
+                    }
+                }
                 r += ROWS;
             }
             while r + ROWS <= rows {
@@ -439,13 +453,16 @@ pub(super) unsafe fn project<K: IntTile>(
                     0,
                     cols,
                 );
-                K::store_column(
-                    &acc,
+                let (scales, o) = (
                     w.scales.as_ptr().add(4 * r),
-                    bias.as_ptr().add(4 * r),
-                    x_scales[t],
                     out.as_mut_ptr().add(t * rows + r),
                 );
+                match bias {
+                    Some(bias) => {
+                        K::store_column(&acc, scales, bias.as_ptr().add(4 * r), x_scales[t], o)
+                    }
+                    None => K::add_column(&acc, scales, x_scales[t], o),
+                }
                 r += GEMV_ROWS;
             }
             while r + GEMV_ROWS <= rows {

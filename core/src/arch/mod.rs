@@ -716,11 +716,13 @@ pub(crate) fn gemv_i8_i16(w: &Rows<'_>, xq: &[i16], x_scale: f32, out: &mut [f32
     }
 }
 
-/// `out[t * rows + r] = bias[r] + (scale_r * x_scales[t]) * (q_r . xq_t)` for the `b =
+/// `out[t * rows + r] = base + (scale_r * x_scales[t]) * (q_r . xq_t)` for the `b =
 /// x_scales.len()` i16 inputs `xq_t = xq[t * cols..(t + 1) * cols]` (callers keep
-/// `|xq| <= 16383`), each dot product in exact integer arithmetic: the scalar path's
-/// result at every level. Returns false, doing nothing, at the scalar level or if the
-/// shapes disagree.
+/// `|xq| <= 16383`), where `base` is `bias[r]` if `bias` is given, else what `out`
+/// holds there (the products added), each dot product in exact integer arithmetic:
+/// the scalar path's result at every level. Returns false, doing nothing, at the
+/// scalar level (on Cortex-M with the DSP extension: when adding) or if the shapes
+/// disagree.
 #[inline]
 #[cfg_attr(
     not(any(postag_x86, postag_neon, postag_arm_dsp)),
@@ -730,17 +732,19 @@ pub(crate) fn project_i8_i16(
     w: &Rows<'_>,
     xq: &[i16],
     x_scales: &[f32],
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) -> bool {
     let level = level();
     let b = x_scales.len();
-    if (level == Level::Scalar && !cfg!(postag_arm_dsp))
+    if (level == Level::Scalar && (!cfg!(postag_arm_dsp) || bias.is_none()))
         || !w.int8
         || !w.in_bounds()
         || w.cols > MAX_EXACT_COLS
         || b.checked_mul(w.cols).is_none_or(|n| xq.len() < n)
-        || w.rows.checked_mul(4).is_none_or(|n| bias.len() < n)
+        || w.rows
+            .checked_mul(4)
+            .is_none_or(|n| bias.is_some_and(|b| b.len() < n))
         || b.checked_mul(w.rows).is_none_or(|n| out.len() < n)
     {
         return false;
@@ -771,8 +775,11 @@ pub(crate) fn project_i8_i16(
             true
         }
         #[cfg(postag_arm_dsp)]
-        // SAFETY: shapes checked above.
-        Level::Scalar => unsafe { arm::project_i8_i16::<arm::Asm>(w, xq, x_scales, bias, out) },
+        Level::Scalar => match bias {
+            // SAFETY: shapes checked above.
+            Some(bias) => unsafe { arm::project_i8_i16::<arm::Asm>(w, xq, x_scales, bias, out) },
+            None => false,
+        },
         _ => false,
     }
 }
@@ -916,6 +923,53 @@ pub(crate) fn gemv_pairs(
         }
         _ => false,
     }
+}
+
+/// `out[t * rows + r] += (scale_r * x_scales[t]) * (q_r . xq_t)` for the `b =
+/// x_scales.len()` i16 inputs `xq_t = xq[t * cols..(t + 1) * cols]`, on the
+/// interleaved copy `pairs` of `w` ([`interleave_pairs`]): for each input
+/// [`gemv_pairs`]' result, bit for bit, with each weight load serving several inputs.
+/// Returns false, doing nothing, at a level without the kernel ([`has_gemm_pairs`])
+/// or if the shapes disagree.
+#[inline]
+#[cfg_attr(not(postag_x86), allow(unused_variables))]
+pub(crate) fn gemm_pairs(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    out: &mut [f32],
+) -> bool {
+    let b = x_scales.len();
+    if !w.int8
+        || !(1..=PAIRS_MAX_COLS).contains(&w.cols)
+        || pairs.len() < pairs_len(w.rows, w.cols)
+        || w.rows.checked_mul(4).is_none_or(|n| w.scales.len() < n)
+        || b.checked_mul(w.cols).is_none_or(|n| xq.len() < n)
+        || b.checked_mul(w.rows).is_none_or(|n| out.len() < n)
+    {
+        return false;
+    }
+    match level() {
+        #[cfg(postag_x86)]
+        Level::Avx512 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_int8::gemm_pairs_avx512(pairs, w, xq, x_scales, out) };
+            true
+        }
+        #[cfg(postag_x86)]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_int8::gemm_pairs_avx2(pairs, w, xq, x_scales, out) };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Whether this thread's level has [`gemm_pairs`]: `avx2` and `avx512`.
+pub(crate) fn has_gemm_pairs() -> bool {
+    level().has_avx2()
 }
 
 /// `out[r] = scale_r * (row r [col0 .. col0 + x.len()] . x)` for int8 rows `r <

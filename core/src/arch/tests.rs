@@ -672,6 +672,93 @@ fn interleaved_rows_give_the_integer_kernels_result() {
     }
 }
 
+#[test]
+fn interleaved_rows_give_each_input_the_integer_kernels_result() {
+    let mut rng = Rng(0x9a2);
+    let mut cols_list = COLS.to_vec();
+    cols_list.extend([20, 48, 128, 1023, 1024, 1025]);
+    let mut rows_list = ROWS.to_vec();
+    // Whole groups of 4 and 2 blocks of 8 rows, single blocks, a last partial block.
+    rows_list.extend([32, 40, 56, 100, 512]);
+    let mut checked = 0;
+    for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+        for &rows in &rows_list {
+            for &cols in &cols_list {
+                let shift = 1 + (rows + cols) % 3;
+                let mut buf = vec![0u8; shift];
+                buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+                let w = matrix(&buf[shift..], Storage::I8, rows, cols);
+                let kr = w.kernel_rows();
+                // Only `avx2` and `avx512` have the kernel, for rows up to 1024 columns.
+                let kernel = level.has_avx2() && cols <= 1024;
+                let mut pairs = vec![7i16; super::pairs_len(rows, cols)];
+                let copied = at(level, || super::interleave_pairs(&kr, &mut pairs));
+                for b in [1, 3, 4, 5, 8, 9, 12, 17] {
+                    let xq = quantized(&mut rng, b * cols);
+                    let x_scales: Vec<f32> = (0..b).map(|_| rng.f32(1e-3).abs()).collect();
+                    let init = rng.floats(b * rows, 1.0);
+                    let mut want = init.clone();
+                    at(Level::Scalar, || {
+                        for (t, o) in want.chunks_exact_mut(rows).enumerate() {
+                            w.matvec_add_quantized(&xq[t * cols..(t + 1) * cols], x_scales[t], o);
+                        }
+                    });
+                    let mut got = init.clone();
+                    let done = at(level, || {
+                        let short = &pairs[..pairs.len() - 1];
+                        assert!(!super::gemm_pairs(short, &kr, &xq, &x_scales, &mut got));
+                        let few = &xq[..xq.len() - 1];
+                        assert!(!super::gemm_pairs(&pairs, &kr, few, &x_scales, &mut got));
+                        let out = &mut got[1..];
+                        assert!(!super::gemm_pairs(&pairs, &kr, &xq, &x_scales, out));
+                        super::gemm_pairs(&pairs, &kr, &xq, &x_scales, &mut got)
+                    });
+                    assert_eq!(done, kernel && copied, "{level:?} {rows}x{cols}");
+                    let want = if done { want } else { init };
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "{level:?} {rows}x{cols}, {b} inputs"
+                    );
+                    checked += usize::from(done);
+                }
+            }
+        }
+        if !level.has_avx2() {
+            continue;
+        }
+        // The extremes: every product at its largest magnitude, one sign, the longest
+        // rows the kernel takes, a full tile of inputs and more.
+        for (q, x) in [(127u8, 16383i16), (0x80, 16383), (0x80, -16383)] {
+            for (rows, cols) in [(32, 1024), (41, 1024), (3, 1023)] {
+                let mut bytes = vec![q; rows * cols];
+                for _ in 0..rows {
+                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
+                }
+                let w = matrix(&bytes, Storage::I8, rows, cols);
+                let mut pairs = vec![0i16; super::pairs_len(rows, cols)];
+                let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
+                let b = 13;
+                let out = at(level, || {
+                    assert!(super::interleave_pairs(&w.kernel_rows(), &mut pairs));
+                    let mut out = vec![0.0f32; b * rows];
+                    let xq = vec![x; b * cols];
+                    assert!(super::gemm_pairs(
+                        &pairs,
+                        &w.kernel_rows(),
+                        &xq,
+                        &[1.0; 13],
+                        &mut out
+                    ));
+                    out
+                });
+                assert_eq!(out, vec![want; b * rows], "q={q} x={x} {rows}x{cols}");
+            }
+        }
+    }
+    println!("{checked} products on the interleaved copy checked");
+}
+
 /// Random i16 inputs within the quantizer's range, with runs at its ends.
 fn quantized(rng: &mut Rng, n: usize) -> Vec<i16> {
     (0..n)
@@ -719,6 +806,31 @@ fn integer_projection_is_identical_at_every_level() {
                         "{level:?} {rows}x{cols}, {b} inputs"
                     );
                     checked += 1;
+                }
+                // The products added to what `out` holds, for more inputs than a tile
+                // takes too: each input's `matvec_add_quantized` (the scalar one).
+                for b in [1, 3, 4, 5, 8, 9, 13] {
+                    let xq = quantized(&mut rng, b * cols);
+                    let x_scales: Vec<f32> = (0..b).map(|_| rng.f32(1e-3).abs()).collect();
+                    let init = rng.floats(b * rows, 1.0);
+                    let mut want = init.clone();
+                    at(Level::Scalar, || {
+                        for (t, o) in want.chunks_exact_mut(rows).enumerate() {
+                            w.matvec_add_quantized(&xq[t * cols..(t + 1) * cols], x_scales[t], o);
+                        }
+                    });
+                    let got = at(level, || {
+                        let mut out = init.clone();
+                        assert!(!w.gemm_add_quantized(&xq[1..], &x_scales, &mut out));
+                        assert!(!w.gemm_add_quantized(&xq, &x_scales, &mut out[1..]));
+                        assert!(w.gemm_add_quantized(&xq, &x_scales, &mut out));
+                        out
+                    });
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "{level:?} {rows}x{cols}, {b} added"
+                    );
                 }
             }
         }

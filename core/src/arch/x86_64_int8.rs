@@ -594,7 +594,7 @@ pub(super) unsafe fn project_i8_i16_avx512(
     w: &Rows<'_>,
     xq: &[i16],
     x_scales: &[f32],
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
@@ -630,7 +630,7 @@ pub(super) unsafe fn project_i8_i16_avx2(
     w: &Rows<'_>,
     xq: &[i16],
     x_scales: &[f32],
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; AVX2 is enabled here.
@@ -645,7 +645,7 @@ pub(super) unsafe fn project_i8_i16_sse2(
     w: &Rows<'_>,
     xq: &[i16],
     x_scales: &[f32],
-    bias: &[u8],
+    bias: Option<&[u8]>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded.
@@ -823,6 +823,242 @@ unsafe fn pair_groups<const B: usize>(
         }
     }
     b
+}
+
+/// [`super::gemm_pairs`] with AVX2: [`gemv_pairs_avx2`]'s blocks of 8 rows for several
+/// inputs, tiles of 2 blocks x 4 inputs (then fewer) sharing each weight load and each
+/// broadcast; every row's products summed in one i32 lane, then converted and scaled as
+/// there (multiply, then add: the same roundings).
+///
+/// # Safety
+///
+/// AVX2 is available; the requirements of [`gemm_pairs`].
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn gemm_pairs_avx2(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; AVX2 is enabled here.
+    unsafe { gemm_pairs::<false>(pairs, w, xq, x_scales, out) }
+}
+
+/// [`gemm_pairs_avx2`] with `vpdpwssd` (AVX-512 VNNI on 8 lanes), which adds the pair
+/// products into the sums in one instruction: the same exact sums.
+///
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of [`gemm_pairs`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn gemm_pairs_avx512(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    out: &mut [f32],
+) {
+    // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
+    unsafe { gemm_pairs::<true>(pairs, w, xq, x_scales, out) }
+}
+
+/// `out[t * rows + r] += (scale_r * x_scales[t]) * (q_r . xq_t)` for the `x_scales.len()`
+/// inputs `xq_t` of `w.cols` values, on the interleaved copy `pairs` of `w`;
+/// `vpdpwssd` if `DP`.
+///
+/// # Safety
+///
+/// AVX2 (and with `DP` AVX-512 VL and VNNI) is enabled in every caller;
+/// `pairs.len() >= pairs_len(w.rows, w.cols)`, `1 <= w.cols <= PAIRS_MAX_COLS`,
+/// `w.scales` holds `w.rows` scales, `xq.len() >= x_scales.len() * w.cols`,
+/// `out.len() >= x_scales.len() * w.rows`.
+#[inline(always)]
+unsafe fn gemm_pairs<const DP: bool>(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    out: &mut [f32],
+) {
+    let (rows, cols) = (w.rows, w.cols);
+    let mut t = 0;
+    // SAFETY: inputs `t..t + T <= x_scales.len()` lie in `xq` and their outputs in
+    // `out` (the caller's lengths).
+    unsafe {
+        while DP && t + 8 <= x_scales.len() {
+            let o = &mut out[t * rows..(t + 8) * rows];
+            pair_tiles::<DP, 8>(pairs, w, xq.as_ptr().add(t * cols), &x_scales[t..t + 8], o);
+            t += 8;
+        }
+        while t + 4 <= x_scales.len() {
+            let o = &mut out[t * rows..(t + 4) * rows];
+            pair_tiles::<DP, 4>(pairs, w, xq.as_ptr().add(t * cols), &x_scales[t..t + 4], o);
+            t += 4;
+        }
+        while t < x_scales.len() {
+            let o = &mut out[t * rows..(t + 1) * rows];
+            pair_tiles::<DP, 1>(pairs, w, xq.as_ptr().add(t * cols), &x_scales[t..t + 1], o);
+            t += 1;
+        }
+    }
+}
+
+/// [`gemm_pairs`] for the `T` inputs at `x` (`w.cols` apart) into `out (T, rows)`:
+/// with `DP` 4 blocks of 8 rows at a time in 512-bit vectors ([`pair_tile_wide`]),
+/// then 2 blocks, then 1.
+///
+/// # Safety
+///
+/// As [`gemm_pairs`], `x` holding `T * w.cols` values, `x_scales` `T`, `out`
+/// `T * w.rows`.
+#[inline(always)]
+unsafe fn pair_tiles<const DP: bool, const T: usize>(
+    pairs: &[i16],
+    w: &Rows<'_>,
+    x: *const i16,
+    x_scales: &[f32],
+    out: &mut [f32],
+) {
+    let (rows, cols) = (w.rows, w.cols);
+    let (full, odd) = (cols / 2, cols % 2 == 1);
+    let block = 16 * cols.div_ceil(2);
+    let blocks = rows.div_ceil(8);
+    let wp = pairs.as_ptr();
+    let mut b = 0;
+    // SAFETY: blocks `b..b + B <= blocks` lie in `pairs`, each holding `16 * (full +
+    // odd)` i16; every input `full` pairs and, if `odd`, one more value; the rows of a
+    // block have scales and outputs (or go one at a time in `finish_block`).
+    unsafe {
+        while DP && b + 4 <= blocks {
+            let sums = pair_tile_wide::<2, T>(wp.add(b * block), block, x, cols, (full, odd));
+            for (k, sums) in sums.iter().enumerate() {
+                for (t, &s) in sums.iter().enumerate() {
+                    let xs = _mm256_set1_ps(x_scales[t]);
+                    let o = &mut out[t * rows..(t + 1) * rows];
+                    let (lo, hi) = (_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64::<1>(s));
+                    finish_block(w, 8 * (b + 2 * k), lo, xs, None, o);
+                    finish_block(w, 8 * (b + 2 * k + 1), hi, xs, None, o);
+                }
+            }
+            b += 4;
+        }
+        while b + 2 <= blocks {
+            let sums = pair_tile::<DP, 2, T>(wp.add(b * block), block, x, cols, (full, odd));
+            for (k, sums) in sums.iter().enumerate() {
+                for (t, &s) in sums.iter().enumerate() {
+                    let xs = _mm256_set1_ps(x_scales[t]);
+                    let o = &mut out[t * rows..(t + 1) * rows];
+                    finish_block(w, 8 * (b + k), s, xs, None, o);
+                }
+            }
+            b += 2;
+        }
+        if b < blocks {
+            let sums = pair_tile::<DP, 1, T>(wp.add(b * block), block, x, cols, (full, odd));
+            for (t, &s) in sums[0].iter().enumerate() {
+                let xs = _mm256_set1_ps(x_scales[t]);
+                finish_block(w, 8 * b, s, xs, None, &mut out[t * rows..(t + 1) * rows]);
+            }
+        }
+    }
+}
+
+/// Inputs `2j` and `2j + 1` of `x` as one i32 (little-endian: the first in the low
+/// half), for a pair kernel's broadcast; past the `full` pairs, the last input of an
+/// odd count and a zero.
+///
+/// # Safety
+///
+/// `x` holds `2 * j + 2` values for `j < full`, `2 * j + 1` otherwise.
+#[inline(always)]
+unsafe fn input_pair(x: *const i16, j: usize, full: usize) -> i32 {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        let at = x.add(2 * j);
+        if j < full {
+            at.cast::<i32>().read_unaligned()
+        } else {
+            at.read() as u16 as i32
+        }
+    }
+}
+
+/// [`pair_tile`] with AVX-512 on `B` pairs of blocks: each 512-bit vector holds a
+/// pair of inputs' products for 16 rows, two blocks' (their 256-bit halves loaded
+/// side by side), so that each broadcast serves 16 rows.
+///
+/// # Safety
+///
+/// The `avx512` level's features are enabled in every caller; the `2 * B` blocks hold
+/// `16 * (full + odd)` i16 each, the inputs `2 * full + odd`.
+#[inline(always)]
+unsafe fn pair_tile_wide<const B: usize, const T: usize>(
+    w: *const i16,
+    block: usize,
+    x: *const i16,
+    cols: usize,
+    (full, odd): (usize, bool),
+) -> [[__m512i; T]; B] {
+    // SAFETY: reads within the sizes the caller guarantees.
+    unsafe {
+        let mut acc = [[_mm512_setzero_si512(); T]; B];
+        for j in 0..full + usize::from(odd) {
+            let mut xv = [_mm512_setzero_si512(); T];
+            for (t, v) in xv.iter_mut().enumerate() {
+                *v = _mm512_set1_epi32(input_pair(x.add(t * cols), j, full));
+            }
+            for (k, acc) in acc.iter_mut().enumerate() {
+                let lo = _mm256_loadu_si256(w.add(2 * k * block + 16 * j).cast());
+                let hi = _mm256_loadu_si256(w.add((2 * k + 1) * block + 16 * j).cast());
+                let wv = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi);
+                for (a, &xv) in acc.iter_mut().zip(&xv) {
+                    *a = _mm512_dpwssd_epi32(*a, wv, xv);
+                }
+            }
+        }
+        acc
+    }
+}
+
+/// The i32 sums of `B` blocks of 8 rows of the interleaved copy at `w` (`block` i16
+/// apart) with the `T` inputs at `x` (`cols` apart): `full` pairs, then, if `odd`, the
+/// last input alone.
+///
+/// # Safety
+///
+/// AVX2 (and with `DP` AVX-512 VL and VNNI) is enabled in every caller; the blocks
+/// hold `16 * (full + odd)` i16 each, the inputs `2 * full + odd`.
+#[inline(always)]
+unsafe fn pair_tile<const DP: bool, const B: usize, const T: usize>(
+    w: *const i16,
+    block: usize,
+    x: *const i16,
+    cols: usize,
+    (full, odd): (usize, bool),
+) -> [[__m256i; T]; B] {
+    // SAFETY: reads within the sizes the caller guarantees.
+    unsafe {
+        let mut acc = [[_mm256_setzero_si256(); T]; B];
+        // Plain loops, no closure (see `pair_sums`).
+        for j in 0..full + usize::from(odd) {
+            let mut xv = [_mm256_setzero_si256(); T];
+            for (t, v) in xv.iter_mut().enumerate() {
+                *v = _mm256_set1_epi32(input_pair(x.add(t * cols), j, full));
+            }
+            for (k, acc) in acc.iter_mut().enumerate() {
+                let wv = _mm256_loadu_si256(w.add(k * block + 16 * j).cast());
+                for (a, &xv) in acc.iter_mut().zip(&xv) {
+                    *a = if DP {
+                        _mm256_dpwssd_epi32(*a, wv, xv)
+                    } else {
+                        _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv))
+                    };
+                }
+            }
+        }
+        acc
+    }
 }
 
 /// [`super::gemv_pairs`] with SSE2: [`gemv_pairs_avx2`]'s blocks of 8 rows as two

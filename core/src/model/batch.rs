@@ -2,9 +2,11 @@
 //! sentences side by side, so each recurrent weight load serves eight of them. The
 //! lanes' layout and step ([`Lanes`]) serve the char net's eight words side by side too.
 
+use super::cache::{aligned_pairs, matrix_pairs_words};
+use super::lstm::project;
 use super::scratch::aligned_words;
 use super::{Model, MAX_TOKENS, PROJECTION_BLOCK};
-use crate::arch::lstm_cell;
+use crate::arch::{gemm_pairs, has_gemm_pairs, interleave_pairs, lstm_cell, quantize_i16};
 use crate::kernels::{argmax, log_softmax, BATCH_LANES};
 use crate::tensor::{Layout, Matrix, Storage};
 use crate::Error;
@@ -142,20 +144,6 @@ struct BatchLayout {
 }
 
 impl Model<'_> {
-    /// Whether [`Model::tag_batch`] runs sentences side by side: a word LSTM and
-    /// `hidden2tag` with f32 weights. Other models are tagged one sentence after
-    /// another, with the same results as [`Model::tag`].
-    pub fn batches_side_by_side(&self) -> bool {
-        let shape = self.lstm.shape;
-        self.tag_weights.storage() == Storage::F32
-            && (0..shape.layers as usize).all(|l| {
-                (0..shape.directions()).all(|d| {
-                    let cell = self.lstm.cell(l, d);
-                    cell.w_ih.storage() == Storage::F32 && cell.w_hh.storage() == Storage::F32
-                })
-            })
-    }
-
     fn batch_layout(&self, tokens: usize, longest: usize) -> Option<BatchLayout> {
         if tokens > MAX_BATCH_TOKENS || longest > MAX_TOKENS.min(tokens) {
             return None;
@@ -169,10 +157,12 @@ impl Model<'_> {
         } else {
             0
         };
+        // The char net's working memory, after its projection cache (int8 only).
         let char_work = match &self.chars {
             Some(_) => cfg.chars.map_or(0, |c| {
                 let m = c.max_word_chars as usize;
                 m + super::lstm::Stack::work_len(&c.lstm, m, c.dim as usize, PROJECTION_BLOCK)
+                    + self.char_cache_bytes() / 4
             }),
             None => 0,
         };
@@ -180,12 +170,16 @@ impl Model<'_> {
         let seq = if cfg.lstm.layers > 1 { out_dim } else { 0 };
         // Layer input and output per token, one direction's input projection per
         // token, a decoded row, eight lanes of gates and state, one projection block
-        // (inputs and outputs) and one hidden state.
+        // (inputs and outputs), one hidden state; for int8 weights the i16 copies of
+        // the block's inputs, the lanes' and one hidden state, and the block's scales.
         let word_work = tokens * (input + seq + 4 * h)
             + input
             + L * 6 * h
             + PROJECTION_BLOCK * (input + 4 * h)
-            + h;
+            + h
+            + quantized_words(input, h)
+            + PROJECTION_BLOCK
+            + self.word_pairs_words();
         let total = tokens * (1 + feat_dim + t) + viterbi + char_work.max(word_work);
         Some(BatchLayout {
             rows: tokens,
@@ -199,29 +193,13 @@ impl Model<'_> {
     /// Scratch bytes [`Model::tag_batch`] needs for sentences of `tokens` tokens in
     /// all, the longest `longest` tokens long; `None` when `longest` exceeds
     /// [`MAX_TOKENS`] or `tokens`, is 0 while `tokens` is not (sentences with tokens
-    /// have a longest of at least 1), or `tokens` exceeds [`MAX_BATCH_TOKENS`]. Where
-    /// sentences are tagged one after another (not [`Model::batches_side_by_side`]) it
-    /// includes the char projection cache ([`Model::char_cache_bytes`]), which then
-    /// serves the whole call; less also works there, without the cache: the staged
-    /// outputs and what [`Model::tag`] needs for the longest sentence.
+    /// have a longest of at least 1), or `tokens` exceeds [`MAX_BATCH_TOKENS`]. It
+    /// includes the char projection cache of an int8 char net
+    /// ([`Model::char_cache_bytes`]), which serves the whole call, and for int8 word
+    /// LSTM weights room for an interleaved copy of one matrix at a time.
     pub fn batch_scratch_bytes(&self, tokens: usize, longest: usize) -> Option<usize> {
         if longest == 0 && tokens > 0 {
             return None;
-        }
-        if !self.batches_side_by_side() {
-            if longest > tokens || tokens > MAX_BATCH_TOKENS {
-                return None;
-            }
-            if tokens == 0 {
-                // No token: nothing to stage, nothing to tag.
-                return Some(0);
-            }
-            // The staged outputs (from the first aligned byte), the char projection
-            // cache beside them, then one sentence's scratch: `scratch_bytes` in full,
-            // which a sentence needs for the default schedule (the slack the
-            // alignment did not take is left at the end).
-            let staged = 4 * (tokens.div_ceil(2) + tokens * self.num_tags()) + 3;
-            return Some(staged + self.cached_scratch_bytes(longest)?);
         }
         let layout = self.batch_layout(tokens, longest)?;
         Some(if layout.total == 0 {
@@ -237,13 +215,15 @@ impl Model<'_> {
     /// sentences before it. `scratch` holds [`Model::batch_scratch_bytes`] for the
     /// total and the longest sentence.
     ///
-    /// Each sentence gets the tags and scores [`Model::tag`] gives it: bit for bit,
-    /// except where [`Model::batches_side_by_side`] (the word LSTM runs eight sentences
-    /// side by side) and an LSTM's weights are in rows: there the scores may differ in
-    /// the last bits, from the order of the recurrent product's sums (in panels both
-    /// LSTMs compute `tag`'s sums, the char net's eight words side by side too). A sentence's result does not depend on the sentences beside it. Errors are those of [`Model::tag`] (an
-    /// empty token anywhere is reported first, then token errors in order), and
-    /// nothing is written then.
+    /// The word LSTM runs eight sentences side by side (a lane takes the next sentence
+    /// when its own ends). Each sentence gets the tags and scores [`Model::tag`] gives
+    /// it: bit for bit, except where an LSTM's f32 weights are in rows: there the
+    /// scores may differ in the last bits, from the order of the recurrent product's
+    /// sums (f32 weights in panels compute `tag`'s sums, the char net's eight words side
+    /// by side too; int8 weights sum exactly in integers). A sentence's result does not
+    /// depend on the sentences beside it. Errors are those of [`Model::tag`] (an empty
+    /// token anywhere is reported first, then token errors in order), and nothing is
+    /// written then.
     pub fn tag_batch<S, T>(
         &self,
         sentences: &[S],
@@ -338,9 +318,6 @@ impl Model<'_> {
                 Ok(())
             };
         }
-        if !self.batches_side_by_side() {
-            return self.tag_each(sentences, scratch, tags, scores);
-        }
         let layout = self
             .batch_layout(total, longest)
             .ok_or(Error::TooManyTokens)?;
@@ -358,7 +335,23 @@ impl Model<'_> {
             inner: sentences.clone().flatten(),
             primary: true,
         };
-        self.lookups(all, total, rows, feats, work, PROJECTION_BLOCK, None)?;
+        // An int8 char net keeps one projection cache for the whole call (the same
+        // features: `CharNet::features_cached`).
+        let (cache_words, char_work) = work.split_at_mut(self.char_cache_bytes() / 4);
+        let mut cache = self
+            .chars
+            .as_ref()
+            .filter(|_| !cache_words.is_empty())
+            .map(|chars| chars.cache(cache_words, true));
+        self.lookups(
+            all,
+            total,
+            rows,
+            feats,
+            char_work,
+            PROJECTION_BLOCK,
+            cache.as_mut(),
+        )?;
         if changed.get() {
             return Err(Error::SentencesChanged);
         }
@@ -410,105 +403,15 @@ impl Model<'_> {
         Ok(())
     }
 
-    /// [`Model::tag_batch`] one sentence at a time, for models whose word LSTM does
-    /// not run side by side: the outputs are staged in `scratch` and reach the caller
-    /// only when every sentence succeeded.
-    fn tag_each<'s, T, I>(
-        &self,
-        sentences: SamePass<'_, I>,
-        scratch: &mut [u8],
-        tags: &mut [u16],
-        scores: Option<&mut [f32]>,
-    ) -> Result<(), Error>
-    where
-        T: AsRef<[u8]> + 's,
-        I: Iterator<Item = &'s [T]>,
-    {
-        let (total, longest, changed) = (sentences.left, sentences.longest, sentences.changed);
-        let num_tags = self.num_tags();
-        let staged_words = total.div_ceil(2) + total * num_tags;
-        // Given all of `batch_scratch_bytes`, the char projection cache, which then
-        // serves every sentence of the call.
-        let cache_words = match self.batch_scratch_bytes(total, longest) {
-            Some(need) if longest > 0 && scratch.len() >= need => self.char_cache_bytes() / 4,
-            _ => 0,
-        };
-        let skip = scratch.as_ptr().align_offset(4).min(scratch.len());
-        let (head, rest) = scratch[skip..]
-            .split_at_mut_checked((staged_words + cache_words) * 4)
-            .ok_or(Error::ScratchTooSmall)?;
-        let head: &mut [u32] =
-            bytemuck::try_cast_slice_mut(head).map_err(|_| Error::ScratchTooSmall)?;
-        let (head, cache_words) = head.split_at_mut(staged_words);
-        let mut cache = self
-            .chars
-            .as_ref()
-            .filter(|_| !cache_words.is_empty())
-            .map(|chars| chars.cache(cache_words, true));
-        let (staged_tags, staged_scores) = head.split_at_mut(total.div_ceil(2));
-        let staged_tags: &mut [u16] = &mut bytemuck::cast_slice_mut(staged_tags)[..total];
-        let staged_scores: &mut [f32] = bytemuck::cast_slice_mut(staged_scores);
-        let mut offset = 0;
-        let mut left = sentences;
-        while let Some(s) = left.next() {
-            let n = s.len();
-            let r = self.run(
-                s,
-                None,
-                rest,
-                &mut staged_tags[offset..offset + n],
-                Some(&mut staged_scores[offset * num_tags..(offset + n) * num_tags]),
-                cache.as_mut(),
-            );
-            if r == Err(Error::NonFiniteScore) {
-                // A token error anywhere comes first, as side by side, where every
-                // lookup precedes the arithmetic.
-                if let Some(e) = left
-                    .by_ref()
-                    .flatten()
-                    .find_map(|t| self.token_error(t.as_ref()))
-                {
-                    return Err(e);
-                }
-            }
-            if r.is_err() && changed.get() {
-                return Err(Error::SentencesChanged);
-            }
-            r?;
-            offset += n;
-        }
-        if changed.get() {
-            return Err(Error::SentencesChanged);
-        }
-        tags[..total].copy_from_slice(staged_tags);
-        if let Some(out) = scores {
-            out[..total * num_tags].copy_from_slice(staged_scores);
-        }
-        Ok(())
-    }
-
-    /// The error tagging `token` meets in its lookups, if any: not UTF-8, an unknown
-    /// word, an unknown character among those the char net reads.
-    fn token_error(&self, token: &[u8]) -> Option<Error> {
-        let Ok(word) = core::str::from_utf8(token) else {
-            return Some(Error::InvalidUtf8);
-        };
-        if self.word_row(word).is_none() {
-            return Some(Error::UnknownWord);
-        }
-        let chars = self.chars.as_ref()?;
-        crate::vocab::word_chars(word, chars.max_word_chars)
-            .any(|c| chars.row(c).is_none())
-            .then_some(Error::UnknownChar)
-    }
-
     /// Runs every layer of the word LSTM over sentences of lengths `lens`
     /// (`total` tokens, concatenated), eight side by side, the last layer feeding
     /// `hidden2tag` into `logits`. In panels every sum is [`Model::tag`]'s: the input
     /// projection of all tokens is one GEMM (a token's projection does not depend on
-    /// its block there) and the eight lanes' `W_hh h` another. In rows the input
-    /// projection of each sentence runs in the blocks [`Model::tag`] uses, so it is
-    /// the same; only the recurrent product sums in another order.
+    /// its block there) and the eight lanes' `W_hh h` another. Int8 weights likewise,
+    /// on interleaved copies where the level has [`gemm_pairs`] (exact integer sums),
+    /// each lane's h rounded to i16 as `tag` rounds it. Otherwise the input projection
+    /// of each sentence runs in the blocks [`Model::tag`] uses, so it is the same; for
+    /// f32 weights in rows the recurrent product sums in another order.
     fn word_lstm_lanes(
         &self,
         lens: impl Iterator<Item = usize> + Clone,
@@ -539,7 +442,14 @@ impl Model<'_> {
         let (cs, rest) = rest.split_at_mut(L * h);
         let (xb, rest) = rest.split_at_mut(block * input);
         let (pb, rest) = rest.split_at_mut(block * 4 * h);
-        let hcol = &mut rest[..h];
+        let (hcol, rest) = rest.split_at_mut(h);
+        let (x_scales, rest) = rest.split_at_mut(block);
+        let (quantized, work_tail) = rest.split_at_mut(quantized_words(input, h));
+        let quantized: &mut [i16] = bytemuck::cast_slice_mut(quantized);
+        let (xq, quantized) = quantized.split_at_mut(block * input);
+        let (hq, rest) = quantized.split_at_mut(L * h);
+        let hq_out = &mut rest[..h];
+        let pairs_region = &mut work_tail[..self.word_pairs_words()];
         for (t, xt) in x.chunks_exact_mut(in0).take(total).enumerate() {
             let (xw, xc) = xt.split_at_mut(word_dim);
             self.word_embedding.row_into(rows[t] as usize, xw);
@@ -553,10 +463,18 @@ impl Model<'_> {
             let last = layer + 1 == layers;
             for dir in 0..shape.directions() {
                 let cell = self.lstm.cell(layer, dir);
-                // The input projection. In panels, every token's is the same in any
-                // block: all tokens at once.
-                let all_at_once = cell.w_ih.layout() == Layout::Panels;
-                if all_at_once {
+                // The input projection. In panels, and for int8 weights on their
+                // interleaved copy, every token's is the same in any block: all tokens
+                // at once.
+                let copy = aligned_pairs(pairs_region);
+                let on_pairs = int8_pairs(&cell.w_ih, copy);
+                let all_at_once = on_pairs || cell.w_ih.layout() == Layout::Panels;
+                if on_pairs {
+                    let inputs = x[..total * in_l].chunks(block * in_l);
+                    for (xs, ps) in inputs.zip(p.chunks_mut(block * 4 * h)) {
+                        project_pairs(cell, copy, xs, (xq, x_scales), row, ps);
+                    }
+                } else if all_at_once {
                     cell.w_ih.project_block(
                         &x[..total * in_l],
                         &cell.bias,
@@ -578,8 +496,7 @@ impl Model<'_> {
                                 .copy_from_slice(&x[t * in_l..(t + 1) * in_l]);
                         }
                         let pb = &mut pb[..b * 4 * h];
-                        cell.w_ih
-                            .project_block(&xb[..b * in_l], &cell.bias, row, pb);
+                        project(cell, &xb[..b * in_l], xq, x_scales, row, pb);
                         for k in 0..b {
                             let t = token(done + k);
                             p[t * 4 * h..(t + 1) * 4 * h]
@@ -593,14 +510,21 @@ impl Model<'_> {
                 // Lane state: (first token, length, steps done).
                 let mut lanes: [Option<(usize, usize, usize)>; L] = [None; L];
                 let (mut queue, mut next_off) = (lens.clone(), 0);
-                // In panels, lane `l`'s gates, hidden and cell state are rows `l` of
-                // `gates (L, 4H)`, `hs (L, H)` and `cs (L, H)`: `W_hh h` for all lanes is
-                // one GEMM whose sums are `tag`'s (`Matrix::gemm_add`). In rows they are
+                // In panels and for int8, lane `l`'s gates, hidden and cell state are
+                // rows `l` of `gates (L, 4H)`, `hs (L, H)` and `cs (L, H)`: `W_hh h` for
+                // all lanes is one GEMM whose sums are `tag`'s (`Matrix::gemm_add`, int8
+                // on the interleaved copy where the level has the kernel). f32 in rows:
                 // columns `l` of `gates (4H, L)`, `hs (H, L)` and `cs (H, L)`, the eight
                 // lanes side by side (`Matrix::gemm_lanes_add`: one pass over `W_hh`,
                 // its sums in another order than `tag`'s).
+                let copy = aligned_pairs(pairs_region);
+                let pairs: &[i16] = match int8_pairs(&cell.w_hh, copy) {
+                    true => copy,
+                    false => &[],
+                };
                 let lanes_at = Lanes {
-                    by_row: cell.w_hh.layout() == Layout::Panels,
+                    by_row: cell.w_hh.layout() == Layout::Panels
+                        || cell.w_hh.storage() == Storage::I8,
                 };
                 loop {
                     for (lane, slot) in lanes.iter_mut().enumerate() {
@@ -627,7 +551,14 @@ impl Model<'_> {
                         let src = slot.map(|s| &p[step_token(s) * 4 * h..][..4 * h]);
                         lanes_at.put(gates, lane, 4 * h, src);
                     }
-                    lanes_at.step(&cell.w_hh, lanes.map(|s| s.is_some()), gates, cs, hs);
+                    lanes_at.step(
+                        &cell.w_hh,
+                        lanes.map(|s| s.is_some()),
+                        gates,
+                        cs,
+                        hs,
+                        (hq, pairs),
+                    );
                     for (lane, slot) in lanes.iter_mut().enumerate() {
                         let Some(state) = slot else { continue };
                         let t = step_token(*state);
@@ -635,7 +566,7 @@ impl Model<'_> {
                         let hcol = &*hcol;
                         if last {
                             let row = &mut logits[t * num_tags..(t + 1) * num_tags];
-                            self.tag_weights.matvec_add_cols(dir * h, hcol, row);
+                            self.add_tag_scores(dir * h, hcol, hq_out, row);
                         } else {
                             y[t * out_dim + dir * h..t * out_dim + (dir + 1) * h]
                                 .copy_from_slice(hcol);
@@ -652,6 +583,71 @@ impl Model<'_> {
             }
         }
     }
+}
+
+impl Model<'_> {
+    /// Words (of 4 bytes) of scratch for the interleaved copy of one int8 matrix of the
+    /// word LSTM at a time (`W_ih` or `W_hh`, [`matrix_pairs_words`], the largest),
+    /// which [`Model::word_lstm_lanes`] multiplies where the level has [`gemm_pairs`].
+    fn word_pairs_words(&self) -> usize {
+        let shape = self.lstm.shape;
+        (0..shape.layers as usize)
+            .flat_map(|l| (0..shape.directions()).map(move |d| self.lstm.cell(l, d)))
+            .flat_map(|cell| [&cell.w_ih, &cell.w_hh])
+            .map(matrix_pairs_words)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Words (of 4 bytes) of the i16 copies [`Model::word_lstm_lanes`] keeps for int8
+/// weights: a projection block of inputs of `input` values, and eight lanes' and one
+/// more hidden state of `h`.
+fn quantized_words(input: usize, h: usize) -> usize {
+    (PROJECTION_BLOCK * input + (L + 1) * h).div_ceil(2)
+}
+
+/// Whether `w` has int8 weights and the level [`gemm_pairs`], and then its
+/// interleaved copy is in `copy` ([`crate::arch::interleave_pairs`]).
+fn int8_pairs(w: &Matrix<'_>, copy: &mut [i16]) -> bool {
+    w.storage() == Storage::I8 && has_gemm_pairs() && interleave_pairs(&w.kernel_rows(), copy)
+}
+
+/// [`project`] for int8 `W_ih` on its interleaved copy `pairs`
+/// ([`crate::arch::interleave_pairs`]): the same projections, `ps (b, 4H) = xs (b, in)
+/// @ W_ih^T + bias`, each weight load serving the block's inputs.
+fn project_pairs(
+    cell: &crate::Cell<'_>,
+    pairs: &[i16],
+    xs: &[f32],
+    (xq, x_scales): (&mut [i16], &mut [f32]),
+    row: &mut [f32],
+    ps: &mut [f32],
+) {
+    let (in_dim, g) = (cell.w_ih.cols(), cell.w_ih.rows());
+    let b = xs.len() / in_dim.max(1);
+    let quantized = xs
+        .chunks_exact(in_dim.max(1))
+        .zip(xq.chunks_exact_mut(in_dim.max(1)))
+        .zip(x_scales.iter_mut())
+        .all(|((x, q), s)| quantize_i16(x, q).map(|v| *s = v).is_some());
+    if quantized {
+        // `bias + p`, as the tiles of `project` add them.
+        for o in ps[..b * g].chunks_exact_mut(g) {
+            cell.bias.copy_into(o);
+        }
+        let (xq, x_scales) = (&xq[..b * in_dim], &x_scales[..b]);
+        if gemm_pairs(
+            pairs,
+            &cell.w_ih.kernel_rows(),
+            xq,
+            x_scales,
+            &mut ps[..b * g],
+        ) {
+            return;
+        }
+    }
+    project(cell, xs, xq, x_scales, row, ps);
 }
 
 /// Where the lanes' vectors lie in their buffers. By row, lane `l`'s vector of `len`
@@ -702,7 +698,10 @@ impl Lanes {
     /// One step of the lanes: `gates (4H)` of each lane, its input projection, gets
     /// `W_hh h` added, then the cell update takes `c` and `h (H)` to the next step, for
     /// the lanes that are `busy` (by column every lane's: an idle lane's results are
-    /// never read).
+    /// never read). By row, int8 `W_hh` multiplies each lane's h rounded to i16 (into
+    /// `hq (8, H)`), as [`Model::tag`] does one sentence at a time: the same sums, on
+    /// the interleaved copy `pairs` of `W_hh` if not empty
+    /// ([`crate::arch::interleave_pairs`]).
     pub(super) fn step(
         self,
         w_hh: &Matrix<'_>,
@@ -710,10 +709,13 @@ impl Lanes {
         gates: &mut [f32],
         c: &mut [f32],
         h: &mut [f32],
+        (hq, pairs): (&mut [i16], &[i16]),
     ) {
         let hidden = w_hh.cols();
         if self.by_row {
-            w_hh.gemm_add(&h[..L * hidden], gates);
+            if !(w_hh.storage() == Storage::I8 && add_quantized(w_hh, pairs, h, hq, gates)) {
+                w_hh.gemm_add(&h[..L * hidden], gates);
+            }
             for lane in (0..L).filter(|&l| busy[l]) {
                 lstm_cell(
                     &mut gates[lane * 4 * hidden..(lane + 1) * 4 * hidden],
@@ -726,4 +728,44 @@ impl Lanes {
             lstm_cell(gates, c, h);
         }
     }
+}
+
+/// `gates (8, 4H) += h (8, H) @ W_hh^T` for int8 `W_hh`, each lane's h rounded to i16
+/// in `hq (8, H)` with a scale of its own (a lane whose h is not finite takes floats,
+/// as one sentence alone does), on the interleaved copy `pairs` if not empty. False,
+/// nothing done, if `hq` is too short.
+fn add_quantized(
+    w_hh: &Matrix<'_>,
+    pairs: &[i16],
+    h: &[f32],
+    hq: &mut [i16],
+    gates: &mut [f32],
+) -> bool {
+    let (hidden, g) = (w_hh.cols(), w_hh.rows());
+    let Some(hq) = hq.get_mut(..L * hidden) else {
+        return false;
+    };
+    let mut scales = [0.0f32; L];
+    let mut floats = [false; L];
+    for (lane, q) in hq.chunks_exact_mut(hidden.max(1)).enumerate().take(L) {
+        match quantize_i16(&h[lane * hidden..(lane + 1) * hidden], q) {
+            Some(scale) => scales[lane] = scale,
+            None => {
+                // Adds nothing here; the floats below.
+                q.fill(0);
+                floats[lane] = true;
+            }
+        }
+    }
+    let on_pairs = !pairs.is_empty() && gemm_pairs(pairs, &w_hh.kernel_rows(), hq, &scales, gates);
+    if !(on_pairs || w_hh.gemm_add_quantized(hq, &scales, gates)) {
+        return false;
+    }
+    for lane in (0..L).filter(|&l| floats[l]) {
+        w_hh.matvec_add(
+            &h[lane * hidden..(lane + 1) * hidden],
+            &mut gates[lane * g..(lane + 1) * g],
+        );
+    }
+    true
 }

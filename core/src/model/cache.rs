@@ -40,8 +40,13 @@ pub(crate) fn slot(table: &mut [u32], rows: &mut [u32], used: &mut usize, row: u
 /// [`arch::gemv_pairs`] takes (0 for f32 weights or longer rows), with room to start
 /// it 32-byte aligned ([`aligned_pairs`]).
 pub(crate) fn pairs_words(cell: &Cell<'_>) -> usize {
-    let (g, h) = (cell.w_hh.rows(), cell.w_hh.cols());
-    match cell.w_hh.storage() == Storage::I8 && h <= arch::PAIRS_MAX_COLS {
+    matrix_pairs_words(&cell.w_hh)
+}
+
+/// [`pairs_words`] for any matrix `w`.
+pub(crate) fn matrix_pairs_words(w: &Matrix<'_>) -> usize {
+    let (g, h) = (w.rows(), w.cols());
+    match w.storage() == Storage::I8 && h <= arch::PAIRS_MAX_COLS {
         // 7 more: room to start the copy 32-byte aligned at any 4-byte address.
         true => arch::pairs_len(g, h).div_ceil(2) + 7,
         false => 0,

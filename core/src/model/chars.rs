@@ -312,7 +312,14 @@ impl CharNet<'_> {
                     }
                     project(cell, xt, row, gates);
                 }
-                lanes_at.step(&cell.w_hh, lanes.map(|s| s.is_some()), gates, c, h);
+                lanes_at.step(
+                    &cell.w_hh,
+                    lanes.map(|s| s.is_some()),
+                    gates,
+                    c,
+                    h,
+                    (&mut [], &[]),
+                );
                 for (lane, slot) in lanes.iter_mut().enumerate() {
                     if let Some((w, s)) = slot {
                         *s += 1;

@@ -749,7 +749,7 @@ impl<'s> DirectionScratch<'s> {
 /// Int8 weights multiply i16 copies of the inputs (`xq`, one scale per input in
 /// `x_scales`) in integer arithmetic, as `W_hh` does with h in [`recur`]. `row (in,)` is
 /// working memory for f32 weights.
-fn project(
+pub(super) fn project(
     cell: &Cell<'_>,
     xs: &[f32],
     xq: &mut [i16],
