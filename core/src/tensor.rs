@@ -423,7 +423,10 @@ impl<'a> Matrix<'a> {
     /// `xq` or `out` is too short.
     pub fn gemm_add_quantized(&self, xq: &[i16], x_scales: &[f32], out: &mut [f32]) -> bool {
         let (cols, rows, b) = (self.cols, self.rows, x_scales.len());
-        if self.storage != Storage::I8 || xq.len() < b * cols || out.len() < b * rows {
+        if self.storage != Storage::I8
+            || b.checked_mul(cols).is_none_or(|n| xq.len() < n)
+            || b.checked_mul(rows).is_none_or(|n| out.len() < n)
+        {
             return false;
         }
         if cols == 0

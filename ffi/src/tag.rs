@@ -151,9 +151,10 @@ pub unsafe extern "C" fn postag_tag(
 
 /// Writes into `*bytes_out` the scratch bytes `postag_tag_batch` needs for sentences of
 /// `n_tokens` tokens in all, the longest `longest` tokens long. Any buffer of that size
-/// works, at any alignment. For a char net with int8 weights the size includes its
-/// projection cache, which serves the whole call. `POSTAG_STATUS_TOO_MANY_TOKENS` when
-/// `longest` exceeds
+/// works, at any alignment. It holds each token's inputs and gate projections of the
+/// word LSTM, for a one-layer int8 char net its projection cache (which serves the
+/// whole call), and on x86-64 for int8 word-LSTM weights an i16 copy of one matrix at a
+/// time. `POSTAG_STATUS_TOO_MANY_TOKENS` when `longest` exceeds
 /// `POSTAG_MAX_TOKENS` or `n_tokens` exceeds `POSTAG_MAX_BATCH_TOKENS`;
 /// `POSTAG_STATUS_INVALID_ARGUMENT` when `longest > n_tokens`, or `longest` is 0 while
 /// `n_tokens` is not.

@@ -511,8 +511,9 @@ impl Model {
     /// core; at most one per 32 sentences or 1,024 words) each tag a contiguous share
     /// of the sentences, up to 32 sentences per core call (the core's many-sentence
     /// call, as the command line's `tag` does): the tags of `tag`, bit for bit with
-    /// int8 weights; an f32 model's word LSTM sums in another order there, which may
-    /// tip a near tie. An error names the sentence (0-based
+    /// int8 weights and with f32 LSTMs in panels; an f32 model whose LSTMs are in rows
+    /// sums in another order there, which may tip a near tie. An error names the
+    /// sentence (0-based
     /// index) and raises PostagError. Ctrl-C (a signal whose handler raises) stops the
     /// call within a run of sentences and raises its exception (KeyboardInterrupt).
     #[pyo3(signature = (sentences, threads=None))]

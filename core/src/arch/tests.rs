@@ -678,8 +678,9 @@ fn interleaved_rows_give_each_input_the_integer_kernels_result() {
     let mut cols_list = COLS.to_vec();
     cols_list.extend([20, 48, 128, 1023, 1024, 1025]);
     let mut rows_list = ROWS.to_vec();
-    // Whole groups of 4 and 2 blocks of 8 rows, single blocks, a last partial block.
-    rows_list.extend([32, 40, 56, 100, 512]);
+    // Whole groups of 4 and 2 blocks of 8 rows, single blocks, a last partial block
+    // (in a group of 4 too).
+    rows_list.extend([25, 31, 32, 40, 56, 57, 63, 100, 512]);
     let mut checked = 0;
     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
         for &rows in &rows_list {

@@ -466,13 +466,20 @@ impl Model<'_> {
                 // The input projection. In panels, and for int8 weights on their
                 // interleaved copy, every token's is the same in any block: all tokens
                 // at once.
+                let int8 = cell.w_ih.storage() == Storage::I8;
                 let copy = aligned_pairs(pairs_region);
-                let on_pairs = int8_pairs(&cell.w_ih, copy);
-                let all_at_once = on_pairs || cell.w_ih.layout() == Layout::Panels;
-                if on_pairs {
+                let pairs: &[i16] = match int8_pairs(&cell.w_ih, copy) {
+                    true => copy,
+                    false => &[],
+                };
+                let all_at_once = int8 || cell.w_ih.layout() == Layout::Panels;
+                if int8 {
+                    // Exact integer products: the same in any block. (An input that is
+                    // not finite makes its block of tokens take floats, and the call
+                    // fail with `NonFiniteScore` whatever the block holds.)
                     let inputs = x[..total * in_l].chunks(block * in_l);
                     for (xs, ps) in inputs.zip(p.chunks_mut(block * 4 * h)) {
-                        project_pairs(cell, copy, xs, (xq, x_scales), row, ps);
+                        project_pairs(cell, pairs, xs, (xq, x_scales), row, ps);
                     }
                 } else if all_at_once {
                     cell.w_ih.project_block(
@@ -512,8 +519,9 @@ impl Model<'_> {
                 let (mut queue, mut next_off) = (lens.clone(), 0);
                 // In panels and for int8, lane `l`'s gates, hidden and cell state are
                 // rows `l` of `gates (L, 4H)`, `hs (L, H)` and `cs (L, H)`: `W_hh h` for
-                // all lanes is one GEMM whose sums are `tag`'s (`Matrix::gemm_add`, int8
-                // on the interleaved copy where the level has the kernel). f32 in rows:
+                // all lanes is one GEMM whose sums are `tag`'s (`Matrix::gemm_add`; int8:
+                // `gemm_pairs` on the interleaved copy where the level has the kernel,
+                // else `Matrix::gemm_add_quantized`). f32 in rows:
                 // columns `l` of `gates (4H, L)`, `hs (H, L)` and `cs (H, L)`, the eight
                 // lanes side by side (`Matrix::gemm_lanes_add`: one pass over `W_hh`,
                 // its sums in another order than `tag`'s).
@@ -588,8 +596,12 @@ impl Model<'_> {
 impl Model<'_> {
     /// Words (of 4 bytes) of scratch for the interleaved copy of one int8 matrix of the
     /// word LSTM at a time (`W_ih` or `W_hh`, [`matrix_pairs_words`], the largest),
-    /// which [`Model::word_lstm_lanes`] multiplies where the level has [`gemm_pairs`].
+    /// which [`Model::word_lstm_lanes`] multiplies where the level has [`gemm_pairs`]
+    /// (none outside x86-64, whose levels do not have it).
     fn word_pairs_words(&self) -> usize {
+        if !cfg!(postag_x86) {
+            return 0;
+        }
         let shape = self.lstm.shape;
         (0..shape.layers as usize)
             .flat_map(|l| (0..shape.directions()).map(move |d| self.lstm.cell(l, d)))
@@ -614,8 +626,9 @@ fn int8_pairs(w: &Matrix<'_>, copy: &mut [i16]) -> bool {
 }
 
 /// [`project`] for int8 `W_ih` on its interleaved copy `pairs`
-/// ([`crate::arch::interleave_pairs`]): the same projections, `ps (b, 4H) = xs (b, in)
-/// @ W_ih^T + bias`, each weight load serving the block's inputs.
+/// ([`crate::arch::interleave_pairs`]; [`project`] itself if empty): the same
+/// projections, `ps (b, 4H) = xs (b, in) @ W_ih^T + bias`, each weight load serving
+/// the block's inputs.
 fn project_pairs(
     cell: &crate::Cell<'_>,
     pairs: &[i16],
@@ -626,11 +639,12 @@ fn project_pairs(
 ) {
     let (in_dim, g) = (cell.w_ih.cols(), cell.w_ih.rows());
     let b = xs.len() / in_dim.max(1);
-    let quantized = xs
-        .chunks_exact(in_dim.max(1))
-        .zip(xq.chunks_exact_mut(in_dim.max(1)))
-        .zip(x_scales.iter_mut())
-        .all(|((x, q), s)| quantize_i16(x, q).map(|v| *s = v).is_some());
+    let quantized = !pairs.is_empty()
+        && xs
+            .chunks_exact(in_dim.max(1))
+            .zip(xq.chunks_exact_mut(in_dim.max(1)))
+            .zip(x_scales.iter_mut())
+            .all(|((x, q), s)| quantize_i16(x, q).map(|v| *s = v).is_some());
     if quantized {
         // `bias + p`, as the tiles of `project` add them.
         for o in ps[..b * g].chunks_exact_mut(g) {
