@@ -463,9 +463,9 @@ impl Model<'_> {
             let last = layer + 1 == layers;
             for dir in 0..shape.directions() {
                 let cell = self.lstm.cell(layer, dir);
-                // The input projection. In panels, and for int8 weights on their
-                // interleaved copy, every token's is the same in any block: all tokens
-                // at once.
+                // The input projection. In panels, and for int8 weights (exact integer
+                // products, on the interleaved copy where the level has the kernel),
+                // every token's is the same in any block: all tokens at once.
                 let int8 = cell.w_ih.storage() == Storage::I8;
                 let copy = aligned_pairs(pairs_region);
                 let pairs: &[i16] = match int8_pairs(&cell.w_ih, copy) {
@@ -503,7 +503,8 @@ impl Model<'_> {
                                 .copy_from_slice(&x[t * in_l..(t + 1) * in_l]);
                         }
                         let pb = &mut pb[..b * 4 * h];
-                        project(cell, &xb[..b * in_l], xq, x_scales, row, pb);
+                        cell.w_ih
+                            .project_block(&xb[..b * in_l], &cell.bias, row, pb);
                         for k in 0..b {
                             let t = token(done + k);
                             p[t * 4 * h..(t + 1) * 4 * h]
@@ -597,7 +598,7 @@ impl Model<'_> {
     /// Words (of 4 bytes) of scratch for the interleaved copy of one int8 matrix of the
     /// word LSTM at a time (`W_ih` or `W_hh`, [`matrix_pairs_words`], the largest),
     /// which [`Model::word_lstm_lanes`] multiplies where the level has [`gemm_pairs`]
-    /// (none outside x86-64, whose levels do not have it).
+    /// (0 outside x86-64: no other target's levels have it).
     fn word_pairs_words(&self) -> usize {
         if !cfg!(postag_x86) {
             return 0;
