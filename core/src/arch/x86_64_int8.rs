@@ -661,44 +661,6 @@ pub(super) unsafe fn gemv_i8_i16_sse2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
     unsafe { int8::gemv::<Sse2>(w, xq, x_scale, out) }
 }
 
-/// The i32 sums of `B` blocks of 8 rows of the interleaved copy at `w` (`block` i16
-/// apart) with the inputs at `x`: `full` pairs, then, if `odd`, the last input alone.
-///
-/// # Safety
-///
-/// AVX2 is enabled in every caller; the blocks hold `16 * (full + odd)` i16 each, `x`
-/// `2 * full + odd`.
-#[inline(always)]
-unsafe fn pair_sums<const B: usize>(
-    w: *const i16,
-    block: usize,
-    x: *const i16,
-    full: usize,
-    odd: bool,
-) -> [__m256i; B] {
-    // SAFETY: reads within the sizes the caller guarantees.
-    unsafe {
-        let mut acc = [_mm256_setzero_si256(); B];
-        // Plain loops, no closure: a closure need not inherit the caller's target
-        // features unless it is inlined (then each intrinsic becomes a call).
-        for j in 0..full {
-            let xv = _mm256_set1_epi32(x.add(2 * j).cast::<i32>().read_unaligned());
-            for (k, a) in acc.iter_mut().enumerate() {
-                let wv = _mm256_loadu_si256(w.add(k * block + 16 * j).cast());
-                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv));
-            }
-        }
-        if odd {
-            let xv = _mm256_set1_epi32(x.add(2 * full).read() as u16 as i32);
-            for (k, a) in acc.iter_mut().enumerate() {
-                let wv = _mm256_loadu_si256(w.add(k * block + 16 * full).cast());
-                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv));
-            }
-        }
-        acc
-    }
-}
-
 /// `out[r] = base[r] + (scale_r * x_scale) * sum_r` for the rows `r0..` of one block
 /// (at most 8, fewer at the end of the matrix), `xs` holding `x_scale` in every lane;
 /// `out` itself without a `base`.
@@ -793,7 +755,7 @@ pub(super) unsafe fn gemv_pairs_avx2(
 }
 
 /// [`gemv_pairs_avx2`]'s blocks `b..blocks`, `B` at a time sharing each broadcast
-/// ([`pair_sums`]) while `B` remain; returns the first block not done.
+/// ([`pair_tile`] for one input) while `B` remain; returns the first block not done.
 ///
 /// # Safety
 ///
@@ -815,9 +777,9 @@ unsafe fn pair_groups<const B: usize>(
     // SAFETY: blocks `b..b + B <= blocks` lie in `pairs` (the caller's guarantee).
     unsafe {
         while b + B <= blocks {
-            let sums = pair_sums::<B>(wp.add(b * block), block, x, full, odd);
-            for (k, &s) in sums.iter().enumerate() {
-                finish_block(w, 8 * (b + k), s, xs, base, out);
+            let sums = pair_tile::<false, B, 1>(wp.add(b * block), block, x, 0, (full, odd));
+            for (k, s) in sums.iter().enumerate() {
+                finish_block(w, 8 * (b + k), s[0], xs, base, out);
             }
             b += B;
         }
@@ -1040,7 +1002,8 @@ unsafe fn pair_tile<const DP: bool, const B: usize, const T: usize>(
     // SAFETY: reads within the sizes the caller guarantees.
     unsafe {
         let mut acc = [[_mm256_setzero_si256(); T]; B];
-        // Plain loops, no closure (see `pair_sums`).
+        // Plain loops, no closure: a closure need not inherit the caller's target
+        // features unless it is inlined (then each intrinsic becomes a call).
         for j in 0..full + usize::from(odd) {
             let mut xv = [_mm256_setzero_si256(); T];
             for (t, v) in xv.iter_mut().enumerate() {
@@ -1141,13 +1104,7 @@ unsafe fn pair_groups_sse2<const B: usize>(
             let w0 = wp.add(b * block);
             let mut acc = [[_mm_setzero_si128(); 2]; B];
             for j in 0..full + usize::from(odd) {
-                // The last pair of an odd count is its input and a zero.
-                let pair = if j < full {
-                    x.add(2 * j).cast::<i32>().read_unaligned()
-                } else {
-                    x.add(2 * j).read() as u16 as i32
-                };
-                let xv = _mm_set1_epi32(pair);
+                let xv = _mm_set1_epi32(input_pair(x, j, full));
                 for (k, a) in acc.iter_mut().enumerate() {
                     let at = w0.add(k * block + 16 * j);
                     for (h, a) in a.iter_mut().enumerate() {
