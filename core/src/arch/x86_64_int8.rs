@@ -1200,6 +1200,60 @@ pub(super) unsafe fn interleave_pairs_avx2(w: &Rows<'_>, out: &mut [i16]) -> usi
     done
 }
 
+/// [`interleave_pairs_avx2`] with SSE2: per block and 16 columns, each row's 16 bytes
+/// sign-extended to two vectors of 4 pairs, then the 4x4 lanes of each group of four
+/// rows transposed, so that pair j of rows 0..4 and of rows 4..8 are stored one after
+/// the other. Returns the columns done (the rest, and the rows of a last partial
+/// block, are the caller's).
+///
+/// # Safety
+///
+/// As [`interleave_pairs_avx2`], with SSE2 (every x86-64 processor) for AVX2.
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn interleave_pairs_sse2(w: &Rows<'_>, out: &mut [i16]) -> usize {
+    let done = w.cols / 16 * 16;
+    let block = 16 * w.cols.div_ceil(2);
+    let (src, dst) = (w.data.as_ptr(), out.as_mut_ptr());
+    // SAFETY: as in `interleave_pairs_avx2`: rows `8b..8b + 8 <= w.rows` hold `cols >= c
+    // + 16` bytes from `c`; block b's pairs `c / 2..c / 2 + 8` lie in `out`.
+    unsafe {
+        for b in 0..w.rows / 8 {
+            for c in (0..done).step_by(16) {
+                for half in 0..2 {
+                    // Row 4 half + k's pairs 0..4 (`lo`) and 4..8 (`hi`).
+                    let (mut lo, mut hi) = ([_mm_setzero_si128(); 4], [_mm_setzero_si128(); 4]);
+                    for k in 0..4 {
+                        let row = src.add((8 * b + 4 * half + k) * w.stride + c);
+                        let q = _mm_loadu_si128(row.cast());
+                        // Pairing each byte with itself and shifting right by 8
+                        // sign-extends it.
+                        lo[k] = _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q));
+                        hi[k] = _mm_srai_epi16::<8>(_mm_unpackhi_epi8(q, q));
+                    }
+                    for (j0, r) in [(0, lo), (4, hi)] {
+                        // Lane j of vector k is pair j0 + j of row k: transpose the 4x4.
+                        let t0 = _mm_unpacklo_epi32(r[0], r[1]);
+                        let t1 = _mm_unpackhi_epi32(r[0], r[1]);
+                        let t2 = _mm_unpacklo_epi32(r[2], r[3]);
+                        let t3 = _mm_unpackhi_epi32(r[2], r[3]);
+                        let pairs = [
+                            _mm_unpacklo_epi64(t0, t2),
+                            _mm_unpackhi_epi64(t0, t2),
+                            _mm_unpacklo_epi64(t1, t3),
+                            _mm_unpackhi_epi64(t1, t3),
+                        ];
+                        for (j, p) in pairs.into_iter().enumerate() {
+                            let at = b * block + 16 * (c / 2 + j0 + j) + 8 * half;
+                            _mm_storeu_si128(dst.add(at).cast(), p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    done
+}
+
 /// [`crate::kernels::quantize_i16`] with AVX2: the same operations 8 lanes wide (the
 /// maximum of the magnitudes' bits, one multiply, one add of the rounding shifter),
 /// the integers taken from the sums' bits (less `0x4B40_0000`, within the i16 range)

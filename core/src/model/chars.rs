@@ -92,8 +92,15 @@ impl CharNet<'_> {
             hc,
         };
         let work = bytemuck::cast_slice_mut(rest);
-        self.lstm
-            .run(m, self.embedding.cols(), work, None, &mut io, block);
+        self.lstm.run(
+            m,
+            self.embedding.cols(),
+            work,
+            None,
+            &mut io,
+            block,
+            &mut [],
+        );
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The LSTM stack (PyTorch's `nn.LSTM`: layers, directions, gate order i, f, g, o) and
 //! the working memory one direction uses while it runs.
 
+use super::cache::{aligned_pairs, pairs_words};
 use crate::arch::{
     self, gemv_pairs, interleave_pairs, lstm_cell, lstm_cell_from, pairs_len, quantize_i16,
 };
@@ -14,7 +15,8 @@ use core::mem::take;
 /// weight row is read once per block instead of once per token.
 pub const PROJECTION_BLOCK: usize = 8;
 
-/// Largest i16 pair copy of an int8 cell [`Cell::pack`] makes: 32 KiB, an L1 data cache.
+/// Largest i16 pair copy of an int8 cell [`Cell::pack`] makes at `avx2` and `avx512`:
+/// 32 KiB, an L1 data cache.
 const PAIRS_COPY_MAX_BYTES: usize = 32 * 1024;
 
 /// The projection block of the low-memory schedule ([`crate::Model::min_scratch_bytes`]):
@@ -167,16 +169,19 @@ impl<'a> Cell<'a> {
     }
 
     /// Whether int8 steps are faster on the i16 pair copy ([`arch::gemv_pairs`]) at this
-    /// thread's level: at `sse2`, `avx2` and `avx512`, for `in` and H up to the kernel's 1024,
-    /// while the copy (about twice the int8 weights' bytes) fits a 32 KiB L1 data cache
-    /// (the smallest of current x86-64 cores'). Past L1 the copy's extra reads cost more
-    /// than it saves: on an AMD EPYC (Zen 5, 48 KiB L1), at `avx512`, a 64 -> 64 step
-    /// took 806 ns on the copy and 586 without, a 32 -> 32 step 207 and 262.
+    /// thread's level: at `sse2`, `avx2` and `avx512`, for `in` and H up to the kernel's
+    /// 1024; at `avx2` and `avx512` only while the copy (about twice the int8 weights'
+    /// bytes) fits a 32 KiB L1 data cache (the smallest of current x86-64 cores'). Past L1
+    /// the copy's extra reads cost those levels more than it saves: on an AMD EPYC (Zen
+    /// 5, 48 KiB L1), at `avx512`, a 64 -> 64 step took 806 ns on the copy and 586
+    /// without, a 32 -> 32 step 207 and 262. `sse2` gains at every size
+    /// ([`arch::Level::pairs_from_l2`]).
     fn pairs_pay(&self) -> bool {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
-        arch::level().has_pairs()
+        let level = arch::level();
+        level.has_pairs()
             && input.max(hidden) <= arch::PAIRS_MAX_COLS
-            && 2 * self.pairs_copy_len() <= PAIRS_COPY_MAX_BYTES
+            && (level.pairs_from_l2() || 2 * self.pairs_copy_len() <= PAIRS_COPY_MAX_BYTES)
     }
 
     /// i16 elements of the pair copy of `W_ih` then `W_hh` ([`pairs_len`] of each).
@@ -190,7 +195,8 @@ impl<'a> Cell<'a> {
     /// `16 * ceil(4H / 16) * (1 + in + H)`; for int8 weights, at the `sse2`, `avx2` and
     /// `avx512` levels, an i16 copy of `W_ih` and `W_hh` (rows in blocks of 8, columns in pairs,
     /// padded with zeros) of `8 * ceil(H / 2) * (ceil(in / 2) + ceil(H / 2))` floats
-    /// where that is at most 8,192 (32 KiB) and `in` and H are at most 1024; otherwise 0.
+    /// where `in` and H are at most 1024 and, at `avx2` and `avx512`, that is at most
+    /// 8,192 (32 KiB); otherwise 0.
     pub fn packed_len(&self) -> usize {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
         let g = 4 * hidden;
@@ -213,9 +219,9 @@ impl<'a> Cell<'a> {
     /// differ from [`Cell::step`]'s by rounding, as the kernel levels do; one step
     /// from the same state, 164 -> 128 at `avx512`, is within 1.6e-6 of a float64
     /// reference where [`Cell::step`] is within 3e-7).
-    /// int8 weights of small cells (a copy of 32 KiB at most: [`Cell::packed_len`]) are
-    /// copied as i16 pairs for [`arch::gemv_pairs`], at the `sse2`, `avx2` and `avx512`
-    /// levels;
+    /// int8 weights are copied as i16 pairs for [`arch::gemv_pairs`] at the `sse2` level,
+    /// and at `avx2` and `avx512` those of small cells (a copy of 32 KiB at most:
+    /// [`Cell::packed_len`]);
     /// their steps are [`Cell::step`]'s bit for bit (exact integer dot products). Where
     /// the weights are not copied the buffer is not used and steps are [`Cell::step`]'s.
     ///
@@ -385,6 +391,22 @@ impl<'a> Stack<'a> {
         &self.cells[layer][direction]
     }
 
+    /// Words (of 4 bytes) of the room for [`Stack::run`]'s interleaved `W_hh` copies, one
+    /// cell at a time, where this thread's level reads them from L2
+    /// ([`arch::Level::pairs_from_l2`]: `sse2`) and the stack has int8 `W_hh` of H up
+    /// to 1024; otherwise 0.
+    pub(super) fn hh_pairs_words(&self) -> usize {
+        if !cfg!(postag_x86) || !arch::level().pairs_from_l2() {
+            return 0;
+        }
+        let shape = self.shape;
+        (0..shape.layers as usize)
+            .flat_map(|l| (0..shape.directions()).map(move |d| self.cell(l, d)))
+            .map(pairs_words)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Words of working memory [`Stack::run`] needs for up to `steps` steps (at least
     /// one) with a first layer `input` wide, projecting inputs `block` steps at a time:
     /// layer outputs for stacked layers, and one [`DirectionScratch`].
@@ -407,9 +429,13 @@ impl<'a> Stack<'a> {
     /// `block` steps at a time (the results do not depend on it at the scalar level).
     /// `work` holds at least [`Stack::work_len`] words for that block.
     ///
+    /// `hh_pairs`: room for an interleaved copy of each cell's int8 `W_hh` in turn
+    /// ([`Stack::hh_pairs_words`]; the same results), or empty.
+    ///
     /// `io` is a trait object, so that the word and the char LSTM share one copy of
     /// this code and of the kernels inlined into it (it is called once per step, next
     /// to a step's matrix products).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn run(
         &self,
         n: usize,
@@ -418,6 +444,7 @@ impl<'a> Stack<'a> {
         mut state: Option<&mut [f32]>,
         io: &mut dyn StackIo,
         block: usize,
+        hh_pairs: &mut [f32],
     ) {
         let shape = self.shape;
         let (h, layers) = (shape.hidden as usize, shape.layers as usize);
@@ -436,6 +463,11 @@ impl<'a> Stack<'a> {
                     None => scratch.zero_state(),
                 }
                 let cell = self.cell(layer, dir);
+                let copy = aligned_pairs(hh_pairs);
+                let copied = cfg!(postag_x86)
+                    && !copy.is_empty()
+                    && interleave_pairs(&cell.w_hh.kernel_rows(), copy);
+                let w_hh_pairs: &[i16] = if copied { copy } else { &[] };
                 let mut layer_io = LayerIo {
                     io: &mut *io,
                     layer,
@@ -446,7 +478,7 @@ impl<'a> Stack<'a> {
                     out_dim,
                     h,
                 };
-                scratch.run(cell, n, dir == 1, &mut layer_io);
+                scratch.run(cell, w_hh_pairs, n, dir == 1, &mut layer_io);
                 if last {
                     io.finished(dir, scratch.h);
                 }
@@ -610,8 +642,16 @@ impl<'s> DirectionScratch<'s> {
 
     /// Runs `cell` over `n` steps from the current state (in reverse order if
     /// `reverse`), reading step t's input through `io.input(t, x)` and handing
-    /// each new hidden state to `io.output(t, h)`.
-    pub(crate) fn run(&mut self, cell: &Cell<'_>, n: usize, reverse: bool, io: &mut LayerIo<'_>) {
+    /// each new hidden state to `io.output(t, h)`. `w_hh_pairs`: the interleaved copy
+    /// of an int8 `W_hh` ([`crate::arch::interleave_pairs`]; the same results), or empty.
+    pub(crate) fn run(
+        &mut self,
+        cell: &Cell<'_>,
+        w_hh_pairs: &[i16],
+        n: usize,
+        reverse: bool,
+        io: &mut LayerIo<'_>,
+    ) {
         let in_dim = cell.w_ih.cols();
         let g = cell.w_hh.rows();
         let mut done = 0;
@@ -633,7 +673,8 @@ impl<'s> DirectionScratch<'s> {
             for (k, gates) in ps.chunks_exact_mut(g).enumerate() {
                 let (zero, hq_scale) = (take(&mut self.zero_state), take(&mut self.hq_scale));
                 let gates = (None, gates);
-                recur(cell, &[], self.h, (self.hq, hq_scale), self.c, gates, zero);
+                let state = (&mut *self.hq, hq_scale);
+                recur(cell, w_hh_pairs, self.h, state, self.c, gates, zero);
                 self.hq_scale = io.output(step(k), self.h, self.hq);
             }
             done += b;

@@ -239,14 +239,20 @@ impl<'a> Model<'a> {
     /// LSTM's input projections (each distinct character projected once per call and
     /// direction) and, at the x86-64 vector levels, an i16 copy of its `W_hh` laid out for the
     /// kernel: [`Model::scratch_bytes`] plus the cache's
-    /// ([`Model::char_cache_bytes`]). A call given at least this much runs that way,
-    /// with the same results (int8 char nets, the only ones that take the cache).
+    /// ([`Model::char_cache_bytes`]); and, at the `sse2` level, room for an i16 copy of
+    /// the word LSTM's int8 `W_hh`, one layer and direction at a time (4 bytes x
+    /// `ceil(pairs / 2) + 7`, pairs = `ceil(4H / 8) * 8 * 2 * ceil(H / 2)`, for H up to
+    /// 1024), which that level's steps read faster than the weights themselves (calls
+    /// of three tokens or more). A call given at least this much runs that way, with the
+    /// same results (exact integer products: only int8 weights take the cache and the
+    /// copy). The size depends on the calling thread's level; a call on a thread at
+    /// another level, given that scratch, runs as fast as its level allows.
     /// `None` above [`MAX_TOKENS`].
     pub fn cached_scratch_bytes(&self, tokens: usize) -> Option<usize> {
         let bytes = self.scratch_bytes(tokens)?;
         Some(match bytes {
             0 => 0,
-            _ => bytes + self.char_cache_bytes(),
+            _ => bytes + self.char_cache_bytes() + 4 * self.lstm.hh_pairs_words(),
         })
     }
 
@@ -398,9 +404,20 @@ impl<'a> Model<'a> {
                     && scratch.len() >= layout.bytes() + 4 * w
             })
             .unwrap_or(0);
-        let words =
-            aligned_words(scratch, layout.total + cache_words).ok_or(Error::ScratchTooSmall)?;
-        let (words, cache_words) = words.split_at_mut(layout.total);
+        // With room past both, an interleaved copy of the word LSTM's int8 `W_hh` where
+        // the level's row kernels are slower than reading it. It pays from three tokens
+        // on (base model, `sse2`, Zen 5: two tokens about even, three 10% faster).
+        let pairs_words = Some(self.lstm.hh_pairs_words())
+            .filter(|&w| {
+                n >= 3
+                    && block == PROJECTION_BLOCK
+                    && scratch.len() >= layout.bytes() + 4 * (cache_words + w)
+            })
+            .unwrap_or(0);
+        let words = aligned_words(scratch, layout.total + cache_words + pairs_words)
+            .ok_or(Error::ScratchTooSmall)?;
+        let (words, rest) = words.split_at_mut(layout.total);
+        let (cache_words, hh_pairs) = rest.split_at_mut(cache_words);
         let (rows, rest) = words.split_at_mut(layout.rows);
         let (feats, rest) = rest.split_at_mut(layout.feats);
         let (logits, rest) = rest.split_at_mut(layout.logits);
@@ -435,7 +452,8 @@ impl<'a> Model<'a> {
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
-        self.word_lstm(rows, feats, lstm_state, work, logits, block);
+        let hh_pairs = bytemuck::cast_slice_mut(hh_pairs);
+        self.word_lstm(rows, feats, lstm_state, work, logits, (block, hh_pairs));
 
         // Phase 3: log_softmax per token, then decode. A NaN score (which a blob's
         // bound of 2^48 on its values rules out) would be an error, never a tag.
@@ -554,6 +572,8 @@ impl<'a> Model<'a> {
     }
 
     /// Runs the word LSTM; its last layer writes `hidden2tag` outputs into `logits` (n, T).
+    /// Inputs are projected `block` tokens at a time; `hh_pairs` is room for the
+    /// interleaved `W_hh` copies of [`Stack::run`], or empty.
     fn word_lstm(
         &self,
         rows: &[u32],
@@ -561,7 +581,7 @@ impl<'a> Model<'a> {
         state: Option<&mut [f32]>,
         work: &mut [u32],
         logits: &mut [f32],
-        block: usize,
+        (block, hh_pairs): (usize, &mut [f32]),
     ) {
         let n = rows.len();
         let h = self.config.lstm.hidden as usize;
@@ -604,7 +624,8 @@ impl<'a> Model<'a> {
             h,
         };
         let (input, work) = (self.config.word_input_dim(), bytemuck::cast_slice_mut(work));
-        self.lstm.run(n, input, work, state, &mut io, block);
+        self.lstm
+            .run(n, input, work, state, &mut io, block, hh_pairs);
     }
 }
 
@@ -793,7 +814,8 @@ mod tests {
                     let sentence: vec::Vec<&str> = tokens[..n].iter().map(|t| t.as_str()).collect();
                     let cached = model.cached_scratch_bytes(n).unwrap();
                     let plain = model.scratch_bytes(n).unwrap();
-                    assert_eq!(cached - plain, model.char_cache_bytes());
+                    let copy = 4 * model.lstm.hh_pairs_words();
+                    assert_eq!(cached - plain, model.char_cache_bytes() + copy);
                     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
                         assert!(force(Some(level)));
                         let run = |scratch: &mut [u8]| {
@@ -844,6 +866,94 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// The interleaved copy of an int8 word `W_hh` that [`Model::cached_scratch_bytes`]
+    /// makes room for at `sse2` gives the tags and score bits of a call without it, at
+    /// every level, tagging and streaming: one to three layers, one or two directions,
+    /// hidden sizes whose 4H rows end in a partial block of 8, odd and even columns;
+    /// calls of one and two tokens (no copy). The room is the documented size at `sse2` and none
+    /// elsewhere; f32 models take none.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "RandomModel::build calls libm's sqrtf, inline assembly"
+    )]
+    fn the_word_w_hh_copy_changes_no_bit() {
+        use crate::synthetic::RandomModel;
+        use crate::tensor::Storage;
+        let shapes = [(5, 1, true), (9, 2, true), (8, 3, false), (33, 1, false)];
+        for storage in [Storage::I8, Storage::F32] {
+            for (k, &(hidden, layers, bidirectional)) in shapes.iter().enumerate() {
+                let spec = RandomModel {
+                    words: 30,
+                    word_dim: 7,
+                    chars: (k % 2 == 0).then_some((4, 6)),
+                    hidden,
+                    layers,
+                    bidirectional,
+                    tags: 5,
+                    storage,
+                    seed: 70 + k as u64,
+                };
+                let (blob, words) = spec.build().unwrap();
+                let model = Model::from_bytes(&blob).unwrap();
+                let sentence: vec::Vec<&str> =
+                    (0..23).map(|i| words[(i * 7) % 30].as_str()).collect();
+                for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+                    assert!(force(Some(level)));
+                    let what =
+                        std::format!("{storage:?} {hidden} x {layers} {bidirectional} {level:?}");
+                    let pairs = 8 * (4 * hidden).div_ceil(8) * 2 * hidden.div_ceil(2);
+                    let copy = match storage == Storage::I8 && level == Level::Sse2 {
+                        true => 4 * (pairs.div_ceil(2) + 7),
+                        false => 0,
+                    };
+                    for n in [1, 2, 3, 23] {
+                        let tokens = &sentence[..n];
+                        let plain = model.scratch_bytes(n).unwrap();
+                        let cached = model.cached_scratch_bytes(n).unwrap();
+                        assert_eq!(cached - plain - model.char_cache_bytes(), copy, "{what}");
+                        let run = |scratch: &mut [u8], state: Option<&mut [f32]>| {
+                            let mut tags = vec![0u16; n];
+                            let mut scores = vec![0f32; n * 5];
+                            match state {
+                                Some(state) => model
+                                    .tag_from_state(
+                                        tokens,
+                                        state,
+                                        scratch,
+                                        &mut tags,
+                                        Some(&mut scores),
+                                    )
+                                    .unwrap(),
+                                None => model
+                                    .tag(tokens, scratch, &mut tags, Some(&mut scores))
+                                    .unwrap(),
+                            }
+                            let bits: vec::Vec<u32> = scores.iter().map(|s| s.to_bits()).collect();
+                            (tags, bits)
+                        };
+                        // Garbage in the scratch: a call reads nothing it did not write.
+                        let want = run(&mut vec![0u8; plain], None);
+                        assert_eq!(run(&mut vec![0xA5u8; cached], None), want, "{what} n {n}");
+                        if model.has_state() {
+                            let start: vec::Vec<f32> = (0..model.state_len())
+                                .map(|i| (i as f32 * 0.37).sin())
+                                .collect();
+                            let (mut a, mut b) = (start.clone(), start);
+                            let want = run(&mut vec![0u8; plain], Some(&mut a));
+                            let got = run(&mut vec![0xA5u8; cached], Some(&mut b));
+                            assert_eq!(got, want, "{what} n {n}, from a state");
+                            let bits =
+                                |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<vec::Vec<_>>();
+                            assert_eq!(bits(&a), bits(&b), "{what} n {n}: final state");
+                        }
+                    }
+                }
+                force(None);
             }
         }
     }

@@ -1588,11 +1588,12 @@ mod tests {
         let all = steps.len();
         if let Some(cell) = &seg.backward {
             dir.zero_state();
-            dir.run(cell, all, true, &mut LayerIo::single(&mut io, 1, h));
+            dir.run(cell, &[], all, true, &mut LayerIo::single(&mut io, 1, h));
         }
         dir.zero_state();
         dir.run(
             &seg.forward,
+            &[],
             all,
             false,
             &mut LayerIo::single(&mut io, 0, h),
