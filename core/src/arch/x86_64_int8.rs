@@ -1138,6 +1138,37 @@ unsafe fn pair_groups_sse2<const B: usize>(
     b
 }
 
+/// The walk of [`interleave_pairs_avx2`] and [`interleave_pairs_sse2`]: for each whole
+/// block b of 8 rows and each group of 16 columns from c, `group` gets the 8 rows'
+/// pointers at column c and the address in `out` of the block's pair `c / 2` (its 8
+/// pairs of 8 rows then fill 64 i16 from there). Returns the columns done.
+///
+/// # Safety
+///
+/// `w.in_bounds()`, `out.len() >= pairs_len(w.rows, w.cols)`; `group` reads at most 16
+/// bytes from each row pointer and writes at most 64 i16 from the address.
+#[inline(always)]
+unsafe fn pair_groups_of(
+    w: &Rows<'_>,
+    out: &mut [i16],
+    mut group: impl FnMut([*const u8; 8], *mut i16),
+) -> usize {
+    let done = w.cols / 16 * 16;
+    let block = 16 * w.cols.div_ceil(2);
+    let (src, dst) = (w.data.as_ptr(), out.as_mut_ptr());
+    // SAFETY: rows `8b..8b + 8 <= w.rows` hold `cols >= c + 16` bytes from `c` (in
+    // bounds); block b's pairs `c / 2..c / 2 + 8` lie in `out` (its length).
+    unsafe {
+        for b in 0..w.rows / 8 {
+            for c in (0..done).step_by(16) {
+                let rows = core::array::from_fn(|k| src.add((8 * b + k) * w.stride + c));
+                group(rows, dst.add(b * block + 16 * (c / 2)));
+            }
+        }
+    }
+    done
+}
+
 /// [`super::interleave_pairs`] for the whole blocks of 8 rows and their first `16 *
 /// (cols / 16)` columns: per block and 16 columns, each row's 16 bytes sign-extended
 /// to 8 pairs of i16 (one i32 lane per pair), then the 8x8 lanes transposed, so vector
@@ -1150,54 +1181,43 @@ unsafe fn pair_groups_sse2<const B: usize>(
 /// w.cols)`.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn interleave_pairs_avx2(w: &Rows<'_>, out: &mut [i16]) -> usize {
-    let done = w.cols / 16 * 16;
-    let block = 16 * w.cols.div_ceil(2);
-    let (src, dst) = (w.data.as_ptr(), out.as_mut_ptr());
-    // SAFETY: rows `8b..8b + 8 <= w.rows` hold `cols >= c + 16` bytes from `c` (in
-    // bounds); block b's pairs `c / 2..c / 2 + 8` lie in `out` (its length).
+    // SAFETY: each row pointer is valid for 16 bytes, each group's 8 vectors of 16 i16
+    // from `at` lie in `out` (`pair_groups_of`, under the caller's guarantees).
     unsafe {
-        for b in 0..w.rows / 8 {
-            for c in (0..done).step_by(16) {
-                let mut r = [_mm256_setzero_si256(); 8];
-                for (k, v) in r.iter_mut().enumerate() {
-                    let bytes = _mm_loadu_si128(src.add((8 * b + k) * w.stride + c).cast());
-                    *v = _mm256_cvtepi8_epi16(bytes);
-                }
-                // Lane j of vector k is pair j of row k: transpose the 8x8 lanes.
-                let t0 = _mm256_unpacklo_epi32(r[0], r[1]);
-                let t1 = _mm256_unpackhi_epi32(r[0], r[1]);
-                let t2 = _mm256_unpacklo_epi32(r[2], r[3]);
-                let t3 = _mm256_unpackhi_epi32(r[2], r[3]);
-                let t4 = _mm256_unpacklo_epi32(r[4], r[5]);
-                let t5 = _mm256_unpackhi_epi32(r[4], r[5]);
-                let t6 = _mm256_unpacklo_epi32(r[6], r[7]);
-                let t7 = _mm256_unpackhi_epi32(r[6], r[7]);
-                let u0 = _mm256_unpacklo_epi64(t0, t2);
-                let u1 = _mm256_unpackhi_epi64(t0, t2);
-                let u2 = _mm256_unpacklo_epi64(t1, t3);
-                let u3 = _mm256_unpackhi_epi64(t1, t3);
-                let u4 = _mm256_unpacklo_epi64(t4, t6);
-                let u5 = _mm256_unpackhi_epi64(t4, t6);
-                let u6 = _mm256_unpacklo_epi64(t5, t7);
-                let u7 = _mm256_unpackhi_epi64(t5, t7);
-                let pairs = [
-                    _mm256_permute2x128_si256::<0x20>(u0, u4),
-                    _mm256_permute2x128_si256::<0x20>(u1, u5),
-                    _mm256_permute2x128_si256::<0x20>(u2, u6),
-                    _mm256_permute2x128_si256::<0x20>(u3, u7),
-                    _mm256_permute2x128_si256::<0x31>(u0, u4),
-                    _mm256_permute2x128_si256::<0x31>(u1, u5),
-                    _mm256_permute2x128_si256::<0x31>(u2, u6),
-                    _mm256_permute2x128_si256::<0x31>(u3, u7),
-                ];
-                for (j, p) in pairs.into_iter().enumerate() {
-                    let at = b * block + 16 * (c / 2 + j);
-                    _mm256_storeu_si256(dst.add(at).cast(), p);
-                }
+        pair_groups_of(w, out, |rows, at| {
+            let r = rows.map(|row| _mm256_cvtepi8_epi16(_mm_loadu_si128(row.cast())));
+            // Lane j of vector k is pair j of row k: transpose the 8x8 lanes.
+            let t0 = _mm256_unpacklo_epi32(r[0], r[1]);
+            let t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+            let t2 = _mm256_unpacklo_epi32(r[2], r[3]);
+            let t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+            let t4 = _mm256_unpacklo_epi32(r[4], r[5]);
+            let t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+            let t6 = _mm256_unpacklo_epi32(r[6], r[7]);
+            let t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+            let u0 = _mm256_unpacklo_epi64(t0, t2);
+            let u1 = _mm256_unpackhi_epi64(t0, t2);
+            let u2 = _mm256_unpacklo_epi64(t1, t3);
+            let u3 = _mm256_unpackhi_epi64(t1, t3);
+            let u4 = _mm256_unpacklo_epi64(t4, t6);
+            let u5 = _mm256_unpackhi_epi64(t4, t6);
+            let u6 = _mm256_unpacklo_epi64(t5, t7);
+            let u7 = _mm256_unpackhi_epi64(t5, t7);
+            let pairs = [
+                _mm256_permute2x128_si256::<0x20>(u0, u4),
+                _mm256_permute2x128_si256::<0x20>(u1, u5),
+                _mm256_permute2x128_si256::<0x20>(u2, u6),
+                _mm256_permute2x128_si256::<0x20>(u3, u7),
+                _mm256_permute2x128_si256::<0x31>(u0, u4),
+                _mm256_permute2x128_si256::<0x31>(u1, u5),
+                _mm256_permute2x128_si256::<0x31>(u2, u6),
+                _mm256_permute2x128_si256::<0x31>(u3, u7),
+            ];
+            for (j, p) in pairs.into_iter().enumerate() {
+                _mm256_storeu_si256(at.add(16 * j).cast(), p);
             }
-        }
+        })
     }
-    done
 }
 
 /// [`interleave_pairs_avx2`] with SSE2: per block and 16 columns, each row's 16 bytes
@@ -1211,47 +1231,37 @@ pub(super) unsafe fn interleave_pairs_avx2(w: &Rows<'_>, out: &mut [i16]) -> usi
 /// As [`interleave_pairs_avx2`], with SSE2 (every x86-64 processor) for AVX2.
 #[target_feature(enable = "sse2")]
 pub(super) unsafe fn interleave_pairs_sse2(w: &Rows<'_>, out: &mut [i16]) -> usize {
-    let done = w.cols / 16 * 16;
-    let block = 16 * w.cols.div_ceil(2);
-    let (src, dst) = (w.data.as_ptr(), out.as_mut_ptr());
-    // SAFETY: as in `interleave_pairs_avx2`: rows `8b..8b + 8 <= w.rows` hold `cols >= c
-    // + 16` bytes from `c`; block b's pairs `c / 2..c / 2 + 8` lie in `out`.
+    // SAFETY: as in `interleave_pairs_avx2`, with vectors of 8 i16.
     unsafe {
-        for b in 0..w.rows / 8 {
-            for c in (0..done).step_by(16) {
-                for half in 0..2 {
-                    // Row 4 half + k's pairs 0..4 (`lo`) and 4..8 (`hi`).
-                    let (mut lo, mut hi) = ([_mm_setzero_si128(); 4], [_mm_setzero_si128(); 4]);
-                    for k in 0..4 {
-                        let row = src.add((8 * b + 4 * half + k) * w.stride + c);
-                        let q = _mm_loadu_si128(row.cast());
-                        // Pairing each byte with itself and shifting right by 8
-                        // sign-extends it.
-                        lo[k] = _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q));
-                        hi[k] = _mm_srai_epi16::<8>(_mm_unpackhi_epi8(q, q));
-                    }
-                    for (j0, r) in [(0, lo), (4, hi)] {
-                        // Lane j of vector k is pair j0 + j of row k: transpose the 4x4.
-                        let t0 = _mm_unpacklo_epi32(r[0], r[1]);
-                        let t1 = _mm_unpackhi_epi32(r[0], r[1]);
-                        let t2 = _mm_unpacklo_epi32(r[2], r[3]);
-                        let t3 = _mm_unpackhi_epi32(r[2], r[3]);
-                        let pairs = [
-                            _mm_unpacklo_epi64(t0, t2),
-                            _mm_unpackhi_epi64(t0, t2),
-                            _mm_unpacklo_epi64(t1, t3),
-                            _mm_unpackhi_epi64(t1, t3),
-                        ];
-                        for (j, p) in pairs.into_iter().enumerate() {
-                            let at = b * block + 16 * (c / 2 + j0 + j) + 8 * half;
-                            _mm_storeu_si128(dst.add(at).cast(), p);
-                        }
+        pair_groups_of(w, out, |rows, at| {
+            for half in 0..2 {
+                // Row 4 half + k's pairs 0..4 (`lo`) and 4..8 (`hi`).
+                let (mut lo, mut hi) = ([_mm_setzero_si128(); 4], [_mm_setzero_si128(); 4]);
+                for k in 0..4 {
+                    let q = _mm_loadu_si128(rows[4 * half + k].cast());
+                    // Pairing each byte with itself and shifting right by 8 sign-extends it.
+                    lo[k] = _mm_srai_epi16::<8>(_mm_unpacklo_epi8(q, q));
+                    hi[k] = _mm_srai_epi16::<8>(_mm_unpackhi_epi8(q, q));
+                }
+                for (j0, r) in [(0, lo), (4, hi)] {
+                    // Lane j of vector k is pair j0 + j of row k: transpose the 4x4.
+                    let t0 = _mm_unpacklo_epi32(r[0], r[1]);
+                    let t1 = _mm_unpackhi_epi32(r[0], r[1]);
+                    let t2 = _mm_unpacklo_epi32(r[2], r[3]);
+                    let t3 = _mm_unpackhi_epi32(r[2], r[3]);
+                    let pairs = [
+                        _mm_unpacklo_epi64(t0, t2),
+                        _mm_unpackhi_epi64(t0, t2),
+                        _mm_unpacklo_epi64(t1, t3),
+                        _mm_unpackhi_epi64(t1, t3),
+                    ];
+                    for (j, p) in pairs.into_iter().enumerate() {
+                        _mm_storeu_si128(at.add(16 * (j0 + j) + 8 * half).cast(), p);
                     }
                 }
             }
-        }
+        })
     }
-    done
 }
 
 /// [`crate::kernels::quantize_i16`] with AVX2: the same operations 8 lanes wide (the
