@@ -822,13 +822,13 @@ postag_status postag_scratch_size(const struct postag_model *model,
  * `postag_tag_from_state` and `postag_step` run fastest on processors with caches:
  * `postag_scratch_size` plus a cache of the char LSTM's input projections (each
  * distinct character projected once per call) and, at the x86-64 vector levels, a copy of its
- * recurrent weights laid out for the kernel; at the `sse2` level also room for such a
- * copy of the word LSTM's int8 recurrent weights. The results are the same bit for bit.
- * It equals `postag_scratch_size` for models without chars or whose char LSTM has f32
- * weights or several layers (and, at `sse2`, whose word LSTM has f32 weights), and in
- * Cortex-M builds (the formulas are `Model::char_cache_bytes` and
- * `Model::cached_scratch_bytes` in the Rust core's documentation). The size depends on
- * the calling thread's SIMD level; a scratch sized at another level still works.
+ * recurrent weights laid out for the kernel; on x86-64, room for such a copy of the
+ * word LSTM's int8 recurrent weights too, which the `sse2` level makes (in the cache's
+ * bytes: the size is the larger of the two). The results are the same bit for bit. It
+ * equals `postag_scratch_size` for a model with neither a one-layer int8 char LSTM nor
+ * (on x86-64) an int8 word LSTM, and in Cortex-M builds (the formulas are
+ * `Model::char_cache_bytes` and `Model::cached_scratch_bytes` in the Rust core's
+ * documentation).
  * `POSTAG_STATUS_TOO_MANY_TOKENS` above `POSTAG_MAX_TOKENS`.
  *
  * # Safety

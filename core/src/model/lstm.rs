@@ -391,12 +391,11 @@ impl<'a> Stack<'a> {
         &self.cells[layer][direction]
     }
 
-    /// Words (of 4 bytes) of the room for [`Stack::run`]'s interleaved `W_hh` copies, one
-    /// cell at a time, where this thread's level reads them from L2
-    /// ([`arch::Level::pairs_from_l2`]: `sse2`) and the stack has int8 `W_hh` of H up
-    /// to 1024; otherwise 0.
-    pub(super) fn hh_pairs_words(&self) -> usize {
-        if !cfg!(postag_x86) || !arch::level().pairs_from_l2() {
+    /// Words (of 4 bytes) of the room for [`Stack::run`]'s interleaved copies of int8
+    /// `W_hh`, one cell at a time, on x86-64 (whose `sse2` level reads them:
+    /// [`arch::Level::pairs_from_l2`]), for H up to 1024; otherwise 0.
+    pub(super) fn copy_words(&self) -> usize {
+        if !cfg!(postag_x86) {
             return 0;
         }
         let shape = self.shape;
@@ -429,8 +428,8 @@ impl<'a> Stack<'a> {
     /// `block` steps at a time (the results do not depend on it at the scalar level).
     /// `work` holds at least [`Stack::work_len`] words for that block.
     ///
-    /// `hh_pairs`: room for an interleaved copy of each cell's int8 `W_hh` in turn
-    /// ([`Stack::hh_pairs_words`]; the same results), or empty.
+    /// `copies`: room for an interleaved copy of each cell's int8 `W_hh` in turn
+    /// ([`Stack::copy_words`]; the same results), or empty.
     ///
     /// `io` is a trait object, so that the word and the char LSTM share one copy of
     /// this code and of the kernels inlined into it (it is called once per step, next
@@ -444,7 +443,7 @@ impl<'a> Stack<'a> {
         mut state: Option<&mut [f32]>,
         io: &mut dyn StackIo,
         block: usize,
-        hh_pairs: &mut [f32],
+        copies: &mut [f32],
     ) {
         let shape = self.shape;
         let (h, layers) = (shape.hidden as usize, shape.layers as usize);
@@ -463,7 +462,7 @@ impl<'a> Stack<'a> {
                     None => scratch.zero_state(),
                 }
                 let cell = self.cell(layer, dir);
-                let copy = aligned_pairs(hh_pairs);
+                let copy = aligned_pairs(copies);
                 let copied = cfg!(postag_x86)
                     && !copy.is_empty()
                     && interleave_pairs(&cell.w_hh.kernel_rows(), copy);

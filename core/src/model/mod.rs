@@ -21,7 +21,7 @@ pub use explain::Explained;
 pub use lstm::{Cell, PackedCell, Stack, LOW_MEMORY_BLOCK, PROJECTION_BLOCK};
 pub(crate) use lstm::{DirectionScratch, LayerIo, StackIo};
 
-use crate::arch::quantize_i16;
+use crate::arch::{self, quantize_i16};
 use crate::format::Config;
 use crate::kernels::{argmax, log_softmax, BATCH_LANES};
 use crate::tensor::{Matrix, Storage, U32s, Vector};
@@ -238,21 +238,21 @@ impl<'a> Model<'a> {
     /// Scratch bytes to tag up to `tokens` tokens in one call with a cache of the char
     /// LSTM's input projections (each distinct character projected once per call and
     /// direction) and, at the x86-64 vector levels, an i16 copy of its `W_hh` laid out for the
-    /// kernel: [`Model::scratch_bytes`] plus the cache's
-    /// ([`Model::char_cache_bytes`]); and, at the `sse2` level, room for an i16 copy of
-    /// the word LSTM's int8 `W_hh`, one layer and direction at a time (4 bytes x
+    /// kernel: [`Model::scratch_bytes`] plus the cache's ([`Model::char_cache_bytes`]),
+    /// or, on x86-64 with an int8 word LSTM, plus the room for an i16 copy of the word
+    /// LSTM's `W_hh` (one layer and direction at a time) if that is more: 4 bytes x
     /// `ceil(pairs / 2) + 7`, pairs = `ceil(4H / 8) * 8 * 2 * ceil(H / 2)`, for H up to
-    /// 1024), which that level's steps read faster than the weights themselves (calls
-    /// of three tokens or more). A call given at least this much runs that way, with the
-    /// same results (exact integer products: only int8 weights take the cache and the
-    /// copy). The size depends on the calling thread's level; a call on a thread at
-    /// another level, given that scratch, runs as fast as its level allows.
-    /// `None` above [`MAX_TOKENS`].
+    /// 1024. The copy takes the cache's bytes once the lookups are done; the `sse2`
+    /// level makes it (calls of three tokens or more), whose steps read it faster than
+    /// the int8 weights themselves. A call given at least this much runs that way, with
+    /// the same results (exact integer products: only int8 weights take the cache and
+    /// the copy). `None` above [`MAX_TOKENS`].
     pub fn cached_scratch_bytes(&self, tokens: usize) -> Option<usize> {
         let bytes = self.scratch_bytes(tokens)?;
+        let extra = self.char_cache_bytes().max(4 * self.lstm.copy_words());
         Some(match bytes {
             0 => 0,
-            _ => bytes + self.char_cache_bytes() + 4 * self.lstm.hh_pairs_words(),
+            _ => bytes + extra,
         })
     }
 
@@ -391,33 +391,27 @@ impl<'a> Model<'a> {
         if n == 0 {
             return Ok(());
         }
-        // With room for it past the default schedule's scratch, the char projection
-        // cache (int8 char nets; the same results).
+        // Past the default schedule's scratch, where there is room for them: the char
+        // projection cache (int8 char nets; the same results) for the lookups, then, in
+        // the same words, an interleaved copy of the word LSTM's int8 `W_hh` where the
+        // level's row kernels are slower than reading it. The copy pays from three
+        // tokens on (base model, `sse2`, Zen 5: two tokens about even, three 10% faster).
+        let room = scratch.len().saturating_sub(layout.bytes()) / 4;
         let cache_words = self
             .chars
             .as_ref()
             .filter(|_| !cfg!(target_os = "none"))
             .and_then(CharNet::cache_words)
+            .filter(|&w| kept.is_none() && block == PROJECTION_BLOCK && room >= w)
+            .unwrap_or(0);
+        let copy_words = Some(self.lstm.copy_words())
             .filter(|&w| {
-                kept.is_none()
-                    && block == PROJECTION_BLOCK
-                    && scratch.len() >= layout.bytes() + 4 * w
+                arch::level().pairs_from_l2() && n >= 3 && block == PROJECTION_BLOCK && room >= w
             })
             .unwrap_or(0);
-        // With room past both, an interleaved copy of the word LSTM's int8 `W_hh` where
-        // the level's row kernels are slower than reading it. It pays from three tokens
-        // on (base model, `sse2`, Zen 5: two tokens about even, three 10% faster).
-        let pairs_words = Some(self.lstm.hh_pairs_words())
-            .filter(|&w| {
-                n >= 3
-                    && block == PROJECTION_BLOCK
-                    && scratch.len() >= layout.bytes() + 4 * (cache_words + w)
-            })
-            .unwrap_or(0);
-        let words = aligned_words(scratch, layout.total + cache_words + pairs_words)
+        let words = aligned_words(scratch, layout.total + cache_words.max(copy_words))
             .ok_or(Error::ScratchTooSmall)?;
-        let (words, rest) = words.split_at_mut(layout.total);
-        let (cache_words, hh_pairs) = rest.split_at_mut(cache_words);
+        let (words, extra) = words.split_at_mut(layout.total);
         let (rows, rest) = words.split_at_mut(layout.rows);
         let (feats, rest) = rest.split_at_mut(layout.feats);
         let (logits, rest) = rest.split_at_mut(layout.logits);
@@ -437,9 +431,9 @@ impl<'a> Model<'a> {
         // here, before any output or state is touched.
         // (Firmware builds take no cache: none of its code is linked.)
         let firmware = cfg!(target_os = "none");
-        let mut own = match (&self.chars, cache_words.is_empty() || firmware) {
+        let mut own = match (&self.chars, cache_words == 0 || firmware) {
             // The interleaved copies pay for themselves from two words on.
-            (Some(chars), false) => Some(chars.cache(cache_words, n >= 2)),
+            (Some(chars), false) => Some(chars.cache(&mut extra[..cache_words], n >= 2)),
             _ => None,
         };
         match kept {
@@ -452,8 +446,8 @@ impl<'a> Model<'a> {
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
-        let hh_pairs = bytemuck::cast_slice_mut(hh_pairs);
-        self.word_lstm(rows, feats, lstm_state, work, logits, (block, hh_pairs));
+        let copies = bytemuck::cast_slice_mut(&mut extra[..copy_words]);
+        self.word_lstm(rows, feats, lstm_state, work, logits, (block, copies));
 
         // Phase 3: log_softmax per token, then decode. A NaN score (which a blob's
         // bound of 2^48 on its values rules out) would be an error, never a tag.
@@ -572,7 +566,7 @@ impl<'a> Model<'a> {
     }
 
     /// Runs the word LSTM; its last layer writes `hidden2tag` outputs into `logits` (n, T).
-    /// Inputs are projected `block` tokens at a time; `hh_pairs` is room for the
+    /// Inputs are projected `block` tokens at a time; `copies` is room for the
     /// interleaved `W_hh` copies of [`Stack::run`], or empty.
     fn word_lstm(
         &self,
@@ -581,7 +575,7 @@ impl<'a> Model<'a> {
         state: Option<&mut [f32]>,
         work: &mut [u32],
         logits: &mut [f32],
-        (block, hh_pairs): (usize, &mut [f32]),
+        (block, copies): (usize, &mut [f32]),
     ) {
         let n = rows.len();
         let h = self.config.lstm.hidden as usize;
@@ -624,8 +618,7 @@ impl<'a> Model<'a> {
             h,
         };
         let (input, work) = (self.config.word_input_dim(), bytemuck::cast_slice_mut(work));
-        self.lstm
-            .run(n, input, work, state, &mut io, block, hh_pairs);
+        self.lstm.run(n, input, work, state, &mut io, block, copies);
     }
 }
 
@@ -814,8 +807,8 @@ mod tests {
                     let sentence: vec::Vec<&str> = tokens[..n].iter().map(|t| t.as_str()).collect();
                     let cached = model.cached_scratch_bytes(n).unwrap();
                     let plain = model.scratch_bytes(n).unwrap();
-                    let copy = 4 * model.lstm.hh_pairs_words();
-                    assert_eq!(cached - plain, model.char_cache_bytes() + copy);
+                    let copy = 4 * model.lstm.copy_words();
+                    assert_eq!(cached - plain, model.char_cache_bytes().max(copy));
                     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
                         assert!(force(Some(level)));
                         let run = |scratch: &mut [u8]| {
@@ -874,8 +867,8 @@ mod tests {
     /// makes room for at `sse2` gives the tags and score bits of a call without it, at
     /// every level, tagging and streaming: one to three layers, one or two directions,
     /// hidden sizes whose 4H rows end in a partial block of 8, odd and even columns;
-    /// calls of one and two tokens (no copy). The room is the documented size at `sse2` and none
-    /// elsewhere; f32 models take none.
+    /// calls of one and two tokens (no copy). The room is the documented size at every
+    /// level (the char cache's bytes, or the copy's if more); f32 models take none.
     #[test]
     #[cfg_attr(
         miri,
@@ -907,7 +900,7 @@ mod tests {
                     let what =
                         std::format!("{storage:?} {hidden} x {layers} {bidirectional} {level:?}");
                     let pairs = 8 * (4 * hidden).div_ceil(8) * 2 * hidden.div_ceil(2);
-                    let copy = match storage == Storage::I8 && level == Level::Sse2 {
+                    let copy = match storage == Storage::I8 && cfg!(postag_x86) {
                         true => 4 * (pairs.div_ceil(2) + 7),
                         false => 0,
                     };
@@ -915,7 +908,7 @@ mod tests {
                         let tokens = &sentence[..n];
                         let plain = model.scratch_bytes(n).unwrap();
                         let cached = model.cached_scratch_bytes(n).unwrap();
-                        assert_eq!(cached - plain - model.char_cache_bytes(), copy, "{what}");
+                        assert_eq!(cached - plain, model.char_cache_bytes().max(copy), "{what}");
                         let run = |scratch: &mut [u8], state: Option<&mut [f32]>| {
                             let mut tags = vec![0u16; n];
                             let mut scores = vec![0f32; n * 5];
