@@ -288,7 +288,7 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
         let n = tokens.to_string();
         let human = ok(&dir, &["inspect", "--model", "m8.postag", "--tokens", &n]);
         let cached = model.cached_scratch_bytes(tokens).unwrap();
-        let want = format!(" {cached} with the char projection cache");
+        let want = format!(" {cached} with the char projection cache and int8 weight copies");
         assert!(human.contains(&want), "{want:?} in {human}");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -87,7 +87,7 @@ pub fn run(args: InspectArgs, out: &mut dyn std::io::Write) -> Result<()> {
     match info.scratch_bytes {
         Some(s) => writeln!(
             out,
-            "scratch      {s} bytes for {} tokens ({} with the low-memory schedule, {} with the char projection cache)",
+            "scratch      {s} bytes for {} tokens ({} with the low-memory schedule, {} with the char projection cache and int8 weight copies)",
             info.scratch_tokens,
             info.min_scratch_bytes.unwrap_or(s),
             info.cached_scratch_bytes.unwrap_or(s)
