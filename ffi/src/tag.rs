@@ -53,9 +53,9 @@ pub unsafe extern "C" fn postag_scratch_size(
 /// word LSTM's int8 recurrent weights too, which the `sse2` level makes (in the cache's
 /// bytes: the size is the larger of the two). The results are the same bit for bit. It
 /// equals `postag_scratch_size` for a model with neither a one-layer int8 char LSTM nor
-/// (on x86-64) an int8 word LSTM, and in Cortex-M builds (the formulas are
-/// `Model::char_cache_bytes` and `Model::cached_scratch_bytes` in the Rust core's
-/// documentation).
+/// (on x86-64) int8 recurrent weights of up to 1024 units in the word LSTM, and in
+/// Cortex-M builds (the formulas are `Model::char_cache_bytes` and
+/// `Model::cached_scratch_bytes` in the Rust core's documentation).
 /// `POSTAG_STATUS_TOO_MANY_TOKENS` above `POSTAG_MAX_TOKENS`.
 ///
 /// # Safety

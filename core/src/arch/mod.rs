@@ -909,7 +909,7 @@ pub(crate) fn gemv_pairs(
     base: Option<&[f32]>,
     out: &mut [f32],
 ) -> bool {
-    // The shapes first: the tagger's steps pass no copy.
+    // The shapes first: steps without a copy pass none.
     if !w.int8
         || !(1..=PAIRS_MAX_COLS).contains(&w.cols)
         || pairs.len() < pairs_len(w.rows, w.cols)

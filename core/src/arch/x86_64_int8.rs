@@ -1141,12 +1141,12 @@ unsafe fn pair_groups_sse2<const B: usize>(
 /// The walk of [`interleave_pairs_avx2`] and [`interleave_pairs_sse2`]: for each whole
 /// block b of 8 rows and each group of 16 columns from c, `group` gets the 8 rows'
 /// pointers at column c and the address in `out` of the block's pair `c / 2` (its 8
-/// pairs of 8 rows then fill 64 i16 from there). Returns the columns done.
+/// pairs of 8 rows then fill 128 i16 from there). Returns the columns done.
 ///
 /// # Safety
 ///
 /// `w.in_bounds()`, `out.len() >= pairs_len(w.rows, w.cols)`; `group` reads at most 16
-/// bytes from each row pointer and writes at most 64 i16 from the address.
+/// bytes from each row pointer and writes at most 128 i16 from the address.
 #[inline(always)]
 unsafe fn pair_groups_of(
     w: &Rows<'_>,

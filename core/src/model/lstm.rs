@@ -465,6 +465,7 @@ impl<'a> Stack<'a> {
                 let copy = aligned_pairs(copies);
                 let copied = cfg!(postag_x86)
                     && !copy.is_empty()
+                    && cell.w_hh.storage() == Storage::I8
                     && interleave_pairs(&cell.w_hh.kernel_rows(), copy);
                 let w_hh_pairs: &[i16] = if copied { copy } else { &[] };
                 let mut layer_io = LayerIo {

@@ -239,10 +239,9 @@ impl<'a> Model<'a> {
     /// LSTM's input projections (each distinct character projected once per call and
     /// direction) and, at the x86-64 vector levels, an i16 copy of its `W_hh` laid out for the
     /// kernel: [`Model::scratch_bytes`] plus the cache's ([`Model::char_cache_bytes`]),
-    /// or, on x86-64 with an int8 word LSTM, plus the room for an i16 copy of the word
-    /// LSTM's `W_hh` (one layer and direction at a time) if that is more: 4 bytes x
-    /// `ceil(pairs / 2) + 7`, pairs = `ceil(4H / 8) * 8 * 2 * ceil(H / 2)`, for H up to
-    /// 1024. The copy takes the cache's bytes once the lookups are done; the `sse2`
+    /// or, on x86-64 with int8 `W_hh` in the word LSTM (H up to 1024), plus the room for
+    /// an i16 copy of one of them (one layer and direction at a time) if that is more: 4
+    /// bytes x `ceil(pairs / 2) + 7`, pairs = `ceil(4H / 8) * 8 * 2 * ceil(H / 2)`. The copy takes the cache's bytes once the lookups are done; the `sse2`
     /// level makes it (calls of three tokens or more), whose steps read it faster than
     /// the int8 weights themselves. A call given at least this much runs that way, with
     /// the same results (exact integer products: only int8 weights take the cache and
@@ -877,7 +876,13 @@ mod tests {
     fn the_word_w_hh_copy_changes_no_bit() {
         use crate::synthetic::RandomModel;
         use crate::tensor::Storage;
-        let shapes = [(5, 1, true), (9, 2, true), (8, 3, false), (33, 1, false)];
+        let shapes = [
+            (5, 1, true),
+            (9, 2, true),
+            (8, 3, false),
+            (33, 1, false),
+            (20, 2, true),
+        ];
         for storage in [Storage::I8, Storage::F32] {
             for (k, &(hidden, layers, bidirectional)) in shapes.iter().enumerate() {
                 let spec = RandomModel {
@@ -931,7 +936,15 @@ mod tests {
                         };
                         // Garbage in the scratch: a call reads nothing it did not write.
                         let want = run(&mut vec![0u8; plain], None);
-                        assert_eq!(run(&mut vec![0xA5u8; cached], None), want, "{what} n {n}");
+                        let mut more = vec![0xA5u8; cached];
+                        assert_eq!(run(&mut more, None), want, "{what} n {n}");
+                        // Without chars only the copy writes past `plain`: it is made
+                        // exactly where documented.
+                        if model.chars.is_none() {
+                            let made = copy > 0 && level == Level::Sse2 && n >= 3;
+                            let written = more[plain..].iter().any(|&b| b != 0xA5);
+                            assert_eq!(written, made, "{what} n {n}: copy made");
+                        }
                         if model.has_state() {
                             let start: vec::Vec<f32> = (0..model.state_len())
                                 .map(|i| (i as f32 * 0.37).sin())
@@ -948,6 +961,118 @@ mod tests {
                 }
                 force(None);
             }
+        }
+    }
+
+    /// A word LSTM whose layers differ in storage (int8 and f32, in rows or panels, in
+    /// either order) tags as it does without the `W_hh` copies at every level: only its
+    /// int8 cells are copied.
+    #[test]
+    #[cfg_attr(miri, ignore = "slow under Miri")]
+    fn a_word_lstm_of_mixed_storage_tags_alike_with_the_copies() {
+        use crate::builder::BlobBuilder;
+        use crate::format::{LstmPart, LstmShape, Net, Role, TagColumn, WordConfig};
+        use crate::tensor::Storage;
+        let (hidden, dim, words) = (20, 3, ["a", "b", "c", "d", "e", "f"]);
+        for (first, second, panels) in [
+            (Storage::I8, Storage::F32, false),
+            (Storage::I8, Storage::F32, true),
+            (Storage::F32, Storage::I8, true),
+        ] {
+            let config = Config {
+                words: WordConfig {
+                    rows: 7,
+                    dim: dim as u32,
+                    unknown: Some(6),
+                    normalize: 0,
+                },
+                chars: None,
+                lstm: LstmShape {
+                    hidden: hidden as u32,
+                    layers: 2,
+                    bidirectional: true,
+                },
+                tags: 4,
+                crf: false,
+                tag_column: TagColumn::Upos,
+            };
+            let mut b = BlobBuilder::new(config);
+            let mut seed = 0x9E37_79B9u32;
+            let mut values = |n: usize| -> vec::Vec<f32> {
+                (0..n)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 17;
+                        seed ^= seed << 5;
+                        (seed % 1000) as f32 / 1000.0 - 0.5
+                    })
+                    .collect()
+            };
+            b.weights(Role::WordEmbedding, 7, dim, &values(7 * dim), Storage::F32)
+                .unwrap();
+            b.words(words.iter().enumerate().map(|(i, &w)| (w, i as u32)))
+                .unwrap();
+            let g = 4 * hidden;
+            for (layer, storage) in [(0u8, first), (1, second)] {
+                let cols = if layer == 0 { dim } else { 2 * hidden };
+                for reverse in [false, true] {
+                    let role = |part| Role::Lstm {
+                        net: Net::Word,
+                        layer,
+                        reverse,
+                        part,
+                    };
+                    for (part, cols) in [
+                        (LstmPart::InputWeights, cols),
+                        (LstmPart::HiddenWeights, hidden),
+                    ] {
+                        let w = values(g * cols);
+                        match (storage, panels) {
+                            (Storage::F32, true) => b.weights_in_panels(role(part), g, cols, &w),
+                            _ => b.weights(role(part), g, cols, &w, storage),
+                        }
+                        .unwrap();
+                    }
+                    b.vector(role(LstmPart::Bias), &values(g)).unwrap();
+                }
+            }
+            b.weights(
+                Role::TagWeights,
+                4,
+                2 * hidden,
+                &values(8 * hidden),
+                Storage::F32,
+            )
+            .unwrap();
+            b.vector(Role::TagBias, &values(4)).unwrap();
+            b.tag_names(["A", "B", "C", "D"]).unwrap();
+            let blob = b.finish().unwrap();
+            let model = Model::from_bytes(&blob).unwrap();
+            let tokens = ["a", "b", "c", "d", "e", "f", "a", "c"];
+            let n = tokens.len();
+            let (plain, cached) = (
+                model.scratch_bytes(n).unwrap(),
+                model.cached_scratch_bytes(n).unwrap(),
+            );
+            let pairs = 8 * g.div_ceil(8) * 2 * hidden.div_ceil(2);
+            let copy = 4 * (pairs.div_ceil(2) + 7);
+            assert_eq!(cached - plain, if cfg!(postag_x86) { copy } else { 0 });
+            for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+                assert!(force(Some(level)));
+                let run = |scratch: &mut [u8]| {
+                    let mut tags = vec![0u16; n];
+                    let mut scores = vec![0f32; n * 4];
+                    model
+                        .tag(&tokens, scratch, &mut tags, Some(&mut scores))
+                        .unwrap();
+                    let bits: vec::Vec<u32> = scores.iter().map(|s| s.to_bits()).collect();
+                    (tags, bits)
+                };
+                let what = std::format!("{first:?} then {second:?}, panels {panels}, {level:?}");
+                let want = run(&mut vec![0u8; plain]);
+                assert_eq!(run(&mut vec![0xA5u8; cached]), want, "{what}");
+            }
+            force(None);
         }
     }
 
