@@ -362,18 +362,6 @@ pub(super) struct CharCache<'w> {
     pairs: [&'w mut [i16]; 2],
 }
 
-impl<'w> CharCache<'w> {
-    /// The cache, emptied first if it is full (a cache kept across calls would
-    /// otherwise stop taking the characters of later ones).
-    pub(super) fn refreshed(&mut self) -> &mut Self {
-        if self.used == self.rows.len() {
-            self.table.fill(0);
-            self.used = 0;
-        }
-        self
-    }
-}
-
 impl CharNet<'_> {
     /// (slots, hash table entries) of the char projection cache.
     fn cache_len(&self) -> (usize, usize) {

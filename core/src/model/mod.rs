@@ -302,7 +302,7 @@ impl<'a> Model<'a> {
         tags: &mut [u16],
         scores: Option<&mut [f32]>,
     ) -> Result<(), Error> {
-        self.run(tokens, None, scratch, tags, scores, None)
+        self.run(tokens, None, scratch, tags, scores)
     }
 
     /// Like [`Model::tag`] for a unidirectional model, starting from the `(h, c)` in
@@ -330,7 +330,7 @@ impl<'a> Model<'a> {
         if state.len() != self.state_len() {
             return Err(Error::StateSize);
         }
-        self.run(tokens, Some(state), scratch, tags, scores, None)
+        self.run(tokens, Some(state), scratch, tags, scores)
     }
 
     /// Streams one token: updates `state` and returns its tag (and its T log-probabilities
@@ -354,8 +354,7 @@ impl<'a> Model<'a> {
         Ok(tag[0])
     }
 
-    /// Tags `tokens`; `kept`: a char projection cache the caller keeps across calls
-    /// (else the call's own, if `scratch` has room for it).
+    /// Tags `tokens`, with the char projection cache if `scratch` has room for it.
     fn run<T: AsRef<[u8]>>(
         &self,
         tokens: &[T],
@@ -363,7 +362,6 @@ impl<'a> Model<'a> {
         scratch: &mut [u8],
         tags_out: &mut [u16],
         scores_out: Option<&mut [f32]>,
-        kept: Option<&mut CharCache<'_>>,
     ) -> Result<(), Error> {
         let n = tokens.len();
         let num_tags = self.num_tags();
@@ -401,7 +399,7 @@ impl<'a> Model<'a> {
             .as_ref()
             .filter(|_| !cfg!(target_os = "none"))
             .and_then(CharNet::cache_words)
-            .filter(|&w| kept.is_none() && block == PROJECTION_BLOCK && room >= w)
+            .filter(|&w| block == PROJECTION_BLOCK && room >= w)
             .unwrap_or(0);
         let copy_words = Some(self.lstm.copy_words())
             .filter(|&w| {
@@ -435,13 +433,7 @@ impl<'a> Model<'a> {
             (Some(chars), false) => Some(chars.cache(&mut extra[..cache_words], n >= 2)),
             _ => None,
         };
-        match kept {
-            Some(kept) if block == PROJECTION_BLOCK && !firmware => {
-                let cache = Some(kept.refreshed());
-                self.lookups(tokens.iter(), n, rows, feats, work, block, cache)?
-            }
-            _ => self.lookups(tokens.iter(), n, rows, feats, work, block, own.as_mut())?,
-        }
+        self.lookups(tokens.iter(), n, rows, feats, work, block, own.as_mut())?;
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
