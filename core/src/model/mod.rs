@@ -241,11 +241,12 @@ impl<'a> Model<'a> {
     /// kernel: [`Model::scratch_bytes`] plus the cache's ([`Model::char_cache_bytes`]),
     /// or, on x86-64 with int8 `W_hh` in the word LSTM (H up to 1024), plus the room for
     /// an i16 copy of one of them (one layer and direction at a time) if that is more: 4
-    /// bytes x `ceil(pairs / 2) + 7`, pairs = `ceil(4H / 8) * 8 * 2 * ceil(H / 2)`. The copy takes the cache's bytes once the lookups are done; the `sse2`
-    /// level makes it (calls of three tokens or more), whose steps read it faster than
-    /// the int8 weights themselves. A call given at least this much runs that way, with
-    /// the same results (exact integer products: only int8 weights take the cache and
-    /// the copy). `None` above [`MAX_TOKENS`].
+    /// bytes x `ceil(pairs / 2) + 7`, pairs = `ceil(4H / 8) * 8 * 2 * ceil(H / 2)`. The
+    /// copy takes the cache's bytes once the lookups are done; the `sse2` level makes it
+    /// (calls of three tokens or more), whose steps read it faster than the int8 weights
+    /// themselves. A call given at least this much runs that way, with the same results
+    /// (exact integer products: only int8 weights take the cache and the copy). `None`
+    /// above [`MAX_TOKENS`].
     pub fn cached_scratch_bytes(&self, tokens: usize) -> Option<usize> {
         let bytes = self.scratch_bytes(tokens)?;
         let extra = self.char_cache_bytes().max(4 * self.lstm.copy_words());
