@@ -172,7 +172,7 @@ impl RandomModel {
 }
 
 /// xorshift64: small, deterministic, good enough for random weights.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -183,7 +183,7 @@ impl Rng {
     }
 
     /// Uniform in [-bound, bound).
-    fn uniform(&mut self, bound: f32) -> f32 {
+    pub(crate) fn uniform(&mut self, bound: f32) -> f32 {
         ((self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * bound
     }
 

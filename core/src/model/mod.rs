@@ -752,6 +752,26 @@ mod tests {
         }
     }
 
+    /// Tags `tokens` in `scratch` (from `state` if given): the tags and the bits of the
+    /// scores.
+    fn tagged(
+        model: &Model<'_>,
+        tokens: &[&str],
+        scratch: &mut [u8],
+        state: Option<&mut [f32]>,
+    ) -> (vec::Vec<u16>, vec::Vec<u32>) {
+        let n = tokens.len();
+        let mut tags = vec![0u16; n];
+        let mut scores = vec![0f32; n * model.num_tags()];
+        let scores_out = Some(&mut scores[..]);
+        match state {
+            Some(state) => model.tag_from_state(tokens, state, scratch, &mut tags, scores_out),
+            None => model.tag(tokens, scratch, &mut tags, scores_out),
+        }
+        .unwrap();
+        (tags, scores.iter().map(|s| s.to_bits()).collect())
+    }
+
     /// The char projection cache ([`Model::cached_scratch_bytes`]) gives int8 char nets
     /// the tags and score bits of the call without it, at every level: odd and even sizes, words longer than `max_word_chars`, more distinct
     /// characters than the cache holds, one-token calls (no interleaved copy). Other
@@ -803,15 +823,7 @@ mod tests {
                     assert_eq!(cached - plain, model.char_cache_bytes().max(copy));
                     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
                         assert!(force(Some(level)));
-                        let run = |scratch: &mut [u8]| {
-                            let mut tags = vec![0u16; n];
-                            let mut scores = vec![0f32; n * 4];
-                            model
-                                .tag(&sentence, scratch, &mut tags, Some(&mut scores))
-                                .unwrap();
-                            let bits: vec::Vec<u32> = scores.iter().map(|s| s.to_bits()).collect();
-                            (tags, bits)
-                        };
+                        let run = |scratch: &mut [u8]| tagged(&model, &sentence, scratch, None);
                         let what = std::format!("{storage:?} chars {dim}/{hidden} n {n} {level:?}");
                         let want = run(&mut vec![0u8; plain]);
                         assert_eq!(run(&mut reused[..cached]), want, "{what}");
@@ -908,24 +920,7 @@ mod tests {
                         let cached = model.cached_scratch_bytes(n).unwrap();
                         assert_eq!(cached - plain, model.char_cache_bytes().max(copy), "{what}");
                         let run = |scratch: &mut [u8], state: Option<&mut [f32]>| {
-                            let mut tags = vec![0u16; n];
-                            let mut scores = vec![0f32; n * 5];
-                            match state {
-                                Some(state) => model
-                                    .tag_from_state(
-                                        tokens,
-                                        state,
-                                        scratch,
-                                        &mut tags,
-                                        Some(&mut scores),
-                                    )
-                                    .unwrap(),
-                                None => model
-                                    .tag(tokens, scratch, &mut tags, Some(&mut scores))
-                                    .unwrap(),
-                            }
-                            let bits: vec::Vec<u32> = scores.iter().map(|s| s.to_bits()).collect();
-                            (tags, bits)
+                            tagged(&model, tokens, scratch, state)
                         };
                         // Garbage in the scratch: a call reads nothing it did not write.
                         let want = run(&mut vec![0u8; plain], None);
@@ -990,17 +985,9 @@ mod tests {
                 tag_column: TagColumn::Upos,
             };
             let mut b = BlobBuilder::new(config);
-            let mut seed = 0x9E37_79B9u32;
-            let mut values = |n: usize| -> vec::Vec<f32> {
-                (0..n)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 17;
-                        seed ^= seed << 5;
-                        (seed % 1000) as f32 / 1000.0 - 0.5
-                    })
-                    .collect()
-            };
+            let mut rng = crate::synthetic::Rng(0x9E37_79B9);
+            let mut values =
+                |n: usize| -> vec::Vec<f32> { (0..n).map(|_| rng.uniform(0.5)).collect() };
             b.weights(Role::WordEmbedding, 7, dim, &values(7 * dim), Storage::F32)
                 .unwrap();
             b.words(words.iter().enumerate().map(|(i, &w)| (w, i as u32)))
@@ -1052,15 +1039,7 @@ mod tests {
             assert_eq!(cached - plain, if cfg!(postag_x86) { copy } else { 0 });
             for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
                 assert!(force(Some(level)));
-                let run = |scratch: &mut [u8]| {
-                    let mut tags = vec![0u16; n];
-                    let mut scores = vec![0f32; n * 4];
-                    model
-                        .tag(&tokens, scratch, &mut tags, Some(&mut scores))
-                        .unwrap();
-                    let bits: vec::Vec<u32> = scores.iter().map(|s| s.to_bits()).collect();
-                    (tags, bits)
-                };
+                let run = |scratch: &mut [u8]| tagged(&model, &tokens, scratch, None);
                 let what = std::format!("{first:?} then {second:?}, panels {panels}, {level:?}");
                 let want = run(&mut vec![0u8; plain]);
                 assert_eq!(run(&mut vec![0xA5u8; cached]), want, "{what}");
