@@ -267,9 +267,62 @@ fn panel_sum(
 /// which keep this order, can read a large matrix one panel at a time (one stream of
 /// weights) and still overlap their multiply-adds' latencies; the vector levels fuse each
 /// multiply-add where they have FMA.
+///
+/// A panel at a time: its 16 rows' sums side by side, each weight read once in the
+/// order it is stored (each row's sums are [`panel_dot`]'s terms in its order, split
+/// by column parity).
 pub fn panel_gemv(w: &[u8], cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
-    for (r, o) in out.iter_mut().enumerate() {
-        *o += panel_sum(w, cols, r, col0, x, 0, 2) + panel_sum(w, cols, r, col0, x, 1, 2);
+    for_each_panel(w, cols, col0, x, out, |panel, out| {
+        let (mut even, mut odd) = ([0.0f32; PANEL_ROWS], [0.0f32; PANEL_ROWS]);
+        let mut columns = panel.chunks_exact(4 * PANEL_ROWS).zip(x);
+        while let Some((w0, &x0)) = columns.next() {
+            add_column(&mut even, w0, x0);
+            if let Some((w1, &x1)) = columns.next() {
+                add_column(&mut odd, w1, x1);
+            }
+        }
+        for ((o, e), d) in out.iter_mut().zip(even).zip(odd) {
+            *o += e + d;
+        }
+    });
+}
+
+/// `out[r] = panel_dot(w, cols, r, col0, x)` for rows `0..out.len()` (at most the
+/// matrix's), a panel at a time as [`panel_gemv`] reads them: the same bits.
+pub fn panel_dots(w: &[u8], cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
+    for_each_panel(w, cols, col0, x, out, |panel, out| {
+        let mut acc = [0.0f32; PANEL_ROWS];
+        for (wk, &xk) in panel.chunks_exact(4 * PANEL_ROWS).zip(x) {
+            add_column(&mut acc, wk, xk);
+        }
+        out.copy_from_slice(&acc[..out.len()]);
+    });
+}
+
+/// Calls `panel(columns, out)` for each panel of rows that `out` reaches: the panel's
+/// little-endian weights of columns `col0..col0 + x.len()` (16 rows per column, the
+/// padding rows of a last partial panel included) and its rows of `out`.
+#[inline(always)]
+fn for_each_panel(
+    w: &[u8],
+    cols: usize,
+    col0: usize,
+    x: &[f32],
+    out: &mut [f32],
+    mut panel: impl FnMut(&[u8], &mut [f32]),
+) {
+    let stride = 4 * PANEL_ROWS * cols;
+    let (from, to) = (4 * PANEL_ROWS * col0, 4 * PANEL_ROWS * (col0 + x.len()));
+    for (p, out) in out.chunks_mut(PANEL_ROWS).enumerate() {
+        panel(&w[p * stride + from..p * stride + to], out);
+    }
+}
+
+/// `acc[l] += w(l) * x` for the 16 little-endian weights of one panel column.
+#[inline(always)]
+fn add_column(acc: &mut [f32; PANEL_ROWS], column: &[u8], x: f32) {
+    for (a, b) in acc.iter_mut().zip(column.chunks_exact(4)) {
+        *a += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * x;
     }
 }
 
@@ -697,6 +750,51 @@ pub fn argmax(x: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`panel_gemv`] and [`panel_dots`], which read a panel at a time, give each row
+    /// the bits of its sums written out one row at a time ([`panel_sum`]: one chain in
+    /// column order for the dots, even and odd columns for the product): rows ending in
+    /// a partial panel (its padding rows hold NaN, which must not reach a row), fewer
+    /// rows than the matrix's, columns from `col0`, odd and even counts.
+    #[test]
+    fn panel_kernels_sum_each_row_as_written_out() {
+        let cases: &[(usize, usize)] = if cfg!(miri) {
+            &[(17, 5), (16, 4)]
+        } else {
+            &[(1, 1), (5, 3), (16, 8), (17, 5), (33, 12), (40, 1)]
+        };
+        for &(rows, cols) in cases {
+            let padded = rows.div_ceil(PANEL_ROWS) * PANEL_ROWS;
+            let mut w = vec![0u8; 4 * padded * cols];
+            for i in 0..padded * cols {
+                let (r, _) = panel_position(i, cols);
+                let v = if r < rows {
+                    (i as f32 * 0.613).sin()
+                } else {
+                    f32::NAN
+                };
+                w[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+            }
+            for col0 in [0, cols / 2] {
+                let x: Vec<f32> = (0..cols - col0).map(|k| (k as f32 * 0.29).cos()).collect();
+                for n in [rows, rows.saturating_sub(3).max(1)] {
+                    let mut dots = vec![f32::NAN; n];
+                    panel_dots(&w, cols, col0, &x, &mut dots);
+                    let start: Vec<f32> = (0..n).map(|r| r as f32 * 0.5).collect();
+                    let mut gemv = start.clone();
+                    panel_gemv(&w, cols, col0, &x, &mut gemv);
+                    for r in 0..n {
+                        let what = format!("{rows} x {cols} from {col0}, row {r} of {n}");
+                        let dot = panel_sum(&w, cols, r, col0, &x, 0, 1);
+                        assert_eq!(dots[r].to_bits(), dot.to_bits(), "{what}");
+                        let two = panel_sum(&w, cols, r, col0, &x, 0, 2)
+                            + panel_sum(&w, cols, r, col0, &x, 1, 2);
+                        assert_eq!(gemv[r].to_bits(), (start[r] + two).to_bits(), "{what}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn dots_agree_with_a_plain_sum_for_every_length() {

@@ -483,8 +483,9 @@ impl<'a> Matrix<'a> {
         if self.in_panels() {
             if !arch::panel_project(&self.kernel_panels(0, cols), xs, Some(bias.0), out) {
                 for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
+                    kernels::panel_dots(self.data, cols, 0, x, o);
                     for (r, o) in o.iter_mut().enumerate() {
-                        *o = bias.get(r) + kernels::panel_dot(self.data, cols, r, 0, x);
+                        *o += bias.get(r);
                     }
                 }
             }
