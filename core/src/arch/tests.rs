@@ -486,10 +486,7 @@ fn integer_kernel_is_identical_at_every_level() {
         ];
         for (q, x) in extremes {
             for &(rows, cols) in EXTREME_SHAPES {
-                let mut bytes = vec![q; rows * cols];
-                for _ in 0..rows {
-                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
-                }
+                let bytes = uniform_int8(q, rows, cols);
                 let w = matrix(&bytes, Storage::I8, rows, cols);
                 let xq = vec![x; cols];
                 let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
@@ -616,20 +613,7 @@ fn interleaved_rows_give_the_integer_kernels_result() {
                 if kernel {
                     // The layout itself, element by element as documented, padding
                     // included (the buffer held 7s).
-                    let bytes = &buf[shift..shift + rows * cols];
-                    let mut layout = vec![0i16; pairs.len()];
-                    for (i, e) in layout.iter_mut().enumerate() {
-                        let (b, j, k, m) = (
-                            i / (8 * cols.div_ceil(2) * 2),
-                            i / 16 % cols.div_ceil(2),
-                            i % 16 / 2,
-                            i % 2,
-                        );
-                        let (r, col) = (8 * b + k, 2 * j + m);
-                        if r < rows && col < cols {
-                            *e = bytes[r * cols + col] as i8 as i16;
-                        }
-                    }
+                    let layout = documented_pairs(&buf[shift..], cols, rows, cols);
                     assert_eq!(pairs, layout, "{rows}x{cols} layout");
                 }
             }
@@ -646,10 +630,7 @@ fn interleaved_rows_give_the_integer_kernels_result() {
             (127, -16383),
         ] {
             for (rows, cols) in [(8, 1024), (9, 1024), (3, 1023)] {
-                let mut bytes = vec![q; rows * cols];
-                for _ in 0..rows {
-                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
-                }
+                let bytes = uniform_int8(q, rows, cols);
                 let w = matrix(&bytes, Storage::I8, rows, cols);
                 let mut pairs = vec![0i16; super::pairs_len(rows, cols)];
                 let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
@@ -732,10 +713,7 @@ fn interleaved_rows_give_each_input_the_integer_kernels_result() {
         // rows the kernel takes, a full tile of inputs and more.
         for (q, x) in [(127u8, 16383i16), (0x80, 16383), (0x80, -16383)] {
             for (rows, cols) in [(32, 1024), (41, 1024), (3, 1023)] {
-                let mut bytes = vec![q; rows * cols];
-                for _ in 0..rows {
-                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
-                }
+                let bytes = uniform_int8(q, rows, cols);
                 let w = matrix(&bytes, Storage::I8, rows, cols);
                 let mut pairs = vec![0i16; super::pairs_len(rows, cols)];
                 let want = (q as i8 as i64 * x as i64 * cols as i64) as f32;
@@ -839,10 +817,7 @@ fn integer_projection_is_identical_at_every_level() {
         // (sums beyond 1024 columns leave i32), for one input and for a full tile.
         for (q, x) in [(127u8, 16383i16), (0x80, 16383), (0x80, -16383)] {
             for &(rows, cols) in EXTREME_SHAPES {
-                let mut bytes = vec![q; rows * cols];
-                for _ in 0..rows {
-                    bytes.extend_from_slice(&1.0f32.to_le_bytes());
-                }
+                let bytes = uniform_int8(q, rows, cols);
                 let w = matrix(&bytes, Storage::I8, rows, cols);
                 let zeros = vec![0u8; 4 * rows];
                 let bias = Vector::f32_le(&zeros, rows).unwrap();
@@ -1322,6 +1297,31 @@ fn dsp_kernels_match_scalar() {
     println!("{checked} DSP projections checked; tiled matrices with unaligned and aligned scales: {aligned:?}");
 }
 
+/// The interleaved copy of int8 rows (`stride` bytes apart) as documented, element by
+/// element: blocks of 8 rows, pair j of the block's rows in order, zeros past the
+/// matrix.
+fn documented_pairs(data: &[u8], stride: usize, rows: usize, cols: usize) -> Vec<i16> {
+    let pairs = cols.div_ceil(2);
+    let mut want = vec![0i16; super::pairs_len(rows, cols)];
+    for (i, e) in want.iter_mut().enumerate() {
+        let (b, j, k, m) = (i / (16 * pairs), i / 16 % pairs, i % 16 / 2, i % 2);
+        let (r, col) = (8 * b + k, 2 * j + m);
+        if r < rows && col < cols {
+            *e = data[r * stride + col] as i8 as i16;
+        }
+    }
+    want
+}
+
+/// An int8 matrix blob whose every weight byte is `q` and every row scale 1.
+fn uniform_int8(q: u8, rows: usize, cols: usize) -> Vec<u8> {
+    let mut bytes = vec![q; rows * cols];
+    for _ in 0..rows {
+        bytes.extend_from_slice(&1.0f32.to_le_bytes());
+    }
+    bytes
+}
+
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|v| v.to_bits()).collect()
 }
@@ -1348,16 +1348,7 @@ fn interleaved_copy_reads_only_its_columns_of_strided_rows() {
         cols,
         stride,
     };
-    // The documented layout: blocks of 8 rows, pair j of the block's rows in order.
-    let pairs = cols.div_ceil(2);
-    let mut want = vec![0i16; super::pairs_len(rows, cols)];
-    for (i, e) in want.iter_mut().enumerate() {
-        let (b, j, k, m) = (i / (16 * pairs), i / 16 % pairs, i % 16 / 2, i % 2);
-        let (r, col) = (8 * b + k, 2 * j + m);
-        if r < rows && col < cols {
-            *e = data[r * stride + col] as i8 as i16;
-        }
-    }
+    let want = documented_pairs(&data, stride, rows, cols);
     for level in simd_levels() {
         let mut got = vec![-1i16; want.len()];
         let made = at(level, || super::interleave_pairs(&w, &mut got));
