@@ -110,10 +110,9 @@ fn side_by_side_kernel_matches_scalar_at_every_level() {
     for level in simd_levels() {
         for &rows in ROWS {
             for &cols in COLS {
-                let shift = 1 + (rows + cols) % 3;
                 let scale = if cols % 2 == 0 { 1.0 } else { 300.0 };
-                let mut buf = vec![0u8; shift];
-                buf.extend(blob(&mut rng, Storage::F32, rows, cols, scale));
+                let (buf, shift) =
+                    misaligned(blob(&mut rng, Storage::F32, rows, cols, scale), rows + cols);
                 let w = matrix(&buf[shift..], Storage::F32, rows, cols);
                 let xt = rng.floats(cols * L, scale);
                 let init = rng.floats(rows * L, 1.0);
@@ -348,10 +347,9 @@ fn float_kernels_match_scalar_at_every_level() {
         for storage in [Storage::F32, Storage::I8] {
             for &rows in ROWS {
                 for &cols in COLS {
-                    let shift = 1 + (rows + cols) % 3;
                     let scale = if cols % 2 == 0 { 1.0 } else { 300.0 };
-                    let mut buf = vec![0u8; shift];
-                    buf.extend(blob(&mut rng, storage, rows, cols, scale));
+                    let (buf, shift) =
+                        misaligned(blob(&mut rng, storage, rows, cols, scale), rows + cols);
                     let w = matrix(&buf[shift..], storage, rows, cols);
                     // Upper bound on |w| * |x| summed over a row.
                     let wmax = if storage == Storage::F32 {
@@ -568,9 +566,8 @@ fn interleaved_rows_give_the_integer_kernels_result() {
     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
         for &rows in &rows_list {
             for &cols in &cols_list {
-                let shift = 1 + (rows + cols) % 3;
-                let mut buf = vec![0u8; shift];
-                buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+                let (buf, shift) =
+                    misaligned(blob(&mut rng, Storage::I8, rows, cols, 1.0), rows + cols);
                 let w = matrix(&buf[shift..], Storage::I8, rows, cols);
                 let kr = w.kernel_rows();
                 let xq = quantized(&mut rng, cols);
@@ -666,9 +663,8 @@ fn interleaved_rows_give_each_input_the_integer_kernels_result() {
     for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
         for &rows in &rows_list {
             for &cols in &cols_list {
-                let shift = 1 + (rows + cols) % 3;
-                let mut buf = vec![0u8; shift];
-                buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+                let (buf, shift) =
+                    misaligned(blob(&mut rng, Storage::I8, rows, cols, 1.0), rows + cols);
                 let w = matrix(&buf[shift..], Storage::I8, rows, cols);
                 let kr = w.kernel_rows();
                 // Only `avx2` and `avx512` have the kernel, for rows up to 1024 columns.
@@ -758,9 +754,8 @@ fn integer_projection_is_identical_at_every_level() {
     for level in simd_levels() {
         for &rows in ROWS {
             for &cols in &cols_list {
-                let shift = 1 + (rows + cols) % 3;
-                let mut buf = vec![0u8; shift];
-                buf.extend(blob(&mut rng, Storage::I8, rows, cols, 1.0));
+                let (buf, shift) =
+                    misaligned(blob(&mut rng, Storage::I8, rows, cols, 1.0), rows + cols);
                 let w = matrix(&buf[shift..], Storage::I8, rows, cols);
                 let bias_b: Vec<u8> = rng
                     .floats(rows, 1.0)
@@ -962,9 +957,7 @@ fn row_dots_are_identical_at_every_level() {
     let mut rng = Rng(5);
     for storage in [Storage::I8, Storage::F32] {
         for (rows, cols) in [(5, 96), (5, 40), (3, 17), (1, 1), (7, 200)] {
-            let shift = 1 + (rows + cols) % 3;
-            let mut buf = vec![0u8; shift];
-            buf.extend(blob(&mut rng, storage, rows, cols, 2.0));
+            let (buf, shift) = misaligned(blob(&mut rng, storage, rows, cols, 2.0), rows + cols);
             let w = matrix(&buf[shift..], storage, rows, cols);
             let x = rng.floats(cols, 1.0);
             // Any columns (none too), fewer outputs than rows.
@@ -1311,6 +1304,15 @@ fn documented_pairs(data: &[u8], stride: usize, rows: usize, cols: usize) -> Vec
         }
     }
     want
+}
+
+/// `bytes` after 1 to 3 bytes of zeros (chosen by `seed`), so that kernels meet
+/// unaligned data: the buffer and where the bytes start.
+fn misaligned(bytes: Vec<u8>, seed: usize) -> (Vec<u8>, usize) {
+    let shift = 1 + seed % 3;
+    let mut buf = vec![0u8; shift];
+    buf.extend(bytes);
+    (buf, shift)
 }
 
 /// An int8 matrix blob whose every weight byte is `q` and every row scale 1.
