@@ -36,8 +36,8 @@ pub use error::Error;
 pub use format::{CharConfig, Config, LstmShape, TagColumn, WordConfig, FORMAT_VERSION};
 pub use model::{
     batch_run, sentence_windows, worker_limit, Cell, CharNet, Crf, Explained, Model, PackedCell,
-    Stack, LOW_MEMORY_BLOCK, MAX_BATCH_TOKENS, MAX_TOKENS, PROJECTION_BLOCK, TOKENS_PER_WORKER,
-    WINDOW_CONTEXT,
+    Stack, LOW_MEMORY_BLOCK, MAX_BATCH_TOKENS, MAX_TOKENS, PACK_ALIGN, PROJECTION_BLOCK,
+    TOKENS_PER_WORKER, WINDOW_CONTEXT,
 };
 pub use tagger::{CharDims, Dims, Tagger};
 

@@ -19,6 +19,17 @@ pub const PROJECTION_BLOCK: usize = 8;
 /// 32 KiB, an L1 data cache.
 const PAIRS_COPY_MAX_BYTES: usize = 32 * 1024;
 
+/// Byte alignment of the weights [`Cell::pack`] copies: a cache line, so that no vector
+/// load of the packed weights straddles two lines (on an Intel Xeon, Ice Lake, at
+/// `avx512`, a 128 -> 128 f32 step on panels 16 bytes off a line took 14.5 us against
+/// 6.5 us aligned).
+pub const PACK_ALIGN: usize = 64;
+
+/// Floats a [`Cell::pack`] buffer holds past the packed weights, so that they can start
+/// at a multiple of [`PACK_ALIGN`] bytes wherever the buffer starts (at any 4-byte
+/// alignment).
+const PACK_SLACK: usize = PACK_ALIGN / 4 - 1;
+
 /// The projection block of the low-memory schedule ([`crate::Model::min_scratch_bytes`]):
 /// one token's input projection at a time.
 pub const LOW_MEMORY_BLOCK: usize = 1;
@@ -196,8 +207,17 @@ impl<'a> Cell<'a> {
     /// `avx512` levels, an i16 copy of `W_ih` and `W_hh` (rows in blocks of 8, columns in pairs,
     /// padded with zeros) of `8 * ceil(H / 2) * (ceil(in / 2) + ceil(H / 2))` floats
     /// where `in` and H are at most 1024 and, at `avx2` and `avx512`, that is at most
-    /// 8,192 (32 KiB); otherwise 0.
+    /// 8,192 (32 KiB); otherwise 0. Where it is not 0, 15 floats more, so that the copy
+    /// starts at a multiple of [`PACK_ALIGN`] bytes wherever the buffer does.
     pub fn packed_len(&self) -> usize {
+        match self.packing_len() {
+            0 => 0,
+            len => len + PACK_SLACK,
+        }
+    }
+
+    /// Floats of the packed copy itself: [`Cell::packed_len`] without the slack.
+    fn packing_len(&self) -> usize {
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
         let g = 4 * hidden;
         match self.packing() {
@@ -232,8 +252,16 @@ impl<'a> Cell<'a> {
         'a: 'b,
     {
         self.check_parts()?;
-        let len = self.packed_len();
-        let buf = buf.get_mut(..len).ok_or(Error::ScratchTooSmall)?;
+        if buf.len() < self.packed_len() {
+            return Err(Error::ScratchTooSmall);
+        }
+        // The first float at a multiple of PACK_ALIGN bytes (at most PACK_SLACK on).
+        let len = self.packing_len();
+        let skip = match buf.as_ptr().align_offset(PACK_ALIGN) {
+            s if len > 0 && s <= PACK_SLACK => s,
+            _ => 0,
+        };
+        let buf = &mut buf[skip..skip + len];
         let (input, hidden) = (self.w_ih.cols(), self.hidden());
         let g = 4 * hidden;
         let mut packing = self.packing();

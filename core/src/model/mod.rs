@@ -18,7 +18,7 @@ use chars::CharCache;
 pub use chars::CharNet;
 pub use crf::Crf;
 pub use explain::Explained;
-pub use lstm::{Cell, PackedCell, Stack, LOW_MEMORY_BLOCK, PROJECTION_BLOCK};
+pub use lstm::{Cell, PackedCell, Stack, LOW_MEMORY_BLOCK, PACK_ALIGN, PROJECTION_BLOCK};
 pub(crate) use lstm::{DirectionScratch, LayerIo, StackIo};
 
 use crate::arch::{self, quantize_i16};
