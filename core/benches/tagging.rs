@@ -16,6 +16,7 @@
 //! levels, `POSTAG_BENCH_PARTS=tagging`, `steps` or `segmenting` one part).
 
 use postag_core::arch::{self, Level};
+use postag_core::format::BlobBuf;
 use postag_core::segment::{self, Segmenter};
 use postag_core::synthetic::RandomModel;
 use postag_core::tensor::{Matrix, Storage, Vector};
@@ -177,6 +178,8 @@ fn main() {
             ..RandomModel::BASE
         };
         let (blob, words) = spec.build().unwrap();
+        // At a 64-byte-aligned address, as `format::read_blob` reads a model file.
+        let blob = BlobBuf::new(&blob);
         let model = Model::from_bytes(&blob).unwrap();
         let sentences = RandomModel::sentences(&words, 300, 7);
         let tokens: usize = sentences.iter().map(Vec::len).sum();

@@ -44,6 +44,12 @@ pub const READ_VERSION: u16 = if cfg!(target_os = "none") {
 pub const PANELS_VERSION: u16 = 2;
 /// Rows per panel of the panel layout ([`DType::F32Panels`]).
 pub const PANEL_ROWS: usize = 16;
+/// The reference writer places each tensor in panels ([`DType::F32Panels`]) at a
+/// multiple of this many bytes from the start of the blob: read to an address that is
+/// a multiple of it, each panel column (16 f32) is one cache line, which vector loads
+/// read whole (readers take any alignment; loads straddling two lines cost some
+/// processors more: [`crate::PACK_ALIGN`]).
+pub const PANELS_ALIGN: usize = 64;
 /// Bytes before the header: magic, version, header length.
 pub const PREAMBLE_LEN: usize = 12;
 /// The payload starts at a multiple of this, counted from the start of the blob.
@@ -486,9 +492,10 @@ pub struct RawBlob<'a> {
 
 /// Reads a blob from `reader` (a model file): past its first bytes only if they are
 /// the [`MAGIC`], so that what is no blob (`/dev/zero`, a large unrelated file) is not
-/// read to its end; the blob's checks are the loader's.
+/// read to its end; the blob's checks are the loader's. The bytes come back at an
+/// address that is a multiple of [`PANELS_ALIGN`] ([`BlobBuf`]).
 #[cfg(feature = "std")]
-pub fn read_blob(reader: &mut impl std::io::Read) -> std::io::Result<std::vec::Vec<u8>> {
+pub fn read_blob(reader: &mut impl std::io::Read) -> std::io::Result<BlobBuf> {
     use std::io::Read;
     let mut bytes = std::vec::Vec::new();
     reader
@@ -498,7 +505,61 @@ pub fn read_blob(reader: &mut impl std::io::Read) -> std::io::Result<std::vec::V
     if bytes == MAGIC {
         reader.read_to_end(&mut bytes)?;
     }
-    Ok(bytes)
+    Ok(BlobBuf::new(&bytes))
+}
+
+/// [`PANELS_ALIGN`] bytes at an address that is a multiple of it: a [`BlobBuf`]'s unit.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(64))]
+struct CacheLine([u8; PANELS_ALIGN]);
+
+#[cfg(feature = "alloc")]
+const _: () = assert!(core::mem::align_of::<CacheLine>() == PANELS_ALIGN);
+
+/// A copy of a blob at an address that is a multiple of [`PANELS_ALIGN`], where the
+/// reference writer's panels start cache lines ([`read_blob`] returns one; a blob
+/// anywhere else loads as well, its panels' vector loads then straddling lines).
+#[cfg(feature = "alloc")]
+#[derive(Clone)]
+pub struct BlobBuf {
+    lines: alloc::vec::Vec<CacheLine>,
+    len: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl BlobBuf {
+    /// A copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> Self {
+        let mut lines =
+            alloc::vec![CacheLine([0; PANELS_ALIGN]); bytes.len().div_ceil(PANELS_ALIGN)];
+        bytemuck::cast_slice_mut::<CacheLine, u8>(&mut lines)[..bytes.len()].copy_from_slice(bytes);
+        BlobBuf {
+            lines,
+            len: bytes.len(),
+        }
+    }
+
+    /// The blob's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.lines)[..self.len]
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::ops::Deref for BlobBuf {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for BlobBuf {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "BlobBuf({} bytes)", self.len)
+    }
 }
 
 /// Offset of the payload for a header of `header_len` bytes.

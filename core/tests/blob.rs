@@ -54,6 +54,67 @@ fn golden_blob_bytes_are_pinned() {
     assert_eq!(GOLDEN[1].1, FORMAT_VERSION);
 }
 
+/// The builder starts every tensor in panels at a multiple of 64 bytes from the start
+/// of the blob (each other tensor at a multiple of 16 from the payload start, as ever),
+/// whatever the header's length; `read_blob` and `BlobBuf` hold the bytes at a 64-byte
+/// aligned address, so those panels start cache lines.
+#[test]
+fn panels_start_cache_lines_wherever_the_header_ends() {
+    let config = tiny::config(true, true, true);
+    let mut blobs = vec![
+        tiny::blob_with_panels(),
+        tiny::blob_in(config, Storage::F32, true, true),
+        tiny::blob_with_char_lstm_in_rows(),
+    ];
+    for bits in 0..16 {
+        let config = tiny::config(bits & 1 > 0, bits & 2 > 0, bits & 4 > 0);
+        blobs.push(tiny::blob_in(config, Storage::F32, true, bits & 8 > 0));
+    }
+    // Models of many sizes: headers of many lengths, so payload starts at every
+    // multiple of 16 modulo 64.
+    let mut starts = std::collections::BTreeSet::new();
+    for words in 1..=40 {
+        let spec = postag_core::synthetic::RandomModel {
+            words,
+            word_dim: 2 + words % 7,
+            chars: (words % 3 > 0).then_some((3, 2 + words % 3)),
+            hidden: 1 + words % 5,
+            layers: 1 + words % 2,
+            bidirectional: words % 4 < 2,
+            tags: 2 + words % 6,
+            storage: Storage::F32,
+            seed: words as u64,
+        };
+        blobs.push(spec.build().unwrap().0);
+    }
+    for blob in &blobs {
+        let raw = format::split(blob).unwrap();
+        let payload_start = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
+        starts.insert(payload_start % 64);
+        let mut panels = 0;
+        for e in raw.header.tensors.iter().map(Result::unwrap) {
+            let offset = e.offset as usize;
+            assert_eq!(offset % 16, 0, "{:?}", e.role);
+            if e.dtype == DType::F32Panels {
+                assert_eq!((payload_start + offset) % 64, 0, "{:?}", e.role);
+                panels += 1;
+            }
+        }
+        assert!(panels > 0);
+        let read = format::read_blob(&mut std::io::Cursor::new(blob)).unwrap();
+        assert_eq!(read.as_ptr() as usize % 64, 0);
+        assert_eq!(&read[..], &blob[..]);
+        Model::from_bytes(&read).unwrap();
+    }
+    assert_eq!(starts.len(), 4, "payload starts modulo 64: {starts:?}");
+    for len in [0, 1, 63, 64, 65, 200] {
+        let bytes: Vec<u8> = (0..len).map(|i| i as u8 ^ 0x5a).collect();
+        let copy = format::BlobBuf::new(&bytes);
+        assert_eq!(copy.as_bytes(), &bytes[..]);
+        assert_eq!(copy.as_ptr() as usize % 64, 0, "{len}");
+    }
+}
+
 /// Format version 2: the builder puts the f32 `W_ih` and `W_hh` of the word and char
 /// LSTMs (and nothing else) in the panel layout. The model tags as the same weights in rows do
 /// (scores within rounding: the layout's sums run in another order). The loader takes

@@ -1,31 +1,31 @@
 //! A model's bytes together with the validated view that reads them.
 //!
 //! `postag_core::Model` borrows its blob. A Python object cannot carry a lifetime, so
-//! `Loaded` owns both: the bytes in a heap allocation that never moves and is never
-//! written, and a `Model` view into them, validated once. The view is only handed out
+//! `Loaded` owns both: the bytes in a heap allocation (a `BlobBuf`: 64-byte aligned)
+//! that never moves and is never written, and a `Model` view into them, validated once. The view is only handed out
 //! borrowed from `Loaded`, so it cannot outlive the bytes.
 
 use std::ptr::NonNull;
 
+use postag_core::format::BlobBuf;
 use postag_core::segment::Segmenter;
 use postag_core::{Error, Model};
 
-/// A heap byte buffer owned through a raw pointer (made from a `Box<[u8]>`, freed in
-/// `Drop`). Unlike a `Box`, moving it asserts nothing about the uniqueness of the
-/// allocation, so shared borrows of the bytes may stay alive across moves.
-struct OwnedBytes(NonNull<[u8]>);
+/// A blob owned through a raw pointer (made from a `Box<BlobBuf>`, freed in `Drop`).
+/// Unlike a `Box`, moving it asserts nothing about the uniqueness of the allocation, so
+/// shared borrows of the bytes may stay alive across moves.
+struct OwnedBytes(NonNull<BlobBuf>);
 
 // SAFETY: the buffer is owned exclusively by this value and never written after
 // construction; sending it or sharing `&OwnedBytes` across threads is like doing so
-// with a `Box<[u8]>`.
+// with a `Box<BlobBuf>`.
 unsafe impl Send for OwnedBytes {}
 // SAFETY: as above: only shared, read-only access is ever given out.
 unsafe impl Sync for OwnedBytes {}
 
 impl OwnedBytes {
-    fn new(bytes: Box<[u8]>) -> Self {
-        // `Box::into_raw` never returns null.
-        OwnedBytes(NonNull::from(Box::leak(bytes)))
+    fn new(bytes: BlobBuf) -> Self {
+        OwnedBytes(NonNull::from(Box::leak(Box::new(bytes))))
     }
 
     /// The bytes, for as long as `'a`.
@@ -34,9 +34,9 @@ impl OwnedBytes {
     ///
     /// The caller must not use the returned slice after this value is dropped.
     unsafe fn get<'a>(&self) -> &'a [u8] {
-        // SAFETY: the pointer came from a live `Box<[u8]>` that only `Drop` frees, and
-        // nothing writes through it; the caller bounds the lifetime.
-        unsafe { self.0.as_ref() }
+        // SAFETY: the pointer came from a live `Box<BlobBuf>` that only `Drop` frees,
+        // and nothing writes through it; the caller bounds the lifetime.
+        unsafe { self.0.as_ref() }.as_bytes()
     }
 }
 
@@ -79,7 +79,7 @@ impl Loaded {
     }
 
     /// Takes ownership of `bytes` and validates them.
-    pub fn owned(bytes: Box<[u8]>) -> Result<Self, Error> {
+    pub fn owned(bytes: BlobBuf) -> Result<Self, Error> {
         let owned = OwnedBytes::new(bytes);
         // SAFETY: the slice is used only by the `Model` and `Segmenter` stored next to
         // `owned` in the `Loaded` built below, which drops them before `owned` frees

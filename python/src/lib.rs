@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use postag_core::format::BlobBuf;
 use postag_core::summary::Summary;
 use postag_core::tensor::Storage;
 use postag_core::torch::{self, ImportOptions, TorchTensor, TorchVocab};
@@ -442,8 +443,7 @@ impl Model {
             // model, and is not read to the end).
             let read = || postag_core::format::read_blob(&mut std::fs::File::open(&path)?);
             let bytes = read().map_err(|e| os_error(&e, &name))?;
-            Loaded::owned(bytes.into_boxed_slice())
-                .map_err(|e| PostagError::new_err(format!("{name}: {e}")))
+            Loaded::owned(bytes).map_err(|e| PostagError::new_err(format!("{name}: {e}")))
         })?;
         Ok(Model::new(py, loaded, name))
     }
@@ -456,15 +456,12 @@ impl Model {
         py: Python<'_>,
         blob: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let bytes: Box<[u8]> = if let Ok(b) = blob.cast::<PyBytes>() {
-            b.as_bytes().into()
+        let bytes = if let Ok(b) = blob.cast::<PyBytes>() {
+            BlobBuf::new(b.as_bytes())
         } else if let Ok(b) = blob.cast::<PyByteArray>() {
-            b.to_vec().into()
+            BlobBuf::new(&b.to_vec())
         } else if blob.is_instance_of::<PyMemoryView>() {
-            blob.call_method0("tobytes")?
-                .cast::<PyBytes>()?
-                .as_bytes()
-                .into()
+            BlobBuf::new(blob.call_method0("tobytes")?.cast::<PyBytes>()?.as_bytes())
         } else {
             return Err(PyTypeError::new_err(format!(
                 "blob must be bytes, bytearray or memoryview, not {}",

@@ -10,7 +10,6 @@ pub mod segmenter;
 pub mod tag;
 pub mod train;
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -21,10 +20,29 @@ use postag_core::Model;
 /// The English model that ships with postag (UD English EWT, UPOS; see README).
 pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../../models/en_ewt.postag");
 
+/// Where a [`ModelFile`]'s bytes are.
+enum Bytes {
+    /// Read from a file, at a 64-byte-aligned address (`read_blob`).
+    Read(postag_core::format::BlobBuf),
+    /// The built-in model.
+    BuiltIn(&'static [u8]),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Read(b) => b,
+            Bytes::BuiltIn(b) => b,
+        }
+    }
+}
+
 /// A model's bytes and the name errors know it by: a file, or the built-in model.
 pub struct ModelFile {
     name: String,
-    bytes: Cow<'static, [u8]>,
+    bytes: Bytes,
 }
 
 impl ModelFile {
@@ -35,7 +53,7 @@ impl ModelFile {
         let bytes = read().with_context(|| format!("cannot read model {}", path.display()))?;
         Ok(ModelFile {
             name: path.display().to_string(),
-            bytes: Cow::Owned(bytes),
+            bytes: Bytes::Read(bytes),
         })
     }
 
@@ -45,7 +63,7 @@ impl ModelFile {
             Some(p) => Self::read(p),
             None => Ok(ModelFile {
                 name: "the built-in English model".to_string(),
-                bytes: Cow::Borrowed(DEFAULT_MODEL),
+                bytes: Bytes::BuiltIn(DEFAULT_MODEL),
             }),
         }
     }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use postag_core::builder::BuildError;
+use postag_core::format::BlobBuf;
 use postag_core::segment::build::{copy_segmenter, with_segmenter};
 use postag_core::tensor::Storage;
 use postag_core::Model;
@@ -515,6 +516,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         };
         let dev_accuracy = match &dev {
             Some(d) => {
+                // At a 64-byte-aligned address, as a model file is read.
+                let blob = BlobBuf::new(&blob);
                 let model = Model::from_bytes(&blob)?;
                 // Checked and warned about once a run.
                 if epoch == start_epoch {
@@ -600,7 +603,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let storage = if int8 { Storage::I8 } else { Storage::F32 };
         final_blob = with_segmenter(&final_blob, Some(&w), storage)?;
     }
-    let model = Model::from_bytes(&final_blob)?;
+    let aligned = BlobBuf::new(&final_blob);
+    let model = Model::from_bytes(&aligned)?;
     let dev_eval = dev
         .as_ref()
         .map(|d| {
