@@ -13,6 +13,9 @@ use crate::tensor::Storage;
 use crate::vocab::normalized;
 use crate::{crc32, Error, Model};
 
+/// Each tensor starts at a multiple of this many bytes from the payload start.
+const TENSOR_ALIGN: usize = 16;
+
 /// Why a blob could not be written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BuildError {
@@ -396,25 +399,42 @@ impl BlobBuilder {
     /// Writes the blob and checks that it loads.
     ///
     /// Each tensor starts at a multiple of 16 bytes from the payload start, and a tensor
-    /// in panels at a multiple of [`PANELS_ALIGN`] bytes from the start of the blob, so
-    /// that a blob read to an address that is a multiple of 64 has each panel column
-    /// (16 f32) on one cache line.
+    /// in panels, wherever a layout allows it (every one met so far), at a multiple of
+    /// [`PANELS_ALIGN`] bytes from the start of the blob, so that a blob read to an
+    /// address that is a multiple of 64 has each panel column (16 f32) on one cache line.
     pub fn finish(self) -> Result<Vec<u8>, BuildError> {
-        // The offsets depend on where the payload starts, which depends on the
-        // header's length, which depends on the offsets: from the payload start of a
-        // first layout, until one agrees with the start it was laid out for (a few
-        // rounds at most; should none, the last is as valid, its panels unaligned).
-        let mut laid_for = 0;
-        let (mut header, mut payload) = self.layout(laid_for)?;
-        let start = loop {
+        // The panels' offsets depend on where the payload starts (modulo 64), which
+        // depends on the header's length, which depends on the offsets (varints). The
+        // layouts for each start modulo 64, then the same with 64, 128 or 192 bytes of
+        // zeros leading the payload (offsets moved across varint boundaries): the first
+        // whose header puts the payload where it was laid out for. Should none agree,
+        // the first: as valid, its panels 16-byte aligned only.
+        let laid_out = |residue: usize, lead: usize| -> Result<_, BuildError> {
+            let offsets = self.offsets(residue, lead)?;
+            let header = self.header(&offsets)?;
             let start =
                 payload_start(header.len()).ok_or(BuildError::Invalid(Error::MalformedHeader))?;
-            if start == laid_for || laid_for > 3 * PANELS_ALIGN {
-                break start;
-            }
-            laid_for = start;
-            (header, payload) = self.layout(laid_for)?;
+            Ok((offsets, header, start))
         };
+        let mut agreed = None;
+        'search: for lead in (0..4).map(|k| k * PANELS_ALIGN) {
+            for residue in (0..PANELS_ALIGN).step_by(TENSOR_ALIGN) {
+                let layout = laid_out(residue, lead)?;
+                if layout.2 % PANELS_ALIGN == residue {
+                    agreed = Some(layout);
+                    break 'search;
+                }
+            }
+        }
+        let (offsets, header, start) = match agreed {
+            Some(layout) => layout,
+            None => laid_out(0, 0)?,
+        };
+        let mut payload = Vec::new();
+        for ((.., bytes), &offset) in self.tensors.iter().zip(&offsets) {
+            payload.resize(offset as usize, 0);
+            payload.extend_from_slice(bytes);
+        }
         let mut blob = Vec::with_capacity(start + payload.len() + 4);
         blob.extend_from_slice(&MAGIC);
         // The lowest version that describes the blob: older readers read it.
@@ -436,38 +456,43 @@ impl BlobBuilder {
         Ok(blob)
     }
 
-    /// The header and payload of the blob for a payload at byte `payload_start` of it.
-    fn layout(&self, payload_start: usize) -> Result<(Vec<u8>, Vec<u8>), BuildError> {
-        let mut entries = Vec::new();
-        let mut payload = Vec::new();
-        for (role, dtype, rows, cols, bytes) in &self.tensors {
-            let mut at = payload.len().next_multiple_of(16);
+    /// Each tensor's offset in the payload, for a payload that starts `residue` bytes
+    /// past a multiple of [`PANELS_ALIGN`] and is led by `lead` bytes of zeros: a
+    /// multiple of [`TENSOR_ALIGN`] past the previous tensor, for panels the next that
+    /// is a multiple of [`PANELS_ALIGN`] from the start of the blob.
+    fn offsets(&self, residue: usize, lead: usize) -> Result<Vec<u32>, BuildError> {
+        let mut end = lead;
+        let mut offsets = Vec::with_capacity(self.tensors.len());
+        for (role, dtype, _, _, bytes) in &self.tensors {
+            let mut at = end.next_multiple_of(TENSOR_ALIGN);
             if *dtype == DType::F32Panels {
-                at = (payload_start + at).next_multiple_of(PANELS_ALIGN) - payload_start;
+                at = (residue + at).next_multiple_of(PANELS_ALIGN) - residue;
             }
-            payload.resize(at, 0);
-            let offset =
-                u32::try_from(payload.len()).map_err(|_| BuildError::WrongLength(*role))?;
+            offsets.push(u32::try_from(at).map_err(|_| BuildError::WrongLength(*role))?);
+            end = at + bytes.len();
+        }
+        Ok(offsets)
+    }
+
+    /// The encoded header with the tensors at `offsets`.
+    fn header(&self, offsets: &[u32]) -> Result<Vec<u8>, BuildError> {
+        let malformed = |_| BuildError::Invalid(Error::MalformedHeader);
+        let mut entries = Vec::new();
+        for (&(role, dtype, rows, cols, _), &offset) in self.tensors.iter().zip(offsets) {
             let entry = TensorEntry {
-                role: *role,
-                dtype: *dtype,
-                rows: *rows,
-                cols: *cols,
+                role,
+                dtype,
+                rows,
+                cols,
                 offset,
             };
-            entries.extend(
-                postcard::to_allocvec(&entry)
-                    .map_err(|_| BuildError::Invalid(Error::MalformedHeader))?,
-            );
-            payload.extend_from_slice(bytes);
+            entries.extend(postcard::to_allocvec(&entry).map_err(malformed)?);
         }
         let header = Header {
             config: self.config,
             tensors: TensorTable(&entries),
         };
-        let header = postcard::to_allocvec(&header)
-            .map_err(|_| BuildError::Invalid(Error::MalformedHeader))?;
-        Ok((header, payload))
+        postcard::to_allocvec(&header).map_err(malformed)
     }
 }
 

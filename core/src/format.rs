@@ -45,10 +45,11 @@ pub const PANELS_VERSION: u16 = 2;
 /// Rows per panel of the panel layout ([`DType::F32Panels`]).
 pub const PANEL_ROWS: usize = 16;
 /// The reference writer places each tensor in panels ([`DType::F32Panels`]) at a
-/// multiple of this many bytes from the start of the blob: read to an address that is
-/// a multiple of it, each panel column (16 f32) is one cache line, which vector loads
-/// read whole (readers take any alignment; loads straddling two lines cost some
-/// processors more: [`crate::PACK_ALIGN`]).
+/// multiple of this many bytes from the start of the blob, wherever a layout allows it
+/// (`builder::BlobBuilder::finish`): read to an address that is a multiple of it, each
+/// panel column (16 f32) is one cache line, which vector loads read whole (readers take
+/// any alignment; loads straddling two lines cost some processors more:
+/// [`crate::PACK_ALIGN`]).
 pub const PANELS_ALIGN: usize = 64;
 /// Bytes before the header: magic, version, header length.
 pub const PREAMBLE_LEN: usize = 12;
@@ -497,15 +498,14 @@ pub struct RawBlob<'a> {
 #[cfg(feature = "std")]
 pub fn read_blob(reader: &mut impl std::io::Read) -> std::io::Result<BlobBuf> {
     use std::io::Read;
-    let mut bytes = std::vec::Vec::new();
-    reader
-        .by_ref()
-        .take(MAGIC.len() as u64)
-        .read_to_end(&mut bytes)?;
-    if bytes == MAGIC {
-        reader.read_to_end(&mut bytes)?;
+    let mut blob = BlobBuf::new(&[]);
+    blob.append_from(&mut reader.by_ref().take(MAGIC.len() as u64))?;
+    if blob.as_bytes() == MAGIC {
+        blob.append_from(reader)?;
     }
-    Ok(BlobBuf::new(&bytes))
+    blob.lines.truncate(blob.len.div_ceil(PANELS_ALIGN));
+    blob.lines.shrink_to_fit();
+    Ok(blob)
 }
 
 /// [`PANELS_ALIGN`] bytes at an address that is a multiple of it: a [`BlobBuf`]'s unit.
@@ -537,6 +537,26 @@ impl BlobBuf {
         BlobBuf {
             lines,
             len: bytes.len(),
+        }
+    }
+
+    /// Appends what `reader` gives up to its end (interrupted reads retried), into
+    /// lines added as needed (doubling).
+    #[cfg(feature = "std")]
+    fn append_from(&mut self, reader: &mut impl std::io::Read) -> std::io::Result<()> {
+        loop {
+            if self.len == self.lines.len() * PANELS_ALIGN {
+                let more = self.lines.len().max(64);
+                self.lines
+                    .resize(self.lines.len() + more, CacheLine([0; PANELS_ALIGN]));
+            }
+            let room = &mut bytemuck::cast_slice_mut::<CacheLine, u8>(&mut self.lines)[self.len..];
+            match reader.read(room) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.len += n.min(room.len()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
     }
 
