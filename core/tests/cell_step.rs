@@ -501,9 +501,9 @@ fn packing_and_packed_steps_refuse_wrong_sizes() {
     }
 }
 
-/// A buffer of exactly `packed_len` floats works at any offset (the copy starts at
-/// the first 64-byte boundary in it): the same steps, bit for bit, as at offset 0, at
-/// every level, for shapes with and without a copy.
+/// A buffer of exactly `packed_len` floats works at any offset, the copy written from
+/// its first 64-byte boundary on and nothing outside it: the same steps, bit for bit,
+/// as at offset 0, at every level, for shapes with and without a copy.
 #[test]
 fn packing_works_at_any_buffer_offset() {
     for storage in [Storage::F32, Storage::I8] {
@@ -517,6 +517,9 @@ fn packing_works_at_any_buffer_offset() {
                 let mut runs = Vec::new();
                 for offset in 0..16 {
                     buf.fill(f32::NAN);
+                    // The copy from the first 64-byte boundary on: the floats before it
+                    // and the 15 - skip past the copy are left as they were.
+                    let skip = (64 - buf[offset..].as_ptr() as usize % 64) % 64 / 4;
                     let packed = cell.pack(&mut buf[offset..offset + len]).unwrap();
                     let (mut h, mut c) = (vec![0.0f32; hidden], vec![0.0f32; hidden]);
                     let mut work = vec![f32::NAN; packed.work_len()];
@@ -526,6 +529,14 @@ fn packing_works_at_any_buffer_offset() {
                             .step(&input(t, input_dim), &mut h, &mut c, &mut work)
                             .unwrap();
                         out.extend(h.iter().chain(&c).map(|v| v.to_bits()));
+                    }
+                    if len > 0 {
+                        let copy = offset + skip..offset + skip + len - 15;
+                        let outside = (offset..copy.start).chain(copy.end..offset + len);
+                        for i in outside {
+                            assert!(buf[i].is_nan(), "{storage:?} offset {offset}: {i} written");
+                        }
+                        assert!(buf[copy].iter().any(|v| !v.is_nan()));
                     }
                     runs.push(out);
                 }
