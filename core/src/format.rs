@@ -517,7 +517,7 @@ struct CacheLine([u8; PANELS_ALIGN]);
 #[cfg(feature = "alloc")]
 const _: () = assert!(core::mem::align_of::<CacheLine>() == PANELS_ALIGN);
 
-/// A copy of a blob at an address that is a multiple of [`PANELS_ALIGN`], where the
+/// A blob's bytes held at an address that is a multiple of [`PANELS_ALIGN`], where the
 /// reference writer's panels start cache lines ([`read_blob`] returns one; a blob
 /// anywhere else loads as well, its panels' vector loads then straddling lines).
 #[cfg(feature = "alloc")]

@@ -2,8 +2,8 @@
 //!
 //! `postag_core::Model` borrows its blob. A Python object cannot carry a lifetime, so
 //! `Loaded` owns both: the bytes in a heap allocation (a `BlobBuf`: 64-byte aligned)
-//! that never moves and is never written, and a `Model` view into them, validated once. The view is only handed out
-//! borrowed from `Loaded`, so it cannot outlive the bytes.
+//! that never moves and is never written, and a `Model` view into them, validated once.
+//! The view is only handed out borrowed from `Loaded`, so it cannot outlive the bytes.
 
 use std::ptr::NonNull;
 
