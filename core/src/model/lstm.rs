@@ -19,11 +19,11 @@ pub const PROJECTION_BLOCK: usize = 8;
 /// 32 KiB, an L1 data cache.
 const PAIRS_COPY_MAX_BYTES: usize = 32 * 1024;
 
-/// Byte alignment of the weights [`Cell::pack`] copies: a cache line, so that no vector
-/// load of the packed weights straddles two lines (on an Intel Xeon, Ice Lake, at
-/// `avx512`, a 128 -> 128 f32 step on panels 16 bytes off a line took 14.5 us against
-/// 6.5 us aligned).
-pub const PACK_ALIGN: usize = 64;
+/// Byte alignment of the weights [`Cell::pack`] copies: a cache line, as a blob's panels
+/// ([`crate::format::PANELS_ALIGN`]), so that no vector load of the packed weights
+/// straddles two lines (on an Intel Xeon, Ice Lake, at `avx512`, a 128 -> 128 f32 step
+/// on panels 16 bytes off a line took 14.5 us against 6.5 us aligned).
+pub const PACK_ALIGN: usize = crate::format::PANELS_ALIGN;
 
 /// Floats a [`Cell::pack`] buffer holds past the packed weights, so that they can start
 /// at a multiple of [`PACK_ALIGN`] bytes wherever the buffer starts (at any 4-byte
