@@ -604,10 +604,11 @@ unsafe fn panel_sums<V: Vector, const VPP: usize>(acc: &[V; VPP]) -> [f32; 16] {
 /// where the level has FMA) and adds them, as the reference does: two independent
 /// chains per vector of rows. Each input value is broadcast to the 16 rows of a panel
 /// column, so there are no horizontal sums. One panel at a time reads the weights as
-/// one sequential stream, which arrives from L2 faster than several panels' streams
-/// side by side (on a Zen 5, with the base model's `W_hh` of 256 KB per direction,
-/// batch-1 tagging ran about 10% faster at `avx512` than with 4 panels at a time, 5%
-/// at `avx2` than with 2); weights in L1 gain from more chains side by side.
+/// one sequential stream, which on some processors arrives from L2 faster than several
+/// panels' streams side by side (on a Zen 5, with the base model's `W_hh` of 256 KB per
+/// direction, batch-1 tagging ran about 10% faster at `avx512` than with 4 panels at a
+/// time, 5% at `avx2` than with 2; on an Intel Ice Lake 5% slower); weights in L1 gain
+/// from more chains side by side.
 ///
 /// # Safety
 ///

@@ -38,6 +38,37 @@ fn at<R>(level: Level, f: impl FnOnce() -> R) -> R {
     r
 }
 
+std::thread_local! {
+    /// The panel products' choice past the L1 bound forced on this thread: one panel
+    /// at a time (`Some(true)`, as on AMD) or several (`Some(false)`); `None`: the
+    /// processor's vendor decides.
+    pub(super) static ONE_STREAM: std::cell::Cell<Option<bool>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The SIMD levels this machine runs, each with both choices of the panel products
+/// past the L1 bound (on x86-64; the choice is x86-64's alone).
+fn simd_variants() -> Vec<(Level, bool)> {
+    let choices: &[bool] = if cfg!(postag_x86) {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    simd_levels()
+        .into_iter()
+        .flat_map(|l| choices.iter().map(move |&one| (l, one)))
+        .collect()
+}
+
+/// Runs `f` at `level` on this thread, with the panel products' choice past the L1
+/// bound forced to `one_stream`.
+fn at_variant<R>((level, one_stream): (Level, bool), f: impl FnOnce() -> R) -> R {
+    ONE_STREAM.with(|c| c.set(Some(one_stream)));
+    let r = at(level, f);
+    ONE_STREAM.with(|c| c.set(None));
+    r
+}
+
 /// A matrix blob `shift` bytes into a buffer (so that it is misaligned), kept alive
 /// by the returned vector.
 fn blob(rng: &mut Rng, storage: Storage, rows: usize, cols: usize, scale: f32) -> Vec<u8> {
@@ -265,11 +296,12 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
                     "{rows}x{cols} lane 5 row {r}"
                 );
             }
-            for level in simd_levels() {
-                let got = run(level);
+            for variant in simd_variants() {
+                let level = variant.0;
+                let got = at_variant(variant, || run(level));
                 let parts = ["one input", "columns", "block", "side by side", "inputs"];
                 for (what, (g, w)) in parts.iter().zip(got.iter().zip(&want)) {
-                    let what = format!("{level:?} panels {what} {rows}x{cols}, {b} inputs");
+                    let what = format!("{variant:?} panels {what} {rows}x{cols}, {b} inputs");
                     if level == Level::Sse2 {
                         assert_eq!(g, w, "{what}");
                     }
@@ -314,16 +346,16 @@ fn panel_kernel_matches_scalar_at_every_level() {
                 .collect();
             let what = format!("{panels} panels x {cols} columns");
             close(&want, &exact, mag, &format!("scalar {what}"));
-            for level in simd_levels() {
-                let got = at(level, || {
+            for variant in simd_variants() {
+                let got = at_variant(variant, || {
                     let mut out = vec![f32::NAN; panels * P];
                     assert!(super::gemv_panels(&packed, cols, &z, &mut out));
                     out
                 });
-                if level == Level::Sse2 {
-                    assert_eq!(got, want, "{level:?} {what}");
+                if variant.0 == Level::Sse2 {
+                    assert_eq!(got, want, "{variant:?} {what}");
                 }
-                close(&got, &want, mag, &format!("{level:?} {what}"));
+                close(&got, &want, mag, &format!("{variant:?} {what}"));
                 checked += 1;
             }
             // Shapes that disagree: declined, nothing written.
