@@ -712,9 +712,11 @@ unsafe fn panel_gemv_tile<V: Vector, const T: usize, const VPP: usize>(
 /// The panel layout's [`crate::tensor::Matrix::project_block`] (with a `bias`) and
 /// [`crate::tensor::Matrix::gemm_add`] (without): `out[t * rows + r] = bias[r] + sum_k w(r,
 /// k) xs[t * cols + k]`, or `out[t * rows + r] += sum_k ...`, for `b` inputs over a matrix
-/// in the panel layout, in tiles of `PT8` panels times 8 inputs, `PT4` panels times 4
-/// inputs and `PT2` panels times 2 inputs (none where 0), then `PT1` panels times 1 input
-/// (a single panel where 0). Each sum starts at zero and takes its products in column order
+/// in the panel layout, in tiles of `PT8` panels times 8 inputs (then the last 5 to 7
+/// inputs in one tile of `PT8` panels), `PT4` panels times 4 inputs (then 3 left in one
+/// tile) and `PT2` panels times 2 inputs (none where 0), then `PT1` panels times 1 input
+/// (a single panel where 0): each tile reads every weight once, so the inputs of a block
+/// take as few passes over the weights as the tiles allow. Each sum starts at zero and takes its products in column order
 /// (fused where the level has FMA), then lands on the bias or the output, as the reference
 /// does: an input's results do not depend on the tile it is in. With `PAIRS` (used without
 /// a bias) each row keeps two sums, of the even and of the odd columns, added before they
@@ -751,11 +753,26 @@ pub(super) unsafe fn panel_project<
                 panel_project_inputs::<V, PAIRS, VPP, PT8, 8>(w, xs, t, bias, out);
                 t += 8;
             }
+            // The last 5 to 7 inputs in one pass over the weights, in a tile with fewer
+            // sums than the 8 inputs' one.
+            match b - t {
+                7 => panel_project_inputs::<V, PAIRS, VPP, PT8, 7>(w, xs, t, bias, out),
+                6 => panel_project_inputs::<V, PAIRS, VPP, PT8, 6>(w, xs, t, bias, out),
+                5 => panel_project_inputs::<V, PAIRS, VPP, PT8, 5>(w, xs, t, bias, out),
+                _ => {}
+            }
+            if b - t > 4 {
+                t = b;
+            }
         }
         if PT4 > 0 {
             while t + 4 <= b {
                 panel_project_inputs::<V, PAIRS, VPP, PT4, 4>(w, xs, t, bias, out);
                 t += 4;
+            }
+            if b - t == 3 {
+                panel_project_inputs::<V, PAIRS, VPP, PT4, 3>(w, xs, t, bias, out);
+                t = b;
             }
         }
         if PT2 > 0 {
