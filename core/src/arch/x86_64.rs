@@ -831,7 +831,8 @@ fn one_panel_at_a_time(cols: usize, rows: usize) -> bool {
 /// against 4.5 four at a time, and batch-1 tagging of the base model about 10% faster;
 /// an Intel Ice Lake the opposite: 128 -> 128 in 6.5 us one at a time against 4.9 four
 /// at a time, 164 -> 128 7.3 against 5.5, batch-1 tagging 5% slower (4% at `avx2`).
-/// The vendor is read once (CPUID) and kept.
+/// The vendor is read once (CPUID) and kept; in an SGX enclave, which may not run
+/// CPUID, it counts as another vendor's.
 fn one_stream_from_l2() -> bool {
     use core::sync::atomic::{AtomicU8, Ordering};
     /// 0 until read, then 1 for AMD, 2 for another vendor.
@@ -844,9 +845,12 @@ fn one_stream_from_l2() -> bool {
         1 => true,
         2 => false,
         _ => {
+            #[cfg(not(target_env = "sgx"))]
             let amd = raw_cpuid::CpuId::new()
                 .get_vendor_info()
                 .is_some_and(|v| v.as_str() == "AuthenticAMD");
+            #[cfg(target_env = "sgx")]
+            let amd = false;
             // Racing threads store the same value.
             AMD.store(if amd { 1 } else { 2 }, Ordering::Relaxed);
             amd
@@ -1197,8 +1201,10 @@ pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut 
             // Fewer than two vectors per gate, one of them padded: AVX2's narrower ones
             // give the activations' long chains more independent work. 16 units are one
             // whole vector per gate, the shortest chain. (Packed steps on a Zen 5, whose
-            // 512-bit units are full width: 24 -> 24, 175 ns on AVX2 against 215 on
-            // 16 lanes; 16 -> 16, 106 against 89.)
+            // 512-bit units are full width, with the gates activated in passes before the
+            // update: 24 -> 24, 175 ns on AVX2 against 215 on 16 lanes; 16 -> 16, 106
+            // against 89. On an Ice Lake with the update in one pass: 16 -> 16, 184 ns on
+            // AVX2 against 175 on 16 lanes.)
             lstm_cell_avx2(gates, c, h)
         } else {
             cell::lstm_cell::<Avx512>(gates, c, h)
