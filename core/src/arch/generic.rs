@@ -719,10 +719,10 @@ unsafe fn panel_gemv_tile<V: Vector, const T: usize, const VPP: usize>(
 /// take as few passes over the weights as the tiles allow. Each sum starts at zero and
 /// takes its products in column order (fused where the level has FMA), then lands on the
 /// bias or the output, as the reference does: an input's results do not depend on the
-/// tile it is in. With `PAIRS` (used without
-/// a bias) each row keeps two sums, of the even and of the odd columns, added before they
-/// land, as [`crate::kernels::panel_gemv`] defines them. Each weight column serves every
-/// input of the tile, each input value every row of the panel column: a register-tiled GEMM
+/// tile it is in. With `PAIRS` (used without a bias) each row keeps two sums, of the
+/// even and of the odd columns, added before they land, as
+/// [`crate::kernels::panel_gemv`] defines them. Each weight column serves every input
+/// of the tile, each input value every row of the panel column: a register-tiled GEMM
 /// without horizontal sums.
 ///
 /// # Safety
