@@ -285,6 +285,7 @@ pub(super) unsafe fn lstm_cell<V: CellMath>(gates: &mut [f32], c: &mut [f32], h:
         cell_from::<V>(gates, c, h, k)
     };
     let n = hidden - k;
+    const { assert!(V::LANES <= MAX_LANES) };
     if n > 0 {
         // The last units as one vector padded with zeros (each lane alone).
         let mut pad = [[0.0f32; MAX_LANES]; 6];
