@@ -634,7 +634,8 @@ fn probe_values<const R: usize, const T: usize>(
 
 /// The int8 counterpart of [`fma_probe`]: the rate of the level's int8 x i16 tile of
 /// the block projection (2 rows x 4 inputs; at the scalar level its dot product), over
-/// rows and inputs of [`PROBE_COLS`] columns in the first-level cache, `rounds` times.
+/// rows and inputs of [`PROBE_COLS`] columns in the first-level cache (at the vector
+/// levels each at the start of a cache line), `rounds` times.
 /// Returns the sum of the tile's accumulated dot products (exact for `rounds` up to
 /// 2^16 and `|seed|` up to 100) and the integer operations done (2 per multiply-add).
 #[doc(hidden)]
