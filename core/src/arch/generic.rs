@@ -756,15 +756,21 @@ pub(super) unsafe fn panel_project<
             }
             // The last 5 to 7 inputs in one pass over the weights, in a tile with fewer
             // sums than the 8 inputs' one.
-            match b - t {
-                7 => panel_project_inputs::<V, PAIRS, VPP, PT8, 7>(w, xs, t, bias, out),
-                6 => panel_project_inputs::<V, PAIRS, VPP, PT8, 6>(w, xs, t, bias, out),
-                5 => panel_project_inputs::<V, PAIRS, VPP, PT8, 5>(w, xs, t, bias, out),
-                _ => {}
-            }
-            if b - t > 4 {
-                t = b;
-            }
+            t = match b - t {
+                7 => {
+                    panel_project_inputs::<V, PAIRS, VPP, PT8, 7>(w, xs, t, bias, out);
+                    b
+                }
+                6 => {
+                    panel_project_inputs::<V, PAIRS, VPP, PT8, 6>(w, xs, t, bias, out);
+                    b
+                }
+                5 => {
+                    panel_project_inputs::<V, PAIRS, VPP, PT8, 5>(w, xs, t, bias, out);
+                    b
+                }
+                _ => t,
+            };
         }
         if PT4 > 0 {
             while t + 4 <= b {
