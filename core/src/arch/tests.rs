@@ -925,8 +925,8 @@ fn strided_rows_of(cols: usize, stride: usize) {
     assert!(!at(Level::Scalar, || super::gemv(&w, &x, &mut [0.0; 11])));
 }
 
-/// Below `WIDE_COLS` columns (and units, 16 excepted) the `avx512` level runs the AVX2
-/// code: the `avx2` level's results, bit for bit.
+/// Below `WIDE_COLS` columns (and units, 16 excepted on AMD processors) the `avx512`
+/// level runs the AVX2 code: the `avx2` level's results, bit for bit.
 #[test]
 #[cfg(target_arch = "x86_64")]
 fn avx512_runs_narrow_rows_as_avx2() {

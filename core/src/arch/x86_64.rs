@@ -831,16 +831,20 @@ fn one_panel_at_a_time(cols: usize, rows: usize) -> bool {
 /// against 4.5 four at a time, and batch-1 tagging of the base model about 10% faster;
 /// an Intel Ice Lake the opposite: 128 -> 128 in 6.5 us one at a time against 4.9 four
 /// at a time, 164 -> 128 7.3 against 5.5, batch-1 tagging 5% slower (4% at `avx2`).
-/// The vendor is read once (CPUID) and kept; in an SGX enclave, which may not run
-/// CPUID, it counts as another vendor's.
 fn one_stream_from_l2() -> bool {
-    use core::sync::atomic::{AtomicU8, Ordering};
-    /// 0 until read, then 1 for AMD, 2 for another vendor.
-    static AMD: AtomicU8 = AtomicU8::new(0);
     #[cfg(all(test, feature = "std"))]
     if let Some(forced) = super::tests::ONE_STREAM.with(core::cell::Cell::get) {
         return forced;
     }
+    amd()
+}
+
+/// Whether this is an AMD processor: the vendor is read once (CPUID) and kept; in an
+/// SGX enclave, which may not run CPUID, it counts as another vendor's.
+fn amd() -> bool {
+    use core::sync::atomic::{AtomicU8, Ordering};
+    /// 0 until read, then 1 for AMD, 2 for another vendor.
+    static AMD: AtomicU8 = AtomicU8::new(0);
     match AMD.load(Ordering::Relaxed) {
         1 => true,
         2 => false,
@@ -1188,7 +1192,7 @@ pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f
 }
 
 /// [`crate::kernels::lstm_cell`] 16 lanes at a time ([`cell::lstm_cell`]; 8 for fewer
-/// than [`WIDE_COLS`] units other than 16): identical results.
+/// than [`WIDE_COLS`] units, on AMD processors 16 units excepted): identical results.
 ///
 /// # Safety
 ///
@@ -1197,14 +1201,16 @@ pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f
 pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
     unsafe {
-        if c.len() < WIDE_COLS && !c.len().is_multiple_of(16) {
+        if c.len() < WIDE_COLS && (!c.len().is_multiple_of(16) || !amd()) {
             // Fewer than two vectors per gate, one of them padded: AVX2's narrower ones
             // give the activations' long chains more independent work. 16 units are one
-            // whole vector per gate, the shortest chain. (Packed steps on a Zen 5, whose
-            // 512-bit units are full width, with the gates activated in passes before the
-            // update: 24 -> 24, 175 ns on AVX2 against 215 on 16 lanes; 16 -> 16, 106
-            // against 89. On an Ice Lake with the update in one pass: 16 -> 16, 184 ns on
-            // AVX2 against 175 on 16 lanes.)
+            // whole vector per gate, the shortest chain, which a Zen 5 (full-width
+            // 512-bit units) runs faster on 16 lanes: packed steps with the gates
+            // activated in passes before the update, 24 -> 24 175 ns on AVX2 against 215
+            // on 16 lanes, 16 -> 16 106 against 89. An Intel Ice Lake runs 16 units
+            // faster on AVX2 (16 -> 16, medians of 12 alternated runs of the bench): f32
+            // `Cell::step` 267 ns against 356, int8 298 against 406, int8 packed 198
+            // against 241; f32 packed 190 against 214, its best passes alike (165, 161).
             lstm_cell_avx2(gates, c, h)
         } else {
             cell::lstm_cell::<Avx512>(gates, c, h)
