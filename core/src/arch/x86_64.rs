@@ -1210,7 +1210,9 @@ pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut 
             // on 16 lanes, 16 -> 16 106 against 89. An Intel Ice Lake runs 16 units
             // faster on AVX2 (16 -> 16, medians of 12 alternated runs of the bench): f32
             // `Cell::step` 267 ns against 356, int8 298 against 406, int8 packed 198
-            // against 241; f32 packed 190 against 214, its best passes alike (165, 161).
+            // against 241. Only f32 packed steps (512-bit panel products) are undecided:
+            // 190 against 214 there, best passes 165 and 161; a harness's best of 10
+            // passes (10 rounds) 180 against 170.
             lstm_cell_avx2(gates, c, h)
         } else {
             cell::lstm_cell::<Avx512>(gates, c, h)
