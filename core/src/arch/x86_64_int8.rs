@@ -12,8 +12,9 @@ use crate::kernels::ROUND_SHIFTER;
 /// `acc + (pairwise products of a and b)`: `vpdpwssd` on 512 bits, written as the
 /// instruction itself. From the intrinsic, LLVM's generic x86-64 tuning splits the
 /// instruction into `vpmaddwd` + `vpaddd` where it judges the accumulator chain
-/// critical, two µops for one, which halved the int8 tiles' rate (an Intel Xeon Ice
-/// Lake runs `vpdpwssd` zmm as often per cycle as an f32 FMA).
+/// critical, two µops for one: on an Intel Xeon (Ice Lake), which issues `vpdpwssd`
+/// zmm as often per cycle as an f32 FMA, the 512 x 164 int8 GEMV ran at 43.5 GMAC/s
+/// split and at 49.5 as one instruction.
 ///
 /// # Safety
 ///
