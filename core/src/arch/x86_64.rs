@@ -841,25 +841,35 @@ fn one_stream_from_l2() -> bool {
 
 /// Whether this is an AMD processor: the vendor is read once (CPUID) and kept; in an
 /// SGX enclave, which may not run CPUID, it counts as another vendor's.
+#[inline]
 fn amd() -> bool {
-    use core::sync::atomic::{AtomicU8, Ordering};
-    /// 0 until read, then 1 for AMD, 2 for another vendor.
-    static AMD: AtomicU8 = AtomicU8::new(0);
-    match AMD.load(Ordering::Relaxed) {
+    match AMD.load(core::sync::atomic::Ordering::Relaxed) {
         1 => true,
         2 => false,
-        _ => {
-            #[cfg(not(target_env = "sgx"))]
-            let amd = raw_cpuid::CpuId::new()
-                .get_vendor_info()
-                .is_some_and(|v| v.as_str() == "AuthenticAMD");
-            #[cfg(target_env = "sgx")]
-            let amd = false;
-            // Racing threads store the same value.
-            AMD.store(if amd { 1 } else { 2 }, Ordering::Relaxed);
-            amd
-        }
+        _ => read_vendor(),
     }
+}
+
+/// [`amd`]'s answer: 0 until read, then 1 for AMD, 2 for another vendor.
+static AMD: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// The vendor read once, kept in [`AMD`]: out of line, so that [`amd`] (asked per
+/// cell update) inlines as a load and a compare.
+#[cold]
+#[inline(never)]
+fn read_vendor() -> bool {
+    #[cfg(not(target_env = "sgx"))]
+    let amd = raw_cpuid::CpuId::new()
+        .get_vendor_info()
+        .is_some_and(|v| v.as_str() == "AuthenticAMD");
+    #[cfg(target_env = "sgx")]
+    let amd = false;
+    // Racing threads store the same value.
+    AMD.store(
+        if amd { 1 } else { 2 },
+        core::sync::atomic::Ordering::Relaxed,
+    );
+    amd
 }
 
 /// # Safety
