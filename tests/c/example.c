@@ -7,7 +7,15 @@
 
 #define MAX_WORDS 64
 
-static uint8_t blob[8 << 20];       /* the model's bytes: they must outlive the model */
+/* The model's bytes: they must outlive the model. Any address works; at a multiple of
+   64 the weights of an f32 model's panels each start a cache line, which is faster. */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+static _Alignas(64) uint8_t blob[8 << 20];
+#elif defined(__GNUC__)
+static uint8_t blob[8 << 20] __attribute__((aligned(64)));
+#else
+static uint8_t blob[8 << 20];
+#endif
 static postag_model model;          /* a few KB, owned by the caller */
 static uint8_t scratch[256 << 10];  /* working memory: see postag_scratch_size */
 
@@ -23,6 +31,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     blob_len = fread(blob, 1, sizeof blob, f);
+    if (ferror(f) || fgetc(f) != EOF) {
+        fprintf(stderr, "%s: %s\n", argv[1], ferror(f) ? "read error" : "larger than 8 MiB");
+        fclose(f);
+        return 1;
+    }
     fclose(f);
 
     /* Validates the blob once; the model then reads the weights where they lie. */
