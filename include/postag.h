@@ -77,11 +77,11 @@
 #define POSTAG_VERSION_PATCH 0
 
 /**
- * The newest model blob format version this library reads: it reads versions 1 and 2
- * (version 2 adds the panel layout of f32 weights); built for a bare-metal target
- * (Cortex-M), version 1 only.
+ * The newest model blob format version this library reads: it reads versions 1 to 3
+ * (version 2 adds the panel layout of f32 weights, version 3 that of int8 weights);
+ * built for a bare-metal target (Cortex-M), version 1 only.
  */
-#define POSTAG_FORMAT_VERSION 2
+#define POSTAG_FORMAT_VERSION 3
 
 #if defined(POSTAG_POINTER_64)
 /**
@@ -559,11 +559,11 @@ const char *postag_simd_level(void);
  * does not carry the segmenter's code.
  *
  * The blob is not copied: keep it where it is (flash, a static array, a mapped file),
- * unchanged, for as long as `*out` is used. It needs no particular alignment; an f32
- * blob with panels (format version 2) written by this version's builder tags faster at
+ * unchanged, for as long as `*out` is used. It needs no particular alignment; a blob
+ * with panels (format version 2 or 3) written by this version's builder tags faster at
  * a 64-byte-aligned address (e.g. `aligned_alloc(64, ...)`, `_Alignas(64)`), where each
- * panel column is one cache line, read by whole-line vector loads (same results at any
- * address).
+ * panel column (int8: each pair of columns) lies within one cache line, read by vector
+ * loads that do not straddle lines (same results at any address).
  *
  * Errors: `POSTAG_STATUS_BAD_MAGIC`, `POSTAG_STATUS_UNSUPPORTED_VERSION` (a blob of a
  * newer or older format), `POSTAG_STATUS_TRUNCATED`, `POSTAG_STATUS_CHECKSUM_MISMATCH`,

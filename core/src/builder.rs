@@ -7,7 +7,8 @@ use core::fmt;
 
 use crate::format::{
     payload_start, Config, DType, Header, LstmPart, Net, Role, TensorEntry, TensorTable,
-    FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION, PANELS_ALIGN, PANEL_ROWS, PREAMBLE_LEN,
+    I8_PANELS_VERSION, MAGIC, MIN_FORMAT_VERSION, PANELS_ALIGN, PANELS_VERSION, PANEL_ROWS,
+    PREAMBLE_LEN,
 };
 use crate::tensor::Storage;
 use crate::vocab::normalized;
@@ -125,6 +126,7 @@ pub struct BlobBuilder {
     config: Config,
     tensors: Vec<(Role, DType, u32, u32, Vec<u8>)>,
     panels: bool,
+    int8_panels: bool,
 }
 
 impl BlobBuilder {
@@ -135,6 +137,7 @@ impl BlobBuilder {
             tensors: Vec::new(),
             // Where the build reads panels (not bare metal, which reads version 1).
             panels: crate::format::READ_VERSION >= crate::format::PANELS_VERSION,
+            int8_panels: false,
         }
     }
 
@@ -145,6 +148,16 @@ impl BlobBuilder {
     /// read).
     pub fn panels(&mut self, on: bool) -> &mut Self {
         self.panels = on;
+        self
+    }
+
+    /// Whether [`BlobBuilder::lstm_stack`] stores the int8 `W_ih` and `W_hh` of the word
+    /// LSTM in the int8 panel layout ([`DType::I8Panels`], format version 3: faster
+    /// products at the `avx512` and `avx2` levels, the same results), or row by row
+    /// (`false`, the default: a blob that older versions of the library, and bare-metal
+    /// builds, read). Only the word LSTM's matrices take it; readers refuse it elsewhere.
+    pub fn int8_panels(&mut self, on: bool) -> &mut Self {
+        self.int8_panels = on && crate::format::READ_VERSION >= crate::format::I8_PANELS_VERSION;
         self
     }
 
@@ -199,11 +212,7 @@ impl BlobBuilder {
         cols: usize,
         data: &[f32],
     ) -> Result<(), BuildError> {
-        if rows.checked_mul(cols) != Some(data.len()) {
-            return Err(BuildError::WrongLength(role));
-        }
-        // Checked row by row, so that the error names the element's row and column.
-        check_finite(role, cols, data)?;
+        check_weights(role, rows, cols, data)?;
         let mut panels = alloc::vec![0.0f32; rows.div_ceil(PANEL_ROWS) * PANEL_ROWS * cols];
         for (r, row) in data.chunks_exact(cols.max(1)).enumerate().take(rows) {
             for (c, &v) in row.iter().enumerate() {
@@ -211,6 +220,22 @@ impl BlobBuilder {
             }
         }
         self.push(role, DType::F32Panels, rows, cols, f32_bytes(&panels))
+    }
+
+    /// A (rows, cols) weight matrix given row by row, quantized to int8 per row as
+    /// [`BlobBuilder::weights`] does and stored in the int8 panel layout
+    /// ([`DType::I8Panels`]).
+    pub fn weights_in_i8_panels(
+        &mut self,
+        role: Role,
+        rows: usize,
+        cols: usize,
+        data: &[f32],
+    ) -> Result<(), BuildError> {
+        check_weights(role, rows, cols, data)?;
+        let q = quantized(rows, cols, data);
+        let bytes = i8_rows_to_panels(&q, rows, cols).ok_or(BuildError::WrongLength(role))?;
+        self.push(role, DType::I8Panels, rows, cols, bytes)
     }
 
     /// A (rows, cols) weight matrix, stored as f32 or quantized to int8 per row.
@@ -222,23 +247,12 @@ impl BlobBuilder {
         data: &[f32],
         storage: Storage,
     ) -> Result<(), BuildError> {
-        if rows.checked_mul(cols) != Some(data.len()) {
-            return Err(BuildError::WrongLength(role));
-        }
-        // Checked before quantizing, which would turn a NaN into an ordinary int8 value.
-        check_finite(role, cols, data)?;
-        match storage {
-            Storage::F32 => self.push(role, storage.into(), rows, cols, f32_bytes(data)),
-            Storage::I8 => {
-                let mut q = Vec::with_capacity(data.len() + 4 * rows);
-                let mut scales = Vec::with_capacity(rows);
-                for row in data.chunks(cols.max(1)).take(rows) {
-                    scales.push(quantize_row(row, &mut q));
-                }
-                q.extend(f32_bytes(&scales));
-                self.push(role, storage.into(), rows, cols, q)
-            }
-        }
+        check_weights(role, rows, cols, data)?;
+        let bytes = match storage {
+            Storage::F32 => f32_bytes(data),
+            Storage::I8 => quantized(rows, cols, data),
+        };
+        self.push(role, storage.into(), rows, cols, bytes)
     }
 
     /// Every tensor of the `net` LSTM stack the config describes (none for `Net::Char`
@@ -286,6 +300,8 @@ impl BlobBuilder {
                     let data = tensor(role, 4 * h, cols)?;
                     if storage == Storage::F32 && self.panels {
                         self.weights_in_panels(role, 4 * h, cols, &data)?;
+                    } else if storage == Storage::I8 && self.int8_panels && net == Net::Word {
+                        self.weights_in_i8_panels(role, 4 * h, cols, &data)?;
                     } else {
                         self.weights(role, 4 * h, cols, &data, storage)?;
                     }
@@ -438,8 +454,11 @@ impl BlobBuilder {
         let mut blob = Vec::with_capacity(start + payload.len() + 4);
         blob.extend_from_slice(&MAGIC);
         // The lowest version that describes the blob: older readers read it.
-        let version = if self.tensors.iter().any(|t| t.1 == DType::F32Panels) {
-            FORMAT_VERSION
+        let has = |dtype| self.tensors.iter().any(|t| t.1 == dtype);
+        let version = if has(DType::I8Panels) {
+            I8_PANELS_VERSION
+        } else if has(DType::F32Panels) {
+            PANELS_VERSION
         } else {
             MIN_FORMAT_VERSION
         };
@@ -465,7 +484,7 @@ impl BlobBuilder {
         let mut offsets = Vec::with_capacity(self.tensors.len());
         for (role, dtype, _, _, bytes) in &self.tensors {
             let mut at = end.next_multiple_of(TENSOR_ALIGN);
-            if *dtype == DType::F32Panels {
+            if matches!(dtype, DType::F32Panels | DType::I8Panels) {
                 at = (residue + at).next_multiple_of(PANELS_ALIGN) - residue;
             }
             offsets.push(u32::try_from(at).map_err(|_| BuildError::WrongLength(*role))?);
@@ -527,4 +546,95 @@ fn string_table<'s>(strings: impl Iterator<Item = &'s [u8]>) -> (Vec<u8>, Vec<u3
         offsets.push(bytes.len() as u32);
     }
     (bytes, offsets)
+}
+
+/// An int8 tensor's bytes (`rows * cols` bytes of `q`, then the row scales: the `I8`
+/// layout) in the int8 panel layout ([`DType::I8Panels`]); `None` if the length is
+/// wrong or the shape too large.
+fn i8_rows_to_panels(bytes: &[u8], rows: usize, cols: usize) -> Option<Vec<u8>> {
+    let n = DType::I8Panels.byte_len(u32::try_from(rows).ok()?, u32::try_from(cols).ok()?)?;
+    if rows.checked_mul(cols)?.checked_add(4 * rows)? != bytes.len() {
+        return None;
+    }
+    let mut out = alloc::vec![0u8; n - 4 * rows];
+    for (i, &q) in bytes[..rows * cols].iter().enumerate() {
+        out[crate::kernels::panel_index_i8(i / cols, i % cols, cols)] = q;
+    }
+    out.extend_from_slice(&bytes[rows * cols..]);
+    Some(out)
+}
+
+/// [`i8_rows_to_panels`] inverted: an int8 tensor in the int8 panel layout in rows.
+fn i8_panels_to_rows(bytes: &[u8], rows: usize, cols: usize) -> Option<Vec<u8>> {
+    let n = DType::I8Panels.byte_len(u32::try_from(rows).ok()?, u32::try_from(cols).ok()?)?;
+    if n != bytes.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(rows * cols + 4 * rows);
+    for r in 0..rows {
+        for c in 0..cols {
+            out.push(bytes[crate::kernels::panel_index_i8(r, c, cols)]);
+        }
+    }
+    out.extend_from_slice(&bytes[n - 4 * rows..]);
+    Some(out)
+}
+
+/// `blob` with the int8 `W_ih` and `W_hh` of its word LSTM in the int8 panel layout
+/// (`panels`, format version 3) or in rows, every other tensor (the segmenter's too) as
+/// it is: the same weights and results, bit for bit. Converting back gives the bytes
+/// the builder writes for the other layout. Errors: a blob that does not load.
+pub fn relayout_int8(blob: &[u8], panels: bool) -> Result<Vec<u8>, BuildError> {
+    Model::from_bytes(blob).map_err(BuildError::Invalid)?;
+    let raw = crate::format::split(blob).map_err(BuildError::Invalid)?;
+    let mut b = BlobBuilder::new(raw.header.config);
+    for e in raw.header.tensors.iter() {
+        let e = e.map_err(BuildError::Invalid)?;
+        let bytes = crate::format::tensor_bytes(&e, raw.payload)
+            .ok_or(BuildError::Invalid(Error::InvalidModel))?;
+        let (rows, cols) = (e.rows as usize, e.cols as usize);
+        let word = matches!(
+            e.role,
+            Role::Lstm {
+                net: Net::Word,
+                part: LstmPart::InputWeights | LstmPart::HiddenWeights,
+                ..
+            }
+        );
+        let converted = match (e.dtype, panels) {
+            (DType::I8, true) if word => {
+                Some((DType::I8Panels, i8_rows_to_panels(bytes, rows, cols)))
+            }
+            (DType::I8Panels, false) => Some((DType::I8, i8_panels_to_rows(bytes, rows, cols))),
+            _ => None,
+        };
+        match converted {
+            Some((dtype, Some(bytes))) => b.stored(e.role, dtype, rows, cols, bytes)?,
+            Some((_, None)) => return Err(BuildError::WrongLength(e.role)),
+            None => b.stored(e.role, e.dtype, rows, cols, bytes.to_vec())?,
+        }
+    }
+    b.finish()
+}
+
+/// Refuses weights of the wrong length for (rows, cols), and (row by row, so that the
+/// error names the element's row and column) a value that is not storable, before any
+/// quantization would turn a NaN into an ordinary int8 value.
+fn check_weights(role: Role, rows: usize, cols: usize, data: &[f32]) -> Result<(), BuildError> {
+    if rows.checked_mul(cols) != Some(data.len()) {
+        return Err(BuildError::WrongLength(role));
+    }
+    check_finite(role, cols, data)
+}
+
+/// Row-major weights quantized to int8 row by row ([`quantize_row`]): the `I8` layout,
+/// `rows * cols` bytes of `q` then the row scales.
+fn quantized(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
+    let mut q = Vec::with_capacity(data.len() + 4 * rows);
+    let mut scales = Vec::with_capacity(rows);
+    for row in data.chunks(cols.max(1)).take(rows) {
+        scales.push(quantize_row(row, &mut q));
+    }
+    q.extend(f32_bytes(&scales));
+    q
 }

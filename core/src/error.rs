@@ -13,8 +13,8 @@ pub enum Error {
     /// The bytes do not start with the postag magic: this is not a model blob.
     BadMagic,
     /// The blob's format version is not one this library reads (versions
-    /// [`crate::format::MIN_FORMAT_VERSION`] to [`crate::format::READ_VERSION`]: 1 and
-    /// 2, on bare-metal targets 1).
+    /// [`crate::format::MIN_FORMAT_VERSION`] to [`crate::format::READ_VERSION`]: 1 to
+    /// 3, on bare-metal targets 1).
     UnsupportedVersion {
         /// The version the blob declares.
         found: u16,

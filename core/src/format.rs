@@ -1,12 +1,13 @@
-//! The weight-blob format, versions 1 and 2 (byte-level specification in
+//! The weight-blob format, versions 1 to 3 (byte-level specification in
 //! `docs/FORMAT.md`). Version 2 adds the panel layout of f32 weights
-//! ([`DType::F32Panels`]); a blob declares the lowest version that describes it, so a
-//! blob without panels is a version 1 blob, byte for byte.
+//! ([`DType::F32Panels`]), version 3 that of int8 weights ([`DType::I8Panels`]); a blob
+//! declares the lowest version that describes it, so a blob without panels is a
+//! version 1 blob, byte for byte.
 //!
 //! ```text
 //! offset      size  field
 //! 0           6     magic "POSTAG"
-//! 6           2     format version, u16 little-endian (1 or 2)
+//! 6           2     format version, u16 little-endian (1, 2 or 3)
 //! 8           4     header length N, u32 little-endian
 //! 12          N     header: postcard encoding of `Header`
 //! 12+N        pad   zero bytes up to the next multiple of 16 (payload start P)
@@ -25,9 +26,10 @@ use crate::Error;
 
 /// First six bytes of every blob.
 pub const MAGIC: [u8; 6] = *b"POSTAG";
-/// The newest format version this library writes and reads: 2, whose tensors may use
-/// the panel layout ([`DType::F32Panels`]).
-pub const FORMAT_VERSION: u16 = 2;
+/// The newest format version this library writes and reads: 3, whose tensors may use
+/// the panel layouts of f32 weights ([`DType::F32Panels`], from version 2) and of int8
+/// weights ([`DType::I8Panels`]).
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this library reads: 1, the same format without the
 /// panel layout. The builder writes it for every blob that has no panels.
 pub const MIN_FORMAT_VERSION: u16 = 1;
@@ -42,6 +44,8 @@ pub const READ_VERSION: u16 = if cfg!(target_os = "none") {
 };
 /// The format version that introduced [`DType::F32Panels`].
 pub const PANELS_VERSION: u16 = 2;
+/// The format version that introduced [`DType::I8Panels`].
+pub const I8_PANELS_VERSION: u16 = 3;
 /// Rows per panel of the panel layout ([`DType::F32Panels`]).
 pub const PANEL_ROWS: usize = 16;
 /// The reference writer places each tensor in panels ([`DType::F32Panels`]) at a
@@ -391,11 +395,20 @@ pub enum DType {
     /// ceil(rows / 16) * 16 * cols * 4 bytes. The layout of the vector kernels, which
     /// multiply a whole column of a panel by one input value.
     F32Panels,
+    /// Signed bytes with one f32 scale per row, in row panels (format version 3): the
+    /// rows in groups of [`PANEL_ROWS`] (16), the last group padded with zero rows, the
+    /// columns in pairs (an odd last column paired with a zero column); each group stores
+    /// its pairs one after another, 32 bytes each: the 16 rows' two bytes, row by row.
+    /// `q(r, c)` is byte `((r / 16) * ceil(cols / 2) + c / 2) * 32 + 2 * (r % 16) + c % 2`;
+    /// ceil(rows / 16) * 16 * 2 * ceil(cols / 2) bytes of `q`, then rows little-endian
+    /// f32 scales; element = q * scale of its row. The layout of the int8 vector
+    /// kernels, which multiply a pair of columns of a whole panel by one pair of inputs.
+    I8Panels,
 }
 
 impl DType {
     /// Bytes taken by a (rows, cols) tensor of this type; `None` on overflow (or for
-    /// [`DType::F32Panels`] in a build that reads version 1 only, [`READ_VERSION`]).
+    /// the panel layouts in a build that reads version 1 only, [`READ_VERSION`]).
     pub fn byte_len(self, rows: u32, cols: u32) -> Option<usize> {
         let (rows, cols) = (rows as usize, cols as usize);
         let n = rows.checked_mul(cols)?;
@@ -410,6 +423,12 @@ impl DType {
                 .checked_mul(PANEL_ROWS)?
                 .checked_mul(cols)?
                 .checked_mul(4),
+            DType::I8Panels if READ_VERSION < I8_PANELS_VERSION => None,
+            DType::I8Panels => rows
+                .div_ceil(PANEL_ROWS)
+                .checked_mul(PANEL_ROWS)?
+                .checked_mul(cols.div_ceil(2).checked_mul(2)?)?
+                .checked_add(rows.checked_mul(4)?),
         }
     }
 }
@@ -427,6 +446,14 @@ pub struct TensorEntry {
     pub cols: u32,
     /// Byte offset of its data from the payload start.
     pub offset: u32,
+}
+
+/// The bytes of `entry`'s tensor in `payload` (a blob's, [`RawBlob::payload`]); `None`
+/// if they do not fit.
+pub fn tensor_bytes<'a>(entry: &TensorEntry, payload: &'a [u8]) -> Option<&'a [u8]> {
+    let len = entry.dtype.byte_len(entry.rows, entry.cols)?;
+    let start = entry.offset as usize;
+    payload.get(start..start.checked_add(len)?)
 }
 
 /// The header: the model's configuration and its tensor table.

@@ -216,6 +216,39 @@ pub fn panel_index(r: usize, c: usize, cols: usize) -> usize {
     (r / PANEL_ROWS) * PANEL_ROWS * cols + c * PANEL_ROWS + r % PANEL_ROWS
 }
 
+/// Index of `q(r, c)` of an int8 matrix of `cols` columns in the int8 panel layout
+/// ([`crate::format::DType::I8Panels`]): panels of 16 rows, pairs of columns inside a
+/// panel, 32 bytes per pair (row by row, two bytes each).
+#[inline]
+pub fn panel_index_i8(r: usize, c: usize, cols: usize) -> usize {
+    ((r / PANEL_ROWS) * cols.div_ceil(2) + c / 2) * 2 * PANEL_ROWS + 2 * (r % PANEL_ROWS) + c % 2
+}
+
+/// The (row, column) of byte `i` of an int8 matrix of `cols` columns (`cols > 0`) in
+/// the int8 panel layout: [`panel_index_i8`] inverted (rows and the column past the
+/// matrix's are its padding).
+#[inline]
+pub fn panel_position_i8(i: usize, cols: usize) -> (usize, usize) {
+    let pair_bytes = 2 * PANEL_ROWS;
+    let (panel, within) = (
+        i / (pair_bytes * cols.div_ceil(2)),
+        i % (pair_bytes * cols.div_ceil(2)),
+    );
+    let (pair, byte) = (within / pair_bytes, within % pair_bytes);
+    (panel * PANEL_ROWS + byte / 2, 2 * pair + byte % 2)
+}
+
+/// `sum_k q(r, col0 + k) * xq[k]` in exact integer arithmetic for the int8 matrix of
+/// `cols` columns whose bytes `q` holds in the int8 panel layout: the definition of
+/// the int8 panel kernels (an exact integer, so the same in any order; callers keep
+/// `|xq| <= 16383`).
+pub fn panel_dot_i8_i16(q: &[u8], cols: usize, r: usize, col0: usize, xq: &[i16]) -> i64 {
+    xq.iter()
+        .enumerate()
+        .map(|(k, &x)| i64::from(q[panel_index_i8(r, col0 + k, cols)] as i8) * i64::from(x))
+        .sum()
+}
+
 /// The (row, column) of element `i` of a matrix of `cols` columns (`cols > 0`) in the
 /// panel layout: [`panel_index`] inverted (rows past the matrix's are its padding).
 #[inline]
@@ -750,6 +783,47 @@ pub fn argmax(x: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The int8 panel layout's index: every byte of the layout has one position, each
+    /// element one byte (the hand-computed ones of `docs/FORMAT.md`'s formula), and the
+    /// portable dot product reads each row's elements.
+    #[test]
+    fn int8_panel_index_and_position_agree() {
+        // Row 17, column 5 of 11 columns (6 pairs): panel 1, pair 2, row 1 of the panel,
+        // second column of the pair: (1 * 6 + 2) * 32 + 2 * 1 + 1.
+        assert_eq!(panel_index_i8(17, 5, 11), 259);
+        assert_eq!(panel_position_i8(259, 11), (17, 5));
+        for (rows, cols) in [(1usize, 1usize), (5, 3), (16, 8), (17, 5), (33, 12)] {
+            let len = rows.div_ceil(PANEL_ROWS) * PANEL_ROWS * 2 * cols.div_ceil(2);
+            let mut seen = vec![false; len];
+            for r in 0..rows {
+                for c in 0..cols {
+                    let i = panel_index_i8(r, c, cols);
+                    assert!(!seen[i] && panel_position_i8(i, cols) == (r, c));
+                    seen[i] = true;
+                }
+            }
+            for (i, _) in seen.iter().enumerate().filter(|(_, s)| !**s) {
+                let (r, c) = panel_position_i8(i, cols);
+                assert!(r >= rows || c >= cols, "{rows} x {cols}: byte {i}");
+            }
+            let mut q = vec![0u8; len];
+            let x: Vec<i16> = (0..cols).map(|k| k as i16 * 7 - 20).collect();
+            for r in 0..rows {
+                for c in 0..cols {
+                    q[panel_index_i8(r, c, cols)] = (r as i8 - c as i8) as u8;
+                }
+                let want: i64 = (0..cols)
+                    .map(|c| (r as i64 - c as i64) * i64::from(x[c]))
+                    .sum();
+                assert_eq!(panel_dot_i8_i16(&q, cols, r, 0, &x), want);
+                assert_eq!(
+                    panel_dot_i8_i16(&q, cols, r, 1, &x[1..]),
+                    want - r as i64 * i64::from(x[0])
+                );
+            }
+        }
+    }
 
     /// [`panel_gemv`] and [`panel_dots`], which read a panel at a time, give each row
     /// the bits of its sums written out one row at a time ([`panel_sum`]: one chain in

@@ -208,15 +208,17 @@ pub fn word_lstm_layout(model: &Model<'_>) -> Option<Layout> {
     lstm_layout(model.lstm())
 }
 
-/// The layout of every LSTM weight matrix of the tagger (word and char LSTMs): `Some`
-/// when they agree, `None` when they differ (a blob written by hand, or by an earlier
-/// writer, which kept the char LSTM in rows: what `postag convert --layout panels`
-/// rewrites).
+/// The layout of every LSTM weight matrix of the tagger (word and char LSTMs; an int8
+/// char LSTM, which has no panel layout, aside): `Some` when they agree, `None` when
+/// they differ (a blob written by hand, or by an earlier writer, which kept an f32 char
+/// LSTM in rows: what `postag convert --layout panels` rewrites).
 pub fn tagger_lstm_layout(model: &Model<'_>) -> Option<Layout> {
     let word = lstm_layout(model.lstm())?;
     model
         .chars()
-        .is_none_or(|c| lstm_layout(&c.lstm) == Some(word))
+        .is_none_or(|c| {
+            c.lstm.cell(0, 0).w_hh.storage() == Storage::I8 || lstm_layout(&c.lstm) == Some(word)
+        })
         .then_some(word)
 }
 

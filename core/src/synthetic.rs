@@ -61,6 +61,16 @@ impl RandomModel {
     /// [`RandomModel::build`] with f32 LSTM weights in panels or (`panels` false) in
     /// rows ([`BlobBuilder::panels`]): the same weights.
     pub fn build_in(&self, panels: bool) -> Result<(Vec<u8>, Vec<String>), BuildError> {
+        self.build_layout(panels, false)
+    }
+
+    /// [`RandomModel::build_in`], with int8 word LSTM weights in the int8 panel layout
+    /// if `int8_panels` ([`BlobBuilder::int8_panels`]): the same weights.
+    pub fn build_layout(
+        &self,
+        panels: bool,
+        int8_panels: bool,
+    ) -> Result<(Vec<u8>, Vec<String>), BuildError> {
         let mut rng = Rng(self.seed | 1);
         let alphabet: Vec<char> = ALPHABET.chars().collect();
         let lstm = |hidden: usize, layers: usize, bidirectional| LstmShape {
@@ -89,7 +99,7 @@ impl RandomModel {
         };
         let storage = self.storage;
         let mut b = BlobBuilder::new(config);
-        b.panels(panels);
+        b.panels(panels).int8_panels(int8_panels);
         let mut fill =
             |n: usize, bound: f32| (0..n).map(|_| rng.uniform(bound)).collect::<Vec<f32>>();
         let rows = self.words + 1;

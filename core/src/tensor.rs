@@ -32,12 +32,13 @@ impl From<Storage> for DType {
 pub enum Layout {
     /// Row after row ([`DType::F32`], [`DType::I8`]).
     Rows,
-    /// f32 in panels of 16 rows, column by column inside a panel
-    /// ([`DType::F32Panels`]): the layout of the vector kernels.
+    /// Panels of 16 rows: f32 column by column inside a panel ([`DType::F32Panels`]),
+    /// int8 pair of columns by pair ([`DType::I8Panels`]): the layouts of the vector
+    /// kernels.
     Panels,
 }
 
-/// A (rows, cols) matrix view: row-major, or f32 in the panel layout ([`Layout`]).
+/// A (rows, cols) matrix view: row-major, or in a panel layout ([`Layout`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Matrix<'a> {
     rows: usize,
@@ -46,7 +47,8 @@ pub struct Matrix<'a> {
     // Bare-metal builds read no panels (`format::READ_VERSION`): every matrix is in rows.
     #[cfg(not(target_os = "none"))]
     layout: Layout,
-    // F32: rows*cols*4 bytes. I8: rows*cols bytes of q. Panels: ceil(rows/16)*16*cols*4.
+    // F32: rows*cols*4 bytes. I8: rows*cols bytes of q. F32 panels:
+    // ceil(rows/16)*16*cols*4. I8 panels: ceil(rows/16)*16*2*ceil(cols/2) bytes of q.
     data: &'a [u8],
     // I8: rows*4 bytes of little-endian f32 scales. F32: empty.
     scales: &'a [u8],
@@ -119,6 +121,30 @@ impl<'a> Matrix<'a> {
         })
     }
 
+    /// A view of a (rows, cols) int8 matrix in the int8 panel layout
+    /// ([`DType::I8Panels`]: `ceil(rows / 16) * 16 * 2 * ceil(cols / 2)` bytes of `q`,
+    /// then one little-endian f32 scale per row); `None` if the length is wrong (always
+    /// on bare-metal targets, whose builds read no panels).
+    pub fn i8_panels(bytes: &'a [u8], rows: usize, cols: usize) -> Option<Self> {
+        if cfg!(target_os = "none") {
+            return None;
+        }
+        let n = DType::I8Panels.byte_len(rows.try_into().ok()?, cols.try_into().ok()?)?;
+        if n != bytes.len() {
+            return None;
+        }
+        let (data, scales) = bytes.split_at(n - 4 * rows);
+        Some(Matrix {
+            rows,
+            cols,
+            storage: Storage::I8,
+            #[cfg(not(target_os = "none"))]
+            layout: Layout::Panels,
+            data,
+            scales,
+        })
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
@@ -153,9 +179,10 @@ impl<'a> Matrix<'a> {
 
     /// The element type the blob stores it as.
     pub fn dtype(&self) -> DType {
-        match self.layout() {
-            Layout::Rows => self.storage.into(),
-            Layout::Panels => DType::F32Panels,
+        match (self.layout(), self.storage) {
+            (Layout::Rows, storage) => storage.into(),
+            (Layout::Panels, Storage::F32) => DType::F32Panels,
+            (Layout::Panels, Storage::I8) => DType::I8Panels,
         }
     }
 
@@ -177,7 +204,11 @@ impl<'a> Matrix<'a> {
     /// Element (r, c) (requires `r < rows`, `c < cols`).
     pub fn get(&self, r: usize, c: usize) -> f32 {
         let (at, scale) = match (self.in_panels(), self.storage) {
-            (true, _) => (4 * kernels::panel_index(r, c, self.cols), None),
+            (true, Storage::F32) => (4 * kernels::panel_index(r, c, self.cols), None),
+            (true, Storage::I8) => (
+                kernels::panel_index_i8(r, c, self.cols),
+                Some(self.scale(r)),
+            ),
             (false, Storage::F32) => (4 * (r * self.cols + c), None),
             (false, Storage::I8) => (r * self.cols + c, Some(self.scale(r))),
         };
@@ -188,6 +219,23 @@ impl<'a> Matrix<'a> {
             }
             Some(s) => self.data[at] as i8 as f32 * s,
         }
+    }
+
+    /// An int8 matrix in the int8 panel layout as the kernels read it.
+    #[cfg(not(target_os = "none"))]
+    fn kernel_i8_panels(&self) -> arch::I8Panels<'a> {
+        arch::I8Panels {
+            data: self.data,
+            scales: self.scales,
+            rows: self.rows,
+            cols: self.cols,
+        }
+    }
+
+    /// Whether this is an int8 matrix in the int8 panel layout, in a build that reads it.
+    #[inline(always)]
+    pub(crate) fn in_i8_panels(&self) -> bool {
+        self.storage == Storage::I8 && self.in_panels()
     }
 
     /// The whole matrix as the instruction-set kernels read it (row-major matrices).
@@ -211,6 +259,15 @@ impl<'a> Matrix<'a> {
     /// `row r [col0 .. col0 + x.len()] . x`. Requires `r < rows`, `col0 + x.len() <= cols`.
     #[inline]
     pub fn row_dot(&self, r: usize, col0: usize, x: &[f32]) -> f32 {
+        #[cfg(not(target_os = "none"))]
+        if self.in_i8_panels() {
+            // (f32 inputs meet int8 panels only where an input is not finite.)
+            let dot = x.iter().enumerate().fold(0.0, |acc, (k, &v)| {
+                let q = self.data[kernels::panel_index_i8(r, col0 + k, self.cols)];
+                acc + q as i8 as f32 * v
+            });
+            return self.scale(r) * dot;
+        }
         if self.in_panels() {
             return kernels::panel_dot(self.data, self.cols, r, col0, x);
         }
@@ -234,10 +291,19 @@ impl<'a> Matrix<'a> {
     }
 
     /// `out[r] += row r [col0 .. col0 + x.len()] . x` for every row (`out.len() ==
-    /// rows`). In rows: [`Matrix::row_dot`] for all rows at once. In the panel layout
+    /// rows`). In rows: [`Matrix::row_dot`] for all rows at once. In the f32 panel layout
     /// each row's products are summed as [`kernels::panel_gemv`] sums them (two chains,
-    /// even and odd columns), where [`Matrix::row_dot`] takes one chain.
+    /// even and odd columns), where [`Matrix::row_dot`] takes one chain; in the int8
+    /// panel layout [`Matrix::row_dot`] row by row (one chain in column order: f32 inputs
+    /// meet int8 weights only where an input is not finite).
     pub fn matvec_add_cols(&self, col0: usize, x: &[f32], out: &mut [f32]) {
+        #[cfg(not(target_os = "none"))]
+        if self.in_i8_panels() {
+            for (r, o) in out.iter_mut().enumerate().take(self.rows) {
+                *o += self.row_dot(r, col0, x);
+            }
+            return;
+        }
         if self.in_panels() {
             let out = &mut out[..self.rows];
             if col0 + x.len() > self.cols
@@ -321,7 +387,10 @@ impl<'a> Matrix<'a> {
         if cols == 0 || rows == 0 {
             return;
         }
-        if self.in_panels() && arch::panel_project(&self.kernel_panels(0, cols), xs, None, out) {
+        if self.in_panels()
+            && self.storage == Storage::F32
+            && arch::panel_project(&self.kernel_panels(0, cols), xs, None, out)
+        {
             return;
         }
         for t in 0..xs.len() / cols {
@@ -389,6 +458,16 @@ impl<'a> Matrix<'a> {
         {
             return false;
         }
+        #[cfg(not(target_os = "none"))]
+        if self.in_panels() {
+            let whole = col0 == 0 && xq.len() == self.cols;
+            if !(whole
+                && arch::project_i8_panels(&self.kernel_i8_panels(), xq, &[x_scale], None, out))
+            {
+                self.add_products_i8_i16(col0, xq, x_scale, out);
+            }
+            return true;
+        }
         let sub = arch::Rows {
             data: self.data.get(col0..).unwrap_or_default(),
             cols: xq.len(),
@@ -405,6 +484,14 @@ impl<'a> Matrix<'a> {
     /// [`Matrix::project_block_quantized`] runs too.
     #[inline(never)]
     fn add_products_i8_i16(&self, col0: usize, xq: &[i16], x_scale: f32, out: &mut [f32]) {
+        #[cfg(not(target_os = "none"))]
+        if self.in_panels() {
+            for (r, o) in out.iter_mut().enumerate().take(self.rows) {
+                let scale = self.scale(r) * x_scale;
+                *o += scale * kernels::panel_dot_i8_i16(self.data, self.cols, r, col0, xq) as f32;
+            }
+            return;
+        }
         let rows = self
             .data
             .chunks_exact(self.cols)
@@ -429,10 +516,7 @@ impl<'a> Matrix<'a> {
         {
             return false;
         }
-        if cols == 0
-            || rows == 0
-            || arch::project_i8_i16(&self.kernel_rows(), xq, x_scales, None, out)
-        {
+        if cols == 0 || rows == 0 || self.project_i8_kernel(xq, x_scales, None, out) {
             return true;
         }
         let inputs = xq.chunks_exact(cols).zip(x_scales);
@@ -458,7 +542,7 @@ impl<'a> Matrix<'a> {
         if self.storage != Storage::I8 || cols == 0 {
             return false;
         }
-        if rows == 0 || arch::project_i8_i16(&self.kernel_rows(), xq, x_scales, Some(bias.0), out) {
+        if rows == 0 || self.project_i8_kernel(xq, x_scales, Some(bias.0), out) {
             return true;
         }
         // Each input's row of `out` starts at the bias and gets the products added:
@@ -471,6 +555,24 @@ impl<'a> Matrix<'a> {
         true
     }
 
+    /// The level's kernel for the int8 products of several inputs: on rows
+    /// [`arch::project_i8_i16`], on int8 panels [`arch::project_i8_panels`] (not in
+    /// bare-metal builds, which read no panels and carry none of their code).
+    #[inline(always)]
+    fn project_i8_kernel(
+        &self,
+        xq: &[i16],
+        x_scales: &[f32],
+        bias: Option<&[u8]>,
+        out: &mut [f32],
+    ) -> bool {
+        #[cfg(not(target_os = "none"))]
+        if self.in_panels() {
+            return arch::project_i8_panels(&self.kernel_i8_panels(), xq, x_scales, bias, out);
+        }
+        arch::project_i8_i16(&self.kernel_rows(), xq, x_scales, bias, out)
+    }
+
     /// `out (b, rows) = xs (b, cols) @ W^T + bias`: each weight row is read once
     /// for all `b` inputs of the block. `row (cols,)` is working memory: an int8 row (on
     /// bare-metal targets an f32 row too) is decoded into it once and then serves every
@@ -480,7 +582,7 @@ impl<'a> Matrix<'a> {
         if cols == 0 || rows == 0 {
             return;
         }
-        if self.in_panels() {
+        if self.in_panels() && self.storage == Storage::F32 {
             if !arch::panel_project(&self.kernel_panels(0, cols), xs, Some(bias.0), out) {
                 for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
                     kernels::panel_dots(self.data, cols, 0, x, o);
@@ -491,7 +593,7 @@ impl<'a> Matrix<'a> {
             }
             return;
         }
-        if arch::project(&self.kernel_rows(), xs, bias.0, out) {
+        if !self.in_panels() && arch::project(&self.kernel_rows(), xs, bias.0, out) {
             return;
         }
         if self.storage == Storage::F32 && !cfg!(target_os = "none") {

@@ -11,11 +11,13 @@ use postag_core::{Error, Model, FORMAT_VERSION};
 use postag_testutil::repo;
 use proptest::prelude::*;
 
-/// The pinned blobs: format version 1 (the word LSTM in int8, every matrix in rows)
-/// and version 2 (the same with an f32 word LSTM, both LSTMs in the panel layout).
-const GOLDEN: [(&str, u16); 2] = [
+/// The pinned blobs: format version 1 (the word LSTM in int8, every matrix in rows),
+/// version 2 (the same with an f32 word LSTM, both LSTMs in the panel layout) and
+/// version 3 (version 1's, the int8 word LSTM in the int8 panel layout).
+const GOLDEN: [(&str, u16); 3] = [
     ("tests/golden/tiny.postag", 1),
     ("tests/golden/tiny-panels.postag", 2),
+    ("tests/golden/tiny-int8-panels.postag", 3),
 ];
 
 /// Any change to the encoding changes these bytes. Regenerate deliberately with
@@ -23,10 +25,11 @@ const GOLDEN: [(&str, u16); 2] = [
 /// if old blobs no longer load.
 #[test]
 fn golden_blob_bytes_are_pinned() {
-    for ((golden, version), built) in GOLDEN
-        .into_iter()
-        .zip([tiny::blob(), tiny::blob_with_panels()])
-    {
+    for ((golden, version), built) in GOLDEN.into_iter().zip([
+        tiny::blob(),
+        tiny::blob_with_panels(),
+        tiny::blob_with_int8_panels(),
+    ]) {
         let path = repo().join("core").join(golden);
         if std::env::var("POSTAG_BLESS").as_deref() == Ok("1") {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -51,7 +54,7 @@ fn golden_blob_bytes_are_pinned() {
         assert_eq!(model.known_word_row("cat"), None);
         assert_eq!(model.word_row("cat"), Some(6));
     }
-    assert_eq!(GOLDEN[1].1, FORMAT_VERSION);
+    assert_eq!(GOLDEN[2].1, FORMAT_VERSION);
 }
 
 /// The builder starts every tensor in panels at a multiple of 64 bytes from the start

@@ -66,10 +66,10 @@ pub const POSTAG_VERSION_MAJOR: u32 = 0;
 pub const POSTAG_VERSION_MINOR: u32 = 1;
 /// Patch version of the library.
 pub const POSTAG_VERSION_PATCH: u32 = 0;
-/// The newest model blob format version this library reads: it reads versions 1 and 2
-/// (version 2 adds the panel layout of f32 weights); built for a bare-metal target
-/// (Cortex-M), version 1 only.
-pub const POSTAG_FORMAT_VERSION: u16 = 2;
+/// The newest model blob format version this library reads: it reads versions 1 to 3
+/// (version 2 adds the panel layout of f32 weights, version 3 that of int8 weights);
+/// built for a bare-metal target (Cortex-M), version 1 only.
+pub const POSTAG_FORMAT_VERSION: u16 = 3;
 
 const VERSION: &core::ffi::CStr =
     match core::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes())

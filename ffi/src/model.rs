@@ -134,11 +134,11 @@ pub(crate) unsafe fn loaded<'a>(model: *const postag_model) -> Result<ModelArg<'
 /// does not carry the segmenter's code.
 ///
 /// The blob is not copied: keep it where it is (flash, a static array, a mapped file),
-/// unchanged, for as long as `*out` is used. It needs no particular alignment; an f32
-/// blob with panels (format version 2) written by this version's builder tags faster at
+/// unchanged, for as long as `*out` is used. It needs no particular alignment; a blob
+/// with panels (format version 2 or 3) written by this version's builder tags faster at
 /// a 64-byte-aligned address (e.g. `aligned_alloc(64, ...)`, `_Alignas(64)`), where each
-/// panel column is one cache line, read by whole-line vector loads (same results at any
-/// address).
+/// panel column (int8: each pair of columns) lies within one cache line, read by vector
+/// loads that do not straddle lines (same results at any address).
 ///
 /// Errors: `POSTAG_STATUS_BAD_MAGIC`, `POSTAG_STATUS_UNSUPPORTED_VERSION` (a blob of a
 /// newer or older format), `POSTAG_STATUS_TRUNCATED`, `POSTAG_STATUS_CHECKSUM_MISMATCH`,

@@ -1,7 +1,7 @@
 //! Arbitrary token bytes (split at 0xFF), buffer sizes and states through every
-//! tagging entry point of a model with all features, and of one whose char net takes
-//! the char projection cache: errors or tags, never a panic; with the cache, the same
-//! answers.
+//! tagging entry point of a model with all features, of one whose char net takes the
+//! char projection cache, and of that one with its word LSTM in int8 panels: errors or
+//! tags, never a panic; with the cache, the same answers.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,24 +17,35 @@ static BLOB: &[u8] = include_bytes!("../../core/tests/golden/tiny.postag");
 /// A random int8 model whose one-layer char BiLSTM takes the char projection cache.
 fn cached_blob() -> &'static [u8] {
     static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    BLOB.get_or_init(|| cached_spec().build().expect("a random model builds").0)
+}
+
+/// [`cached_blob`] with its word LSTM in the int8 panel layout.
+fn int8_panels_blob() -> &'static [u8] {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
     BLOB.get_or_init(|| {
-        let spec = RandomModel {
-            words: 50,
-            word_dim: 6,
-            chars: Some((5, 7)),
-            hidden: 4,
-            layers: 1,
-            bidirectional: true,
-            tags: 3,
-            storage: Storage::I8,
-            seed: 3,
-        };
-        spec.build().expect("a random model builds").0
+        let built = cached_spec().build_layout(true, true);
+        built.expect("a random model builds").0
     })
 }
 
+/// The shape of [`cached_blob`]'s model.
+fn cached_spec() -> RandomModel {
+    RandomModel {
+        words: 50,
+        word_dim: 6,
+        chars: Some((5, 7)),
+        hidden: 4,
+        layers: 1,
+        bidirectional: true,
+        tags: 3,
+        storage: Storage::I8,
+        seed: 3,
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
-    for blob in [BLOB, cached_blob()] {
+    for blob in [BLOB, cached_blob(), int8_panels_blob()] {
         run(&Model::from_bytes(blob).expect("the blob loads"), data);
     }
 });

@@ -39,7 +39,7 @@ def test_tags_and_info_describe_the_model(model):
     assert info["weights"] == "int8"
     assert info["bytes"] == len(model.to_bytes())
     # int8 weights are stored in rows: a version 1 blob, which this library reads too.
-    assert info["format_version"] == 1 and postag.FORMAT_VERSION == 2
+    assert info["format_version"] == 1 and postag.FORMAT_VERSION == 3
     assert info["words"]["normalize"] == ["lowercase", "fold digits"]
     assert info["words"]["unknown_row"] == info["words"]["vocabulary"]
     assert info["chars"]["bidirectional"] in (True, False)

@@ -778,7 +778,8 @@ static int check_corrupt_blobs(void) {
 #define RESET() memcpy(blob, c->blob.data, len)
     RESET();
     CHECK_OK(postag_blob_format_version(blob, len, &version));
-    CHECK(version == POSTAG_FORMAT_VERSION);
+    CHECK(version == (uint16_t)(blob[6] | blob[7] << 8));
+    CHECK(version >= 1 && version <= POSTAG_FORMAT_VERSION);
     blob[0] ^= 0x20;
     CHECK_STATUS(postag_model_load(blob, len, &m), POSTAG_STATUS_BAD_MAGIC);
     CHECK_STATUS(postag_blob_format_version(blob, len, &version), POSTAG_STATUS_BAD_MAGIC);

@@ -54,7 +54,11 @@ pub(crate) use arm::{crc32_reduce, max_u32_steps, strings_valid};
 #[cfg(postag_neon)]
 mod aarch64_int8;
 #[cfg(postag_simd)]
+mod i8_panels;
+#[cfg(postag_simd)]
 mod int8;
+#[cfg(postag_x86)]
+mod x86_64_i8_panels;
 #[cfg(postag_x86)]
 mod x86_64_int8;
 
@@ -361,6 +365,77 @@ impl Panels<'_> {
             && end
                 .and_then(|e| e.checked_mul(4))
                 .is_some_and(|b| b <= self.data.len())
+    }
+}
+
+/// An int8 matrix in the int8 panel layout (`crate::format::DType::I8Panels`) as the
+/// kernels read it: `data` the bytes of `q` (panel `p`'s pair of columns `j` at byte
+/// `(p * ceil(cols / 2) + j) * 32`), `scales` one little-endian f32 per row.
+#[cfg(not(target_os = "none"))]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct I8Panels<'a> {
+    pub data: &'a [u8],
+    pub scales: &'a [u8],
+    pub rows: usize,
+    pub cols: usize,
+}
+
+/// `out[t * rows + r] = base + (scale_r * x_scales[t]) * (q_r . xq_t)` for the `b =
+/// x_scales.len()` i16 inputs `xq_t = xq[t * cols..(t + 1) * cols]` (callers keep
+/// `|xq| <= 16383`) on an int8 matrix in panels, where `base` is `bias[r]` if `bias` is
+/// given, else what `out` holds there: [`project_i8_i16`]'s result on the same matrix in
+/// rows, bit for bit (exact integer dot products, the same float operations after
+/// them). Returns false, doing nothing, at the scalar level (whose caller runs the
+/// portable definition, [`crate::kernels::panel_dot_i8_i16`]), for more than 1024
+/// columns or if the shapes disagree.
+#[cfg(not(target_os = "none"))]
+#[inline]
+#[cfg_attr(not(postag_simd), allow(unused_variables))]
+pub(crate) fn project_i8_panels(
+    w: &I8Panels<'_>,
+    xq: &[i16],
+    x_scales: &[f32],
+    bias: Option<&[u8]>,
+    out: &mut [f32],
+) -> bool {
+    const P: usize = crate::kernels::PANEL_ROWS;
+    let (rows, cols, b) = (w.rows, w.cols, x_scales.len());
+    if cols == 0
+        || cols > 1024
+        || rows.div_ceil(P) * P * 2 * cols.div_ceil(2) > w.data.len()
+        || rows * 4 > w.scales.len()
+        || b.checked_mul(cols).is_none_or(|n| xq.len() < n)
+        || rows * 4 > bias.map_or(usize::MAX, <[u8]>::len)
+        || b.checked_mul(rows).is_none_or(|n| out.len() < n)
+    {
+        return false;
+    }
+    match level() {
+        #[cfg(postag_x86)]
+        Level::Avx512 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_i8_panels::project_i8_panels_avx512(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(postag_x86)]
+        Level::Avx2 => {
+            // SAFETY: the level is supported; shapes checked above.
+            unsafe { x86_64_i8_panels::project_i8_panels_avx2(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(postag_x86)]
+        Level::Sse2 => {
+            // SAFETY: as above.
+            unsafe { x86_64_i8_panels::project_i8_panels_sse2(w, xq, x_scales, bias, out) };
+            true
+        }
+        #[cfg(postag_neon)]
+        Level::Neon => {
+            // SAFETY: as above.
+            unsafe { aarch64_int8::project_i8_panels_neon(w, xq, x_scales, bias, out) };
+            true
+        }
+        _ => false,
     }
 }
 

@@ -791,11 +791,7 @@ fn integer_projection_is_identical_at_every_level() {
                 let (buf, shift) =
                     misaligned(blob(&mut rng, Storage::I8, rows, cols, 1.0), rows + cols);
                 let w = matrix(&buf[shift..], Storage::I8, rows, cols);
-                let bias_b: Vec<u8> = rng
-                    .floats(rows, 1.0)
-                    .iter()
-                    .flat_map(|v| v.to_le_bytes())
-                    .collect();
+                let bias_b = le_bytes(&rng.floats(rows, 1.0));
                 let bias = Vector::f32_le(&bias_b, rows).unwrap();
                 for b in 1..=crate::PROJECTION_BLOCK {
                     let xq = quantized(&mut rng, b * cols);
@@ -1250,11 +1246,7 @@ fn dsp_kernels_match_scalar() {
             if rows >= 4 && cols % 4 == 0 && cols > 0 {
                 aligned[usize::from(kr.scales.as_ptr().cast::<f32>().is_aligned())] += 1;
             }
-            let bias_b: Vec<u8> = rng
-                .floats(rows, 1.0)
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect();
+            let bias_b = le_bytes(&rng.floats(rows, 1.0));
             let bias = Vector::f32_le(&bias_b, rows).unwrap();
             let fits = cols <= MAX_COLS;
 
@@ -1358,6 +1350,11 @@ fn uniform_int8(q: u8, rows: usize, cols: usize) -> Vec<u8> {
     bytes
 }
 
+/// Little-endian bytes of `values`, as a blob stores f32.
+fn le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|v| v.to_bits()).collect()
 }
@@ -1393,4 +1390,95 @@ fn interleaved_copy_reads_only_its_columns_of_strided_rows() {
             assert_eq!(got, want);
         }
     }
+}
+
+/// The int8 rows and scales `rows_bytes` (the `I8` layout) in the int8 panel layout.
+fn to_i8_panels(rows_bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+    let n = crate::format::DType::I8Panels
+        .byte_len(rows as u32, cols as u32)
+        .unwrap();
+    let mut out = vec![0u8; n - 4 * rows];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[crate::kernels::panel_index_i8(r, c, cols)] = rows_bytes[r * cols + c];
+        }
+    }
+    out.extend_from_slice(&rows_bytes[rows * cols..]);
+    out
+}
+
+/// The int8 panel layout's products at every level (its kernels at `avx2` and
+/// `avx512`, the portable definition elsewhere and past 1024 columns) against the
+/// same matrix in rows at the scalar level: bit for bit (exact integer dot products,
+/// the same float operations after them), at odd shapes, misaligned, with and without
+/// a bias, for one input and for blocks, and at the integer extremes.
+#[test]
+fn int8_panel_products_are_the_rows_products_at_every_level() {
+    let mut rng = Rng(9090);
+    let mut cols_list = COLS.to_vec();
+    cols_list.extend(INT_COLS);
+    let mut levels = simd_levels();
+    levels.push(Level::Scalar);
+    let mut checked = 0;
+    let mut check = |rows_bytes: &[u8], rows: usize, cols: usize, x: Option<i16>, rng: &mut Rng| {
+        let w = matrix(rows_bytes, Storage::I8, rows, cols);
+        let (buf, shift) = misaligned(to_i8_panels(rows_bytes, rows, cols), rows + cols);
+        let p = Matrix::i8_panels(&buf[shift..], rows, cols).unwrap();
+        let bias_b = le_bytes(&rng.floats(rows, 1.0));
+        let bias = Vector::f32_le(&bias_b, rows).unwrap();
+        for b in [1, 2, 3, 4, 5, 8, 9, 13] {
+            let xq = match x {
+                Some(x) => vec![x; b * cols],
+                None => quantized(rng, b * cols),
+            };
+            let x_scales: Vec<f32> = (0..b).map(|_| rng.f32(1e-3).abs()).collect();
+            let init = rng.floats(b * rows, 1.0);
+            let run = |m: &Matrix<'_>, level| {
+                at(level, || {
+                    let mut projected = vec![f32::NAN; b * rows];
+                    if b <= crate::PROJECTION_BLOCK {
+                        assert!(m.project_block_quantized(&xq, &x_scales, &bias, &mut projected));
+                    }
+                    let mut added = init.clone();
+                    assert!(m.gemm_add_quantized(&xq, &x_scales, &mut added));
+                    let mut one = init[..rows].to_vec();
+                    assert!(m.matvec_add_quantized(&xq[..cols], x_scales[0], &mut one));
+                    // Columns from the second on (the portable path in panels).
+                    let mut part = init[..rows].to_vec();
+                    if cols > 1 {
+                        let x = &xq[1..cols];
+                        assert!(m.matvec_add_cols_quantized(1, x, x_scales[0], &mut part));
+                    }
+                    [projected, added, one, part].concat()
+                })
+            };
+            let want = run(&w, Level::Scalar);
+            for &level in &levels {
+                assert_eq!(
+                    bits(&run(&p, level)),
+                    bits(&want),
+                    "{level:?} {rows}x{cols}, {b} inputs"
+                );
+                checked += 1;
+            }
+        }
+        // Element access.
+        for r in 0..rows {
+            for c in 0..cols {
+                assert_eq!(p.get(r, c).to_bits(), w.get(r, c).to_bits());
+            }
+        }
+    };
+    for &rows in ROWS.iter().chain(&[16, 31, 48, 64, 100]) {
+        for &cols in &cols_list {
+            let bytes = blob(&mut rng, Storage::I8, rows, cols, 1.0);
+            check(&bytes, rows, cols, None, &mut rng);
+        }
+    }
+    for (q, x) in [(127u8, 16383i16), (0x80, 16383), (0x80, -16383)] {
+        for &(rows, cols) in EXTREME_SHAPES {
+            check(&uniform_int8(q, rows, cols), rows, cols, Some(x), &mut rng);
+        }
+    }
+    println!("{checked} products checked");
 }

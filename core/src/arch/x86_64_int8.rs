@@ -21,7 +21,7 @@ use crate::kernels::ROUND_SHIFTER;
 /// AVX-512F and VNNI are available.
 #[target_feature(enable = "avx512f,avx512vnni")]
 #[inline]
-unsafe fn dpwssd512(acc: __m512i, a: __m512i, b: __m512i) -> __m512i {
+pub(super) unsafe fn dpwssd512(acc: __m512i, a: __m512i, b: __m512i) -> __m512i {
     let mut acc = acc;
     // SAFETY: registers only; the features are enabled here.
     unsafe {

@@ -623,7 +623,10 @@ fn quantized_words(input: usize, h: usize) -> usize {
 /// Whether `w` has int8 weights and the level [`gemm_pairs`], and then its
 /// interleaved copy is in `copy` ([`crate::arch::interleave_pairs`]).
 fn int8_pairs(w: &Matrix<'_>, copy: &mut [i16]) -> bool {
-    w.storage() == Storage::I8 && has_gemm_pairs() && interleave_pairs(&w.kernel_rows(), copy)
+    w.storage() == Storage::I8
+        && !w.in_i8_panels()
+        && has_gemm_pairs()
+        && interleave_pairs(&w.kernel_rows(), copy)
 }
 
 /// [`project`] for int8 `W_ih` on its interleaved copy `pairs`

@@ -8,8 +8,9 @@ use super::crf::Crf;
 use super::lstm::{Cell, Stack};
 use super::Model;
 use crate::format::{
-    self, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable, MAX_DIM,
-    MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS, NORMALIZE_LOWERCASE,
+    self, tensor_bytes, Config, DType, LstmPart, LstmShape, Net, Role, TensorEntry, TensorTable,
+    MAX_DIM, MAX_LAYERS, MAX_ROWS, MAX_TAGS, MAX_WORD_CHARS, NORMALIZE_FOLD_DIGITS,
+    NORMALIZE_LOWERCASE,
 };
 use crate::tensor::{Matrix, U32s, Vector};
 use crate::vocab::{scalar_values, StringTable};
@@ -64,10 +65,12 @@ impl<'a> Model<'a> {
         let bytes = blob.bytes();
         let raw = format::split_with(bytes, false)?;
         let mut t = Tensors::new(raw.header.tensors, raw.payload, index);
-        // Panels only in a version 2 blob.
+        // f32 panels only in a blob of version 2 or later, int8 panels of version 3.
         #[cfg(not(target_os = "none"))]
         {
-            t.panels = format::declared_version(bytes).is_ok_and(|v| v >= format::PANELS_VERSION);
+            let version = format::declared_version(bytes).unwrap_or(0);
+            t.panels = version >= format::PANELS_VERSION;
+            t.int8_panels = version >= format::I8_PANELS_VERSION;
         }
         let model = Self::load_words(place, raw.header.config, &mut t, bytes.len())?;
         model.load_rest(&mut t)?;
@@ -267,13 +270,6 @@ fn slot(role: Role) -> Option<usize> {
     })
 }
 
-/// The bytes of `entry`'s tensor in `payload`; `None` if they do not fit.
-fn tensor_bytes<'a>(entry: &TensorEntry, payload: &'a [u8]) -> Option<&'a [u8]> {
-    let len = entry.dtype.byte_len(entry.rows, entry.cols)?;
-    let start = entry.offset as usize;
-    payload.get(start..start.checked_add(len)?)
-}
-
 /// The index of a clean tensor table, made in one pass: per [`slot`], one more than
 /// the byte position of the entry with that role (0: none), and the number of entries
 /// that must all be claimed (all but the segmenter's).
@@ -318,6 +314,10 @@ struct Tensors<'a> {
     /// builds read version 1 only: no field, no panel code ([`format::READ_VERSION`]).
     #[cfg(not(target_os = "none"))]
     panels: bool,
+    /// Whether the word LSTM's int8 matrices may be in the int8 panel layout (format
+    /// version 3 on).
+    #[cfg(not(target_os = "none"))]
+    int8_panels: bool,
     /// Where each role's entry is, when the table is clean; else every lookup walks
     /// the table, which finds the first problem in table order and names it.
     index: Option<Index>,
@@ -331,6 +331,8 @@ impl<'a> Tensors<'a> {
             used: 0,
             #[cfg(not(target_os = "none"))]
             panels: true,
+            #[cfg(not(target_os = "none"))]
+            int8_panels: false,
             index: index.then(|| Index::new(table, payload)).flatten(),
         }
     }
@@ -402,20 +404,33 @@ impl<'a> Tensors<'a> {
             return Err(Error::InvalidModel);
         }
         #[cfg(not(target_os = "none"))]
-        let panels = self.panels;
+        let (panels, int8_panels) = (self.panels, self.int8_panels);
         #[cfg(target_os = "none")]
-        let panels = false;
+        let (panels, int8_panels) = (false, false);
+        // int8 panels: the word LSTM's matrices only (what their kernels serve).
+        let int8_panels = int8_panels
+            && matches!(
+                role,
+                Role::Lstm {
+                    net: Net::Word,
+                    part: LstmPart::InputWeights | LstmPart::HiddenWeights,
+                    ..
+                }
+            );
         let m = match e.dtype {
             DType::F32 => Matrix::f32_le(bytes, rows, cols),
             DType::I8 => Matrix::i8_scaled(bytes, rows, cols),
             DType::F32Panels if panels => Matrix::f32_panels(bytes, rows, cols),
+            DType::I8Panels if int8_panels => Matrix::i8_panels(bytes, rows, cols),
             _ => None,
         }
         .ok_or(Error::InvalidModel)?;
         // Int8 elements are always finite: only f32 elements and row scales are read.
         match e.dtype {
             DType::I8 => check_finite(role, &bytes[rows * cols..], 1, true)?,
+            // (Guarded as above, so that builds without panels carry no panel code.)
             DType::F32Panels if panels => check_panels(role, &m, bytes)?,
+            DType::I8Panels if int8_panels => check_i8_panels(role, &m, bytes)?,
             _ => check_finite(role, bytes, cols, false)?,
         }
         Ok(m)
@@ -540,6 +555,21 @@ fn check_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
         });
     }
     Ok(())
+}
+
+/// Checks an int8 matrix in the int8 panel layout: padding bytes (rows past the last,
+/// the column past an odd last one) are zero, and every row scale is storable.
+fn check_i8_panels(role: Role, m: &Matrix<'_>, bytes: &[u8]) -> Result<(), Error> {
+    let (rows, cols) = (m.rows(), m.cols());
+    let q = bytes.len() - 4 * rows;
+    let padding = bytes[..q].iter().enumerate().any(|(i, &b)| {
+        let (r, c) = crate::kernels::panel_position_i8(i, cols);
+        (r >= rows || c >= cols) && b != 0
+    });
+    if padding {
+        return Err(Error::InvalidModel);
+    }
+    check_finite(role, &bytes[q..], 1, true)
 }
 
 /// Refuses a value that is not [`crate::format::storable`] (NaN, infinite, or beyond

@@ -154,7 +154,10 @@ impl Cell<'_> {
             });
         if paired {
             // Done.
-        } else if input > 0 && self.w_ih.layout() == Layout::Panels {
+        } else if input > 0
+            && self.w_ih.layout() == Layout::Panels
+            && self.w_ih.storage() == Storage::F32
+        {
             // As `project` computes it: the block projection of one input.
             self.w_ih.project_block(&x[..input], &self.bias, row, gates);
         } else if input == 0 || self.w_ih.storage() == Storage::F32 {
@@ -174,7 +177,12 @@ impl<'a> Cell<'a> {
     fn packing(&self) -> Packing {
         match (self.w_ih.storage(), self.w_hh.storage()) {
             (Storage::F32, Storage::F32) => Packing::Panels,
-            (Storage::I8, Storage::I8) if self.pairs_pay() => Packing::Pairs,
+            // (The pair copy is made from rows: int8 panels step as they are.)
+            (Storage::I8, Storage::I8)
+                if self.pairs_pay() && !self.w_ih.in_i8_panels() && !self.w_hh.in_i8_panels() =>
+            {
+                Packing::Pairs
+            }
             _ => Packing::Plain,
         }
     }
@@ -494,6 +502,7 @@ impl<'a> Stack<'a> {
                 let copied = cfg!(postag_x86)
                     && !copy.is_empty()
                     && cell.w_hh.storage() == Storage::I8
+                    && !cell.w_hh.in_i8_panels()
                     && interleave_pairs(&cell.w_hh.kernel_rows(), copy);
                 let w_hh_pairs: &[i16] = if copied { copy } else { &[] };
                 let mut layer_io = LayerIo {
@@ -879,8 +888,10 @@ fn recur(
         && hq_scale
             .or_else(|| quantize_i16(h, hq))
             .is_some_and(|scale| {
-                let rows = cell.w_hh.kernel_rows();
-                (scale.to_bits() != 0 && gemv_pairs(w_hh_pairs, &rows, hq, scale, base, gates)) || {
+                let on_pairs = scale.to_bits() != 0
+                    && !w_hh_pairs.is_empty()
+                    && gemv_pairs(w_hh_pairs, &cell.w_hh.kernel_rows(), hq, scale, base, gates);
+                on_pairs || {
                     settle(gates);
                     scale.to_bits() == 0 || cell.w_hh.matvec_add_quantized(hq, scale, gates)
                 }

@@ -111,12 +111,7 @@ fn copy_as(
         if !keep(e.role) {
             continue;
         }
-        let len = e.dtype.byte_len(e.rows, e.cols).ok_or(invalid.clone())?;
-        let start = e.offset as usize;
-        let bytes = start
-            .checked_add(len)
-            .and_then(|end| raw.payload.get(start..end))
-            .ok_or(invalid.clone())?;
+        let bytes = format::tensor_bytes(&e, raw.payload).ok_or(invalid.clone())?;
         let (rows, cols) = (e.rows as usize, e.cols as usize);
         if int8 && e.dtype == DType::F32 && is_segmenter_matrix(e.role) {
             let data: Vec<f32> = bytes

@@ -142,3 +142,8 @@ pub fn blob() -> Vec<u8> {
 pub fn blob_with_panels() -> Vec<u8> {
     blob_with_word_lstm(config(true, true, true), Storage::F32, true)
 }
+
+/// The pinned model with its int8 word LSTM in the int8 panel layout (format version 3).
+pub fn blob_with_int8_panels() -> Vec<u8> {
+    postag_core::builder::relayout_int8(&blob(), true).unwrap()
+}
