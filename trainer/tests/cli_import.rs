@@ -300,8 +300,8 @@ fn quantize_keeps_the_segmenter() {
 /// `convert` moves an f32 model's word and char LSTMs between the panel layout (format version 2, what
 /// `import-torch` writes) and rows (version 1) without changing a weight: back in
 /// panels, every tensor's bytes are the imported model's; in rows, the model tags alike (scores
-/// within rounding: the layouts sum in different orders). int8 models have nothing
-/// to convert.
+/// within rounding: the layouts sum in different orders). An int8 model's word LSTM
+/// goes to int8 panels (version 3) and back to the same bytes, tagging bit for bit alike.
 #[test]
 fn convert_switches_the_lstm_layout_losslessly() {
     let dir = workdir("convert");
@@ -422,14 +422,29 @@ fn convert_switches_the_lstm_layout_losslessly() {
     );
     let said = convert("int8.postag", "rows", "int8-rows.postag");
     assert!(said.contains("is in rows already"), "{said}");
+    assert_eq!(
+        std::fs::read(dir.join("int8-rows.postag")).unwrap(),
+        std::fs::read(dir.join("int8.postag")).unwrap()
+    );
     let said = convert("int8.postag", "panels", "int8-panels.postag");
-    assert!(said.contains("has int8 weights, always in rows"), "{said}");
-    for copy in ["int8-rows.postag", "int8-panels.postag"] {
-        assert_eq!(
-            std::fs::read(dir.join(copy)).unwrap(),
-            std::fs::read(dir.join("int8.postag")).unwrap()
-        );
-    }
+    assert!(
+        said.contains("the LSTMs in panels, format version 3"),
+        "{said}"
+    );
+    let said = ok(&dir, &["inspect", "--model", "int8-panels.postag"]);
+    assert!(
+        said.contains("format v3, int8 weights (word LSTM in panels, char LSTM in rows)"),
+        "{said}"
+    );
+    // Exact integer products either way: the same scores, to the last digit.
+    assert_eq!(tag("int8-panels.postag"), tag("int8.postag"));
+    let said = convert("int8-panels.postag", "panels", "int8-same.postag");
+    assert!(said.contains("is in panels already"), "{said}");
+    convert("int8-panels.postag", "rows", "int8-back.postag");
+    assert_eq!(
+        std::fs::read(dir.join("int8-back.postag")).unwrap(),
+        std::fs::read(dir.join("int8.postag")).unwrap()
+    );
     // An int8 blob that declares version 2 (which a reader of version 1 refuses) without
     // a panel: in rows, it becomes version 1, the same bytes as written by import-torch.
     let mut v2 = std::fs::read(dir.join("int8.postag")).unwrap();

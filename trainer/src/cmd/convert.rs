@@ -1,11 +1,12 @@
-//! `postag convert`: an f32 model's word and char LSTMs rewritten in another weight
-//! layout (row panels, format version 2, or rows, format version 1), the weights
-//! unchanged.
+//! `postag convert`: a model's LSTM weights rewritten in another layout, the weights
+//! unchanged: an f32 model's word and char LSTMs in row panels (format version 2) or
+//! rows (version 1), an int8 model's word LSTM in int8 row panels (version 3) or rows.
 
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, ValueEnum};
+use postag_core::builder::relayout_int8;
 use postag_core::format;
 use postag_core::segment::build::copy_segmenter;
 use postag_core::tensor::{Layout, Storage};
@@ -14,11 +15,13 @@ use crate::cmd::ModelFile;
 use crate::fsio::write_atomic;
 use crate::model_io::{from_model, tagger_lstm_layout, to_blob_in};
 
-/// How the blob stores the `W_ih` and `W_hh` of an f32 model's word and char LSTMs.
+/// How the blob stores the `W_ih` and `W_hh` of an f32 model's word and char LSTMs, or
+/// of an int8 model's word LSTM.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayoutArg {
-    /// Row panels of 16 (format version 2): the layout of the vector kernels, which
-    /// `train` and `import-torch` write.
+    /// Row panels of 16: the layouts of the vector kernels (f32: format version 2, which
+    /// `train` and `import-torch` write; int8: version 3, faster products at the
+    /// `avx2` and `avx512` levels).
     Panels,
     /// Row by row (format version 1): for builds that read version 1 only (Cortex-M
     /// firmware) and for earlier versions of postag.
@@ -49,16 +52,15 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
     let panels = args.layout == LayoutArg::Panels;
     let storage = model.storage().ok_or_else(|| {
         anyhow!(
-            "{} mixes f32 and int8 weight matrices: `postag quantize` makes them all int8, after which there is no layout to choose (int8 is always in rows)",
+            "{} mixes f32 and int8 weight matrices: `postag quantize` makes them all int8, then convert chooses the int8 layout",
             file.name()
         )
     })?;
     let version = format::declared_version(bytes).with_context(|| file.name().to_string())?;
-    let done = match (storage, tagger_lstm_layout(&model)) {
+    let done = match tagger_lstm_layout(&model) {
         // Version 1 holds no panels anywhere.
         _ if !panels && version == 1 => Some("is in rows already"),
-        (Storage::I8, _) if panels => Some("has int8 weights, always in rows"),
-        (Storage::F32, Some(Layout::Panels)) if panels => Some("is in panels already"),
+        Some(Layout::Panels) if panels => Some("is in panels already"),
         _ => None,
     };
     if let Some(why) = done {
@@ -73,9 +75,10 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
         return Ok(());
     }
     let converted = match storage {
-        // Rows requested of a version 2 blob that holds no panels: the same tensors,
-        // as version 1 (the writer declares the lowest version that holds them).
-        Storage::I8 => copy_segmenter(bytes, bytes),
+        // The word LSTM's int8 matrices rearranged, every other tensor as it is (rows
+        // requested of a blob that holds no panels: the same tensors, as version 1, the
+        // lowest version that holds them).
+        Storage::I8 => relayout_int8(bytes, panels),
         Storage::F32 => {
             let (params, vocab) = from_model(&model).with_context(|| file.name().to_string())?;
             copy_segmenter(bytes, &to_blob_in(&params, &vocab, Storage::F32, panels)?)
@@ -83,12 +86,12 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
     }
     .with_context(|| file.name().to_string())?;
     write_atomic(&args.output, &converted)?;
+    let version = format::declared_version(&converted)?;
     writeln!(
         report,
-        "wrote {}: the LSTMs in {}, format version {} ({} bytes)",
+        "wrote {}: the LSTMs in {}, format version {version} ({} bytes)",
         args.output.display(),
         if panels { "panels" } else { "rows" },
-        if panels { 2 } else { 1 },
         converted.len()
     )?;
     Ok(())
