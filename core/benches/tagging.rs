@@ -8,7 +8,8 @@
 //! `../shared`, in MB/s.
 //!
 //! Base model with random weights (`RandomModel::BASE`): word embedding 100 (10k
-//! words), char BiLSTM 32 (char embedding 32), word BiLSTM 128, 17 tags. Levels run
+//! words), char BiLSTM 32 (char embedding 32), word BiLSTM 128, 17 tags; f32, int8,
+//! and int8 with the word LSTM in the int8 panel layout. Levels run
 //! in interleaved rounds (so that a busy machine slows them alike); the figures are
 //! medians over rounds of the thread's CPU time (on Unix; wall time elsewhere), so
 //! that other processes taking turns on the processor do not count. Run: `cargo bench -p postag-core` (`POSTAG_BENCH_ROUNDS`
@@ -169,15 +170,21 @@ fn main() {
              per call (Model::tag), bulk = {BULK} sentences per call (Model::tag_batch):"
         );
     }
-    for storage in [Storage::F32, Storage::I8]
-        .into_iter()
-        .filter(|_| run_part("tagging"))
+    // int8 twice: the word LSTM in rows (what the builder writes by default) and in
+    // int8 panels (`BlobBuilder::int8_panels`, `postag convert --layout panels`).
+    for (storage, int8_panels, label) in [
+        (Storage::F32, false, "F32"),
+        (Storage::I8, false, "I8"),
+        (Storage::I8, true, "I8 panels"),
+    ]
+    .into_iter()
+    .filter(|_| run_part("tagging"))
     {
         let spec = RandomModel {
             storage,
             ..RandomModel::BASE
         };
-        let (blob, words) = spec.build().unwrap();
+        let (blob, words) = spec.build_layout(true, int8_panels).unwrap();
         // At a 64-byte-aligned address, as `format::read_blob` reads a model file.
         let blob = BlobBuf::new(&blob);
         let model = Model::from_bytes(&blob).unwrap();
@@ -218,8 +225,8 @@ fn main() {
                     ),
                 };
                 println!(
-                    "  {:<26} {:>6} {:8.2} us/token {:>9.0} tokens/s {rate:6.1} GFLOP/s {share}",
-                    format!("{storage:?} {mode} (blob {} KB)", blob.len() / 1024),
+                    "  {:<33} {:>6} {:8.2} us/token {:>9.0} tokens/s {rate:6.1} GFLOP/s {share}",
+                    format!("{label} {mode} (blob {} KB)", blob.len() / 1024),
                     level.name(),
                     secs * 1e6,
                     1.0 / secs,

@@ -8,7 +8,7 @@
 #define MAX_WORDS 64
 
 /* The model's bytes: they must outlive the model. Any address works; at a multiple of
-   64 the weights of an f32 model's panels each start a cache line, which is faster. */
+   64 the weights of a model in panels lie as its vector loads read them, which is faster. */
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 static _Alignas(64) uint8_t blob[8 << 20];
 #elif defined(__GNUC__)
