@@ -155,7 +155,9 @@ impl BlobBuilder {
     /// LSTM in the int8 panel layout ([`DType::I8Panels`], format version 3: faster
     /// products at the `avx512` and `avx2` levels, the same results), or row by row
     /// (`false`, the default: a blob that older versions of the library, and bare-metal
-    /// builds, read). Only the word LSTM's matrices take it; readers refuse it elsewhere.
+    /// builds, read). Only the word LSTM's matrices take it (readers refuse it
+    /// elsewhere), and only those of at most [`crate::kernels::I8_PANELS_MAX_COLS`]
+    /// columns (wider ones stay in rows, where the kernels take them).
     pub fn int8_panels(&mut self, on: bool) -> &mut Self {
         self.int8_panels = on && crate::format::READ_VERSION >= crate::format::I8_PANELS_VERSION;
         self
@@ -300,7 +302,11 @@ impl BlobBuilder {
                     let data = tensor(role, 4 * h, cols)?;
                     if storage == Storage::F32 && self.panels {
                         self.weights_in_panels(role, 4 * h, cols, &data)?;
-                    } else if storage == Storage::I8 && self.int8_panels && net == Net::Word {
+                    } else if storage == Storage::I8
+                        && self.int8_panels
+                        && net == Net::Word
+                        && cols <= crate::kernels::I8_PANELS_MAX_COLS
+                    {
                         self.weights_in_i8_panels(role, 4 * h, cols, &data)?;
                     } else {
                         self.weights(role, 4 * h, cols, &data, storage)?;
@@ -581,9 +587,11 @@ fn i8_panels_to_rows(bytes: &[u8], rows: usize, cols: usize) -> Option<Vec<u8>> 
 }
 
 /// `blob` with the int8 `W_ih` and `W_hh` of its word LSTM in the int8 panel layout
-/// (`panels`, format version 3) or in rows, every other tensor (the segmenter's too) as
-/// it is: the same weights and results, bit for bit. Converting back gives the bytes
-/// the builder writes for the other layout. Errors: a blob that does not load.
+/// (`panels`, format version 3; matrices of more than
+/// [`crate::kernels::I8_PANELS_MAX_COLS`] columns stay in rows) or in rows, every other
+/// tensor (the segmenter's too) as it is: the same weights and results, bit for bit.
+/// Converting back gives the bytes the builder writes for the other layout. Errors: a
+/// blob that does not load.
 pub fn relayout_int8(blob: &[u8], panels: bool) -> Result<Vec<u8>, BuildError> {
     Model::from_bytes(blob).map_err(BuildError::Invalid)?;
     let raw = crate::format::split(blob).map_err(BuildError::Invalid)?;
@@ -602,7 +610,7 @@ pub fn relayout_int8(blob: &[u8], panels: bool) -> Result<Vec<u8>, BuildError> {
             }
         );
         let converted = match (e.dtype, panels) {
-            (DType::I8, true) if word => {
+            (DType::I8, true) if word && cols <= crate::kernels::I8_PANELS_MAX_COLS => {
                 Some((DType::I8Panels, i8_rows_to_panels(bytes, rows, cols)))
             }
             (DType::I8Panels, false) => Some((DType::I8, i8_panels_to_rows(bytes, rows, cols))),

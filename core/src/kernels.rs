@@ -216,6 +216,11 @@ pub fn panel_index(r: usize, c: usize, cols: usize) -> usize {
     (r / PANEL_ROWS) * PANEL_ROWS * cols + c * PANEL_ROWS + r % PANEL_ROWS
 }
 
+/// The widest int8 matrix the vector kernels take in the int8 panel layout: each row's
+/// products sum in one i32 lane (`128 * 16383 * 1024 < 2^31`). The builder keeps wider
+/// matrices in rows, whose kernels sum chunks of columns in i64.
+pub const I8_PANELS_MAX_COLS: usize = 1024;
+
 /// Index of `q(r, c)` of an int8 matrix of `cols` columns in the int8 panel layout
 /// ([`crate::format::DType::I8Panels`]): panels of 16 rows, pairs of columns inside a
 /// panel, 32 bytes per pair (row by row, two bytes each).

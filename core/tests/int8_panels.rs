@@ -5,7 +5,7 @@
 //! allow it.
 
 use postag_core::arch::{self, Level};
-use postag_core::builder::BlobBuilder;
+use postag_core::builder::{relayout_int8, BlobBuilder};
 use postag_core::format::{self, DType, LstmPart, Net, Role};
 use postag_core::synthetic::RandomModel;
 use postag_core::tensor::{Layout, Matrix, Storage};
@@ -99,6 +99,12 @@ fn a_model_in_int8_panels_tags_as_in_rows_at_every_level() {
         if let Some(chars) = panels.chars() {
             assert_eq!(chars.lstm.cell(0, 0).w_hh.dtype(), DType::I8);
         }
+        // Panels take no copy of a word LSTM matrix: no room for one either.
+        if panels.chars().is_none() {
+            assert_eq!(panels.cached_scratch_bytes(20), panels.scratch_bytes(20));
+        }
+        assert!(panels.cached_scratch_bytes(20) <= rows.cached_scratch_bytes(20));
+        assert!(panels.batch_scratch_bytes(90, 30) <= rows.batch_scratch_bytes(90, 30));
         let mut sentences = RandomModel::sentences(&words, 12, 9);
         sentences.push(words.iter().cycle().take(40).cloned().collect());
         sentences.push(vec![words[2].clone()]);
@@ -200,8 +206,8 @@ fn int8_panels_are_refused_where_the_format_does_not_allow_them() {
         Model::from_bytes(&with_crc(v2)).err(),
         Some(Error::InvalidModel)
     );
-    // Nonzero padding: past an odd last column (the input is 11 + 10 wide: even), past
-    // the last row (4H = 36 rows in panels of 16).
+    // Nonzero padding: past the last row (4H = 36 rows in panels of 16), past an odd
+    // last column (a model without chars whose input is 21 wide).
     let h = spec.hidden;
     let padding = postag_core::kernels::panel_index_i8(4 * h, 0, h);
     let bad = patched(&blob, word(LstmPart::HiddenWeights), |b| b[padding] = 1);
@@ -211,7 +217,7 @@ fn int8_panels_are_refused_where_the_format_does_not_allow_them() {
     let odd = postag_core::kernels::panel_index_i8(0, spec_odd.word_dim, spec_odd.word_dim);
     let bad = patched(&odd_blob, w_ih, |b| b[odd] = 0xff);
     assert_eq!(Model::from_bytes(&bad).err(), Some(Error::InvalidModel));
-    // The same bytes at a real element load.
+    // A changed byte at a real element loads.
     let real = postag_core::kernels::panel_index_i8(0, spec_odd.word_dim - 1, spec_odd.word_dim);
     assert!(Model::from_bytes(&patched(&odd_blob, w_ih, |b| b[real] ^= 1)).is_ok());
     // A NaN row scale: named.
@@ -223,9 +229,9 @@ fn int8_panels_are_refused_where_the_format_does_not_allow_them() {
         Model::from_bytes(&nan).err(),
         Some(Error::NonFiniteWeight { role, row: 1, col: None, .. }) if role == w_ih
     ));
-    // In int8 panels, a matrix other than the word LSTM's: refused.
+    // In int8 panels, a matrix other than the word LSTM's: refused (the same weights in
+    // rows load).
     let model = Model::from_bytes(&blob).unwrap();
-    let mut b = BlobBuilder::new(*model.config());
     let char_w_hh = Role::Lstm {
         net: Net::Char,
         layer: 0,
@@ -234,22 +240,63 @@ fn int8_panels_are_refused_where_the_format_does_not_allow_them() {
     };
     let raw = format::split(&blob).unwrap();
     let start = raw.payload.as_ptr() as usize - blob.as_ptr() as usize;
-    for e in raw.header.tensors.iter().map(Result::unwrap) {
-        let len = e.dtype.byte_len(e.rows, e.cols).unwrap();
-        let at = start + e.offset as usize;
-        let (rows, cols) = (e.rows as usize, e.cols as usize);
-        if e.role == char_w_hh {
-            b.weights_in_i8_panels(e.role, rows, cols, &vec![0.5; rows * cols])
-                .unwrap();
-        } else {
-            b.stored(e.role, e.dtype, rows, cols, blob[at..at + len].to_vec())
-                .unwrap();
+    let rebuilt = |char_in_panels: bool| {
+        let mut b = BlobBuilder::new(*model.config());
+        for e in raw.header.tensors.iter().map(Result::unwrap) {
+            let len = e.dtype.byte_len(e.rows, e.cols).unwrap();
+            let at = start + e.offset as usize;
+            let (rows, cols) = (e.rows as usize, e.cols as usize);
+            let weights = vec![0.5; rows * cols];
+            match e.role == char_w_hh {
+                true if char_in_panels => b.weights_in_i8_panels(e.role, rows, cols, &weights),
+                true => b.weights(e.role, rows, cols, &weights, Storage::I8),
+                false => b.stored(e.role, e.dtype, rows, cols, blob[at..at + len].to_vec()),
+            }
+            .unwrap();
         }
-    }
+        b.finish()
+    };
+    assert!(rebuilt(false).is_ok());
     assert!(matches!(
-        b.finish(),
+        rebuilt(true),
         Err(postag_core::builder::BuildError::Invalid(
             Error::InvalidModel
         ))
     ));
+}
+
+/// The builder and `relayout_int8` keep a word LSTM matrix of more than 1024 columns
+/// (whose sums would leave the kernels' i32 lanes) in rows, the others in int8 panels;
+/// the model tags as in rows.
+#[test]
+fn matrices_wider_than_the_kernels_take_stay_in_rows() {
+    let spec = RandomModel {
+        words: 20,
+        word_dim: postag_core::kernels::I8_PANELS_MAX_COLS + 6,
+        chars: None,
+        hidden: 8,
+        layers: 1,
+        bidirectional: false,
+        tags: 3,
+        storage: Storage::I8,
+        seed: 5,
+    };
+    let (blob, words) = spec.build_layout(true, true).unwrap();
+    let (rows_blob, _) = spec.build_layout(true, false).unwrap();
+    assert_eq!(relayout_int8(&rows_blob, true).unwrap(), blob);
+    let (panels, rows) = (
+        Model::from_bytes(&blob).unwrap(),
+        Model::from_bytes(&rows_blob).unwrap(),
+    );
+    let cell = panels.lstm().cell(0, 0);
+    assert_eq!(
+        (cell.w_ih.dtype(), cell.w_hh.dtype()),
+        (DType::I8, DType::I8Panels)
+    );
+    let sentence: Vec<String> = words.iter().take(9).cloned().collect();
+    let bytes = rows.scratch_bytes(sentence.len()).unwrap();
+    assert_eq!(
+        bits(&tag(&panels, &sentence, bytes).1),
+        bits(&tag(&rows, &sentence, bytes).1)
+    );
 }

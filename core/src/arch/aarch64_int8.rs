@@ -4,9 +4,12 @@
 
 use core::arch::aarch64::*;
 
+#[cfg(not(target_os = "none"))]
 use super::i8_panels::PanelI8;
 use super::int8::{self, IntTile};
-use super::{I8Panels, Rows};
+#[cfg(not(target_os = "none"))]
+use super::I8Panels;
+use super::Rows;
 
 /// 16 columns per step, one i32x4 accumulator per (row, input): four products per
 /// lane per step.
@@ -111,8 +114,10 @@ pub(super) unsafe fn int_probe_neon(rounds: usize, seed: i16) -> (i64, u64) {
 /// i32x4 sums per panel (rows 0-3, 4-7, 8-11, 12-15); each pair of columns widened to
 /// i16 (`sxtl`), multiplied by the input pair (`smull`, `smull2`: the two products of
 /// two rows each) and each row's two products added pairwise (`addp`).
+#[cfg(not(target_os = "none"))]
 pub(super) struct NeonPanels;
 
+#[cfg(not(target_os = "none"))]
 impl PanelI8 for NeonPanels {
     type Acc = [int32x4_t; 4];
     type W = [int16x8_t; 4];
@@ -194,6 +199,7 @@ impl PanelI8 for NeonPanels {
 /// # Safety
 ///
 /// The requirements of [`super::project_i8_panels`] (checked there).
+#[cfg(not(target_os = "none"))]
 pub(super) unsafe fn project_i8_panels_neon(
     w: &I8Panels<'_>,
     xq: &[i16],

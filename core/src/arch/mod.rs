@@ -53,11 +53,12 @@ pub(crate) use arm::{crc32_reduce, max_u32_steps, strings_valid};
 // The int8 x i16 block projection: a driver over integer tiles, one tile per level.
 #[cfg(postag_neon)]
 mod aarch64_int8;
-#[cfg(postag_simd)]
+// (Builds that read no panels, bare-metal ones, carry no panel code.)
+#[cfg(all(postag_simd, not(target_os = "none")))]
 mod i8_panels;
 #[cfg(postag_simd)]
 mod int8;
-#[cfg(postag_x86)]
+#[cfg(all(postag_x86, not(target_os = "none")))]
 mod x86_64_i8_panels;
 #[cfg(postag_x86)]
 mod x86_64_int8;
@@ -400,12 +401,14 @@ pub(crate) fn project_i8_panels(
 ) -> bool {
     const P: usize = crate::kernels::PANEL_ROWS;
     let (rows, cols, b) = (w.rows, w.cols, x_scales.len());
+    let q_len = (rows.div_ceil(P) * P).checked_mul(2 * cols.div_ceil(2));
+    let rows_bytes = rows.checked_mul(4);
     if cols == 0
-        || cols > 1024
-        || rows.div_ceil(P) * P * 2 * cols.div_ceil(2) > w.data.len()
-        || rows * 4 > w.scales.len()
+        || cols > crate::kernels::I8_PANELS_MAX_COLS
+        || q_len.is_none_or(|n| n > w.data.len())
+        || rows_bytes.is_none_or(|n| n > w.scales.len())
         || b.checked_mul(cols).is_none_or(|n| xq.len() < n)
-        || rows * 4 > bias.map_or(usize::MAX, <[u8]>::len)
+        || rows_bytes.is_none_or(|n| n > bias.map_or(usize::MAX, <[u8]>::len))
         || b.checked_mul(rows).is_none_or(|n| out.len() < n)
     {
         return false;

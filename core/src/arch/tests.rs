@@ -1407,8 +1407,9 @@ fn to_i8_panels(rows_bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
     out
 }
 
-/// The int8 panel layout's products at every level (its kernels at `avx2` and
-/// `avx512`, the portable definition elsewhere and past 1024 columns) against the
+/// The int8 panel layout's products at every level (its kernels at the vector levels,
+/// which must take every matrix of at most 1024 columns, the portable definition at the
+/// scalar level and past 1024 columns) against the
 /// same matrix in rows at the scalar level: bit for bit (exact integer dot products,
 /// the same float operations after them), at odd shapes, misaligned, with and without
 /// a bias, for one input and for blocks, and at the integer extremes.
@@ -1461,6 +1462,24 @@ fn int8_panel_products_are_the_rows_products_at_every_level() {
                 );
                 checked += 1;
             }
+        }
+        // The vector levels run their kernel (not the portable fallback) up to 1024
+        // columns, and refuse wider matrices.
+        let panel_bytes = to_i8_panels(rows_bytes, rows, cols);
+        let (q, scales) = panel_bytes.split_at(panel_bytes.len() - 4 * rows);
+        let kernel = super::I8Panels {
+            data: q,
+            scales,
+            rows,
+            cols,
+        };
+        for &level in &levels {
+            let mut out = vec![0.0f32; rows];
+            let ran = at(level, || {
+                super::project_i8_panels(&kernel, &vec![1; cols], &[1.0], None, &mut out)
+            });
+            let expected = level != Level::Scalar && cols <= crate::kernels::I8_PANELS_MAX_COLS;
+            assert_eq!(ran, expected, "{level:?} {rows}x{cols}");
         }
         // Element access.
         for r in 0..rows {

@@ -46,7 +46,8 @@ pub(crate) fn pairs_words(cell: &Cell<'_>) -> usize {
 /// [`pairs_words`] for any matrix `w`.
 pub(crate) fn matrix_pairs_words(w: &Matrix<'_>) -> usize {
     let (g, h) = (w.rows(), w.cols());
-    match w.storage() == Storage::I8 && h <= arch::PAIRS_MAX_COLS {
+    // (A matrix in int8 panels is multiplied where it lies: no copy.)
+    match w.storage() == Storage::I8 && !w.in_i8_panels() && h <= arch::PAIRS_MAX_COLS {
         // 7 more: room to start the copy 32-byte aligned at any 4-byte address.
         true => arch::pairs_len(g, h).div_ceil(2) + 7,
         false => 0,
