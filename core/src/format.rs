@@ -48,12 +48,13 @@ pub const PANELS_VERSION: u16 = 2;
 pub const I8_PANELS_VERSION: u16 = 3;
 /// Rows per panel of the panel layout ([`DType::F32Panels`]).
 pub const PANEL_ROWS: usize = 16;
-/// The reference writer places each tensor in panels ([`DType::F32Panels`]) at a
-/// multiple of this many bytes from the start of the blob, wherever a layout allows it
-/// (`builder::BlobBuilder::finish`): read to an address that is a multiple of it, each
-/// panel column (16 f32) is one cache line, which vector loads read whole (readers take
-/// any alignment; loads straddling two lines cost some processors more:
-/// [`crate::PACK_ALIGN`]).
+/// The reference writer places each tensor in panels ([`DType::F32Panels`],
+/// [`DType::I8Panels`]) at a multiple of this many bytes from the start of the blob,
+/// wherever a layout allows it (`builder::BlobBuilder::finish`): read to an address that
+/// is a multiple of it, each panel column (16 f32) is one cache line, and each int8 pair
+/// of columns (32 bytes) half of one, which vector loads read without straddling two
+/// lines (readers take any alignment; loads straddling two lines cost some processors
+/// more: [`crate::PACK_ALIGN`]).
 pub const PANELS_ALIGN: usize = 64;
 /// Bytes before the header: magic, version, header length.
 pub const PREAMBLE_LEN: usize = 12;

@@ -9,8 +9,8 @@ import numpy.typing as npt
 __version__: str
 FORMAT_VERSION: int
 """The newest blob format version this library reads (3; it reads 1 and 2 too). It writes
-2 for a model with f32 LSTMs (in panels), 1 otherwise (3 only on request: an int8 word
-LSTM in int8 panels, `postag convert --layout panels`)."""
+2 for a model with f32 LSTMs (in panels), 1 otherwise; 3 is an int8 word LSTM in int8
+panels, which the command line's `postag convert --layout panels` writes."""
 MAX_TOKENS: int
 """The most tokens one sentence may have (4096); more raises PostagError."""
 MAX_WORD_CHARS: int

@@ -428,7 +428,7 @@ fn convert_switches_the_lstm_layout_losslessly() {
     );
     let said = convert("int8.postag", "panels", "int8-panels.postag");
     assert!(
-        said.contains("the LSTMs in panels, format version 3"),
+        said.contains("the word LSTM in int8 panels, format version 3"),
         "{said}"
     );
     let said = ok(&dir, &["inspect", "--model", "int8-panels.postag"]);

@@ -87,11 +87,16 @@ pub fn run(args: ConvertArgs, report: &mut dyn std::io::Write) -> Result<()> {
     .with_context(|| file.name().to_string())?;
     write_atomic(&args.output, &converted)?;
     let version = format::declared_version(&converted)?;
+    let what = match (storage, panels) {
+        (Storage::I8, true) => "the word LSTM in int8 panels",
+        (Storage::I8, false) => "the word LSTM in rows",
+        (Storage::F32, true) => "the LSTMs in panels",
+        (Storage::F32, false) => "the LSTMs in rows",
+    };
     writeln!(
         report,
-        "wrote {}: the LSTMs in {}, format version {version} ({} bytes)",
+        "wrote {}: {what}, format version {version} ({} bytes)",
         args.output.display(),
-        if panels { "panels" } else { "rows" },
         converted.len()
     )?;
     Ok(())
