@@ -189,11 +189,14 @@ unsafe fn exp<V: CellMath>(x: V) -> V {
             .add(V::splat(ROUND_SHIFTER));
         let n = t.sub(V::splat(ROUND_SHIFTER));
         let r = x.sub(n.mul(V::splat(LN2_HI))).sub(n.mul(V::splat(LN2_LO)));
-        let mut p = V::splat(EXP_POLY[0]);
-        for &k in &EXP_POLY[1..] {
-            p = p.mul(r).add(V::splat(k));
-        }
-        let e = p.mul(r.mul(r)).add(r).add(V::splat(1.0));
+        // The polynomial in the scalar code's order (Estrin's scheme).
+        let r2 = r.mul(r);
+        let [c0, c1, c2, c3, c4, c5] = EXP_POLY;
+        let a = V::splat(c0).mul(r).add(V::splat(c1));
+        let b = V::splat(c2).mul(r).add(V::splat(c3));
+        let c = V::splat(c4).mul(r).add(V::splat(c5));
+        let p = a.mul(r2.mul(r2)).add(b.mul(r2)).add(c);
+        let e = p.mul(r2).add(r).add(V::splat(1.0));
         e.mul(t.pow2_shifted())
     }
 }
@@ -227,10 +230,11 @@ unsafe fn tanh<V: CellMath>(x: V) -> V {
 }
 
 /// The whole update of units `k..` from their pre-activations, `U::LANES` units at a
-/// time while whole vectors remain: the three sigmoid gates side by side with the tanh
-/// of `g`, then `c' = f * c + i * g`, `h = o * tanh(c')`; returns the first unit not
-/// done. One pass from the gates to `h`: a step of few units is one chain of
-/// activations, not four passes one after another.
+/// time while whole vectors remain: the sigmoids of `i` and `f` side by side with the
+/// tanh of `g`, then `c' = f * c + i * g`, then the sigmoid of `o` beside `tanh(c')`
+/// (it fills that chain's waits instead of lengthening the first), `h = o * tanh(c')`;
+/// returns the first unit not done. One pass from the gates to `h`: a step of few
+/// units is one chain of activations, not four passes one after another.
 ///
 /// # Safety
 ///
@@ -249,11 +253,11 @@ unsafe fn cell_from<U: CellMath>(
         while k + U::LANES <= c.len() {
             let (cp, hp) = (c.as_mut_ptr().add(k), h.as_mut_ptr().add(k));
             let (i, f) = (U::load(i_g.as_ptr().add(k)), U::load(f_g.as_ptr().add(k)));
-            let o = U::load(o_g.as_ptr().add(k));
-            let Multi([i, f, o]) = sigmoid(Multi([i, f, o]));
+            let Multi([i, f]) = sigmoid(Multi([i, f]));
             let g = tanh(U::load(g_g.as_ptr().add(k)));
             let cv = f.mul(U::load(cp)).add(i.mul(g));
             cv.store(cp);
+            let o = sigmoid(U::load(o_g.as_ptr().add(k)));
             o.mul(tanh(cv)).store(hp);
             k += U::LANES;
         }

@@ -881,6 +881,19 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     lstm_cell_from(gates, c, h, false);
 }
 
+/// [`lstm_cell`] after the f32 panel product of a packed step
+/// ([`crate::PackedCell::step`]), whose 16-unit cells take the `avx512` level's 16-lane
+/// vectors on every processor ([`x86_64::lstm_cell_avx512`]): identical results.
+#[inline]
+pub(crate) fn packed_lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    #[cfg(postag_x86)]
+    if level() == Level::Avx512 {
+        // SAFETY: the level is supported.
+        return unsafe { x86_64::lstm_cell_avx512(gates, c, h, true) };
+    }
+    lstm_cell(gates, c, h);
+}
+
 /// [`lstm_cell`], told whether `c` is the zero state (every element +0.0, not
 /// checked), which the scalar path takes as [`crate::kernels::lstm_cell_from`] does:
 /// identical results.
@@ -889,7 +902,7 @@ pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], ze
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
-        Level::Avx512 => unsafe { x86_64::lstm_cell_avx512(gates, c, h) },
+        Level::Avx512 => unsafe { x86_64::lstm_cell_avx512(gates, c, h, false) },
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
         Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h) },

@@ -1202,16 +1202,22 @@ pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f
 }
 
 /// [`crate::kernels::lstm_cell`] 16 lanes at a time ([`cell::lstm_cell`]; 8 for fewer
-/// than [`WIDE_COLS`] units, on AMD processors 16 units excepted): identical results.
+/// than [`WIDE_COLS`] units, 16 units excepted on AMD processors and where
+/// `packed_f32`): identical results.
 ///
 /// # Safety
 ///
 /// The `avx512` level's features are available.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
-pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+pub(super) unsafe fn lstm_cell_avx512(
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+    packed_f32: bool,
+) {
     // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
     unsafe {
-        if c.len() < WIDE_COLS && (!c.len().is_multiple_of(16) || !amd()) {
+        if c.len() < WIDE_COLS && (!c.len().is_multiple_of(16) || !(packed_f32 || amd())) {
             // Fewer than two vectors per gate, one of them padded: AVX2's narrower ones
             // give the activations' long chains more independent work. 16 units are one
             // whole vector per gate, the shortest chain, which a Zen 5 (full-width
@@ -1220,9 +1226,9 @@ pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut 
             // on 16 lanes, 16 -> 16 106 against 89. An Intel Ice Lake runs 16 units
             // faster on AVX2 (16 -> 16, medians of 12 alternated runs of the bench): f32
             // `Cell::step` 267 ns against 356, int8 298 against 406, int8 packed 198
-            // against 241. Only f32 packed steps (512-bit panel products) are undecided:
-            // 190 against 214 there, best passes 165 and 161; a harness's best of 10
-            // passes (10 rounds) 180 against 170.
+            // against 241; but f32 packed steps (`packed_f32`: after a 512-bit panel
+            // product) faster on 16 lanes: a harness's best of 20 passes, 8 alternated
+            // rounds, 152 ns against 167 (f32 `Cell::step` 285 against 236).
             lstm_cell_avx2(gates, c, h)
         } else {
             cell::lstm_cell::<Avx512>(gates, c, h)

@@ -2,9 +2,7 @@
 //! the working memory one direction uses while it runs.
 
 use super::cache::{aligned_pairs, pairs_words};
-use crate::arch::{
-    self, gemv_pairs, interleave_pairs, lstm_cell, lstm_cell_from, pairs_len, quantize_i16,
-};
+use crate::arch::{self, gemv_pairs, interleave_pairs, lstm_cell_from, pairs_len, quantize_i16};
 use crate::format::{LstmShape, MAX_LAYERS};
 use crate::kernels::{self, PANEL_ROWS};
 use crate::tensor::{Layout, Matrix, Storage, Vector};
@@ -371,7 +369,7 @@ impl PackedCell<'_> {
                 if !arch::gemv_panels(self.packed, input + hidden, z, gates) {
                     kernels::gemv_panels(self.packed, input + hidden, z, gates);
                 }
-                lstm_cell(&mut gates[..g], c, h);
+                arch::packed_lstm_cell(&mut gates[..g], c, h);
             }
             Packing::Pairs => {
                 let pairs: &[i16] = bytemuck::cast_slice(self.packed);
