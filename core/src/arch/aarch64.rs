@@ -171,15 +171,6 @@ pub(super) unsafe fn gemm_lanes_neon(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
 
 /// # Safety
 ///
-/// The requirements of [`generic::gemv_panels`].
-#[target_feature(enable = "neon")]
-pub(super) unsafe fn gemv_panels_neon(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
-    // SAFETY: forwarded.
-    unsafe { generic::gemv_panels::<Neon, 2, 4>(panels, cols, z, out) }
-}
-
-/// # Safety
-///
 /// The requirements of [`generic::panel_gemv`].
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn panel_gemv_neon(w: &Panels<'_>, x: &[f32], out: &mut [f32]) {
@@ -282,6 +273,30 @@ pub(super) unsafe fn quantize_i16_neon(x: &[f32], q: &mut [i16]) -> Option<f32> 
     }
     quantize_into(&x[i..n], &mut q[i..n], inv);
     Some(max / 16383.0)
+}
+
+/// A packed f32 step at the `neon` level in one call: the panel product
+/// ([`generic::gemv_panels`], 2 panels side by side) into `gates`, then the cell update
+/// of its first `4 * c.len()` ([`cell::lstm_cell`], 4 lanes wide).
+///
+/// # Safety
+///
+/// The requirements of [`generic::gemv_panels`] for `out = gates`; `gates` holds at
+/// least `4 * c.len()` values, `h` as many as `c`.
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn packed_step_neon(
+    panels: &[f32],
+    cols: usize,
+    z: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) {
+    // SAFETY: forwarded; NEON is enabled here.
+    unsafe {
+        generic::gemv_panels::<Neon, 2, 4>(panels, cols, z, gates);
+        cell::lstm_cell::<Neon>(&mut gates[..4 * c.len()], c, h);
+    }
 }
 
 /// [`crate::kernels::lstm_cell`] 4 lanes at a time ([`cell::lstm_cell`]): identical

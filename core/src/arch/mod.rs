@@ -567,29 +567,41 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
     )
 }
 
-/// [`crate::kernels::gemv_panels`] at this thread's level. Returns false, doing
-/// nothing, at the scalar level or if the shapes disagree.
+/// A packed f32 step's products and cell update ([`crate::PackedCell::step`]) in one
+/// call at this thread's level: [`gemv_panels`] into `gates`, then [`lstm_cell`] of its
+/// first `4 * c.len()` values, `c` and `h` (at `avx512`, 16 units as one 16-lane vector
+/// per gate on every processor: [`x86_64::lstm_cell_avx512`]; the same results).
+/// Returns false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]
-pub(crate) fn gemv_panels(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) -> bool {
+pub(crate) fn packed_step(
+    panels: &[f32],
+    cols: usize,
+    z: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) -> bool {
     const P: usize = crate::kernels::PANEL_ROWS;
     let level = level();
     let stride = cols.checked_add(1).and_then(|c| c.checked_mul(P));
     if level == Level::Scalar
-        || !out.len().is_multiple_of(P)
+        || !gates.len().is_multiple_of(P)
         || stride
-            .and_then(|s| s.checked_mul(out.len() / P))
+            .and_then(|s| s.checked_mul(gates.len() / P))
             .is_none_or(|n| panels.len() < n)
         || z.len() < cols
+        || c.len().checked_mul(4).is_none_or(|g| gates.len() < g)
+        || h.len() != c.len()
     {
         return false;
     }
     dispatch!(
         level,
-        x86_64::gemv_panels_avx512,
-        x86_64::gemv_panels_avx2,
-        x86_64::gemv_panels_sse2,
-        aarch64::gemv_panels_neon,
-        (panels, cols, z, out)
+        x86_64::packed_step_avx512,
+        x86_64::packed_step_avx2,
+        x86_64::packed_step_sse2,
+        aarch64::packed_step_neon,
+        (panels, cols, z, gates, c, h)
     )
 }
 
@@ -881,19 +893,6 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     lstm_cell_from(gates, c, h, false);
 }
 
-/// [`lstm_cell`] after the f32 panel product of a packed step
-/// ([`crate::PackedCell::step`]), whose 16-unit cells take the `avx512` level's 16-lane
-/// vectors on every processor ([`x86_64::lstm_cell_avx512`]): identical results.
-#[inline]
-pub(crate) fn packed_lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
-    #[cfg(postag_x86)]
-    if level() == Level::Avx512 {
-        // SAFETY: the level is supported.
-        return unsafe { x86_64::lstm_cell_avx512(gates, c, h, true) };
-    }
-    lstm_cell(gates, c, h);
-}
-
 /// [`lstm_cell`], told whether `c` is the zero state (every element +0.0, not
 /// checked), which the scalar path takes as [`crate::kernels::lstm_cell_from`] does:
 /// identical results.
@@ -902,7 +901,7 @@ pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], ze
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
-        Level::Avx512 => unsafe { x86_64::lstm_cell_avx512(gates, c, h, false) },
+        Level::Avx512 => unsafe { x86_64::lstm_cell_avx512(gates, c, h) },
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
         Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h) },

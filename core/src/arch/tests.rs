@@ -315,14 +315,17 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
     println!("panel layout kernels: {checked} shapes checked");
 }
 
-/// Packed panels ([`crate::kernels::gemv_panels`]): the SIMD levels against the scalar
-/// definition, which is itself checked against a float64 sum of the products. Without
-/// FMA (SSE2) the sums are bit for bit the scalar ones; with it, within rounding.
-/// Panel counts cover single panels and the remainders of every level's tile; sizes
-/// lie on both sides of the bound past which `avx2` and `avx512` run one panel at a
-/// time on AMD processors (both choices forced here, whatever the processor).
+/// Packed steps ([`super::packed_step`]): the products ([`crate::kernels::gemv_panels`])
+/// at the SIMD levels against the scalar definition, which is itself checked against a
+/// float64 sum of the products. Without FMA (SSE2) the sums are bit for bit the scalar
+/// ones; with it, within rounding. Then the cell update of those gates, bit for bit
+/// [`crate::kernels::lstm_cell`]'s (4, 8, 12, 16 units: at `avx512` 16 take one 16-lane
+/// vector per gate). Panel counts cover single panels and the remainders of every
+/// level's tile; sizes lie on both sides of the bound past which `avx2` and `avx512` run
+/// one panel at a time on AMD processors (both choices forced here, whatever the
+/// processor).
 #[test]
-fn panel_kernel_matches_scalar_at_every_level() {
+fn packed_step_matches_scalar_at_every_level() {
     const P: usize = crate::kernels::PANEL_ROWS;
     let mut rng = Rng(0x6a09_e667_f3bc_c909);
     let mut checked = 0;
@@ -348,29 +351,54 @@ fn panel_kernel_matches_scalar_at_every_level() {
                 .collect();
             let what = format!("{panels} panels x {cols} columns");
             close(&want, &exact, mag, &format!("scalar {what}"));
+            // The gates' units (all the panels' rows: 4 per panel) and a state.
+            let hidden = panels * P / 4;
+            let c0 = rng.floats(hidden, 3.0);
             for variant in simd_variants() {
-                let got = at_variant(variant, || {
+                let (got, c, h) = at_variant(variant, || {
                     let mut out = vec![f32::NAN; panels * P];
-                    assert!(super::gemv_panels(&packed, cols, &z, &mut out));
-                    out
+                    let (mut c, mut h) = (c0.clone(), vec![f32::NAN; hidden]);
+                    assert!(super::packed_step(
+                        &packed, cols, &z, &mut out, &mut c, &mut h
+                    ));
+                    (out, c, h)
                 });
                 if variant.0 == Level::Sse2 {
                     assert_eq!(got, want, "{variant:?} {what}");
                 }
                 close(&got, &want, mag, &format!("{variant:?} {what}"));
+                let (mut gates, mut c_want, mut h_want) = (got, c0.clone(), vec![0.0; hidden]);
+                crate::kernels::lstm_cell(&mut gates, &mut c_want, &mut h_want);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&c), bits(&c_want), "{variant:?} {what}: c");
+                assert_eq!(bits(&h), bits(&h_want), "{variant:?} {what}: h");
                 checked += 1;
             }
             // Shapes that disagree: declined, nothing written.
             let mut out = vec![f32::NAN; panels * P];
-            assert!(!super::gemv_panels(&packed[1..], cols, &z, &mut out));
-            assert!(!super::gemv_panels(&packed, cols, &z, &mut out[1..]));
+            let (mut c, mut h) = (vec![f32::NAN; hidden], vec![f32::NAN; hidden]);
+            let (c, h) = (&mut c[..], &mut h[..]);
+            assert!(!super::packed_step(&packed[1..], cols, &z, &mut out, c, h));
+            assert!(!super::packed_step(&packed, cols, &z, &mut out[1..], c, h));
             if cols > 0 {
-                assert!(!super::gemv_panels(&packed, cols, &z[1..], &mut out));
+                assert!(!super::packed_step(&packed, cols, &z[1..], &mut out, c, h));
             }
-            assert!(out.iter().all(|v| v.is_nan()));
+            let (mut c1, mut h1) = (vec![f32::NAN; hidden + 1], vec![f32::NAN; hidden + 1]);
+            assert!(!super::packed_step(
+                &packed, cols, &z, &mut out, &mut c1, &mut h1
+            ));
+            assert!(!super::packed_step(
+                &packed,
+                cols,
+                &z,
+                &mut out,
+                c,
+                &mut h[1..]
+            ));
+            assert!(out.iter().chain(&*c).chain(&*h).all(|v| v.is_nan()));
         }
     }
-    println!("panel kernel: {checked} shapes checked");
+    println!("packed steps: {checked} shapes checked");
 }
 
 #[test]
@@ -1067,23 +1095,17 @@ fn lstm_cell_is_identical_at_every_level() {
             .map(|k| edges[(k * 7 + 3) % edges.len()])
             .collect();
         cases.push((gates, c0));
-        // Both entry points: a packed step's takes 16 lanes at `avx512` for 16 units.
-        type CellFn = fn(&mut [f32], &mut [f32], &mut [f32]);
-        let cells: [(&str, CellFn); 2] = [
-            ("lstm_cell", super::lstm_cell),
-            ("packed_lstm_cell", super::packed_lstm_cell),
-        ];
-        for ((gates, c0), (name, cell)) in cases.iter().flat_map(|g| cells.map(|c| (g, c))) {
+        for (gates, c0) in &cases {
             let run = |l| {
                 at(l, || {
                     let (mut g, mut c, mut h) = (gates.clone(), c0.clone(), vec![0.0; hidden]);
-                    cell(&mut g, &mut c, &mut h);
+                    super::lstm_cell(&mut g, &mut c, &mut h);
                     (bits(&c), bits(&h))
                 })
             };
             let want = run(Level::Scalar);
             for level in simd_levels() {
-                assert_eq!(run(level), want, "{name} {level:?} hidden {hidden}");
+                assert_eq!(run(level), want, "{level:?} hidden {hidden}");
             }
         }
     }

@@ -795,22 +795,6 @@ pub(super) unsafe fn gemm_lanes_sse2(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) 
     unsafe { generic::gemm_lanes::<Sse2, 4, 2>(w, xt, out) }
 }
 
-/// # Safety
-///
-/// The `avx512` level's features are available; the requirements of
-/// [`generic::gemv_panels`].
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
-pub(super) unsafe fn gemv_panels_avx512(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
-    // SAFETY: forwarded; the target features are enabled here.
-    unsafe {
-        if one_panel_at_a_time(cols + 1, out.len()) {
-            generic::gemv_panels::<Avx512, 1, 1>(panels, cols, z, out)
-        } else {
-            generic::gemv_panels::<Avx512, 4, 1>(panels, cols, z, out)
-        }
-    }
-}
-
 /// Bytes of panels above which the products with two sums per row
 /// ([`generic::gemv_panels`], [`generic::panel_gemv`]) run one panel at a time at the
 /// AVX2 and AVX-512 levels on AMD processors ([`one_stream_from_l2`]). Within the L1
@@ -1009,30 +993,6 @@ pub(super) unsafe fn panel_gemm_lanes_sse2(w: &Panels<'_>, xt: &[f32], out: &mut
 
 /// # Safety
 ///
-/// AVX2 and FMA are available; the requirements of [`generic::gemv_panels`].
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn gemv_panels_avx2(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
-    // SAFETY: forwarded; the target features are enabled here.
-    unsafe {
-        if one_panel_at_a_time(cols + 1, out.len()) {
-            generic::gemv_panels::<Avx2, 1, 2>(panels, cols, z, out)
-        } else {
-            generic::gemv_panels::<Avx2, 2, 2>(panels, cols, z, out)
-        }
-    }
-}
-
-/// # Safety
-///
-/// The requirements of [`generic::gemv_panels`].
-#[target_feature(enable = "sse2")]
-pub(super) unsafe fn gemv_panels_sse2(panels: &[f32], cols: usize, z: &[f32], out: &mut [f32]) {
-    // SAFETY: forwarded.
-    unsafe { generic::gemv_panels::<Sse2, 1, 4>(panels, cols, z, out) }
-}
-
-/// # Safety
-///
 /// AVX2 and FMA are available.
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn fma_probe_avx2(rounds: usize, seed: f32) -> (f32, u64) {
@@ -1201,38 +1161,122 @@ pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f
     unsafe { cell::lstm_cell::<Avx2>(gates, c, h) }
 }
 
-/// [`crate::kernels::lstm_cell`] 16 lanes at a time ([`cell::lstm_cell`]; 8 for fewer
-/// than [`WIDE_COLS`] units, 16 units excepted on AMD processors and where
-/// `packed_f32`): identical results.
+/// [`crate::kernels::lstm_cell`] 16 lanes at a time ([`cell::lstm_cell`]; 8 where
+/// [`cell_lanes_16`] says): identical results.
 ///
 /// # Safety
 ///
 /// The `avx512` level's features are available.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
-pub(super) unsafe fn lstm_cell_avx512(
+pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
+    unsafe {
+        if cell_lanes_16(c.len(), false) {
+            cell::lstm_cell::<Avx512>(gates, c, h)
+        } else {
+            lstm_cell_avx2(gates, c, h)
+        }
+    }
+}
+
+/// Whether the `avx512` level's cell update of `units` units runs 16 lanes wide (else
+/// the `avx2` code's 8), `packed_f32` after the panel product of a packed f32 step.
+/// Fewer than [`WIDE_COLS`] units, less than two vectors per gate, one of them padded:
+/// AVX2's narrower ones give the activations' long chains more independent work. 16
+/// units are one whole vector per gate, the shortest chain, which a Zen 5 (full-width
+/// 512-bit units) runs faster on 16 lanes: packed steps with the gates activated in
+/// passes before the update, 24 -> 24 175 ns on AVX2 against 215 on 16 lanes, 16 -> 16
+/// 106 against 89. An Intel Ice Lake runs 16 units faster on AVX2 (16 -> 16, medians
+/// of 12 alternated runs of the bench): f32 `Cell::step` 267 ns against 356, int8 298
+/// against 406, int8 packed 198 against 241; but f32 packed steps faster on 16 lanes
+/// (a harness's best of 20 passes, 8 alternated rounds, 152 ns against 167; f32
+/// `Cell::step` 285 against 236 there).
+fn cell_lanes_16(units: usize, packed_f32: bool) -> bool {
+    units >= WIDE_COLS || (units.is_multiple_of(16) && (packed_f32 || amd()))
+}
+
+/// A packed f32 step at the `avx512` level in one call: the panel product
+/// ([`generic::gemv_panels`], 4 panels side by side; one at a time past 48 KiB on AMD
+/// processors: [`one_panel_at_a_time`]) into `gates`, then the cell update of its first
+/// `4 * c.len()` ([`cell::lstm_cell`], 16 lanes as [`cell_lanes_16`] says), compiled
+/// as one function: a 16 -> 16 step on an Intel Ice Lake 140-144 ns against 149 with a
+/// dispatched call for each (best of 20 passes, 10 alternated rounds, twice).
+///
+/// # Safety
+///
+/// The `avx512` level's features are available; the requirements of
+/// [`generic::gemv_panels`] for `out = gates`; `gates` holds at least `4 * c.len()`
+/// values, `h` as many as `c`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn packed_step_avx512(
+    panels: &[f32],
+    cols: usize,
+    z: &[f32],
     gates: &mut [f32],
     c: &mut [f32],
     h: &mut [f32],
-    packed_f32: bool,
 ) {
-    // SAFETY: forwarded; the features (AVX2 among them) are enabled here.
+    // SAFETY: forwarded; the target features (AVX2 among them) are enabled here.
     unsafe {
-        if c.len() < WIDE_COLS && (!c.len().is_multiple_of(16) || !(packed_f32 || amd())) {
-            // Fewer than two vectors per gate, one of them padded: AVX2's narrower ones
-            // give the activations' long chains more independent work. 16 units are one
-            // whole vector per gate, the shortest chain, which a Zen 5 (full-width
-            // 512-bit units) runs faster on 16 lanes: packed steps with the gates
-            // activated in passes before the update, 24 -> 24 175 ns on AVX2 against 215
-            // on 16 lanes, 16 -> 16 106 against 89. An Intel Ice Lake runs 16 units
-            // faster on AVX2 (16 -> 16, medians of 12 alternated runs of the bench): f32
-            // `Cell::step` 267 ns against 356, int8 298 against 406, int8 packed 198
-            // against 241; but f32 packed steps (`packed_f32`: after a 512-bit panel
-            // product) faster on 16 lanes: a harness's best of 20 passes, 8 alternated
-            // rounds, 152 ns against 167 (f32 `Cell::step` 285 against 236).
-            lstm_cell_avx2(gates, c, h)
+        if one_panel_at_a_time(cols + 1, gates.len()) {
+            generic::gemv_panels::<Avx512, 1, 1>(panels, cols, z, gates)
         } else {
-            cell::lstm_cell::<Avx512>(gates, c, h)
+            generic::gemv_panels::<Avx512, 4, 1>(panels, cols, z, gates)
         }
+        let gates = &mut gates[..4 * c.len()];
+        if cell_lanes_16(c.len(), true) {
+            cell::lstm_cell::<Avx512>(gates, c, h)
+        } else {
+            cell::lstm_cell::<Avx2>(gates, c, h)
+        }
+    }
+}
+
+/// [`packed_step_avx512`] at the `avx2` level: 2 panels side by side (one past 48 KiB
+/// on AMD processors), the cell update 8 lanes wide.
+///
+/// # Safety
+///
+/// AVX2 and FMA are available; as [`packed_step_avx512`] otherwise.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn packed_step_avx2(
+    panels: &[f32],
+    cols: usize,
+    z: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) {
+    // SAFETY: forwarded; the target features are enabled here.
+    unsafe {
+        if one_panel_at_a_time(cols + 1, gates.len()) {
+            generic::gemv_panels::<Avx2, 1, 2>(panels, cols, z, gates)
+        } else {
+            generic::gemv_panels::<Avx2, 2, 2>(panels, cols, z, gates)
+        }
+        cell::lstm_cell::<Avx2>(&mut gates[..4 * c.len()], c, h);
+    }
+}
+
+/// [`packed_step_avx512`] at the `sse2` level: one panel at a time, the cell update 4
+/// lanes wide.
+///
+/// # Safety
+///
+/// As [`packed_step_avx512`], SSE2 for the level's features (always there on x86-64).
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn packed_step_sse2(
+    panels: &[f32],
+    cols: usize,
+    z: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        generic::gemv_panels::<Sse2, 1, 4>(panels, cols, z, gates);
+        cell::lstm_cell::<Sse2>(&mut gates[..4 * c.len()], c, h);
     }
 }
 

@@ -366,10 +366,10 @@ impl PackedCell<'_> {
                 let z = &mut rest[..input + hidden];
                 z[..input].copy_from_slice(x);
                 z[input..].copy_from_slice(h);
-                if !arch::gemv_panels(self.packed, input + hidden, z, gates) {
+                if !arch::packed_step(self.packed, input + hidden, z, gates, c, h) {
                     kernels::gemv_panels(self.packed, input + hidden, z, gates);
+                    kernels::lstm_cell(&mut gates[..g], c, h);
                 }
-                arch::packed_lstm_cell(&mut gates[..g], c, h);
             }
             Packing::Pairs => {
                 let pairs: &[i16] = bytemuck::cast_slice(self.packed);
