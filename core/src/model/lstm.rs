@@ -245,9 +245,10 @@ impl<'a> Cell<'a> {
     /// differ from [`Cell::step`]'s by rounding, as the kernel levels do; one step
     /// from the same state, 164 -> 128 at `avx512`, is within 1.6e-6 of a float64
     /// reference where [`Cell::step`] is within 3e-7).
-    /// int8 weights in rows are copied as i16 pairs for [`arch::gemv_pairs`] at the `sse2`
-    /// level, and at `avx2` and `avx512` those of small cells (a copy of 32 KiB at most:
-    /// [`Cell::packed_len`]; int8 weights in panels are read where they lie);
+    /// int8 weights in rows are copied as i16 pairs (the interleaved layout of the
+    /// vector levels' int8 products) at the `sse2` level, and at `avx2` and `avx512`
+    /// those of small cells (a copy of 32 KiB at most: [`Cell::packed_len`]; int8
+    /// weights in panels are read where they lie);
     /// their steps are [`Cell::step`]'s bit for bit (exact integer dot products). Where
     /// the weights are not copied the buffer is not used and steps are [`Cell::step`]'s.
     ///
