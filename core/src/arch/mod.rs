@@ -570,8 +570,8 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
 /// A packed f32 step's products and cell update ([`crate::PackedCell::step`]) in one
 /// call at this thread's level: [`crate::kernels::gemv_panels`] into `gates`, then
 /// [`lstm_cell`] of its first `4 * c.len()` values, `c` and `h` (at `avx512`, 16 units
-/// as one 16-lane vector per gate on every processor: [`x86_64::packed_step_avx512`];
-/// the same results). Returns false, doing nothing, at the scalar level or if the
+/// as one 16-lane vector per gate on every processor: `x86_64::packed_step_avx512`; the
+/// same results). Returns false, doing nothing, at the scalar level or if the
 /// shapes disagree.
 #[inline]
 pub(crate) fn packed_step(

@@ -319,8 +319,10 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
 /// at the SIMD levels against the scalar definition, which is itself checked against a
 /// float64 sum of the products. Without FMA (SSE2) the sums are bit for bit the scalar
 /// ones; with it, within rounding. Then the cell update of those gates, bit for bit
-/// [`crate::kernels::lstm_cell`]'s (4, 8, 12, 16 units: at `avx512` 16 take one 16-lane
-/// vector per gate). Panel counts cover single panels and the remainders of every
+/// [`crate::kernels::lstm_cell`]'s: 4 units per panel (4 to 36; at `avx512` 16 take one
+/// 16-lane vector per gate), and one unit fewer, which leaves rows past the gates (a
+/// hidden size whose 4H rows end inside a panel). Panel counts cover single panels and
+/// the remainders of every
 /// level's tile; sizes lie on both sides of the bound past which `avx2` and `avx512` run
 /// one panel at a time on AMD processors (both choices forced here, whatever the
 /// processor).
@@ -351,28 +353,33 @@ fn packed_step_matches_scalar_at_every_level() {
                 .collect();
             let what = format!("{panels} panels x {cols} columns");
             close(&want, &exact, mag, &format!("scalar {what}"));
-            // The gates' units (all the panels' rows: 4 per panel) and a state.
+            // The gates' units (all the panels' rows: 4 per panel, or one unit fewer)
+            // and a state.
             let hidden = panels * P / 4;
             let c0 = rng.floats(hidden, 3.0);
             for variant in simd_variants() {
-                let (got, c, h) = at_variant(variant, || {
-                    let mut out = vec![f32::NAN; panels * P];
-                    let (mut c, mut h) = (c0.clone(), vec![f32::NAN; hidden]);
-                    assert!(super::packed_step(
-                        &packed, cols, &z, &mut out, &mut c, &mut h
-                    ));
-                    (out, c, h)
-                });
-                if variant.0 == Level::Sse2 {
-                    assert_eq!(got, want, "{variant:?} {what}");
+                for units in [hidden, hidden - 1] {
+                    let (got, c, h) = at_variant(variant, || {
+                        let mut out = vec![f32::NAN; panels * P];
+                        let (mut c, mut h) = (c0[..units].to_vec(), vec![f32::NAN; units]);
+                        assert!(super::packed_step(
+                            &packed, cols, &z, &mut out, &mut c, &mut h
+                        ));
+                        (out, c, h)
+                    });
+                    let what = format!("{variant:?} {what}, {units} units");
+                    if variant.0 == Level::Sse2 {
+                        assert_eq!(got, want, "{what}");
+                    }
+                    close(&got, &want, mag, &what);
+                    let mut gates = got[..4 * units].to_vec();
+                    let (mut c_want, mut h_want) = (c0[..units].to_vec(), vec![0.0; units]);
+                    crate::kernels::lstm_cell(&mut gates, &mut c_want, &mut h_want);
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&c), bits(&c_want), "{what}: c");
+                    assert_eq!(bits(&h), bits(&h_want), "{what}: h");
+                    checked += 1;
                 }
-                close(&got, &want, mag, &format!("{variant:?} {what}"));
-                let (mut gates, mut c_want, mut h_want) = (got, c0.clone(), vec![0.0; hidden]);
-                crate::kernels::lstm_cell(&mut gates, &mut c_want, &mut h_want);
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&c), bits(&c_want), "{variant:?} {what}: c");
-                assert_eq!(bits(&h), bits(&h_want), "{variant:?} {what}: h");
-                checked += 1;
             }
             // Shapes that disagree: declined, nothing written.
             let mut out = vec![f32::NAN; panels * P];

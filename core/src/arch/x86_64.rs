@@ -1187,10 +1187,10 @@ pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut 
 /// 512-bit units) runs faster on 16 lanes: packed steps with the gates activated in
 /// passes before the update, 24 -> 24 175 ns on AVX2 against 215 on 16 lanes, 16 -> 16
 /// 106 against 89. An Intel Ice Lake runs 16 units faster on AVX2 (16 -> 16, medians
-/// of 12 alternated runs of the bench): f32 `Cell::step` 267 ns against 356, int8 298
-/// against 406, int8 packed 198 against 241; but f32 packed steps faster on 16 lanes
-/// (a harness's best of 20 passes, 8 alternated rounds, 152 ns against 167; f32
-/// `Cell::step` 285 against 236 there).
+/// of 12 alternated runs of the bench, 8 lanes against 16): f32 `Cell::step` 267 ns
+/// against 356, int8 298 against 406, int8 packed 198 against 241; but f32 packed steps
+/// faster on 16 lanes (a harness's best of 20 passes, 8 alternated rounds: 152 ns on 16
+/// lanes against 167 on 8; f32 `Cell::step` 285 on 16 against 236 on 8).
 fn cell_lanes_16(units: usize, packed_f32: bool) -> bool {
     units >= WIDE_COLS || (units.is_multiple_of(16) && (packed_f32 || amd()))
 }
