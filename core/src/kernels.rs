@@ -516,8 +516,8 @@ pub(crate) const TANH_SMALL: f32 = 0.625;
 /// `e^x` for f32, written without branches so that loops over slices vectorize.
 ///
 /// Cody-Waite range reduction `x = n ln2 + r`, `|r| <= ln2/2`, then Cephes' `expf`
-/// minimax polynomial for `e^r` (about 1 ulp; evaluated by Estrin's scheme) and `2^n`
-/// built in the exponent bits.
+/// minimax polynomial for `e^r` (about 1 ulp; its coefficients in pairs, then Horner's
+/// scheme in `r^2`) and `2^n` built in the exponent bits.
 /// Inputs are clamped to [-87, 88], where the result still is a normal f32.
 ///
 /// On bare-metal targets the activations of [`lstm_cell`] inline it once, in the one
@@ -541,14 +541,19 @@ fn exp_in_range(x: f32) -> f32 {
     let t = x * core::f32::consts::LOG2_E + ROUND_SHIFTER;
     let n = t - ROUND_SHIFTER;
     let r = (x - n * LN2_HI) - n * LN2_LO;
-    // The polynomial by Estrin's scheme: three independent pairs, combined with r^2
-    // and r^4, a chain of dependent operations half as long as Horner's. Small cells'
-    // steps wait on it: a packed f32 16 -> 16 step on an Intel Ice Lake, `avx512`,
-    // 179-184 ns by Horner's scheme against 162-167 (best of 30 passes, alternated).
+    // The polynomial as three independent pairs `c0 r + c1`, `c2 r + c3`, `c4 r + c5`
+    // combined by Horner's scheme in r^2 (Estrin's first step): a chain of dependent
+    // operations about half as long as Horner's in r, with as many multiplications
+    // (each a library call on a Cortex-M0: full Estrin's extra r^4 cost that core 2.4%
+    // more instructions per token). Small cells' steps wait on the chain: a packed f32
+    // 16 -> 16 step on an Intel Ice Lake, `avx512`, 179-184 ns by Horner's scheme
+    // against 162-167 by Estrin's (best of 30 passes, alternated), and these pairs as
+    // fast as Estrin's whole scheme (137 against 142 ns once the step ran as one
+    // function).
     let r2 = r * r;
     let [c0, c1, c2, c3, c4, c5] = EXP_POLY;
     let (a, b, c) = (c0 * r + c1, c2 * r + c3, c4 * r + c5);
-    let p = (a * (r2 * r2) + b * r2) + c;
+    let p = (a * r2 + b) * r2 + c;
     let e = p * r2 + r + 1.0;
     let n_int = t.to_bits().wrapping_sub(ROUND_SHIFTER.to_bits()) as i32;
     e * f32::from_bits(((n_int + 127) as u32) << 23)

@@ -189,13 +189,13 @@ unsafe fn exp<V: CellMath>(x: V) -> V {
             .add(V::splat(ROUND_SHIFTER));
         let n = t.sub(V::splat(ROUND_SHIFTER));
         let r = x.sub(n.mul(V::splat(LN2_HI))).sub(n.mul(V::splat(LN2_LO)));
-        // The polynomial in the scalar code's order (Estrin's scheme).
+        // The polynomial in the scalar code's order (pairs, then Horner's scheme in r^2).
         let r2 = r.mul(r);
         let [c0, c1, c2, c3, c4, c5] = EXP_POLY;
         let a = V::splat(c0).mul(r).add(V::splat(c1));
         let b = V::splat(c2).mul(r).add(V::splat(c3));
         let c = V::splat(c4).mul(r).add(V::splat(c5));
-        let p = a.mul(r2.mul(r2)).add(b.mul(r2)).add(c);
+        let p = a.mul(r2).add(b).mul(r2).add(c);
         let e = p.mul(r2).add(r).add(V::splat(1.0));
         e.mul(t.pow2_shifted())
     }
