@@ -814,7 +814,10 @@ fn one_panel_at_a_time(cols: usize, rows: usize) -> bool {
 /// level, a Zen 5 ran a packed f32 128 -> 128 step in 3.4 us one panel at a time
 /// against 4.5 four at a time, and batch-1 tagging of the base model about 10% faster;
 /// an Intel Ice Lake the opposite: 128 -> 128 in 6.5 us one at a time against 4.9 four
-/// at a time, 164 -> 128 7.3 against 5.5, batch-1 tagging 5% slower (4% at `avx2`).
+/// at a time, 164 -> 128 7.3 against 5.5, batch-1 tagging 5% slower (4% at `avx2`). On
+/// a Zen 4 the two are about even (the bench's packed steps at `avx512`, alternated
+/// rounds with a noisy first one left out, one at a time against four): 128 -> 128
+/// 4,895-4,920 ns against 4,969-5,036, 164 -> 128 5,524-5,972 against 5,628-5,662.
 fn one_stream_from_l2() -> bool {
     #[cfg(all(test, feature = "std"))]
     if let Some(forced) = super::tests::ONE_STREAM.with(core::cell::Cell::get) {
@@ -1190,7 +1193,11 @@ pub(super) unsafe fn lstm_cell_avx512(gates: &mut [f32], c: &mut [f32], h: &mut 
 /// of 12 alternated runs of the bench, 8 lanes against 16): f32 `Cell::step` 267 ns
 /// against 356, int8 298 against 406, int8 packed 198 against 241; but f32 packed steps
 /// faster on 16 lanes (a harness's best of 20 passes, 8 alternated rounds: 152 ns on 16
-/// lanes against 167 on 8; f32 `Cell::step` 285 on 16 against 236 on 8).
+/// lanes against 167 on 8; f32 `Cell::step` 285 on 16 against 236 on 8). A Zen 4 (its
+/// 512-bit operations in two halves) also runs 16 units faster on 16 lanes, by less (the
+/// bench, 16 -> 16, 4 alternated rounds, the first, slower for both, left out; 16 lanes
+/// against 8): f32 `Cell::step` 176-178 ns against 178-185, f32 packed 107-110 against
+/// 111-117, int8 211-213 against 218-223, int8 packed 131-135 against 134-137.
 fn cell_lanes_16(units: usize, packed_f32: bool) -> bool {
     units >= WIDE_COLS || (units.is_multiple_of(16) && (packed_f32 || amd()))
 }
