@@ -286,15 +286,14 @@ pub(super) unsafe fn quantize_i16_neon(x: &[f32], q: &mut [i16]) -> Option<f32> 
 #[target_feature(enable = "neon")]
 pub(super) unsafe fn packed_step_neon(
     panels: &[f32],
-    cols: usize,
-    z: &[f32],
+    x: &[f32],
     gates: &mut [f32],
     c: &mut [f32],
     h: &mut [f32],
 ) {
     // SAFETY: forwarded; NEON is enabled here.
     unsafe {
-        generic::gemv_panels::<Neon, 2, 4>(panels, cols, z, gates);
+        generic::gemv_panels::<Neon, 2, 4>(panels, x, h, gates);
         cell::lstm_cell::<Neon>(&mut gates[..4 * c.len()], c, h);
     }
 }

@@ -229,12 +229,32 @@ unsafe fn tanh<V: CellMath>(x: V) -> V {
     }
 }
 
+/// The update of `U::LANES` units from their pre-activations `i`, `f`, `g` and `o` (one
+/// vector each), `c` read from and written to `cp`, `h` written to `hp`: the sigmoids of
+/// `i` and `f` side by side with the tanh of `g`, then `c' = f * c + i * g`, then the
+/// sigmoid of `o` beside `tanh(c')` (it fills that chain's waits instead of lengthening
+/// the first), `h = o * tanh(c')`. One pass from the gates to `h`: a step of few units
+/// is one chain of activations, not four passes one after another.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `cp` and `hp` are valid for `U::LANES`
+/// values.
+#[inline(always)]
+pub(super) unsafe fn cell_vectors<U: CellMath>([i, f, g, o]: [U; 4], cp: *mut f32, hp: *mut f32) {
+    // SAFETY: as the caller's.
+    unsafe {
+        let Multi([i, f]) = sigmoid(Multi([i, f]));
+        let g = tanh(g);
+        let cv = f.mul(U::load(cp)).add(i.mul(g));
+        cv.store(cp);
+        let o = sigmoid(o);
+        o.mul(tanh(cv)).store(hp);
+    }
+}
+
 /// The whole update of units `k..` from their pre-activations, `U::LANES` units at a
-/// time while whole vectors remain: the sigmoids of `i` and `f` side by side with the
-/// tanh of `g`, then `c' = f * c + i * g`, then the sigmoid of `o` beside `tanh(c')`
-/// (it fills that chain's waits instead of lengthening the first), `h = o * tanh(c')`;
-/// returns the first unit not done. One pass from the gates to `h`: a step of few
-/// units is one chain of activations, not four passes one after another.
+/// time while whole vectors remain ([`cell_vectors`]); returns the first unit not done.
 ///
 /// # Safety
 ///
@@ -253,12 +273,8 @@ unsafe fn cell_from<U: CellMath>(
         while k + U::LANES <= c.len() {
             let (cp, hp) = (c.as_mut_ptr().add(k), h.as_mut_ptr().add(k));
             let (i, f) = (U::load(i_g.as_ptr().add(k)), U::load(f_g.as_ptr().add(k)));
-            let Multi([i, f]) = sigmoid(Multi([i, f]));
-            let g = tanh(U::load(g_g.as_ptr().add(k)));
-            let cv = f.mul(U::load(cp)).add(i.mul(g));
-            cv.store(cp);
-            let o = sigmoid(U::load(o_g.as_ptr().add(k)));
-            o.mul(tanh(cv)).store(hp);
+            let (g, o) = (U::load(g_g.as_ptr().add(k)), U::load(o_g.as_ptr().add(k)));
+            cell_vectors([i, f, g, o], cp, hp);
             k += U::LANES;
         }
     }

@@ -480,92 +480,166 @@ pub(super) unsafe fn gemm_lanes<V: Vector, const R: usize, const VPR: usize>(
     }
 }
 
-/// [`crate::kernels::gemv_panels`]: `T` panels at a time (each 16 rows, `VPP`
-/// vectors), then single panels; each row's two sums (bias and even columns, odd
-/// columns) in two accumulators, in the reference's order, fused where the level has
-/// FMA. Each input value is broadcast to every lane, so no horizontal sums are needed.
+/// [`crate::kernels::gemv_panels`] of `z = [x, h]` (`cols = x.len() + h.len()`, the two
+/// read in place): `T` panels at a time (each 16 rows, `VPP` vectors), then single
+/// panels ([`PanelSums`]).
 ///
 /// # Safety
 ///
 /// The level's target features are enabled; `V::LANES * VPP == 16`;
-/// `out.len()` is a multiple of 16, `panels.len() >= out.len() / 16 * 16 * (1 + cols)`,
-/// `z.len() >= cols`.
+/// `out.len()` is a multiple of 16, `panels.len() >= out.len() / 16 * 16 * (1 + cols)`.
 #[inline(always)]
 pub(super) unsafe fn gemv_panels<V: Vector, const T: usize, const VPP: usize>(
     panels: &[f32],
-    cols: usize,
-    z: &[f32],
+    x: &[f32],
+    h: &[f32],
     out: &mut [f32],
 ) {
     const P: usize = crate::kernels::PANEL_ROWS;
-    const { assert!(T > 0 && VPP > 0) };
-    let stride = P * (1 + cols);
+    let stride = P * (1 + x.len() + h.len());
     let n = out.len() / P;
-    let (w, zp, o) = (panels.as_ptr(), z.as_ptr(), out.as_mut_ptr());
+    let (w, o) = (panels.as_ptr(), out.as_mut_ptr());
     // SAFETY: panels `p..p + T` (or `p`) are below `n`, whose floats lie in `panels`;
     // their outputs in `out` (caller).
     unsafe {
         let mut p = 0;
         while p + T <= n {
-            panel_tile::<V, T, VPP>(w.add(p * stride), stride, cols, zp, o.add(p * P));
+            let mut sums = PanelSums::<V, T, VPP>::bias(w.add(p * stride), stride);
+            sums.columns(0, x);
+            sums.columns(x.len(), h);
+            sums.store(o.add(p * P));
             p += T;
         }
         while p < n {
-            panel_tile::<V, 1, VPP>(w.add(p * stride), stride, cols, zp, o.add(p * P));
+            let mut sums = PanelSums::<V, 1, VPP>::bias(w.add(p * stride), stride);
+            sums.columns(0, x);
+            sums.columns(x.len(), h);
+            sums.store(o.add(p * P));
             p += 1;
         }
     }
 }
 
-/// The rows of `T` panels starting at `w` (`stride` floats apart) into `o`.
-///
-/// # Safety
-///
-/// As [`gemv_panels`], for these `T` panels.
-#[inline(always)]
-unsafe fn panel_tile<V: Vector, const T: usize, const VPP: usize>(
+/// The rows of `T` panels (each 16 rows, `VPP` vectors; `stride` floats apart from
+/// `w`) as [`crate::kernels::gemv_panels`] sums them: each row's bias and products of
+/// the even columns, and its products of the odd columns, each in column order (fused
+/// where the level has FMA), in two accumulators; the row's value is their sum. Each
+/// input value is broadcast to every lane, so no horizontal sums are needed.
+pub(super) struct PanelSums<V, const T: usize, const VPP: usize> {
     w: *const f32,
     stride: usize,
-    cols: usize,
-    z: *const f32,
-    o: *mut f32,
-) {
-    const P: usize = crate::kernels::PANEL_ROWS;
-    const { assert!(V::LANES * VPP == P) };
-    // SAFETY: every load is within a panel (`P * (1 + k) + P <= stride` for `k <
-    // cols`), `z` holds `cols` values, `o` the `T * P` outputs (caller).
-    unsafe {
-        let mut even = [[V::zero(); VPP]; T];
-        let mut odd = [[V::zero(); VPP]; T];
-        for (t, e) in even.iter_mut().enumerate() {
-            for (j, v) in e.iter_mut().enumerate() {
-                *v = V::load(w.add(t * stride + j * V::LANES));
-            }
-        }
-        let mut k = 0;
-        while k + 2 <= cols {
-            let (z0, z1) = (V::splat(*z.add(k)), V::splat(*z.add(k + 1)));
-            for t in 0..T {
-                let at = w.add(t * stride + P * (1 + k));
-                for j in 0..VPP {
-                    even[t][j] = V::load(at.add(j * V::LANES)).mul_add(z0, even[t][j]);
-                    odd[t][j] = V::load(at.add(P + j * V::LANES)).mul_add(z1, odd[t][j]);
-                }
-            }
-            k += 2;
-        }
-        if k < cols {
-            let z0 = V::splat(*z.add(k));
+    even: [[V; VPP]; T],
+    odd: [[V; VPP]; T],
+}
+
+impl<V: Vector, const T: usize, const VPP: usize> PanelSums<V, T, VPP> {
+    /// The panels' biases.
+    ///
+    /// # Safety
+    ///
+    /// The level's target features are enabled; `V::LANES * VPP == 16`; `w + t *
+    /// stride` (`t < T`) starts a panel.
+    #[inline(always)]
+    pub(super) unsafe fn bias(w: *const f32, stride: usize) -> Self {
+        const { assert!(T > 0 && V::LANES * VPP == crate::kernels::PANEL_ROWS) };
+        // SAFETY: each panel begins with its 16 biases (caller); the features are
+        // enabled.
+        unsafe {
+            let mut even = [[V::zero(); VPP]; T];
             for (t, e) in even.iter_mut().enumerate() {
-                let at = w.add(t * stride + P * (1 + k));
                 for (j, v) in e.iter_mut().enumerate() {
-                    *v = V::load(at.add(j * V::LANES)).mul_add(z0, *v);
+                    *v = V::load(w.add(t * stride + j * V::LANES));
+                }
+            }
+            PanelSums {
+                w,
+                stride,
+                even,
+                odd: [[V::zero(); VPP]; T],
+            }
+        }
+    }
+
+    /// Adds columns `k0..k0 + z.len()` times `z`.
+    ///
+    /// # Safety
+    ///
+    /// As [`Self::bias`]; the panels have these columns.
+    #[inline(always)]
+    pub(super) unsafe fn columns(&mut self, k0: usize, z: &[f32]) {
+        const P: usize = crate::kernels::PANEL_ROWS;
+        let (w, stride, n) = (self.w, self.stride, z.len());
+        // SAFETY: column `k0 + i` (`i < n`) is `P` floats at `P * (1 + k0 + i)` of each
+        // panel (caller).
+        unsafe {
+            let column = |t: usize, k: usize| w.add(t * stride + P * (1 + k));
+            let mut i = 0;
+            if k0 % 2 == 1 && n > 0 {
+                let z1 = V::splat(*z.as_ptr());
+                for t in 0..T {
+                    for j in 0..VPP {
+                        let wv = V::load(column(t, k0).add(j * V::LANES));
+                        self.odd[t][j] = wv.mul_add(z1, self.odd[t][j]);
+                    }
+                }
+                i = 1;
+            }
+            while i + 2 <= n {
+                let (z0, z1) = (
+                    V::splat(*z.as_ptr().add(i)),
+                    V::splat(*z.as_ptr().add(i + 1)),
+                );
+                for t in 0..T {
+                    let at = column(t, k0 + i);
+                    for j in 0..VPP {
+                        let (w0, w1) = (
+                            V::load(at.add(j * V::LANES)),
+                            V::load(at.add(P + j * V::LANES)),
+                        );
+                        self.even[t][j] = w0.mul_add(z0, self.even[t][j]);
+                        self.odd[t][j] = w1.mul_add(z1, self.odd[t][j]);
+                    }
+                }
+                i += 2;
+            }
+            if i < n {
+                let z0 = V::splat(*z.as_ptr().add(i));
+                for t in 0..T {
+                    for j in 0..VPP {
+                        let wv = V::load(column(t, k0 + i).add(j * V::LANES));
+                        self.even[t][j] = wv.mul_add(z0, self.even[t][j]);
+                    }
                 }
             }
         }
-        for t in 0..T {
-            for j in 0..VPP {
-                even[t][j].add(odd[t][j]).store(o.add(t * P + j * V::LANES));
+    }
+
+    /// The rows' values, panel by panel.
+    #[inline(always)]
+    pub(super) unsafe fn finish(self) -> [[V; VPP]; T] {
+        let mut sums = self.even;
+        for (s, o) in sums.iter_mut().zip(self.odd) {
+            for (v, o) in s.iter_mut().zip(o) {
+                // SAFETY: the level's features are enabled (contract of `bias`).
+                *v = unsafe { v.add(o) };
+            }
+        }
+        sums
+    }
+
+    /// Writes the rows' values to `o` (`T * 16` floats).
+    ///
+    /// # Safety
+    ///
+    /// As [`Self::bias`]; `o` is valid for `T * 16` floats.
+    #[inline(always)]
+    pub(super) unsafe fn store(self, o: *mut f32) {
+        // SAFETY: as the caller's.
+        unsafe {
+            for (t, s) in self.finish().iter().enumerate() {
+                for (j, v) in s.iter().enumerate() {
+                    v.store(o.add(t * crate::kernels::PANEL_ROWS + j * V::LANES));
+                }
             }
         }
     }

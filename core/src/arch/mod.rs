@@ -568,29 +568,29 @@ pub(crate) fn gemm_lanes(w: &Rows<'_>, xt: &[f32], out: &mut [f32]) -> bool {
 }
 
 /// A packed f32 step's products and cell update ([`crate::PackedCell::step`]) in one
-/// call at this thread's level: [`crate::kernels::gemv_panels`] into `gates`, then
-/// [`lstm_cell`] of its first `4 * c.len()` values, `c` and `h` (at `avx512`, 16 units
-/// as one 16-lane vector per gate on every processor: `x86_64::packed_step_avx512`; the
-/// same results). Returns false, doing nothing, at the scalar level or if the
-/// shapes disagree.
+/// call at this thread's level: [`crate::kernels::gemv_panels`] of `z = [x, h]` (`cols
+/// = x.len() + h.len()`, read in place) into `gates`, then [`lstm_cell`] of its first
+/// `4 * c.len()` values, `c` and `h` (at `avx512`, 16 units as one 16-lane vector per
+/// gate on every processor: `x86_64::packed_step_avx512`; the same results). Returns
+/// false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]
 pub(crate) fn packed_step(
     panels: &[f32],
-    cols: usize,
-    z: &[f32],
+    x: &[f32],
     gates: &mut [f32],
     c: &mut [f32],
     h: &mut [f32],
 ) -> bool {
     const P: usize = crate::kernels::PANEL_ROWS;
     let level = level();
-    let stride = cols.checked_add(1).and_then(|c| c.checked_mul(P));
+    let stride = (x.len().checked_add(h.len()))
+        .and_then(|cols| cols.checked_add(1))
+        .and_then(|c| c.checked_mul(P));
     if level == Level::Scalar
         || !gates.len().is_multiple_of(P)
         || stride
             .and_then(|s| s.checked_mul(gates.len() / P))
             .is_none_or(|n| panels.len() < n)
-        || z.len() < cols
         || c.len().checked_mul(4).is_none_or(|g| gates.len() < g)
         || h.len() != c.len()
     {
@@ -602,7 +602,7 @@ pub(crate) fn packed_step(
         x86_64::packed_step_avx2,
         x86_64::packed_step_sse2,
         aarch64::packed_step_neon,
-        (panels, cols, z, gates, c, h)
+        (panels, x, gates, c, h)
     )
 }
 

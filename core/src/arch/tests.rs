@@ -315,94 +315,85 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
     println!("panel layout kernels: {checked} shapes checked");
 }
 
-/// Packed steps ([`super::packed_step`]): the products ([`crate::kernels::gemv_panels`])
-/// at the SIMD levels against the scalar definition, which is itself checked against a
-/// float64 sum of the products. Without FMA (SSE2) the sums are bit for bit the scalar
-/// ones; with it, within rounding. Then the cell update of those gates, bit for bit
+/// Packed steps ([`super::packed_step`]): the products ([`crate::kernels::gemv_panels`]
+/// of `z = [x, h]`, read from `x` and `h` in place) at the SIMD levels against the
+/// scalar definition, which is itself checked against a float64 sum of the products.
+/// Without FMA (SSE2) the sums are bit for bit the scalar ones; with it, within
+/// rounding. Then the cell update of those gates, bit for bit
 /// [`crate::kernels::lstm_cell`]'s: 4 units per panel (4 to 36; at `avx512` 16 take one
-/// 16-lane vector per gate), and one unit fewer, which leaves rows past the gates (a
-/// hidden size whose 4H rows end inside a panel). Panel counts cover single panels and
-/// the remainders of every
-/// level's tile; sizes lie on both sides of the bound past which `avx2` and `avx512` run
-/// one panel at a time on AMD processors (both choices forced here, whatever the
-/// processor).
+/// 16-lane vector per gate, straight from the product's registers), and one unit fewer,
+/// which leaves rows past the gates (a hidden size whose 4H rows end inside a panel).
+/// Inputs `x` of even and odd lengths put the first column of `h` in either sum.
+/// Panel counts cover single panels and the remainders of every level's tile; sizes lie
+/// on both sides of the bound past which `avx2` and `avx512` run one panel at a time on
+/// AMD processors (both choices forced here, whatever the processor).
 #[test]
 fn packed_step_matches_scalar_at_every_level() {
     const P: usize = crate::kernels::PANEL_ROWS;
     let mut rng = Rng(0x6a09_e667_f3bc_c909);
     let mut checked = 0;
     for &panels in &[1usize, 2, 3, 4, 5, 9] {
-        for &cols in COLS.iter().chain(&[0]) {
-            let scale = if cols % 2 == 0 { 1.0 } else { 300.0 };
-            let stride = P * (1 + cols);
-            let packed = rng.floats(panels * stride, scale);
-            let z = rng.floats(cols, scale);
-            let mut want = vec![f32::NAN; panels * P];
-            crate::kernels::gemv_panels(&packed, cols, &z, &mut want);
-            let mag = scale * scale * (cols + 1) as f32;
-            // The definition: bias plus the products, in f64.
-            let exact: Vec<f32> = (0..panels * P)
-                .map(|r| {
-                    let (p, l) = (r / P, r % P);
-                    let panel = &packed[p * stride..(p + 1) * stride];
-                    let sum: f64 = (0..cols)
-                        .map(|k| panel[P * (1 + k) + l] as f64 * z[k] as f64)
-                        .sum();
-                    (panel[l] as f64 + sum) as f32
-                })
-                .collect();
-            let what = format!("{panels} panels x {cols} columns");
-            close(&want, &exact, mag, &format!("scalar {what}"));
-            // The gates' units (all the panels' rows: 4 per panel, or one unit fewer)
-            // and a state.
-            let hidden = panels * P / 4;
-            let c0 = rng.floats(hidden, 3.0);
-            for variant in simd_variants() {
-                for units in [hidden, hidden - 1] {
+        let hidden = panels * P / 4;
+        for units in [hidden, hidden - 1] {
+            for &input in COLS.iter().chain(&[0]) {
+                let cols = input + units;
+                let scale = if input % 2 == 0 { 1.0 } else { 300.0 };
+                let stride = P * (1 + cols);
+                let packed = rng.floats(panels * stride, scale);
+                let z = rng.floats(cols, scale);
+                let (x, h0) = z.split_at(input);
+                let mut want = vec![f32::NAN; panels * P];
+                crate::kernels::gemv_panels(&packed, cols, &z, &mut want);
+                let mag = scale * scale * (cols + 1) as f32;
+                // The definition: bias plus the products, in f64.
+                let exact: Vec<f32> = (0..panels * P)
+                    .map(|r| {
+                        let (p, l) = (r / P, r % P);
+                        let panel = &packed[p * stride..(p + 1) * stride];
+                        let sum: f64 = (0..cols)
+                            .map(|k| panel[P * (1 + k) + l] as f64 * z[k] as f64)
+                            .sum();
+                        (panel[l] as f64 + sum) as f32
+                    })
+                    .collect();
+                let what = format!("{panels} panels, {input} inputs, {units} units");
+                close(&want, &exact, mag, &format!("scalar {what}"));
+                let c0 = rng.floats(units, 3.0);
+                for variant in simd_variants() {
                     let (got, c, h) = at_variant(variant, || {
                         let mut out = vec![f32::NAN; panels * P];
-                        let (mut c, mut h) = (c0[..units].to_vec(), vec![f32::NAN; units]);
-                        assert!(super::packed_step(
-                            &packed, cols, &z, &mut out, &mut c, &mut h
-                        ));
+                        let (mut c, mut h) = (c0.clone(), h0.to_vec());
+                        assert!(super::packed_step(&packed, x, &mut out, &mut c, &mut h));
                         (out, c, h)
                     });
-                    let what = format!("{variant:?} {what}, {units} units");
+                    let what = format!("{variant:?} {what}");
                     if variant.0 == Level::Sse2 {
                         assert_eq!(got, want, "{what}");
                     }
                     close(&got, &want, mag, &what);
                     let mut gates = got[..4 * units].to_vec();
-                    let (mut c_want, mut h_want) = (c0[..units].to_vec(), vec![0.0; units]);
+                    let (mut c_want, mut h_want) = (c0.clone(), vec![0.0; units]);
                     crate::kernels::lstm_cell(&mut gates, &mut c_want, &mut h_want);
-                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&c), bits(&c_want), "{what}: c");
                     assert_eq!(bits(&h), bits(&h_want), "{what}: h");
                     checked += 1;
                 }
+                // Shapes that disagree: declined, nothing written.
+                let mut out = vec![f32::NAN; panels * P];
+                let (mut c, mut h) = (vec![f32::NAN; units], vec![f32::NAN; units]);
+                let (c, h) = (&mut c[..], &mut h[..]);
+                assert!(!super::packed_step(&packed[1..], x, &mut out, c, h));
+                assert!(!super::packed_step(&packed, x, &mut out[1..], c, h));
+                let longer = rng.floats(input + 1, 1.0);
+                assert!(!super::packed_step(&packed, &longer, &mut out, c, h));
+                // A longer state: more columns than the panels hold; `h` and `c` apart.
+                let (mut c1, mut h1) = (vec![f32::NAN; units + 1], vec![f32::NAN; units + 1]);
+                assert!(!super::packed_step(&packed, x, &mut out, &mut c1, &mut h1));
+                assert!(!super::packed_step(&packed, x, &mut out, c, &mut h1));
+                assert!(c1.iter().all(|v| v.is_nan()));
+                assert!(out.iter().chain(&*c).chain(&*h).all(|v| v.is_nan()));
+                assert!(h1.iter().all(|v| v.is_nan()));
             }
-            // Shapes that disagree: declined, nothing written.
-            let mut out = vec![f32::NAN; panels * P];
-            let (mut c, mut h) = (vec![f32::NAN; hidden], vec![f32::NAN; hidden]);
-            let (c, h) = (&mut c[..], &mut h[..]);
-            assert!(!super::packed_step(&packed[1..], cols, &z, &mut out, c, h));
-            assert!(!super::packed_step(&packed, cols, &z, &mut out[1..], c, h));
-            if cols > 0 {
-                assert!(!super::packed_step(&packed, cols, &z[1..], &mut out, c, h));
-            }
-            let (mut c1, mut h1) = (vec![f32::NAN; hidden + 1], vec![f32::NAN; hidden + 1]);
-            assert!(!super::packed_step(
-                &packed, cols, &z, &mut out, &mut c1, &mut h1
-            ));
-            assert!(!super::packed_step(
-                &packed,
-                cols,
-                &z,
-                &mut out,
-                c,
-                &mut h[1..]
-            ));
-            assert!(out.iter().chain(&*c).chain(&*h).all(|v| v.is_nan()));
         }
     }
     println!("packed steps: {checked} shapes checked");
@@ -1113,6 +1104,54 @@ fn lstm_cell_is_identical_at_every_level() {
             let want = run(Level::Scalar);
             for level in simd_levels() {
                 assert_eq!(run(level), want, "{level:?} hidden {hidden}");
+            }
+        }
+    }
+}
+
+/// The activations inside the vector cell update, each on its own over a sweep of
+/// inputs, against the scalar functions bit for bit: with `i` at 100 (whose `sigmoid`
+/// is exactly one) and `c` zero, the new `c` is `tanh(g)`; with `g` at 100 (`tanh`
+/// exactly one), it is `sigmoid(i)`. The sweep: every 2^-12 step over [-100, 100] (past
+/// `exp`'s clamps), and values of every exponent from random bits.
+#[test]
+fn cell_activations_are_the_scalar_functions_at_every_level() {
+    let mut rng = Rng(0x3c6e_f372_fe94_f82b);
+    let mut sweep: Vec<f32> = (-409_600..=409_600).map(|k| k as f32 / 4096.0).collect();
+    sweep.extend((0..200_000).map(|_| f32::from_bits(rng.next() as u32)));
+    let n = sweep.len();
+    let (big, zero) = (&vec![100.0f32; n][..], &vec![0.0f32; n][..]);
+    let sweep = &sweep[..];
+    // The gates `i`, `f`, `g`, `o` one after another, and the function `c` follows.
+    let tanh_case = (
+        [big, zero, sweep, big],
+        crate::kernels::tanh as fn(f32) -> f32,
+    );
+    let sigmoid_case = (
+        [sweep, zero, big, big],
+        crate::kernels::sigmoid as fn(f32) -> f32,
+    );
+    for (name, (gates, want)) in [("tanh", tanh_case), ("sigmoid", sigmoid_case)] {
+        let want: Vec<u32> = sweep
+            .iter()
+            .map(|&v| {
+                if want(v).is_nan() {
+                    u32::MAX
+                } else {
+                    want(v).to_bits()
+                }
+            })
+            .collect();
+        for level in simd_levels() {
+            let got = at(level, || {
+                let mut g = gates.concat();
+                let (mut c, mut h) = (vec![0.0f32; n], vec![0.0f32; n]);
+                super::lstm_cell(&mut g, &mut c, &mut h);
+                c
+            });
+            for (k, (&c, &w)) in got.iter().zip(&want).enumerate() {
+                let c = if c.is_nan() { u32::MAX } else { c.to_bits() };
+                assert_eq!(c, w, "{level:?} {name}({:e})", sweep[k]);
             }
         }
     }

@@ -364,10 +364,10 @@ impl PackedCell<'_> {
             Packing::Panels => {
                 let rows = g.div_ceil(PANEL_ROWS) * PANEL_ROWS;
                 let (gates, rest) = work.split_at_mut(rows);
-                let z = &mut rest[..input + hidden];
-                z[..input].copy_from_slice(x);
-                z[input..].copy_from_slice(h);
-                if !arch::packed_step(self.packed, input + hidden, z, gates, c, h) {
+                if !arch::packed_step(self.packed, x, gates, c, h) {
+                    let z = &mut rest[..input + hidden];
+                    z[..input].copy_from_slice(x);
+                    z[input..].copy_from_slice(h);
                     kernels::gemv_panels(self.packed, input + hidden, z, gates);
                     kernels::lstm_cell(&mut gates[..g], c, h);
                 }
