@@ -83,7 +83,7 @@ impl Vector for Neon {
 }
 
 impl CellMath for Neon {
-    cell::cell_math_from_vector!();
+    cell::cell_math_from_vector!(fused: true);
     #[inline(always)]
     unsafe fn mul(self, b: Self) -> Self {
         // SAFETY: NEON is part of the target.
@@ -308,4 +308,16 @@ pub(super) unsafe fn packed_step_neon(
 pub(super) unsafe fn lstm_cell_neon(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     // SAFETY: forwarded; NEON is enabled here.
     unsafe { cell::lstm_cell::<Neon>(gates, c, h) }
+}
+
+/// [`cell::exp_each`] 4 lanes at a time (for the tests).
+///
+/// # Safety
+///
+/// NEON is available (always, on AArch64).
+#[cfg(test)]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn exp_neon(x: &mut [f32]) {
+    // SAFETY: forwarded; NEON is enabled here.
+    unsafe { cell::exp_each::<Neon>(x) }
 }

@@ -916,6 +916,21 @@ pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], ze
     }
 }
 
+/// `x <- exp(x)` at this thread's level with the cell update's vector `exp` (for the
+/// tests: [`crate::kernels::exp`]'s results). Returns false, doing nothing, at the
+/// scalar level.
+#[cfg(test)]
+pub(crate) fn exp_each(x: &mut [f32]) -> bool {
+    dispatch!(
+        level(),
+        x86_64::exp_avx512,
+        x86_64::exp_avx2,
+        x86_64::exp_sse2,
+        aarch64::exp_neon,
+        (x)
+    )
+}
+
 /// Rows per block of the interleaved copy [`interleave_pairs`] makes.
 const PAIR_ROWS: usize = 8;
 

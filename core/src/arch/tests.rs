@@ -1109,6 +1109,33 @@ fn lstm_cell_is_identical_at_every_level() {
     }
 }
 
+/// The cell update's vector `exp` against [`crate::kernels::exp`] bit for bit, over the
+/// clamped range's edges (where `exp` is near 2^-126 and 2^127), a sweep of [-100, 100]
+/// in 2^-12 steps, and values of every exponent from random bits.
+#[test]
+fn vector_exp_is_the_scalar_function_at_every_level() {
+    let mut rng = Rng(0xbb67_ae85_84ca_a73b);
+    let mut x: Vec<f32> = (-409_600..=409_600).map(|k| k as f32 / 4096.0).collect();
+    for edge in [crate::kernels::EXP_MIN, crate::kernels::EXP_MAX] {
+        let mut up = edge;
+        let mut down = edge;
+        for _ in 0..50_000 {
+            (up, down) = (up.next_up(), down.next_down());
+            x.extend([up, down]);
+        }
+    }
+    x.extend((0..200_000).map(|_| f32::from_bits(rng.next() as u32)));
+    let bits = |v: f32| if v.is_nan() { u32::MAX } else { v.to_bits() };
+    let want: Vec<u32> = x.iter().map(|&v| bits(crate::kernels::exp(v))).collect();
+    for level in simd_levels() {
+        let mut got = x.clone();
+        assert!(at(level, || super::exp_each(&mut got)));
+        for (k, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(bits(g), w, "{level:?} exp({:e})", x[k]);
+        }
+    }
+}
+
 /// The activations inside the vector cell update, each on its own over a sweep of
 /// inputs, against the scalar functions bit for bit: with `i` at 100 (whose `sigmoid`
 /// is exactly one) and `c` zero, the new `c` is `tanh(g)`; with `g` at 100 (`tanh`

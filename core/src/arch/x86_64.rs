@@ -238,7 +238,7 @@ impl Vector for Avx512 {
 }
 
 impl CellMath for Avx512 {
-    cell::cell_math_from_vector!();
+    cell::cell_math_from_vector!(fused: true);
     #[inline(always)]
     unsafe fn mul(self, b: Self) -> Self {
         // SAFETY: AVX-512F is enabled in every caller (trait contract).
@@ -309,7 +309,7 @@ impl CellMath for Avx512 {
 }
 
 impl CellMath for Avx2 {
-    cell::cell_math_from_vector!();
+    cell::cell_math_from_vector!(fused: true);
     #[inline(always)]
     unsafe fn mul(self, b: Self) -> Self {
         // SAFETY: AVX is enabled in every caller (trait contract).
@@ -476,7 +476,7 @@ impl Vector for Sse2 {
 }
 
 impl CellMath for Sse2 {
-    cell::cell_math_from_vector!();
+    cell::cell_math_from_vector!(fused: false);
     #[inline(always)]
     unsafe fn mul(self, b: Self) -> Self {
         // SAFETY: SSE2 is part of the target.
@@ -1213,8 +1213,8 @@ fn cell_lanes_16(units: usize, packed_f32: bool) -> bool {
 /// the products from the registers ([`cell::cell_vectors`]), and `gates` receives them
 /// as well, off the chain from `h` to the next `h`. With `x` and `h` read in place (no
 /// copy of `[x, h]`), a 16 -> 16 step on an AMD Zen 4 89-95 ns against 107-117 (the
-/// bench, 5 alternated rounds, one outlier of 121 left out); 128 -> 128 and 164 -> 128
-/// as before.
+/// bench, 5 alternated rounds, one outlier of 121 left out; 86-89 with [`cell`]'s
+/// `exp` in fused multiply-adds); 128 -> 128 and 164 -> 128 as before.
 ///
 /// # Safety
 ///
@@ -1304,6 +1304,42 @@ pub(super) unsafe fn packed_step_sse2(
         generic::gemv_panels::<Sse2, 1, 4>(panels, x, h, gates);
         cell::lstm_cell::<Sse2>(&mut gates[..4 * c.len()], c, h);
     }
+}
+
+/// [`cell::exp_each`] at the `avx512`, `avx2` and `sse2` levels (for the tests).
+///
+/// # Safety
+///
+/// The level's features are available.
+#[cfg(test)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+pub(super) unsafe fn exp_avx512(x: &mut [f32]) {
+    // SAFETY: forwarded; the features are enabled here.
+    unsafe { cell::exp_each::<Avx512>(x) }
+}
+
+/// As [`exp_avx512`].
+///
+/// # Safety
+///
+/// AVX2 and FMA are available.
+#[cfg(test)]
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn exp_avx2(x: &mut [f32]) {
+    // SAFETY: forwarded; the features are enabled here.
+    unsafe { cell::exp_each::<Avx2>(x) }
+}
+
+/// As [`exp_avx512`].
+///
+/// # Safety
+///
+/// SSE2 is available (always, on x86-64).
+#[cfg(test)]
+#[target_feature(enable = "sse2")]
+pub(super) unsafe fn exp_sse2(x: &mut [f32]) {
+    // SAFETY: forwarded; the features are enabled here.
+    unsafe { cell::exp_each::<Sse2>(x) }
 }
 
 /// [`crate::kernels::lstm_cell`] 4 lanes at a time ([`cell::lstm_cell`]): identical
