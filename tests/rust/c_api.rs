@@ -79,6 +79,14 @@ fn write_cases(dir: &str) -> PathBuf {
         &[],
         |_| None,
     ));
+    // A model in the int8 panel layout, on the raw-text cases' paragraph split at spaces.
+    let words: Vec<String> = raw::ENGLISH.split(' ').map(String::from).collect();
+    cases.push(Case::from_core(
+        "en_ewt_int8_panels",
+        models::shipped_in_int8_panels(),
+        &[words[..9].to_vec(), words.clone()],
+        |_| None,
+    ));
     let good = fixture_blob("uni1_word_00");
     let raw = [
         ("malformed_header", models::malformed_header(&good)),

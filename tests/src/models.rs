@@ -71,6 +71,15 @@ pub fn without_unknown_char(name: &str) -> Vec<u8> {
     fixture_blob_with(name, &vocab)
 }
 
+/// The shipped English model (int8, its word LSTM in rows) with its word LSTM converted
+/// to the int8 panel layout (`builder::relayout_int8`, format version 3): the same
+/// results, read by other kernels.
+pub fn shipped_in_int8_panels() -> Vec<u8> {
+    let path = crate::repo().join("models/en_ewt.postag");
+    let blob = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    postag_core::builder::relayout_int8(&blob, true).unwrap()
+}
+
 /// The shipped micro English model, which the firmware runs on the boards with room for it.
 pub const FIRMWARE_MODEL: &str = "models/en_ewt_micro.postag";
 
