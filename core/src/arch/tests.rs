@@ -1110,8 +1110,10 @@ fn lstm_cell_is_identical_at_every_level() {
 }
 
 /// The cell update's vector `exp` against [`crate::kernels::exp`] bit for bit, over the
-/// clamped range's edges (where `exp` is near 2^-126 and 2^127), a sweep of [-100, 100]
-/// in 2^-12 steps, and values of every exponent from random bits.
+/// clamped range's edges (50,000 values on each side of each, where `exp` is near 2^-126
+/// and 2^127), the 33 values nearest each point where `x log2(e)` is half-way between
+/// integers (where the rounded product and the exact one may round to different `n`), a
+/// sweep of [-100, 100] in 2^-12 steps, and values of every exponent from random bits.
 #[test]
 fn vector_exp_is_the_scalar_function_at_every_level() {
     let mut rng = Rng(0xbb67_ae85_84ca_a73b);
@@ -1120,6 +1122,16 @@ fn vector_exp_is_the_scalar_function_at_every_level() {
         let mut up = edge;
         let mut down = edge;
         for _ in 0..50_000 {
+            (up, down) = (up.next_up(), down.next_down());
+            x.extend([up, down]);
+        }
+    }
+    let log2_e = f64::from(core::f32::consts::LOG2_E);
+    for n in -126..=127 {
+        let mut up = ((f64::from(n) + 0.5) / log2_e) as f32;
+        let mut down = up;
+        x.push(up);
+        for _ in 0..16 {
             (up, down) = (up.next_up(), down.next_down());
             x.extend([up, down]);
         }
