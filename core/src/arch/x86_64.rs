@@ -1153,14 +1153,14 @@ pub(super) unsafe fn gemv_i8_i16_avx2(w: &Rows<'_>, xq: &[i16], x_scale: f32, ou
 }
 
 /// [`crate::kernels::lstm_cell`] 8 lanes at a time ([`cell::lstm_cell`]): identical
-/// results.
+/// results (FMA for two of `exp`'s operations, which round as the scalar code does).
 ///
 /// # Safety
 ///
-/// AVX2 is available.
-#[target_feature(enable = "avx2")]
+/// AVX2 and FMA are available.
+#[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn lstm_cell_avx2(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
-    // SAFETY: forwarded; AVX2 is enabled here.
+    // SAFETY: forwarded; AVX2 and FMA are enabled here.
     unsafe { cell::lstm_cell::<Avx2>(gates, c, h) }
 }
 
@@ -1209,12 +1209,13 @@ fn cell_lanes_16(units: usize, packed_f32: bool) -> bool {
 /// as one function: a 16 -> 16 step on an Intel Ice Lake 140-144 ns against 149 with a
 /// dispatched call for each (best of 20 passes, 10 alternated rounds, twice).
 ///
-/// 16 units are 4 panels, `i`, `f`, `g` and `o` of the same units: the update takes
-/// the products from the registers ([`cell::cell_vectors`]), and `gates` receives them
-/// as well, off the chain from `h` to the next `h`. With `x` and `h` read in place (no
-/// copy of `[x, h]`), a 16 -> 16 step on an AMD Zen 4 89-95 ns against 107-117 (the
-/// bench, 5 alternated rounds, one outlier of 121 left out; 86-89 with [`cell`]'s
-/// `exp` in fused multiply-adds); 128 -> 128 and 164 -> 128 as before.
+/// 16 units are 4 panels, `i`, `f`, `g` and `o` of the same units: unless they run one
+/// panel at a time, the update takes the products from the registers
+/// ([`cell::cell_vectors`]), and `gates` receives them as well, off the chain from `h`
+/// to the next `h`. With `x` and `h` read in place (no copy of `[x, h]`), a 16 -> 16
+/// step on an AMD Zen 4 89-95 ns against 107-117 (the bench, 5 alternated rounds, one
+/// outlier of 121 left out; 86-89 with [`cell`]'s `exp` in fused multiply-adds); 128 ->
+/// 128 and 164 -> 128 as before.
 ///
 /// # Safety
 ///
@@ -1229,7 +1230,10 @@ pub(super) unsafe fn packed_step_avx512(
     c: &mut [f32],
     h: &mut [f32],
 ) {
-    // SAFETY: forwarded; the target features (AVX2 among them) are enabled here.
+    // SAFETY: forwarded; the target features (AVX2 among them) are enabled here. With
+    // 16 units: the 4 panels of `16 * (1 + cols)` floats lie in `panels` (caller), the
+    // 64 products in `gates`; `c` and `h` hold 16 values each (`h` as many as `c`), and
+    // `h` is read whole before the update writes it.
     unsafe {
         let cols = x.len() + h.len();
         if one_panel_at_a_time(cols + 1, gates.len()) {
