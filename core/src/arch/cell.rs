@@ -3,8 +3,9 @@
 //! scalar definition's operations in its order, lane by lane: the same constants, the
 //! same branches as selects, and fused multiply-adds only where they round to the
 //! value of the scalar code's multiplication and addition (two places in [`exp`]); so
-//! every lane equals the scalar result bit for bit. Every function is `#[inline(always)]`: it compiles inside a
-//! level's `#[target_feature]` entry point.
+//! every lane equals the scalar result bit for bit. Every function is
+//! `#[inline(always)]`: it compiles inside a level's `#[target_feature]` entry point
+//! (with FMA where the vector type's [`CellMath::FUSED`] says so).
 
 /// The widest vector of any level, in f32 lanes.
 const MAX_LANES: usize = 16;
@@ -236,8 +237,8 @@ unsafe fn exp<V: CellMath>(x: V) -> V {
 }
 
 /// `x <- exp(x)` element by element ([`exp`]), one vector at a time (the last padded):
-/// for the tests, which compare it with the scalar function over its whole range (the
-/// cell update's activations never reach the low end, where `exp` is below 2^-100).
+/// for the tests, which compare it with the scalar function over its whole range (in
+/// the cell update, `sigmoid` rounds `1 + exp(-x)` to 1 wherever `exp(-x)` is small).
 ///
 /// # Safety
 ///

@@ -615,6 +615,10 @@ impl<V: Vector, const T: usize, const VPP: usize> PanelSums<V, T, VPP> {
     }
 
     /// The rows' values, panel by panel.
+    ///
+    /// # Safety
+    ///
+    /// As [`Self::bias`] (the level's target features are enabled).
     #[inline(always)]
     pub(super) unsafe fn finish(self) -> [[V; VPP]; T] {
         let mut sums = self.even;

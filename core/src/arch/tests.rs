@@ -321,9 +321,10 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
 /// Without FMA (SSE2) the sums are bit for bit the scalar ones; with it, within
 /// rounding. Then the cell update of those gates, bit for bit
 /// [`crate::kernels::lstm_cell`]'s: 4 units per panel (4 to 36; at `avx512` 16 take one
-/// 16-lane vector per gate, straight from the product's registers), and one unit fewer,
-/// which leaves rows past the gates (a hidden size whose 4H rows end inside a panel).
-/// Inputs `x` of even and odd lengths put the first column of `h` in either sum.
+/// 16-lane vector per gate, straight from the product's registers), one unit fewer,
+/// which leaves rows past the gates (a hidden size whose 4H rows end inside a panel),
+/// and for one panel none. Inputs `x` of even and odd lengths put the first column of
+/// `h` in either sum. Each shape that disagrees is declined on its own.
 /// Panel counts cover single panels and the remainders of every level's tile; sizes lie
 /// on both sides of the bound past which `avx2` and `avx512` run one panel at a time on
 /// AMD processors (both choices forced here, whatever the processor).
@@ -334,7 +335,10 @@ fn packed_step_matches_scalar_at_every_level() {
     let mut checked = 0;
     for &panels in &[1usize, 2, 3, 4, 5, 9] {
         let hidden = panels * P / 4;
-        for units in [hidden, hidden - 1] {
+        // (No units at all: the products of `x` alone, whose odd length leaves `h`'s
+        // first column, which is not there, to the odd sums.)
+        let no_units = (panels == 1).then_some(0);
+        for units in [hidden, hidden - 1].into_iter().chain(no_units) {
             for &input in COLS.iter().chain(&[0]) {
                 let cols = input + units;
                 let scale = if input % 2 == 0 { 1.0 } else { 300.0 };
@@ -378,21 +382,37 @@ fn packed_step_matches_scalar_at_every_level() {
                     assert_eq!(bits(&h), bits(&h_want), "{what}: h");
                     checked += 1;
                 }
-                // Shapes that disagree: declined, nothing written.
-                let mut out = vec![f32::NAN; panels * P];
-                let (mut c, mut h) = (vec![f32::NAN; units], vec![f32::NAN; units]);
-                let (c, h) = (&mut c[..], &mut h[..]);
-                assert!(!super::packed_step(&packed[1..], x, &mut out, c, h));
-                assert!(!super::packed_step(&packed, x, &mut out[1..], c, h));
+                // Shapes that disagree, one at a time: declined, nothing written.
+                let declined = |w: &[f32], x: &[f32], rows: usize, units: usize, h_len: usize| {
+                    let mut out = vec![f32::NAN; rows];
+                    let (mut c, mut h) = (vec![f32::NAN; units], vec![f32::NAN; h_len]);
+                    !super::packed_step(w, x, &mut out, &mut c, &mut h)
+                        && out.iter().chain(&c).chain(&h).all(|v| v.is_nan())
+                };
+                let rows = panels * P;
                 let longer = rng.floats(input + 1, 1.0);
-                assert!(!super::packed_step(&packed, &longer, &mut out, c, h));
-                // A longer state: more columns than the panels hold; `h` and `c` apart.
-                let (mut c1, mut h1) = (vec![f32::NAN; units + 1], vec![f32::NAN; units + 1]);
-                assert!(!super::packed_step(&packed, x, &mut out, &mut c1, &mut h1));
-                assert!(!super::packed_step(&packed, x, &mut out, c, &mut h1));
-                assert!(c1.iter().all(|v| v.is_nan()));
-                assert!(out.iter().chain(&*c).chain(&*h).all(|v| v.is_nan()));
-                assert!(h1.iter().all(|v| v.is_nan()));
+                assert!(
+                    declined(&packed[1..], x, rows, units, units),
+                    "{what}: panels"
+                );
+                assert!(
+                    declined(&packed, x, rows - 1, units, units),
+                    "{what}: gates"
+                );
+                assert!(
+                    declined(&packed, &longer, rows, units, units),
+                    "{what}: columns"
+                );
+                // The panels' columns, but `h` shorter than `c`, or (with an input to spare)
+                // more units than the gates hold.
+                if units > 0 {
+                    let h_len = units - 1;
+                    assert!(declined(&packed, &longer, rows, units, h_len), "{what}: h");
+                }
+                if input > 0 && units == hidden {
+                    let (x, u) = (&x[1..], units + 1);
+                    assert!(declined(&packed, x, rows, u, u), "{what}: units");
+                }
             }
         }
     }
