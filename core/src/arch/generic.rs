@@ -504,18 +504,58 @@ pub(super) unsafe fn gemv_panels<V: Vector, const T: usize, const VPP: usize>(
     unsafe {
         let mut p = 0;
         while p + T <= n {
-            let mut sums = PanelSums::<V, T, VPP>::bias(w.add(p * stride), stride);
-            sums.columns(0, x);
-            sums.columns(x.len(), h);
-            sums.store(o.add(p * P));
+            let rows = panel_rows::<V, T, VPP>(w.add(p * stride), stride, x, h);
+            store_rows(&rows, o.add(p * P));
             p += T;
         }
         while p < n {
-            let mut sums = PanelSums::<V, 1, VPP>::bias(w.add(p * stride), stride);
-            sums.columns(0, x);
-            sums.columns(x.len(), h);
-            sums.store(o.add(p * P));
+            let rows = panel_rows::<V, 1, VPP>(w.add(p * stride), stride, x, h);
+            store_rows(&rows, o.add(p * P));
             p += 1;
+        }
+    }
+}
+
+/// The rows of `T` panels (`stride` floats apart from `w`) times `z = [x, h]`
+/// ([`PanelSums`]), panel by panel.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `V::LANES * VPP == 16`; `w + t * stride`
+/// (`t < T`) starts a panel of `x.len() + h.len()` columns.
+#[inline(always)]
+pub(super) unsafe fn panel_rows<V: Vector, const T: usize, const VPP: usize>(
+    w: *const f32,
+    stride: usize,
+    x: &[f32],
+    h: &[f32],
+) -> [[V; VPP]; T] {
+    // SAFETY: as the caller's.
+    unsafe {
+        let mut sums = PanelSums::<V, T, VPP>::bias(w, stride);
+        sums.columns(0, x);
+        sums.columns(x.len(), h);
+        sums.finish()
+    }
+}
+
+/// Writes `T` panels' rows ([`panel_rows`]) to `o`, 16 floats per panel.
+///
+/// # Safety
+///
+/// The level's target features are enabled; `V::LANES * VPP == 16`; `o` is valid for
+/// `T * 16` floats.
+#[inline(always)]
+pub(super) unsafe fn store_rows<V: Vector, const T: usize, const VPP: usize>(
+    rows: &[[V; VPP]; T],
+    o: *mut f32,
+) {
+    // SAFETY: as the caller's.
+    unsafe {
+        for (t, r) in rows.iter().enumerate() {
+            for (j, v) in r.iter().enumerate() {
+                v.store(o.add(t * crate::kernels::PANEL_ROWS + j * V::LANES));
+            }
         }
     }
 }
@@ -525,7 +565,7 @@ pub(super) unsafe fn gemv_panels<V: Vector, const T: usize, const VPP: usize>(
 /// the even columns, and its products of the odd columns, each in column order (fused
 /// where the level has FMA), in two accumulators; the row's value is their sum. Each
 /// input value is broadcast to every lane, so no horizontal sums are needed.
-pub(super) struct PanelSums<V, const T: usize, const VPP: usize> {
+struct PanelSums<V, const T: usize, const VPP: usize> {
     w: *const f32,
     stride: usize,
     even: [[V; VPP]; T],
@@ -540,7 +580,7 @@ impl<V: Vector, const T: usize, const VPP: usize> PanelSums<V, T, VPP> {
     /// The level's target features are enabled; `V::LANES * VPP == 16`; `w + t *
     /// stride` (`t < T`) starts a panel.
     #[inline(always)]
-    pub(super) unsafe fn bias(w: *const f32, stride: usize) -> Self {
+    unsafe fn bias(w: *const f32, stride: usize) -> Self {
         const { assert!(T > 0 && V::LANES * VPP == crate::kernels::PANEL_ROWS) };
         // SAFETY: each panel begins with its 16 biases (caller); the features are
         // enabled.
@@ -566,7 +606,7 @@ impl<V: Vector, const T: usize, const VPP: usize> PanelSums<V, T, VPP> {
     ///
     /// As [`Self::bias`]; the panels have these columns.
     #[inline(always)]
-    pub(super) unsafe fn columns(&mut self, k0: usize, z: &[f32]) {
+    unsafe fn columns(&mut self, k0: usize, z: &[f32]) {
         const P: usize = crate::kernels::PANEL_ROWS;
         let (w, stride, n) = (self.w, self.stride, z.len());
         // SAFETY: column `k0 + i` (`i < n`) is `P` floats at `P * (1 + k0 + i)` of each
@@ -620,7 +660,7 @@ impl<V: Vector, const T: usize, const VPP: usize> PanelSums<V, T, VPP> {
     ///
     /// As [`Self::bias`] (the level's target features are enabled).
     #[inline(always)]
-    pub(super) unsafe fn finish(self) -> [[V; VPP]; T] {
+    unsafe fn finish(self) -> [[V; VPP]; T] {
         let mut sums = self.even;
         for (s, o) in sums.iter_mut().zip(self.odd) {
             for (v, o) in s.iter_mut().zip(o) {
@@ -629,23 +669,6 @@ impl<V: Vector, const T: usize, const VPP: usize> PanelSums<V, T, VPP> {
             }
         }
         sums
-    }
-
-    /// Writes the rows' values to `o` (`T * 16` floats).
-    ///
-    /// # Safety
-    ///
-    /// As [`Self::bias`]; `o` is valid for `T * 16` floats.
-    #[inline(always)]
-    pub(super) unsafe fn store(self, o: *mut f32) {
-        // SAFETY: as the caller's.
-        unsafe {
-            for (t, s) in self.finish().iter().enumerate() {
-                for (j, v) in s.iter().enumerate() {
-                    v.store(o.add(t * crate::kernels::PANEL_ROWS + j * V::LANES));
-                }
-            }
-        }
     }
 }
 

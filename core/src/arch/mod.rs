@@ -583,7 +583,9 @@ pub(crate) fn packed_step(
 ) -> bool {
     const P: usize = crate::kernels::PANEL_ROWS;
     let level = level();
-    let stride = (x.len().checked_add(h.len()))
+    let stride = x
+        .len()
+        .checked_add(h.len())
         .and_then(|cols| cols.checked_add(1))
         .and_then(|c| c.checked_mul(P));
     if level == Level::Scalar

@@ -1241,14 +1241,9 @@ pub(super) unsafe fn packed_step_avx512(
         } else if c.len() == 16 && gates.len() == 64 {
             // The four panels are `i`, `f`, `g` and `o` of the 16 units: the update takes
             // them from the registers (and they are stored as well).
-            let mut sums =
-                generic::PanelSums::<Avx512, 4, 1>::bias(panels.as_ptr(), 16 * (1 + cols));
-            sums.columns(0, x);
-            sums.columns(x.len(), h);
-            let products = sums.finish();
-            for (t, [v]) in products.iter().enumerate() {
-                Vector::store(*v, gates.as_mut_ptr().add(16 * t));
-            }
+            let products =
+                generic::panel_rows::<Avx512, 4, 1>(panels.as_ptr(), 16 * (1 + cols), x, h);
+            generic::store_rows(&products, gates.as_mut_ptr());
             let [[i], [f], [g], [o]] = products;
             cell::cell_vectors::<Avx512>([i, f, g, o], c.as_mut_ptr(), h.as_mut_ptr());
             return;
