@@ -825,14 +825,16 @@ postag_status postag_scratch_size(const struct postag_model *model,
  * Writes into `*bytes_out` the scratch bytes with which `postag_tag`,
  * `postag_tag_from_state` and `postag_step` run fastest on processors with caches:
  * `postag_scratch_size` plus a cache of the char LSTM's input projections (each
- * distinct character projected once per call) and, at the x86-64 vector levels, a copy of its
- * recurrent weights laid out for the kernel; on x86-64, room for such a copy of the
- * word LSTM's int8 recurrent weights too, which the `sse2` level makes (in the cache's
- * bytes: the size is the larger of the two). The results are the same bit for bit. It
- * equals `postag_scratch_size` for a model with neither a one-layer int8 char LSTM nor
- * (on x86-64) int8 recurrent weights of up to 1024 units in the word LSTM, and in
- * Cortex-M builds (the formulas are `Model::char_cache_bytes` and
- * `Model::cached_scratch_bytes` in the Rust core's documentation).
+ * distinct character projected once per call, or with f32 weights once per group of
+ * words run side by side) and, for int8 weights at the x86-64 vector levels, a copy
+ * of its recurrent weights laid out for the kernel; on x86-64, room for such a copy of
+ * the word LSTM's int8 recurrent weights too, which the `sse2` level makes (in the
+ * cache's bytes: the size is the larger of the two). The results are the same bit for
+ * bit. It equals `postag_scratch_size` for a model with neither a one-layer char LSTM
+ * (int8, or f32 on x86-64 and AArch64) nor (on x86-64) int8 recurrent weights of up to
+ * 1024 units in the word LSTM, and in Cortex-M builds (the formulas are
+ * `Model::char_cache_bytes` and `Model::cached_scratch_bytes` in the Rust core's
+ * documentation).
  * `POSTAG_STATUS_TOO_MANY_TOKENS` above `POSTAG_MAX_TOKENS`.
  *
  * # Safety

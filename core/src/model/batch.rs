@@ -162,7 +162,7 @@ impl Model<'_> {
             Some(_) => cfg.chars.map_or(0, |c| {
                 let m = c.max_word_chars as usize;
                 m + super::lstm::Stack::work_len(&c.lstm, m, c.dim as usize, PROJECTION_BLOCK)
-                    + self.char_cache_bytes() / 4
+                    + self.call_cache_words()
             }),
             None => 0,
         };
@@ -195,7 +195,7 @@ impl Model<'_> {
     /// [`MAX_TOKENS`] or `tokens`, is 0 while `tokens` is not (sentences with tokens
     /// have a longest of at least 1), or `tokens` exceeds [`MAX_BATCH_TOKENS`]. It
     /// includes the char projection cache of an int8 char net
-    /// ([`Model::char_cache_bytes`]), which serves the whole call, and for int8 word
+    /// ([`Model::char_cache_bytes`] of such a net), which serves the whole call, and for int8 word
     /// LSTM weights room for an interleaved copy of one matrix at a time.
     pub fn batch_scratch_bytes(&self, tokens: usize, longest: usize) -> Option<usize> {
         if longest == 0 && tokens > 0 {
@@ -337,7 +337,7 @@ impl Model<'_> {
         };
         // An int8 char net keeps one projection cache for the whole call (the same
         // features: `CharNet::features_cached`).
-        let (cache_words, char_work) = work.split_at_mut(self.char_cache_bytes() / 4);
+        let (cache_words, char_work) = work.split_at_mut(self.call_cache_words());
         let mut cache = self
             .chars
             .as_ref()
@@ -351,6 +351,7 @@ impl Model<'_> {
             char_work,
             PROJECTION_BLOCK,
             cache.as_mut(),
+            &mut [],
         )?;
         if changed.get() {
             return Err(Error::SentencesChanged);

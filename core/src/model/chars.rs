@@ -160,6 +160,19 @@ impl CharNet<'_> {
         Ok(())
     }
 
+    /// Words of room for [`CharNet::features_lanes`]' cache of up to `CACHED_CHARS`
+    /// distinct chars ([`CharNet::lanes_cache`]): for a char vocabulary of R rows and
+    /// hidden size Hc, `R + S + S * 4Hc` with S = min(R, 128) slots. `None` where the
+    /// char net does not run side by side ([`CharNet::runs_in_lanes`]) and in firmware
+    /// builds.
+    pub(super) fn lanes_cache_words(&self) -> Option<usize> {
+        if cfg!(target_os = "none") || !self.runs_in_lanes() {
+            return None;
+        }
+        let (rows, slots) = (self.embedding.rows(), self.cache_len().0);
+        Some(rows + slots + slots * 4 * self.lstm.shape.hidden as usize)
+    }
+
     /// The distinct chars of the `n` words of the id table `ids`, for
     /// [`CharNet::features_lanes`], if `spare` holds them and their projections: their
     /// embedding rows in order of first occurrence (the slots), then room for one
@@ -228,19 +241,25 @@ impl CharNet<'_> {
     /// [`Matrix::matvec_add`] sums it): the same bits. In rows the eight lanes share
     /// each weight load ([`Matrix::gemm_lanes_add`]), which sums in another order.
     ///
-    /// Where `work` has room past the lanes' state, each distinct char's input
-    /// projection `W_ih x + b` is computed once per direction, eight chars side by side
-    /// by the same kernel (so the same bits as at each occurrence), and its occurrences
-    /// start from it. The id table is overwritten.
-    pub(super) fn features_lanes(&self, n: usize, work: &mut [u32], out: &mut [f32]) {
+    /// Where `room` holds them ([`CharNet::lanes_cache_words`] for up to that many
+    /// distinct chars), each distinct char's input projection `W_ih x + b` is computed
+    /// once per direction, eight chars side by side by the same kernel (so the same bits
+    /// as at each occurrence), and its occurrences start from it. The id table is
+    /// overwritten; `work` past the lanes' state is not used.
+    pub(super) fn features_lanes(
+        &self,
+        n: usize,
+        work: &mut [u32],
+        room: &mut [u32],
+        out: &mut [f32],
+    ) {
         let shape = self.lstm.shape;
         let (dc, hc) = (self.embedding.cols(), shape.hidden as usize);
         let g = 4 * hc;
         let feat = shape.output_dim();
         let stride = self.ids_len();
         let (ids, rest) = work.split_at_mut(n * stride);
-        let (rest, spare) = rest.split_at_mut(self.lanes_state_len().min(rest.len()));
-        let rest: &mut [f32] = bytemuck::cast_slice_mut(rest);
+        let rest: &mut [f32] = bytemuck::cast_slice_mut(&mut rest[..self.lanes_state_len()]);
         let (row, rest) = rest.split_at_mut(dc);
         let (xt, rest) = rest.split_at_mut(L * dc);
         let (gates, rest) = rest.split_at_mut(L * g);
@@ -260,7 +279,7 @@ impl CharNet<'_> {
                 cell.w_ih.gemm_lanes_add(xt, gates);
             }
         };
-        let mut cache = self.lanes_cache(n, ids, spare);
+        let mut cache = self.lanes_cache(n, ids, room);
         let len = |w: usize| ids[w * stride] as usize;
         out[..n * feat].fill(0.0);
         for dir in 0..shape.directions() {

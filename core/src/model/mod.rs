@@ -245,8 +245,9 @@ impl<'a> Model<'a> {
     /// copy takes the cache's bytes once the lookups are done; the `sse2` level makes it
     /// (calls of three tokens or more), whose steps read it faster than the int8 weights
     /// themselves. A call given at least this much runs that way, with the same results
-    /// (exact integer products: only int8 weights take the cache and the copy). `None`
-    /// above [`MAX_TOKENS`].
+    /// (int8: exact integer products; f32: each distinct character projected by the
+    /// kernel that projects it at each occurrence, eight at a time). `None` above
+    /// [`MAX_TOKENS`].
     pub fn cached_scratch_bytes(&self, tokens: usize) -> Option<usize> {
         let bytes = self.scratch_bytes(tokens)?;
         let extra = self.char_cache_bytes().max(4 * self.lstm.copy_words());
@@ -261,11 +262,24 @@ impl<'a> Model<'a> {
     /// of R rows, `4 * (E + S + m + D * (S * 4Hc + P))` with S = min(R, 128) slots,
     /// E = the power of two at or above 2S, m = max_word_chars, D directions and P the
     /// words of the interleaved `W_hh` copy (`ceil(pairs / 2) + 7`, pairs =
-    /// `ceil(4Hc / 8) * 8 * 2 * ceil(Hc / 2)`, 0 for Hc above 1024). 0 for models
-    /// without chars, with f32 or multi-layer char LSTMs, and in Cortex-M builds.
+    /// `ceil(4Hc / 8) * 8 * 2 * ceil(Hc / 2)`, 0 for Hc above 1024). With f32 weights
+    /// (the char net runs eight words side by side, at every level but the scalar
+    /// one), the distinct characters of a group of words side by side, if they are at
+    /// most S: `4 * (R + S + S * 4Hc)`, one direction at a time. 0 for models without
+    /// chars, with multi-layer char LSTMs, and in Cortex-M builds.
     pub fn char_cache_bytes(&self) -> usize {
         4 * self
             .chars
+            .as_ref()
+            .and_then(|c| c.cache_words().or_else(|| c.lanes_cache_words()))
+            .unwrap_or(0)
+    }
+
+    /// Words of an int8 char net's projection cache, which can serve a whole call
+    /// ([`CharNet::cache_words`]); 0 for other models (an f32 char net's serves one group
+    /// of words side by side, in the room their char ids leave in `tag_batch`).
+    fn call_cache_words(&self) -> usize {
+        self.chars
             .as_ref()
             .and_then(CharNet::cache_words)
             .unwrap_or(0)
@@ -390,25 +404,35 @@ impl<'a> Model<'a> {
             return Ok(());
         }
         // Past the default schedule's scratch, where there is room for them: the char
-        // projection cache (int8 char nets; the same results) for the lookups, then, in
+        // projection cache (the same results) for the lookups, then, in
         // the same words, an interleaved copy of the word LSTM's int8 `W_hh` where the
         // level's row kernels are slower than reading it. The copy pays from three
         // tokens on (base model, `sse2`, Zen 5: two tokens about even, three 10% faster).
         let room = scratch.len().saturating_sub(layout.bytes()) / 4;
-        let cache_words = self
+        let chars = self
             .chars
             .as_ref()
-            .filter(|_| !cfg!(target_os = "none"))
+            .filter(|_| !cfg!(target_os = "none") && block == PROJECTION_BLOCK);
+        let fits = |w: &usize| room >= *w;
+        let cache_words = chars
             .and_then(CharNet::cache_words)
-            .filter(|&w| block == PROJECTION_BLOCK && room >= w)
+            .filter(fits)
+            .unwrap_or(0);
+        // An f32 char net side by side keeps its distinct chars' projections there
+        // instead (`CharNet::features_lanes`).
+        let lanes_words = chars
+            .filter(|c| c.runs_in_lanes_now())
+            .and_then(CharNet::lanes_cache_words)
+            .filter(fits)
             .unwrap_or(0);
         let copy_words = Some(self.lstm.copy_words())
             .filter(|&w| {
                 arch::level().pairs_from_l2() && n >= 3 && block == PROJECTION_BLOCK && room >= w
             })
             .unwrap_or(0);
-        let words = aligned_words(scratch, layout.total + cache_words.max(copy_words))
-            .ok_or(Error::ScratchTooSmall)?;
+        let extra_words = cache_words.max(lanes_words).max(copy_words);
+        let words =
+            aligned_words(scratch, layout.total + extra_words).ok_or(Error::ScratchTooSmall)?;
         let (words, extra) = words.split_at_mut(layout.total);
         let (rows, rest) = words.split_at_mut(layout.rows);
         let (feats, rest) = rest.split_at_mut(layout.feats);
@@ -429,12 +453,23 @@ impl<'a> Model<'a> {
         // here, before any output or state is touched.
         // (Firmware builds take no cache: none of its code is linked.)
         let firmware = cfg!(target_os = "none");
+        let (cache_room, lanes_room) = extra.split_at_mut(cache_words);
         let mut own = match (&self.chars, cache_words == 0 || firmware) {
             // The interleaved copies pay for themselves from two words on.
-            (Some(chars), false) => Some(chars.cache(&mut extra[..cache_words], n >= 2)),
+            (Some(chars), false) => Some(chars.cache(cache_room, n >= 2)),
             _ => None,
         };
-        self.lookups(tokens.iter(), n, rows, feats, work, block, own.as_mut())?;
+        let lanes_room = &mut lanes_room[..lanes_words];
+        self.lookups(
+            tokens.iter(),
+            n,
+            rows,
+            feats,
+            work,
+            block,
+            own.as_mut(),
+            lanes_room,
+        )?;
 
         // Phase 2: the word LSTM; its last layer feeds hidden2tag directly.
         let lstm_state = (!new_state.is_empty()).then_some(&mut *new_state);
@@ -472,7 +507,9 @@ impl<'a> Model<'a> {
     /// of the [`REUSE_WINDOW`] tokens before it takes that token's row and its char
     /// features: the same values, computed once (side by side, a word's features do not
     /// depend on the words beside it).
-    /// `cache`: the char projection cache, if the call has room for it.
+    /// `cache`: the char projection cache of an int8 char net, if the call has room for
+    /// it; `lanes_room`: room for the distinct chars' projections of an f32 char net
+    /// side by side ([`CharNet::lanes_cache_words`]), or empty.
     #[allow(clippy::too_many_arguments)] // The outputs, then the working memories.
     fn lookups<'t, T: AsRef<[u8]> + 't>(
         &self,
@@ -483,6 +520,7 @@ impl<'a> Model<'a> {
         work: &mut [u32],
         block: usize,
         mut cache: Option<&mut CharCache<'_>>,
+        lanes_room: &mut [u32],
     ) -> Result<(), Error> {
         let feat_dim = self.config.chars.map_or(0, |c| c.feature_dim());
         // Side by side, the char net runs on groups of as many words as the working
@@ -541,7 +579,15 @@ impl<'a> Model<'a> {
                     in_group += 1;
                     if in_group == cap || copied == copies.len() || i + 1 == n {
                         let out = &mut feats[group_start * feat_dim..(i + 1) * feat_dim];
-                        chars.features_lanes(in_group, work, out);
+                        // The distinct chars' projections in the larger of the room
+                        // left in `work` and `lanes_room`.
+                        let (group, spare) =
+                            work.split_at_mut(in_group * chars.ids_len() + chars.lanes_state_len());
+                        let room = match lanes_room.len() > spare.len() {
+                            true => &mut *lanes_room,
+                            false => spare,
+                        };
+                        chars.features_lanes(in_group, group, room, out);
                         // In token order: an earlier token copied in this group has its
                         // features before a later one copies them.
                         for &(i, j) in &copies[..copied] {
@@ -711,7 +757,8 @@ mod tests {
                         chars.char_ids(w, &mut work[i * k..(i + 1) * k]).unwrap();
                     }
                     let mut lanes = vec![0f32; n * feat];
-                    chars.features_lanes(n, &mut work, &mut lanes);
+                    let (group, room) = work.split_at_mut(n * k + chars.lanes_state_len());
+                    chars.features_lanes(n, group, room, &mut lanes);
                     // With no room for the distinct chars' projections: each occurrence
                     // projected in the lanes, the same bits.
                     let tight = n * k + chars.lanes_state_len();
@@ -719,7 +766,7 @@ mod tests {
                         chars.char_ids(w, &mut work[i * k..(i + 1) * k]).unwrap();
                     }
                     let mut uncached = vec![0f32; n * feat];
-                    chars.features_lanes(n, &mut work[..tight], &mut uncached);
+                    chars.features_lanes(n, &mut work[..tight], &mut [], &mut uncached);
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<vec::Vec<_>>();
                     assert_eq!(bits(&lanes), bits(&uncached), "{level:?} n={n}");
                     for (i, w) in words[..n].iter().enumerate() {
@@ -739,7 +786,8 @@ mod tests {
                         }
                         let mut alone = vec![0f32; feat];
                         chars.char_ids(w, &mut work[..k]).unwrap();
-                        chars.features_lanes(1, &mut work, &mut alone);
+                        let (group, room) = work.split_at_mut(k + chars.lanes_state_len());
+                        chars.features_lanes(1, group, room, &mut alone);
                         assert_eq!(
                             got,
                             &alone[..],
@@ -800,7 +848,8 @@ mod tests {
                 let (blob, words) = spec.build().unwrap();
                 let model = Model::from_bytes(&blob).unwrap();
                 let int8 = storage == Storage::I8 && !cfg!(target_os = "none");
-                assert_eq!(model.char_cache_bytes() > 0, int8, "{storage:?}");
+                // (f32: the distinct chars of the words side by side.)
+                assert!(model.char_cache_bytes() > 0, "{storage:?}");
                 let alphabet: vec::Vec<char> = "etaoinshrdlucmfwypvbgkqjxzETAO0123456789-.,'é"
                     .chars()
                     .collect();
@@ -1087,24 +1136,43 @@ mod tests {
             let n = tokens.len();
             for level in [Level::Scalar, crate::arch::best()] {
                 assert!(force(Some(level)));
-                // Side by side: groups as large as the working memory allows, then of 9.
+                // Side by side: groups as large as the working memory allows, then of 9
+                // (their distinct chars projected in no room, then in `lanes_room`).
                 let lanes = chars.runs_in_lanes_now();
                 let small = chars.lanes_state_len() + 9 * chars.ids_len();
-                let sizes: &[usize] = if lanes { &[1 << 16, small] } else { &[1 << 16] };
-                for &size in sizes {
+                let room = chars.lanes_cache_words().unwrap_or(0);
+                let sizes: &[(usize, usize)] = match lanes {
+                    true => &[(1 << 16, 0), (small, 0), (small, room)],
+                    false => &[(1 << 16, 0)],
+                };
+                for &(size, room) in sizes {
                     let mut work = vec![0u32; size.max(1 << 12)];
                     let work = &mut work[..size];
+                    let mut lanes_room = vec![0xA5A5_A5A5u32; room];
                     let (mut rows, mut feats) = (vec![0u32; n], vec![0f32; n * feat]);
                     model
-                        .lookups(tokens.iter(), n, &mut rows, &mut feats, work, 1, None)
+                        .lookups(
+                            tokens.iter(),
+                            n,
+                            &mut rows,
+                            &mut feats,
+                            work,
+                            1,
+                            None,
+                            &mut lanes_room,
+                        )
                         .unwrap();
+                    // Groups of 9 words with few enough distinct chars took the room.
+                    assert_eq!(room > 0, lanes_room.iter().any(|&w| w != 0xA5A5_A5A5));
                     for (i, w) in tokens.iter().enumerate() {
                         assert_eq!(Some(rows[i]), model.word_row(w), "{level:?} token {i}");
                         let mut alone = vec![0f32; feat];
                         let mut work = vec![0u32; 1 << 16];
                         if lanes {
                             chars.char_ids(w, &mut work[..chars.ids_len()]).unwrap();
-                            chars.features_lanes(1, &mut work, &mut alone);
+                            let (group, room) =
+                                work.split_at_mut(chars.ids_len() + chars.lanes_state_len());
+                            chars.features_lanes(1, group, room, &mut alone);
                         } else {
                             chars.features(w, &mut work, &mut alone, 1).unwrap();
                         }
