@@ -69,6 +69,22 @@ impl Iterator for Normalized<'_> {
     }
 }
 
+/// Longest normalized form [`StringTable::find_normalized`] makes once (longer ones
+/// are normalized at each comparison): longer than nearly every word.
+const NORMALIZED_BYTES: usize = 64;
+
+/// The normalized form of `word` as UTF-8 into `buf`: its length, or `None` if it
+/// does not fit.
+fn normalized_into(word: &str, flags: u8, buf: &mut [u8]) -> Option<usize> {
+    let mut n = 0;
+    for ch in normalized(word, flags) {
+        let len = ch.len_utf8();
+        ch.encode_utf8(buf.get_mut(n..n + len)?);
+        n += len;
+    }
+    Some(n)
+}
+
 /// Compares the normalized form of `word` with `stored` bytewise (UTF-8 order).
 pub fn cmp_normalized(word: &str, flags: u8, stored: &[u8]) -> Ordering {
     let mut pos = 0;
@@ -162,11 +178,24 @@ impl<'a> StringTable<'a> {
     }
 
     /// Index of the string equal to the normalized `word`, if the table is sorted.
+    /// A normalized form of up to [`NORMALIZED_BYTES`] bytes is made once and compared
+    /// as bytes; a longer one is normalized again at each comparison
+    /// ([`cmp_normalized`], the same order).
     pub fn find_normalized(&self, word: &str, flags: u8) -> Option<usize> {
+        let mut buf = [0u8; NORMALIZED_BYTES];
+        match normalized_into(word, flags, &mut buf) {
+            Some(n) => self.search(|stored| buf[..n].cmp(stored)),
+            None => self.search(|stored| cmp_normalized(word, flags, stored)),
+        }
+    }
+
+    /// Binary search of a sorted table by `cmp` (the probe against a string's bytes).
+    #[inline(always)]
+    fn search(&self, cmp: impl Fn(&[u8]) -> Ordering) -> Option<usize> {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match cmp_normalized(word, flags, self.bytes_of(mid)) {
+            match cmp(self.bytes_of(mid)) {
                 Ordering::Equal => return Some(mid),
                 Ordering::Less => hi = mid,
                 Ordering::Greater => lo = mid + 1,
@@ -412,6 +441,37 @@ mod tests {
                 prop_assert_eq!(t.len(), offsets.len() - 1);
                 let sorted_now = t.iter().collect::<Vec<_>>().windows(2).all(|w| w[0].as_bytes() < w[1].as_bytes());
                 prop_assert_eq!(t.is_strictly_sorted(), sorted_now);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(cases(500))]
+
+        /// `find_normalized` against a linear scan for the normalized form: words
+        /// whose normalized forms are shorter and longer than the bytes it normalizes
+        /// once, with letters that lowercase to two chars (`İ`) and digits.
+        #[test]
+        fn find_normalized_is_the_scan_for_the_normalized_form(
+            stored in proptest::collection::btree_set("[ab\u{e9}0i\u{307}]{0,3}(a{0,70})?", 1..40),
+            probes in proptest::collection::vec("[aAb\u{e9}\u{c9}07\u{130}]{0,3}(A{0,70})?", 1..20),
+            flags in 0u8..4,
+        ) {
+            let strings: Vec<&String> = stored.iter().collect();
+            let text: Vec<u8> = strings.iter().flat_map(|s| s.bytes()).collect();
+            let mut offsets = std::vec![0u32];
+            for s in &strings {
+                offsets.push(offsets.last().unwrap() + s.len() as u32);
+            }
+            let raw: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
+            let table = StringTable::checked(&text, U32s::new(&raw, offsets.len()).unwrap(), true).unwrap();
+            let flags = flags & (NORMALIZE_LOWERCASE | NORMALIZE_FOLD_DIGITS);
+            // Each probe, and the normalized form of each stored string's capitals.
+            let upper = strings.iter().map(|s| s.to_uppercase());
+            for word in probes.iter().cloned().chain(upper) {
+                let form: String = normalized(&word, flags).collect();
+                let want = strings.iter().position(|s| **s == form);
+                prop_assert_eq!(table.find_normalized(&word, flags), want, "{:?} -> {:?}", word, form);
             }
         }
     }
