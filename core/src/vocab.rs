@@ -300,18 +300,22 @@ pub(crate) fn bad_tag_name<'s>(names: impl Iterator<Item = &'s str> + Clone) -> 
     })
 }
 
-/// Position of `code` in the strictly increasing `codes`.
+/// Position of `code` in the strictly increasing `codes`: a binary search for the
+/// last code at or below it whose halving steps are selects, not branches (the
+/// characters of text are as unpredictable to a branch predictor as they come).
 pub(crate) fn find_code(codes: U32s<'_>, code: u32) -> Option<usize> {
-    let (mut lo, mut hi) = (0, codes.len());
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        match codes.get(mid).cmp(&code) {
-            Ordering::Equal => return Some(mid),
-            Ordering::Greater => hi = mid,
-            Ordering::Less => lo = mid + 1,
-        }
+    if codes.is_empty() {
+        return None;
     }
-    None
+    // `codes[base] <= code` whenever any code is (then it stays the last such).
+    let (mut base, mut size) = (0, codes.len());
+    while size > 1 {
+        let half = size / 2;
+        let mid = base + half;
+        base = if codes.get(mid) <= code { mid } else { base };
+        size -= half;
+    }
+    (codes.get(base) == code).then_some(base)
 }
 
 #[cfg(test)]
@@ -472,6 +476,25 @@ mod tests {
                 let form: String = normalized(&word, flags).collect();
                 let want = strings.iter().position(|s| **s == form);
                 prop_assert_eq!(table.find_normalized(&word, flags), want, "{:?} -> {:?}", word, form);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(cases(1000))]
+
+        /// `find_code` against a linear scan: present and absent codes, below, between
+        /// and above the table's, in tables of 0 to 70 codes.
+        #[test]
+        fn find_code_is_the_scan(
+            set in proptest::collection::btree_set(0u32..300, 0..70),
+            probes in proptest::collection::vec(0u32..310, 1..40),
+        ) {
+            let codes: Vec<u32> = set.into_iter().collect();
+            let raw: Vec<u8> = codes.iter().flat_map(|c| c.to_le_bytes()).collect();
+            let table = U32s::new(&raw, codes.len()).unwrap();
+            for code in probes.into_iter().chain(codes.iter().copied()) {
+                prop_assert_eq!(find_code(table, code), codes.iter().position(|&c| c == code), "{}", code);
             }
         }
     }
