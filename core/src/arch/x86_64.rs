@@ -913,9 +913,10 @@ pub(super) unsafe fn panel_project_avx512(
 ) {
     // SAFETY: forwarded; the target features are enabled here.
     unsafe {
-        // Without a bias (the recurrent product): two sums per row, in smaller tiles.
+        // Without a bias (the recurrent product): two sums per row, in smaller tiles
+        // (8 inputs on one panel: 16 sums, one pass over the weights).
         if bias.is_none() {
-            generic::panel_project::<Avx512, true, 1, 0, 2, 4, 8>(w, xs, b, bias, out)
+            generic::panel_project::<Avx512, true, 1, 1, 2, 4, 8>(w, xs, b, bias, out)
         } else {
             generic::panel_project::<Avx512, false, 1, 2, 2, 4, 8>(w, xs, b, bias, out)
         }
