@@ -363,7 +363,7 @@ impl CharNet<'_> {
 /// Distinct characters (embedding rows) a call's char projection cache holds; the
 /// others are projected at each occurrence. (Fewer in unit tests, whose vocabularies
 /// are small, so that they reach the characters without a slot.)
-const CACHED_CHARS: usize = if cfg!(test) { 16 } else { 128 };
+pub(super) const CACHED_CHARS: usize = if cfg!(test) { 16 } else { 128 };
 
 /// The char projection cache of one tagging call ([`CharNet::features_cached`]): each
 /// distinct character's input projection per direction, computed at its first

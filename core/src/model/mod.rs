@@ -820,10 +820,11 @@ mod tests {
         (tags, scores.iter().map(|s| s.to_bits()).collect())
     }
 
-    /// The char projection cache ([`Model::cached_scratch_bytes`]) gives int8 char nets
-    /// the tags and score bits of the call without it, at every level: odd and even sizes, words longer than `max_word_chars`, more distinct
-    /// characters than the cache holds, one-token calls (no interleaved copy). Other
-    /// models take no cache.
+    /// The char projection cache ([`Model::cached_scratch_bytes`]) gives int8 and f32
+    /// char nets the tags and score bits of the call without it, at every level: odd and
+    /// even sizes, words longer than `max_word_chars`, more distinct characters than the
+    /// cache holds, one-token calls (no interleaved copy); and its bytes are used where
+    /// the call takes it.
     #[test]
     #[cfg_attr(
         miri,
@@ -876,6 +877,28 @@ mod tests {
                         let what = std::format!("{storage:?} chars {dim}/{hidden} n {n} {level:?}");
                         let want = run(&mut vec![0u8; plain]);
                         assert_eq!(run(&mut reused[..cached]), want, "{what}");
+                        // The cache's bytes past the plain scratch were used: by every
+                        // int8 char net; by an f32 one where it runs side by side (not at
+                        // the scalar level, and only where the working memory holds
+                        // eight words' char ids) on no more distinct chars than it holds.
+                        let distinct = sentence
+                            .iter()
+                            .flat_map(|t| t.chars())
+                            .collect::<std::collections::BTreeSet<char>>()
+                            .len();
+                        let l = Layout::new(&model, n, PROJECTION_BLOCK).unwrap();
+                        let work = l.total - l.rows - l.feats - l.logits - l.viterbi - l.state;
+                        let chars = model.chars.as_ref().unwrap();
+                        let f32_cached = storage == Storage::F32
+                            && chars.runs_in_lanes_now()
+                            && chars.lanes_capacity(work) >= BATCH_LANES
+                            && distinct <= chars::CACHED_CHARS;
+                        if int8 || f32_cached {
+                            let mut fresh = vec![0xA5u8; cached];
+                            assert_eq!(run(&mut fresh), want, "{what}, fresh");
+                            let used = fresh[plain..].iter().any(|&b| b != 0xA5);
+                            assert!(used, "{what}: the cache's bytes unused");
+                        }
                         // (f32 char nets may run side by side in more scratch: equal
                         // up to rounding only.)
                         if int8 {
