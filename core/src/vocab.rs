@@ -364,6 +364,17 @@ mod tests {
         }
     }
 
+    /// A string table's bytes: the strings concatenated, and their `n + 1` offsets as
+    /// little-endian u32.
+    fn table_bytes(strings: &[impl AsRef<str>]) -> (Vec<u8>, Vec<u8>) {
+        let text: Vec<u8> = strings.iter().flat_map(|s| s.as_ref().bytes()).collect();
+        let mut offsets = std::vec![0u32];
+        for s in strings {
+            offsets.push(offsets.last().unwrap() + s.as_ref().len() as u32);
+        }
+        (text, offsets.iter().flat_map(|o| o.to_le_bytes()).collect())
+    }
+
     /// Bytes mostly from a few letters (long shared prefixes) and UTF-8 pieces, some
     /// not UTF-8 at all.
     fn bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -395,13 +406,8 @@ mod tests {
         ) {
             let mut strings: Vec<String> = strings.into_iter().collect();
             let table = |strings: &[String]| {
-                let text: Vec<u8> = strings.concat().into_bytes();
-                let mut offsets = std::vec![0u32];
-                for s in strings {
-                    offsets.push(offsets.last().unwrap() + s.len() as u32);
-                }
-                let raw: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
-                let u32s = U32s::new(&raw, offsets.len()).unwrap();
+                let (text, raw) = table_bytes(strings);
+                let u32s = U32s::new(&raw, strings.len() + 1).unwrap();
                 StringTable::checked(&text, u32s, true).is_some()
             };
             prop_assert!(table(&strings));
@@ -467,13 +473,9 @@ mod tests {
             flags in 0u8..4,
         ) {
             let strings: Vec<&String> = stored.iter().collect();
-            let text: Vec<u8> = strings.iter().flat_map(|s| s.bytes()).collect();
-            let mut offsets = std::vec![0u32];
-            for s in &strings {
-                offsets.push(offsets.last().unwrap() + s.len() as u32);
-            }
-            let raw: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
-            let table = StringTable::checked(&text, U32s::new(&raw, offsets.len()).unwrap(), true).unwrap();
+            let (text, raw) = table_bytes(&strings);
+            let u32s = U32s::new(&raw, strings.len() + 1).unwrap();
+            let table = StringTable::checked(&text, u32s, true).unwrap();
             let flags = flags & (NORMALIZE_LOWERCASE | NORMALIZE_FOLD_DIGITS);
             // Each probe, and the normalized form of each stored string's capitals.
             let upper = strings.iter().map(|s| s.to_uppercase());
