@@ -333,6 +333,23 @@ impl<'a> Matrix<'a> {
         }
     }
 
+    /// Hints that row `r` (`r < rows`) will be read soon ([`arch::prefetch`]; no
+    /// result changes). Rows in the panel layout are spread over the panel's columns:
+    /// nothing is done for them.
+    #[inline]
+    pub(crate) fn prefetch_row(&self, r: usize) {
+        if !cfg!(postag_x86) || self.in_panels() {
+            return;
+        }
+        let width = match self.storage {
+            Storage::F32 => 4 * self.cols,
+            Storage::I8 => self.cols,
+        };
+        if let Some(row) = self.data.get(r * width..(r + 1) * width) {
+            arch::prefetch(row);
+        }
+    }
+
     /// Decodes row `r` into `out` (`out.len() == cols`).
     pub fn row_into(&self, r: usize, out: &mut [f32]) {
         if self.in_panels() {

@@ -508,6 +508,26 @@ fn lanes_fit(rows: usize, cols: usize, xt: &[f32], out: &[f32]) -> bool {
         && rows.checked_mul(L).is_some_and(|n| out.len() >= n)
 }
 
+/// Hints that `bytes` will be read soon: on x86-64 each of their cache lines is
+/// prefetched into the caches (`prefetcht0`); elsewhere nothing is done. Reads nothing
+/// and changes no result; for data a later step reads at an address known early (a
+/// word's embedding row, while the char net runs).
+#[inline]
+pub(crate) fn prefetch(bytes: &[u8]) {
+    #[cfg(postag_x86)]
+    {
+        const LINE: usize = 64;
+        let start = bytes.as_ptr();
+        // From the line that holds the first byte to the one that holds the last.
+        let lines = (start as usize % LINE + bytes.len()).div_ceil(LINE);
+        for k in 0..lines {
+            x86_64::prefetch_line(start.wrapping_add(k * LINE));
+        }
+    }
+    #[cfg(not(postag_x86))]
+    let _ = bytes;
+}
+
 /// `out[r] += row r . x[..cols]` (times the row's scale for int8) for every row.
 /// Returns false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]

@@ -376,7 +376,7 @@ impl CellMath for Avx2 {
 /// Hints that the line at `p` will be read soon (`prefetcht0`): any address, nothing is
 /// read (no fault, no result changes). Not under Miri, which has no caches to fill.
 #[inline(always)]
-fn prefetch_line(p: *const u8) {
+pub(super) fn prefetch_line(p: *const u8) {
     #[cfg(not(miri))]
     // SAFETY: SSE is part of every x86-64 target; a prefetch reads no memory and
     // faults on no address.

@@ -550,6 +550,8 @@ impl<'a> Model<'a> {
                 Some(j) => rows[j],
                 None => self.word_row(word).ok_or(Error::UnknownWord)?,
             };
+            // The word LSTM reads the row after the char net has run: it arrives meanwhile.
+            self.word_embedding.prefetch_row(rows[i] as usize);
             match (&self.chars, lanes) {
                 (Some(chars), None) => {
                     let (done, out) = feats.split_at_mut(i * feat_dim);
