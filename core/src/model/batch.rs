@@ -549,6 +549,9 @@ impl Model<'_> {
                         lanes_at.put(hs, lane, h, None);
                         lanes_at.put(cs, lane, h, None);
                     }
+                    for lane in 0..L {
+                        lanes_at.close_gap(&mut lanes, lane, h, (hs, cs));
+                    }
                     if lanes.iter().all(Option::is_none) {
                         break;
                     }
@@ -769,13 +772,36 @@ impl Lanes {
         }
     }
 
+    /// By row, where an idle `lane` gets no new work: the last busy lane after it moves
+    /// into it (its slot, and its rows of `h` and `c`, `hidden` values each), so that
+    /// the busy lanes come first and [`Lanes::step`]'s f32 product covers only them. A
+    /// lane's results do not depend on its place. By column nothing moves (the product
+    /// takes the eight columns anyway).
+    pub(super) fn close_gap<T>(
+        self,
+        slots: &mut [Option<T>; L],
+        lane: usize,
+        hidden: usize,
+        (h, c): (&mut [f32], &mut [f32]),
+    ) {
+        if !self.by_row || slots[lane].is_some() {
+            return;
+        }
+        let Some(last) = (lane + 1..L).rev().find(|&l| slots[l].is_some()) else {
+            return;
+        };
+        slots[lane] = slots[last].take();
+        h.copy_within(last * hidden..(last + 1) * hidden, lane * hidden);
+        c.copy_within(last * hidden..(last + 1) * hidden, lane * hidden);
+    }
+
     /// One step of the lanes: `gates (4H)` of each lane, its input projection, gets
     /// `W_hh h` added, then the cell update takes `c` and `h (H)` to the next step, for
     /// the lanes that are `busy` (by column every lane's: an idle lane's results are
-    /// never read). By row, int8 `W_hh` multiplies each lane's h rounded to i16 (into
-    /// `hq (8, H)`), as [`Model::tag`] does one sentence at a time: the same sums, on
-    /// the interleaved copy `pairs` of `W_hh` if not empty
-    /// ([`crate::arch::interleave_pairs`]).
+    /// never read). By row, f32 `W_hh` multiplies the lanes up to the last busy one;
+    /// int8 `W_hh` multiplies each lane's h rounded to i16 (into `hq (8, H)`), as
+    /// [`Model::tag`] does one sentence at a time: the same sums, on the interleaved
+    /// copy `pairs` of `W_hh` if not empty ([`crate::arch::interleave_pairs`]).
     pub(super) fn step(
         self,
         w_hh: &Matrix<'_>,
@@ -788,7 +814,8 @@ impl Lanes {
         let hidden = w_hh.cols();
         if self.by_row {
             if !(w_hh.storage() == Storage::I8 && add_quantized(w_hh, pairs, h, hq, gates)) {
-                w_hh.gemm_add(&h[..L * hidden], gates);
+                let k = busy.iter().rposition(|&b| b).map_or(0, |l| l + 1);
+                w_hh.gemm_add(&h[..k * hidden], &mut gates[..k * 4 * hidden]);
             }
             for lane in (0..L).filter(|&l| busy[l]) {
                 lstm_cell(

@@ -233,8 +233,9 @@ impl CharNet<'_> {
     /// the start of `work`, into `out` (n, F): [`CharNet::features`] for each word,
     /// eight words side by side, each in a lane of the batched kernels so that every
     /// weight load and activation pass serves eight words. A lane takes the next word
-    /// as soon as its word ends, the longest words first. A word's features do not
-    /// depend on the words beside it: lanes never mix.
+    /// as soon as its word ends, the longest words first; once none is left, the last
+    /// busy lane moves into the freed one ([`Lanes::close_gap`]). A word's features do
+    /// not depend on the words beside it: lanes never mix.
     ///
     /// With the char LSTM in panels ([`CharNet::lanes_by_row`]) the products are
     /// [`CharNet::features`]'s (the block projection, and `W_hh h` summed as
@@ -318,6 +319,9 @@ impl CharNet<'_> {
                         lanes_at.put(h, lane, hc, None);
                         lanes_at.put(c, lane, hc, None);
                     }
+                }
+                for lane in 0..L {
+                    lanes_at.close_gap(&mut lanes, lane, hc, (h, c));
                 }
                 if lanes.iter().all(Option::is_none) {
                     break;
