@@ -178,7 +178,7 @@ impl<'a> StringTable<'a> {
     }
 
     /// Index of the string equal to the normalized `word`, if the table is sorted.
-    /// A normalized form of up to [`NORMALIZED_BYTES`] bytes is made once and compared
+    /// A normalized form of up to 64 bytes (`NORMALIZED_BYTES`) is made once and compared
     /// as bytes; a longer one is normalized again at each comparison
     /// ([`cmp_normalized`], the same order), as every word is in firmware builds (where
     /// the buffer's code would take the Cortex-M4F library past its 24 KiB of `.text`).
