@@ -663,8 +663,16 @@ impl<I: Iterator<Item = usize>> Iterator for LongestFirst<I> {
                 }
                 self.next_off += n;
             }
-            // Longest first; equal lengths by first token, the batch's order.
-            self.window[..self.filled].sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            // Longest first, equal lengths in the batch's order: an insertion sort of at
+            // most 64 (the library's sorts would bring their panic messages into
+            // firmware images, whose read-only data has a budget).
+            for i in 1..self.filled {
+                let mut j = i;
+                while j > 0 && self.window[j - 1].0 < self.window[j].0 {
+                    self.window.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
         }
         let (n, off) = *self.window[..self.filled].get(self.taken)?;
         self.taken += 1;
@@ -791,8 +799,10 @@ impl Lanes {
             return;
         };
         slots[lane] = slots[last].take();
-        h.copy_within(last * hidden..(last + 1) * hidden, lane * hidden);
-        c.copy_within(last * hidden..(last + 1) * hidden, lane * hidden);
+        for state in [h, c] {
+            let (to, from) = state.split_at_mut(last * hidden);
+            to[lane * hidden..(lane + 1) * hidden].copy_from_slice(&from[..hidden]);
+        }
     }
 
     /// One step of the lanes: `gates (4H)` of each lane, its input projection, gets
