@@ -18,6 +18,16 @@ pub enum Storage {
     I8,
 }
 
+impl Storage {
+    /// Bytes of one element.
+    const fn element_bytes(self) -> usize {
+        match self {
+            Storage::F32 => 4,
+            Storage::I8 => 1,
+        }
+    }
+}
+
 impl From<Storage> for DType {
     fn from(s: Storage) -> DType {
         match s {
@@ -313,10 +323,7 @@ impl<'a> Matrix<'a> {
             }
             return;
         }
-        let size = match self.storage {
-            Storage::F32 => 4,
-            Storage::I8 => 1,
-        };
+        let size = self.storage.element_bytes();
         let sub =
             (arch::level() != arch::Level::Scalar && col0 + x.len() <= self.cols).then(|| {
                 arch::Rows {
@@ -341,10 +348,7 @@ impl<'a> Matrix<'a> {
         if !cfg!(postag_x86) || self.in_panels() {
             return;
         }
-        let width = match self.storage {
-            Storage::F32 => 4 * self.cols,
-            Storage::I8 => self.cols,
-        };
+        let width = self.storage.element_bytes() * self.cols;
         if let Some(row) = self.data.get(r * width..(r + 1) * width) {
             arch::prefetch(row);
         }

@@ -221,10 +221,9 @@ impl Model<'_> {
     /// weights are in rows: there the scores may differ in the last bits, from the
     /// order of the recurrent product's sums (f32 weights in panels compute `tag`'s
     /// sums, the char net's eight words side by side too; int8 weights sum exactly in
-    /// integers). A sentence's result does not
-    /// depend on the sentences beside it. Errors are those of [`Model::tag`] (an empty
-    /// token anywhere is reported first, then token errors in order), and nothing is
-    /// written then.
+    /// integers). A sentence's result does not depend on the sentences beside it.
+    /// Errors are those of [`Model::tag`] (an empty token anywhere is reported first,
+    /// then token errors in order), and nothing is written then.
     pub fn tag_batch<S, T>(
         &self,
         sentences: &[S],
@@ -549,9 +548,7 @@ impl Model<'_> {
                         lanes_at.put(hs, lane, h, None);
                         lanes_at.put(cs, lane, h, None);
                     }
-                    for lane in 0..L {
-                        lanes_at.close_gap(&mut lanes, lane, h, (hs, cs));
-                    }
+                    lanes_at.close_gaps(&mut lanes, h, (hs, cs));
                     if lanes.iter().all(Option::is_none) {
                         break;
                     }
@@ -780,28 +777,32 @@ impl Lanes {
         }
     }
 
-    /// By row, where an idle `lane` gets no new work: the last busy lane after it moves
-    /// into it (its slot, and its rows of `h` and `c`, `hidden` values each), so that
-    /// the busy lanes come first and [`Lanes::step`]'s f32 product covers only them. A
-    /// lane's results do not depend on its place. By column nothing moves (the product
-    /// takes the eight columns anyway).
-    pub(super) fn close_gap<T>(
+    /// By row, for the idle lanes left once no work is: the last busy lane after each
+    /// moves into it (its slot, and its rows of `h` and `c`, `hidden` values each), so
+    /// that the busy lanes come first and [`Lanes::step`]'s f32 product covers only
+    /// them. A lane's results do not depend on its place. By column nothing moves (the
+    /// product takes the eight columns anyway).
+    pub(super) fn close_gaps<T>(
         self,
         slots: &mut [Option<T>; L],
-        lane: usize,
         hidden: usize,
         (h, c): (&mut [f32], &mut [f32]),
     ) {
-        if !self.by_row || slots[lane].is_some() {
+        if !self.by_row {
             return;
         }
-        let Some(last) = (lane + 1..L).rev().find(|&l| slots[l].is_some()) else {
-            return;
-        };
-        slots[lane] = slots[last].take();
-        for state in [h, c] {
-            let (to, from) = state.split_at_mut(last * hidden);
-            to[lane * hidden..(lane + 1) * hidden].copy_from_slice(&from[..hidden]);
+        for lane in 0..L {
+            if slots[lane].is_some() {
+                continue;
+            }
+            let Some(last) = (lane + 1..L).rev().find(|&l| slots[l].is_some()) else {
+                return;
+            };
+            slots[lane] = slots[last].take();
+            for state in [&mut *h, &mut *c] {
+                let (to, from) = state.split_at_mut(last * hidden);
+                to[lane * hidden..(lane + 1) * hidden].copy_from_slice(&from[..hidden]);
+            }
         }
     }
 

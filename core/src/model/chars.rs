@@ -234,7 +234,7 @@ impl CharNet<'_> {
     /// eight words side by side, each in a lane of the batched kernels so that every
     /// weight load and activation pass serves eight words. A lane takes the next word
     /// as soon as its word ends, the longest words first; once none is left, the last
-    /// busy lane moves into the freed one ([`Lanes::close_gap`]). A word's features do
+    /// busy lane moves into the freed one ([`Lanes::close_gaps`]). A word's features do
     /// not depend on the words beside it: lanes never mix.
     ///
     /// With the char LSTM in panels ([`CharNet::lanes_by_row`]) the products are
@@ -320,9 +320,7 @@ impl CharNet<'_> {
                         lanes_at.put(c, lane, hc, None);
                     }
                 }
-                for lane in 0..L {
-                    lanes_at.close_gap(&mut lanes, lane, hc, (h, c));
-                }
+                lanes_at.close_gaps(&mut lanes, hc, (h, c));
                 if lanes.iter().all(Option::is_none) {
                     break;
                 }
