@@ -184,8 +184,8 @@ enum postag_status
     POSTAG_STATUS_BAD_MAGIC = 4,
     /**
      * The blob's format version is not one this library reads: it reads versions 1
-     * and 2, built for a bare-metal target (Cortex-M) version 1 only, for which
-     * `postag convert --layout rows` rewrites an f32 model
+     * to 3, built for a bare-metal target (Cortex-M) version 1 only, to which
+     * `postag convert --layout rows` rewrites a version 2 or 3 model, f32 or int8
      * (`postag_blob_format_version` tells which version a blob has).
      */
     POSTAG_STATUS_UNSUPPORTED_VERSION = 5,

@@ -27,8 +27,8 @@ pub enum postag_status {
     /// The bytes do not start with the postag magic: this is not a model blob.
     BadMagic = 4,
     /// The blob's format version is not one this library reads: it reads versions 1
-    /// and 2, built for a bare-metal target (Cortex-M) version 1 only, for which
-    /// `postag convert --layout rows` rewrites an f32 model
+    /// to 3, built for a bare-metal target (Cortex-M) version 1 only, to which
+    /// `postag convert --layout rows` rewrites a version 2 or 3 model, f32 or int8
     /// (`postag_blob_format_version` tells which version a blob has).
     UnsupportedVersion = 5,
     /// The blob is shorter than its preamble, or than the header (and CRC) its preamble
@@ -142,7 +142,7 @@ const MESSAGES: [&CStr; 28] = [
     c"invalid argument (index or length out of range, overlapping or misaligned buffer)",
     c"the model object was not loaded (call postag_model_load first)",
     c"not a postag model (bad magic bytes)",
-    c"model blob version not read by this build (newer: upgrade; v2 on Cortex-M: convert)",
+    c"model blob version not read by this build (newer: upgrade; v2 or v3 on Cortex-M: convert)",
     c"model blob is truncated",
     c"model blob is corrupt, cut short or too long (CRC-32 mismatch)",
     c"model blob header cannot be decoded",

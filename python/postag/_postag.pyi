@@ -38,7 +38,7 @@ class Model:
     """
 
     @classmethod
-    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Model":
+    def load(cls, path: Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]) -> "Model":
         """Reads and validates the model file at `path`.
 
         Raises OSError when the file cannot be read, PostagError when it is not a
@@ -109,7 +109,8 @@ class Model:
         inspect --json --tokens TOKENS` prints:
 
         model (the name errors give), bytes (the blob's length), format_version (the
-        blob's: 1, or 2 for f32 LSTMs in panels, what `export` writes), weights
+        blob's: 1, 2 for f32 LSTMs in panels, what `export` writes, or 3 for int8 ones
+        in the int8 panel layout), weights
         ("f32", "int8", or "mixed f32 and int8"), word_lstm_layout ("rows", "panels" or
         "mixed"), char_lstm_layout (the same, or None without a char net), tag_column ("UPOS" or "XPOS"), tags (list), words (vocabulary, rows,
         dim, unknown_row: int or None, normalize: a list of "lowercase", "fold

@@ -18,7 +18,7 @@ use pyo3::exceptions::{
     PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyInt, PyList, PyMemoryView, PyString, PyType};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyInt, PyList, PyMemoryView, PyString, PyType};
 
 mod blob;
 mod raw;
@@ -229,7 +229,11 @@ fn worker_threads(threads: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
     let Some(t) = threads else {
         return Ok(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
     };
+    // A bool is an int to Python, never a thread count here.
     let n: i64 = match t.extract() {
+        Ok(_) if t.is_instance_of::<PyBool>() => {
+            return Err(PyTypeError::new_err("threads must be an int, not bool"));
+        }
         Ok(n) => n,
         Err(_) if t.is_instance_of::<PyInt>() => match t.gt(0)? {
             true => i64::MAX,
@@ -436,7 +440,10 @@ impl Model {
     /// Raises OSError when the file cannot be read and PostagError when it is not a
     /// valid model.
     #[classmethod]
-    fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+    fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        // A str, bytes or path-like path, as `open` takes it (`os.fsdecode`).
+        let os = py.import("os")?;
+        let path: PathBuf = os.call_method1("fsdecode", (path,))?.extract()?;
         let name = path.display().to_string();
         let loaded = py.detach(|| -> PyResult<Loaded> {
             // Past its first bytes only if they are a blob's magic (`/dev/zero` is no

@@ -96,6 +96,7 @@ def test_load_from_bytes_and_pickle_give_the_same_model(model, tmp_path):
     for other in (
         postag.Model.load(path),
         postag.Model.load(str(path)),
+        postag.Model.load(bytes(path)),
         postag.Model.from_bytes(model.to_bytes()),
         postag.Model.from_bytes(bytearray(model.to_bytes())),
         postag.Model.from_bytes(memoryview(model.to_bytes())),
@@ -109,6 +110,9 @@ def test_load_from_bytes_and_pickle_give_the_same_model(model, tmp_path):
     for wrong in (5, "blob", None):
         with pytest.raises(TypeError, match="blob must be bytes, bytearray or memoryview"):
             postag.Model.from_bytes(wrong)
+    for wrong in (5, None):
+        with pytest.raises(TypeError, match="expected str, bytes or os.PathLike object"):
+            postag.Model.load(wrong)
 
 
 def test_errors_carry_the_core_message(model, tmp_path):
@@ -161,6 +165,9 @@ def test_errors_carry_the_core_message(model, tmp_path):
     assert len(model.tag_text("Hi there.", threads=10**30)) == 1
     with pytest.raises(TypeError, match="threads must be an int, not str"):
         model.tag_many([["a"]], threads="2")
+    for flag in (True, False):
+        with pytest.raises(TypeError, match="threads must be an int, not bool"):
+            model.tag_many([["a"]], threads=flag)
     assert issubclass(postag.PostagError, ValueError)
     # Pickled (as a worker process's error is, to reach its parent), it stays itself.
     try:
