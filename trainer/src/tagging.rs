@@ -114,6 +114,11 @@ pub fn warn_long_sentences(sentences: &[Vec<&str>], name: &dyn Fn(usize) -> Stri
     }
 }
 
+std::thread_local! {
+    /// [`tag_all`]'s scratch, kept from one call to the next on the same thread.
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// Tags every sentence; `threads` workers (at most [`postag_core::worker_limit`]) each take a
 /// contiguous share and tag it up to `BATCH` (32) sentences per core call ([`Model::tag_batch`]). Sentences longer than
 /// [`MAX_TOKENS`] are tagged in windows (see [`sentence_windows`]). Errors name the
@@ -129,7 +134,8 @@ pub fn tag_all(
     let chunk = sentences.len().div_ceil(threads).max(1);
     let work = |c: usize, part: &[Vec<&str>]| -> Result<Vec<Tagged>> {
         let mut out = Vec::with_capacity(part.len());
-        let mut scratch = Vec::new();
+        // This thread's scratch from its last call (a stream tags a line per call).
+        let mut scratch = SCRATCH.take();
         let mut start = 0;
         while start < part.len() {
             // A run of up to BATCH sentences the core reads whole goes in one call; a
@@ -157,8 +163,13 @@ pub fn tag_all(
             }
             start += group.len();
         }
+        SCRATCH.set(scratch);
         Ok(out)
     };
+    // One share (one thread, or few sentences): on this thread, without starting one.
+    if sentences.len() <= chunk {
+        return work(0, sentences);
+    }
     let results: Vec<Result<Vec<Tagged>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = sentences
             .chunks(chunk)
