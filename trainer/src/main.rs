@@ -48,12 +48,16 @@ enum Command {
 }
 
 /// A warning when `POSTAG_SIMD` names no level, or one this processor lacks: the core
-/// then runs at the detected level, silently (a library does not print).
+/// then runs at the detected level, silently (a library does not print). An empty
+/// value is as if unset (`POSTAG_SIMD= postag ...` runs at the detected level).
 fn check_simd_choice() {
     use postag_core::arch::{best, Level};
     let Ok(name) = std::env::var("POSTAG_SIMD") else {
         return;
     };
+    if name.trim().is_empty() {
+        return;
+    }
     let why = match Level::from_name(name.trim()) {
         Some(level) if level.is_supported() => return,
         Some(_) => "this processor lacks that level".to_string(),

@@ -523,7 +523,7 @@ fn a_thread_the_system_refuses_leaves_its_share_to_the_caller() {
 }
 
 /// `POSTAG_SIMD` naming no level warns, naming the level the kernels run at; a level
-/// this processor runs does not.
+/// this processor runs does not, nor an empty value (as if unset: the fastest level).
 #[test]
 fn an_unknown_simd_level_is_warned_about() {
     let dir = workdir("simd-warning");
@@ -557,5 +557,7 @@ fn an_unknown_simd_level_is_warned_about() {
     );
     assert_eq!(run("scalar"), "");
     assert_eq!(run(best), "");
+    assert_eq!(run(""), "");
+    assert_eq!(run(" "), "");
     let _ = std::fs::remove_dir_all(&dir);
 }
