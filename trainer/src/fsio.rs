@@ -299,6 +299,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.commit()
 }
 
+/// The directory that would hold `dest` (`path`, or where its symbolic link points),
+/// or the error "cannot write `path`: directory ... does not exist".
+pub(crate) fn existing_directory<'p>(path: &Path, dest: &'p Path) -> Result<&'p Path> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
 /// Refuses an output path that is a directory (through a link too) or ends in `/`
 /// (which only a directory's name may): said as such, before any work, rather than
 /// found when the file is renamed into place.
@@ -368,6 +385,7 @@ impl AtomicFile {
             Err(e) => {
                 let _ = fs::remove_file(&tmp);
                 track(&tmp, false);
+                existing_directory(path, &dest)?;
                 // The file is made beside the path: an error there is not the path's.
                 return Err(e).with_context(|| {
                     format!(
@@ -686,6 +704,24 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    /// A path in a directory that does not exist: the error names the directory (every
+    /// command that writes a file says it so), and nothing is left behind.
+    #[test]
+    fn a_missing_directory_is_named() {
+        let dir = std::env::temp_dir().join(format!("postag-missing-{}", std::process::id()));
+        let path = dir.join("out.txt");
+        let e = format!("{:#}", AtomicFile::create(&path).err().unwrap());
+        assert_eq!(
+            e,
+            format!(
+                "cannot write {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            )
+        );
+        assert!(!dir.exists());
     }
 
     #[test]

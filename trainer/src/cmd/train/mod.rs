@@ -109,17 +109,7 @@ pub(crate) fn check_writable(output: &Path) -> Result<()> {
         return Ok(());
     }
     crate::fsio::not_a_directory(output)?;
-    let dir = match output.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!(
-            "cannot write {}: directory {} does not exist",
-            output.display(),
-            dir.display()
-        );
-    }
+    let dir = crate::fsio::existing_directory(output, output)?;
     // A side file's path that is a directory would fail the run after the model was
     // written.
     for suffix in report::SIDE_FILES {
