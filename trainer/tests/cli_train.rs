@@ -66,6 +66,18 @@ fn train_eval_tag_quantize_inspect_on_an_ewt_slice() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("m.postag.report.json")).unwrap())
             .unwrap();
     assert_eq!(report["epochs"].as_array().unwrap().len(), 6);
+    // The run's rate is its epochs' (the dev evaluations between them left out).
+    let epoch_seconds: f64 = (0..6)
+        .map(|e| report["epochs"][e]["seconds"].as_f64().unwrap())
+        .sum();
+    let tokens = report["train_tokens"].as_f64().unwrap();
+    let rate = report["tokens_per_second"].as_f64().unwrap();
+    assert!(
+        (rate - 6.0 * tokens / epoch_seconds).abs() <= 1e-9 * rate,
+        "{rate} tokens/s against {} over the epochs",
+        6.0 * tokens / epoch_seconds
+    );
+    assert!(report["training_seconds"].as_f64().unwrap() >= epoch_seconds);
     // Every core by default; no segmenter with --no-segmenter.
     let cores = std::thread::available_parallelism().unwrap().get();
     assert_eq!(report["threads"].as_u64(), Some(cores as u64));

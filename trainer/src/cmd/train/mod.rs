@@ -611,6 +611,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
 
     let trained_tokens: usize = (history.len().saturating_sub(start_epoch - 1)) * tokens;
+    // The epochs of this run (not those before a `--resume`), without the dev
+    // evaluations between them: the rate of the epoch lines.
+    let epoch_seconds: f64 = history
+        .get(start_epoch.saturating_sub(1)..)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.seconds)
+        .sum();
     let report = Report {
         model: args.output.display().to_string(),
         train: args.train.display().to_string(),
@@ -628,7 +636,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         best_epoch,
         dev_evaluation: dev_eval.as_ref(),
         training_seconds,
-        tokens_per_second: trained_tokens as f64 / training_seconds.max(1e-9),
+        tokens_per_second: trained_tokens as f64 / epoch_seconds.max(1e-9),
         model_bytes: final_blob.len(),
         scratch_bytes_64_tokens: model.scratch_bytes(64).unwrap_or(0),
     };
@@ -645,10 +653,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
         args.output.display(),
         final_blob.len(),
         if settings.quantize { ", int8" } else { "" },
-        dev_eval.as_ref().map_or(String::new(), |e| format!(
-            ", dev accuracy {:.2}%",
-            100.0 * e.accuracy
-        )),
+        dev_eval.as_ref().map_or(String::new(), |e| match settings.quantize {
+            // The epoch lines (and the choice of epoch) are of the f32 weights.
+            true => format!(
+                ", dev accuracy {:.2}% (the epoch's f32 weights: {})",
+                100.0 * e.accuracy,
+                history[best_epoch - 1]
+                    .dev_accuracy
+                    .map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a))
+            ),
+            false => format!(", dev accuracy {:.2}%", 100.0 * e.accuracy),
+        }),
         duration(run_started.elapsed().as_secs_f64()),
         report.tokens_per_second
     ));

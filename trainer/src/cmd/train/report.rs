@@ -40,7 +40,10 @@ pub(super) struct Report<'a> {
     pub epochs: &'a [EpochRecord],
     pub best_epoch: usize,
     pub dev_evaluation: Option<&'a Evaluation>,
+    /// Seconds of this run's epochs, the dev evaluations after each included.
     pub training_seconds: f64,
+    /// Training tokens per second of this run's epochs, the dev evaluations left out
+    /// (as each epoch's `tokens_per_second`).
     pub tokens_per_second: f64,
     pub model_bytes: usize,
     pub scratch_bytes_64_tokens: usize,
