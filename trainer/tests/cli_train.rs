@@ -798,7 +798,7 @@ fn bad_settings_and_outputs_are_refused_before_training() {
             .map(|s| s.to_string())
             .collect()
     };
-    let cases: [(Vec<String>, &str); 11] = [
+    let cases: [(Vec<String>, &str); 13] = [
         // Flags that would have no effect.
         (
             train(&["-o", "m.postag", "--patience", "3"]),
@@ -820,6 +820,15 @@ fn bad_settings_and_outputs_are_refused_before_training() {
         (
             train(&["-o", "m.postag", "--lr", "1e39"]),
             "--lr must be a finite number > 0 within the f32 range (got 1e39)",
+        ),
+        // Ordinary values as written, in every such message.
+        (
+            train(&["-o", "m.postag", "--lr", "-1"]),
+            "--lr must be a finite number > 0 within the f32 range (got -1)",
+        ),
+        (
+            train(&["-o", "m.postag", "--clip", "-1"]),
+            "--clip must be a finite number >= 0 (got -1)",
         ),
         (
             train(&["-o", "m.postag", "--segmenter-hidden", "100000"]),

@@ -285,14 +285,14 @@ impl Settings {
         // (Written so that NaN fails each test.)
         for (flag, v) in [("--word-dropout", self.word_dropout), ("--clip", self.clip)] {
             if !(v >= 0.0 && v.is_finite()) {
-                bail!("{flag} must be a finite number >= 0 (got {v})");
+                bail!("{flag} must be a finite number >= 0 (got {})", shown(v));
             }
         }
         // (Steps are taken in f32: the rate must be a normal f32 too.)
         if !(self.lr > 0.0 && self.lr.is_finite() && (self.lr as f32).is_normal()) {
             bail!(
-                "--lr must be a finite number > 0 within the f32 range (got {:e})",
-                self.lr
+                "--lr must be a finite number > 0 within the f32 range (got {})",
+                shown(self.lr)
             );
         }
         Ok(())
@@ -300,5 +300,14 @@ impl Settings {
 
     pub(super) fn normalize(&self) -> u8 {
         normalize_flags(self.lowercase, self.fold_digits)
+    }
+}
+
+/// A setting's value in an error: plain (`-1`, `0.5`), or with an exponent far from 1
+/// (`1e39`, `1e-300`), where plain digits would run on.
+fn shown<T: Into<f64> + Copy + std::fmt::Display + std::fmt::LowerExp>(v: T) -> String {
+    match v.into().abs() {
+        a if a == 0.0 || !a.is_finite() || (1e-4..1e6).contains(&a) => format!("{v}"),
+        _ => format!("{v:e}"),
     }
 }
