@@ -305,6 +305,11 @@ pub fn blob_from_state_dict(
         return err("state_dict has no 2-D tensor `word_embeddings.weight`");
     };
     let (words, unknown_word) = split_unknown("word_to_ix", &vocab.word_to_ix, word_rows)?;
+    if words.is_empty() && unknown_word.is_none() {
+        return err(format!(
+            "word_to_ix names no word and no unknown-word row ({UNKNOWN_KEY:?}): the model could tag no token"
+        ));
+    }
 
     let chars = match d.shape("char_embeddings.weight") {
         // A `char_to_ix` for a model without a char network would be dropped: the

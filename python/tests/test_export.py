@@ -215,6 +215,10 @@ def test_bad_state_dicts_raise_the_core_message():
     with pytest.raises(TypeError, match="must be an int, not bool"):
         postag.export(state, w, {k: bool(v) for k, v in t.items()})
     assert postag.export(state, {k: np.int64(v) for k, v in w.items()}, t)
+    # No word and no unknown row: no token could be tagged.
+    with pytest.raises(postag.PostagError, match="word_to_ix names no word and no unknown-word row"):
+        postag.export(state, {}, t)
+    assert postag.export(state, {"<unk>": 0}, t)
     # max_word_chars: 1 to MAX_WORD_CHARS, said so.
     for bad in [0, -1, postag.MAX_WORD_CHARS + 1, 10**10]:
         with pytest.raises(ValueError, match=f"max_word_chars must be 1 to {postag.MAX_WORD_CHARS}"):
