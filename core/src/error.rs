@@ -6,7 +6,8 @@ use crate::format::Role;
 
 /// Everything that can go wrong when loading a blob or tagging.
 ///
-/// Numeric codes for the C ABI are assigned in the `postag` crate and never reused.
+/// Numeric codes for the C ABI are assigned in `postag-ffi` (`ffi/src/status.rs`) and
+/// never reused.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
@@ -46,7 +47,8 @@ pub enum Error {
     /// [`crate::Tagger`], more than its [`crate::Tagger::max_tokens`].
     TooManyTokens,
     /// An output slice is shorter than the number of tokens (or tokens x tags); a
-    /// segmenter's token output with no room for one token; a fixed-capacity output
+    /// segmenter's token output with no room for the tokens of the text's first
+    /// window; a fixed-capacity output
     /// (`Tagger::tag_vec`) smaller than the tokens or the tags.
     OutputTooSmall,
     /// A token, or a raw text, is not valid UTF-8.

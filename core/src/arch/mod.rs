@@ -7,8 +7,9 @@
 //!   which stays the definition of every kernel. Firmware runs it; on Cortex-M with the
 //!   DSP extension its int8 x i16 products run the `SMLAD` kernels of `arm.rs` (chosen
 //!   at compile time by the build script, identical results).
-//! - [`Level::Sse2`] (x86-64): explicit 128-bit kernels, four rows or four tokens
-//!   sharing each load, one horizontal sum per dot product.
+//! - [`Level::Sse2`] (x86-64): explicit 128-bit kernels, register tiles sharing each
+//!   load (8 rows per input value in the product with one vector, 2 rows x 4 tokens in
+//!   the block projection), one transposing reduction per 8 dot products.
 //! - [`Level::Avx2`] (x86-64 with AVX2 and FMA): the same kernels 256 bits wide with
 //!   fused multiply-adds; the LSTM gate activations are compiled for AVX2 too.
 //! - [`Level::Avx512`] (x86-64 with AVX-512 F, BW, VL and VNNI): the floating-point
@@ -21,7 +22,8 @@
 //! rounds once per multiply-add), so their results differ from the scalar path in the
 //! last bits. The int8 × i16 products (`W_ih`, `W_hh`) are exact integer arithmetic at every
 //! level, hence identical. The activations give identical results at every level
-//! (same element-wise operations, no contraction into FMA).
+//! (same element-wise operations in the same order; fused multiply-adds only where
+//! they round as the scalar code's product and sum do: two places in `exp`).
 //!
 //! With `std`, the best level the processor supports is detected once and cached
 //! (`POSTAG_SIMD=scalar|sse2|avx2|avx512|neon` in the environment picks another one the
@@ -68,7 +70,9 @@ mod x86_64_int8;
 /// side by side) are compiled for these targets only, keeping firmware code small.
 pub(crate) const HAS_VECTOR_LEVELS: bool = cfg!(postag_simd);
 
-/// An instruction-set level of the kernels, from slowest to fastest.
+/// An instruction-set level of the kernels. The order ranks the levels of one
+/// architecture from slowest to fastest (`Scalar` < `Sse2` < `Avx2` < `Avx512` on
+/// x86-64, `Scalar` < `Neon` on AArch64); across architectures it means nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Level {

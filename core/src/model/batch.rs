@@ -222,8 +222,9 @@ impl Model<'_> {
     /// order of the recurrent product's sums (f32 weights in panels compute `tag`'s
     /// sums, the char net's eight words side by side too; int8 weights sum exactly in
     /// integers). A sentence's result does not depend on the sentences beside it.
-    /// Errors are those of [`Model::tag`] (an empty token anywhere is reported first,
-    /// then token errors in order), and nothing is written then.
+    /// Errors are those of [`Model::tag`], in its order (over the whole batch: an empty
+    /// token anywhere before the scratch's size, then the first token error in sentence
+    /// order), and nothing is written then.
     pub fn tag_batch<S, T>(
         &self,
         sentences: &[S],

@@ -289,7 +289,9 @@ impl<'a> Model<'a> {
     /// schedule, which projects one token's LSTM inputs at a time instead of
     /// [`PROJECTION_BLOCK`] (for firmware with little RAM; slower on processors with
     /// caches). A call given less than [`Model::scratch_bytes`] but at least this runs
-    /// it; at the scalar level (as on Cortex-M) the results are bit for bit the same.
+    /// it; with int8 weights, and at the scalar level (as on Cortex-M), the results are
+    /// bit for bit the same (f32 vector kernels may round an input's products
+    /// differently alone than in a block).
     /// `None` above [`MAX_TOKENS`].
     pub fn min_scratch_bytes(&self, tokens: usize) -> Option<usize> {
         Layout::new(self, tokens, LOW_MEMORY_BLOCK).map(|l| l.bytes())
@@ -304,12 +306,14 @@ impl<'a> Model<'a> {
     /// at least [`Model::min_scratch_bytes`] (the low-memory one runs in between), and
     /// [`Model::cached_scratch_bytes`] to keep a char projection cache for the call.
     ///
-    /// Errors, before anything is written: [`Error::TooManyTokens`] (more than
-    /// [`MAX_TOKENS`]), [`Error::EmptyToken`], [`Error::InvalidUtf8`],
-    /// [`Error::UnknownWord`] and [`Error::UnknownChar`] (a model without unknown rows),
-    /// [`Error::OutputTooSmall`] (`tags` or `scores` shorter than above),
-    /// [`Error::ScratchTooSmall`]; [`Error::NonFiniteScore`] (a check: see its doc).
-    /// [`Model::explain`] names the token at fault.
+    /// Errors, before anything is written, in this order (the first that applies):
+    /// [`Error::TooManyTokens`] (more than [`MAX_TOKENS`]), [`Error::OutputTooSmall`]
+    /// (`tags` or `scores` shorter than above), [`Error::EmptyToken`] (any token),
+    /// [`Error::ScratchTooSmall`] (which so hides the token errors after it), then the
+    /// first token, in order, that is not UTF-8 ([`Error::InvalidUtf8`]) or unknown
+    /// ([`Error::UnknownWord`], [`Error::UnknownChar`]: a model without unknown rows);
+    /// last [`Error::NonFiniteScore`] (a check: see its doc). [`Model::explain`] names
+    /// the token at fault.
     pub fn tag<T: AsRef<[u8]>>(
         &self,
         tokens: &[T],

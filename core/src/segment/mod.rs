@@ -869,15 +869,18 @@ impl<'a> Segmenter<'a> {
 
     /// Splits `text` into tokens and sentences, into `out`, in windows of at most
     /// `window` characters (see the module's documentation). `out.len()` of
-    /// `text.chars().count()` always suffices; with less (at least `window`), the call
-    /// stops at a window's end and says how many bytes it read; with room for no window,
-    /// it fails with [`Error::OutputTooSmall`]. `scratch` holds at least
+    /// `text.chars().count()` always suffices; with less, the call stops at a window's
+    /// end and says how many bytes it read, and room for `window` tokens (or the text's
+    /// characters, if fewer) always takes one window; with room for fewer tokens than
+    /// the first window has, it fails with [`Error::OutputTooSmall`], `out` then holding
+    /// some of them (to be ignored). `scratch` holds at least
     /// [`Segmenter::scratch_bytes`]`(window)` bytes (with
     /// [`Segmenter::persistent_scratch_bytes`], fewer projections). A window of 0 or above
     /// [`MAX_WINDOW`] is [`Error::InvalidWindow`]; a text of 4 GiB or more
     /// [`Error::TextTooLong`]; a character whose scores overflow f32 (NaN or infinite:
     /// weights too large) [`Error::NonFiniteScore`] (`out` may then hold the tokens of
-    /// earlier windows; the other errors come before anything is written).
+    /// earlier windows; the errors other than these two come before anything is
+    /// written).
     pub fn segment(
         &self,
         text: &str,
