@@ -55,10 +55,11 @@ fn check_simd_choice() {
     let Ok(name) = std::env::var("POSTAG_SIMD") else {
         return;
     };
-    if name.trim().is_empty() {
+    let level = name.trim();
+    if level.is_empty() {
         return;
     }
-    let why = match Level::from_name(name.trim()) {
+    let why = match Level::from_name(level) {
         Some(level) if level.is_supported() => return,
         Some(_) => "this processor lacks that level".to_string(),
         None => {

@@ -610,15 +610,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let _ = std::fs::remove_file(&ckpt_path);
     }
 
-    let trained_tokens: usize = (history.len().saturating_sub(start_epoch - 1)) * tokens;
-    // The epochs of this run (not those before a `--resume`), without the dev
+    // The epochs of this run (not those before a `--resume`), timed without the dev
     // evaluations between them: the rate of the epoch lines.
-    let epoch_seconds: f64 = history
-        .get(start_epoch.saturating_sub(1)..)
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r.seconds)
-        .sum();
+    let run_epochs = history.get(start_epoch - 1..).unwrap_or_default();
+    let trained_tokens = run_epochs.len() * tokens;
+    let epoch_seconds: f64 = run_epochs.iter().map(|r| r.seconds).sum();
     let report = Report {
         model: args.output.display().to_string(),
         train: args.train.display().to_string(),
