@@ -288,6 +288,21 @@ impl CharNet<'_> {
             if let Some((slots, projections)) = cache.as_mut() {
                 // The distinct chars' projections, eight at a time in the lanes.
                 for (k, chunk) in slots.chunks(L).enumerate() {
+                    if lanes_at.by_row {
+                        // Each lane's input and gates are rows: the chars' embedding
+                        // rows go straight into `xt`, their projections into the cache.
+                        let n = chunk.len();
+                        for (&r, x) in chunk.iter().zip(xt.chunks_exact_mut(dc)) {
+                            self.embedding.row_into(r as usize, x);
+                        }
+                        project(
+                            cell,
+                            &xt[..n * dc],
+                            row,
+                            &mut projections[k * L * g..][..n * g],
+                        );
+                        continue;
+                    }
                     for (lane, &r) in chunk.iter().enumerate() {
                         self.embedding.row_into(r as usize, row);
                         lanes_at.put(xt, lane, dc, Some(row));
@@ -316,8 +331,12 @@ impl CharNet<'_> {
                 for (lane, slot) in lanes.iter_mut().enumerate() {
                     if slot.is_none() {
                         *slot = queue.next().map(|w| (w, 0));
-                        lanes_at.put(h, lane, hc, None);
-                        lanes_at.put(c, lane, hc, None);
+                        // By row an idle lane is not computed (`close_gaps` moves the
+                        // busy ones first); by column it runs from zeros.
+                        if slot.is_some() || !lanes_at.by_row {
+                            lanes_at.put(h, lane, hc, None);
+                            lanes_at.put(c, lane, hc, None);
+                        }
                     }
                 }
                 lanes_at.close_gaps(&mut lanes, hc, (h, c));
@@ -325,11 +344,13 @@ impl CharNet<'_> {
                     break;
                 }
                 if let Some((_, projections)) = cache.as_ref() {
-                    // Each lane's gates from its char's projection (an idle lane's
-                    // from zeros: its results are never read).
+                    // Each lane's gates from its char's projection (by column an idle
+                    // lane's from zeros: its results are never read).
                     for (lane, slot) in lanes.iter().enumerate() {
                         let p = slot.map(|s| &projections[char_of(s) * g..][..g]);
-                        lanes_at.put(gates, lane, g, p);
+                        if p.is_some() || !lanes_at.by_row {
+                            lanes_at.put(gates, lane, g, p);
+                        }
                     }
                 } else {
                     for (lane, slot) in lanes.iter().enumerate() {
