@@ -294,20 +294,20 @@ pub(super) unsafe fn packed_step_neon(
     // SAFETY: forwarded; NEON is enabled here.
     unsafe {
         generic::gemv_panels::<Neon, 2, 4>(panels, x, h, gates);
-        cell::lstm_cell::<Neon>(&mut gates[..4 * c.len()], c, h);
+        cell::lstm_cell::<Neon, false>(gates, c, h, c.len());
     }
 }
 
-/// [`crate::kernels::lstm_cell`] 4 lanes at a time ([`cell::lstm_cell`]): identical
-/// results.
+/// [`crate::kernels::lstm_cell`] of cells of `hidden` units side by side, 4 lanes at a
+/// time ([`cell::lstm_cell`]): identical results.
 ///
 /// # Safety
 ///
 /// NEON is available (always, on AArch64).
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn lstm_cell_neon(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+pub(super) unsafe fn lstm_cell_neon(gates: &[f32], c: &mut [f32], h: &mut [f32], hidden: usize) {
     // SAFETY: forwarded; NEON is enabled here.
-    unsafe { cell::lstm_cell::<Neon>(gates, c, h) }
+    unsafe { cell::lstm_cell::<Neon, false>(gates, c, h, hidden) }
 }
 
 /// [`cell::exp_each`] 4 lanes at a time (for the tests).

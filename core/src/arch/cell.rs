@@ -308,71 +308,154 @@ pub(super) unsafe fn cell_vectors<U: CellMath>([i, f, g, o]: [U; 4], cp: *mut f3
     }
 }
 
-/// The whole update of units `k..` from their pre-activations, `U::LANES` units at a
-/// time while whole vectors remain ([`cell_vectors`]); returns the first unit not done.
+/// The update of units `..n` of each of `rows` cells side by side (`gates` (rows, 4 *
+/// hidden), `c` and `h` (rows, hidden)), `V::LANES` units at a time, in two passes: `c'
+/// = f * c + i * g` of every vector of units (the sigmoids of `i` and `f` side by side
+/// with the tanh of `g`), then `h = o * tanh(c')` of every one. The vectors of a pass
+/// are independent of one another: the processor overlaps their activations' long
+/// chains, where one pass from the gates to `h` per vector has it wait on each chain.
 ///
 /// # Safety
 ///
-/// The level's target features are enabled; `i_g`, `f_g`, `g_g`, `o_g`, `c` and `h`
-/// hold `c.len()` values each.
+/// The level's target features are enabled; `n <= hidden` is a multiple of `V::LANES`;
+/// `gates`, `c` and `h` hold `rows` rows.
 #[inline(always)]
-unsafe fn cell_from<U: CellMath>(
-    [i_g, f_g, g_g, o_g]: [&[f32]; 4],
+unsafe fn cell_passes<V: CellMath>(
+    gates: &[f32],
     c: &mut [f32],
     h: &mut [f32],
-    mut k: usize,
-) -> usize {
-    // SAFETY: the features are enabled (caller); every access covers `k..k + LANES`
-    // with `k + LANES <= c.len()`, the length of every slice (caller).
+    (hidden, rows, n): (usize, usize, usize),
+) {
+    // SAFETY: the features are enabled (caller); unit `k + LANES <= n <= hidden` of row
+    // `r < rows` lies in every slice (caller).
     unsafe {
-        while k + U::LANES <= c.len() {
-            let (cp, hp) = (c.as_mut_ptr().add(k), h.as_mut_ptr().add(k));
-            let (i, f) = (U::load(i_g.as_ptr().add(k)), U::load(f_g.as_ptr().add(k)));
-            let (g, o) = (U::load(g_g.as_ptr().add(k)), U::load(o_g.as_ptr().add(k)));
-            cell_vectors([i, f, g, o], cp, hp);
-            k += U::LANES;
+        for r in 0..rows {
+            let g = gates.as_ptr().add(r * 4 * hidden);
+            let c = c.as_mut_ptr().add(r * hidden);
+            for k in (0..n).step_by(V::LANES) {
+                let (i, f) = (V::load(g.add(k)), V::load(g.add(hidden + k)));
+                let Multi([i, f]) = sigmoid(Multi([i, f]));
+                let g = tanh(V::load(g.add(2 * hidden + k)));
+                f.mul(V::load(c.add(k))).add(i.mul(g)).store(c.add(k));
+            }
+        }
+        for r in 0..rows {
+            let o_g = gates.as_ptr().add(r * 4 * hidden + 3 * hidden);
+            let (c, h) = (c.as_ptr().add(r * hidden), h.as_mut_ptr().add(r * hidden));
+            for k in (0..n).step_by(V::LANES) {
+                let o = sigmoid(V::load(o_g.add(k)));
+                o.mul(tanh(V::load(c.add(k)))).store(h.add(k));
+            }
         }
     }
-    k
 }
 
-/// [`crate::kernels::lstm_cell`] in one pass over the units ([`cell_from`]), two vectors
-/// of units at a time, then one; the units left past the whole vectors as one vector
-/// padded with zeros. `gates` is only read.
-/// (Packed f32 steps on an Intel Ice Lake, `avx512` level: 16 -> 16, 172 ns/step
-/// against 184 with the activations in passes over each gate before the update; 32 ->
-/// 32, 346 against 367; 128 -> 128 the same.)
+/// [`cell_passes`] in one pass from the gates to `h` per vector of units
+/// ([`cell_vectors`]), two vectors side by side while two remain.
+///
+/// # Safety
+///
+/// As [`cell_passes`].
+#[inline(always)]
+unsafe fn cell_one_pass<V: CellMath>(
+    gates: &[f32],
+    c: &mut [f32],
+    h: &mut [f32],
+    (hidden, rows, n): (usize, usize, usize),
+) {
+    // SAFETY: as in `cell_passes`.
+    unsafe {
+        for r in 0..rows {
+            let g = gates.as_ptr().add(r * 4 * hidden);
+            let (c, h) = (
+                c.as_mut_ptr().add(r * hidden),
+                h.as_mut_ptr().add(r * hidden),
+            );
+            let mut k = 0;
+            // (Loads written out: a closure would not inherit the target features.)
+            while k + 2 * V::LANES <= n {
+                let (i, f) = (Multi::load(g.add(k)), Multi::load(g.add(hidden + k)));
+                let (gg, o) = (
+                    Multi::load(g.add(2 * hidden + k)),
+                    Multi::load(g.add(3 * hidden + k)),
+                );
+                cell_vectors::<Multi<V, 2>>([i, f, gg, o], c.add(k), h.add(k));
+                k += 2 * V::LANES;
+            }
+            while k < n {
+                let (i, f) = (V::load(g.add(k)), V::load(g.add(hidden + k)));
+                let (gg, o) = (
+                    V::load(g.add(2 * hidden + k)),
+                    V::load(g.add(3 * hidden + k)),
+                );
+                cell_vectors([i, f, gg, o], c.add(k), h.add(k));
+                k += V::LANES;
+            }
+        }
+    }
+}
+
+/// [`crate::kernels::lstm_cell`] of `c.len() / hidden` cells side by side (`gates`
+/// (rows, 4 * hidden), only read; `c` and `h` (rows, hidden)): every cell's whole
+/// vectors of units, then each cell's units past them as one vector padded with zeros.
+/// With `PASSES` and more than two whole vectors, in two passes over them
+/// ([`cell_passes`]), else one pass per vector ([`cell_one_pass`]).
+///
+/// Two passes gain where the processor would wait on the activations' chains: on an
+/// AMD Zen 4, f32 batch-1 tagging of the bench's model at `avx512` 11.48 µs/token
+/// against 11.55 with one pass per pair of vectors and a call per char-LSTM lane (a
+/// harness's best of 20 passes, medians of 16 alternated rounds). At `sse2` (4 lanes,
+/// no FMA: one pass has independent work enough) 25.63 against 25.43 in the bench, so
+/// `sse2` and `neon` (not measured) take one pass. A cell of one or two vectors is one
+/// chain either way: one pass.
 ///
 /// # Safety
 ///
 /// The level's target features are enabled.
 #[inline(always)]
-pub(super) unsafe fn lstm_cell<V: CellMath>(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
-    let hidden = c.len();
-    let (ifg, o_g) = gates.split_at(3 * hidden);
-    let (if_g, g_g) = ifg.split_at(2 * hidden);
-    let (i_g, f_g) = if_g.split_at(hidden);
-    let (o_g, h) = (&o_g[..hidden], &mut h[..hidden]);
-    let gates = [i_g, f_g, g_g, o_g];
-    // SAFETY: the features are enabled (caller); every slice holds `hidden` values.
-    let k = unsafe {
-        let k = cell_from::<Multi<V, 2>>(gates, c, h, 0);
-        cell_from::<V>(gates, c, h, k)
-    };
-    let n = hidden - k;
-    const { assert!(V::LANES <= MAX_LANES) };
-    if n > 0 {
-        // The last units as one vector padded with zeros (each lane alone).
-        let mut pad = [[0.0f32; MAX_LANES]; 6];
-        for (p, g) in pad.iter_mut().zip(gates.iter().copied().chain([&*c])) {
-            p[..n].copy_from_slice(&g[k..]);
+pub(super) unsafe fn lstm_cell<V: CellMath, const PASSES: bool>(
+    gates: &[f32],
+    c: &mut [f32],
+    h: &mut [f32],
+    hidden: usize,
+) {
+    let rows = c.len().checked_div(hidden).unwrap_or(0);
+    let (gates, c, h) = (
+        &gates[..rows * 4 * hidden],
+        &mut c[..rows * hidden],
+        &mut h[..rows * hidden],
+    );
+    let n = hidden - hidden % V::LANES;
+    // SAFETY: the features are enabled (caller); every slice holds `rows` rows.
+    unsafe {
+        if PASSES && rows * n > 2 * V::LANES {
+            cell_passes::<V>(gates, c, h, (hidden, rows, n))
+        } else {
+            cell_one_pass::<V>(gates, c, h, (hidden, rows, n))
         }
-        let [pi, pf, pg, po, pc, ph] = &mut pad;
-        let lanes = <V as CellMath>::LANES;
-        let gates = [&pi[..lanes], &pf[..lanes], &pg[..lanes], &po[..lanes]];
-        // SAFETY: as above; every padded slice holds `V::LANES` values.
-        unsafe { cell_from::<V>(gates, &mut pc[..lanes], &mut ph[..lanes], 0) };
-        c[k..].copy_from_slice(&pc[..n]);
-        h[k..].copy_from_slice(&ph[..n]);
+    };
+    if n == hidden {
+        return;
+    }
+    const { assert!(V::LANES <= MAX_LANES) };
+    let left = hidden - n;
+    for r in 0..rows {
+        // The row's last units as one cell of `MAX_LANES` units padded with zeros (each
+        // lane alone), its first `V::LANES` updated.
+        let mut pad_g = [0.0f32; 4 * MAX_LANES];
+        let (mut pad_c, mut pad_h) = ([0.0f32; MAX_LANES], [0.0f32; MAX_LANES]);
+        let g = &gates[r * 4 * hidden..(r + 1) * 4 * hidden];
+        for (q, p) in pad_g.chunks_exact_mut(MAX_LANES).enumerate() {
+            p[..left].copy_from_slice(&g[q * hidden + n..(q + 1) * hidden]);
+        }
+        let (c, h) = (
+            &mut c[r * hidden + n..(r + 1) * hidden],
+            &mut h[r * hidden + n..(r + 1) * hidden],
+        );
+        pad_c[..left].copy_from_slice(c);
+        // SAFETY: as above; the padded cell holds `MAX_LANES >= V::LANES` units.
+        unsafe { cell_one_pass::<V>(&pad_g, &mut pad_c, &mut pad_h, (MAX_LANES, 1, V::LANES)) };
+        c.copy_from_slice(&pad_c[..left]);
+        h.copy_from_slice(&pad_h[..left]);
     }
 }

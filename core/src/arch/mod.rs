@@ -920,6 +920,36 @@ pub(crate) fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     lstm_cell_from(gates, c, h, false);
 }
 
+/// [`lstm_cell`] of `c.len() / hidden` cells side by side: `gates` (rows, 4 * hidden),
+/// `c` and `h` (rows, hidden); at the vector levels in one call, whose passes over
+/// every row's units let the processor overlap their activations
+/// (`cell::lstm_cell`). Each row's results are [`crate::kernels::lstm_cell`]'s.
+pub(crate) fn lstm_cell_rows(gates: &mut [f32], c: &mut [f32], h: &mut [f32], hidden: usize) {
+    match level() {
+        #[cfg(postag_x86)]
+        // SAFETY: the level is supported.
+        Level::Avx512 => unsafe { x86_64::lstm_cell_avx512(gates, c, h, hidden) },
+        #[cfg(postag_x86)]
+        // SAFETY: the level is supported.
+        Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h, hidden) },
+        #[cfg(postag_x86)]
+        // SAFETY: the level is supported.
+        Level::Sse2 => unsafe { x86_64::lstm_cell_sse2(gates, c, h, hidden) },
+        #[cfg(postag_neon)]
+        // SAFETY: the level is supported.
+        Level::Neon => unsafe { aarch64::lstm_cell_neon(gates, c, h, hidden) },
+        _ => {
+            let rows = gates.chunks_exact_mut(4 * hidden.max(1));
+            for ((g, c), h) in rows
+                .zip(c.chunks_exact_mut(hidden.max(1)))
+                .zip(h.chunks_exact_mut(hidden.max(1)))
+            {
+                crate::kernels::lstm_cell(g, c, h);
+            }
+        }
+    }
+}
+
 /// [`lstm_cell`], told whether `c` is the zero state (every element +0.0, not
 /// checked), which the scalar path takes as [`crate::kernels::lstm_cell_from`] does:
 /// identical results.
@@ -928,16 +958,16 @@ pub(crate) fn lstm_cell_from(gates: &mut [f32], c: &mut [f32], h: &mut [f32], ze
     match level() {
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
-        Level::Avx512 => unsafe { x86_64::lstm_cell_avx512(gates, c, h) },
+        Level::Avx512 => unsafe { x86_64::lstm_cell_avx512(gates, c, h, c.len()) },
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
-        Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h) },
+        Level::Avx2 => unsafe { x86_64::lstm_cell_avx2(gates, c, h, c.len()) },
         #[cfg(postag_x86)]
         // SAFETY: the level is supported.
-        Level::Sse2 => unsafe { x86_64::lstm_cell_sse2(gates, c, h) },
+        Level::Sse2 => unsafe { x86_64::lstm_cell_sse2(gates, c, h, c.len()) },
         #[cfg(postag_neon)]
         // SAFETY: the level is supported.
-        Level::Neon => unsafe { aarch64::lstm_cell_neon(gates, c, h) },
+        Level::Neon => unsafe { aarch64::lstm_cell_neon(gates, c, h, c.len()) },
         _ => crate::kernels::lstm_cell_from(gates, c, h, zero_state),
     }
 }

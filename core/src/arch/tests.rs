@@ -1129,6 +1129,58 @@ fn lstm_cell_is_identical_at_every_level() {
     }
 }
 
+/// [`super::lstm_cell_rows`] at every level against [`crate::kernels::lstm_cell`] row by
+/// row, bit for bit: 1 to 8 cells side by side of sizes with and without units past the
+/// levels' whole vectors, gates at the activations' edges among random ones.
+#[test]
+fn lstm_cell_rows_are_each_rows_cell_at_every_level() {
+    let mut rng = Rng(0x3c6e_f372_fe94_f82b);
+    let edges = [
+        0.0,
+        -0.0,
+        0.625,
+        -0.625,
+        43.5,
+        -88.0,
+        1e30,
+        f32::INFINITY,
+        f32::NAN,
+    ];
+    let bits = |v: &[f32]| -> Vec<u32> {
+        v.iter()
+            .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
+            .collect()
+    };
+    for hidden in [1, 4, 5, 8, 12, 16, 20, 32, 33, 48, 128] {
+        for rows in [1, 2, 3, 8] {
+            let mut gates = rng.floats(rows * 4 * hidden, 8.0);
+            for (k, g) in gates.iter_mut().enumerate().step_by(7) {
+                *g = edges[k % edges.len()];
+            }
+            let c0 = rng.floats(rows * hidden, 3.0);
+            let (mut c_want, mut h_want) = (c0.clone(), vec![0.0; rows * hidden]);
+            for r in 0..rows {
+                let mut g = gates[r * 4 * hidden..(r + 1) * 4 * hidden].to_vec();
+                crate::kernels::lstm_cell(
+                    &mut g,
+                    &mut c_want[r * hidden..(r + 1) * hidden],
+                    &mut h_want[r * hidden..(r + 1) * hidden],
+                );
+            }
+            for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+                let (c, h) = at(level, || {
+                    let (mut g, mut c, mut h) =
+                        (gates.clone(), c0.clone(), vec![0.0; rows * hidden]);
+                    super::lstm_cell_rows(&mut g, &mut c, &mut h, hidden);
+                    (c, h)
+                });
+                assert_eq!(bits(&c), bits(&c_want), "{level:?} {rows} x {hidden}: c");
+                assert_eq!(bits(&h), bits(&h_want), "{level:?} {rows} x {hidden}: h");
+            }
+        }
+    }
+}
+
 /// The cell update's vector `exp` against [`crate::kernels::exp`] bit for bit, over the
 /// clamped range's edges (50,000 values on each side of each, where `exp` is near 2^-126
 /// and 2^127), the 33 values nearest each point where `x log2(e)` is half-way between

@@ -6,7 +6,9 @@ use super::cache::{aligned_pairs, matrix_pairs_words};
 use super::lstm::project;
 use super::scratch::aligned_words;
 use super::{Model, MAX_TOKENS, PROJECTION_BLOCK};
-use crate::arch::{gemm_pairs, has_gemm_pairs, interleave_pairs, lstm_cell, quantize_i16};
+use crate::arch::{
+    gemm_pairs, has_gemm_pairs, interleave_pairs, lstm_cell, lstm_cell_rows, quantize_i16,
+};
 use crate::kernels::{argmax, log_softmax, BATCH_LANES};
 use crate::tensor::{Layout, Matrix, Storage};
 use crate::Error;
@@ -829,11 +831,15 @@ impl Lanes {
                 let k = busy.iter().rposition(|&b| b).map_or(0, |l| l + 1);
                 w_hh.gemm_add(&h[..k * hidden], &mut gates[..k * 4 * hidden]);
             }
-            for lane in (0..L).filter(|&l| busy[l]) {
-                lstm_cell(
-                    &mut gates[lane * 4 * hidden..(lane + 1) * 4 * hidden],
-                    &mut c[lane * hidden..(lane + 1) * hidden],
-                    &mut h[lane * hidden..(lane + 1) * hidden],
+            // The cells of each run of busy lanes in one call.
+            let mut next = 0;
+            while let Some(start) = (next..L).find(|&l| busy[l]) {
+                next = (start..L).find(|&l| !busy[l]).unwrap_or(L);
+                lstm_cell_rows(
+                    &mut gates[start * 4 * hidden..next * 4 * hidden],
+                    &mut c[start * hidden..next * hidden],
+                    &mut h[start * hidden..next * hidden],
+                    hidden,
                 );
             }
         } else {

@@ -720,12 +720,18 @@ mod tests {
     fn char_features_side_by_side_match_one_word_at_a_time() {
         use crate::synthetic::RandomModel;
         let counts: &[usize] = if cfg!(miri) { &[9] } else { &[1, 7, 8, 9, 23] };
-        for (bidirectional, panels) in [(true, true), (false, true), (true, false), (false, false)]
-        {
+        // Char LSTMs of 11 units (past whole vectors at every level) and of 16 (whole
+        // vectors: the busy lanes' cells in two passes at `avx2` and `avx512`).
+        let hidden: &[usize] = if cfg!(miri) { &[3] } else { &[11, 16] };
+        let configs = [(true, true), (false, true), (true, false), (false, false)];
+        let configs = hidden
+            .iter()
+            .flat_map(|&hc| configs.map(|(bidirectional, panels)| (hc, bidirectional, panels)));
+        for (hc, bidirectional, panels) in configs {
             let spec = RandomModel {
                 words: 40,
                 word_dim: 6,
-                chars: Some((5, if cfg!(miri) { 3 } else { 11 })),
+                chars: Some((5, hc)),
                 hidden: 4,
                 layers: 1,
                 bidirectional: true,
