@@ -3,7 +3,7 @@
 //! Elements are decoded from little-endian bytes on every read, so a view works
 //! at any address: the blob needs no alignment.
 
-use crate::arch;
+use crate::arch::{self, Start};
 use crate::format::DType;
 use crate::kernels::{self, dot, dot_f32le, dot_i8, dot_i8_i16, PANEL_ROWS};
 
@@ -410,7 +410,7 @@ impl<'a> Matrix<'a> {
         }
         if self.in_panels()
             && self.storage == Storage::F32
-            && arch::panel_project(&self.kernel_panels(0, cols), xs, None, out)
+            && arch::panel_project(&self.kernel_panels(0, cols), xs, Start::Out, out)
         {
             return;
         }
@@ -420,6 +420,30 @@ impl<'a> Matrix<'a> {
                 &mut out[t * rows..(t + 1) * rows],
             );
         }
+    }
+
+    /// `out (b, rows) = starts[t] + xs (b, cols) @ W^T` for each input `t < b =
+    /// starts.len()`: [`Matrix::gemm_add`] onto a copy of each input's start row, the
+    /// same bits; in the panel layout with f32 weights at the vector levels without the
+    /// copy (the products land on the start rows where they are). Requires `xs.len() >=
+    /// b * cols`, every start `rows` long and `out.len() >= b * rows`.
+    pub fn gemm_from(&self, xs: &[f32], starts: &[&[f32]], out: &mut [f32]) {
+        let (cols, rows, b) = (self.cols, self.rows, starts.len());
+        let xs = &xs[..b * cols];
+        if rows == 0 {
+            return;
+        }
+        if cols > 0
+            && self.in_panels()
+            && self.storage == Storage::F32
+            && arch::panel_project(&self.kernel_panels(0, cols), xs, Start::Rows(starts), out)
+        {
+            return;
+        }
+        for (o, start) in out.chunks_exact_mut(rows).zip(starts) {
+            o.copy_from_slice(&start[..rows]);
+        }
+        self.gemm_add(xs, &mut out[..b * rows]);
     }
 
     /// `out (rows,) += W (rows, cols) @ x (cols,)` (in the panel layout summed as
@@ -604,7 +628,7 @@ impl<'a> Matrix<'a> {
             return;
         }
         if self.in_panels() && self.storage == Storage::F32 {
-            if !arch::panel_project(&self.kernel_panels(0, cols), xs, Some(bias.0), out) {
+            if !arch::panel_project(&self.kernel_panels(0, cols), xs, Start::Bias(bias.0), out) {
                 for (x, o) in xs.chunks_exact(cols).zip(out.chunks_exact_mut(rows)) {
                     kernels::panel_dots(self.data, cols, 0, x, o);
                     for (r, o) in o.iter_mut().enumerate() {

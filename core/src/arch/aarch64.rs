@@ -6,7 +6,7 @@ use core::arch::aarch64::*;
 
 use super::cell::{self, CellMath};
 use super::generic::{self, F32Le, Vector, I8, PROJECT_INPUTS, PROJECT_ROWS};
-use super::{Panels, Rows};
+use super::{Panels, Rows, Start};
 
 /// Four f32 lanes, fused multiply-add.
 #[derive(Clone, Copy)]
@@ -186,16 +186,16 @@ pub(super) unsafe fn panel_project_neon(
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: Option<&[u8]>,
+    start: Start<'_>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded.
     unsafe {
         // Without a bias (the recurrent product): two sums per row, in smaller tiles.
-        if bias.is_none() {
-            generic::panel_project::<Neon, true, 4, 0, 0, 1, 2>(w, xs, b, bias, out)
+        if !matches!(start, Start::Bias(_)) {
+            generic::panel_project::<Neon, true, 4, 0, 0, 1, 2>(w, xs, b, start, out)
         } else {
-            generic::panel_project::<Neon, false, 4, 0, 1, 2, 4>(w, xs, b, bias, out)
+            generic::panel_project::<Neon, false, 4, 0, 1, 2, 4>(w, xs, b, start, out)
         }
     }
 }

@@ -9,7 +9,7 @@
 //! columns, one horizontal sum per pair, plus the `cols % LANES` tail in scalar
 //! arithmetic.
 
-use super::{Panels, Rows};
+use super::{Panels, Rows, Start};
 
 /// A vector of `LANES` f32.
 ///
@@ -820,7 +820,8 @@ unsafe fn panel_gemv_tile<V: Vector, const T: usize, const VPP: usize>(
 /// take as few passes over the weights as the tiles allow. Each sum starts at zero and
 /// takes its products in column order (fused where the level has FMA), then lands on the
 /// bias or the output, as the reference does: an input's results do not depend on the
-/// tile it is in. With `PAIRS` (used without a bias) each row keeps two sums, of the
+/// tile it is in (or on input `t`'s own row `rows[t]`, [`Start::Rows`]). With `PAIRS`
+/// (used without a bias) each row keeps two sums, of the
 /// even and of the odd columns, added before they land, as
 /// [`crate::kernels::panel_gemv`] defines them. Each weight column serves every input
 /// of the tile, each input value every row of the panel column: a register-tiled GEMM
@@ -829,8 +830,9 @@ unsafe fn panel_gemv_tile<V: Vector, const T: usize, const VPP: usize>(
 /// # Safety
 ///
 /// The level's target features are enabled; `V::LANES * VPP == 16`;
-/// `w.in_bounds()`, `xs.len() >= b * w.cols`, `bias.len() >= 4 * w.rows` if given,
-/// `out.len() >= b * w.rows`.
+/// `w.in_bounds()`, `xs.len() >= b * w.cols`, `out.len() >= b * w.rows`; a
+/// [`Start::Bias`] holds `4 * w.rows` bytes, a [`Start::Rows`] `b` rows of `w.rows`
+/// values.
 #[inline(always)]
 pub(super) unsafe fn panel_project<
     V: Vector,
@@ -844,7 +846,7 @@ pub(super) unsafe fn panel_project<
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: Option<&[u8]>,
+    start: Start<'_>,
     out: &mut [f32],
 ) {
     // SAFETY: inputs `t..t + B` are below `b` (the requirements of each call).
@@ -852,22 +854,22 @@ pub(super) unsafe fn panel_project<
         let mut t = 0;
         if PT8 > 0 {
             while t + 8 <= b {
-                panel_project_inputs::<V, PAIRS, VPP, PT8, 8>(w, xs, t, bias, out);
+                panel_project_inputs::<V, PAIRS, VPP, PT8, 8>(w, xs, t, start, out);
                 t += 8;
             }
             // The last 5 to 7 inputs in one pass over the weights, in a tile with fewer
             // sums than the 8 inputs' one.
             t = match b - t {
                 7 => {
-                    panel_project_inputs::<V, PAIRS, VPP, PT8, 7>(w, xs, t, bias, out);
+                    panel_project_inputs::<V, PAIRS, VPP, PT8, 7>(w, xs, t, start, out);
                     b
                 }
                 6 => {
-                    panel_project_inputs::<V, PAIRS, VPP, PT8, 6>(w, xs, t, bias, out);
+                    panel_project_inputs::<V, PAIRS, VPP, PT8, 6>(w, xs, t, start, out);
                     b
                 }
                 5 => {
-                    panel_project_inputs::<V, PAIRS, VPP, PT8, 5>(w, xs, t, bias, out);
+                    panel_project_inputs::<V, PAIRS, VPP, PT8, 5>(w, xs, t, start, out);
                     b
                 }
                 _ => t,
@@ -875,22 +877,22 @@ pub(super) unsafe fn panel_project<
         }
         if PT4 > 0 {
             while t + 4 <= b {
-                panel_project_inputs::<V, PAIRS, VPP, PT4, 4>(w, xs, t, bias, out);
+                panel_project_inputs::<V, PAIRS, VPP, PT4, 4>(w, xs, t, start, out);
                 t += 4;
             }
             if b - t == 3 {
-                panel_project_inputs::<V, PAIRS, VPP, PT4, 3>(w, xs, t, bias, out);
+                panel_project_inputs::<V, PAIRS, VPP, PT4, 3>(w, xs, t, start, out);
                 t = b;
             }
         }
         if PT2 > 0 {
             while t + 2 <= b {
-                panel_project_inputs::<V, PAIRS, VPP, PT2, 2>(w, xs, t, bias, out);
+                panel_project_inputs::<V, PAIRS, VPP, PT2, 2>(w, xs, t, start, out);
                 t += 2;
             }
         }
         while t < b {
-            panel_project_inputs::<V, PAIRS, VPP, PT1, 1>(w, xs, t, bias, out);
+            panel_project_inputs::<V, PAIRS, VPP, PT1, 1>(w, xs, t, start, out);
             t += 1;
         }
     }
@@ -913,7 +915,7 @@ unsafe fn panel_project_inputs<
     w: &Panels<'_>,
     xs: &[f32],
     t: usize,
-    bias: Option<&[u8]>,
+    start: Start<'_>,
     out: &mut [f32],
 ) {
     const P: usize = crate::kernels::PANEL_ROWS;
@@ -924,11 +926,11 @@ unsafe fn panel_project_inputs<
     unsafe {
         let mut p = 0;
         while PT > 0 && p + PT <= n {
-            panel_project_tile::<V, PAIRS, VPP, PT, B>(w, xs, t, p, bias, out);
+            panel_project_tile::<V, PAIRS, VPP, PT, B>(w, xs, t, p, start, out);
             p += PT;
         }
         while p < n {
-            panel_project_tile::<V, PAIRS, VPP, 1, B>(w, xs, t, p, bias, out);
+            panel_project_tile::<V, PAIRS, VPP, 1, B>(w, xs, t, p, start, out);
             p += 1;
         }
     }
@@ -951,7 +953,7 @@ unsafe fn panel_project_tile<
     xs: &[f32],
     t: usize,
     p: usize,
-    bias: Option<&[u8]>,
+    start: Start<'_>,
     out: &mut [f32],
 ) {
     const P: usize = crate::kernels::PANEL_ROWS;
@@ -959,7 +961,7 @@ unsafe fn panel_project_tile<
     let base = w.data.as_ptr();
     // SAFETY: column `k < cols` of panel `p + q` lies in `data` (`in_bounds`); input
     // `t + i` is `cols` values of `xs`; rows below `w.rows` of output `t + i` lie in
-    // `out`, their biases in `bias`.
+    // `out`, their biases in a `Start::Bias`, their starts in a `Start::Rows`' row `t + i`.
     unsafe {
         let mut acc = [[[V::zero(); VPP]; B]; PT];
         let x = xs.as_ptr().add(t * cols);
@@ -994,21 +996,26 @@ unsafe fn panel_project_tile<
                 if rows - r0 >= P {
                     for (j, a) in acc_i.iter().enumerate() {
                         let q = o.add(j * V::LANES);
-                        let start = match bias {
-                            Some(bias) => V::load_le(bias.as_ptr().add(4 * (r0 + j * V::LANES))),
-                            None => V::load(q),
+                        let at = r0 + j * V::LANES;
+                        let start = match start {
+                            Start::Bias(bias) => V::load_le(bias.as_ptr().add(4 * at)),
+                            Start::Out => V::load(q),
+                            Start::Rows(rows) => {
+                                V::load(rows.get_unchecked(t + i).as_ptr().add(at))
+                            }
                         };
                         start.add(*a).store(q);
                     }
                 } else {
                     let sums = panel_sums::<V, VPP>(acc_i);
                     for (l, s) in sums.iter().enumerate().take(rows - r0) {
-                        let start = match bias {
-                            Some(bias) => {
+                        let start = match start {
+                            Start::Bias(bias) => {
                                 let b = &bias[4 * (r0 + l)..4 * (r0 + l) + 4];
                                 f32::from_le_bytes([b[0], b[1], b[2], b[3]])
                             }
-                            None => *o.add(l),
+                            Start::Out => *o.add(l),
+                            Start::Rows(rows) => *rows.get_unchecked(t + i).as_ptr().add(r0 + l),
                         };
                         *o.add(l) = start + s;
                     }

@@ -650,21 +650,38 @@ pub(crate) fn panel_gemv(w: &Panels<'_>, x: &[f32], out: &mut [f32]) -> bool {
     )
 }
 
-/// The panel layout's [`crate::tensor::Matrix::project_block`] (with a `bias`) and
-/// [`crate::tensor::Matrix::gemm_add`] (without) at this thread's level: `out (b,
-/// rows) = xs (b, cols) @ W^T + bias`, or `out += xs @ W^T`, with `b = xs.len() /
-/// cols`. Returns false, doing nothing, at the scalar level or if the shapes disagree.
+/// Where each sum of [`panel_project`] starts: the products of an input's row land on
+/// it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Start<'a> {
+    /// The output's own values: `out += xs @ W^T`.
+    Out,
+    /// One bias row for every input: `4 * rows` bytes, f32 little-endian.
+    Bias(&'a [u8]),
+    /// A row of `rows` values for each input: input `t`'s sums start at `rows[t]`.
+    Rows(&'a [&'a [f32]]),
+}
+
+/// The panel layout's [`crate::tensor::Matrix::project_block`] (from a bias),
+/// [`crate::tensor::Matrix::gemm_add`] (from the output) and
+/// [`crate::tensor::Matrix::gemm_from`] (from a row per input) at this thread's level:
+/// `out (b, rows) = start + xs (b, cols) @ W^T`, with `b = xs.len() / cols`. Returns
+/// false, doing nothing, at the scalar level or if the shapes disagree.
 #[inline]
-pub(crate) fn panel_project(
-    w: &Panels<'_>,
-    xs: &[f32],
-    bias: Option<&[u8]>,
-    out: &mut [f32],
-) -> bool {
+pub(crate) fn panel_project(w: &Panels<'_>, xs: &[f32], start: Start<'_>, out: &mut [f32]) -> bool {
     let level = level();
-    let Some(b) = block_inputs(w.rows, w.cols, xs, bias.unwrap_or(&[]), out, bias.is_some()) else {
+    let (bias, with_bias) = match start {
+        Start::Bias(bias) => (bias, true),
+        _ => (&[][..], false),
+    };
+    let Some(b) = block_inputs(w.rows, w.cols, xs, bias, out, with_bias) else {
         return false;
     };
+    if let Start::Rows(rows) = start {
+        if rows.len() < b || rows[..b].iter().any(|r| r.len() < w.rows) {
+            return false;
+        }
+    }
     if level == Level::Scalar || !w.in_bounds() {
         return false;
     }
@@ -674,7 +691,7 @@ pub(crate) fn panel_project(
         x86_64::panel_project_avx2,
         x86_64::panel_project_sse2,
         aarch64::panel_project_neon,
-        (w, xs, b, bias, out)
+        (w, xs, b, start, out)
     )
 }
 

@@ -250,10 +250,15 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
                     assert!(w.gemm_lanes_add(&xt, &mut lanes));
                     let mut many = init_many.clone();
                     w.gemm_add(&xs, &mut many);
-                    [one, part, block, lanes, many]
+                    // The same sums landing on start rows apart from the output.
+                    let starts: Vec<&[f32]> = init_many.chunks_exact(rows).collect();
+                    let mut from = vec![f32::NAN; b * rows];
+                    w.gemm_from(&xs, &starts, &mut from);
+                    [one, part, block, lanes, many, from]
                 })
             };
             let want = run(Level::Scalar);
+            assert_eq!(want[5], want[4], "{rows}x{cols}: gemm_from");
             // The definition against float64 sums of the row-major values.
             let mag = scale * scale * cols as f32;
             let f64_dot = |r: usize, x: &[f32], col0: usize| -> f32 {
@@ -300,7 +305,15 @@ fn panel_layout_kernels_match_scalar_at_every_level() {
             for variant in simd_variants() {
                 let level = variant.0;
                 let got = at_variant(variant, || run(level));
-                let parts = ["one input", "columns", "block", "side by side", "inputs"];
+                assert_eq!(got[5], got[4], "{variant:?} {rows}x{cols}: gemm_from");
+                let parts = [
+                    "one input",
+                    "columns",
+                    "block",
+                    "side by side",
+                    "inputs",
+                    "from",
+                ];
                 for (what, (g, w)) in parts.iter().zip(got.iter().zip(&want)) {
                     let what = format!("{variant:?} panels {what} {rows}x{cols}, {b} inputs");
                     if level == Level::Sse2 {

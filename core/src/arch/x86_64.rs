@@ -10,7 +10,7 @@ use core::arch::x86_64::*;
 
 use super::cell::{self, CellMath};
 use super::generic::{self, finish_i8_i16, F32Le, Vector, I8, PROJECT_INPUTS, PROJECT_ROWS};
-use super::{Panels, Rows};
+use super::{Panels, Rows, Start};
 
 /// Eight f32 lanes, fused multiply-add.
 #[derive(Clone, Copy)]
@@ -908,17 +908,17 @@ pub(super) unsafe fn panel_project_avx512(
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: Option<&[u8]>,
+    start: Start<'_>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; the target features are enabled here.
     unsafe {
         // Without a bias (the recurrent product): two sums per row, in smaller tiles
         // (8 inputs on one panel: 16 sums, one pass over the weights).
-        if bias.is_none() {
-            generic::panel_project::<Avx512, true, 1, 1, 2, 4, 8>(w, xs, b, bias, out)
+        if !matches!(start, Start::Bias(_)) {
+            generic::panel_project::<Avx512, true, 1, 1, 2, 4, 8>(w, xs, b, start, out)
         } else {
-            generic::panel_project::<Avx512, false, 1, 2, 2, 4, 8>(w, xs, b, bias, out)
+            generic::panel_project::<Avx512, false, 1, 2, 2, 4, 8>(w, xs, b, start, out)
         }
     }
 }
@@ -931,16 +931,16 @@ pub(super) unsafe fn panel_project_avx2(
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: Option<&[u8]>,
+    start: Start<'_>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded; the target features are enabled here.
     unsafe {
         // Without a bias (the recurrent product): two sums per row, in smaller tiles.
-        if bias.is_none() {
-            generic::panel_project::<Avx2, true, 2, 0, 0, 1, 2>(w, xs, b, bias, out)
+        if !matches!(start, Start::Bias(_)) {
+            generic::panel_project::<Avx2, true, 2, 0, 0, 1, 2>(w, xs, b, start, out)
         } else {
-            generic::panel_project::<Avx2, false, 2, 0, 1, 2, 4>(w, xs, b, bias, out)
+            generic::panel_project::<Avx2, false, 2, 0, 1, 2, 4>(w, xs, b, start, out)
         }
     }
 }
@@ -953,16 +953,16 @@ pub(super) unsafe fn panel_project_sse2(
     w: &Panels<'_>,
     xs: &[f32],
     b: usize,
-    bias: Option<&[u8]>,
+    start: Start<'_>,
     out: &mut [f32],
 ) {
     // SAFETY: forwarded.
     unsafe {
         // Without a bias (the recurrent product): two sums per row, in smaller tiles.
-        if bias.is_none() {
-            generic::panel_project::<Sse2, true, 4, 0, 0, 0, 1>(w, xs, b, bias, out)
+        if !matches!(start, Start::Bias(_)) {
+            generic::panel_project::<Sse2, true, 4, 0, 0, 0, 1>(w, xs, b, start, out)
         } else {
-            generic::panel_project::<Sse2, false, 4, 0, 0, 1, 2>(w, xs, b, bias, out)
+            generic::panel_project::<Sse2, false, 4, 0, 0, 1, 2>(w, xs, b, start, out)
         }
     }
 }

@@ -558,13 +558,12 @@ impl Model<'_> {
                     let step_token = |(off, n, k): (usize, usize, usize)| {
                         off + if dir == 1 { n - 1 - k } else { k }
                     };
-                    for (lane, slot) in lanes.iter().enumerate() {
-                        let src = slot.map(|s| &p[step_token(s) * 4 * h..][..4 * h]);
-                        lanes_at.put(gates, lane, 4 * h, src);
-                    }
+                    let starts =
+                        lanes.map(|slot| slot.map(|s| &p[step_token(s) * 4 * h..][..4 * h]));
                     lanes_at.step(
                         &cell.w_hh,
                         lanes.map(|s| s.is_some()),
+                        Some(starts),
                         gates,
                         cs,
                         hs,
@@ -809,40 +808,71 @@ impl Lanes {
         }
     }
 
-    /// One step of the lanes: `gates (4H)` of each lane, its input projection, gets
-    /// `W_hh h` added, then the cell update takes `c` and `h (H)` to the next step, for
-    /// the lanes that are `busy` (by column every lane's: an idle lane's results are
-    /// never read). By row, f32 `W_hh` multiplies the lanes up to the last busy one;
-    /// int8 `W_hh` multiplies each lane's h rounded to i16 (into `hq (8, H)`), as
-    /// [`Model::tag`] does one sentence at a time: the same sums, on the interleaved
-    /// copy `pairs` of `W_hh` if not empty ([`crate::arch::interleave_pairs`]).
+    /// One step of the lanes: `gates (4H)` of each lane, its input projection (read from
+    /// `starts`' lane, or already in `gates` where `starts` is `None`), gets `W_hh h`
+    /// added, then the cell update takes `c` and `h (H)` to the next step, for the lanes
+    /// that are `busy` (by column every lane's: an idle lane's results are never read).
+    /// By row, f32 `W_hh` multiplies the lanes up to the last busy one, each lane's
+    /// products landing on its start where it lies ([`Matrix::gemm_from`]) if every one
+    /// of them is busy; int8 `W_hh` multiplies each lane's h rounded to i16 (into `hq
+    /// (8, H)`), as [`Model::tag`] does one sentence at a time: the same sums, on the
+    /// interleaved copy `pairs` of `W_hh` if not empty
+    /// ([`crate::arch::interleave_pairs`]).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn step(
         self,
         w_hh: &Matrix<'_>,
         busy: [bool; L],
+        starts: Option<[Option<&[f32]>; L]>,
         gates: &mut [f32],
         c: &mut [f32],
         h: &mut [f32],
         (hq, pairs): (&mut [i16], &[i16]),
     ) {
         let hidden = w_hh.cols();
+        let g = 4 * hidden;
         if self.by_row {
-            if !(w_hh.storage() == Storage::I8 && add_quantized(w_hh, pairs, h, hq, gates)) {
-                let k = busy.iter().rposition(|&b| b).map_or(0, |l| l + 1);
-                w_hh.gemm_add(&h[..k * hidden], &mut gates[..k * 4 * hidden]);
+            let k = busy.iter().rposition(|&b| b).map_or(0, |l| l + 1);
+            // Each lane's start below `k`, if all of them have one (the busy lanes come
+            // first: `close_gaps`).
+            let rows = starts
+                .filter(|_| w_hh.storage() == Storage::F32)
+                .and_then(|s| {
+                    let mut rows: [&[f32]; L] = [&[]; L];
+                    for (row, start) in rows.iter_mut().zip(&s[..k]) {
+                        *row = (*start)?;
+                    }
+                    Some(rows)
+                });
+            if let Some(rows) = rows {
+                w_hh.gemm_from(&h[..k * hidden], &rows[..k], &mut gates[..k * g]);
+            } else {
+                if let Some(starts) = starts {
+                    for (lane, start) in starts.into_iter().enumerate() {
+                        self.put(gates, lane, g, start);
+                    }
+                }
+                if !(w_hh.storage() == Storage::I8 && add_quantized(w_hh, pairs, h, hq, gates)) {
+                    w_hh.gemm_add(&h[..k * hidden], &mut gates[..k * g]);
+                }
             }
             // The cells of each run of busy lanes in one call.
             let mut next = 0;
             while let Some(start) = (next..L).find(|&l| busy[l]) {
                 next = (start..L).find(|&l| !busy[l]).unwrap_or(L);
                 lstm_cell_rows(
-                    &mut gates[start * 4 * hidden..next * 4 * hidden],
+                    &mut gates[start * g..next * g],
                     &mut c[start * hidden..next * hidden],
                     &mut h[start * hidden..next * hidden],
                     hidden,
                 );
             }
         } else {
+            if let Some(starts) = starts {
+                for (lane, start) in starts.into_iter().enumerate() {
+                    self.put(gates, lane, g, start);
+                }
+            }
             w_hh.gemm_lanes_add(h, gates);
             lstm_cell(gates, c, h);
         }

@@ -343,27 +343,27 @@ impl CharNet<'_> {
                 if lanes.iter().all(Option::is_none) {
                     break;
                 }
-                if let Some((_, projections)) = cache.as_ref() {
-                    // Each lane's gates from its char's projection (by column an idle
-                    // lane's from zeros: its results are never read).
-                    for (lane, slot) in lanes.iter().enumerate() {
-                        let p = slot.map(|s| &projections[char_of(s) * g..][..g]);
-                        if p.is_some() || !lanes_at.by_row {
-                            lanes_at.put(gates, lane, g, p);
-                        }
+                // Each lane's gates start from its char's projection: in the cache, or
+                // projected here into `gates`.
+                let starts = match cache.as_ref() {
+                    Some((_, projections)) => {
+                        Some(lanes.map(|slot| slot.map(|s| &projections[char_of(s) * g..][..g])))
                     }
-                } else {
-                    for (lane, slot) in lanes.iter().enumerate() {
-                        if let Some(s) = *slot {
-                            self.embedding.row_into(char_of(s), row);
+                    None => {
+                        for (lane, slot) in lanes.iter().enumerate() {
+                            if let Some(s) = *slot {
+                                self.embedding.row_into(char_of(s), row);
+                            }
+                            lanes_at.put(xt, lane, dc, slot.map(|_| &row[..]));
                         }
-                        lanes_at.put(xt, lane, dc, slot.map(|_| &row[..]));
+                        project(cell, xt, row, gates);
+                        None
                     }
-                    project(cell, xt, row, gates);
-                }
+                };
                 lanes_at.step(
                     &cell.w_hh,
                     lanes.map(|s| s.is_some()),
+                    starts,
                     gates,
                     c,
                     h,
