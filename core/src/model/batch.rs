@@ -813,8 +813,8 @@ impl Lanes {
     /// added, then the cell update takes `c` and `h (H)` to the next step, for the lanes
     /// that are `busy` (by column every lane's: an idle lane's results are never read).
     /// By row, f32 `W_hh` multiplies the lanes up to the last busy one, each lane's
-    /// products landing on its start where it lies ([`Matrix::gemm_from`]) if every one
-    /// of them is busy; int8 `W_hh` multiplies each lane's h rounded to i16 (into `hq
+    /// products landing on its start where it lies ([`Matrix::gemm_from`]) if each of
+    /// those lanes has one; int8 `W_hh` multiplies each lane's h rounded to i16 (into `hq
     /// (8, H)`), as [`Model::tag`] does one sentence at a time: the same sums, on the
     /// interleaved copy `pairs` of `W_hh` if not empty
     /// ([`crate::arch::interleave_pairs`]).
