@@ -1021,7 +1021,7 @@ fn avx512_runs_narrow_rows_as_avx2() {
             at(level, || {
                 let (mut g, mut c, mut h) = (gates.clone(), c0.clone(), vec![0.0; hidden]);
                 super::lstm_cell(&mut g, &mut c, &mut h);
-                (bits(&c), bits(&h))
+                (cell_bits(&c), cell_bits(&h))
             })
         };
         assert_eq!(run(Level::Avx512), run(Level::Avx2), "hidden {hidden}");
@@ -1080,6 +1080,14 @@ fn row_dots_are_identical_at_every_level() {
     }
 }
 
+/// The bits of cell results, every NaN as one value: the payload is not part of the
+/// result.
+fn cell_bits(v: &[f32]) -> Vec<u32> {
+    v.iter()
+        .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
+        .collect()
+}
+
 #[test]
 fn lstm_cell_is_identical_at_every_level() {
     let mut rng = Rng(99);
@@ -1106,12 +1114,6 @@ fn lstm_cell_is_identical_at_every_level() {
         f32::MIN_POSITIVE,
         1e-30,
     ];
-    let bits = |v: &[f32]| -> Vec<u32> {
-        // Every NaN counts as one value: the payload is not part of the result.
-        v.iter()
-            .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
-            .collect()
-    };
     // (16: one whole 16-lane vector per gate; 33 to 113: the 16-lane cell's padded
     // last vector.)
     for hidden in [
@@ -1131,7 +1133,7 @@ fn lstm_cell_is_identical_at_every_level() {
                 at(l, || {
                     let (mut g, mut c, mut h) = (gates.clone(), c0.clone(), vec![0.0; hidden]);
                     super::lstm_cell(&mut g, &mut c, &mut h);
-                    (bits(&c), bits(&h))
+                    (cell_bits(&c), cell_bits(&h))
                 })
             };
             let want = run(Level::Scalar);
@@ -1159,11 +1161,6 @@ fn lstm_cell_rows_are_each_rows_cell_at_every_level() {
         f32::INFINITY,
         f32::NAN,
     ];
-    let bits = |v: &[f32]| -> Vec<u32> {
-        v.iter()
-            .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
-            .collect()
-    };
     for hidden in [1, 4, 5, 8, 12, 16, 20, 32, 33, 48, 128] {
         for rows in [1, 2, 3, 8] {
             let mut gates = rng.floats(rows * 4 * hidden, 8.0);
@@ -1187,8 +1184,16 @@ fn lstm_cell_rows_are_each_rows_cell_at_every_level() {
                     super::lstm_cell_rows(&mut g, &mut c, &mut h, hidden);
                     (c, h)
                 });
-                assert_eq!(bits(&c), bits(&c_want), "{level:?} {rows} x {hidden}: c");
-                assert_eq!(bits(&h), bits(&h_want), "{level:?} {rows} x {hidden}: h");
+                assert_eq!(
+                    cell_bits(&c),
+                    cell_bits(&c_want),
+                    "{level:?} {rows} x {hidden}: c"
+                );
+                assert_eq!(
+                    cell_bits(&h),
+                    cell_bits(&h_want),
+                    "{level:?} {rows} x {hidden}: h"
+                );
             }
         }
     }
